@@ -1,0 +1,152 @@
+/*  prokit/main.h: the main process (electron-prokit's initIpc).
+
+    Creating a prokit_main_t starts the router inside this process, on a
+    thread of its own, bound to one endpoint that every window connects to;
+    main itself connects to it as the client "@main". Windows send requests
+    to main (answered by the handler set with prokit_main_on_request),
+    main sends messages to windows by name or to all of them, and windows
+    reach each other through the router, which keeps routing while main's
+    application code is busy.
+
+    Lifecycle: prokit_main_new() -> prokit_main_on_request() -> run the
+    loop (prokit_main_run(), or prokit_main_fd() + prokit_main_dispatch()
+    in your own loop) -> prokit_main_destroy().
+
+    Callbacks run only inside prokit_main_dispatch() / prokit_main_run(),
+    on the thread that calls them.
+
+    Thread-safety: not thread-safe. Use a prokit_main_t from one thread at a
+    time; the exception is prokit_main_stop(), which any thread or a signal
+    handler may call.
+*/
+#ifndef PROKIT_MAIN_H_INCLUDED
+#define PROKIT_MAIN_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "prokit/export.h"
+#include "prokit/message.h"
+#include "prokit/payload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct prokit_main prokit_main_t;
+
+//  Options for prokit_main_new(). Initialise with prokit_main_opts_init();
+//  fields may be added at the end in later versions.
+typedef struct prokit_main_opts {
+    //  Names the default endpoint, ipc://$XDG_RUNTIME_DIR/prokit-APP.sock
+    //  (or ipc:///tmp/prokit-APP-UID.sock). NULL: $PROKIT_APP, else "prokit".
+    const char *app_name;
+    //  Endpoint to bind (ipc://path, tcp://host:port, tcp://host:* for any
+    //  port). NULL: $PROKIT_ENDPOINT, else the default above.
+    const char *endpoint;
+    //  Largest payload accepted, in bytes. 0: 16 MiB.
+    size_t max_payload;
+    //  Default deadline of requests main makes, in ms. 0: 30000.
+    int request_timeout_ms;
+} prokit_main_opts_t;
+
+//  Fill OPTS with the defaults (all fields zero / NULL).
+PROKIT_EXPORT void prokit_main_opts_init (prokit_main_opts_t *opts);
+
+//  Start the main process side: bind the endpoint and start the router.
+//  OPTS may be NULL for the defaults. Returns NULL on failure and stores
+//  the reason in *error when ERROR is not NULL: PROKIT_EINVAL (bad option),
+//  PROKIT_EEXIST (another main listens on that ipc endpoint),
+//  PROKIT_ETRANSPORT (the endpoint cannot be bound), PROKIT_ENOMEM.
+PROKIT_EXPORT prokit_main_t *prokit_main_new (const prokit_main_opts_t *opts, int *error);
+
+//  Tell every window main is going away, stop the router and free
+//  everything; nulls *self_p. Returns promptly whatever the peers do.
+//  Deferred requests not yet answered are orphaned (see
+//  prokit_request_defer()). Safe on NULL. Do not call from a callback.
+PROKIT_EXPORT void prokit_main_destroy (prokit_main_t **self_p);
+
+//  Return the endpoint windows connect to, as bound (a tcp port given as *
+//  is resolved). Borrowed, valid while SELF lives.
+PROKIT_EXPORT const char *prokit_main_endpoint (const prokit_main_t *self);
+
+//  Set the handler for requests from windows (onMsgFromRender). Its return
+//  value is the reply; see prokit_request_fn. NULL removes it: requests
+//  then fail with PROKIT_ENOHANDLER. Returns PROKIT_OK or PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg);
+
+//  Send PAYLOAD to the window called WINDOW (mainMsgToRender). Takes
+//  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
+//  when the message is on its way; PROKIT_ENOTFOUND when no such window has
+//  joined; PROKIT_EINVAL for a bad name; PROKIT_ETOOBIG; PROKIT_EAGAIN
+//  when the queue to the router is full (nothing was sent). If the window
+//  leaves or cannot keep up before the router delivers it, the
+//  undelivered callback says so (prokit_main_on_undelivered()).
+PROKIT_EXPORT int prokit_main_send (prokit_main_t *self, const char *window,
+                                    prokit_payload_t **payload_p);
+
+//  Send PAYLOAD to every window that has joined. Takes *payload_p as
+//  prokit_main_send(). A window that cannot take it is reported through
+//  the undelivered callback, one call per window.
+PROKIT_EXPORT int prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p);
+
+//  Set the callback for messages that could not be delivered after
+//  prokit_main_send() or prokit_main_broadcast() returned PROKIT_OK. NULL:
+//  log them at warn level.
+PROKIT_EXPORT void prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn,
+                                               void *arg);
+
+//  Called when a window joins (JOINED true) or leaves (false). WINDOW is
+//  borrowed until the callback returns.
+typedef void (prokit_presence_fn) (const char *window, bool joined, void *arg);
+
+//  Set the presence callback (NULL: none).
+PROKIT_EXPORT void prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg);
+
+//  Return true if a window called NAME has joined, as far as main knows
+//  (presence events are applied in prokit_main_dispatch()).
+PROKIT_EXPORT bool prokit_main_has_window (const prokit_main_t *self, const char *name);
+
+//  Return how many windows have joined.
+PROKIT_EXPORT size_t prokit_main_window_count (const prokit_main_t *self);
+
+//  Return a descriptor that polls readable whenever prokit_main_dispatch()
+//  has work (messages, requests, expired deadlines). Level-triggered: add
+//  it to your poll/epoll/libuv loop and call dispatch when it is readable.
+//  Borrowed: do not read or close it.
+PROKIT_EXPORT int prokit_main_fd (const prokit_main_t *self);
+
+//  Handle whatever is pending without blocking, running callbacks. Returns
+//  the number of events handled (0 if none) or a negative error.
+PROKIT_EXPORT int prokit_main_dispatch (prokit_main_t *self);
+
+//  Dispatch events until prokit_main_stop() is called (returns PROKIT_OK)
+//  or TIMEOUT_MS passes (returns PROKIT_ETIMEDOUT); -1 waits forever.
+PROKIT_EXPORT int prokit_main_run (prokit_main_t *self, int timeout_ms);
+
+//  Make prokit_main_run() return. Safe from any thread and from a signal
+//  handler.
+PROKIT_EXPORT void prokit_main_stop (prokit_main_t *self);
+
+//  Router counters, as kept by the routing core.
+typedef struct prokit_stats {
+    unsigned long long received;      //  well-formed messages the router took
+    unsigned long long routed;        //  messages it forwarded
+    unsigned long long errors_sent;   //  errors it answered with
+    unsigned long long garbage;       //  foreign frames dropped
+    unsigned long long malformed;     //  prokit messages refused as malformed
+    unsigned long long too_big;       //  payloads refused for their size
+    unsigned long long unroutable;    //  replies whose requester had left
+    unsigned long long back_pressure; //  deliveries refused: queue full
+    unsigned long long windows;       //  windows joined now
+} prokit_stats_t;
+
+//  Copy the router's counters into *STATS. Returns PROKIT_OK or
+//  PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

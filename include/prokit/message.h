@@ -1,0 +1,144 @@
+/*  prokit/message.h: what callbacks receive.
+
+    Three small objects, all carrying one payload:
+
+    * prokit_message_t: a one-way message that arrived (main -> window,
+      window -> window, or a broadcast). Borrowed by the listener callback:
+      valid until it returns.
+    * prokit_request_t: a request that arrived at a handler, waiting for its
+      answer. The handler answers by returning the reply payload, or calls
+      prokit_request_fail(), or keeps the request with prokit_request_defer()
+      and answers it later, from the same thread, with prokit_request_reply()
+      or prokit_request_fail().
+    * prokit_reply_t: the outcome of a request you made: the reply payload or
+      an error (code, text, and the handler's own code). Every request gets
+      exactly one.
+
+    Names: a sender or target is a window name, or "@main" for the main
+    process (PROKIT_MAIN). The seed's window called "main" is an ordinary
+    window name and never means the main process.
+
+    Thread-safety: use these objects on the thread that runs the callbacks
+    of the handle they came from.
+*/
+#ifndef PROKIT_MESSAGE_H_INCLUDED
+#define PROKIT_MESSAGE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "prokit/export.h"
+#include "prokit/payload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  The address of the main process, as a sender or as a request target.
+#define PROKIT_MAIN "@main"
+
+//  Window names: 1 to PROKIT_NAME_MAX bytes of [A-Za-z0-9._-], starting
+//  with a letter or a digit.
+#define PROKIT_NAME_MAX 64
+
+typedef struct prokit_message prokit_message_t;
+typedef struct prokit_request prokit_request_t;
+typedef struct prokit_reply prokit_reply_t;
+
+//  Listener for one-way messages. MESSAGE is borrowed until it returns.
+typedef void (prokit_message_fn) (const prokit_message_t *message, void *arg);
+
+//  Request handler. Return the reply payload (the library takes it), or
+//  NULL: then the request has been answered with prokit_request_fail(), or
+//  kept with prokit_request_defer(), or, if neither, it is answered with a
+//  nil value (like a JavaScript handler that returns nothing).
+typedef prokit_payload_t *(prokit_request_fn) (prokit_request_t *request, void *arg);
+
+//  Called once with the outcome of an asynchronous request. REPLY is
+//  borrowed until the callback returns; take its payload to keep it.
+typedef void (prokit_reply_fn) (prokit_reply_t *reply, void *arg);
+
+//  Called when a message or request you sent could not be delivered after
+//  the send call had returned PROKIT_OK (the target left meanwhile, its
+//  queue was full, ...). TARGET is the window it was for, CODE the reason
+//  (PROKIT_ENOTFOUND, PROKIT_EAGAIN, ...), TEXT a description; all borrowed.
+//  Without such a callback these failures are logged at warn level.
+typedef void (prokit_undelivered_fn) (const char *target, int code, const char *text, void *arg);
+
+//  --- prokit_message_t ----------------------------------------------------
+
+//  Return the sender's name: a window name or PROKIT_MAIN.
+PROKIT_EXPORT const char *prokit_message_sender (const prokit_message_t *self);
+
+//  Return the payload (borrowed, valid while the message is).
+PROKIT_EXPORT const prokit_payload_t *prokit_message_payload (const prokit_message_t *self);
+
+//  Return true if the message was broadcast to every window.
+PROKIT_EXPORT bool prokit_message_is_broadcast (const prokit_message_t *self);
+
+//  --- prokit_request_t ----------------------------------------------------
+
+//  Return the requester's name: a window name or PROKIT_MAIN.
+PROKIT_EXPORT const char *prokit_request_sender (const prokit_request_t *self);
+
+//  Return the request's payload (borrowed, valid while the request is).
+PROKIT_EXPORT const prokit_payload_t *prokit_request_payload (const prokit_request_t *self);
+
+//  Keep the request past the handler's return, to answer it later. Call it
+//  inside the handler and return NULL; the returned pointer is yours until
+//  you pass it to prokit_request_reply() or prokit_request_fail(). If the
+//  handle it came from is destroyed first, those calls return
+//  PROKIT_ECLOSED and still free it. Returns NULL if SELF is NULL or was
+//  already answered.
+PROKIT_EXPORT prokit_request_t *prokit_request_defer (prokit_request_t *self);
+
+//  Answer a request with a reply payload. Takes ownership of *payload_p and
+//  nulls it, also on failure; nulls *self_p (a deferred request is freed).
+//  Returns PROKIT_OK, PROKIT_EINVAL if it was answered already,
+//  PROKIT_ETOOBIG, PROKIT_EAGAIN, or PROKIT_ECLOSED when the handle is gone.
+PROKIT_EXPORT int prokit_request_reply (prokit_request_t **self_p, prokit_payload_t **payload_p);
+
+//  Answer a request with a failure: the requester gets PROKIT_EHANDLER with
+//  APP_CODE (your own number) and TEXT (copied; NULL means ""). Nulls *self_p.
+//  Returns as prokit_request_reply().
+PROKIT_EXPORT int prokit_request_fail (prokit_request_t **self_p, int app_code, const char *text);
+
+//  --- prokit_reply_t ------------------------------------------------------
+
+//  Return PROKIT_OK if the request was answered with a payload, else the
+//  error: PROKIT_ENOTFOUND, PROKIT_ENOHANDLER, PROKIT_EHANDLER,
+//  PROKIT_ETIMEDOUT, PROKIT_ECLOSED, PROKIT_ETOOBIG, PROKIT_EAGAIN, ...
+PROKIT_EXPORT int prokit_reply_status (const prokit_reply_t *self);
+
+//  Return the reply's payload (borrowed), or NULL when the status is an error.
+PROKIT_EXPORT const prokit_payload_t *prokit_reply_payload (const prokit_reply_t *self);
+
+//  Return the reply as a NUL-terminated string if it is a msgpack string,
+//  else NULL (borrowed, valid while the reply is).
+PROKIT_EXPORT const char *prokit_reply_str (const prokit_reply_t *self);
+
+//  Take the payload out of the reply: the caller owns it and frees it with
+//  prokit_payload_destroy(). Returns NULL if there is none (or it was taken).
+PROKIT_EXPORT prokit_payload_t *prokit_reply_take_payload (prokit_reply_t *self);
+
+//  Return the error text: the answering side's text for errors that crossed
+//  the wire, else a local explanation; "" when the status is PROKIT_OK.
+PROKIT_EXPORT const char *prokit_reply_error (const prokit_reply_t *self);
+
+//  Return the handler's own code given to prokit_request_fail() when the
+//  status is PROKIT_EHANDLER, else 0.
+PROKIT_EXPORT int prokit_reply_app_code (const prokit_reply_t *self);
+
+//  Return the name of the peer the request was sent to (a window name or
+//  PROKIT_MAIN).
+PROKIT_EXPORT const char *prokit_reply_target (const prokit_reply_t *self);
+
+//  Destroy a reply you own (from prokit_window_request_wait()) and null
+//  *self_p. Safe on NULL.
+PROKIT_EXPORT void prokit_reply_destroy (prokit_reply_t **self_p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

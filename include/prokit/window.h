@@ -1,0 +1,156 @@
+/*  prokit/window.h: a window, i.e. a render process (electron-prokit's
+    initExposeInMainWorld and the render-side calls).
+
+    A window connects to main's endpoint and claims a unique name ("main",
+    "work", ...). It then sends requests to main or to other windows,
+    sends one-way messages to other windows, and receives messages from
+    main (several listeners may be registered), messages from other
+    windows (with the sender's name), and requests (one handler). A hidden
+    window is simply a window whose process shows no user interface.
+
+    Lifecycle: prokit_window_new() (connects and joins, or fails) ->
+    register listeners -> run the loop (prokit_window_run(), or
+    prokit_window_fd() + prokit_window_dispatch()) -> prokit_window_destroy()
+    (leaves at once: the name is free again).
+
+    Callbacks run only inside prokit_window_dispatch() / prokit_window_run(),
+    never inside a send or prokit_window_request_wait().
+
+    Thread-safety: not thread-safe. Use a prokit_window_t from one thread at
+    a time; the exception is prokit_window_stop(), which any thread or a
+    signal handler may call.
+*/
+#ifndef PROKIT_WINDOW_H_INCLUDED
+#define PROKIT_WINDOW_H_INCLUDED
+
+#include "prokit/export.h"
+#include "prokit/message.h"
+#include "prokit/payload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct prokit_window prokit_window_t;
+
+//  Options for prokit_window_new(). Initialise with
+//  prokit_window_opts_init(); fields may be added at the end later.
+typedef struct prokit_window_opts {
+    //  As in prokit_main_opts_t: names the default endpoint.
+    const char *app_name;
+    //  Main's endpoint. NULL: $PROKIT_ENDPOINT, else the default.
+    const char *endpoint;
+    //  How long prokit_window_new() waits for main to admit it, in ms.
+    //  0: 5000.
+    int join_timeout_ms;
+    //  Default deadline of requests, in ms. 0: 30000.
+    int request_timeout_ms;
+} prokit_window_opts_t;
+
+//  Fill OPTS with the defaults (all fields zero / NULL).
+PROKIT_EXPORT void prokit_window_opts_init (prokit_window_opts_t *opts);
+
+//  Connect to main and join as NAME (NULL: $PROKIT_WINDOW_NAME). OPTS may
+//  be NULL. Returns the window once main has admitted it, so messages sent
+//  to it from then on are delivered. Returns NULL on failure with the
+//  reason in *error (if ERROR is not NULL): PROKIT_EINVAL (bad or missing
+//  name), PROKIT_EEXIST (a live window already has that name),
+//  PROKIT_ETIMEDOUT (no main answered within join_timeout_ms),
+//  PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+PROKIT_EXPORT prokit_window_t *prokit_window_new (const char *name,
+                                                  const prokit_window_opts_t *opts, int *error);
+
+//  Leave, end requests still in flight with PROKIT_ECLOSED (their
+//  callbacks run now), and free everything; nulls *self_p. Returns
+//  promptly. Safe on NULL. Do not call from a callback.
+PROKIT_EXPORT void prokit_window_destroy (prokit_window_t **self_p);
+
+//  Return the window's name (borrowed, valid while SELF lives).
+PROKIT_EXPORT const char *prokit_window_name (const prokit_window_t *self);
+
+//  Add a listener for messages from main, direct or broadcast
+//  (onMsgFromMain). Listeners run in the order they were added. Returns
+//  PROKIT_OK, PROKIT_EINVAL, PROKIT_ENOMEM.
+PROKIT_EXPORT int prokit_window_on_main_message (prokit_window_t *self, prokit_message_fn *fn,
+                                                 void *arg);
+
+//  Remove the listener added with the same FN and ARG (offMsgFromMain); if
+//  it was added several times, one registration goes. Returns PROKIT_OK or
+//  PROKIT_ENOTFOUND. Safe to call from inside a listener.
+PROKIT_EXPORT int prokit_window_off_main_message (prokit_window_t *self, prokit_message_fn *fn,
+                                                  void *arg);
+
+//  Add a listener for messages from other windows (onRenderMsgToRender);
+//  prokit_message_sender() tells who sent it. Returns as above.
+PROKIT_EXPORT int prokit_window_on_window_message (prokit_window_t *self, prokit_message_fn *fn,
+                                                   void *arg);
+
+//  Remove a window-message listener. Returns PROKIT_OK or PROKIT_ENOTFOUND.
+PROKIT_EXPORT int prokit_window_off_window_message (prokit_window_t *self, prokit_message_fn *fn,
+                                                    void *arg);
+
+//  Set the handler for requests from other windows (or main). NULL removes
+//  it: requests then fail with PROKIT_ENOHANDLER. Returns PROKIT_OK or
+//  PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn,
+                                            void *arg);
+
+//  Set the callback for messages that could not be delivered after
+//  prokit_window_send() returned PROKIT_OK: an unknown target window
+//  (PROKIT_ENOTFOUND), a target that cannot keep up (PROKIT_EAGAIN).
+//  NULL: log them at warn level.
+PROKIT_EXPORT void prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn,
+                                                 void *arg);
+
+//  Send PAYLOAD to the window called TARGET (renderMsgToRender). Takes
+//  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
+//  when it is on its way to the router, PROKIT_EINVAL (bad name),
+//  PROKIT_ETOOBIG, PROKIT_EAGAIN (queue full, nothing sent) or
+//  PROKIT_ECLOSED (the connection to main is gone). Whether TARGET exists
+//  is known only to the router: if not, the undelivered callback is called
+//  with PROKIT_ENOTFOUND and TARGET. Use a request for a confirmed send.
+PROKIT_EXPORT int prokit_window_send (prokit_window_t *self, const char *target,
+                                      prokit_payload_t **payload_p);
+
+//  Send a request to TARGET: PROKIT_MAIN or NULL for main
+//  (renderMsgToMain), or a window name. Takes *payload_p as above. FN is
+//  called exactly once, from dispatch, with the outcome: the reply,
+//  PROKIT_ENOTFOUND, PROKIT_ENOHANDLER, PROKIT_EHANDLER (with the
+//  handler's code and text), PROKIT_ETIMEDOUT after TIMEOUT_MS (0 or less:
+//  the window's default), PROKIT_ECLOSED if the connection or the window
+//  closes first. Returns PROKIT_OK if the request is on its way (FN will be
+//  called), else an error (FN will not be called).
+PROKIT_EXPORT int prokit_window_request (prokit_window_t *self, const char *target,
+                                         prokit_payload_t **payload_p, int timeout_ms,
+                                         prokit_reply_fn *fn, void *arg);
+
+//  Send a request and block until its outcome, at most TIMEOUT_MS (0 or
+//  less: the default). Returns the outcome's status. If REPLY_P is not
+//  NULL, *reply_p receives the outcome (also on error: it has the text);
+//  free it with prokit_reply_destroy(). Messages arriving meanwhile are
+//  kept, in order, for the next dispatch.
+PROKIT_EXPORT int prokit_window_request_wait (prokit_window_t *self, const char *target,
+                                              prokit_payload_t **payload_p, int timeout_ms,
+                                              prokit_reply_t **reply_p);
+
+//  Return a descriptor that polls readable whenever prokit_window_dispatch()
+//  has work. Level-triggered; borrowed: do not read or close it.
+PROKIT_EXPORT int prokit_window_fd (const prokit_window_t *self);
+
+//  Handle whatever is pending without blocking, running callbacks. Returns
+//  the number of events handled or a negative error.
+PROKIT_EXPORT int prokit_window_dispatch (prokit_window_t *self);
+
+//  Dispatch events until prokit_window_stop() (returns PROKIT_OK) or
+//  TIMEOUT_MS passes (PROKIT_ETIMEDOUT); -1 waits forever.
+PROKIT_EXPORT int prokit_window_run (prokit_window_t *self, int timeout_ms);
+
+//  Make prokit_window_run() return. Safe from any thread and from a signal
+//  handler.
+PROKIT_EXPORT void prokit_window_stop (prokit_window_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1008 @@
+/*  client.c: one connection to a router, used by main and by windows.
+
+    Everything here runs on the application's thread. The transport work
+    (connecting, buffering, reconnecting) is libzmq's I/O thread; what is
+    left is the protocol: the HELLO handshake, ids and deadlines of
+    requests, and turning frames into callbacks. Callbacks run only inside
+    client_dispatch(), never inside a send or a blocking request, so the
+    application always knows when its code can be re-entered.
+
+    The pollable descriptor is an epoll set of: the DEALER's ZMQ_FD, the
+    connection monitor's ZMQ_FD, a timerfd armed at the nearest request
+    deadline, and an eventfd we poke whenever work is waiting that the
+    other three would not announce (events queued during a blocking
+    request, a ZMQ_FD edge consumed by a send, a stop request).
+*/
+#include "client.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "message_private.h"
+#include "payload_private.h"
+#include "prokit/error.h"
+#include "proto.h"
+
+//  Ids of one-way messages carry this bit, so an ERROR about one is told
+//  apart from an ERROR about a request (docs/PROTOCOL.md, "Correlation").
+#define SEND_ID_BIT ((uint64_t) 1 << 63)
+#define DISPATCH_BATCH 1024
+#define CLOSE_LINGER_MS 200
+
+typedef struct pending {
+    uint64_t id;
+    int64_t deadline; //  monotonic ms
+    prokit_reply_fn *fn;
+    void *arg;
+    char target[PROTO_NAME_MAX + 1];
+    struct pending *prev, *next; //  ordered by deadline
+} pending_t;
+
+//  A decoded message waiting to be dispatched.
+typedef struct inbound {
+    uint8_t command;
+    uint64_t id;
+    char peer[PROTO_NAME_MAX + 1];
+    zmq_msg_t body;
+    struct inbound *next;
+} inbound_t;
+
+struct client {
+    zsock_t *dealer;
+    void *socket; //  raw libzmq handle of dealer
+    zsock_t *monitor;
+    int epoll_fd;
+    int timer_fd;
+    int wake_fd;
+    char name[PROTO_NAME_MAX + 1];
+    bool connected;
+    uint64_t next_request_id;
+    uint64_t next_send_id;
+    size_t max_payload;
+    int request_timeout_ms;
+    zhashx_t *pending; //  id -> pending_t
+    pending_t *first_deadline, *last_deadline;
+    inbound_t *queue_head, *queue_tail;
+    prokit_request_t *deferred;
+    prokit_request_fn *handler;
+    void *handler_arg;
+    const client_events_t *events;
+    void *owner;
+    atomic_int stop_requested;
+};
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+s_wake (client_t *self)
+{
+    uint64_t one = 1;
+    ssize_t rc = write (self->wake_fd, &one, sizeof (one));
+    (void) rc; //  an eventfd at its maximum is still readable: nothing lost
+}
+
+//  A send may process libzmq's command queue and swallow the ZMQ_FD edge
+//  that announced incoming messages; re-announce them ourselves.
+static void
+s_rearm_after_send (client_t *self)
+{
+    if (zsock_events (self->dealer) & ZMQ_POLLIN)
+        s_wake (self);
+}
+
+//  --- ids keyed hash ---------------------------------------------------------
+
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t id = (uint64_t) (uintptr_t) key;
+    return (size_t) (id * 0x9E3779B97F4A7C15ull);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return (x > y) - (x < y);
+}
+
+//  --- the deadline list -----------------------------------------------------
+
+static void
+s_arm_timer (client_t *self)
+{
+    struct itimerspec spec;
+    memset (&spec, 0, sizeof (spec));
+    if (self->first_deadline) {
+        int64_t at = self->first_deadline->deadline;
+        if (at <= 0)
+            at = 1;
+        spec.it_value.tv_sec = at / 1000;
+        spec.it_value.tv_nsec = (at % 1000) * 1000000;
+    }
+    timerfd_settime (self->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+static void
+s_pending_link (client_t *self, pending_t *pending)
+{
+    //  Deadlines mostly arrive in order: search from the end.
+    pending_t *after = self->last_deadline;
+    while (after && after->deadline > pending->deadline)
+        after = after->prev;
+    pending->prev = after;
+    pending->next = after ? after->next : self->first_deadline;
+    if (pending->next)
+        pending->next->prev = pending;
+    else
+        self->last_deadline = pending;
+    if (after)
+        after->next = pending;
+    else
+        self->first_deadline = pending;
+}
+
+static void
+s_pending_unlink (client_t *self, pending_t *pending)
+{
+    if (pending->prev)
+        pending->prev->next = pending->next;
+    else
+        self->first_deadline = pending->next;
+    if (pending->next)
+        pending->next->prev = pending->prev;
+    else
+        self->last_deadline = pending->prev;
+    zhashx_delete (self->pending, (void *) (uintptr_t) pending->id);
+}
+
+//  End a pending request with an outcome and free it. The reply lives on
+//  the stack: the callback borrows it.
+static void
+s_pending_finish (client_t *self, pending_t *pending, int status, prokit_payload_t *payload,
+                  int app_code, const char *text)
+{
+    s_pending_unlink (self, pending);
+    prokit_reply_t reply;
+    memset (&reply, 0, sizeof (reply));
+    reply.status = status;
+    reply.app_code = app_code;
+    reply.payload = payload;
+    strcpy (reply.target, pending->target);
+    snprintf (reply.text, sizeof (reply.text), "%s", text ? text : "");
+    prokit_reply_fn *fn = pending->fn;
+    void *arg = pending->arg;
+    free (pending);
+    fn (&reply, arg);
+    prokit_payload_destroy (&reply.payload);
+}
+
+static void
+s_fail_all_pending (client_t *self, int status, const char *text)
+{
+    while (self->first_deadline)
+        s_pending_finish (self, self->first_deadline, status, NULL, 0, text);
+}
+
+static void
+s_expire (client_t *self)
+{
+    int64_t now = s_now_ms ();
+    while (self->first_deadline && self->first_deadline->deadline <= now) {
+        char text[128];
+        snprintf (text, sizeof (text), "no reply from '%s' in time",
+                  self->first_deadline->target);
+        s_pending_finish (self, self->first_deadline, PROKIT_ETIMEDOUT, NULL, 0, text);
+    }
+}
+
+//  --- sending ---------------------------------------------------------------
+
+//  Send one protocol message. BODY (taken) or BODY_BYTES. Returns PROKIT_OK,
+//  PROKIT_EAGAIN when the queue to the router is full, PROKIT_ECLOSED.
+static int
+s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
+        prokit_payload_t **body, const void *body_bytes, size_t body_size)
+{
+    uint8_t header[PROTO_HEADER_SIZE];
+    proto_header_encode (header, command, id);
+    //  A DEALER queues the whole message or nothing: a refusal on the
+    //  first frame leaves no partial message behind.
+    if (zmq_send (self->socket, header, sizeof (header), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        int err = errno;
+        if (body)
+            prokit_payload_destroy (body);
+        return err == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
+    }
+    zmq_send (self->socket, peer, strlen (peer), ZMQ_SNDMORE);
+    if (body) {
+        zmq_msg_send (payload_frame (*body), self->socket, 0);
+        prokit_payload_destroy (body);
+    }
+    else
+        zmq_send (self->socket, body_bytes, body_size, 0);
+    s_rearm_after_send (self);
+    return PROKIT_OK;
+}
+
+//  Checks shared by every call that sends a payload. Consumes *payload_p on
+//  failure.
+static int
+s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_payload_t **payload_p)
+{
+    int rc = PROKIT_OK;
+    if (!self || !payload_p || !*payload_p)
+        rc = PROKIT_EINVAL;
+    else if (target
+             && !(allow_main ? proto_peer_name_valid (target, strlen (target))
+                             : proto_window_name_valid (target, strlen (target))))
+        rc = PROKIT_EINVAL;
+    else if (prokit_payload_size (*payload_p) > self->max_payload)
+        rc = PROKIT_ETOOBIG;
+    else if (!self->connected)
+        rc = PROKIT_ECLOSED;
+    if (rc != PROKIT_OK && payload_p)
+        prokit_payload_destroy (payload_p);
+    return rc;
+}
+
+int
+client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
+{
+    int rc = s_check_outgoing (self, target, false, payload_p);
+    if (rc != PROKIT_OK)
+        return rc;
+    uint64_t id = SEND_ID_BIT | ++self->next_send_id;
+    if (target)
+        return s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
+    return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
+}
+
+static int
+s_deadline_for (client_t *self, int timeout_ms)
+{
+    return timeout_ms > 0 ? timeout_ms : self->request_timeout_ms;
+}
+
+int
+client_request (client_t *self, const char *target, prokit_payload_t **payload_p, int timeout_ms,
+                prokit_reply_fn *fn, void *arg)
+{
+    if (!fn) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_EINVAL;
+    }
+    if (!target)
+        target = PROTO_MAIN_NAME;
+    int rc = s_check_outgoing (self, target, true, payload_p);
+    if (rc != PROKIT_OK)
+        return rc;
+    pending_t *pending = (pending_t *) calloc (1, sizeof (*pending));
+    if (!pending) {
+        prokit_payload_destroy (payload_p);
+        return PROKIT_ENOMEM;
+    }
+    pending->id = ++self->next_request_id;
+    pending->deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+    pending->fn = fn;
+    pending->arg = arg;
+    strcpy (pending->target, target);
+    rc = s_send (self, PROTO_REQUEST, pending->id, target, payload_p, NULL, 0);
+    if (rc != PROKIT_OK) {
+        free (pending);
+        return rc;
+    }
+    zhashx_insert (self->pending, (void *) (uintptr_t) pending->id, pending);
+    bool was_first = !self->first_deadline || pending->deadline < self->first_deadline->deadline;
+    s_pending_link (self, pending);
+    if (was_first)
+        s_arm_timer (self);
+    return PROKIT_OK;
+}
+
+int
+client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,
+               int code, int app_code, const char *text)
+{
+    if (!self->connected) {
+        if (body_p)
+            prokit_payload_destroy (body_p);
+        return PROKIT_ECLOSED;
+    }
+    if (body_p) {
+        if (prokit_payload_size (*body_p) > self->max_payload) {
+            //  The requester must not wait for a reply we cannot send.
+            prokit_payload_destroy (body_p);
+            char why[96];
+            snprintf (why, sizeof (why), "reply exceeds the limit of %zu bytes", self->max_payload);
+            client_answer (self, requester, id, NULL, PROKIT_ETOOBIG, 0, why);
+            return PROKIT_ETOOBIG;
+        }
+        return s_send (self, PROTO_REPLY, id, requester, body_p, NULL, 0);
+    }
+    uint8_t body[PROTO_ERROR_BODY_MAX];
+    size_t size = proto_error_encode (body, code, text, app_code);
+    return s_send (self, PROTO_ERROR, id, requester, NULL, body, size);
+}
+
+//  --- receiving -------------------------------------------------------------
+
+//  Receive one message without blocking. Returns 1 and fills *item, 0 when
+//  nothing is waiting, -1 when what arrived was malformed (dropped).
+static int
+s_receive (client_t *self, inbound_t *item)
+{
+    zmq_msg_t frames[PROTO_FRAMES + 1];
+    size_t count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, self->socket, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close (&frame);
+            if (count == 0)
+                return 0;
+            break;
+        }
+        more = zmq_msg_more (&frame);
+        if (count < PROTO_FRAMES + 1)
+            frames[count++] = frame;
+        else
+            zmq_msg_close (&frame);
+    }
+    proto_frame_t wire[PROTO_FRAMES + 1];
+    for (size_t i = 0; i < count; i++) {
+        wire[i].data = zmq_msg_data (&frames[i]);
+        wire[i].size = zmq_msg_size (&frames[i]);
+    }
+    proto_msg_t msg;
+    //  Bodies from the router were size-checked there; accept what it sent.
+    int rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
+    if (rc != PROKIT_OK) {
+        log_warn ("%s: dropped a malformed message from the router (%s)", self->name,
+                  prokit_strerror (rc));
+        for (size_t i = 0; i < count; i++)
+            zmq_msg_close (&frames[i]);
+        return -1;
+    }
+    item->command = msg.command;
+    item->id = msg.id;
+    strcpy (item->peer, msg.peer);
+    zmq_msg_init (&item->body);
+    zmq_msg_move (&item->body, &frames[2]);
+    for (size_t i = 0; i < count; i++)
+        zmq_msg_close (&frames[i]);
+    return 1;
+}
+
+static void
+s_enqueue (client_t *self, const inbound_t *item)
+{
+    inbound_t *copy = (inbound_t *) malloc (sizeof (*copy));
+    if (!copy) {
+        log_error ("%s: out of memory: %s from '%s' lost", self->name,
+                   proto_command_name (item->command), item->peer);
+        zmq_msg_close ((zmq_msg_t *) &item->body);
+        return;
+    }
+    *copy = *item;
+    copy->next = NULL;
+    if (self->queue_tail)
+        self->queue_tail->next = copy;
+    else
+        self->queue_head = copy;
+    self->queue_tail = copy;
+}
+
+static void
+s_connection_lost (client_t *self, const char *why)
+{
+    if (!self->connected)
+        return;
+    //  Requests in flight are ended by the next dispatch, so that their
+    //  callbacks never run inside a blocking request.
+    self->connected = false;
+    log_warn ("%s: %s", self->name, why);
+    s_wake (self);
+}
+
+static void
+s_handle_request (client_t *self, inbound_t *item)
+{
+    if (!self->handler) {
+        char text[96];
+        snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
+        client_answer (self, item->peer, item->id, NULL, PROKIT_ENOHANDLER, 0, text);
+        zmq_msg_close (&item->body);
+        return;
+    }
+    prokit_request_t *request = (prokit_request_t *) calloc (1, sizeof (*request));
+    if (!request) {
+        client_answer (self, item->peer, item->id, NULL, PROKIT_ENOMEM, 0, "out of memory");
+        zmq_msg_close (&item->body);
+        return;
+    }
+    request->client = self;
+    request->id = item->id;
+    strcpy (request->sender, item->peer);
+    request->payload = payload_from_frame (&item->body);
+
+    prokit_payload_t *reply = self->handler (request, self->handler_arg);
+    if (reply) {
+        if (request->answered || request->deferred) {
+            log_warn ("%s: handler returned a reply for a request it had already answered or "
+                      "deferred; reply discarded",
+                      self->name);
+            prokit_payload_destroy (&reply);
+        }
+        else {
+            prokit_request_t *answer = request;
+            prokit_request_reply (&answer, &reply);
+        }
+    }
+    else if (!request->answered && !request->deferred) {
+        //  A handler that returns nothing answers with nil, as in the seed.
+        prokit_payload_t *nil = prokit_payload_new_nil ();
+        prokit_request_t *answer = request;
+        if (nil)
+            prokit_request_reply (&answer, &nil);
+        else
+            prokit_request_fail (&answer, 0, "out of memory");
+    }
+    if (request->deferred && !request->answered) {
+        //  Kept by the application: track it so destroy can orphan it.
+        request->next = self->deferred;
+        if (self->deferred)
+            self->deferred->prev = request;
+        self->deferred = request;
+    }
+    else if (!request->deferred)
+        request_free (request);
+}
+
+void
+client_forget_deferred (client_t *self, prokit_request_t *request)
+{
+    if (request->prev)
+        request->prev->next = request->next;
+    else if (self->deferred == request)
+        self->deferred = request->next;
+    if (request->next)
+        request->next->prev = request->prev;
+    request->prev = request->next = NULL;
+}
+
+static void
+s_handle_answer (client_t *self, inbound_t *item)
+{
+    if (item->id & SEND_ID_BIT) {
+        //  An ERROR about a one-way message: it was not delivered.
+        proto_error_t error;
+        proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+        if (self->events->on_undelivered)
+            self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
+        else
+            log_warn ("%s: message to '%s' not delivered: %s", self->name, item->peer, error.text);
+        zmq_msg_close (&item->body);
+        return;
+    }
+    pending_t *pending = (pending_t *) zhashx_lookup (self->pending, (void *) (uintptr_t) item->id);
+    if (!pending) {
+        //  Its deadline passed already; the requester has had its outcome.
+        log_debug ("%s: late %s for request %llu dropped", self->name,
+                   proto_command_name (item->command), (unsigned long long) item->id);
+        zmq_msg_close (&item->body);
+        return;
+    }
+    if (item->command == PROTO_REPLY)
+        s_pending_finish (self, pending, PROKIT_OK, payload_from_frame (&item->body), 0, NULL);
+    else {
+        proto_error_t error;
+        proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+        zmq_msg_close (&item->body);
+        s_pending_finish (self, pending, error.code, NULL, error.app_code, error.text);
+    }
+}
+
+//  Act on one received message; takes its body.
+static void
+s_handle (client_t *self, inbound_t *item)
+{
+    switch (item->command) {
+    case PROTO_SEND:
+    case PROTO_BROADCAST: {
+        prokit_message_t message;
+        message.sender = item->peer;
+        message.broadcast = item->command == PROTO_BROADCAST;
+        message.payload = payload_from_frame (&item->body);
+        if (self->events->on_message)
+            self->events->on_message (self->owner, &message);
+        prokit_payload_destroy (&message.payload);
+        return;
+    }
+    case PROTO_REQUEST:
+        s_handle_request (self, item);
+        return;
+    case PROTO_REPLY:
+    case PROTO_ERROR:
+        s_handle_answer (self, item);
+        return;
+    case PROTO_PING:
+        s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0);
+        break;
+    case PROTO_JOINED:
+    case PROTO_LEFT:
+        if (self->events->on_presence)
+            self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED);
+        break;
+    case PROTO_BYE:
+        s_connection_lost (self, "the router closed the connection");
+        break;
+    default: //  WELCOME again, PONG: nothing to do
+        break;
+    }
+    zmq_msg_close (&item->body);
+}
+
+//  Returns true if the monitor reported the connection gone.
+static bool
+s_monitor_says_lost (client_t *self)
+{
+    bool lost = false;
+    while (zsock_events (self->monitor) & ZMQ_POLLIN) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, zsock_resolve (self->monitor), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&frame);
+            break;
+        }
+        //  First frame: 16-bit event, 32-bit value; second: the endpoint.
+        if (zmq_msg_size (&frame) >= 2) {
+            uint16_t event;
+            memcpy (&event, zmq_msg_data (&frame), sizeof (event));
+            if (event == ZMQ_EVENT_DISCONNECTED)
+                lost = true;
+        }
+        bool more = zmq_msg_more (&frame);
+        zmq_msg_close (&frame);
+        while (more) {
+            zmq_msg_init (&frame);
+            zmq_msg_recv (&frame, zsock_resolve (self->monitor), 0);
+            more = zmq_msg_more (&frame);
+            zmq_msg_close (&frame);
+        }
+    }
+    return lost;
+}
+
+int
+client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
+                     int timeout_ms, prokit_reply_t **reply_p)
+{
+    if (reply_p)
+        *reply_p = NULL;
+    if (!target)
+        target = PROTO_MAIN_NAME;
+    int rc = s_check_outgoing (self, target, true, payload_p);
+    prokit_reply_t *reply = (prokit_reply_t *) calloc (1, sizeof (*reply));
+    if (!reply) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_ENOMEM;
+    }
+    snprintf (reply->target, sizeof (reply->target), "%s", target);
+    uint64_t id = ++self->next_request_id;
+    if (rc == PROKIT_OK)
+        rc = s_send (self, PROTO_REQUEST, id, target, payload_p, NULL, 0);
+    if (rc != PROKIT_OK) {
+        reply->status = rc;
+        snprintf (reply->text, sizeof (reply->text), "%s", prokit_strerror (rc));
+        goto done;
+    }
+
+    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+    bool done = false;
+    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
+    while (!done) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0) {
+            reply->status = PROKIT_ETIMEDOUT;
+            snprintf (reply->text, sizeof (reply->text), "no reply from '%s' in time", target);
+            break;
+        }
+        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR) {
+            reply->status = PROKIT_ECLOSED;
+            snprintf (reply->text, sizeof (reply->text), "%s", zmq_strerror (errno));
+            break;
+        }
+        inbound_t item;
+        int got;
+        while (!done && (got = s_receive (self, &item)) != 0) {
+            if (got < 0)
+                continue;
+            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR)
+                        && item.id == id;
+            if (!ours) {
+                s_enqueue (self, &item);
+                if (item.command == PROTO_BYE) {
+                    reply->status = PROKIT_ECLOSED;
+                    snprintf (reply->text, sizeof (reply->text), "the router closed the connection");
+                    done = true;
+                }
+                continue;
+            }
+            done = true;
+            if (item.command == PROTO_REPLY) {
+                reply->status = PROKIT_OK;
+                reply->payload = payload_from_frame (&item.body);
+            }
+            else {
+                proto_error_t error;
+                proto_error_decode (zmq_msg_data (&item.body), zmq_msg_size (&item.body), &error);
+                zmq_msg_close (&item.body);
+                reply->status = error.code;
+                reply->app_code = error.app_code;
+                snprintf (reply->text, sizeof (reply->text), "%s", error.text);
+            }
+        }
+        if (!done && s_monitor_says_lost (self)) {
+            //  The dispatcher ends the other requests; we end ours now.
+            s_connection_lost (self, "connection to the router lost");
+            reply->status = PROKIT_ECLOSED;
+            snprintf (reply->text, sizeof (reply->text), "connection to the router lost");
+            done = true;
+        }
+    }
+    if (self->queue_head)
+        s_wake (self);
+    s_rearm_after_send (self);
+done:
+    rc = reply->status;
+    if (reply_p)
+        *reply_p = reply;
+    else
+        prokit_reply_destroy (&reply);
+    return rc;
+}
+
+//  --- dispatch ----------------------------------------------------------------
+
+int
+client_dispatch (client_t *self)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    uint64_t drained;
+    if (read (self->wake_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
+        log_debug ("%s: wake fd read failed", self->name);
+    if (read (self->timer_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
+        log_debug ("%s: timer fd read failed", self->name);
+
+    int handled = 0;
+    bool progress = true;
+    while (progress && handled < DISPATCH_BATCH && !atomic_load (&self->stop_requested)) {
+        progress = false;
+        //  Events queued while a blocking request waited come first: they
+        //  arrived before anything still in the socket.
+        while (self->queue_head && handled < DISPATCH_BATCH) {
+            inbound_t *item = self->queue_head;
+            self->queue_head = item->next;
+            if (!self->queue_head)
+                self->queue_tail = NULL;
+            s_handle (self, item);
+            free (item);
+            handled++;
+            progress = true;
+        }
+        inbound_t item;
+        int got;
+        while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
+            if (got > 0) {
+                s_handle (self, &item);
+                handled++;
+            }
+            progress = true;
+        }
+        if (s_monitor_says_lost (self)) {
+            s_connection_lost (self, "connection to the router lost");
+            progress = true;
+        }
+        int before = handled;
+        if (!self->connected && self->first_deadline) {
+            s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
+            handled++;
+        }
+        if (self->first_deadline && self->first_deadline->deadline <= s_now_ms ()) {
+            s_expire (self);
+            handled++;
+        }
+        if (handled != before)
+            progress = true;
+    }
+    //  Work left for next time (batch limit, stop): keep the fd readable.
+    if (handled >= DISPATCH_BATCH || self->queue_head)
+        s_wake (self);
+    s_rearm_after_send (self);
+    s_arm_timer (self);
+    return handled;
+}
+
+int
+client_run (client_t *self, int timeout_ms)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    atomic_store (&self->stop_requested, 0);
+    int64_t deadline = timeout_ms >= 0 ? s_now_ms () + timeout_ms : INT64_MAX;
+    while (!atomic_load (&self->stop_requested)) {
+        int rc = client_dispatch (self);
+        if (rc < 0)
+            return rc;
+        if (atomic_load (&self->stop_requested))
+            break;
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0)
+            return PROKIT_ETIMEDOUT;
+        struct epoll_event event;
+        int wait = left > INT32_MAX ? -1 : (int) left;
+        if (epoll_wait (self->epoll_fd, &event, 1, wait) < 0 && errno != EINTR)
+            return PROKIT_ECLOSED;
+    }
+    atomic_store (&self->stop_requested, 0);
+    return PROKIT_OK;
+}
+
+void
+client_stop (client_t *self)
+{
+    if (!self)
+        return;
+    atomic_store (&self->stop_requested, 1);
+    s_wake (self);
+}
+
+int
+client_fd (const client_t *self)
+{
+    return self ? self->epoll_fd : -1;
+}
+
+const char *
+client_name (const client_t *self)
+{
+    return self->name;
+}
+
+void
+client_set_handler (client_t *self, prokit_request_fn *fn, void *arg)
+{
+    self->handler = fn;
+    self->handler_arg = arg;
+}
+
+//  --- life cycle ------------------------------------------------------------
+
+static int
+s_handshake (client_t *self, int timeout_ms)
+{
+    uint8_t hello[16] = { 0x80 }; //  an empty map: no options yet
+    if (s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, 1) != PROKIT_OK)
+        return PROKIT_ETRANSPORT;
+    int64_t deadline = s_now_ms () + timeout_ms;
+    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
+    while (true) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0)
+            return PROKIT_ETIMEDOUT;
+        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+            return PROKIT_ETRANSPORT;
+        inbound_t in;
+        int got;
+        while ((got = s_receive (self, &in)) != 0) {
+            if (got < 0)
+                continue;
+            if (in.command == PROTO_WELCOME) {
+                proto_welcome_t welcome = { self->max_payload, 0 };
+                proto_welcome_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &welcome);
+                zmq_msg_close (&in.body);
+                if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
+                    self->max_payload = (size_t) welcome.max_payload;
+                return PROKIT_OK;
+            }
+            if (in.command == PROTO_ERROR && in.id == 0) {
+                proto_error_t error;
+                proto_error_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &error);
+                zmq_msg_close (&in.body);
+                log_info ("%s: join refused: %s", self->name, error.text);
+                return error.code;
+            }
+            s_enqueue (self, &in);
+        }
+    }
+}
+
+static void
+s_close_fds (client_t *self)
+{
+    if (self->epoll_fd >= 0)
+        close (self->epoll_fd);
+    if (self->timer_fd >= 0)
+        close (self->timer_fd);
+    if (self->wake_fd >= 0)
+        close (self->wake_fd);
+}
+
+static void
+s_free (client_t *self)
+{
+    while (self->queue_head) {
+        inbound_t *item = self->queue_head;
+        self->queue_head = item->next;
+        zmq_msg_close (&item->body);
+        free (item);
+    }
+    if (self->monitor) {
+        zmq_socket_monitor (self->socket, NULL, 0);
+        zsock_destroy (&self->monitor);
+    }
+    zsock_destroy (&self->dealer);
+    zhashx_destroy (&self->pending);
+    s_close_fds (self);
+    free (self);
+}
+
+static int
+s_epoll_add (client_t *self, int fd)
+{
+    struct epoll_event event;
+    memset (&event, 0, sizeof (event));
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    return epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+client_t *
+client_new (const client_config_t *config, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    *error = PROKIT_EINVAL;
+    if (!config || !config->name || !config->endpoint || !config->events
+        || !proto_peer_name_valid (config->name, strlen (config->name)))
+        return NULL;
+    //  The application owns its signals; CZMQ must not install handlers.
+    zsys_handler_set (NULL);
+
+    client_t *self = (client_t *) calloc (1, sizeof (*self));
+    if (!self) {
+        *error = PROKIT_ENOMEM;
+        return NULL;
+    }
+    self->epoll_fd = self->timer_fd = self->wake_fd = -1;
+    strcpy (self->name, config->name);
+    self->events = config->events;
+    self->owner = config->owner;
+    self->max_payload = PROTO_DEFAULT_MAX_PAYLOAD;
+    self->request_timeout_ms = config->request_timeout_ms > 0 ? config->request_timeout_ms : 30000;
+    self->pending = zhashx_new ();
+    self->dealer = zsock_new (ZMQ_DEALER);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!self->pending || !self->dealer || !self->monitor || self->epoll_fd < 0
+        || self->timer_fd < 0 || self->wake_fd < 0) {
+        *error = PROKIT_ENOMEM;
+        s_free (self);
+        return NULL;
+    }
+    zhashx_set_key_hasher (self->pending, s_id_hash);
+    zhashx_set_key_comparator (self->pending, s_id_compare);
+    zhashx_set_key_duplicator (self->pending, NULL);
+    zhashx_set_key_destructor (self->pending, NULL);
+    self->socket = zsock_resolve (self->dealer);
+    zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
+
+    //  The monitor tells us when the connection drops, so requests in
+    //  flight end with ECLOSED at once instead of at their deadline.
+    char monitor_endpoint[64];
+    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%p",
+              (void *) self);
+    if (zmq_socket_monitor (self->socket, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0
+        || zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
+        *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    if (zsock_connect (self->dealer, "%s", config->endpoint) != 0) {
+        log_error ("%s: cannot connect to %s: %s", self->name, config->endpoint,
+                   zmq_strerror (zmq_errno ()));
+        *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    if (s_epoll_add (self, zsock_fd (self->dealer)) != 0
+        || s_epoll_add (self, zsock_fd (self->monitor)) != 0 || s_epoll_add (self, self->timer_fd) != 0
+        || s_epoll_add (self, self->wake_fd) != 0) {
+        *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    int rc = s_handshake (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
+    if (rc != PROKIT_OK) {
+        if (rc == PROKIT_ETIMEDOUT)
+            log_info ("%s: no router answered at %s", self->name, config->endpoint);
+        zsock_set_linger (self->dealer, 0);
+        *error = rc;
+        s_free (self);
+        return NULL;
+    }
+    self->connected = true;
+    if (self->queue_head)
+        s_wake (self);
+    *error = PROKIT_OK;
+    return self;
+}
+
+void
+client_destroy (client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    client_t *self = *self_p;
+    if (self->connected)
+        s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0);
+    self->connected = false;
+    s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
+    while (self->deferred) {
+        prokit_request_t *request = self->deferred;
+        client_forget_deferred (self, request);
+        request->client = NULL; //  answering it now returns ECLOSED and frees it
+    }
+    s_free (self);
+    *self_p = NULL;
+}
+
+int
+client_resolve_endpoint (const char *given, const char *app_name, char *out, size_t size)
+{
+    if (!given || !*given)
+        given = getenv ("PROKIT_ENDPOINT");
+    if (given && *given) {
+        if (strlen (given) >= size)
+            return PROKIT_EINVAL;
+        strcpy (out, given);
+        return PROKIT_OK;
+    }
+    if (!app_name || !*app_name)
+        app_name = getenv ("PROKIT_APP");
+    if (!app_name || !*app_name)
+        app_name = "prokit";
+    if (!proto_window_name_valid (app_name, strlen (app_name)))
+        return PROKIT_EINVAL;
+    const char *dir = getenv ("XDG_RUNTIME_DIR");
+    int n;
+    if (dir && *dir)
+        n = snprintf (out, size, "ipc://%s/prokit-%s.sock", dir, app_name);
+    else
+        n = snprintf (out, size, "ipc:///tmp/prokit-%s-%u.sock", app_name, (unsigned) getuid ());
+    return n > 0 && (size_t) n < size ? PROKIT_OK : PROKIT_EINVAL;
+}

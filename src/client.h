@@ -1,0 +1,80 @@
+/*  client.h: one connection to a router, as main or as a window (private).
+
+    Main and windows speak the same protocol to the router; they differ
+    only in the name they claim and the events they care about. A client
+    owns a DEALER socket used only from the application's thread (no
+    background thread: the libzmq I/O thread does the transport work), a
+    table of requests in flight with their deadlines, and one pollable
+    descriptor that is readable whenever client_dispatch() has work.
+*/
+#ifndef PROKIT_CLIENT_H_INCLUDED
+#define PROKIT_CLIENT_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "prokit/message.h"
+#include "prokit/payload.h"
+
+typedef struct client client_t;
+
+//  How a client hands events to its owner (main.c or window.c). Called from
+//  client_dispatch() only, on the application's thread.
+typedef struct client_events {
+    void (*on_message) (void *owner, const prokit_message_t *message);
+    void (*on_presence) (void *owner, const char *window, bool joined);
+    void (*on_undelivered) (void *owner, const char *target, int code, const char *text);
+} client_events_t;
+
+typedef struct client_config {
+    const char *name;        //  window name, or "@main"
+    const char *endpoint;    //  resolved endpoint to connect to
+    int join_timeout_ms;     //  how long to wait for WELCOME
+    int request_timeout_ms;  //  default deadline of requests
+    const client_events_t *events;
+    void *owner;
+} client_config_t;
+
+//  Connect, claim the name and wait for the router's answer. Returns NULL
+//  with *error set: PROKIT_EEXIST (name taken), PROKIT_ETIMEDOUT (no
+//  router answered), PROKIT_EINVAL, PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+client_t *client_new (const client_config_t *config, int *error);
+
+//  Leave (BYE), end requests in flight with PROKIT_ECLOSED (their callbacks
+//  run now), orphan deferred requests, close. Returns promptly. NULL-safe.
+void client_destroy (client_t **self_p);
+
+const char *client_name (const client_t *self);
+
+//  Set the handler for incoming requests (NULL: answer PROKIT_ENOHANDLER).
+void client_set_handler (client_t *self, prokit_request_fn *fn, void *arg);
+
+//  Send a one-way SEND to TARGET (a window), or a BROADCAST when TARGET is
+//  NULL. Takes *payload_p. Returns PROKIT_OK, PROKIT_EINVAL, PROKIT_ETOOBIG,
+//  PROKIT_EAGAIN or PROKIT_ECLOSED.
+int client_send (client_t *self, const char *target, prokit_payload_t **payload_p);
+
+//  Start a request; FN is called exactly once from client_dispatch().
+int client_request (client_t *self, const char *target, prokit_payload_t **payload_p,
+                    int timeout_ms, prokit_reply_fn *fn, void *arg);
+
+//  Make a request and wait for its outcome. Events that arrive meanwhile
+//  are kept for the next client_dispatch().
+int client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
+                         int timeout_ms, prokit_reply_t **reply_p);
+
+//  Answer request ID from REQUESTER with a REPLY (BODY, taken) or an ERROR.
+int client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,
+                   int code, int app_code, const char *text);
+
+int client_fd (const client_t *self);
+int client_dispatch (client_t *self);
+int client_run (client_t *self, int timeout_ms);
+void client_stop (client_t *self);
+
+//  Build the endpoint to use: GIVEN, else $PROKIT_ENDPOINT, else the
+//  default ipc path for APP_NAME (else $PROKIT_APP, else "prokit").
+//  Returns PROKIT_OK or PROKIT_EINVAL (bad app name, too long).
+int client_resolve_endpoint (const char *given, const char *app_name, char *out, size_t size);
+
+#endif

@@ -1,0 +1,52 @@
+/*  error.c: text for error codes. The table is the single place where a
+    code gets its words; docs/PROTOCOL.md lists the same numbers. */
+#include "prokit/error.h"
+
+#include <stddef.h>
+
+typedef struct {
+    int code;
+    const char *name;
+    const char *text;
+} error_entry_t;
+
+static const error_entry_t s_errors[] = {
+    { PROKIT_OK, "PROKIT_OK", "success" },
+    { PROKIT_EINVAL, "PROKIT_EINVAL", "invalid argument" },
+    { PROKIT_ENOMEM, "PROKIT_ENOMEM", "out of memory" },
+    { PROKIT_ENOTFOUND, "PROKIT_ENOTFOUND", "no such window" },
+    { PROKIT_EEXIST, "PROKIT_EEXIST", "name already taken" },
+    { PROKIT_ETIMEDOUT, "PROKIT_ETIMEDOUT", "timed out" },
+    { PROKIT_ENOHANDLER, "PROKIT_ENOHANDLER", "no request handler" },
+    { PROKIT_EHANDLER, "PROKIT_EHANDLER", "request handler failed" },
+    { PROKIT_ECLOSED, "PROKIT_ECLOSED", "connection closed" },
+    { PROKIT_ETOOBIG, "PROKIT_ETOOBIG", "payload too large" },
+    { PROKIT_EPROTO, "PROKIT_EPROTO", "protocol error" },
+    { PROKIT_EVERSION, "PROKIT_EVERSION", "unsupported protocol version" },
+    { PROKIT_EAGAIN, "PROKIT_EAGAIN", "queue full, try again" },
+    { PROKIT_EACCES, "PROKIT_EACCES", "permission denied" },
+    { PROKIT_ETRANSPORT, "PROKIT_ETRANSPORT", "transport error" },
+};
+
+static const error_entry_t *
+s_find (int code)
+{
+    for (size_t i = 0; i < sizeof (s_errors) / sizeof (s_errors[0]); i++)
+        if (s_errors[i].code == code)
+            return &s_errors[i];
+    return NULL;
+}
+
+const char *
+prokit_strerror (int code)
+{
+    const error_entry_t *entry = s_find (code);
+    return entry ? entry->text : "unknown error";
+}
+
+const char *
+prokit_error_name (int code)
+{
+    const error_entry_t *entry = s_find (code);
+    return entry ? entry->name : "PROKIT_E?";
+}

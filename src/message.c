@@ -1,0 +1,165 @@
+/*  message.c: accessors for messages, requests and replies, and the
+    answering of requests. Answering goes back through the client that
+    received the request; a request whose client has gone is answered with
+    PROKIT_ECLOSED and freed, so a deferred request can never reach freed
+    memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "message_private.h"
+#include "prokit/error.h"
+
+const char *
+prokit_message_sender (const prokit_message_t *self)
+{
+    return self ? self->sender : NULL;
+}
+
+const prokit_payload_t *
+prokit_message_payload (const prokit_message_t *self)
+{
+    return self ? self->payload : NULL;
+}
+
+bool
+prokit_message_is_broadcast (const prokit_message_t *self)
+{
+    return self && self->broadcast;
+}
+
+const char *
+prokit_request_sender (const prokit_request_t *self)
+{
+    return self ? self->sender : NULL;
+}
+
+const prokit_payload_t *
+prokit_request_payload (const prokit_request_t *self)
+{
+    return self ? self->payload : NULL;
+}
+
+prokit_request_t *
+prokit_request_defer (prokit_request_t *self)
+{
+    if (!self || self->answered || self->deferred)
+        return NULL;
+    self->deferred = true;
+    return self;
+}
+
+void
+request_free (prokit_request_t *self)
+{
+    prokit_payload_destroy (&self->payload);
+    free (self);
+}
+
+//  Common tail of reply and fail: send, then free a deferred request (the
+//  dispatcher frees one it still owns after the handler returns).
+static int
+s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code, const char *text)
+{
+    if (!self_p || !*self_p) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_EINVAL;
+    }
+    prokit_request_t *self = *self_p;
+    *self_p = NULL;
+    if (self->answered) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_EINVAL;
+    }
+    self->answered = true;
+    int rc;
+    if (!self->client) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        rc = PROKIT_ECLOSED;
+    }
+    else if (payload_p)
+        rc = client_answer (self->client, self->sender, self->id, payload_p, PROKIT_OK, 0, NULL);
+    else
+        rc = client_answer (self->client, self->sender, self->id, NULL, PROKIT_EHANDLER, app_code,
+                            text);
+    if (self->deferred) {
+        if (self->client)
+            client_forget_deferred (self->client, self);
+        request_free (self);
+    }
+    return rc;
+}
+
+int
+prokit_request_reply (prokit_request_t **self_p, prokit_payload_t **payload_p)
+{
+    if (!payload_p || !*payload_p) {
+        //  A reply needs a value; refuse without consuming the request.
+        return PROKIT_EINVAL;
+    }
+    return s_answer (self_p, payload_p, 0, NULL);
+}
+
+int
+prokit_request_fail (prokit_request_t **self_p, int app_code, const char *text)
+{
+    return s_answer (self_p, NULL, app_code, text ? text : "");
+}
+
+int
+prokit_reply_status (const prokit_reply_t *self)
+{
+    return self ? self->status : PROKIT_EINVAL;
+}
+
+const prokit_payload_t *
+prokit_reply_payload (const prokit_reply_t *self)
+{
+    return self ? self->payload : NULL;
+}
+
+const char *
+prokit_reply_str (const prokit_reply_t *self)
+{
+    return self ? prokit_payload_str (self->payload) : NULL;
+}
+
+prokit_payload_t *
+prokit_reply_take_payload (prokit_reply_t *self)
+{
+    if (!self)
+        return NULL;
+    prokit_payload_t *payload = self->payload;
+    self->payload = NULL;
+    return payload;
+}
+
+const char *
+prokit_reply_error (const prokit_reply_t *self)
+{
+    return self ? self->text : "";
+}
+
+int
+prokit_reply_app_code (const prokit_reply_t *self)
+{
+    return self ? self->app_code : 0;
+}
+
+const char *
+prokit_reply_target (const prokit_reply_t *self)
+{
+    return self ? self->target : NULL;
+}
+
+void
+prokit_reply_destroy (prokit_reply_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    prokit_payload_destroy (&(*self_p)->payload);
+    free (*self_p);
+    *self_p = NULL;
+}

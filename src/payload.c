@@ -1,0 +1,259 @@
+/*  payload.c: one msgpack value, held encoded in a zmq frame so that it can
+    be sent and received without copying. Constructors validate or produce
+    well-formed msgpack, so every payload in a process is well-formed. */
+#define _GNU_SOURCE
+#include "payload_private.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+struct prokit_payload {
+    zmq_msg_t frame;
+    char *text; //  NUL-terminated copy of a string value, made on demand
+};
+
+static prokit_payload_t *
+s_new_sized (size_t size)
+{
+    prokit_payload_t *self = (prokit_payload_t *) calloc (1, sizeof (*self));
+    if (!self)
+        return NULL;
+    if (zmq_msg_init_size (&self->frame, size) != 0) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+//  Size of the msgpack head for a str (IS_STR) or bin of LEN bytes.
+static size_t
+s_raw_head (uint8_t *out, size_t len, bool is_str)
+{
+    if (is_str && len <= 31) {
+        out[0] = (uint8_t) (0xa0 | len);
+        return 1;
+    }
+    if (len <= 0xff) {
+        out[0] = is_str ? 0xd9 : 0xc4;
+        out[1] = (uint8_t) len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        out[0] = is_str ? 0xda : 0xc5;
+        out[1] = (uint8_t) (len >> 8);
+        out[2] = (uint8_t) len;
+        return 3;
+    }
+    out[0] = is_str ? 0xdb : 0xc6;
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (uint8_t) (len >> (8 * (3 - i)));
+    return 5;
+}
+
+static prokit_payload_t *
+s_new_raw (const void *data, size_t len, bool is_str)
+{
+    if (len > UINT32_MAX || (!data && len > 0))
+        return NULL;
+    uint8_t head[5];
+    size_t head_size = s_raw_head (head, len, is_str);
+    prokit_payload_t *self = s_new_sized (head_size + len);
+    if (!self)
+        return NULL;
+    uint8_t *out = (uint8_t *) zmq_msg_data (&self->frame);
+    memcpy (out, head, head_size);
+    if (len > 0)
+        memcpy (out + head_size, data, len);
+    return self;
+}
+
+prokit_payload_t *
+prokit_payload_new_string (const char *text)
+{
+    return text ? s_new_raw (text, strlen (text), true) : NULL;
+}
+
+prokit_payload_t *
+prokit_payload_new_printf (const char *format, ...)
+{
+    if (!format)
+        return NULL;
+    va_list args;
+    va_start (args, format);
+    char *text = NULL;
+    int len = vasprintf (&text, format, args);
+    va_end (args);
+    if (len < 0)
+        return NULL;
+    prokit_payload_t *self = s_new_raw (text, (size_t) len, true);
+    free (text);
+    return self;
+}
+
+prokit_payload_t *
+prokit_payload_new_bytes (const void *data, size_t size)
+{
+    return s_new_raw (data, size, false);
+}
+
+prokit_payload_t *
+prokit_payload_new_nil (void)
+{
+    prokit_payload_t *self = s_new_sized (1);
+    if (self)
+        *(uint8_t *) zmq_msg_data (&self->frame) = 0xc0;
+    return self;
+}
+
+prokit_payload_t *
+prokit_payload_new_msgpack (const void *data, size_t size)
+{
+    if (proto_msgpack_check (data, size) != 0)
+        return NULL;
+    prokit_payload_t *self = s_new_sized (size);
+    if (self)
+        memcpy (zmq_msg_data (&self->frame), data, size);
+    return self;
+}
+
+prokit_payload_t *
+prokit_payload_dup (const prokit_payload_t *self)
+{
+    if (!self)
+        return NULL;
+    prokit_payload_t *copy = (prokit_payload_t *) calloc (1, sizeof (*copy));
+    if (!copy)
+        return NULL;
+    //  zmq_msg_copy shares large buffers by reference count; it takes a
+    //  non-const source but does not change its content.
+    zmq_msg_init (&copy->frame);
+    if (zmq_msg_copy (&copy->frame, (zmq_msg_t *) &self->frame) != 0) {
+        zmq_msg_close (&copy->frame);
+        free (copy);
+        return NULL;
+    }
+    return copy;
+}
+
+void
+prokit_payload_destroy (prokit_payload_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    prokit_payload_t *self = *self_p;
+    zmq_msg_close (&self->frame);
+    free (self->text);
+    free (self);
+    *self_p = NULL;
+}
+
+prokit_payload_t *
+payload_from_frame (zmq_msg_t *frame)
+{
+    prokit_payload_t *self = (prokit_payload_t *) calloc (1, sizeof (*self));
+    if (!self) {
+        zmq_msg_close (frame);
+        zmq_msg_init (frame);
+        return NULL;
+    }
+    zmq_msg_init (&self->frame);
+    zmq_msg_move (&self->frame, frame);
+    return self;
+}
+
+zmq_msg_t *
+payload_frame (prokit_payload_t *self)
+{
+    return &self->frame;
+}
+
+const void *
+prokit_payload_data (const prokit_payload_t *self)
+{
+    return self ? zmq_msg_data ((zmq_msg_t *) &self->frame) : NULL;
+}
+
+size_t
+prokit_payload_size (const prokit_payload_t *self)
+{
+    return self ? zmq_msg_size (&self->frame) : 0;
+}
+
+prokit_payload_type_t
+prokit_payload_type (const prokit_payload_t *self)
+{
+    if (!self || prokit_payload_size (self) == 0)
+        return PROKIT_PAYLOAD_NIL;
+    uint8_t b = *(const uint8_t *) prokit_payload_data (self);
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3))
+        return PROKIT_PAYLOAD_INT;
+    if (b <= 0x8f || b == 0xde || b == 0xdf)
+        return PROKIT_PAYLOAD_MAP;
+    if (b <= 0x9f || b == 0xdc || b == 0xdd)
+        return PROKIT_PAYLOAD_ARRAY;
+    if (b <= 0xbf || (b >= 0xd9 && b <= 0xdb))
+        return PROKIT_PAYLOAD_STR;
+    switch (b) {
+    case 0xc2: case 0xc3: return PROKIT_PAYLOAD_BOOL;
+    case 0xc4: case 0xc5: case 0xc6: return PROKIT_PAYLOAD_BIN;
+    case 0xca: case 0xcb: return PROKIT_PAYLOAD_FLOAT;
+    case 0xc7: case 0xc8: case 0xc9: return PROKIT_PAYLOAD_EXT;
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return PROKIT_PAYLOAD_EXT;
+    default: return PROKIT_PAYLOAD_NIL;
+    }
+}
+
+const void *
+prokit_payload_bytes (const prokit_payload_t *self, size_t *size)
+{
+    prokit_payload_type_t type = prokit_payload_type (self);
+    if (type != PROKIT_PAYLOAD_STR && type != PROKIT_PAYLOAD_BIN)
+        return NULL;
+    const uint8_t *p = (const uint8_t *) prokit_payload_data (self);
+    size_t total = prokit_payload_size (self);
+    size_t head, len;
+    if (p[0] >= 0xa0 && p[0] <= 0xbf) {
+        head = 1;
+        len = p[0] & 0x1f;
+    }
+    else {
+        size_t width = (p[0] == 0xc4 || p[0] == 0xd9) ? 1 : (p[0] == 0xc5 || p[0] == 0xda) ? 2 : 4;
+        head = 1 + width;
+        len = 0;
+        for (size_t i = 0; i < width; i++)
+            len = (len << 8) | p[1 + i];
+    }
+    //  Payloads are validated on construction and receipt, so this holds;
+    //  checking again costs nothing and keeps a bad frame from reading past.
+    if (head + len > total)
+        return NULL;
+    if (size)
+        *size = len;
+    return p + head;
+}
+
+const char *
+prokit_payload_str (const prokit_payload_t *self)
+{
+    if (prokit_payload_type (self) != PROKIT_PAYLOAD_STR)
+        return NULL;
+    if (!self->text) {
+        size_t len = 0;
+        const char *bytes = (const char *) prokit_payload_bytes (self, &len);
+        if (!bytes)
+            return NULL;
+        char *text = (char *) malloc (len + 1);
+        if (!text)
+            return NULL;
+        memcpy (text, bytes, len);
+        text[len] = 0;
+        //  The cache is the one thing a const reader changes.
+        ((prokit_payload_t *) self)->text = text;
+    }
+    return self->text;
+}

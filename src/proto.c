@@ -1,0 +1,570 @@
+/*  proto.c: the prokit wire codec.
+
+    Everything that parses bytes from the network lives here, so that one
+    file carries the whole burden of distrust: every length is checked
+    before it is used, every decode either fills its result completely or
+    fails with PROKIT_EPROTO. It must never touch a socket, allocate, or
+    trust a count it read. docs/PROTOCOL.md describes the same rules.
+*/
+#include "proto.h"
+
+#include <string.h>
+
+#include "prokit/error.h"
+
+//  --- msgpack cursor ---------------------------------------------------------
+
+typedef struct cursor {
+    const uint8_t *at;
+    const uint8_t *end;
+} cursor_t;
+
+static size_t
+s_left (const cursor_t *c)
+{
+    return (size_t) (c->end - c->at);
+}
+
+static bool
+s_take (cursor_t *c, size_t n, const uint8_t **out)
+{
+    if (s_left (c) < n)
+        return false;
+    if (out)
+        *out = c->at;
+    c->at += n;
+    return true;
+}
+
+static uint64_t
+s_be (const uint8_t *p, size_t n)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; i++)
+        value = (value << 8) | p[i];
+    return value;
+}
+
+static void
+s_put_be (uint8_t *p, uint64_t value, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t) (value >> (8 * (n - 1 - i)));
+}
+
+//  Read the head of one msgpack object: how many bytes of payload follow it
+//  directly (SKIP) and how many child objects it contains (CHILDREN).
+static bool
+s_head (cursor_t *c, uint64_t *skip, uint64_t *children)
+{
+    const uint8_t *p;
+    if (!s_take (c, 1, &p))
+        return false;
+    uint8_t b = *p;
+    *skip = 0;
+    *children = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return true;
+    if (b >= 0x80 && b <= 0x8f) {
+        *children = 2u * (b & 0x0f);
+        return true;
+    }
+    if (b >= 0x90 && b <= 0x9f) {
+        *children = b & 0x0f;
+        return true;
+    }
+    if (b >= 0xa0 && b <= 0xbf) {
+        *skip = b & 0x1f;
+        return true;
+    }
+    //  Length-prefixed forms: width of the length field, and extra bytes.
+    size_t width = 0;
+    switch (b) {
+    case 0xc4: case 0xd9: width = 1; break;
+    case 0xc5: case 0xda: width = 2; break;
+    case 0xc6: case 0xdb: width = 4; break;
+    case 0xc7: width = 1; break;
+    case 0xc8: width = 2; break;
+    case 0xc9: width = 4; break;
+    case 0xca: *skip = 4; return true;
+    case 0xcb: *skip = 8; return true;
+    case 0xcc: case 0xd0: *skip = 1; return true;
+    case 0xcd: case 0xd1: *skip = 2; return true;
+    case 0xce: case 0xd2: *skip = 4; return true;
+    case 0xcf: case 0xd3: *skip = 8; return true;
+    case 0xd4: *skip = 2; return true;
+    case 0xd5: *skip = 3; return true;
+    case 0xd6: *skip = 5; return true;
+    case 0xd7: *skip = 9; return true;
+    case 0xd8: *skip = 17; return true;
+    case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+        size_t w = (b == 0xdc || b == 0xde) ? 2 : 4;
+        if (!s_take (c, w, &p))
+            return false;
+        uint64_t n = s_be (p, w);
+        *children = (b >= 0xde) ? 2 * n : n;
+        return true;
+    }
+    default:
+        return false; //  0xc1 is never used
+    }
+    if (!s_take (c, width, &p))
+        return false;
+    *skip = s_be (p, width);
+    if (b >= 0xc7 && b <= 0xc9)
+        *skip += 1; //  the ext type byte
+    return true;
+}
+
+int
+proto_msgpack_check (const void *data, size_t size)
+{
+    if (!data || size == 0)
+        return PROKIT_EPROTO;
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    //  Children still expected at each open nesting level.
+    uint64_t open[PROTO_MSGPACK_DEPTH_MAX + 1];
+    size_t depth = 0;
+    open[0] = 1;
+    while (true) {
+        while (depth > 0 && open[depth] == 0)
+            depth--;
+        if (open[depth] == 0)
+            break;
+        open[depth]--;
+        uint64_t skip, children;
+        if (!s_head (&c, &skip, &children))
+            return PROKIT_EPROTO;
+        if (skip > s_left (&c))
+            return PROKIT_EPROTO;
+        c.at += skip;
+        if (children > 0) {
+            //  Each child takes at least one byte: a count larger than
+            //  what is left is a lie, whatever the nesting.
+            if (children > s_left (&c) || depth == PROTO_MSGPACK_DEPTH_MAX)
+                return PROKIT_EPROTO;
+            open[++depth] = children;
+        }
+    }
+    return s_left (&c) == 0 ? PROKIT_OK : PROKIT_EPROTO;
+}
+
+static bool
+s_read_int (cursor_t *c, int64_t *value)
+{
+    const uint8_t *p;
+    if (!s_take (c, 1, &p))
+        return false;
+    uint8_t b = *p;
+    if (b <= 0x7f) {
+        *value = b;
+        return true;
+    }
+    if (b >= 0xe0) {
+        *value = (int8_t) b;
+        return true;
+    }
+    size_t width;
+    bool is_signed = b >= 0xd0;
+    switch (b) {
+    case 0xcc: case 0xd0: width = 1; break;
+    case 0xcd: case 0xd1: width = 2; break;
+    case 0xce: case 0xd2: width = 4; break;
+    case 0xcf: case 0xd3: width = 8; break;
+    default: return false;
+    }
+    if (!s_take (c, width, &p))
+        return false;
+    uint64_t raw = s_be (p, width);
+    if (is_signed) {
+        //  Sign-extend from WIDTH bytes.
+        uint64_t sign = (uint64_t) 1 << (8 * width - 1);
+        *value = width == 8 ? (int64_t) raw : (int64_t) ((raw ^ sign) - sign);
+    }
+    else {
+        if (raw > INT64_MAX)
+            return false;
+        *value = (int64_t) raw;
+    }
+    return true;
+}
+
+static bool
+s_read_str (cursor_t *c, const uint8_t **str, size_t *len)
+{
+    const uint8_t *p;
+    if (!s_take (c, 1, &p))
+        return false;
+    uint8_t b = *p;
+    uint64_t n;
+    if (b >= 0xa0 && b <= 0xbf)
+        n = b & 0x1f;
+    else {
+        size_t width = b == 0xd9 ? 1 : b == 0xda ? 2 : b == 0xdb ? 4 : 0;
+        if (width == 0 || !s_take (c, width, &p))
+            return false;
+        n = s_be (p, width);
+    }
+    if (n > s_left (c))
+        return false;
+    *len = (size_t) n;
+    return s_take (c, *len, str);
+}
+
+static bool
+s_read_container (cursor_t *c, uint8_t fix_low, uint8_t b16, uint8_t b32, uint64_t *n)
+{
+    const uint8_t *p;
+    if (!s_take (c, 1, &p))
+        return false;
+    uint8_t b = *p;
+    if (b >= fix_low && b <= fix_low + 0x0f) {
+        *n = b & 0x0f;
+        return true;
+    }
+    size_t width = b == b16 ? 2 : b == b32 ? 4 : 0;
+    if (width == 0 || !s_take (c, width, &p))
+        return false;
+    *n = s_be (p, width);
+    return true;
+}
+
+//  Skip one complete object (already known to be well-formed).
+static bool
+s_skip (cursor_t *c)
+{
+    uint64_t pending = 1;
+    while (pending > 0) {
+        uint64_t skip, children;
+        if (!s_head (c, &skip, &children) || skip > s_left (c))
+            return false;
+        c->at += skip;
+        pending += children - 1;
+    }
+    return true;
+}
+
+static size_t
+s_write_int (uint8_t *out, int64_t value)
+{
+    if (value >= 0 && value <= 0x7f) {
+        out[0] = (uint8_t) value;
+        return 1;
+    }
+    if (value < 0 && value >= -32) {
+        out[0] = (uint8_t) (int8_t) value;
+        return 1;
+    }
+    out[0] = 0xd3;
+    s_put_be (out + 1, (uint64_t) value, 8);
+    return 9;
+}
+
+static size_t
+s_write_uint (uint8_t *out, uint64_t value)
+{
+    if (value <= 0x7f) {
+        out[0] = (uint8_t) value;
+        return 1;
+    }
+    out[0] = 0xcf;
+    s_put_be (out + 1, value, 8);
+    return 9;
+}
+
+static size_t
+s_write_str (uint8_t *out, const char *text, size_t len)
+{
+    size_t head;
+    if (len <= 31) {
+        out[0] = (uint8_t) (0xa0 | len);
+        head = 1;
+    }
+    else if (len <= 0xff) {
+        out[0] = 0xd9;
+        out[1] = (uint8_t) len;
+        head = 2;
+    }
+    else {
+        out[0] = 0xda;
+        s_put_be (out + 1, len, 2);
+        head = 3;
+    }
+    memcpy (out + head, text, len);
+    return head + len;
+}
+
+//  --- header ----------------------------------------------------------------
+
+void
+proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, uint64_t id)
+{
+    out[0] = PROTO_SIGNATURE_0;
+    out[1] = PROTO_SIGNATURE_1;
+    out[2] = PROTO_VERSION;
+    out[3] = (uint8_t) command;
+    s_put_be (out + 4, id, 8);
+}
+
+int
+proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id)
+{
+    const uint8_t *p = (const uint8_t *) data;
+    *command = 0;
+    *id = 0;
+    if (!p || size < 3 || p[0] != PROTO_SIGNATURE_0 || p[1] != PROTO_SIGNATURE_1)
+        return PROKIT_EPROTO;
+    //  The version is checked before the size: a future version may have a
+    //  longer header, and its sender deserves EVERSION, not EPROTO.
+    if (p[2] != PROTO_VERSION)
+        return PROKIT_EVERSION;
+    if (size != PROTO_HEADER_SIZE)
+        return PROKIT_EPROTO;
+    *id = s_be (p + 4, 8);
+    if (p[3] < PROTO_HELLO || p[3] > PROTO_COMMAND_LAST)
+        return PROKIT_EPROTO;
+    *command = p[3];
+    return PROKIT_OK;
+}
+
+//  --- names -----------------------------------------------------------------
+
+static bool
+s_alnum (char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+bool
+proto_window_name_valid (const char *name, size_t len)
+{
+    if (!name || len == 0 || len > PROTO_NAME_MAX || !s_alnum (name[0]))
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!s_alnum (name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
+            return false;
+    return true;
+}
+
+bool
+proto_peer_name_valid (const char *name, size_t len)
+{
+    if (name && len == strlen (PROTO_MAIN_NAME) && memcmp (name, PROTO_MAIN_NAME, len) == 0)
+        return true;
+    return proto_window_name_valid (name, len);
+}
+
+//  --- whole messages ----------------------------------------------------------
+
+//  What the peer frame must hold for a command: nothing, a window name,
+//  or a window name or "@main".
+typedef enum { PEER_EMPTY, PEER_WINDOW, PEER_ANY } peer_rule_t;
+
+//  What the body frame must hold.
+typedef enum { BODY_EMPTY, BODY_VALUE, BODY_MAP_OR_EMPTY, BODY_ERROR } body_rule_t;
+
+typedef struct {
+    bool to_router;
+    bool to_client;
+    peer_rule_t peer_to_router;
+    peer_rule_t peer_to_client;
+    body_rule_t body;
+} command_rule_t;
+
+//  Indexed by command. See the command table in docs/PROTOCOL.md.
+static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
+    [PROTO_HELLO] = { true, false, PEER_ANY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_WELCOME] = { false, true, PEER_EMPTY, PEER_ANY, BODY_MAP_OR_EMPTY },
+    [PROTO_BYE] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_SEND] = { true, true, PEER_WINDOW, PEER_ANY, BODY_VALUE },
+    [PROTO_BROADCAST] = { true, true, PEER_EMPTY, PEER_ANY, BODY_VALUE },
+    [PROTO_REQUEST] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
+    [PROTO_REPLY] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
+    [PROTO_ERROR] = { true, true, PEER_ANY, PEER_ANY, BODY_ERROR },
+    [PROTO_PING] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_EMPTY },
+    [PROTO_PONG] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_EMPTY },
+    [PROTO_JOINED] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
+    [PROTO_LEFT] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
+};
+
+static bool
+s_peer_ok (peer_rule_t rule, const char *name, size_t len)
+{
+    switch (rule) {
+    case PEER_EMPTY: return len == 0;
+    case PEER_WINDOW: return proto_window_name_valid (name, len);
+    case PEER_ANY: return proto_peer_name_valid (name, len);
+    }
+    return false;
+}
+
+static bool
+s_is_map (const void *data, size_t size)
+{
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    uint64_t n;
+    return s_read_container (&c, 0x80, 0xde, 0xdf, &n);
+}
+
+int
+proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
+              size_t max_payload, proto_msg_t *msg)
+{
+    memset (msg, 0, sizeof (*msg));
+    if (count < 1)
+        return PROKIT_EPROTO;
+    int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
+    if (rc != PROKIT_OK)
+        return rc;
+    if (count != PROTO_FRAMES)
+        return PROKIT_EPROTO;
+    const command_rule_t *rule = &s_rules[msg->command];
+    bool to_router = direction == PROTO_TO_ROUTER;
+    if (to_router ? !rule->to_router : !rule->to_client)
+        return PROKIT_EPROTO;
+
+    const char *peer = (const char *) frames[1].data;
+    size_t peer_len = frames[1].size;
+    if (peer_len > PROTO_NAME_MAX
+        || !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer, peer_len))
+        return PROKIT_EPROTO;
+    if (peer_len > 0)
+        memcpy (msg->peer, peer, peer_len);
+    msg->peer[peer_len] = 0;
+
+    const uint8_t *body = (const uint8_t *) frames[2].data;
+    size_t body_size = frames[2].size;
+    switch (rule->body) {
+    case BODY_EMPTY:
+        if (body_size != 0)
+            return PROKIT_EPROTO;
+        break;
+    case BODY_VALUE:
+        if (body_size > max_payload)
+            return PROKIT_ETOOBIG;
+        if (proto_msgpack_check (body, body_size) != PROKIT_OK)
+            return PROKIT_EPROTO;
+        break;
+    case BODY_MAP_OR_EMPTY:
+        if (body_size > 0
+            && (body_size > 4096 || proto_msgpack_check (body, body_size) != PROKIT_OK
+                || !s_is_map (body, body_size)))
+            return PROKIT_EPROTO;
+        break;
+    case BODY_ERROR: {
+        proto_error_t error;
+        if (proto_error_decode (body, body_size, &error) != PROKIT_OK)
+            return PROKIT_EPROTO;
+        break;
+    }
+    }
+    msg->body = body;
+    msg->body_size = body_size;
+    return PROKIT_OK;
+}
+
+//  --- ERROR bodies -----------------------------------------------------------
+
+size_t
+proto_error_encode (uint8_t *out, int code, const char *text, int app_code)
+{
+    if (!text)
+        text = "";
+    size_t len = strlen (text);
+    if (len > PROTO_ERROR_TEXT_MAX)
+        len = PROTO_ERROR_TEXT_MAX;
+    size_t n = 0;
+    out[n++] = 0x93; //  fixarray of 3
+    n += s_write_int (out + n, code);
+    n += s_write_str (out + n, text, len);
+    n += s_write_int (out + n, app_code);
+    return n;
+}
+
+int
+proto_error_decode (const void *data, size_t size, proto_error_t *error)
+{
+    memset (error, 0, sizeof (*error));
+    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
+        return PROKIT_EPROTO;
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    uint64_t n;
+    int64_t code, app_code;
+    const uint8_t *text;
+    size_t len;
+    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n) || n != 3 || !s_read_int (&c, &code)
+        || !s_read_str (&c, &text, &len) || !s_read_int (&c, &app_code))
+        return PROKIT_EPROTO;
+    //  Codes are negative prokit errors; INT32 bounds keep app codes in int.
+    if (code >= 0 || code < INT32_MIN || app_code < INT32_MIN || app_code > INT32_MAX)
+        return PROKIT_EPROTO;
+    error->code = (int) code;
+    error->app_code = (int) app_code;
+    if (len > PROTO_ERROR_TEXT_MAX)
+        len = PROTO_ERROR_TEXT_MAX;
+    memcpy (error->text, text, len);
+    error->text[len] = 0;
+    //  A NUL inside the text would hide the rest; cut there explicitly.
+    return PROKIT_OK;
+}
+
+//  --- WELCOME bodies ---------------------------------------------------------
+
+size_t
+proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
+{
+    size_t n = 0;
+    out[n++] = 0x82; //  fixmap of 2
+    n += s_write_str (out + n, "max_payload", 11);
+    n += s_write_uint (out + n, welcome->max_payload);
+    n += s_write_str (out + n, "heartbeat_ms", 12);
+    n += s_write_uint (out + n, welcome->heartbeat_ms);
+    return n;
+}
+
+int
+proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
+{
+    if (size == 0)
+        return PROKIT_OK;
+    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
+        return PROKIT_EPROTO;
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    uint64_t pairs;
+    if (!s_read_container (&c, 0x80, 0xde, 0xdf, &pairs))
+        return PROKIT_EPROTO;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        if (!s_read_str (&c, &key, &key_len)) {
+            if (!s_skip (&c) || !s_skip (&c))
+                return PROKIT_EPROTO;
+            continue;
+        }
+        uint64_t *slot = NULL;
+        if (key_len == 11 && memcmp (key, "max_payload", 11) == 0)
+            slot = &welcome->max_payload;
+        else if (key_len == 12 && memcmp (key, "heartbeat_ms", 12) == 0)
+            slot = &welcome->heartbeat_ms;
+        int64_t value;
+        if (slot) {
+            if (!s_read_int (&c, &value) || value < 0)
+                return PROKIT_EPROTO;
+            *slot = (uint64_t) value;
+        }
+        else if (!s_skip (&c))
+            return PROKIT_EPROTO;
+    }
+    return PROKIT_OK;
+}
+
+const char *
+proto_command_name (int command)
+{
+    static const char *names[] = { "?",     "HELLO", "WELCOME", "BYE",  "SEND",   "BROADCAST",
+                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG", "JOINED",
+                                   "LEFT" };
+    if (command < 1 || command > PROTO_COMMAND_LAST)
+        return "?";
+    return names[command];
+}

@@ -1,0 +1,121 @@
+/*  proto.h: the prokit wire codec (private).
+
+    Encodes and validates the three frames of every prokit message:
+    header (signature, version, command, correlation id), peer name and
+    msgpack body. Pure functions over byte buffers: no sockets, no
+    allocation. docs/PROTOCOL.md is the normative description; keep the two
+    in step.
+*/
+#ifndef PROKIT_PROTO_H_INCLUDED
+#define PROKIT_PROTO_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_SIGNATURE_0 0x50 //  'P'
+#define PROTO_SIGNATURE_1 0x4B //  'K'
+#define PROTO_VERSION 1
+#define PROTO_HEADER_SIZE 12
+#define PROTO_FRAMES 3
+#define PROTO_NAME_MAX 64
+#define PROTO_ERROR_TEXT_MAX 1024
+#define PROTO_MSGPACK_DEPTH_MAX 64
+#define PROTO_DEFAULT_MAX_PAYLOAD (16u * 1024 * 1024)
+#define PROTO_MAIN_NAME "@main"
+
+typedef enum proto_command {
+    PROTO_HELLO = 1,
+    PROTO_WELCOME = 2,
+    PROTO_BYE = 3,
+    PROTO_SEND = 4,
+    PROTO_BROADCAST = 5,
+    PROTO_REQUEST = 6,
+    PROTO_REPLY = 7,
+    PROTO_ERROR = 8,
+    PROTO_PING = 9,
+    PROTO_PONG = 10,
+    PROTO_JOINED = 11,
+    PROTO_LEFT = 12,
+    PROTO_COMMAND_LAST = PROTO_LEFT
+} proto_command_t;
+
+//  Which side sent a message: the codec checks the peer frame differently.
+typedef enum proto_direction {
+    PROTO_TO_ROUTER, //  client (main or window) -> router
+    PROTO_TO_CLIENT  //  router -> client
+} proto_direction_t;
+
+typedef struct proto_frame {
+    const void *data;
+    size_t size;
+} proto_frame_t;
+
+//  A decoded message. PEER is copied and NUL-terminated; BODY points into
+//  the caller's frame and is valid as long as that frame is.
+typedef struct proto_msg {
+    uint8_t command;
+    uint64_t id;
+    char peer[PROTO_NAME_MAX + 1];
+    const uint8_t *body;
+    size_t body_size;
+} proto_msg_t;
+
+//  A decoded ERROR body.
+typedef struct proto_error {
+    int code;
+    int app_code;
+    char text[PROTO_ERROR_TEXT_MAX + 1];
+} proto_error_t;
+
+//  Write a header into OUT.
+void proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, uint64_t id);
+
+//  Check a header. Returns 0 and fills *command and *id, PROKIT_EPROTO for
+//  anything that is not a prokit header, PROKIT_EVERSION for a prokit header
+//  of another version.
+int proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id);
+
+//  Decode and validate a whole message of COUNT frames travelling in
+//  DIRECTION, with bodies up to MAX_PAYLOAD bytes. Fills *msg completely and
+//  returns 0, or returns PROKIT_EPROTO, PROKIT_EVERSION or PROKIT_ETOOBIG and
+//  leaves *msg with at least command and id (0 when the header was bad).
+int proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
+                  size_t max_payload, proto_msg_t *msg);
+
+//  Return true if NAME (LEN bytes) is a valid window name.
+bool proto_window_name_valid (const char *name, size_t len);
+
+//  Return true if NAME is a window name or PROTO_MAIN_NAME.
+bool proto_peer_name_valid (const char *name, size_t len);
+
+//  Return 0 if DATA holds exactly one complete, well-formed msgpack value,
+//  else PROKIT_EPROTO.
+int proto_msgpack_check (const void *data, size_t size);
+
+//  Encode an ERROR body [code, text, app_code] into OUT (capacity
+//  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.
+//  Returns the number of bytes written.
+#define PROTO_ERROR_BODY_MAX (PROTO_ERROR_TEXT_MAX + 32)
+size_t proto_error_encode (uint8_t *out, int code, const char *text, int app_code);
+
+//  Decode an ERROR body. Returns 0 or PROKIT_EPROTO.
+int proto_error_decode (const void *data, size_t size, proto_error_t *error);
+
+//  Settings the router announces in WELCOME.
+typedef struct proto_welcome {
+    uint64_t max_payload;
+    uint64_t heartbeat_ms;
+} proto_welcome_t;
+
+#define PROTO_WELCOME_BODY_MAX 64
+size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
+
+//  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
+//  values already in *welcome. Returns 0 or PROKIT_EPROTO.
+int proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome);
+
+//  Return the command's name ("HELLO", ...) or "?".
+const char *proto_command_name (int command);
+
+#endif

@@ -1,0 +1,610 @@
+/*  router.c: the routing core.
+
+    A CZMQ actor that owns one ROUTER socket. Clients (one main, any number
+    of windows) connect to it with DEALER sockets, claim a name with HELLO,
+    and from then on every message names its destination; the router
+    rewrites that to the source and forwards it. The router never parses a
+    payload beyond validating it (proto.c), never blocks on a slow peer (a
+    full queue turns into an EAGAIN error for the sender), and never lets a
+    malformed message reach a client.
+
+    It must never trust the sender's word for who it is: the name of a
+    message's source always comes from the registry entry of the connection
+    it arrived on.
+*/
+#include "router.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "prokit/error.h"
+#include "proto.h"
+
+//  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
+//  drops connections whose frames exceed twice that, so a hostile peer
+//  cannot make the router buffer arbitrarily large frames.
+#define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
+#define ROUTING_ID_MAX 255
+#define BATCH_MAX 256
+
+typedef struct peer {
+    char name[PROTO_NAME_MAX + 1];
+    uint8_t routing_id[ROUTING_ID_MAX];
+    size_t routing_id_size;
+    char key[2 * ROUTING_ID_MAX + 1]; //  routing id in hex: the by_id key
+    bool is_main;
+} peer_t;
+
+typedef struct router_state {
+    zsock_t *pipe;
+    zsock_t *router_sock;
+    void *router; //  the raw libzmq socket of router_sock
+    size_t max_payload;
+    zhashx_t *by_name; //  name -> peer_t (owns the peers)
+    zhashx_t *by_id;   //  hex routing id -> peer_t
+    peer_t *main;
+    router_stats_t stats;
+} router_state_t;
+
+struct router {
+    zactor_t *actor;
+    char *endpoint;
+};
+
+typedef struct router_args {
+    const router_config_t *config;
+    int status;
+    char endpoint[256];
+} router_args_t;
+
+//  --- sending -----------------------------------------------------------------
+
+//  Send one message to a peer without blocking. BODY, when given, is moved
+//  (also on failure it is left closed). Returns 0 or an errno: EAGAIN when
+//  the peer's queue is full, EHOSTUNREACH when it has gone.
+static int
+s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+        const char *peer_name, zmq_msg_t *body, const void *body_bytes, size_t body_size)
+{
+    uint8_t header[PROTO_HEADER_SIZE];
+    proto_header_encode (header, command, id);
+    int flags = ZMQ_SNDMORE | ZMQ_DONTWAIT;
+    //  ROUTER_MANDATORY makes the routing-id frame fail as a whole, so a
+    //  refused message never leaves half its frames queued.
+    if (zmq_send (self->router, to->routing_id, to->routing_id_size, flags) < 0) {
+        int err = errno;
+        if (body)
+            zmq_msg_close (body);
+        return err;
+    }
+    zmq_send (self->router, header, sizeof (header), ZMQ_SNDMORE);
+    zmq_send (self->router, peer_name, strlen (peer_name), ZMQ_SNDMORE);
+    if (body)
+        zmq_msg_send (body, self->router, 0);
+    else
+        zmq_send (self->router, body_bytes, body_size, 0);
+    return 0;
+}
+
+static void
+s_send_error (router_state_t *self, const peer_t *to, uint64_t id, const char *about, int code,
+              const char *text)
+{
+    uint8_t body[PROTO_ERROR_BODY_MAX];
+    size_t size = proto_error_encode (body, code, text, 0);
+    self->stats.errors_sent++;
+    if (s_send (self, to, PROTO_ERROR, id, about, NULL, body, size) != 0)
+        log_debug ("router: error for '%s' not delivered", to->name);
+}
+
+//  An ERROR to a connection that has not joined: we have no peer_t for it.
+static void
+s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id, int code,
+                    const char *text)
+{
+    peer_t anonymous;
+    memset (&anonymous, 0, sizeof (anonymous));
+    anonymous.routing_id_size = zmq_msg_size (routing_id);
+    memcpy (anonymous.routing_id, zmq_msg_data ((zmq_msg_t *) routing_id),
+            anonymous.routing_id_size);
+    s_send_error (self, &anonymous, id, "", code, text);
+}
+
+//  --- the registry ------------------------------------------------------------
+
+static void
+s_hex (const uint8_t *data, size_t size, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < size; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * size] = 0;
+}
+
+static void
+s_peer_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_notify_main (router_state_t *self, proto_command_t command, const char *window)
+{
+    if (self->main
+        && s_send (self, self->main, command, 0, window, NULL, NULL, 0) != 0)
+        //  A main that cannot take presence events would build a wrong
+        //  registry; say so loudly rather than let it drift silently.
+        log_error ("router: main's queue is full; %s for '%s' lost",
+                   proto_command_name (command), window);
+}
+
+static void
+s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
+{
+    log_info ("router: '%s' left (%s)", peer->name, reason);
+    zhashx_delete (self->by_id, peer->key);
+    if (peer == self->main)
+        self->main = NULL;
+    else {
+        self->stats.windows--;
+        char name[PROTO_NAME_MAX + 1];
+        strcpy (name, peer->name);
+        zhashx_delete (self->by_name, name);
+        s_notify_main (self, PROTO_LEFT, name);
+        return;
+    }
+    zhashx_delete (self->by_name, PROTO_MAIN_NAME);
+}
+
+static void
+s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key,
+         const proto_msg_t *msg)
+{
+    bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
+    if (zhashx_lookup (self->by_name, msg->peer)) {
+        char text[128];
+        if (is_main)
+            snprintf (text, sizeof (text), "a main process is already attached");
+        else
+            snprintf (text, sizeof (text), "window name '%s' is already taken", msg->peer);
+        log_info ("router: refused HELLO: %s", text);
+        s_send_error_to_id (self, routing_id, msg->id, PROKIT_EEXIST, text);
+        return;
+    }
+    peer_t *peer = (peer_t *) calloc (1, sizeof (*peer));
+    if (!peer) {
+        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+        return;
+    }
+    strcpy (peer->name, msg->peer);
+    peer->routing_id_size = zmq_msg_size (routing_id);
+    memcpy (peer->routing_id, zmq_msg_data ((zmq_msg_t *) routing_id), peer->routing_id_size);
+    strcpy (peer->key, key);
+    peer->is_main = is_main;
+    zhashx_insert (self->by_name, peer->name, peer);
+    zhashx_insert (self->by_id, peer->key, peer);
+
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
+    proto_welcome_t welcome = { self->max_payload, 0 };
+    size_t size = proto_welcome_encode (body, &welcome);
+    if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, NULL, body, size) != 0) {
+        //  It cannot hear us: it will time out and retry; do not keep a
+        //  name claimed by a connection that never learnt it joined.
+        zhashx_delete (self->by_id, peer->key);
+        zhashx_delete (self->by_name, msg->peer);
+        return;
+    }
+    log_info ("router: '%s' joined", msg->peer);
+    if (is_main) {
+        self->main = peer;
+        //  A main attaching late learns every window already there.
+        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
+             window = (peer_t *) zhashx_next (self->by_name))
+            if (!window->is_main)
+                s_notify_main (self, PROTO_JOINED, window->name);
+    }
+    else {
+        self->stats.windows++;
+        s_notify_main (self, PROTO_JOINED, peer->name);
+    }
+}
+
+static peer_t *
+s_find (router_state_t *self, const char *name)
+{
+    return (peer_t *) zhashx_lookup (self->by_name, name);
+}
+
+//  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
+//  header names, or tell SENDER why not.
+static void
+s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    peer_t *target = s_find (self, msg->peer);
+    bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    if (!target) {
+        if (is_answer) {
+            //  The requester left; nobody is waiting for this any more.
+            self->stats.unroutable++;
+            zmq_msg_close (body);
+            return;
+        }
+        char text[128];
+        if (strcmp (msg->peer, PROTO_MAIN_NAME) == 0)
+            snprintf (text, sizeof (text), "main is not connected");
+        else
+            snprintf (text, sizeof (text), "no window named '%s'", msg->peer);
+        zmq_msg_close (body);
+        s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
+        return;
+    }
+    int rc = s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name, body,
+                     NULL, 0);
+    if (rc == 0) {
+        self->stats.routed++;
+        return;
+    }
+    char text[160];
+    if (rc == EAGAIN) {
+        self->stats.back_pressure++;
+        snprintf (text, sizeof (text), "'%s' is not keeping up: its queue is full, %s dropped",
+                  msg->peer, proto_command_name (msg->command));
+        s_send_error (self, sender, msg->id, msg->peer, PROKIT_EAGAIN, text);
+    }
+    else {
+        //  The connection went away under us: the peer is gone.
+        s_remove_peer (self, target, "connection lost");
+        snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
+        s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
+    }
+}
+
+static void
+s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    if (!sender->is_main) {
+        zmq_msg_close (body);
+        s_send_error (self, sender, msg->id, "", PROKIT_EACCES, "only main may broadcast");
+        return;
+    }
+    //  Collect first: a failed send may remove a peer while we iterate.
+    zlistx_t *targets = zlistx_new ();
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (peer != sender && !peer->is_main)
+            zlistx_add_end (targets, peer);
+    for (peer_t *peer = (peer_t *) zlistx_first (targets); peer;
+         peer = (peer_t *) zlistx_next (targets)) {
+        zmq_msg_t copy;
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+        int rc = s_send (self, peer, PROTO_BROADCAST, msg->id, sender->name, &copy, NULL, 0);
+        if (rc == 0)
+            self->stats.routed++;
+        else if (rc == EAGAIN) {
+            self->stats.back_pressure++;
+            s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
+                          "window is not keeping up: broadcast dropped for it");
+        }
+        else {
+            char name[PROTO_NAME_MAX + 1];
+            strcpy (name, peer->name);
+            s_remove_peer (self, peer, "connection lost");
+            s_send_error (self, sender, msg->id, name, PROKIT_ENOTFOUND,
+                          "window has gone: broadcast not delivered to it");
+        }
+    }
+    zlistx_destroy (&targets);
+    zmq_msg_close (body);
+}
+
+//  --- receiving ---------------------------------------------------------------
+
+static void
+s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
+{
+    //  frames[0] is the routing id libzmq prepended.
+    char key[2 * ROUTING_ID_MAX + 1];
+    size_t id_size = zmq_msg_size (&frames[0]);
+    if (id_size == 0 || id_size > ROUTING_ID_MAX) {
+        self->stats.garbage++;
+        return;
+    }
+    s_hex ((const uint8_t *) zmq_msg_data (&frames[0]), id_size, key);
+
+    proto_frame_t wire[PROTO_FRAMES + 1];
+    size_t wire_count = count - 1;
+    for (size_t i = 0; i < wire_count && i <= PROTO_FRAMES; i++) {
+        wire[i].data = zmq_msg_data (&frames[i + 1]);
+        wire[i].size = zmq_msg_size (&frames[i + 1]);
+    }
+    proto_msg_t msg;
+    int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
+    peer_t *sender = (peer_t *) zhashx_lookup (self->by_id, key);
+    if (rc != PROKIT_OK) {
+        if (rc == PROKIT_EPROTO && msg.command == 0 && rc != PROKIT_EVERSION
+            && (wire_count == 0 || wire[0].size < 2
+                || ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0
+                || ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1)) {
+            //  Not prokit at all: a foreign peer gets no answer it could
+            //  not parse anyway.
+            self->stats.garbage++;
+            log_debug ("router: dropped %zu foreign frame(s)", wire_count);
+            return;
+        }
+        char text[96];
+        if (rc == PROKIT_ETOOBIG) {
+            self->stats.too_big++;
+            snprintf (text, sizeof (text), "payload of %zu bytes exceeds the limit of %zu",
+                      wire[2].size, self->max_payload);
+        }
+        else if (rc == PROKIT_EVERSION) {
+            self->stats.malformed++;
+            snprintf (text, sizeof (text), "protocol version %u not supported; this router speaks %d",
+                      ((const uint8_t *) wire[0].data)[2], PROTO_VERSION);
+        }
+        else {
+            self->stats.malformed++;
+            snprintf (text, sizeof (text), "malformed %s message", proto_command_name (msg.command));
+        }
+        log_debug ("router: refused from %s: %s", sender ? sender->name : key, text);
+        s_send_error_to_id (self, &frames[0], msg.id, rc, text);
+        return;
+    }
+    self->stats.received++;
+    if (!sender) {
+        if (msg.command == PROTO_HELLO)
+            s_hello (self, &frames[0], key, &msg);
+        else if (msg.command != PROTO_BYE) {
+            self->stats.malformed++;
+            s_send_error_to_id (self, &frames[0], msg.id, PROKIT_EPROTO,
+                                "send HELLO first: this connection has not joined");
+        }
+        return;
+    }
+    switch (msg.command) {
+    case PROTO_HELLO:
+        self->stats.malformed++;
+        s_send_error (self, sender, msg.id, "", PROKIT_EPROTO, "already joined");
+        break;
+    case PROTO_BYE:
+        s_remove_peer (self, sender, "closed");
+        break;
+    case PROTO_SEND:
+    case PROTO_REQUEST:
+    case PROTO_REPLY:
+    case PROTO_ERROR:
+        s_forward (self, sender, &msg, &frames[3]);
+        break;
+    case PROTO_BROADCAST:
+        s_broadcast (self, sender, &msg, &frames[3]);
+        break;
+    case PROTO_PING:
+        s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0);
+        break;
+    default: //  PONG: liveness only
+        break;
+    }
+}
+
+//  Read whatever is waiting, up to BATCH_MAX messages, without blocking.
+static void
+s_drain (router_state_t *self)
+{
+    for (int n = 0; n < BATCH_MAX; n++) {
+        zmq_msg_t frames[PROTO_FRAMES + 2];
+        size_t count = 0;
+        bool more = true;
+        bool first = true;
+        while (more) {
+            zmq_msg_t frame;
+            zmq_msg_init (&frame);
+            if (zmq_msg_recv (&frame, self->router, first ? ZMQ_DONTWAIT : 0) < 0) {
+                zmq_msg_close (&frame);
+                if (first)
+                    return;
+                break;
+            }
+            first = false;
+            more = zmq_msg_more (&frame);
+            if (count < PROTO_FRAMES + 2)
+                frames[count++] = frame; //  zmq_msg_t is movable by copy
+            else
+                zmq_msg_close (&frame); //  too many frames: decode will refuse
+        }
+        //  count includes the routing id; more than PROTO_FRAMES + 1 frames
+        //  is reported to the decoder as such.
+        s_handle_message (self, frames, count);
+        for (size_t i = 0; i < count; i++)
+            zmq_msg_close (&frames[i]);
+    }
+}
+
+//  --- the actor -------------------------------------------------------------
+
+static void
+s_say_goodbye (router_state_t *self)
+{
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        s_send (self, peer, PROTO_BYE, 0, "", NULL, NULL, 0);
+}
+
+static bool
+s_handle_pipe (router_state_t *self)
+{
+    zmsg_t *command = zmsg_recv (self->pipe);
+    if (!command)
+        return false;
+    char *verb = zmsg_popstr (command);
+    bool keep_going = true;
+    if (!verb || streq (verb, "$TERM"))
+        keep_going = false;
+    else if (streq (verb, "STATS"))
+        zsock_send (self->pipe, "b", &self->stats, sizeof (self->stats));
+    free (verb);
+    zmsg_destroy (&command);
+    return keep_going;
+}
+
+static void
+s_router_actor (zsock_t *pipe, void *args_)
+{
+    router_args_t *args = (router_args_t *) args_;
+    const router_config_t *config = args->config;
+    router_state_t self;
+    memset (&self, 0, sizeof (self));
+    self.pipe = pipe;
+    self.max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
+    self.router_sock = zsock_new (ZMQ_ROUTER);
+    self.by_name = zhashx_new ();
+    self.by_id = zhashx_new ();
+    zhashx_set_destructor (self.by_name, s_peer_destroy);
+    if (!self.router_sock || !self.by_name || !self.by_id) {
+        args->status = PROKIT_ENOMEM;
+        goto fail;
+    }
+    self.router = zsock_resolve (self.router_sock);
+    zsock_set_router_mandatory (self.router_sock, 1);
+    zsock_set_linger (self.router_sock, 0);
+    zsock_set_maxmsgsize (self.router_sock, (int) ROUTER_MAXMSGSIZE (self.max_payload));
+    if (zsock_bind (self.router_sock, "%s", config->endpoint) < 0) {
+        log_error ("router: cannot bind %s: %s", config->endpoint, zmq_strerror (zmq_errno ()));
+        args->status = PROKIT_ETRANSPORT;
+        goto fail;
+    }
+    snprintf (args->endpoint, sizeof (args->endpoint), "%s", zsock_endpoint (self.router_sock));
+    if (config->inproc_endpoint && zsock_bind (self.router_sock, "%s", config->inproc_endpoint) < 0) {
+        args->status = PROKIT_ETRANSPORT;
+        goto fail;
+    }
+    args->status = PROKIT_OK;
+    zsock_signal (pipe, 0);
+
+    zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+                               { self.router, 0, ZMQ_POLLIN, 0 } };
+    while (true) {
+        if (zmq_poll (items, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) && !s_handle_pipe (&self))
+            break;
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain (&self);
+    }
+    s_say_goodbye (&self);
+    zhashx_destroy (&self.by_id);
+    zhashx_destroy (&self.by_name);
+    zsock_destroy (&self.router_sock);
+    return;
+
+fail:
+    zhashx_destroy (&self.by_id);
+    zhashx_destroy (&self.by_name);
+    zsock_destroy (&self.router_sock);
+    //  No signal here: the zactor shim signals when we return, which is
+    //  what zactor_new waits for; ARGS->status tells it we failed.
+}
+
+//  libzmq unlinks an existing ipc socket file when it binds, which would
+//  silently steal the endpoint from a main that is still running. Probe it
+//  first: if something accepts a connection there, refuse.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return false;
+    const char *path = endpoint + 6;
+    struct sockaddr_un addr;
+    if (strlen (path) >= sizeof (addr.sun_path))
+        return false;
+    memset (&addr, 0, sizeof (addr));
+    addr.sun_family = AF_UNIX;
+    strcpy (addr.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    bool in_use = connect (fd, (struct sockaddr *) &addr, sizeof (addr)) == 0;
+    close (fd);
+    return in_use;
+}
+
+router_t *
+router_new (const router_config_t *config, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    if (!config || !config->endpoint) {
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
+    if (s_ipc_in_use (config->endpoint)) {
+        log_error ("router: %s is in use by another process", config->endpoint);
+        *error = PROKIT_EEXIST;
+        return NULL;
+    }
+    router_args_t args;
+    memset (&args, 0, sizeof (args));
+    args.config = config;
+    args.status = PROKIT_ETRANSPORT;
+    router_t *self = (router_t *) calloc (1, sizeof (*self));
+    if (!self) {
+        *error = PROKIT_ENOMEM;
+        return NULL;
+    }
+    //  zactor_new waits for the actor's signal, so ARGS outlives its use.
+    self->actor = zactor_new (s_router_actor, &args);
+    if (!self->actor || args.status != PROKIT_OK) {
+        *error = self->actor ? args.status : PROKIT_ENOMEM;
+        zactor_destroy (&self->actor);
+        free (self);
+        return NULL;
+    }
+    self->endpoint = strdup (args.endpoint);
+    *error = PROKIT_OK;
+    return self;
+}
+
+const char *
+router_endpoint (const router_t *self)
+{
+    return self->endpoint;
+}
+
+int
+router_stats (router_t *self, router_stats_t *stats)
+{
+    if (zstr_send (self->actor, "STATS") != 0)
+        return PROKIT_ECLOSED;
+    zframe_t *frame = zframe_recv (self->actor);
+    if (!frame || zframe_size (frame) != sizeof (*stats)) {
+        zframe_destroy (&frame);
+        return PROKIT_ECLOSED;
+    }
+    memcpy (stats, zframe_data (frame), sizeof (*stats));
+    zframe_destroy (&frame);
+    return PROKIT_OK;
+}
+
+void
+router_destroy (router_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    router_t *self = *self_p;
+    zactor_destroy (&self->actor);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,278 @@
+/*  window.c: the window handle: a client of the router plus the listener
+    lists of the seed's onMsgFromMain / onRenderMsgToRender. Listeners may
+    be added or removed from inside a listener; a change takes effect from
+    the next message, as with an EventEmitter. */
+#include "prokit/window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "prokit/error.h"
+#include "proto.h"
+
+typedef struct listener {
+    prokit_message_fn *fn; //  NULL: removed while the list was being walked
+    void *arg;
+} listener_t;
+
+typedef struct listeners {
+    listener_t *items;
+    size_t count;
+    size_t capacity;
+    int walking;
+} listeners_t;
+
+struct prokit_window {
+    client_t *client;
+    listeners_t from_main;
+    listeners_t from_windows;
+    prokit_undelivered_fn *undelivered_fn;
+    void *undelivered_arg;
+};
+
+static int
+s_listeners_add (listeners_t *list, prokit_message_fn *fn, void *arg)
+{
+    if (!fn)
+        return PROKIT_EINVAL;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? 2 * list->capacity : 4;
+        listener_t *items = (listener_t *) realloc (list->items, capacity * sizeof (*items));
+        if (!items)
+            return PROKIT_ENOMEM;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count].fn = fn;
+    list->items[list->count].arg = arg;
+    list->count++;
+    return PROKIT_OK;
+}
+
+static void
+s_listeners_compact (listeners_t *list)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i].fn)
+            list->items[kept++] = list->items[i];
+    list->count = kept;
+}
+
+static int
+s_listeners_remove (listeners_t *list, prokit_message_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i].fn == fn && list->items[i].arg == arg) {
+            list->items[i].fn = NULL;
+            if (!list->walking)
+                s_listeners_compact (list);
+            return PROKIT_OK;
+        }
+    return PROKIT_ENOTFOUND;
+}
+
+static void
+s_listeners_call (listeners_t *list, const prokit_message_t *message)
+{
+    size_t count = list->count; //  listeners added now start with the next message
+    list->walking++;
+    for (size_t i = 0; i < count; i++)
+        if (list->items[i].fn)
+            list->items[i].fn (message, list->items[i].arg);
+    if (--list->walking == 0)
+        s_listeners_compact (list);
+}
+
+static void
+s_on_message (void *owner, const prokit_message_t *message)
+{
+    prokit_window_t *self = (prokit_window_t *) owner;
+    bool from_main = strcmp (prokit_message_sender (message), PROTO_MAIN_NAME) == 0;
+    listeners_t *list = from_main ? &self->from_main : &self->from_windows;
+    if (list->count == 0)
+        log_debug ("%s: no listener for a message from '%s'", client_name (self->client),
+                   prokit_message_sender (message));
+    s_listeners_call (list, message);
+}
+
+static void
+s_on_undelivered (void *owner, const char *target, int code, const char *text)
+{
+    prokit_window_t *self = (prokit_window_t *) owner;
+    if (self->undelivered_fn)
+        self->undelivered_fn (target, code, text, self->undelivered_arg);
+    else
+        log_warn ("%s: message to '%s' not delivered: %s", client_name (self->client), target,
+                  text);
+}
+
+static const client_events_t s_events = { s_on_message, NULL, s_on_undelivered };
+
+void
+prokit_window_opts_init (prokit_window_opts_t *opts)
+{
+    if (opts)
+        memset (opts, 0, sizeof (*opts));
+}
+
+prokit_window_t *
+prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    prokit_window_opts_t defaults;
+    if (!opts) {
+        prokit_window_opts_init (&defaults);
+        opts = &defaults;
+    }
+    if (!name)
+        name = getenv ("PROKIT_WINDOW_NAME");
+    if (!name || !proto_window_name_valid (name, strlen (name))) {
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
+    char endpoint[512];
+    *error = client_resolve_endpoint (opts->endpoint, opts->app_name, endpoint, sizeof (endpoint));
+    if (*error != PROKIT_OK)
+        return NULL;
+    prokit_window_t *self = (prokit_window_t *) calloc (1, sizeof (*self));
+    if (!self) {
+        *error = PROKIT_ENOMEM;
+        return NULL;
+    }
+    client_config_t config = { name,           endpoint, opts->join_timeout_ms,
+                               opts->request_timeout_ms, &s_events, self };
+    self->client = client_new (&config, error);
+    if (!self->client) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+prokit_window_destroy (prokit_window_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    prokit_window_t *self = *self_p;
+    client_destroy (&self->client);
+    free (self->from_main.items);
+    free (self->from_windows.items);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+prokit_window_name (const prokit_window_t *self)
+{
+    return self ? client_name (self->client) : NULL;
+}
+
+int
+prokit_window_on_main_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
+{
+    return self ? s_listeners_add (&self->from_main, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_off_main_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
+{
+    return self ? s_listeners_remove (&self->from_main, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_on_window_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
+{
+    return self ? s_listeners_add (&self->from_windows, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_off_window_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
+{
+    return self ? s_listeners_remove (&self->from_windows, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn, void *arg)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    client_set_handler (self->client, fn, arg);
+    return PROKIT_OK;
+}
+
+void
+prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->undelivered_fn = fn;
+    self->undelivered_arg = arg;
+}
+
+int
+prokit_window_send (prokit_window_t *self, const char *target, prokit_payload_t **payload_p)
+{
+    if (!self || !target) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_EINVAL;
+    }
+    return client_send (self->client, target, payload_p);
+}
+
+int
+prokit_window_request (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
+                       int timeout_ms, prokit_reply_fn *fn, void *arg)
+{
+    if (!self) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        return PROKIT_EINVAL;
+    }
+    return client_request (self->client, target, payload_p, timeout_ms, fn, arg);
+}
+
+int
+prokit_window_request_wait (prokit_window_t *self, const char *target,
+                            prokit_payload_t **payload_p, int timeout_ms, prokit_reply_t **reply_p)
+{
+    if (!self) {
+        if (payload_p)
+            prokit_payload_destroy (payload_p);
+        if (reply_p)
+            *reply_p = NULL;
+        return PROKIT_EINVAL;
+    }
+    return client_request_wait (self->client, target, payload_p, timeout_ms, reply_p);
+}
+
+int
+prokit_window_fd (const prokit_window_t *self)
+{
+    return self ? client_fd (self->client) : -1;
+}
+
+int
+prokit_window_dispatch (prokit_window_t *self)
+{
+    return self ? client_dispatch (self->client) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_run (prokit_window_t *self, int timeout_ms)
+{
+    return self ? client_run (self->client, timeout_ms) : PROKIT_EINVAL;
+}
+
+void
+prokit_window_stop (prokit_window_t *self)
+{
+    if (self)
+        client_stop (self->client);
+}
