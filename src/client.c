@@ -205,8 +205,7 @@ s_expire (client_t *self)
     int64_t now = s_now_ms ();
     while (self->first_deadline && self->first_deadline->deadline <= now) {
         char text[128];
-        snprintf (text, sizeof (text), "no reply from '%s' in time",
-                  self->first_deadline->target);
+        snprintf (text, sizeof (text), "no reply from '%s' in time", self->first_deadline->target);
         s_pending_finish (self, self->first_deadline, PROKIT_ETIMEDOUT, NULL, 0, text);
     }
 }
@@ -248,9 +247,8 @@ s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_pa
     int rc = PROKIT_OK;
     if (!self || !payload_p || !*payload_p)
         rc = PROKIT_EINVAL;
-    else if (target
-             && !(allow_main ? proto_peer_name_valid (target, strlen (target))
-                             : proto_window_name_valid (target, strlen (target))))
+    else if (target && !(allow_main ? proto_peer_name_valid (target, strlen (target))
+                                    : proto_window_name_valid (target, strlen (target))))
         rc = PROKIT_EINVAL;
     else if (prokit_payload_size (*payload_p) > self->max_payload)
         rc = PROKIT_ETOOBIG;
@@ -536,24 +534,16 @@ s_handle (client_t *self, inbound_t *item)
         prokit_payload_destroy (&message.payload);
         return;
     }
-    case PROTO_REQUEST:
-        s_handle_request (self, item);
-        return;
+    case PROTO_REQUEST: s_handle_request (self, item); return;
     case PROTO_REPLY:
-    case PROTO_ERROR:
-        s_handle_answer (self, item);
-        return;
-    case PROTO_PING:
-        s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0);
-        break;
+    case PROTO_ERROR: s_handle_answer (self, item); return;
+    case PROTO_PING: s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0); break;
     case PROTO_JOINED:
     case PROTO_LEFT:
         if (self->events->on_presence)
             self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED);
         break;
-    case PROTO_BYE:
-        s_connection_lost (self, "the router closed the connection");
-        break;
+    case PROTO_BYE: s_connection_lost (self, "the router closed the connection"); break;
     default: //  WELCOME again, PONG: nothing to do
         break;
     }
@@ -637,13 +627,14 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
         while (!done && (got = s_receive (self, &item)) != 0) {
             if (got < 0)
                 continue;
-            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR)
-                        && item.id == id;
+            bool ours =
+                (item.command == PROTO_REPLY || item.command == PROTO_ERROR) && item.id == id;
             if (!ours) {
                 s_enqueue (self, &item);
                 if (item.command == PROTO_BYE) {
                     reply->status = PROKIT_ECLOSED;
-                    snprintf (reply->text, sizeof (reply->text), "the router closed the connection");
+                    snprintf (reply->text, sizeof (reply->text),
+                              "the router closed the connection");
                     done = true;
                 }
                 continue;
@@ -885,8 +876,8 @@ client_new (const client_config_t *config, int *error)
     if (!error)
         error = &dummy;
     *error = PROKIT_EINVAL;
-    if (!config || !config->name || !config->endpoint || !config->events
-        || !proto_peer_name_valid (config->name, strlen (config->name)))
+    if (!config || !config->name || !config->endpoint || !config->events ||
+        !proto_peer_name_valid (config->name, strlen (config->name)))
         return NULL;
     //  The application owns its signals; CZMQ must not install handlers.
     zsys_handler_set (NULL);
@@ -908,8 +899,8 @@ client_new (const client_config_t *config, int *error)
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->pending || !self->dealer || !self->monitor || self->epoll_fd < 0
-        || self->timer_fd < 0 || self->wake_fd < 0) {
+    if (!self->pending || !self->dealer || !self->monitor || self->epoll_fd < 0 ||
+        self->timer_fd < 0 || self->wake_fd < 0) {
         *error = PROKIT_ENOMEM;
         s_free (self);
         return NULL;
@@ -926,8 +917,8 @@ client_new (const client_config_t *config, int *error)
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%p",
               (void *) self);
-    if (zmq_socket_monitor (self->socket, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0
-        || zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
+    if (zmq_socket_monitor (self->socket, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
         return NULL;
@@ -939,9 +930,9 @@ client_new (const client_config_t *config, int *error)
         s_free (self);
         return NULL;
     }
-    if (s_epoll_add (self, zsock_fd (self->dealer)) != 0
-        || s_epoll_add (self, zsock_fd (self->monitor)) != 0 || s_epoll_add (self, self->timer_fd) != 0
-        || s_epoll_add (self, self->wake_fd) != 0) {
+    if (s_epoll_add (self, zsock_fd (self->dealer)) != 0 ||
+        s_epoll_add (self, zsock_fd (self->monitor)) != 0 ||
+        s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
         return NULL;

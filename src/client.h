@@ -27,10 +27,10 @@ typedef struct client_events {
 } client_events_t;
 
 typedef struct client_config {
-    const char *name;        //  window name, or "@main"
-    const char *endpoint;    //  resolved endpoint to connect to
-    int join_timeout_ms;     //  how long to wait for WELCOME
-    int request_timeout_ms;  //  default deadline of requests
+    const char *name;       //  window name, or "@main"
+    const char *endpoint;   //  resolved endpoint to connect to
+    int join_timeout_ms;    //  how long to wait for WELCOME
+    int request_timeout_ms; //  default deadline of requests
     const client_events_t *events;
     void *owner;
 } client_config_t;

@@ -88,8 +88,8 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         prokit_main_destroy (&self);
         return NULL;
     }
-    client_config_t client_config = { PROTO_MAIN_NAME, inproc, 5000, opts->request_timeout_ms,
-                                      &s_events, self };
+    client_config_t client_config = { PROTO_MAIN_NAME,          inproc,    5000,
+                                      opts->request_timeout_ms, &s_events, self };
     self->client = client_new (&client_config, error);
     if (!self->client) {
         prokit_main_destroy (&self);

@@ -199,11 +199,21 @@ prokit_payload_type (const prokit_payload_t *self)
     if (b <= 0xbf || (b >= 0xd9 && b <= 0xdb))
         return PROKIT_PAYLOAD_STR;
     switch (b) {
-    case 0xc2: case 0xc3: return PROKIT_PAYLOAD_BOOL;
-    case 0xc4: case 0xc5: case 0xc6: return PROKIT_PAYLOAD_BIN;
-    case 0xca: case 0xcb: return PROKIT_PAYLOAD_FLOAT;
-    case 0xc7: case 0xc8: case 0xc9: return PROKIT_PAYLOAD_EXT;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return PROKIT_PAYLOAD_EXT;
+    case 0xc2:
+    case 0xc3: return PROKIT_PAYLOAD_BOOL;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6: return PROKIT_PAYLOAD_BIN;
+    case 0xca:
+    case 0xcb: return PROKIT_PAYLOAD_FLOAT;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9: return PROKIT_PAYLOAD_EXT;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8: return PROKIT_PAYLOAD_EXT;
     default: return PROKIT_PAYLOAD_NIL;
     }
 }

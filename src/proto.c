@@ -80,24 +80,34 @@ s_head (cursor_t *c, uint64_t *skip, uint64_t *children)
     //  Length-prefixed forms: width of the length field, and extra bytes.
     size_t width = 0;
     switch (b) {
-    case 0xc4: case 0xd9: width = 1; break;
-    case 0xc5: case 0xda: width = 2; break;
-    case 0xc6: case 0xdb: width = 4; break;
+    case 0xc4:
+    case 0xd9: width = 1; break;
+    case 0xc5:
+    case 0xda: width = 2; break;
+    case 0xc6:
+    case 0xdb: width = 4; break;
     case 0xc7: width = 1; break;
     case 0xc8: width = 2; break;
     case 0xc9: width = 4; break;
     case 0xca: *skip = 4; return true;
     case 0xcb: *skip = 8; return true;
-    case 0xcc: case 0xd0: *skip = 1; return true;
-    case 0xcd: case 0xd1: *skip = 2; return true;
-    case 0xce: case 0xd2: *skip = 4; return true;
-    case 0xcf: case 0xd3: *skip = 8; return true;
+    case 0xcc:
+    case 0xd0: *skip = 1; return true;
+    case 0xcd:
+    case 0xd1: *skip = 2; return true;
+    case 0xce:
+    case 0xd2: *skip = 4; return true;
+    case 0xcf:
+    case 0xd3: *skip = 8; return true;
     case 0xd4: *skip = 2; return true;
     case 0xd5: *skip = 3; return true;
     case 0xd6: *skip = 5; return true;
     case 0xd7: *skip = 9; return true;
     case 0xd8: *skip = 17; return true;
-    case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+    case 0xdc:
+    case 0xdd:
+    case 0xde:
+    case 0xdf: {
         size_t w = (b == 0xdc || b == 0xde) ? 2 : 4;
         if (!s_take (c, w, &p))
             return false;
@@ -105,8 +115,7 @@ s_head (cursor_t *c, uint64_t *skip, uint64_t *children)
         *children = (b >= 0xde) ? 2 * n : n;
         return true;
     }
-    default:
-        return false; //  0xc1 is never used
+    default: return false; //  0xc1 is never used
     }
     if (!s_take (c, width, &p))
         return false;
@@ -167,10 +176,14 @@ s_read_int (cursor_t *c, int64_t *value)
     size_t width;
     bool is_signed = b >= 0xd0;
     switch (b) {
-    case 0xcc: case 0xd0: width = 1; break;
-    case 0xcd: case 0xd1: width = 2; break;
-    case 0xce: case 0xd2: width = 4; break;
-    case 0xcf: case 0xd3: width = 8; break;
+    case 0xcc:
+    case 0xd0: width = 1; break;
+    case 0xcd:
+    case 0xd1: width = 2; break;
+    case 0xce:
+    case 0xd2: width = 4; break;
+    case 0xcf:
+    case 0xd3: width = 8; break;
     default: return false;
     }
     if (!s_take (c, width, &p))
@@ -358,7 +371,7 @@ proto_peer_name_valid (const char *name, size_t len)
 
 //  What the peer frame must hold for a command: nothing, a window name,
 //  or a window name or "@main".
-typedef enum { PEER_EMPTY, PEER_WINDOW, PEER_ANY } peer_rule_t;
+typedef enum { PEER_EMPTY, PEER_WINDOW, PEER_ANY, PEER_ANY_OR_EMPTY } peer_rule_t;
 
 //  What the body frame must hold.
 typedef enum { BODY_EMPTY, BODY_VALUE, BODY_MAP_OR_EMPTY, BODY_ERROR } body_rule_t;
@@ -380,7 +393,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_BROADCAST] = { true, true, PEER_EMPTY, PEER_ANY, BODY_VALUE },
     [PROTO_REQUEST] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
     [PROTO_REPLY] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
-    [PROTO_ERROR] = { true, true, PEER_ANY, PEER_ANY, BODY_ERROR },
+    [PROTO_ERROR] = { true, true, PEER_ANY, PEER_ANY_OR_EMPTY, BODY_ERROR },
     [PROTO_PING] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_EMPTY },
     [PROTO_PONG] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_EMPTY },
     [PROTO_JOINED] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
@@ -394,6 +407,7 @@ s_peer_ok (peer_rule_t rule, const char *name, size_t len)
     case PEER_EMPTY: return len == 0;
     case PEER_WINDOW: return proto_window_name_valid (name, len);
     case PEER_ANY: return proto_peer_name_valid (name, len);
+    case PEER_ANY_OR_EMPTY: return len == 0 || proto_peer_name_valid (name, len);
     }
     return false;
 }
@@ -425,8 +439,8 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
 
     const char *peer = (const char *) frames[1].data;
     size_t peer_len = frames[1].size;
-    if (peer_len > PROTO_NAME_MAX
-        || !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer, peer_len))
+    if (peer_len > PROTO_NAME_MAX ||
+        !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer, peer_len))
         return PROKIT_EPROTO;
     if (peer_len > 0)
         memcpy (msg->peer, peer, peer_len);
@@ -446,9 +460,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
             return PROKIT_EPROTO;
         break;
     case BODY_MAP_OR_EMPTY:
-        if (body_size > 0
-            && (body_size > 4096 || proto_msgpack_check (body, body_size) != PROKIT_OK
-                || !s_is_map (body, body_size)))
+        if (body_size > 0 &&
+            (body_size > 4096 || proto_msgpack_check (body, body_size) != PROKIT_OK ||
+             !s_is_map (body, body_size)))
             return PROKIT_EPROTO;
         break;
     case BODY_ERROR: {
@@ -492,8 +506,8 @@ proto_error_decode (const void *data, size_t size, proto_error_t *error)
     int64_t code, app_code;
     const uint8_t *text;
     size_t len;
-    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n) || n != 3 || !s_read_int (&c, &code)
-        || !s_read_str (&c, &text, &len) || !s_read_int (&c, &app_code))
+    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n) || n != 3 || !s_read_int (&c, &code) ||
+        !s_read_str (&c, &text, &len) || !s_read_int (&c, &app_code))
         return PROKIT_EPROTO;
     //  Codes are negative prokit errors; INT32 bounds keep app codes in int.
     if (code >= 0 || code < INT32_MIN || app_code < INT32_MIN || app_code > INT32_MAX)
@@ -561,9 +575,9 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",     "HELLO", "WELCOME", "BYE",  "SEND",   "BROADCAST",
-                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG", "JOINED",
-                                   "LEFT" };
+    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",   "SEND",
+                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR", "PING",
+                                   "PONG",      "JOINED",  "LEFT" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

@@ -138,12 +138,11 @@ s_peer_destroy (void **item)
 static void
 s_notify_main (router_state_t *self, proto_command_t command, const char *window)
 {
-    if (self->main
-        && s_send (self, self->main, command, 0, window, NULL, NULL, 0) != 0)
+    if (self->main && s_send (self, self->main, command, 0, window, NULL, NULL, 0) != 0)
         //  A main that cannot take presence events would build a wrong
         //  registry; say so loudly rather than let it drift silently.
-        log_error ("router: main's queue is full; %s for '%s' lost",
-                   proto_command_name (command), window);
+        log_error ("router: main's queue is full; %s for '%s' lost", proto_command_name (command),
+                   window);
 }
 
 static void
@@ -165,8 +164,7 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 }
 
 static void
-s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key,
-         const proto_msg_t *msg)
+s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, const proto_msg_t *msg)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
     if (zhashx_lookup (self->by_name, msg->peer)) {
@@ -246,8 +244,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
         return;
     }
-    int rc = s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name, body,
-                     NULL, 0);
+    int rc =
+        s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name, body, NULL, 0);
     if (rc == 0) {
         self->stats.routed++;
         return;
@@ -330,10 +328,10 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_id, key);
     if (rc != PROKIT_OK) {
-        if (rc == PROKIT_EPROTO && msg.command == 0 && rc != PROKIT_EVERSION
-            && (wire_count == 0 || wire[0].size < 2
-                || ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0
-                || ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1)) {
+        if (rc == PROKIT_EPROTO && msg.command == 0 && rc != PROKIT_EVERSION &&
+            (wire_count == 0 || wire[0].size < 2 ||
+             ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0 ||
+             ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1)) {
             //  Not prokit at all: a foreign peer gets no answer it could
             //  not parse anyway.
             self->stats.garbage++;
@@ -348,12 +346,14 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         }
         else if (rc == PROKIT_EVERSION) {
             self->stats.malformed++;
-            snprintf (text, sizeof (text), "protocol version %u not supported; this router speaks %d",
+            snprintf (text, sizeof (text),
+                      "protocol version %u not supported; this router speaks %d",
                       ((const uint8_t *) wire[0].data)[2], PROTO_VERSION);
         }
         else {
             self->stats.malformed++;
-            snprintf (text, sizeof (text), "malformed %s message", proto_command_name (msg.command));
+            snprintf (text, sizeof (text), "malformed %s message",
+                      proto_command_name (msg.command));
         }
         log_debug ("router: refused from %s: %s", sender ? sender->name : key, text);
         s_send_error_to_id (self, &frames[0], msg.id, rc, text);
@@ -375,21 +375,13 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         self->stats.malformed++;
         s_send_error (self, sender, msg.id, "", PROKIT_EPROTO, "already joined");
         break;
-    case PROTO_BYE:
-        s_remove_peer (self, sender, "closed");
-        break;
+    case PROTO_BYE: s_remove_peer (self, sender, "closed"); break;
     case PROTO_SEND:
     case PROTO_REQUEST:
     case PROTO_REPLY:
-    case PROTO_ERROR:
-        s_forward (self, sender, &msg, &frames[3]);
-        break;
-    case PROTO_BROADCAST:
-        s_broadcast (self, sender, &msg, &frames[3]);
-        break;
-    case PROTO_PING:
-        s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0);
-        break;
+    case PROTO_ERROR: s_forward (self, sender, &msg, &frames[3]); break;
+    case PROTO_BROADCAST: s_broadcast (self, sender, &msg, &frames[3]); break;
+    case PROTO_PING: s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0); break;
     default: //  PONG: liveness only
         break;
     }
@@ -482,7 +474,8 @@ s_router_actor (zsock_t *pipe, void *args_)
         goto fail;
     }
     snprintf (args->endpoint, sizeof (args->endpoint), "%s", zsock_endpoint (self.router_sock));
-    if (config->inproc_endpoint && zsock_bind (self.router_sock, "%s", config->inproc_endpoint) < 0) {
+    if (config->inproc_endpoint &&
+        zsock_bind (self.router_sock, "%s", config->inproc_endpoint) < 0) {
         args->status = PROKIT_ETRANSPORT;
         goto fail;
     }

@@ -22,15 +22,15 @@ typedef struct router_config {
 
 //  Counters the router keeps; read with router_stats().
 typedef struct router_stats {
-    uint64_t received;     //  well-formed messages received
-    uint64_t routed;       //  messages forwarded to a peer
-    uint64_t errors_sent;  //  ERROR replies the router generated
-    uint64_t garbage;      //  frames dropped: not prokit at all
-    uint64_t malformed;    //  prokit messages refused as malformed
-    uint64_t too_big;      //  bodies refused for their size
-    uint64_t unroutable;   //  replies whose requester had gone
+    uint64_t received;      //  well-formed messages received
+    uint64_t routed;        //  messages forwarded to a peer
+    uint64_t errors_sent;   //  ERROR replies the router generated
+    uint64_t garbage;       //  frames dropped: not prokit at all
+    uint64_t malformed;     //  prokit messages refused as malformed
+    uint64_t too_big;       //  bodies refused for their size
+    uint64_t unroutable;    //  replies whose requester had gone
     uint64_t back_pressure; //  deliveries refused because a queue was full
-    uint64_t windows;      //  windows joined right now
+    uint64_t windows;       //  windows joined right now
 } router_stats_t;
 
 //  Start a router bound to CONFIG's endpoints. Returns NULL and sets *error

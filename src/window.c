@@ -144,8 +144,8 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
         *error = PROKIT_ENOMEM;
         return NULL;
     }
-    client_config_t config = { name,           endpoint, opts->join_timeout_ms,
-                               opts->request_timeout_ms, &s_events, self };
+    client_config_t config = { name,      endpoint, opts->join_timeout_ms, opts->request_timeout_ms,
+                               &s_events, self };
     self->client = client_new (&config, error);
     if (!self->client) {
         free (self);
@@ -239,8 +239,8 @@ prokit_window_request (prokit_window_t *self, const char *target, prokit_payload
 }
 
 int
-prokit_window_request_wait (prokit_window_t *self, const char *target,
-                            prokit_payload_t **payload_p, int timeout_ms, prokit_reply_t **reply_p)
+prokit_window_request_wait (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
+                            int timeout_ms, prokit_reply_t **reply_p)
 {
     if (!self) {
         if (payload_p)
