@@ -37,6 +37,9 @@
 #define SEND_ID_BIT ((uint64_t) 1 << 63)
 #define DISPATCH_BATCH 1024
 #define CLOSE_LINGER_MS 200
+#define BYE_WAIT_MS 500
+//  Queue depth towards and from the router, in messages (see router.c).
+#define CLIENT_HWM 10000
 
 typedef struct pending {
     uint64_t id;
@@ -79,6 +82,15 @@ struct client {
     void *owner;
     atomic_int stop_requested;
 };
+
+uint64_t
+client_serial (void)
+{
+    //  inproc endpoint names must never repeat within the process: an
+    //  address reused from a handle just freed may still be bound.
+    static atomic_uint_fast64_t serial;
+    return (uint64_t) atomic_fetch_add (&serial, 1) + 1;
+}
 
 static int64_t
 s_now_ms (void)
@@ -740,7 +752,7 @@ client_run (client_t *self, int timeout_ms)
 {
     if (!self)
         return PROKIT_EINVAL;
-    atomic_store (&self->stop_requested, 0);
+    //  A stop requested before run() makes it return at once (as uv_stop).
     int64_t deadline = timeout_ms >= 0 ? s_now_ms () + timeout_ms : INT64_MAX;
     while (!atomic_load (&self->stop_requested)) {
         int rc = client_dispatch (self);
@@ -793,11 +805,22 @@ client_set_handler (client_t *self, prokit_request_fn *fn, void *arg)
 static int
 s_handshake (client_t *self, int timeout_ms)
 {
-    uint8_t hello[16] = { 0x80 }; //  an empty map: no options yet
-    if (s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, 1) != PROKIT_OK)
-        return PROKIT_ETRANSPORT;
+    uint8_t hello[1] = { 0x80 }; //  an empty map: no options yet
     int64_t deadline = s_now_ms () + timeout_ms;
-    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
+    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLOUT, 0 };
+    //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
+    //  wait for room rather than fail.
+    int rc;
+    while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, 1)) == PROKIT_EAGAIN) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0)
+            return PROKIT_ETIMEDOUT;
+        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+            return PROKIT_ETRANSPORT;
+    }
+    if (rc != PROKIT_OK)
+        return PROKIT_ETRANSPORT;
+    item.events = ZMQ_POLLIN;
     while (true) {
         int64_t left = deadline - s_now_ms ();
         if (left <= 0)
@@ -825,6 +848,39 @@ s_handshake (client_t *self, int timeout_ms)
                 return error.code;
             }
             s_enqueue (self, &in);
+        }
+    }
+}
+
+//  Wait, briefly, for the router to confirm our BYE: once it has, our name
+//  is free for whoever claims it next. Whatever else arrives is dropped:
+//  the handle is going away.
+static void
+s_await_bye (client_t *self)
+{
+    int64_t deadline = s_now_ms () + BYE_WAIT_MS;
+    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
+    while (true) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0 || (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR))
+            return;
+        if (s_monitor_says_lost (self))
+            return;
+        inbound_t item;
+        int got;
+        while ((got = s_receive (self, &item)) != 0) {
+            if (got < 0)
+                continue;
+            uint8_t command = item.command;
+            if (command == PROTO_REQUEST) {
+                //  Not dropped silently: the requester learns we are gone.
+                client_answer (self, item.peer, item.id, NULL, PROKIT_ECLOSED, 0,
+                               "the window is closing");
+            }
+            zmq_msg_close (&item.body);
+            if (command == PROTO_BYE)
+                return;
         }
     }
 }
@@ -911,12 +967,14 @@ client_new (const client_config_t *config, int *error)
     zhashx_set_key_destructor (self->pending, NULL);
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
+    zsock_set_sndhwm (self->dealer, CLIENT_HWM);
+    zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
 
     //  The monitor tells us when the connection drops, so requests in
     //  flight end with ECLOSED at once instead of at their deadline.
     char monitor_endpoint[64];
-    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%p",
-              (void *) self);
+    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
+              (unsigned long long) client_serial ());
     if (zmq_socket_monitor (self->socket, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
         *error = PROKIT_ETRANSPORT;
@@ -959,8 +1017,8 @@ client_destroy (client_t **self_p)
     if (!self_p || !*self_p)
         return;
     client_t *self = *self_p;
-    if (self->connected)
-        s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0);
+    if (self->connected && s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0) == PROKIT_OK)
+        s_await_bye (self);
     self->connected = false;
     s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
     while (self->deferred) {

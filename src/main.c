@@ -81,7 +81,8 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         return NULL;
     }
     char inproc[64];
-    snprintf (inproc, sizeof (inproc), "inproc://prokit-main-%p", (void *) self);
+    snprintf (inproc, sizeof (inproc), "inproc://prokit-main-%llu",
+              (unsigned long long) client_serial ());
     router_config_t config = { endpoint, inproc, opts->max_payload };
     self->router = router_new (&config, error);
     if (!self->router) {
@@ -129,7 +130,8 @@ prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg)
 int
 prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **payload_p)
 {
-    if (!self || !window || !proto_window_name_valid (window, strlen (window))) {
+    if (!self || !window || !payload_p || !*payload_p ||
+        !proto_window_name_valid (window, strlen (window))) {
         if (payload_p)
             prokit_payload_destroy (payload_p);
         return PROKIT_EINVAL;
@@ -225,6 +227,7 @@ prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats)
     stats->too_big = raw.too_big;
     stats->unroutable = raw.unroutable;
     stats->back_pressure = raw.back_pressure;
+    stats->control_lost = raw.control_lost;
     stats->windows = raw.windows;
     return PROKIT_OK;
 }

@@ -31,6 +31,13 @@
 #define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
 #define ROUTING_ID_MAX 255
 #define BATCH_MAX 256
+//  Per-peer queue depth (messages) before the router sees EAGAIN for it.
+#define ROUTER_HWM 10000
+//  Errors and presence events the router itself generates are never
+//  dropped for a full queue: they wait in a per-peer backlog, retried
+//  every BACKLOG_RETRY_MS, up to BACKLOG_MAX entries.
+#define BACKLOG_RETRY_MS 5
+#define BACKLOG_MAX 1000000
 
 typedef struct peer {
     char name[PROTO_NAME_MAX + 1];
@@ -38,6 +45,7 @@ typedef struct peer {
     size_t routing_id_size;
     char key[2 * ROUTING_ID_MAX + 1]; //  routing id in hex: the by_id key
     bool is_main;
+    zlistx_t *backlog; //  zmsg_t (header, peer, body) waiting for room
 } peer_t;
 
 typedef struct router_state {
@@ -48,6 +56,7 @@ typedef struct router_state {
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
     zhashx_t *by_id;   //  hex routing id -> peer_t
     peer_t *main;
+    size_t backlog_total; //  entries in all peers' backlogs
     router_stats_t stats;
 } router_state_t;
 
@@ -92,14 +101,79 @@ s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_
 }
 
 static void
-s_send_error (router_state_t *self, const peer_t *to, uint64_t id, const char *about, int code,
+s_backlog_destroy (void **item)
+{
+    zmsg_destroy ((zmsg_t **) item);
+}
+
+//  Send a message the router generates (ERROR, JOINED, LEFT) to a joined
+//  peer. If its queue is full, keep it in the peer's backlog, behind
+//  anything already there, so the peer still gets it, in order.
+static void
+s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
+                const char *peer_name, const void *body, size_t body_size)
+{
+    if (!to->backlog || zlistx_size (to->backlog) == 0) {
+        int rc = s_send (self, to, command, id, peer_name, NULL, body, body_size);
+        if (rc != EAGAIN)
+            return; //  sent, or the peer has gone: nobody left to tell
+    }
+    if (self->backlog_total >= BACKLOG_MAX) {
+        self->stats.control_lost++;
+        log_error ("router: backlog full; %s for '%s' lost", proto_command_name (command),
+                   to->name);
+        return;
+    }
+    if (!to->backlog) {
+        to->backlog = zlistx_new ();
+        zlistx_set_destructor (to->backlog, s_backlog_destroy);
+    }
+    uint8_t header[PROTO_HEADER_SIZE];
+    proto_header_encode (header, command, id);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, header, sizeof (header));
+    zmsg_addstr (msg, peer_name);
+    zmsg_addmem (msg, body, body_size);
+    zlistx_add_end (to->backlog, msg);
+    self->backlog_total++;
+}
+
+//  Retry every backlog until its peer's queue is full again.
+static void
+s_flush_backlogs (router_state_t *self)
+{
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name)) {
+        while (peer->backlog && zlistx_size (peer->backlog) > 0) {
+            zmsg_t *msg = (zmsg_t *) zlistx_first (peer->backlog);
+            if (zmq_send (self->router, peer->routing_id, peer->routing_id_size,
+                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+                if (errno != EAGAIN) {
+                    //  Gone: its departure is handled when next noticed.
+                    self->backlog_total -= zlistx_size (peer->backlog);
+                    zlistx_purge (peer->backlog);
+                }
+                break;
+            }
+            size_t frames = zmsg_size (msg);
+            size_t i = 0;
+            for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), i++)
+                zmq_send (self->router, zframe_data (frame), zframe_size (frame),
+                          i + 1 < frames ? ZMQ_SNDMORE : 0);
+            zlistx_delete (peer->backlog, zlistx_cursor (peer->backlog));
+            self->backlog_total--;
+        }
+    }
+}
+
+static void
+s_send_error (router_state_t *self, peer_t *to, uint64_t id, const char *about, int code,
               const char *text)
 {
     uint8_t body[PROTO_ERROR_BODY_MAX];
     size_t size = proto_error_encode (body, code, text, 0);
     self->stats.errors_sent++;
-    if (s_send (self, to, PROTO_ERROR, id, about, NULL, body, size) != 0)
-        log_debug ("router: error for '%s' not delivered", to->name);
+    s_send_control (self, to, PROTO_ERROR, id, about, body, size);
 }
 
 //  An ERROR to a connection that has not joined: we have no peer_t for it.
@@ -107,12 +181,17 @@ static void
 s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id, int code,
                     const char *text)
 {
+    //  Not joined: no backlog either. A connection that floods us with
+    //  garbage while not reading loses these answers, and only these.
     peer_t anonymous;
     memset (&anonymous, 0, sizeof (anonymous));
     anonymous.routing_id_size = zmq_msg_size (routing_id);
     memcpy (anonymous.routing_id, zmq_msg_data ((zmq_msg_t *) routing_id),
             anonymous.routing_id_size);
-    s_send_error (self, &anonymous, id, "", code, text);
+    uint8_t body[PROTO_ERROR_BODY_MAX];
+    size_t size = proto_error_encode (body, code, text, 0);
+    self->stats.errors_sent++;
+    s_send (self, &anonymous, PROTO_ERROR, id, "", NULL, body, size);
 }
 
 //  --- the registry ------------------------------------------------------------
@@ -131,7 +210,9 @@ s_hex (const uint8_t *data, size_t size, char *out)
 static void
 s_peer_destroy (void **item)
 {
-    free (*item);
+    peer_t *peer = (peer_t *) *item;
+    zlistx_destroy (&peer->backlog);
+    free (peer);
     *item = NULL;
 }
 
@@ -149,6 +230,8 @@ static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
     log_info ("router: '%s' left (%s)", peer->name, reason);
+    if (peer->backlog)
+        self->backlog_total -= zlistx_size (peer->backlog);
     zhashx_delete (self->by_id, peer->key);
     if (peer == self->main)
         self->main = NULL;
@@ -375,7 +458,12 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         self->stats.malformed++;
         s_send_error (self, sender, msg.id, "", PROKIT_EPROTO, "already joined");
         break;
-    case PROTO_BYE: s_remove_peer (self, sender, "closed"); break;
+    case PROTO_BYE:
+        //  Answer first, so the window knows its name is free once it
+        //  hears back (a new connection could otherwise overtake the BYE).
+        s_send (self, sender, PROTO_BYE, msg.id, "", NULL, NULL, 0);
+        s_remove_peer (self, sender, "closed");
+        break;
     case PROTO_SEND:
     case PROTO_REQUEST:
     case PROTO_REPLY:
@@ -466,6 +554,8 @@ s_router_actor (zsock_t *pipe, void *args_)
     }
     self.router = zsock_resolve (self.router_sock);
     zsock_set_router_mandatory (self.router_sock, 1);
+    zsock_set_sndhwm (self.router_sock, ROUTER_HWM);
+    zsock_set_rcvhwm (self.router_sock, ROUTER_HWM);
     zsock_set_linger (self.router_sock, 0);
     zsock_set_maxmsgsize (self.router_sock, (int) ROUTER_MAXMSGSIZE (self.max_payload));
     if (zsock_bind (self.router_sock, "%s", config->endpoint) < 0) {
@@ -485,7 +575,8 @@ s_router_actor (zsock_t *pipe, void *args_)
     zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
                                { self.router, 0, ZMQ_POLLIN, 0 } };
     while (true) {
-        if (zmq_poll (items, 2, -1) < 0) {
+        long timeout = self.backlog_total > 0 ? BACKLOG_RETRY_MS : -1;
+        if (zmq_poll (items, 2, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -494,6 +585,8 @@ s_router_actor (zsock_t *pipe, void *args_)
             break;
         if (items[1].revents & ZMQ_POLLIN)
             s_drain (&self);
+        if (self.backlog_total > 0)
+            s_flush_backlogs (&self);
     }
     s_say_goodbye (&self);
     zhashx_destroy (&self.by_id);
@@ -505,8 +598,17 @@ fail:
     zhashx_destroy (&self.by_id);
     zhashx_destroy (&self.by_name);
     zsock_destroy (&self.router_sock);
-    //  No signal here: the zactor shim signals when we return, which is
-    //  what zactor_new waits for; ARGS->status tells it we failed.
+    //  Report the failure, then wait for $TERM as every actor must: if we
+    //  returned now, zactor_destroy could send $TERM into a pipe nobody
+    //  reads any more and wait for an answer forever.
+    zsock_signal (pipe, 0);
+    while (true) {
+        char *verb = zstr_recv (pipe);
+        bool term = !verb || streq (verb, "$TERM");
+        free (verb);
+        if (term)
+            break;
+    }
 }
 
 //  libzmq unlinks an existing ipc socket file when it binds, which would

@@ -30,6 +30,7 @@ typedef struct router_stats {
     uint64_t too_big;       //  bodies refused for their size
     uint64_t unroutable;    //  replies whose requester had gone
     uint64_t back_pressure; //  deliveries refused because a queue was full
+    uint64_t control_lost;  //  router errors/events lost: backlog limit hit
     uint64_t windows;       //  windows joined right now
 } router_stats_t;
 

@@ -138,6 +138,7 @@ typedef struct prokit_stats {
     unsigned long long too_big;       //  payloads refused for their size
     unsigned long long unroutable;    //  replies whose requester had left
     unsigned long long back_pressure; //  deliveries refused: queue full
+    unsigned long long control_lost;  //  router errors/events lost (backlog limit)
     unsigned long long windows;       //  windows joined now
 } prokit_stats_t;
 
