@@ -1,0 +1,340 @@
+/*  test_processes.c: main and windows as real, separate processes (the
+    prokit-test-peer program, started with posix_spawn), over ipc:// and
+    tcp://127.0.0.1, including processes killed in the middle of a
+    request. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+//  --- main in this process, windows in children ----------------------------
+
+#define REPORTS_MAX 16
+
+typedef struct reports {
+    char lines[REPORTS_MAX][128];
+    int count;
+} reports_t;
+
+//  Windows report what they receive as requests "got|sender|text|broadcast".
+static prokit_payload_t *
+s_collect (prokit_request_t *request, void *arg)
+{
+    reports_t *reports = (reports_t *) arg;
+    const char *text = prokit_payload_str (prokit_request_payload (request));
+    if (text && strncmp (text, "got|", 4) == 0 && reports->count < REPORTS_MAX)
+        snprintf (reports->lines[reports->count++], 128, "%s:%s", prokit_request_sender (request),
+                  text);
+    return prokit_payload_new_string ("noted");
+}
+
+typedef struct report_wait {
+    reports_t *reports;
+    int count;
+} report_wait_t;
+
+static bool
+s_reports_reached (void *arg)
+{
+    report_wait_t *wait = (report_wait_t *) arg;
+    return wait->reports->count >= wait->count;
+}
+
+static bool
+s_has_report (reports_t *reports, const char *line)
+{
+    for (int i = 0; i < reports->count; i++)
+        if (strcmp (reports->lines[i], line) == 0)
+            return true;
+    return false;
+}
+
+typedef struct window_count {
+    prokit_main_t *main;
+    size_t count;
+} window_count_t;
+
+static bool
+s_window_count_is (void *arg)
+{
+    window_count_t *wc = (window_count_t *) arg;
+    return prokit_main_window_count (wc->main) == wc->count;
+}
+
+static void
+s_spawn_window (tu_child_t *child, const char *name, const char *endpoint)
+{
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) name, (char *) endpoint,
+                     NULL };
+    assert_true (tu_spawn (child, argv));
+    char line[256];
+    assert_true (tu_read_line (child, line, sizeof (line), 10000));
+    assert_string_equal (line, "READY");
+}
+
+static void
+s_every_kind_between_processes (const char *kind)
+{
+    char endpoint[256];
+    tu_endpoint (kind, endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    assert_non_null (main_handle);
+    reports_t reports = { .count = 0 };
+    prokit_main_on_request (main_handle, s_collect, &reports);
+    tu_handle_t handles[] = { { main_handle, NULL } };
+
+    tu_child_t work, window_main;
+    s_spawn_window (&work, "work", prokit_main_endpoint (main_handle));
+    s_spawn_window (&window_main, "main", prokit_main_endpoint (main_handle));
+    window_count_t two = { main_handle, 2 };
+    assert_true (tu_pump (handles, 1, s_window_count_is, &two, 10000));
+
+    //  main -> window
+    prokit_payload_t *payload = prokit_payload_new_string ("Message from Main Process");
+    assert_int_equal (prokit_main_send (main_handle, "main", &payload), PROKIT_OK);
+    report_wait_t wait = { &reports, 1 };
+    assert_true (tu_pump (handles, 1, s_reports_reached, &wait, 10000));
+    assert_true (s_has_report (&reports, "main:got|@main|Message from Main Process|0"));
+
+    //  window -> window, across processes: main asks "main" to send to "work".
+    payload = prokit_payload_new_string ("sendto:work:Hello Work");
+    assert_int_equal (prokit_main_send (main_handle, "main", &payload), PROKIT_OK);
+    wait.count = 2;
+    assert_true (tu_pump (handles, 1, s_reports_reached, &wait, 10000));
+    assert_true (s_has_report (&reports, "work:got|main|Hello Work|0"));
+
+    //  broadcast
+    payload = prokit_payload_new_string ("to all");
+    assert_int_equal (prokit_main_broadcast (main_handle, &payload), PROKIT_OK);
+    wait.count = 4;
+    assert_true (tu_pump (handles, 1, s_reports_reached, &wait, 10000));
+    assert_true (s_has_report (&reports, "work:got|@main|to all|1"));
+    assert_true (s_has_report (&reports, "main:got|@main|to all|1"));
+
+    //  Windows leave when told; main sees them go; no zombies.
+    for (int i = 0; i < 2; i++) {
+        payload = prokit_payload_new_string ("exit");
+        prokit_main_send (main_handle, i == 0 ? "work" : "main", &payload);
+    }
+    window_count_t none = { main_handle, 0 };
+    assert_true (tu_pump (handles, 1, s_window_count_is, &none, 10000));
+    int status = tu_reap (&work, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    status = tu_reap (&window_main, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_int_equal (reports.count, 4);
+    prokit_main_destroy (&main_handle);
+}
+
+static void
+test_windows_in_other_processes_exchange_every_kind_over_ipc (void **state)
+{
+    (void) state;
+    s_every_kind_between_processes ("ipc");
+}
+
+static void
+test_windows_in_other_processes_exchange_every_kind_over_tcp (void **state)
+{
+    (void) state;
+    s_every_kind_between_processes ("tcp");
+}
+
+static void
+test_second_process_claiming_a_live_name_is_refused (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    assert_non_null (main_handle);
+    tu_child_t first, second;
+    s_spawn_window (&first, "work", endpoint);
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) "work", endpoint,
+                     NULL };
+    assert_true (tu_spawn (&second, argv));
+    char line[256];
+    assert_true (tu_read_line (&second, line, sizeof (line), 10000));
+    assert_string_equal (line, "REFUSED PROKIT_EEXIST");
+    int status = tu_reap (&second, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 3);
+    kill (first.pid, SIGTERM); //  leaves cleanly on SIGTERM
+    status = tu_reap (&first, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    prokit_main_destroy (&main_handle);
+}
+
+//  --- main in a child, killed mid-request ------------------------------------
+
+typedef struct outcome {
+    bool done;
+    int status;
+} outcome_t;
+
+static void
+s_on_reply (prokit_reply_t *reply, void *arg)
+{
+    outcome_t *outcome = (outcome_t *) arg;
+    outcome->done = true;
+    outcome->status = prokit_reply_status (reply);
+}
+
+static bool
+s_outcome_done (void *arg)
+{
+    return ((outcome_t *) arg)->done;
+}
+
+static void
+s_main_killed_mid_request (const char *kind)
+{
+    char endpoint[256];
+    tu_endpoint (kind, endpoint, sizeof (endpoint));
+    tu_child_t main_child;
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "main", endpoint, NULL };
+    assert_true (tu_spawn (&main_child, argv));
+    char line[512];
+    assert_true (tu_read_line (&main_child, line, sizeof (line), 10000));
+    assert_int_equal (strncmp (line, "READY ", 6), 0);
+
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = line + 6; //  as bound: a tcp port is resolved
+    prokit_window_t *window = prokit_window_new ("main", &opts, NULL);
+    assert_non_null (window);
+    outcome_t outcome = { false, 0 };
+    prokit_payload_t *payload = prokit_payload_new_string ("defer");
+    //  A long deadline: the outcome must come from the loss, not the clock.
+    assert_int_equal (prokit_window_request (window, NULL, &payload, 60000, s_on_reply, &outcome),
+                      PROKIT_OK);
+    assert_true (tu_read_line (&main_child, line, sizeof (line), 10000));
+    assert_string_equal (line, "DEFERRED");
+
+    kill (main_child.pid, SIGKILL);
+    tu_handle_t handles[] = { { NULL, window } };
+    assert_true (tu_pump (handles, 1, s_outcome_done, &outcome, 20000));
+    assert_int_equal (outcome.status, PROKIT_ECLOSED);
+    //  And later calls say so at once.
+    payload = prokit_payload_new_string ("anyone?");
+    assert_int_equal (prokit_window_send (window, "work", &payload), PROKIT_ECLOSED);
+    tu_reap (&main_child, 10000);
+    prokit_window_destroy (&window);
+}
+
+static void
+test_main_killed_mid_request_ends_it_with_eclosed_over_ipc (void **state)
+{
+    (void) state;
+    s_main_killed_mid_request ("ipc");
+}
+
+static void
+test_main_killed_mid_request_ends_it_with_eclosed_over_tcp (void **state)
+{
+    (void) state;
+    s_main_killed_mid_request ("tcp");
+}
+
+static void *
+s_kill_when_deferred (void *arg)
+{
+    tu_child_t *child = (tu_child_t *) arg;
+    char got[64];
+    if (tu_read_line (child, got, sizeof (got), 10000) && strcmp (got, "DEFERRED") == 0)
+        kill (child->pid, SIGKILL);
+    return NULL;
+}
+
+static void
+test_blocking_request_to_killed_main_returns_eclosed (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    tu_child_t main_child;
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "main", endpoint, NULL };
+    assert_true (tu_spawn (&main_child, argv));
+    char line[512];
+    assert_true (tu_read_line (&main_child, line, sizeof (line), 10000));
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_window_t *window = prokit_window_new ("waiter", &opts, NULL);
+    assert_non_null (window);
+    //  The kill happens while we block: a thread kills main as soon as
+    //  main reports the request deferred.
+    pthread_t killer;
+    pthread_create (&killer, NULL, s_kill_when_deferred, &main_child);
+    prokit_payload_t *payload = prokit_payload_new_string ("defer");
+    prokit_reply_t *reply = NULL;
+    int rc = prokit_window_request_wait (window, NULL, &payload, 60000, &reply);
+    assert_int_equal (rc, PROKIT_ECLOSED);
+    assert_non_null (strstr (prokit_reply_error (reply), "lost"));
+    prokit_reply_destroy (&reply);
+    pthread_join (killer, NULL);
+    tu_reap (&main_child, 10000);
+    prokit_window_destroy (&window);
+}
+
+//  --- a window killed while serving a request ---------------------------------
+
+static void
+test_window_killed_mid_request_ends_it_with_an_error (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    assert_non_null (main_handle);
+    tu_child_t work;
+    s_spawn_window (&work, "work", endpoint);
+    prokit_window_opts_t wopts;
+    prokit_window_opts_init (&wopts);
+    wopts.endpoint = endpoint;
+    prokit_window_t *asker = prokit_window_new ("asker", &wopts, NULL);
+    assert_non_null (asker);
+    outcome_t outcome = { false, 0 };
+    prokit_payload_t *payload = prokit_payload_new_string ("defer");
+    assert_int_equal (prokit_window_request (asker, "work", &payload, 1500, s_on_reply, &outcome),
+                      PROKIT_OK);
+    char line[64];
+    assert_true (tu_read_line (&work, line, sizeof (line), 10000));
+    assert_string_equal (line, "DEFERRED");
+    kill (work.pid, SIGKILL);
+    tu_handle_t handles[] = { { main_handle, NULL }, { NULL, asker } };
+    assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 20000));
+    //  The requester is not left hanging: its deadline ends it.
+    assert_int_equal (outcome.status, PROKIT_ETIMEDOUT);
+    tu_reap (&work, 10000);
+    prokit_window_destroy (&asker);
+    prokit_main_destroy (&main_handle);
+}
+
+int
+main (void)
+{
+    signal (SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_windows_in_other_processes_exchange_every_kind_over_ipc),
+        cmocka_unit_test (test_windows_in_other_processes_exchange_every_kind_over_tcp),
+        cmocka_unit_test (test_second_process_claiming_a_live_name_is_refused),
+        cmocka_unit_test (test_main_killed_mid_request_ends_it_with_eclosed_over_ipc),
+        cmocka_unit_test (test_main_killed_mid_request_ends_it_with_eclosed_over_tcp),
+        cmocka_unit_test (test_blocking_request_to_killed_main_returns_eclosed),
+        cmocka_unit_test (test_window_killed_mid_request_ends_it_with_an_error),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,468 @@
+/*  test_router.c: the router against a raw ZeroMQ peer that speaks the
+    wire protocol by hand (as a foreign implementation would, from
+    docs/PROTOCOL.md) or speaks nonsense. Whatever arrives, the router must
+    answer with the right error or count and drop it, and keep serving
+    well-behaved windows. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "testutil.h"
+
+typedef struct fixture {
+    prokit_main_t *main;
+    char endpoint[256];
+    void *context;
+    void *raw; //  a raw DEALER connected to the router
+} fixture_t;
+
+#define LIMIT (64 * 1024)
+
+static prokit_payload_t *
+s_echo (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    return prokit_payload_dup (prokit_request_payload (request));
+}
+
+static void *
+s_run_main (void *arg)
+{
+    prokit_main_run ((prokit_main_t *) arg, 30000);
+    return NULL;
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = (fixture_t *) calloc (1, sizeof (*f));
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    opts.max_payload = LIMIT;
+    f->main = prokit_main_new (&opts, NULL);
+    if (!f->main)
+        return -1;
+    prokit_main_on_request (f->main, s_echo, NULL);
+    snprintf (f->endpoint, sizeof (f->endpoint), "%s", prokit_main_endpoint (f->main));
+    f->context = zmq_ctx_new ();
+    f->raw = zmq_socket (f->context, ZMQ_DEALER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (f->raw, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (f->raw, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_connect (f->raw, f->endpoint);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    zmq_close (f->raw);
+    zmq_ctx_term (f->context);
+    prokit_main_destroy (&f->main);
+    free (f);
+    return 0;
+}
+
+//  --- speaking the protocol by hand --------------------------------------
+
+static void
+s_header (unsigned char out[12], int version, int command, uint64_t id)
+{
+    out[0] = 'P';
+    out[1] = 'K';
+    out[2] = (unsigned char) version;
+    out[3] = (unsigned char) command;
+    for (int i = 0; i < 8; i++)
+        out[4 + i] = (unsigned char) (id >> (8 * (7 - i)));
+}
+
+static void
+s_send_frames (void *socket, int count, const void **data, const size_t *sizes)
+{
+    for (int i = 0; i < count; i++)
+        assert_true (zmq_send (socket, data[i], sizes[i], i + 1 < count ? ZMQ_SNDMORE : 0) >= 0);
+}
+
+static void
+s_send_message (void *socket, int version, int command, uint64_t id, const char *peer,
+                const void *body, size_t body_size)
+{
+    unsigned char header[12];
+    s_header (header, version, command, id);
+    const void *data[] = { header, peer, body };
+    size_t sizes[] = { 12, strlen (peer), body_size };
+    s_send_frames (socket, 3, data, sizes);
+}
+
+typedef struct received {
+    int frames;
+    unsigned char header[64];
+    size_t header_size;
+    char peer[128];
+    unsigned char body[2048];
+    size_t body_size;
+} received_t;
+
+//  Receive one message; false on timeout.
+static bool
+s_receive (void *socket, received_t *out, int timeout_ms)
+{
+    memset (out, 0, sizeof (*out));
+    zmq_setsockopt (socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof (timeout_ms));
+    int more = 1;
+    while (more) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, socket, 0) < 0) {
+            zmq_msg_close (&frame);
+            return false;
+        }
+        size_t size = zmq_msg_size (&frame);
+        if (out->frames == 0) {
+            out->header_size = size < sizeof (out->header) ? size : sizeof (out->header);
+            memcpy (out->header, zmq_msg_data (&frame), out->header_size);
+        }
+        else if (out->frames == 1 && size < sizeof (out->peer))
+            memcpy (out->peer, zmq_msg_data (&frame), size);
+        else if (out->frames == 2) {
+            out->body_size = size < sizeof (out->body) ? size : sizeof (out->body);
+            memcpy (out->body, zmq_msg_data (&frame), out->body_size);
+        }
+        out->frames++;
+        more = zmq_msg_more (&frame);
+        zmq_msg_close (&frame);
+    }
+    return true;
+}
+
+static uint64_t
+s_id (const received_t *r)
+{
+    uint64_t id = 0;
+    for (int i = 0; i < 8; i++)
+        id = (id << 8) | r->header[4 + i];
+    return id;
+}
+
+//  The error code in an ERROR body [code, text, app_code]: codes are
+//  small negatives (negative fixint) or int64 (0xd3) in this encoder.
+static int
+s_error_code (const received_t *r)
+{
+    assert_int_equal (r->body[0], 0x93);
+    if (r->body[1] >= 0xe0)
+        return (int8_t) r->body[1];
+    assert_int_equal (r->body[1], 0xd3);
+    int64_t code = 0;
+    for (int i = 0; i < 8; i++)
+        code = (code << 8) | r->body[2 + i];
+    return (int) code;
+}
+
+static void
+s_expect_error (void *socket, int code, uint64_t id)
+{
+    received_t r;
+    assert_true (s_receive (socket, &r, 5000));
+    assert_int_equal (r.frames, 3);
+    assert_int_equal (r.header_size, 12);
+    assert_int_equal (r.header[0], 'P');
+    assert_int_equal (r.header[1], 'K');
+    assert_int_equal (r.header[2], 1);
+    assert_int_equal (r.header[3], 8); //  ERROR
+    assert_int_equal (s_id (&r), id);
+    assert_int_equal (s_error_code (&r), code);
+}
+
+static void
+s_join (void *socket, const char *name)
+{
+    unsigned char empty_map = 0x80;
+    s_send_message (socket, 1, 1, 7, name, &empty_map, 1);
+    received_t r;
+    assert_true (s_receive (socket, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME
+    assert_int_equal (s_id (&r), 7);
+    assert_string_equal (r.peer, name);
+}
+
+//  The router still admits a proper window and answers its request.
+static void
+s_router_still_serves (fixture_t *f)
+{
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_run_main, f->main);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = f->endpoint;
+    int error = PROKIT_OK;
+    prokit_window_t *window = prokit_window_new ("healthy", &opts, &error);
+    assert_non_null (window);
+    prokit_payload_t *payload = prokit_payload_new_string ("still there?");
+    prokit_reply_t *reply = NULL;
+    assert_int_equal (prokit_window_request_wait (window, NULL, &payload, 5000, &reply), PROKIT_OK);
+    assert_string_equal (prokit_reply_str (reply), "still there?");
+    prokit_reply_destroy (&reply);
+    prokit_window_destroy (&window);
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+}
+
+//  --- tests -------------------------------------------------------------------
+
+static void
+test_foreign_garbage_is_counted_and_dropped_silently (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *hello = "GET / HTTP/1.1";
+    const void *one[] = { hello };
+    size_t one_size[] = { strlen (hello) };
+    s_send_frames (f->raw, 1, one, one_size);
+    unsigned char noise[300];
+    for (size_t i = 0; i < sizeof (noise); i++)
+        noise[i] = (unsigned char) (i * 97 + 13);
+    const void *many[] = { noise, noise, noise, noise, noise, noise, noise };
+    size_t many_size[] = { 300, 1, 0, 299, 12, 3, 64 };
+    s_send_frames (f->raw, 7, many, many_size);
+    const void *empty[] = { "" };
+    size_t empty_size[] = { 0 };
+    s_send_frames (f->raw, 1, empty, empty_size);
+
+    received_t r;
+    assert_false (s_receive (f->raw, &r, 300)); //  no answer to a foreign peer
+    s_router_still_serves (f);
+    prokit_stats_t stats;
+    assert_int_equal (prokit_main_stats (f->main, &stats), PROKIT_OK);
+    assert_int_equal (stats.garbage, 3);
+}
+
+static void
+test_wrong_protocol_version_gets_eversion (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    unsigned char empty_map = 0x80;
+    s_send_message (f->raw, 2, 1, 99, "future", &empty_map, 1);
+    s_expect_error (f->raw, PROKIT_EVERSION, 0); //  the id of a foreign version is not trusted
+    s_router_still_serves (f);
+}
+
+static void
+test_request_before_hello_gets_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    unsigned char hi[] = { 0xa2, 'h', 'i' };
+    s_send_message (f->raw, 1, 6, 5, "@main", hi, sizeof (hi));
+    s_expect_error (f->raw, PROKIT_EPROTO, 5);
+}
+
+static void
+test_hello_with_invalid_name_gets_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    unsigned char empty_map = 0x80;
+    s_send_message (f->raw, 1, 1, 3, "bad name", &empty_map, 1);
+    s_expect_error (f->raw, PROKIT_EPROTO, 3);
+    s_send_message (f->raw, 1, 1, 4, "@admin", &empty_map, 1);
+    s_expect_error (f->raw, PROKIT_EPROTO, 4);
+}
+
+static void
+test_second_main_gets_eexist (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    unsigned char empty_map = 0x80;
+    s_send_message (f->raw, 1, 1, 11, "@main", &empty_map, 1);
+    s_expect_error (f->raw, PROKIT_EEXIST, 11);
+}
+
+static void
+test_hello_twice_gets_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    unsigned char empty_map = 0x80;
+    s_send_message (f->raw, 1, 1, 8, "other", &empty_map, 1);
+    s_expect_error (f->raw, PROKIT_EPROTO, 8);
+}
+
+static void
+test_raw_window_request_to_main_is_answered (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_run_main, f->main);
+    unsigned char hi[] = { 0xa2, 'h', 'i' };
+    s_send_message (f->raw, 1, 6, 1234, "@main", hi, sizeof (hi));
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+    assert_int_equal (r.header[3], 7); //  REPLY
+    assert_int_equal (s_id (&r), 1234);
+    assert_string_equal (r.peer, "@main");
+    assert_int_equal (r.body_size, 3);
+    assert_memory_equal (r.body, hi, 3);
+}
+
+static void
+test_bad_msgpack_body_gets_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    unsigned char truncated[] = { 0xa5, 'h', 'i' };
+    s_send_message (f->raw, 1, 6, 21, "@main", truncated, sizeof (truncated));
+    s_expect_error (f->raw, PROKIT_EPROTO, 21);
+    unsigned char never_used[] = { 0xc1 };
+    s_send_message (f->raw, 1, 4, 22, "raw", never_used, 1);
+    s_expect_error (f->raw, PROKIT_EPROTO, 22);
+    unsigned char trailing[] = { 0xc0, 0xc0 };
+    s_send_message (f->raw, 1, 4, 23, "raw", trailing, 2);
+    s_expect_error (f->raw, PROKIT_EPROTO, 23);
+    s_send_message (f->raw, 1, 4, 24, "raw", NULL, 0);
+    s_expect_error (f->raw, PROKIT_EPROTO, 24);
+    s_router_still_serves (f);
+}
+
+static void
+test_oversized_body_gets_etoobig (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    size_t size = LIMIT + 1024;
+    unsigned char *body = (unsigned char *) calloc (1, size);
+    //  A valid bin 32 value, just too large.
+    size_t len = size - 5;
+    body[0] = 0xc6;
+    body[1] = (unsigned char) (len >> 24);
+    body[2] = (unsigned char) (len >> 16);
+    body[3] = (unsigned char) (len >> 8);
+    body[4] = (unsigned char) len;
+    s_send_message (f->raw, 1, 6, 31, "@main", body, size);
+    s_expect_error (f->raw, PROKIT_ETOOBIG, 31);
+    free (body);
+    s_router_still_serves (f);
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats);
+    assert_int_equal (stats.too_big, 1);
+}
+
+static void
+test_unknown_command_and_wrong_frame_count_get_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    s_send_message (f->raw, 1, 99, 41, "", "", 0);
+    s_expect_error (f->raw, PROKIT_EPROTO, 41);
+    unsigned char header[12];
+    s_header (header, 1, 4, 42);
+    unsigned char nil = 0xc0;
+    const void *four[] = { header, "raw", &nil, &nil };
+    size_t four_size[] = { 12, 3, 1, 1 };
+    s_send_frames (f->raw, 4, four, four_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 42);
+    const void *two[] = { header, "raw" };
+    size_t two_size[] = { 12, 3 };
+    s_send_frames (f->raw, 2, two, two_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 42);
+    //  A header one byte short.
+    const void *short_header[] = { header, "raw", &nil };
+    size_t short_size[] = { 11, 3, 1 };
+    s_send_frames (f->raw, 3, short_header, short_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 0);
+    s_router_still_serves (f);
+}
+
+static void
+test_commands_reserved_for_the_router_get_eproto (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    s_send_message (f->raw, 1, 2, 51, "", "", 0); //  WELCOME
+    s_expect_error (f->raw, PROKIT_EPROTO, 51);
+    s_send_message (f->raw, 1, 11, 52, "raw", "", 0); //  JOINED
+    s_expect_error (f->raw, PROKIT_EPROTO, 52);
+}
+
+static void
+test_broadcast_from_a_window_gets_eacces (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    unsigned char nil = 0xc0;
+    s_send_message (f->raw, 1, 5, 61, "", &nil, 1);
+    s_expect_error (f->raw, PROKIT_EACCES, 61);
+}
+
+static void
+test_send_to_unknown_window_gets_enotfound_naming_it (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    unsigned char nil = 0xc0;
+    s_send_message (f->raw, 1, 4, 71, "ghost", &nil, 1);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 8);
+    assert_int_equal (s_id (&r), 71);
+    assert_string_equal (r.peer, "ghost");
+    assert_int_equal (s_error_code (&r), PROKIT_ENOTFOUND);
+}
+
+static void
+test_ping_gets_pong_and_bye_frees_the_name (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "raw");
+    s_send_message (f->raw, 1, 9, 81, "", "", 0);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 10); //  PONG
+    assert_int_equal (s_id (&r), 81);
+    s_send_message (f->raw, 1, 3, 82, "", "", 0);
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 3); //  BYE acknowledged
+    //  The same connection may join again under the freed name.
+    s_join (f->raw, "raw");
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_foreign_garbage_is_counted_and_dropped_silently,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_wrong_protocol_version_gets_eversion, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_before_hello_gets_eproto, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_hello_with_invalid_name_gets_eproto, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_second_main_gets_eexist, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hello_twice_gets_eproto, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_raw_window_request_to_main_is_answered, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_bad_msgpack_body_gets_eproto, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_oversized_body_gets_etoobig, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unknown_command_and_wrong_frame_count_get_eproto,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_commands_reserved_for_the_router_get_eproto, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_broadcast_from_a_window_gets_eacces, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_send_to_unknown_window_gets_enotfound_naming_it,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_ping_gets_pong_and_bye_frees_the_name, s_setup,
+                                         s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

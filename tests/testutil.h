@@ -1,0 +1,163 @@
+/*  testutil.h: helpers shared by the integration tests: unique endpoints,
+    child processes started with posix_spawn (never a bare fork: a ZeroMQ
+    context must not cross fork), and waiting on handles with a deadline
+    instead of sleeping. */
+#ifndef PROKIT_TESTUTIL_H_INCLUDED
+#define PROKIT_TESTUTIL_H_INCLUDED
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <prokit.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static inline int64_t
+tu_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+//  A fresh endpoint: KIND "ipc" gives a path unique to this process and
+//  call, "tcp" gives loopback with a port the router picks.
+static inline void
+tu_endpoint (const char *kind, char *out, size_t size)
+{
+    static int counter;
+    if (strcmp (kind, "tcp") == 0)
+        snprintf (out, size, "tcp://127.0.0.1:*");
+    else
+        snprintf (out, size, "ipc:///tmp/prokit-test-%d-%d.sock", (int) getpid (), ++counter);
+}
+
+//  Something to dispatch: a main or a window.
+typedef struct tu_handle {
+    prokit_main_t *main;
+    prokit_window_t *window;
+} tu_handle_t;
+
+typedef bool (tu_predicate_fn) (void *arg);
+
+//  Dispatch HANDLES until DONE(arg) is true or TIMEOUT_MS passes, waiting
+//  on their descriptors in between. Returns DONE's last value.
+static inline bool
+tu_pump (tu_handle_t *handles, size_t count, tu_predicate_fn *done, void *arg, int timeout_ms)
+{
+    int64_t deadline = tu_now_ms () + timeout_ms;
+    struct pollfd fds[64];
+    while (true) {
+        for (size_t i = 0; i < count; i++) {
+            if (handles[i].main)
+                prokit_main_dispatch (handles[i].main);
+            if (handles[i].window)
+                prokit_window_dispatch (handles[i].window);
+        }
+        if (done (arg))
+            return true;
+        int64_t left = deadline - tu_now_ms ();
+        if (left <= 0)
+            return false;
+        for (size_t i = 0; i < count && i < 64; i++) {
+            fds[i].fd = handles[i].main ? prokit_main_fd (handles[i].main)
+                                        : prokit_window_fd (handles[i].window);
+            fds[i].events = POLLIN;
+        }
+        poll (fds, count, (int) (left > 100 ? 100 : left));
+    }
+}
+
+//  A child process with its stdout on a pipe.
+typedef struct tu_child {
+    pid_t pid;
+    int out; //  read end of its stdout
+    char buffer[4096];
+    size_t used;
+} tu_child_t;
+
+//  Start PROGRAM with ARGV (NULL-terminated, argv[0] included).
+static inline bool
+tu_spawn (tu_child_t *child, char *const argv[])
+{
+    memset (child, 0, sizeof (*child));
+    int fds[2];
+    if (pipe (fds) != 0)
+        return false;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose (&actions, fds[0]);
+    posix_spawn_file_actions_addclose (&actions, fds[1]);
+    int rc = posix_spawn (&child->pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (fds[1]);
+    child->out = fds[0];
+    return rc == 0;
+}
+
+//  Read one line of the child's output into LINE, waiting at most
+//  TIMEOUT_MS. Returns false on timeout or end of output.
+static inline bool
+tu_read_line (tu_child_t *child, char *line, size_t size, int timeout_ms)
+{
+    int64_t deadline = tu_now_ms () + timeout_ms;
+    while (true) {
+        char *newline = (char *) memchr (child->buffer, '\n', child->used);
+        if (newline) {
+            size_t len = (size_t) (newline - child->buffer);
+            size_t copy = len < size - 1 ? len : size - 1;
+            memcpy (line, child->buffer, copy);
+            line[copy] = 0;
+            memmove (child->buffer, newline + 1, child->used - len - 1);
+            child->used -= len + 1;
+            return true;
+        }
+        int64_t left = deadline - tu_now_ms ();
+        if (left <= 0 || child->used == sizeof (child->buffer))
+            return false;
+        struct pollfd pfd = { child->out, POLLIN, 0 };
+        if (poll (&pfd, 1, (int) left) <= 0)
+            continue;
+        ssize_t n =
+            read (child->out, child->buffer + child->used, sizeof (child->buffer) - child->used);
+        if (n <= 0)
+            return false;
+        child->used += (size_t) n;
+    }
+}
+
+//  Wait for the child to exit, at most TIMEOUT_MS; kill it after that.
+//  Returns its wait status, or -1 if it had to be killed.
+static inline int
+tu_reap (tu_child_t *child, int timeout_ms)
+{
+    int64_t deadline = tu_now_ms () + timeout_ms;
+    int status = 0;
+    while (waitpid (child->pid, &status, WNOHANG) == 0) {
+        if (tu_now_ms () >= deadline) {
+            kill (child->pid, SIGKILL);
+            waitpid (child->pid, &status, 0);
+            status = -1;
+            break;
+        }
+        struct timespec pause = { 0, 5 * 1000 * 1000 };
+        nanosleep (&pause, NULL); //  polling a pid: there is no fd to wait on
+    }
+    if (child->out >= 0)
+        close (child->out);
+    child->out = -1;
+    return status;
+}
+
+#endif
