@@ -463,7 +463,10 @@ s_handle_request (client_t *self, inbound_t *item)
         }
         else {
             prokit_request_t *answer = request;
-            prokit_request_reply (&answer, &reply);
+            if (prokit_request_reply (&answer, &reply) == PROKIT_EAGAIN)
+                log_warn ("%s: reply to '%s' not sent: the queue to the router is full; the "
+                          "requester will time out",
+                          self->name, request->sender);
         }
     }
     else if (!request->answered && !request->deferred) {

@@ -84,6 +84,13 @@ s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code,
     else
         rc = client_answer (self->client, self->sender, self->id, NULL, PROKIT_EHANDLER, app_code,
                             text);
+    if (rc == PROKIT_EAGAIN) {
+        //  Nothing left: the request is still open, so the caller may
+        //  try again with a new payload.
+        self->answered = false;
+        *self_p = self;
+        return rc;
+    }
     if (self->deferred) {
         if (self->client)
             client_forget_deferred (self->client, self);

@@ -411,10 +411,10 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_id, key);
     if (rc != PROKIT_OK) {
-        if (rc == PROKIT_EPROTO && msg.command == 0 && rc != PROKIT_EVERSION &&
-            (wire_count == 0 || wire[0].size < 2 ||
-             ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0 ||
-             ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1)) {
+        bool foreign = wire_count == 0 || wire[0].size < 2 ||
+                       ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0 ||
+                       ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1;
+        if (foreign) {
             //  Not prokit at all: a foreign peer gets no answer it could
             //  not parse anyway.
             self->stats.garbage++;
@@ -513,6 +513,8 @@ s_drain (router_state_t *self)
 static void
 s_say_goodbye (router_state_t *self)
 {
+    //  Give the goodbyes a moment to leave; closing never waits longer.
+    zsock_set_linger (self->router_sock, 200);
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
         s_send (self, peer, PROTO_BYE, 0, "", NULL, NULL, 0);

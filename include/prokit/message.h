@@ -95,7 +95,11 @@ PROKIT_EXPORT prokit_request_t *prokit_request_defer (prokit_request_t *self);
 //  Answer a request with a reply payload. Takes ownership of *payload_p and
 //  nulls it, also on failure; nulls *self_p (a deferred request is freed).
 //  Returns PROKIT_OK, PROKIT_EINVAL if it was answered already,
-//  PROKIT_ETOOBIG, PROKIT_EAGAIN, or PROKIT_ECLOSED when the handle is gone.
+//  PROKIT_ETOOBIG (the requester gets PROKIT_ETOOBIG too), PROKIT_ECLOSED
+//  when the handle is gone, or PROKIT_EAGAIN when the queue to the router
+//  is full: then the request stays open and *self_p is left as it was, to
+//  try again. A NULL payload is refused
+//  with PROKIT_EINVAL and leaves the request unanswered and *self_p as is.
 PROKIT_EXPORT int prokit_request_reply (prokit_request_t **self_p, prokit_payload_t **payload_p);
 
 //  Answer a request with a failure: the requester gets PROKIT_EHANDLER with
