@@ -40,6 +40,8 @@
 #define BYE_WAIT_MS 500
 //  Queue depth towards and from the router, in messages (see router.c).
 #define CLIENT_HWM 10000
+#define CLIENT_HEARTBEAT_IVL_MS 1000
+#define CLIENT_HEARTBEAT_TIMEOUT_MS 3000
 
 typedef struct pending {
     uint64_t id;
@@ -971,6 +973,12 @@ client_new (const client_config_t *config, int *error)
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
+    //  ZMTP heartbeats find a router that died or froze without closing
+    //  the connection; the monitor then reports it lost.
+    int heartbeat_ivl = CLIENT_HEARTBEAT_IVL_MS, heartbeat_timeout = CLIENT_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
+    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                    sizeof (heartbeat_timeout));
     zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
 
     //  The monitor tells us when the connection drops, so requests in

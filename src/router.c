@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
@@ -37,6 +38,9 @@
 //  dropped for a full queue: they wait in a per-peer backlog, retried
 //  every BACKLOG_RETRY_MS, up to BACKLOG_MAX entries.
 #define BACKLOG_RETRY_MS 5
+//  Liveness of connections (ZMTP PING/PONG, done by libzmq).
+#define ROUTER_HEARTBEAT_IVL_MS 1000
+#define ROUTER_HEARTBEAT_TIMEOUT_MS 3000
 #define BACKLOG_MAX 1000000
 
 typedef struct peer {
@@ -45,13 +49,23 @@ typedef struct peer {
     size_t routing_id_size;
     char key[2 * ROUTING_ID_MAX + 1]; //  routing id in hex: the by_id key
     bool is_main;
-    zlistx_t *backlog; //  zmsg_t (header, peer, body) waiting for room
+    int fd;             //  its connection's socket, -1 for inproc
+    zlistx_t *backlog;  //  zmsg_t (header, peer, body) waiting for room
+    zhashx_t *inflight; //  "requester/id" -> inflight_t: requests it owes
 } peer_t;
+
+//  A request forwarded to a peer and not answered yet: if the peer goes,
+//  the requester is told at once instead of waiting for its deadline.
+typedef struct inflight {
+    char requester[PROTO_NAME_MAX + 1];
+    uint64_t id;
+} inflight_t;
 
 typedef struct router_state {
     zsock_t *pipe;
     zsock_t *router_sock;
-    void *router; //  the raw libzmq socket of router_sock
+    void *router;     //  the raw libzmq socket of router_sock
+    zsock_t *monitor; //  connection events of router_sock
     size_t max_payload;
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
     zhashx_t *by_id;   //  hex routing id -> peer_t
@@ -212,6 +226,7 @@ s_peer_destroy (void **item)
 {
     peer_t *peer = (peer_t *) *item;
     zlistx_destroy (&peer->backlog);
+    zhashx_destroy (&peer->inflight);
     free (peer);
     *item = NULL;
 }
@@ -219,17 +234,45 @@ s_peer_destroy (void **item)
 static void
 s_notify_main (router_state_t *self, proto_command_t command, const char *window)
 {
-    if (self->main && s_send (self, self->main, command, 0, window, NULL, NULL, 0) != 0)
-        //  A main that cannot take presence events would build a wrong
-        //  registry; say so loudly rather than let it drift silently.
-        log_error ("router: main's queue is full; %s for '%s' lost", proto_command_name (command),
-                   window);
+    //  Never dropped: a main that missed one would keep a wrong registry.
+    if (self->main)
+        s_send_control (self, self->main, command, 0, window, NULL, 0);
+}
+
+static peer_t *
+s_find (router_state_t *self, const char *name)
+{
+    return (peer_t *) zhashx_lookup (self->by_name, name);
+}
+
+static void
+s_inflight_key (char *key, size_t size, const char *requester, uint64_t id)
+{
+    snprintf (key, size, "%s/%llu", requester, (unsigned long long) id);
+}
+
+//  End every request PEER still owed with ECLOSED for its requester.
+static void
+s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
+{
+    if (!peer->inflight)
+        return;
+    char text[160];
+    snprintf (text, sizeof (text), "'%s' left before answering (%s)", peer->name, reason);
+    for (inflight_t *entry = (inflight_t *) zhashx_first (peer->inflight); entry;
+         entry = (inflight_t *) zhashx_next (peer->inflight)) {
+        peer_t *requester = s_find (self, entry->requester);
+        if (requester && requester != peer)
+            s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
+    }
+    zhashx_purge (peer->inflight);
 }
 
 static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
     log_info ("router: '%s' left (%s)", peer->name, reason);
+    s_fail_inflight (self, peer, reason);
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
     zhashx_delete (self->by_id, peer->key);
@@ -247,7 +290,8 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 }
 
 static void
-s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, const proto_msg_t *msg)
+s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
+         const proto_msg_t *msg)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
     if (zhashx_lookup (self->by_name, msg->peer)) {
@@ -270,6 +314,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, con
     memcpy (peer->routing_id, zmq_msg_data ((zmq_msg_t *) routing_id), peer->routing_id_size);
     strcpy (peer->key, key);
     peer->is_main = is_main;
+    peer->fd = fd;
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
 
@@ -298,10 +343,37 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, con
     }
 }
 
-static peer_t *
-s_find (router_state_t *self, const char *name)
+static void
+s_inflight_destroy (void **item)
 {
-    return (peer_t *) zhashx_lookup (self->by_name, name);
+    free (*item);
+    *item = NULL;
+}
+
+//  Keep account of the requests each peer owes: a REQUEST adds one to its
+//  target, the REPLY or ERROR from that target settles it.
+static void
+s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg)
+{
+    (void) self;
+    char key[PROTO_NAME_MAX + 32];
+    if (msg->command == PROTO_REQUEST) {
+        inflight_t *entry = (inflight_t *) calloc (1, sizeof (*entry));
+        if (!entry)
+            return; //  the requester's deadline still ends it
+        if (!target->inflight) {
+            target->inflight = zhashx_new ();
+            zhashx_set_destructor (target->inflight, s_inflight_destroy);
+        }
+        strcpy (entry->requester, sender->name);
+        entry->id = msg->id;
+        s_inflight_key (key, sizeof (key), sender->name, msg->id);
+        zhashx_update (target->inflight, key, entry);
+    }
+    else if ((msg->command == PROTO_REPLY || msg->command == PROTO_ERROR) && sender->inflight) {
+        s_inflight_key (key, sizeof (key), target->name, msg->id);
+        zhashx_delete (sender->inflight, key);
+    }
 }
 
 //  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
@@ -314,6 +386,11 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     if (!target) {
         if (is_answer) {
             //  The requester left; nobody is waiting for this any more.
+            if (sender->inflight) {
+                char key[PROTO_NAME_MAX + 32];
+                s_inflight_key (key, sizeof (key), msg->peer, msg->id);
+                zhashx_delete (sender->inflight, key);
+            }
             self->stats.unroutable++;
             zmq_msg_close (body);
             return;
@@ -331,6 +408,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name, body, NULL, 0);
     if (rc == 0) {
         self->stats.routed++;
+        s_track (self, sender, target, msg);
         return;
     }
     char text[160];
@@ -385,6 +463,47 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
     }
     zlistx_destroy (&targets);
     zmq_msg_close (body);
+}
+
+//  --- connection events -----------------------------------------------------
+
+//  libzmq tells a ROUTER nothing when a peer's connection drops (killed,
+//  frozen past the heartbeat timeout, network cut). Its socket monitor
+//  does, by file descriptor; each peer's descriptor was noted at HELLO.
+static void
+s_drain_monitor (router_state_t *self)
+{
+    void *monitor = zsock_resolve (self->monitor);
+    while (true) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&frame);
+            return;
+        }
+        uint16_t event = 0;
+        int32_t fd = -1;
+        if (zmq_msg_size (&frame) == 6) {
+            memcpy (&event, zmq_msg_data (&frame), 2);
+            memcpy (&fd, (uint8_t *) zmq_msg_data (&frame) + 2, 4);
+        }
+        bool more = zmq_msg_more (&frame);
+        zmq_msg_close (&frame);
+        while (more) { //  the endpoint frame
+            zmq_msg_init (&frame);
+            zmq_msg_recv (&frame, monitor, 0);
+            more = zmq_msg_more (&frame);
+            zmq_msg_close (&frame);
+        }
+        if (event != ZMQ_EVENT_DISCONNECTED || fd < 0)
+            continue;
+        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+             peer = (peer_t *) zhashx_next (self->by_name))
+            if (peer->fd == fd) {
+                s_remove_peer (self, peer, "connection lost");
+                break;
+            }
+    }
 }
 
 //  --- receiving ---------------------------------------------------------------
@@ -444,8 +563,12 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     }
     self->stats.received++;
     if (!sender) {
-        if (msg.command == PROTO_HELLO)
-            s_hello (self, &frames[0], key, &msg);
+        if (msg.command == PROTO_HELLO) {
+            //  Connection events first: a DISCONNECTED for an earlier
+            //  connection with this fd must not remove the new one.
+            s_drain_monitor (self);
+            s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD), &msg);
+        }
         else if (msg.command != PROTO_BYE) {
             self->stats.malformed++;
             s_send_error_to_id (self, &frames[0], msg.id, PROKIT_EPROTO,
@@ -560,6 +683,23 @@ s_router_actor (zsock_t *pipe, void *args_)
     zsock_set_rcvhwm (self.router_sock, ROUTER_HWM);
     zsock_set_linger (self.router_sock, 0);
     zsock_set_maxmsgsize (self.router_sock, (int) ROUTER_MAXMSGSIZE (self.max_payload));
+    //  ZMTP heartbeats: libzmq pings each connection and drops one that
+    //  stays silent, which the monitor then reports. Peers' libzmq answer
+    //  the pings by themselves, however busy their application is.
+    int heartbeat_ivl = ROUTER_HEARTBEAT_IVL_MS, heartbeat_timeout = ROUTER_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt (self.router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
+    zmq_setsockopt (self.router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                    sizeof (heartbeat_timeout));
+    char monitor_endpoint[64];
+    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
+              (unsigned long long) client_serial ());
+    self.monitor = zsock_new (ZMQ_PAIR);
+    if (!self.monitor ||
+        zmq_socket_monitor (self.router, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        zsock_connect (self.monitor, "%s", monitor_endpoint) != 0) {
+        args->status = PROKIT_ENOMEM;
+        goto fail;
+    }
     if (zsock_bind (self.router_sock, "%s", config->endpoint) < 0) {
         log_error ("router: cannot bind %s: %s", config->endpoint, zmq_strerror (zmq_errno ()));
         args->status = PROKIT_ETRANSPORT;
@@ -575,10 +715,11 @@ s_router_actor (zsock_t *pipe, void *args_)
     zsock_signal (pipe, 0);
 
     zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-                               { self.router, 0, ZMQ_POLLIN, 0 } };
+                               { self.router, 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self.monitor), 0, ZMQ_POLLIN, 0 } };
     while (true) {
         long timeout = self.backlog_total > 0 ? BACKLOG_RETRY_MS : -1;
-        if (zmq_poll (items, 2, timeout) < 0) {
+        if (zmq_poll (items, 3, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -587,16 +728,26 @@ s_router_actor (zsock_t *pipe, void *args_)
             break;
         if (items[1].revents & ZMQ_POLLIN)
             s_drain (&self);
+        if (items[2].revents & ZMQ_POLLIN)
+            s_drain_monitor (&self);
         if (self.backlog_total > 0)
             s_flush_backlogs (&self);
     }
     s_say_goodbye (&self);
+    if (self.monitor) {
+        zmq_socket_monitor (self.router, NULL, 0);
+        zsock_destroy (&self.monitor);
+    }
     zhashx_destroy (&self.by_id);
     zhashx_destroy (&self.by_name);
     zsock_destroy (&self.router_sock);
     return;
 
 fail:
+    if (self.monitor) {
+        zmq_socket_monitor (self.router, NULL, 0);
+        zsock_destroy (&self.monitor);
+    }
     zhashx_destroy (&self.by_id);
     zhashx_destroy (&self.by_name);
     zsock_destroy (&self.router_sock);

@@ -288,8 +288,29 @@ test_blocking_request_to_killed_main_returns_eclosed (void **state)
 
 //  --- a window killed while serving a request ---------------------------------
 
+typedef struct departure {
+    prokit_main_t *main;
+    outcome_t *outcome;
+    int left;
+} departure_t;
+
 static void
-test_window_killed_mid_request_ends_it_with_an_error (void **state)
+s_on_presence (const char *window, bool joined, void *arg)
+{
+    departure_t *departure = (departure_t *) arg;
+    if (!joined && strcmp (window, "work") == 0)
+        departure->left++;
+}
+
+static bool
+s_left_and_answered (void *arg)
+{
+    departure_t *departure = (departure_t *) arg;
+    return departure->left > 0 && departure->outcome->done;
+}
+
+static void
+test_window_killed_mid_request_ends_it_with_eclosed_and_leaves (void **state)
 {
     (void) state;
     char endpoint[256];
@@ -307,19 +328,64 @@ test_window_killed_mid_request_ends_it_with_an_error (void **state)
     prokit_window_t *asker = prokit_window_new ("asker", &wopts, NULL);
     assert_non_null (asker);
     outcome_t outcome = { false, 0 };
+    departure_t departure = { main_handle, &outcome, 0 };
+    prokit_main_on_presence (main_handle, s_on_presence, &departure);
     prokit_payload_t *payload = prokit_payload_new_string ("defer");
-    assert_int_equal (prokit_window_request (asker, "work", &payload, 1500, s_on_reply, &outcome),
+    //  A long deadline: the outcome must come from the loss, not the clock.
+    assert_int_equal (prokit_window_request (asker, "work", &payload, 60000, s_on_reply, &outcome),
                       PROKIT_OK);
     char line[64];
     assert_true (tu_read_line (&work, line, sizeof (line), 10000));
     assert_string_equal (line, "DEFERRED");
     kill (work.pid, SIGKILL);
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, asker } };
-    assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 20000));
-    //  The requester is not left hanging: its deadline ends it.
-    assert_int_equal (outcome.status, PROKIT_ETIMEDOUT);
+    assert_true (tu_pump (handles, 2, s_left_and_answered, &departure, 20000));
+    assert_int_equal (outcome.status, PROKIT_ECLOSED);
+    assert_false (prokit_main_has_window (main_handle, "work"));
     tu_reap (&work, 10000);
+
+    //  The name is free again at once.
+    tu_child_t again;
+    s_spawn_window (&again, "work", endpoint);
+    kill (again.pid, SIGTERM);
+    int status = tu_reap (&again, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     prokit_window_destroy (&asker);
+    prokit_main_destroy (&main_handle);
+}
+
+static bool
+s_work_left (void *arg)
+{
+    return ((departure_t *) arg)->left > 0;
+}
+
+static void
+test_frozen_window_is_dropped_by_heartbeats (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    assert_non_null (main_handle);
+    outcome_t unused = { false, 0 };
+    departure_t departure = { main_handle, &unused, 0 };
+    prokit_main_on_presence (main_handle, s_on_presence, &departure);
+    tu_child_t work;
+    s_spawn_window (&work, "work", endpoint);
+    //  Frozen, not dead: its connection stays open, only heartbeats tell.
+    kill (work.pid, SIGSTOP);
+    tu_handle_t handles[] = { { main_handle, NULL } };
+    int64_t frozen_at = tu_now_ms ();
+    assert_true (tu_pump (handles, 1, s_work_left, &departure, 15000));
+    print_message ("frozen window left after %lld ms\n", (long long) (tu_now_ms () - frozen_at));
+    assert_false (prokit_main_has_window (main_handle, "work"));
+    kill (work.pid, SIGKILL);
+    kill (work.pid, SIGCONT);
+    tu_reap (&work, 10000);
     prokit_main_destroy (&main_handle);
 }
 
@@ -334,7 +400,8 @@ main (void)
         cmocka_unit_test (test_main_killed_mid_request_ends_it_with_eclosed_over_ipc),
         cmocka_unit_test (test_main_killed_mid_request_ends_it_with_eclosed_over_tcp),
         cmocka_unit_test (test_blocking_request_to_killed_main_returns_eclosed),
-        cmocka_unit_test (test_window_killed_mid_request_ends_it_with_an_error),
+        cmocka_unit_test (test_window_killed_mid_request_ends_it_with_eclosed_and_leaves),
+        cmocka_unit_test (test_frozen_window_is_dropped_by_heartbeats),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
