@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install a built tree into a scratch prefix and build an application
+# outside the tree against it, with find_package(prokit) and with
+# pkg-config, then run both. Also checks that the shared library exports
+# nothing but prokit_ symbols.   Usage: tools/check-install.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+prefix="$(mktemp -d)"
+trap 'rm -rf "$prefix"' EXIT
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name 'libprokit.so' | head -n 1)")
+
+echo "-- exported symbols"
+foreign=$(nm -D --defined-only "$libdir/libprokit.so" | awk '{print $3}' | grep -v '^prokit_' || true)
+if [ -n "$foreign" ]; then
+    echo "libprokit.so exports symbols without the prokit_ prefix:" >&2
+    echo "$foreign" >&2
+    exit 1
+fi
+echo "only prokit_ symbols ($(nm -D --defined-only "$libdir/libprokit.so" | wc -l) exported)"
+
+echo "-- find_package(prokit)"
+cmake -S tests/consumer -B "$prefix/consumer-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/consumer-build" >/dev/null
+LD_LIBRARY_PATH="$libdir" "$prefix/consumer-build/consumer"
+"$prefix/consumer-build/consumer_static"
+
+echo "-- pkg-config --cflags --libs prokit"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+# shellcheck disable=SC2046
+cc -Wall -Werror tests/consumer/consumer.c $(pkg-config --cflags --libs prokit) -o "$prefix/consumer-pc"
+LD_LIBRARY_PATH="$libdir" "$prefix/consumer-pc"
+echo "install check passed"
