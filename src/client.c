@@ -36,6 +36,9 @@
 //  apart from an ERROR about a request (docs/PROTOCOL.md, "Correlation").
 #define SEND_ID_BIT ((uint64_t) 1 << 63)
 #define DISPATCH_BATCH 1024
+//  Internal inbound items (never on the wire): connection state changes,
+//  queued so they reach the application in order with the messages.
+#define INTERNAL_CONNECTION_LOST 0xF0
 #define CLOSE_LINGER_MS 200
 #define BYE_WAIT_MS 500
 //  Queue depth towards and from the router, in messages (see router.c).
@@ -69,7 +72,9 @@ struct client {
     int timer_fd;
     int wake_fd;
     char name[PROTO_NAME_MAX + 1];
-    bool connected;
+    bool connected;   //  joined, and the connection is up
+    bool joining;     //  reconnected, HELLO sent, no answer yet
+    uint64_t join_id; //  the id of that HELLO
     uint64_t next_request_id;
     uint64_t next_send_id;
     size_t max_payload;
@@ -425,13 +430,40 @@ s_enqueue (client_t *self, const inbound_t *item)
 static void
 s_connection_lost (client_t *self, const char *why)
 {
-    if (!self->connected)
+    if (!self->connected && !self->joining)
         return;
-    //  Requests in flight are ended by the next dispatch, so that their
-    //  callbacks never run inside a blocking request.
+    //  Requests in flight are ended by the next dispatch, and the
+    //  application hears of it there too: never inside a blocking request.
     self->connected = false;
+    self->joining = false;
     log_warn ("%s: %s", self->name, why);
+    inbound_t item;
+    memset (&item, 0, sizeof (item));
+    item.command = INTERNAL_CONNECTION_LOST;
+    snprintf (item.peer, sizeof (item.peer), "%s", "");
+    zmq_msg_init (&item.body);
+    s_enqueue (self, &item);
     s_wake (self);
+}
+
+//  libzmq has reconnected to the router (it restarted, or the network came
+//  back): claim our name again. The answer arrives like any message.
+static void
+s_rejoin (client_t *self)
+{
+    if (self->connected || self->joining)
+        return;
+    uint8_t hello[1] = { 0x80 };
+    self->join_id = ++self->next_request_id;
+    if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, 1) == PROKIT_OK)
+        self->joining = true;
+}
+
+static void
+s_notify_connection (client_t *self, int event, int code, const char *text)
+{
+    if (self->events->on_connection)
+        self->events->on_connection (self->owner, event, code, text);
 }
 
 static void
@@ -552,8 +584,34 @@ s_handle (client_t *self, inbound_t *item)
         return;
     }
     case PROTO_REQUEST: s_handle_request (self, item); return;
-    case PROTO_REPLY:
-    case PROTO_ERROR: s_handle_answer (self, item); return;
+    case PROTO_ERROR:
+        if (self->joining && item->id == self->join_id) {
+            proto_error_t error;
+            proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+            self->joining = false;
+            log_warn ("%s: rejoining refused: %s", self->name, error.text);
+            s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
+            break;
+        }
+        s_handle_answer (self, item);
+        return;
+    case PROTO_REPLY: s_handle_answer (self, item); return;
+    case PROTO_WELCOME:
+        if (self->joining && item->id == self->join_id) {
+            proto_welcome_t welcome = { self->max_payload, 0 };
+            proto_welcome_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &welcome);
+            if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
+                self->max_payload = (size_t) welcome.max_payload;
+            self->joining = false;
+            self->connected = true;
+            log_info ("%s: joined again", self->name);
+            s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
+        }
+        break;
+    case INTERNAL_CONNECTION_LOST:
+        s_notify_connection (self, PROKIT_CONNECTION_LOST, PROKIT_ECLOSED,
+                             "connection to the router lost");
+        break;
     case PROTO_PING: s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0); break;
     case PROTO_JOINED:
     case PROTO_LEFT:
@@ -561,15 +619,16 @@ s_handle (client_t *self, inbound_t *item)
             self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED);
         break;
     case PROTO_BYE: s_connection_lost (self, "the router closed the connection"); break;
-    default: //  WELCOME again, PONG: nothing to do
+    default: //  PONG: nothing to do
         break;
     }
     zmq_msg_close (&item->body);
 }
 
-//  Returns true if the monitor reported the connection gone.
+//  Act on connection events: a loss ends the session with the router, a
+//  new handshake starts a rejoin. Returns true if the connection was lost.
 static bool
-s_monitor_says_lost (client_t *self)
+s_watch_connection (client_t *self)
 {
     bool lost = false;
     while (zsock_events (self->monitor) & ZMQ_POLLIN) {
@@ -583,8 +642,12 @@ s_monitor_says_lost (client_t *self)
         if (zmq_msg_size (&frame) >= 2) {
             uint16_t event;
             memcpy (&event, zmq_msg_data (&frame), sizeof (event));
-            if (event == ZMQ_EVENT_DISCONNECTED)
+            if (event == ZMQ_EVENT_DISCONNECTED && (self->connected || self->joining)) {
+                s_connection_lost (self, "connection to the router lost");
                 lost = true;
+            }
+            else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                s_rejoin (self);
         }
         bool more = zmq_msg_more (&frame);
         zmq_msg_close (&frame);
@@ -670,9 +733,8 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
                 snprintf (reply->text, sizeof (reply->text), "%s", error.text);
             }
         }
-        if (!done && s_monitor_says_lost (self)) {
+        if (!done && s_watch_connection (self)) {
             //  The dispatcher ends the other requests; we end ours now.
-            s_connection_lost (self, "connection to the router lost");
             reply->status = PROKIT_ECLOSED;
             snprintf (reply->text, sizeof (reply->text), "connection to the router lost");
             done = true;
@@ -728,10 +790,8 @@ client_dispatch (client_t *self)
             }
             progress = true;
         }
-        if (s_monitor_says_lost (self)) {
-            s_connection_lost (self, "connection to the router lost");
+        if (s_watch_connection (self))
             progress = true;
-        }
         int before = handled;
         if (!self->connected && self->first_deadline) {
             s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
@@ -790,6 +850,12 @@ int
 client_fd (const client_t *self)
 {
     return self ? self->epoll_fd : -1;
+}
+
+bool
+client_is_connected (const client_t *self)
+{
+    return self && self->connected;
 }
 
 const char *
@@ -870,7 +936,7 @@ s_await_bye (client_t *self)
         int64_t left = deadline - s_now_ms ();
         if (left <= 0 || (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR))
             return;
-        if (s_monitor_says_lost (self))
+        if (s_watch_connection (self))
             return;
         inbound_t item;
         int got;
@@ -986,7 +1052,8 @@ client_new (const client_config_t *config, int *error)
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
               (unsigned long long) client_serial ());
-    if (zmq_socket_monitor (self->socket, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+    if (zmq_socket_monitor (self->socket, monitor_endpoint,
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);

@@ -24,6 +24,7 @@ typedef struct client_events {
     void (*on_message) (void *owner, const prokit_message_t *message);
     void (*on_presence) (void *owner, const char *window, bool joined);
     void (*on_undelivered) (void *owner, const char *target, int code, const char *text);
+    void (*on_connection) (void *owner, int event, int code, const char *text);
 } client_events_t;
 
 typedef struct client_config {
@@ -45,6 +46,9 @@ client_t *client_new (const client_config_t *config, int *error);
 void client_destroy (client_t **self_p);
 
 const char *client_name (const client_t *self);
+
+//  True while joined and connected.
+bool client_is_connected (const client_t *self);
 
 //  Set the handler for incoming requests (NULL: answer PROKIT_ENOHANDLER).
 void client_set_handler (client_t *self, prokit_request_fn *fn, void *arg);

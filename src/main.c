@@ -54,7 +54,7 @@ s_on_undelivered (void *owner, const char *target, int code, const char *text)
         log_warn ("main: message to '%s' not delivered: %s", target, text);
 }
 
-static const client_events_t s_events = { NULL, s_on_presence, s_on_undelivered };
+static const client_events_t s_events = { NULL, s_on_presence, s_on_undelivered, NULL };
 
 prokit_main_t *
 prokit_main_new (const prokit_main_opts_t *opts, int *error)

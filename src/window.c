@@ -30,6 +30,8 @@ struct prokit_window {
     listeners_t from_windows;
     prokit_undelivered_fn *undelivered_fn;
     void *undelivered_arg;
+    prokit_connection_fn *connection_fn;
+    void *connection_arg;
 };
 
 static int
@@ -109,7 +111,15 @@ s_on_undelivered (void *owner, const char *target, int code, const char *text)
                   text);
 }
 
-static const client_events_t s_events = { s_on_message, NULL, s_on_undelivered };
+static void
+s_on_connection (void *owner, int event, int code, const char *text)
+{
+    prokit_window_t *self = (prokit_window_t *) owner;
+    if (self->connection_fn)
+        self->connection_fn ((prokit_connection_event_t) event, code, text, self->connection_arg);
+}
+
+static const client_events_t s_events = { s_on_message, NULL, s_on_undelivered, s_on_connection };
 
 void
 prokit_window_opts_init (prokit_window_opts_t *opts)
@@ -213,6 +223,21 @@ prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, 
         return;
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+}
+
+void
+prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->connection_fn = fn;
+    self->connection_arg = arg;
+}
+
+bool
+prokit_window_is_connected (const prokit_window_t *self)
+{
+    return self && client_is_connected (self->client);
 }
 
 int

@@ -389,6 +389,95 @@ test_frozen_window_is_dropped_by_heartbeats (void **state)
     prokit_main_destroy (&main_handle);
 }
 
+typedef struct connection_log {
+    int lost;
+    int rejoined;
+    int refused;
+} connection_log_t;
+
+static void
+s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    connection_log_t *log = (connection_log_t *) arg;
+    if (event == PROKIT_CONNECTION_LOST)
+        log->lost++;
+    else if (event == PROKIT_CONNECTION_REJOINED)
+        log->rejoined++;
+    else if (event == PROKIT_CONNECTION_REFUSED)
+        log->refused++;
+}
+
+static bool
+s_was_lost (void *arg)
+{
+    return ((connection_log_t *) arg)->lost > 0;
+}
+
+static bool
+s_rejoined (void *arg)
+{
+    return ((connection_log_t *) arg)->rejoined > 0;
+}
+
+static void
+s_start_main (tu_child_t *child, const char *endpoint)
+{
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "main", (char *) endpoint, NULL };
+    assert_true (tu_spawn (child, argv));
+    char line[512];
+    assert_true (tu_read_line (child, line, sizeof (line), 10000));
+    assert_int_equal (strncmp (line, "READY ", 6), 0);
+}
+
+static void
+test_window_rejoins_by_itself_when_main_restarts (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    tu_child_t main_child;
+    s_start_main (&main_child, endpoint);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_window_t *window = prokit_window_new ("main", &opts, NULL);
+    assert_non_null (window);
+    connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, s_on_connection, &log);
+    assert_true (prokit_window_is_connected (window));
+    tu_handle_t handles[] = { { NULL, window } };
+
+    kill (main_child.pid, SIGKILL);
+    tu_reap (&main_child, 10000);
+    assert_true (tu_pump (handles, 1, s_was_lost, &log, 10000));
+    assert_false (prokit_window_is_connected (window));
+    prokit_payload_t *payload = prokit_payload_new_string ("while away");
+    assert_int_equal (prokit_window_request_wait (window, NULL, &payload, 1000, NULL),
+                      PROKIT_ECLOSED);
+
+    //  Main comes back on the same endpoint: the window joins again.
+    s_start_main (&main_child, endpoint);
+    assert_true (tu_pump (handles, 1, s_rejoined, &log, 10000));
+    assert_true (prokit_window_is_connected (window));
+    payload = prokit_payload_new_string ("back again");
+    prokit_reply_t *reply = NULL;
+    assert_int_equal (prokit_window_request_wait (window, NULL, &payload, 5000, &reply), PROKIT_OK);
+    assert_string_equal (prokit_reply_str (reply), "back again");
+    prokit_reply_destroy (&reply);
+
+    //  A main that stops cleanly says goodbye: the window hears it.
+    log.lost = 0;
+    kill (main_child.pid, SIGTERM);
+    int status = tu_reap (&main_child, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_true (tu_pump (handles, 1, s_was_lost, &log, 10000));
+    assert_int_equal (log.lost, 1);
+    assert_int_equal (log.refused, 0);
+    prokit_window_destroy (&window);
+}
+
 int
 main (void)
 {
@@ -402,6 +491,7 @@ main (void)
         cmocka_unit_test (test_blocking_request_to_killed_main_returns_eclosed),
         cmocka_unit_test (test_window_killed_mid_request_ends_it_with_eclosed_and_leaves),
         cmocka_unit_test (test_frozen_window_is_dropped_by_heartbeats),
+        cmocka_unit_test (test_window_rejoins_by_itself_when_main_restarts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -65,6 +65,24 @@ typedef void (prokit_reply_fn) (prokit_reply_t *reply, void *arg);
 //  Without such a callback these failures are logged at warn level.
 typedef void (prokit_undelivered_fn) (const char *target, int code, const char *text, void *arg);
 
+//  What happened to a handle's connection to the router.
+typedef enum prokit_connection_event {
+    //  The connection was lost (the router or main went away, or stopped
+    //  answering heartbeats). Requests in flight end with PROKIT_ECLOSED,
+    //  and sends fail with PROKIT_ECLOSED until the handle has rejoined.
+    PROKIT_CONNECTION_LOST = 1,
+    //  The connection is back and the handle joined again under its name.
+    PROKIT_CONNECTION_REJOINED = 2,
+    //  The connection is back but joining again was refused (CODE and TEXT
+    //  say why, e.g. PROKIT_EEXIST: another window took the name). The
+    //  handle stays disconnected; it tries again at the next reconnection.
+    PROKIT_CONNECTION_REFUSED = 3
+} prokit_connection_event_t;
+
+//  Called on connection changes; TEXT is borrowed until it returns.
+typedef void (prokit_connection_fn) (prokit_connection_event_t event, int code, const char *text,
+                                     void *arg);
+
 //  --- prokit_message_t ----------------------------------------------------
 
 //  Return the sender's name: a window name or PROKIT_MAIN.

@@ -102,6 +102,16 @@ PROKIT_EXPORT int prokit_window_on_request (prokit_window_t *self, prokit_reques
 PROKIT_EXPORT void prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn,
                                                  void *arg);
 
+//  Set the callback for connection changes (NULL: none). When main (or the
+//  router) goes away, the window notices within seconds (the connection
+//  closes, or heartbeats stop), then reconnects and rejoins by itself when
+//  main is back on the same endpoint; see prokit_connection_event_t.
+PROKIT_EXPORT void prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn,
+                                                void *arg);
+
+//  Return true while the window is joined and connected to main.
+PROKIT_EXPORT bool prokit_window_is_connected (const prokit_window_t *self);
+
 //  Send PAYLOAD to the window called TARGET (renderMsgToRender). Takes
 //  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
 //  when it is on its way to the router, PROKIT_EINVAL (bad name),
