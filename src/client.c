@@ -72,9 +72,10 @@ struct client {
     int timer_fd;
     int wake_fd;
     char name[PROTO_NAME_MAX + 1];
-    bool connected;   //  joined, and the connection is up
-    bool joining;     //  reconnected, HELLO sent, no answer yet
-    uint64_t join_id; //  the id of that HELLO
+    char label[PROTO_NAME_MAX + 16]; //  for logs: "main" or "window 'x'"
+    bool connected;                  //  joined, and the connection is up
+    bool joining;                    //  reconnected, HELLO sent, no answer yet
+    uint64_t join_id;                //  the id of that HELLO
     uint64_t next_request_id;
     uint64_t next_send_id;
     size_t max_payload;
@@ -392,7 +393,7 @@ s_receive (client_t *self, inbound_t *item)
     //  Bodies from the router were size-checked there; accept what it sent.
     int rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
     if (rc != PROKIT_OK) {
-        log_warn ("%s: dropped a malformed message from the router (%s)", self->name,
+        log_warn ("%s: dropped a malformed message from the router (%s)", self->label,
                   prokit_strerror (rc));
         for (size_t i = 0; i < count; i++)
             zmq_msg_close (&frames[i]);
@@ -413,7 +414,7 @@ s_enqueue (client_t *self, const inbound_t *item)
 {
     inbound_t *copy = (inbound_t *) malloc (sizeof (*copy));
     if (!copy) {
-        log_error ("%s: out of memory: %s from '%s' lost", self->name,
+        log_error ("%s: out of memory: %s from '%s' lost", self->label,
                    proto_command_name (item->command), item->peer);
         zmq_msg_close ((zmq_msg_t *) &item->body);
         return;
@@ -436,7 +437,7 @@ s_connection_lost (client_t *self, const char *why)
     //  application hears of it there too: never inside a blocking request.
     self->connected = false;
     self->joining = false;
-    log_warn ("%s: %s", self->name, why);
+    log_warn ("%s: %s", self->label, why);
     inbound_t item;
     memset (&item, 0, sizeof (item));
     item.command = INTERNAL_CONNECTION_LOST;
@@ -545,14 +546,14 @@ s_handle_answer (client_t *self, inbound_t *item)
         if (self->events->on_undelivered)
             self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
         else
-            log_warn ("%s: message to '%s' not delivered: %s", self->name, item->peer, error.text);
+            log_warn ("%s: message to '%s' not delivered: %s", self->label, item->peer, error.text);
         zmq_msg_close (&item->body);
         return;
     }
     pending_t *pending = (pending_t *) zhashx_lookup (self->pending, (void *) (uintptr_t) item->id);
     if (!pending) {
         //  Its deadline passed already; the requester has had its outcome.
-        log_debug ("%s: late %s for request %llu dropped", self->name,
+        log_debug ("%s: late %s for request %llu dropped", self->label,
                    proto_command_name (item->command), (unsigned long long) item->id);
         zmq_msg_close (&item->body);
         return;
@@ -589,7 +590,7 @@ s_handle (client_t *self, inbound_t *item)
             proto_error_t error;
             proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
             self->joining = false;
-            log_warn ("%s: rejoining refused: %s", self->name, error.text);
+            log_warn ("%s: rejoining refused: %s", self->label, error.text);
             s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
             break;
         }
@@ -604,7 +605,7 @@ s_handle (client_t *self, inbound_t *item)
                 self->max_payload = (size_t) welcome.max_payload;
             self->joining = false;
             self->connected = true;
-            log_info ("%s: joined again", self->name);
+            log_info ("%s: joined again", self->label);
             s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
         }
         break;
@@ -761,9 +762,9 @@ client_dispatch (client_t *self)
         return PROKIT_EINVAL;
     uint64_t drained;
     if (read (self->wake_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
-        log_debug ("%s: wake fd read failed", self->name);
+        log_debug ("%s: wake fd read failed", self->label);
     if (read (self->timer_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
-        log_debug ("%s: timer fd read failed", self->name);
+        log_debug ("%s: timer fd read failed", self->label);
 
     int handled = 0;
     bool progress = true;
@@ -859,6 +860,12 @@ client_is_connected (const client_t *self)
 }
 
 const char *
+client_label (const client_t *self)
+{
+    return self->label;
+}
+
+const char *
 client_name (const client_t *self)
 {
     return self->name;
@@ -915,7 +922,7 @@ s_handshake (client_t *self, int timeout_ms)
                 proto_error_t error;
                 proto_error_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &error);
                 zmq_msg_close (&in.body);
-                log_info ("%s: join refused: %s", self->name, error.text);
+                log_info ("%s: join refused: %s", self->label, error.text);
                 return error.code;
             }
             s_enqueue (self, &in);
@@ -1016,6 +1023,10 @@ client_new (const client_config_t *config, int *error)
     }
     self->epoll_fd = self->timer_fd = self->wake_fd = -1;
     strcpy (self->name, config->name);
+    if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
+        strcpy (self->label, "main");
+    else
+        snprintf (self->label, sizeof (self->label), "window '%s'", self->name);
     self->events = config->events;
     self->owner = config->owner;
     self->max_payload = PROTO_DEFAULT_MAX_PAYLOAD;
@@ -1060,7 +1071,7 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     if (zsock_connect (self->dealer, "%s", config->endpoint) != 0) {
-        log_error ("%s: cannot connect to %s: %s", self->name, config->endpoint,
+        log_error ("%s: cannot connect to %s: %s", self->label, config->endpoint,
                    zmq_strerror (zmq_errno ()));
         *error = PROKIT_ETRANSPORT;
         s_free (self);
@@ -1076,7 +1087,7 @@ client_new (const client_config_t *config, int *error)
     int rc = s_handshake (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
     if (rc != PROKIT_OK) {
         if (rc == PROKIT_ETIMEDOUT)
-            log_info ("%s: no router answered at %s", self->name, config->endpoint);
+            log_info ("%s: no router answered at %s", self->label, config->endpoint);
         zsock_set_linger (self->dealer, 0);
         *error = rc;
         s_free (self);

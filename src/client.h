@@ -47,6 +47,9 @@ void client_destroy (client_t **self_p);
 
 const char *client_name (const client_t *self);
 
+//  How logs name this client: "main" or "window 'NAME'".
+const char *client_label (const client_t *self);
+
 //  True while joined and connected.
 bool client_is_connected (const client_t *self);
 

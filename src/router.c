@@ -852,6 +852,10 @@ router_destroy (router_t **self_p)
         return;
     router_t *self = *self_p;
     zactor_destroy (&self->actor);
+    //  libzmq removes the socket file only when its I/O thread gets round
+    //  to it, which a process about to exit may never let happen.
+    if (strncmp (self->endpoint, "ipc://", 6) == 0 && self->endpoint[6] != '@')
+        unlink (self->endpoint + 6);
     free (self->endpoint);
     free (self);
     *self_p = NULL;

@@ -95,7 +95,7 @@ s_on_message (void *owner, const prokit_message_t *message)
     bool from_main = strcmp (prokit_message_sender (message), PROTO_MAIN_NAME) == 0;
     listeners_t *list = from_main ? &self->from_main : &self->from_windows;
     if (list->count == 0)
-        log_debug ("%s: no listener for a message from '%s'", client_name (self->client),
+        log_debug ("%s: no listener for a message from '%s'", client_label (self->client),
                    prokit_message_sender (message));
     s_listeners_call (list, message);
 }
@@ -107,7 +107,7 @@ s_on_undelivered (void *owner, const char *target, int code, const char *text)
     if (self->undelivered_fn)
         self->undelivered_fn (target, code, text, self->undelivered_arg);
     else
-        log_warn ("%s: message to '%s' not delivered: %s", client_name (self->client), target,
+        log_warn ("%s: message to '%s' not delivered: %s", client_label (self->client), target,
                   text);
 }
 

@@ -228,6 +228,7 @@ s_main_killed_mid_request (const char *kind)
     payload = prokit_payload_new_string ("anyone?");
     assert_int_equal (prokit_window_send (window, "work", &payload), PROKIT_ECLOSED);
     tu_reap (&main_child, 10000);
+    tu_endpoint_remove (endpoint);
     prokit_window_destroy (&window);
 }
 
@@ -283,6 +284,7 @@ test_blocking_request_to_killed_main_returns_eclosed (void **state)
     prokit_reply_destroy (&reply);
     pthread_join (killer, NULL);
     tu_reap (&main_child, 10000);
+    tu_endpoint_remove (endpoint);
     prokit_window_destroy (&window);
 }
 

@@ -42,6 +42,15 @@ tu_endpoint (const char *kind, char *out, size_t size)
         snprintf (out, size, "ipc:///tmp/prokit-test-%d-%d.sock", (int) getpid (), ++counter);
 }
 
+//  Remove the socket file of an ipc endpoint whose main was killed (a
+//  main that is destroyed removes its own).
+static inline void
+tu_endpoint_remove (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        unlink (endpoint + 6);
+}
+
 //  Something to dispatch: a main or a window.
 typedef struct tu_handle {
     prokit_main_t *main;
