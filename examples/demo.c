@@ -173,7 +173,11 @@ static bool
 s_spawn (child_t *child, const char *dir)
 {
     char path[PATH_MAX];
-    snprintf (path, sizeof (path), "%s/%s", dir, child->program);
+    int len = snprintf (path, sizeof (path), "%s/%s", dir, child->program);
+    if (len < 0 || (size_t) len >= sizeof (path)) {
+        fprintf (stderr, "[main] FAILED: path of %s too long\n", child->program);
+        return false;
+    }
     char *argv[] = { path, NULL };
     //  posix_spawn, not fork: a ZeroMQ context must not cross a fork().
     int rc = posix_spawn (&child->pid, path, NULL, NULL, argv, environ);
