@@ -551,6 +551,10 @@ s_handle_answer (client_t *self, inbound_t *item)
         return;
     }
     pending_t *pending = (pending_t *) zhashx_lookup (self->pending, (void *) (uintptr_t) item->id);
+    //  An answer must come from the peer asked (the router names the
+    //  source): ids alone are not unique across peers.
+    if (pending && strcmp (pending->target, item->peer) != 0)
+        pending = NULL;
     if (!pending) {
         //  Its deadline passed already; the requester has had its outcome.
         log_debug ("%s: late %s for request %llu dropped", self->label,
@@ -708,8 +712,8 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
         while (!done && (got = s_receive (self, &item)) != 0) {
             if (got < 0)
                 continue;
-            bool ours =
-                (item.command == PROTO_REPLY || item.command == PROTO_ERROR) && item.id == id;
+            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR) &&
+                        item.id == id && strcmp (item.peer, target) == 0;
             if (!ours) {
                 s_enqueue (self, &item);
                 if (item.command == PROTO_BYE) {
@@ -953,8 +957,9 @@ s_await_bye (client_t *self)
             uint8_t command = item.command;
             if (command == PROTO_REQUEST) {
                 //  Not dropped silently: the requester learns we are gone.
-                client_answer (self, item.peer, item.id, NULL, PROKIT_ECLOSED, 0,
-                               "the window is closing");
+                char text[PROTO_NAME_MAX + 32];
+                snprintf (text, sizeof (text), "%s is closing", self->label);
+                client_answer (self, item.peer, item.id, NULL, PROKIT_ECLOSED, 0, text);
             }
             zmq_msg_close (&item.body);
             if (command == PROTO_BYE)

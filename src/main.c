@@ -67,6 +67,10 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         prokit_main_opts_init (&defaults);
         opts = &defaults;
     }
+    if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT) {
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
     char endpoint[512];
     *error = client_resolve_endpoint (opts->endpoint, opts->app_name, endpoint, sizeof (endpoint));
     if (*error != PROKIT_OK)

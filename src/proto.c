@@ -516,9 +516,10 @@ proto_error_decode (const void *data, size_t size, proto_error_t *error)
     error->app_code = (int) app_code;
     if (len > PROTO_ERROR_TEXT_MAX)
         len = PROTO_ERROR_TEXT_MAX;
+    //  Text is a C string from here on: it ends at the first NUL, if any.
+    len = strnlen ((const char *) text, len);
     memcpy (error->text, text, len);
     error->text[len] = 0;
-    //  A NUL inside the text would hide the rest; cut there explicitly.
     return PROKIT_OK;
 }
 
@@ -550,7 +551,10 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
         size_t key_len;
+        cursor_t at_key = c;
         if (!s_read_str (&c, &key, &key_len)) {
+            //  Not a string key: skip the pair, from the key's first byte.
+            c = at_key;
             if (!s_skip (&c) || !s_skip (&c))
                 return PROKIT_EPROTO;
             continue;

@@ -404,14 +404,40 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
         return;
     }
-    int rc =
-        s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name, body, NULL, 0);
+    //  Nothing overtakes what waits in a backlog (a JOINED must reach main
+    //  before that window's first request): a backlog counts as full.
+    int rc = target->backlog && zlistx_size (target->backlog) > 0
+                 ? EAGAIN
+                 : s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name,
+                           body, NULL, 0);
     if (rc == 0) {
         self->stats.routed++;
         s_track (self, sender, target, msg);
         return;
     }
     char text[160];
+    if (is_answer) {
+        //  The answer is settled for the replier either way. If the
+        //  requester is still there, it is the one waiting: it learns the
+        //  answer was dropped (through its backlog), rather than the replier
+        //  getting an ERROR it could mistake for one about its own request.
+        if (sender->inflight) {
+            char key[PROTO_NAME_MAX + 32];
+            s_inflight_key (key, sizeof (key), target->name, msg->id);
+            zhashx_delete (sender->inflight, key);
+        }
+        if (rc == EAGAIN) {
+            self->stats.back_pressure++;
+            snprintf (text, sizeof (text), "the answer from '%s' was dropped: your queue was full",
+                      sender->name);
+            s_send_error (self, target, msg->id, sender->name, PROKIT_EAGAIN, text);
+        }
+        else {
+            self->stats.unroutable++;
+            s_remove_peer (self, target, "connection lost");
+        }
+        return;
+    }
     if (rc == EAGAIN) {
         self->stats.back_pressure++;
         snprintf (text, sizeof (text), "'%s' is not keeping up: its queue is full, %s dropped",
@@ -558,7 +584,12 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
                       proto_command_name (msg.command));
         }
         log_debug ("router: refused from %s: %s", sender ? sender->name : key, text);
-        s_send_error_to_id (self, &frames[0], msg.id, rc, text);
+        if (sender)
+            //  msg.peer names the destination when it could be decoded, so
+            //  the sender can tell which message this was.
+            s_send_error (self, sender, msg.id, msg.peer, rc, text);
+        else
+            s_send_error_to_id (self, &frames[0], msg.id, rc, text);
         return;
     }
     self->stats.received++;
@@ -682,7 +713,8 @@ s_router_actor (zsock_t *pipe, void *args_)
     zsock_set_sndhwm (self.router_sock, ROUTER_HWM);
     zsock_set_rcvhwm (self.router_sock, ROUTER_HWM);
     zsock_set_linger (self.router_sock, 0);
-    zsock_set_maxmsgsize (self.router_sock, (int) ROUTER_MAXMSGSIZE (self.max_payload));
+    int64_t maxmsgsize = ROUTER_MAXMSGSIZE (self.max_payload);
+    zmq_setsockopt (self.router, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof (maxmsgsize));
     //  ZMTP heartbeats: libzmq pings each connection and drops one that
     //  stays silent, which the monitor then reports. Peers' libzmq answer
     //  the pings by themselves, however busy their application is.

@@ -435,6 +435,75 @@ test_ping_gets_pong_and_bye_frees_the_name (void **state)
     s_join (f->raw, "raw");
 }
 
+typedef struct outcome {
+    bool done;
+    int status;
+    char text[64];
+} outcome_t;
+
+static void
+s_on_reply (prokit_reply_t *reply, void *arg)
+{
+    outcome_t *outcome = (outcome_t *) arg;
+    outcome->done = true;
+    outcome->status = prokit_reply_status (reply);
+    const char *text = prokit_reply_str (reply);
+    snprintf (outcome->text, sizeof (outcome->text), "%s", text ? text : "");
+}
+
+static bool
+s_outcome_done (void *arg)
+{
+    return ((outcome_t *) arg)->done;
+}
+
+static void
+test_reply_forged_by_another_peer_is_ignored (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = f->endpoint;
+    prokit_window_t *asker = prokit_window_new ("asker", &opts, NULL);
+    prokit_window_t *slowpoke = prokit_window_new ("slowpoke", &opts, NULL);
+    assert_non_null (asker);
+    assert_non_null (slowpoke);
+    prokit_window_on_request (slowpoke, s_echo, NULL);
+    outcome_t outcome = { false, 0, "" };
+    prokit_payload_t *payload = prokit_payload_new_string ("genuine");
+    assert_int_equal (
+        prokit_window_request (asker, "slowpoke", &payload, 10000, s_on_reply, &outcome),
+        PROKIT_OK);
+    //  "evil" answers in slowpoke's place, guessing the id (the first one).
+    s_join (f->raw, "evil");
+    unsigned char forged[] = { 0xa6, 'f', 'o', 'r', 'g', 'e', 'd' };
+    s_send_message (f->raw, 1, 7, 1, "asker", forged, sizeof (forged));
+    tu_handle_t asker_only[] = { { NULL, asker } };
+    assert_false (tu_pump (asker_only, 1, s_outcome_done, &outcome, 300));
+    //  The real answer still completes the request.
+    tu_handle_t both[] = { { NULL, asker }, { NULL, slowpoke } };
+    assert_true (tu_pump (both, 2, s_outcome_done, &outcome, 5000));
+    assert_int_equal (outcome.status, PROKIT_OK);
+    assert_string_equal (outcome.text, "genuine");
+    prokit_window_destroy (&asker);
+    prokit_window_destroy (&slowpoke);
+}
+
+static void
+test_max_payload_over_the_limit_is_refused (void **state)
+{
+    (void) state;
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    opts.endpoint = endpoint;
+    opts.max_payload = PROKIT_MAX_PAYLOAD_LIMIT + 1;
+    int error = PROKIT_OK;
+    assert_null (prokit_main_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+}
+
 int
 main (void)
 {
@@ -463,6 +532,9 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_ping_gets_pong_and_bye_frees_the_name, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_reply_forged_by_another_peer_is_ignored, s_setup,
+                                         s_teardown),
+        cmocka_unit_test (test_max_payload_over_the_limit_is_refused),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -35,6 +35,9 @@ extern "C" {
 
 typedef struct prokit_main prokit_main_t;
 
+//  The largest max_payload a main accepts: 1 GiB.
+#define PROKIT_MAX_PAYLOAD_LIMIT ((size_t) 1 << 30)
+
 //  Options for prokit_main_new(). Initialise with prokit_main_opts_init();
 //  fields may be added at the end in later versions.
 typedef struct prokit_main_opts {
@@ -44,7 +47,8 @@ typedef struct prokit_main_opts {
     //  Endpoint to bind (ipc://path, tcp://host:port, tcp://host:* for any
     //  port). NULL: $PROKIT_ENDPOINT, else the default above.
     const char *endpoint;
-    //  Largest payload accepted, in bytes. 0: 16 MiB.
+    //  Largest payload accepted, in bytes. 0: 16 MiB. At most
+    //  PROKIT_MAX_PAYLOAD_LIMIT (1 GiB); more is refused with PROKIT_EINVAL.
     size_t max_payload;
     //  Default deadline of requests main makes, in ms. 0: 30000.
     int request_timeout_ms;
