@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install, on Debian 12 / Ubuntu, whatever prokit needs to build and test
+# that is not installed yet (with sudo unless run as root). Extra package
+# names given as arguments are installed too.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
+          libcmocka-dev "$@")
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "Missing ${missing[*]}: run as root or install sudo" >&2; exit 1; }
+    sudo="sudo"
+fi
+echo "Installing: ${missing[*]}"
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
