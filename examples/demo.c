@@ -142,8 +142,12 @@ s_on_msg_from_render (prokit_request_t *request, void *arg)
 }
 
 static void
-s_on_presence (const char *window, bool joined, void *arg)
+s_on_presence (const prokit_presence_t *event, void *arg)
 {
+    if (event->kind == PROKIT_PRESENCE_EXITED)
+        return; //  a process main started ended: its LEFT says the rest
+    const char *window = event->window;
+    bool joined = event->kind == PROKIT_PRESENCE_JOINED;
     demo_t *demo = (demo_t *) arg;
     printf ("[main] window \"%s\" %s\n", window, joined ? "joined" : "left");
     child_t *child = s_child (demo, window);

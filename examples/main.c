@@ -53,8 +53,12 @@ s_on_msg_from_render (prokit_request_t *request, void *arg)
 
 //  Presence: main learns when a window joins or leaves.
 static void
-s_on_presence (const char *window, bool joined, void *arg)
+s_on_presence (const prokit_presence_t *event, void *arg)
 {
+    if (event->kind == PROKIT_PRESENCE_EXITED)
+        return; //  a process main started ended: its LEFT says the rest
+    const char *window = event->window;
+    bool joined = event->kind == PROKIT_PRESENCE_JOINED;
     prokit_main_t *ipc = (prokit_main_t *) arg;
     printf ("[main] window \"%s\" %s\n", window, joined ? "joined" : "left");
     if (joined && strcmp (window, "main") == 0) {

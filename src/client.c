@@ -73,6 +73,7 @@ struct client {
     int wake_fd;
     char name[PROTO_NAME_MAX + 1];
     char label[PROTO_NAME_MAX + 16]; //  for logs: "main" or "window 'x'"
+    proto_hello_t hello;             //  what HELLO says of us
     bool connected;                  //  joined, and the connection is up
     bool joining;                    //  reconnected, HELLO sent, no answer yet
     uint64_t join_id;                //  the id of that HELLO
@@ -99,6 +100,8 @@ client_serial (void)
     static atomic_uint_fast64_t serial;
     return (uint64_t) atomic_fetch_add (&serial, 1) + 1;
 }
+
+static int s_epoll_add (client_t *self, int fd);
 
 static int64_t
 s_now_ms (void)
@@ -291,6 +294,17 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
 }
 
+int
+client_control (client_t *self, int command, const char *target)
+{
+    if (!self || !target || !proto_window_name_valid (target, strlen (target)))
+        return PROKIT_EINVAL;
+    if (!self->connected)
+        return PROKIT_ECLOSED;
+    uint64_t id = SEND_ID_BIT | ++self->next_send_id;
+    return s_send (self, (proto_command_t) command, id, target, NULL, "", 0);
+}
+
 static int
 s_deadline_for (client_t *self, int timeout_ms)
 {
@@ -454,9 +468,10 @@ s_rejoin (client_t *self)
 {
     if (self->connected || self->joining)
         return;
-    uint8_t hello[1] = { 0x80 };
+    uint8_t hello[PROTO_HELLO_BODY_MAX];
+    size_t size = proto_hello_encode (hello, &self->hello);
     self->join_id = ++self->next_request_id;
-    if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, 1) == PROKIT_OK)
+    if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, size) == PROKIT_OK)
         self->joining = true;
 }
 
@@ -620,8 +635,25 @@ s_handle (client_t *self, inbound_t *item)
     case PROTO_PING: s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0); break;
     case PROTO_JOINED:
     case PROTO_LEFT:
-        if (self->events->on_presence)
-            self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED);
+        if (self->events->on_presence) {
+            proto_presence_t presence;
+            memset (&presence, 0, sizeof (presence));
+            proto_presence_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body),
+                                   &presence);
+            self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED,
+                                       &presence);
+        }
+        break;
+    case PROTO_CLOSE:
+        //  The router has already dropped us: no BYE, no sends.
+        self->connected = false;
+        if (self->events->on_control)
+            self->events->on_control (self->owner, item->command);
+        break;
+    case PROTO_SHOW:
+    case PROTO_HIDE:
+        if (self->events->on_control)
+            self->events->on_control (self->owner, item->command);
         break;
     case PROTO_BYE: s_connection_lost (self, "the router closed the connection"); break;
     default: //  PONG: nothing to do
@@ -810,6 +842,8 @@ client_dispatch (client_t *self)
             progress = true;
     }
     //  Work left for next time (batch limit, stop): keep the fd readable.
+    if (self->events->on_dispatch)
+        self->events->on_dispatch (self->owner);
     if (handled >= DISPATCH_BATCH || self->queue_head)
         s_wake (self);
     s_rearm_after_send (self);
@@ -852,6 +886,12 @@ client_stop (client_t *self)
 }
 
 int
+client_watch_fd (client_t *self, int fd)
+{
+    return s_epoll_add (self, fd) == 0 ? PROKIT_OK : PROKIT_ETRANSPORT;
+}
+
+int
 client_fd (const client_t *self)
 {
     return self ? self->epoll_fd : -1;
@@ -887,13 +927,15 @@ client_set_handler (client_t *self, prokit_request_fn *fn, void *arg)
 static int
 s_handshake (client_t *self, int timeout_ms)
 {
-    uint8_t hello[1] = { 0x80 }; //  an empty map: no options yet
+    uint8_t hello[PROTO_HELLO_BODY_MAX];
+    size_t hello_size = proto_hello_encode (hello, &self->hello);
     int64_t deadline = s_now_ms () + timeout_ms;
     zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLOUT, 0 };
     //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
     //  wait for room rather than fail.
     int rc;
-    while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, 1)) == PROKIT_EAGAIN) {
+    while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, hello_size)) ==
+           PROKIT_EAGAIN) {
         int64_t left = deadline - s_now_ms ();
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
@@ -1036,6 +1078,9 @@ client_new (const client_config_t *config, int *error)
     self->owner = config->owner;
     self->max_payload = PROTO_DEFAULT_MAX_PAYLOAD;
     self->request_timeout_ms = config->request_timeout_ms > 0 ? config->request_timeout_ms : 30000;
+    self->hello.pid = (uint64_t) getpid ();
+    self->hello.presence = config->presence;
+    self->hello.shown = config->shown;
     self->pending = zhashx_new ();
     self->dealer = zsock_new (ZMQ_DEALER);
     self->monitor = zsock_new (ZMQ_PAIR);

@@ -15,6 +15,7 @@
 
 #include "prokit/message.h"
 #include "prokit/payload.h"
+#include "proto.h"
 
 typedef struct client client_t;
 
@@ -22,9 +23,15 @@ typedef struct client client_t;
 //  client_dispatch() only, on the application's thread.
 typedef struct client_events {
     void (*on_message) (void *owner, const prokit_message_t *message);
-    void (*on_presence) (void *owner, const char *window, bool joined);
+    void (*on_presence) (void *owner, const char *window, bool joined,
+                         const proto_presence_t *presence);
     void (*on_undelivered) (void *owner, const char *target, int code, const char *text);
     void (*on_connection) (void *owner, int event, int code, const char *text);
+    //  CLOSE, SHOW or HIDE from main.
+    void (*on_control) (void *owner, int command);
+    //  Called at the end of every dispatch, for the owner's own sources
+    //  (see client_watch_fd()).
+    void (*on_dispatch) (void *owner);
 } client_events_t;
 
 typedef struct client_config {
@@ -32,6 +39,8 @@ typedef struct client_config {
     const char *endpoint;   //  resolved endpoint to connect to
     int join_timeout_ms;    //  how long to wait for WELCOME
     int request_timeout_ms; //  default deadline of requests
+    bool presence;          //  ask for JOINED/LEFT about other windows
+    bool shown;             //  say it starts visible
     const client_events_t *events;
     void *owner;
 } client_config_t;
@@ -61,6 +70,10 @@ void client_set_handler (client_t *self, prokit_request_fn *fn, void *arg);
 //  PROKIT_EAGAIN or PROKIT_ECLOSED.
 int client_send (client_t *self, const char *target, prokit_payload_t **payload_p);
 
+//  Send main's CLOSE, SHOW or HIDE to the window TARGET. Returns as
+//  client_send(); failures to deliver come back as undelivered.
+int client_control (client_t *self, int command, const char *target);
+
 //  Start a request; FN is called exactly once from client_dispatch().
 int client_request (client_t *self, const char *target, prokit_payload_t **payload_p,
                     int timeout_ms, prokit_reply_fn *fn, void *arg);
@@ -75,6 +88,10 @@ int client_answer (client_t *self, const char *requester, uint64_t id, prokit_pa
                    int code, int app_code, const char *text);
 
 int client_fd (const client_t *self);
+
+//  Add FD to the descriptors client_fd() stands for: when it is readable
+//  the application calls dispatch, which calls events->on_dispatch.
+int client_watch_fd (client_t *self, int fd);
 int client_dispatch (client_t *self);
 int client_run (client_t *self, int timeout_ms);
 void client_stop (client_t *self);

@@ -26,6 +26,8 @@ static const error_entry_t s_errors[] = {
     { PROKIT_EAGAIN, "PROKIT_EAGAIN", "queue full, try again" },
     { PROKIT_EACCES, "PROKIT_EACCES", "permission denied" },
     { PROKIT_ETRANSPORT, "PROKIT_ETRANSPORT", "transport error" },
+    { PROKIT_ESPAWN, "PROKIT_ESPAWN", "window process could not be started" },
+    { PROKIT_EEXITED, "PROKIT_EEXITED", "window process exited before joining" },
 };
 
 static const error_entry_t *

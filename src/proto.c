@@ -398,6 +398,9 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_PONG] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_EMPTY },
     [PROTO_JOINED] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
     [PROTO_LEFT] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
+    [PROTO_CLOSE] = { true, true, PEER_WINDOW, PEER_ANY, BODY_MAP_OR_EMPTY },
+    [PROTO_SHOW] = { true, true, PEER_WINDOW, PEER_ANY, BODY_EMPTY },
+    [PROTO_HIDE] = { true, true, PEER_WINDOW, PEER_ANY, BODY_EMPTY },
 };
 
 static bool
@@ -537,8 +540,33 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     return n;
 }
 
-int
-proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
+//  --- control maps (WELCOME, HELLO, JOINED, LEFT) ------------------------------
+
+typedef enum { FIELD_UINT, FIELD_BOOL, FIELD_STR } field_type_t;
+
+//  A key a control map may carry, and where its value goes.
+typedef struct field {
+    const char *key;
+    field_type_t type;
+    void *out;       //  uint64_t *, bool * or char[capacity]
+    size_t capacity; //  for FIELD_STR, including the NUL
+} field_t;
+
+static bool
+s_read_bool (cursor_t *c, bool *value)
+{
+    const uint8_t *p;
+    if (!s_take (c, 1, &p) || (*p != 0xc2 && *p != 0xc3))
+        return false;
+    *value = *p == 0xc3;
+    return true;
+}
+
+//  Decode a map body: known keys of the right type fill their field, other
+//  keys (of any type) are skipped, missing keys leave the field as it was.
+//  An empty body is an empty map.
+static int
+s_decode_map (const void *data, size_t size, const field_t *fields, size_t count)
 {
     if (size == 0)
         return PROKIT_OK;
@@ -552,36 +580,136 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
         const uint8_t *key;
         size_t key_len;
         cursor_t at_key = c;
-        if (!s_read_str (&c, &key, &key_len)) {
-            //  Not a string key: skip the pair, from the key's first byte.
-            c = at_key;
-            if (!s_skip (&c) || !s_skip (&c))
+        const field_t *field = NULL;
+        if (s_read_str (&c, &key, &key_len)) {
+            for (size_t f = 0; f < count && !field; f++)
+                if (strlen (fields[f].key) == key_len && memcmp (fields[f].key, key, key_len) == 0)
+                    field = &fields[f];
+        }
+        else
+            c = at_key; //  not a string key: skip the pair from its first byte
+        if (!field) {
+            if ((c.at == at_key.at && !s_skip (&c)) || !s_skip (&c))
                 return PROKIT_EPROTO;
             continue;
         }
-        uint64_t *slot = NULL;
-        if (key_len == 11 && memcmp (key, "max_payload", 11) == 0)
-            slot = &welcome->max_payload;
-        else if (key_len == 12 && memcmp (key, "heartbeat_ms", 12) == 0)
-            slot = &welcome->heartbeat_ms;
-        int64_t value;
-        if (slot) {
-            if (!s_read_int (&c, &value) || value < 0)
+        int64_t number;
+        const uint8_t *text;
+        size_t len;
+        switch (field->type) {
+        case FIELD_UINT:
+            if (!s_read_int (&c, &number) || number < 0)
                 return PROKIT_EPROTO;
-            *slot = (uint64_t) value;
+            *(uint64_t *) field->out = (uint64_t) number;
+            break;
+        case FIELD_BOOL:
+            if (!s_read_bool (&c, (bool *) field->out))
+                return PROKIT_EPROTO;
+            break;
+        case FIELD_STR:
+            if (!s_read_str (&c, &text, &len))
+                return PROKIT_EPROTO;
+            len = strnlen ((const char *) text, len);
+            if (len >= field->capacity)
+                len = field->capacity - 1;
+            memcpy (field->out, text, len);
+            ((char *) field->out)[len] = 0;
+            break;
         }
-        else if (!s_skip (&c))
-            return PROKIT_EPROTO;
     }
     return PROKIT_OK;
+}
+
+//  Encode the fields as a map, leaving out zero numbers, false flags and
+//  empty strings. OUT must hold the largest possible result.
+static size_t
+s_encode_map (uint8_t *out, const field_t *fields, size_t count)
+{
+    size_t pairs = 0;
+    for (size_t f = 0; f < count; f++) {
+        const field_t *field = &fields[f];
+        if ((field->type == FIELD_UINT && *(const uint64_t *) field->out != 0) ||
+            (field->type == FIELD_BOOL && *(const bool *) field->out) ||
+            (field->type == FIELD_STR && *(const char *) field->out))
+            pairs++;
+    }
+    size_t n = 0;
+    out[n++] = (uint8_t) (0x80 | pairs); //  at most 15 fields: a fixmap
+    for (size_t f = 0; f < count; f++) {
+        const field_t *field = &fields[f];
+        if (field->type == FIELD_UINT && *(const uint64_t *) field->out != 0) {
+            n += s_write_str (out + n, field->key, strlen (field->key));
+            n += s_write_uint (out + n, *(const uint64_t *) field->out);
+        }
+        else if (field->type == FIELD_BOOL && *(const bool *) field->out) {
+            n += s_write_str (out + n, field->key, strlen (field->key));
+            out[n++] = 0xc3;
+        }
+        else if (field->type == FIELD_STR && *(const char *) field->out) {
+            n += s_write_str (out + n, field->key, strlen (field->key));
+            const char *text = (const char *) field->out;
+            n += s_write_str (out + n, text, strnlen (text, field->capacity - 1));
+        }
+    }
+    return n;
+}
+
+int
+proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
+{
+    field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
+                         { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 } };
+    return s_decode_map (data, size, fields, 2);
+}
+
+size_t
+proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
+{
+    field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
+                         { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
+                         { "shown", FIELD_BOOL, (void *) &hello->shown, 0 } };
+    return s_encode_map (out, fields, 3);
+}
+
+int
+proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
+{
+    field_t fields[] = { { "pid", FIELD_UINT, &hello->pid, 0 },
+                         { "presence", FIELD_BOOL, &hello->presence, 0 },
+                         { "shown", FIELD_BOOL, &hello->shown, 0 } };
+    return s_decode_map (data, size, fields, 3);
+}
+
+size_t
+proto_presence_encode (uint8_t *out, const proto_presence_t *presence)
+{
+    field_t fields[] = {
+        { "pid", FIELD_UINT, (void *) &presence->pid, 0 },
+        { "address", FIELD_STR, (void *) presence->address, sizeof (presence->address) },
+        { "reason", FIELD_STR, (void *) presence->reason, sizeof (presence->reason) },
+        { "shown", FIELD_BOOL, (void *) &presence->shown, 0 },
+    };
+    return s_encode_map (out, fields, 4);
+}
+
+int
+proto_presence_decode (const void *data, size_t size, proto_presence_t *presence)
+{
+    field_t fields[] = {
+        { "pid", FIELD_UINT, &presence->pid, 0 },
+        { "address", FIELD_STR, presence->address, sizeof (presence->address) },
+        { "reason", FIELD_STR, presence->reason, sizeof (presence->reason) },
+        { "shown", FIELD_BOOL, &presence->shown, 0 },
+    };
+    return s_decode_map (data, size, fields, 4);
 }
 
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",   "SEND",
-                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR", "PING",
-                                   "PONG",      "JOINED",  "LEFT" };
+    static const char *names[] = { "?",       "HELLO", "WELCOME", "BYE",  "SEND", "BROADCAST",
+                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG", "JOINED",
+                                   "LEFT",    "CLOSE", "SHOW",    "HIDE" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

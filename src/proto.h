@@ -37,7 +37,10 @@ typedef enum proto_command {
     PROTO_PONG = 10,
     PROTO_JOINED = 11,
     PROTO_LEFT = 12,
-    PROTO_COMMAND_LAST = PROTO_LEFT
+    PROTO_CLOSE = 13,
+    PROTO_SHOW = 14,
+    PROTO_HIDE = 15,
+    PROTO_COMMAND_LAST = PROTO_HIDE
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -114,6 +117,29 @@ size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
 //  values already in *welcome. Returns 0 or PROKIT_EPROTO.
 int proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome);
+
+//  What a client says about itself in HELLO.
+typedef struct proto_hello {
+    uint64_t pid;  //  its process id, 0 if not said
+    bool presence; //  it wants JOINED/LEFT about the other windows
+    bool shown;    //  it starts visible
+} proto_hello_t;
+
+#define PROTO_HELLO_BODY_MAX 64
+size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
+int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
+
+//  The body of JOINED and LEFT.
+typedef struct proto_presence {
+    uint64_t pid;      //  JOINED: the window's pid, as it said in HELLO
+    char address[128]; //  JOINED: the peer address of its connection
+    char reason[64];   //  LEFT: "closed", "connection lost"
+    bool shown;        //  JOINED: whether it said it starts visible
+} proto_presence_t;
+
+#define PROTO_PRESENCE_BODY_MAX 256
+size_t proto_presence_encode (uint8_t *out, const proto_presence_t *presence);
+int proto_presence_decode (const void *data, size_t size, proto_presence_t *presence);
 
 //  Return the command's name ("HELLO", ...) or "?".
 const char *proto_command_name (int command);

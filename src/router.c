@@ -49,9 +49,12 @@ typedef struct peer {
     size_t routing_id_size;
     char key[2 * ROUTING_ID_MAX + 1]; //  routing id in hex: the by_id key
     bool is_main;
-    int fd;             //  its connection's socket, -1 for inproc
-    zlistx_t *backlog;  //  zmsg_t (header, peer, body) waiting for room
-    zhashx_t *inflight; //  "requester/id" -> inflight_t: requests it owes
+    int fd;              //  its connection's socket, -1 for inproc
+    proto_hello_t hello; //  what it said of itself: pid, presence, shown
+    char address[128];   //  its connection's peer address, "" if unknown
+    int64_t last_seen;   //  when it last sent us something, ms since the epoch
+    zlistx_t *backlog;   //  zmsg_t (header, peer, body) waiting for room
+    zhashx_t *inflight;  //  "requester/id" -> inflight_t: requests it owes
 } peer_t;
 
 //  A request forwarded to a peer and not answered yet: if the peer goes,
@@ -231,12 +234,33 @@ s_peer_destroy (void **item)
     *item = NULL;
 }
 
+//  Tell main, and the windows that asked for presence, that WINDOW joined
+//  or left. Never dropped: a main that missed one would keep a wrong
+//  registry. TO, when given, is the only peer told (a late joiner
+//  catching up on who is there).
 static void
-s_notify_main (router_state_t *self, proto_command_t command, const char *window)
+s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *window,
+                   const char *reason, peer_t *to)
 {
-    //  Never dropped: a main that missed one would keep a wrong registry.
-    if (self->main)
-        s_send_control (self, self->main, command, 0, window, NULL, 0);
+    proto_presence_t presence;
+    memset (&presence, 0, sizeof (presence));
+    if (command == PROTO_JOINED) {
+        presence.pid = window->hello.pid;
+        presence.shown = window->hello.shown;
+        snprintf (presence.address, sizeof (presence.address), "%s", window->address);
+    }
+    else
+        snprintf (presence.reason, sizeof (presence.reason), "%s", reason);
+    uint8_t body[PROTO_PRESENCE_BODY_MAX];
+    size_t size = proto_presence_encode (body, &presence);
+    if (to) {
+        s_send_control (self, to, command, 0, window->name, body, size);
+        return;
+    }
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (peer != window && (peer->is_main || peer->hello.presence))
+            s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
 static peer_t *
@@ -280,10 +304,11 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         self->main = NULL;
     else {
         self->stats.windows--;
+        //  Tell the others while the entry still exists, then free it.
+        s_notify_presence (self, PROTO_LEFT, peer, reason, NULL);
         char name[PROTO_NAME_MAX + 1];
         strcpy (name, peer->name);
         zhashx_delete (self->by_name, name);
-        s_notify_main (self, PROTO_LEFT, name);
         return;
     }
     zhashx_delete (self->by_name, PROTO_MAIN_NAME);
@@ -291,7 +316,7 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 
 static void
 s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
-         const proto_msg_t *msg)
+         const char *address, const proto_msg_t *msg)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
     if (zhashx_lookup (self->by_name, msg->peer)) {
@@ -315,6 +340,9 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     strcpy (peer->key, key);
     peer->is_main = is_main;
     peer->fd = fd;
+    //  The codec checked the body is a map; unknown keys are for later.
+    proto_hello_decode (msg->body, msg->body_size, &peer->hello);
+    snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
 
@@ -329,17 +357,23 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         return;
     }
     log_info ("router: '%s' joined", msg->peer);
-    if (is_main) {
+    if (is_main)
         self->main = peer;
-        //  A main attaching late learns every window already there.
-        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
-             window = (peer_t *) zhashx_next (self->by_name))
-            if (!window->is_main)
-                s_notify_main (self, PROTO_JOINED, window->name);
-    }
     else {
         self->stats.windows++;
-        s_notify_main (self, PROTO_JOINED, peer->name);
+        s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
+    }
+    if (is_main || peer->hello.presence) {
+        //  A late joiner that follows presence learns who is already there.
+        zlistx_t *others = zlistx_new ();
+        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
+             window = (peer_t *) zhashx_next (self->by_name))
+            if (!window->is_main && window != peer)
+                zlistx_add_end (others, window);
+        for (peer_t *window = (peer_t *) zlistx_first (others); window;
+             window = (peer_t *) zlistx_next (others))
+            s_notify_presence (self, PROTO_JOINED, window, NULL, peer);
+        zlistx_destroy (&others);
     }
 }
 
@@ -450,6 +484,27 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
     }
+}
+
+//  CLOSE, SHOW and HIDE: main's orders to a window, delivered like a SEND.
+static void
+s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    if (!sender->is_main) {
+        char text[64];
+        snprintf (text, sizeof (text), "only main may send %s", proto_command_name (msg->command));
+        s_send_error (self, sender, msg->id, msg->peer, PROKIT_EACCES, text);
+        return;
+    }
+    peer_t *target = s_find (self, msg->peer);
+    if (target && msg->command != PROTO_CLOSE)
+        target->hello.shown = msg->command == PROTO_SHOW;
+    s_forward (self, sender, msg, body);
+    //  A closed window is gone at once: its name is free, whatever it does
+    //  next (it says BYE, or its further messages are refused).
+    target = s_find (self, msg->peer);
+    if (target && msg->command == PROTO_CLOSE && !target->is_main)
+        s_remove_peer (self, target, "closed by main");
 }
 
 static void
@@ -593,14 +648,25 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         return;
     }
     self->stats.received++;
+    if (sender)
+        sender->last_seen = zclock_time ();
     if (!sender) {
         if (msg.command == PROTO_HELLO) {
             //  Connection events first: a DISCONNECTED for an earlier
             //  connection with this fd must not remove the new one.
             s_drain_monitor (self);
-            s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD), &msg);
+            s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
+                     zmq_msg_gets (&frames[1], "Peer-Address"), &msg);
         }
-        else if (msg.command != PROTO_BYE) {
+        else if (msg.command == PROTO_BYE) {
+            //  A window main closed saying goodbye: confirm, nothing to free.
+            peer_t anonymous;
+            memset (&anonymous, 0, sizeof (anonymous));
+            anonymous.routing_id_size = id_size;
+            memcpy (anonymous.routing_id, zmq_msg_data (&frames[0]), id_size);
+            s_send (self, &anonymous, PROTO_BYE, msg.id, "", NULL, NULL, 0);
+        }
+        else {
             self->stats.malformed++;
             s_send_error_to_id (self, &frames[0], msg.id, PROKIT_EPROTO,
                                 "send HELLO first: this connection has not joined");
@@ -622,6 +688,9 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     case PROTO_REQUEST:
     case PROTO_REPLY:
     case PROTO_ERROR: s_forward (self, sender, &msg, &frames[3]); break;
+    case PROTO_CLOSE:
+    case PROTO_SHOW:
+    case PROTO_HIDE: s_window_control (self, sender, &msg, &frames[3]); break;
     case PROTO_BROADCAST: s_broadcast (self, sender, &msg, &frames[3]); break;
     case PROTO_PING: s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0); break;
     default: //  PONG: liveness only
@@ -686,6 +755,13 @@ s_handle_pipe (router_state_t *self)
         keep_going = false;
     else if (streq (verb, "STATS"))
         zsock_send (self->pipe, "b", &self->stats, sizeof (self->stats));
+    else if (streq (verb, "SEEN")) {
+        char *name = zmsg_popstr (command);
+        peer_t *peer = name ? s_find (self, name) : NULL;
+        int64_t seen = peer ? peer->last_seen : 0;
+        zsock_send (self->pipe, "b", &seen, sizeof (seen));
+        free (name);
+    }
     free (verb);
     zmsg_destroy (&command);
     return keep_going;
@@ -875,6 +951,23 @@ router_stats (router_t *self, router_stats_t *stats)
     memcpy (stats, zframe_data (frame), sizeof (*stats));
     zframe_destroy (&frame);
     return PROKIT_OK;
+}
+
+int
+router_last_seen (router_t *self, const char *name, long long *ms)
+{
+    if (zstr_sendx (self->actor, "SEEN", name, NULL) != 0)
+        return PROKIT_ECLOSED;
+    zframe_t *frame = zframe_recv (self->actor);
+    int64_t seen = 0;
+    if (!frame || zframe_size (frame) != sizeof (seen)) {
+        zframe_destroy (&frame);
+        return PROKIT_ECLOSED;
+    }
+    memcpy (&seen, zframe_data (frame), sizeof (seen));
+    zframe_destroy (&frame);
+    *ms = (long long) seen;
+    return seen > 0 ? PROKIT_OK : PROKIT_ENOTFOUND;
 }
 
 void

@@ -45,6 +45,10 @@ const char *router_endpoint (const router_t *self);
 //  Copy the router's counters (a round trip to its thread).
 int router_stats (router_t *self, router_stats_t *stats);
 
+//  When the router last received a message from window NAME, in ms since
+//  the Unix epoch (a round trip to its thread). PROKIT_ENOTFOUND if none.
+int router_last_seen (router_t *self, const char *name, long long *ms);
+
 //  Stop the router, telling connected clients, and free it. NULL-safe.
 void router_destroy (router_t **self_p);
 

@@ -32,6 +32,14 @@ struct prokit_window {
     void *undelivered_arg;
     prokit_connection_fn *connection_fn;
     void *connection_arg;
+    prokit_presence_fn *presence_fn;
+    void *presence_arg;
+    prokit_close_fn *close_fn;
+    void *close_arg;
+    prokit_visibility_fn *visibility_fn;
+    void *visibility_arg;
+    bool shown;
+    bool close_requested;
 };
 
 static int
@@ -119,7 +127,43 @@ s_on_connection (void *owner, int event, int code, const char *text)
         self->connection_fn ((prokit_connection_event_t) event, code, text, self->connection_arg);
 }
 
-static const client_events_t s_events = { s_on_message, NULL, s_on_undelivered, s_on_connection };
+static void
+s_on_presence (void *owner, const char *window, bool joined, const proto_presence_t *presence)
+{
+    prokit_window_t *self = (prokit_window_t *) owner;
+    if (!self->presence_fn)
+        return;
+    prokit_presence_t event = { joined ? PROKIT_PRESENCE_JOINED : PROKIT_PRESENCE_LEFT,
+                                window,
+                                presence->reason,
+                                (int) presence->pid,
+                                0,
+                                false };
+    self->presence_fn (&event, self->presence_arg);
+}
+
+//  Main's orders: close, show, hide.
+static void
+s_on_control (void *owner, int command)
+{
+    prokit_window_t *self = (prokit_window_t *) owner;
+    if (command == PROTO_CLOSE) {
+        self->close_requested = true;
+        if (self->close_fn)
+            self->close_fn (self->close_arg);
+        client_stop (self->client); //  prokit_window_run() returns PROKIT_ECLOSED
+        return;
+    }
+    self->shown = command == PROTO_SHOW;
+    if (self->visibility_fn)
+        self->visibility_fn (self->shown, self->visibility_arg);
+}
+
+static const client_events_t s_events = { .on_message = s_on_message,
+                                          .on_presence = s_on_presence,
+                                          .on_undelivered = s_on_undelivered,
+                                          .on_connection = s_on_connection,
+                                          .on_control = s_on_control };
 
 void
 prokit_window_opts_init (prokit_window_opts_t *opts)
@@ -154,8 +198,17 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
         *error = PROKIT_ENOMEM;
         return NULL;
     }
-    client_config_t config = { name,      endpoint, opts->join_timeout_ms, opts->request_timeout_ms,
-                               &s_events, self };
+    //  Main says how a window it started should begin (createWindow's show).
+    const char *show = getenv ("PROKIT_WINDOW_SHOW");
+    self->shown = !(show && strcmp (show, "0") == 0);
+    client_config_t config = { .name = name,
+                               .endpoint = endpoint,
+                               .join_timeout_ms = opts->join_timeout_ms,
+                               .request_timeout_ms = opts->request_timeout_ms,
+                               .presence = opts->presence,
+                               .shown = self->shown,
+                               .events = &s_events,
+                               .owner = self };
     self->client = client_new (&config, error);
     if (!self->client) {
         free (self);
@@ -292,7 +345,51 @@ prokit_window_dispatch (prokit_window_t *self)
 int
 prokit_window_run (prokit_window_t *self, int timeout_ms)
 {
-    return self ? client_run (self->client, timeout_ms) : PROKIT_EINVAL;
+    if (!self)
+        return PROKIT_EINVAL;
+    if (self->close_requested)
+        return PROKIT_ECLOSED;
+    int rc = client_run (self->client, timeout_ms);
+    return rc == PROKIT_OK && self->close_requested ? PROKIT_ECLOSED : rc;
+}
+
+void
+prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->presence_fn = fn;
+    self->presence_arg = arg;
+}
+
+void
+prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->close_fn = fn;
+    self->close_arg = arg;
+}
+
+void
+prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->visibility_fn = fn;
+    self->visibility_arg = arg;
+}
+
+bool
+prokit_window_is_shown (const prokit_window_t *self)
+{
+    return self && self->shown;
+}
+
+bool
+prokit_window_close_requested (const prokit_window_t *self)
+{
+    return self && self->close_requested;
 }
 
 void

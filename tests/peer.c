@@ -11,6 +11,14 @@
         from main makes it send <text> to <window>. A message "exit" from
         main makes it leave and exit 0.
 
+    prokit-test-peer spawned [--ignore-close] [--ignore-term]
+        A window started by main's createWindow: name and endpoint come from
+        the environment. Reports as a window does, plus "visibility|0/1"
+        when main hides or shows it. A message "crash:N" from main makes it
+        exit with status N at once. On close it exits 0, unless
+        --ignore-close (then it waits for a signal); --ignore-term makes it
+        ignore close and SIGTERM both (only SIGKILL ends it).
+
     Requests: "fail" -> prokit_request_fail (42, "failed on purpose");
     "defer" -> kept unanswered (prints "DEFERRED"); anything else -> echoed.
 
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static prokit_main_t *s_main;
 static prokit_window_t *s_window;
@@ -83,6 +92,8 @@ s_report (const prokit_message_t *message, void *arg)
             prokit_window_stop (s_window);
             return;
         }
+        if (strncmp (text, "crash:", 6) == 0)
+            _exit (atoi (text + 6));
         if (strncmp (text, "sendto:", 7) == 0) {
             char target[PROKIT_NAME_MAX + 1];
             const char *colon = strchr (text + 7, ':');
@@ -103,6 +114,56 @@ s_report (const prokit_message_t *message, void *arg)
     //  Blocking on purpose: reports reach main in the order received.
     prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
     prokit_reply_destroy (&reply);
+}
+
+static void
+s_on_visibility (bool shown, void *arg)
+{
+    (void) arg;
+    prokit_payload_t *report = prokit_payload_new_printf ("visibility|%d", shown ? 1 : 0);
+    prokit_reply_t *reply = NULL;
+    prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
+    prokit_reply_destroy (&reply);
+}
+
+static volatile sig_atomic_t s_terminated;
+
+static void
+s_on_term (int signum)
+{
+    (void) signum;
+    s_terminated = 1;
+    if (s_window)
+        prokit_window_stop (s_window);
+}
+
+static int
+s_run_spawned (int argc, char *argv[])
+{
+    bool ignore_close = false, ignore_term = false;
+    for (int i = 2; i < argc; i++) {
+        ignore_close |= strcmp (argv[i], "--ignore-close") == 0;
+        ignore_term |= strcmp (argv[i], "--ignore-term") == 0;
+    }
+    ignore_close |= ignore_term; //  a window deaf to SIGTERM is deaf to close too
+    signal (SIGTERM, ignore_term ? SIG_IGN : s_on_term);
+    int error = PROKIT_OK;
+    s_window = prokit_window_new (NULL, NULL, &error);
+    if (!s_window) {
+        fprintf (stderr, "peer: %s\n", prokit_strerror (error));
+        return 3;
+    }
+    prokit_window_on_request (s_window, s_serve, NULL);
+    prokit_window_on_main_message (s_window, s_report, NULL);
+    prokit_window_on_window_message (s_window, s_report, NULL);
+    prokit_window_on_visibility (s_window, s_on_visibility, NULL);
+    int rc = prokit_window_run (s_window, -1);
+    if (rc == PROKIT_ECLOSED && ignore_close)
+        while (!s_terminated)
+            pause (); //  a window that will not close: only a signal ends it
+    prokit_window_destroy (&s_window);
+    s_release_deferred ();
+    return 0;
 }
 
 int
@@ -150,6 +211,10 @@ main (int argc, char *argv[])
         s_release_deferred ();
         return 0;
     }
-    fprintf (stderr, "usage: %s main ENDPOINT [MAX_PAYLOAD] | window NAME ENDPOINT\n", argv[0]);
+    if (argc >= 2 && strcmp (argv[1], "spawned") == 0)
+        return s_run_spawned (argc, argv);
+    fprintf (stderr,
+             "usage: %s main ENDPOINT [MAX_PAYLOAD] | window NAME ENDPOINT | spawned [flags]\n",
+             argv[0]);
     return 1;
 }

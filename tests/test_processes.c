@@ -297,8 +297,12 @@ typedef struct departure {
 } departure_t;
 
 static void
-s_on_presence (const char *window, bool joined, void *arg)
+s_on_presence (const prokit_presence_t *event, void *arg)
 {
+    if (event->kind == PROKIT_PRESENCE_EXITED)
+        return; //  a process main started ended: its LEFT says the rest
+    const char *window = event->window;
+    bool joined = event->kind == PROKIT_PRESENCE_JOINED;
     departure_t *departure = (departure_t *) arg;
     if (!joined && strcmp (window, "work") == 0)
         departure->left++;

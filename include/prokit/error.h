@@ -19,20 +19,22 @@ extern "C" {
 
 typedef enum prokit_error {
     PROKIT_OK = 0,
-    PROKIT_EINVAL = -1,     //  an argument is invalid (NULL, bad name, ...)
-    PROKIT_ENOMEM = -2,     //  out of memory
-    PROKIT_ENOTFOUND = -3,  //  no window (or main) of that name has joined
-    PROKIT_EEXIST = -4,     //  the window name (or the main role) is taken
-    PROKIT_ETIMEDOUT = -5,  //  no answer within the deadline
-    PROKIT_ENOHANDLER = -6, //  the receiver has no request handler
-    PROKIT_EHANDLER = -7,   //  the receiver's handler reported a failure
-    PROKIT_ECLOSED = -8,    //  the connection or the handle was closed
-    PROKIT_ETOOBIG = -9,    //  the payload is larger than the limit
-    PROKIT_EPROTO = -10,    //  a malformed message (frames, header, msgpack)
-    PROKIT_EVERSION = -11,  //  the peer speaks another protocol version
-    PROKIT_EAGAIN = -12,    //  a queue is full: nothing was sent, try again
-    PROKIT_EACCES = -13,    //  the peer is not allowed to do that
-    PROKIT_ETRANSPORT = -14 //  binding or connecting the endpoint failed
+    PROKIT_EINVAL = -1,      //  an argument is invalid (NULL, bad name, ...)
+    PROKIT_ENOMEM = -2,      //  out of memory
+    PROKIT_ENOTFOUND = -3,   //  no window (or main) of that name has joined
+    PROKIT_EEXIST = -4,      //  the window name (or the main role) is taken
+    PROKIT_ETIMEDOUT = -5,   //  no answer within the deadline
+    PROKIT_ENOHANDLER = -6,  //  the receiver has no request handler
+    PROKIT_EHANDLER = -7,    //  the receiver's handler reported a failure
+    PROKIT_ECLOSED = -8,     //  the connection or the handle was closed
+    PROKIT_ETOOBIG = -9,     //  the payload is larger than the limit
+    PROKIT_EPROTO = -10,     //  a malformed message (frames, header, msgpack)
+    PROKIT_EVERSION = -11,   //  the peer speaks another protocol version
+    PROKIT_EAGAIN = -12,     //  a queue is full: nothing was sent, try again
+    PROKIT_EACCES = -13,     //  the peer is not allowed to do that
+    PROKIT_ETRANSPORT = -14, //  binding or connecting the endpoint failed
+    PROKIT_ESPAWN = -15,     //  a window process could not be started
+    PROKIT_EEXITED = -16     //  a window process exited before it joined
 } prokit_error_t;
 
 //  Return a static, human-readable text for an error code (never NULL;

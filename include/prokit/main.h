@@ -100,15 +100,103 @@ PROKIT_EXPORT int prokit_main_broadcast (prokit_main_t *self, prokit_payload_t *
 PROKIT_EXPORT void prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn,
                                                void *arg);
 
-//  Called when a window joins (JOINED true) or leaves (false). WINDOW is
-//  borrowed until the callback returns.
-typedef void (prokit_presence_fn) (const char *window, bool joined, void *arg);
-
-//  Set the presence callback (NULL: none).
+//  Set the presence callback (NULL: none): every window that joins or
+//  leaves, wherever it runs, and every window process main started that
+//  ends (see prokit_presence_t).
 PROKIT_EXPORT void prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg);
 
-//  Return true if a window called NAME has joined, as far as main knows
-//  (presence events are applied in prokit_main_dispatch()).
+//  --- windows as processes (createWindow) ----------------------------------
+
+//  When main starts a window process again after it ended.
+typedef enum prokit_restart {
+    PROKIT_RESTART_NEVER = 0,     //  never (the default)
+    PROKIT_RESTART_ON_FAILURE = 1 //  when it ends other than with status 0 or by being closed
+} prokit_restart_t;
+
+//  How to start a window process. Initialise with
+//  prokit_window_spec_init(); fields may be added at the end later.
+typedef struct prokit_window_spec {
+    const char *path;    //  the program (required; a path, not looked up in $PATH)
+    char *const *argv;   //  NULL-terminated, argv[0] included; NULL: { path }
+    char *const *env;    //  extra "NAME=value" entries, NULL-terminated; NULL: none
+    const char *cwd;     //  working directory; NULL: main's
+    bool show;           //  a visible window (true) or a hidden worker (false)
+    int join_timeout_ms; //  > 0: return only once it joined (or failed), at most this long
+    prokit_restart_t restart;
+    int restart_max;        //  restarts at most, in a row (0: 5)
+    int restart_backoff_ms; //  first delay before a restart, doubled each time (0: 500)
+} prokit_window_spec_t;
+
+//  Fill SPEC with the defaults (all zero: hidden, no wait, no restart).
+PROKIT_EXPORT void prokit_window_spec_init (prokit_window_spec_t *spec);
+
+//  What prokit_main_create_window() learnt.
+typedef struct prokit_spawned {
+    int pid;         //  the process id (0 if it could not be started)
+    int wait_status; //  with PROKIT_EEXITED: how it ended, as from waitpid()
+    char reason[96]; //  with an error: what went wrong, in words
+} prokit_spawned_t;
+
+//  Start the window NAME as a process (createWindow): SPEC->path runs with
+//  PROKIT_ENDPOINT, PROKIT_WINDOW_NAME and PROKIT_WINDOW_SHOW (1 or 0) in
+//  its environment, so prokit_window_new (NULL, NULL, ...) in it needs no
+//  configuration. Returns once the process started, or, with
+//  join_timeout_ms, once it joined. The window is in the registry from
+//  now on (not joined yet: see prokit_window_info_t). RESULT may be NULL.
+//  Returns PROKIT_OK; PROKIT_EINVAL (bad name or spec); PROKIT_EEXIST (a
+//  window of that name is live or already started); PROKIT_ESPAWN (it could
+//  not be started: RESULT->reason says why); PROKIT_EEXITED (it ended
+//  before joining: RESULT->wait_status); PROKIT_ETIMEDOUT (it did not join
+//  in time: it is still running and tracked). While it waits for the join
+//  it dispatches events, so callbacks may run. Not from a callback.
+PROKIT_EXPORT int prokit_main_create_window (prokit_main_t *self, const char *name,
+                                             const prokit_window_spec_t *spec,
+                                             prokit_spawned_t *result);
+
+//  Close the window NAME (destroyWindow): it gets a close event, leaves the
+//  registry at once (its name is free), and a process main started that has
+//  not ended GRACE_MS later gets SIGTERM, then SIGKILL after another
+//  GRACE_MS (0: 2000). How it ended comes as a PROKIT_PRESENCE_EXITED
+//  event. A window main did not start is told to close and dropped by the
+//  router. Returns PROKIT_OK, PROKIT_ENOTFOUND or PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_main_destroy_window (prokit_main_t *self, const char *name, int grace_ms);
+
+//  Close every window (clearWindows), all at once: one grace period for
+//  all of them. Returns PROKIT_OK.
+PROKIT_EXPORT int prokit_main_clear_windows (prokit_main_t *self, int grace_ms);
+
+//  Show or hide the window NAME (workWindow.hide()): it gets the event, and
+//  the registry keeps the state. Returns PROKIT_OK, PROKIT_ENOTFOUND (not
+//  joined) or PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_main_show_window (prokit_main_t *self, const char *name);
+PROKIT_EXPORT int prokit_main_hide_window (prokit_main_t *self, const char *name);
+
+//  What main knows about one window.
+typedef struct prokit_window_info {
+    char name[PROKIT_NAME_MAX + 1];
+    bool joined;            //  false: started by main, not joined (yet, or again)
+    long long joined_at_ms; //  when it joined, ms since the Unix epoch; 0 if not joined
+    long long last_seen_ms; //  when the router last received from it, ms since the epoch
+    bool spawned;           //  started by this main
+    int pid;                //  its process id when known, else 0
+    bool shown;             //  visible (true) or hidden
+    char address[128];      //  its connection's peer address when known, else ""
+    int restarts;           //  times main restarted it
+} prokit_window_info_t;
+
+//  Copy what main knows about window NAME into *INFO (getWindow). Returns
+//  PROKIT_OK, PROKIT_ENOTFOUND or PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_main_get_window (prokit_main_t *self, const char *name,
+                                          prokit_window_info_t *info);
+
+//  Copy up to CAPACITY windows into INFOS (getAllWindows): every window that
+//  joined, wherever it runs, and every window process main started. Returns
+//  how many there are (which may exceed CAPACITY).
+PROKIT_EXPORT size_t prokit_main_get_all_windows (prokit_main_t *self, prokit_window_info_t *infos,
+                                                  size_t capacity);
+
+//  Return true if a window called NAME has joined (hasWindow), as far as
+//  main knows (presence events are applied in prokit_main_dispatch()).
 PROKIT_EXPORT bool prokit_main_has_window (const prokit_main_t *self, const char *name);
 
 //  Return how many windows have joined.

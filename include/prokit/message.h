@@ -65,6 +65,29 @@ typedef void (prokit_reply_fn) (prokit_reply_t *reply, void *arg);
 //  Without such a callback these failures are logged at warn level.
 typedef void (prokit_undelivered_fn) (const char *target, int code, const char *text, void *arg);
 
+//  A window joining or leaving, or a window process main started ending.
+typedef enum prokit_presence_kind {
+    PROKIT_PRESENCE_JOINED = 1, //  the window joined (claimed its name)
+    PROKIT_PRESENCE_LEFT = 2,   //  it left; its name is free again
+    PROKIT_PRESENCE_EXITED = 3  //  (main only) a process main started has ended, and was reaped
+} prokit_presence_kind_t;
+
+typedef struct prokit_presence {
+    prokit_presence_kind_t kind;
+    const char *window; //  its name
+    //  Why: LEFT: "closed" (it left), "closed by main", "connection lost"
+    //  (killed, or silent past the heartbeat timeout); EXITED: "exited
+    //  with status N" or "killed by signal N (SIGNAME)". "" for JOINED.
+    const char *reason;
+    int pid;           //  its process id when known, else 0
+    int wait_status;   //  EXITED: the status waitpid() gave; else 0
+    bool will_restart; //  EXITED: main will start it again (restart policy)
+} prokit_presence_t;
+
+//  Called for presence events. EVENT and its strings are borrowed until
+//  the callback returns.
+typedef void (prokit_presence_fn) (const prokit_presence_t *event, void *arg);
+
 //  What happened to a handle's connection to the router.
 typedef enum prokit_connection_event {
     //  The connection was lost (the router or main went away, or stopped

@@ -45,6 +45,9 @@ typedef struct prokit_window_opts {
     int join_timeout_ms;
     //  Default deadline of requests, in ms. 0: 30000.
     int request_timeout_ms;
+    //  Follow the other windows joining and leaving (see
+    //  prokit_window_on_presence()).
+    bool presence;
 } prokit_window_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL).
@@ -143,6 +146,36 @@ PROKIT_EXPORT int prokit_window_request_wait (prokit_window_t *self, const char 
                                               prokit_payload_t **payload_p, int timeout_ms,
                                               prokit_reply_t **reply_p);
 
+//  Set the callback for other windows joining and leaving (NULL: none).
+//  Only called if the window was created with opts.presence set; right
+//  after joining it hears of every window already there.
+PROKIT_EXPORT void prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn,
+                                              void *arg);
+
+//  Called when main closes the window (destroyWindow). Clean up here; the
+//  window has already left (its name is free), prokit_window_run() returns
+//  PROKIT_ECLOSED, and the process is expected to end: main sends SIGTERM
+//  if it has not after a grace period.
+typedef void (prokit_close_fn) (void *arg);
+
+//  Set the close callback (NULL: none).
+PROKIT_EXPORT void prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg);
+
+//  Return true once main has asked the window to close.
+PROKIT_EXPORT bool prokit_window_close_requested (const prokit_window_t *self);
+
+//  Called when main shows (SHOWN true) or hides the window.
+typedef void (prokit_visibility_fn) (bool shown, void *arg);
+
+//  Set the visibility callback (NULL: none).
+PROKIT_EXPORT void prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn,
+                                                void *arg);
+
+//  Return true if the window is visible: as main started it
+//  ($PROKIT_WINDOW_SHOW, default visible), then as main last showed or hid
+//  it.
+PROKIT_EXPORT bool prokit_window_is_shown (const prokit_window_t *self);
+
 //  Return a descriptor that polls readable whenever prokit_window_dispatch()
 //  has work. Level-triggered; borrowed: do not read or close it.
 PROKIT_EXPORT int prokit_window_fd (const prokit_window_t *self);
@@ -151,8 +184,9 @@ PROKIT_EXPORT int prokit_window_fd (const prokit_window_t *self);
 //  the number of events handled or a negative error.
 PROKIT_EXPORT int prokit_window_dispatch (prokit_window_t *self);
 
-//  Dispatch events until prokit_window_stop() (returns PROKIT_OK) or
-//  TIMEOUT_MS passes (PROKIT_ETIMEDOUT); -1 waits forever.
+//  Dispatch events until prokit_window_stop() (returns PROKIT_OK), main
+//  closes the window (PROKIT_ECLOSED) or TIMEOUT_MS passes
+//  (PROKIT_ETIMEDOUT); -1 waits forever.
 PROKIT_EXPORT int prokit_window_run (prokit_window_t *self, int timeout_ms);
 
 //  Make prokit_window_run() return. Safe from any thread and from a signal
