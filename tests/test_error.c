@@ -27,6 +27,8 @@ test_codes_keep_their_wire_values (void **state)
     assert_int_equal (PROKIT_EAGAIN, -12);
     assert_int_equal (PROKIT_EACCES, -13);
     assert_int_equal (PROKIT_ETRANSPORT, -14);
+    assert_int_equal (PROKIT_ESPAWN, -15);
+    assert_int_equal (PROKIT_EEXITED, -16);
 }
 
 static void
@@ -37,9 +39,10 @@ test_every_code_has_its_own_name_and_text (void **state)
         "PROKIT_OK",      "PROKIT_EINVAL",    "PROKIT_ENOMEM",     "PROKIT_ENOTFOUND",
         "PROKIT_EEXIST",  "PROKIT_ETIMEDOUT", "PROKIT_ENOHANDLER", "PROKIT_EHANDLER",
         "PROKIT_ECLOSED", "PROKIT_ETOOBIG",   "PROKIT_EPROTO",     "PROKIT_EVERSION",
-        "PROKIT_EAGAIN",  "PROKIT_EACCES",    "PROKIT_ETRANSPORT",
+        "PROKIT_EAGAIN",  "PROKIT_EACCES",    "PROKIT_ETRANSPORT", "PROKIT_ESPAWN",
+        "PROKIT_EEXITED",
     };
-    for (int code = 0; code >= -14; code--) {
+    for (int code = 0; code >= -16; code--) {
         assert_string_equal (prokit_error_name (code), names[-code]);
         const char *text = prokit_strerror (code);
         assert_non_null (text);
@@ -55,7 +58,7 @@ static void
 test_unknown_codes_are_named_as_such (void **state)
 {
     (void) state;
-    int unknown[] = { 1, 42, -15, -1000, 0x7fffffff, -0x7fffffff - 1 };
+    int unknown[] = { 1, 42, -17, -1000, 0x7fffffff, -0x7fffffff - 1 };
     for (size_t i = 0; i < sizeof (unknown) / sizeof (unknown[0]); i++) {
         assert_string_equal (prokit_strerror (unknown[i]), "unknown error");
         assert_string_equal (prokit_error_name (unknown[i]), "PROKIT_E?");
