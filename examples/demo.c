@@ -2,9 +2,10 @@
     command, on the router embedded in this process.
 
     It is the main process: it binds a fresh ipc endpoint, starts the window
-    programs prokit-example-window (window "main") and prokit-example-work
-    (window "work") from its own directory with posix_spawn, passing
-    PROKIT_ENDPOINT and PROKIT_DEMO=1, and plays this script:
+    programs prokit-example-window (window "main", shown) and
+    prokit-example-work (window "work", hidden) from its own directory with
+    createWindow (prokit_main_create_window), which hands them the endpoint
+    and their names, and plays this script:
 
       1. both windows join (presence);
       2. window "main" asks main "sendMsgToMain Hello" and prints the reply;
@@ -13,7 +14,9 @@
          with the sender's name), asks "work" and prints the reply, sends
          to the window "ghost" that does not exist and prints the error
          (PROKIT_ENOTFOUND), then asks main "done";
-      5. main broadcasts "Goodbye"; both windows print it, leave and exit 0.
+      5. main broadcasts "Goodbye"; both windows print it;
+      6. main closes both (clearWindows); they leave and exit 0, and main
+         reaps them.
 
     Exits 0 when every step happened and both windows exited 0. A step that
     does not happen within 10 s ends the demo: the windows are killed, the
@@ -23,7 +26,6 @@
 #include <limits.h>
 #include <prokit.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,15 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define STEP_TIMEOUT_MS 10000
 #define WINDOWS 2
 
 typedef struct {
     const char *name;    //  the window's name
     const char *program; //  its executable, next to prokit-demo
-    pid_t pid;           //  0: not started
+    bool show;           //  createWindow's show: a visible window or a hidden worker
     bool joined, left, exited;
 } child_t;
 
@@ -49,21 +49,14 @@ typedef struct {
     prokit_main_t *ipc;
     child_t children[WINDOWS];
     //  The script's steps, as main sees them.
-    bool both_joined, hello, done, goodbye_sent, both_left, both_exited;
+    bool both_joined, hello, done, closing, both_left, both_exited;
     bool failed;
     char why[256]; //  what went wrong, when failed
 } demo_t;
 
-//  For the signal handlers: stop waiting when a window exits or on Ctrl-C.
+//  For the signal handler: stop waiting on Ctrl-C.
 static prokit_main_t *s_ipc;
 static volatile sig_atomic_t s_interrupted;
-
-static void
-s_on_sigchld (int signum)
-{
-    (void) signum;
-    prokit_main_stop (s_ipc); //  safe from a signal handler
-}
 
 static void
 s_on_interrupt (int signum)
@@ -74,12 +67,9 @@ s_on_interrupt (int signum)
 }
 
 static void
-s_handle_signals (void (*on_child) (int), void (*on_interrupt) (int))
+s_handle_signals (void (*on_interrupt) (int))
 {
-    struct sigaction action = { .sa_handler = on_child, .sa_flags = SA_NOCLDSTOP };
-    sigaction (SIGCHLD, &action, NULL);
-    action.sa_handler = on_interrupt;
-    action.sa_flags = 0;
+    struct sigaction action = { .sa_handler = on_interrupt };
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
 }
@@ -144,23 +134,35 @@ s_on_msg_from_render (prokit_request_t *request, void *arg)
 static void
 s_on_presence (const prokit_presence_t *event, void *arg)
 {
-    if (event->kind == PROKIT_PRESENCE_EXITED)
-        return; //  a process main started ended: its LEFT says the rest
-    const char *window = event->window;
-    bool joined = event->kind == PROKIT_PRESENCE_JOINED;
     demo_t *demo = (demo_t *) arg;
-    printf ("[main] window \"%s\" %s\n", window, joined ? "joined" : "left");
-    child_t *child = s_child (demo, window);
+    child_t *child = s_child (demo, event->window);
     if (!child) {
-        s_fail (demo, "an unexpected window \"%s\" %s", window, joined ? "joined" : "left");
+        s_fail (demo, "an unexpected window \"%s\" appeared", event->window);
         return;
     }
-    if (joined)
+    switch (event->kind) {
+    case PROKIT_PRESENCE_JOINED:
+        printf ("[main] window \"%s\" joined\n", event->window);
         child->joined = true;
-    else
+        break;
+    case PROKIT_PRESENCE_LEFT:
+        printf ("[main] window \"%s\" left (%s)\n", event->window, event->reason);
         child->left = true;
+        break;
+    case PROKIT_PRESENCE_EXITED:
+        //  A process createWindow started has ended, and main reaped it.
+        printf ("[main] %s (window \"%s\", pid %d) %s\n", child->program, event->window, event->pid,
+                event->reason);
+        child->exited = true;
+        if (!WIFEXITED (event->wait_status) || WEXITSTATUS (event->wait_status) != 0)
+            s_fail (demo, "%s (window \"%s\") failed", child->program, event->window);
+        else if (!demo->closing)
+            s_fail (demo, "%s (window \"%s\") exited too early", child->program, event->window);
+        break;
+    }
     demo->both_joined = demo->children[0].joined && demo->children[1].joined;
     demo->both_left = demo->children[0].left && demo->children[1].left;
+    demo->both_exited = demo->children[0].exited && demo->children[1].exited;
     prokit_main_stop (demo->ipc);
 }
 
@@ -173,8 +175,9 @@ s_on_undelivered (const char *target, int code, const char *text, void *arg)
 
 //  --- The window processes -------------------------------------------------
 
+//  createWindow(name, { show, ... }): main starts the program and tracks it.
 static bool
-s_spawn (child_t *child, const char *dir)
+s_create_window (demo_t *demo, child_t *child, const char *dir)
 {
     char path[PATH_MAX];
     int len = snprintf (path, sizeof (path), "%s/%s", dir, child->program);
@@ -182,57 +185,22 @@ s_spawn (child_t *child, const char *dir)
         fprintf (stderr, "[main] FAILED: path of %s too long\n", child->program);
         return false;
     }
-    char *argv[] = { path, NULL };
-    //  posix_spawn, not fork: a ZeroMQ context must not cross a fork().
-    int rc = posix_spawn (&child->pid, path, NULL, NULL, argv, environ);
-    if (rc != 0) {
-        child->pid = 0;
-        fprintf (stderr, "[main] FAILED: cannot start %s: %s\n", path, strerror (rc));
+    char *env[] = { (char *) "PROKIT_DEMO=1", NULL }; //  play the scripted demo
+    prokit_window_spec_t spec;
+    prokit_window_spec_init (&spec);
+    spec.path = path;
+    spec.env = env;
+    spec.show = child->show;
+    prokit_spawned_t result;
+    int rc = prokit_main_create_window (demo->ipc, child->name, &spec, &result);
+    if (rc != PROKIT_OK) {
+        fprintf (stderr, "[main] FAILED: createWindow(\"%s\"): %s (%s)\n", child->name,
+                 prokit_error_name (rc), result.reason);
         return false;
     }
-    printf ("[main] started %s (pid %d) for window \"%s\"\n", child->program, (int) child->pid,
-            child->name);
+    printf ("[main] createWindow(\"%s\", { show: %s }) started %s (pid %d)\n", child->name,
+            child->show ? "true" : "false", child->program, result.pid);
     return true;
-}
-
-//  Collect windows that exited. Exiting is their last step: before main's
-//  "Goodbye", or with a status other than 0, it is a failure.
-static void
-s_reap (demo_t *demo)
-{
-    for (int i = 0; i < WINDOWS; i++) {
-        child_t *child = &demo->children[i];
-        int status;
-        if (child->pid == 0 || child->exited || waitpid (child->pid, &status, WNOHANG) <= 0)
-            continue;
-        child->exited = true;
-        if (WIFEXITED (status))
-            printf ("[main] %s (window \"%s\") exited with status %d\n", child->program,
-                    child->name, WEXITSTATUS (status));
-        else
-            printf ("[main] %s (window \"%s\") was killed by signal %d\n", child->program,
-                    child->name, WTERMSIG (status));
-        if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-            s_fail (demo, "%s (window \"%s\") failed", child->program, child->name);
-        else if (!demo->goodbye_sent)
-            s_fail (demo, "%s (window \"%s\") exited too early", child->program, child->name);
-    }
-    demo->both_exited = demo->children[0].exited && demo->children[1].exited;
-}
-
-static void
-s_kill_children (demo_t *demo)
-{
-    for (int i = 0; i < WINDOWS; i++) {
-        child_t *child = &demo->children[i];
-        if (child->pid == 0 || child->exited)
-            continue;
-        kill (child->pid, SIGKILL);
-        while (waitpid (child->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        child->exited = true;
-        printf ("[main] killed %s (window \"%s\")\n", child->program, child->name);
-    }
 }
 
 //  Run main's loop until *STEP is true. False if it does not happen within
@@ -242,7 +210,6 @@ s_wait_for (demo_t *demo, const bool *step, const char *what)
 {
     int64_t deadline = s_now_ms () + STEP_TIMEOUT_MS;
     while (true) {
-        s_reap (demo);
         if (s_interrupted)
             s_fail (demo, "interrupted");
         if (demo->failed) {
@@ -268,7 +235,7 @@ static bool
 s_play (demo_t *demo, const char *dir)
 {
     for (int i = 0; i < WINDOWS; i++)
-        if (!s_spawn (&demo->children[i], dir))
+        if (!s_create_window (demo, &demo->children[i], dir))
             return false;
 
     if (!s_wait_for (demo, &demo->both_joined, "windows \"main\" and \"work\" join") ||
@@ -290,8 +257,12 @@ s_play (demo_t *demo, const char *dir)
     rc = prokit_main_broadcast (demo->ipc, &message);
     if (rc != PROKIT_OK)
         s_fail (demo, "prokit_main_broadcast: %s", prokit_error_name (rc));
-    demo->goodbye_sent = true;
 
+    //  clearWindows(): both get a close event; a window still running after
+    //  the grace period would get SIGTERM, then SIGKILL.
+    printf ("[main] clearWindows()\n");
+    demo->closing = true;
+    prokit_main_clear_windows (demo->ipc, 5000);
     return s_wait_for (demo, &demo->both_left, "both windows leave") &&
            s_wait_for (demo, &demo->both_exited, "both window programs exit 0");
 }
@@ -319,8 +290,9 @@ main (void)
     prokit_main_opts_init (&opts);
     opts.endpoint = endpoint;
     int rc;
-    demo_t demo = { .children = { { .name = "main", .program = "prokit-example-window" },
-                                  { .name = "work", .program = "prokit-example-work" } } };
+    demo_t demo = { .children = {
+                        { .name = "main", .program = "prokit-example-window", .show = true },
+                        { .name = "work", .program = "prokit-example-work", .show = false } } };
     demo.ipc = prokit_main_new (&opts, &rc);
     if (!demo.ipc) {
         fprintf (stderr, "[main] initIpc failed: %s (%s)\n", prokit_error_name (rc),
@@ -333,20 +305,17 @@ main (void)
     printf ("[main] listening on %s\n", prokit_main_endpoint (demo.ipc));
 
     s_ipc = demo.ipc;
-    s_handle_signals (s_on_sigchld, s_on_interrupt);
-    //  What the windows inherit: where main is, and to play the script.
-    setenv ("PROKIT_ENDPOINT", endpoint, 1);
-    setenv ("PROKIT_DEMO", "1", 1);
+    s_handle_signals (s_on_interrupt);
 
     bool ok = s_play (&demo, dir);
-    s_kill_children (&demo); //  only those still running, after a failure
 
     prokit_stats_t stats;
     if (ok && prokit_main_stats (demo.ipc, &stats) == PROKIT_OK)
         printf ("[main] router: %llu messages received, %llu routed, %llu errors sent\n",
                 stats.received, stats.routed, stats.errors_sent);
 
-    s_handle_signals (SIG_DFL, SIG_DFL); //  before the handle goes away
+    s_handle_signals (SIG_DFL); //  before the handle goes away
+    //  Ends any window process still running (after a failure) and reaps it.
     prokit_main_destroy (&demo.ipc);
     unlink (path);
     printf ("[main] %s\n", ok ? "demo complete: every step happened" : "demo FAILED");

@@ -23,7 +23,7 @@ typedef struct {
     bool demo;   //  PROKIT_DEMO=1
     bool failed; //  the demo went wrong
     //  The demo's steps, in order.
-    bool main_replied, work_replied, undelivered, done_replied, goodbye;
+    bool main_replied, work_replied, undelivered, done_replied, goodbye, closed;
 } app_t;
 
 static prokit_window_t *s_window; //  for the signal handler
@@ -142,6 +142,14 @@ s_on_undelivered (const char *target, int code, const char *text, void *arg)
         s_demo_on_undelivered (app, target, code);
 }
 
+//  destroyWindow in main: the window may clean up, then its loop ends.
+static void
+s_on_close (void *arg)
+{
+    (void) arg;
+    printf ("[window main] main closed the window\n");
+}
+
 int
 main (void)
 {
@@ -164,6 +172,7 @@ main (void)
     printf ("[window main] joined as window \"main\"\n");
     prokit_window_on_main_message (app.window, s_on_msg_from_main, &app);
     prokit_window_on_undelivered (app.window, s_on_undelivered, &app);
+    prokit_window_on_close (app.window, s_on_close, &app);
     s_window = app.window;
     s_handle_signals (s_on_signal);
 
@@ -177,11 +186,13 @@ main (void)
     }
     else
         rc = prokit_window_run (app.window, DEMO_DEADLINE_MS);
+    //  The loop also ends when main closes the window (destroyWindow).
+    app.closed = rc == PROKIT_ECLOSED;
 
     s_handle_signals (SIG_DFL); //  before the handle goes away
     prokit_window_destroy (&app.window);
     if (!app.demo)
-        return rc == PROKIT_OK ? 0 : 1;
+        return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? 0 : 1;
 
     //  The demo succeeded only if every step happened.
     const char *missing = !app.main_replied   ? "main's reply to \"sendMsgToMain Hello\""
@@ -189,6 +200,7 @@ main (void)
                           : !app.undelivered  ? "the undelivered error for window \"ghost\""
                           : !app.done_replied ? "main's reply to \"done\""
                           : !app.goodbye      ? "main's \"Goodbye\" broadcast"
+                          : !app.closed       ? "main's close"
                                               : NULL;
     if (missing && !app.failed)
         printf ("[window main] FAILED: no %s within %d s\n", missing, DEMO_DEADLINE_MS / 1000);
@@ -198,7 +210,8 @@ main (void)
 //  --- The scripted demo (PROKIT_DEMO=1, as prokit-demo runs it) ------------
 //  Main's "Message from Main Process" starts it: "Hello Work" to window
 //  "work", a request to "work", a message to a window that does not exist,
-//  then the request "done" to main. Main's "Goodbye" broadcast ends it.
+//  then the request "done" to main. Main then broadcasts "Goodbye" and
+//  closes the window, which ends its loop.
 
 static void
 s_demo_on_work_reply (prokit_reply_t *reply, void *arg)
@@ -219,8 +232,6 @@ s_demo_on_done_reply (prokit_reply_t *reply, void *arg)
         return;
     printf ("[window main] main replied: %s\n", s_text (prokit_reply_payload (reply)));
     app->done_replied = true;
-    if (app->goodbye)
-        prokit_window_stop (app->window);
 }
 
 static void
@@ -230,11 +241,8 @@ s_demo_on_msg_from_main (app_t *app, const char *args, bool broadcast)
         s_render_msg_to_render (app, "work", "Hello Work");
         s_request (app, "work", "How is the work going?", s_demo_on_work_reply);
     }
-    else if (broadcast && strcmp (args, "Goodbye") == 0) {
-        app->goodbye = true;
-        if (app->done_replied)
-            prokit_window_stop (app->window);
-    }
+    else if (broadcast && strcmp (args, "Goodbye") == 0)
+        app->goodbye = true; //  main closes the window next
 }
 
 static void

@@ -20,7 +20,7 @@ typedef struct {
     prokit_window_t *window;
     bool demo; //  PROKIT_DEMO=1
     //  The demo's steps.
-    bool got_hello, served, goodbye;
+    bool got_hello, served, goodbye, closed;
 } app_t;
 
 static prokit_window_t *s_window; //  for the signal handler
@@ -84,9 +84,16 @@ s_on_msg_from_main (const prokit_message_t *message, void *arg)
     bool broadcast = prokit_message_is_broadcast (message);
     printf ("[window work] main %s: %s\n", broadcast ? "broadcast" : "sent", args);
     if (app->demo && broadcast && strcmp (args, "Goodbye") == 0) {
-        app->goodbye = true;
-        prokit_window_stop (app->window);
+        app->goodbye = true; //  main closes the window next
     }
+}
+
+//  destroyWindow in main: the window may clean up, then its loop ends.
+static void
+s_on_close (void *arg)
+{
+    (void) arg;
+    printf ("[window work] main closed the window\n");
 }
 
 int
@@ -112,22 +119,25 @@ main (void)
     prokit_window_on_window_message (app.window, s_on_render_msg_to_render, &app);
     prokit_window_on_request (app.window, s_on_request, &app);
     prokit_window_on_main_message (app.window, s_on_msg_from_main, &app);
+    prokit_window_on_close (app.window, s_on_close, &app);
     s_window = app.window;
     s_handle_signals (s_on_signal);
 
-    //  Callbacks run here, on this thread: until Ctrl-C, or in the demo until
-    //  "Goodbye".
+    //  Callbacks run here, on this thread: until Ctrl-C, or until main closes
+    //  the window (destroyWindow: PROKIT_ECLOSED).
     rc = prokit_window_run (app.window, app.demo ? DEMO_DEADLINE_MS : -1);
+    app.closed = rc == PROKIT_ECLOSED;
 
     s_handle_signals (SIG_DFL); //  before the handle goes away
     prokit_window_destroy (&app.window);
     if (!app.demo)
-        return rc == PROKIT_OK ? 0 : 1;
+        return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? 0 : 1;
 
     //  The demo succeeded only if every step happened.
     const char *missing = !app.got_hello ? "\"Hello Work\" from window \"main\""
                           : !app.served  ? "request from window \"main\""
                           : !app.goodbye ? "\"Goodbye\" broadcast from main"
+                          : !app.closed  ? "close from main"
                                          : NULL;
     if (missing)
         printf ("[window work] FAILED: no %s within %d s\n", missing, DEMO_DEADLINE_MS / 1000);
