@@ -1102,7 +1102,10 @@ client_new (const client_config_t *config, int *error)
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
     //  ZMTP heartbeats find a router that died or froze without closing
     //  the connection; the monitor then reports it lost.
-    int heartbeat_ivl = CLIENT_HEARTBEAT_IVL_MS, heartbeat_timeout = CLIENT_HEARTBEAT_TIMEOUT_MS;
+    int heartbeat_ivl =
+        config->heartbeat_ivl_ms > 0 ? config->heartbeat_ivl_ms : CLIENT_HEARTBEAT_IVL_MS;
+    int heartbeat_timeout = config->heartbeat_timeout_ms > 0 ? config->heartbeat_timeout_ms
+                                                             : CLIENT_HEARTBEAT_TIMEOUT_MS;
     zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
     zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));

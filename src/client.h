@@ -35,12 +35,14 @@ typedef struct client_events {
 } client_events_t;
 
 typedef struct client_config {
-    const char *name;       //  window name, or "@main"
-    const char *endpoint;   //  resolved endpoint to connect to
-    int join_timeout_ms;    //  how long to wait for WELCOME
-    int request_timeout_ms; //  default deadline of requests
-    bool presence;          //  ask for JOINED/LEFT about other windows
-    bool shown;             //  say it starts visible
+    const char *name;         //  window name, or "@main"
+    const char *endpoint;     //  resolved endpoint to connect to
+    int join_timeout_ms;      //  how long to wait for WELCOME
+    int request_timeout_ms;   //  default deadline of requests
+    bool presence;            //  ask for JOINED/LEFT about other windows
+    bool shown;               //  say it starts visible
+    int heartbeat_ivl_ms;     //  ZMTP ping interval (0: 1000)
+    int heartbeat_timeout_ms; //  silence after which the router is lost (0: 3000)
     const client_events_t *events;
     void *owner;
 } client_config_t;

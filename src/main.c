@@ -441,7 +441,8 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         prokit_main_opts_init (&defaults);
         opts = &defaults;
     }
-    if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT) {
+    if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT || opts->heartbeat_ivl_ms < 0 ||
+        opts->heartbeat_timeout_ms < 0) {
         *error = PROKIT_EINVAL;
         return NULL;
     }
@@ -478,7 +479,11 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     char inproc[64];
     snprintf (inproc, sizeof (inproc), "inproc://prokit-main-%llu",
               (unsigned long long) client_serial ());
-    router_config_t config = { endpoint, inproc, opts->max_payload };
+    router_config_t config = { .endpoint = endpoint,
+                               .inproc_endpoint = inproc,
+                               .max_payload = opts->max_payload,
+                               .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
+                               .heartbeat_timeout_ms = opts->heartbeat_timeout_ms };
     self->router = router_new (&config, error);
     if (!self->router) {
         prokit_main_destroy (&self);

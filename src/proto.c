@@ -598,6 +598,12 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
         size_t len;
         switch (field->type) {
         case FIELD_UINT:
+            //  A uint64 above INT64_MAX is still a uint: take it whole.
+            if (s_left (&c) >= 9 && *c.at == 0xcf) {
+                *(uint64_t *) field->out = s_be (c.at + 1, 8);
+                c.at += 9;
+                break;
+            }
             if (!s_read_int (&c, &number) || number < 0)
                 return PROKIT_EPROTO;
             *(uint64_t *) field->out = (uint64_t) number;

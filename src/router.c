@@ -70,6 +70,7 @@ typedef struct router_state {
     void *router;     //  the raw libzmq socket of router_sock
     zsock_t *monitor; //  connection events of router_sock
     size_t max_payload;
+    int heartbeat_ms;  //  announced in WELCOME
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
     zhashx_t *by_id;   //  hex routing id -> peer_t
     peer_t *main;
@@ -347,7 +348,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     zhashx_insert (self->by_id, peer->key, peer);
 
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { self->max_payload, 0 };
+    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms };
     size_t size = proto_welcome_encode (body, &welcome);
     if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, NULL, body, size) != 0) {
         //  It cannot hear us: it will time out and retry; do not keep a
@@ -794,7 +795,11 @@ s_router_actor (zsock_t *pipe, void *args_)
     //  ZMTP heartbeats: libzmq pings each connection and drops one that
     //  stays silent, which the monitor then reports. Peers' libzmq answer
     //  the pings by themselves, however busy their application is.
-    int heartbeat_ivl = ROUTER_HEARTBEAT_IVL_MS, heartbeat_timeout = ROUTER_HEARTBEAT_TIMEOUT_MS;
+    int heartbeat_ivl =
+        config->heartbeat_ivl_ms > 0 ? config->heartbeat_ivl_ms : ROUTER_HEARTBEAT_IVL_MS;
+    int heartbeat_timeout = config->heartbeat_timeout_ms > 0 ? config->heartbeat_timeout_ms
+                                                             : ROUTER_HEARTBEAT_TIMEOUT_MS;
+    self.heartbeat_ms = heartbeat_ivl;
     zmq_setsockopt (self.router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
     zmq_setsockopt (self.router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));

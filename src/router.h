@@ -18,6 +18,8 @@ typedef struct router_config {
     const char *endpoint;        //  where clients connect (ipc://, tcp://)
     const char *inproc_endpoint; //  optional second endpoint for an embedded main
     size_t max_payload;          //  largest body accepted, in bytes
+    int heartbeat_ivl_ms;        //  ZMTP ping interval (0: 1000)
+    int heartbeat_timeout_ms;    //  silence after which a connection is dropped (0: 3000)
 } router_config_t;
 
 //  Counters the router keeps; read with router_stats().

@@ -185,7 +185,8 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
     }
     if (!name)
         name = getenv ("PROKIT_WINDOW_NAME");
-    if (!name || !proto_window_name_valid (name, strlen (name))) {
+    if (!name || !proto_window_name_valid (name, strlen (name)) || opts->heartbeat_ivl_ms < 0 ||
+        opts->heartbeat_timeout_ms < 0) {
         *error = PROKIT_EINVAL;
         return NULL;
     }
@@ -206,6 +207,8 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
                                .join_timeout_ms = opts->join_timeout_ms,
                                .request_timeout_ms = opts->request_timeout_ms,
                                .presence = opts->presence,
+                               .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
+                               .heartbeat_timeout_ms = opts->heartbeat_timeout_ms,
                                .shown = self->shown,
                                .events = &s_events,
                                .owner = self };

@@ -367,14 +367,15 @@ s_work_left (void *arg)
 }
 
 static void
-test_frozen_window_is_dropped_by_heartbeats (void **state)
+s_frozen_window_is_dropped (int heartbeat_ivl_ms, int heartbeat_timeout_ms)
 {
-    (void) state;
     char endpoint[256];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     prokit_main_opts_t opts;
     prokit_main_opts_init (&opts);
     opts.endpoint = endpoint;
+    opts.heartbeat_ivl_ms = heartbeat_ivl_ms;
+    opts.heartbeat_timeout_ms = heartbeat_timeout_ms;
     prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
     assert_non_null (main_handle);
     outcome_t unused = { false, 0 };
@@ -387,7 +388,10 @@ test_frozen_window_is_dropped_by_heartbeats (void **state)
     tu_handle_t handles[] = { { main_handle, NULL } };
     int64_t frozen_at = tu_now_ms ();
     assert_true (tu_pump (handles, 1, s_work_left, &departure, 15000));
-    print_message ("frozen window left after %lld ms\n", (long long) (tu_now_ms () - frozen_at));
+    print_message ("frozen window left after %lld ms (heartbeat %d ms, timeout %d ms)\n",
+                   (long long) (tu_now_ms () - frozen_at),
+                   heartbeat_ivl_ms ? heartbeat_ivl_ms : 1000,
+                   heartbeat_timeout_ms ? heartbeat_timeout_ms : 3000);
     assert_false (prokit_main_has_window (main_handle, "work"));
     kill (work.pid, SIGKILL);
     kill (work.pid, SIGCONT);
@@ -484,6 +488,20 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     prokit_window_destroy (&window);
 }
 
+static void
+test_frozen_window_is_dropped_by_heartbeats (void **state)
+{
+    (void) state;
+    s_frozen_window_is_dropped (0, 0); //  the defaults
+}
+
+static void
+test_heartbeat_interval_and_timeout_are_configurable (void **state)
+{
+    (void) state;
+    s_frozen_window_is_dropped (100, 500);
+}
+
 int
 main (void)
 {
@@ -497,6 +515,7 @@ main (void)
         cmocka_unit_test (test_blocking_request_to_killed_main_returns_eclosed),
         cmocka_unit_test (test_window_killed_mid_request_ends_it_with_eclosed_and_leaves),
         cmocka_unit_test (test_frozen_window_is_dropped_by_heartbeats),
+        cmocka_unit_test (test_heartbeat_interval_and_timeout_are_configurable),
         cmocka_unit_test (test_window_rejoins_by_itself_when_main_restarts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -52,6 +52,12 @@ typedef struct prokit_main_opts {
     size_t max_payload;
     //  Default deadline of requests main makes, in ms. 0: 30000.
     int request_timeout_ms;
+    //  Liveness of window connections: the router pings each every
+    //  heartbeat_ivl_ms (0: 1000) and drops one silent for
+    //  heartbeat_timeout_ms (0: 3000); the window then leaves ("connection
+    //  lost"). Any traffic counts; windows' libzmq answer pings by itself.
+    int heartbeat_ivl_ms;
+    int heartbeat_timeout_ms;
 } prokit_main_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL).

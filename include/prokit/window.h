@@ -48,6 +48,10 @@ typedef struct prokit_window_opts {
     //  Follow the other windows joining and leaving (see
     //  prokit_window_on_presence()).
     bool presence;
+    //  Liveness of the connection to main: ping every heartbeat_ivl_ms (0:
+    //  1000), lost after heartbeat_timeout_ms of silence (0: 3000).
+    int heartbeat_ivl_ms;
+    int heartbeat_timeout_ms;
 } prokit_window_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL).
