@@ -7,6 +7,7 @@
 #define PROKIT_VERSION_PATCH 0
 
 #include "prokit/error.h"
+#include "prokit/info.h"
 #include "prokit/log.h"
 #include "prokit/main.h"
 #include "prokit/message.h"

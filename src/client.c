@@ -76,6 +76,7 @@ struct client {
     proto_hello_t hello;             //  what HELLO says of us
     bool connected;                  //  joined, and the connection is up
     bool joining;                    //  reconnected, HELLO sent, no answer yet
+    bool lost;                       //  the connection was lost: rejoin when it is back
     uint64_t join_id;                //  the id of that HELLO
     uint64_t next_request_id;
     uint64_t next_send_id;
@@ -451,6 +452,7 @@ s_connection_lost (client_t *self, const char *why)
     //  application hears of it there too: never inside a blocking request.
     self->connected = false;
     self->joining = false;
+    self->lost = true;
     log_warn ("%s: %s", self->label, why);
     inbound_t item;
     memset (&item, 0, sizeof (item));
@@ -466,7 +468,9 @@ s_connection_lost (client_t *self, const char *why)
 static void
 s_rejoin (client_t *self)
 {
-    if (self->connected || self->joining)
+    //  Only after a loss: the first connection's own handshake event, or a
+    //  window main closed, must not join again.
+    if (self->connected || self->joining || !self->lost)
         return;
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     size_t size = proto_hello_encode (hello, &self->hello);
@@ -623,6 +627,7 @@ s_handle (client_t *self, inbound_t *item)
             if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
                 self->max_payload = (size_t) welcome.max_payload;
             self->joining = false;
+            self->lost = false;
             self->connected = true;
             log_info ("%s: joined again", self->label);
             s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
@@ -698,6 +703,63 @@ s_watch_connection (client_t *self)
     return lost;
 }
 
+//  Wait for the REPLY, ERROR or INFO with ID from PEER, keeping anything
+//  else for the next dispatch. Returns PROKIT_OK with *answer filled (its
+//  body is the caller's), or PROKIT_ETIMEDOUT / PROKIT_ECLOSED with TEXT
+//  saying why. Never runs a callback.
+static int
+s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline, inbound_t *answer,
+                char *text, size_t text_size)
+{
+    int rc = PROKIT_ETIMEDOUT;
+    bool done = false;
+    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
+    while (!done) {
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0) {
+            snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
+            break;
+        }
+        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR) {
+            rc = PROKIT_ECLOSED;
+            snprintf (text, text_size, "%s", zmq_strerror (errno));
+            break;
+        }
+        inbound_t item;
+        int got;
+        while (!done && (got = s_receive (self, &item)) != 0) {
+            if (got < 0)
+                continue;
+            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
+                         item.command == PROTO_INFO) &&
+                        item.id == id && strcmp (item.peer, peer) == 0;
+            if (ours) {
+                *answer = item;
+                rc = PROKIT_OK;
+                done = true;
+                break;
+            }
+            s_enqueue (self, &item);
+            if (item.command == PROTO_BYE) {
+                rc = PROKIT_ECLOSED;
+                snprintf (text, text_size, "the router closed the connection");
+                done = true;
+            }
+        }
+        if (!done && s_watch_connection (self)) {
+            //  The dispatcher ends the other requests; we end ours now.
+            rc = PROKIT_ECLOSED;
+            snprintf (text, text_size, "connection to the router lost");
+            done = true;
+        }
+    }
+    if (self->queue_head)
+        s_wake (self);
+    s_rearm_after_send (self);
+    return rc;
+}
+
 int
 client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
                      int timeout_ms, prokit_reply_t **reply_p)
@@ -720,73 +782,59 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     if (rc != PROKIT_OK) {
         reply->status = rc;
         snprintf (reply->text, sizeof (reply->text), "%s", prokit_strerror (rc));
-        goto done;
     }
-
-    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
-    bool done = false;
-    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
-    while (!done) {
-        int64_t left = deadline - s_now_ms ();
-        if (left <= 0) {
-            reply->status = PROKIT_ETIMEDOUT;
-            snprintf (reply->text, sizeof (reply->text), "no reply from '%s' in time", target);
-            break;
-        }
-        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR) {
-            reply->status = PROKIT_ECLOSED;
-            snprintf (reply->text, sizeof (reply->text), "%s", zmq_strerror (errno));
-            break;
-        }
-        inbound_t item;
-        int got;
-        while (!done && (got = s_receive (self, &item)) != 0) {
-            if (got < 0)
-                continue;
-            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR) &&
-                        item.id == id && strcmp (item.peer, target) == 0;
-            if (!ours) {
-                s_enqueue (self, &item);
-                if (item.command == PROTO_BYE) {
-                    reply->status = PROKIT_ECLOSED;
-                    snprintf (reply->text, sizeof (reply->text),
-                              "the router closed the connection");
-                    done = true;
-                }
-                continue;
-            }
-            done = true;
-            if (item.command == PROTO_REPLY) {
-                reply->status = PROKIT_OK;
-                reply->payload = payload_from_frame (&item.body);
-            }
-            else {
-                proto_error_t error;
-                proto_error_decode (zmq_msg_data (&item.body), zmq_msg_size (&item.body), &error);
-                zmq_msg_close (&item.body);
-                reply->status = error.code;
-                reply->app_code = error.app_code;
-                snprintf (reply->text, sizeof (reply->text), "%s", error.text);
-            }
-        }
-        if (!done && s_watch_connection (self)) {
-            //  The dispatcher ends the other requests; we end ours now.
-            reply->status = PROKIT_ECLOSED;
-            snprintf (reply->text, sizeof (reply->text), "connection to the router lost");
-            done = true;
+    else {
+        inbound_t answer;
+        int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+        reply->status =
+            s_await_answer (self, id, target, deadline, &answer, reply->text, sizeof (reply->text));
+        if (reply->status == PROKIT_OK && answer.command == PROTO_REPLY)
+            reply->payload = payload_from_frame (&answer.body);
+        else if (reply->status == PROKIT_OK) {
+            proto_error_t error;
+            proto_error_decode (zmq_msg_data (&answer.body), zmq_msg_size (&answer.body), &error);
+            zmq_msg_close (&answer.body);
+            reply->status = error.code;
+            reply->app_code = error.app_code;
+            snprintf (reply->text, sizeof (reply->text), "%s", error.text);
         }
     }
-    if (self->queue_head)
-        s_wake (self);
-    s_rearm_after_send (self);
-done:
     rc = reply->status;
     if (reply_p)
         *reply_p = reply;
     else
         prokit_reply_destroy (&reply);
     return rc;
+}
+
+int
+client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
+{
+    if (!self || !what || strlen (what) >= PROTO_QUERY_WHAT_MAX)
+        return PROKIT_EINVAL;
+    if (!self->connected)
+        return PROKIT_ECLOSED;
+    uint8_t query[PROTO_QUERY_BODY_MAX];
+    size_t size = proto_query_encode (query, what);
+    uint64_t id = ++self->next_request_id;
+    int rc = s_send (self, PROTO_QUERY, id, "", NULL, query, size);
+    if (rc != PROKIT_OK)
+        return rc;
+    inbound_t answer;
+    char text[128];
+    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+    rc = s_await_answer (self, id, "", deadline, &answer, text, sizeof (text));
+    if (rc != PROKIT_OK)
+        return rc;
+    if (answer.command == PROTO_INFO) {
+        zmq_msg_init (body);
+        zmq_msg_move (body, &answer.body);
+        return PROKIT_OK;
+    }
+    proto_error_t error;
+    proto_error_decode (zmq_msg_data (&answer.body), zmq_msg_size (&answer.body), &error);
+    zmq_msg_close (&answer.body);
+    return answer.command == PROTO_ERROR ? error.code : PROKIT_EPROTO;
 }
 
 //  --- dispatch ----------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "prokit/message.h"
 #include "prokit/payload.h"
@@ -84,6 +85,10 @@ int client_request (client_t *self, const char *target, prokit_payload_t **paylo
 //  are kept for the next client_dispatch().
 int client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
                          int timeout_ms, prokit_reply_t **reply_p);
+
+//  Ask the router WHAT ("windows", "stats") and wait for its INFO; its body
+//  is moved into BODY (initialised here, closed by the caller) on success.
+int client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body);
 
 //  Answer request ID from REQUESTER with a REPLY (BODY, taken) or an ERROR.
 int client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,

@@ -378,7 +378,9 @@ s_on_presence (void *owner, const char *window, bool joined, const proto_presenc
         if (!entry->info.joined)
             self->joined++;
         entry->info.joined = true;
-        entry->info.joined_at_ms = s_wall_ms ();
+        //  The router's clock: the same one last_seen_ms comes from.
+        entry->info.joined_at_ms =
+            presence->joined_at ? (long long) presence->joined_at : s_wall_ms ();
         entry->info.last_seen_ms = entry->info.joined_at_ms;
         if (!entry->child)
             entry->info.pid = (int) presence->pid;

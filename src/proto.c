@@ -401,6 +401,8 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_CLOSE] = { true, true, PEER_WINDOW, PEER_ANY, BODY_MAP_OR_EMPTY },
     [PROTO_SHOW] = { true, true, PEER_WINDOW, PEER_ANY, BODY_EMPTY },
     [PROTO_HIDE] = { true, true, PEER_WINDOW, PEER_ANY, BODY_EMPTY },
+    [PROTO_QUERY] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_INFO] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_VALUE },
 };
 
 static bool
@@ -694,8 +696,9 @@ proto_presence_encode (uint8_t *out, const proto_presence_t *presence)
         { "address", FIELD_STR, (void *) presence->address, sizeof (presence->address) },
         { "reason", FIELD_STR, (void *) presence->reason, sizeof (presence->reason) },
         { "shown", FIELD_BOOL, (void *) &presence->shown, 0 },
+        { "joined_at", FIELD_UINT, (void *) &presence->joined_at, 0 },
     };
-    return s_encode_map (out, fields, 4);
+    return s_encode_map (out, fields, 5);
 }
 
 int
@@ -706,16 +709,113 @@ proto_presence_decode (const void *data, size_t size, proto_presence_t *presence
         { "address", FIELD_STR, presence->address, sizeof (presence->address) },
         { "reason", FIELD_STR, presence->reason, sizeof (presence->reason) },
         { "shown", FIELD_BOOL, &presence->shown, 0 },
+        { "joined_at", FIELD_UINT, &presence->joined_at, 0 },
     };
-    return s_decode_map (data, size, fields, 4);
+    return s_decode_map (data, size, fields, 5);
+}
+
+size_t
+proto_query_encode (uint8_t *out, const char *what)
+{
+    char copy[PROTO_QUERY_WHAT_MAX];
+    size_t len = strnlen (what, sizeof (copy) - 1);
+    memcpy (copy, what, len);
+    copy[len] = 0;
+    field_t fields[] = { { "what", FIELD_STR, copy, sizeof (copy) } };
+    return s_encode_map (out, fields, 1);
+}
+
+int
+proto_query_decode (const void *data, size_t size, char what[PROTO_QUERY_WHAT_MAX])
+{
+    what[0] = 0;
+    field_t fields[] = { { "what", FIELD_STR, what, PROTO_QUERY_WHAT_MAX } };
+    return s_decode_map (data, size, fields, 1);
+}
+
+static void
+s_window_info_fields (field_t fields[6], const proto_window_info_t *info)
+{
+    proto_window_info_t *mutable_info = (proto_window_info_t *) info;
+    field_t list[6] = {
+        { "name", FIELD_STR, mutable_info->name, sizeof (info->name) },
+        { "pid", FIELD_UINT, &mutable_info->pid, 0 },
+        { "address", FIELD_STR, mutable_info->address, sizeof (info->address) },
+        { "shown", FIELD_BOOL, &mutable_info->shown, 0 },
+        { "joined_at", FIELD_UINT, &mutable_info->joined_at, 0 },
+        { "last_seen", FIELD_UINT, &mutable_info->last_seen, 0 },
+    };
+    memcpy (fields, list, sizeof (list));
+}
+
+size_t
+proto_window_info_encode (uint8_t *out, const proto_window_info_t *info)
+{
+    field_t fields[6];
+    s_window_info_fields (fields, info);
+    return s_encode_map (out, fields, 6);
+}
+
+int
+proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *out, size_t capacity,
+                           size_t *count)
+{
+    *count = 0;
+    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
+        return PROKIT_EPROTO;
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    uint64_t n;
+    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n))
+        return PROKIT_EPROTO;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *start = c.at;
+        if (!s_skip (&c))
+            return PROKIT_EPROTO;
+        if (i >= capacity)
+            continue;
+        proto_window_info_t *info = &out[i];
+        memset (info, 0, sizeof (*info));
+        field_t fields[6];
+        s_window_info_fields (fields, info);
+        if (!s_is_map (start, (size_t) (c.at - start)) ||
+            s_decode_map (start, (size_t) (c.at - start), fields, 6) != PROKIT_OK)
+            return PROKIT_EPROTO;
+    }
+    *count = (size_t) n;
+    return PROKIT_OK;
+}
+
+size_t
+proto_counters_encode (uint8_t *out, const char *const *keys, const uint64_t *values, size_t n)
+{
+    field_t fields[15];
+    if (n > 15)
+        n = 15; //  a fixmap holds 15 pairs
+    for (size_t i = 0; i < n; i++)
+        fields[i] = (field_t){ keys[i], FIELD_UINT, (void *) &values[i], 0 };
+    return s_encode_map (out, fields, n);
+}
+
+int
+proto_counters_decode (const void *data, size_t size, const char *const *keys, uint64_t *values,
+                       size_t n)
+{
+    field_t fields[15];
+    if (n > 15)
+        n = 15;
+    for (size_t i = 0; i < n; i++) {
+        values[i] = 0;
+        fields[i] = (field_t){ keys[i], FIELD_UINT, &values[i], 0 };
+    }
+    return s_decode_map (data, size, fields, n);
 }
 
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",       "HELLO", "WELCOME", "BYE",  "SEND", "BROADCAST",
-                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG", "JOINED",
-                                   "LEFT",    "CLOSE", "SHOW",    "HIDE" };
+    static const char *names[] = { "?",       "HELLO", "WELCOME", "BYE",  "SEND",  "BROADCAST",
+                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG",  "JOINED",
+                                   "LEFT",    "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

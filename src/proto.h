@@ -40,7 +40,9 @@ typedef enum proto_command {
     PROTO_CLOSE = 13,
     PROTO_SHOW = 14,
     PROTO_HIDE = 15,
-    PROTO_COMMAND_LAST = PROTO_HIDE
+    PROTO_QUERY = 16,
+    PROTO_INFO = 17,
+    PROTO_COMMAND_LAST = PROTO_INFO
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -131,15 +133,49 @@ int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 
 //  The body of JOINED and LEFT.
 typedef struct proto_presence {
-    uint64_t pid;      //  JOINED: the window's pid, as it said in HELLO
-    char address[128]; //  JOINED: the peer address of its connection
-    char reason[64];   //  LEFT: "closed", "connection lost"
-    bool shown;        //  JOINED: whether it said it starts visible
+    uint64_t pid;       //  JOINED: the window's pid, as it said in HELLO
+    char address[128];  //  JOINED: the peer address of its connection
+    char reason[64];    //  LEFT: "closed", "connection lost"
+    bool shown;         //  JOINED: whether it said it starts visible
+    uint64_t joined_at; //  JOINED: when it joined, ms since the Unix epoch
 } proto_presence_t;
 
-#define PROTO_PRESENCE_BODY_MAX 256
+#define PROTO_PRESENCE_BODY_MAX 320
 size_t proto_presence_encode (uint8_t *out, const proto_presence_t *presence);
 int proto_presence_decode (const void *data, size_t size, proto_presence_t *presence);
+
+//  QUERY: what a client asks the router ("windows" or "stats").
+#define PROTO_QUERY_WHAT_MAX 32
+#define PROTO_QUERY_BODY_MAX 64
+size_t proto_query_encode (uint8_t *out, const char *what);
+int proto_query_decode (const void *data, size_t size, char what[PROTO_QUERY_WHAT_MAX]);
+
+//  One window in the INFO answering "windows".
+typedef struct proto_window_info {
+    char name[PROTO_NAME_MAX + 1];
+    uint64_t pid;
+    char address[128];
+    bool shown;
+    uint64_t joined_at; //  ms since the Unix epoch
+    uint64_t last_seen; //  ms since the Unix epoch
+} proto_window_info_t;
+
+#define PROTO_WINDOW_INFO_MAX 320
+//  Encode one window as a map (the INFO body is an array of them).
+size_t proto_window_info_encode (uint8_t *out, const proto_window_info_t *info);
+
+//  Decode an INFO body answering "windows": an array of maps. Fills up to
+//  CAPACITY entries of OUT and stores the array's length in *COUNT.
+int proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *out,
+                               size_t capacity, size_t *count);
+
+//  Encode N named unsigned counters as a map (the INFO answering "stats"),
+//  and decode them back (keys not in KEYS are skipped, missing ones are 0).
+#define PROTO_COUNTERS_MAX 512
+size_t proto_counters_encode (uint8_t *out, const char *const *keys, const uint64_t *values,
+                              size_t n);
+int proto_counters_decode (const void *data, size_t size, const char *const *keys, uint64_t *values,
+                           size_t n);
 
 //  Return the command's name ("HELLO", ...) or "?".
 const char *proto_command_name (int command);

@@ -53,6 +53,7 @@ typedef struct peer {
     proto_hello_t hello; //  what it said of itself: pid, presence, shown
     char address[128];   //  its connection's peer address, "" if unknown
     int64_t last_seen;   //  when it last sent us something, ms since the epoch
+    int64_t joined_at;   //  when it joined, ms since the epoch
     zlistx_t *backlog;   //  zmsg_t (header, peer, body) waiting for room
     zhashx_t *inflight;  //  "requester/id" -> inflight_t: requests it owes
 } peer_t;
@@ -248,6 +249,7 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
     if (command == PROTO_JOINED) {
         presence.pid = window->hello.pid;
         presence.shown = window->hello.shown;
+        presence.joined_at = (uint64_t) window->joined_at;
         snprintf (presence.address, sizeof (presence.address), "%s", window->address);
     }
     else
@@ -341,6 +343,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     strcpy (peer->key, key);
     peer->is_main = is_main;
     peer->fd = fd;
+    peer->joined_at = peer->last_seen = zclock_time ();
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
@@ -547,6 +550,66 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
     zmq_msg_close (body);
 }
 
+//  --- queries -----------------------------------------------------------------
+
+static const char *const s_counter_names[] = { "received",   "routed",        "errors_sent",
+                                               "garbage",    "malformed",     "too_big",
+                                               "unroutable", "back_pressure", "control_lost",
+                                               "windows" };
+
+//  QUERY: a client asks what the router knows. Answered with INFO.
+static void
+s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    char what[PROTO_QUERY_WHAT_MAX];
+    proto_query_decode (msg->body, msg->body_size, what);
+    if (streq (what, "stats")) {
+        const router_stats_t *s = &self->stats;
+        uint64_t values[] = { s->received,     s->routed,  s->errors_sent, s->garbage,
+                              s->malformed,    s->too_big, s->unroutable,  s->back_pressure,
+                              s->control_lost, s->windows };
+        uint8_t body[PROTO_COUNTERS_MAX];
+        size_t size = proto_counters_encode (body, s_counter_names, values, 10);
+        s_send_control (self, sender, PROTO_INFO, msg->id, "", body, size);
+        return;
+    }
+    if (!streq (what, "windows")) {
+        char text[96];
+        snprintf (text, sizeof (text), "unknown query '%s': ask \"windows\" or \"stats\"", what);
+        s_send_error (self, sender, msg->id, "", PROKIT_EINVAL, text);
+        return;
+    }
+    size_t count = self->stats.windows;
+    uint8_t *body = (uint8_t *) malloc (5 + count * PROTO_WINDOW_INFO_MAX);
+    if (!body) {
+        s_send_error (self, sender, msg->id, "", PROKIT_ENOMEM, "router out of memory");
+        return;
+    }
+    size_t size = 0;
+    body[size++] = 0xdd; //  array32: the count, then one map per window
+    size_t listed = 0;
+    size += 4;
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer && listed < count;
+         peer = (peer_t *) zhashx_next (self->by_name)) {
+        if (peer->is_main)
+            continue;
+        proto_window_info_t info;
+        memset (&info, 0, sizeof (info));
+        strcpy (info.name, peer->name);
+        info.pid = peer->hello.pid;
+        snprintf (info.address, sizeof (info.address), "%s", peer->address);
+        info.shown = peer->hello.shown;
+        info.joined_at = (uint64_t) peer->joined_at;
+        info.last_seen = (uint64_t) peer->last_seen;
+        size += proto_window_info_encode (body + size, &info);
+        listed++;
+    }
+    for (int i = 0; i < 4; i++)
+        body[1 + i] = (uint8_t) (listed >> (8 * (3 - i)));
+    s_send_control (self, sender, PROTO_INFO, msg->id, "", body, size);
+    free (body);
+}
+
 //  --- connection events -----------------------------------------------------
 
 //  libzmq tells a ROUTER nothing when a peer's connection drops (killed,
@@ -692,6 +755,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     case PROTO_CLOSE:
     case PROTO_SHOW:
     case PROTO_HIDE: s_window_control (self, sender, &msg, &frames[3]); break;
+    case PROTO_QUERY: s_query (self, sender, &msg); break;
     case PROTO_BROADCAST: s_broadcast (self, sender, &msg, &frames[3]); break;
     case PROTO_PING: s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0); break;
     default: //  PONG: liveness only

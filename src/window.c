@@ -4,6 +4,7 @@
     the next message, as with an EventEmitter. */
 #include "prokit/window.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,6 +355,74 @@ prokit_window_run (prokit_window_t *self, int timeout_ms)
         return PROKIT_ECLOSED;
     int rc = client_run (self->client, timeout_ms);
     return rc == PROKIT_OK && self->close_requested ? PROKIT_ECLOSED : rc;
+}
+
+int
+prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos, size_t capacity,
+                            size_t *count, int timeout_ms)
+{
+    if (!self || !count || (capacity > 0 && !infos))
+        return PROKIT_EINVAL;
+    *count = 0;
+    zmq_msg_t body;
+    int rc = client_query (self->client, "windows", timeout_ms, &body);
+    if (rc != PROKIT_OK)
+        return rc;
+    proto_window_info_t *decoded = NULL;
+    if (capacity > 0) {
+        decoded = (proto_window_info_t *) calloc (capacity, sizeof (*decoded));
+        if (!decoded) {
+            zmq_msg_close (&body);
+            return PROKIT_ENOMEM;
+        }
+    }
+    rc = proto_window_infos_decode (zmq_msg_data (&body), zmq_msg_size (&body), decoded, capacity,
+                                    count);
+    zmq_msg_close (&body);
+    for (size_t i = 0; rc == PROKIT_OK && i < *count && i < capacity; i++) {
+        prokit_window_info_t *info = &infos[i];
+        memset (info, 0, sizeof (*info));
+        snprintf (info->name, sizeof (info->name), "%s", decoded[i].name);
+        info->joined = true;
+        info->joined_at_ms = (long long) decoded[i].joined_at;
+        info->last_seen_ms = (long long) decoded[i].last_seen;
+        info->pid = (int) decoded[i].pid;
+        info->shown = decoded[i].shown;
+        snprintf (info->address, sizeof (info->address), "%s", decoded[i].address);
+    }
+    free (decoded);
+    return rc;
+}
+
+int
+prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, int timeout_ms)
+{
+    if (!self || !stats)
+        return PROKIT_EINVAL;
+    zmq_msg_t body;
+    int rc = client_query (self->client, "stats", timeout_ms, &body);
+    if (rc != PROKIT_OK)
+        return rc;
+    //  The same names, in the same order, as the router's s_counter_names.
+    static const char *const keys[] = { "received",     "routed",  "errors_sent", "garbage",
+                                        "malformed",    "too_big", "unroutable",  "back_pressure",
+                                        "control_lost", "windows" };
+    uint64_t values[10];
+    rc = proto_counters_decode (zmq_msg_data (&body), zmq_msg_size (&body), keys, values, 10);
+    zmq_msg_close (&body);
+    if (rc != PROKIT_OK)
+        return rc;
+    stats->received = values[0];
+    stats->routed = values[1];
+    stats->errors_sent = values[2];
+    stats->garbage = values[3];
+    stats->malformed = values[4];
+    stats->too_big = values[5];
+    stats->unroutable = values[6];
+    stats->back_pressure = values[7];
+    stats->control_lost = values[8];
+    stats->windows = values[9];
+    return PROKIT_OK;
 }
 
 void

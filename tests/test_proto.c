@@ -262,8 +262,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  CLOSE, SHOW and HIDE (13..15) exist: the first unknown one is 16.
-    assert_int_equal (PROTO_COMMAND_LAST, 15);
+    //  QUERY and INFO (16, 17) are the last: the first unknown one is 18.
+    assert_int_equal (PROTO_COMMAND_LAST, 17);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -280,9 +280,9 @@ static void
 test_every_command_has_its_name (void **state)
 {
     (void) state;
-    const char *names[] = { "HELLO",   "WELCOME", "BYE",   "SEND", "BROADCAST",
-                            "REQUEST", "REPLY",   "ERROR", "PING", "PONG",
-                            "JOINED",  "LEFT",    "CLOSE", "SHOW", "HIDE" };
+    const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",  "BROADCAST", "REQUEST",
+                            "REPLY", "ERROR",   "PING", "PONG",  "JOINED",    "LEFT",
+                            "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -434,6 +434,8 @@ static const struct {
     { PROTO_CLOSE, PEER_IS_WINDOW, PEER_IS_NAME, BODY_IS_MAP },
     { PROTO_SHOW, PEER_IS_WINDOW, PEER_IS_NAME, BODY_IS_EMPTY },
     { PROTO_HIDE, PEER_IS_WINDOW, PEER_IS_NAME, BODY_IS_EMPTY },
+    { PROTO_QUERY, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
+    { PROTO_INFO, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_VALUE },
 };
 
 //  A body that satisfies EXPECT; returns its size.

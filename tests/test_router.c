@@ -504,6 +504,30 @@ test_max_payload_over_the_limit_is_refused (void **state)
     assert_int_equal (error, PROKIT_EINVAL);
 }
 
+static void
+test_query_is_answered_with_info_or_einval (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    //  {"what": "stats"} before joining: not allowed.
+    const unsigned char stats[] = { 0x81, 0xa4, 'w', 'h', 'a', 't', 0xa5, 's', 't', 'a', 't', 's' };
+    s_send_message (f->raw, 1, 16, 90, "", stats, sizeof (stats));
+    s_expect_error (f->raw, PROKIT_EPROTO, 90);
+    s_join (f->raw, "raw");
+    s_send_message (f->raw, 1, 16, 91, "", stats, sizeof (stats));
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 17); //  INFO
+    assert_int_equal (s_id (&r), 91);
+    assert_string_equal (r.peer, "");
+    assert_true ((r.body[0] & 0xf0) == 0x80); //  a map of counters
+    const unsigned char unknown[] = { 0x81, 0xa4, 'w', 'h', 'a', 't', 0xa4, 'n', 'o', 'p', 'e' };
+    s_send_message (f->raw, 1, 16, 92, "", unknown, sizeof (unknown));
+    s_expect_error (f->raw, PROKIT_EINVAL, 92);
+    //  INFO goes only from the router to clients.
+    s_send_message (f->raw, 1, 17, 93, "", stats, sizeof (stats));
+    s_expect_error (f->raw, PROKIT_EPROTO, 93);
+}
+
 int
 main (void)
 {
@@ -535,6 +559,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reply_forged_by_another_peer_is_ignored, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_max_payload_over_the_limit_is_refused),
+        cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

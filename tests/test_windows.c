@@ -479,6 +479,46 @@ test_windows_can_follow_presence_when_they_ask (void **state)
     prokit_window_destroy (&quiet);
 }
 
+static void
+test_a_window_can_ask_the_router_who_is_there (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_spawned_t result;
+    assert_int_equal (s_create (f, "work", NULL, false, 10000, &result), PROKIT_OK);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = f->endpoint;
+    prokit_window_t *cli = prokit_window_new ("observer", &opts, NULL);
+    assert_non_null (cli);
+
+    prokit_window_info_t infos[8];
+    size_t count = 0;
+    assert_int_equal (prokit_window_list_windows (cli, infos, 8, &count, 5000), PROKIT_OK);
+    assert_int_equal (count, 2);
+    const prokit_window_info_t *work = strcmp (infos[0].name, "work") == 0 ? &infos[0] : &infos[1];
+    assert_string_equal (work->name, "work");
+    assert_int_equal (work->pid, result.pid);
+    assert_false (work->shown);
+    assert_true (work->joined);
+    assert_true (work->joined_at_ms > 0 && work->last_seen_ms >= work->joined_at_ms);
+    //  Fewer slots than windows: the count still says how many there are.
+    assert_int_equal (prokit_window_list_windows (cli, infos, 1, &count, 5000), PROKIT_OK);
+    assert_int_equal (count, 2);
+    assert_int_equal (prokit_window_list_windows (cli, NULL, 0, &count, 5000), PROKIT_OK);
+    assert_int_equal (count, 2);
+    assert_int_equal (prokit_window_list_windows (cli, NULL, 1, &count, 5000), PROKIT_EINVAL);
+
+    prokit_stats_t stats;
+    assert_int_equal (prokit_window_router_stats (cli, &stats, 5000), PROKIT_OK);
+    assert_int_equal (stats.windows, 2);
+    assert_true (stats.received > 0);
+    prokit_stats_t from_main;
+    assert_int_equal (prokit_main_stats (f->main, &from_main), PROKIT_OK);
+    assert_int_equal (from_main.windows, stats.windows);
+    assert_int_equal (prokit_window_router_stats (cli, NULL, 5000), PROKIT_EINVAL);
+    prokit_window_destroy (&cli);
+}
+
 int
 main (void)
 {
@@ -512,6 +552,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_show_and_hide_reach_the_window_and_the_registry,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_windows_can_follow_presence_when_they_ask, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_window_can_ask_the_router_who_is_there, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

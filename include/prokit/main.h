@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "prokit/export.h"
+#include "prokit/info.h"
 #include "prokit/message.h"
 #include "prokit/payload.h"
 
@@ -177,19 +178,6 @@ PROKIT_EXPORT int prokit_main_clear_windows (prokit_main_t *self, int grace_ms);
 PROKIT_EXPORT int prokit_main_show_window (prokit_main_t *self, const char *name);
 PROKIT_EXPORT int prokit_main_hide_window (prokit_main_t *self, const char *name);
 
-//  What main knows about one window.
-typedef struct prokit_window_info {
-    char name[PROKIT_NAME_MAX + 1];
-    bool joined;            //  false: started by main, not joined (yet, or again)
-    long long joined_at_ms; //  when it joined, ms since the Unix epoch; 0 if not joined
-    long long last_seen_ms; //  when the router last received from it, ms since the epoch
-    bool spawned;           //  started by this main
-    int pid;                //  its process id when known, else 0
-    bool shown;             //  visible (true) or hidden
-    char address[128];      //  its connection's peer address when known, else ""
-    int restarts;           //  times main restarted it
-} prokit_window_info_t;
-
 //  Copy what main knows about window NAME into *INFO (getWindow). Returns
 //  PROKIT_OK, PROKIT_ENOTFOUND or PROKIT_EINVAL.
 PROKIT_EXPORT int prokit_main_get_window (prokit_main_t *self, const char *name,
@@ -225,20 +213,6 @@ PROKIT_EXPORT int prokit_main_run (prokit_main_t *self, int timeout_ms);
 //  Make prokit_main_run() return. Safe from any thread and from a signal
 //  handler.
 PROKIT_EXPORT void prokit_main_stop (prokit_main_t *self);
-
-//  Router counters, as kept by the routing core.
-typedef struct prokit_stats {
-    unsigned long long received;      //  well-formed messages the router took
-    unsigned long long routed;        //  messages it forwarded
-    unsigned long long errors_sent;   //  errors it answered with
-    unsigned long long garbage;       //  foreign frames dropped
-    unsigned long long malformed;     //  prokit messages refused as malformed
-    unsigned long long too_big;       //  payloads refused for their size
-    unsigned long long unroutable;    //  replies whose requester had left
-    unsigned long long back_pressure; //  deliveries refused: queue full
-    unsigned long long control_lost;  //  router errors/events lost (backlog limit)
-    unsigned long long windows;       //  windows joined now
-} prokit_stats_t;
 
 //  Copy the router's counters into *STATS. Returns PROKIT_OK or
 //  PROKIT_EINVAL.

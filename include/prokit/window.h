@@ -24,6 +24,7 @@
 #define PROKIT_WINDOW_H_INCLUDED
 
 #include "prokit/export.h"
+#include "prokit/info.h"
 #include "prokit/message.h"
 #include "prokit/payload.h"
 
@@ -179,6 +180,19 @@ PROKIT_EXPORT void prokit_window_on_visibility (prokit_window_t *self, prokit_vi
 //  ($PROKIT_WINDOW_SHOW, default visible), then as main last showed or hid
 //  it.
 PROKIT_EXPORT bool prokit_window_is_shown (const prokit_window_t *self);
+
+//  Ask the router which windows have joined: copies up to CAPACITY of them
+//  into INFOS and stores how many there are in *COUNT (which may exceed
+//  CAPACITY). Blocks at most TIMEOUT_MS (0 or less: the default deadline);
+//  events arriving meanwhile are kept for dispatch. Returns PROKIT_OK,
+//  PROKIT_EINVAL, PROKIT_ETIMEDOUT, PROKIT_ECLOSED or PROKIT_EPROTO.
+PROKIT_EXPORT int prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos,
+                                              size_t capacity, size_t *count, int timeout_ms);
+
+//  Ask the router for its counters (as prokit_main_stats() in main).
+//  Blocks like prokit_window_list_windows(); returns as it does.
+PROKIT_EXPORT int prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats,
+                                              int timeout_ms);
 
 //  Return a descriptor that polls readable whenever prokit_window_dispatch()
 //  has work. Level-triggered; borrowed: do not read or close it.
