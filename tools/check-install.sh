@@ -2,7 +2,8 @@
 # Install a built tree into a scratch prefix and build an application
 # outside the tree against it, with find_package(prokit) and with
 # pkg-config, then run both. Also checks that the shared library exports
-# nothing but prokit_ symbols.   Usage: tools/check-install.sh [BUILD_DIR]
+# nothing but prokit_ symbols, and that the static archive keeps only
+# prokit_ symbols global.   Usage: tools/check-install.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -20,6 +21,13 @@ if [ -n "$foreign" ]; then
     exit 1
 fi
 echo "only prokit_ symbols ($(nm -D --defined-only "$libdir/libprokit.so" | wc -l) exported)"
+foreign=$(nm -g --defined-only "$libdir/libprokit.a" | awk 'NF == 3 {print $3}' | grep -v '^prokit_' || true)
+if [ -n "$foreign" ]; then
+    echo "libprokit.a has global symbols without the prokit_ prefix:" >&2
+    echo "$foreign" >&2
+    exit 1
+fi
+echo "libprokit.a: only prokit_ symbols are global"
 
 echo "-- find_package(prokit)"
 cmake -S tests/consumer -B "$prefix/consumer-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
