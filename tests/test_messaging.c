@@ -548,6 +548,16 @@ test_window_message_carries_the_sender_name (void **state)
     assert_string_equal (inbox.text, "Hello Work");
     assert_false (inbox.broadcast);
     assert_int_equal (from_main.count, 0); //  not mistaken for main's message
+
+    //  Once removed, the listener hears nothing more.
+    assert_int_equal (prokit_window_off_window_message (work, s_record, &inbox), PROKIT_OK);
+    assert_int_equal (prokit_window_off_window_message (work, s_record, &inbox), PROKIT_ENOTFOUND);
+    inbox_t later = { 0 };
+    prokit_window_on_window_message (work, s_record, &later);
+    payload = prokit_payload_new_string ("again");
+    prokit_window_send (main_window, "work", &payload);
+    assert_true (tu_pump (handles, 3, s_inbox_has, &later, 5000));
+    assert_int_equal (inbox.count, 1);
     prokit_window_destroy (&main_window);
     prokit_window_destroy (&work);
 }

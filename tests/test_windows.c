@@ -228,6 +228,12 @@ test_program_that_cannot_start_fails_with_espawn (void **state)
 
 //  --- the registry -----------------------------------------------------------
 
+static void
+s_count_close (void *arg)
+{
+    (*(int *) arg)++;
+}
+
 static bool
 s_close_requested (void *arg)
 {
@@ -244,6 +250,9 @@ test_registry_lists_spawned_and_external_windows (void **state)
     opts.endpoint = f->endpoint;
     prokit_window_t *external = prokit_window_new ("outsider", &opts, NULL);
     assert_non_null (external);
+    int closes = 0;
+    prokit_window_on_close (external, s_count_close, &closes);
+    assert_true (prokit_window_is_shown (external)); //  not started by main: visible
     assert_true (s_await (f, PROKIT_PRESENCE_JOINED, "outsider", 1, 5000));
 
     prokit_window_info_t infos[4];
@@ -263,6 +272,7 @@ test_registry_lists_spawned_and_external_windows (void **state)
     tu_handle_t handles[] = { { f->main, NULL }, { NULL, external } };
     assert_true (tu_pump (handles, 2, s_close_requested, external, 5000));
     assert_int_equal (prokit_window_run (external, 0), PROKIT_ECLOSED);
+    assert_int_equal (closes, 1);
     assert_true (s_await (f, PROKIT_PRESENCE_LEFT, "outsider", 1, 5000));
     assert_string_equal (s_last (f, PROKIT_PRESENCE_LEFT, "outsider")->reason, "closed by main");
     prokit_window_destroy (&external);
