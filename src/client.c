@@ -852,7 +852,9 @@ client_dispatch (client_t *self)
 
     int handled = 0;
     bool progress = true;
-    while (progress && handled < DISPATCH_BATCH && !atomic_load (&self->stop_requested)) {
+    //  A stop request is for run(), which checks it between dispatches: a
+    //  loop of the application's own keeps dispatching regardless.
+    while (progress && handled < DISPATCH_BATCH) {
         progress = false;
         //  Events queued while a blocking request waited come first: they
         //  arrived before anything still in the socket.

@@ -494,7 +494,6 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     client_config_t client_config = { .name = PROTO_MAIN_NAME,
                                       .endpoint = inproc,
                                       .join_timeout_ms = 5000,
-                                      .request_timeout_ms = opts->request_timeout_ms,
                                       .events = &s_events,
                                       .owner = self };
     self->client = client_new (&client_config, error);

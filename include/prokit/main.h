@@ -51,8 +51,6 @@ typedef struct prokit_main_opts {
     //  Largest payload accepted, in bytes. 0: 16 MiB. At most
     //  PROKIT_MAX_PAYLOAD_LIMIT (1 GiB); more is refused with PROKIT_EINVAL.
     size_t max_payload;
-    //  Default deadline of requests main makes, in ms. 0: 30000.
-    int request_timeout_ms;
     //  Liveness of window connections: the router pings each every
     //  heartbeat_ivl_ms (0: 1000) and drops one silent for
     //  heartbeat_timeout_ms (0: 3000); the window then leaves ("connection
@@ -72,7 +70,11 @@ PROKIT_EXPORT void prokit_main_opts_init (prokit_main_opts_t *opts);
 PROKIT_EXPORT prokit_main_t *prokit_main_new (const prokit_main_opts_t *opts, int *error);
 
 //  Tell every window main is going away, stop the router and free
-//  everything; nulls *self_p. Returns promptly whatever the peers do.
+//  everything; nulls *self_p. Window processes main started and that are
+//  still running get SIGTERM at once, SIGKILL after 1 s, and are reaped
+//  (close them politely first with prokit_main_clear_windows() and wait
+//  for their EXITED events if they need to clean up). Returns within about
+//  a second whatever the peers do.
 //  Deferred requests not yet answered are orphaned (see
 //  prokit_request_defer()). Safe on NULL. Do not call from a callback.
 PROKIT_EXPORT void prokit_main_destroy (prokit_main_t **self_p);
@@ -130,8 +132,10 @@ typedef struct prokit_window_spec {
     bool show;           //  a visible window (true) or a hidden worker (false)
     int join_timeout_ms; //  > 0: return only once it joined (or failed), at most this long
     prokit_restart_t restart;
-    int restart_max;        //  restarts at most, in a row (0: 5)
-    int restart_backoff_ms; //  first delay before a restart, doubled each time (0: 500)
+    int restart_max;        //  restarts at most, in a row (0: 5); a process that ran
+                            //  10 s or more before failing starts a new row
+    int restart_backoff_ms; //  first delay before a restart, doubled each time up to
+                            //  30 s (0: 500)
 } prokit_window_spec_t;
 
 //  Fill SPEC with the defaults (all zero: hidden, no wait, no restart).
@@ -153,8 +157,9 @@ typedef struct prokit_spawned {
 //  Returns PROKIT_OK; PROKIT_EINVAL (bad name or spec); PROKIT_EEXIST (a
 //  window of that name is live or already started); PROKIT_ESPAWN (it could
 //  not be started: RESULT->reason says why); PROKIT_EEXITED (it ended
-//  before joining: RESULT->wait_status); PROKIT_ETIMEDOUT (it did not join
-//  in time: it is still running and tracked). While it waits for the join
+//  before joining: RESULT->wait_status; it is not restarted);
+//  PROKIT_ETIMEDOUT (it did not join in time: it is still running and
+//  tracked); PROKIT_ENOMEM. While it waits for the join
 //  it dispatches events, so callbacks may run. Not from a callback.
 PROKIT_EXPORT int prokit_main_create_window (prokit_main_t *self, const char *name,
                                              const prokit_window_spec_t *spec,
@@ -169,7 +174,7 @@ PROKIT_EXPORT int prokit_main_create_window (prokit_main_t *self, const char *na
 PROKIT_EXPORT int prokit_main_destroy_window (prokit_main_t *self, const char *name, int grace_ms);
 
 //  Close every window (clearWindows), all at once: one grace period for
-//  all of them. Returns PROKIT_OK.
+//  all of them. Returns PROKIT_OK, or PROKIT_EINVAL (NULL, negative grace).
 PROKIT_EXPORT int prokit_main_clear_windows (prokit_main_t *self, int grace_ms);
 
 //  Show or hide the window NAME (workWindow.hide()): it gets the event, and

@@ -77,7 +77,9 @@ typedef struct prokit_presence {
     const char *window; //  its name
     //  Why: LEFT: "closed" (it left), "closed by main", "connection lost"
     //  (killed, or silent past the heartbeat timeout); EXITED: "exited
-    //  with status N" or "killed by signal N (SIGNAME)". "" for JOINED.
+    //  with status N", "killed by signal N (SIGNAME)", or "ended (status
+    //  unknown)" (wait_status -1) when something else reaped the child, e.g.
+    //  SIGCHLD set to SIG_IGN or a waitpid(-1) elsewhere. "" for JOINED.
     const char *reason;
     int pid;           //  its process id when known, else 0
     int wait_status;   //  EXITED: the status waitpid() gave; else 0

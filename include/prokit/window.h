@@ -97,7 +97,7 @@ PROKIT_EXPORT int prokit_window_on_window_message (prokit_window_t *self, prokit
 PROKIT_EXPORT int prokit_window_off_window_message (prokit_window_t *self, prokit_message_fn *fn,
                                                     void *arg);
 
-//  Set the handler for requests from other windows (or main). NULL removes
+//  Set the handler for requests from other windows. NULL removes
 //  it: requests then fail with PROKIT_ENOHANDLER. Returns PROKIT_OK or
 //  PROKIT_EINVAL.
 PROKIT_EXPORT int prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn,
