@@ -833,6 +833,18 @@ s_handle_pipe (router_state_t *self)
 }
 
 static void
+s_state_free (router_state_t *self)
+{
+    if (self->monitor) {
+        zmq_socket_monitor (self->router, NULL, 0);
+        zsock_destroy (&self->monitor);
+    }
+    zhashx_destroy (&self->by_id);
+    zhashx_destroy (&self->by_name);
+    zsock_destroy (&self->router_sock);
+}
+
+static void
 s_router_actor (zsock_t *pipe, void *args_)
 {
     router_args_t *args = (router_args_t *) args_;
@@ -911,23 +923,11 @@ s_router_actor (zsock_t *pipe, void *args_)
             s_flush_backlogs (&self);
     }
     s_say_goodbye (&self);
-    if (self.monitor) {
-        zmq_socket_monitor (self.router, NULL, 0);
-        zsock_destroy (&self.monitor);
-    }
-    zhashx_destroy (&self.by_id);
-    zhashx_destroy (&self.by_name);
-    zsock_destroy (&self.router_sock);
+    s_state_free (&self);
     return;
 
 fail:
-    if (self.monitor) {
-        zmq_socket_monitor (self.router, NULL, 0);
-        zsock_destroy (&self.monitor);
-    }
-    zhashx_destroy (&self.by_id);
-    zhashx_destroy (&self.by_name);
-    zsock_destroy (&self.router_sock);
+    s_state_free (&self);
     //  Report the failure, then wait for $TERM as every actor must: if we
     //  returned now, zactor_destroy could send $TERM into a pipe nobody
     //  reads any more and wait for an answer forever.
