@@ -1,0 +1,1990 @@
+/*  prokit-bench: prokit measured against a raw libzmq program doing the same
+    work, in the same run, so that every figure can be given as a ratio to
+    raw libzmq on the same (noisy) machine. docs/PERFORMANCE.md explains the
+    scenarios and the results.
+
+    prokit-bench              the full benchmark (a few minutes at most)
+    prokit-bench --smoke      every scenario with tiny counts; exits non-zero
+                              only when a message is lost or mismatched
+    prokit-bench --json       print the results as JSON instead of a table
+    prokit-bench --only NAME  run one scenario: rtt, w2w, pipe, send, bcast,
+                              many (for profiling)
+
+    Internal modes, started by the benchmark itself with posix_spawn:
+    prokit-bench --windows N ENDPOINT      join N idle prokit windows
+    prokit-bench --raw-dealers N ENDPOINT  connect N idle raw DEALERs
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <prokit.h>
+#include <zmq.h>
+
+extern char **environ;
+
+//  Every wait has a deadline; these are the generous ones.
+#define REQUEST_TIMEOUT_MS 5000
+#define RUN_DEADLINE_MS 180000
+#define RAW_POLL_MS 50
+#define SETTLE_DEADLINE_MS 20000
+#define MAX_PAYLOAD ((size_t) 1 << 20)
+
+//  --- settings ----------------------------------------------------------------
+
+typedef struct counts {
+    int rtt_small;   //  RTT samples per side, 16 B and 1 KiB
+    int rtt_64k;     //  RTT samples per side, 64 KiB
+    int rtt_1m;      //  RTT samples per side, 1 MiB
+    int rtt_rounds;  //  raw and prokit alternate in this many blocks
+    int warmup;      //  RTT warm-up requests per side (fewer for 1 MiB)
+    int pipe_n;      //  pipelined requests per window per round
+    int pipe_depth;  //  requests each window keeps in flight
+    int msgs;        //  main -> window messages per round
+    int bcast;       //  broadcasts per round
+    int rounds;      //  throughput rounds per side (median reported)
+    int many;        //  windows joined in the scalability scenario
+    int many_rtt;    //  RTT samples with them joined (as many with 1)
+    int many_cycles; //  join/leave cycles, alternating the two states
+} counts_t;
+
+static const counts_t s_full = { .rtt_small = 4000,
+                                 .rtt_64k = 2000,
+                                 .rtt_1m = 300,
+                                 .rtt_rounds = 4,
+                                 .warmup = 200,
+                                 .pipe_n = 100000,
+                                 .pipe_depth = 100,
+                                 .msgs = 200000,
+                                 .bcast = 50000,
+                                 .rounds = 3,
+                                 .many = 1000,
+                                 .many_rtt = 3000,
+                                 .many_cycles = 3 };
+static const counts_t s_smoke = { .rtt_small = 40,
+                                  .rtt_64k = 20,
+                                  .rtt_1m = 6,
+                                  .rtt_rounds = 2,
+                                  .warmup = 5,
+                                  .pipe_n = 2000,
+                                  .pipe_depth = 100,
+                                  .msgs = 3000,
+                                  .bcast = 1000,
+                                  .rounds = 1,
+                                  .many = 50,
+                                  .many_rtt = 40,
+                                  .many_cycles = 1 };
+
+static counts_t C;
+static bool s_smoke_mode;
+static const char *s_only;
+static atomic_int s_bad; //  lost or mismatched messages, failed requests
+static char s_self_exe[4096];
+static void *s_ctx; //  libzmq context of the raw programs
+
+//  --- utilities -----------------------------------------------------------------
+
+static int64_t
+now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+sleep_ms (int ms)
+{
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000 };
+    nanosleep (&ts, NULL);
+}
+
+static void
+bad (const char *format, ...)
+{
+    atomic_fetch_add (&s_bad, 1);
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "prokit-bench: ERROR: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+}
+
+static void
+note (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "prokit-bench: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+}
+
+static bool
+want (const char *name)
+{
+    return !s_only || strcmp (s_only, name) == 0;
+}
+
+static void
+on_watchdog (int sig)
+{
+    (void) sig;
+    static const char text[] = "prokit-bench: watchdog expired: giving up\n";
+    ssize_t rc = write (2, text, sizeof (text) - 1);
+    (void) rc;
+    _exit (3);
+}
+
+static void
+raise_fd_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
+
+static long
+fd_limit (void)
+{
+    struct rlimit limit;
+    return getrlimit (RLIMIT_NOFILE, &limit) == 0 ? (long) limit.rlim_cur : -1;
+}
+
+//  Resident memory of this process, in KiB.
+static long
+rss_kib (void)
+{
+    FILE *file = fopen ("/proc/self/status", "r");
+    if (!file)
+        return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets (line, sizeof (line), file))
+        if (sscanf (line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose (file);
+    return kib;
+}
+
+//  The 1-minute load average: other work on the machine skews timings.
+static double
+load_average (void)
+{
+    double load = NAN;
+    FILE *file = fopen ("/proc/loadavg", "r");
+    if (file) {
+        if (fscanf (file, "%lf", &load) != 1)
+            load = NAN;
+        fclose (file);
+    }
+    return load;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+//  Nearest-rank percentile of N sorted values.
+static double
+percentile (const double *sorted, int n, double p)
+{
+    if (n <= 0)
+        return NAN;
+    int rank = (int) ceil (p * n);
+    if (rank < 1)
+        rank = 1;
+    return sorted[rank - 1];
+}
+
+static double
+median (double *values, int n)
+{
+    qsort (values, (size_t) n, sizeof (double), compare_double);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+static void
+make_endpoint (char *out, size_t size, const char *transport)
+{
+    static int serial;
+    if (strcmp (transport, "ipc") == 0)
+        snprintf (out, size, "ipc:///tmp/prokit-bench-%d-%d.sock", (int) getpid (), ++serial);
+    else
+        snprintf (out, size, "tcp://127.0.0.1:*");
+}
+
+//  --- payloads and their checks ---------------------------------------------
+
+static uint8_t *s_pattern; //  MAX_PAYLOAD bytes of a fixed pattern
+
+//  Fill BUF (SIZE bytes) for request SEQ: the pattern, SEQ in front.
+static void
+fill (uint8_t *buf, size_t size, uint64_t seq)
+{
+    memcpy (buf, s_pattern, size);
+    memcpy (buf, &seq, size < sizeof (seq) ? size : sizeof (seq));
+}
+
+//  True if DATA (SIZE bytes) is what fill() made of EXPECT bytes for SEQ.
+static bool
+check (const void *data, size_t size, size_t expect, uint64_t seq)
+{
+    if (!data || size != expect)
+        return false;
+    size_t head = expect < sizeof (seq) ? expect : sizeof (seq);
+    if (memcmp (data, &seq, head) != 0)
+        return false;
+    if (expect <= 65536 || s_smoke_mode)
+        return memcmp ((const uint8_t *) data + head, s_pattern + head, expect - head) == 0;
+    //  Large: the tail is enough to catch a truncated or stale buffer.
+    return memcmp ((const uint8_t *) data + expect - 64, s_pattern + expect - 64, 64) == 0;
+}
+
+//  --- the result table ------------------------------------------------------------
+
+typedef struct row {
+    char figure[96];
+    char raw[96], prokit[96], ratio[32], target[48];
+    int met; //  1 yes, 0 no, -1 no target
+    double raw_value, prokit_value, ratio_value;
+    char unit[16];
+} row_t;
+
+static row_t s_rows[128];
+static int s_row_count;
+
+static void
+format_value (char *out, size_t size, double value, const char *unit)
+{
+    if (isnan (value))
+        snprintf (out, size, "n/a");
+    else if (strcmp (unit, "us") == 0)
+        snprintf (out, size, "%.1f µs", value);
+    else if (strcmp (unit, "ms") == 0)
+        snprintf (out, size, "%.1f ms", value);
+    else if (strcmp (unit, "/s") == 0)
+        snprintf (out, size, "%.1f k/s", value / 1000);
+    else if (strcmp (unit, "KiB") == 0)
+        snprintf (out, size, "%.1f KiB", value);
+    else
+        snprintf (out, size, "%.3g %s", value, unit);
+}
+
+static row_t *
+add_row (const char *figure)
+{
+    if (s_row_count >= (int) (sizeof (s_rows) / sizeof (s_rows[0])))
+        return &s_rows[s_row_count - 1];
+    row_t *row = &s_rows[s_row_count++];
+    memset (row, 0, sizeof (*row));
+    snprintf (row->figure, sizeof (row->figure), "%s", figure);
+    row->met = -1;
+    row->raw_value = row->prokit_value = row->ratio_value = NAN;
+    snprintf (row->ratio, sizeof (row->ratio), "—");
+    snprintf (row->target, sizeof (row->target), "—");
+    return row;
+}
+
+//  A measured figure with its ratio prokit / raw. LIMIT > 0 sets a target:
+//  ratio <= LIMIT when LOWER is true (latency), ratio >= LIMIT otherwise.
+static row_t *
+add_figure (const char *figure, double raw, double prokit, const char *unit, bool lower,
+            double limit)
+{
+    row_t *row = add_row (figure);
+    row->raw_value = raw;
+    row->prokit_value = prokit;
+    snprintf (row->unit, sizeof (row->unit), "%s", unit);
+    format_value (row->raw, sizeof (row->raw), raw, unit);
+    format_value (row->prokit, sizeof (row->prokit), prokit, unit);
+    row->ratio_value = prokit / raw;
+    if (isnan (row->ratio_value) || isinf (row->ratio_value))
+        snprintf (row->ratio, sizeof (row->ratio), "n/a");
+    else
+        snprintf (row->ratio, sizeof (row->ratio), "%.2f×", row->ratio_value);
+    if (limit > 0) {
+        snprintf (row->target, sizeof (row->target), "%s %.2f× raw", lower ? "≤" : "≥", limit);
+        row->met = lower ? row->ratio_value <= limit : row->ratio_value >= limit;
+    }
+    return row;
+}
+
+static void
+print_table (FILE *out)
+{
+    fprintf (out, "| figure | raw | prokit | ratio | target | met? |\n");
+    fprintf (out, "|---|---:|---:|---:|---|---|\n");
+    for (int i = 0; i < s_row_count; i++) {
+        const row_t *row = &s_rows[i];
+        fprintf (out, "| %s | %s | %s | %s | %s | %s |\n", row->figure, row->raw, row->prokit,
+                 row->ratio, row->target,
+                 row->met < 0 ? "—"
+                 : row->met   ? "yes"
+                              : "**no**");
+    }
+}
+
+static void
+json_string (FILE *out, const char *text)
+{
+    fputc ('"', out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (out, "\\%c", *p);
+        else if ((unsigned char) *p < 0x20)
+            fprintf (out, "\\u%04x", *p);
+        else
+            fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+static void
+json_number (FILE *out, double value)
+{
+    if (isnan (value) || isinf (value))
+        fprintf (out, "null");
+    else
+        fprintf (out, "%.6g", value);
+}
+
+static void
+print_json (FILE *out)
+{
+    fprintf (out, "{\"smoke\": %s, \"failures\": %d, \"rows\": [\n",
+             s_smoke_mode ? "true" : "false", atomic_load (&s_bad));
+    for (int i = 0; i < s_row_count; i++) {
+        const row_t *row = &s_rows[i];
+        fprintf (out, "  {\"figure\": ");
+        json_string (out, row->figure);
+        fprintf (out, ", \"unit\": ");
+        json_string (out, row->unit);
+        fprintf (out, ", \"raw\": ");
+        json_number (out, row->raw_value);
+        fprintf (out, ", \"prokit\": ");
+        json_number (out, row->prokit_value);
+        fprintf (out, ", \"ratio\": ");
+        json_number (out, row->ratio_value);
+        fprintf (out, ", \"raw_text\": ");
+        json_string (out, row->raw);
+        fprintf (out, ", \"prokit_text\": ");
+        json_string (out, row->prokit);
+        fprintf (out, ", \"target\": ");
+        json_string (out, row->target);
+        fprintf (out, ", \"met\": %s}%s\n",
+                 row->met < 0 ? "null"
+                 : row->met   ? "true"
+                              : "false",
+                 i + 1 < s_row_count ? "," : "");
+    }
+    fprintf (out, "]}\n");
+}
+
+//  --- raw libzmq: a ROUTER on its own thread --------------------------------------
+
+//  The raw counterpart of prokit's router + main: one ROUTER, owned by its
+//  own thread. A two-frame message [id, payload] is echoed to its sender; a
+//  three-frame one [id, destination, payload] is forwarded to the
+//  destination as [destination, id, payload] (the routing ids swapped).
+typedef struct raw_server {
+    void *socket;
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    char endpoint[256];
+} raw_server_t;
+
+static void *
+raw_server_thread (void *arg)
+{
+    raw_server_t *self = (raw_server_t *) arg;
+    while (!atomic_load (&self->stop)) {
+        zmq_msg_t frames[3];
+        int count = 0;
+        bool more = true;
+        while (more) {
+            zmq_msg_t frame;
+            zmq_msg_init (&frame);
+            if (zmq_msg_recv (&frame, self->socket, 0) < 0) {
+                zmq_msg_close (&frame);
+                if (count == 0)
+                    break; //  RCVTIMEO: look at the stop flag
+                continue;
+            }
+            more = zmq_msg_more (&frame);
+            if (count < 3)
+                frames[count++] = frame;
+            else
+                zmq_msg_close (&frame);
+        }
+        if (count == 2) {
+            zmq_msg_send (&frames[0], self->socket, ZMQ_SNDMORE);
+            zmq_msg_send (&frames[1], self->socket, 0);
+        }
+        else if (count == 3) {
+            zmq_msg_send (&frames[1], self->socket, ZMQ_SNDMORE);
+            zmq_msg_send (&frames[0], self->socket, ZMQ_SNDMORE);
+            zmq_msg_send (&frames[2], self->socket, 0);
+        }
+        for (int i = 0; i < count; i++)
+            zmq_msg_close (&frames[i]);
+    }
+    return NULL;
+}
+
+static void
+raw_set_int (void *socket, int option, int value)
+{
+    zmq_setsockopt (socket, option, &value, sizeof (value));
+}
+
+static int
+raw_server_start (raw_server_t *self, const char *transport)
+{
+    memset (self, 0, sizeof (*self));
+    char endpoint[256];
+    make_endpoint (endpoint, sizeof (endpoint), transport);
+    self->socket = zmq_socket (s_ctx, ZMQ_ROUTER);
+    raw_set_int (self->socket, ZMQ_LINGER, 0);
+    raw_set_int (self->socket, ZMQ_SNDHWM, 10000); //  as prokit's router
+    raw_set_int (self->socket, ZMQ_RCVHWM, 10000);
+    raw_set_int (self->socket, ZMQ_RCVTIMEO, RAW_POLL_MS);
+    if (zmq_bind (self->socket, endpoint) != 0) {
+        bad ("raw: cannot bind %s: %s", endpoint, zmq_strerror (errno));
+        zmq_close (self->socket);
+        return -1;
+    }
+    size_t size = sizeof (self->endpoint);
+    zmq_getsockopt (self->socket, ZMQ_LAST_ENDPOINT, self->endpoint, &size);
+    if (pthread_create (&self->thread, NULL, raw_server_thread, self) != 0) {
+        zmq_close (self->socket);
+        return -1;
+    }
+    self->running = true;
+    return 0;
+}
+
+static void
+raw_server_stop (raw_server_t *self)
+{
+    if (!self->running)
+        return;
+    atomic_store (&self->stop, true);
+    pthread_join (self->thread, NULL);
+    zmq_close (self->socket);
+    if (strncmp (self->endpoint, "ipc://", 6) == 0)
+        unlink (self->endpoint + 6);
+    self->running = false;
+}
+
+static void *
+raw_dealer (void *ctx, const char *endpoint, const char *identity)
+{
+    void *socket = zmq_socket (ctx, ZMQ_DEALER);
+    if (!socket)
+        return NULL;
+    raw_set_int (socket, ZMQ_LINGER, 0);
+    raw_set_int (socket, ZMQ_SNDHWM, 10000); //  as prokit's windows
+    raw_set_int (socket, ZMQ_RCVHWM, 10000);
+    raw_set_int (socket, ZMQ_RCVTIMEO, REQUEST_TIMEOUT_MS);
+    raw_set_int (socket, ZMQ_SNDTIMEO, REQUEST_TIMEOUT_MS);
+    if (identity)
+        zmq_setsockopt (socket, ZMQ_ROUTING_ID, identity, strlen (identity));
+    if (zmq_connect (socket, endpoint) != 0) {
+        zmq_close (socket);
+        return NULL;
+    }
+    return socket;
+}
+
+//  Receive one whole message into at most MAX frames (extra ones closed).
+//  Returns the number of frames kept, or -1 (timeout or error).
+static int
+raw_recv (void *socket, zmq_msg_t *frames, int max, int flags)
+{
+    int count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, socket, count == 0 ? flags : 0) < 0) {
+            zmq_msg_close (&frame);
+            if (count == 0)
+                return -1;
+            break;
+        }
+        more = zmq_msg_more (&frame);
+        if (count < max)
+            frames[count++] = frame;
+        else
+            zmq_msg_close (&frame);
+    }
+    return count;
+}
+
+static void
+raw_close_frames (zmq_msg_t *frames, int count)
+{
+    for (int i = 0; i < count; i++)
+        zmq_msg_close (&frames[i]);
+}
+
+//  One raw round trip: send SIZE bytes (after a TO frame when it is given)
+//  and wait for them to come back. Returns the RTT in µs, or -1.
+static double
+raw_round_trip (void *dealer, const char *to, uint8_t *buf, size_t size, uint64_t seq)
+{
+    fill (buf, size, seq);
+    int64_t start = now_ns ();
+    if (to && zmq_send (dealer, to, strlen (to), ZMQ_SNDMORE) < 0)
+        return -1;
+    if (zmq_send (dealer, buf, size, 0) < 0)
+        return -1;
+    zmq_msg_t frames[2];
+    int count = raw_recv (dealer, frames, 2, 0);
+    double rtt = (double) (now_ns () - start) / 1000.0;
+    if (count < 0)
+        return -1;
+    zmq_msg_t *body = &frames[count - 1];
+    bool ok = count == (to ? 2 : 1) && check (zmq_msg_data (body), zmq_msg_size (body), size, seq);
+    raw_close_frames (frames, count);
+    return ok ? rtt : -1;
+}
+
+//  --- prokit: main on its own thread, windows -----------------------------------
+
+static prokit_payload_t *
+echo_handler (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    return prokit_payload_dup (prokit_request_payload (request));
+}
+
+static void
+count_presence (const prokit_presence_t *event, void *arg)
+{
+    if (event->kind == PROKIT_PRESENCE_JOINED)
+        atomic_fetch_add ((atomic_int *) arg, 1);
+    else if (event->kind == PROKIT_PRESENCE_LEFT)
+        atomic_fetch_add ((atomic_int *) arg, -1);
+}
+
+static void
+count_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) code;
+    (void) text;
+    atomic_fetch_add ((atomic_llong *) arg, 1);
+}
+
+typedef struct pk_server {
+    prokit_main_t *main;
+    pthread_t thread;
+    bool running;
+    int run_rc;
+    atomic_int windows;       //  joined, as main's presence events say
+    atomic_llong undelivered; //  undelivered callbacks
+    char endpoint[256];
+} pk_server_t;
+
+static void *
+pk_main_thread (void *arg)
+{
+    pk_server_t *self = (pk_server_t *) arg;
+    self->run_rc = prokit_main_run (self->main, RUN_DEADLINE_MS);
+    return NULL;
+}
+
+//  Start a main with an echo handler; with THREADED, prokit_main_run()
+//  runs on a thread of its own, else the caller dispatches.
+static int
+pk_server_start (pk_server_t *self, const char *transport, bool threaded)
+{
+    memset (self, 0, sizeof (*self));
+    char endpoint[256];
+    make_endpoint (endpoint, sizeof (endpoint), transport);
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    int error = 0;
+    self->main = prokit_main_new (&opts, &error);
+    if (!self->main) {
+        bad ("prokit_main_new (%s): %s", endpoint, prokit_strerror (error));
+        return -1;
+    }
+    snprintf (self->endpoint, sizeof (self->endpoint), "%s", prokit_main_endpoint (self->main));
+    prokit_main_on_request (self->main, echo_handler, NULL);
+    prokit_main_on_presence (self->main, count_presence, &self->windows);
+    prokit_main_on_undelivered (self->main, count_undelivered, &self->undelivered);
+    if (threaded) {
+        if (pthread_create (&self->thread, NULL, pk_main_thread, self) != 0) {
+            prokit_main_destroy (&self->main);
+            return -1;
+        }
+        self->running = true;
+    }
+    return 0;
+}
+
+static void
+pk_server_stop (pk_server_t *self)
+{
+    if (!self->main)
+        return;
+    if (self->running) {
+        prokit_main_stop (self->main);
+        pthread_join (self->thread, NULL);
+        self->running = false;
+    }
+    prokit_main_destroy (&self->main);
+}
+
+//  Dispatch main (not threaded) until PREDICATE holds or the deadline.
+static bool
+pk_main_dispatch_until (prokit_main_t *main, bool (*predicate) (void *), void *arg, int ms)
+{
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    while (!predicate (arg)) {
+        if (now_ns () >= deadline)
+            return false;
+        struct pollfd item = { prokit_main_fd (main), POLLIN, 0 };
+        poll (&item, 1, 10);
+        prokit_main_dispatch (main);
+    }
+    return true;
+}
+
+static prokit_window_t *
+pk_window (const char *name, const char *endpoint)
+{
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    opts.join_timeout_ms = 10000;
+    opts.request_timeout_ms = REQUEST_TIMEOUT_MS;
+    int error = 0;
+    prokit_window_t *window = prokit_window_new (name, &opts, &error);
+    if (!window)
+        bad ("prokit_window_new ('%s', %s): %s", name, endpoint, prokit_strerror (error));
+    return window;
+}
+
+//  One prokit round trip: a request of SIZE payload bytes to TARGET, which
+//  echoes it. Returns the RTT in µs, or -1.
+static double
+pk_round_trip (prokit_window_t *window, const char *target, uint8_t *buf, size_t size, uint64_t seq)
+{
+    fill (buf, size, seq);
+    int64_t start = now_ns ();
+    prokit_payload_t *payload = prokit_payload_new_bytes (buf, size);
+    prokit_reply_t *reply = NULL;
+    int rc = prokit_window_request_wait (window, target, &payload, REQUEST_TIMEOUT_MS, &reply);
+    double rtt = (double) (now_ns () - start) / 1000.0;
+    bool ok = rc == PROKIT_OK;
+    if (ok) {
+        size_t got = 0;
+        const void *data = prokit_payload_bytes (prokit_reply_payload (reply), &got);
+        ok = check (data, got, size, seq);
+    }
+    else
+        note ("request to '%s' failed: %s (%s)", target, prokit_error_name (rc),
+              reply ? prokit_reply_error (reply) : "");
+    prokit_reply_destroy (&reply);
+    return ok ? rtt : -1;
+}
+
+//  A window running prokit_window_run() on a thread of its own.
+typedef struct pk_runner {
+    prokit_window_t *window;
+    pthread_t thread;
+    bool running;
+    int run_rc;
+} pk_runner_t;
+
+static void *
+pk_window_thread (void *arg)
+{
+    pk_runner_t *self = (pk_runner_t *) arg;
+    self->run_rc = prokit_window_run (self->window, RUN_DEADLINE_MS);
+    return NULL;
+}
+
+static int
+pk_runner_start (pk_runner_t *self)
+{
+    if (pthread_create (&self->thread, NULL, pk_window_thread, self) != 0)
+        return -1;
+    self->running = true;
+    return 0;
+}
+
+static void
+pk_runner_stop (pk_runner_t *self)
+{
+    if (self->running) {
+        prokit_window_stop (self->window);
+        pthread_join (self->thread, NULL);
+        self->running = false;
+    }
+    prokit_window_destroy (&self->window);
+}
+
+//  --- round-trip sampling ------------------------------------------------------
+
+typedef struct samples {
+    double *values;
+    int count;
+    int failed;
+} samples_t;
+
+static void
+samples_init (samples_t *self, int capacity)
+{
+    self->values = (double *) calloc ((size_t) (capacity > 0 ? capacity : 1), sizeof (double));
+    self->count = 0;
+    self->failed = 0;
+}
+
+static void
+samples_add (samples_t *self, double rtt)
+{
+    if (rtt < 0)
+        self->failed++;
+    else
+        self->values[self->count++] = rtt;
+}
+
+static void
+samples_sort (samples_t *self)
+{
+    qsort (self->values, (size_t) self->count, sizeof (double), compare_double);
+}
+
+static void
+samples_free (samples_t *self)
+{
+    free (self->values);
+    self->values = NULL;
+}
+
+typedef struct rtt_target {
+    void *raw_dealer;        //  raw: this DEALER
+    const char *raw_to;      //  raw: destination frame, or NULL (echo)
+    prokit_window_t *window; //  prokit: this window
+    const char *pk_to;       //  prokit: request target
+} rtt_target_t;
+
+//  Take N samples from each side, alternating ROUNDS blocks so that noise
+//  from other work on the machine hits both alike.
+static void
+sample_both (const rtt_target_t *target, uint8_t *buf, size_t size, int n, int rounds, int warmup,
+             samples_t *raw, samples_t *pk)
+{
+    static uint64_t seq;
+    for (int i = 0; i < warmup; i++) {
+        if (raw_round_trip (target->raw_dealer, target->raw_to, buf, size, ++seq) < 0)
+            raw->failed++;
+        if (pk_round_trip (target->window, target->pk_to, buf, size, ++seq) < 0)
+            pk->failed++;
+    }
+    if (rounds < 1)
+        rounds = 1;
+    for (int round = 0; round < rounds; round++) {
+        int block = n / rounds + (round < n % rounds ? 1 : 0);
+        for (int side = 0; side < 2; side++) {
+            bool raw_side = (side == 0) == (round % 2 == 0);
+            for (int i = 0; i < block; i++) {
+                if (raw_side)
+                    samples_add (
+                        raw, raw_round_trip (target->raw_dealer, target->raw_to, buf, size, ++seq));
+                else
+                    samples_add (pk,
+                                 pk_round_trip (target->window, target->pk_to, buf, size, ++seq));
+            }
+        }
+    }
+    if (raw->failed)
+        bad ("raw: %d of %d round trips of %zu B failed or mismatched", raw->failed, n + warmup,
+             size);
+    if (pk->failed)
+        bad ("prokit: %d of %d round trips of %zu B failed or mismatched", pk->failed, n + warmup,
+             size);
+    samples_sort (raw);
+    samples_sort (pk);
+}
+
+static const char *
+size_name (size_t size)
+{
+    switch (size) {
+    case 16: return "16 B";
+    case 1024: return "1 KiB";
+    case 65536: return "64 KiB";
+    case 1048576: return "1 MiB";
+    default: return "?";
+    }
+}
+
+//  --- scenario: window -> main round trip ---------------------------------------
+
+static void
+bench_rtt (uint8_t *buf)
+{
+    static const char *transports[] = { "ipc", "tcp" };
+    static const size_t sizes[] = { 16, 1024, 65536, 1048576 };
+    for (size_t t = 0; t < 2; t++)
+        for (size_t s = 0; s < 4; s++) {
+            const char *transport = transports[t];
+            size_t size = sizes[s];
+            int n = size <= 1024 ? C.rtt_small : size <= 65536 ? C.rtt_64k : C.rtt_1m;
+            int warmup = size > 65536 ? (C.warmup + 9) / 10 : C.warmup;
+            raw_server_t raw_server;
+            pk_server_t pk_server;
+            if (raw_server_start (&raw_server, transport) != 0)
+                return;
+            if (pk_server_start (&pk_server, transport, true) != 0) {
+                raw_server_stop (&raw_server);
+                return;
+            }
+            void *dealer = raw_dealer (s_ctx, raw_server.endpoint, NULL);
+            prokit_window_t *window = pk_window ("bench", pk_server.endpoint);
+            if (dealer && window) {
+                rtt_target_t target = { dealer, NULL, window, PROKIT_MAIN };
+                samples_t raw, pk;
+                samples_init (&raw, n);
+                samples_init (&pk, n);
+                sample_both (&target, buf, size, n, C.rtt_rounds, warmup, &raw, &pk);
+                char figure[96];
+                bool gated = size >= 65536;
+                double limit_p50 = gated ? 1.2 : (size == 16 && t == 0) ? 1.3 : 0;
+                snprintf (figure, sizeof (figure), "window→main RTT p50, %s, %s", size_name (size),
+                          transport);
+                add_figure (figure, percentile (raw.values, raw.count, 0.5),
+                            percentile (pk.values, pk.count, 0.5), "us", true, limit_p50);
+                snprintf (figure, sizeof (figure), "window→main RTT p99, %s, %s", size_name (size),
+                          transport);
+                add_figure (figure, percentile (raw.values, raw.count, 0.99),
+                            percentile (pk.values, pk.count, 0.99), "us", true, 0);
+                note ("rtt %s %s: raw p50 %.1f µs, prokit p50 %.1f µs (%d samples each)",
+                      size_name (size), transport, percentile (raw.values, raw.count, 0.5),
+                      percentile (pk.values, pk.count, 0.5), n);
+                samples_free (&raw);
+                samples_free (&pk);
+            }
+            else
+                bad ("rtt %s %s: could not connect", size_name (size), transport);
+            if (dealer)
+                zmq_close (dealer);
+            prokit_window_destroy (&window);
+            pk_server_stop (&pk_server);
+            raw_server_stop (&raw_server);
+        }
+}
+
+//  --- scenario: window -> window round trip through the router -----------------
+
+//  The raw window B: echoes what reaches it back to its sender.
+typedef struct raw_echo_peer {
+    void *socket;
+    pthread_t thread;
+    atomic_bool stop;
+} raw_echo_peer_t;
+
+static void *
+raw_echo_peer_thread (void *arg)
+{
+    raw_echo_peer_t *self = (raw_echo_peer_t *) arg;
+    raw_set_int (self->socket, ZMQ_RCVTIMEO, RAW_POLL_MS);
+    while (!atomic_load (&self->stop)) {
+        zmq_msg_t frames[2];
+        int count = raw_recv (self->socket, frames, 2, 0);
+        if (count < 0)
+            continue;
+        if (count == 2) { //  [sender, payload] -> [sender, payload]
+            zmq_msg_send (&frames[0], self->socket, ZMQ_SNDMORE);
+            zmq_msg_send (&frames[1], self->socket, 0);
+        }
+        raw_close_frames (frames, count);
+    }
+    return NULL;
+}
+
+static void
+bench_w2w (uint8_t *buf)
+{
+    static const size_t sizes[] = { 16, 1024 };
+    for (size_t s = 0; s < 2; s++) {
+        size_t size = sizes[s];
+        raw_server_t raw_server;
+        pk_server_t pk_server;
+        if (raw_server_start (&raw_server, "ipc") != 0)
+            return;
+        if (pk_server_start (&pk_server, "ipc", true) != 0) {
+            raw_server_stop (&raw_server);
+            return;
+        }
+        void *a = raw_dealer (s_ctx, raw_server.endpoint, "A");
+        raw_echo_peer_t b = { raw_dealer (s_ctx, raw_server.endpoint, "B"), 0, false };
+        //  B greets itself through the forwarder: once that comes back, the
+        //  forwarder knows B and nothing sent to it is dropped.
+        bool raw_ok = a && b.socket;
+        if (raw_ok) {
+            zmq_send (b.socket, "B", 1, ZMQ_SNDMORE);
+            zmq_send (b.socket, "hi", 2, 0);
+            zmq_msg_t frames[2];
+            int count = raw_recv (b.socket, frames, 2, 0);
+            raw_ok = count == 2;
+            if (count > 0)
+                raw_close_frames (frames, count);
+        }
+        raw_ok = raw_ok && pthread_create (&b.thread, NULL, raw_echo_peer_thread, &b) == 0;
+        pk_runner_t pk_b = { pk_window ("b", pk_server.endpoint), 0, false, 0 };
+        prokit_window_t *pk_a = pk_window ("a", pk_server.endpoint);
+        bool pk_ok = pk_a && pk_b.window &&
+                     prokit_window_on_request (pk_b.window, echo_handler, NULL) == PROKIT_OK &&
+                     pk_runner_start (&pk_b) == 0;
+        if (raw_ok && pk_ok) {
+            rtt_target_t target = { a, "B", pk_a, "b" };
+            samples_t raw, pk;
+            samples_init (&raw, C.rtt_small);
+            samples_init (&pk, C.rtt_small);
+            sample_both (&target, buf, size, C.rtt_small, C.rtt_rounds, C.warmup, &raw, &pk);
+            char figure[96];
+            snprintf (figure, sizeof (figure), "window→window RTT p50, %s, ipc", size_name (size));
+            add_figure (figure, percentile (raw.values, raw.count, 0.5),
+                        percentile (pk.values, pk.count, 0.5), "us", true, 1.3);
+            snprintf (figure, sizeof (figure), "window→window RTT p99, %s, ipc", size_name (size));
+            add_figure (figure, percentile (raw.values, raw.count, 0.99),
+                        percentile (pk.values, pk.count, 0.99), "us", true, 0);
+            note ("w2w %s: raw p50 %.1f µs, prokit p50 %.1f µs", size_name (size),
+                  percentile (raw.values, raw.count, 0.5), percentile (pk.values, pk.count, 0.5));
+            samples_free (&raw);
+            samples_free (&pk);
+        }
+        else
+            bad ("w2w %s: setup failed", size_name (size));
+        if (raw_ok) {
+            atomic_store (&b.stop, true);
+            pthread_join (b.thread, NULL);
+        }
+        if (b.socket)
+            zmq_close (b.socket);
+        if (a)
+            zmq_close (a);
+        prokit_window_destroy (&pk_a);
+        pk_runner_stop (&pk_b);
+        pk_server_stop (&pk_server);
+        raw_server_stop (&raw_server);
+    }
+}
+
+//  --- scenario: pipelined requests -------------------------------------------------
+
+typedef struct pipe_worker {
+    atomic_int *go; //  0: wait, 1: start, -1: give up
+    const char *endpoint;
+    void *dealer;            //  raw
+    prokit_window_t *window; //  prokit
+    int n, depth;
+    long long done, failed;
+    int64_t start_ns, end_ns;
+} pipe_worker_t;
+
+static const uint8_t s_pipe_body[16] = "pipelined-req-16";
+
+//  Wait for the starting signal (all workers set up). False: give up.
+static bool
+pipe_wait_go (atomic_int *go)
+{
+    int64_t deadline = now_ns () + (int64_t) SETTLE_DEADLINE_MS * 1000000;
+    while (atomic_load (go) == 0 && now_ns () < deadline)
+        sched_yield ();
+    return atomic_load (go) == 1;
+}
+
+static void *
+raw_pipe_thread (void *arg)
+{
+    pipe_worker_t *self = (pipe_worker_t *) arg;
+    if (!pipe_wait_go (self->go))
+        return NULL;
+    self->start_ns = now_ns ();
+    long long sent = 0;
+    while (self->done + self->failed < self->n) {
+        while (sent - self->done - self->failed < self->depth && sent < self->n) {
+            if (zmq_send (self->dealer, s_pipe_body, sizeof (s_pipe_body), ZMQ_DONTWAIT) < 0)
+                break;
+            sent++;
+        }
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        int flags = 0; //  first one blocking (RCVTIMEO), then drain
+        while (self->done + self->failed < sent) {
+            if (zmq_msg_recv (&frame, self->dealer, flags) < 0)
+                break;
+            if (zmq_msg_size (&frame) == sizeof (s_pipe_body))
+                self->done++;
+            else
+                self->failed++;
+            flags = ZMQ_DONTWAIT;
+        }
+        zmq_msg_close (&frame);
+        if (flags == 0) { //  nothing came within RCVTIMEO
+            self->failed += sent - self->done - self->failed;
+            break;
+        }
+    }
+    self->end_ns = now_ns ();
+    return NULL;
+}
+
+static void
+pk_pipe_reply (prokit_reply_t *reply, void *arg)
+{
+    pipe_worker_t *self = (pipe_worker_t *) arg;
+    size_t size = 0;
+    const void *data = prokit_reply_status (reply) == PROKIT_OK
+                           ? prokit_payload_bytes (prokit_reply_payload (reply), &size)
+                           : NULL;
+    if (data && size == sizeof (s_pipe_body))
+        self->done++;
+    else
+        self->failed++;
+}
+
+static void *
+pk_pipe_thread (void *arg)
+{
+    pipe_worker_t *self = (pipe_worker_t *) arg;
+    if (!pipe_wait_go (self->go))
+        return NULL;
+    self->start_ns = now_ns ();
+    int64_t deadline = self->start_ns + (int64_t) RUN_DEADLINE_MS * 1000000;
+    long long sent = 0;
+    while (self->done + self->failed < self->n && now_ns () < deadline) {
+        while (sent - self->done - self->failed < self->depth && sent < self->n) {
+            prokit_payload_t *payload =
+                prokit_payload_new_bytes (s_pipe_body, sizeof (s_pipe_body));
+            int rc = prokit_window_request (self->window, PROKIT_MAIN, &payload, REQUEST_TIMEOUT_MS,
+                                            pk_pipe_reply, self);
+            if (rc == PROKIT_EAGAIN)
+                break;
+            if (rc != PROKIT_OK) {
+                self->failed++;
+                note ("pipelined request refused: %s", prokit_error_name (rc));
+            }
+            sent++;
+        }
+        struct pollfd item = { prokit_window_fd (self->window), POLLIN, 0 };
+        poll (&item, 1, 100);
+        prokit_window_dispatch (self->window);
+    }
+    self->failed += sent - self->done - self->failed;
+    self->end_ns = now_ns ();
+    return NULL;
+}
+
+//  Run one round with WORKERS windows (threads). Returns requests/s.
+static double
+pipe_round (bool raw, const char *endpoint, int workers)
+{
+    atomic_int go = 0;
+    pipe_worker_t worker[8];
+    pthread_t thread[8];
+    int started = 0;
+    memset (worker, 0, sizeof (worker));
+    for (int i = 0; i < workers; i++) {
+        worker[i].go = &go;
+        worker[i].n = C.pipe_n;
+        worker[i].depth = C.pipe_depth;
+        if (raw)
+            worker[i].dealer = raw_dealer (s_ctx, endpoint, NULL);
+        else {
+            char name[16];
+            snprintf (name, sizeof (name), "pipe%d", i);
+            worker[i].window = pk_window (name, endpoint);
+        }
+    }
+    bool ok = true;
+    for (int i = 0; i < workers; i++)
+        ok = ok && (raw ? worker[i].dealer != NULL : worker[i].window != NULL);
+    if (ok) {
+        //  The raw DEALERs connect asynchronously: one round trip each
+        //  first, as prokit's join does.
+        for (int i = 0; raw && i < workers; i++) {
+            uint8_t probe[16];
+            if (raw_round_trip (worker[i].dealer, NULL, probe, sizeof (probe), 1) < 0)
+                ok = false;
+        }
+    }
+    for (int i = 0; ok && i < workers; i++) {
+        if (pthread_create (&thread[i], NULL, raw ? raw_pipe_thread : pk_pipe_thread, &worker[i]) !=
+            0)
+            break;
+        started++;
+    }
+    double rate = NAN;
+    if (started == workers && ok) {
+        atomic_store (&go, 1);
+        for (int i = 0; i < started; i++)
+            pthread_join (thread[i], NULL);
+        int64_t start = INT64_MAX, end = 0;
+        long long done = 0, failed = 0;
+        for (int i = 0; i < workers; i++) {
+            start = worker[i].start_ns < start ? worker[i].start_ns : start;
+            end = worker[i].end_ns > end ? worker[i].end_ns : end;
+            done += worker[i].done;
+            failed += worker[i].failed;
+        }
+        if (failed)
+            bad ("%s pipelined: %lld of %lld requests failed or mismatched", raw ? "raw" : "prokit",
+                 failed, done + failed);
+        rate = (double) done / ((double) (end - start) / 1e9);
+    }
+    else {
+        bad ("%s pipelined: setup failed", raw ? "raw" : "prokit");
+        atomic_store (&go, -1);
+        for (int i = 0; i < started; i++)
+            pthread_join (thread[i], NULL);
+    }
+    for (int i = 0; i < workers; i++) {
+        if (worker[i].dealer)
+            zmq_close (worker[i].dealer);
+        prokit_window_destroy (&worker[i].window);
+    }
+    return rate;
+}
+
+static void
+bench_pipe (void)
+{
+    static const int worker_counts[] = { 1, 4 };
+    for (size_t k = 0; k < 2; k++) {
+        int workers = worker_counts[k];
+        raw_server_t raw_server;
+        pk_server_t pk_server;
+        if (raw_server_start (&raw_server, "ipc") != 0)
+            return;
+        if (pk_server_start (&pk_server, "ipc", true) != 0) {
+            raw_server_stop (&raw_server);
+            return;
+        }
+        double raw_rates[16], pk_rates[16];
+        int rounds = C.rounds;
+        for (int r = 0; r < rounds; r++) {
+            bool raw_first = r % 2 == 0;
+            double first = pipe_round (
+                raw_first, raw_first ? raw_server.endpoint : pk_server.endpoint, workers);
+            double second = pipe_round (
+                !raw_first, raw_first ? pk_server.endpoint : raw_server.endpoint, workers);
+            raw_rates[r] = raw_first ? first : second;
+            pk_rates[r] = raw_first ? second : first;
+        }
+        double raw_rate = median (raw_rates, rounds), pk_rate = median (pk_rates, rounds);
+        char figure[96];
+        snprintf (figure, sizeof (figure),
+                  "pipelined requests/s, %d window%s × %d in flight, 16 B, ipc", workers,
+                  workers > 1 ? "s" : "", C.pipe_depth);
+        add_figure (figure, raw_rate, pk_rate, "/s", false, 0.7);
+        note ("pipelined %d: raw %.0f/s, prokit %.0f/s", workers, raw_rate, pk_rate);
+        pk_server_stop (&pk_server);
+        raw_server_stop (&raw_server);
+    }
+}
+
+//  --- scenario: main -> window messages and broadcast --------------------------------
+
+typedef struct counter {
+    atomic_llong received;
+    atomic_llong mismatched;
+    atomic_llong last_ns;
+    long long expect; //  raw subscribers stop after this many
+    void *socket;     //  raw SUB
+    atomic_bool stop;
+    pthread_t thread;
+} counter_t;
+
+static const uint8_t s_msg_body[16] = "main-to-window16";
+
+static void
+count_message (const prokit_message_t *message, void *arg)
+{
+    counter_t *self = (counter_t *) arg;
+    size_t size = 0;
+    const void *data = prokit_payload_bytes (prokit_message_payload (message), &size);
+    if (!data || size != sizeof (s_msg_body) || memcmp (data, s_msg_body, size) != 0)
+        atomic_fetch_add (&self->mismatched, 1);
+    atomic_fetch_add (&self->received, 1);
+    atomic_store (&self->last_ns, now_ns ());
+}
+
+static void *
+raw_sub_thread (void *arg)
+{
+    counter_t *self = (counter_t *) arg;
+    int64_t deadline = now_ns () + (int64_t) RUN_DEADLINE_MS * 1000000;
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    while (atomic_load (&self->received) < self->expect && !atomic_load (&self->stop) &&
+           now_ns () < deadline) {
+        if (zmq_msg_recv (&frame, self->socket, 0) < 0)
+            continue; //  RCVTIMEO
+        if (zmq_msg_size (&frame) != sizeof (s_msg_body) ||
+            memcmp (zmq_msg_data (&frame), s_msg_body, sizeof (s_msg_body)) != 0)
+            atomic_fetch_add (&self->mismatched, 1);
+        atomic_fetch_add (&self->received, 1);
+        atomic_store (&self->last_ns, now_ns ());
+    }
+    zmq_msg_close (&frame);
+    return NULL;
+}
+
+typedef struct send_result {
+    double rate;        //  messages (or broadcasts) per second
+    long long sent;     //  accepted by the send call
+    long long received; //  summed over the windows
+    long long undelivered;
+    long long eagain; //  send calls refused with EAGAIN, retried
+    long long lost;
+} send_result_t;
+
+//  Raw: an XPUB (plain PUB sending; XPUB only to see the subscriptions
+//  arrive) to WINDOWS SUB threads, high-water marks off so nothing drops.
+static send_result_t
+raw_send_round (int windows, long long n)
+{
+    send_result_t result = { NAN, 0, 0, 0, 0, 0 };
+    char endpoint[256];
+    make_endpoint (endpoint, sizeof (endpoint), "ipc");
+    void *pub = zmq_socket (s_ctx, ZMQ_XPUB);
+    raw_set_int (pub, ZMQ_LINGER, 0);
+    raw_set_int (pub, ZMQ_SNDHWM, 0);
+    raw_set_int (pub, ZMQ_XPUB_VERBOSE, 1);
+    raw_set_int (pub, ZMQ_RCVTIMEO, REQUEST_TIMEOUT_MS);
+    if (zmq_bind (pub, endpoint) != 0) {
+        bad ("raw pub: cannot bind %s", endpoint);
+        zmq_close (pub);
+        return result;
+    }
+    counter_t counters[8];
+    int started = 0;
+    bool ok = true;
+    for (int i = 0; i < windows; i++) {
+        counter_t *c = &counters[i];
+        memset (c, 0, sizeof (*c));
+        c->expect = n;
+        c->socket = zmq_socket (s_ctx, ZMQ_SUB);
+        raw_set_int (c->socket, ZMQ_LINGER, 0);
+        raw_set_int (c->socket, ZMQ_RCVHWM, 0);
+        raw_set_int (c->socket, ZMQ_RCVTIMEO, RAW_POLL_MS);
+        zmq_setsockopt (c->socket, ZMQ_SUBSCRIBE, "", 0);
+        zmq_connect (c->socket, endpoint);
+        //  Wait for its subscription to reach the publisher.
+        zmq_msg_t sub;
+        zmq_msg_init (&sub);
+        if (zmq_msg_recv (&sub, pub, 0) < 0)
+            ok = false;
+        zmq_msg_close (&sub);
+    }
+    for (int i = 0; ok && i < windows; i++) {
+        if (pthread_create (&counters[i].thread, NULL, raw_sub_thread, &counters[i]) != 0)
+            break;
+        started++;
+    }
+    if (ok && started == windows) {
+        int64_t start = now_ns ();
+        for (long long i = 0; i < n; i++)
+            if (zmq_send (pub, s_msg_body, sizeof (s_msg_body), 0) == sizeof (s_msg_body))
+                result.sent++;
+        int64_t deadline = now_ns () + (int64_t) SETTLE_DEADLINE_MS * 1000000;
+        for (int i = 0; i < windows; i++) {
+            while (atomic_load (&counters[i].received) < n && now_ns () < deadline)
+                sleep_ms (1);
+        }
+        int64_t end = 0;
+        for (int i = 0; i < windows; i++) {
+            atomic_store (&counters[i].stop, true);
+            pthread_join (counters[i].thread, NULL);
+            result.received += atomic_load (&counters[i].received);
+            if (atomic_load (&counters[i].mismatched))
+                bad ("raw sub: %lld mismatched", (long long) atomic_load (&counters[i].mismatched));
+            int64_t last = atomic_load (&counters[i].last_ns);
+            end = last > end ? last : end;
+        }
+        result.lost = result.sent * windows - result.received;
+        result.rate = (double) result.received / windows / ((double) (end - start) / 1e9);
+    }
+    else {
+        bad ("raw pub/sub: setup failed");
+        for (int i = 0; i < started; i++) {
+            atomic_store (&counters[i].stop, true);
+            pthread_join (counters[i].thread, NULL);
+        }
+    }
+    for (int i = 0; i < windows; i++)
+        zmq_close (counters[i].socket);
+    zmq_close (pub);
+    unlink (endpoint + 6);
+    return result;
+}
+
+typedef struct pk_send_ctx {
+    pk_server_t *server;
+    int windows;
+} pk_send_ctx_t;
+
+static bool
+pk_all_joined (void *arg)
+{
+    pk_send_ctx_t *ctx = (pk_send_ctx_t *) arg;
+    return atomic_load (&ctx->server->windows) >= ctx->windows;
+}
+
+typedef struct pk_settle {
+    counter_t *counters;
+    int windows;
+    long long expect; //  deliveries expected
+    atomic_llong *undelivered;
+} pk_settle_t;
+
+static bool
+pk_settled (void *arg)
+{
+    pk_settle_t *s = (pk_settle_t *) arg;
+    long long got = atomic_load (s->undelivered);
+    for (int i = 0; i < s->windows; i++)
+        got += atomic_load (&s->counters[i].received);
+    return got >= s->expect;
+}
+
+//  prokit: main sends (WINDOWS == 1, prokit_main_send) or broadcasts from
+//  this thread; each window counts on a thread of its own.
+static send_result_t
+pk_send_round (int windows, long long n, bool broadcast)
+{
+    send_result_t result = { NAN, 0, 0, 0, 0, 0 };
+    pk_server_t server;
+    if (pk_server_start (&server, "ipc", false) != 0)
+        return result;
+    counter_t counters[8];
+    pk_runner_t runners[8];
+    memset (runners, 0, sizeof (runners));
+    bool ok = true;
+    for (int i = 0; i < windows; i++) {
+        memset (&counters[i], 0, sizeof (counters[i]));
+        char name[16];
+        snprintf (name, sizeof (name), "win%d", i);
+        runners[i].window = pk_window (name, server.endpoint);
+        ok = ok && runners[i].window &&
+             prokit_window_on_main_message (runners[i].window, count_message, &counters[i]) ==
+                 PROKIT_OK &&
+             pk_runner_start (&runners[i]) == 0;
+    }
+    pk_send_ctx_t ctx = { &server, windows };
+    if (ok && !pk_main_dispatch_until (server.main, pk_all_joined, &ctx, SETTLE_DEADLINE_MS)) {
+        bad ("prokit send: main did not see the windows join");
+        ok = false;
+    }
+    if (ok) {
+        int64_t start = now_ns ();
+        int64_t deadline = start + (int64_t) RUN_DEADLINE_MS * 1000000;
+        for (long long i = 0; i < n && now_ns () < deadline;) {
+            prokit_payload_t *payload = prokit_payload_new_bytes (s_msg_body, sizeof (s_msg_body));
+            int rc = broadcast ? prokit_main_broadcast (server.main, &payload)
+                               : prokit_main_send (server.main, "win0", &payload);
+            if (rc == PROKIT_OK) {
+                result.sent++;
+                i++;
+            }
+            else if (rc == PROKIT_EAGAIN) {
+                //  Nothing was sent: let main catch up, then try again.
+                result.eagain++;
+                struct pollfd item = { prokit_main_fd (server.main), POLLIN, 0 };
+                poll (&item, 1, 1);
+                prokit_main_dispatch (server.main);
+            }
+            else {
+                bad ("prokit %s: %s", broadcast ? "broadcast" : "send", prokit_error_name (rc));
+                break;
+            }
+        }
+        pk_settle_t settle = { counters, windows, result.sent * windows, &server.undelivered };
+        pk_main_dispatch_until (server.main, pk_settled, &settle, SETTLE_DEADLINE_MS);
+        //  Anything still on its way when this is over counts as lost.
+        int64_t end = 0;
+        for (int i = 0; i < windows; i++) {
+            result.received += atomic_load (&counters[i].received);
+            if (atomic_load (&counters[i].mismatched))
+                bad ("prokit window: %lld mismatched",
+                     (long long) atomic_load (&counters[i].mismatched));
+            int64_t last = atomic_load (&counters[i].last_ns);
+            end = last > end ? last : end;
+        }
+        result.undelivered = atomic_load (&server.undelivered);
+        result.lost = result.sent * windows - result.received - result.undelivered;
+        result.rate = (double) result.received / windows / ((double) (end - start) / 1e9);
+    }
+    for (int i = 0; i < windows; i++)
+        pk_runner_stop (&runners[i]);
+    pk_server_stop (&server);
+    return result;
+}
+
+static void
+bench_send (int windows, bool broadcast, long long n)
+{
+    send_result_t raw_total = { 0, 0, 0, 0, 0, 0 }, pk_total = { 0, 0, 0, 0, 0, 0 };
+    double raw_rates[16], pk_rates[16];
+    int rounds = C.rounds;
+    for (int r = 0; r < rounds; r++) {
+        send_result_t raw, pk;
+        if (r % 2 == 0) {
+            raw = raw_send_round (windows, n);
+            pk = pk_send_round (windows, n, broadcast);
+        }
+        else {
+            pk = pk_send_round (windows, n, broadcast);
+            raw = raw_send_round (windows, n);
+        }
+        raw_rates[r] = raw.rate;
+        pk_rates[r] = pk.rate;
+        raw_total.sent += raw.sent;
+        raw_total.received += raw.received;
+        raw_total.lost += raw.lost;
+        pk_total.sent += pk.sent;
+        pk_total.received += pk.received;
+        pk_total.undelivered += pk.undelivered;
+        pk_total.eagain += pk.eagain;
+        pk_total.lost += pk.lost;
+    }
+    double raw_rate = median (raw_rates, rounds), pk_rate = median (pk_rates, rounds);
+    const char *what = broadcast ? "broadcast to 4 windows, msgs/s" : "main→window msgs/s";
+    char figure[96];
+    snprintf (figure, sizeof (figure), "%s, 16 B, ipc (raw: PUB/SUB)", what);
+    row_t *row = add_figure (figure, raw_rate, pk_rate, "/s", false, 0.8);
+    snprintf (row->target, sizeof (row->target), "≥ 0.80× raw, 0 lost");
+    if (row->met == 1 && pk_total.lost != 0)
+        row->met = 0;
+    snprintf (figure, sizeof (figure), "%s delivery (received / sent × windows)",
+              broadcast ? "broadcast" : "main→window");
+    row = add_row (figure);
+    snprintf (row->raw, sizeof (row->raw), "%lld / %lld, %lld lost", raw_total.received,
+              raw_total.sent * windows, raw_total.lost);
+    snprintf (row->prokit, sizeof (row->prokit),
+              "%lld / %lld, %lld undelivered, %lld lost, %lld EAGAIN", pk_total.received,
+              pk_total.sent * windows, pk_total.undelivered, pk_total.lost, pk_total.eagain);
+    snprintf (row->target, sizeof (row->target), "0 lost");
+    row->met = pk_total.lost == 0;
+    row->raw_value = (double) raw_total.lost;
+    row->prokit_value = (double) pk_total.lost;
+    snprintf (row->unit, sizeof (row->unit), "lost");
+    if (raw_total.lost != 0)
+        bad ("raw %s: %lld lost", what, raw_total.lost);
+    if (pk_total.lost != 0)
+        bad ("prokit %s: %lld lost", what, pk_total.lost);
+    note ("%s: raw %.0f/s, prokit %.0f/s; prokit %lld/%lld received, %lld undelivered, %lld "
+          "EAGAIN",
+          what, raw_rate, pk_rate, pk_total.received, pk_total.sent * windows, pk_total.undelivered,
+          pk_total.eagain);
+}
+
+//  --- scenario: many windows -----------------------------------------------------
+
+typedef struct child {
+    pid_t pid;
+    int to_child, from_child;
+} child_t;
+
+static int
+child_spawn (child_t *self, const char *mode, int n, const char *endpoint)
+{
+    int in[2], out[2];
+    if (pipe2 (in, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2 (out, O_CLOEXEC) != 0) {
+        close (in[0]);
+        close (in[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
+    char count[16];
+    snprintf (count, sizeof (count), "%d", n);
+    char *argv[] = { s_self_exe, (char *) mode, count, (char *) endpoint, NULL };
+    int rc = posix_spawn (&self->pid, s_self_exe, &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (in[0]);
+    close (out[1]);
+    if (rc != 0) {
+        close (in[1]);
+        close (out[0]);
+        return -1;
+    }
+    self->to_child = in[1];
+    self->from_child = out[0];
+    return 0;
+}
+
+//  Read one line from the child, within MS. Returns its length or -1.
+static int
+child_read_line (child_t *self, char *line, size_t size, int ms)
+{
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    size_t len = 0;
+    while (len + 1 < size) {
+        int left = (int) ((deadline - now_ns ()) / 1000000);
+        if (left <= 0)
+            return -1;
+        struct pollfd item = { self->from_child, POLLIN, 0 };
+        if (poll (&item, 1, left) <= 0)
+            continue;
+        char c;
+        if (read (self->from_child, &c, 1) != 1)
+            return -1;
+        if (c == '\n')
+            break;
+        line[len++] = c;
+    }
+    line[len] = 0;
+    return (int) len;
+}
+
+//  Tell the child to finish and reap it (killed if it takes over MS).
+//  Returns its exit status, or -1.
+static int
+child_finish (child_t *self, int ms)
+{
+    ssize_t rc = write (self->to_child, "quit\n", 5);
+    (void) rc;
+    close (self->to_child);
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    int status = 0;
+    int result = -1;
+    while (true) {
+        pid_t pid = waitpid (self->pid, &status, WNOHANG);
+        if (pid == self->pid) {
+            result = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+            break;
+        }
+        if (now_ns () >= deadline) {
+            note ("child %d did not exit in time: killed", (int) self->pid);
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, &status, 0);
+            break;
+        }
+        sleep_ms (5);
+    }
+    close (self->from_child);
+    return result;
+}
+
+static bool
+wait_windows (pk_server_t *server, int expect, bool at_least, int ms)
+{
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    while (now_ns () < deadline) {
+        int count = atomic_load (&server->windows);
+        if (at_least ? count >= expect : count <= expect)
+            return true;
+        sleep_ms (2);
+    }
+    return false;
+}
+
+typedef struct many_result {
+    double rtt1, rttn; //  p50, µs, with 1 and with N joined
+    double kib_per;    //  RSS delta per idle window, KiB
+    double join_ms;    //  the child's time to join all N
+    bool ok;
+} many_result_t;
+
+static void
+sample_one_side (bool raw, void *dealer, prokit_window_t *window, uint8_t *buf, int n,
+                 samples_t *out)
+{
+    static uint64_t seq = 1u << 30;
+    for (int i = 0; i < n; i++)
+        samples_add (out, raw ? raw_round_trip (dealer, NULL, buf, 16, ++seq)
+                              : pk_round_trip (window, PROKIT_MAIN, buf, 16, ++seq));
+}
+
+//  One cycle: spawn the child that joins C.many idle windows, measure,
+//  make them leave. Returns false when the cycle failed (reported).
+static bool
+many_cycle (bool raw, pk_server_t *pk_server, const char *endpoint, void *dealer,
+            prokit_window_t *window, uint8_t *buf, int n_samples, samples_t *many, double *kib_per,
+            double *join_ms)
+{
+    const char *side = raw ? "raw" : "prokit";
+    malloc_trim (0);
+    long before = rss_kib ();
+    child_t child;
+    int64_t spawned = now_ns ();
+    if (child_spawn (&child, raw ? "--raw-dealers" : "--windows", C.many, endpoint) != 0) {
+        bad ("cannot spawn %s", s_self_exe);
+        return false;
+    }
+    bool ok = false;
+    char line[128];
+    int failures = -1;
+    if (child_read_line (&child, line, sizeof (line), 120000) < 0 ||
+        sscanf (line, "READY %d %lf", &failures, join_ms) != 2)
+        bad ("%s: the child with %d windows did not report", side, C.many);
+    else if (failures != 0)
+        bad ("%s: %d of %d windows failed to join", side, failures, C.many);
+    else if (!raw && !wait_windows (pk_server, C.many + 1, true, SETTLE_DEADLINE_MS))
+        bad ("prokit: main saw %d of %d windows join", atomic_load (&pk_server->windows),
+             C.many + 1);
+    else {
+        sleep_ms (300); //  let connection set-up and the first heartbeats settle
+        malloc_trim (0);
+        long after = rss_kib ();
+        *kib_per = (double) (after - before) / C.many;
+        note ("%s: %d windows joined in %.1f ms (%.1f ms from spawn), %.1f KiB each", side, C.many,
+              *join_ms, (double) (now_ns () - spawned) / 1e6, *kib_per);
+        samples_t warmup;
+        samples_init (&warmup, C.warmup);
+        sample_one_side (raw, dealer, window, buf, C.warmup, &warmup);
+        many->failed += warmup.failed;
+        samples_free (&warmup);
+        sample_one_side (raw, dealer, window, buf, n_samples, many);
+        ok = true;
+    }
+    int status = child_finish (&child, 60000);
+    if (status != 0)
+        bad ("%s: the windows' process exited with %d", side, status);
+    if (!raw && !wait_windows (pk_server, 1, false, SETTLE_DEADLINE_MS))
+        bad ("prokit: main still counts %d windows", atomic_load (&pk_server->windows));
+    return ok && status == 0;
+}
+
+//  RTT with 1 and with C.many joined, alternating over C.many_cycles
+//  join/leave cycles so that noise from the machine hits both alike.
+static many_result_t
+many_side (bool raw, uint8_t *buf)
+{
+    many_result_t result = { NAN, NAN, NAN, NAN, false };
+    raw_server_t raw_server;
+    pk_server_t pk_server;
+    const char *endpoint;
+    void *dealer = NULL;
+    prokit_window_t *window = NULL;
+    if (raw) {
+        if (raw_server_start (&raw_server, "ipc") != 0)
+            return result;
+        endpoint = raw_server.endpoint;
+        dealer = raw_dealer (s_ctx, endpoint, NULL);
+    }
+    else {
+        if (pk_server_start (&pk_server, "ipc", true) != 0)
+            return result;
+        endpoint = pk_server.endpoint;
+        window = pk_window ("probe", endpoint);
+    }
+    int cycles = C.many_cycles;
+    samples_t one, many;
+    samples_init (&one, C.many_rtt + C.warmup);
+    samples_init (&many, C.many_rtt + C.warmup);
+    double kib[16], join[16];
+    int done = 0;
+    if (dealer || window) {
+        sample_one_side (raw, dealer, window, buf, C.warmup, &one);
+        one.count = 0;
+        for (int c = 0; c < cycles; c++) {
+            sample_one_side (raw, dealer, window, buf, C.many_rtt / (cycles + 1), &one);
+            if (many_cycle (raw, &pk_server, endpoint, dealer, window, buf, C.many_rtt / cycles,
+                            &many, &kib[done], &join[done]))
+                done++;
+        }
+        sample_one_side (raw, dealer, window, buf, C.many_rtt / (cycles + 1), &one);
+        if (one.failed || many.failed)
+            bad ("%s: %d round trips failed", raw ? "raw" : "prokit", one.failed + many.failed);
+        samples_sort (&one);
+        samples_sort (&many);
+        result.rtt1 = percentile (one.values, one.count, 0.5);
+        result.rttn = percentile (many.values, many.count, 0.5);
+        if (done > 0) {
+            result.kib_per = median (kib, done);
+            result.join_ms = median (join, done);
+            result.ok = done == cycles;
+        }
+    }
+    else
+        bad ("%s: probe could not connect", raw ? "raw" : "prokit");
+    samples_free (&one);
+    samples_free (&many);
+    if (raw) {
+        if (dealer)
+            zmq_close (dealer);
+        raw_server_stop (&raw_server);
+    }
+    else {
+        prokit_window_destroy (&window);
+        pk_server_stop (&pk_server);
+    }
+    return result;
+}
+
+static void
+bench_many (uint8_t *buf)
+{
+    raise_fd_limit ();
+    //  Per window, the child needs ~8 descriptors (prokit) and the router
+    //  one more for the connection.
+    if (fd_limit () < 8L * C.many + 256)
+        note ("warning: descriptor limit %ld may be too low for %d windows", fd_limit (), C.many);
+    many_result_t raw = many_side (true, buf);
+    many_result_t pk = many_side (false, buf);
+    char figure[96];
+    snprintf (figure, sizeof (figure), "RTT p50 16 B ipc, 1 window joined");
+    add_figure (figure, raw.rtt1, pk.rtt1, "us", true, 0);
+    snprintf (figure, sizeof (figure), "RTT p50 16 B ipc, %d idle windows joined", C.many);
+    add_figure (figure, raw.rttn, pk.rttn, "us", true, 0);
+    snprintf (figure, sizeof (figure), "RTT p50 with %d joined ÷ with 1 (ratio: prokit's)", C.many);
+    row_t *row = add_row (figure);
+    row->raw_value = raw.rttn / raw.rtt1;
+    row->prokit_value = pk.rttn / pk.rtt1;
+    row->ratio_value = row->prokit_value;
+    snprintf (row->unit, sizeof (row->unit), "x");
+    snprintf (row->raw, sizeof (row->raw), "%.2f×", row->raw_value);
+    snprintf (row->prokit, sizeof (row->prokit), "%.2f×", row->prokit_value);
+    snprintf (row->ratio, sizeof (row->ratio), "%.2f×", row->ratio_value);
+    snprintf (row->target, sizeof (row->target), "≤ 1.25× (%d vs 1)", C.many);
+    row->met = !isnan (row->prokit_value) && row->prokit_value <= 1.25;
+    snprintf (figure, sizeof (figure),
+              "main-process RSS per idle window (raw: per DEALER connection)");
+    row = add_figure (figure, raw.kib_per, pk.kib_per, "KiB", true, 0);
+    snprintf (row->target, sizeof (row->target), "≤ 32 KiB");
+    row->met = !isnan (pk.kib_per) && pk.kib_per <= 32;
+    snprintf (figure, sizeof (figure), "time to join %d windows, one after another", C.many);
+    add_figure (figure, raw.join_ms, pk.join_ms, "ms", true, 0);
+    note ("many: raw rtt %.1f/%.1f µs, %.1f KiB, %.0f ms; prokit rtt %.1f/%.1f µs, %.1f KiB, "
+          "%.0f ms",
+          raw.rtt1, raw.rttn, raw.kib_per, raw.join_ms, pk.rtt1, pk.rttn, pk.kib_per, pk.join_ms);
+}
+
+//  --- the child modes ---------------------------------------------------------------
+
+//  Wait for the parent to say "quit" (or to go away), at most MS.
+static void
+child_wait_parent (int ms)
+{
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    while (now_ns () < deadline) {
+        struct pollfd item = { 0, POLLIN, 0 };
+        if (poll (&item, 1, 1000) > 0) {
+            char buf[64];
+            ssize_t n = read (0, buf, sizeof (buf));
+            if (n <= 0 || memchr (buf, 'q', (size_t) n))
+                return;
+        }
+    }
+}
+
+static int
+child_windows (int n, const char *endpoint)
+{
+    raise_fd_limit ();
+    //  Each window holds three libzmq sockets (its DEALER, a monitor and
+    //  the monitor's peer); CZMQ allows 1024 by default.
+    char max_sockets[32];
+    snprintf (max_sockets, sizeof (max_sockets), "%d", 3 * n + 64);
+    setenv ("ZSYS_MAX_SOCKETS", max_sockets, 1);
+    prokit_window_t **windows = (prokit_window_t **) calloc ((size_t) n, sizeof (*windows));
+    int failures = 0;
+    int64_t start = now_ns ();
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf (name, sizeof (name), "idle%d", i);
+        prokit_window_opts_t opts;
+        prokit_window_opts_init (&opts);
+        opts.endpoint = endpoint;
+        opts.join_timeout_ms = 10000;
+        int error = 0;
+        windows[i] = prokit_window_new (name, &opts, &error);
+        if (!windows[i]) {
+            if (failures++ == 0)
+                fprintf (stderr, "prokit-bench child: window %d: %s\n", i, prokit_strerror (error));
+        }
+    }
+    double join_ms = (double) (now_ns () - start) / 1e6;
+    printf ("READY %d %.3f\n", failures, join_ms);
+    fflush (stdout);
+    child_wait_parent (240000);
+    for (int i = 0; i < n; i++)
+        prokit_window_destroy (&windows[i]);
+    free (windows);
+    return failures ? 1 : 0;
+}
+
+static int
+child_raw_dealers (int n, const char *endpoint)
+{
+    raise_fd_limit ();
+    void *ctx = zmq_ctx_new ();
+    zmq_ctx_set (ctx, ZMQ_MAX_SOCKETS, n + 64);
+    void **dealers = (void **) calloc ((size_t) n, sizeof (*dealers));
+    int failures = 0;
+    int64_t start = now_ns ();
+    for (int i = 0; i < n; i++) {
+        //  Connect, then one round trip: the raw counterpart of a join.
+        dealers[i] = raw_dealer (ctx, endpoint, NULL);
+        uint8_t buf[16];
+        if (!dealers[i] || raw_round_trip (dealers[i], NULL, buf, sizeof (buf), (uint64_t) i) < 0)
+            failures++;
+    }
+    double join_ms = (double) (now_ns () - start) / 1e6;
+    printf ("READY %d %.3f\n", failures, join_ms);
+    fflush (stdout);
+    child_wait_parent (240000);
+    for (int i = 0; i < n; i++)
+        if (dealers[i])
+            zmq_close (dealers[i]);
+    free (dealers);
+    zmq_ctx_term (ctx);
+    return failures ? 1 : 0;
+}
+
+//  --- main -----------------------------------------------------------------------------
+
+static bool
+scenario_known (const char *name)
+{
+    static const char *names[] = { "rtt", "w2w", "pipe", "send", "bcast", "many" };
+    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
+        if (strcmp (name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static void
+usage (void)
+{
+    fprintf (stderr, "usage: prokit-bench [--smoke] [--json] [--only "
+                     "rtt|w2w|pipe|send|bcast|many]\n");
+}
+
+int
+main (int argc, char *argv[])
+{
+    signal (SIGPIPE, SIG_IGN);
+    s_pattern = (uint8_t *) malloc (MAX_PAYLOAD);
+    for (size_t i = 0; i < MAX_PAYLOAD; i++)
+        s_pattern[i] = (uint8_t) (i * 31 + 7);
+    C = s_full;
+
+    if (argc == 4 &&
+        (strcmp (argv[1], "--windows") == 0 || strcmp (argv[1], "--raw-dealers") == 0)) {
+        signal (SIGALRM, on_watchdog);
+        alarm (300);
+        int n = atoi (argv[2]);
+        int rc = n > 0 ? (strcmp (argv[1], "--windows") == 0 ? child_windows (n, argv[3])
+                                                             : child_raw_dealers (n, argv[3]))
+                       : 2;
+        free (s_pattern);
+        return rc;
+    }
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv[i], "--smoke") == 0) {
+            s_smoke_mode = true;
+            C = s_smoke;
+        }
+        else if (strcmp (argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp (argv[i], "--only") == 0 && i + 1 < argc && scenario_known (argv[i + 1]))
+            s_only = argv[++i];
+        else {
+            usage ();
+            free (s_pattern);
+            return 2;
+        }
+    }
+    ssize_t len = readlink ("/proc/self/exe", s_self_exe, sizeof (s_self_exe) - 1);
+    if (len <= 0) {
+        fprintf (stderr, "prokit-bench: cannot find my own executable\n");
+        free (s_pattern);
+        return 2;
+    }
+    s_self_exe[len] = 0;
+    //  No infinite hangs: every wait has its deadline, and this one is the
+    //  last resort.
+    signal (SIGALRM, on_watchdog);
+    alarm (s_smoke_mode ? 110 : 600);
+
+    s_ctx = zmq_ctx_new ();
+    int major, minor, patch;
+    zmq_version (&major, &minor, &patch);
+    note ("libzmq %d.%d.%d, prokit %d.%d.%d, %s mode, %ld CPUs online", major, minor, patch,
+          PROKIT_VERSION_MAJOR, PROKIT_VERSION_MINOR, PROKIT_VERSION_PATCH,
+          s_smoke_mode ? "smoke" : "full", sysconf (_SC_NPROCESSORS_ONLN));
+    uint8_t *buf = (uint8_t *) malloc (MAX_PAYLOAD);
+    double load_before = load_average ();
+    int64_t start = now_ns ();
+    if (want ("rtt"))
+        bench_rtt (buf);
+    if (want ("w2w"))
+        bench_w2w (buf);
+    if (want ("pipe"))
+        bench_pipe ();
+    if (want ("send"))
+        bench_send (1, false, C.msgs);
+    if (want ("bcast"))
+        bench_send (4, true, C.bcast);
+    if (want ("many"))
+        bench_many (buf);
+    double seconds = (double) (now_ns () - start) / 1e9;
+    double load_after = load_average ();
+    free (buf);
+    zmq_ctx_term (s_ctx);
+
+    if (json)
+        print_json (stdout);
+    else {
+        printf ("\nprokit-bench (%s): prokit against raw libzmq in the same run, %.0f s, "
+                "%ld CPUs, load average %.2f before, %.2f after\n\n",
+                s_smoke_mode ? "smoke: tiny counts, timings meaningless" : "full", seconds,
+                sysconf (_SC_NPROCESSORS_ONLN), load_before, load_after);
+        print_table (stdout);
+        printf ("\nraw: DEALER<->ROUTER echo with the ROUTER on its own thread; window->window "
+                "raw: a ROUTER thread\nforwarding between two DEALERs; messages raw: XPUB/SUB, "
+                "HWM 0. RSS per window: the main process's\nVmRSS delta (router, main's "
+                "registry, libzmq connection state) with the windows in a child process.\n");
+    }
+    int failures = atomic_load (&s_bad);
+    if (failures) {
+        fprintf (stderr, "prokit-bench: FAILED: %d lost, mismatched or failed message check(s)\n",
+                 failures);
+    }
+    free (s_pattern);
+    return failures ? 1 : 0;
+}
