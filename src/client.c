@@ -91,6 +91,7 @@ struct client {
     const client_events_t *events;
     void *owner;
     atomic_int stop_requested;
+    int dispatching; //  depth of client_dispatch() calls under way
 };
 
 uint64_t
@@ -125,6 +126,10 @@ s_wake (client_t *self)
 static void
 s_rearm_after_send (client_t *self)
 {
+    //  Inside dispatch this is done once, at its end: each check costs
+    //  system calls, and a send from a handler would pay them every time.
+    if (self->dispatching)
+        return;
     if (zsock_events (self->dealer) & ZMQ_POLLIN)
         s_wake (self);
 }
@@ -851,6 +856,7 @@ client_dispatch (client_t *self)
         log_debug ("%s: timer fd read failed", self->label);
 
     int handled = 0;
+    self->dispatching++;
     bool progress = true;
     //  A stop request is for run(), which checks it between dispatches: a
     //  loop of the application's own keeps dispatching regardless.
@@ -896,6 +902,7 @@ client_dispatch (client_t *self)
         self->events->on_dispatch (self->owner);
     if (handled >= DISPATCH_BATCH || self->queue_head)
         s_wake (self);
+    self->dispatching--;
     s_rearm_after_send (self);
     s_arm_timer (self);
     return handled;

@@ -65,7 +65,9 @@ struct prokit_main {
     zlistx_t *dying;   //  entry_t closed by main, process not reaped yet
     int aux_fd;        //  epoll: children's pidfds and the timer
     int timer_fd;
-    size_t joined; //  entries that joined
+    size_t joined;    //  entries that joined
+    size_t children;  //  processes started and not reaped yet
+    bool timer_armed; //  a restart or escalation deadline is pending
     prokit_presence_fn *presence_fn;
     void *presence_arg;
     prokit_undelivered_fn *undelivered_fn;
@@ -188,6 +190,7 @@ s_arm_timer (prokit_main_t *self)
     }
     struct itimerspec spec;
     memset (&spec, 0, sizeof (spec));
+    self->timer_armed = first > 0;
     if (first > 0) {
         spec.it_value.tv_sec = first / 1000;
         spec.it_value.tv_nsec = (first % 1000) * 1000000;
@@ -242,6 +245,7 @@ s_start (prokit_main_t *self, entry_t *entry, char *reason, size_t reason_size)
         return PROKIT_ESPAWN;
     }
     entry->started_at = s_mono_ms ();
+    self->children++;
     entry->info.pid = (int) child_pid (entry->child);
     entry->info.shown = entry->show;
     log_info ("main: started window '%s' (pid %d)", entry->info.name, entry->info.pid);
@@ -264,6 +268,7 @@ s_child_ended (prokit_main_t *self, entry_t *entry, int status, bool in_registry
     int pid = entry->info.pid;
     epoll_ctl (self->aux_fd, EPOLL_CTL_DEL, child_fd (entry->child), NULL);
     child_destroy (&entry->child);
+    self->children--;
     log_info ("main: window '%s' (pid %d) %s", entry->info.name, pid, reason);
 
     bool awaited = self->awaiting && strcmp (self->awaiting, entry->info.name) == 0;
@@ -340,6 +345,9 @@ static void
 s_on_dispatch (void *owner)
 {
     prokit_main_t *self = (prokit_main_t *) owner;
+    //  Nothing of main's own to watch: spare the system call.
+    if (self->children == 0 && !self->timer_armed)
+        return;
     struct epoll_event events[16];
     int ready = epoll_wait (self->aux_fd, events, 16, 0);
     for (int i = 0; i < ready; i++) {
