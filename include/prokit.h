@@ -6,6 +6,7 @@
 #define PROKIT_VERSION_MINOR 1
 #define PROKIT_VERSION_PATCH 0
 
+#include "prokit/broker.h"
 #include "prokit/error.h"
 #include "prokit/info.h"
 #include "prokit/log.h"

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curve.h"
 #include "log.h"
 #include "message_private.h"
 #include "payload_private.h"
@@ -45,6 +46,10 @@
 #define CLIENT_HWM 10000
 #define CLIENT_HEARTBEAT_IVL_MS 1000
 #define CLIENT_HEARTBEAT_TIMEOUT_MS 3000
+//  Monitor events that mean the router refused our security handshake.
+#define CLIENT_HANDSHAKE_FAILURES                                                                  \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 typedef struct pending {
     uint64_t id;
@@ -92,6 +97,7 @@ struct client {
     void *owner;
     atomic_int stop_requested;
     int dispatching; //  depth of client_dispatch() calls under way
+    int refused;     //  the last failed security handshake's event, 0: none
 };
 
 uint64_t
@@ -672,8 +678,17 @@ s_handle (client_t *self, inbound_t *item)
     zmq_msg_close (&item->body);
 }
 
+static const char *
+s_refusal_text (int event)
+{
+    return event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+               ? "our CURVE key is not allowed"
+               : "security handshake failed (CURVE expected, or the wrong router key)";
+}
+
 //  Act on connection events: a loss ends the session with the router, a
-//  new handshake starts a rejoin. Returns true if the connection was lost.
+//  new handshake starts a rejoin, a refused handshake is noted in
+//  self->refused. Returns true if the connection was lost.
 static bool
 s_watch_connection (client_t *self)
 {
@@ -693,8 +708,17 @@ s_watch_connection (client_t *self)
                 s_connection_lost (self, "connection to the router lost");
                 lost = true;
             }
-            else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                self->refused = 0;
                 s_rejoin (self);
+            }
+            else if (event & CLIENT_HANDSHAKE_FAILURES) {
+                //  libzmq keeps retrying; say it once per run of failures.
+                if (self->refused != event && (self->connected || self->lost))
+                    log_warn ("%s: the router refused the connection: %s", self->label,
+                              s_refusal_text (event));
+                self->refused = event;
+            }
         }
         bool more = zmq_msg_more (&frame);
         zmq_msg_close (&frame);
@@ -1001,13 +1025,22 @@ s_handshake (client_t *self, int timeout_ms)
     }
     if (rc != PROKIT_OK)
         return PROKIT_ETRANSPORT;
-    item.events = ZMQ_POLLIN;
+    //  The monitor tells a refused handshake (wrong key, no CURVE) at once,
+    //  where waiting for WELCOME would only time out.
+    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
     while (true) {
         int64_t left = deadline - s_now_ms ();
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
-        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR)
             return PROKIT_ETRANSPORT;
+        s_watch_connection (self);
+        if (self->refused) {
+            log_error ("%s: the router refused the connection: %s", self->label,
+                       s_refusal_text (self->refused));
+            return PROKIT_EACCES;
+        }
         inbound_t in;
         int got;
         while ((got = s_receive (self, &in)) != 0) {
@@ -1097,6 +1130,30 @@ s_free (client_t *self)
     free (self);
 }
 
+//  Load the certificate and the router's key, and make the socket a CURVE
+//  client. PROKIT_EINVAL (logged) when either is missing or unreadable.
+static int
+s_setup_curve (client_t *self, const client_config_t *config)
+{
+    char why[256];
+    char server_key[CURVE_KEY_TEXT + 1];
+    if (!config->curve_cert || !config->curve_server_key) {
+        log_error ("%s: CURVE needs both a certificate (PROKIT_CURVE_CERT) and the router's "
+                   "public key (PROKIT_CURVE_SERVER_KEY)",
+                   self->label);
+        return PROKIT_EINVAL;
+    }
+    zcert_t *cert = curve_load_secret (config->curve_cert, why, sizeof (why));
+    if (!cert || !curve_server_key (config->curve_server_key, server_key, why, sizeof (why))) {
+        log_error ("%s: %s", self->label, why);
+        zcert_destroy (&cert);
+        return PROKIT_EINVAL;
+    }
+    curve_apply_client (self->dealer, cert, server_key);
+    zcert_destroy (&cert);
+    return PROKIT_OK;
+}
+
 static int
 s_epoll_add (client_t *self, int fd)
 {
@@ -1174,9 +1231,15 @@ client_new (const client_config_t *config, int *error)
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
               (unsigned long long) client_serial ());
     if (zmq_socket_monitor (self->socket, monitor_endpoint,
-                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                CLIENT_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
         *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    if ((config->curve_cert || config->curve_server_key) &&
+        (*error = s_setup_curve (self, config)) != PROKIT_OK) {
         s_free (self);
         return NULL;
     }
@@ -1253,4 +1316,42 @@ client_resolve_endpoint (const char *given, const char *app_name, char *out, siz
     else
         n = snprintf (out, size, "ipc:///tmp/prokit-%s-%u.sock", app_name, (unsigned) getuid ());
     return n > 0 && (size_t) n < size ? PROKIT_OK : PROKIT_EINVAL;
+}
+
+const char *
+client_resolve_setting (const char *given, const char *env)
+{
+    if (given && *given)
+        return given;
+    const char *value = getenv (env);
+    return value && *value ? value : NULL;
+}
+
+int
+client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
+{
+    zmq_msg_t body;
+    int rc = client_query (self, "stats", timeout_ms, &body);
+    if (rc != PROKIT_OK)
+        return rc;
+    //  The same names, in the same order, as the router's s_counter_names.
+    static const char *const keys[] = { "received",     "routed",  "errors_sent", "garbage",
+                                        "malformed",    "too_big", "unroutable",  "back_pressure",
+                                        "control_lost", "windows" };
+    uint64_t values[10];
+    rc = proto_counters_decode (zmq_msg_data (&body), zmq_msg_size (&body), keys, values, 10);
+    zmq_msg_close (&body);
+    if (rc != PROKIT_OK)
+        return rc;
+    stats->received = values[0];
+    stats->routed = values[1];
+    stats->errors_sent = values[2];
+    stats->garbage = values[3];
+    stats->malformed = values[4];
+    stats->too_big = values[5];
+    stats->unroutable = values[6];
+    stats->back_pressure = values[7];
+    stats->control_lost = values[8];
+    stats->windows = values[9];
+    return PROKIT_OK;
 }

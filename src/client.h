@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "prokit/info.h"
 #include "prokit/message.h"
 #include "prokit/payload.h"
 #include "proto.h"
@@ -44,13 +45,19 @@ typedef struct client_config {
     bool shown;               //  say it starts visible
     int heartbeat_ivl_ms;     //  ZMTP ping interval (0: 1000)
     int heartbeat_timeout_ms; //  silence after which the router is lost (0: 3000)
+    //  CURVE: this client's certificate file (with its secret key) and the
+    //  router's public key (Z85 or a certificate file). Both or neither.
+    const char *curve_cert;
+    const char *curve_server_key;
     const client_events_t *events;
     void *owner;
 } client_config_t;
 
 //  Connect, claim the name and wait for the router's answer. Returns NULL
-//  with *error set: PROKIT_EEXIST (name taken), PROKIT_ETIMEDOUT (no
-//  router answered), PROKIT_EINVAL, PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+//  with *error set: PROKIT_EEXIST (name taken), PROKIT_EACCES (the router
+//  refused our key, our security, or this name for our key),
+//  PROKIT_ETIMEDOUT (no router answered), PROKIT_EINVAL (bad name or
+//  certificate), PROKIT_ETRANSPORT, PROKIT_ENOMEM.
 client_t *client_new (const client_config_t *config, int *error);
 
 //  Leave (BYE), end requests in flight with PROKIT_ECLOSED (their callbacks
@@ -90,6 +97,9 @@ int client_request_wait (client_t *self, const char *target, prokit_payload_t **
 //  is moved into BODY (initialised here, closed by the caller) on success.
 int client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body);
 
+//  Ask the router for its counters (a "stats" query) into STATS.
+int client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats);
+
 //  Answer request ID from REQUESTER with a REPLY (BODY, taken) or an ERROR.
 int client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,
                    int code, int app_code, const char *text);
@@ -110,5 +120,10 @@ uint64_t client_serial (void);
 //  default ipc path for APP_NAME (else $PROKIT_APP, else "prokit").
 //  Returns PROKIT_OK or PROKIT_EINVAL (bad app name, too long).
 int client_resolve_endpoint (const char *given, const char *app_name, char *out, size_t size);
+
+//  The CURVE settings to use: GIVEN, else the environment variable ENV
+//  (PROKIT_CURVE_CERT, PROKIT_CURVE_SERVER_KEY); NULL when neither is set
+//  or the variable is empty.
+const char *client_resolve_setting (const char *given, const char *env);
 
 #endif

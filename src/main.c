@@ -1,6 +1,6 @@
 /*  main.c: the main process handle. It embeds the router (router.c) and
-    talks to it as the client "@main" over inproc, exactly as it would talk
-    to a router running elsewhere.
+    talks to it as the client "@main" over inproc, exactly as it talks to
+    a broker's router when it attaches to one instead.
 
     It also keeps the registry of windows: every window that joined (fed by
     the router's JOINED/LEFT events, so a send to an unknown window fails
@@ -38,6 +38,8 @@
 #define RESTART_STREAK_RESET_MS 10000
 //  How long prokit_main_destroy() lets its children end before SIGKILL.
 #define SHUTDOWN_GRACE_MS 1000
+//  How long an attached main waits for the broker's counters.
+#define MAIN_QUERY_TIMEOUT_MS 5000
 
 //  One window main knows about: joined, or started by main, or both.
 typedef struct entry {
@@ -59,7 +61,8 @@ typedef struct entry {
 } entry_t;
 
 struct prokit_main {
-    router_t *router;
+    router_t *router; //  the embedded router; NULL when attached to a broker
+    char *endpoint;   //  where windows connect: the router's or the broker's
     client_t *client;
     zhashx_t *windows; //  name -> entry_t: the registry
     zlistx_t *dying;   //  entry_t closed by main, process not reaped yet
@@ -72,6 +75,8 @@ struct prokit_main {
     void *presence_arg;
     prokit_undelivered_fn *undelivered_fn;
     void *undelivered_arg;
+    prokit_connection_fn *connection_fn;
+    void *connection_arg;
     //  The window prokit_main_create_window() waits for, and its outcome.
     const char *awaiting;
     bool awaited_exited;
@@ -220,7 +225,7 @@ s_start (prokit_main_t *self, entry_t *entry, char *reason, size_t reason_size)
         extra++;
     char **env = (char **) calloc (extra + 4, sizeof (char *));
     char endpoint[600], name[PROKIT_NAME_MAX + 32];
-    snprintf (endpoint, sizeof (endpoint), "PROKIT_ENDPOINT=%s", router_endpoint (self->router));
+    snprintf (endpoint, sizeof (endpoint), "PROKIT_ENDPOINT=%s", self->endpoint);
     snprintf (name, sizeof (name), "PROKIT_WINDOW_NAME=%s", entry->info.name);
     if (!env) {
         snprintf (reason, reason_size, "out of memory");
@@ -420,8 +425,39 @@ s_on_undelivered (void *owner, const char *target, int code, const char *text)
         log_warn ("main: message to '%s' not delivered: %s", target, text);
 }
 
+//  Only an attached main loses its router. The broker it comes back to
+//  knows nothing of the windows, which rejoin by themselves: forget who
+//  was there; the router tells again who joins.
+static void
+s_on_connection (void *owner, int event, int code, const char *text)
+{
+    prokit_main_t *self = (prokit_main_t *) owner;
+    if (event == PROKIT_CONNECTION_LOST) {
+        zlistx_t *joined = zlistx_new ();
+        for (entry_t *entry = (entry_t *) zhashx_first (self->windows); entry;
+             entry = (entry_t *) zhashx_next (self->windows))
+            if (entry->info.joined)
+                zlistx_add_end (joined, entry->info.name);
+        proto_presence_t left;
+        memset (&left, 0, sizeof (left));
+        snprintf (left.reason, sizeof (left.reason), "connection to the broker lost");
+        for (const char *name = (const char *) zlistx_first (joined); name;
+             name = (const char *) zlistx_next (joined)) {
+            char copy[PROKIT_NAME_MAX + 1];
+            snprintf (copy, sizeof (copy), "%s", name); //  the entry may go
+            s_on_presence (self, copy, false, &left);
+        }
+        zlistx_destroy (&joined);
+    }
+    if (self->connection_fn)
+        self->connection_fn ((prokit_connection_event_t) event, code, text, self->connection_arg);
+    else if (event != PROKIT_CONNECTION_LOST)
+        log_info ("main: %s", text);
+}
+
 static const client_events_t s_events = { .on_presence = s_on_presence,
                                           .on_undelivered = s_on_undelivered,
+                                          .on_connection = s_on_connection,
                                           .on_dispatch = s_on_dispatch };
 
 //  --- life cycle ----------------------------------------------------------------
@@ -456,10 +492,26 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         *error = PROKIT_EINVAL;
         return NULL;
     }
-    char endpoint[512];
-    *error = client_resolve_endpoint (opts->endpoint, opts->app_name, endpoint, sizeof (endpoint));
-    if (*error != PROKIT_OK)
+    const char *broker = client_resolve_setting (opts->broker, "PROKIT_BROKER");
+    if (broker && opts->endpoint) {
+        log_error ("main: give an endpoint to bind or a broker to attach to, not both");
+        *error = PROKIT_EINVAL;
         return NULL;
+    }
+    char endpoint[512];
+    if (broker) {
+        if (strlen (broker) >= sizeof (endpoint)) {
+            *error = PROKIT_EINVAL;
+            return NULL;
+        }
+        strcpy (endpoint, broker);
+    }
+    else {
+        *error =
+            client_resolve_endpoint (opts->endpoint, opts->app_name, endpoint, sizeof (endpoint));
+        if (*error != PROKIT_OK)
+            return NULL;
+    }
     //  The application owns its signals; CZMQ must not install handlers.
     zsys_handler_set (NULL);
 
@@ -489,21 +541,42 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     char inproc[64];
     snprintf (inproc, sizeof (inproc), "inproc://prokit-main-%llu",
               (unsigned long long) client_serial ());
-    router_config_t config = { .endpoint = endpoint,
-                               .inproc_endpoint = inproc,
-                               .max_payload = opts->max_payload,
-                               .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
-                               .heartbeat_timeout_ms = opts->heartbeat_timeout_ms };
-    self->router = router_new (&config, error);
-    if (!self->router) {
-        prokit_main_destroy (&self);
-        return NULL;
-    }
     client_config_t client_config = { .name = PROTO_MAIN_NAME,
                                       .endpoint = inproc,
                                       .join_timeout_ms = 5000,
                                       .events = &s_events,
                                       .owner = self };
+    if (broker) {
+        //  Attached: the broker's router does the routing; main is one of
+        //  its clients, over the network, with the same liveness rules as
+        //  a window.
+        client_config.endpoint = endpoint;
+        client_config.heartbeat_ivl_ms = opts->heartbeat_ivl_ms;
+        client_config.heartbeat_timeout_ms = opts->heartbeat_timeout_ms;
+        client_config.curve_cert = client_resolve_setting (opts->curve_cert, "PROKIT_CURVE_CERT");
+        client_config.curve_server_key =
+            client_resolve_setting (opts->curve_server_key, "PROKIT_CURVE_SERVER_KEY");
+        self->endpoint = strdup (endpoint);
+    }
+    else {
+        router_config_t config = { .endpoints = { endpoint },
+                                   .endpoint_count = 1,
+                                   .inproc_endpoint = inproc,
+                                   .max_payload = opts->max_payload,
+                                   .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
+                                   .heartbeat_timeout_ms = opts->heartbeat_timeout_ms };
+        self->router = router_new (&config, error);
+        if (!self->router) {
+            prokit_main_destroy (&self);
+            return NULL;
+        }
+        self->endpoint = strdup (router_endpoint (self->router));
+    }
+    if (!self->endpoint) {
+        *error = PROKIT_ENOMEM;
+        prokit_main_destroy (&self);
+        return NULL;
+    }
     self->client = client_new (&client_config, error);
     if (!self->client || client_watch_fd (self->client, self->aux_fd) != PROKIT_OK) {
         if (self->client)
@@ -555,6 +628,7 @@ prokit_main_destroy (prokit_main_t **self_p)
         s_end_children (self);
     client_destroy (&self->client);
     router_destroy (&self->router);
+    free (self->endpoint);
     if (self->windows) {
         for (entry_t *entry = (entry_t *) zhashx_first (self->windows); entry;
              entry = (entry_t *) zhashx_next (self->windows))
@@ -573,7 +647,7 @@ prokit_main_destroy (prokit_main_t **self_p)
 const char *
 prokit_main_endpoint (const prokit_main_t *self)
 {
-    return self ? router_endpoint (self->router) : NULL;
+    return self ? self->endpoint : NULL;
 }
 
 int
@@ -628,6 +702,27 @@ prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn, void
         return;
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+}
+
+void
+prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    self->connection_fn = fn;
+    self->connection_arg = arg;
+}
+
+bool
+prokit_main_is_connected (const prokit_main_t *self)
+{
+    return self && client_is_connected (self->client);
+}
+
+bool
+prokit_main_is_attached (const prokit_main_t *self)
+{
+    return self && !self->router;
 }
 
 void
@@ -799,7 +894,7 @@ s_fill_info (prokit_main_t *self, const entry_t *entry, prokit_window_info_t *in
 {
     *info = entry->info;
     long long seen = 0;
-    if (entry->info.joined &&
+    if (entry->info.joined && self->router &&
         router_last_seen (self->router, entry->info.name, &seen) == PROKIT_OK && seen > 0)
         info->last_seen_ms = seen;
 }
@@ -873,6 +968,8 @@ prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats)
 {
     if (!self || !stats)
         return PROKIT_EINVAL;
+    if (!self->router)
+        return client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, stats);
     router_stats_t raw;
     int rc = router_stats (self->router, &raw);
     if (rc != PROKIT_OK)

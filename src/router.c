@@ -42,6 +42,10 @@
 #define ROUTER_HEARTBEAT_IVL_MS 1000
 #define ROUTER_HEARTBEAT_TIMEOUT_MS 3000
 #define BACKLOG_MAX 1000000
+//  Monitor events that mean a client was refused before it could speak.
+#define ROUTER_HANDSHAKE_FAILURES                                                                  \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 typedef struct peer {
     char name[PROTO_NAME_MAX + 1];
@@ -52,6 +56,7 @@ typedef struct peer {
     int fd;              //  its connection's socket, -1 for inproc
     proto_hello_t hello; //  what it said of itself: pid, presence, shown
     char address[128];   //  its connection's peer address, "" if unknown
+    char client_key[41]; //  its CURVE public key (Z85), "" without CURVE
     int64_t last_seen;   //  when it last sent us something, ms since the epoch
     int64_t joined_at;   //  when it joined, ms since the epoch
     zlistx_t *backlog;   //  zmsg_t (header, peer, body) waiting for room
@@ -75,19 +80,23 @@ typedef struct router_state {
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
     zhashx_t *by_id;   //  hex routing id -> peer_t
     peer_t *main;
+    zactor_t *auth;       //  CZMQ's ZAP handler, when CURVE is on
+    acl_t *acl;           //  which key may claim which name; NULL: any
     size_t backlog_total; //  entries in all peers' backlogs
     router_stats_t stats;
 } router_state_t;
 
 struct router {
     zactor_t *actor;
-    char *endpoint;
+    char *endpoints[ROUTER_ENDPOINTS_MAX];
+    size_t endpoint_count;
 };
 
 typedef struct router_args {
     const router_config_t *config;
+    acl_t *acl; //  moved into the actor's state
     int status;
-    char endpoint[256];
+    char endpoints[ROUTER_ENDPOINTS_MAX][256];
 } router_args_t;
 
 //  --- sending -----------------------------------------------------------------
@@ -319,9 +328,25 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 
 static void
 s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
-         const char *address, const proto_msg_t *msg)
+         const char *address, const char *client_key, const proto_msg_t *msg)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
+    if (!client_key)
+        client_key = "";
+    if (self->acl && !acl_allows (self->acl, client_key, msg->peer)) {
+        //  Checked before the name is looked up, so a refused peer cannot
+        //  even learn whether the name is in use.
+        char text[160];
+        snprintf (text, sizeof (text), "%s may not claim %s%s%s (access list)",
+                  *client_key ? "this key" : "a connection without a CURVE key",
+                  is_main ? "the main role" : "window name '", is_main ? "" : msg->peer,
+                  is_main ? "" : "'");
+        log_warn ("router: refused %s to %s%s from %s: not in the access list",
+                  is_main ? "the main role" : msg->peer, *client_key ? "key " : "keyless peer",
+                  client_key, address && *address ? address : "a local connection");
+        s_send_error_to_id (self, routing_id, msg->id, PROKIT_EACCES, text);
+        return;
+    }
     if (zhashx_lookup (self->by_name, msg->peer)) {
         char text[128];
         if (is_main)
@@ -347,6 +372,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
+    snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
 
@@ -360,7 +386,8 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         zhashx_delete (self->by_name, msg->peer);
         return;
     }
-    log_info ("router: '%s' joined", msg->peer);
+    log_info ("router: '%s' joined%s%s%s%s", msg->peer, *peer->address ? " from " : "",
+              peer->address, *client_key ? " with key " : "", client_key);
     if (is_main)
         self->main = peer;
     else {
@@ -627,18 +654,32 @@ s_drain_monitor (router_state_t *self)
             return;
         }
         uint16_t event = 0;
-        int32_t fd = -1;
+        int32_t fd = -1; //  or, for a failed handshake, the error
         if (zmq_msg_size (&frame) == 6) {
             memcpy (&event, zmq_msg_data (&frame), 2);
             memcpy (&fd, (uint8_t *) zmq_msg_data (&frame) + 2, 4);
         }
         bool more = zmq_msg_more (&frame);
         zmq_msg_close (&frame);
+        char endpoint[256] = "";
         while (more) { //  the endpoint frame
             zmq_msg_init (&frame);
             zmq_msg_recv (&frame, monitor, 0);
+            size_t size = zmq_msg_size (&frame);
+            if (size >= sizeof (endpoint))
+                size = sizeof (endpoint) - 1;
+            memcpy (endpoint, zmq_msg_data (&frame), size);
+            endpoint[size] = 0;
             more = zmq_msg_more (&frame);
             zmq_msg_close (&frame);
+        }
+        if (event & ROUTER_HANDSHAKE_FAILURES) {
+            //  libzmq says only which endpoint, not which client.
+            log_warn ("router: refused a connection on %s: %s", endpoint,
+                      event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                          ? "its CURVE key is not allowed"
+                          : "security handshake failed (no CURVE, or the wrong broker key)");
+            continue;
         }
         if (event != ZMQ_EVENT_DISCONNECTED || fd < 0)
             continue;
@@ -720,7 +761,16 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
             //  connection with this fd must not remove the new one.
             s_drain_monitor (self);
             s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
-                     zmq_msg_gets (&frames[1], "Peer-Address"), &msg);
+                     zmq_msg_gets (&frames[1], "Peer-Address"),
+                     self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, &msg);
+        }
+        else if (msg.command == PROTO_PING) {
+            //  Health probes ping without joining.
+            peer_t anonymous;
+            memset (&anonymous, 0, sizeof (anonymous));
+            anonymous.routing_id_size = id_size;
+            memcpy (anonymous.routing_id, zmq_msg_data (&frames[0]), id_size);
+            s_send (self, &anonymous, PROTO_PONG, msg.id, "", NULL, NULL, 0);
         }
         else if (msg.command == PROTO_BYE) {
             //  A window main closed saying goodbye: confirm, nothing to free.
@@ -842,6 +892,9 @@ s_state_free (router_state_t *self)
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     zsock_destroy (&self->router_sock);
+    //  After the socket: ZAP must answer until it is gone.
+    zactor_destroy (&self->auth);
+    acl_destroy (&self->acl);
 }
 
 static void
@@ -852,6 +905,7 @@ s_router_actor (zsock_t *pipe, void *args_)
     router_state_t self;
     memset (&self, 0, sizeof (self));
     self.pipe = pipe;
+    self.acl = args->acl;
     self.max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
     self.router_sock = zsock_new (ZMQ_ROUTER);
     self.by_name = zhashx_new ();
@@ -884,17 +938,41 @@ s_router_actor (zsock_t *pipe, void *args_)
               (unsigned long long) client_serial ());
     self.monitor = zsock_new (ZMQ_PAIR);
     if (!self.monitor ||
-        zmq_socket_monitor (self.router, monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        zmq_socket_monitor (self.router, monitor_endpoint,
+                            ZMQ_EVENT_DISCONNECTED | ROUTER_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self.monitor, "%s", monitor_endpoint) != 0) {
         args->status = PROKIT_ENOMEM;
         goto fail;
     }
-    if (zsock_bind (self.router_sock, "%s", config->endpoint) < 0) {
-        log_error ("router: cannot bind %s: %s", config->endpoint, zmq_strerror (zmq_errno ()));
-        args->status = PROKIT_ETRANSPORT;
-        goto fail;
+    if (config->curve_cert) {
+        self.auth = zactor_new (zauth, NULL);
+        if (!self.auth) {
+            args->status = PROKIT_ENOMEM;
+            goto fail;
+        }
+        bool any = config->curve_allow && streq (config->curve_allow, "*");
+        zstr_sendx (self.auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
+        zsock_wait (self.auth);
     }
-    snprintf (args->endpoint, sizeof (args->endpoint), "%s", zsock_endpoint (self.router_sock));
+    for (size_t i = 0; i < config->endpoint_count; i++) {
+        const char *endpoint = config->endpoints[i];
+        //  Security options are read when an endpoint is bound, so each
+        //  endpoint gets the mechanism set just before it.
+        bool secure = config->curve_cert && strncmp (endpoint, "tcp://", 6) == 0;
+        if (secure)
+            zcert_apply (config->curve_cert, self.router_sock);
+        zsock_set_curve_server (self.router_sock, secure ? 1 : 0);
+        if (zsock_bind (self.router_sock, "%s", endpoint) < 0) {
+            log_error ("router: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+            args->status = PROKIT_ETRANSPORT;
+            goto fail;
+        }
+        char *bound = zsock_last_endpoint (self.router_sock);
+        snprintf (args->endpoints[i], sizeof (args->endpoints[i]), "%s", bound ? bound : endpoint);
+        free (bound);
+        log_info ("router: listening on %s%s", args->endpoints[i], secure ? " (CURVE)" : "");
+    }
+    zsock_set_curve_server (self.router_sock, 0);
     if (config->inproc_endpoint &&
         zsock_bind (self.router_sock, "%s", config->inproc_endpoint) < 0) {
         args->status = PROKIT_ETRANSPORT;
@@ -970,33 +1048,52 @@ router_new (const router_config_t *config, int *error)
     int dummy;
     if (!error)
         error = &dummy;
-    if (!config || !config->endpoint) {
+    acl_t *acl = config ? config->acl : NULL;
+    if (!config || config->endpoint_count == 0 || config->endpoint_count > ROUTER_ENDPOINTS_MAX) {
+        acl_destroy (&acl);
         *error = PROKIT_EINVAL;
         return NULL;
     }
-    if (s_ipc_in_use (config->endpoint)) {
-        log_error ("router: %s is in use by another process", config->endpoint);
-        *error = PROKIT_EEXIST;
-        return NULL;
-    }
-    router_args_t args;
-    memset (&args, 0, sizeof (args));
-    args.config = config;
-    args.status = PROKIT_ETRANSPORT;
+    for (size_t i = 0; i < config->endpoint_count; i++)
+        if (!config->endpoints[i] || s_ipc_in_use (config->endpoints[i])) {
+            if (config->endpoints[i])
+                log_error ("router: %s is in use by another process", config->endpoints[i]);
+            acl_destroy (&acl);
+            *error = config->endpoints[i] ? PROKIT_EEXIST : PROKIT_EINVAL;
+            return NULL;
+        }
+    router_args_t *args = (router_args_t *) calloc (1, sizeof (*args));
     router_t *self = (router_t *) calloc (1, sizeof (*self));
-    if (!self) {
+    if (!self || !args) {
+        free (args);
+        free (self);
+        acl_destroy (&acl);
         *error = PROKIT_ENOMEM;
         return NULL;
     }
+    args->config = config;
+    args->acl = acl;
+    args->status = PROKIT_ETRANSPORT;
     //  zactor_new waits for the actor's signal, so ARGS outlives its use.
-    self->actor = zactor_new (s_router_actor, &args);
-    if (!self->actor || args.status != PROKIT_OK) {
-        *error = self->actor ? args.status : PROKIT_ENOMEM;
+    self->actor = zactor_new (s_router_actor, args);
+    if (!self->actor || args->status != PROKIT_OK) {
+        if (!self->actor)
+            acl_destroy (&args->acl);
+        *error = self->actor ? args->status : PROKIT_ENOMEM;
         zactor_destroy (&self->actor);
+        free (args);
         free (self);
         return NULL;
     }
-    self->endpoint = strdup (args.endpoint);
+    self->endpoint_count = config->endpoint_count;
+    for (size_t i = 0; i < self->endpoint_count; i++)
+        if (!(self->endpoints[i] = strdup (args->endpoints[i]))) {
+            free (args);
+            router_destroy (&self);
+            *error = PROKIT_ENOMEM;
+            return NULL;
+        }
+    free (args);
     *error = PROKIT_OK;
     return self;
 }
@@ -1004,7 +1101,13 @@ router_new (const router_config_t *config, int *error)
 const char *
 router_endpoint (const router_t *self)
 {
-    return self->endpoint;
+    return self->endpoints[0];
+}
+
+const char *
+router_endpoint_at (const router_t *self, size_t index)
+{
+    return index < self->endpoint_count ? self->endpoints[index] : NULL;
 }
 
 int
@@ -1048,9 +1151,12 @@ router_destroy (router_t **self_p)
     zactor_destroy (&self->actor);
     //  libzmq removes the socket file only when its I/O thread gets round
     //  to it, which a process about to exit may never let happen.
-    if (strncmp (self->endpoint, "ipc://", 6) == 0 && self->endpoint[6] != '@')
-        unlink (self->endpoint + 6);
-    free (self->endpoint);
+    for (size_t i = 0; i < self->endpoint_count; i++) {
+        const char *endpoint = self->endpoints[i];
+        if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+            unlink (endpoint + 6);
+        free (self->endpoints[i]);
+    }
     free (self);
     *self_p = NULL;
 }

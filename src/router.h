@@ -9,17 +9,36 @@
 #ifndef PROKIT_ROUTER_H_INCLUDED
 #define PROKIT_ROUTER_H_INCLUDED
 
+#include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
+
 typedef struct router router_t;
 
+//  Most endpoints one router binds.
+#define ROUTER_ENDPOINTS_MAX 16
+
 typedef struct router_config {
-    const char *endpoint;        //  where clients connect (ipc://, tcp://)
-    const char *inproc_endpoint; //  optional second endpoint for an embedded main
-    size_t max_payload;          //  largest body accepted, in bytes
-    int heartbeat_ivl_ms;        //  ZMTP ping interval (0: 1000)
-    int heartbeat_timeout_ms;    //  silence after which a connection is dropped (0: 3000)
+    //  Where clients connect (ipc://, tcp://), in order; at least one.
+    const char *endpoints[ROUTER_ENDPOINTS_MAX];
+    size_t endpoint_count;
+    const char *inproc_endpoint; //  optional extra endpoint for an embedded main
+    //  CURVE: when curve_cert (with its secret key) is set, every tcp://
+    //  endpoint is a CURVE server with that certificate, and ZAP (CZMQ's
+    //  zauth, one per process) admits the client keys in the directory
+    //  curve_allow, or any key when it is "*". ipc:// and inproc:// stay
+    //  plaintext: the file system guards them.
+    zcert_t *curve_cert;
+    const char *curve_allow;
+    //  Which names each client key may claim; NULL: any. Moved into the
+    //  router by router_new(), on success and on failure.
+    acl_t *acl;
+    size_t max_payload;       //  largest body accepted, in bytes
+    int heartbeat_ivl_ms;     //  ZMTP ping interval (0: 1000)
+    int heartbeat_timeout_ms; //  silence after which a connection is dropped (0: 3000)
 } router_config_t;
 
 //  Counters the router keeps; read with router_stats().
@@ -41,8 +60,12 @@ typedef struct router_stats {
 //  path, PROKIT_EINVAL) when it cannot start.
 router_t *router_new (const router_config_t *config, int *error);
 
-//  The public endpoint as bound (a tcp port of * resolved).
+//  The first endpoint as bound (a tcp port of * resolved).
 const char *router_endpoint (const router_t *self);
+
+//  Endpoint INDEX (0 .. config's endpoint_count - 1) as bound; NULL when
+//  out of range.
+const char *router_endpoint_at (const router_t *self, size_t index);
 
 //  Copy the router's counters (a round trip to its thread).
 int router_stats (router_t *self, router_stats_t *stats);

@@ -211,6 +211,10 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
                                .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
                                .heartbeat_timeout_ms = opts->heartbeat_timeout_ms,
                                .shown = self->shown,
+                               .curve_cert =
+                                   client_resolve_setting (opts->curve_cert, "PROKIT_CURVE_CERT"),
+                               .curve_server_key = client_resolve_setting (
+                                   opts->curve_server_key, "PROKIT_CURVE_SERVER_KEY"),
                                .events = &s_events,
                                .owner = self };
     self->client = client_new (&config, error);
@@ -399,30 +403,7 @@ prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, int ti
 {
     if (!self || !stats)
         return PROKIT_EINVAL;
-    zmq_msg_t body;
-    int rc = client_query (self->client, "stats", timeout_ms, &body);
-    if (rc != PROKIT_OK)
-        return rc;
-    //  The same names, in the same order, as the router's s_counter_names.
-    static const char *const keys[] = { "received",     "routed",  "errors_sent", "garbage",
-                                        "malformed",    "too_big", "unroutable",  "back_pressure",
-                                        "control_lost", "windows" };
-    uint64_t values[10];
-    rc = proto_counters_decode (zmq_msg_data (&body), zmq_msg_size (&body), keys, values, 10);
-    zmq_msg_close (&body);
-    if (rc != PROKIT_OK)
-        return rc;
-    stats->received = values[0];
-    stats->routed = values[1];
-    stats->errors_sent = values[2];
-    stats->garbage = values[3];
-    stats->malformed = values[4];
-    stats->too_big = values[5];
-    stats->unroutable = values[6];
-    stats->back_pressure = values[7];
-    stats->control_lost = values[8];
-    stats->windows = values[9];
-    return PROKIT_OK;
+    return client_router_stats (self->client, timeout_ms, stats);
 }
 
 void

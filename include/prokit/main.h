@@ -2,7 +2,10 @@
 
     Creating a prokit_main_t starts the router inside this process, on a
     thread of its own, bound to one endpoint that every window connects to;
-    main itself connects to it as the client "@main". Windows send requests
+    main itself connects to it as the client "@main". Or, given a broker's
+    endpoint (opts.broker or $PROKIT_BROKER), main starts no router and
+    attaches to the broker's (prokit-broker, see prokit/broker.h), which may
+    be on another host: the API is the same. Windows send requests
     to main (answered by the handler set with prokit_main_on_request),
     main sends messages to windows by name or to all of them, and windows
     reach each other through the router, which keeps routing while main's
@@ -57,16 +60,31 @@ typedef struct prokit_main_opts {
     //  lost"). Any traffic counts; windows' libzmq answer pings by itself.
     int heartbeat_ivl_ms;
     int heartbeat_timeout_ms;
+    //  Attach to the broker at this endpoint (tcp://host:port, ipc://path)
+    //  instead of embedding a router. NULL: $PROKIT_BROKER, else embed.
+    //  Then endpoint must be NULL, max_payload is the broker's, and the
+    //  heartbeat options apply to main's connection to the broker.
+    const char *broker;
+    //  CURVE security towards a broker that requires it: main's
+    //  certificate (with its secret key) and the broker's public key, as in
+    //  prokit_window_opts_t. NULL: $PROKIT_CURVE_CERT and
+    //  $PROKIT_CURVE_SERVER_KEY. Ignored when embedding.
+    const char *curve_cert;
+    const char *curve_server_key;
 } prokit_main_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL).
 PROKIT_EXPORT void prokit_main_opts_init (prokit_main_opts_t *opts);
 
-//  Start the main process side: bind the endpoint and start the router.
-//  OPTS may be NULL for the defaults. Returns NULL on failure and stores
-//  the reason in *error when ERROR is not NULL: PROKIT_EINVAL (bad option),
-//  PROKIT_EEXIST (another main listens on that ipc endpoint),
-//  PROKIT_ETRANSPORT (the endpoint cannot be bound), PROKIT_ENOMEM.
+//  Start the main process side: bind the endpoint and start the router, or
+//  attach to a broker. OPTS may be NULL for the defaults. Returns NULL on
+//  failure and stores the reason in *error when ERROR is not NULL:
+//  PROKIT_EINVAL (bad option, both endpoint and broker, unreadable
+//  certificate), PROKIT_EEXIST (another main listens on that ipc endpoint,
+//  or the broker already has a main), PROKIT_EACCES (the broker refused
+//  main's key or the main role to it), PROKIT_ETIMEDOUT (no broker
+//  answered within 5 s), PROKIT_ETRANSPORT (the endpoint cannot be bound
+//  or connected), PROKIT_ENOMEM.
 PROKIT_EXPORT prokit_main_t *prokit_main_new (const prokit_main_opts_t *opts, int *error);
 
 //  Tell every window main is going away, stop the router and free
@@ -82,6 +100,21 @@ PROKIT_EXPORT void prokit_main_destroy (prokit_main_t **self_p);
 //  Return the endpoint windows connect to, as bound (a tcp port given as *
 //  is resolved). Borrowed, valid while SELF lives.
 PROKIT_EXPORT const char *prokit_main_endpoint (const prokit_main_t *self);
+
+//  True when main attached to a broker rather than embedding a router.
+PROKIT_EXPORT bool prokit_main_is_attached (const prokit_main_t *self);
+
+//  True while main is joined to its router (always, when embedded).
+PROKIT_EXPORT bool prokit_main_is_connected (const prokit_main_t *self);
+
+//  Follow main's connection to a broker (never called when embedded): on
+//  PROKIT_CONNECTION_LOST every window is reported as having left (reason
+//  "connection to the broker lost") and sends fail with PROKIT_ECLOSED;
+//  main rejoins by itself when the broker is back, and the windows that
+//  rejoin it are reported as they join. FN may be NULL (then rejoins and
+//  refusals are logged).
+PROKIT_EXPORT void prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn,
+                                              void *arg);
 
 //  Set the handler for requests from windows (onMsgFromRender). Its return
 //  value is the reply; see prokit_request_fn. NULL removes it: requests

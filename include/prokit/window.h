@@ -53,6 +53,14 @@ typedef struct prokit_window_opts {
     //  1000), lost after heartbeat_timeout_ms of silence (0: 3000).
     int heartbeat_ivl_ms;
     int heartbeat_timeout_ms;
+    //  CURVE security, for a broker that requires it (docs/SECURITY.md):
+    //  the path of this window's certificate, holding its secret key (the
+    //  PATH_secret file prokit_curve_keygen() writes, or PATH itself), and
+    //  the broker's public key, as 40 characters of Z85 or the path of the
+    //  broker's public certificate. Both or neither. NULL: the environment
+    //  variables PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.
+    const char *curve_cert;
+    const char *curve_server_key;
 } prokit_window_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL).
@@ -62,9 +70,10 @@ PROKIT_EXPORT void prokit_window_opts_init (prokit_window_opts_t *opts);
 //  be NULL. Returns the window once main has admitted it, so messages sent
 //  to it from then on are delivered. Returns NULL on failure with the
 //  reason in *error (if ERROR is not NULL): PROKIT_EINVAL (bad or missing
-//  name), PROKIT_EEXIST (a live window already has that name),
-//  PROKIT_ETIMEDOUT (no main answered within join_timeout_ms),
-//  PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+//  name, or an unreadable certificate), PROKIT_EEXIST (a live window
+//  already has that name), PROKIT_EACCES (the broker refused this window's
+//  key, its lack of one, or this name for its key), PROKIT_ETIMEDOUT (no
+//  main answered within join_timeout_ms), PROKIT_ETRANSPORT, PROKIT_ENOMEM.
 PROKIT_EXPORT prokit_window_t *prokit_window_new (const char *name,
                                                   const prokit_window_opts_t *opts, int *error);
 

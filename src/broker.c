@@ -1,0 +1,392 @@
+/*  broker.c: the router on its own (prokit_broker_t), the health probe and
+    key generation. The routing is router.c's, exactly as main embeds it;
+    this module adds what running it for other hosts needs: CURVE keys,
+    the access list, and the refusal of plaintext TCP beyond loopback.
+*/
+#include "prokit/broker.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "client.h"
+#include "curve.h"
+#include "log.h"
+#include "prokit/error.h"
+#include "proto.h"
+#include "router.h"
+
+#define PING_DEFAULT_TIMEOUT_MS 2000
+
+struct prokit_broker {
+    router_t *router;
+    char public_key[CURVE_KEY_TEXT + 1]; //  "" without CURVE
+};
+
+void
+prokit_broker_opts_init (prokit_broker_opts_t *opts)
+{
+    if (opts)
+        memset (opts, 0, sizeof (*opts));
+}
+
+//  Is ENDPOINT TCP on an address beyond this host? Loopback addresses,
+//  "localhost" and the "lo" interface stay on it; everything else,
+//  including * and 0.0.0.0, does not.
+static bool
+s_tcp_beyond_loopback (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    size_t length = colon ? (size_t) (colon - host) : strlen (host);
+    char name[256];
+    if (length >= sizeof (name))
+        return true;
+    memcpy (name, host, length);
+    name[length] = 0;
+    if (strncmp (name, "127.", 4) == 0)
+        return false;
+    return !(streq (name, "localhost") || streq (name, "[::1]") || streq (name, "lo"));
+}
+
+static bool
+s_is_directory (const char *path)
+{
+    struct stat info;
+    return stat (path, &info) == 0 && S_ISDIR (info.st_mode);
+}
+
+//  Check OPTS and fill CONFIG; the certificate and access list loaded here
+//  are the caller's to free (the router takes the list).
+static int
+s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t **cert, acl_t **acl)
+{
+    memset (config, 0, sizeof (*config));
+    for (size_t i = 0; i < PROKIT_BROKER_ENDPOINTS_MAX && opts->endpoints[i]; i++)
+        config->endpoints[config->endpoint_count++] = opts->endpoints[i];
+    if (config->endpoint_count == 0) {
+        log_error ("broker: no endpoint to bind");
+        return PROKIT_EINVAL;
+    }
+    if (opts->max_payload > ((size_t) 1 << 30) || opts->heartbeat_ivl_ms < 0 ||
+        opts->heartbeat_timeout_ms < 0) {
+        log_error ("broker: max_payload or heartbeat option out of range");
+        return PROKIT_EINVAL;
+    }
+    config->max_payload = opts->max_payload;
+    config->heartbeat_ivl_ms = opts->heartbeat_ivl_ms;
+    config->heartbeat_timeout_ms = opts->heartbeat_timeout_ms;
+    char why[512];
+    if (opts->curve_cert) {
+        if (!opts->curve_allow) {
+            log_error ("broker: CURVE needs the directory of allowed client keys (or \"*\" for "
+                       "any key)");
+            return PROKIT_EINVAL;
+        }
+        if (!streq (opts->curve_allow, "*") && !s_is_directory (opts->curve_allow)) {
+            log_error ("broker: allowed-keys directory %s not found", opts->curve_allow);
+            return PROKIT_EINVAL;
+        }
+        if (opts->acl && streq (opts->curve_allow, "*")) {
+            log_error ("broker: an access list needs known client keys: give a directory of "
+                       "allowed keys, not \"*\"");
+            return PROKIT_EINVAL;
+        }
+        if (!(*cert = curve_load_secret (opts->curve_cert, why, sizeof (why)))) {
+            log_error ("broker: %s", why);
+            return PROKIT_EINVAL;
+        }
+        config->curve_cert = *cert;
+        config->curve_allow = opts->curve_allow;
+    }
+    else if (opts->curve_allow) {
+        log_error ("broker: allowed keys given without the broker's own certificate");
+        return PROKIT_EINVAL;
+    }
+    else if (!opts->insecure)
+        for (size_t i = 0; i < config->endpoint_count; i++)
+            if (s_tcp_beyond_loopback (config->endpoints[i])) {
+                log_error ("broker: refusing plaintext TCP on %s, which other hosts can reach: "
+                           "give a CURVE certificate, or the insecure option to accept the risk",
+                           config->endpoints[i]);
+                return PROKIT_EACCES;
+            }
+    if (opts->acl) {
+        if (!(*acl = acl_load (opts->acl, why, sizeof (why)))) {
+            log_error ("broker: access list %s", why);
+            return PROKIT_EINVAL;
+        }
+        config->acl = *acl;
+    }
+    return PROKIT_OK;
+}
+
+prokit_broker_t *
+prokit_broker_new (const prokit_broker_opts_t *opts, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    if (!opts) {
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
+    //  The application owns its signals; CZMQ must not install handlers.
+    zsys_handler_set (NULL);
+    router_config_t config;
+    zcert_t *cert = NULL;
+    acl_t *acl = NULL;
+    *error = s_configure (opts, &config, &cert, &acl);
+    prokit_broker_t *self = NULL;
+    if (*error == PROKIT_OK) {
+        self = (prokit_broker_t *) calloc (1, sizeof (*self));
+        if (!self)
+            *error = PROKIT_ENOMEM;
+    }
+    if (*error != PROKIT_OK) {
+        acl_destroy (&acl);
+        zcert_destroy (&cert);
+        free (self);
+        return NULL;
+    }
+    if (cert)
+        snprintf (self->public_key, sizeof (self->public_key), "%s", zcert_public_txt (cert));
+    self->router = router_new (&config, error); //  takes the access list
+    zcert_destroy (&cert);
+    if (!self->router) {
+        free (self);
+        return NULL;
+    }
+    if (acl)
+        log_info ("broker: access list %s: %zu key(s)", opts->acl, acl_size (acl));
+    return self;
+}
+
+void
+prokit_broker_destroy (prokit_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    router_destroy (&(*self_p)->router);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const char *
+prokit_broker_endpoint (const prokit_broker_t *self, size_t index)
+{
+    return self ? router_endpoint_at (self->router, index) : NULL;
+}
+
+const char *
+prokit_broker_public_key (const prokit_broker_t *self)
+{
+    return self && self->public_key[0] ? self->public_key : NULL;
+}
+
+int
+prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats)
+{
+    if (!self || !stats)
+        return PROKIT_EINVAL;
+    router_stats_t raw;
+    int rc = router_stats (self->router, &raw);
+    if (rc != PROKIT_OK)
+        return rc;
+    stats->received = raw.received;
+    stats->routed = raw.routed;
+    stats->errors_sent = raw.errors_sent;
+    stats->garbage = raw.garbage;
+    stats->malformed = raw.malformed;
+    stats->too_big = raw.too_big;
+    stats->unroutable = raw.unroutable;
+    stats->back_pressure = raw.back_pressure;
+    stats->control_lost = raw.control_lost;
+    stats->windows = raw.windows;
+    return PROKIT_OK;
+}
+
+//  --- the health probe --------------------------------------------------------
+
+static double
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+//  Read the probe's monitor: PROKIT_EACCES once a handshake was refused.
+static int
+s_probe_refused (zsock_t *monitor)
+{
+    int rc = PROKIT_OK;
+    while (zsock_events (monitor) & ZMQ_POLLIN) {
+        zmsg_t *event = zmsg_recv (monitor);
+        zframe_t *first = event ? zmsg_first (event) : NULL;
+        if (first && zframe_size (first) >= 2) {
+            uint16_t code;
+            memcpy (&code, zframe_data (first), sizeof (code));
+            if (code & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+                rc = PROKIT_EACCES;
+        }
+        zmsg_destroy (&event);
+    }
+    return rc;
+}
+
+static int
+s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
+{
+    uint8_t header[PROTO_HEADER_SIZE];
+    uint64_t id = (uint64_t) getpid () << 16 | 1;
+    proto_header_encode (header, PROTO_PING, id);
+    double start = s_now_ms ();
+    zmsg_t *ping = zmsg_new ();
+    zmsg_addmem (ping, header, sizeof (header));
+    zmsg_addmem (ping, "", 0);
+    zmsg_addmem (ping, "", 0);
+    if (zmsg_send (&ping, dealer) != 0) {
+        zmsg_destroy (&ping);
+        return PROKIT_ETRANSPORT;
+    }
+    zmq_pollitem_t items[] = { { zsock_resolve (dealer), 0, ZMQ_POLLIN, 0 },
+                               { zsock_resolve (monitor), 0, ZMQ_POLLIN, 0 } };
+    while (true) {
+        double left = start + timeout_ms - s_now_ms ();
+        if (left <= 0)
+            return PROKIT_ETIMEDOUT;
+        if (zmq_poll (items, 2, (long) left + 1) < 0 && errno != EINTR)
+            return PROKIT_ETRANSPORT;
+        if (s_probe_refused (monitor) != PROKIT_OK)
+            return PROKIT_EACCES;
+        while (zsock_events (dealer) & ZMQ_POLLIN) {
+            zmsg_t *answer = zmsg_recv (dealer);
+            zframe_t *first = answer ? zmsg_first (answer) : NULL;
+            uint8_t command = 0;
+            uint64_t answer_id = 0;
+            bool pong = first &&
+                        proto_header_decode (zframe_data (first), zframe_size (first), &command,
+                                             &answer_id) == PROKIT_OK &&
+                        answer_id == id && (command == PROTO_PONG || command == PROTO_ERROR);
+            zmsg_destroy (&answer);
+            //  An ERROR is an answer too: an older router that wants HELLO
+            //  first is still alive.
+            if (pong) {
+                if (rtt_ms)
+                    *rtt_ms = s_now_ms () - start;
+                return PROKIT_OK;
+            }
+        }
+    }
+}
+
+int
+prokit_ping (const char *endpoint, const char *curve_cert, const char *server_key, int timeout_ms,
+             double *rtt_ms)
+{
+    if (!endpoint || timeout_ms < 0 || (!curve_cert != !server_key))
+        return PROKIT_EINVAL;
+    zsys_handler_set (NULL);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    if (!dealer || !monitor) {
+        zsock_destroy (&dealer);
+        zsock_destroy (&monitor);
+        return PROKIT_ENOMEM;
+    }
+    zsock_set_linger (dealer, 0);
+    int rc = PROKIT_OK;
+    if (curve_cert) {
+        char why[512];
+        char key[CURVE_KEY_TEXT + 1];
+        zcert_t *cert = curve_load_secret (curve_cert, why, sizeof (why));
+        if (!cert || !curve_server_key (server_key, key, why, sizeof (why))) {
+            log_error ("ping: %s", why);
+            rc = PROKIT_EINVAL;
+        }
+        else
+            curve_apply_client (dealer, cert, key);
+        zcert_destroy (&cert);
+    }
+    char monitor_endpoint[64];
+    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-ping-%llu",
+              (unsigned long long) client_serial ());
+    if (rc == PROKIT_OK &&
+        (zmq_socket_monitor (zsock_resolve (dealer), monitor_endpoint,
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+         zsock_connect (monitor, "%s", monitor_endpoint) != 0))
+        rc = PROKIT_ETRANSPORT;
+    if (rc == PROKIT_OK && zsock_connect (dealer, "%s", endpoint) != 0) {
+        log_error ("ping: cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        rc = PROKIT_EINVAL;
+    }
+    if (rc == PROKIT_OK)
+        rc = s_probe (dealer, monitor, timeout_ms > 0 ? timeout_ms : PING_DEFAULT_TIMEOUT_MS,
+                      rtt_ms);
+    zmq_socket_monitor (zsock_resolve (dealer), NULL, 0);
+    zsock_destroy (&monitor);
+    zsock_destroy (&dealer);
+    return rc;
+}
+
+//  --- keys ---------------------------------------------------------------------
+
+int
+prokit_curve_keygen (const char *path, char *public_key)
+{
+    if (!path || !*path)
+        return PROKIT_EINVAL;
+    if (!zmq_has ("curve"))
+        return PROKIT_ETRANSPORT;
+    char secret_path[1024];
+    if ((size_t) snprintf (secret_path, sizeof (secret_path), "%s_secret", path) >=
+        sizeof (secret_path))
+        return PROKIT_EINVAL;
+    //  Create both files exclusively first: never overwrite a key, and the
+    //  secret one is private from its first byte.
+    int secret_fd = open (secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (secret_fd < 0) {
+        if (errno == EEXIST)
+            return PROKIT_EEXIST;
+        log_error ("keygen: cannot create %s: %s", secret_path, strerror (errno));
+        return PROKIT_EACCES;
+    }
+    close (secret_fd);
+    int public_fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (public_fd < 0) {
+        int err = errno;
+        unlink (secret_path);
+        if (err == EEXIST)
+            return PROKIT_EEXIST;
+        log_error ("keygen: cannot create %s: %s", path, strerror (err));
+        return PROKIT_EACCES;
+    }
+    close (public_fd);
+    zcert_t *cert = zcert_new ();
+    if (!cert) {
+        unlink (secret_path);
+        unlink (path);
+        return PROKIT_ENOMEM;
+    }
+    if (zcert_save (cert, path) != 0) {
+        log_error ("keygen: cannot write %s: %s", path, strerror (errno));
+        zcert_destroy (&cert);
+        unlink (secret_path);
+        unlink (path);
+        return PROKIT_EACCES;
+    }
+    if (public_key)
+        memcpy (public_key, zcert_public_txt (cert), CURVE_KEY_TEXT + 1);
+    zcert_destroy (&cert);
+    return PROKIT_OK;
+}

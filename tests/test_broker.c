@@ -1,0 +1,663 @@
+/*  test_broker.c: the router on its own (prokit_broker_t), main attached
+    to it, CURVE keys and the access list, the health probe, key
+    generation, and everyone rejoining a restarted broker. All on loopback
+    in one process; tests/multihost.sh runs the same across hosts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+//  --- keys on disk -------------------------------------------------------------
+
+typedef struct keys {
+    char dir[64];        //  a fresh temporary directory
+    char allow[128];     //  dir/allow: public certificates the broker admits
+    char acl[128];       //  dir/acl
+    char broker[128];    //  dir/broker (+ _secret)
+    char broker_key[41]; //  the broker's public key
+    char main[128], work[128], render[128], stranger[128];
+    char main_key[41], work_key[41], render_key[41], stranger_key[41];
+} keys_t;
+
+static void
+s_copy (const char *from, const char *to)
+{
+    FILE *in = fopen (from, "r");
+    FILE *out = fopen (to, "w");
+    assert_non_null (in);
+    assert_non_null (out);
+    char buffer[4096];
+    size_t n;
+    while ((n = fread (buffer, 1, sizeof (buffer), in)) > 0)
+        assert_int_equal (fwrite (buffer, 1, n, out), n);
+    fclose (in);
+    fclose (out);
+}
+
+static void
+s_keygen (keys_t *keys, const char *name, char *path, char *key, bool allowed)
+{
+    snprintf (path, 128, "%s/%s", keys->dir, name);
+    assert_int_equal (prokit_curve_keygen (path, key), PROKIT_OK);
+    if (allowed) {
+        char allowed_path[256];
+        snprintf (allowed_path, sizeof (allowed_path), "%s/%s", keys->allow, name);
+        s_copy (path, allowed_path);
+    }
+}
+
+//  Keys for the broker, main, "work", "render-*" (all allowed) and a
+//  stranger (not allowed), and an access list giving each its names.
+static void
+s_make_keys (keys_t *keys)
+{
+    memset (keys, 0, sizeof (*keys));
+    strcpy (keys->dir, "/tmp/prokit-keys-XXXXXX");
+    assert_non_null (mkdtemp (keys->dir));
+    snprintf (keys->allow, sizeof (keys->allow), "%s/allow", keys->dir);
+    assert_int_equal (mkdir (keys->allow, 0700), 0);
+    s_keygen (keys, "broker", keys->broker, keys->broker_key, false);
+    s_keygen (keys, "main", keys->main, keys->main_key, true);
+    s_keygen (keys, "work", keys->work, keys->work_key, true);
+    s_keygen (keys, "render", keys->render, keys->render_key, true);
+    s_keygen (keys, "stranger", keys->stranger, keys->stranger_key, false);
+    snprintf (keys->acl, sizeof (keys->acl), "%s/acl", keys->dir);
+    FILE *acl = fopen (keys->acl, "w");
+    assert_non_null (acl);
+    fprintf (acl,
+             "# who may claim what\n"
+             "%s @main\n"
+             "%s work\n"
+             "%s render-* main\n",
+             keys->main_key, keys->work_key, keys->render_key);
+    fclose (acl);
+}
+
+static void
+s_remove_keys (keys_t *keys)
+{
+    char command[256];
+    snprintf (command, sizeof (command), "rm -rf '%s'", keys->dir);
+    assert_int_equal (system (command), 0);
+}
+
+//  --- the parties ------------------------------------------------------------------
+
+#define INBOX_MAX 16
+
+typedef struct party {
+    char inbox[INBOX_MAX][128]; //  "sender|text|b" for each message received
+    int received;
+    char reply[128]; //  the last reply's text or error
+    int status;      //  the last reply's status
+    bool replied;
+    int lost, rejoined, refused;
+} party_t;
+
+static void
+s_on_message (const prokit_message_t *message, void *arg)
+{
+    party_t *party = (party_t *) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    if (party->received < INBOX_MAX)
+        snprintf (party->inbox[party->received], 128, "%s|%s|%d", prokit_message_sender (message),
+                  text ? text : "?", prokit_message_is_broadcast (message) ? 1 : 0);
+    party->received++;
+}
+
+static void
+s_on_reply (prokit_reply_t *reply, void *arg)
+{
+    party_t *party = (party_t *) arg;
+    party->status = prokit_reply_status (reply);
+    const char *text =
+        party->status == PROKIT_OK ? prokit_reply_str (reply) : prokit_reply_error (reply);
+    snprintf (party->reply, sizeof (party->reply), "%s", text ? text : "?");
+    party->replied = true; //  REPLY is borrowed: the library frees it
+}
+
+static void
+s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    party_t *party = (party_t *) arg;
+    if (event == PROKIT_CONNECTION_LOST)
+        party->lost++;
+    else if (event == PROKIT_CONNECTION_REJOINED)
+        party->rejoined++;
+    else
+        party->refused++;
+}
+
+//  Answers "<who> got <text> from <sender>".
+static prokit_payload_t *
+s_answer (prokit_request_t *request, void *arg)
+{
+    const char *who = (const char *) arg;
+    const char *text = prokit_payload_str (prokit_request_payload (request));
+    return prokit_payload_new_printf ("%s got %s from %s", who, text ? text : "?",
+                                      prokit_request_sender (request));
+}
+
+typedef struct {
+    party_t *party;
+    int received;
+} wait_inbox_t;
+
+static bool
+s_inbox_reached (void *arg)
+{
+    wait_inbox_t *wait = (wait_inbox_t *) arg;
+    return wait->party->received >= wait->received;
+}
+
+static bool
+s_replied (void *arg)
+{
+    return ((party_t *) arg)->replied;
+}
+
+static prokit_window_t *
+s_window (const char *name, const char *endpoint, const char *cert, const char *server_key,
+          party_t *party, int *error)
+{
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    opts.curve_cert = cert;
+    opts.curve_server_key = server_key;
+    opts.join_timeout_ms = 3000;
+    opts.heartbeat_ivl_ms = 100;
+    opts.heartbeat_timeout_ms = 1000;
+    prokit_window_t *window = prokit_window_new (name, &opts, error);
+    if (window && party) {
+        prokit_window_on_main_message (window, s_on_message, party);
+        prokit_window_on_window_message (window, s_on_message, party);
+        prokit_window_on_connection (window, s_on_connection, party);
+        prokit_window_on_request (window, s_answer, (void *) prokit_window_name (window));
+    }
+    return window;
+}
+
+static prokit_main_t *
+s_attach (const char *broker, const char *cert, const char *server_key, party_t *party, int *error)
+{
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.broker = broker;
+    opts.curve_cert = cert;
+    opts.curve_server_key = server_key;
+    opts.heartbeat_ivl_ms = 100;
+    opts.heartbeat_timeout_ms = 1000;
+    prokit_main_t *main = prokit_main_new (&opts, error);
+    if (main && party) {
+        prokit_main_on_request (main, s_answer, (void *) "main");
+        prokit_main_on_connection (main, s_on_connection, party);
+    }
+    return main;
+}
+
+//  Every message kind between an attached main and two windows A and B:
+//  request A -> main, send main -> A, broadcast main -> both, send A -> B,
+//  request B -> A.
+static void
+s_exchange (prokit_main_t *main, prokit_window_t *a, party_t *pa, prokit_window_t *b, party_t *pb)
+{
+    tu_handle_t handles[] = { { main, NULL }, { NULL, a }, { NULL, b } };
+    const char *a_name = prokit_window_name (a);
+    const char *b_name = prokit_window_name (b);
+    //  main learns of both windows from the broker's presence events
+    int64_t deadline = tu_now_ms () + 5000;
+    while (!(prokit_main_has_window (main, a_name) && prokit_main_has_window (main, b_name)) &&
+           tu_now_ms () < deadline)
+        prokit_main_run (main, 20);
+    assert_true (prokit_main_has_window (main, a_name));
+
+    prokit_payload_t *payload = prokit_payload_new_string ("ping");
+    pa->replied = false;
+    assert_int_equal (prokit_window_request (a, PROKIT_MAIN, &payload, 3000, s_on_reply, pa),
+                      PROKIT_OK);
+    assert_true (tu_pump (handles, 3, s_replied, pa, 5000));
+    assert_int_equal (pa->status, PROKIT_OK);
+    char expected[128];
+    snprintf (expected, sizeof (expected), "main got ping from %s", a_name);
+    assert_string_equal (pa->reply, expected);
+
+    int a_before = pa->received, b_before = pb->received;
+    payload = prokit_payload_new_string ("to-a");
+    assert_int_equal (prokit_main_send (main, a_name, &payload), PROKIT_OK);
+    wait_inbox_t wait_a = { pa, a_before + 1 };
+    assert_true (tu_pump (handles, 3, s_inbox_reached, &wait_a, 5000));
+    assert_string_equal (pa->inbox[a_before], "@main|to-a|0");
+
+    payload = prokit_payload_new_string ("all");
+    assert_int_equal (prokit_main_broadcast (main, &payload), PROKIT_OK);
+    wait_a.received = a_before + 2;
+    wait_inbox_t wait_b = { pb, b_before + 1 };
+    assert_true (tu_pump (handles, 3, s_inbox_reached, &wait_a, 5000));
+    assert_true (tu_pump (handles, 3, s_inbox_reached, &wait_b, 5000));
+    assert_string_equal (pa->inbox[a_before + 1], "@main|all|1");
+    assert_string_equal (pb->inbox[b_before], "@main|all|1");
+
+    payload = prokit_payload_new_string ("hello-b");
+    assert_int_equal (prokit_window_send (a, b_name, &payload), PROKIT_OK);
+    wait_b.received = b_before + 2;
+    assert_true (tu_pump (handles, 3, s_inbox_reached, &wait_b, 5000));
+    snprintf (expected, sizeof (expected), "%s|hello-b|0", a_name);
+    assert_string_equal (pb->inbox[b_before + 1], expected);
+
+    payload = prokit_payload_new_string ("question");
+    pb->replied = false;
+    assert_int_equal (prokit_window_request (b, a_name, &payload, 3000, s_on_reply, pb), PROKIT_OK);
+    assert_true (tu_pump (handles, 3, s_replied, pb, 5000));
+    assert_int_equal (pb->status, PROKIT_OK);
+    snprintf (expected, sizeof (expected), "%s got question from %s", a_name, b_name);
+    assert_string_equal (pb->reply, expected);
+}
+
+static prokit_broker_t *
+s_broker (const char *endpoint, const keys_t *keys, bool acl, int *error)
+{
+    prokit_broker_opts_t opts;
+    prokit_broker_opts_init (&opts);
+    opts.endpoints[0] = endpoint;
+    opts.heartbeat_ivl_ms = 100;
+    opts.heartbeat_timeout_ms = 1000;
+    if (keys) {
+        opts.curve_cert = keys->broker;
+        opts.curve_allow = keys->allow;
+        opts.acl = acl ? keys->acl : NULL;
+    }
+    return prokit_broker_new (&opts, error);
+}
+
+//  --- tests ------------------------------------------------------------------------
+
+static void
+test_keygen (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    struct stat info;
+    char secret[160];
+    snprintf (secret, sizeof (secret), "%s_secret", keys.work);
+    assert_int_equal (stat (secret, &info), 0);
+    assert_int_equal (info.st_mode & 0777, 0600);
+    assert_int_equal (strlen (keys.work_key), PROKIT_CURVE_KEY_LEN);
+    assert_string_not_equal (keys.work_key, keys.main_key);
+    //  The public file carries the key printed.
+    FILE *file = fopen (keys.work, "r");
+    char text[1024] = "";
+    assert_true (fread (text, 1, sizeof (text) - 1, file) > 0);
+    fclose (file);
+    assert_non_null (strstr (text, keys.work_key));
+    assert_null (strstr (text, "secret-key"));
+    //  Never overwrites; bad arguments.
+    char key[41];
+    assert_int_equal (prokit_curve_keygen (keys.work, key), PROKIT_EEXIST);
+    assert_int_equal (prokit_curve_keygen (NULL, key), PROKIT_EINVAL);
+    assert_int_equal (prokit_curve_keygen ("/nonexistent-dir/key", key), PROKIT_EACCES);
+    s_remove_keys (&keys);
+}
+
+static void
+test_broker_refuses_bad_options (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    int error = 0;
+    prokit_broker_opts_t opts;
+    prokit_broker_opts_init (&opts);
+    assert_null (prokit_broker_new (&opts, &error)); //  no endpoint
+    assert_int_equal (error, PROKIT_EINVAL);
+    assert_null (prokit_broker_new (NULL, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+
+    //  Plaintext TCP that other hosts could reach, unless insecure.
+    opts.endpoints[0] = "tcp://0.0.0.0:*";
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    opts.endpoints[0] = "tcp://*:*";
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    opts.insecure = true;
+    prokit_broker_t *broker = prokit_broker_new (&opts, &error);
+    assert_non_null (broker);
+    assert_null (prokit_broker_public_key (broker));
+    prokit_broker_destroy (&broker);
+    assert_null (broker);
+    opts.insecure = false;
+
+    //  CURVE needs the allowed keys; the directory must exist; the
+    //  certificate must hold a secret key; an ACL needs known keys.
+    opts.endpoints[0] = "tcp://127.0.0.1:*";
+    opts.curve_cert = keys.broker;
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.curve_allow = "/nonexistent-dir";
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.curve_allow = "*";
+    opts.acl = keys.acl;
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.acl = NULL;
+    char public_only[256];
+    snprintf (public_only, sizeof (public_only), "%s/allow/main", keys.dir);
+    opts.curve_cert = public_only;
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.curve_cert = NULL;
+    opts.curve_allow = keys.allow; //  allowed keys without a certificate
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.curve_allow = NULL;
+
+    //  An access list with a mistake is refused, not half-applied.
+    char bad_acl[160];
+    snprintf (bad_acl, sizeof (bad_acl), "%s/bad-acl", keys.dir);
+    FILE *file = fopen (bad_acl, "w");
+    fprintf (file, "%s work\nnot-a-key work\n", keys.work_key);
+    fclose (file);
+    opts.acl = bad_acl;
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    file = fopen (bad_acl, "w");
+    fprintf (file, "%s\n", keys.work_key); //  a key with no names
+    fclose (file);
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    file = fopen (bad_acl, "w");
+    fprintf (file, "%s @other\n", keys.work_key); //  '@' names only the main role
+    fclose (file);
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.acl = "/nonexistent-acl";
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+
+    //  Main takes an endpoint to bind or a broker, not both.
+    prokit_main_opts_t main_opts;
+    prokit_main_opts_init (&main_opts);
+    main_opts.endpoint = "tcp://127.0.0.1:*";
+    main_opts.broker = "tcp://127.0.0.1:1";
+    assert_null (prokit_main_new (&main_opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    s_remove_keys (&keys);
+}
+
+//  A plaintext broker on loopback: main attaches, windows join, every
+//  message kind flows; a second main is refused; counters count.
+static void
+test_attached_main_exchanges_every_kind (void **state)
+{
+    (void) state;
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", NULL, false, &error);
+    assert_non_null (broker);
+    const char *endpoint = prokit_broker_endpoint (broker, 0);
+    assert_non_null (endpoint);
+    assert_null (prokit_broker_endpoint (broker, 1));
+    assert_null (strstr (endpoint, "*"));
+
+    party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
+    prokit_main_t *main = s_attach (endpoint, NULL, NULL, &pm, &error);
+    assert_non_null (main);
+    assert_true (prokit_main_is_attached (main));
+    assert_true (prokit_main_is_connected (main));
+    assert_string_equal (prokit_main_endpoint (main), endpoint);
+
+    //  Only one main at a time.
+    assert_null (s_attach (endpoint, NULL, NULL, NULL, &error));
+    assert_int_equal (error, PROKIT_EEXIST);
+
+    //  The seed's window called "main" is a window, not main.
+    prokit_window_t *a = s_window ("main", endpoint, NULL, NULL, &pa, &error);
+    assert_non_null (a);
+    prokit_window_t *b = s_window ("work", endpoint, NULL, NULL, &pb, &error);
+    assert_non_null (b);
+    s_exchange (main, a, &pa, b, &pb);
+
+    prokit_stats_t stats;
+    assert_int_equal (prokit_broker_stats (broker, &stats), PROKIT_OK);
+    assert_int_equal (stats.windows, 2);
+    assert_true (stats.routed >= 6);
+    prokit_stats_t via_main;
+    assert_int_equal (prokit_main_stats (main, &via_main), PROKIT_OK);
+    assert_int_equal (via_main.windows, 2);
+    assert_true (via_main.received >= stats.received);
+    assert_int_equal (prokit_broker_stats (NULL, &stats), PROKIT_EINVAL);
+
+    //  Main leaving does not take the windows with it: they stay joined
+    //  to the broker, and a new main sees them.
+    prokit_main_destroy (&main);
+    main = s_attach (endpoint, NULL, NULL, &pm, &error);
+    assert_non_null (main);
+    s_exchange (main, b, &pb, a, &pa);
+
+    prokit_window_destroy (&a);
+    prokit_window_destroy (&b);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+    prokit_broker_destroy (&broker); //  NULL-safe
+}
+
+//  CURVE with an access list: the allowed keys get their names and
+//  exchange every kind; each attack is refused with PROKIT_EACCES.
+static void
+test_curve_and_access_list (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
+    assert_non_null (broker);
+    assert_string_equal (prokit_broker_public_key (broker), keys.broker_key);
+    char endpoint[256];
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+
+    party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
+    //  The server key may be given as Z85 or as the broker's certificate.
+    prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
+    assert_non_null (main);
+    prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker, &pa, &error);
+    assert_non_null (work);
+    prokit_window_t *render =
+        s_window ("render-1", endpoint, keys.render, keys.broker_key, &pb, &error);
+    assert_non_null (render);
+    s_exchange (main, work, &pa, render, &pb);
+
+    //  A name the key is not allowed: refused, whatever the name's state.
+    assert_null (s_window ("work2", endpoint, keys.work, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    assert_null (s_window ("render-1", endpoint, keys.work, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    //  A window key claiming the main role; a "*"-like glob never grants it.
+    prokit_main_destroy (&main);
+    assert_null (s_attach (endpoint, keys.render, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    //  The seed's window "main" is a window name, which render may claim.
+    prokit_window_t *named_main =
+        s_window ("main", endpoint, keys.render, keys.broker_key, NULL, &error);
+    assert_non_null (named_main);
+    prokit_window_destroy (&named_main);
+    //  A key the broker does not know, and no key at all.
+    assert_null (s_window ("work3", endpoint, keys.stranger, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    assert_null (s_window ("work", endpoint, NULL, NULL, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    //  A client that trusts the wrong broker key never gets in.
+    assert_null (s_window ("work", endpoint, keys.work, keys.stranger_key, NULL, &error));
+    assert_true (error == PROKIT_EACCES || error == PROKIT_ETIMEDOUT);
+    //  Half a CURVE setup, or a certificate without its secret key.
+    assert_null (s_window ("work", endpoint, keys.work, NULL, NULL, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    char public_only[256];
+    snprintf (public_only, sizeof (public_only), "%s/work", keys.allow);
+    assert_null (s_window ("work", endpoint, public_only, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    assert_null (s_window ("work", endpoint, keys.work, "not-a-key", NULL, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+
+    //  The right main comes back and still sees both windows.
+    main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
+    assert_non_null (main);
+    s_exchange (main, render, &pb, work, &pa);
+
+    //  The health probe: plaintext is refused, a key gets an answer.
+    double rtt = -1;
+    assert_int_equal (prokit_ping (endpoint, NULL, NULL, 2000, &rtt), PROKIT_EACCES);
+    assert_int_equal (prokit_ping (endpoint, keys.work, keys.broker_key, 2000, &rtt), PROKIT_OK);
+    assert_true (rtt >= 0);
+    assert_int_equal (prokit_ping (endpoint, keys.stranger, keys.broker_key, 2000, NULL),
+                      PROKIT_EACCES);
+    assert_int_equal (prokit_ping (endpoint, keys.work, NULL, 2000, NULL), PROKIT_EINVAL);
+
+    prokit_window_destroy (&work);
+    prokit_window_destroy (&render);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+    s_remove_keys (&keys);
+}
+
+//  Without CURVE the access list governs keyless peers through "local".
+static void
+test_access_list_for_local_peers (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/prokit-acl-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    const char *rules = "local @main work\n";
+    assert_int_equal (write (fd, rules, strlen (rules)), (ssize_t) strlen (rules));
+    close (fd);
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_broker_opts_t opts;
+    prokit_broker_opts_init (&opts);
+    opts.endpoints[0] = endpoint;
+    opts.acl = path;
+    int error = 0;
+    prokit_broker_t *broker = prokit_broker_new (&opts, &error);
+    assert_non_null (broker);
+    prokit_main_t *main = s_attach (endpoint, NULL, NULL, NULL, &error);
+    assert_non_null (main);
+    prokit_window_t *work = s_window ("work", endpoint, NULL, NULL, NULL, &error);
+    assert_non_null (work);
+    assert_null (s_window ("other", endpoint, NULL, NULL, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    prokit_window_destroy (&work);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+    unlink (path);
+}
+
+static void
+test_ping (void **state)
+{
+    (void) state;
+    int error = 0;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_broker_t *broker = s_broker (endpoint, NULL, false, &error);
+    assert_non_null (broker);
+    double rtt = -1;
+    assert_int_equal (prokit_ping (endpoint, NULL, NULL, 2000, &rtt), PROKIT_OK);
+    assert_true (rtt >= 0);
+    //  A probe claims no name: nothing joined.
+    prokit_stats_t stats;
+    assert_int_equal (prokit_broker_stats (broker, &stats), PROKIT_OK);
+    assert_int_equal (stats.windows, 0);
+    prokit_broker_destroy (&broker);
+    //  Nobody there.
+    assert_int_equal (prokit_ping (endpoint, NULL, NULL, 300, NULL), PROKIT_ETIMEDOUT);
+    assert_int_equal (prokit_ping (NULL, NULL, NULL, 300, NULL), PROKIT_EINVAL);
+    assert_int_equal (prokit_ping ("nonsense", NULL, NULL, 300, NULL), PROKIT_EINVAL);
+    //  An embedded main's router answers too.
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_main_t *main = prokit_main_new (&opts, &error);
+    assert_non_null (main);
+    assert_false (prokit_main_is_attached (main));
+    assert_true (prokit_main_is_connected (main));
+    assert_int_equal (prokit_ping (endpoint, NULL, NULL, 2000, NULL), PROKIT_OK);
+    prokit_main_destroy (&main);
+}
+
+typedef struct {
+    party_t *parties[3];
+    int lost, rejoined;
+} restart_wait_t;
+
+static bool
+s_all_rejoined (void *arg)
+{
+    restart_wait_t *wait = (restart_wait_t *) arg;
+    for (int i = 0; i < 3; i++)
+        if (wait->parties[i]->rejoined < wait->rejoined || wait->parties[i]->lost < wait->lost)
+            return false;
+    return true;
+}
+
+//  The broker restarts on the same endpoint: main and the windows notice,
+//  rejoin by themselves, and every kind flows again (over CURVE).
+static void
+test_broker_restart (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
+    assert_non_null (broker);
+    char endpoint[256];
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
+    prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
+    prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, &pa, &error);
+    prokit_window_t *render =
+        s_window ("render-2", endpoint, keys.render, keys.broker_key, &pb, &error);
+    assert_non_null (main);
+    assert_non_null (work);
+    assert_non_null (render);
+    s_exchange (main, work, &pa, render, &pb);
+
+    prokit_broker_destroy (&broker);
+    broker = s_broker (endpoint, &keys, true, &error);
+    assert_non_null (broker);
+    tu_handle_t handles[] = { { main, NULL }, { NULL, work }, { NULL, render } };
+    restart_wait_t wait = { { &pm, &pa, &pb }, 1, 1 };
+    assert_true (tu_pump (handles, 3, s_all_rejoined, &wait, 15000));
+    assert_false (prokit_main_has_window (main, "nobody"));
+    s_exchange (main, work, &pa, render, &pb);
+
+    prokit_window_destroy (&work);
+    prokit_window_destroy (&render);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+    s_remove_keys (&keys);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_keygen),
+        cmocka_unit_test (test_broker_refuses_bad_options),
+        cmocka_unit_test (test_attached_main_exchanges_every_kind),
+        cmocka_unit_test (test_curve_and_access_list),
+        cmocka_unit_test (test_access_list_for_local_peers),
+        cmocka_unit_test (test_ping),
+        cmocka_unit_test (test_broker_restart),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
