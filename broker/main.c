@@ -125,6 +125,7 @@ s_keygen (const char *path)
         return 1;
     }
     printf ("%s\n", key);
+    fflush (stdout); //  the key first, for scripts reading both streams
     fprintf (stderr, "prokit-broker: wrote %s (public) and %s_secret (secret, mode 0600)\n", path,
              path);
     return 0;
