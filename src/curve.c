@@ -53,7 +53,9 @@ curve_load_secret (const char *path, char *why, size_t why_size)
 bool
 curve_server_key (const char *given, char *out, char *why, size_t why_size)
 {
-    if (curve_is_key_text (given)) {
+    //  A file first: a path can be 40 characters of Z85 too
+    //  ("/tmp/prokit-multihost-gNHcbe/keys/broker" is).
+    if (given && !s_is_file (given) && curve_is_key_text (given)) {
         memcpy (out, given, CURVE_KEY_TEXT + 1);
         return true;
     }

@@ -21,8 +21,9 @@ bool curve_is_key_text (const char *text);
 //  read or has no secret key.
 zcert_t *curve_load_secret (const char *path, char *why, size_t why_size);
 
-//  Resolve a server key given as Z85 text or as the path of a certificate
-//  file into OUT (41 bytes). False with WHY filled when neither works.
+//  Resolve a server key given as the path of a certificate file or as Z85
+//  text (tried in that order) into OUT (41 bytes). False with WHY filled
+//  when neither works.
 bool curve_server_key (const char *given, char *out, char *why, size_t why_size);
 
 //  Make SOCKET a CURVE client with CERT's keys, trusting SERVER_KEY (Z85).

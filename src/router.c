@@ -882,6 +882,34 @@ s_handle_pipe (router_state_t *self)
     return keep_going;
 }
 
+//  libzmq finds the ZAP handler at one inproc endpoint per process, and a
+//  closed socket releases its endpoint only when the reaper gets to it;
+//  zauth asserts if it cannot bind. Wait until the endpoint is free (or
+//  give up after a while and let the caller report it), so a broker can
+//  stop and start again at once.
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_WAIT_MS 2000
+
+static bool
+s_zap_endpoint_free (void)
+{
+    int64_t deadline = zclock_mono () + ZAP_WAIT_MS;
+    while (true) {
+        zsock_t *probe = zsock_new (ZMQ_REP);
+        if (!probe)
+            return false;
+        //  Unbinding an inproc endpoint is immediate, unlike closing.
+        bool free = zmq_bind (zsock_resolve (probe), ZAP_ENDPOINT) == 0 &&
+                    zmq_unbind (zsock_resolve (probe), ZAP_ENDPOINT) == 0;
+        zsock_destroy (&probe);
+        if (free)
+            return true;
+        if (zclock_mono () >= deadline)
+            return false;
+        zclock_sleep (10);
+    }
+}
+
 static void
 s_state_free (router_state_t *self)
 {
@@ -893,7 +921,10 @@ s_state_free (router_state_t *self)
     zhashx_destroy (&self->by_name);
     zsock_destroy (&self->router_sock);
     //  After the socket: ZAP must answer until it is gone.
-    zactor_destroy (&self->auth);
+    if (self->auth) {
+        zactor_destroy (&self->auth);
+        s_zap_endpoint_free (); //  for whoever starts the next one
+    }
     acl_destroy (&self->acl);
 }
 
@@ -945,6 +976,13 @@ s_router_actor (zsock_t *pipe, void *args_)
         goto fail;
     }
     if (config->curve_cert) {
+        if (!s_zap_endpoint_free ()) {
+            log_error ("router: another ZAP handler runs in this process (%s is bound): one "
+                       "CURVE broker per process",
+                       ZAP_ENDPOINT);
+            args->status = PROKIT_EEXIST;
+            goto fail;
+        }
         self.auth = zactor_new (zauth, NULL);
         if (!self.auth) {
             args->status = PROKIT_ENOMEM;

@@ -497,6 +497,16 @@ test_curve_and_access_list (void **state)
     //  A client that trusts the wrong broker key never gets in.
     assert_null (s_window ("work", endpoint, keys.work, keys.stranger_key, NULL, &error));
     assert_true (error == PROKIT_EACCES || error == PROKIT_ETIMEDOUT);
+    //  A certificate path that is also 40 characters of Z85 is a path.
+    char tricky[64];
+    snprintf (tricky, sizeof (tricky), "/tmp/prokit-%d-", (int) getpid ());
+    while (strlen (tricky) < PROKIT_CURVE_KEY_LEN)
+        strcat (tricky, "x");
+    s_copy (keys.broker, tricky);
+    prokit_window_t *tricked = s_window ("render-9", endpoint, keys.render, tricky, NULL, &error);
+    assert_non_null (tricked);
+    prokit_window_destroy (&tricked);
+    unlink (tricky);
     //  Half a CURVE setup, or a certificate without its secret key.
     assert_null (s_window ("work", endpoint, keys.work, NULL, NULL, &error));
     assert_int_equal (error, PROKIT_EINVAL);
