@@ -88,7 +88,8 @@ PROKIT_EXPORT void prokit_main_opts_init (prokit_main_opts_t *opts);
 PROKIT_EXPORT prokit_main_t *prokit_main_new (const prokit_main_opts_t *opts, int *error);
 
 //  Tell every window main is going away, stop the router and free
-//  everything; nulls *self_p. Window processes main started and that are
+//  everything; nulls *self_p. (Attached to a broker, main only leaves it:
+//  the windows stay joined to the broker.) Window processes main started and that are
 //  still running get SIGTERM at once, SIGKILL after 1 s, and are reaped
 //  (close them politely first with prokit_main_clear_windows() and wait
 //  for their EXITED events if they need to clean up). Returns within about
