@@ -32,6 +32,10 @@ cleanup() {
         return
     fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    # Whatever still runs in the hosts (a peer behind a subshell) goes too.
+    for ns in "$broker_ns" "$main_ns" "$windows_ns"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+    done
     wait 2>/dev/null
     for ns in "$broker_ns" "$main_ns" "$windows_ns" "$switch"; do
         ip netns delete "$ns" 2>/dev/null
@@ -103,6 +107,11 @@ run_peer() {
     fi
     ip netns exec "$ns" env "${env[@]}" "$peer_bin" "$@" >"$work/$log" 2>&1
 }
+# The same in the background, as a process of its own whose pid is $!.
+spawn_peer() {
+    run_peer "$@" &
+    pids+=($!)
+}
 
 wait_for() { # FILE TEXT SECONDS
     for _ in $(seq $(($3 * 10))); do
@@ -122,13 +131,10 @@ echo "ok: plaintext TCP on $broker_ip refused: $(grep -o 'refusing plaintext TCP
 
 # --- every message kind across the hosts ---------------------------------------------
 start_broker
-run_peer "$main_ns" main "$work/keys/broker" main.log main &
-pids+=($!)
+spawn_peer "$main_ns" main "$work/keys/broker" main.log main
 wait_for main.log READY 10 || fail "main did not attach"
-run_peer "$windows_ns" alpha "$(key broker)" alpha.log window alpha &
-pids+=($!)
-run_peer "$windows_ns" beta "$work/keys/broker" beta.log window beta &
-pids+=($!)
+spawn_peer "$windows_ns" alpha "$(key broker)" alpha.log window alpha
+spawn_peer "$windows_ns" beta "$work/keys/broker" beta.log window beta
 wait_for main.log "PASS round 1" 20 || fail "round 1 did not complete"
 echo "ok: every message kind between main ($main_ip) and windows ($windows_ip) via $broker_ip"
 
