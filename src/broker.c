@@ -196,21 +196,7 @@ prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats)
 {
     if (!self || !stats)
         return PROKIT_EINVAL;
-    router_stats_t raw;
-    int rc = router_stats (self->router, &raw);
-    if (rc != PROKIT_OK)
-        return rc;
-    stats->received = raw.received;
-    stats->routed = raw.routed;
-    stats->errors_sent = raw.errors_sent;
-    stats->garbage = raw.garbage;
-    stats->malformed = raw.malformed;
-    stats->too_big = raw.too_big;
-    stats->unroutable = raw.unroutable;
-    stats->back_pressure = raw.back_pressure;
-    stats->control_lost = raw.control_lost;
-    stats->windows = raw.windows;
-    return PROKIT_OK;
+    return router_public_stats (self->router, stats);
 }
 
 //  --- the health probe --------------------------------------------------------

@@ -970,19 +970,5 @@ prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats)
         return PROKIT_EINVAL;
     if (!self->router)
         return client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, stats);
-    router_stats_t raw;
-    int rc = router_stats (self->router, &raw);
-    if (rc != PROKIT_OK)
-        return rc;
-    stats->received = raw.received;
-    stats->routed = raw.routed;
-    stats->errors_sent = raw.errors_sent;
-    stats->garbage = raw.garbage;
-    stats->malformed = raw.malformed;
-    stats->too_big = raw.too_big;
-    stats->unroutable = raw.unroutable;
-    stats->back_pressure = raw.back_pressure;
-    stats->control_lost = raw.control_lost;
-    stats->windows = raw.windows;
-    return PROKIT_OK;
+    return router_public_stats (self->router, stats);
 }

@@ -1198,3 +1198,23 @@ router_destroy (router_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+int
+router_public_stats (router_t *self, prokit_stats_t *stats)
+{
+    router_stats_t raw;
+    int rc = router_stats (self, &raw);
+    if (rc != PROKIT_OK)
+        return rc;
+    stats->received = raw.received;
+    stats->routed = raw.routed;
+    stats->errors_sent = raw.errors_sent;
+    stats->garbage = raw.garbage;
+    stats->malformed = raw.malformed;
+    stats->too_big = raw.too_big;
+    stats->unroutable = raw.unroutable;
+    stats->back_pressure = raw.back_pressure;
+    stats->control_lost = raw.control_lost;
+    stats->windows = raw.windows;
+    return PROKIT_OK;
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "acl.h"
+#include "prokit/info.h"
 
 typedef struct router router_t;
 
@@ -69,6 +70,9 @@ const char *router_endpoint_at (const router_t *self, size_t index);
 
 //  Copy the router's counters (a round trip to its thread).
 int router_stats (router_t *self, router_stats_t *stats);
+
+//  The same, as the public API reports them.
+int router_public_stats (router_t *self, prokit_stats_t *stats);
 
 //  When the router last received a message from window NAME, in ms since
 //  the Unix epoch (a round trip to its thread). PROKIT_ENOTFOUND if none.
