@@ -173,6 +173,14 @@ prokit_window_opts_init (prokit_window_opts_t *opts)
         memset (opts, 0, sizeof (*opts));
 }
 
+int
+prokit_endpoint_resolve (const char *given, const char *app_name, char *out, size_t size)
+{
+    if (!out || size == 0)
+        return PROKIT_EINVAL;
+    return client_resolve_endpoint (given, app_name, out, size);
+}
+
 prokit_window_t *
 prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *error)
 {

@@ -591,6 +591,19 @@ test_ping (void **state)
     assert_int_equal (prokit_ping (endpoint, NULL, NULL, 300, NULL), PROKIT_ETIMEDOUT);
     assert_int_equal (prokit_ping (NULL, NULL, NULL, 300, NULL), PROKIT_EINVAL);
     assert_int_equal (prokit_ping ("nonsense", NULL, NULL, 300, NULL), PROKIT_EINVAL);
+    //  The endpoint a window would use, for probes that do not join.
+    char resolved[256];
+    assert_int_equal (prokit_endpoint_resolve (endpoint, NULL, resolved, sizeof (resolved)),
+                      PROKIT_OK);
+    assert_string_equal (resolved, endpoint);
+    unsetenv ("PROKIT_ENDPOINT");
+    assert_int_equal (prokit_endpoint_resolve (NULL, "probe-app", resolved, sizeof (resolved)),
+                      PROKIT_OK);
+    assert_non_null (strstr (resolved, "prokit-probe-app"));
+    assert_int_equal (prokit_endpoint_resolve (NULL, "bad/app", resolved, sizeof (resolved)),
+                      PROKIT_EINVAL);
+    assert_int_equal (prokit_endpoint_resolve (endpoint, NULL, resolved, 4), PROKIT_EINVAL);
+    assert_int_equal (prokit_endpoint_resolve (endpoint, NULL, NULL, 0), PROKIT_EINVAL);
     //  An embedded main's router answers too.
     prokit_main_opts_t opts;
     prokit_main_opts_init (&opts);

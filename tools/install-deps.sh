@@ -4,9 +4,10 @@
 # names given as arguments are installed too.
 set -euo pipefail
 
-# iproute2: the multi-host test builds its hosts from network namespaces.
+# libjson-c-dev: the prokit CLI's JSON. iproute2: the multi-host test
+# builds its hosts from network namespaces.
 packages=(build-essential cmake ninja-build pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libcmocka-dev iproute2 "$@")
+          libcmocka-dev libjson-c-dev iproute2 "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -66,6 +66,14 @@ typedef struct prokit_window_opts {
 //  Fill OPTS with the defaults (all fields zero / NULL).
 PROKIT_EXPORT void prokit_window_opts_init (prokit_window_opts_t *opts);
 
+//  The endpoint a window with these settings would connect to: GIVEN, else
+//  $PROKIT_ENDPOINT, else the default ipc endpoint of APP_NAME (NULL:
+//  $PROKIT_APP, else "prokit"), written into OUT (SIZE bytes). Returns
+//  PROKIT_OK, or PROKIT_EINVAL (an invalid app name, or OUT too small).
+//  For tools that probe an endpoint without joining (prokit_ping()).
+PROKIT_EXPORT int prokit_endpoint_resolve (const char *given, const char *app_name, char *out,
+                                           size_t size);
+
 //  Connect to main and join as NAME (NULL: $PROKIT_WINDOW_NAME). OPTS may
 //  be NULL. Returns the window once main has admitted it, so messages sent
 //  to it from then on are delivered. Returns NULL on failure with the

@@ -1,0 +1,388 @@
+/*  test_cli.c: the prokit command-line tool against a real main (a
+    prokit-test-peer process): windows as JSON, requests to main and to the
+    window called "main", listen and send between two tool processes,
+    counters, and the exit code of every error case. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "testutil.h"
+
+#define OUTPUT_MAX 16384
+
+typedef struct {
+    int status; //  exit code, -1 if it did not exit by itself
+    char out[OUTPUT_MAX];
+    char err[OUTPUT_MAX];
+} run_t;
+
+typedef struct {
+    pid_t pid;
+    int in, out, err;
+} cli_t;
+
+//  Start the tool with ARGS (NULL-terminated, after the program name).
+static void
+s_start (cli_t *cli, const char *const *args)
+{
+    char *argv[32] = { PROKIT_CLI };
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    int in[2], out[2], err[2];
+    assert_int_equal (pipe (in), 0);
+    assert_int_equal (pipe (out), 0);
+    assert_int_equal (pipe (err), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2 (&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2 (&actions, err[1], STDERR_FILENO);
+    int fds[] = { in[0], in[1], out[0], out[1], err[0], err[1] };
+    for (size_t i = 0; i < 6; i++)
+        posix_spawn_file_actions_addclose (&actions, fds[i]);
+    assert_int_equal (posix_spawn (&cli->pid, argv[0], &actions, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy (&actions);
+    close (in[0]);
+    close (out[1]);
+    close (err[1]);
+    cli->in = in[1];
+    cli->out = out[0];
+    cli->err = err[0];
+}
+
+//  Feed INPUT (may be NULL), read both outputs to the end, reap.
+static void
+s_finish (cli_t *cli, const char *input, run_t *run)
+{
+    if (input)
+        assert_int_equal (write (cli->in, input, strlen (input)), (ssize_t) strlen (input));
+    close (cli->in);
+    size_t used[2] = { 0, 0 };
+    char *buffers[2] = { run->out, run->err };
+    struct pollfd fds[2] = { { cli->out, POLLIN, 0 }, { cli->err, POLLIN, 0 } };
+    int open_count = 2;
+    int64_t deadline = tu_now_ms () + 20000;
+    while (open_count > 0 && tu_now_ms () < deadline) {
+        if (poll (fds, 2, 100) <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            ssize_t got = read (fds[i].fd, buffers[i] + used[i], OUTPUT_MAX - 1 - used[i]);
+            if (got <= 0) {
+                close (fds[i].fd);
+                fds[i].fd = -1;
+                open_count--;
+            }
+            else
+                used[i] += (size_t) got;
+        }
+    }
+    run->out[used[0]] = 0;
+    run->err[used[1]] = 0;
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close (fds[i].fd);
+    tu_child_t child = { .pid = cli->pid, .out = -1 };
+    int status = tu_reap (&child, 10000);
+    run->status = status >= 0 && WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static run_t *
+s_run (const char *input, const char *const *args)
+{
+    static run_t run;
+    memset (&run, 0, sizeof (run));
+    cli_t cli;
+    s_start (&cli, args);
+    s_finish (&cli, input, &run);
+    return &run;
+}
+
+//  --- the main and windows the tool talks to ----------------------------------
+
+typedef struct {
+    char endpoint[256];
+    tu_child_t main;
+    tu_child_t windows[4];
+    size_t window_count;
+} fixture_t;
+
+static void
+s_start_window (fixture_t *f, const char *name)
+{
+    char *argv[] = { PROKIT_TEST_PEER, "window", (char *) name, f->endpoint, NULL };
+    tu_child_t *window = &f->windows[f->window_count++];
+    assert_true (tu_spawn (window, argv));
+    char line[256];
+    assert_true (tu_read_line (window, line, sizeof (line), 10000));
+    assert_string_equal (line, "READY");
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = (fixture_t *) calloc (1, sizeof (*f));
+    tu_endpoint ("ipc", f->endpoint, sizeof (f->endpoint));
+    char *argv[] = { PROKIT_TEST_PEER, "main", f->endpoint, NULL };
+    if (!tu_spawn (&f->main, argv))
+        return -1;
+    char line[512];
+    if (!tu_read_line (&f->main, line, sizeof (line), 10000) || strncmp (line, "READY", 5) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    for (size_t i = 0; i < f->window_count; i++) {
+        kill (f->windows[i].pid, SIGTERM);
+        tu_reap (&f->windows[i], 5000);
+    }
+    kill (f->main.pid, SIGTERM);
+    tu_reap (&f->main, 5000);
+    tu_endpoint_remove (f->endpoint);
+    free (f);
+    return 0;
+}
+
+static struct json_object *
+s_parse (const char *text)
+{
+    struct json_object *value = json_tokener_parse (text);
+    if (!value)
+        fail_msg ("not JSON: %s", text);
+    return value;
+}
+
+//  --- tests -----------------------------------------------------------------------------------
+
+static void
+test_windows_lists_json (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start_window (f, "work");
+    const char *args[] = { "-e", f->endpoint, "windows", NULL };
+    run_t *run = s_run (NULL, args);
+    assert_int_equal (run->status, 0);
+    struct json_object *list = s_parse (run->out);
+    assert_true (json_object_is_type (list, json_type_array));
+    assert_int_equal (json_object_array_length (list), 1); //  not the tool itself
+    struct json_object *work = json_object_array_get_idx (list, 0);
+    struct json_object *field;
+    assert_true (json_object_object_get_ex (work, "name", &field));
+    assert_string_equal (json_object_get_string (field), "work");
+    assert_true (json_object_object_get_ex (work, "pid", &field));
+    assert_int_equal (json_object_get_int (field), f->windows[0].pid);
+    assert_true (json_object_object_get_ex (work, "joined_at_ms", &field));
+    assert_true (json_object_get_int64 (field) > 0);
+    json_object_put (list);
+}
+
+static void
+test_request_to_main_echoes_json (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *payload = "{\"a\": [1, 2, \"x\", -3.5, null, true], \"big\": 18446744073709551615}";
+    const char *args[] = { "-e", f->endpoint, "request", "@main", payload, NULL };
+    run_t *run = s_run (NULL, args);
+    assert_int_equal (run->status, 0);
+    struct json_object *sent = s_parse (payload);
+    struct json_object *got = s_parse (run->out);
+    assert_true (json_object_equal (sent, got));
+    json_object_put (sent);
+    json_object_put (got);
+
+    //  From stdin, and bytes in their JSON form.
+    const char *from_stdin[] = { "-e", f->endpoint, "request", "@main", NULL };
+    run = s_run ("{\"$bin\": \"AAEC/w==\"}\n", from_stdin);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"$bin\":\"AAEC/w==\"}\n");
+    const char *dash[] = { "-e", f->endpoint, "request", "@main", "-", NULL };
+    run = s_run ("\"from stdin\"", dash);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"from stdin\"\n");
+    //  --raw: plain strings both ways.
+    const char *raw[] = { "-e", f->endpoint, "--raw", "request", "@main", "plain text", NULL };
+    run = s_run (NULL, raw);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "plain text\n");
+}
+
+//  "main" is the window of that name; "@main" is main. The window called
+//  "main" here is another tool process listening, which answers with a
+//  value of its own, so the two answers cannot be confused.
+static void
+test_request_to_window_called_main (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *listen[] = { "-e",      f->endpoint, "listen",  "main",
+                             "--count", "1",         "--reply", "\"the window called main\"",
+                             NULL };
+    cli_t window;
+    s_start (&window, listen);
+    const char *to_window[] = {
+        "-e", f->endpoint, "-n", "asker", "request", "main", "\"q\"", NULL
+    };
+    int64_t deadline = tu_now_ms () + 10000;
+    run_t *run;
+    do //  until the listener has joined
+        run = s_run (NULL, to_window);
+    while (run->status == 3 && tu_now_ms () < deadline);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"the window called main\"\n");
+    run_t heard;
+    s_finish (&window, NULL, &heard);
+    assert_int_equal (heard.status, 0);
+    assert_non_null (
+        strstr (heard.out, "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": \"q\"}"));
+
+    const char *to_main[] = { "-e", f->endpoint, "request", "@main", "\"q\"", NULL };
+    run = s_run (NULL, to_main);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"q\"\n"); //  main's echo
+    //  With the listener gone, "main" is no window at all.
+    const char *gone[] = { "-e", f->endpoint, "request", "main", "\"q\"", NULL };
+    run = s_run (NULL, gone);
+    assert_int_equal (run->status, 3);
+    assert_non_null (strstr (run->err, "PROKIT_ENOTFOUND"));
+}
+
+//  One tool process listens as "work", another sends to it.
+static void
+test_listen_receives_send (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *listen[] = { "-e", f->endpoint, "listen", "work", "--count", "2", NULL };
+    cli_t listener;
+    s_start (&listener, listen);
+    const char *probe[] = { "-e", f->endpoint, "windows", NULL };
+    int64_t deadline = tu_now_ms () + 10000;
+    run_t *run;
+    do
+        run = s_run (NULL, probe);
+    while (!strstr (run->out, "\"work\"") && tu_now_ms () < deadline);
+    assert_non_null (strstr (run->out, "\"work\""));
+
+    const char *send[] = { "-e", f->endpoint, "-n", "sender", "send", "work", "{\"hi\": 1}", NULL };
+    run = s_run (NULL, send);
+    assert_int_equal (run->status, 0);
+    const char *request[] = { "-e", f->endpoint, "-n", "asker", "request", "work", "\"q\"", NULL };
+    run = s_run (NULL, request);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "null\n"); //  the default answer
+
+    run_t heard;
+    s_finish (&listener, NULL, &heard);
+    assert_int_equal (heard.status, 0);
+    assert_non_null (strstr (
+        heard.out, "{\"kind\": \"message\", \"from\": \"sender\", \"payload\": {\"hi\":1}}"));
+    assert_non_null (
+        strstr (heard.out, "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": \"q\"}"));
+}
+
+static void
+test_stats_and_ping (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *stats[] = { "-e", f->endpoint, "stats", NULL };
+    run_t *run = s_run (NULL, stats);
+    assert_int_equal (run->status, 0);
+    struct json_object *counters = s_parse (run->out);
+    struct json_object *field;
+    assert_true (json_object_object_get_ex (counters, "received", &field));
+    assert_true (json_object_get_int64 (field) > 0);
+    assert_true (json_object_object_get_ex (counters, "back_pressure", &field));
+    json_object_put (counters);
+    const char *ping[] = { "-e", f->endpoint, "ping", NULL };
+    run = s_run (NULL, ping);
+    assert_int_equal (run->status, 0);
+    assert_non_null (strstr (run->out, "\"rtt_ms\""));
+}
+
+static void
+test_exit_codes (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start_window (f, "taken");
+    struct {
+        int status;
+        const char *args[10];
+    } cases[] = {
+        { 3, { "-e", f->endpoint, "request", "ghost", "1" } },                    //  not found
+        { 3, { "-e", f->endpoint, "send", "ghost", "1" } },                       //  not found
+        { 4, { "-e", "ipc:///tmp/prokit-nobody.sock", "-t", "300", "windows" } }, //  nobody
+        { 4, { "-e", "ipc:///tmp/prokit-nobody.sock", "-t", "300", "ping" } },
+        { 5, { "-e", f->endpoint, "listen", "taken" } },                   //  name taken
+        { 5, { "-e", f->endpoint, "broadcast", "1" } },                    //  windows cannot
+        { 5, { "-e", f->endpoint, "--raw", "request", "@main", "fail" } }, //  error answer
+        { 2, { "-e", f->endpoint, "request", "@main", "{bad" } },          //  bad JSON
+        { 2, { "-e", f->endpoint, "request", "@main", "1 2" } },
+        { 2, { "-e", f->endpoint, "frobnicate" } }, //  unknown command
+        { 2, { "--frobnicate", "windows" } },       //  unknown option
+        { 2, { "-e", f->endpoint, "request" } },    //  missing target
+        { 2, { "-t", "soon", "windows" } },
+        { 2, { "-e", f->endpoint, "listen", "x", "--count", "0" } },
+        { 2, { NULL } }, //  no command
+        { 0, { "--version" } },
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        run_t *run = s_run (NULL, cases[i].args);
+        if (run->status != cases[i].status)
+            fail_msg ("case %zu (%s %s): exit %d, expected %d; stderr: %s", i,
+                      cases[i].args[0] ? cases[i].args[0] : "",
+                      cases[i].args[2] ? cases[i].args[2] : "", run->status, cases[i].status,
+                      run->err);
+    }
+    run_t *run = s_run (NULL, cases[6].args);
+    struct json_object *error = s_parse (run->err);
+    struct json_object *field;
+    assert_true (json_object_object_get_ex (error, "app_code", &field));
+    assert_int_equal (json_object_get_int (field), 42);
+    assert_true (json_object_object_get_ex (error, "text", &field));
+    assert_string_equal (json_object_get_string (field), "failed on purpose");
+    json_object_put (error);
+}
+
+static void
+test_help (void **state)
+{
+    (void) state;
+    const char *commands[] = {
+        "windows", "ping", "request", "send", "broadcast", "listen", "stats"
+    };
+    for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++) {
+        const char *args[] = { commands[i], "--help", NULL };
+        run_t *run = s_run (NULL, args);
+        assert_int_equal (run->status, 0);
+        assert_non_null (strstr (run->out, "Usage: prokit"));
+        assert_non_null (strstr (run->out, commands[i]));
+    }
+    const char *args[] = { "--help", NULL };
+    run_t *run = s_run (NULL, args);
+    assert_int_equal (run->status, 0);
+    assert_non_null (strstr (run->out, "Exit status"));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_windows_lists_json, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_to_main_echoes_json, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_to_window_called_main, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_listen_receives_send, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
+        cmocka_unit_test (test_help),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
