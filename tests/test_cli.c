@@ -163,6 +163,32 @@ s_parse (const char *text)
     return value;
 }
 
+//  The last line of TEXT (stderr: the JSON after the human-readable line).
+static const char *
+s_last_line (const char *text)
+{
+    size_t length = strlen (text);
+    while (length > 0 && text[length - 1] == '\n')
+        length--;
+    while (length > 0 && text[length - 1] != '\n')
+        length--;
+    return text + length;
+}
+
+//  Start `listen NAME ARGS...` and wait until NAME shows in `windows`.
+static void
+s_start_listener (fixture_t *f, cli_t *listener, const char *const *args)
+{
+    s_start (listener, args);
+    const char *probe[] = { "-e", f->endpoint, "windows", NULL };
+    int64_t deadline = tu_now_ms () + 10000;
+    run_t *run;
+    do
+        run = s_run (NULL, probe);
+    while (!strstr (run->out, "\"listener\"") && tu_now_ms () < deadline);
+    assert_non_null (strstr (run->out, "\"listener\""));
+}
+
 //  --- tests -----------------------------------------------------------------------------------
 
 static void
@@ -184,6 +210,17 @@ test_windows_lists_json (void **state)
     assert_int_equal (json_object_get_int (field), f->windows[0].pid);
     assert_true (json_object_object_get_ex (work, "joined_at_ms", &field));
     assert_true (json_object_get_int64 (field) > 0);
+    //  Every field of prokit_window_info_t, with its JSON type.
+    const struct {
+        const char *name;
+        json_type type;
+    } fields[] = { { "joined", json_type_boolean },  { "last_seen_ms", json_type_int },
+                   { "spawned", json_type_boolean }, { "shown", json_type_boolean },
+                   { "address", json_type_string },  { "restarts", json_type_int } };
+    for (size_t i = 0; i < sizeof (fields) / sizeof (fields[0]); i++) {
+        assert_true (json_object_object_get_ex (work, fields[i].name, &field));
+        assert_true (json_object_is_type (field, fields[i].type));
+    }
     json_object_put (list);
 }
 
@@ -215,6 +252,15 @@ test_request_to_main_echoes_json (void **state)
     run = s_run (NULL, raw);
     assert_int_equal (run->status, 0);
     assert_string_equal (run->out, "plain text\n");
+    const char *raw_stdin[] = { "-e", f->endpoint, "--raw", "request", "@main", NULL };
+    run = s_run ("from stdin, raw\n", raw_stdin);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "from stdin, raw\n");
+    //  Doubles come back in their shortest form, still doubles.
+    const char *doubles[] = { "-e", f->endpoint, "request", "@main", "[0.1, 1.0, -2.5e-7]", NULL };
+    run = s_run (NULL, doubles);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "[0.1,1.0,-2.5e-07]\n");
 }
 
 //  "main" is the window of that name; "@main" is main. The window called
@@ -289,6 +335,49 @@ test_listen_receives_send (void **state)
         strstr (heard.out, "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": \"q\"}"));
 }
 
+//  listen's own options: --timeout with nothing, --raw replies of bytes,
+//  --presence, and SIGTERM as the normal end.
+static void
+test_listen_options (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *idle[] = { "-e", f->endpoint, "listen", "idle", "--timeout", "200", NULL };
+    run_t *run = s_run (NULL, idle);
+    assert_int_equal (run->status, 4);
+    assert_string_equal (run->out, "");
+
+    const char *listen[] = { "-e",         f->endpoint, "listen",
+                             "listener",   "--reply",   "{\"$bin\": \"AAEC/w==\"}",
+                             "--presence", NULL };
+    cli_t listener;
+    s_start_listener (f, &listener, listen);
+    //  The listener hears of it before the requests below: one router, in order.
+    s_start_window (f, "newcomer");
+    //  --raw writes bytes as they are.
+    const char *raw[] = { "-e", f->endpoint, "--raw", "request", "listener", "q", NULL };
+    run = s_run (NULL, raw);
+    assert_int_equal (run->status, 0);
+    assert_memory_equal (run->out, "\x00\x01\x02\xff", 4);
+    const char *json[] = { "-e", f->endpoint, "request", "listener", "\"q\"", NULL };
+    run = s_run (NULL, json);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"$bin\":\"AAEC/w==\"}\n");
+
+    kill (listener.pid, SIGTERM);
+    run_t heard;
+    s_finish (&listener, NULL, &heard);
+    assert_int_equal (heard.status, 0);
+    assert_non_null (strstr (heard.out, "{\"kind\": \"joined\", \"window\": \"newcomer\""));
+    //  Every line is one JSON object.
+    char *line = heard.out;
+    for (char *end = strchr (line, '\n'); end; line = end + 1, end = strchr (line, '\n')) {
+        *end = 0;
+        struct json_object *event = s_parse (line);
+        assert_true (json_object_is_type (event, json_type_object));
+        json_object_put (event);
+    }
+}
+
 static void
 test_stats_and_ping (void **state)
 {
@@ -313,24 +402,37 @@ test_exit_codes (void **state)
 {
     fixture_t *f = (fixture_t *) *state;
     s_start_window (f, "taken");
+    char nobody[256]; //  an endpoint nobody binds
+    tu_endpoint ("ipc", nobody, sizeof (nobody));
     struct {
         int status;
         const char *args[10];
     } cases[] = {
-        { 3, { "-e", f->endpoint, "request", "ghost", "1" } },                    //  not found
-        { 3, { "-e", f->endpoint, "send", "ghost", "1" } },                       //  not found
-        { 4, { "-e", "ipc:///tmp/prokit-nobody.sock", "-t", "300", "windows" } }, //  nobody
-        { 4, { "-e", "ipc:///tmp/prokit-nobody.sock", "-t", "300", "ping" } },
+        { 3, { "-e", f->endpoint, "request", "ghost", "1" } }, //  not found
+        { 3, { "-e", f->endpoint, "send", "ghost", "1" } },    //  not found
+        { 4, { "-e", nobody, "-t", "300", "windows" } },       //  nobody answers
+        { 4, { "-e", nobody, "-t", "300", "ping" } },
+        { 4, { "-e", nobody, "-t", "300", "request", "@main", "1" } },
+        { 4, { "-e", f->endpoint, "-t", "300", "--raw", "request", "@main", "defer" } },
         { 5, { "-e", f->endpoint, "listen", "taken" } },                   //  name taken
         { 5, { "-e", f->endpoint, "broadcast", "1" } },                    //  windows cannot
         { 5, { "-e", f->endpoint, "--raw", "request", "@main", "fail" } }, //  error answer
         { 2, { "-e", f->endpoint, "request", "@main", "{bad" } },          //  bad JSON
         { 2, { "-e", f->endpoint, "request", "@main", "1 2" } },
-        { 2, { "-e", f->endpoint, "frobnicate" } }, //  unknown command
-        { 2, { "--frobnicate", "windows" } },       //  unknown option
-        { 2, { "-e", f->endpoint, "request" } },    //  missing target
+        { 2, { "-e", f->endpoint, "request", "@main", "{'a': 1}" } },             //  json-c takes
+        { 2, { "-e", f->endpoint, "request", "@main", "18446744073709551616" } }, //  these
+        { 2, { "-e", f->endpoint, "request", "@main", "NaN" } },
+        { 2, { "-e", f->endpoint, "request", "@main", "{\"$bin\": \"not base64\"}" } },
+        { 2, { "-e", f->endpoint, "send", "@main", "1" } }, //  main takes requests
+        { 2, { "-e", f->endpoint, "listen", "x", "--reply", "[" } },
+        { 2, { "-e", f->endpoint, "request", "@main", "1", "--raw" } }, //  options go first
+        { 2, { "-e", f->endpoint, "frobnicate" } },                     //  unknown command
+        { 2, { "--frobnicate", "windows" } },                           //  unknown option
+        { 2, { "-e", f->endpoint, "request" } },                        //  missing target
         { 2, { "-t", "soon", "windows" } },
         { 2, { "-e", f->endpoint, "listen", "x", "--count", "0" } },
+        { 2, { "-e", f->endpoint, "listen", "x", "--frobnicate" } },
+        { 2, { "-e", f->endpoint, "-n", "not a name", "windows" } },
         { 2, { NULL } }, //  no command
         { 0, { "--version" } },
     };
@@ -342,14 +444,21 @@ test_exit_codes (void **state)
                       cases[i].args[2] ? cases[i].args[2] : "", run->status, cases[i].status,
                       run->err);
     }
-    run_t *run = s_run (NULL, cases[6].args);
-    struct json_object *error = s_parse (run->err);
+    const char *fail[] = { "-e", f->endpoint, "--raw", "request", "@main", "fail", NULL };
+    run_t *run = s_run (NULL, fail);
+    assert_non_null (strstr (run->err, "prokit: request to '@main': "));
+    struct json_object *error = s_parse (s_last_line (run->err));
     struct json_object *field;
     assert_true (json_object_object_get_ex (error, "app_code", &field));
     assert_int_equal (json_object_get_int (field), 42);
     assert_true (json_object_object_get_ex (error, "text", &field));
     assert_string_equal (json_object_get_string (field), "failed on purpose");
     json_object_put (error);
+    //  Bad JSON says where.
+    const char *bad[] = { "-e", f->endpoint, "request", "@main", "{\"a\":\n [1, 2 3]}", NULL };
+    run = s_run (NULL, bad);
+    assert_int_equal (run->status, 2);
+    assert_non_null (strstr (run->err, "line 2, column 8"));
 }
 
 static void
@@ -370,6 +479,11 @@ test_help (void **state)
     run_t *run = s_run (NULL, args);
     assert_int_equal (run->status, 0);
     assert_non_null (strstr (run->out, "Exit status"));
+    //  @main and the window called main, told apart where users look.
+    assert_non_null (strstr (run->out, "WINDOW called main"));
+    const char *request[] = { "request", "--help", NULL };
+    run = s_run (NULL, request);
+    assert_non_null (strstr (run->out, "TARGET main   the WINDOW called \"main\""));
 }
 
 int
@@ -380,6 +494,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_request_to_main_echoes_json, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_request_to_window_called_main, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_receives_send, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_listen_options, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),

@@ -28,7 +28,6 @@ enum {
 };
 
 #define STDIN_MAX (64u * 1024 * 1024)
-#define WINDOWS_MAX 4096
 
 typedef struct {
     const char *endpoint;
@@ -39,7 +38,8 @@ typedef struct {
     char default_name[PROKIT_NAME_MAX + 1];
 } cli_t;
 
-static prokit_window_t *s_listening; //  for the signal handler
+//  The listening window, for the signal handler to stop: the only global.
+static prokit_window_t *volatile s_listening;
 
 static int
 s_exit_code (int error)
@@ -75,6 +75,30 @@ s_usage_error (const char *command, const char *what)
     return EXIT_USAGE;
 }
 
+//  getopt_long() returned '?' or ':' (OPTION) for ARGV: say which option,
+//  in our words (opterr is 0).
+static int
+s_option_error (const char *command, char *argv[], int option)
+{
+    char what[160];
+    if (option == ':')
+        snprintf (what, sizeof (what), "option '%.64s' needs a value", argv[optind - 1]);
+    else if (optopt)
+        snprintf (what, sizeof (what), "unknown option '-%c'", optopt);
+    else
+        snprintf (what, sizeof (what), "unknown option '%.64s'", argv[optind - 1]);
+    return s_usage_error (command, what);
+}
+
+//  Whether TEXT is a whole number in 1..MAX, stored in *VALUE.
+static bool
+s_positive (const char *text, long max, long *value)
+{
+    char *end = NULL;
+    *value = strtol (text, &end, 10);
+    return end && end != text && !*end && *value > 0 && *value <= max;
+}
+
 //  --- help ---------------------------------------------------------------------------------
 
 static const struct {
@@ -83,29 +107,45 @@ static const struct {
     const char *text;
 } s_commands[] = {
     { "windows", "windows",
-      "List the windows the router knows, as a JSON array of objects (name, joined_at_ms,\n"
-      "last_seen_ms, pid, shown, address). The tool's own connection is left out.\n" },
+      "List the windows the router knows, as a JSON array of objects (name, joined,\n"
+      "joined_at_ms, last_seen_ms, spawned, pid, shown, address, restarts). The tool's own\n"
+      "connection is left out.\n" },
     { "ping", "ping",
-      "Ask the router for a PONG without joining (no name is claimed) and print\n"
-      "{\"endpoint\": ..., \"rtt_ms\": ...}. CURVE keys come from PROKIT_CURVE_CERT and\n"
-      "PROKIT_CURVE_SERVER_KEY.\n" },
+      "Ask the router for a PONG without joining (no name is claimed, nobody sees a\n"
+      "window come and go) and print {\"endpoint\": ..., \"rtt_ms\": ...}. CURVE keys come\n"
+      "from PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.\n" },
     { "request", "request TARGET [PAYLOAD|-]",
-      "Send a request to TARGET and print the reply as JSON. TARGET is @main for the main\n"
-      "process, or a window name: 'main' is the WINDOW called main, not the main process.\n"
-      "PAYLOAD is JSON; without it (or with -) it is read from stdin. An error answer is\n"
-      "printed on stderr as JSON {\"error\", \"code\", \"app_code\", \"text\"}.\n" },
+      "Send a request to TARGET and print the reply as JSON.\n\n"
+      "  TARGET @main  the main process\n"
+      "  TARGET main   the WINDOW called \"main\" (the seed's first window), not the main\n"
+      "                process\n\n"
+      "PAYLOAD is JSON ({\"$bin\": \"<base64>\"} for bytes); without it, or with -, it is\n"
+      "read from stdin. With --raw it is sent as a plain string, and a string reply is\n"
+      "printed as it is (bytes: written raw). When the receiver's handler fails\n"
+      "(prokit_request_fail), its code and text follow on stderr as JSON:\n"
+      "{\"error\": \"PROKIT_EHANDLER\", \"code\": -7, \"app_code\": N, \"text\": ...} (exit "
+      "5).\n" },
     { "send", "send TARGET [PAYLOAD|-]",
-      "Send a one-way message to the window TARGET. The router's verdict is awaited, so an\n"
-      "unknown window exits 3 rather than passing in silence.\n" },
+      "Send a one-way message to the window TARGET (a window name; main takes requests\n"
+      "only: use request @main). The router's verdict is awaited, so an unknown window\n"
+      "exits 3 rather than passing in silence. PAYLOAD as for request.\n" },
     { "broadcast", "broadcast [PAYLOAD|-]",
       "Only main broadcasts to every window; this tool joins as a window, so the command is\n"
       "refused (exit 5). Kept so that the answer is an explanation, not 'unknown command'.\n" },
-    { "listen", "listen NAME [--count N] [--reply JSON] [--presence]",
-      "Join as window NAME and print what it receives, one JSON object a line:\n"
-      "{\"kind\": \"message\"|\"broadcast\"|\"request\", \"from\": SENDER, \"payload\": ...}.\n"
-      "Requests are answered with --reply's value (default null). --presence also prints\n"
-      "{\"kind\": \"joined\"|\"left\", \"window\": NAME}. Ends after --count messages, on\n"
-      "SIGINT/SIGTERM, or when main closes the window (exit 0).\n" },
+    { "listen", "listen NAME [--count N] [--timeout MS] [--reply PAYLOAD] [--presence]",
+      "Join as window NAME (instead of -n) and print what it receives, one JSON object a\n"
+      "line, flushed at once:\n"
+      "  {\"kind\": \"message\"|\"broadcast\"|\"request\", \"from\": SENDER, \"payload\": ...}\n"
+      "SENDER is @main or a window name. Requests are answered with --reply's value\n"
+      "(JSON, or a plain string with --raw; default null).\n\n"
+      "  -c, --count N       end after N messages, broadcasts and requests (exit 0)\n"
+      "  -t, --timeout MS    end after MS ms: exit 4 if fewer than N (without --count:\n"
+      "                      none) arrived, else 0\n"
+      "  -r, --reply PAYLOAD the answer to requests\n"
+      "  -p, --presence      also print {\"kind\": \"joined\"|\"left\", \"window\": NAME,\n"
+      "                      \"reason\": ...} as other windows come and go\n\n"
+      "Also ends on SIGINT or SIGTERM, or when main closes the window (exit 0). A lost\n"
+      "connection is noted on stderr; the window rejoins when main is back.\n" },
     { "stats", "stats",
       "Print the router's counters as a JSON object (received, routed, errors_sent, garbage,\n"
       "malformed, too_big, unroutable, back_pressure, control_lost, windows).\n" },
@@ -122,6 +162,8 @@ s_help (FILE *out)
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf (out, "  %s\n", s_commands[i].usage);
     fprintf (out,
+             "\nTARGET: @main is the main process; any other name is a window. 'main' is the\n"
+             "WINDOW called main, not the main process: request @main asks main.\n"
              "\nOptions:\n"
              "  -e, --endpoint ENDPOINT  where main or the broker listens (default:\n"
              "                           $PROKIT_ENDPOINT, else the app's ipc endpoint)\n"
@@ -132,10 +174,18 @@ s_help (FILE *out)
              "      --raw                payloads are plain strings, not JSON\n"
              "  -h, --help               this help; COMMAND --help for a command's\n"
              "  -V, --version            the version\n"
-             "\nCURVE (a broker on TCP): PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.\n"
-             "\nExit status: 0 ok, 1 other error, 2 usage (bad option, bad JSON), 3 not found,\n"
-             "4 timeout (also: nobody answers at the endpoint), 5 refused (name taken, access\n"
-             "denied, not allowed, an error answer), 6 connection lost or transport error.\n");
+             "\nPayloads are JSON, carried as MessagePack; bytes are {\"$bin\": \"<base64>\"}.\n"
+             "CURVE (a broker on TCP): PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.\n"
+             "\nExit status:\n"
+             "  0  ok\n"
+             "  1  any other error\n"
+             "  2  usage: bad option or argument, bad JSON (with where)\n"
+             "  3  not found: no window of that name\n"
+             "  4  timeout: no answer in time, including nobody at the endpoint\n"
+             "  5  refused: name taken, access denied, not allowed (broadcast), or the\n"
+             "     receiver's handler failed or is missing\n"
+             "  6  connection lost, or the endpoint cannot be used\n"
+             "docs/CLI.md has the details.\n");
 }
 
 static int
@@ -179,6 +229,26 @@ s_read_stdin (void)
     return text;
 }
 
+//  TEXT as a payload: JSON, or with --raw a plain string. NULL with the
+//  reason on stderr, WHAT saying whose payload it is.
+static prokit_payload_t *
+s_payload_from (const cli_t *cli, const char *what, const char *text)
+{
+    prokit_payload_t *payload = NULL;
+    char error[256] = "";
+    if (cli->raw)
+        payload = prokit_payload_new_string (text);
+    else {
+        size_t size = 0;
+        char *msgpack = cli_json_to_msgpack (text, &size, error, sizeof (error));
+        payload = msgpack ? prokit_payload_new_msgpack (msgpack, size) : NULL;
+        free (msgpack);
+    }
+    if (!payload)
+        fprintf (stderr, "prokit: %s: %s\n", what, *error ? error : "the payload is not valid");
+    return payload;
+}
+
 //  The payload from ARG (NULL or "-": stdin). NULL with *exit_code set.
 static prokit_payload_t *
 s_payload (const cli_t *cli, const char *command, const char *arg, int *exit_code)
@@ -198,41 +268,47 @@ s_payload (const cli_t *cli, const char *command, const char *arg, int *exit_cod
                 from_stdin[length - 1] = 0;
         }
     }
-    prokit_payload_t *payload = NULL;
-    if (cli->raw)
-        payload = prokit_payload_new_string (arg);
-    else {
-        char error[256];
-        size_t size = 0;
-        char *msgpack = cli_json_to_msgpack (arg, &size, error, sizeof (error));
-        if (!msgpack) {
-            fprintf (stderr, "prokit: %s: %s\n", command, error);
-            free (from_stdin);
-            *exit_code = EXIT_USAGE;
-            return NULL;
-        }
-        payload = prokit_payload_new_msgpack (msgpack, size);
-        free (msgpack);
-    }
+    prokit_payload_t *payload = s_payload_from (cli, command, arg);
     free (from_stdin);
-    if (!payload) {
-        fprintf (stderr, "prokit: %s: the payload is not valid\n", command);
+    if (!payload)
         *exit_code = EXIT_USAGE;
-    }
     return payload;
 }
 
-//  PAYLOAD as JSON (or, with --raw, a string as it is); malloc'ed.
+//  PAYLOAD as JSON text (malloc'ed); NULL, said on stderr, if it cannot
+//  be shown (nested deeper than msgpack-c reads).
 static char *
-s_render (const cli_t *cli, const prokit_payload_t *payload)
+s_json (const char *what, const prokit_payload_t *payload)
 {
-    const char *text = prokit_payload_str (payload);
-    if (cli->raw && text)
-        return strdup (text);
-    char error[128];
+    char error[160];
     char *json = cli_msgpack_to_json (prokit_payload_data (payload), prokit_payload_size (payload),
                                       error, sizeof (error));
-    return json ? json : strdup ("null");
+    if (!json)
+        fprintf (stderr, "prokit: %s: %s\n", what, error);
+    return json;
+}
+
+//  Print a reply on stdout: JSON and a newline, or with --raw a string as
+//  it is (with a newline) and bytes exactly as they are. Returns an exit
+//  code.
+static int
+s_print_reply (const cli_t *cli, const char *what, const prokit_payload_t *payload)
+{
+    prokit_payload_type_t type = prokit_payload_type (payload);
+    if (cli->raw && (type == PROKIT_PAYLOAD_STR || type == PROKIT_PAYLOAD_BIN)) {
+        size_t size = 0;
+        const void *bytes = prokit_payload_bytes (payload, &size);
+        fwrite (bytes, 1, size, stdout);
+        if (type == PROKIT_PAYLOAD_STR)
+            putchar ('\n');
+        return EXIT_OK;
+    }
+    char *json = s_json (what, payload);
+    if (!json)
+        return EXIT_ERROR;
+    printf ("%s\n", json);
+    free (json);
+    return EXIT_OK;
 }
 
 //  --- connecting -----------------------------------------------------------------------------
@@ -253,14 +329,56 @@ s_join (const cli_t *cli, const char *name, bool presence, int *exit_code)
         char what[160];
         snprintf (what, sizeof (what), "cannot join as '%s'", name);
         *exit_code = s_fail (error, what);
-        if (error == PROKIT_ETIMEDOUT)
-            fprintf (stderr, "prokit: no main or broker answered at %s\n",
-                     cli->endpoint ? cli->endpoint : "the default endpoint");
+        char endpoint[512];
+        if (error == PROKIT_ETIMEDOUT && prokit_endpoint_resolve (cli->endpoint, cli->app, endpoint,
+                                                                  sizeof (endpoint)) == PROKIT_OK)
+            fprintf (stderr, "prokit: no main or broker answered at %s\n", endpoint);
     }
     return window;
 }
 
 //  --- commands -------------------------------------------------------------------------------------
+
+//  Ask the router for every window: the list grows until it holds them
+//  all (windows may join between two asks). NULL with *rc set on failure.
+static prokit_window_info_t *
+s_list_windows (const cli_t *cli, prokit_window_t *window, size_t *count, int *rc)
+{
+    size_t capacity = 64;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        prokit_window_info_t *infos =
+            (prokit_window_info_t *) calloc (capacity, sizeof (prokit_window_info_t));
+        if (!infos) {
+            *rc = PROKIT_ENOMEM;
+            return NULL;
+        }
+        *rc = prokit_window_list_windows (window, infos, capacity, count, cli->timeout_ms);
+        if (*rc == PROKIT_OK && *count <= capacity)
+            return infos;
+        free (infos);
+        if (*rc != PROKIT_OK)
+            return NULL;
+        capacity = *count + 64;
+    }
+    *rc = PROKIT_EAGAIN;
+    return NULL;
+}
+
+//  One window as a JSON object, every field of prokit_window_info_t.
+static void
+s_print_window (const prokit_window_info_t *info, bool first)
+{
+    char *name = cli_json_quote (info->name);
+    char *address = cli_json_quote (info->address);
+    printf ("%s\n  {\"name\": %s, \"joined\": %s, \"joined_at_ms\": %lld, "
+            "\"last_seen_ms\": %lld, \"spawned\": %s, \"pid\": %d, \"shown\": %s, "
+            "\"address\": %s, \"restarts\": %d}",
+            first ? "" : ",", name ? name : "\"\"", info->joined ? "true" : "false",
+            info->joined_at_ms, info->last_seen_ms, info->spawned ? "true" : "false", info->pid,
+            info->shown ? "true" : "false", address ? address : "\"\"", info->restarts);
+    free (name);
+    free (address);
+}
 
 static int
 s_windows (const cli_t *cli)
@@ -269,33 +387,22 @@ s_windows (const cli_t *cli)
     prokit_window_t *window = s_join (cli, cli->name, false, &exit_code);
     if (!window)
         return exit_code;
-    prokit_window_info_t *infos =
-        (prokit_window_info_t *) calloc (WINDOWS_MAX, sizeof (prokit_window_info_t));
     size_t count = 0;
-    int rc = infos
-                 ? prokit_window_list_windows (window, infos, WINDOWS_MAX, &count, cli->timeout_ms)
-                 : PROKIT_ENOMEM;
-    if (rc == PROKIT_OK) {
+    int rc = PROKIT_OK;
+    prokit_window_info_t *infos = s_list_windows (cli, window, &count, &rc);
+    if (infos) {
         printf ("[");
         bool first = true;
-        for (size_t i = 0; i < count && i < WINDOWS_MAX; i++) {
-            const prokit_window_info_t *info = &infos[i];
-            if (strcmp (info->name, cli->name) == 0)
-                continue;
-            //  Names and addresses are printable ASCII (the protocol's rule),
-            //  so they need no escaping beyond what %s gives.
-            printf ("%s\n  {\"name\": \"%s\", \"joined\": %s, \"joined_at_ms\": %lld, "
-                    "\"last_seen_ms\": %lld, \"pid\": %d, \"shown\": %s, \"address\": \"%s\"}",
-                    first ? "" : ",", info->name, info->joined ? "true" : "false",
-                    info->joined_at_ms, info->last_seen_ms, info->pid,
-                    info->shown ? "true" : "false", info->address);
-            first = false;
-        }
+        for (size_t i = 0; i < count; i++)
+            if (strcmp (infos[i].name, cli->name) != 0) { //  not the tool itself
+                s_print_window (&infos[i], first);
+                first = false;
+            }
         printf ("%s]\n", first ? "" : "\n");
+        free (infos);
     }
     else
         exit_code = s_fail (rc, "windows");
-    free (infos);
     prokit_window_destroy (&window);
     return exit_code;
 }
@@ -323,6 +430,8 @@ s_stats (const cli_t *cli)
     return exit_code;
 }
 
+//  A PONG from the router, without joining: a health probe should not
+//  claim a name, nor make every presence listener see a window come and go.
 static int
 s_ping (const cli_t *cli)
 {
@@ -340,14 +449,48 @@ s_ping (const cli_t *cli)
         snprintf (what, sizeof (what), "ping %s", endpoint);
         return s_fail (rc, what);
     }
-    printf ("{\"endpoint\": \"%s\", \"rtt_ms\": %.3f}\n", endpoint, rtt);
+    char *quoted = cli_json_quote (endpoint);
+    printf ("{\"endpoint\": %s, \"rtt_ms\": %.3f}\n", quoted ? quoted : "null", rtt);
+    free (quoted);
     return EXIT_OK;
+}
+
+//  A TARGET starting with '-' is a misplaced option (names cannot).
+static int
+s_check_target (const char *command, const char *target)
+{
+    if (*target != '-')
+        return EXIT_OK;
+    char what[128];
+    snprintf (what, sizeof (what), "%s: unknown option '%.64s' (options go before %s)", command,
+              target, command);
+    return s_usage_error (command, what);
+}
+
+//  A failed request on stderr: the usual line, then for a handler's
+//  failure its code and text as JSON, for scripts.
+static int
+s_request_failed (const char *target, int rc, const prokit_reply_t *reply)
+{
+    const char *text = reply ? prokit_reply_error (reply) : "";
+    fprintf (stderr, "prokit: request to '%s': %s (%s)%s%s\n", target, prokit_strerror (rc),
+             prokit_error_name (rc), *text ? ": " : "", text);
+    if (rc == PROKIT_EHANDLER) {
+        char *quoted = cli_json_quote (text);
+        fprintf (stderr, "{\"error\": \"%s\", \"code\": %d, \"app_code\": %d, \"text\": %s}\n",
+                 prokit_error_name (rc), rc, reply ? prokit_reply_app_code (reply) : 0,
+                 quoted ? quoted : "null");
+        free (quoted);
+    }
+    return s_exit_code (rc);
 }
 
 static int
 s_request (const cli_t *cli, const char *target, const char *arg)
 {
-    int exit_code = EXIT_OK;
+    int exit_code = s_check_target ("request", target);
+    if (exit_code != EXIT_OK)
+        return exit_code;
     prokit_payload_t *payload = s_payload (cli, "request", arg, &exit_code);
     if (!payload)
         return exit_code;
@@ -358,20 +501,10 @@ s_request (const cli_t *cli, const char *target, const char *arg)
     }
     prokit_reply_t *reply = NULL;
     int rc = prokit_window_request_wait (window, target, &payload, cli->timeout_ms, &reply);
-    if (rc == PROKIT_OK) {
-        char *text = s_render (cli, prokit_reply_payload (reply));
-        printf ("%s\n", text ? text : "null");
-        free (text);
-    }
-    else {
-        const char *error = reply ? prokit_reply_error (reply) : NULL;
-        char *text = cli_json_quote (error ? error : prokit_strerror (rc));
-        fprintf (stderr, "{\"error\": \"%s\", \"code\": %d, \"app_code\": %d, \"text\": %s}\n",
-                 prokit_error_name (rc), rc, reply ? prokit_reply_app_code (reply) : 0,
-                 text ? text : "null");
-        free (text);
-        exit_code = s_exit_code (rc);
-    }
+    if (rc == PROKIT_OK)
+        exit_code = s_print_reply (cli, "request", prokit_reply_payload (reply));
+    else
+        exit_code = s_request_failed (target, rc, reply);
     prokit_reply_destroy (&reply);
     prokit_window_destroy (&window);
     return exit_code;
@@ -391,10 +524,42 @@ s_on_undelivered (const char *target, int code, const char *text, void *arg)
     snprintf (undelivered->text, sizeof (undelivered->text), "%s", text);
 }
 
+//  Send, then learn the router's verdict. The router handles one
+//  connection's messages in order, so once it has answered a later query
+//  its ERROR for the send (an unknown window) has arrived too, queued for
+//  dispatch: no guessing how long to wait.
+static int
+s_send_confirmed (const cli_t *cli, prokit_window_t *window, const char *target,
+                  prokit_payload_t **payload_p)
+{
+    undelivered_t undelivered = { PROKIT_OK, "" };
+    prokit_window_on_undelivered (window, s_on_undelivered, &undelivered);
+    int rc = prokit_window_send (window, target, payload_p);
+    if (rc != PROKIT_OK)
+        return s_fail (rc, "send");
+    prokit_stats_t stats;
+    rc = prokit_window_router_stats (window, &stats, cli->timeout_ms);
+    prokit_window_dispatch (window);
+    if (undelivered.code != PROKIT_OK) {
+        fprintf (stderr, "prokit: send to '%s': %s (%s): %s\n", target,
+                 prokit_strerror (undelivered.code), prokit_error_name (undelivered.code),
+                 undelivered.text);
+        return s_exit_code (undelivered.code);
+    }
+    return rc == PROKIT_OK ? EXIT_OK : s_fail (rc, "send: waiting for the router's verdict");
+}
+
 static int
 s_send (const cli_t *cli, const char *target, const char *arg)
 {
-    int exit_code = EXIT_OK;
+    int exit_code = s_check_target ("send", target);
+    if (exit_code != EXIT_OK)
+        return exit_code;
+    if (strcmp (target, PROKIT_MAIN) == 0) {
+        fprintf (stderr, "prokit: send: windows send messages to windows only; main takes "
+                         "requests: prokit request @main PAYLOAD\n");
+        return EXIT_USAGE;
+    }
     prokit_payload_t *payload = s_payload (cli, "send", arg, &exit_code);
     if (!payload)
         return exit_code;
@@ -403,24 +568,7 @@ s_send (const cli_t *cli, const char *target, const char *arg)
         prokit_payload_destroy (&payload);
         return exit_code;
     }
-    undelivered_t undelivered = { PROKIT_OK, "" };
-    prokit_window_on_undelivered (window, s_on_undelivered, &undelivered);
-    int rc = prokit_window_send (window, target, &payload);
-    if (rc == PROKIT_OK) {
-        //  The router handles a connection's messages in order: once it
-        //  has answered a later query, its verdict on the send (an ERROR
-        //  for an unknown window) is already here, waiting for dispatch.
-        prokit_stats_t stats;
-        rc = prokit_window_router_stats (window, &stats, cli->timeout_ms);
-        prokit_window_dispatch (window);
-        if (rc == PROKIT_OK && undelivered.code != PROKIT_OK) {
-            fprintf (stderr, "prokit: send to '%s': %s\n", target, undelivered.text);
-            rc = undelivered.code;
-        }
-    }
-    if (rc != PROKIT_OK && undelivered.code == PROKIT_OK)
-        s_fail (rc, "send");
-    exit_code = s_exit_code (rc);
+    exit_code = s_send_confirmed (cli, window, target, &payload);
     prokit_window_destroy (&window);
     return exit_code;
 }
@@ -428,25 +576,23 @@ s_send (const cli_t *cli, const char *target, const char *arg)
 //  --- listen -----------------------------------------------------------------------------------------
 
 typedef struct {
-    const cli_t *cli;
     prokit_window_t *window;
     long count; //  stop after this many (0: never)
     long received;
-    const char *reply_json; //  the answer to requests
+    prokit_payload_t *reply; //  the answer to requests (NULL: nil)
 } listener_t;
 
 static void
 s_print_event (listener_t *listener, const char *kind, const char *from,
                const prokit_payload_t *payload)
 {
-    //  Lines are JSON even with --raw: the payload is always rendered as
-    //  JSON here (a string payload becomes a JSON string).
-    char error[128];
-    char *text = cli_msgpack_to_json (prokit_payload_data (payload), prokit_payload_size (payload),
-                                      error, sizeof (error));
-    printf ("{\"kind\": \"%s\", \"from\": \"%s\", \"payload\": %s}\n", kind, from,
+    //  Lines are JSON even with --raw: a string payload is a JSON string.
+    char *text = s_json ("listen", payload);
+    char *sender = cli_json_quote (from);
+    printf ("{\"kind\": \"%s\", \"from\": %s, \"payload\": %s}\n", kind, sender ? sender : "null",
             text ? text : "null");
     fflush (stdout); //  read through pipes: one line as soon as it is known
+    free (sender);
     free (text);
     listener->received++;
     if (listener->count > 0 && listener->received >= listener->count)
@@ -467,23 +613,36 @@ s_on_request (prokit_request_t *request, void *arg)
     listener_t *listener = (listener_t *) arg;
     s_print_event (listener, "request", prokit_request_sender (request),
                    prokit_request_payload (request));
-    if (!listener->reply_json)
-        return prokit_payload_new_nil ();
-    char error[256];
-    size_t size = 0;
-    char *msgpack = cli_json_to_msgpack (listener->reply_json, &size, error, sizeof (error));
-    prokit_payload_t *reply = msgpack ? prokit_payload_new_msgpack (msgpack, size) : NULL;
-    free (msgpack);
-    return reply ? reply : prokit_payload_new_nil ();
+    return listener->reply ? prokit_payload_dup (listener->reply) : prokit_payload_new_nil ();
 }
 
 static void
 s_on_presence (const prokit_presence_t *event, void *arg)
 {
     (void) arg;
-    printf ("{\"kind\": \"%s\", \"window\": \"%s\"}\n",
-            event->kind == PROKIT_PRESENCE_JOINED ? "joined" : "left", event->window);
+    char *window = cli_json_quote (event->window);
+    char *reason = cli_json_quote (event->reason);
+    printf ("{\"kind\": \"%s\", \"window\": %s, \"reason\": %s}\n",
+            event->kind == PROKIT_PRESENCE_JOINED ? "joined" : "left", window ? window : "null",
+            reason ? reason : "null");
     fflush (stdout);
+    free (window);
+    free (reason);
+}
+
+//  The connection comes and goes under a long listen: say so on stderr
+//  (stdout stays one JSON object a line).
+static void
+s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+{
+    const char *name = (const char *) arg;
+    if (event == PROKIT_CONNECTION_LOST)
+        fprintf (stderr, "prokit: listen: connection lost; '%s' rejoins when main is back\n", name);
+    else if (event == PROKIT_CONNECTION_REJOINED)
+        fprintf (stderr, "prokit: listen: rejoined as '%s'\n", name);
+    else
+        fprintf (stderr, "prokit: listen: rejoining as '%s' refused: %s (%s): %s\n", name,
+                 prokit_strerror (code), prokit_error_name (code), text);
 }
 
 static void
@@ -493,62 +652,113 @@ s_on_stop_signal (int signum)
     prokit_window_stop (s_listening); //  safe in a signal handler
 }
 
+typedef struct {
+    long count;
+    int timeout_ms; //  -1: none
+    bool presence;
+    const char *reply;
+    const char *name;
+} listen_args_t;
+
+//  The listen command's own options, after its name.
 static int
-s_listen (const cli_t *cli, int argc, char *argv[])
+s_listen_args (int argc, char *argv[], listen_args_t *args)
 {
-    static const struct option options[] = { { "count", required_argument, NULL, 'c' },
-                                             { "reply", required_argument, NULL, 'r' },
-                                             { "presence", no_argument, NULL, 'p' },
-                                             { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
-    listener_t listener = { cli, NULL, 0, 0, NULL };
-    bool presence = false;
+    static const struct option options[] = {
+        { "count", required_argument, NULL, 'c' }, { "timeout", required_argument, NULL, 't' },
+        { "reply", required_argument, NULL, 'r' }, { "presence", no_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 }
+    };
+    *args = (listen_args_t){ 0, -1, false, NULL, NULL };
     int option;
+    long value;
     optind = 0; //  0, not 1: glibc's getopt starts afresh on a new vector
-    while ((option = getopt_long (argc, argv, "c:r:ph", options, NULL)) != -1) {
-        char *end = NULL;
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, ":c:t:r:ph", options, NULL)) != -1) {
         switch (option) {
         case 'c':
-            listener.count = strtol (optarg, &end, 10);
-            if (!end || *end || listener.count <= 0)
+            if (!s_positive (optarg, LONG_MAX, &args->count))
                 return s_usage_error ("listen", "--count needs a positive number");
             break;
-        case 'r': listener.reply_json = optarg; break;
-        case 'p': presence = true; break;
+        case 't':
+            if (!s_positive (optarg, INT_MAX, &value))
+                return s_usage_error ("listen", "--timeout needs a positive number of ms");
+            args->timeout_ms = (int) value;
+            break;
+        case 'r': args->reply = optarg; break;
+        case 'p': args->presence = true; break;
         case 'h': return s_command_help ("listen");
-        default: return s_usage_error ("listen", "unknown option");
+        default: return s_option_error ("listen", argv, option);
         }
     }
     if (optind != argc - 1)
         return s_usage_error ("listen", "listen takes one window name");
-    if (listener.reply_json) {
-        char error[256];
-        size_t size;
-        char *check = cli_json_to_msgpack (listener.reply_json, &size, error, sizeof (error));
-        if (!check)
-            return s_usage_error ("listen", error);
-        free (check);
+    args->name = argv[optind];
+    return EXIT_OK;
+}
+
+//  How a listen that ran its course ends: RC from prokit_window_run().
+static int
+s_listen_end (const listen_args_t *args, const listener_t *listener, int rc)
+{
+    if (rc == PROKIT_ETIMEDOUT) {
+        long wanted = args->count ? args->count : 1;
+        if (listener->received >= wanted)
+            return EXIT_OK;
+        fprintf (stderr, "prokit: listen: %ld of %ld in %d ms: %s (%s)\n", listener->received,
+                 wanted, args->timeout_ms, prokit_strerror (rc), prokit_error_name (rc));
+        return EXIT_TIMEOUT;
     }
-    int exit_code = EXIT_OK;
-    prokit_window_t *window = s_join (cli, argv[optind], presence, &exit_code);
-    if (!window)
+    //  Stopped (a signal, --count) or closed by main: both are the end.
+    return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? EXIT_OK : s_fail (rc, "listen");
+}
+
+static int
+s_listen (const cli_t *cli, int argc, char *argv[])
+{
+    listen_args_t args;
+    int exit_code = s_listen_args (argc, argv, &args);
+    if (exit_code != EXIT_OK || !args.name)
         return exit_code;
+    listener_t listener = { NULL, args.count, 0, NULL };
+    if (args.reply) {
+        listener.reply = s_payload_from (cli, "listen: --reply", args.reply);
+        if (!listener.reply)
+            return EXIT_USAGE;
+    }
+    prokit_window_t *window = s_join (cli, args.name, args.presence, &exit_code);
+    if (!window) {
+        prokit_payload_destroy (&listener.reply);
+        return exit_code;
+    }
     listener.window = s_listening = window;
     prokit_window_on_main_message (window, s_on_message, &listener);
     prokit_window_on_window_message (window, s_on_message, &listener);
     prokit_window_on_request (window, s_on_request, &listener);
-    if (presence)
+    prokit_window_on_connection (window, s_on_connection, (void *) args.name);
+    if (args.presence)
         prokit_window_on_presence (window, s_on_presence, NULL);
     struct sigaction action = { .sa_handler = s_on_stop_signal };
+    sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    int rc = prokit_window_run (window, -1);
+    int rc = prokit_window_run (window, args.timeout_ms);
     signal (SIGINT, SIG_DFL);
     signal (SIGTERM, SIG_DFL);
     s_listening = NULL;
     prokit_window_destroy (&window);
-    //  Stopped (a signal, --count) or closed by main: both are the end.
-    return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? EXIT_OK : s_fail (rc, "listen");
+    prokit_payload_destroy (&listener.reply);
+    return s_listen_end (&args, &listener, rc);
+}
+
+//  Whether an argument after the command looks like a global option.
+static bool
+s_misplaced_option (int rest, char *args[])
+{
+    for (int i = 1; i < rest; i++)
+        if (strncmp (args[i], "--", 2) == 0 && args[i][2])
+            return true;
+    return false;
 }
 
 //  --- main -------------------------------------------------------------------------------------
@@ -569,23 +779,23 @@ main (int argc, char *argv[])
     cli.name = cli.default_name;
     int option;
     //  '+': options end at the command; what follows is the command's.
-    while ((option = getopt_long (argc, argv, "+e:a:n:t:hV", options, NULL)) != -1) {
-        char *end = NULL;
+    //  ':': a missing value is told apart from an unknown option.
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, "+:e:a:n:t:hV", options, NULL)) != -1) {
         long value;
         switch (option) {
         case 'e': cli.endpoint = optarg; break;
         case 'a': cli.app = optarg; break;
         case 'n': cli.name = optarg; break;
         case 't':
-            value = strtol (optarg, &end, 10);
-            if (!end || *end || value <= 0 || value > INT_MAX)
+            if (!s_positive (optarg, INT_MAX, &value))
                 return s_usage_error (NULL, "--timeout needs a positive number of ms");
             cli.timeout_ms = (int) value;
             break;
         case 'r': cli.raw = true; break;
         case 'h': s_help (stdout); return EXIT_OK;
         case 'V': printf ("prokit %s\n", PROKIT_VERSION_STRING); return EXIT_OK;
-        default: return s_usage_error (NULL, "unknown option or missing value");
+        default: return s_option_error (NULL, argv, option);
         }
     }
     if (optind >= argc)
@@ -610,15 +820,18 @@ main (int argc, char *argv[])
     if (strcmp (command, "send") == 0 && (rest == 2 || rest == 3))
         return s_send (&cli, args[1], rest == 3 ? args[2] : NULL);
     if (strcmp (command, "broadcast") == 0 && rest <= 2) {
-        fprintf (stderr, "prokit: broadcast: only main broadcasts to every window, and this "
-                         "tool joins as a window; send to each window instead\n");
+        fprintf (stderr, "prokit: broadcast: not allowed: only main broadcasts to every window, "
+                         "and this tool joins as a window (send to each window instead)\n");
         return EXIT_REFUSED;
     }
     if (strcmp (command, "listen") == 0)
         return s_listen (&cli, rest, args);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         if (strcmp (s_commands[i].name, command) == 0)
-            return s_usage_error (command, "wrong number of arguments");
+            return s_usage_error (command, s_misplaced_option (rest, args)
+                                               ? "wrong number of arguments (options such as "
+                                                 "--raw go before the command)"
+                                               : "wrong number of arguments");
     char what[128];
     snprintf (what, sizeof (what), "unknown command '%.64s'", command);
     return s_usage_error (NULL, what);
