@@ -183,7 +183,7 @@ s_apply (settings_t *settings, const char *key, const char *value, const char *w
         return -1;
     }
     if (strcmp (key, "max_payload") == 0) {
-        if (s_parse_int (value, 1, 1LL << 30, &number)) {
+        if (s_parse_int (value, 1, (long long) PROKIT_MAX_PAYLOAD_LIMIT, &number)) {
             settings->max_payload = (size_t) number;
             return 0;
         }

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "proto.h"
 
-#define ACL_KEY_SIZE 40   //  a Z85 public key
+#define ACL_KEY_SIZE CURVE_KEY_TEXT
 #define ACL_LINE_MAX 4096 //  longest line accepted
 #define ACL_FILE_MAX (1 << 20)
 
@@ -24,27 +25,10 @@ struct acl {
     size_t keys;
 };
 
-//  Z85's alphabet (ZeroMQ RFC 32). It includes '#', which is why comments
-//  are whole lines only.
-static bool
-s_z85_char (int c)
-{
-    return c != 0 && strchr ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             ".-:+=^!/*?&<>()[]{}@%$#",
-                             c) != NULL;
-}
-
 static bool
 s_key_valid (const char *key)
 {
-    if (strcmp (key, ACL_LOCAL) == 0)
-        return true;
-    if (strlen (key) != ACL_KEY_SIZE)
-        return false;
-    for (const char *c = key; *c; c++)
-        if (!s_z85_char ((unsigned char) *c))
-            return false;
-    return true;
+    return strcmp (key, ACL_LOCAL) == 0 || curve_is_key_text (key);
 }
 
 static bool
@@ -99,7 +83,7 @@ acl_parse (const char *text, char *error, size_t error_size)
         char *key = strtok_r (buffer, " \t\r", &save);
         //  A comment starts with '#', which Z85 also uses: a first word that
         //  is a well-formed key is a key.
-        bool comment = key && key[0] == '#' && !(strlen (key) == ACL_KEY_SIZE && s_key_valid (key));
+        bool comment = key && key[0] == '#' && !curve_is_key_text (key);
         if (key && !comment) {
             if (!s_key_valid (key)) {
                 snprintf (error, error_size,

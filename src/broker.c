@@ -18,6 +18,7 @@
 #include "curve.h"
 #include "log.h"
 #include "prokit/error.h"
+#include "prokit/main.h"
 #include "proto.h"
 #include "router.h"
 
@@ -75,7 +76,7 @@ s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t 
         log_error ("broker: no endpoint to bind");
         return PROKIT_EINVAL;
     }
-    if (opts->max_payload > ((size_t) 1 << 30) || opts->heartbeat_ivl_ms < 0 ||
+    if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT || opts->heartbeat_ivl_ms < 0 ||
         opts->heartbeat_timeout_ms < 0) {
         log_error ("broker: max_payload or heartbeat option out of range");
         return PROKIT_EINVAL;
@@ -220,8 +221,7 @@ s_probe_refused (zsock_t *monitor)
         if (first && zframe_size (first) >= 2) {
             uint16_t code;
             memcpy (&code, zframe_data (first), sizeof (code));
-            if (code & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+            if (code & CURVE_HANDSHAKE_FAILURES)
                 rc = PROKIT_EACCES;
         }
         zmsg_destroy (&event);
@@ -306,11 +306,9 @@ prokit_ping (const char *endpoint, const char *curve_cert, const char *server_ke
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-ping-%llu",
               (unsigned long long) client_serial ());
-    if (rc == PROKIT_OK &&
-        (zmq_socket_monitor (zsock_resolve (dealer), monitor_endpoint,
-                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
-         zsock_connect (monitor, "%s", monitor_endpoint) != 0))
+    if (rc == PROKIT_OK && (zmq_socket_monitor (zsock_resolve (dealer), monitor_endpoint,
+                                                CURVE_HANDSHAKE_FAILURES) != 0 ||
+                            zsock_connect (monitor, "%s", monitor_endpoint) != 0))
         rc = PROKIT_ETRANSPORT;
     if (rc == PROKIT_OK && zsock_connect (dealer, "%s", endpoint) != 0) {
         log_error ("ping: cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));

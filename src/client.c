@@ -46,10 +46,6 @@
 #define CLIENT_HWM 10000
 #define CLIENT_HEARTBEAT_IVL_MS 1000
 #define CLIENT_HEARTBEAT_TIMEOUT_MS 3000
-//  Monitor events that mean the router refused our security handshake.
-#define CLIENT_HANDSHAKE_FAILURES                                                                  \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
-     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 typedef struct pending {
     uint64_t id;
@@ -712,7 +708,7 @@ s_watch_connection (client_t *self)
                 self->refused = 0;
                 s_rejoin (self);
             }
-            else if (event & CLIENT_HANDSHAKE_FAILURES) {
+            else if (event & CURVE_HANDSHAKE_FAILURES) {
                 //  libzmq keeps retrying; say it once per run of failures.
                 if (self->refused != event && (self->connected || self->lost))
                     log_warn ("%s: the router refused the connection: %s", self->label,
@@ -1232,7 +1228,7 @@ client_new (const client_config_t *config, int *error)
               (unsigned long long) client_serial ());
     if (zmq_socket_monitor (self->socket, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                CLIENT_HANDSHAKE_FAILURES) != 0 ||
+                                CURVE_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
@@ -1334,12 +1330,9 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
     int rc = client_query (self, "stats", timeout_ms, &body);
     if (rc != PROKIT_OK)
         return rc;
-    //  The same names, in the same order, as the router's s_counter_names.
-    static const char *const keys[] = { "received",     "routed",  "errors_sent", "garbage",
-                                        "malformed",    "too_big", "unroutable",  "back_pressure",
-                                        "control_lost", "windows" };
-    uint64_t values[10];
-    rc = proto_counters_decode (zmq_msg_data (&body), zmq_msg_size (&body), keys, values, 10);
+    uint64_t values[PROTO_COUNTERS];
+    rc = proto_counters_decode (zmq_msg_data (&body), zmq_msg_size (&body), proto_counter_names,
+                                values, PROTO_COUNTERS);
     zmq_msg_close (&body);
     if (rc != PROKIT_OK)
         return rc;

@@ -10,6 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+//  libzmq monitor events that mean a security handshake was refused (a
+//  key not allowed, no CURVE, the wrong server key).
+#define CURVE_HANDSHAKE_FAILURES                                                                   \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
 //  Length of a key in Z85 text.
 #define CURVE_KEY_TEXT 40
 

@@ -169,6 +169,11 @@ size_t proto_window_info_encode (uint8_t *out, const proto_window_info_t *info);
 int proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *out,
                                size_t capacity, size_t *count);
 
+//  The router's counters as INFO "stats" names them, in router_stats_t's
+//  order; router and clients both use this one list.
+#define PROTO_COUNTERS 10
+extern const char *const proto_counter_names[PROTO_COUNTERS];
+
 //  Encode N named unsigned counters as a map (the INFO answering "stats"),
 //  and decode them back (keys not in KEYS are skipped, missing ones are 0).
 #define PROTO_COUNTERS_MAX 512

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "curve.h"
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
@@ -42,10 +43,6 @@
 #define ROUTER_HEARTBEAT_IVL_MS 1000
 #define ROUTER_HEARTBEAT_TIMEOUT_MS 3000
 #define BACKLOG_MAX 1000000
-//  Monitor events that mean a client was refused before it could speak.
-#define ROUTER_HANDSHAKE_FAILURES                                                                  \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                       \
-     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 typedef struct peer {
     char name[PROTO_NAME_MAX + 1];
@@ -204,22 +201,29 @@ s_send_error (router_state_t *self, peer_t *to, uint64_t id, const char *about, 
     s_send_control (self, to, PROTO_ERROR, id, about, body, size);
 }
 
-//  An ERROR to a connection that has not joined: we have no peer_t for it.
+//  Answer a connection that has not joined (an ERROR, a PONG, a BYE): we
+//  have no peer_t for it, and no backlog either. A connection that floods
+//  us while not reading loses these answers, and only these.
 static void
-s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id, int code,
-                    const char *text)
+s_send_to_id (router_state_t *self, const zmq_msg_t *routing_id, proto_command_t command,
+              uint64_t id, const void *body, size_t body_size)
 {
-    //  Not joined: no backlog either. A connection that floods us with
-    //  garbage while not reading loses these answers, and only these.
     peer_t anonymous;
     memset (&anonymous, 0, sizeof (anonymous));
     anonymous.routing_id_size = zmq_msg_size (routing_id);
     memcpy (anonymous.routing_id, zmq_msg_data ((zmq_msg_t *) routing_id),
             anonymous.routing_id_size);
+    s_send (self, &anonymous, command, id, "", NULL, body, body_size);
+}
+
+static void
+s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id, int code,
+                    const char *text)
+{
     uint8_t body[PROTO_ERROR_BODY_MAX];
     size_t size = proto_error_encode (body, code, text, 0);
     self->stats.errors_sent++;
-    s_send (self, &anonymous, PROTO_ERROR, id, "", NULL, body, size);
+    s_send_to_id (self, routing_id, PROTO_ERROR, id, body, size);
 }
 
 //  --- the registry ------------------------------------------------------------
@@ -579,11 +583,6 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
 
 //  --- queries -----------------------------------------------------------------
 
-static const char *const s_counter_names[] = { "received",   "routed",        "errors_sent",
-                                               "garbage",    "malformed",     "too_big",
-                                               "unroutable", "back_pressure", "control_lost",
-                                               "windows" };
-
 //  QUERY: a client asks what the router knows. Answered with INFO.
 static void
 s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
@@ -596,7 +595,7 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
                               s->malformed,    s->too_big, s->unroutable,  s->back_pressure,
                               s->control_lost, s->windows };
         uint8_t body[PROTO_COUNTERS_MAX];
-        size_t size = proto_counters_encode (body, s_counter_names, values, 10);
+        size_t size = proto_counters_encode (body, proto_counter_names, values, PROTO_COUNTERS);
         s_send_control (self, sender, PROTO_INFO, msg->id, "", body, size);
         return;
     }
@@ -673,7 +672,7 @@ s_drain_monitor (router_state_t *self)
             more = zmq_msg_more (&frame);
             zmq_msg_close (&frame);
         }
-        if (event & ROUTER_HANDSHAKE_FAILURES) {
+        if (event & CURVE_HANDSHAKE_FAILURES) {
             //  libzmq says only which endpoint, not which client.
             log_warn ("router: refused a connection on %s: %s", endpoint,
                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
@@ -766,19 +765,11 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         }
         else if (msg.command == PROTO_PING) {
             //  Health probes ping without joining.
-            peer_t anonymous;
-            memset (&anonymous, 0, sizeof (anonymous));
-            anonymous.routing_id_size = id_size;
-            memcpy (anonymous.routing_id, zmq_msg_data (&frames[0]), id_size);
-            s_send (self, &anonymous, PROTO_PONG, msg.id, "", NULL, NULL, 0);
+            s_send_to_id (self, &frames[0], PROTO_PONG, msg.id, NULL, 0);
         }
         else if (msg.command == PROTO_BYE) {
             //  A window main closed saying goodbye: confirm, nothing to free.
-            peer_t anonymous;
-            memset (&anonymous, 0, sizeof (anonymous));
-            anonymous.routing_id_size = id_size;
-            memcpy (anonymous.routing_id, zmq_msg_data (&frames[0]), id_size);
-            s_send (self, &anonymous, PROTO_BYE, msg.id, "", NULL, NULL, 0);
+            s_send_to_id (self, &frames[0], PROTO_BYE, msg.id, NULL, 0);
         }
         else {
             self->stats.malformed++;
@@ -970,7 +961,7 @@ s_router_actor (zsock_t *pipe, void *args_)
     self.monitor = zsock_new (ZMQ_PAIR);
     if (!self.monitor ||
         zmq_socket_monitor (self.router, monitor_endpoint,
-                            ZMQ_EVENT_DISCONNECTED | ROUTER_HANDSHAKE_FAILURES) != 0 ||
+                            ZMQ_EVENT_DISCONNECTED | CURVE_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self.monitor, "%s", monitor_endpoint) != 0) {
         args->status = PROKIT_ENOMEM;
         goto fail;
