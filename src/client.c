@@ -32,6 +32,7 @@
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "router.h"
 
 //  Ids of one-way messages carry this bit, so an ERROR about one is told
 //  apart from an ERROR about a request (docs/PROTOCOL.md, "Correlation").
@@ -56,16 +57,13 @@ typedef struct pending {
     struct pending *prev, *next; //  ordered by deadline
 } pending_t;
 
-//  A decoded message waiting to be dispatched.
-typedef struct inbound {
-    uint8_t command;
-    uint64_t id;
-    char peer[PROTO_NAME_MAX + 1];
-    zmq_msg_t body;
-    struct inbound *next;
-} inbound_t;
+//  A decoded message waiting to be dispatched: the router's in-memory
+//  items for the embedded main have the same shape, and join the queue as
+//  they are.
+typedef router_item_t inbound_t;
 
 struct client {
+    router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
     zsock_t *dealer;
     void *socket; //  raw libzmq handle of dealer
     zsock_t *monitor;
@@ -128,6 +126,9 @@ s_wake (client_t *self)
 static void
 s_rearm_after_send (client_t *self)
 {
+    //  In memory, the router does this itself (router_local_send).
+    if (self->router)
+        return;
     //  Inside dispatch this is done once, at its end: each check costs
     //  system calls, and a send from a handler would pay them every time.
     if (self->dispatching)
@@ -249,6 +250,19 @@ static int
 s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
         prokit_payload_t **body, const void *body_bytes, size_t body_size)
 {
+    if (self->router) {
+        zmq_msg_t frame;
+        if (zmq_msg_init_size (&frame, body ? 0 : body_size) != 0)
+            return PROKIT_ENOMEM;
+        if (body)
+            zmq_msg_move (&frame, payload_frame (*body)); //  no byte copy
+        else
+            memcpy (zmq_msg_data (&frame), body_bytes, body_size);
+        int rc = router_local_send (self->router, command, id, peer, &frame);
+        if (body)
+            prokit_payload_destroy (body);
+        return rc;
+    }
     uint8_t header[PROTO_HEADER_SIZE];
     proto_header_encode (header, command, id);
     //  A DEALER queues the whole message or nothing: a refusal on the
@@ -689,6 +703,8 @@ static bool
 s_watch_connection (client_t *self)
 {
     bool lost = false;
+    if (self->router)
+        return false; //  in memory: nothing to lose
     while (zsock_events (self->monitor) & ZMQ_POLLIN) {
         zmq_msg_t frame;
         zmq_msg_init (&frame);
@@ -794,6 +810,12 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     if (!target)
         target = PROTO_MAIN_NAME;
     int rc = s_check_outgoing (self, target, true, payload_p);
+    //  Blocking waits read a socket; the embedded main has none (and its
+    //  API has no blocking request).
+    if (rc == PROKIT_OK && self->router) {
+        prokit_payload_destroy (payload_p);
+        rc = PROKIT_EINVAL;
+    }
     prokit_reply_t *reply = (prokit_reply_t *) calloc (1, sizeof (*reply));
     if (!reply) {
         if (payload_p)
@@ -835,8 +857,8 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
 int
 client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 {
-    if (!self || !what || strlen (what) >= PROTO_QUERY_WHAT_MAX)
-        return PROKIT_EINVAL;
+    if (!self || self->router || !what || strlen (what) >= PROTO_QUERY_WHAT_MAX)
+        return PROKIT_EINVAL; //  the embedded main reads its router directly
     if (!self->connected)
         return PROKIT_ECLOSED;
     uint8_t query[PROTO_QUERY_BODY_MAX];
@@ -894,17 +916,33 @@ client_dispatch (client_t *self)
             handled++;
             progress = true;
         }
-        inbound_t item;
-        int got;
-        while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
-            if (got > 0) {
-                s_handle (self, &item);
-                handled++;
+        if (self->router) {
+            //  Route what waits on the socket, then take what is for us.
+            inbound_t *head, *tail;
+            if (router_local_take (self->router, &head, &tail))
+                progress = true;
+            if (head) {
+                if (self->queue_tail)
+                    self->queue_tail->next = head;
+                else
+                    self->queue_head = head;
+                self->queue_tail = tail;
+                progress = true;
             }
-            progress = true;
         }
-        if (s_watch_connection (self))
-            progress = true;
+        else {
+            inbound_t item;
+            int got;
+            while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
+                if (got > 0) {
+                    s_handle (self, &item);
+                    handled++;
+                }
+                progress = true;
+            }
+            if (s_watch_connection (self))
+                progress = true;
+        }
         int before = handled;
         if (!self->connected && self->first_deadline) {
             s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
@@ -935,20 +973,31 @@ client_run (client_t *self, int timeout_ms)
         return PROKIT_EINVAL;
     //  A stop requested before run() makes it return at once (as uv_stop).
     int64_t deadline = timeout_ms >= 0 ? s_now_ms () + timeout_ms : INT64_MAX;
+    //  The embedded main's thread routes while it is here (router.h).
+    if (self->router)
+        router_local_attend (self->router, true);
+    int rc = PROKIT_OK;
     while (!atomic_load (&self->stop_requested)) {
-        int rc = client_dispatch (self);
-        if (rc < 0)
-            return rc;
-        if (atomic_load (&self->stop_requested))
+        rc = client_dispatch (self);
+        if (rc < 0 || atomic_load (&self->stop_requested))
             break;
+        rc = PROKIT_OK;
         int64_t left = deadline - s_now_ms ();
-        if (left <= 0)
-            return PROKIT_ETIMEDOUT;
+        if (left <= 0) {
+            rc = PROKIT_ETIMEDOUT;
+            break;
+        }
         struct epoll_event event;
         int wait = left > INT32_MAX ? -1 : (int) left;
-        if (epoll_wait (self->epoll_fd, &event, 1, wait) < 0 && errno != EINTR)
-            return PROKIT_ECLOSED;
+        if (epoll_wait (self->epoll_fd, &event, 1, wait) < 0 && errno != EINTR) {
+            rc = PROKIT_ECLOSED;
+            break;
+        }
     }
+    if (self->router)
+        router_local_attend (self->router, false);
+    if (rc < 0) //  PROKIT_ETIMEDOUT, PROKIT_ECLOSED, or dispatch's error
+        return rc;
     atomic_store (&self->stop_requested, 0);
     return PROKIT_OK;
 }
@@ -1096,6 +1145,29 @@ s_await_bye (client_t *self)
     }
 }
 
+//  The embedded main goes: requests waiting for it are answered, not
+//  dropped (a window gets ECLOSED, as from a main that said BYE); the
+//  rest is for nobody now.
+static void
+s_close_local (client_t *self)
+{
+    inbound_t *head, *tail;
+    router_local_take (self->router, &head, &tail);
+    if (self->queue_tail)
+        self->queue_tail->next = head;
+    else
+        self->queue_head = head;
+    while (self->queue_head) {
+        inbound_t *item = self->queue_head;
+        self->queue_head = item->next;
+        if (item->command == PROTO_REQUEST)
+            client_answer (self, item->peer, item->id, NULL, PROKIT_ECLOSED, 0, "main is closing");
+        zmq_msg_close (&item->body);
+        free (item);
+    }
+    self->queue_tail = NULL;
+}
+
 static void
 s_close_fds (client_t *self)
 {
@@ -1160,6 +1232,42 @@ s_epoll_add (client_t *self, int fd)
     return epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event);
 }
 
+//  The embedded main: joined from the start, its router in memory.
+static client_t *
+s_new_local (client_t *self, router_t *router, int *error)
+{
+    self->router = router;
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!self->pending || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
+        *error = PROKIT_ENOMEM;
+        s_free (self);
+        return NULL;
+    }
+    zhashx_set_key_hasher (self->pending, s_id_hash);
+    zhashx_set_key_comparator (self->pending, s_id_compare);
+    zhashx_set_key_duplicator (self->pending, NULL);
+    zhashx_set_key_destructor (self->pending, NULL);
+    int fds[ROUTER_LOCAL_FDS];
+    router_local_fds (router, fds);
+    for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
+        if (s_epoll_add (self, fds[i]) != 0) {
+            *error = PROKIT_ETRANSPORT;
+            s_free (self);
+            return NULL;
+        }
+    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
+        *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    self->max_payload = router_max_payload (router);
+    self->connected = true;
+    *error = PROKIT_OK;
+    return self;
+}
+
 client_t *
 client_new (const client_config_t *config, int *error)
 {
@@ -1167,7 +1275,7 @@ client_new (const client_config_t *config, int *error)
     if (!error)
         error = &dummy;
     *error = PROKIT_EINVAL;
-    if (!config || !config->name || !config->endpoint || !config->events ||
+    if (!config || !config->name || (!config->endpoint && !config->router) || !config->events ||
         !proto_peer_name_valid (config->name, strlen (config->name)))
         return NULL;
     //  The application owns its signals; CZMQ must not install handlers.
@@ -1192,6 +1300,8 @@ client_new (const client_config_t *config, int *error)
     self->hello.presence = config->presence;
     self->hello.shown = config->shown;
     self->pending = zhashx_new ();
+    if (config->router)
+        return s_new_local (self, config->router, error);
     self->dealer = zsock_new (ZMQ_DEALER);
     self->monitor = zsock_new (ZMQ_PAIR);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
@@ -1275,7 +1385,9 @@ client_destroy (client_t **self_p)
     if (!self_p || !*self_p)
         return;
     client_t *self = *self_p;
-    if (self->connected && s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0) == PROKIT_OK)
+    if (self->router)
+        s_close_local (self);
+    else if (self->connected && s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0) == PROKIT_OK)
         s_await_bye (self);
     self->connected = false;
     s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");

@@ -51,6 +51,9 @@ typedef struct client_config {
     const char *curve_server_key;
     const client_events_t *events;
     void *owner;
+    //  The embedded main: talk to this router in memory rather than over
+    //  a socket (endpoint, heartbeats and CURVE are then unused).
+    struct router *router;
 } client_config_t;
 
 //  Connect, claim the name and wait for the router's answer. Returns NULL

@@ -538,14 +538,9 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     timer_event.data.ptr = NULL; //  NULL marks the timer; children carry their entry
     epoll_ctl (self->aux_fd, EPOLL_CTL_ADD, self->timer_fd, &timer_event);
 
-    char inproc[64];
-    snprintf (inproc, sizeof (inproc), "inproc://prokit-main-%llu",
-              (unsigned long long) client_serial ());
-    client_config_t client_config = { .name = PROTO_MAIN_NAME,
-                                      .endpoint = inproc,
-                                      .join_timeout_ms = 5000,
-                                      .events = &s_events,
-                                      .owner = self };
+    client_config_t client_config = {
+        .name = PROTO_MAIN_NAME, .join_timeout_ms = 5000, .events = &s_events, .owner = self
+    };
     if (broker) {
         //  Attached: the broker's router does the routing; main is one of
         //  its clients, over the network, with the same liveness rules as
@@ -561,7 +556,7 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     else {
         router_config_t config = { .endpoints = { endpoint },
                                    .endpoint_count = 1,
-                                   .inproc_endpoint = inproc,
+                                   .embedded_main = true,
                                    .max_payload = opts->max_payload,
                                    .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
                                    .heartbeat_timeout_ms = opts->heartbeat_timeout_ms };
@@ -571,6 +566,8 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
             return NULL;
         }
         self->endpoint = strdup (router_endpoint (self->router));
+        //  Main reaches its own router in memory, not through a socket.
+        client_config.router = self->router;
     }
     if (!self->endpoint) {
         *error = PROKIT_ENOMEM;

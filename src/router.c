@@ -1,6 +1,7 @@
 /*  router.c: the routing core.
 
-    A CZMQ actor that owns one ROUTER socket. Clients (one main, any number
+    One ROUTER socket and its registry, driven by a background thread or,
+    while an embedded main runs its loop, by main's thread (see router.h). Clients (one main, any number
     of windows) connect to it with DEALER sockets, claim a name with HELLO,
     and from then on every message names its destination; the router
     rewrites that to the source and forwards it. The router never parses a
@@ -16,7 +17,12 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,6 +36,7 @@
 //  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
 //  drops connections whose frames exceed twice that, so a hostile peer
 //  cannot make the router buffer arbitrarily large frames.
+#define ROUTER_BOUND_MAX 256
 #define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
 #define ROUTING_ID_MAX 255
 #define BATCH_MAX 256
@@ -43,6 +50,14 @@
 #define ROUTER_HEARTBEAT_IVL_MS 1000
 #define ROUTER_HEARTBEAT_TIMEOUT_MS 3000
 #define BACKLOG_MAX 1000000
+//  When main used the socket outside its run loop, the background thread
+//  looks again this soon: a send may have consumed libzmq's wake-up for
+//  incoming messages. Only while main keeps sending; idle costs nothing.
+#define TOUCH_RECHECK_MS 1
+//  While main is in its run loop it processes the socket itself; the
+//  thread steps in only if main has not done so this long after a wake-up
+//  (main is busy in a handler of the application's).
+#define MAIN_GRACE_MS 1
 
 typedef struct peer {
     char name[PROTO_NAME_MAX + 1];
@@ -50,6 +65,7 @@ typedef struct peer {
     size_t routing_id_size;
     char key[2 * ROUTING_ID_MAX + 1]; //  routing id in hex: the by_id key
     bool is_main;
+    bool local;          //  the embedded main: served through the inbox
     int fd;              //  its connection's socket, -1 for inproc
     proto_hello_t hello; //  what it said of itself: pid, presence, shown
     char address[128];   //  its connection's peer address, "" if unknown
@@ -68,7 +84,6 @@ typedef struct inflight {
 } inflight_t;
 
 typedef struct router_state {
-    zsock_t *pipe;
     zsock_t *router_sock;
     void *router;     //  the raw libzmq socket of router_sock
     zsock_t *monitor; //  connection events of router_sock
@@ -81,22 +96,84 @@ typedef struct router_state {
     acl_t *acl;           //  which key may claim which name; NULL: any
     size_t backlog_total; //  entries in all peers' backlogs
     router_stats_t stats;
+    //  The embedded main's inbox, and the eventfd that announces it when
+    //  main's thread is not the one filling it.
+    router_item_t *inbox_head, *inbox_tail;
+    size_t inbox_size;
+    int inbox_fd;
+    bool main_holds_lock; //  main's thread is processing: it takes the inbox itself
+    int local_result;     //  why the embedded main's message was not delivered
 } router_state_t;
 
 struct router {
-    zactor_t *actor;
+    pthread_mutex_t lock; //  guards state, the sockets included
+    router_state_t state;
+    pthread_t thread;
+    bool thread_started;
+    int wake_fd;              //  eventfd: stop, main touched the socket
+    int epoll_fd;             //  the thread's: wake_fd, and the sockets' ZMQ_FDs edge-triggered
+    atomic_bool stop;         //  the thread must end
+    atomic_bool main_in_loop; //  main's thread is in its run loop: it processes
+    atomic_uint main_takes;   //  how many times main has processed (router_local_take)
+    atomic_bool thread_idle;  //  the thread sleeps with no deadline
+    atomic_bool touched;      //  main used the socket outside its loop
     char *endpoints[ROUTER_ENDPOINTS_MAX];
     size_t endpoint_count;
 };
 
-typedef struct router_args {
-    const router_config_t *config;
-    acl_t *acl; //  moved into the actor's state
-    int status;
-    char endpoints[ROUTER_ENDPOINTS_MAX][256];
-} router_args_t;
-
 //  --- sending -----------------------------------------------------------------
+
+static void
+s_signal (int fd)
+{
+    uint64_t one = 1;
+    ssize_t rc = write (fd, &one, sizeof (one));
+    (void) rc; //  an eventfd at its maximum is still readable: nothing lost
+}
+
+//  Queue a message for the embedded main. BODY, when given, is moved.
+//  Returns 0, or EAGAIN when main has ROUTER_HWM messages waiting (as its
+//  socket queue would); CONTROL messages (the router's own) always fit.
+static int
+s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
+              zmq_msg_t *body, const void *body_bytes, size_t body_size, bool control)
+{
+    router_item_t *item = NULL;
+    if ((control || self->inbox_size < ROUTER_HWM) &&
+        (item = (router_item_t *) malloc (sizeof (*item))) != NULL) {
+        item->command = (uint8_t) command;
+        item->id = id;
+        size_t peer_size = strnlen (peer_name, PROTO_NAME_MAX);
+        memcpy (item->peer, peer_name, peer_size);
+        item->peer[peer_size] = 0;
+        item->next = NULL;
+        zmq_msg_init (&item->body);
+        if (body)
+            zmq_msg_move (&item->body, body);
+        else if (zmq_msg_init_size (&item->body, body_size) == 0)
+            memcpy (zmq_msg_data (&item->body), body_bytes, body_size);
+        else {
+            free (item);
+            item = NULL;
+        }
+    }
+    if (body)
+        zmq_msg_close (body);
+    if (!item)
+        return EAGAIN;
+    if (self->inbox_tail)
+        self->inbox_tail->next = item;
+    else {
+        self->inbox_head = item;
+        //  Main's thread takes the inbox at the end of its own processing;
+        //  otherwise tell it there is something.
+        if (!self->main_holds_lock)
+            s_signal (self->inbox_fd);
+    }
+    self->inbox_tail = item;
+    self->inbox_size++;
+    return 0;
+}
 
 //  Send one message to a peer without blocking. BODY, when given, is moved
 //  (also on failure it is left closed). Returns 0 or an errno: EAGAIN when
@@ -105,6 +182,8 @@ static int
 s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
         const char *peer_name, zmq_msg_t *body, const void *body_bytes, size_t body_size)
 {
+    if (to->local)
+        return s_inbox_push (self, command, id, peer_name, body, body_bytes, body_size, false);
     uint8_t header[PROTO_HEADER_SIZE];
     proto_header_encode (header, command, id);
     int flags = ZMQ_SNDMORE | ZMQ_DONTWAIT;
@@ -138,6 +217,13 @@ static void
 s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
                 const char *peer_name, const void *body, size_t body_size)
 {
+    if (to->local) {
+        if (s_inbox_push (self, command, id, peer_name, NULL, body, body_size, true) != 0) {
+            self->stats.control_lost++;
+            log_error ("router: out of memory; %s for main lost", proto_command_name (command));
+        }
+        return;
+    }
     if (!to->backlog || zlistx_size (to->backlog) == 0) {
         int rc = s_send (self, to, command, id, peer_name, NULL, body, body_size);
         if (rc != EAGAIN)
@@ -353,7 +439,9 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     }
     if (zhashx_lookup (self->by_name, msg->peer)) {
         char text[128];
-        if (is_main)
+        if (is_main && self->main && self->main->local)
+            snprintf (text, sizeof (text), "this router is embedded in its main process");
+        else if (is_main)
             snprintf (text, sizeof (text), "a main process is already attached");
         else
             snprintf (text, sizeof (text), "window name '%s' is already taken", msg->peer);
@@ -412,6 +500,25 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     }
 }
 
+//  The embedded main's entry: joined from the start, reached through the
+//  inbox. Nothing else can be registered yet.
+static int
+s_add_local_main (router_state_t *self)
+{
+    peer_t *peer = (peer_t *) calloc (1, sizeof (*peer));
+    if (!peer)
+        return PROKIT_ENOMEM;
+    strcpy (peer->name, PROTO_MAIN_NAME);
+    peer->is_main = true;
+    peer->local = true;
+    peer->fd = -1;
+    peer->hello.pid = (uint64_t) getpid ();
+    peer->joined_at = peer->last_seen = zclock_time ();
+    zhashx_insert (self->by_name, peer->name, peer);
+    self->main = peer;
+    return PROKIT_OK;
+}
+
 static void
 s_inflight_destroy (void **item)
 {
@@ -445,6 +552,18 @@ s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t
     }
 }
 
+//  Tell SENDER its message MSG was not delivered. The embedded main learns
+//  it as the result of its call (router_local_send); others get an ERROR.
+static void
+s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code, const char *text)
+{
+    if (sender->local) {
+        self->local_result = code;
+        return;
+    }
+    s_send_error (self, sender, msg->id, msg->peer, code, text);
+}
+
 //  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
 //  header names, or tell SENDER why not.
 static void
@@ -470,7 +589,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         else
             snprintf (text, sizeof (text), "no window named '%s'", msg->peer);
         zmq_msg_close (body);
-        s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
+        s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
         return;
     }
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
@@ -511,13 +630,13 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         self->stats.back_pressure++;
         snprintf (text, sizeof (text), "'%s' is not keeping up: its queue is full, %s dropped",
                   msg->peer, proto_command_name (msg->command));
-        s_send_error (self, sender, msg->id, msg->peer, PROKIT_EAGAIN, text);
+        s_refuse (self, sender, msg, PROKIT_EAGAIN, text);
     }
     else {
         //  The connection went away under us: the peer is gone.
         s_remove_peer (self, target, "connection lost");
         snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
-        s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOTFOUND, text);
+        s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
     }
 }
 
@@ -693,6 +812,38 @@ s_drain_monitor (router_state_t *self)
 
 //  --- receiving ---------------------------------------------------------------
 
+//  A well-formed message from a joined peer (or from the embedded main).
+//  BODY is taken.
+static void
+s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    switch (msg->command) {
+    case PROTO_HELLO:
+        self->stats.malformed++;
+        s_send_error (self, sender, msg->id, "", PROKIT_EPROTO, "already joined");
+        break;
+    case PROTO_BYE:
+        //  Answer first, so the window knows its name is free once it
+        //  hears back (a new connection could otherwise overtake the BYE).
+        s_send (self, sender, PROTO_BYE, msg->id, "", NULL, NULL, 0);
+        s_remove_peer (self, sender, "closed");
+        break;
+    case PROTO_SEND:
+    case PROTO_REQUEST:
+    case PROTO_REPLY:
+    case PROTO_ERROR: s_forward (self, sender, msg, body); return;
+    case PROTO_CLOSE:
+    case PROTO_SHOW:
+    case PROTO_HIDE: s_window_control (self, sender, msg, body); return;
+    case PROTO_QUERY: s_query (self, sender, msg); break;
+    case PROTO_BROADCAST: s_broadcast (self, sender, msg, body); return;
+    case PROTO_PING: s_send (self, sender, PROTO_PONG, msg->id, "", NULL, NULL, 0); break;
+    default: //  PONG: liveness only
+        break;
+    }
+    zmq_msg_close (body);
+}
+
 static void
 s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
 {
@@ -752,9 +903,12 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         return;
     }
     self->stats.received++;
-    if (sender)
+    if (sender) {
         sender->last_seen = zclock_time ();
-    if (!sender) {
+        s_handle_joined (self, sender, &msg, &frames[3]);
+        return;
+    }
+    {
         if (msg.command == PROTO_HELLO) {
             //  Connection events first: a DISCONNECTED for an earlier
             //  connection with this fd must not remove the new one.
@@ -776,36 +930,12 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
             s_send_error_to_id (self, &frames[0], msg.id, PROKIT_EPROTO,
                                 "send HELLO first: this connection has not joined");
         }
-        return;
-    }
-    switch (msg.command) {
-    case PROTO_HELLO:
-        self->stats.malformed++;
-        s_send_error (self, sender, msg.id, "", PROKIT_EPROTO, "already joined");
-        break;
-    case PROTO_BYE:
-        //  Answer first, so the window knows its name is free once it
-        //  hears back (a new connection could otherwise overtake the BYE).
-        s_send (self, sender, PROTO_BYE, msg.id, "", NULL, NULL, 0);
-        s_remove_peer (self, sender, "closed");
-        break;
-    case PROTO_SEND:
-    case PROTO_REQUEST:
-    case PROTO_REPLY:
-    case PROTO_ERROR: s_forward (self, sender, &msg, &frames[3]); break;
-    case PROTO_CLOSE:
-    case PROTO_SHOW:
-    case PROTO_HIDE: s_window_control (self, sender, &msg, &frames[3]); break;
-    case PROTO_QUERY: s_query (self, sender, &msg); break;
-    case PROTO_BROADCAST: s_broadcast (self, sender, &msg, &frames[3]); break;
-    case PROTO_PING: s_send (self, sender, PROTO_PONG, msg.id, "", NULL, NULL, 0); break;
-    default: //  PONG: liveness only
-        break;
     }
 }
 
 //  Read whatever is waiting, up to BATCH_MAX messages, without blocking.
-static void
+//  Returns true when it stopped at that limit.
+static bool
 s_drain (router_state_t *self)
 {
     for (int n = 0; n < BATCH_MAX; n++) {
@@ -819,7 +949,7 @@ s_drain (router_state_t *self)
             if (zmq_msg_recv (&frame, self->router, first ? ZMQ_DONTWAIT : 0) < 0) {
                 zmq_msg_close (&frame);
                 if (first)
-                    return;
+                    return false;
                 break;
             }
             first = false;
@@ -835,9 +965,28 @@ s_drain (router_state_t *self)
         for (size_t i = 0; i < count; i++)
             zmq_msg_close (&frames[i]);
     }
+    return true;
 }
 
-//  --- the actor -------------------------------------------------------------
+//  One round of work: connection events, messages, backlogs. It ends by
+//  reading the socket until libzmq says it is empty (EAGAIN), which also
+//  re-arms its ZMQ_FD, so nothing that arrived meanwhile goes unannounced.
+//  Returns true when more is waiting (a batch limit was hit).
+static bool
+s_process (router_state_t *self)
+{
+    if (zsock_events (self->monitor) & ZMQ_POLLIN)
+        s_drain_monitor (self);
+    bool more = s_drain (self);
+    if (self->backlog_total > 0) {
+        s_flush_backlogs (self);
+        //  Those sends may have consumed the socket's wake-up.
+        more = more || (zsock_events (self->router_sock) & ZMQ_POLLIN);
+    }
+    return more;
+}
+
+//  --- life cycle --------------------------------------------------------------
 
 static void
 s_say_goodbye (router_state_t *self)
@@ -846,31 +995,8 @@ s_say_goodbye (router_state_t *self)
     zsock_set_linger (self->router_sock, 200);
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
-        s_send (self, peer, PROTO_BYE, 0, "", NULL, NULL, 0);
-}
-
-static bool
-s_handle_pipe (router_state_t *self)
-{
-    zmsg_t *command = zmsg_recv (self->pipe);
-    if (!command)
-        return false;
-    char *verb = zmsg_popstr (command);
-    bool keep_going = true;
-    if (!verb || streq (verb, "$TERM"))
-        keep_going = false;
-    else if (streq (verb, "STATS"))
-        zsock_send (self->pipe, "b", &self->stats, sizeof (self->stats));
-    else if (streq (verb, "SEEN")) {
-        char *name = zmsg_popstr (command);
-        peer_t *peer = name ? s_find (self, name) : NULL;
-        int64_t seen = peer ? peer->last_seen : 0;
-        zsock_send (self->pipe, "b", &seen, sizeof (seen));
-        free (name);
-    }
-    free (verb);
-    zmsg_destroy (&command);
-    return keep_going;
+        if (!peer->local)
+            s_send (self, peer, PROTO_BYE, 0, "", NULL, NULL, 0);
 }
 
 //  libzmq finds the ZAP handler at one inproc endpoint per process, and a
@@ -904,6 +1030,14 @@ s_zap_endpoint_free (void)
 static void
 s_state_free (router_state_t *self)
 {
+    while (self->inbox_head) {
+        router_item_t *item = self->inbox_head;
+        self->inbox_head = item->next;
+        zmq_msg_close (&item->body);
+        free (item);
+    }
+    if (self->inbox_fd > 0)
+        close (self->inbox_fd);
     if (self->monitor) {
         zmq_socket_monitor (self->router, NULL, 0);
         zsock_destroy (&self->monitor);
@@ -919,31 +1053,27 @@ s_state_free (router_state_t *self)
     acl_destroy (&self->acl);
 }
 
-static void
-s_router_actor (zsock_t *pipe, void *args_)
+//  Create the socket, its monitor and ZAP, and bind every endpoint, noting
+//  how each was bound in BOUND. Returns PROKIT_OK or why not.
+static int
+s_state_init (router_state_t *self, const router_config_t *config, char bound[][ROUTER_BOUND_MAX])
 {
-    router_args_t *args = (router_args_t *) args_;
-    const router_config_t *config = args->config;
-    router_state_t self;
-    memset (&self, 0, sizeof (self));
-    self.pipe = pipe;
-    self.acl = args->acl;
-    self.max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
-    self.router_sock = zsock_new (ZMQ_ROUTER);
-    self.by_name = zhashx_new ();
-    self.by_id = zhashx_new ();
-    zhashx_set_destructor (self.by_name, s_peer_destroy);
-    if (!self.router_sock || !self.by_name || !self.by_id) {
-        args->status = PROKIT_ENOMEM;
-        goto fail;
-    }
-    self.router = zsock_resolve (self.router_sock);
-    zsock_set_router_mandatory (self.router_sock, 1);
-    zsock_set_sndhwm (self.router_sock, ROUTER_HWM);
-    zsock_set_rcvhwm (self.router_sock, ROUTER_HWM);
-    zsock_set_linger (self.router_sock, 0);
-    int64_t maxmsgsize = ROUTER_MAXMSGSIZE (self.max_payload);
-    zmq_setsockopt (self.router, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof (maxmsgsize));
+    self->inbox_fd = -1;
+    self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
+    self->router_sock = zsock_new (ZMQ_ROUTER);
+    self->by_name = zhashx_new ();
+    self->by_id = zhashx_new ();
+    self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!self->router_sock || !self->by_name || !self->by_id || self->inbox_fd < 0)
+        return PROKIT_ENOMEM;
+    zhashx_set_destructor (self->by_name, s_peer_destroy);
+    self->router = zsock_resolve (self->router_sock);
+    zsock_set_router_mandatory (self->router_sock, 1);
+    zsock_set_sndhwm (self->router_sock, ROUTER_HWM);
+    zsock_set_rcvhwm (self->router_sock, ROUTER_HWM);
+    zsock_set_linger (self->router_sock, 0);
+    int64_t maxmsgsize = ROUTER_MAXMSGSIZE (self->max_payload);
+    zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &maxmsgsize, sizeof (maxmsgsize));
     //  ZMTP heartbeats: libzmq pings each connection and drops one that
     //  stays silent, which the monitor then reports. Peers' libzmq answer
     //  the pings by themselves, however busy their application is.
@@ -951,37 +1081,32 @@ s_router_actor (zsock_t *pipe, void *args_)
         config->heartbeat_ivl_ms > 0 ? config->heartbeat_ivl_ms : ROUTER_HEARTBEAT_IVL_MS;
     int heartbeat_timeout = config->heartbeat_timeout_ms > 0 ? config->heartbeat_timeout_ms
                                                              : ROUTER_HEARTBEAT_TIMEOUT_MS;
-    self.heartbeat_ms = heartbeat_ivl;
-    zmq_setsockopt (self.router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
-    zmq_setsockopt (self.router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+    self->heartbeat_ms = heartbeat_ivl;
+    zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
+    zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
               (unsigned long long) client_serial ());
-    self.monitor = zsock_new (ZMQ_PAIR);
-    if (!self.monitor ||
-        zmq_socket_monitor (self.router, monitor_endpoint,
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor ||
+        zmq_socket_monitor (self->router, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | CURVE_HANDSHAKE_FAILURES) != 0 ||
-        zsock_connect (self.monitor, "%s", monitor_endpoint) != 0) {
-        args->status = PROKIT_ENOMEM;
-        goto fail;
-    }
+        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
+        return PROKIT_ENOMEM;
     if (config->curve_cert) {
         if (!s_zap_endpoint_free ()) {
             log_error ("router: another ZAP handler runs in this process (%s is bound): one "
                        "CURVE broker per process",
                        ZAP_ENDPOINT);
-            args->status = PROKIT_EEXIST;
-            goto fail;
+            return PROKIT_EEXIST;
         }
-        self.auth = zactor_new (zauth, NULL);
-        if (!self.auth) {
-            args->status = PROKIT_ENOMEM;
-            goto fail;
-        }
+        self->auth = zactor_new (zauth, NULL);
+        if (!self->auth)
+            return PROKIT_ENOMEM;
         bool any = config->curve_allow && streq (config->curve_allow, "*");
-        zstr_sendx (self.auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
-        zsock_wait (self.auth);
+        zstr_sendx (self->auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
+        zsock_wait (self->auth);
     }
     for (size_t i = 0; i < config->endpoint_count; i++) {
         const char *endpoint = config->endpoints[i];
@@ -989,63 +1114,90 @@ s_router_actor (zsock_t *pipe, void *args_)
         //  endpoint gets the mechanism set just before it.
         bool secure = config->curve_cert && strncmp (endpoint, "tcp://", 6) == 0;
         if (secure)
-            zcert_apply (config->curve_cert, self.router_sock);
-        zsock_set_curve_server (self.router_sock, secure ? 1 : 0);
-        if (zsock_bind (self.router_sock, "%s", endpoint) < 0) {
+            zcert_apply (config->curve_cert, self->router_sock);
+        zsock_set_curve_server (self->router_sock, secure ? 1 : 0);
+        if (zsock_bind (self->router_sock, "%s", endpoint) < 0) {
             log_error ("router: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-            args->status = PROKIT_ETRANSPORT;
-            goto fail;
+            return PROKIT_ETRANSPORT;
         }
-        char *bound = zsock_last_endpoint (self.router_sock);
-        snprintf (args->endpoints[i], sizeof (args->endpoints[i]), "%s", bound ? bound : endpoint);
-        free (bound);
-        log_info ("router: listening on %s%s", args->endpoints[i], secure ? " (CURVE)" : "");
+        char *last = zsock_last_endpoint (self->router_sock);
+        snprintf (bound[i], ROUTER_BOUND_MAX, "%s", last ? last : endpoint);
+        free (last);
+        log_info ("router: listening on %s%s", bound[i], secure ? " (CURVE)" : "");
     }
-    zsock_set_curve_server (self.router_sock, 0);
-    if (config->inproc_endpoint &&
-        zsock_bind (self.router_sock, "%s", config->inproc_endpoint) < 0) {
-        args->status = PROKIT_ETRANSPORT;
-        goto fail;
-    }
-    args->status = PROKIT_OK;
-    zsock_signal (pipe, 0);
+    zsock_set_curve_server (self->router_sock, 0);
+    if (config->embedded_main)
+        return s_add_local_main (self);
+    return PROKIT_OK;
+}
 
-    zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-                               { self.router, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self.monitor), 0, ZMQ_POLLIN, 0 } };
-    while (true) {
-        long timeout = self.backlog_total > 0 ? BACKLOG_RETRY_MS : -1;
-        if (zmq_poll (items, 3, timeout) < 0) {
-            if (errno == EINTR)
-                continue;
+//  The background thread: process whenever the socket, its monitor or a
+//  backlog needs it. While main is in its run loop, main processes; the
+//  thread only checks, MAIN_GRACE_MS after each wake-up, that main did.
+//  The sockets' ZMQ_FDs are edge-triggered here: one wake-up per libzmq
+//  signal, so a signal main is about to handle never makes the thread spin.
+static void *
+s_router_thread (void *arg)
+{
+    router_t *self = (router_t *) arg;
+    struct pollfd wake = { self->wake_fd, POLLIN, 0 };
+    int timeout = 0; //  look once at the start
+    while (!atomic_load (&self->stop)) {
+        struct epoll_event events[3];
+        int count = epoll_wait (self->epoll_fd, events, 3, timeout);
+        if (count < 0 && errno != EINTR)
             break;
+        atomic_store (&self->thread_idle, false);
+        uint64_t value;
+        ssize_t rc = read (self->wake_fd, &value, sizeof (value));
+        (void) rc; //  EAGAIN: not woken through it
+        if (atomic_load (&self->stop))
+            break;
+        bool touched = atomic_exchange (&self->touched, false);
+        if (atomic_load (&self->main_in_loop) && !touched) {
+            //  Main is on it, or will be: give it a moment, then look.
+            unsigned takes = atomic_load (&self->main_takes);
+            if (poll (&wake, 1, MAIN_GRACE_MS) > 0 && atomic_load (&self->stop))
+                break;
+            if (atomic_load (&self->main_takes) != takes && atomic_load (&self->main_in_loop)) {
+                pthread_mutex_lock (&self->lock);
+                size_t backlog = self->state.backlog_total;
+                pthread_mutex_unlock (&self->lock);
+                if (backlog == 0) {
+                    timeout = -1;
+                    continue;
+                }
+            }
         }
-        if ((items[0].revents & ZMQ_POLLIN) && !s_handle_pipe (&self))
-            break;
-        if (items[1].revents & ZMQ_POLLIN)
-            s_drain (&self);
-        if (items[2].revents & ZMQ_POLLIN)
-            s_drain_monitor (&self);
-        if (self.backlog_total > 0)
-            s_flush_backlogs (&self);
+        pthread_mutex_lock (&self->lock);
+        bool more = s_process (&self->state);
+        size_t backlog = self->state.backlog_total;
+        pthread_mutex_unlock (&self->lock);
+        if (more)
+            timeout = 0;
+        else if (backlog > 0)
+            timeout = BACKLOG_RETRY_MS;
+        else if (touched && !atomic_load (&self->main_in_loop))
+            timeout = TOUCH_RECHECK_MS;
+        else {
+            timeout = -1;
+            atomic_store (&self->thread_idle, true);
+            //  Main may have touched the socket just before we said so.
+            if (atomic_load (&self->touched))
+                timeout = 0;
+        }
     }
-    s_say_goodbye (&self);
-    s_state_free (&self);
-    return;
+    return NULL;
+}
 
-fail:
-    s_state_free (&self);
-    //  Report the failure, then wait for $TERM as every actor must: if we
-    //  returned now, zactor_destroy could send $TERM into a pipe nobody
-    //  reads any more and wait for an answer forever.
-    zsock_signal (pipe, 0);
-    while (true) {
-        char *verb = zstr_recv (pipe);
-        bool term = !verb || streq (verb, "$TERM");
-        free (verb);
-        if (term)
-            break;
-    }
+static int
+s_thread_epoll_add (int epoll_fd, int fd, uint32_t events)
+{
+    struct epoll_event event;
+    memset (&event, 0, sizeof (event));
+    event.events = events;
+    event.data.fd = fd;
+    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
 }
 
 //  libzmq unlinks an existing ipc socket file when it binds, which would
@@ -1091,38 +1243,48 @@ router_new (const router_config_t *config, int *error)
             *error = config->endpoints[i] ? PROKIT_EEXIST : PROKIT_EINVAL;
             return NULL;
         }
-    router_args_t *args = (router_args_t *) calloc (1, sizeof (*args));
     router_t *self = (router_t *) calloc (1, sizeof (*self));
-    if (!self || !args) {
-        free (args);
+    char (*bound)[ROUTER_BOUND_MAX] =
+        (char (*)[ROUTER_BOUND_MAX]) calloc (ROUTER_ENDPOINTS_MAX, ROUTER_BOUND_MAX);
+    if (!self || !bound) {
         free (self);
+        free (bound);
         acl_destroy (&acl);
         *error = PROKIT_ENOMEM;
         return NULL;
     }
-    args->config = config;
-    args->acl = acl;
-    args->status = PROKIT_ETRANSPORT;
-    //  zactor_new waits for the actor's signal, so ARGS outlives its use.
-    self->actor = zactor_new (s_router_actor, args);
-    if (!self->actor || args->status != PROKIT_OK) {
-        if (!self->actor)
-            acl_destroy (&args->acl);
-        *error = self->actor ? args->status : PROKIT_ENOMEM;
-        zactor_destroy (&self->actor);
-        free (args);
-        free (self);
+    pthread_mutex_init (&self->lock, NULL);
+    self->state.acl = acl;
+    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    int rc = self->wake_fd < 0 || self->epoll_fd < 0 ? PROKIT_ENOMEM
+                                                     : s_state_init (&self->state, config, bound);
+    if (rc == PROKIT_OK && (s_thread_epoll_add (self->epoll_fd, self->wake_fd, EPOLLIN) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.router_sock),
+                                                EPOLLIN | EPOLLET) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.monitor),
+                                                EPOLLIN | EPOLLET) != 0))
+        rc = PROKIT_ETRANSPORT;
+    //  The socket is the thread's from here on; creating the thread is
+    //  the memory barrier libzmq asks for when a socket changes threads.
+    if (rc == PROKIT_OK) {
+        self->endpoint_count = config->endpoint_count;
+        for (size_t i = 0; i < self->endpoint_count && rc == PROKIT_OK; i++)
+            if (!(self->endpoints[i] = strdup (bound[i])))
+                rc = PROKIT_ENOMEM;
+    }
+    if (rc == PROKIT_OK) {
+        if (pthread_create (&self->thread, NULL, s_router_thread, self) != 0)
+            rc = PROKIT_ENOMEM;
+        else
+            self->thread_started = true;
+    }
+    free (bound);
+    if (rc != PROKIT_OK) {
+        router_destroy (&self);
+        *error = rc;
         return NULL;
     }
-    self->endpoint_count = config->endpoint_count;
-    for (size_t i = 0; i < self->endpoint_count; i++)
-        if (!(self->endpoints[i] = strdup (args->endpoints[i]))) {
-            free (args);
-            router_destroy (&self);
-            *error = PROKIT_ENOMEM;
-            return NULL;
-        }
-    free (args);
     *error = PROKIT_OK;
     return self;
 }
@@ -1142,31 +1304,19 @@ router_endpoint_at (const router_t *self, size_t index)
 int
 router_stats (router_t *self, router_stats_t *stats)
 {
-    if (zstr_send (self->actor, "STATS") != 0)
-        return PROKIT_ECLOSED;
-    zframe_t *frame = zframe_recv (self->actor);
-    if (!frame || zframe_size (frame) != sizeof (*stats)) {
-        zframe_destroy (&frame);
-        return PROKIT_ECLOSED;
-    }
-    memcpy (stats, zframe_data (frame), sizeof (*stats));
-    zframe_destroy (&frame);
+    pthread_mutex_lock (&self->lock);
+    *stats = self->state.stats;
+    pthread_mutex_unlock (&self->lock);
     return PROKIT_OK;
 }
 
 int
 router_last_seen (router_t *self, const char *name, long long *ms)
 {
-    if (zstr_sendx (self->actor, "SEEN", name, NULL) != 0)
-        return PROKIT_ECLOSED;
-    zframe_t *frame = zframe_recv (self->actor);
-    int64_t seen = 0;
-    if (!frame || zframe_size (frame) != sizeof (seen)) {
-        zframe_destroy (&frame);
-        return PROKIT_ECLOSED;
-    }
-    memcpy (&seen, zframe_data (frame), sizeof (seen));
-    zframe_destroy (&frame);
+    pthread_mutex_lock (&self->lock);
+    peer_t *peer = name ? s_find (&self->state, name) : NULL;
+    int64_t seen = peer ? peer->last_seen : 0;
+    pthread_mutex_unlock (&self->lock);
     *ms = (long long) seen;
     return seen > 0 ? PROKIT_OK : PROKIT_ENOTFOUND;
 }
@@ -1177,7 +1327,18 @@ router_destroy (router_t **self_p)
     if (!self_p || !*self_p)
         return;
     router_t *self = *self_p;
-    zactor_destroy (&self->actor);
+    if (self->thread_started) {
+        atomic_store (&self->stop, true);
+        s_signal (self->wake_fd);
+        pthread_join (self->thread, NULL);
+        s_say_goodbye (&self->state);
+    }
+    s_state_free (&self->state);
+    if (self->wake_fd > 0)
+        close (self->wake_fd);
+    if (self->epoll_fd > 0)
+        close (self->epoll_fd);
+    pthread_mutex_destroy (&self->lock);
     //  libzmq removes the socket file only when its I/O thread gets round
     //  to it, which a process about to exit may never let happen.
     for (size_t i = 0; i < self->endpoint_count; i++) {
@@ -1188,6 +1349,85 @@ router_destroy (router_t **self_p)
     }
     free (self);
     *self_p = NULL;
+}
+
+//  --- the embedded main ---------------------------------------------------
+
+void
+router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS])
+{
+    fds[0] = zsock_fd (self->state.router_sock);
+    fds[1] = zsock_fd (self->state.monitor);
+    fds[2] = self->state.inbox_fd;
+}
+
+size_t
+router_max_payload (const router_t *self)
+{
+    return self->state.max_payload;
+}
+
+//  Main used the socket outside its run loop: libzmq may have consumed,
+//  inside that send, the wake-up announcing incoming messages, so the
+//  background thread must look again (once per sleep, not per send).
+static void
+s_touched (router_t *self)
+{
+    atomic_store (&self->touched, true);
+    if (atomic_exchange (&self->thread_idle, false))
+        s_signal (self->wake_fd);
+}
+
+int
+router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
+                   zmq_msg_t *body)
+{
+    proto_msg_t msg;
+    msg.command = (uint8_t) command;
+    msg.id = id;
+    size_t peer_size = strnlen (peer, PROTO_NAME_MAX);
+    memcpy (msg.peer, peer, peer_size);
+    msg.peer[peer_size] = 0;
+    msg.body = (const uint8_t *) zmq_msg_data (body);
+    msg.body_size = zmq_msg_size (body);
+    pthread_mutex_lock (&self->lock);
+    router_state_t *state = &self->state;
+    state->stats.received++;
+    //  Answers for main (an ERROR, INFO) go to its inbox, announced on its
+    //  descriptor as anything else there.
+    state->local_result = PROKIT_OK;
+    s_handle_joined (state, state->main, &msg, body);
+    int rc = state->local_result;
+    pthread_mutex_unlock (&self->lock);
+    if (!atomic_load (&self->main_in_loop))
+        s_touched (self);
+    return rc;
+}
+
+bool
+router_local_take (router_t *self, router_item_t **head, router_item_t **tail)
+{
+    uint64_t count;
+    ssize_t rc = read (self->state.inbox_fd, &count, sizeof (count));
+    (void) rc; //  EAGAIN: nothing was announced
+    pthread_mutex_lock (&self->lock);
+    router_state_t *state = &self->state;
+    state->main_holds_lock = true;
+    bool more = s_process (state);
+    state->main_holds_lock = false;
+    atomic_fetch_add (&self->main_takes, 1);
+    *head = state->inbox_head;
+    *tail = state->inbox_tail;
+    state->inbox_head = state->inbox_tail = NULL;
+    state->inbox_size = 0;
+    pthread_mutex_unlock (&self->lock);
+    return more;
+}
+
+void
+router_local_attend (router_t *self, bool attending)
+{
+    atomic_store (&self->main_in_loop, attending);
 }
 
 int

@@ -1,10 +1,20 @@
 /*  router.h: the routing core (private).
 
-    One background thread (a CZMQ actor) owning the ROUTER socket every
-    client connects to. It admits clients by name, routes messages,
-    requests, replies and errors between them, and tells main who joins and
-    leaves. The same code runs embedded in the main process and alone as the
-    broker daemon.
+    The ROUTER socket every client connects to, and the registry behind it.
+    It admits clients by name, routes messages, requests, replies and
+    errors between them, and tells main who joins and leaves. The same code
+    runs embedded in the main process and alone as the broker daemon.
+
+    Who drives it: a background thread does, except while an embedded main
+    sits in its run loop. Then main's own thread processes the socket (no
+    thread hand-off per message, which is what a round trip to main would
+    otherwise cost), and the thread sleeps until main leaves the loop. The
+    state is guarded by one mutex; whoever holds it and touches the socket
+    also drains it, so no libzmq wake-up is ever lost between the two.
+
+    An embedded main is not a socket client of its own router: it hands
+    its messages over in memory (router_local_send) and takes what is for
+    it from an in-memory inbox (router_local_take).
 */
 #ifndef PROKIT_ROUTER_H_INCLUDED
 #define PROKIT_ROUTER_H_INCLUDED
@@ -16,6 +26,7 @@
 
 #include "acl.h"
 #include "prokit/info.h"
+#include "proto.h"
 
 typedef struct router router_t;
 
@@ -26,7 +37,9 @@ typedef struct router_config {
     //  Where clients connect (ipc://, tcp://), in order; at least one.
     const char *endpoints[ROUTER_ENDPOINTS_MAX];
     size_t endpoint_count;
-    const char *inproc_endpoint; //  optional extra endpoint for an embedded main
+    //  Main lives in this process and talks to the router in memory: the
+    //  @main role is taken from the start, never by a connection.
+    bool embedded_main;
     //  CURVE: when curve_cert (with its secret key) is set, every tcp://
     //  endpoint is a CURVE server with that certificate, and ZAP (CZMQ's
     //  zauth, one per process) admits the client keys in the directory
@@ -80,5 +93,48 @@ int router_last_seen (router_t *self, const char *name, long long *ms);
 
 //  Stop the router, telling connected clients, and free it. NULL-safe.
 void router_destroy (router_t **self_p);
+
+//  --- the embedded main ---------------------------------------------------
+//  For a router made with embedded_main, from main's thread only.
+
+//  A message for main, in memory: the same fields a client decodes from
+//  the wire. Items form a list through NEXT; the taker frees each one and
+//  closes its body.
+typedef struct router_item {
+    uint8_t command;
+    uint64_t id;
+    char peer[PROTO_NAME_MAX + 1]; //  the source
+    zmq_msg_t body;
+    struct router_item *next;
+} router_item_t;
+
+#define ROUTER_LOCAL_FDS 3
+
+//  The descriptors main must watch: readable when the router has work
+//  for main's thread (the socket's and the monitor's ZMQ_FD, and an
+//  eventfd written when the inbox gets items while main was not looking).
+void router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS]);
+
+//  Largest body the router accepts.
+size_t router_max_payload (const router_t *self);
+
+//  Handle a message from main as if it had arrived on the socket: a
+//  SEND, REQUEST, REPLY, ERROR, BROADCAST, CLOSE, SHOW, HIDE or QUERY to
+//  PEER. BODY is taken (closed). Main checked names and sizes already.
+//  Returns PROKIT_OK, or, for a message to one peer that was not
+//  delivered, why: PROKIT_EAGAIN (its queue is full) or PROKIT_ENOTFOUND
+//  (no such peer). Answers, and what a broadcast could not deliver, come
+//  back through the inbox.
+int router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
+                       zmq_msg_t *body);
+
+//  Process what waits on the socket, on main's thread, and take main's
+//  inbox: *HEAD and *TAIL are set to the list (NULL when empty). Returns
+//  true when more is waiting than one call processes.
+bool router_local_take (router_t *self, router_item_t **head, router_item_t **tail);
+
+//  Main enters (true) or leaves (false) its run loop. While it is in it,
+//  main's thread does the processing and the background thread sleeps.
+void router_local_attend (router_t *self, bool attending);
 
 #endif

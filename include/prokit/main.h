@@ -126,9 +126,11 @@ PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn
 //  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
 //  when the message is on its way; PROKIT_ENOTFOUND when no such window has
 //  joined; PROKIT_EINVAL for a bad name; PROKIT_ETOOBIG; PROKIT_EAGAIN
-//  when the queue to the router is full (nothing was sent). If the window
-//  leaves or cannot keep up before the router delivers it, the
-//  undelivered callback says so (prokit_main_on_undelivered()).
+//  when the window's queue is full (nothing was sent). Attached to a
+//  broker, PROKIT_EAGAIN means the queue to the broker is full, and a
+//  window that leaves or cannot keep up before the broker delivers the
+//  message is reported to the undelivered callback
+//  (prokit_main_on_undelivered()).
 PROKIT_EXPORT int prokit_main_send (prokit_main_t *self, const char *window,
                                     prokit_payload_t **payload_p);
 
