@@ -1237,18 +1237,6 @@ static client_t *
 s_new_local (client_t *self, router_t *router, int *error)
 {
     self->router = router;
-    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-    self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->pending || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
-        *error = PROKIT_ENOMEM;
-        s_free (self);
-        return NULL;
-    }
-    zhashx_set_key_hasher (self->pending, s_id_hash);
-    zhashx_set_key_comparator (self->pending, s_id_compare);
-    zhashx_set_key_duplicator (self->pending, NULL);
-    zhashx_set_key_destructor (self->pending, NULL);
     int fds[ROUTER_LOCAL_FDS];
     router_local_fds (router, fds);
     for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
@@ -1257,11 +1245,6 @@ s_new_local (client_t *self, router_t *router, int *error)
             s_free (self);
             return NULL;
         }
-    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
-        *error = PROKIT_ETRANSPORT;
-        s_free (self);
-        return NULL;
-    }
     self->max_payload = router_max_payload (router);
     self->connected = true;
     *error = PROKIT_OK;
@@ -1299,16 +1282,13 @@ client_new (const client_config_t *config, int *error)
     self->hello.pid = (uint64_t) getpid ();
     self->hello.presence = config->presence;
     self->hello.shown = config->shown;
+    //  What every client has, whatever it talks to: requests in flight,
+    //  the epoll set, the deadline timer and the wake-up eventfd.
     self->pending = zhashx_new ();
-    if (config->router)
-        return s_new_local (self, config->router, error);
-    self->dealer = zsock_new (ZMQ_DEALER);
-    self->monitor = zsock_new (ZMQ_PAIR);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->pending || !self->dealer || !self->monitor || self->epoll_fd < 0 ||
-        self->timer_fd < 0 || self->wake_fd < 0) {
+    if (!self->pending || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
         *error = PROKIT_ENOMEM;
         s_free (self);
         return NULL;
@@ -1317,6 +1297,20 @@ client_new (const client_config_t *config, int *error)
     zhashx_set_key_comparator (self->pending, s_id_compare);
     zhashx_set_key_duplicator (self->pending, NULL);
     zhashx_set_key_destructor (self->pending, NULL);
+    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
+        *error = PROKIT_ETRANSPORT;
+        s_free (self);
+        return NULL;
+    }
+    if (config->router)
+        return s_new_local (self, config->router, error);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->dealer || !self->monitor) {
+        *error = PROKIT_ENOMEM;
+        s_free (self);
+        return NULL;
+    }
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
@@ -1357,8 +1351,7 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     if (s_epoll_add (self, zsock_fd (self->dealer)) != 0 ||
-        s_epoll_add (self, zsock_fd (self->monitor)) != 0 ||
-        s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
+        s_epoll_add (self, zsock_fd (self->monitor)) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
         return NULL;
