@@ -33,6 +33,7 @@
 #include "prokit/error.h"
 #include "proto.h"
 #include "router.h"
+#include "wire.h"
 
 //  Ids of one-way messages carry this bit, so an ERROR about one is told
 //  apart from an ERROR about a request (docs/PROTOCOL.md, "Correlation").
@@ -80,6 +81,7 @@ struct client {
     uint64_t next_request_id;
     uint64_t next_send_id;
     size_t max_payload;
+    int version; //  the wire version we send in: 1 until WELCOME says more
     int request_timeout_ms;
     zhashx_t *pending; //  id -> pending_t
     pending_t *first_deadline, *last_deadline;
@@ -250,36 +252,19 @@ static int
 s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
         prokit_payload_t **body, const void *body_bytes, size_t body_size)
 {
-    if (self->router) {
-        zmq_msg_t frame;
-        if (zmq_msg_init_size (&frame, body ? 0 : body_size) != 0)
-            return PROKIT_ENOMEM;
-        if (body)
-            zmq_msg_move (&frame, payload_frame (*body)); //  no byte copy
-        else
-            memcpy (zmq_msg_data (&frame), body_bytes, body_size);
-        int rc = router_local_send (self->router, command, id, peer, &frame);
-        if (body)
-            prokit_payload_destroy (body);
-        return rc;
-    }
-    uint8_t header[PROTO_HEADER_SIZE];
-    proto_header_encode (header, command, id);
-    //  A DEALER queues the whole message or nothing: a refusal on the
-    //  first frame leaves no partial message behind.
-    if (zmq_send (self->socket, header, sizeof (header), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        int err = errno;
-        if (body)
-            prokit_payload_destroy (body);
-        return err == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
-    }
-    zmq_send (self->socket, peer, strlen (peer), ZMQ_SNDMORE);
+    zmq_msg_t frame;
     if (body) {
-        zmq_msg_send (payload_frame (*body), self->socket, 0);
+        zmq_msg_init (&frame);
+        zmq_msg_move (&frame, payload_frame (*body)); //  no byte copy
         prokit_payload_destroy (body);
     }
-    else
-        zmq_send (self->socket, body_bytes, body_size, 0);
+    else if (wire_body_copy (&frame, body_bytes, body_size) != 0)
+        return PROKIT_ENOMEM;
+    if (self->router)
+        return router_local_send (self->router, command, id, peer, &frame);
+    int rc = wire_send (self->socket, self->version, NULL, 0, command, id, peer, &frame);
+    if (rc != 0)
+        return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
     s_rearm_after_send (self);
     return PROKIT_OK;
 }
@@ -402,46 +387,26 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
 static int
 s_receive (client_t *self, inbound_t *item)
 {
-    zmq_msg_t frames[PROTO_FRAMES + 1];
-    size_t count = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t frame;
-        zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, self->socket, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close (&frame);
-            if (count == 0)
-                return 0;
-            break;
-        }
-        more = zmq_msg_more (&frame);
-        if (count < PROTO_FRAMES + 1)
-            frames[count++] = frame;
-        else
-            zmq_msg_close (&frame);
-    }
-    proto_frame_t wire[PROTO_FRAMES + 1];
-    for (size_t i = 0; i < count; i++) {
-        wire[i].data = zmq_msg_data (&frames[i]);
-        wire[i].size = zmq_msg_size (&frames[i]);
-    }
+    zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
+    size_t count;
+    if (!wire_recv (self->socket, frames, PROTO_FRAMES_MAX + 1, &count))
+        return 0;
+    proto_frame_t wire[PROTO_FRAMES_MAX];
+    wire_view (frames, count, wire);
     proto_msg_t msg;
     //  Bodies from the router were size-checked there; accept what it sent.
     int rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
+    if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
+        rc = PROKIT_ENOMEM;
+    for (size_t i = 0; i < count; i++)
+        zmq_msg_close (&frames[i]);
     if (rc != PROKIT_OK) {
-        log_warn ("%s: dropped a malformed message from the router (%s)", self->label,
-                  prokit_strerror (rc));
-        for (size_t i = 0; i < count; i++)
-            zmq_msg_close (&frames[i]);
+        log_warn ("%s: dropped a message from the router (%s)", self->label, prokit_strerror (rc));
         return -1;
     }
     item->command = msg.command;
     item->id = msg.id;
     strcpy (item->peer, msg.peer);
-    zmq_msg_init (&item->body);
-    zmq_msg_move (&item->body, &frames[2]);
-    for (size_t i = 0; i < count; i++)
-        zmq_msg_close (&frames[i]);
     return 1;
 }
 
@@ -464,6 +429,19 @@ s_enqueue (client_t *self, const inbound_t *item)
     self->queue_tail = copy;
 }
 
+//  The router has let us in: take its settings, and the wire version it
+//  sends in, which is then ours too.
+static void
+s_welcomed (client_t *self, const zmq_msg_t *body)
+{
+    proto_welcome_t welcome = { self->max_payload, 0, 0 };
+    proto_welcome_decode (zmq_msg_data ((zmq_msg_t *) body), zmq_msg_size ((zmq_msg_t *) body),
+                          &welcome);
+    if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
+        self->max_payload = (size_t) welcome.max_payload;
+    self->version = welcome.version < PROTO_VERSION_MAX ? (int) welcome.version : PROTO_VERSION_MAX;
+}
+
 static void
 s_connection_lost (client_t *self, const char *why)
 {
@@ -474,6 +452,7 @@ s_connection_lost (client_t *self, const char *why)
     self->connected = false;
     self->joining = false;
     self->lost = true;
+    self->version = PROTO_VERSION_1; //  whoever answers next may be older
     log_warn ("%s: %s", self->label, why);
     inbound_t item;
     memset (&item, 0, sizeof (item));
@@ -643,10 +622,7 @@ s_handle (client_t *self, inbound_t *item)
     case PROTO_REPLY: s_handle_answer (self, item); return;
     case PROTO_WELCOME:
         if (self->joining && item->id == self->join_id) {
-            proto_welcome_t welcome = { self->max_payload, 0 };
-            proto_welcome_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &welcome);
-            if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
-                self->max_payload = (size_t) welcome.max_payload;
+            s_welcomed (self, &item->body);
             self->joining = false;
             self->lost = false;
             self->connected = true;
@@ -1092,11 +1068,8 @@ s_handshake (client_t *self, int timeout_ms)
             if (got < 0)
                 continue;
             if (in.command == PROTO_WELCOME) {
-                proto_welcome_t welcome = { self->max_payload, 0 };
-                proto_welcome_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &welcome);
+                s_welcomed (self, &in.body);
                 zmq_msg_close (&in.body);
-                if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
-                    self->max_payload = (size_t) welcome.max_payload;
                 return PROKIT_OK;
             }
             if (in.command == PROTO_ERROR && in.id == 0) {
@@ -1282,6 +1255,8 @@ client_new (const client_config_t *config, int *error)
     self->hello.pid = (uint64_t) getpid ();
     self->hello.presence = config->presence;
     self->hello.shown = config->shown;
+    self->hello.version = PROTO_VERSION_MAX;
+    self->version = PROTO_VERSION_1;
     //  What every client has, whatever it talks to: requests in flight,
     //  the epoll set, the deadline timer and the wake-up eventfd.
     self->pending = zhashx_new ();

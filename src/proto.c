@@ -314,9 +314,21 @@ proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, ui
 {
     out[0] = PROTO_SIGNATURE_0;
     out[1] = PROTO_SIGNATURE_1;
-    out[2] = PROTO_VERSION;
+    out[2] = PROTO_VERSION_1;
     out[3] = (uint8_t) command;
     s_put_be (out + 4, id, 8);
+}
+
+size_t
+proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uint64_t id,
+                     const char *peer)
+{
+    proto_header_encode (out, command, id);
+    out[2] = PROTO_VERSION_2;
+    size_t peer_len = strnlen (peer, PROTO_NAME_MAX);
+    out[PROTO_HEADER_SIZE] = (uint8_t) peer_len;
+    memcpy (out + PROTO_HEADER_SIZE + 1, peer, peer_len);
+    return PROTO_HEADER_SIZE + 1 + peer_len;
 }
 
 int
@@ -329,9 +341,11 @@ proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *
         return PROKIT_EPROTO;
     //  The version is checked before the size: a future version may have a
     //  longer header, and its sender deserves EVERSION, not EPROTO.
-    if (p[2] != PROTO_VERSION)
+    if (p[2] != PROTO_VERSION_1 && p[2] != PROTO_VERSION_2)
         return PROKIT_EVERSION;
-    if (size != PROTO_HEADER_SIZE)
+    //  Version 1's first frame is the header alone; version 2's goes on
+    //  with at least the peer length.
+    if (p[2] == PROTO_VERSION_1 ? size != PROTO_HEADER_SIZE : size < PROTO_HEADER_SIZE + 1)
         return PROKIT_EPROTO;
     *id = s_be (p + 4, 8);
     if (p[3] < PROTO_HELLO || p[3] > PROTO_COMMAND_LAST)
@@ -435,15 +449,46 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
     if (rc != PROKIT_OK)
         return rc;
-    if (count != PROTO_FRAMES)
-        return PROKIT_EPROTO;
+    msg->version = ((const uint8_t *) frames[0].data)[2];
+    const char *peer;
+    size_t peer_len;
+    if (msg->version == PROTO_VERSION_1) {
+        if (count != 3)
+            return PROKIT_EPROTO;
+        peer = (const char *) frames[1].data;
+        peer_len = frames[1].size;
+        msg->body_frame = 2;
+    }
+    else {
+        //  The header's check left at least the peer length byte.
+        const uint8_t *first = (const uint8_t *) frames[0].data;
+        peer = (const char *) first + PROTO_HEADER_SIZE + 1;
+        peer_len = first[PROTO_HEADER_SIZE];
+        size_t prefix = PROTO_HEADER_SIZE + 1 + peer_len;
+        if (count > 2 || peer_len > PROTO_NAME_MAX || prefix > frames[0].size)
+            return PROKIT_EPROTO;
+        //  The body is in the first frame after the peer, or (when nothing
+        //  follows the peer) alone in a second frame.
+        if (count == 2 && prefix != frames[0].size)
+            return PROKIT_EPROTO;
+        msg->body_inline = count == 1;
+        msg->body_frame = count - 1;
+        if (msg->body_inline) {
+            msg->body = first + prefix;
+            msg->body_size = frames[0].size - prefix;
+        }
+    }
+    if (!msg->body_inline) {
+        msg->body = (const uint8_t *) frames[msg->body_frame].data;
+        msg->body_size = frames[msg->body_frame].size;
+    }
+    const uint8_t *body = msg->body;
+    size_t body_size = msg->body_size;
     const command_rule_t *rule = &s_rules[msg->command];
     bool to_router = direction == PROTO_TO_ROUTER;
     if (to_router ? !rule->to_router : !rule->to_client)
         return PROKIT_EPROTO;
 
-    const char *peer = (const char *) frames[1].data;
-    size_t peer_len = frames[1].size;
     if (peer_len > PROTO_NAME_MAX ||
         !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer, peer_len))
         return PROKIT_EPROTO;
@@ -451,8 +496,6 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         memcpy (msg->peer, peer, peer_len);
     msg->peer[peer_len] = 0;
 
-    const uint8_t *body = (const uint8_t *) frames[2].data;
-    size_t body_size = frames[2].size;
     switch (rule->body) {
     case BODY_EMPTY:
         if (body_size != 0)
@@ -477,8 +520,6 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         break;
     }
     }
-    msg->body = body;
-    msg->body_size = body_size;
     return PROKIT_OK;
 }
 
@@ -529,18 +570,6 @@ proto_error_decode (const void *data, size_t size, proto_error_t *error)
 }
 
 //  --- WELCOME bodies ---------------------------------------------------------
-
-size_t
-proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
-{
-    size_t n = 0;
-    out[n++] = 0x82; //  fixmap of 2
-    n += s_write_str (out + n, "max_payload", 11);
-    n += s_write_uint (out + n, welcome->max_payload);
-    n += s_write_str (out + n, "heartbeat_ms", 12);
-    n += s_write_uint (out + n, welcome->heartbeat_ms);
-    return n;
-}
 
 //  --- control maps (WELCOME, HELLO, JOINED, LEFT) ------------------------------
 
@@ -662,12 +691,43 @@ s_encode_map (uint8_t *out, const field_t *fields, size_t count)
     return n;
 }
 
+//  A version the peer did not state, or stated as 0, is version 1.
+static void
+s_default_version (uint64_t *version)
+{
+    if (*version == 0)
+        *version = PROTO_VERSION_1;
+}
+
+size_t
+proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
+{
+    //  Both settings always, even 0; the version only past 1, so that a
+    //  version 1 WELCOME is what it always was.
+    bool versioned = welcome->version > PROTO_VERSION_1;
+    size_t n = 0;
+    out[n++] = versioned ? 0x83 : 0x82; //  fixmap of 3 or 2
+    n += s_write_str (out + n, "max_payload", 11);
+    n += s_write_uint (out + n, welcome->max_payload);
+    n += s_write_str (out + n, "heartbeat_ms", 12);
+    n += s_write_uint (out + n, welcome->heartbeat_ms);
+    if (versioned) {
+        n += s_write_str (out + n, "version", 7);
+        n += s_write_uint (out + n, welcome->version);
+    }
+    return n;
+}
+
 int
 proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 {
+    welcome->version = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
-                         { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 } };
-    return s_decode_map (data, size, fields, 2);
+                         { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
+                         { "version", FIELD_UINT, &welcome->version, 0 } };
+    int rc = s_decode_map (data, size, fields, 3);
+    s_default_version (&welcome->version);
+    return rc;
 }
 
 size_t
@@ -675,17 +735,22 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
 {
     field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
                          { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
-                         { "shown", FIELD_BOOL, (void *) &hello->shown, 0 } };
-    return s_encode_map (out, fields, 3);
+                         { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
+                         { "version", FIELD_UINT, (void *) &hello->version, 0 } };
+    return s_encode_map (out, fields, 4);
 }
 
 int
 proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
 {
+    hello->version = 0;
     field_t fields[] = { { "pid", FIELD_UINT, &hello->pid, 0 },
                          { "presence", FIELD_BOOL, &hello->presence, 0 },
-                         { "shown", FIELD_BOOL, &hello->shown, 0 } };
-    return s_decode_map (data, size, fields, 3);
+                         { "shown", FIELD_BOOL, &hello->shown, 0 },
+                         { "version", FIELD_UINT, &hello->version, 0 } };
+    int rc = s_decode_map (data, size, fields, 4);
+    s_default_version (&hello->version);
+    return rc;
 }
 
 size_t

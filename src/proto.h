@@ -1,8 +1,9 @@
 /*  proto.h: the prokit wire codec (private).
 
-    Encodes and validates the three frames of every prokit message:
-    header (signature, version, command, correlation id), peer name and
-    msgpack body. Pure functions over byte buffers: no sockets, no
+    Encodes and validates every prokit message: header (signature,
+    version, command, correlation id), peer name and msgpack body, in
+    either wire version (1: three frames; 2: one frame, or two when the
+    body travels alone). Pure functions over byte buffers: no sockets, no
     allocation. docs/PROTOCOL.md is the normative description; keep the two
     in step.
 */
@@ -15,14 +16,25 @@
 
 #define PROTO_SIGNATURE_0 0x50 //  'P'
 #define PROTO_SIGNATURE_1 0x4B //  'K'
-#define PROTO_VERSION 1
+//  Version 1: three frames (header, peer, body). Version 2: one frame
+//  (header, peer length, peer, body), or that frame without the body and
+//  the body as a second frame. A peer that reads version 2 reads both.
+#define PROTO_VERSION_1 1
+#define PROTO_VERSION_2 2
+#define PROTO_VERSION_MAX PROTO_VERSION_2
 #define PROTO_HEADER_SIZE 12
-#define PROTO_FRAMES 3
+#define PROTO_FRAMES_MAX 3 //  the most frames a message of any version has
 #define PROTO_NAME_MAX 64
 #define PROTO_ERROR_TEXT_MAX 1024
 #define PROTO_MSGPACK_DEPTH_MAX 64
 #define PROTO_DEFAULT_MAX_PAYLOAD (16u * 1024 * 1024)
 #define PROTO_MAIN_NAME "@main"
+
+//  Version 2: the header, one byte of peer length and the peer.
+#define PROTO_PREFIX_MAX (PROTO_HEADER_SIZE + 1 + PROTO_NAME_MAX)
+//  Version 2 senders put bodies up to this size in the first frame (one
+//  small copy costs less than a frame); larger ones travel alone, uncopied.
+#define PROTO_INLINE_MAX 4096
 
 typedef enum proto_command {
     PROTO_HELLO = 1,
@@ -57,13 +69,18 @@ typedef struct proto_frame {
 } proto_frame_t;
 
 //  A decoded message. PEER is copied and NUL-terminated; BODY points into
-//  the caller's frame and is valid as long as that frame is.
+//  the caller's frame number BODY_FRAME and is valid as long as that frame
+//  is. The body fills that frame unless BODY_INLINE (version 2, after the
+//  peer).
 typedef struct proto_msg {
+    uint8_t version;
     uint8_t command;
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1];
     const uint8_t *body;
     size_t body_size;
+    size_t body_frame;
+    bool body_inline;
 } proto_msg_t;
 
 //  A decoded ERROR body.
@@ -73,18 +90,26 @@ typedef struct proto_error {
     char text[PROTO_ERROR_TEXT_MAX + 1];
 } proto_error_t;
 
-//  Write a header into OUT.
+//  Write a version 1 header (the whole first frame) into OUT.
 void proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, uint64_t id);
 
-//  Check a header. Returns 0 and fills *command and *id, PROKIT_EPROTO for
-//  anything that is not a prokit header, PROKIT_EVERSION for a prokit header
-//  of another version.
+//  Write the start of a version 2 first frame into OUT: header, peer length
+//  and PEER (at most PROTO_NAME_MAX bytes). Returns the bytes written; the
+//  inline body, if any, follows them.
+size_t proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uint64_t id,
+                            const char *peer);
+
+//  Check the header at the start of a first frame of SIZE bytes. Returns 0
+//  and fills *command and *id, PROKIT_EPROTO for anything that is not a
+//  prokit header (or a frame too short for its version), PROKIT_EVERSION for
+//  a prokit header of a version this code does not read.
 int proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id);
 
 //  Decode and validate a whole message of COUNT frames travelling in
-//  DIRECTION, with bodies up to MAX_PAYLOAD bytes. Fills *msg completely and
-//  returns 0, or returns PROKIT_EPROTO, PROKIT_EVERSION or PROKIT_ETOOBIG and
-//  leaves *msg with at least command and id (0 when the header was bad).
+//  DIRECTION, with bodies up to MAX_PAYLOAD bytes, in either version. Fills
+//  *msg completely and returns 0, or returns PROKIT_EPROTO, PROKIT_EVERSION
+//  or PROKIT_ETOOBIG and leaves *msg with at least command and id (0 when
+//  the header was bad), and body_size for PROKIT_ETOOBIG.
 int proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
                   size_t max_payload, proto_msg_t *msg);
 
@@ -111,6 +136,7 @@ int proto_error_decode (const void *data, size_t size, proto_error_t *error);
 typedef struct proto_welcome {
     uint64_t max_payload;
     uint64_t heartbeat_ms;
+    uint64_t version; //  the wire version it sends in, and the client may: 1 if not said
 } proto_welcome_t;
 
 #define PROTO_WELCOME_BODY_MAX 64
@@ -122,9 +148,10 @@ int proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcom
 
 //  What a client says about itself in HELLO.
 typedef struct proto_hello {
-    uint64_t pid;  //  its process id, 0 if not said
-    bool presence; //  it wants JOINED/LEFT about the other windows
-    bool shown;    //  it starts visible
+    uint64_t pid;     //  its process id, 0 if not said
+    bool presence;    //  it wants JOINED/LEFT about the other windows
+    bool shown;       //  it starts visible
+    uint64_t version; //  the highest wire version it reads, 1 if not said
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX 64

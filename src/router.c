@@ -32,6 +32,7 @@
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "wire.h"
 
 //  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
 //  drops connections whose frames exceed twice that, so a hostile peer
@@ -72,7 +73,8 @@ typedef struct peer {
     char client_key[41]; //  its CURVE public key (Z85), "" without CURVE
     int64_t last_seen;   //  when it last sent us something, ms since the epoch
     int64_t joined_at;   //  when it joined, ms since the epoch
-    zlistx_t *backlog;   //  zmsg_t (header, peer, body) waiting for room
+    int version;         //  the wire version it reads (PROTO_VERSION_*)
+    zlistx_t *backlog;   //  router_item_t waiting for room in its queue
     zhashx_t *inflight;  //  "requester/id" -> inflight_t: requests it owes
 } peer_t;
 
@@ -131,34 +133,49 @@ s_signal (int fd)
     (void) rc; //  an eventfd at its maximum is still readable: nothing lost
 }
 
-//  Queue a message for the embedded main. BODY, when given, is moved.
-//  Returns 0, or EAGAIN when main has ROUTER_HWM messages waiting (as its
-//  socket queue would); CONTROL messages (the router's own) always fit.
+//  A message kept in memory (main's inbox, a peer's backlog). BODY is
+//  moved. Returns NULL when memory runs out (BODY is then closed).
+static router_item_t *
+s_item_new (proto_command_t command, uint64_t id, const char *peer_name, zmq_msg_t *body)
+{
+    router_item_t *item = (router_item_t *) malloc (sizeof (*item));
+    if (!item) {
+        zmq_msg_close (body);
+        return NULL;
+    }
+    item->command = (uint8_t) command;
+    item->id = id;
+    size_t peer_size = strnlen (peer_name, PROTO_NAME_MAX);
+    memcpy (item->peer, peer_name, peer_size);
+    item->peer[peer_size] = 0;
+    item->next = NULL;
+    zmq_msg_init (&item->body);
+    zmq_msg_move (&item->body, body);
+    return item;
+}
+
+static void
+s_item_destroy (router_item_t **item_p)
+{
+    if (*item_p) {
+        zmq_msg_close (&(*item_p)->body);
+        free (*item_p);
+        *item_p = NULL;
+    }
+}
+
+//  Queue a message for the embedded main. BODY is taken. Returns 0, or
+//  EAGAIN when main has ROUTER_HWM messages waiting (as its socket queue
+//  would); CONTROL messages (the router's own) always fit.
 static int
 s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
-              zmq_msg_t *body, const void *body_bytes, size_t body_size, bool control)
+              zmq_msg_t *body, bool control)
 {
-    router_item_t *item = NULL;
-    if ((control || self->inbox_size < ROUTER_HWM) &&
-        (item = (router_item_t *) malloc (sizeof (*item))) != NULL) {
-        item->command = (uint8_t) command;
-        item->id = id;
-        size_t peer_size = strnlen (peer_name, PROTO_NAME_MAX);
-        memcpy (item->peer, peer_name, peer_size);
-        item->peer[peer_size] = 0;
-        item->next = NULL;
-        zmq_msg_init (&item->body);
-        if (body)
-            zmq_msg_move (&item->body, body);
-        else if (zmq_msg_init_size (&item->body, body_size) == 0)
-            memcpy (zmq_msg_data (&item->body), body_bytes, body_size);
-        else {
-            free (item);
-            item = NULL;
-        }
-    }
-    if (body)
+    if (!control && self->inbox_size >= ROUTER_HWM) {
         zmq_msg_close (body);
+        return EAGAIN;
+    }
+    router_item_t *item = s_item_new (command, id, peer_name, body);
     if (!item)
         return EAGAIN;
     if (self->inbox_tail)
@@ -175,39 +192,41 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
     return 0;
 }
 
-//  Send one message to a peer without blocking. BODY, when given, is moved
-//  (also on failure it is left closed). Returns 0 or an errno: EAGAIN when
-//  the peer's queue is full, EHOSTUNREACH when it has gone.
+//  Send one message to a peer without blocking, in the wire version it
+//  reads. BODY is taken (also on failure). Returns 0 or an errno: EAGAIN
+//  when the peer's queue is full, EHOSTUNREACH when it has gone.
 static int
-s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
-        const char *peer_name, zmq_msg_t *body, const void *body_bytes, size_t body_size)
+s_send_msg (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+            const char *peer_name, zmq_msg_t *body, bool control)
 {
     if (to->local)
-        return s_inbox_push (self, command, id, peer_name, body, body_bytes, body_size, false);
-    uint8_t header[PROTO_HEADER_SIZE];
-    proto_header_encode (header, command, id);
-    int flags = ZMQ_SNDMORE | ZMQ_DONTWAIT;
-    //  ROUTER_MANDATORY makes the routing-id frame fail as a whole, so a
-    //  refused message never leaves half its frames queued.
-    if (zmq_send (self->router, to->routing_id, to->routing_id_size, flags) < 0) {
-        int err = errno;
-        if (body)
-            zmq_msg_close (body);
-        return err;
-    }
-    zmq_send (self->router, header, sizeof (header), ZMQ_SNDMORE);
-    zmq_send (self->router, peer_name, strlen (peer_name), ZMQ_SNDMORE);
-    if (body)
-        zmq_msg_send (body, self->router, 0);
-    else
-        zmq_send (self->router, body_bytes, body_size, 0);
-    return 0;
+        return s_inbox_push (self, command, id, peer_name, body, control);
+    return wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
+                      peer_name, body);
+}
+
+//  The same, with a body of BODY_SIZE bytes at BODY_BYTES (copied).
+static int
+s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+        const char *peer_name, const void *body_bytes, size_t body_size)
+{
+    zmq_msg_t body;
+    if (wire_body_copy (&body, body_bytes, body_size) != 0)
+        return ENOMEM;
+    return s_send_msg (self, to, command, id, peer_name, &body, false);
 }
 
 static void
 s_backlog_destroy (void **item)
 {
-    zmsg_destroy ((zmsg_t **) item);
+    s_item_destroy ((router_item_t **) item);
+}
+
+static void
+s_control_lost (router_state_t *self, const peer_t *to, proto_command_t command, const char *why)
+{
+    self->stats.control_lost++;
+    log_error ("router: %s; %s for '%s' lost", why, proto_command_name (command), to->name);
 }
 
 //  Send a message the router generates (ERROR, JOINED, LEFT) to a joined
@@ -215,37 +234,36 @@ s_backlog_destroy (void **item)
 //  anything already there, so the peer still gets it, in order.
 static void
 s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
-                const char *peer_name, const void *body, size_t body_size)
+                const char *peer_name, const void *body_bytes, size_t body_size)
 {
+    zmq_msg_t body;
     if (to->local) {
-        if (s_inbox_push (self, command, id, peer_name, NULL, body, body_size, true) != 0) {
-            self->stats.control_lost++;
-            log_error ("router: out of memory; %s for main lost", proto_command_name (command));
-        }
+        if (wire_body_copy (&body, body_bytes, body_size) != 0 ||
+            s_inbox_push (self, command, id, peer_name, &body, true) != 0)
+            s_control_lost (self, to, command, "out of memory");
         return;
     }
     if (!to->backlog || zlistx_size (to->backlog) == 0) {
-        int rc = s_send (self, to, command, id, peer_name, NULL, body, body_size);
+        int rc = s_send (self, to, command, id, peer_name, body_bytes, body_size);
         if (rc != EAGAIN)
             return; //  sent, or the peer has gone: nobody left to tell
     }
     if (self->backlog_total >= BACKLOG_MAX) {
-        self->stats.control_lost++;
-        log_error ("router: backlog full; %s for '%s' lost", proto_command_name (command),
-                   to->name);
+        s_control_lost (self, to, command, "backlog full");
+        return;
+    }
+    router_item_t *item = NULL;
+    if (wire_body_copy (&body, body_bytes, body_size) == 0)
+        item = s_item_new (command, id, peer_name, &body);
+    if (!item) {
+        s_control_lost (self, to, command, "out of memory");
         return;
     }
     if (!to->backlog) {
         to->backlog = zlistx_new ();
         zlistx_set_destructor (to->backlog, s_backlog_destroy);
     }
-    uint8_t header[PROTO_HEADER_SIZE];
-    proto_header_encode (header, command, id);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, header, sizeof (header));
-    zmsg_addstr (msg, peer_name);
-    zmsg_addmem (msg, body, body_size);
-    zlistx_add_end (to->backlog, msg);
+    zlistx_add_end (to->backlog, item);
     self->backlog_total++;
 }
 
@@ -256,21 +274,20 @@ s_flush_backlogs (router_state_t *self)
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name)) {
         while (peer->backlog && zlistx_size (peer->backlog) > 0) {
-            zmsg_t *msg = (zmsg_t *) zlistx_first (peer->backlog);
-            if (zmq_send (self->router, peer->routing_id, peer->routing_id_size,
-                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-                if (errno != EAGAIN) {
-                    //  Gone: its departure is handled when next noticed.
-                    self->backlog_total -= zlistx_size (peer->backlog);
-                    zlistx_purge (peer->backlog);
-                }
+            router_item_t *item = (router_item_t *) zlistx_first (peer->backlog);
+            zmq_msg_t body;
+            zmq_msg_init (&body);
+            zmq_msg_copy (&body, &item->body); //  the item keeps it until sent
+            int rc = s_send_msg (self, peer, (proto_command_t) item->command, item->id, item->peer,
+                                 &body, true);
+            if (rc == EAGAIN)
+                break;
+            if (rc != 0) {
+                //  Gone: its departure is handled when next noticed.
+                self->backlog_total -= zlistx_size (peer->backlog);
+                zlistx_purge (peer->backlog);
                 break;
             }
-            size_t frames = zmsg_size (msg);
-            size_t i = 0;
-            for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), i++)
-                zmq_send (self->router, zframe_data (frame), zframe_size (frame),
-                          i + 1 < frames ? ZMQ_SNDMORE : 0);
             zlistx_delete (peer->backlog, zlistx_cursor (peer->backlog));
             self->backlog_total--;
         }
@@ -296,10 +313,11 @@ s_send_to_id (router_state_t *self, const zmq_msg_t *routing_id, proto_command_t
 {
     peer_t anonymous;
     memset (&anonymous, 0, sizeof (anonymous));
+    anonymous.version = PROTO_VERSION_1; //  all a connection that has not joined surely reads
     anonymous.routing_id_size = zmq_msg_size (routing_id);
     memcpy (anonymous.routing_id, zmq_msg_data ((zmq_msg_t *) routing_id),
             anonymous.routing_id_size);
-    s_send (self, &anonymous, command, id, "", NULL, body, body_size);
+    s_send (self, &anonymous, command, id, "", body, body_size);
 }
 
 static void
@@ -463,15 +481,19 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     peer->joined_at = peer->last_seen = zclock_time ();
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
+    //  From WELCOME on, it hears the newest version both sides read.
+    peer->version =
+        peer->hello.version < PROTO_VERSION_MAX ? (int) peer->hello.version : PROTO_VERSION_MAX;
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
 
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms };
+    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms,
+                                (uint64_t) peer->version };
     size_t size = proto_welcome_encode (body, &welcome);
-    if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, NULL, body, size) != 0) {
+    if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size) != 0) {
         //  It cannot hear us: it will time out and retry; do not keep a
         //  name claimed by a connection that never learnt it joined.
         zhashx_delete (self->by_id, peer->key);
@@ -594,10 +616,14 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     }
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
-    int rc = target->backlog && zlistx_size (target->backlog) > 0
-                 ? EAGAIN
-                 : s_send (self, target, (proto_command_t) msg->command, msg->id, sender->name,
-                           body, NULL, 0);
+    int rc;
+    if (target->backlog && zlistx_size (target->backlog) > 0) {
+        zmq_msg_close (body);
+        rc = EAGAIN;
+    }
+    else
+        rc = s_send_msg (self, target, (proto_command_t) msg->command, msg->id, sender->name, body,
+                         false);
     if (rc == 0) {
         self->stats.routed++;
         s_track (self, sender, target, msg);
@@ -680,7 +706,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         zmq_msg_t copy;
         zmq_msg_init (&copy);
         zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-        int rc = s_send (self, peer, PROTO_BROADCAST, msg->id, sender->name, &copy, NULL, 0);
+        int rc = s_send_msg (self, peer, PROTO_BROADCAST, msg->id, sender->name, &copy, false);
         if (rc == 0)
             self->stats.routed++;
         else if (rc == EAGAIN) {
@@ -825,7 +851,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
     case PROTO_BYE:
         //  Answer first, so the window knows its name is free once it
         //  hears back (a new connection could otherwise overtake the BYE).
-        s_send (self, sender, PROTO_BYE, msg->id, "", NULL, NULL, 0);
+        s_send (self, sender, PROTO_BYE, msg->id, "", NULL, 0);
         s_remove_peer (self, sender, "closed");
         break;
     case PROTO_SEND:
@@ -837,7 +863,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
     case PROTO_HIDE: s_window_control (self, sender, msg, body); return;
     case PROTO_QUERY: s_query (self, sender, msg); break;
     case PROTO_BROADCAST: s_broadcast (self, sender, msg, body); return;
-    case PROTO_PING: s_send (self, sender, PROTO_PONG, msg->id, "", NULL, NULL, 0); break;
+    case PROTO_PING: s_send (self, sender, PROTO_PONG, msg->id, "", NULL, 0); break;
     default: //  PONG: liveness only
         break;
     }
@@ -856,12 +882,9 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     }
     s_hex ((const uint8_t *) zmq_msg_data (&frames[0]), id_size, key);
 
-    proto_frame_t wire[PROTO_FRAMES + 1];
+    proto_frame_t wire[PROTO_FRAMES_MAX];
     size_t wire_count = count - 1;
-    for (size_t i = 0; i < wire_count && i <= PROTO_FRAMES; i++) {
-        wire[i].data = zmq_msg_data (&frames[i + 1]);
-        wire[i].size = zmq_msg_size (&frames[i + 1]);
-    }
+    wire_view (frames + 1, wire_count, wire);
     proto_msg_t msg;
     int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_id, key);
@@ -880,13 +903,13 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         if (rc == PROKIT_ETOOBIG) {
             self->stats.too_big++;
             snprintf (text, sizeof (text), "payload of %zu bytes exceeds the limit of %zu",
-                      wire[2].size, self->max_payload);
+                      msg.body_size, self->max_payload);
         }
         else if (rc == PROKIT_EVERSION) {
             self->stats.malformed++;
             snprintf (text, sizeof (text),
-                      "protocol version %u not supported; this router speaks %d",
-                      ((const uint8_t *) wire[0].data)[2], PROTO_VERSION);
+                      "protocol version %u not supported; this router speaks 1 to %d",
+                      ((const uint8_t *) wire[0].data)[2], PROTO_VERSION_MAX);
         }
         else {
             self->stats.malformed++;
@@ -905,7 +928,14 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     self->stats.received++;
     if (sender) {
         sender->last_seen = zclock_time ();
-        s_handle_joined (self, sender, &msg, &frames[3]);
+        zmq_msg_t body;
+        if (wire_body_take (frames + 1, &msg, &body) != 0) {
+            log_error ("router: out of memory; %s from '%s' dropped",
+                       proto_command_name (msg.command), sender->name);
+            s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
+            return;
+        }
+        s_handle_joined (self, sender, &msg, &body);
         return;
     }
     {
@@ -939,28 +969,12 @@ static bool
 s_drain (router_state_t *self)
 {
     for (int n = 0; n < BATCH_MAX; n++) {
-        zmq_msg_t frames[PROTO_FRAMES + 2];
-        size_t count = 0;
-        bool more = true;
-        bool first = true;
-        while (more) {
-            zmq_msg_t frame;
-            zmq_msg_init (&frame);
-            if (zmq_msg_recv (&frame, self->router, first ? ZMQ_DONTWAIT : 0) < 0) {
-                zmq_msg_close (&frame);
-                if (first)
-                    return false;
-                break;
-            }
-            first = false;
-            more = zmq_msg_more (&frame);
-            if (count < PROTO_FRAMES + 2)
-                frames[count++] = frame; //  zmq_msg_t is movable by copy
-            else
-                zmq_msg_close (&frame); //  too many frames: decode will refuse
-        }
-        //  count includes the routing id; more than PROTO_FRAMES + 1 frames
-        //  is reported to the decoder as such.
+        //  The routing id, then one frame more than any message has, so
+        //  that the decoder sees when there were too many.
+        zmq_msg_t frames[PROTO_FRAMES_MAX + 2];
+        size_t count;
+        if (!wire_recv (self->router, frames, PROTO_FRAMES_MAX + 2, &count))
+            return false;
         s_handle_message (self, frames, count);
         for (size_t i = 0; i < count; i++)
             zmq_msg_close (&frames[i]);
@@ -996,7 +1010,7 @@ s_say_goodbye (router_state_t *self)
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
         if (!peer->local)
-            s_send (self, peer, PROTO_BYE, 0, "", NULL, NULL, 0);
+            s_send (self, peer, PROTO_BYE, 0, "", NULL, 0);
 }
 
 //  libzmq finds the ZAP handler at one inproc endpoint per process, and a
@@ -1383,6 +1397,7 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
                    zmq_msg_t *body)
 {
     proto_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
     msg.command = (uint8_t) command;
     msg.id = id;
     size_t peer_size = strnlen (peer, PROTO_NAME_MAX);

@@ -25,7 +25,40 @@ s_header (uint8_t out[PROTO_HEADER_SIZE], int command, uint64_t id)
     proto_header_encode (out, (proto_command_t) command, id);
 }
 
-//  Decode HEADER (command, id 77) + PEER (PEER_LEN bytes) + BODY.
+//  Decode the same message in version 2, with the body inline (ALONE
+//  false) or in a second frame, built by hand (PEER_LEN may exceed what
+//  the encoder writes).
+static int
+s_decode_v2 (int command, const void *peer, size_t peer_len, const void *body, size_t body_size,
+             bool alone, proto_direction_t direction, size_t max_payload, proto_msg_t *msg)
+{
+    size_t first_size = PROTO_HEADER_SIZE + 1 + peer_len + (alone ? 0 : body_size);
+    uint8_t *first = (uint8_t *) malloc (first_size);
+    s_header (first, command, 77);
+    first[2] = PROTO_VERSION_2;
+    first[PROTO_HEADER_SIZE] = (uint8_t) peer_len;
+    if (peer_len > 0)
+        memcpy (first + PROTO_HEADER_SIZE + 1, peer, peer_len);
+    if (!alone && body_size > 0)
+        memcpy (first + PROTO_HEADER_SIZE + 1 + peer_len, body, body_size);
+    proto_frame_t frames[2] = { { first, first_size }, { body, body_size } };
+    int rc = proto_decode (frames, alone ? 2 : 1, direction, max_payload, msg);
+    if (rc == PROKIT_OK) {
+        assert_int_equal (msg->version, PROTO_VERSION_2);
+        assert_int_equal (msg->body_inline, !alone);
+        assert_int_equal (msg->body_frame, alone ? 1 : 0);
+        if (alone)
+            assert_ptr_equal (msg->body, body);
+        else
+            assert_ptr_equal (msg->body, first + PROTO_HEADER_SIZE + 1 + peer_len);
+    }
+    free (first);
+    return rc;
+}
+
+//  Decode HEADER (command, id 77) + PEER (PEER_LEN bytes) + BODY, in
+//  version 1. Every message is decoded in version 2 as well, both ways,
+//  and must be judged the same: each rule below holds in both versions.
 static int
 s_decode_raw (int command, const void *peer, size_t peer_len, const void *body, size_t body_size,
               proto_direction_t direction, size_t max_payload, proto_msg_t *msg)
@@ -35,7 +68,26 @@ s_decode_raw (int command, const void *peer, size_t peer_len, const void *body, 
     proto_frame_t frames[3] = { { header, sizeof (header) },
                                 { peer, peer_len },
                                 { body, body_size } };
-    return proto_decode (frames, 3, direction, max_payload, msg);
+    int rc = proto_decode (frames, 3, direction, max_payload, msg);
+    if (rc == PROKIT_OK) {
+        assert_int_equal (msg->version, PROTO_VERSION_1);
+        assert_int_equal (msg->body_frame, 2);
+        assert_false (msg->body_inline);
+    }
+    if (peer_len <= 255) {
+        for (int alone = 0; alone < 2; alone++) {
+            proto_msg_t v2;
+            assert_int_equal (s_decode_v2 (command, peer, peer_len, body, body_size, alone,
+                                           direction, max_payload, &v2),
+                              rc);
+            assert_int_equal (v2.command, msg->command);
+            assert_true (v2.id == msg->id);
+            assert_string_equal (v2.peer, msg->peer);
+            if (rc == PROKIT_OK || rc == PROKIT_ETOOBIG)
+                assert_int_equal (v2.body_size, msg->body_size);
+        }
+    }
+    return rc;
 }
 
 //  Decode HEADER + PEER (a C string) + BODY travelling in DIRECTION.
@@ -194,7 +246,7 @@ test_header_with_a_wrong_signature_is_eproto (void **state)
         assert_int_equal (command, 0);
         assert_int_equal (id, 0);
         //  The signature is checked before the version.
-        header[2] = PROTO_VERSION + 1;
+        header[2] = PROTO_VERSION_MAX + 1;
         assert_int_equal (proto_header_decode (header, sizeof (header), &command, &id),
                           PROKIT_EPROTO);
     }
@@ -204,7 +256,7 @@ static void
 test_header_with_other_version_is_eversion (void **state)
 {
     (void) state;
-    const uint8_t versions[] = { 0, PROTO_VERSION + 1, 255 };
+    const uint8_t versions[] = { 0, PROTO_VERSION_MAX + 1, 255 };
     for (size_t i = 0; i < COUNT_OF (versions); i++) {
         uint8_t header[PROTO_HEADER_SIZE];
         proto_header_encode (header, PROTO_HELLO, 5);
@@ -224,7 +276,7 @@ test_short_or_long_header_with_other_version_is_eversion (void **state)
     (void) state;
     uint8_t header[64] = { 0 };
     proto_header_encode (header, PROTO_HELLO, 5);
-    header[2] = PROTO_VERSION + 1;
+    header[2] = PROTO_VERSION_MAX + 1;
     const size_t sizes[] = { 3, 4, 11, 13, 64 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t command;
@@ -237,7 +289,7 @@ static void
 test_two_byte_header_is_eproto_even_with_a_signature (void **state)
 {
     (void) state;
-    const uint8_t header[] = { 'P', 'K', PROTO_VERSION + 1 };
+    const uint8_t header[] = { 'P', 'K', PROTO_VERSION_MAX + 1 };
     uint8_t command;
     uint64_t id;
     assert_int_equal (proto_header_decode (header, 2, &command, &id), PROKIT_EPROTO);
@@ -356,7 +408,7 @@ test_decode_reports_eversion_from_the_header (void **state)
     (void) state;
     uint8_t header[PROTO_HEADER_SIZE];
     s_header (header, PROTO_HELLO, 9);
-    header[2] = 2;
+    header[2] = PROTO_VERSION_MAX + 1;
     proto_frame_t frames[3] = { { header, sizeof (header) }, { "work", 4 }, { s_map, 1 } };
     proto_msg_t msg;
     assert_int_equal (proto_decode (frames, 3, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg),
@@ -1548,7 +1600,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0 };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0 };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1564,10 +1616,10 @@ test_welcome_body_round_trips (void **state)
     const uint64_t values[] = { 0, 1, 127, 128, 1u << 30, (uint64_t) INT64_MAX };
     for (size_t i = 0; i < COUNT_OF (values); i++) {
         uint8_t body[PROTO_WELCOME_BODY_MAX];
-        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i] };
+        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0 };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345 };
+        proto_welcome_t in = { 12345, 12345, 0 };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1580,9 +1632,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63 };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0 };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0 };
+    proto_welcome_t in = { 0, 0, 0 };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1600,7 +1652,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (proto_msgpack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2 };
+    proto_welcome_t kept = { 1, 2, 0 };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1613,7 +1665,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8 };
+    proto_welcome_t kept = { 7, 8, 0 };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1623,7 +1675,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8 };
+    proto_welcome_t kept = { 7, 8, 0 };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1655,7 +1707,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0 };
+        proto_welcome_t welcome = { 0, 0, 0 };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1668,7 +1720,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0 };
+        proto_welcome_t welcome = { 0, 0, 0 };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1681,7 +1733,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0 };
+    proto_welcome_t welcome = { 0, 0, 0 };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1695,7 +1747,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0 };
+        proto_welcome_t welcome = { 0, 0, 0 };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1706,7 +1758,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0 };
+    proto_welcome_t welcome = { 0, 0, 0 };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1719,16 +1771,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false };
+    proto_hello_t none = { 0, false, false, 0 };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true };
+    proto_hello_t out = { 4000000000u, true, true, 0 };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (proto_msgpack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false };
+    proto_hello_t in = { 0, false, false, 0 };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1742,7 +1794,7 @@ test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false };
+    proto_hello_t hello = { 0, false, false, 0 };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -1783,6 +1835,128 @@ test_presence_body_round_trips_and_cuts_long_strings (void **state)
     assert_int_equal (proto_presence_decode (wire, 10 + sizeof (in.reason), &in), PROKIT_OK);
     assert_int_equal (strlen (in.reason), sizeof (in.reason) - 1);
     assert_true (in.shown); //  the field after it is untouched
+}
+
+//  --- version 2 -----------------------------------------------------------------
+
+static void
+test_prefix_is_version_2_header_peer_length_and_peer (void **state)
+{
+    (void) state;
+    uint8_t prefix[PROTO_PREFIX_MAX];
+    size_t size = proto_prefix_encode (prefix, PROTO_SEND, 0x0102030405060708ull, "work");
+    const uint8_t expected[] = { 'P', 'K', 2, 4, 1, 2, 3, 4, 5, 6, 7, 8, 4, 'w', 'o', 'r', 'k' };
+    assert_int_equal (size, sizeof (expected));
+    assert_memory_equal (prefix, expected, sizeof (expected));
+    //  An empty peer is a zero length; a name is never longer than 64.
+    assert_int_equal (proto_prefix_encode (prefix, PROTO_PING, 1, ""), PROTO_HEADER_SIZE + 1);
+    assert_int_equal (prefix[PROTO_HEADER_SIZE], 0);
+    char longest[PROTO_NAME_MAX + 1];
+    memset (longest, 'n', PROTO_NAME_MAX);
+    longest[PROTO_NAME_MAX] = 0;
+    assert_int_equal (proto_prefix_encode (prefix, PROTO_SEND, 1, longest), PROTO_PREFIX_MAX);
+}
+
+static void
+test_version_2_decodes_what_the_prefix_encodes (void **state)
+{
+    (void) state;
+    uint8_t frame[PROTO_PREFIX_MAX + 3];
+    size_t size = proto_prefix_encode (frame, PROTO_REQUEST, 42, "@main");
+    const uint8_t body[] = { 0xa2, 'h', 'i' };
+    memcpy (frame + size, body, sizeof (body));
+    proto_frame_t one = { frame, size + sizeof (body) };
+    proto_msg_t msg;
+    assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_OK);
+    assert_int_equal (msg.version, PROTO_VERSION_2);
+    assert_int_equal (msg.command, PROTO_REQUEST);
+    assert_int_equal (msg.id, 42);
+    assert_string_equal (msg.peer, "@main");
+    assert_true (msg.body_inline);
+    assert_int_equal (msg.body_size, sizeof (body));
+    assert_memory_equal (msg.body, body, sizeof (body));
+}
+
+static void
+test_version_2_frame_without_its_peer_length_is_eproto (void **state)
+{
+    (void) state;
+    uint8_t frame[PROTO_PREFIX_MAX];
+    proto_prefix_encode (frame, PROTO_PING, 9, "");
+    proto_frame_t one = { frame, PROTO_HEADER_SIZE };
+    proto_msg_t msg;
+    assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_EPROTO);
+    //  Too short for its version: the id is not trusted either.
+    assert_int_equal (msg.id, 0);
+    one.size = PROTO_HEADER_SIZE + 1;
+    assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_OK);
+}
+
+static void
+test_version_2_peer_length_past_the_frame_is_eproto (void **state)
+{
+    (void) state;
+    uint8_t frame[PROTO_PREFIX_MAX];
+    size_t size = proto_prefix_encode (frame, PROTO_SEND, 9, "work");
+    const uint8_t lengths[] = { 5, 64, 65, 255 };
+    for (size_t i = 0; i < COUNT_OF (lengths); i++) {
+        frame[PROTO_HEADER_SIZE] = lengths[i];
+        proto_frame_t one = { frame, size };
+        proto_msg_t msg;
+        assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg),
+                          PROKIT_EPROTO);
+        assert_int_equal (msg.command, PROTO_SEND);
+        assert_int_equal (msg.id, 9);
+    }
+}
+
+static void
+test_version_2_body_is_inline_or_alone_never_both (void **state)
+{
+    (void) state;
+    uint8_t frame[PROTO_PREFIX_MAX + 1];
+    size_t size = proto_prefix_encode (frame, PROTO_SEND, 9, "work");
+    frame[size] = 0xc0;
+    proto_frame_t frames[3] = { { frame, size + 1 }, { s_nil, 1 }, { s_nil, 1 } };
+    proto_msg_t msg;
+    assert_int_equal (proto_decode (frames, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_OK);
+    assert_int_equal (proto_decode (frames, 2, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_EPROTO);
+    frames[0].size = size;
+    assert_int_equal (proto_decode (frames, 2, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_OK);
+    assert_false (msg.body_inline);
+    assert_int_equal (msg.body_frame, 1);
+    assert_ptr_equal (msg.body, s_nil);
+    //  Three frames are version 1's shape, not version 2's.
+    assert_int_equal (proto_decode (frames, 3, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_EPROTO);
+}
+
+static void
+test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
+{
+    (void) state;
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
+    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2 };
+    size_t size = proto_hello_encode (body, &hello);
+    proto_hello_t heard = { 0, false, false, 99 };
+    assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
+    assert_int_equal (heard.version, PROTO_VERSION_2);
+    //  A peer that does not say reads version 1 only.
+    assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
+    assert_int_equal (heard.version, PROTO_VERSION_1);
+
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2 };
+    size = proto_welcome_encode (body, &welcome);
+    assert_true (size <= PROTO_WELCOME_BODY_MAX);
+    proto_welcome_t got = { 0, 0, 99 };
+    assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
+    assert_int_equal (got.version, PROTO_VERSION_2);
+    assert_int_equal (got.max_payload, 1024);
+    //  A version 1 WELCOME is the two-key map it always was.
+    welcome.version = PROTO_VERSION_1;
+    size = proto_welcome_encode (body, &welcome);
+    assert_int_equal (body[0], 0x82);
+    assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
+    assert_int_equal (got.version, PROTO_VERSION_1);
 }
 
 int
@@ -1881,6 +2055,12 @@ main (void)
         cmocka_unit_test (test_hello_body_round_trips_and_leaves_out_defaults),
         cmocka_unit_test (test_hello_flag_that_is_not_a_bool_is_refused),
         cmocka_unit_test (test_presence_body_round_trips_and_cuts_long_strings),
+        cmocka_unit_test (test_prefix_is_version_2_header_peer_length_and_peer),
+        cmocka_unit_test (test_version_2_decodes_what_the_prefix_encodes),
+        cmocka_unit_test (test_version_2_frame_without_its_peer_length_is_eproto),
+        cmocka_unit_test (test_version_2_peer_length_past_the_frame_is_eproto),
+        cmocka_unit_test (test_version_2_body_is_inline_or_alone_never_both),
+        cmocka_unit_test (test_hello_and_welcome_say_the_version_and_default_to_1),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -104,14 +104,45 @@ s_send_message (void *socket, int version, int command, uint64_t id, const char 
     s_send_frames (socket, 3, data, sizes);
 }
 
+//  Send a version 2 message: header, peer length, peer and (unless
+//  BODY_ALONE) body in one frame; with BODY_ALONE the body follows as a
+//  second frame.
+static void
+s_send_message_v2 (void *socket, int command, uint64_t id, const char *peer, const void *body,
+                   size_t body_size, bool body_alone)
+{
+    size_t peer_len = strlen (peer);
+    size_t first_size = 13 + peer_len + (body_alone ? 0 : body_size);
+    unsigned char *first = (unsigned char *) malloc (first_size);
+    s_header (first, 2, command, id);
+    first[12] = (unsigned char) peer_len;
+    memcpy (first + 13, peer, peer_len);
+    if (!body_alone && body_size > 0)
+        memcpy (first + 13 + peer_len, body, body_size);
+    const void *data[] = { first, body };
+    size_t sizes[] = { first_size, body_size };
+    s_send_frames (socket, body_alone ? 2 : 1, data, sizes);
+    free (first);
+}
+
+//  A message received, in either version, taken apart.
 typedef struct received {
     int frames;
-    unsigned char header[64];
-    size_t header_size;
+    int version;
+    unsigned char header[12];
+    size_t header_size; //  version 1: the first frame's size; version 2: 12
     char peer[128];
-    unsigned char body[2048];
+    unsigned char body[16384];
     size_t body_size;
+    bool body_alone; //  version 2: the body came as a second frame
 } received_t;
+
+static void
+s_keep (unsigned char *out, size_t capacity, size_t *out_size, const void *data, size_t size)
+{
+    *out_size = size < capacity ? size : capacity;
+    memcpy (out, data, *out_size);
+}
 
 //  Receive one message; false on timeout.
 static bool
@@ -127,17 +158,25 @@ s_receive (void *socket, received_t *out, int timeout_ms)
             zmq_msg_close (&frame);
             return false;
         }
+        const unsigned char *data = (const unsigned char *) zmq_msg_data (&frame);
         size_t size = zmq_msg_size (&frame);
         if (out->frames == 0) {
-            out->header_size = size < sizeof (out->header) ? size : sizeof (out->header);
-            memcpy (out->header, zmq_msg_data (&frame), out->header_size);
+            s_keep (out->header, sizeof (out->header), &out->header_size, data, size);
+            out->version = size > 2 ? data[2] : 0;
+            if (out->version == 2 && size >= 13 && size >= 13u + data[12]) {
+                memcpy (out->peer, data + 13, data[12] < 127 ? data[12] : 127);
+                s_keep (out->body, sizeof (out->body), &out->body_size, data + 13 + data[12],
+                        size - 13 - data[12]);
+            }
+        }
+        else if (out->version == 2 && out->frames == 1) {
+            out->body_alone = true;
+            s_keep (out->body, sizeof (out->body), &out->body_size, data, size);
         }
         else if (out->frames == 1 && size < sizeof (out->peer))
-            memcpy (out->peer, zmq_msg_data (&frame), size);
-        else if (out->frames == 2) {
-            out->body_size = size < sizeof (out->body) ? size : sizeof (out->body);
-            memcpy (out->body, zmq_msg_data (&frame), out->body_size);
-        }
+            memcpy (out->peer, data, size);
+        else if (out->frames == 2)
+            s_keep (out->body, sizeof (out->body), &out->body_size, data, size);
         out->frames++;
         more = zmq_msg_more (&frame);
         zmq_msg_close (&frame);
@@ -174,11 +213,15 @@ s_expect_error (void *socket, int code, uint64_t id)
 {
     received_t r;
     assert_true (s_receive (socket, &r, 5000));
-    assert_int_equal (r.frames, 3);
-    assert_int_equal (r.header_size, 12);
+    if (r.version == 2)
+        assert_int_equal (r.frames, 1); //  an ERROR body is small: inline
+    else {
+        assert_int_equal (r.version, 1);
+        assert_int_equal (r.frames, 3);
+        assert_int_equal (r.header_size, 12);
+    }
     assert_int_equal (r.header[0], 'P');
     assert_int_equal (r.header[1], 'K');
-    assert_int_equal (r.header[2], 1);
     assert_int_equal (r.header[3], 8); //  ERROR
     assert_int_equal (s_id (&r), id);
     assert_int_equal (s_error_code (&r), code);
@@ -194,6 +237,40 @@ s_join (void *socket, const char *name)
     assert_int_equal (r.header[3], 2); //  WELCOME
     assert_int_equal (s_id (&r), 7);
     assert_string_equal (r.peer, name);
+}
+
+//  Join as a version 2 peer: HELLO (always in version 1, which every
+//  router reads) says {"version": 2}; WELCOME comes in version 2 and says
+//  the same.
+static const unsigned char s_hello_v2[] = { 0x81, 0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02 };
+
+static void
+s_join_v2 (void *socket, const char *name)
+{
+    s_send_message (socket, 1, 1, 7, name, s_hello_v2, sizeof (s_hello_v2));
+    received_t r;
+    assert_true (s_receive (socket, &r, 5000));
+    assert_int_equal (r.version, 2);
+    assert_int_equal (r.frames, 1);
+    assert_int_equal (r.header[3], 2); //  WELCOME
+    assert_int_equal (s_id (&r), 7);
+    assert_string_equal (r.peer, name);
+    assert_non_null (memmem (r.body, r.body_size, "\xa7version\x02", 9));
+}
+
+//  A bin value of SIZE (at least 5) bytes in all, msgpack head included, filled with a
+//  pattern; the caller frees it.
+static unsigned char *
+s_bin_body (size_t size)
+{
+    unsigned char *body = (unsigned char *) malloc (size);
+    size_t len = size - 5;
+    body[0] = 0xc6;
+    for (int i = 0; i < 4; i++)
+        body[1 + i] = (unsigned char) (len >> (8 * (3 - i)));
+    for (size_t i = 5; i < size; i++)
+        body[i] = (unsigned char) (i * 31 + 7);
+    return body;
 }
 
 //  The router still admits a proper window and answers its request.
@@ -251,7 +328,7 @@ test_wrong_protocol_version_gets_eversion (void **state)
 {
     fixture_t *f = (fixture_t *) *state;
     unsigned char empty_map = 0x80;
-    s_send_message (f->raw, 2, 1, 99, "future", &empty_map, 1);
+    s_send_message (f->raw, 3, 1, 99, "future", &empty_map, 1);
     s_expect_error (f->raw, PROKIT_EVERSION, 0); //  the id of a foreign version is not trusted
     s_router_still_serves (f);
 }
@@ -535,6 +612,134 @@ test_query_is_answered_with_info_or_einval (void **state)
     s_expect_error (f->raw, PROKIT_EPROTO, 93);
 }
 
+static void
+test_version_2_peer_hears_version_2_with_small_bodies_inline_and_large_alone (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_run_main, f->main);
+    s_join_v2 (f->raw, "raw");
+    //  A small request, inline: the echo comes back in one frame.
+    unsigned char hi[] = { 0xa2, 'h', 'i' };
+    s_send_message_v2 (f->raw, 6, 70, "@main", hi, sizeof (hi), false);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.version, 2);
+    assert_int_equal (r.frames, 1);
+    assert_int_equal (r.header[3], 7); //  REPLY
+    assert_int_equal (s_id (&r), 70);
+    assert_string_equal (r.peer, "@main");
+    assert_int_equal (r.body_size, sizeof (hi));
+    assert_memory_equal (r.body, hi, sizeof (hi));
+    //  A small body may also come alone, and a large one inline: the
+    //  receiver takes either. Answers above 4096 bytes travel alone.
+    const size_t sizes[] = { 6, 5000, 12000 };
+    const bool alone[] = { true, false, true };
+    for (size_t i = 0; i < 3; i++) {
+        unsigned char *body = s_bin_body (sizes[i]);
+        s_send_message_v2 (f->raw, 6, 71 + i, "@main", body, sizes[i], alone[i]);
+        assert_true (s_receive (f->raw, &r, 5000));
+        assert_int_equal (r.header[3], 7);
+        assert_int_equal (s_id (&r), 71 + i);
+        assert_int_equal (r.frames, sizes[i] > 4096 ? 2 : 1);
+        assert_int_equal (r.body_size, sizes[i]);
+        assert_memory_equal (r.body, body, sizes[i]);
+        free (body);
+    }
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+}
+
+static void
+test_malformed_version_2_messages_get_eproto_or_etoobig (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join_v2 (f->raw, "raw");
+    unsigned char nil = 0xc0;
+    //  A peer length running past the end of the frame.
+    unsigned char first[13 + 64 + 1];
+    s_header (first, 2, 4, 81);
+    first[12] = 200;
+    memcpy (first + 13, "raw", 3);
+    const void *one[] = { first, &nil };
+    size_t one_size[] = { 16, 1 };
+    s_send_frames (f->raw, 1, one, one_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 81);
+    //  A peer of 65 bytes (all valid name characters).
+    s_header (first, 2, 4, 82);
+    first[12] = 65;
+    memset (first + 13, 'a', 65);
+    one_size[0] = 13 + 65;
+    s_send_frames (f->raw, 1, one, one_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 82);
+    //  A body inline and a second frame as well.
+    s_header (first, 2, 4, 83);
+    first[12] = 3;
+    memcpy (first + 13, "raw", 3);
+    first[16] = 0xc0;
+    const void *two[] = { first, &nil };
+    size_t two_size[] = { 17, 1 };
+    s_send_frames (f->raw, 2, two, two_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 83);
+    //  Three frames.
+    s_header (first, 2, 4, 84);
+    const void *three[] = { first, &nil, &nil };
+    size_t three_size[] = { 16, 1, 1 };
+    s_send_frames (f->raw, 3, three, three_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 84);
+    //  A header with no peer length byte: not even the id is trusted.
+    s_header (first, 2, 4, 85);
+    one_size[0] = 12;
+    s_send_frames (f->raw, 1, one, one_size);
+    s_expect_error (f->raw, PROKIT_EPROTO, 0);
+    //  Too large, inline and alone.
+    unsigned char *body = s_bin_body (LIMIT + 1024);
+    s_send_message_v2 (f->raw, 6, 86, "@main", body, LIMIT + 1024, false);
+    s_expect_error (f->raw, PROKIT_ETOOBIG, 86);
+    s_send_message_v2 (f->raw, 6, 87, "@main", body, LIMIT + 1024, true);
+    s_expect_error (f->raw, PROKIT_ETOOBIG, 87);
+    free (body);
+    s_router_still_serves (f);
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats);
+    assert_int_equal (stats.malformed, 5);
+    assert_int_equal (stats.too_big, 2);
+}
+
+static void
+test_version_1_and_version_2_peers_exchange_each_in_its_own (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "old");
+    void *new_peer = zmq_socket (f->context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (new_peer, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (new_peer, f->endpoint), 0);
+    s_join_v2 (new_peer, "new");
+    //  Main hears of the joins; the windows did not ask to.
+    unsigned char hi[] = { 0xa2, 'h', 'i' };
+    s_send_message_v2 (new_peer, 4, 90, "old", hi, sizeof (hi), false);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.version, 1);
+    assert_int_equal (r.frames, 3);
+    assert_int_equal (r.header[3], 4); //  SEND
+    assert_string_equal (r.peer, "new");
+    assert_int_equal (r.body_size, sizeof (hi));
+    assert_memory_equal (r.body, hi, sizeof (hi));
+    unsigned char yo[] = { 0xa2, 'y', 'o' };
+    s_send_message (f->raw, 1, 4, 91, "new", yo, sizeof (yo));
+    assert_true (s_receive (new_peer, &r, 5000));
+    assert_int_equal (r.version, 2);
+    assert_int_equal (r.frames, 1);
+    assert_int_equal (r.header[3], 4);
+    assert_int_equal (s_id (&r), 91);
+    assert_string_equal (r.peer, "old");
+    assert_int_equal (r.body_size, sizeof (yo));
+    assert_memory_equal (r.body, yo, sizeof (yo));
+    zmq_close (new_peer);
+}
+
 int
 main (void)
 {
@@ -548,6 +753,13 @@ main (void)
         cmocka_unit_test_setup_teardown (test_hello_with_invalid_name_gets_eproto, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_second_main_gets_eexist, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_version_2_peer_hears_version_2_with_small_bodies_inline_and_large_alone, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_malformed_version_2_messages_get_eproto_or_etoobig,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_version_1_and_version_2_peers_exchange_each_in_its_own, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hello_twice_gets_eproto, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_raw_window_request_to_main_is_answered, s_setup,
                                          s_teardown),

@@ -1,0 +1,50 @@
+/*  wire.h: prokit messages on and off ZeroMQ sockets (private).
+
+    proto.c says what the bytes mean; this module puts them into frames and
+    takes them out again, in either wire version, for the router's ROUTER
+    socket and a client's DEALER alike. It decides where a body travels
+    (inline in the first frame, or alone so that it is never copied) and
+    makes sure a refused message leaves nothing half-sent.
+*/
+#ifndef PROKIT_WIRE_H_INCLUDED
+#define PROKIT_WIRE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "proto.h"
+
+//  Send one message on SOCKET without blocking, in wire VERSION. A ROUTER
+//  socket passes the ROUTING_ID of the peer (with ZMQ_ROUTER_MANDATORY set),
+//  a DEALER passes NULL. BODY is always taken: moved into the message, or
+//  closed when the message is refused. Returns 0, or the errno of the
+//  refusal (EAGAIN: the peer's queue is full; EHOSTUNREACH: it has gone),
+//  in which case nothing was queued.
+int wire_send (void *socket, int version, const void *routing_id, size_t routing_id_size,
+               proto_command_t command, uint64_t id, const char *peer, zmq_msg_t *body);
+
+//  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
+//  ENOMEM (BODY is then an empty frame).
+int wire_body_copy (zmq_msg_t *body, const void *data, size_t size);
+
+//  Receive every frame of one message from SOCKET without blocking. The
+//  first CAPACITY frames go to FRAMES, the rest are read and closed; *COUNT
+//  is how many were kept (the caller closes them). Callers make CAPACITY
+//  one more than a valid message has, so that too many frames still show.
+//  Returns false when nothing was waiting.
+bool wire_recv (void *socket, zmq_msg_t *frames, size_t capacity, size_t *count);
+
+//  Point WIRE (PROTO_FRAMES_MAX entries) at the data of the first COUNT
+//  received FRAMES, for proto_decode(), which never looks further.
+void wire_view (zmq_msg_t *frames, size_t count, proto_frame_t *wire);
+
+//  Move the body of MSG, decoded from FRAMES, into BODY as a frame of its
+//  own: the frame itself when it travelled alone (no copy), a copy when it
+//  was inline. MSG's body then points into BODY (a small frame keeps its
+//  bytes inside the zmq_msg_t, which a move relocates). Returns 0 or
+//  ENOMEM.
+int wire_body_take (zmq_msg_t *frames, proto_msg_t *msg, zmq_msg_t *body);
+
+#endif
