@@ -71,6 +71,13 @@ struct client {
     int epoll_fd;
     int timer_fd;
     int wake_fd;
+    int monitor_fd; //  the monitor's ZMQ_FD, -1 in memory
+    //  What is known about the socket between dispatches, so that sends
+    //  and dispatches make only the system calls that can matter:
+    uint64_t sends;                //  messages sent on the socket
+    uint64_t sends_at_drain;       //  SENDS when it was last read to empty
+    unsigned sends_since_dispatch; //  outside dispatch, since the last one
+    bool wake_pending;             //  we poked wake_fd; no dispatch since
     char name[PROTO_NAME_MAX + 1];
     char label[PROTO_NAME_MAX + 16]; //  for logs: "main" or "window 'x'"
     proto_hello_t hello;             //  what HELLO says of us
@@ -115,6 +122,7 @@ s_now_ms (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+//  Make the pollable descriptor readable. Any thread may call this.
 static void
 s_wake (client_t *self)
 {
@@ -123,20 +131,50 @@ s_wake (client_t *self)
     (void) rc; //  an eventfd at its maximum is still readable: nothing lost
 }
 
-//  A send may process libzmq's command queue and swallow the ZMQ_FD edge
-//  that announced incoming messages; re-announce them ourselves.
+//  The same from the handle's own thread, which then knows the next
+//  dispatch will look at everything.
+static void
+s_wake_own (client_t *self)
+{
+    if (!self->wake_pending) {
+        self->wake_pending = true;
+        s_wake (self);
+    }
+}
+
+//  A send may process libzmq's command queue and swallow the ZMQ_FD
+//  wake-up that announced incoming messages; announce them ourselves.
+//  Asking libzmq (ZMQ_EVENTS) costs a poll and a getpid each time, so
+//  only the first send after a dispatch asks. A second one, a burst, pokes
+//  our own eventfd once instead: the next dispatch then checks everything,
+//  and the sends in between cost nothing more.
 static void
 s_rearm_after_send (client_t *self)
 {
-    //  In memory, the router does this itself (router_local_send).
+    self->sends++;
+    //  Inside dispatch this is done once, at its end.
+    if (self->dispatching || self->wake_pending)
+        return;
+    if (self->sends_since_dispatch++ > 0)
+        s_wake_own (self);
+    else if (zsock_events (self->dealer) & ZMQ_POLLIN)
+        s_wake_own (self);
+    else
+        self->sends_at_drain = self->sends; //  looked: nothing waits unannounced
+}
+
+//  Poke our eventfd if messages wait that libzmq will not announce: after
+//  anything that may have processed its command queue (a send, a poll)
+//  without reading the socket to empty.
+static void
+s_announce_waiting (client_t *self)
+{
     if (self->router)
         return;
-    //  Inside dispatch this is done once, at its end: each check costs
-    //  system calls, and a send from a handler would pay them every time.
-    if (self->dispatching)
-        return;
     if (zsock_events (self->dealer) & ZMQ_POLLIN)
-        s_wake (self);
+        s_wake_own (self);
+    else
+        self->sends_at_drain = self->sends;
 }
 
 //  --- ids keyed hash ---------------------------------------------------------
@@ -265,7 +303,7 @@ s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
     int rc = wire_send (self->socket, self->version, NULL, 0, command, id, peer, &frame);
     if (rc != 0)
         return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
-    s_rearm_after_send (self);
+    s_rearm_after_send (self); //  in memory, the router does this itself
     return PROKIT_OK;
 }
 
@@ -389,8 +427,11 @@ s_receive (client_t *self, inbound_t *item)
 {
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
     size_t count;
-    if (!wire_recv (self->socket, frames, PROTO_FRAMES_MAX + 1, &count))
+    if (!wire_recv (self->socket, frames, PROTO_FRAMES_MAX + 1, &count)) {
+        //  Read to empty: libzmq announces whatever comes next.
+        self->sends_at_drain = self->sends;
         return 0;
+    }
     proto_frame_t wire[PROTO_FRAMES_MAX];
     wire_view (frames, count, wire);
     proto_msg_t msg;
@@ -772,8 +813,10 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
         }
     }
     if (self->queue_head)
-        s_wake (self);
-    s_rearm_after_send (self);
+        s_wake_own (self);
+    //  It may have stopped reading with more waiting, after a poll that
+    //  consumed their announcement.
+    s_announce_waiting (self);
     return rc;
 }
 
@@ -862,15 +905,41 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 
 //  --- dispatch ----------------------------------------------------------------
 
-int
-client_dispatch (client_t *self)
+//  Which of our descriptors an epoll_wait found readable, so that a
+//  dispatch reads and checks only those (each costs system calls).
+#define READY_WAKE 1u
+#define READY_TIMER 2u
+#define READY_MONITOR 4u
+#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR)
+#define READY_EVENTS_MAX 16
+
+static unsigned
+s_ready (const client_t *self, const struct epoll_event *events, int count)
 {
-    if (!self)
-        return PROKIT_EINVAL;
+    unsigned ready = 0;
+    for (int i = 0; i < count; i++) {
+        int fd = events[i].data.fd;
+        ready |= fd == self->wake_fd      ? READY_WAKE
+                 : fd == self->timer_fd   ? READY_TIMER
+                 : fd == self->monitor_fd ? READY_MONITOR
+                                          : 0;
+    }
+    return ready;
+}
+
+//  One dispatch, given what is READY. The socket is read whatever it says:
+//  its descriptor does not announce messages a send has already noticed.
+static int
+s_dispatch (client_t *self, unsigned ready)
+{
+    self->wake_pending = false;
+    self->sends_since_dispatch = 0;
     uint64_t drained;
-    if (read (self->wake_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
+    if ((ready & READY_WAKE) && read (self->wake_fd, &drained, sizeof (drained)) < 0 &&
+        errno != EAGAIN)
         log_debug ("%s: wake fd read failed", self->label);
-    if (read (self->timer_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
+    if ((ready & READY_TIMER) && read (self->timer_fd, &drained, sizeof (drained)) < 0 &&
+        errno != EAGAIN)
         log_debug ("%s: timer fd read failed", self->label);
 
     int handled = 0;
@@ -916,7 +985,8 @@ client_dispatch (client_t *self)
                 }
                 progress = true;
             }
-            if (s_watch_connection (self))
+            //  Connection events come rarely: look when announced.
+            if ((ready & READY_MONITOR) && s_watch_connection (self))
                 progress = true;
         }
         int before = handled;
@@ -935,11 +1005,25 @@ client_dispatch (client_t *self)
     if (self->events->on_dispatch)
         self->events->on_dispatch (self->owner);
     if (handled >= DISPATCH_BATCH || self->queue_head)
-        s_wake (self);
+        s_wake_own (self);
     self->dispatching--;
-    s_rearm_after_send (self);
+    //  Handlers may have sent after the socket was last read to empty.
+    if (self->sends != self->sends_at_drain)
+        s_announce_waiting (self);
     s_arm_timer (self);
     return handled;
+}
+
+int
+client_dispatch (client_t *self)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    //  Called from the application's loop: ask epoll what is ready, one
+    //  system call where reading and checking each would be several.
+    struct epoll_event events[READY_EVENTS_MAX];
+    int count = epoll_wait (self->epoll_fd, events, READY_EVENTS_MAX, 0);
+    return s_dispatch (self, count < 0 ? READY_ALL : s_ready (self, events, count));
 }
 
 int
@@ -953,8 +1037,9 @@ client_run (client_t *self, int timeout_ms)
     if (self->router)
         router_local_attend (self->router, true);
     int rc = PROKIT_OK;
+    unsigned ready = READY_ALL; //  nothing known yet: look at everything
     while (!atomic_load (&self->stop_requested)) {
-        rc = client_dispatch (self);
+        rc = s_dispatch (self, ready);
         if (rc < 0 || atomic_load (&self->stop_requested))
             break;
         rc = PROKIT_OK;
@@ -963,12 +1048,14 @@ client_run (client_t *self, int timeout_ms)
             rc = PROKIT_ETIMEDOUT;
             break;
         }
-        struct epoll_event event;
+        struct epoll_event events[READY_EVENTS_MAX];
         int wait = left > INT32_MAX ? -1 : (int) left;
-        if (epoll_wait (self->epoll_fd, &event, 1, wait) < 0 && errno != EINTR) {
+        int count = epoll_wait (self->epoll_fd, events, READY_EVENTS_MAX, wait);
+        if (count < 0 && errno != EINTR) {
             rc = PROKIT_ECLOSED;
             break;
         }
+        ready = count < 0 ? READY_ALL : s_ready (self, events, count);
     }
     if (self->router)
         router_local_attend (self->router, false);
@@ -1242,7 +1329,7 @@ client_new (const client_config_t *config, int *error)
         *error = PROKIT_ENOMEM;
         return NULL;
     }
-    self->epoll_fd = self->timer_fd = self->wake_fd = -1;
+    self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = -1;
     strcpy (self->name, config->name);
     if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
         strcpy (self->label, "main");
@@ -1325,8 +1412,9 @@ client_new (const client_config_t *config, int *error)
         s_free (self);
         return NULL;
     }
+    self->monitor_fd = zsock_fd (self->monitor);
     if (s_epoll_add (self, zsock_fd (self->dealer)) != 0 ||
-        s_epoll_add (self, zsock_fd (self->monitor)) != 0) {
+        s_epoll_add (self, self->monitor_fd) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
         return NULL;

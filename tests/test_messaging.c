@@ -1088,6 +1088,67 @@ test_events_arriving_during_blocking_request_are_kept_in_order (void **state)
     prokit_window_destroy (&window);
 }
 
+//  Counts replies, and checks that each number sent comes back once.
+#define PIPELINED_TOTAL 6000
+typedef struct pipelined {
+    int done;
+    int wrong;
+    bool seen[PIPELINED_TOTAL];
+} pipelined_t;
+
+static void
+s_on_numbered_reply (prokit_reply_t *reply, void *arg)
+{
+    pipelined_t *pipelined = (pipelined_t *) arg;
+    const char *text = prokit_payload_str (prokit_reply_payload (reply));
+    int number = text ? atoi (text) : -1;
+    if (prokit_reply_status (reply) != PROKIT_OK || number < 0 || number >= PIPELINED_TOTAL ||
+        pipelined->seen[number])
+        pipelined->wrong++;
+    else
+        pipelined->seen[number] = true;
+    pipelined->done++;
+}
+
+//  An application loop that sends outside dispatch (one request, two, or
+//  a burst at a time) and then sleeps in poll() on the handle's fd: every
+//  reply must wake it. A reply whose arrival a send swallowed would leave
+//  poll() waiting until its timeout.
+static void
+test_loop_that_sends_then_polls_is_woken_for_every_reply (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_echo_handler, NULL);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_run_main, f->main);
+    prokit_window_t *window = s_window (f, "w");
+    static pipelined_t pipelined;
+    memset (&pipelined, 0, sizeof (pipelined));
+    const int total = PIPELINED_TOTAL;
+    const int bursts[] = { 1, 2, 3, 50 };
+    int sent = 0, timeouts = 0;
+    while (pipelined.done < total && timeouts == 0) {
+        int burst = bursts[(sent / 7) % 4];
+        for (int i = 0; i < burst && sent < total && sent - pipelined.done < 100; i++) {
+            prokit_payload_t *payload = prokit_payload_new_printf ("%d", sent);
+            assert_int_equal (prokit_window_request (window, NULL, &payload, 20000,
+                                                     s_on_numbered_reply, &pipelined),
+                              PROKIT_OK);
+            sent++;
+        }
+        struct pollfd pfd = { prokit_window_fd (window), POLLIN, 0 };
+        if (poll (&pfd, 1, 5000) == 0)
+            timeouts++;
+        prokit_window_dispatch (window);
+    }
+    assert_int_equal (timeouts, 0);
+    assert_int_equal (pipelined.done, total);
+    assert_int_equal (pipelined.wrong, 0);
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+    prokit_window_destroy (&window);
+}
+
 static void
 test_destroy_ends_pending_requests_with_eclosed (void **state)
 {
@@ -1218,6 +1279,7 @@ main (void)
         BOTH (test_slow_window_makes_main_send_return_eagain_never_gaps),
         BOTH (test_window_traffic_flows_while_main_handler_is_busy),
         BOTH (test_events_arriving_during_blocking_request_are_kept_in_order),
+        BOTH (test_loop_that_sends_then_polls_is_woken_for_every_reply),
         BOTH (test_destroy_ends_pending_requests_with_eclosed),
         BOTH (test_run_returns_on_stop_and_on_timeout),
         BOTH (test_stats_count_routed_messages),
