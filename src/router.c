@@ -75,7 +75,7 @@ typedef struct peer {
     int64_t joined_at;   //  when it joined, ms since the epoch
     int version;         //  the wire version it reads (PROTO_VERSION_*)
     zlistx_t *backlog;   //  router_item_t waiting for room in its queue
-    zhashx_t *inflight;  //  "requester/id" -> inflight_t: requests it owes
+    zhashx_t *inflight;  //  inflight_t, keyed by itself: requests it owes
 } peer_t;
 
 //  A request forwarded to a peer and not answered yet: if the peer goes,
@@ -389,10 +389,41 @@ s_find (router_state_t *self, const char *name)
     return (peer_t *) zhashx_lookup (self->by_name, name);
 }
 
-static void
-s_inflight_key (char *key, size_t size, const char *requester, uint64_t id)
+//  A request is known by its requester and its id: the entry is its own
+//  key, hashed and compared as binary, so tracking one costs one
+//  allocation and no formatting.
+static size_t
+s_inflight_hash (const void *key)
 {
-    snprintf (key, size, "%s/%llu", requester, (unsigned long long) id);
+    const inflight_t *entry = (const inflight_t *) key;
+    uint64_t hash = 14695981039346656037ull; //  FNV-1a
+    for (const char *c = entry->requester; *c; c++)
+        hash = (hash ^ (uint8_t) *c) * 1099511628211ull;
+    return (size_t) ((hash ^ entry->id) * 0x9E3779B97F4A7C15ull);
+}
+
+static int
+s_inflight_compare (const void *a, const void *b)
+{
+    const inflight_t *x = (const inflight_t *) a, *y = (const inflight_t *) b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return strcmp (x->requester, y->requester);
+}
+
+//  The answer to REQUESTER's request ID has been given (or dropped): PEER
+//  no longer owes it.
+static void
+s_settle (peer_t *peer, const char *requester, uint64_t id)
+{
+    if (!peer->inflight)
+        return;
+    inflight_t key;
+    size_t len = strnlen (requester, PROTO_NAME_MAX);
+    memcpy (key.requester, requester, len);
+    key.requester[len] = 0;
+    key.id = id;
+    zhashx_delete (peer->inflight, &key);
 }
 
 //  End every request PEER still owed with ECLOSED for its requester.
@@ -548,30 +579,44 @@ s_inflight_destroy (void **item)
     *item = NULL;
 }
 
+static zhashx_t *
+s_inflight_new (void)
+{
+    zhashx_t *inflight = zhashx_new ();
+    if (inflight) {
+        zhashx_set_destructor (inflight, s_inflight_destroy);
+        zhashx_set_key_hasher (inflight, s_inflight_hash);
+        zhashx_set_key_comparator (inflight, s_inflight_compare);
+        zhashx_set_key_duplicator (inflight, NULL); //  the entry is the key
+        zhashx_set_key_destructor (inflight, NULL);
+    }
+    return inflight;
+}
+
 //  Keep account of the requests each peer owes: a REQUEST adds one to its
 //  target, the REPLY or ERROR from that target settles it.
 static void
 s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg)
 {
     (void) self;
-    char key[PROTO_NAME_MAX + 32];
     if (msg->command == PROTO_REQUEST) {
-        inflight_t *entry = (inflight_t *) calloc (1, sizeof (*entry));
-        if (!entry)
+        //  The embedded main leaves only with the router, and everyone
+        //  hears of that: what it owes needs no account.
+        if (target->local)
+            return;
+        if (!target->inflight && !(target->inflight = s_inflight_new ()))
             return; //  the requester's deadline still ends it
-        if (!target->inflight) {
-            target->inflight = zhashx_new ();
-            zhashx_set_destructor (target->inflight, s_inflight_destroy);
-        }
+        inflight_t *entry = (inflight_t *) malloc (sizeof (*entry));
+        if (!entry)
+            return;
         strcpy (entry->requester, sender->name);
         entry->id = msg->id;
-        s_inflight_key (key, sizeof (key), sender->name, msg->id);
-        zhashx_update (target->inflight, key, entry);
+        //  A repeated id replaces the entry; the old one is freed.
+        zhashx_delete (target->inflight, entry);
+        zhashx_insert (target->inflight, entry, entry);
     }
-    else if ((msg->command == PROTO_REPLY || msg->command == PROTO_ERROR) && sender->inflight) {
-        s_inflight_key (key, sizeof (key), target->name, msg->id);
-        zhashx_delete (sender->inflight, key);
-    }
+    else if (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR)
+        s_settle (sender, target->name, msg->id);
 }
 
 //  Tell SENDER its message MSG was not delivered. The embedded main learns
@@ -596,11 +641,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     if (!target) {
         if (is_answer) {
             //  The requester left; nobody is waiting for this any more.
-            if (sender->inflight) {
-                char key[PROTO_NAME_MAX + 32];
-                s_inflight_key (key, sizeof (key), msg->peer, msg->id);
-                zhashx_delete (sender->inflight, key);
-            }
+            s_settle (sender, msg->peer, msg->id);
             self->stats.unroutable++;
             zmq_msg_close (body);
             return;
@@ -635,11 +676,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         //  requester is still there, it is the one waiting: it learns the
         //  answer was dropped (through its backlog), rather than the replier
         //  getting an ERROR it could mistake for one about its own request.
-        if (sender->inflight) {
-            char key[PROTO_NAME_MAX + 32];
-            s_inflight_key (key, sizeof (key), target->name, msg->id);
-            zhashx_delete (sender->inflight, key);
-        }
+        s_settle (sender, target->name, msg->id);
         if (rc == EAGAIN) {
             self->stats.back_pressure++;
             snprintf (text, sizeof (text), "the answer from '%s' was dropped: your queue was full",
