@@ -98,6 +98,8 @@ typedef struct router_state {
     zactor_t *auth;       //  CZMQ's ZAP handler, when CURVE is on
     acl_t *acl;           //  which key may claim which name; NULL: any
     size_t backlog_total; //  entries in all peers' backlogs
+    peer_t **targets;     //  a broadcast's recipients, kept between broadcasts
+    size_t targets_size;
     router_stats_t stats;
     //  The embedded main's inbox, and the eventfd that announces it when
     //  main's thread is not the one filling it.
@@ -736,6 +738,21 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
         s_remove_peer (self, target, "closed by main");
 }
 
+//  Make room for entry INDEX in the broadcast's list of recipients.
+static bool
+s_targets_add (router_state_t *self, size_t index)
+{
+    if (index < self->targets_size)
+        return true;
+    size_t size = self->targets_size ? 2 * self->targets_size : 64;
+    peer_t **grown = (peer_t **) realloc (self->targets, size * sizeof (*grown));
+    if (!grown)
+        return false;
+    self->targets = grown;
+    self->targets_size = size;
+    return true;
+}
+
 static void
 s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
@@ -745,17 +762,33 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         return;
     }
     //  Collect first: a failed send may remove a peer while we iterate.
-    zlistx_t *targets = zlistx_new ();
+    size_t count = 0;
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
-        if (peer != sender && !peer->is_main)
-            zlistx_add_end (targets, peer);
-    for (peer_t *peer = (peer_t *) zlistx_first (targets); peer;
-         peer = (peer_t *) zlistx_next (targets)) {
-        zmq_msg_t copy;
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-        int rc = s_send_msg (self, peer, PROTO_BROADCAST, msg->id, sender->name, &copy, false);
+        if (peer != sender && !peer->is_main) {
+            if (s_targets_add (self, count))
+                self->targets[count++] = peer;
+            else
+                s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
+                              "router out of memory: broadcast not delivered to it");
+        }
+    //  Encoded once per wire version, not once per window.
+    wire_prepared_t prepared[PROTO_VERSION_MAX + 1];
+    bool ready[PROTO_VERSION_MAX + 1] = { false };
+    for (size_t i = 0; i < count; i++) {
+        peer_t *peer = self->targets[i];
+        int rc = ENOMEM;
+        if (!ready[peer->version]) {
+            zmq_msg_t copy;
+            zmq_msg_init (&copy);
+            zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+            ready[peer->version] =
+                wire_prepare (&prepared[peer->version], peer->version, PROTO_BROADCAST, msg->id,
+                              sender->name, &copy) == 0;
+        }
+        if (ready[peer->version])
+            rc = wire_send_prepared (self->router, peer->routing_id, peer->routing_id_size,
+                                     &prepared[peer->version]);
         if (rc == 0)
             self->stats.routed++;
         else if (rc == EAGAIN) {
@@ -763,6 +796,9 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
                           "window is not keeping up: broadcast dropped for it");
         }
+        else if (rc == ENOMEM)
+            s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
+                          "router out of memory: broadcast not delivered to it");
         else {
             char name[PROTO_NAME_MAX + 1];
             strcpy (name, peer->name);
@@ -771,7 +807,9 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                           "window has gone: broadcast not delivered to it");
         }
     }
-    zlistx_destroy (&targets);
+    for (int version = 0; version <= PROTO_VERSION_MAX; version++)
+        if (ready[version])
+            wire_prepared_close (&prepared[version]);
     zmq_msg_close (body);
 }
 
@@ -1107,6 +1145,7 @@ s_state_free (router_state_t *self)
     }
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
+    free (self->targets);
     zsock_destroy (&self->router_sock);
     //  After the socket: ZAP must answer until it is gone.
     if (self->auth) {

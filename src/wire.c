@@ -21,67 +21,112 @@ wire_body_copy (zmq_msg_t *body, const void *data, size_t size)
     return 0;
 }
 
-//  Build the first frame of a message: the version 1 header, or the
-//  version 2 prefix followed by INLINE_BODY's bytes when given.
-static int
-s_first_frame (zmq_msg_t *first, int version, proto_command_t command, uint64_t id,
-               const char *peer, zmq_msg_t *inline_body)
+int
+wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint64_t id,
+              const char *peer, zmq_msg_t *body)
 {
+    self->version = version;
+    self->body_alone = version == PROTO_VERSION_1 || zmq_msg_size (body) > PROTO_INLINE_MAX;
+    zmq_msg_init (&self->peer);
+    zmq_msg_init (&self->body);
+    int rc = 0;
     if (version == PROTO_VERSION_1) {
         uint8_t header[PROTO_HEADER_SIZE];
         proto_header_encode (header, command, id);
-        return wire_body_copy (first, header, sizeof (header));
+        rc = wire_body_copy (&self->first, header, sizeof (header));
+        if (rc == 0) {
+            zmq_msg_close (&self->peer);
+            rc = wire_body_copy (&self->peer, peer, strnlen (peer, PROTO_NAME_MAX));
+        }
     }
-    uint8_t prefix[PROTO_PREFIX_MAX];
-    size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
-    size_t body_size = inline_body ? zmq_msg_size (inline_body) : 0;
-    if (zmq_msg_init_size (first, prefix_size + body_size) != 0) {
-        zmq_msg_init (first);
-        return ENOMEM;
+    else {
+        uint8_t prefix[PROTO_PREFIX_MAX];
+        size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
+        size_t inline_size = self->body_alone ? 0 : zmq_msg_size (body);
+        if (zmq_msg_init_size (&self->first, prefix_size + inline_size) != 0) {
+            zmq_msg_init (&self->first);
+            rc = ENOMEM;
+        }
+        else {
+            uint8_t *data = (uint8_t *) zmq_msg_data (&self->first);
+            memcpy (data, prefix, prefix_size);
+            if (inline_size > 0)
+                memcpy (data + prefix_size, zmq_msg_data (body), inline_size);
+        }
     }
-    uint8_t *data = (uint8_t *) zmq_msg_data (first);
-    memcpy (data, prefix, prefix_size);
-    if (body_size > 0)
-        memcpy (data + prefix_size, zmq_msg_data (inline_body), body_size);
-    return 0;
+    if (rc == 0 && self->body_alone)
+        zmq_msg_move (&self->body, body);
+    zmq_msg_close (body);
+    if (rc != 0)
+        wire_prepared_close (self);
+    return rc;
+}
+
+void
+wire_prepared_close (wire_prepared_t *self)
+{
+    zmq_msg_close (&self->first);
+    zmq_msg_close (&self->peer);
+    zmq_msg_close (&self->body);
+}
+
+//  Send the frames of PREPARED, moving them out when MOVE, else copying
+//  them (which shares their buffers).
+static int
+s_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
+                 wire_prepared_t *prepared, bool move)
+{
+    zmq_msg_t frames[3];
+    zmq_msg_t *parts[3] = { &prepared->first, &prepared->peer, &prepared->body };
+    bool present[3] = { true, prepared->version == PROTO_VERSION_1, prepared->body_alone };
+    size_t count = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (present[i]) {
+            zmq_msg_init (&frames[count]);
+            if (move)
+                zmq_msg_move (&frames[count], parts[i]);
+            else
+                zmq_msg_copy (&frames[count], parts[i]);
+            count++;
+        }
+    //  Only the first frame sent may be refused, so that a refusal never
+    //  leaves part of a message queued: on a ROUTER the routing id (which
+    //  ZMQ_ROUTER_MANDATORY refuses for the whole message), on a DEALER
+    //  the message's own first frame (it takes the rest with it, or not).
+    int refused = 0;
+    int flags = ZMQ_DONTWAIT;
+    if (routing_id) {
+        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            refused = errno;
+        flags = 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        int more = i + 1 < count ? ZMQ_SNDMORE : 0;
+        if (!refused && zmq_msg_send (&frames[i], socket, flags | more) < 0)
+            refused = errno; //  only ever the first, on a DEALER
+        flags = 0;
+        zmq_msg_close (&frames[i]); //  sent frames are empty: no-op
+    }
+    return refused;
 }
 
 int
 wire_send (void *socket, int version, const void *routing_id, size_t routing_id_size,
            proto_command_t command, uint64_t id, const char *peer, zmq_msg_t *body)
 {
-    bool body_alone = version == PROTO_VERSION_1 || zmq_msg_size (body) > PROTO_INLINE_MAX;
-    zmq_msg_t first;
-    if (s_first_frame (&first, version, command, id, peer, body_alone ? NULL : body) != 0) {
-        zmq_msg_close (body);
+    wire_prepared_t prepared;
+    if (wire_prepare (&prepared, version, command, id, peer, body) != 0)
         return ENOMEM;
-    }
-    //  Only the first frame sent may be refused, so that a refusal never
-    //  leaves part of a message queued: on a ROUTER the routing id (which
-    //  ZMQ_ROUTER_MANDATORY refuses for the whole message), on a DEALER
-    //  the message's own first frame (it takes the rest with it, or not).
-    int more = body_alone ? ZMQ_SNDMORE : 0;
-    int refused = 0;
-    if (routing_id) {
-        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            refused = errno;
-        else
-            zmq_msg_send (&first, socket, more);
-    }
-    else if (zmq_msg_send (&first, socket, more | ZMQ_DONTWAIT) < 0)
-        refused = errno;
-    if (refused) {
-        zmq_msg_close (&first);
-        zmq_msg_close (body);
-        return refused;
-    }
-    if (version == PROTO_VERSION_1)
-        zmq_send (socket, peer, strlen (peer), ZMQ_SNDMORE);
-    if (body_alone)
-        zmq_msg_send (body, socket, 0);
-    else
-        zmq_msg_close (body);
-    return 0;
+    int rc = s_send_prepared (socket, routing_id, routing_id_size, &prepared, true);
+    wire_prepared_close (&prepared);
+    return rc;
+}
+
+int
+wire_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
+                    wire_prepared_t *prepared)
+{
+    return s_send_prepared (socket, routing_id, routing_id_size, prepared, false);
 }
 
 bool

@@ -25,6 +25,29 @@
 int wire_send (void *socket, int version, const void *routing_id, size_t routing_id_size,
                proto_command_t command, uint64_t id, const char *peer, zmq_msg_t *body);
 
+//  A message encoded once, to be sent to several peers that read the same
+//  wire version (a broadcast): each send copies its frames, which shares
+//  their buffers rather than their bytes.
+typedef struct wire_prepared {
+    int version;
+    bool body_alone;
+    zmq_msg_t first;
+    zmq_msg_t peer; //  version 1's peer frame
+    zmq_msg_t body; //  when the body travels alone
+} wire_prepared_t;
+
+//  Encode a message into *SELF, as wire_send() would send it. BODY is
+//  always taken. Returns 0 or ENOMEM; on success, wire_prepared_close()
+//  releases it.
+int wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint64_t id,
+                  const char *peer, zmq_msg_t *body);
+
+//  Send a prepared message as wire_send() does; *PREPARED stays as it was.
+int wire_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
+                        wire_prepared_t *prepared);
+
+void wire_prepared_close (wire_prepared_t *self);
+
 //  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
 //  ENOMEM (BODY is then an empty frame).
 int wire_body_copy (zmq_msg_t *body, const void *data, size_t size);

@@ -707,7 +707,7 @@ test_malformed_version_2_messages_get_eproto_or_etoobig (void **state)
 }
 
 static void
-test_version_1_and_version_2_peers_exchange_each_in_its_own (void **state)
+test_version_1_and_version_2_peers_exchange_and_hear_broadcasts_each_in_its_own (void **state)
 {
     fixture_t *f = (fixture_t *) *state;
     s_join (f->raw, "old");
@@ -737,6 +737,20 @@ test_version_1_and_version_2_peers_exchange_each_in_its_own (void **state)
     assert_string_equal (r.peer, "old");
     assert_int_equal (r.body_size, sizeof (yo));
     assert_memory_equal (r.body, yo, sizeof (yo));
+    //  A broadcast is encoded once per version, and each hears its own.
+    prokit_payload_t *payload = prokit_payload_new_string ("all");
+    assert_int_equal (prokit_main_broadcast (f->main, &payload), PROKIT_OK);
+    const unsigned char all[] = { 0xa3, 'a', 'l', 'l' };
+    void *peers[] = { f->raw, new_peer };
+    for (int i = 0; i < 2; i++) {
+        assert_true (s_receive (peers[i], &r, 5000));
+        assert_int_equal (r.version, i == 0 ? 1 : 2);
+        assert_int_equal (r.frames, i == 0 ? 3 : 1);
+        assert_int_equal (r.header[3], 5); //  BROADCAST
+        assert_string_equal (r.peer, "@main");
+        assert_int_equal (r.body_size, sizeof (all));
+        assert_memory_equal (r.body, all, sizeof (all));
+    }
     zmq_close (new_peer);
 }
 
@@ -759,7 +773,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_malformed_version_2_messages_get_eproto_or_etoobig,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
-            test_version_1_and_version_2_peers_exchange_each_in_its_own, s_setup, s_teardown),
+            test_version_1_and_version_2_peers_exchange_and_hear_broadcasts_each_in_its_own,
+            s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hello_twice_gets_eproto, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_raw_window_request_to_main_is_answered, s_setup,
                                          s_teardown),
