@@ -17,6 +17,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,8 @@ struct client {
     uint64_t sends_at_drain;       //  SENDS when it was last read to empty
     unsigned sends_since_dispatch; //  outside dispatch, since the last one
     bool wake_pending;             //  we poked wake_fd; no dispatch since
+    bool awaiting;                 //  a blocking call is about to read the socket itself
+    int64_t timer_at;              //  the deadline timer_fd is armed at, 0: disarmed
     char name[PROTO_NAME_MAX + 1];
     char label[PROTO_NAME_MAX + 16]; //  for logs: "main" or "window 'x'"
     proto_hello_t hello;             //  what HELLO says of us
@@ -152,8 +155,9 @@ static void
 s_rearm_after_send (client_t *self)
 {
     self->sends++;
-    //  Inside dispatch this is done once, at its end.
-    if (self->dispatching || self->wake_pending)
+    //  Inside dispatch this is done once, at its end; a blocking call
+    //  reads the socket itself, and does it when it returns.
+    if (self->dispatching || self->awaiting || self->wake_pending)
         return;
     if (self->sends_since_dispatch++ > 0)
         s_wake_own (self);
@@ -195,19 +199,22 @@ s_id_compare (const void *a, const void *b)
 
 //  --- the deadline list -----------------------------------------------------
 
+//  Arm the timerfd at the nearest deadline, or disarm it: only when that
+//  changed, as this runs after every dispatch.
 static void
 s_arm_timer (client_t *self)
 {
+    int64_t at = 0; //  disarmed
+    if (self->first_deadline)
+        at = self->first_deadline->deadline > 0 ? self->first_deadline->deadline : 1;
+    if (at == self->timer_at)
+        return;
     struct itimerspec spec;
     memset (&spec, 0, sizeof (spec));
-    if (self->first_deadline) {
-        int64_t at = self->first_deadline->deadline;
-        if (at <= 0)
-            at = 1;
-        spec.it_value.tv_sec = at / 1000;
-        spec.it_value.tv_nsec = (at % 1000) * 1000000;
-    }
-    timerfd_settime (self->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
+    spec.it_value.tv_sec = at / 1000;
+    spec.it_value.tv_nsec = (at % 1000) * 1000000;
+    if (timerfd_settime (self->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL) == 0)
+        self->timer_at = at;
 }
 
 static void
@@ -771,19 +778,13 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
 {
     int rc = PROKIT_ETIMEDOUT;
     bool done = false;
-    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
-    while (!done) {
-        int64_t left = deadline - s_now_ms ();
-        if (left <= 0) {
-            snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
-            break;
-        }
-        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR) {
-            rc = PROKIT_ECLOSED;
-            snprintf (text, text_size, "%s", zmq_strerror (errno));
-            break;
-        }
+    //  Sleep on the sockets' own descriptors rather than in zmq_poll, which
+    //  costs libzmq a poll and a getpid per socket before and after it
+    //  sleeps: a socket read to empty announces its next message there.
+    struct pollfd fds[2] = { { zsock_fd (self->dealer), POLLIN, 0 },
+                             { self->monitor_fd, POLLIN, 0 } };
+    bool monitor_ready = false; //  its descriptor says when events wait
+    while (true) {
         inbound_t item;
         int got;
         while (!done && (got = s_receive (self, &item)) != 0) {
@@ -805,17 +806,32 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
                 done = true;
             }
         }
-        if (!done && s_watch_connection (self)) {
+        if (!done && monitor_ready && s_watch_connection (self)) {
             //  The dispatcher ends the other requests; we end ours now.
             rc = PROKIT_ECLOSED;
             snprintf (text, text_size, "connection to the router lost");
             done = true;
         }
+        if (done)
+            break;
+        int64_t left = deadline - s_now_ms ();
+        if (left <= 0) {
+            snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
+            break;
+        }
+        int ready = poll (fds, 2, left > INT32_MAX ? INT32_MAX : (int) left);
+        if (ready < 0 && errno != EINTR) {
+            rc = PROKIT_ECLOSED;
+            snprintf (text, text_size, "%s", strerror (errno));
+            break;
+        }
+        monitor_ready = ready > 0 && (fds[1].revents & POLLIN);
     }
+    self->awaiting = false;
     if (self->queue_head)
         s_wake_own (self);
-    //  It may have stopped reading with more waiting, after a poll that
-    //  consumed their announcement.
+    //  It may have stopped reading with more waiting, whose announcement
+    //  its reads consumed.
     s_announce_waiting (self);
     return rc;
 }
@@ -843,8 +859,10 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     }
     snprintf (reply->target, sizeof (reply->target), "%s", target);
     uint64_t id = ++self->next_request_id;
+    self->awaiting = true; //  until s_await_answer has read the socket
     if (rc == PROKIT_OK)
         rc = s_send (self, PROTO_REQUEST, id, target, payload_p, NULL, 0);
+    self->awaiting = rc == PROKIT_OK;
     if (rc != PROKIT_OK) {
         reply->status = rc;
         snprintf (reply->text, sizeof (reply->text), "%s", prokit_strerror (rc));
@@ -883,7 +901,9 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
     uint8_t query[PROTO_QUERY_BODY_MAX];
     size_t size = proto_query_encode (query, what);
     uint64_t id = ++self->next_request_id;
+    self->awaiting = true; //  until s_await_answer has read the socket
     int rc = s_send (self, PROTO_QUERY, id, "", NULL, query, size);
+    self->awaiting = rc == PROKIT_OK;
     if (rc != PROKIT_OK)
         return rc;
     inbound_t answer;
@@ -938,9 +958,11 @@ s_dispatch (client_t *self, unsigned ready)
     if ((ready & READY_WAKE) && read (self->wake_fd, &drained, sizeof (drained)) < 0 &&
         errno != EAGAIN)
         log_debug ("%s: wake fd read failed", self->label);
-    if ((ready & READY_TIMER) && read (self->timer_fd, &drained, sizeof (drained)) < 0 &&
-        errno != EAGAIN)
-        log_debug ("%s: timer fd read failed", self->label);
+    if (ready & READY_TIMER) {
+        if (read (self->timer_fd, &drained, sizeof (drained)) < 0 && errno != EAGAIN)
+            log_debug ("%s: timer fd read failed", self->label);
+        self->timer_at = 0; //  it fired: it is not armed any more
+    }
 
     int handled = 0;
     self->dispatching++;
@@ -949,6 +971,23 @@ s_dispatch (client_t *self, unsigned ready)
     //  loop of the application's own keeps dispatching regardless.
     while (progress && handled < DISPATCH_BATCH) {
         progress = false;
+        if (self->router) {
+            //  Route what waits on the socket, then take what is for us and
+            //  handle it in this same round: the next round's routing then
+            //  also covers what the handlers sent.
+            inbound_t *head, *tail;
+            if (router_local_take (self->router, ready & READY_MONITOR, &head, &tail))
+                progress = true;
+            ready &= ~READY_MONITOR; //  looked at
+            if (head) {
+                if (self->queue_tail)
+                    self->queue_tail->next = head;
+                else
+                    self->queue_head = head;
+                self->queue_tail = tail;
+                progress = true;
+            }
+        }
         //  Events queued while a blocking request waited come first: they
         //  arrived before anything still in the socket.
         while (self->queue_head && handled < DISPATCH_BATCH) {
@@ -961,21 +1000,7 @@ s_dispatch (client_t *self, unsigned ready)
             handled++;
             progress = true;
         }
-        if (self->router) {
-            //  Route what waits on the socket, then take what is for us.
-            inbound_t *head, *tail;
-            if (router_local_take (self->router, &head, &tail))
-                progress = true;
-            if (head) {
-                if (self->queue_tail)
-                    self->queue_tail->next = head;
-                else
-                    self->queue_head = head;
-                self->queue_tail = tail;
-                progress = true;
-            }
-        }
-        else {
+        if (!self->router) {
             inbound_t item;
             int got;
             while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
@@ -1212,7 +1237,7 @@ static void
 s_close_local (client_t *self)
 {
     inbound_t *head, *tail;
-    router_local_take (self->router, &head, &tail);
+    router_local_take (self->router, true, &head, &tail);
     if (self->queue_tail)
         self->queue_tail->next = head;
     else
@@ -1299,6 +1324,7 @@ s_new_local (client_t *self, router_t *router, int *error)
     self->router = router;
     int fds[ROUTER_LOCAL_FDS];
     router_local_fds (router, fds);
+    self->monitor_fd = fds[1]; //  the router's connection events
     for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
         if (s_epoll_add (self, fds[i]) != 0) {
             *error = PROKIT_ETRANSPORT;

@@ -106,6 +106,7 @@ typedef struct router_state {
     router_item_t *inbox_head, *inbox_tail;
     size_t inbox_size;
     int inbox_fd;
+    bool inbox_signalled; //  inbox_fd was written and not yet read
     bool main_holds_lock; //  main's thread is processing: it takes the inbox itself
     int local_result;     //  why the embedded main's message was not delivered
 } router_state_t;
@@ -198,8 +199,10 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
         self->inbox_head = item;
         //  Main's thread takes the inbox at the end of its own processing;
         //  otherwise tell it there is something.
-        if (!self->main_holds_lock)
+        if (!self->main_holds_lock && !self->inbox_signalled) {
             s_signal (self->inbox_fd);
+            self->inbox_signalled = true;
+        }
     }
     self->inbox_tail = item;
     self->inbox_size++;
@@ -1069,14 +1072,17 @@ s_drain (router_state_t *self)
     return true;
 }
 
-//  One round of work: connection events, messages, backlogs. It ends by
+//  One round of work: connection events (when MONITOR_READY: its
+//  descriptor was readable), messages, backlogs. It ends by
 //  reading the socket until libzmq says it is empty (EAGAIN), which also
 //  re-arms its ZMQ_FD, so nothing that arrived meanwhile goes unannounced.
 //  Returns true when more is waiting (a batch limit was hit).
 static bool
-s_process (router_state_t *self)
+s_process (router_state_t *self, bool monitor_ready)
 {
-    if (zsock_events (self->monitor) & ZMQ_POLLIN)
+    //  Its descriptor tells when connection events wait; looking costs a
+    //  poll and a getpid.
+    if (monitor_ready && (zsock_events (self->monitor) & ZMQ_POLLIN))
         s_drain_monitor (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
@@ -1243,16 +1249,24 @@ s_router_thread (void *arg)
 {
     router_t *self = (router_t *) arg;
     struct pollfd wake = { self->wake_fd, POLLIN, 0 };
-    int timeout = 0; //  look once at the start
+    int monitor_fd = zsock_fd (self->state.monitor);
+    int timeout = 0; //  look once at the start, at everything
+    bool monitor_ready = true;
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[3];
         int count = epoll_wait (self->epoll_fd, events, 3, timeout);
         if (count < 0 && errno != EINTR)
             break;
         atomic_store (&self->thread_idle, false);
-        uint64_t value;
-        ssize_t rc = read (self->wake_fd, &value, sizeof (value));
-        (void) rc; //  EAGAIN: not woken through it
+        for (int i = 0; i < count; i++) {
+            if (events[i].data.fd == self->wake_fd) {
+                uint64_t value;
+                ssize_t rc = read (self->wake_fd, &value, sizeof (value));
+                (void) rc;
+            }
+            else if (events[i].data.fd == monitor_fd)
+                monitor_ready = true; //  edge-triggered: remembered until looked at
+        }
         if (atomic_load (&self->stop))
             break;
         bool touched = atomic_exchange (&self->touched, false);
@@ -1272,7 +1286,8 @@ s_router_thread (void *arg)
             }
         }
         pthread_mutex_lock (&self->lock);
-        bool more = s_process (&self->state);
+        bool more = s_process (&self->state, monitor_ready);
+        monitor_ready = false;
         size_t backlog = self->state.backlog_total;
         pthread_mutex_unlock (&self->lock);
         if (more)
@@ -1508,15 +1523,20 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
 }
 
 bool
-router_local_take (router_t *self, router_item_t **head, router_item_t **tail)
+router_local_take (router_t *self, bool monitor_ready, router_item_t **head, router_item_t **tail)
 {
-    uint64_t count;
-    ssize_t rc = read (self->state.inbox_fd, &count, sizeof (count));
-    (void) rc; //  EAGAIN: nothing was announced
     pthread_mutex_lock (&self->lock);
     router_state_t *state = &self->state;
+    //  Under the lock, as every push: a push between reading the eventfd
+    //  and clearing the flag would otherwise go unannounced.
+    if (state->inbox_signalled) {
+        uint64_t count;
+        ssize_t rc = read (state->inbox_fd, &count, sizeof (count));
+        (void) rc;
+        state->inbox_signalled = false;
+    }
     state->main_holds_lock = true;
-    bool more = s_process (state);
+    bool more = s_process (state, monitor_ready);
     state->main_holds_lock = false;
     atomic_fetch_add (&self->main_takes, 1);
     *head = state->inbox_head;

@@ -129,9 +129,12 @@ int router_local_send (router_t *self, proto_command_t command, uint64_t id, con
                        zmq_msg_t *body);
 
 //  Process what waits on the socket, on main's thread, and take main's
-//  inbox: *HEAD and *TAIL are set to the list (NULL when empty). Returns
-//  true when more is waiting than one call processes.
-bool router_local_take (router_t *self, router_item_t **head, router_item_t **tail);
+//  inbox: *HEAD and *TAIL are set to the list (NULL when empty). Connection
+//  events are looked at when MONITOR_READY (the monitor's descriptor, the
+//  second of router_local_fds, was readable). Returns true when more is
+//  waiting than one call processes.
+bool router_local_take (router_t *self, bool monitor_ready, router_item_t **head,
+                        router_item_t **tail);
 
 //  Main enters (true) or leaves (false) its run loop. While it is in it,
 //  main's thread does the processing and the background thread sleeps.
