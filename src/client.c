@@ -1003,16 +1003,20 @@ s_dispatch (client_t *self, unsigned ready)
         if (!self->router) {
             inbound_t item;
             int got;
+            //  Read to empty (or to the batch limit): no second pass is
+            //  needed for the socket, only for what handlers queued.
             while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
                 if (got > 0) {
                     s_handle (self, &item);
                     handled++;
                 }
-                progress = true;
             }
+            if (self->queue_head)
+                progress = true;
             //  Connection events come rarely: look when announced.
             if ((ready & READY_MONITOR) && s_watch_connection (self))
                 progress = true;
+            ready &= ~READY_MONITOR;
         }
         int before = handled;
         if (!self->connected && self->first_deadline) {
