@@ -1,12 +1,16 @@
-/*  frame-cost: what the number of frames per message costs libzmq alone.
+/*  frame-cost: what the shape of a message costs libzmq alone.
 
-    A raw PUB/SUB pair over ipc (HWM 0, nothing dropped) sends the same 28
-    bytes per message as one frame, then as three (12 + 4 + 12, the shape
-    of a prokit message: header, peer, body), and prints both rates and
-    their ratio. No prokit code runs: this is the ceiling a three-frame
-    wire format puts on prokit's messages per second (docs/PERFORMANCE.md).
+    Raw libzmq over ipc (HWM 0, nothing dropped) sends the same 28 bytes per
+    message three ways: PUB/SUB as one frame, PUB/SUB as three (12 + 4 + 12,
+    the shape of a version 1 prokit message: header, peer, body), and
+    ROUTER to DEALER as one frame behind the DEALER's routing id (the shape
+    of a version 2 prokit message from main to a window). It prints the
+    rates and their ratios to the first. No prokit code runs: these are the
+    ceilings the wire format and the ROUTER put on prokit's messages per
+    second (docs/PERFORMANCE.md).
 */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -16,10 +20,12 @@
 #define MESSAGES 600000
 #define ROUNDS 3
 
+typedef enum { PUB_ONE_FRAME, PUB_THREE_FRAMES, ROUTER_ONE_FRAME } shape_t;
+
 typedef struct run {
     void *context;
     char endpoint[64];
-    int frames;
+    shape_t shape;
     volatile int ready;
 } run_t;
 
@@ -34,11 +40,13 @@ s_now (void)
 //  Warm-up messages start with 'w' (PUB drops them until the subscription
 //  is in place, so they are not counted); timed ones with '0'.
 static void
-s_publish (void *socket, int frames, char first)
+s_publish (void *socket, shape_t shape, char first)
 {
     char head[12] = "0123456789ab";
     head[0] = first;
-    if (frames == 1) {
+    if (shape == ROUTER_ONE_FRAME && zmq_send (socket, "w", 1, ZMQ_SNDMORE) < 0)
+        return; //  not connected yet (warm-up)
+    if (shape != PUB_THREE_FRAMES) {
         char whole[28] = "0123456789abcdef0123456789ab";
         whole[0] = first;
         zmq_send (socket, whole, sizeof (whole), 0);
@@ -54,10 +62,14 @@ static void *
 s_subscriber (void *arg)
 {
     run_t *run = (run_t *) arg;
-    void *socket = zmq_socket (run->context, ZMQ_SUB);
+    bool routed = run->shape == ROUTER_ONE_FRAME;
+    void *socket = zmq_socket (run->context, routed ? ZMQ_DEALER : ZMQ_SUB);
     int unlimited = 0;
     zmq_setsockopt (socket, ZMQ_RCVHWM, &unlimited, sizeof (unlimited));
-    zmq_setsockopt (socket, ZMQ_SUBSCRIBE, "", 0);
+    if (routed)
+        zmq_setsockopt (socket, ZMQ_ROUTING_ID, "w", 1);
+    else
+        zmq_setsockopt (socket, ZMQ_SUBSCRIBE, "", 0);
     zmq_connect (socket, run->endpoint);
     zmq_msg_t frame;
     zmq_msg_init (&frame);
@@ -77,27 +89,30 @@ s_subscriber (void *arg)
     return NULL;
 }
 
-//  Messages per second for one run of FRAMES frames per message.
+//  Messages per second for one run of messages of SHAPE.
 static double
-s_rate (void *context, int frames)
+s_rate (void *context, shape_t shape)
 {
-    run_t run = { context, "", frames, 0 };
+    run_t run = { context, "", shape, 0 };
     snprintf (run.endpoint, sizeof (run.endpoint), "ipc:///tmp/prokit-frame-cost-%d.sock",
               (int) getpid ());
-    void *socket = zmq_socket (context, ZMQ_PUB);
-    int unlimited = 0;
+    bool routed = shape == ROUTER_ONE_FRAME;
+    void *socket = zmq_socket (context, routed ? ZMQ_ROUTER : ZMQ_PUB);
+    int unlimited = 0, mandatory = 1;
     zmq_setsockopt (socket, ZMQ_SNDHWM, &unlimited, sizeof (unlimited));
+    if (routed)
+        zmq_setsockopt (socket, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof (mandatory));
     zmq_bind (socket, run.endpoint);
     pthread_t thread;
     pthread_create (&thread, NULL, s_subscriber, &run);
     while (!run.ready) {
-        s_publish (socket, frames, 'w');
+        s_publish (socket, shape, 'w');
         struct timespec pause = { 0, 1000000 };
         nanosleep (&pause, NULL);
     }
     double start = s_now ();
     for (long i = 0; i < MESSAGES; i++)
-        s_publish (socket, frames, '0');
+        s_publish (socket, shape, '0');
     pthread_join (thread, NULL);
     double rate = (double) MESSAGES / (s_now () - start);
     zmq_close (socket);
@@ -109,12 +124,14 @@ int
 main (void)
 {
     void *context = zmq_ctx_new ();
-    printf ("| round | 1 frame, msgs/s | 3 frames, msgs/s | ratio |\n|---|---:|---:|---:|\n");
+    printf ("| round | PUB/SUB, 1 frame | PUB/SUB, 3 frames | ratio | ROUTER→DEALER, 1 frame "
+            "| ratio |\n|---|---:|---:|---:|---:|---:|\n");
     for (int round = 1; round <= ROUNDS; round++) {
-        double one = s_rate (context, 1);
-        double three = s_rate (context, 3);
-        printf ("| %d | %.0f k/s | %.0f k/s | %.2f× |\n", round, one / 1000, three / 1000,
-                three / one);
+        double one = s_rate (context, PUB_ONE_FRAME);
+        double three = s_rate (context, PUB_THREE_FRAMES);
+        double routed = s_rate (context, ROUTER_ONE_FRAME);
+        printf ("| %d | %.0f k/s | %.0f k/s | %.2f× | %.0f k/s | %.2f× |\n", round, one / 1000,
+                three / 1000, three / one, routed / 1000, routed / one);
     }
     zmq_ctx_term (context);
     return 0;
