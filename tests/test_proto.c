@@ -1959,6 +1959,101 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
     assert_int_equal (got.version, PROTO_VERSION_1);
 }
 
+//  --- random input ----------------------------------------------------------------
+
+//  A small deterministic generator (xorshift64*), so a failure repeats.
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ull;
+}
+
+//  Random frames in random counts and sizes, and valid messages of either
+//  version with bytes changed or cut off: every one is either accepted with
+//  its peer and body inside what was given, or refused with one of the
+//  decoder's errors. Never anything else, never a read outside the frames
+//  (the sanitizer builds run this too).
+static void
+test_random_frames_are_decoded_or_refused_never_misread (void **state)
+{
+    (void) state;
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    uint8_t buffers[3][200];
+    int accepted = 0;
+    for (int round = 0; round < 200000; round++) {
+        proto_frame_t frames[3];
+        size_t count = 1 + s_random (&seed) % 3;
+        for (size_t i = 0; i < count; i++) {
+            size_t size = s_random (&seed) % sizeof (buffers[i]);
+            for (size_t b = 0; b < size; b++)
+                buffers[i][b] = (uint8_t) s_random (&seed);
+            frames[i].data = buffers[i];
+            frames[i].size = size;
+        }
+        if (round % 2 == 0) {
+            //  A valid message (a REQUEST to @main, in either version) with
+            //  up to two bytes changed and maybe cut short.
+            static const uint8_t body[] = { 0x92, 0xa2, 'h', 'i', 0xcd, 0x01, 0x02 };
+            bool v2 = s_random (&seed) % 2;
+            size_t size = proto_prefix_encode (buffers[0], PROTO_REQUEST, round, "@main");
+            if (v2) {
+                memcpy (buffers[0] + size, body, sizeof (body));
+                frames[0].size = size + sizeof (body);
+                count = 1;
+            }
+            else {
+                proto_header_encode (buffers[0], PROTO_REQUEST, round);
+                memcpy (buffers[1], "@main", 5);
+                memcpy (buffers[2], body, sizeof (body));
+                frames[0].size = PROTO_HEADER_SIZE;
+                frames[1] = (proto_frame_t){ buffers[1], 5 };
+                frames[2] = (proto_frame_t){ buffers[2], sizeof (body) };
+                count = 3;
+            }
+            for (int flips = (int) (s_random (&seed) % 3); flips > 0; flips--) {
+                size_t which = s_random (&seed) % count;
+                if (frames[which].size > 0)
+                    buffers[which][s_random (&seed) % frames[which].size] =
+                        (uint8_t) s_random (&seed);
+            }
+            if (s_random (&seed) % 4 == 0) {
+                size_t which = s_random (&seed) % count;
+                frames[which].size = s_random (&seed) % (frames[which].size + 1);
+            }
+        }
+        else if (frames[0].size >= 4 && s_random (&seed) % 8 != 0) {
+            //  Random bytes behind a good start, so the checks past the
+            //  header run on them.
+            buffers[0][0] = 'P';
+            buffers[0][1] = 'K';
+            buffers[0][2] = (uint8_t) (1 + s_random (&seed) % 2);
+            buffers[0][3] = (uint8_t) (1 + s_random (&seed) % PROTO_COMMAND_LAST);
+            if (buffers[0][2] == PROTO_VERSION_2 && frames[0].size > PROTO_HEADER_SIZE)
+                buffers[0][PROTO_HEADER_SIZE] = (uint8_t) (s_random (&seed) % 80);
+            if (buffers[0][2] == PROTO_VERSION_1 && s_random (&seed) % 2)
+                frames[0].size = PROTO_HEADER_SIZE;
+        }
+        proto_direction_t direction = round % 2 ? PROTO_TO_ROUTER : PROTO_TO_CLIENT;
+        proto_msg_t msg;
+        int rc = proto_decode (frames, count, direction, 100, &msg);
+        assert_true (rc == PROKIT_OK || rc == PROKIT_EPROTO || rc == PROKIT_EVERSION ||
+                     rc == PROKIT_ETOOBIG);
+        if (rc != PROKIT_OK)
+            continue;
+        accepted++;
+        assert_true (msg.body_frame < count);
+        const uint8_t *start = (const uint8_t *) frames[msg.body_frame].data;
+        assert_true (msg.body >= start);
+        assert_true (msg.body + msg.body_size <= start + frames[msg.body_frame].size);
+        assert_true (strlen (msg.peer) <= PROTO_NAME_MAX);
+    }
+    //  The unchanged ones, at least, were accepted.
+    assert_true (accepted > 10000);
+}
+
 int
 main (void)
 {
@@ -2061,6 +2156,7 @@ main (void)
         cmocka_unit_test (test_version_2_peer_length_past_the_frame_is_eproto),
         cmocka_unit_test (test_version_2_body_is_inline_or_alone_never_both),
         cmocka_unit_test (test_hello_and_welcome_say_the_version_and_default_to_1),
+        cmocka_unit_test (test_random_frames_are_decoded_or_refused_never_misread),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
