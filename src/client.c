@@ -36,9 +36,6 @@
 #include "router.h"
 #include "wire.h"
 
-//  Ids of one-way messages carry this bit, so an ERROR about one is told
-//  apart from an ERROR about a request (docs/PROTOCOL.md, "Correlation").
-#define SEND_ID_BIT ((uint64_t) 1 << 63)
 #define DISPATCH_BATCH 1024
 //  Internal inbound items (never on the wire): connection state changes,
 //  queued so they reach the application in order with the messages.
@@ -340,7 +337,7 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     int rc = s_check_outgoing (self, target, false, payload_p);
     if (rc != PROKIT_OK)
         return rc;
-    uint64_t id = SEND_ID_BIT | ++self->next_send_id;
+    uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
     if (target)
         return s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
     return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
@@ -353,7 +350,7 @@ client_control (client_t *self, int command, const char *target)
         return PROKIT_EINVAL;
     if (!self->connected)
         return PROKIT_ECLOSED;
-    uint64_t id = SEND_ID_BIT | ++self->next_send_id;
+    uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
     return s_send (self, (proto_command_t) command, id, target, NULL, "", 0);
 }
 
@@ -606,7 +603,7 @@ client_forget_deferred (client_t *self, prokit_request_t *request)
 static void
 s_handle_answer (client_t *self, inbound_t *item)
 {
-    if (item->id & SEND_ID_BIT) {
+    if (item->id & PROTO_ID_ONE_WAY_BIT) {
         //  An ERROR about a one-way message: it was not delivered.
         proto_error_t error;
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);

@@ -323,12 +323,41 @@ size_t
 proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uint64_t id,
                      const char *peer)
 {
-    proto_header_encode (out, command, id);
+    out[0] = PROTO_SIGNATURE_0;
+    out[1] = PROTO_SIGNATURE_1;
     out[2] = PROTO_VERSION_2;
+    out[3] = (uint8_t) command;
+    //  Bit 63 (one-way messages) goes into the head, so that small ids of
+    //  either kind take few bytes.
+    uint64_t rest = id & ~PROTO_ID_ONE_WAY_BIT;
+    size_t bytes = 0;
+    while (bytes < 8 && (rest >> (8 * bytes)) != 0)
+        bytes++;
+    out[4] = (uint8_t) ((id & PROTO_ID_ONE_WAY_BIT ? 0x80 : 0) | bytes);
+    s_put_be (out + PROTO_V2_HEADER_MIN, rest, bytes);
+    size_t n = PROTO_V2_HEADER_MIN + bytes;
     size_t peer_len = strnlen (peer, PROTO_NAME_MAX);
-    out[PROTO_HEADER_SIZE] = (uint8_t) peer_len;
-    memcpy (out + PROTO_HEADER_SIZE + 1, peer, peer_len);
-    return PROTO_HEADER_SIZE + 1 + peer_len;
+    out[n++] = (uint8_t) peer_len;
+    memcpy (out + n, peer, peer_len);
+    return n + peer_len;
+}
+
+//  The size of the version 2 header at P (SIZE bytes available), with its
+//  id in *ID; 0 when the id head is malformed or the frame ends before the
+//  header and the peer length byte.
+static size_t
+s_v2_header (const uint8_t *p, size_t size, uint64_t *id)
+{
+    if (size < PROTO_V2_HEADER_MIN)
+        return 0;
+    uint8_t head = p[4];
+    size_t bytes = head & 0x0f;
+    //  Bits 4 to 6 are reserved; bit 63 travels only as the head's flag.
+    if ((head & 0x70) || bytes > 8 || size < PROTO_V2_HEADER_MIN + bytes + 1 ||
+        (bytes == 8 && (p[PROTO_V2_HEADER_MIN] & 0x80)))
+        return 0;
+    *id = s_be (p + PROTO_V2_HEADER_MIN, bytes) | (head & 0x80 ? PROTO_ID_ONE_WAY_BIT : 0);
+    return PROTO_V2_HEADER_MIN + bytes;
 }
 
 int
@@ -345,9 +374,15 @@ proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *
         return PROKIT_EVERSION;
     //  Version 1's first frame is the header alone; version 2's goes on
     //  with at least the peer length.
-    if (p[2] == PROTO_VERSION_1 ? size != PROTO_HEADER_SIZE : size < PROTO_HEADER_SIZE + 1)
+    uint64_t value = 0;
+    if (p[2] == PROTO_VERSION_1) {
+        if (size != PROTO_HEADER_SIZE)
+            return PROKIT_EPROTO;
+        value = s_be (p + 4, 8);
+    }
+    else if (s_v2_header (p, size, &value) == 0)
         return PROKIT_EPROTO;
-    *id = s_be (p + 4, 8);
+    *id = value;
     if (p[3] < PROTO_HELLO || p[3] > PROTO_COMMAND_LAST)
         return PROKIT_EPROTO;
     *command = p[3];
@@ -462,9 +497,11 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     else {
         //  The header's check left at least the peer length byte.
         const uint8_t *first = (const uint8_t *) frames[0].data;
-        peer = (const char *) first + PROTO_HEADER_SIZE + 1;
-        peer_len = first[PROTO_HEADER_SIZE];
-        size_t prefix = PROTO_HEADER_SIZE + 1 + peer_len;
+        uint64_t id;
+        size_t header = s_v2_header (first, frames[0].size, &id);
+        peer = (const char *) first + header + 1;
+        peer_len = first[header];
+        size_t prefix = header + 1 + peer_len;
         if (count > 2 || peer_len > PROTO_NAME_MAX || prefix > frames[0].size)
             return PROKIT_EPROTO;
         //  The body is in the first frame after the peer, or (when nothing

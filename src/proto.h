@@ -16,22 +16,31 @@
 
 #define PROTO_SIGNATURE_0 0x50 //  'P'
 #define PROTO_SIGNATURE_1 0x4B //  'K'
-//  Version 1: three frames (header, peer, body). Version 2: one frame
-//  (header, peer length, peer, body), or that frame without the body and
-//  the body as a second frame. A peer that reads version 2 reads both.
+//  Version 1: three frames (a 12-byte header, peer, body). Version 2: one
+//  frame (a header of 5 to 13 bytes, peer length, peer, body), or that
+//  frame without the body and the body as a second frame. A peer that
+//  reads version 2 reads both.
 #define PROTO_VERSION_1 1
 #define PROTO_VERSION_2 2
 #define PROTO_VERSION_MAX PROTO_VERSION_2
-#define PROTO_HEADER_SIZE 12
+#define PROTO_HEADER_SIZE 12 //  version 1
+//  Version 2: signature, version, command, id head (flag and byte count),
+//  then the id's significant bytes, at most 8.
+#define PROTO_V2_HEADER_MIN 5
+#define PROTO_V2_HEADER_MAX (PROTO_V2_HEADER_MIN + 8)
 #define PROTO_FRAMES_MAX 3 //  the most frames a message of any version has
 #define PROTO_NAME_MAX 64
 #define PROTO_ERROR_TEXT_MAX 1024
 #define PROTO_MSGPACK_DEPTH_MAX 64
 #define PROTO_DEFAULT_MAX_PAYLOAD (16u * 1024 * 1024)
 #define PROTO_MAIN_NAME "@main"
+//  Ids of one-way messages (SEND, BROADCAST, ...) carry bit 63, so that an
+//  ERROR about one is told apart from an ERROR about a request
+//  (docs/PROTOCOL.md, "Correlation ids").
+#define PROTO_ID_ONE_WAY_BIT ((uint64_t) 1 << 63)
 
 //  Version 2: the header, one byte of peer length and the peer.
-#define PROTO_PREFIX_MAX (PROTO_HEADER_SIZE + 1 + PROTO_NAME_MAX)
+#define PROTO_PREFIX_MAX (PROTO_V2_HEADER_MAX + 1 + PROTO_NAME_MAX)
 //  Version 2 senders put bodies up to this size in the first frame (one
 //  small copy costs less than a frame); larger ones travel alone, uncopied.
 #define PROTO_INLINE_MAX 4096
@@ -93,9 +102,10 @@ typedef struct proto_error {
 //  Write a version 1 header (the whole first frame) into OUT.
 void proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, uint64_t id);
 
-//  Write the start of a version 2 first frame into OUT: header, peer length
-//  and PEER (at most PROTO_NAME_MAX bytes). Returns the bytes written; the
-//  inline body, if any, follows them.
+//  Write the start of a version 2 first frame into OUT: header (the id in
+//  as few bytes as it needs), peer length and PEER (at most PROTO_NAME_MAX
+//  bytes). Returns the bytes written; the inline body, if any, follows.
+//  Small messages stay within the 33 bytes libzmq keeps without allocating.
 size_t proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uint64_t id,
                             const char *peer);
 

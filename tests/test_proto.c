@@ -32,15 +32,16 @@ static int
 s_decode_v2 (int command, const void *peer, size_t peer_len, const void *body, size_t body_size,
              bool alone, proto_direction_t direction, size_t max_payload, proto_msg_t *msg)
 {
-    size_t first_size = PROTO_HEADER_SIZE + 1 + peer_len + (alone ? 0 : body_size);
+    uint8_t header[PROTO_PREFIX_MAX];
+    size_t header_size = proto_prefix_encode (header, (proto_command_t) command, 77, "") - 1;
+    size_t first_size = header_size + 1 + peer_len + (alone ? 0 : body_size);
     uint8_t *first = (uint8_t *) malloc (first_size);
-    s_header (first, command, 77);
-    first[2] = PROTO_VERSION_2;
-    first[PROTO_HEADER_SIZE] = (uint8_t) peer_len;
+    memcpy (first, header, header_size);
+    first[header_size] = (uint8_t) peer_len;
     if (peer_len > 0)
-        memcpy (first + PROTO_HEADER_SIZE + 1, peer, peer_len);
+        memcpy (first + header_size + 1, peer, peer_len);
     if (!alone && body_size > 0)
-        memcpy (first + PROTO_HEADER_SIZE + 1 + peer_len, body, body_size);
+        memcpy (first + header_size + 1 + peer_len, body, body_size);
     proto_frame_t frames[2] = { { first, first_size }, { body, body_size } };
     int rc = proto_decode (frames, alone ? 2 : 1, direction, max_payload, msg);
     if (rc == PROKIT_OK) {
@@ -50,7 +51,7 @@ s_decode_v2 (int command, const void *peer, size_t peer_len, const void *body, s
         if (alone)
             assert_ptr_equal (msg->body, body);
         else
-            assert_ptr_equal (msg->body, first + PROTO_HEADER_SIZE + 1 + peer_len);
+            assert_ptr_equal (msg->body, first + header_size + 1 + peer_len);
     }
     free (first);
     return rc;
@@ -1845,16 +1846,75 @@ test_prefix_is_version_2_header_peer_length_and_peer (void **state)
     (void) state;
     uint8_t prefix[PROTO_PREFIX_MAX];
     size_t size = proto_prefix_encode (prefix, PROTO_SEND, 0x0102030405060708ull, "work");
-    const uint8_t expected[] = { 'P', 'K', 2, 4, 1, 2, 3, 4, 5, 6, 7, 8, 4, 'w', 'o', 'r', 'k' };
+    const uint8_t expected[] = { 'P', 'K', 2, 4, 8, 1, 2, 3, 4, 5, 6, 7, 8, 4, 'w', 'o', 'r', 'k' };
     assert_int_equal (size, sizeof (expected));
     assert_memory_equal (prefix, expected, sizeof (expected));
     //  An empty peer is a zero length; a name is never longer than 64.
-    assert_int_equal (proto_prefix_encode (prefix, PROTO_PING, 1, ""), PROTO_HEADER_SIZE + 1);
-    assert_int_equal (prefix[PROTO_HEADER_SIZE], 0);
+    assert_int_equal (proto_prefix_encode (prefix, PROTO_PING, 1, ""), PROTO_V2_HEADER_MIN + 2);
+    assert_int_equal (prefix[PROTO_V2_HEADER_MIN + 1], 0);
     char longest[PROTO_NAME_MAX + 1];
     memset (longest, 'n', PROTO_NAME_MAX);
     longest[PROTO_NAME_MAX] = 0;
-    assert_int_equal (proto_prefix_encode (prefix, PROTO_SEND, 1, longest), PROTO_PREFIX_MAX);
+    assert_int_equal (proto_prefix_encode (prefix, PROTO_SEND, UINT64_MAX, longest),
+                      PROTO_PREFIX_MAX);
+}
+
+//  The id takes as few bytes as it needs; bit 63 (one-way) is a flag in the
+//  head, so small one-way ids are short too.
+static void
+test_version_2_id_is_a_head_and_its_significant_bytes (void **state)
+{
+    (void) state;
+    const struct {
+        uint64_t id;
+        uint8_t bytes[9];
+        size_t size;
+    } cases[] = {
+        { 0, { 0x00 }, 1 },
+        { 1, { 0x01, 0x01 }, 2 },
+        { 0x1234, { 0x02, 0x12, 0x34 }, 3 },
+        { PROTO_ID_ONE_WAY_BIT, { 0x80 }, 1 },
+        { PROTO_ID_ONE_WAY_BIT | 5, { 0x81, 0x05 }, 2 },
+        { INT64_MAX, { 0x08, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 9 },
+        { UINT64_MAX, { 0x88, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 9 },
+    };
+    for (size_t i = 0; i < COUNT_OF (cases); i++) {
+        uint8_t prefix[PROTO_PREFIX_MAX];
+        size_t size = proto_prefix_encode (prefix, PROTO_SEND, cases[i].id, "");
+        assert_int_equal (size, 4 + cases[i].size + 1);
+        assert_memory_equal (prefix + 4, cases[i].bytes, cases[i].size);
+        uint8_t command;
+        uint64_t id;
+        assert_int_equal (proto_header_decode (prefix, size, &command, &id), PROKIT_OK);
+        assert_true (id == cases[i].id);
+        assert_int_equal (command, PROTO_SEND);
+    }
+}
+
+static void
+test_version_2_bad_id_heads_are_eproto (void **state)
+{
+    (void) state;
+    uint8_t frame[PROTO_PREFIX_MAX];
+    size_t size = proto_prefix_encode (frame, PROTO_SEND, UINT64_MAX, "");
+    //  Reserved bits, more than 8 bytes, bit 63 inside the bytes, and a
+    //  head promising more bytes than the frame has.
+    const uint8_t heads[] = { 0x18, 0x28, 0x48, 0x09, 0x0f, 0x8f };
+    for (size_t i = 0; i < COUNT_OF (heads); i++) {
+        frame[4] = heads[i];
+        uint8_t command;
+        uint64_t id;
+        assert_int_equal (proto_header_decode (frame, size, &command, &id), PROKIT_EPROTO);
+        assert_int_equal (id, 0);
+    }
+    frame[4] = 0x08;
+    frame[5] = 0x80;
+    uint8_t command;
+    uint64_t id;
+    assert_int_equal (proto_header_decode (frame, size, &command, &id), PROKIT_EPROTO);
+    frame[5] = 0x7f;
+    assert_int_equal (proto_header_decode (frame, size, &command, &id), PROKIT_OK);
+    assert_int_equal (proto_header_decode (frame, size - 1, &command, &id), PROKIT_EPROTO);
 }
 
 static void
@@ -1882,13 +1942,13 @@ test_version_2_frame_without_its_peer_length_is_eproto (void **state)
 {
     (void) state;
     uint8_t frame[PROTO_PREFIX_MAX];
-    proto_prefix_encode (frame, PROTO_PING, 9, "");
-    proto_frame_t one = { frame, PROTO_HEADER_SIZE };
+    size_t size = proto_prefix_encode (frame, PROTO_PING, 9, "");
+    proto_frame_t one = { frame, size - 1 };
     proto_msg_t msg;
     assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_EPROTO);
     //  Too short for its version: the id is not trusted either.
     assert_int_equal (msg.id, 0);
-    one.size = PROTO_HEADER_SIZE + 1;
+    one.size = size;
     assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_OK);
 }
 
@@ -1900,7 +1960,7 @@ test_version_2_peer_length_past_the_frame_is_eproto (void **state)
     size_t size = proto_prefix_encode (frame, PROTO_SEND, 9, "work");
     const uint8_t lengths[] = { 5, 64, 65, 255 };
     for (size_t i = 0; i < COUNT_OF (lengths); i++) {
-        frame[PROTO_HEADER_SIZE] = lengths[i];
+        frame[size - 5] = lengths[i]; //  the peer length, before "work"
         proto_frame_t one = { frame, size };
         proto_msg_t msg;
         assert_int_equal (proto_decode (&one, 1, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg),
@@ -2031,8 +2091,13 @@ test_random_frames_are_decoded_or_refused_never_misread (void **state)
             buffers[0][1] = 'K';
             buffers[0][2] = (uint8_t) (1 + s_random (&seed) % 2);
             buffers[0][3] = (uint8_t) (1 + s_random (&seed) % PROTO_COMMAND_LAST);
-            if (buffers[0][2] == PROTO_VERSION_2 && frames[0].size > PROTO_HEADER_SIZE)
-                buffers[0][PROTO_HEADER_SIZE] = (uint8_t) (s_random (&seed) % 80);
+            if (buffers[0][2] == PROTO_VERSION_2) {
+                //  A plausible id head, and a peer length after its bytes.
+                uint8_t bytes = (uint8_t) (s_random (&seed) % 9);
+                buffers[0][4] = (uint8_t) (bytes | (s_random (&seed) % 2 ? 0x80 : 0));
+                if (frames[0].size > 5u + bytes)
+                    buffers[0][5 + bytes] = (uint8_t) (s_random (&seed) % 80);
+            }
             if (buffers[0][2] == PROTO_VERSION_1 && s_random (&seed) % 2)
                 frames[0].size = PROTO_HEADER_SIZE;
         }
@@ -2151,6 +2216,8 @@ main (void)
         cmocka_unit_test (test_hello_flag_that_is_not_a_bool_is_refused),
         cmocka_unit_test (test_presence_body_round_trips_and_cuts_long_strings),
         cmocka_unit_test (test_prefix_is_version_2_header_peer_length_and_peer),
+        cmocka_unit_test (test_version_2_id_is_a_head_and_its_significant_bytes),
+        cmocka_unit_test (test_version_2_bad_id_heads_are_eproto),
         cmocka_unit_test (test_version_2_decodes_what_the_prefix_encodes),
         cmocka_unit_test (test_version_2_frame_without_its_peer_length_is_eproto),
         cmocka_unit_test (test_version_2_peer_length_past_the_frame_is_eproto),

@@ -104,6 +104,26 @@ s_send_message (void *socket, int version, int command, uint64_t id, const char 
     s_send_frames (socket, 3, data, sizes);
 }
 
+//  A version 2 header, as docs/PROTOCOL.md lays it out: signature,
+//  version, command, the id head (bit 7: id bit 63; low bits: how many id
+//  bytes follow) and the id's significant bytes. Returns its size.
+static size_t
+s_header_v2 (unsigned char out[13], int command, uint64_t id)
+{
+    out[0] = 'P';
+    out[1] = 'K';
+    out[2] = 2;
+    out[3] = (unsigned char) command;
+    uint64_t rest = id & ~((uint64_t) 1 << 63);
+    size_t bytes = 0;
+    while (bytes < 8 && (rest >> (8 * bytes)) != 0)
+        bytes++;
+    out[4] = (unsigned char) ((id >> 63 ? 0x80 : 0) | bytes);
+    for (size_t i = 0; i < bytes; i++)
+        out[5 + i] = (unsigned char) (rest >> (8 * (bytes - 1 - i)));
+    return 5 + bytes;
+}
+
 //  Send a version 2 message: header, peer length, peer and (unless
 //  BODY_ALONE) body in one frame; with BODY_ALONE the body follows as a
 //  second frame.
@@ -112,13 +132,15 @@ s_send_message_v2 (void *socket, int command, uint64_t id, const char *peer, con
                    size_t body_size, bool body_alone)
 {
     size_t peer_len = strlen (peer);
-    size_t first_size = 13 + peer_len + (body_alone ? 0 : body_size);
+    unsigned char header[13];
+    size_t header_size = s_header_v2 (header, command, id);
+    size_t first_size = header_size + 1 + peer_len + (body_alone ? 0 : body_size);
     unsigned char *first = (unsigned char *) malloc (first_size);
-    s_header (first, 2, command, id);
-    first[12] = (unsigned char) peer_len;
-    memcpy (first + 13, peer, peer_len);
+    memcpy (first, header, header_size);
+    first[header_size] = (unsigned char) peer_len;
+    memcpy (first + header_size + 1, peer, peer_len);
     if (!body_alone && body_size > 0)
-        memcpy (first + 13 + peer_len, body, body_size);
+        memcpy (first + header_size + 1 + peer_len, body, body_size);
     const void *data[] = { first, body };
     size_t sizes[] = { first_size, body_size };
     s_send_frames (socket, body_alone ? 2 : 1, data, sizes);
@@ -130,7 +152,8 @@ typedef struct received {
     int frames;
     int version;
     unsigned char header[12];
-    size_t header_size; //  version 1: the first frame's size; version 2: 12
+    size_t header_size; //  version 1: the first frame's size
+    uint64_t id;
     char peer[128];
     unsigned char body[16384];
     size_t body_size;
@@ -163,10 +186,19 @@ s_receive (void *socket, received_t *out, int timeout_ms)
         if (out->frames == 0) {
             s_keep (out->header, sizeof (out->header), &out->header_size, data, size);
             out->version = size > 2 ? data[2] : 0;
-            if (out->version == 2 && size >= 13 && size >= 13u + data[12]) {
-                memcpy (out->peer, data + 13, data[12] < 127 ? data[12] : 127);
-                s_keep (out->body, sizeof (out->body), &out->body_size, data + 13 + data[12],
-                        size - 13 - data[12]);
+            if (out->version == 1 && size == 12)
+                for (int i = 0; i < 8; i++)
+                    out->id = (out->id << 8) | data[4 + i];
+            size_t id_bytes = size > 4 ? (data[4] & 0x0f) : 0;
+            size_t at = 5 + id_bytes; //  version 2: the peer length
+            if (out->version == 2 && size > at && size >= at + 1 + data[at]) {
+                for (size_t i = 0; i < id_bytes; i++)
+                    out->id = (out->id << 8) | data[5 + i];
+                if (data[4] & 0x80)
+                    out->id |= (uint64_t) 1 << 63;
+                memcpy (out->peer, data + at + 1, data[at] < 127 ? data[at] : 127);
+                s_keep (out->body, sizeof (out->body), &out->body_size, data + at + 1 + data[at],
+                        size - at - 1 - data[at]);
             }
         }
         else if (out->version == 2 && out->frames == 1) {
@@ -187,10 +219,7 @@ s_receive (void *socket, received_t *out, int timeout_ms)
 static uint64_t
 s_id (const received_t *r)
 {
-    uint64_t id = 0;
-    for (int i = 0; i < 8; i++)
-        id = (id << 8) | r->header[4 + i];
-    return id;
+    return r->id;
 }
 
 //  The error code in an ERROR body [code, text, app_code]: codes are
@@ -657,39 +686,39 @@ test_malformed_version_2_messages_get_eproto_or_etoobig (void **state)
     s_join_v2 (f->raw, "raw");
     unsigned char nil = 0xc0;
     //  A peer length running past the end of the frame.
-    unsigned char first[13 + 64 + 1];
-    s_header (first, 2, 4, 81);
-    first[12] = 200;
-    memcpy (first + 13, "raw", 3);
+    unsigned char first[13 + 1 + 65 + 1];
+    size_t h = s_header_v2 (first, 4, 81); //  6 bytes: the id fits in one
+    first[h] = 200;
+    memcpy (first + h + 1, "raw", 3);
     const void *one[] = { first, &nil };
-    size_t one_size[] = { 16, 1 };
+    size_t one_size[] = { h + 4, 1 };
     s_send_frames (f->raw, 1, one, one_size);
     s_expect_error (f->raw, PROKIT_EPROTO, 81);
     //  A peer of 65 bytes (all valid name characters).
-    s_header (first, 2, 4, 82);
-    first[12] = 65;
-    memset (first + 13, 'a', 65);
-    one_size[0] = 13 + 65;
+    s_header_v2 (first, 4, 82);
+    first[h] = 65;
+    memset (first + h + 1, 'a', 65);
+    one_size[0] = h + 1 + 65;
     s_send_frames (f->raw, 1, one, one_size);
     s_expect_error (f->raw, PROKIT_EPROTO, 82);
     //  A body inline and a second frame as well.
-    s_header (first, 2, 4, 83);
-    first[12] = 3;
-    memcpy (first + 13, "raw", 3);
-    first[16] = 0xc0;
+    s_header_v2 (first, 4, 83);
+    first[h] = 3;
+    memcpy (first + h + 1, "raw", 3);
+    first[h + 4] = 0xc0;
     const void *two[] = { first, &nil };
-    size_t two_size[] = { 17, 1 };
+    size_t two_size[] = { h + 5, 1 };
     s_send_frames (f->raw, 2, two, two_size);
     s_expect_error (f->raw, PROKIT_EPROTO, 83);
     //  Three frames.
-    s_header (first, 2, 4, 84);
+    s_header_v2 (first, 4, 84);
     const void *three[] = { first, &nil, &nil };
-    size_t three_size[] = { 16, 1, 1 };
+    size_t three_size[] = { h + 4, 1, 1 };
     s_send_frames (f->raw, 3, three, three_size);
     s_expect_error (f->raw, PROKIT_EPROTO, 84);
     //  A header with no peer length byte: not even the id is trusted.
-    s_header (first, 2, 4, 85);
-    one_size[0] = 12;
+    s_header_v2 (first, 4, 85);
+    one_size[0] = h;
     s_send_frames (f->raw, 1, one, one_size);
     s_expect_error (f->raw, PROKIT_EPROTO, 0);
     //  Too large, inline and alone.
