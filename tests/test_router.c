@@ -783,6 +783,100 @@ test_version_1_and_version_2_peers_exchange_and_hear_broadcasts_each_in_its_own 
     zmq_close (new_peer);
 }
 
+//  --- a version 2 client and an older router ----------------------------------
+
+typedef struct joiner {
+    const char *endpoint;
+    prokit_window_t *window;
+    int error;
+} joiner_t;
+
+static void *
+s_join_window (void *arg)
+{
+    joiner_t *joiner = (joiner_t *) arg;
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = joiner->endpoint;
+    joiner->window = prokit_window_new ("young", &opts, &joiner->error);
+    return NULL;
+}
+
+//  A router that knows only version 1 (played here by a raw ROUTER): the
+//  client's HELLO is version 1 and offers version 2; a WELCOME that does
+//  not take it up leaves the client on version 1 for everything after.
+static void
+test_version_2_client_speaks_version_1_to_an_older_router (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    void *context = zmq_ctx_new ();
+    void *router = zmq_socket (context, ZMQ_ROUTER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_bind (router, endpoint), 0);
+    joiner_t joiner = { endpoint, NULL, 0 };
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_join_window, &joiner);
+
+    //  HELLO: routing id, then three version 1 frames, offering version 2.
+    zmq_msg_t frames[4];
+    int count = 0;
+    for (int more = 1; more && count < 4; count++) {
+        zmq_msg_init (&frames[count]);
+        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
+        more = zmq_msg_more (&frames[count]);
+    }
+    assert_int_equal (count, 4);
+    const unsigned char *header = (const unsigned char *) zmq_msg_data (&frames[1]);
+    assert_int_equal (zmq_msg_size (&frames[1]), 12);
+    assert_int_equal (header[2], 1);
+    assert_int_equal (header[3], 1); //  HELLO
+    assert_non_null (
+        memmem (zmq_msg_data (&frames[3]), zmq_msg_size (&frames[3]), "\xa7version\x02", 9));
+    //  An older router's WELCOME: its two settings, no version.
+    const unsigned char welcome[] = { 0x82, 0xab, 'm', 'a',  'x',  '_',  'p',  'a', 'y', 'l',
+                                      'o',  'a',  'd', 0xcd, 0x10, 0x00, 0xac, 'h', 'e', 'a',
+                                      'r',  't',  'b', 'e',  'a',  't',  '_',  'm', 's', 0x00 };
+    unsigned char reply[12];
+    memcpy (reply, header, 12);
+    reply[3] = 2; //  WELCOME, same id
+    zmq_msg_send (&frames[0], router, ZMQ_SNDMORE);
+    zmq_send (router, reply, 12, ZMQ_SNDMORE);
+    zmq_send (router, "young", 5, ZMQ_SNDMORE);
+    zmq_send (router, welcome, sizeof (welcome), 0);
+    for (int i = 1; i < count; i++)
+        zmq_msg_close (&frames[i]);
+    pthread_join (thread, NULL);
+    assert_non_null (joiner.window);
+
+    //  What it sends next is version 1 too.
+    prokit_payload_t *payload = prokit_payload_new_string ("hi");
+    assert_int_equal (prokit_window_send (joiner.window, "other", &payload), PROKIT_OK);
+    count = 0;
+    for (int more = 1; more && count < 4; count++) {
+        zmq_msg_init (&frames[count]);
+        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
+        more = zmq_msg_more (&frames[count]);
+    }
+    assert_int_equal (count, 4);
+    header = (const unsigned char *) zmq_msg_data (&frames[1]);
+    assert_int_equal (zmq_msg_size (&frames[1]), 12);
+    assert_int_equal (header[2], 1);
+    assert_int_equal (header[3], 4); //  SEND
+    assert_int_equal (zmq_msg_size (&frames[2]), 5);
+    assert_memory_equal (zmq_msg_data (&frames[2]), "other", 5);
+    for (int i = 0; i < count; i++)
+        zmq_msg_close (&frames[i]);
+
+    prokit_window_destroy (&joiner.window);
+    zmq_close (router);
+    zmq_ctx_term (context);
+    tu_endpoint_remove (endpoint);
+}
+
 int
 main (void)
 {
@@ -824,6 +918,7 @@ main (void)
         cmocka_unit_test (test_max_payload_over_the_limit_is_refused),
         cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
                                          s_teardown),
+        cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
