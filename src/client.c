@@ -54,7 +54,21 @@ typedef struct pending {
     void *arg;
     char target[PROTO_NAME_MAX + 1];
     struct pending *prev, *next; //  ordered by deadline
+    struct pending *chain;       //  the next in its table bucket, or spare
 } pending_t;
+
+//  Requests in flight by id: a hash chained through the entries, so that
+//  a request costs no allocation but its entry, and entries are reused.
+typedef struct pending_table {
+    pending_t **buckets;
+    size_t mask; //  bucket count - 1, a power of two
+    size_t count;
+    pending_t *spare; //  entries of answered requests, for the next ones
+    size_t spare_count;
+} pending_table_t;
+
+#define PENDING_BUCKETS_MIN 64
+#define PENDING_SPARE_MAX 256
 
 //  A decoded message waiting to be dispatched: the router's in-memory
 //  items for the embedded main have the same shape, and join the queue as
@@ -90,7 +104,7 @@ struct client {
     size_t max_payload;
     int version; //  the wire version we send in: 1 until WELCOME says more
     int request_timeout_ms;
-    zhashx_t *pending; //  id -> pending_t
+    pending_table_t pending;
     pending_t *first_deadline, *last_deadline;
     inbound_t *queue_head, *queue_tail;
     prokit_request_t *deferred;
@@ -178,20 +192,109 @@ s_announce_waiting (client_t *self)
         self->sends_at_drain = self->sends;
 }
 
-//  --- ids keyed hash ---------------------------------------------------------
+//  --- requests in flight, by id -------------------------------------------------
 
 static size_t
-s_id_hash (const void *key)
+s_bucket (const pending_table_t *table, uint64_t id)
 {
-    uint64_t id = (uint64_t) (uintptr_t) key;
-    return (size_t) (id * 0x9E3779B97F4A7C15ull);
+    return (size_t) ((id * 0x9E3779B97F4A7C15ull) >> 32) & table->mask;
 }
 
-static int
-s_id_compare (const void *a, const void *b)
+static bool
+s_table_init (pending_table_t *table)
 {
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return (x > y) - (x < y);
+    memset (table, 0, sizeof (*table));
+    table->buckets = (pending_t **) calloc (PENDING_BUCKETS_MIN, sizeof (pending_t *));
+    table->mask = PENDING_BUCKETS_MIN - 1;
+    return table->buckets != NULL;
+}
+
+static void
+s_table_free (pending_table_t *table)
+{
+    while (table->spare) {
+        pending_t *entry = table->spare;
+        table->spare = entry->chain;
+        free (entry);
+    }
+    free (table->buckets);
+    table->buckets = NULL;
+}
+
+static pending_t *
+s_table_find (const pending_table_t *table, uint64_t id)
+{
+    pending_t *entry = table->buckets[s_bucket (table, id)];
+    while (entry && entry->id != id)
+        entry = entry->chain;
+    return entry;
+}
+
+//  Add ENTRY; when the buckets are full, try to double them first (a
+//  longer chain is all a failure costs).
+static void
+s_table_add (pending_table_t *table, pending_t *entry)
+{
+    if (table->count > table->mask) {
+        size_t size = 2 * (table->mask + 1);
+        pending_t **buckets = (pending_t **) calloc (size, sizeof (pending_t *));
+        if (buckets) {
+            pending_t **old = table->buckets;
+            size_t old_size = table->mask + 1;
+            table->buckets = buckets;
+            table->mask = size - 1;
+            for (size_t i = 0; i < old_size; i++)
+                while (old[i]) {
+                    pending_t *moved = old[i];
+                    old[i] = moved->chain;
+                    size_t bucket = s_bucket (table, moved->id);
+                    moved->chain = buckets[bucket];
+                    buckets[bucket] = moved;
+                }
+            free (old);
+        }
+    }
+    size_t bucket = s_bucket (table, entry->id);
+    entry->chain = table->buckets[bucket];
+    table->buckets[bucket] = entry;
+    table->count++;
+}
+
+static void
+s_table_remove (pending_table_t *table, pending_t *entry)
+{
+    pending_t **link = &table->buckets[s_bucket (table, entry->id)];
+    while (*link && *link != entry)
+        link = &(*link)->chain;
+    if (*link) {
+        *link = entry->chain;
+        table->count--;
+    }
+}
+
+//  A zeroed entry, reused when one is spare.
+static pending_t *
+s_pending_new (pending_table_t *table)
+{
+    pending_t *entry = table->spare;
+    if (!entry)
+        return (pending_t *) calloc (1, sizeof (pending_t));
+    table->spare = entry->chain;
+    table->spare_count--;
+    memset (entry, 0, sizeof (*entry));
+    return entry;
+}
+
+static void
+s_pending_release (pending_table_t *table, pending_t *entry)
+{
+    if (table->spare_count >= PENDING_SPARE_MAX) {
+        free (entry);
+        return;
+    }
+    entry->chain = table->spare;
+    table->spare = entry;
+    table->spare_count++;
 }
 
 //  --- the deadline list -----------------------------------------------------
@@ -244,7 +347,7 @@ s_pending_unlink (client_t *self, pending_t *pending)
         pending->next->prev = pending->prev;
     else
         self->last_deadline = pending->prev;
-    zhashx_delete (self->pending, (void *) (uintptr_t) pending->id);
+    s_table_remove (&self->pending, pending);
 }
 
 //  End a pending request with an outcome and free it. The reply lives on
@@ -263,7 +366,7 @@ s_pending_finish (client_t *self, pending_t *pending, int status, prokit_payload
     snprintf (reply.text, sizeof (reply.text), "%s", text ? text : "");
     prokit_reply_fn *fn = pending->fn;
     void *arg = pending->arg;
-    free (pending);
+    s_pending_release (&self->pending, pending);
     fn (&reply, arg);
     prokit_payload_destroy (&reply.payload);
 }
@@ -374,7 +477,7 @@ client_request (client_t *self, const char *target, prokit_payload_t **payload_p
     int rc = s_check_outgoing (self, target, true, payload_p);
     if (rc != PROKIT_OK)
         return rc;
-    pending_t *pending = (pending_t *) calloc (1, sizeof (*pending));
+    pending_t *pending = s_pending_new (&self->pending);
     if (!pending) {
         prokit_payload_destroy (payload_p);
         return PROKIT_ENOMEM;
@@ -386,10 +489,10 @@ client_request (client_t *self, const char *target, prokit_payload_t **payload_p
     strcpy (pending->target, target);
     rc = s_send (self, PROTO_REQUEST, pending->id, target, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
-        free (pending);
+        s_pending_release (&self->pending, pending);
         return rc;
     }
-    zhashx_insert (self->pending, (void *) (uintptr_t) pending->id, pending);
+    s_table_add (&self->pending, pending);
     bool was_first = !self->first_deadline || pending->deadline < self->first_deadline->deadline;
     s_pending_link (self, pending);
     if (was_first)
@@ -614,7 +717,7 @@ s_handle_answer (client_t *self, inbound_t *item)
         zmq_msg_close (&item->body);
         return;
     }
-    pending_t *pending = (pending_t *) zhashx_lookup (self->pending, (void *) (uintptr_t) item->id);
+    pending_t *pending = s_table_find (&self->pending, item->id);
     //  An answer must come from the peer asked (the router names the
     //  source): ids alone are not unique across peers.
     if (pending && strcmp (pending->target, item->peer) != 0)
@@ -1279,7 +1382,7 @@ s_free (client_t *self)
         zsock_destroy (&self->monitor);
     }
     zsock_destroy (&self->dealer);
-    zhashx_destroy (&self->pending);
+    s_table_free (&self->pending);
     s_close_fds (self);
     free (self);
 }
@@ -1373,19 +1476,15 @@ client_new (const client_config_t *config, int *error)
     self->version = PROTO_VERSION_1;
     //  What every client has, whatever it talks to: requests in flight,
     //  the epoll set, the deadline timer and the wake-up eventfd.
-    self->pending = zhashx_new ();
+    bool table = s_table_init (&self->pending);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->pending || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
+    if (!table || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
         *error = PROKIT_ENOMEM;
         s_free (self);
         return NULL;
     }
-    zhashx_set_key_hasher (self->pending, s_id_hash);
-    zhashx_set_key_comparator (self->pending, s_id_compare);
-    zhashx_set_key_duplicator (self->pending, NULL);
-    zhashx_set_key_destructor (self->pending, NULL);
     if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
