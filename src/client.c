@@ -107,7 +107,9 @@ struct client {
     pending_table_t pending;
     pending_t *first_deadline, *last_deadline;
     inbound_t *queue_head, *queue_tail;
+    inbound_t *spare_items; //  in memory: handled items, returned to the router for reuse
     prokit_request_t *deferred;
+    prokit_request_t *spare_request; //  one kept for the next request handled
     prokit_request_fn *handler;
     void *handler_arg;
     const client_events_t *events;
@@ -644,7 +646,14 @@ s_handle_request (client_t *self, inbound_t *item)
         zmq_msg_close (&item->body);
         return;
     }
-    prokit_request_t *request = (prokit_request_t *) calloc (1, sizeof (*request));
+    //  A request the handler did not keep is reused for the next one.
+    prokit_request_t *request = self->spare_request;
+    if (request) {
+        self->spare_request = NULL;
+        memset (request, 0, sizeof (*request));
+    }
+    else
+        request = (prokit_request_t *) calloc (1, sizeof (*request));
     if (!request) {
         client_answer (self, item->peer, item->id, NULL, PROKIT_ENOMEM, 0, "out of memory");
         zmq_msg_close (&item->body);
@@ -687,8 +696,13 @@ s_handle_request (client_t *self, inbound_t *item)
             self->deferred->prev = request;
         self->deferred = request;
     }
-    else if (!request->deferred)
-        request_free (request);
+    else if (!request->deferred) {
+        prokit_payload_destroy (&request->payload);
+        if (self->spare_request)
+            free (request);
+        else
+            self->spare_request = request;
+    }
 }
 
 void
@@ -1076,7 +1090,8 @@ s_dispatch (client_t *self, unsigned ready)
             //  handle it in this same round: the next round's routing then
             //  also covers what the handlers sent.
             inbound_t *head, *tail;
-            if (router_local_take (self->router, ready & READY_MONITOR, &head, &tail))
+            if (router_local_take (self->router, ready & READY_MONITOR, &self->spare_items, &head,
+                                   &tail))
                 progress = true;
             ready &= ~READY_MONITOR; //  looked at
             if (head) {
@@ -1096,7 +1111,13 @@ s_dispatch (client_t *self, unsigned ready)
             if (!self->queue_head)
                 self->queue_tail = NULL;
             s_handle (self, item);
-            free (item);
+            if (self->router) {
+                zmq_msg_close (&item->body); //  handled: already empty
+                item->next = self->spare_items;
+                self->spare_items = item;
+            }
+            else
+                free (item);
             handled++;
             progress = true;
         }
@@ -1341,7 +1362,7 @@ static void
 s_close_local (client_t *self)
 {
     inbound_t *head, *tail;
-    router_local_take (self->router, true, &head, &tail);
+    router_local_take (self->router, true, &self->spare_items, &head, &tail);
     if (self->queue_tail)
         self->queue_tail->next = head;
     else
@@ -1371,6 +1392,12 @@ s_close_fds (client_t *self)
 static void
 s_free (client_t *self)
 {
+    free (self->spare_request);
+    while (self->spare_items) {
+        inbound_t *item = self->spare_items;
+        self->spare_items = item->next;
+        free (item);
+    }
     while (self->queue_head) {
         inbound_t *item = self->queue_head;
         self->queue_head = item->next;

@@ -42,6 +42,8 @@
 #define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
 #define ROUTING_ID_MAX 255
 #define BATCH_MAX 256
+//  Items for main kept for reuse once main has handled them.
+#define ROUTER_SPARE_MAX 1024
 //  Per-peer queue depth (messages) before the router sees EAGAIN for it.
 #define ROUTER_HWM 10000
 //  Errors and presence events the router itself generates are never
@@ -107,6 +109,8 @@ typedef struct router_state {
     size_t inbox_size;
     int inbox_fd;
     bool inbox_signalled; //  inbox_fd was written and not yet read
+    router_item_t *spare; //  items main has finished with, for reuse
+    size_t spare_count;
     bool main_holds_lock; //  main's thread is processing: it takes the inbox itself
     int local_result;     //  why the embedded main's message was not delivered
 } router_state_t;
@@ -151,9 +155,16 @@ s_signal (int fd)
 //  A message kept in memory (main's inbox, a peer's backlog). BODY is
 //  moved. Returns NULL when memory runs out (BODY is then closed).
 static router_item_t *
-s_item_new (proto_command_t command, uint64_t id, const char *peer_name, zmq_msg_t *body)
+s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
+            zmq_msg_t *body)
 {
-    router_item_t *item = (router_item_t *) malloc (sizeof (*item));
+    router_item_t *item = self->spare;
+    if (item) {
+        self->spare = item->next;
+        self->spare_count--;
+    }
+    else
+        item = (router_item_t *) malloc (sizeof (*item));
     if (!item) {
         zmq_msg_close (body);
         return NULL;
@@ -190,7 +201,7 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
         zmq_msg_close (body);
         return EAGAIN;
     }
-    router_item_t *item = s_item_new (command, id, peer_name, body);
+    router_item_t *item = s_item_new (self, command, id, peer_name, body);
     if (!item)
         return EAGAIN;
     if (self->inbox_tail)
@@ -271,7 +282,7 @@ s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint6
     }
     router_item_t *item = NULL;
     if (wire_body_copy (&body, body_bytes, body_size) == 0)
-        item = s_item_new (command, id, peer_name, &body);
+        item = s_item_new (self, command, id, peer_name, &body);
     if (!item) {
         s_control_lost (self, to, command, "out of memory");
         return;
@@ -1152,6 +1163,11 @@ s_state_free (router_state_t *self)
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     free (self->targets);
+    while (self->spare) {
+        router_item_t *item = self->spare;
+        self->spare = item->next;
+        free (item);
+    }
     zsock_destroy (&self->router_sock);
     //  After the socket: ZAP must answer until it is gone.
     if (self->auth) {
@@ -1523,10 +1539,23 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
 }
 
 bool
-router_local_take (router_t *self, bool monitor_ready, router_item_t **head, router_item_t **tail)
+router_local_take (router_t *self, bool monitor_ready, router_item_t **spare, router_item_t **head,
+                   router_item_t **tail)
 {
     pthread_mutex_lock (&self->lock);
     router_state_t *state = &self->state;
+    //  Keep what main has finished with, up to a bound, for the next items.
+    while (*spare) {
+        router_item_t *item = *spare;
+        *spare = item->next;
+        if (state->spare_count < ROUTER_SPARE_MAX) {
+            item->next = state->spare;
+            state->spare = item;
+            state->spare_count++;
+        }
+        else
+            free (item);
+    }
     //  Under the lock, as every push: a push between reading the eventfd
     //  and clearing the flag would otherwise go unannounced.
     if (state->inbox_signalled) {
