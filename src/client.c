@@ -760,13 +760,17 @@ s_handle (client_t *self, inbound_t *item)
     switch (item->command) {
     case PROTO_SEND:
     case PROTO_BROADCAST: {
+        //  The listener borrows the message: its payload needs no
+        //  allocation of its own.
+        prokit_payload_t payload;
+        payload_borrowed (&payload, &item->body);
         prokit_message_t message;
         message.sender = item->peer;
         message.broadcast = item->command == PROTO_BROADCAST;
-        message.payload = payload_from_frame (&item->body);
+        message.payload = &payload;
         if (self->events->on_message)
             self->events->on_message (self->owner, &message);
-        prokit_payload_destroy (&message.payload);
+        payload_release (&payload);
         return;
     }
     case PROTO_REQUEST: s_handle_request (self, item); return;

@@ -12,11 +12,6 @@
 
 #include "proto.h"
 
-struct prokit_payload {
-    zmq_msg_t frame;
-    char *text; //  NUL-terminated copy of a string value, made on demand
-};
-
 static prokit_payload_t *
 s_new_sized (size_t size)
 {
@@ -164,6 +159,22 @@ payload_from_frame (zmq_msg_t *frame)
     zmq_msg_init (&self->frame);
     zmq_msg_move (&self->frame, frame);
     return self;
+}
+
+void
+payload_borrowed (prokit_payload_t *storage, zmq_msg_t *frame)
+{
+    zmq_msg_init (&storage->frame);
+    zmq_msg_move (&storage->frame, frame);
+    storage->text = NULL;
+}
+
+void
+payload_release (prokit_payload_t *storage)
+{
+    zmq_msg_close (&storage->frame);
+    free (storage->text);
+    storage->text = NULL;
 }
 
 zmq_msg_t *
