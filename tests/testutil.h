@@ -155,6 +155,9 @@ tu_reap (tu_child_t *child, int timeout_ms)
     int status = 0;
     while (waitpid (child->pid, &status, WNOHANG) == 0) {
         if (tu_now_ms () >= deadline) {
+            //  Said, so that a failure further on shows it was a timeout.
+            fprintf (stderr, "tu_reap: child %d still running after %d ms: killed\n",
+                     (int) child->pid, timeout_ms);
             kill (child->pid, SIGKILL);
             waitpid (child->pid, &status, 0);
             status = -1;
