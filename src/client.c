@@ -589,7 +589,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
                           &welcome);
     if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
         self->max_payload = (size_t) welcome.max_payload;
-    self->version = welcome.version < PROTO_VERSION_MAX ? (int) welcome.version : PROTO_VERSION_MAX;
+    self->version = proto_version_common (welcome.version);
 }
 
 static void
@@ -954,6 +954,26 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     return rc;
 }
 
+//  Send a REQUEST or QUERY and wait for its answer. The wait reads the
+//  socket itself, so the send skips the check it would otherwise make for
+//  the dispatcher's sake. On a failed send, TEXT says why.
+static int
+s_ask (client_t *self, proto_command_t command, const char *target, prokit_payload_t **payload_p,
+       const void *body, size_t body_size, int timeout_ms, inbound_t *answer, char *text,
+       size_t text_size)
+{
+    uint64_t id = ++self->next_request_id;
+    self->awaiting = true;
+    int rc = s_send (self, command, id, target, payload_p, body, body_size);
+    if (rc != PROKIT_OK) {
+        self->awaiting = false;
+        snprintf (text, text_size, "%s", prokit_strerror (rc));
+        return rc;
+    }
+    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+    return s_await_answer (self, id, target, deadline, answer, text, text_size);
+}
+
 int
 client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
                      int timeout_ms, prokit_reply_t **reply_p)
@@ -976,20 +996,14 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
         return PROKIT_ENOMEM;
     }
     snprintf (reply->target, sizeof (reply->target), "%s", target);
-    uint64_t id = ++self->next_request_id;
-    self->awaiting = true; //  until s_await_answer has read the socket
-    if (rc == PROKIT_OK)
-        rc = s_send (self, PROTO_REQUEST, id, target, payload_p, NULL, 0);
-    self->awaiting = rc == PROKIT_OK;
     if (rc != PROKIT_OK) {
         reply->status = rc;
         snprintf (reply->text, sizeof (reply->text), "%s", prokit_strerror (rc));
     }
     else {
         inbound_t answer;
-        int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
-        reply->status =
-            s_await_answer (self, id, target, deadline, &answer, reply->text, sizeof (reply->text));
+        reply->status = s_ask (self, PROTO_REQUEST, target, payload_p, NULL, 0, timeout_ms, &answer,
+                               reply->text, sizeof (reply->text));
         if (reply->status == PROKIT_OK && answer.command == PROTO_REPLY)
             reply->payload = payload_from_frame (&answer.body);
         else if (reply->status == PROKIT_OK) {
@@ -1018,16 +1032,10 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
         return PROKIT_ECLOSED;
     uint8_t query[PROTO_QUERY_BODY_MAX];
     size_t size = proto_query_encode (query, what);
-    uint64_t id = ++self->next_request_id;
-    self->awaiting = true; //  until s_await_answer has read the socket
-    int rc = s_send (self, PROTO_QUERY, id, "", NULL, query, size);
-    self->awaiting = rc == PROKIT_OK;
-    if (rc != PROKIT_OK)
-        return rc;
     inbound_t answer;
     char text[128];
-    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
-    rc = s_await_answer (self, id, "", deadline, &answer, text, sizeof (text));
+    int rc =
+        s_ask (self, PROTO_QUERY, "", NULL, query, size, timeout_ms, &answer, text, sizeof (text));
     if (rc != PROKIT_OK)
         return rc;
     if (answer.command == PROTO_INFO) {

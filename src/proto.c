@@ -728,6 +728,14 @@ s_encode_map (uint8_t *out, const field_t *fields, size_t count)
     return n;
 }
 
+int
+proto_version_common (uint64_t version)
+{
+    if (version < PROTO_VERSION_1)
+        return PROTO_VERSION_1;
+    return version < PROTO_VERSION_MAX ? (int) version : PROTO_VERSION_MAX;
+}
+
 //  A version the peer did not state, or stated as 0, is version 1.
 static void
 s_default_version (uint64_t *version)

@@ -23,6 +23,10 @@
 #define PROTO_VERSION_1 1
 #define PROTO_VERSION_2 2
 #define PROTO_VERSION_MAX PROTO_VERSION_2
+
+//  The newest wire version read both here and by a peer that says (in
+//  HELLO or WELCOME) it reads up to VERSION; 1 for a peer that says nothing.
+int proto_version_common (uint64_t version);
 #define PROTO_HEADER_SIZE 12 //  version 1
 //  Version 2: signature, version, command, id head (flag and byte count),
 //  then the id's significant bytes, at most 8.

@@ -541,8 +541,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
     //  From WELCOME on, it hears the newest version both sides read.
-    peer->version =
-        peer->hello.version < PROTO_VERSION_MAX ? (int) peer->hello.version : PROTO_VERSION_MAX;
+    peer->version = proto_version_common (peer->hello.version);
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);

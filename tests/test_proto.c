@@ -2119,6 +2119,17 @@ test_random_frames_are_decoded_or_refused_never_misread (void **state)
     assert_true (accepted > 10000);
 }
 
+static void
+test_common_version_is_the_newer_both_read (void **state)
+{
+    (void) state;
+    assert_int_equal (proto_version_common (0), PROTO_VERSION_1);
+    assert_int_equal (proto_version_common (1), PROTO_VERSION_1);
+    assert_int_equal (proto_version_common (2), PROTO_VERSION_2);
+    assert_int_equal (proto_version_common (3), PROTO_VERSION_MAX);
+    assert_int_equal (proto_version_common (UINT64_MAX), PROTO_VERSION_MAX);
+}
+
 int
 main (void)
 {
@@ -2224,6 +2235,7 @@ main (void)
         cmocka_unit_test (test_version_2_body_is_inline_or_alone_never_both),
         cmocka_unit_test (test_hello_and_welcome_say_the_version_and_default_to_1),
         cmocka_unit_test (test_random_frames_are_decoded_or_refused_never_misread),
+        cmocka_unit_test (test_common_version_is_the_newer_both_read),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
