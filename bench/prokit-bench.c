@@ -8,7 +8,13 @@
                               only when a message is lost or mismatched
     prokit-bench --json       print the results as JSON instead of a table
     prokit-bench --only NAME  run one scenario: rtt, w2w, pipe, send, bcast,
-                              many (for profiling)
+                              many
+    prokit-bench --profile NAME raw|prokit N
+                              one side of one throughput scenario (pipe:
+                              one window, send, bcast), one round of N
+                              messages and nothing else, so that a profiler
+                              sees only that side; bench/profile.sh runs it
+                              under callgrind and perf
 
     Internal modes, started by the benchmark itself with posix_spawn:
     prokit-bench --windows N ENDPOINT      join N idle prokit windows
@@ -1415,7 +1421,9 @@ pk_send_round (int windows, long long n, bool broadcast)
     if (ok) {
         int64_t start = now_ns ();
         int64_t deadline = start + (int64_t) RUN_DEADLINE_MS * 1000000;
-        for (long long i = 0; i < n && now_ns () < deadline;) {
+        //  The clock is read once per 1024 sends, not per send: the raw
+        //  sender has no deadline to check at all.
+        for (long long i = 0; i < n && ((i & 1023) != 0 || now_ns () < deadline);) {
             prokit_payload_t *payload = prokit_payload_new_bytes (s_msg_body, sizeof (s_msg_body));
             int rc = broadcast ? prokit_main_broadcast (server.main, &payload)
                                : prokit_main_send (server.main, "win0", &payload);
@@ -1890,7 +1898,46 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: prokit-bench [--smoke] [--json] [--only "
-                     "rtt|w2w|pipe|send|bcast|many]\n");
+                     "rtt|w2w|pipe|send|bcast|many]\n"
+                     "       prokit-bench --profile pipe|send|bcast raw|prokit N\n");
+}
+
+//  One side of one throughput scenario, once, for a profiler. Prints what
+//  was delivered, so that the profile can be divided by it; exits non-zero
+//  on a loss, as the benchmark does.
+static int
+profile_one (const char *scenario, const char *side, long long n)
+{
+    bool raw = strcmp (side, "raw") == 0;
+    long long delivered = 0;
+    double rate = NAN;
+    if (strcmp (scenario, "pipe") == 0) {
+        C.pipe_n = (int) n;
+        raw_server_t raw_server;
+        pk_server_t pk_server;
+        if (raw ? raw_server_start (&raw_server, "ipc") : pk_server_start (&pk_server, "ipc", true))
+            return 1;
+        rate = pipe_round (raw, raw ? raw_server.endpoint : pk_server.endpoint, 1);
+        delivered = atomic_load (&s_bad) ? 0 : n;
+        if (raw)
+            raw_server_stop (&raw_server);
+        else
+            pk_server_stop (&pk_server);
+    }
+    else {
+        bool broadcast = strcmp (scenario, "bcast") == 0;
+        int windows = broadcast ? 4 : 1;
+        send_result_t result =
+            raw ? raw_send_round (windows, n) : pk_send_round (windows, n, broadcast);
+        if (result.lost != 0)
+            bad ("%s %s: %lld lost", side, scenario, result.lost);
+        delivered = result.received;
+        rate = result.rate;
+    }
+    if (delivered == 0)
+        bad ("%s %s: nothing delivered", side, scenario);
+    printf ("profile %s %s: %lld messages delivered, %.0f/s\n", scenario, side, delivered, rate);
+    return atomic_load (&s_bad) ? 1 : 0;
 }
 
 int
@@ -1910,6 +1957,24 @@ main (int argc, char *argv[])
         int rc = n > 0 ? (strcmp (argv[1], "--windows") == 0 ? child_windows (n, argv[3])
                                                              : child_raw_dealers (n, argv[3]))
                        : 2;
+        free (s_pattern);
+        return rc;
+    }
+    if (argc == 5 && strcmp (argv[1], "--profile") == 0) {
+        bool known = strcmp (argv[2], "pipe") == 0 || strcmp (argv[2], "send") == 0 ||
+                     strcmp (argv[2], "bcast") == 0;
+        bool side = strcmp (argv[3], "raw") == 0 || strcmp (argv[3], "prokit") == 0;
+        long long n = atoll (argv[4]);
+        if (!known || !side || n <= 0 || n > 100000000) {
+            usage ();
+            free (s_pattern);
+            return 2;
+        }
+        signal (SIGALRM, on_watchdog);
+        alarm (1200); //  callgrind runs it 50 times slower
+        s_ctx = zmq_ctx_new ();
+        int rc = profile_one (argv[2], argv[3], n);
+        zmq_ctx_term (s_ctx);
         free (s_pattern);
         return rc;
     }

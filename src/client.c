@@ -309,7 +309,10 @@ s_arm_timer (client_t *self)
     int64_t at = 0; //  disarmed
     if (self->first_deadline)
         at = self->first_deadline->deadline > 0 ? self->first_deadline->deadline : 1;
-    if (at == self->timer_at)
+    //  Armed earlier than needed (the nearest deadline moved later, or
+    //  none is left), it only wakes a dispatch that finds nothing due and
+    //  arms it again: cheaper than a timerfd_settime for every answer.
+    if (at == self->timer_at || (self->timer_at != 0 && (at == 0 || at > self->timer_at)))
         return;
     struct itimerspec spec;
     memset (&spec, 0, sizeof (spec));

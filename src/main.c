@@ -668,15 +668,19 @@ s_is_joined (const prokit_main_t *self, const char *name)
 int
 prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **payload_p)
 {
-    if (!self || !window || !payload_p || !*payload_p ||
-        !proto_window_name_valid (window, strlen (window))) {
+    if (!self || !window || !payload_p || !*payload_p) {
         if (payload_p)
             prokit_payload_destroy (payload_p);
         return PROKIT_EINVAL;
     }
+    //  A joined name is a valid one; the name is checked only to tell a
+    //  bad one (EINVAL) from one nobody holds (ENOTFOUND). client_send()
+    //  checks it again on its way out.
     if (!s_is_joined (self, window)) {
+        int rc =
+            proto_window_name_valid (window, strlen (window)) ? PROKIT_ENOTFOUND : PROKIT_EINVAL;
         prokit_payload_destroy (payload_p);
-        return PROKIT_ENOTFOUND;
+        return rc;
     }
     return client_send (self->client, window, payload_p);
 }

@@ -97,6 +97,11 @@ typedef struct router_state {
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
     zhashx_t *by_id;   //  hex routing id -> peer_t
     peer_t *main;
+    //  The peers last found by routing id and by name: traffic comes in
+    //  runs from the same sender to the same target, and a hit spares a
+    //  hex conversion and a string hash. Cleared whenever a peer goes.
+    peer_t *recent_sender;
+    peer_t *recent_target;
     zactor_t *auth;       //  CZMQ's ZAP handler, when CURVE is on
     acl_t *acl;           //  which key may claim which name; NULL: any
     size_t backlog_total; //  entries in all peers' backlogs
@@ -414,7 +419,20 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
 static peer_t *
 s_find (router_state_t *self, const char *name)
 {
-    return (peer_t *) zhashx_lookup (self->by_name, name);
+    peer_t *recent = self->recent_target;
+    if (recent && strcmp (recent->name, name) == 0)
+        return recent;
+    peer_t *peer = (peer_t *) zhashx_lookup (self->by_name, name);
+    if (peer)
+        self->recent_target = peer;
+    return peer;
+}
+
+//  Before a peer is freed: the caches must not point at it.
+static void
+s_forget_recent (router_state_t *self)
+{
+    self->recent_sender = self->recent_target = NULL;
 }
 
 //  A request is known by its requester and its id: the entry is its own
@@ -478,6 +496,7 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
     s_fail_inflight (self, peer, reason);
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
+    s_forget_recent (self);
     zhashx_delete (self->by_id, peer->key);
     if (peer == self->main)
         self->main = NULL;
@@ -554,6 +573,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size) != 0) {
         //  It cannot hear us: it will time out and retry; do not keep a
         //  name claimed by a connection that never learnt it joined.
+        s_forget_recent (self);
         zhashx_delete (self->by_id, peer->key);
         zhashx_delete (self->by_name, msg->peer);
         return;
@@ -976,18 +996,27 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     //  frames[0] is the routing id libzmq prepended.
     char key[2 * ROUTING_ID_MAX + 1];
     size_t id_size = zmq_msg_size (&frames[0]);
+    const uint8_t *id = (const uint8_t *) zmq_msg_data (&frames[0]);
     if (id_size == 0 || id_size > ROUTING_ID_MAX) {
         self->stats.garbage++;
         return;
     }
-    s_hex ((const uint8_t *) zmq_msg_data (&frames[0]), id_size, key);
+    peer_t *sender = self->recent_sender;
+    if (!sender || sender->routing_id_size != id_size ||
+        memcmp (sender->routing_id, id, id_size) != 0) {
+        s_hex (id, id_size, key);
+        sender = (peer_t *) zhashx_lookup (self->by_id, key);
+        if (sender)
+            self->recent_sender = sender;
+    }
+    else
+        key[0] = 0; //  only needed for a stranger, to join it
 
     proto_frame_t wire[PROTO_FRAMES_MAX];
     size_t wire_count = count - 1;
     wire_view (frames + 1, wire_count, wire);
     proto_msg_t msg;
     int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
-    peer_t *sender = (peer_t *) zhashx_lookup (self->by_id, key);
     if (rc != PROKIT_OK) {
         bool foreign = wire_count == 0 || wire[0].size < 2 ||
                        ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0 ||

@@ -110,10 +110,46 @@ s_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
     return refused;
 }
 
+//  Send FRAME (taken) as a whole message, behind ROUTING_ID when given.
+//  Only the first frame may be refused, as s_send_prepared() explains.
+static int
+s_send_one (void *socket, const void *routing_id, size_t routing_id_size, zmq_msg_t *frame)
+{
+    int refused = 0;
+    int flags = ZMQ_DONTWAIT;
+    if (routing_id) {
+        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            refused = errno;
+        flags = 0;
+    }
+    if (!refused && zmq_msg_send (frame, socket, flags) < 0)
+        refused = errno;
+    zmq_msg_close (frame); //  sent: empty, a no-op
+    return refused;
+}
+
 int
 wire_send (void *socket, int version, const void *routing_id, size_t routing_id_size,
            proto_command_t command, uint64_t id, const char *peer, zmq_msg_t *body)
 {
+    size_t body_size = zmq_msg_size (body);
+    if (version != PROTO_VERSION_1 && body_size <= PROTO_INLINE_MAX) {
+        //  Nearly every message: one frame, built in place, with none of
+        //  the moves a prepared message needs to be sent more than once.
+        uint8_t prefix[PROTO_PREFIX_MAX];
+        size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
+        zmq_msg_t frame;
+        if (zmq_msg_init_size (&frame, prefix_size + body_size) != 0) {
+            zmq_msg_close (body);
+            return ENOMEM;
+        }
+        uint8_t *data = (uint8_t *) zmq_msg_data (&frame);
+        memcpy (data, prefix, prefix_size);
+        if (body_size > 0)
+            memcpy (data + prefix_size, zmq_msg_data (body), body_size);
+        zmq_msg_close (body);
+        return s_send_one (socket, routing_id, routing_id_size, &frame);
+    }
     wire_prepared_t prepared;
     if (wire_prepare (&prepared, version, command, id, peer, body) != 0)
         return ENOMEM;
