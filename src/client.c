@@ -358,22 +358,30 @@ s_pending_unlink (client_t *self, pending_t *pending)
 //  End a pending request with an outcome and free it. The reply lives on
 //  the stack: the callback borrows it.
 static void
-s_pending_finish (client_t *self, pending_t *pending, int status, prokit_payload_t *payload,
-                  int app_code, const char *text)
+s_pending_finish (client_t *self, pending_t *pending, int status, zmq_msg_t *body, int app_code,
+                  const char *text)
 {
     s_pending_unlink (self, pending);
+    //  On the stack, and filled field by field: the error text alone is a
+    //  kilobyte, and most replies have none.
     prokit_reply_t reply;
-    memset (&reply, 0, sizeof (reply));
     reply.status = status;
     reply.app_code = app_code;
-    reply.payload = payload;
+    reply.payload = NULL;
+    if (body) {
+        payload_borrowed (&reply.payload_storage, body);
+        reply.payload = &reply.payload_storage;
+    }
     strcpy (reply.target, pending->target);
-    snprintf (reply.text, sizeof (reply.text), "%s", text ? text : "");
+    if (text && *text)
+        snprintf (reply.text, sizeof (reply.text), "%s", text);
+    else
+        reply.text[0] = 0;
     prokit_reply_fn *fn = pending->fn;
     void *arg = pending->arg;
     s_pending_release (&self->pending, pending);
     fn (&reply, arg);
-    prokit_payload_destroy (&reply.payload);
+    reply_release (&reply);
 }
 
 static void
@@ -665,7 +673,8 @@ s_handle_request (client_t *self, inbound_t *item)
     request->client = self;
     request->id = item->id;
     strcpy (request->sender, item->peer);
-    request->payload = payload_from_frame (&item->body);
+    payload_borrowed (&request->payload_storage, &item->body);
+    request->payload = &request->payload_storage;
 
     prokit_payload_t *reply = self->handler (request, self->handler_arg);
     if (reply) {
@@ -700,7 +709,7 @@ s_handle_request (client_t *self, inbound_t *item)
         self->deferred = request;
     }
     else if (!request->deferred) {
-        prokit_payload_destroy (&request->payload);
+        payload_release (request->payload);
         if (self->spare_request)
             free (request);
         else
@@ -747,7 +756,7 @@ s_handle_answer (client_t *self, inbound_t *item)
         return;
     }
     if (item->command == PROTO_REPLY)
-        s_pending_finish (self, pending, PROKIT_OK, payload_from_frame (&item->body), 0, NULL);
+        s_pending_finish (self, pending, PROKIT_OK, &item->body, 0, NULL);
     else {
         proto_error_t error;
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);

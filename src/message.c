@@ -51,7 +51,8 @@ prokit_request_defer (prokit_request_t *self)
 void
 request_free (prokit_request_t *self)
 {
-    prokit_payload_destroy (&self->payload);
+    if (self->payload)
+        payload_release (self->payload);
     free (self);
 }
 
@@ -140,7 +141,22 @@ prokit_reply_take_payload (prokit_reply_t *self)
         return NULL;
     prokit_payload_t *payload = self->payload;
     self->payload = NULL;
+    if (payload == &self->payload_storage) {
+        //  The borrowed one lives in the reply: give the caller its own.
+        payload = payload_from_frame (payload_frame (&self->payload_storage));
+        payload_release (&self->payload_storage);
+    }
     return payload;
+}
+
+void
+reply_release (prokit_reply_t *self)
+{
+    if (self->payload == &self->payload_storage)
+        payload_release (&self->payload_storage);
+    else
+        prokit_payload_destroy (&self->payload);
+    self->payload = NULL;
 }
 
 const char *
@@ -166,7 +182,7 @@ prokit_reply_destroy (prokit_reply_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    prokit_payload_destroy (&(*self_p)->payload);
+    reply_release (*self_p);
     free (*self_p);
     *self_p = NULL;
 }

@@ -220,6 +220,47 @@ test_request_to_main_is_answered_by_the_handler (void **state)
     assert_null (window);
 }
 
+//  A reply callback that keeps the payload past its return.
+static void
+s_take_reply (prokit_reply_t *reply, void *arg)
+{
+    prokit_payload_t **kept = (prokit_payload_t **) arg;
+    assert_int_equal (prokit_reply_status (reply), PROKIT_OK);
+    *kept = prokit_reply_take_payload (reply);
+    assert_non_null (*kept);
+    assert_null (prokit_reply_payload (reply)); //  taken: gone from the reply
+    assert_null (prokit_reply_str (reply));
+    assert_null (prokit_reply_take_payload (reply)); //  only once
+}
+
+static bool
+s_payload_kept (void *arg)
+{
+    return *(prokit_payload_t **) arg != NULL;
+}
+
+static void
+test_payload_taken_in_the_reply_callback_outlives_it (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_echo_handler, NULL);
+    prokit_window_t *window = s_window (f, "main");
+    assert_non_null (window);
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    prokit_payload_t *kept = NULL;
+    for (int round = 0; round < 3; round++) { //  the reply's storage is reused
+        char text[32];
+        snprintf (text, sizeof (text), "keep me %d", round);
+        prokit_payload_t *payload = prokit_payload_new_string (text);
+        assert_int_equal (prokit_window_request (window, NULL, &payload, 5000, s_take_reply, &kept),
+                          PROKIT_OK);
+        assert_true (tu_pump (handles, 2, s_payload_kept, &kept, 5000));
+        assert_string_equal (prokit_payload_str (kept), text);
+        prokit_payload_destroy (&kept);
+    }
+    prokit_window_destroy (&window);
+}
+
 static void *
 s_run_main (void *arg)
 {
@@ -1259,6 +1300,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         BOTH (test_request_to_main_is_answered_by_the_handler),
         BOTH (test_blocking_request_returns_the_reply),
+        BOTH (test_payload_taken_in_the_reply_callback_outlives_it),
         BOTH (test_request_without_handler_fails_with_enohandler),
         BOTH (test_failing_handler_gives_ehandler_with_its_code_and_text),
         BOTH (test_handler_returning_nothing_replies_nil),
