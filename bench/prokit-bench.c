@@ -589,7 +589,8 @@ static prokit_payload_t *
 echo_handler (prokit_request_t *request, void *arg)
 {
     (void) arg;
-    return prokit_payload_dup (prokit_request_payload (request));
+    //  As the raw echo sends back the frame it received: no copy.
+    return prokit_request_take_payload (request);
 }
 
 static void

@@ -709,7 +709,8 @@ s_handle_request (client_t *self, inbound_t *item)
         self->deferred = request;
     }
     else if (!request->deferred) {
-        payload_release (request->payload);
+        if (request->payload)
+            payload_release (request->payload);
         if (self->spare_request)
             free (request);
         else

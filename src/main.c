@@ -673,10 +673,13 @@ prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **pa
             prokit_payload_destroy (payload_p);
         return PROKIT_EINVAL;
     }
-    //  A joined name is a valid one; the name is checked only to tell a
-    //  bad one (EINVAL) from one nobody holds (ENOTFOUND). client_send()
-    //  checks it again on its way out.
-    if (!s_is_joined (self, window)) {
+    //  The embedded router refuses a name nobody holds as it routes
+    //  (PROKIT_ENOTFOUND, synchronously), so only an attached main, whose
+    //  broker would answer later, looks in its registry first. A joined
+    //  name is a valid one; the name is checked only to tell a bad one
+    //  (EINVAL) from one nobody holds (ENOTFOUND). client_send() checks it
+    //  again on its way out.
+    if (!self->router && !s_is_joined (self, window)) {
         int rc =
             proto_window_name_valid (window, strlen (window)) ? PROKIT_ENOTFOUND : PROKIT_EINVAL;
         prokit_payload_destroy (payload_p);

@@ -39,6 +39,20 @@ prokit_request_payload (const prokit_request_t *self)
     return self ? self->payload : NULL;
 }
 
+prokit_payload_t *
+prokit_request_take_payload (prokit_request_t *self)
+{
+    if (!self || !self->payload)
+        return NULL;
+    //  The frame moves into a payload of the caller's own; the bytes stay.
+    prokit_payload_t *payload = payload_take (&self->payload_storage);
+    if (!payload)
+        return NULL;
+    payload_release (&self->payload_storage);
+    self->payload = NULL;
+    return payload;
+}
+
 prokit_request_t *
 prokit_request_defer (prokit_request_t *self)
 {
@@ -143,7 +157,11 @@ prokit_reply_take_payload (prokit_reply_t *self)
     self->payload = NULL;
     if (payload == &self->payload_storage) {
         //  The borrowed one lives in the reply: give the caller its own.
-        payload = payload_from_frame (payload_frame (&self->payload_storage));
+        payload = payload_take (&self->payload_storage);
+        if (!payload) {
+            self->payload = &self->payload_storage; //  still there
+            return NULL;
+        }
         payload_release (&self->payload_storage);
     }
     return payload;

@@ -169,6 +169,19 @@ payload_borrowed (prokit_payload_t *storage, zmq_msg_t *frame)
     storage->text = NULL;
 }
 
+prokit_payload_t *
+payload_take (prokit_payload_t *storage)
+{
+    prokit_payload_t *self = (prokit_payload_t *) calloc (1, sizeof (*self));
+    if (!self)
+        return NULL;
+    zmq_msg_init (&self->frame);
+    zmq_msg_move (&self->frame, &storage->frame);
+    self->text = storage->text;
+    storage->text = NULL;
+    return self;
+}
+
 void
 payload_release (prokit_payload_t *storage)
 {

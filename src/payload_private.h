@@ -19,6 +19,11 @@ struct prokit_payload {
 void payload_borrowed (prokit_payload_t *storage, zmq_msg_t *frame);
 void payload_release (prokit_payload_t *storage);
 
+//  Move a borrowed payload's content into a payload the caller owns (no
+//  byte copy), leaving *STORAGE empty. NULL when out of memory: *STORAGE
+//  is left as it was.
+prokit_payload_t *payload_take (prokit_payload_t *storage);
+
 //  Wrap a received frame holding an already validated msgpack value; the
 //  frame's content is moved, not copied, and *frame is left empty.
 //  Returns NULL when memory runs out (the frame is then closed).

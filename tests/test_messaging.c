@@ -916,6 +916,65 @@ test_one_mebibyte_reply_is_byte_identical (void **state)
     prokit_window_destroy (&window);
 }
 
+//  An echo that hands back the request's own payload; checks that taking
+//  it leaves the request without one and works only once.
+static prokit_payload_t *
+s_taking_echo_handler (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    const prokit_payload_t *borrowed = prokit_request_payload (request);
+    assert_non_null (borrowed);
+    size_t size = 0;
+    const void *bytes = prokit_payload_bytes (borrowed, &size);
+    unsigned char before[1024]; //  a small one's bytes, to compare after
+    if (size <= sizeof (before))
+        memcpy (before, bytes, size);
+    prokit_payload_t *taken = prokit_request_take_payload (request);
+    assert_non_null (taken);
+    assert_null (prokit_request_payload (request));
+    assert_null (prokit_request_take_payload (request));
+    size_t taken_size = 0;
+    const void *taken_bytes = prokit_payload_bytes (taken, &taken_size);
+    assert_int_equal (taken_size, size);
+    //  A large payload keeps its very bytes; a small one lives inside
+    //  libzmq's message structure (up to 33 bytes) and moves with it.
+    if (size > 1024)
+        assert_ptr_equal (taken_bytes, bytes);
+    else
+        assert_memory_equal (taken_bytes, before, size);
+    return taken;
+}
+
+static void
+test_handler_replies_with_the_taken_request_payload (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_taking_echo_handler, NULL);
+    prokit_window_t *window = s_window (f, "big");
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    size_t size = 1024 * 1024;
+    unsigned char *bytes = (unsigned char *) malloc (size);
+    for (size_t i = 0; i < size; i++)
+        bytes[i] = (unsigned char) (i * 7 + 1);
+    for (int round = 0; round < 3; round++) { //  the request object is reused
+        bytes_check_t check = { bytes, size, false, false };
+        prokit_payload_t *payload = prokit_payload_new_bytes (bytes, size);
+        prokit_window_request (window, NULL, &payload, 10000, s_check_bytes, &check);
+        assert_true (tu_pump (handles, 2, s_bytes_done, &check, 10000));
+        assert_true (check.matched);
+    }
+    //  A small one, whose bytes travel inside the message's first frame.
+    outcome_t outcome = { 0 };
+    prokit_payload_t *payload = prokit_payload_new_string ("echo me");
+    prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
+    assert_int_equal (outcome.status, PROKIT_OK);
+    assert_string_equal (outcome.text, "echo me");
+    assert_null (prokit_request_take_payload (NULL));
+    free (bytes);
+    prokit_window_destroy (&window);
+}
+
 static int
 s_setup_small_limit (void **state)
 {
@@ -1321,6 +1380,7 @@ main (void)
         BOTH (test_thousand_requests_in_flight_get_their_own_replies),
         BOTH (test_one_mebibyte_payloads_travel_both_ways),
         BOTH (test_one_mebibyte_reply_is_byte_identical),
+        BOTH (test_handler_replies_with_the_taken_request_payload),
         cmocka_unit_test_setup_teardown (test_oversized_payload_is_refused_with_etoobig,
                                          s_setup_small_limit, s_teardown),
         BOTH (test_slow_window_makes_main_send_return_eagain_never_gaps),

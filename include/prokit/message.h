@@ -124,8 +124,17 @@ PROKIT_EXPORT bool prokit_message_is_broadcast (const prokit_message_t *self);
 //  Return the requester's name: a window name or PROKIT_MAIN.
 PROKIT_EXPORT const char *prokit_request_sender (const prokit_request_t *self);
 
-//  Return the request's payload (borrowed, valid while the request is).
+//  Return the request's payload (borrowed, valid while the request is), or
+//  NULL once it has been taken.
 PROKIT_EXPORT const prokit_payload_t *prokit_request_payload (const prokit_request_t *self);
+
+//  Take the payload out of the request, without copying its bytes: the
+//  caller owns it, to reply with it, send it on or keep it, and frees it
+//  with prokit_payload_destroy() unless a send takes it. A handler that
+//  echoes or forwards a large payload saves a copy of it this way.
+//  Returns NULL if SELF is NULL, the payload was taken already, or memory
+//  ran out (the request keeps it then).
+PROKIT_EXPORT prokit_payload_t *prokit_request_take_payload (prokit_request_t *self);
 
 //  Keep the request past the handler's return, to answer it later. Call it
 //  inside the handler and return NULL; the returned pointer is yours until
@@ -164,8 +173,9 @@ PROKIT_EXPORT const prokit_payload_t *prokit_reply_payload (const prokit_reply_t
 //  else NULL (borrowed, valid while the reply is).
 PROKIT_EXPORT const char *prokit_reply_str (const prokit_reply_t *self);
 
-//  Take the payload out of the reply: the caller owns it and frees it with
-//  prokit_payload_destroy(). Returns NULL if there is none (or it was taken).
+//  Take the payload out of the reply, without copying its bytes: the caller
+//  owns it and frees it with prokit_payload_destroy(). Returns NULL if there
+//  is none, it was taken, or memory ran out (the reply keeps it then).
 PROKIT_EXPORT prokit_payload_t *prokit_reply_take_payload (prokit_reply_t *self);
 
 //  Return the error text: the answering side's text for errors that crossed
