@@ -44,8 +44,6 @@
 #define BYE_WAIT_MS 500
 //  Queue depth towards and from the router, in messages (see router.c).
 #define CLIENT_HWM 10000
-#define CLIENT_HEARTBEAT_IVL_MS 1000
-#define CLIENT_HEARTBEAT_TIMEOUT_MS 3000
 
 typedef struct pending {
     uint64_t id;
@@ -1554,16 +1552,17 @@ client_new (const client_config_t *config, int *error)
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
-    //  ZMTP heartbeats find a router that died or froze without closing
-    //  the connection; the monitor then reports it lost.
-    int heartbeat_ivl =
-        config->heartbeat_ivl_ms > 0 ? config->heartbeat_ivl_ms : CLIENT_HEARTBEAT_IVL_MS;
-    int heartbeat_timeout = config->heartbeat_timeout_ms > 0 ? config->heartbeat_timeout_ms
-                                                             : CLIENT_HEARTBEAT_TIMEOUT_MS;
-    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
-    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
-                    sizeof (heartbeat_timeout));
     zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
+    //  No ZMTP heartbeats of our own: the router pings us with a TTL, and
+    //  our libzmq drops the connection when nothing follows a ping within
+    //  it, so a router that died or froze is still noticed. Pinging from
+    //  this side would crash: in libzmq 4.3, a connection whose receive
+    //  queue is full (input stopped) and whose peer then goes away aborts
+    //  the process at the next ping (Assertion failed: !_io_error), and
+    //  the ping timeout was the way such a connection got replaced under a
+    //  full queue, which aborts when the queue is read (issue 3937).
+    //  Without our pings, nothing ends the connection while its input is
+    //  stopped: it ends when the application reads again, cleanly.
 
     //  The monitor tells us when the connection drops, so requests in
     //  flight end with ECLOSED at once instead of at their deadline.

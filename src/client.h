@@ -37,14 +37,12 @@ typedef struct client_events {
 } client_events_t;
 
 typedef struct client_config {
-    const char *name;         //  window name, or "@main"
-    const char *endpoint;     //  resolved endpoint to connect to
-    int join_timeout_ms;      //  how long to wait for WELCOME
-    int request_timeout_ms;   //  default deadline of requests
-    bool presence;            //  ask for JOINED/LEFT about other windows
-    bool shown;               //  say it starts visible
-    int heartbeat_ivl_ms;     //  ZMTP ping interval (0: 1000)
-    int heartbeat_timeout_ms; //  silence after which the router is lost (0: 3000)
+    const char *name;       //  window name, or "@main"
+    const char *endpoint;   //  resolved endpoint to connect to
+    int join_timeout_ms;    //  how long to wait for WELCOME
+    int request_timeout_ms; //  default deadline of requests
+    bool presence;          //  ask for JOINED/LEFT about other windows
+    bool shown;             //  say it starts visible
     //  CURVE: this client's certificate file (with its secret key) and the
     //  router's public key (Z85 or a certificate file). Both or neither.
     const char *curve_cert;

@@ -544,10 +544,8 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
     if (broker) {
         //  Attached: the broker's router does the routing; main is one of
         //  its clients, over the network, with the same liveness rules as
-        //  a window.
+        //  a window: the broker's.
         client_config.endpoint = endpoint;
-        client_config.heartbeat_ivl_ms = opts->heartbeat_ivl_ms;
-        client_config.heartbeat_timeout_ms = opts->heartbeat_timeout_ms;
         client_config.curve_cert = client_resolve_setting (opts->curve_cert, "PROKIT_CURVE_CERT");
         client_config.curve_server_key =
             client_resolve_setting (opts->curve_server_key, "PROKIT_CURVE_SERVER_KEY");

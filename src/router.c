@@ -1237,6 +1237,11 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));
+    //  The clients do not ping (client.c says why): each ping tells them to
+    //  drop the connection if nothing follows within the same timeout.
+    //  libzmq carries it in deciseconds, at most 6553.5 s.
+    int ttl = heartbeat_timeout < 6553500 ? heartbeat_timeout : 6553500;
+    zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof (ttl));
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
               (unsigned long long) client_serial ());

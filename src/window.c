@@ -194,8 +194,7 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
     }
     if (!name)
         name = getenv ("PROKIT_WINDOW_NAME");
-    if (!name || !proto_window_name_valid (name, strlen (name)) || opts->heartbeat_ivl_ms < 0 ||
-        opts->heartbeat_timeout_ms < 0) {
+    if (!name || !proto_window_name_valid (name, strlen (name))) {
         *error = PROKIT_EINVAL;
         return NULL;
     }
@@ -216,8 +215,6 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
                                .join_timeout_ms = opts->join_timeout_ms,
                                .request_timeout_ms = opts->request_timeout_ms,
                                .presence = opts->presence,
-                               .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
-                               .heartbeat_timeout_ms = opts->heartbeat_timeout_ms,
                                .shown = self->shown,
                                .curve_cert =
                                    client_resolve_setting (opts->curve_cert, "PROKIT_CURVE_CERT"),

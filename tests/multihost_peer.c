@@ -250,8 +250,6 @@ s_run_window (const char *name)
 {
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
-    opts.heartbeat_ivl_ms = 200;
-    opts.heartbeat_timeout_ms = 1000;
     opts.join_timeout_ms = 5000;
     int error = 0;
     s_window = prokit_window_new (name, &opts, &error);

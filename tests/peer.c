@@ -1,9 +1,10 @@
 /*  peer.c: a scriptable main or window, run as a separate process by the
     integration tests.
 
-    prokit-test-peer main ENDPOINT [MAX_PAYLOAD]
+    prokit-test-peer main ENDPOINT [MAX_PAYLOAD [HEARTBEAT_IVL HEARTBEAT_TIMEOUT]]
         Runs a main. Prints "READY <endpoint>" once bound. Its handler
-        answers requests as described under "Requests" below.
+        answers requests as described under "Requests" below. 0 keeps a
+        default.
     prokit-test-peer window NAME ENDPOINT
         Joins as window NAME, prints "READY". Serves requests the same way,
         and reports every message it receives to main as a request
@@ -178,6 +179,10 @@ main (int argc, char *argv[])
         opts.endpoint = argv[2];
         if (argc >= 4)
             opts.max_payload = (size_t) strtoull (argv[3], NULL, 10);
+        if (argc >= 6) {
+            opts.heartbeat_ivl_ms = atoi (argv[4]);
+            opts.heartbeat_timeout_ms = atoi (argv[5]);
+        }
         s_main = prokit_main_new (&opts, &error);
         if (!s_main) {
             fprintf (stderr, "peer: main: %s\n", prokit_strerror (error));

@@ -172,8 +172,6 @@ s_window (const char *name, const char *endpoint, const char *cert, const char *
     opts.curve_cert = cert;
     opts.curve_server_key = server_key;
     opts.join_timeout_ms = 3000;
-    opts.heartbeat_ivl_ms = 100;
-    opts.heartbeat_timeout_ms = 1000;
     prokit_window_t *window = prokit_window_new (name, &opts, error);
     if (window && party) {
         prokit_window_on_main_message (window, s_on_message, party);
@@ -192,8 +190,6 @@ s_attach (const char *broker, const char *cert, const char *server_key, party_t 
     opts.broker = broker;
     opts.curve_cert = cert;
     opts.curve_server_key = server_key;
-    opts.heartbeat_ivl_ms = 100;
-    opts.heartbeat_timeout_ms = 1000;
     prokit_main_t *main = prokit_main_new (&opts, error);
     if (main && party) {
         prokit_main_on_request (main, s_answer, (void *) "main");

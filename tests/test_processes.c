@@ -488,6 +488,59 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     prokit_window_destroy (&window);
 }
 
+//  A main that freezes (stopped, not dead: its connections stay open) is
+//  noticed by its windows through its own heartbeats: each of its pings
+//  tells the window how long to wait for the next (ZMTP's TTL).
+static void
+s_frozen_main_is_noticed (const char *ivl, const char *timeout, int timeout_ms)
+{
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    tu_child_t main_child;
+    char *argv[] = { (char *) PROKIT_TEST_PEER,
+                     (char *) "main",
+                     endpoint,
+                     (char *) "0",
+                     (char *) ivl,
+                     (char *) timeout,
+                     NULL };
+    assert_true (tu_spawn (&main_child, argv));
+    char line[512];
+    assert_true (tu_read_line (&main_child, line, sizeof (line), 10000));
+    assert_int_equal (strncmp (line, "READY ", 6), 0);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_window_t *window = prokit_window_new ("watcher", &opts, NULL);
+    assert_non_null (window);
+    connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, s_on_connection, &log);
+    tu_handle_t handles[] = { { NULL, window } };
+    //  Long enough for main's first pings to arrive.
+    assert_false (tu_pump (handles, 1, s_was_lost, &log, 2 * timeout_ms));
+
+    kill (main_child.pid, SIGSTOP);
+    int64_t frozen_at = tu_now_ms ();
+    assert_true (tu_pump (handles, 1, s_was_lost, &log, 15000));
+    int64_t noticed_ms = tu_now_ms () - frozen_at;
+    print_message ("frozen main noticed after %lld ms (its timeout: %d ms)\n",
+                   (long long) noticed_ms, timeout_ms);
+    assert_false (prokit_window_is_connected (window));
+    //  Stopped, main closed nothing: only the missing pings can have told.
+    kill (main_child.pid, SIGKILL);
+    kill (main_child.pid, SIGCONT);
+    tu_reap (&main_child, 10000);
+    tu_endpoint_remove (endpoint);
+    prokit_window_destroy (&window);
+}
+
+static void
+test_window_notices_a_frozen_main_by_its_heartbeats (void **state)
+{
+    (void) state;
+    s_frozen_main_is_noticed ("100", "500", 500);
+}
+
 static void
 test_frozen_window_is_dropped_by_heartbeats (void **state)
 {
@@ -516,6 +569,7 @@ main (void)
         cmocka_unit_test (test_window_killed_mid_request_ends_it_with_eclosed_and_leaves),
         cmocka_unit_test (test_frozen_window_is_dropped_by_heartbeats),
         cmocka_unit_test (test_heartbeat_interval_and_timeout_are_configurable),
+        cmocka_unit_test (test_window_notices_a_frozen_main_by_its_heartbeats),
         cmocka_unit_test (test_window_rejoins_by_itself_when_main_restarts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -54,16 +54,18 @@ typedef struct prokit_main_opts {
     //  Largest payload accepted, in bytes. 0: 16 MiB. At most
     //  PROKIT_MAX_PAYLOAD_LIMIT (1 GiB); more is refused with PROKIT_EINVAL.
     size_t max_payload;
-    //  Liveness of window connections: the router pings each every
-    //  heartbeat_ivl_ms (0: 1000) and drops one silent for
+    //  Liveness of window connections, both ways: the router pings each
+    //  every heartbeat_ivl_ms (0: 1000) and drops one silent for
     //  heartbeat_timeout_ms (0: 3000); the window then leaves ("connection
-    //  lost"). Any traffic counts; windows' libzmq answer pings by itself.
+    //  lost"). Each ping tells the window to count main as gone after the
+    //  same silence. Any traffic counts; windows' libzmq answer pings by
+    //  themselves.
     int heartbeat_ivl_ms;
     int heartbeat_timeout_ms;
     //  Attach to the broker at this endpoint (tcp://host:port, ipc://path)
     //  instead of embedding a router. NULL: $PROKIT_BROKER, else embed.
-    //  Then endpoint must be NULL, max_payload is the broker's, and the
-    //  heartbeat options apply to main's connection to the broker.
+    //  Then endpoint must be NULL, and max_payload and the heartbeat
+    //  options are the broker's (set there, ignored here).
     const char *broker;
     //  CURVE security towards a broker that requires it: main's
     //  certificate (with its secret key) and the broker's public key, as in

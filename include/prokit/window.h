@@ -49,10 +49,6 @@ typedef struct prokit_window_opts {
     //  Follow the other windows joining and leaving (see
     //  prokit_window_on_presence()).
     bool presence;
-    //  Liveness of the connection to main: ping every heartbeat_ivl_ms (0:
-    //  1000), lost after heartbeat_timeout_ms of silence (0: 3000).
-    int heartbeat_ivl_ms;
-    int heartbeat_timeout_ms;
     //  CURVE security, for a broker that requires it (docs/SECURITY.md):
     //  the path of this window's certificate, holding its secret key (the
     //  PATH_secret file prokit_curve_keygen() writes, or PATH itself), and
