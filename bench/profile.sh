@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Where a throughput figure's time goes, per message, prokit against raw
-# libzmq: user-space instructions by library, allocations and copies
+# Where the time of a scenario goes, per message, prokit against raw libzmq:
+# user-space instructions by thread and by library, allocations and copies
 # (callgrind), then CPU time, system calls and context switches (perf stat).
 #
-#   bench/profile.sh [BUILD_DIR] [SCENARIO...]     scenarios: pipe send bcast
+#   bench/profile.sh [BUILD_DIR] [SCENARIO...]    scenarios: rtt pipe send bcast
 #
-# Each figure is a slope: the scenario runs with N and with 2N messages and
-# the difference is divided by N, so start-up and shutdown drop out.
-# callgrind serialises threads, so its runs are slow and their batching is
-# not the real one; it counts instructions, not time. perf stat runs at full
-# speed and needs only the kernel's tracepoints (no hardware counters).
-# Needs valgrind and perf (Debian: valgrind, linux-perf).
+# Every figure is a slope: the scenario runs with N and with 2N messages
+# (4N for perf) and the difference is divided by the extra messages, so
+# start-up and shutdown drop out. callgrind serialises threads, so it counts
+# instructions, not time, and its batching is not the real one; perf stat
+# runs at full speed and needs only the kernel's tracepoints (no hardware
+# counters), taking the median of three runs.
+# Needs valgrind and perf (Debian: valgrind, linux-perf). About 2 minutes.
 set -euo pipefail
 build=${1:-build-rel}
 shift || true
-scenarios=${*:-pipe send bcast}
+scenarios=${*:-rtt pipe send bcast}
 bench=$build/bench/prokit-bench
 [ -x "$bench" ] || {
     echo "profile.sh: no $bench; build first:" >&2
@@ -27,78 +28,90 @@ done
 work=$(mktemp -d /tmp/prokit-profile.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# Self instructions by object file, and calls to the allocator and to the
-# copy routines, from one callgrind output file: "total prokit libzmq libc
-# other allocs copies copied_ir" on one line.
-cg_summary () {
-    local out=$1
-    callgrind_annotate --inclusive=no --threshold=100 "$out" 2>/dev/null | awk '
-        /^ *[0-9,]+ \(/ && /\[/ {
-            ir = $1; gsub(",", "", ir); obj = $NF
-            if (obj ~ /libprokit/) p += ir
-            else if (obj ~ /libzmq/) z += ir
-            else if (obj ~ /libc\.so/) c += ir
-            else o += ir
-            if ($0 ~ /mem(cpy|move)/) cir += ir
-        }
-        END { printf "%d %d %d %d %d", p + z + c + o, p, z, c, o; printf " %d", cir > "/dev/stderr" }' \
-        2>"$out.copy_ir"
-    # Calls, from the file itself: cfn= names the callee (with callgrind's
-    # name compression, "(id) name" once and "(id)" after), calls= counts.
-    awk '
-        /^c?fn=\(/ {
-            match($0, /\(([0-9]+)\)/); id = substr($0, RSTART + 1, RLENGTH - 2)
-            rest = substr($0, RSTART + RLENGTH + 1)
-            if (rest != "") name[id] = rest
-            if ($0 ~ /^cfn=/) callee = name[id]
-        }
-        /^calls=/ {
-            split(substr($0, 7), f, " ")
-            if (callee ~ /^(malloc|calloc|realloc)$/) allocs += f[1]
-            if (callee ~ /mem(cpy|move)/ && callee !~ /^(memcpy|memmove)$/) copies += f[1]
-        }
-        END { printf " %d %d", allocs, copies }' "$out"
-    printf ' %s\n' "$(cat "$out.copy_ir")"
+# One callgrind run, one output file per thread; prints the instructions of
+# each role, then allocator calls and copy calls over all threads:
+# "caller main windows router libzmq allocs copies".
+#   caller:  the process's first thread (main's sends in send/bcast)
+#   main:    the thread running prokit_main_run() or the raw ROUTER echo
+#   windows: the windows' threads, or the raw DEALERs/SUBs
+#   router:  the embedded router's background thread
+#   libzmq:  libzmq's own threads (the I/O thread above all)
+cg_run () {
+    local scenario=$1 side=$2 n=$3 out=$work/cg.$2.$3
+    rm -f "$out"*
+    valgrind --tool=callgrind --separate-threads=yes --compress-strings=no \
+        --callgrind-out-file="$out" \
+        "$bench" --profile "$scenario" "$side" "$n" >/dev/null 2>"$work/vg.log" ||
+        { cat "$work/vg.log" >&2; exit 1; }
+    local caller=0 main=0 windows=0 router=0 libzmq=0 allocs=0 copies=0
+    for f in "$out"-*; do
+        local ir role
+        ir=$(awk '/^summary:/ { print $2 }' "$f")
+        role=libzmq
+        if grep -qE '^fn=main$' "$f"; then role=caller
+        elif grep -qE '^fn=(pk_main_thread|raw_server_thread)$' "$f"; then role=main
+        elif grep -qE '^fn=(pk_pipe_thread|raw_pipe_thread|raw_sub_thread|pk_window_thread)$' "$f"; then role=windows
+        elif grep -qE '^fn=s_router_thread$' "$f"; then role=router
+        fi
+        eval "$role=\$(( $role + ir ))"
+        # cfn= names a callee, the calls= line after it counts the calls.
+        read -r a c < <(awk '
+            /^cfn=/ { callee = substr($0, 5) }
+            /^calls=/ {
+                split(substr($0, 7), f, " ")
+                if (callee ~ /^(malloc|calloc|realloc)$/) allocs += f[1]
+                if (callee ~ /^__mem(cpy|move)_/) copies += f[1]
+            }
+            END { printf "%d %d\n", allocs, copies }' "$f")
+        allocs=$((allocs + a))
+        copies=$((copies + c))
+    done
+    echo "$caller $main $windows $router $libzmq $allocs $copies"
 }
 
-perf_summary () { # "task_clock_ms syscalls context_switches"
-    perf stat -x, -e task-clock,raw_syscalls:sys_enter,context-switches -o "$work/perf" \
-        "$bench" --profile "$@" >/dev/null
-    awk -F, '/task-clock/ { t = $1 } /sys_enter/ { s = $1 } /context-switches/ { c = $1 }
-             END { printf "%s %s %s\n", t, s, c }' "$work/perf"
+# perf stat, median of three runs: "task_clock_ms syscalls context_switches".
+perf_run () {
+    for i in 1 2 3; do
+        perf stat -x, -e task-clock,raw_syscalls:sys_enter,context-switches -o "$work/perf" \
+            "$bench" --profile "$@" >/dev/null
+        awk -F, '/task-clock/ { t = $1 } /sys_enter/ { s = $1 } /context-switches/ { c = $1 }
+                 END { printf "%s %s %s\n", t, s, c }' "$work/perf"
+    done | sort -n -k1,1 | sed -n 2p
 }
 
-slope () { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) / n }'; }
+# (B - A) * K / N, rounded; a rounding of -0 prints as 0.
+per () { awk -v a="$1" -v b="$2" -v n="$3" -v k="${4:-1}" 'BEGIN { v = (b - a) * k / n; if (v > -0.5 && v < 0.5) v = 0; printf "%.0f", v }'; }
+per2 () { awk -v a="$1" -v b="$2" -v n="$3" -v k="${4:-1}" 'BEGIN { v = (b - a) * k / n; if (v > -0.005 && v < 0.005) v = 0; printf "%.2f", v }'; }
 
-printf '| scenario | side | instr/msg | prokit | libzmq | libc | other | allocs/msg | copies/msg (instr) | CPU µs/msg | syscalls/msg | ctx switches/msg |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+echo "| scenario | side | instructions/msg | caller thread | main thread | window threads | router thread | libzmq threads | allocations/msg | copy calls/msg | CPU µs/msg | syscalls/msg | context switches/msg |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scenario in $scenarios; do
     case $scenario in
-        pipe | send) cg_n=5000 perf_n=100000 ;;
-        bcast) cg_n=2000 perf_n=25000 ;;
-        *) echo "profile.sh: unknown scenario $scenario (pipe, send, bcast)" >&2; exit 2 ;;
+        rtt) cg_n=2000 perf_n=5000 ;;
+        pipe | send) cg_n=10000 perf_n=50000 ;;
+        bcast) cg_n=3000 perf_n=10000 ;;
+        *) echo "profile.sh: unknown scenario $scenario (rtt, pipe, send, bcast)" >&2; exit 2 ;;
     esac
     for side in raw prokit; do
-        for n in $cg_n $((2 * cg_n)); do
-            valgrind --tool=callgrind --callgrind-out-file="$work/cg.$n" \
-                "$bench" --profile "$scenario" "$side" "$n" >/dev/null 2>"$work/vg.log" ||
-                { cat "$work/vg.log" >&2; exit 1; }
-        done
-        read -r -a a <<<"$(cg_summary "$work/cg.$cg_n")"
-        read -r -a b <<<"$(cg_summary "$work/cg.$((2 * cg_n))")"
-        read -r -a pa <<<"$(perf_summary "$scenario" "$side" "$perf_n")"
-        read -r -a pb <<<"$(perf_summary "$scenario" "$side" $((2 * perf_n)))"
-        row="| $scenario | $side"
-        for i in 0 1 2 3 4 5; do
-            row="$row | $(slope "${a[$i]}" "${b[$i]}" "$cg_n")"
-        done
-        row="$row | $(slope "${a[6]}" "${b[6]}" "$cg_n") ($(slope "${a[7]}" "${b[7]}" "$cg_n"))"
-        cpu_us=$(awk -v a="${pa[0]}" -v b="${pb[0]}" -v n="$perf_n" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
-        row="$row | $cpu_us | $(slope "${pa[1]}" "${pb[1]}" "$perf_n") | $(slope "${pa[2]}" "${pb[2]}" "$perf_n") |"
+        read -r -a a <<<"$(cg_run "$scenario" "$side" "$cg_n")"
+        read -r -a b <<<"$(cg_run "$scenario" "$side" $((2 * cg_n)))"
+        read -r -a pa <<<"$(perf_run "$scenario" "$side" "$perf_n")"
+        read -r -a pb <<<"$(perf_run "$scenario" "$side" $((4 * perf_n)))"
+        total_a=$((a[0] + a[1] + a[2] + a[3] + a[4]))
+        total_b=$((b[0] + b[1] + b[2] + b[3] + b[4]))
+        row="| $scenario | $side | $(per "$total_a" "$total_b" "$cg_n")"
+        for i in 0 1 2 3 4; do row="$row | $(per "${a[$i]}" "${b[$i]}" "$cg_n")"; done
+        row="$row | $(per2 "${a[5]}" "${b[5]}" "$cg_n") | $(per2 "${a[6]}" "${b[6]}" "$cg_n")"
+        perf_extra=$((3 * perf_n))
+        row="$row | $(per2 "${pa[0]}" "${pb[0]}" "$perf_extra" 1000) | $(per2 "${pa[1]}" "${pb[1]}" "$perf_extra") | $(per2 "${pa[2]}" "${pb[2]}" "$perf_extra") |"
         echo "$row"
     done
 done
-echo
-echo "per message: pipe = one request and its reply (1 window, 100 in flight);"
-echo "send = one main->window message; bcast = one broadcast to 4 windows."
-echo "callgrind: N=5000 and 10000 (bcast 2000 and 4000); perf stat: N=100000 and 200000 (bcast 25000 and 50000)."
+cat <<'EOF'
+
+msg: rtt = one 16 B round trip window -> main (ipc), one at a time; pipe = one
+request and its reply, 1 window keeping 100 in flight; send = one main ->
+window message (raw: PUB -> SUB); bcast = one broadcast to 4 windows (raw: one
+PUB send to 4 SUBs). Instructions: callgrind, user space only. CPU, system calls
+and context switches: perf stat, all threads, kernel included.
+EOF

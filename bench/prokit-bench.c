@@ -10,9 +10,9 @@
     prokit-bench --only NAME  run one scenario: rtt, w2w, pipe, send, bcast,
                               many
     prokit-bench --profile NAME raw|prokit N
-                              one side of one throughput scenario (pipe:
-                              one window, send, bcast), one round of N
-                              messages and nothing else, so that a profiler
+                              one side of one scenario (rtt: 16 B ipc round
+                              trips one at a time; pipe: one window; send;
+                              bcast), N messages and nothing else, so that a profiler
                               sees only that side; bench/profile.sh runs it
                               under callgrind and perf
 
@@ -1900,7 +1900,7 @@ usage (void)
 {
     fprintf (stderr, "usage: prokit-bench [--smoke] [--json] [--only "
                      "rtt|w2w|pipe|send|bcast|many]\n"
-                     "       prokit-bench --profile pipe|send|bcast raw|prokit N\n");
+                     "       prokit-bench --profile rtt|pipe|send|bcast raw|prokit N\n");
 }
 
 //  One side of one throughput scenario, once, for a profiler. Prints what
@@ -1912,7 +1912,37 @@ profile_one (const char *scenario, const char *side, long long n)
     bool raw = strcmp (side, "raw") == 0;
     long long delivered = 0;
     double rate = NAN;
-    if (strcmp (scenario, "pipe") == 0) {
+    if (strcmp (scenario, "rtt") == 0) {
+        //  Round trips of 16 bytes, one at a time, window -> main over ipc.
+        raw_server_t raw_server;
+        pk_server_t pk_server;
+        if (raw ? raw_server_start (&raw_server, "ipc") : pk_server_start (&pk_server, "ipc", true))
+            return 1;
+        const char *endpoint = raw ? raw_server.endpoint : pk_server.endpoint;
+        void *dealer = raw ? raw_dealer (s_ctx, endpoint, NULL) : NULL;
+        prokit_window_t *window = raw ? NULL : pk_window ("rtt", endpoint);
+        uint8_t buf[16];
+        double total_us = 0;
+        for (long long i = 0; (dealer || window) && i < n; i++) {
+            double rtt = raw ? raw_round_trip (dealer, NULL, buf, sizeof (buf), (uint64_t) i)
+                             : pk_round_trip (window, PROKIT_MAIN, buf, sizeof (buf), (uint64_t) i);
+            if (rtt < 0) {
+                bad ("%s rtt: round trip %lld failed", side, i);
+                break;
+            }
+            total_us += rtt;
+            delivered++;
+        }
+        rate = total_us > 0 ? (double) delivered / (total_us / 1e6) : NAN;
+        if (dealer)
+            zmq_close (dealer);
+        prokit_window_destroy (&window);
+        if (raw)
+            raw_server_stop (&raw_server);
+        else
+            pk_server_stop (&pk_server);
+    }
+    else if (strcmp (scenario, "pipe") == 0) {
         C.pipe_n = (int) n;
         raw_server_t raw_server;
         pk_server_t pk_server;
@@ -1962,8 +1992,8 @@ main (int argc, char *argv[])
         return rc;
     }
     if (argc == 5 && strcmp (argv[1], "--profile") == 0) {
-        bool known = strcmp (argv[2], "pipe") == 0 || strcmp (argv[2], "send") == 0 ||
-                     strcmp (argv[2], "bcast") == 0;
+        bool known = strcmp (argv[2], "rtt") == 0 || strcmp (argv[2], "pipe") == 0 ||
+                     strcmp (argv[2], "send") == 0 || strcmp (argv[2], "bcast") == 0;
         bool side = strcmp (argv[3], "raw") == 0 || strcmp (argv[3], "prokit") == 0;
         long long n = atoll (argv[4]);
         if (!known || !side || n <= 0 || n > 100000000) {
