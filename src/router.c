@@ -496,7 +496,6 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
     s_fail_inflight (self, peer, reason);
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
-    s_forget_recent (self);
     zhashx_delete (self->by_id, peer->key);
     if (peer == self->main)
         self->main = NULL;
@@ -506,9 +505,11 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         s_notify_presence (self, PROTO_LEFT, peer, reason, NULL);
         char name[PROTO_NAME_MAX + 1];
         strcpy (name, peer->name);
+        s_forget_recent (self);
         zhashx_delete (self->by_name, name);
         return;
     }
+    s_forget_recent (self);
     zhashx_delete (self->by_name, PROTO_MAIN_NAME);
 }
 
