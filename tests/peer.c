@@ -26,7 +26,9 @@
     Runs until SIGTERM or SIGINT (then leaves cleanly) or until killed.
 */
 #include <prokit.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +51,91 @@ s_release_deferred (void)
     s_deferred_count = 0;
 }
 
-static void
-s_on_signal (int signum)
+//  SIGTERM and SIGINT are taken by a thread of their own with sigwait(),
+//  never by an asynchronous handler: ThreadSanitizer defers those, and was
+//  seen to drop one now and then (a window told to stop by SIGTERM just
+//  after it started kept running). Blocked before any other thread starts,
+//  so that every thread inherits the mask. The thread raises a flag and
+//  stops the handle that is running (prokit_*_stop() may be called from
+//  any thread); the run loop below also checks the flag between slices,
+//  for a signal that comes before the handle exists.
+static sigset_t s_stop_signals;
+static atomic_int s_signalled;
+static pthread_mutex_t s_stoppable_lock = PTHREAD_MUTEX_INITIALIZER;
+static prokit_main_t *s_main_to_stop;     //  under s_stoppable_lock
+static prokit_window_t *s_window_to_stop; //  under s_stoppable_lock
+
+static void *
+s_take_signals (void *arg)
 {
-    (void) signum;
-    if (s_main)
-        prokit_main_stop (s_main);
-    if (s_window)
-        prokit_window_stop (s_window);
+    (void) arg;
+    int signum = 0;
+    while (sigwait (&s_stop_signals, &signum) == 0) {
+        if (signum == SIGUSR1)
+            break; //  s_exit(): time to go
+        atomic_store (&s_signalled, 1);
+        pthread_mutex_lock (&s_stoppable_lock);
+        if (s_main_to_stop)
+            prokit_main_stop (s_main_to_stop);
+        if (s_window_to_stop)
+            prokit_window_stop (s_window_to_stop);
+        pthread_mutex_unlock (&s_stoppable_lock);
+    }
+    return NULL;
+}
+
+//  Say which handle a signal stops (NULL, NULL before destroying it).
+static void
+s_stoppable (prokit_main_t *main_handle, prokit_window_t *window)
+{
+    pthread_mutex_lock (&s_stoppable_lock);
+    s_main_to_stop = main_handle;
+    s_window_to_stop = window;
+    pthread_mutex_unlock (&s_stoppable_lock);
+}
+
+static pthread_t s_signal_thread;
+static bool s_signal_thread_started;
+
+static void
+s_catch_stop_signals (bool term)
+{
+    sigemptyset (&s_stop_signals);
+    sigaddset (&s_stop_signals, SIGUSR1);
+    sigaddset (&s_stop_signals, SIGINT);
+    if (term)
+        sigaddset (&s_stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    s_signal_thread_started = pthread_create (&s_signal_thread, NULL, s_take_signals, NULL) == 0;
+}
+
+//  End the signal thread before exiting (SIGUSR1 tells it to), as
+//  ThreadSanitizer waits a second at exit for threads still running.
+static int
+s_exit (int status)
+{
+    if (s_signal_thread_started) {
+        pthread_kill (s_signal_thread, SIGUSR1);
+        pthread_join (s_signal_thread, NULL);
+        s_signal_thread_started = false;
+    }
+    return status;
+}
+
+//  Run the handle until a stop signal, a stop or a failure, then forget
+//  it for the signal thread. Returns what the last run returned.
+#define RUN_SLICE_MS 100
+
+static int
+s_run_until_signalled (void)
+{
+    s_stoppable (s_main, s_window);
+    int rc = PROKIT_ETIMEDOUT;
+    while (!atomic_load (&s_signalled) && rc == PROKIT_ETIMEDOUT)
+        rc = s_main ? prokit_main_run (s_main, RUN_SLICE_MS)
+                    : prokit_window_run (s_window, RUN_SLICE_MS);
+    s_stoppable (NULL, NULL);
+    return rc;
 }
 
 static prokit_payload_t *
@@ -127,17 +206,6 @@ s_on_visibility (bool shown, void *arg)
     prokit_reply_destroy (&reply);
 }
 
-static volatile sig_atomic_t s_terminated;
-
-static void
-s_on_term (int signum)
-{
-    (void) signum;
-    s_terminated = 1;
-    if (s_window)
-        prokit_window_stop (s_window);
-}
-
 static int
 s_run_spawned (int argc, char *argv[])
 {
@@ -147,31 +215,34 @@ s_run_spawned (int argc, char *argv[])
         ignore_term |= strcmp (argv[i], "--ignore-term") == 0;
     }
     ignore_close |= ignore_term; //  a window deaf to SIGTERM is deaf to close too
-    signal (SIGTERM, ignore_term ? SIG_IGN : s_on_term);
+    if (ignore_term)
+        signal (SIGTERM, SIG_IGN);
+    s_catch_stop_signals (!ignore_term);
     int error = PROKIT_OK;
     s_window = prokit_window_new (NULL, NULL, &error);
     if (!s_window) {
         fprintf (stderr, "peer: %s\n", prokit_strerror (error));
-        return 3;
+        return s_exit (3);
     }
     prokit_window_on_request (s_window, s_serve, NULL);
     prokit_window_on_main_message (s_window, s_report, NULL);
     prokit_window_on_window_message (s_window, s_report, NULL);
     prokit_window_on_visibility (s_window, s_on_visibility, NULL);
-    int rc = prokit_window_run (s_window, -1);
+    int rc = s_run_until_signalled ();
     if (rc == PROKIT_ECLOSED && ignore_close)
-        while (!s_terminated)
-            pause (); //  a window that will not close: only a signal ends it
+        while (!atomic_load (&s_signalled))
+            usleep (20 * 1000); //  a window that will not close: only a signal ends it
     prokit_window_destroy (&s_window);
     s_release_deferred ();
-    return 0;
+    return s_exit (0);
 }
 
 int
 main (int argc, char *argv[])
 {
-    signal (SIGTERM, s_on_signal);
-    signal (SIGINT, s_on_signal);
+    if (argc >= 2 && strcmp (argv[1], "spawned") == 0)
+        return s_run_spawned (argc, argv);
+    s_catch_stop_signals (true);
     int error = PROKIT_OK;
     if (argc >= 3 && strcmp (argv[1], "main") == 0) {
         prokit_main_opts_t opts;
@@ -186,15 +257,15 @@ main (int argc, char *argv[])
         s_main = prokit_main_new (&opts, &error);
         if (!s_main) {
             fprintf (stderr, "peer: main: %s\n", prokit_strerror (error));
-            return 2;
+            return s_exit (2);
         }
         prokit_main_on_request (s_main, s_serve, NULL);
         printf ("READY %s\n", prokit_main_endpoint (s_main));
         fflush (stdout);
-        prokit_main_run (s_main, -1);
+        s_run_until_signalled ();
         prokit_main_destroy (&s_main);
         s_release_deferred ();
-        return 0;
+        return s_exit (0);
     }
     if (argc >= 4 && strcmp (argv[1], "window") == 0) {
         prokit_window_opts_t opts;
@@ -204,22 +275,21 @@ main (int argc, char *argv[])
         if (!s_window) {
             printf ("REFUSED %s\n", prokit_error_name (error));
             fflush (stdout);
-            return 3;
+            return s_exit (3);
         }
         prokit_window_on_request (s_window, s_serve, NULL);
         prokit_window_on_main_message (s_window, s_report, NULL);
         prokit_window_on_window_message (s_window, s_report, NULL);
         printf ("READY\n");
         fflush (stdout);
-        prokit_window_run (s_window, -1);
+        s_run_until_signalled ();
         prokit_window_destroy (&s_window);
         s_release_deferred ();
-        return 0;
+        return s_exit (0);
     }
-    if (argc >= 2 && strcmp (argv[1], "spawned") == 0)
-        return s_run_spawned (argc, argv);
     fprintf (stderr,
-             "usage: %s main ENDPOINT [MAX_PAYLOAD] | window NAME ENDPOINT | spawned [flags]\n",
+             "usage: %s main ENDPOINT [MAX_PAYLOAD [HEARTBEAT_IVL HEARTBEAT_TIMEOUT]] | window "
+             "NAME ENDPOINT | spawned [flags]\n",
              argv[0]);
-    return 1;
+    return s_exit (1);
 }
