@@ -12,9 +12,10 @@
     prokit-bench --profile NAME raw|prokit N
                               one side of one scenario (rtt: 16 B ipc round
                               trips one at a time; pipe: one window; send;
-                              bcast), N messages and nothing else, so that a profiler
-                              sees only that side; bench/profile.sh runs it
-                              under callgrind and perf
+                              bcast), N messages and nothing else, so that
+                              a profiler sees only that side;
+                              bench/profile.sh runs it under callgrind and
+                              perf
 
     Internal modes, started by the benchmark itself with posix_spawn:
     prokit-bench --windows N ENDPOINT      join N idle prokit windows
@@ -1903,9 +1904,9 @@ usage (void)
                      "       prokit-bench --profile rtt|pipe|send|bcast raw|prokit N\n");
 }
 
-//  One side of one throughput scenario, once, for a profiler. Prints what
-//  was delivered, so that the profile can be divided by it; exits non-zero
-//  on a loss, as the benchmark does.
+//  One side of one scenario, once, for a profiler. Prints what was
+//  delivered, so that the profile can be divided by it; exits non-zero on
+//  a loss or a failed request, as the benchmark does.
 static int
 profile_one (const char *scenario, const char *side, long long n)
 {
