@@ -82,6 +82,7 @@ struct client {
     int timer_fd;
     int wake_fd;
     int monitor_fd; //  the monitor's ZMQ_FD, -1 in memory
+    int dealer_fd;  //  the DEALER's ZMQ_FD (asking libzmq each time costs)
     //  What is known about the socket between dispatches, so that sends
     //  and dispatches make only the system calls that can matter:
     uint64_t sends;                //  messages sent on the socket
@@ -910,8 +911,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     //  Sleep on the sockets' own descriptors rather than in zmq_poll, which
     //  costs libzmq a poll and a getpid per socket before and after it
     //  sleeps: a socket read to empty announces its next message there.
-    struct pollfd fds[2] = { { zsock_fd (self->dealer), POLLIN, 0 },
-                             { self->monitor_fd, POLLIN, 0 } };
+    struct pollfd fds[2] = { { self->dealer_fd, POLLIN, 0 }, { self->monitor_fd, POLLIN, 0 } };
     bool monitor_ready = false; //  its descriptor says when events wait
     while (true) {
         inbound_t item;
@@ -1000,13 +1000,22 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
         prokit_payload_destroy (payload_p);
         rc = PROKIT_EINVAL;
     }
-    prokit_reply_t *reply = (prokit_reply_t *) calloc (1, sizeof (*reply));
+    //  Filled field by field, not zeroed: its error text alone is a
+    //  kilobyte. The target was checked: a valid name, at most
+    //  PROTO_NAME_MAX bytes.
+    prokit_reply_t *reply = (prokit_reply_t *) malloc (sizeof (*reply));
     if (!reply) {
         if (payload_p)
             prokit_payload_destroy (payload_p);
         return PROKIT_ENOMEM;
     }
-    snprintf (reply->target, sizeof (reply->target), "%s", target);
+    reply->status = PROKIT_OK;
+    reply->app_code = 0;
+    reply->payload = NULL;
+    reply->text[0] = 0;
+    size_t target_size = strnlen (target, PROTO_NAME_MAX);
+    memcpy (reply->target, target, target_size);
+    reply->target[target_size] = 0;
     if (rc != PROKIT_OK) {
         reply->status = rc;
         snprintf (reply->text, sizeof (reply->text), "%s", prokit_strerror (rc));
@@ -1509,7 +1518,7 @@ client_new (const client_config_t *config, int *error)
         *error = PROKIT_ENOMEM;
         return NULL;
     }
-    self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = -1;
+    self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = self->dealer_fd = -1;
     strcpy (self->name, config->name);
     if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
         strcpy (self->label, "main");
@@ -1590,8 +1599,8 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     self->monitor_fd = zsock_fd (self->monitor);
-    if (s_epoll_add (self, zsock_fd (self->dealer)) != 0 ||
-        s_epoll_add (self, self->monitor_fd) != 0) {
+    self->dealer_fd = zsock_fd (self->dealer);
+    if (s_epoll_add (self, self->dealer_fd) != 0 || s_epoll_add (self, self->monitor_fd) != 0) {
         *error = PROKIT_ETRANSPORT;
         s_free (self);
         return NULL;
