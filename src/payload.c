@@ -208,12 +208,10 @@ prokit_payload_size (const prokit_payload_t *self)
     return self ? zmq_msg_size (&self->frame) : 0;
 }
 
-prokit_payload_type_t
-prokit_payload_type (const prokit_payload_t *self)
+//  The type of the msgpack value that starts with byte B.
+static prokit_payload_type_t
+s_type_of (uint8_t b)
 {
-    if (!self || prokit_payload_size (self) == 0)
-        return PROKIT_PAYLOAD_NIL;
-    uint8_t b = *(const uint8_t *) prokit_payload_data (self);
     if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3))
         return PROKIT_PAYLOAD_INT;
     if (b <= 0x8f || b == 0xde || b == 0xdf)
@@ -242,14 +240,26 @@ prokit_payload_type (const prokit_payload_t *self)
     }
 }
 
+prokit_payload_type_t
+prokit_payload_type (const prokit_payload_t *self)
+{
+    if (!self || zmq_msg_size (&self->frame) == 0)
+        return PROKIT_PAYLOAD_NIL;
+    return s_type_of (*(const uint8_t *) zmq_msg_data ((zmq_msg_t *) &self->frame));
+}
+
 const void *
 prokit_payload_bytes (const prokit_payload_t *self, size_t *size)
 {
-    prokit_payload_type_t type = prokit_payload_type (self);
+    //  The frame is asked for its data and size once: each is a call into
+    //  libzmq, and listeners call this for every message.
+    size_t total = self ? zmq_msg_size (&self->frame) : 0;
+    if (total == 0)
+        return NULL;
+    const uint8_t *p = (const uint8_t *) zmq_msg_data ((zmq_msg_t *) &self->frame);
+    prokit_payload_type_t type = s_type_of (p[0]);
     if (type != PROKIT_PAYLOAD_STR && type != PROKIT_PAYLOAD_BIN)
         return NULL;
-    const uint8_t *p = (const uint8_t *) prokit_payload_data (self);
-    size_t total = prokit_payload_size (self);
     size_t head, len;
     if (p[0] >= 0xa0 && p[0] <= 0xbf) {
         head = 1;
@@ -258,13 +268,16 @@ prokit_payload_bytes (const prokit_payload_t *self, size_t *size)
     else {
         size_t width = (p[0] == 0xc4 || p[0] == 0xd9) ? 1 : (p[0] == 0xc5 || p[0] == 0xda) ? 2 : 4;
         head = 1 + width;
+        //  Payloads are validated on construction and receipt, so these
+        //  hold; checking again costs nothing and keeps a bad frame from
+        //  being read past its end.
+        if (head > total)
+            return NULL;
         len = 0;
         for (size_t i = 0; i < width; i++)
             len = (len << 8) | p[1 + i];
     }
-    //  Payloads are validated on construction and receipt, so this holds;
-    //  checking again costs nothing and keeps a bad frame from reading past.
-    if (head + len > total)
+    if (len > total - head)
         return NULL;
     if (size)
         *size = len;
