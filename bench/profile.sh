@@ -11,7 +11,9 @@
 # instructions, not time, and its batching is not the real one; perf stat
 # runs at full speed and needs only the kernel's tracepoints (no hardware
 # counters), taking the median of three runs.
-# Needs valgrind and perf (Debian: valgrind, linux-perf). About 2 minutes.
+# Needs valgrind (Debian: valgrind); perf (linux-perf) for the last three
+# columns, which read "—" where perf or the kernel's syscall tracepoint is
+# not available (perf_event_paranoid, containers). About 2 minutes.
 set -euo pipefail
 build=${1:-build-rel}
 shift || true
@@ -22,9 +24,14 @@ bench=$build/bench/prokit-bench
     echo "  cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C $build" >&2
     exit 2
 }
-for tool in valgrind callgrind_annotate perf; do
+for tool in valgrind callgrind_annotate; do
     command -v $tool >/dev/null || { echo "profile.sh: $tool is missing" >&2; exit 2; }
 done
+use_perf=true
+if ! perf stat -e task-clock,raw_syscalls:sys_enter,context-switches true >/dev/null 2>&1; then
+    echo "profile.sh: perf stat with the raw_syscalls tracepoint does not work here: no CPU/syscall columns" >&2
+    use_perf=false
+fi
 work=$(mktemp -d /tmp/prokit-profile.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -95,15 +102,21 @@ for scenario in $scenarios; do
     for side in raw prokit; do
         read -r -a a <<<"$(cg_run "$scenario" "$side" "$cg_n")"
         read -r -a b <<<"$(cg_run "$scenario" "$side" $((2 * cg_n)))"
-        read -r -a pa <<<"$(perf_run "$scenario" "$side" "$perf_n")"
-        read -r -a pb <<<"$(perf_run "$scenario" "$side" $((4 * perf_n)))"
+        if $use_perf; then
+            read -r -a pa <<<"$(perf_run "$scenario" "$side" "$perf_n")"
+            read -r -a pb <<<"$(perf_run "$scenario" "$side" $((4 * perf_n)))"
+        fi
         total_a=$((a[0] + a[1] + a[2] + a[3] + a[4]))
         total_b=$((b[0] + b[1] + b[2] + b[3] + b[4]))
         row="| $scenario | $side | $(per "$total_a" "$total_b" "$cg_n")"
         for i in 0 1 2 3 4; do row="$row | $(per "${a[$i]}" "${b[$i]}" "$cg_n")"; done
         row="$row | $(per2 "${a[5]}" "${b[5]}" "$cg_n") | $(per2 "${a[6]}" "${b[6]}" "$cg_n")"
-        perf_extra=$((3 * perf_n))
-        row="$row | $(per2 "${pa[0]}" "${pb[0]}" "$perf_extra" 1000) | $(per2 "${pa[1]}" "${pb[1]}" "$perf_extra") | $(per2 "${pa[2]}" "${pb[2]}" "$perf_extra") |"
+        if $use_perf; then
+            perf_extra=$((3 * perf_n))
+            row="$row | $(per2 "${pa[0]}" "${pb[0]}" "$perf_extra" 1000) | $(per2 "${pa[1]}" "${pb[1]}" "$perf_extra") | $(per2 "${pa[2]}" "${pb[2]}" "$perf_extra") |"
+        else
+            row="$row | — | — | — |"
+        fi
         echo "$row"
     done
 done
