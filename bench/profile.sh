@@ -24,9 +24,7 @@ bench=$build/bench/prokit-bench
     echo "  cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C $build" >&2
     exit 2
 }
-for tool in valgrind callgrind_annotate; do
-    command -v $tool >/dev/null || { echo "profile.sh: $tool is missing" >&2; exit 2; }
-done
+command -v valgrind >/dev/null || { echo "profile.sh: valgrind is missing" >&2; exit 2; }
 use_perf=true
 if ! perf stat -e task-clock,raw_syscalls:sys_enter,context-switches true >/dev/null 2>&1; then
     echo "profile.sh: perf stat with the raw_syscalls tracepoint does not work here: no CPU/syscall columns" >&2

@@ -1913,44 +1913,40 @@ profile_one (const char *scenario, const char *side, long long n)
     bool raw = strcmp (side, "raw") == 0;
     long long delivered = 0;
     double rate = NAN;
-    if (strcmp (scenario, "rtt") == 0) {
-        //  Round trips of 16 bytes, one at a time, window -> main over ipc.
+    if (strcmp (scenario, "rtt") == 0 || strcmp (scenario, "pipe") == 0) {
+        //  Both against an echoing server: window -> main over ipc.
         raw_server_t raw_server;
         pk_server_t pk_server;
         if (raw ? raw_server_start (&raw_server, "ipc") : pk_server_start (&pk_server, "ipc", true))
             return 1;
         const char *endpoint = raw ? raw_server.endpoint : pk_server.endpoint;
-        void *dealer = raw ? raw_dealer (s_ctx, endpoint, NULL) : NULL;
-        prokit_window_t *window = raw ? NULL : pk_window ("rtt", endpoint);
-        uint8_t buf[16];
-        double total_us = 0;
-        for (long long i = 0; (dealer || window) && i < n; i++) {
-            double rtt = raw ? raw_round_trip (dealer, NULL, buf, sizeof (buf), (uint64_t) i)
-                             : pk_round_trip (window, PROKIT_MAIN, buf, sizeof (buf), (uint64_t) i);
-            if (rtt < 0) {
-                bad ("%s rtt: round trip %lld failed", side, i);
-                break;
-            }
-            total_us += rtt;
-            delivered++;
+        if (strcmp (scenario, "pipe") == 0) {
+            C.pipe_n = (int) n;
+            rate = pipe_round (raw, endpoint, 1);
+            delivered = atomic_load (&s_bad) ? 0 : n;
         }
-        rate = total_us > 0 ? (double) delivered / (total_us / 1e6) : NAN;
-        if (dealer)
-            zmq_close (dealer);
-        prokit_window_destroy (&window);
-        if (raw)
-            raw_server_stop (&raw_server);
-        else
-            pk_server_stop (&pk_server);
-    }
-    else if (strcmp (scenario, "pipe") == 0) {
-        C.pipe_n = (int) n;
-        raw_server_t raw_server;
-        pk_server_t pk_server;
-        if (raw ? raw_server_start (&raw_server, "ipc") : pk_server_start (&pk_server, "ipc", true))
-            return 1;
-        rate = pipe_round (raw, raw ? raw_server.endpoint : pk_server.endpoint, 1);
-        delivered = atomic_load (&s_bad) ? 0 : n;
+        else {
+            //  Round trips of 16 bytes, one at a time.
+            void *dealer = raw ? raw_dealer (s_ctx, endpoint, NULL) : NULL;
+            prokit_window_t *window = raw ? NULL : pk_window ("rtt", endpoint);
+            uint8_t buf[16];
+            double total_us = 0;
+            for (long long i = 0; (dealer || window) && i < n; i++) {
+                double rtt =
+                    raw ? raw_round_trip (dealer, NULL, buf, sizeof (buf), (uint64_t) i)
+                        : pk_round_trip (window, PROKIT_MAIN, buf, sizeof (buf), (uint64_t) i);
+                if (rtt < 0) {
+                    bad ("%s rtt: round trip %lld failed", side, i);
+                    break;
+                }
+                total_us += rtt;
+                delivered++;
+            }
+            rate = total_us > 0 ? (double) delivered / (total_us / 1e6) : NAN;
+            if (dealer)
+                zmq_close (dealer);
+            prokit_window_destroy (&window);
+        }
         if (raw)
             raw_server_stop (&raw_server);
         else

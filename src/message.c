@@ -46,10 +46,8 @@ prokit_request_take_payload (prokit_request_t *self)
         return NULL;
     //  The frame moves into a payload of the caller's own; the bytes stay.
     prokit_payload_t *payload = payload_take (&self->payload_storage);
-    if (!payload)
-        return NULL;
-    payload_release (&self->payload_storage);
-    self->payload = NULL;
+    if (payload)
+        self->payload = NULL;
     return payload;
 }
 
@@ -154,16 +152,11 @@ prokit_reply_take_payload (prokit_reply_t *self)
     if (!self)
         return NULL;
     prokit_payload_t *payload = self->payload;
-    self->payload = NULL;
-    if (payload == &self->payload_storage) {
-        //  The borrowed one lives in the reply: give the caller its own.
+    //  The borrowed one lives in the reply: give the caller its own.
+    if (payload == &self->payload_storage)
         payload = payload_take (&self->payload_storage);
-        if (!payload) {
-            self->payload = &self->payload_storage; //  still there
-            return NULL;
-        }
-        payload_release (&self->payload_storage);
-    }
+    if (payload)
+        self->payload = NULL;
     return payload;
 }
 

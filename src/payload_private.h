@@ -20,8 +20,8 @@ void payload_borrowed (prokit_payload_t *storage, zmq_msg_t *frame);
 void payload_release (prokit_payload_t *storage);
 
 //  Move a borrowed payload's content into a payload the caller owns (no
-//  byte copy), leaving *STORAGE empty. NULL when out of memory: *STORAGE
-//  is left as it was.
+//  byte copy), leaving *STORAGE empty, with nothing left to release. NULL
+//  when out of memory: *STORAGE is left as it was.
 prokit_payload_t *payload_take (prokit_payload_t *storage);
 
 //  Wrap a received frame holding an already validated msgpack value; the

@@ -21,6 +21,25 @@ wire_body_copy (zmq_msg_t *body, const void *data, size_t size)
     return 0;
 }
 
+//  Build a version 2 first frame in *FIRST: the prefix, then the first
+//  INLINE_SIZE bytes of BODY (0 when the body travels alone).
+static int
+s_encode_first (zmq_msg_t *first, proto_command_t command, uint64_t id, const char *peer,
+                zmq_msg_t *body, size_t inline_size)
+{
+    uint8_t prefix[PROTO_PREFIX_MAX];
+    size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
+    if (zmq_msg_init_size (first, prefix_size + inline_size) != 0) {
+        zmq_msg_init (first);
+        return ENOMEM;
+    }
+    uint8_t *data = (uint8_t *) zmq_msg_data (first);
+    memcpy (data, prefix, prefix_size);
+    if (inline_size > 0)
+        memcpy (data + prefix_size, zmq_msg_data (body), inline_size);
+    return 0;
+}
+
 int
 wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint64_t id,
               const char *peer, zmq_msg_t *body)
@@ -39,21 +58,9 @@ wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint6
             rc = wire_body_copy (&self->peer, peer, strnlen (peer, PROTO_NAME_MAX));
         }
     }
-    else {
-        uint8_t prefix[PROTO_PREFIX_MAX];
-        size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
-        size_t inline_size = self->body_alone ? 0 : zmq_msg_size (body);
-        if (zmq_msg_init_size (&self->first, prefix_size + inline_size) != 0) {
-            zmq_msg_init (&self->first);
-            rc = ENOMEM;
-        }
-        else {
-            uint8_t *data = (uint8_t *) zmq_msg_data (&self->first);
-            memcpy (data, prefix, prefix_size);
-            if (inline_size > 0)
-                memcpy (data + prefix_size, zmq_msg_data (body), inline_size);
-        }
-    }
+    else
+        rc = s_encode_first (&self->first, command, id, peer, body,
+                             self->body_alone ? 0 : zmq_msg_size (body));
     if (rc == 0 && self->body_alone)
         zmq_msg_move (&self->body, body);
     zmq_msg_close (body);
@@ -68,6 +75,32 @@ wire_prepared_close (wire_prepared_t *self)
     zmq_msg_close (&self->first);
     zmq_msg_close (&self->peer);
     zmq_msg_close (&self->body);
+}
+
+//  Send COUNT FRAMES (taken) as one message, behind ROUTING_ID when given.
+//  Only the first frame sent may be refused, so that a refusal never
+//  leaves part of a message queued: on a ROUTER the routing id (which
+//  ZMQ_ROUTER_MANDATORY refuses for the whole message), on a DEALER the
+//  message's own first frame (it takes the rest with it, or not).
+static int
+s_send_frames (void *socket, const void *routing_id, size_t routing_id_size, zmq_msg_t *frames,
+               size_t count)
+{
+    int refused = 0;
+    int flags = ZMQ_DONTWAIT;
+    if (routing_id) {
+        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            refused = errno;
+        flags = 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        int more = i + 1 < count ? ZMQ_SNDMORE : 0;
+        if (!refused && zmq_msg_send (&frames[i], socket, flags | more) < 0)
+            refused = errno; //  only ever the first, on a DEALER
+        flags = 0;
+        zmq_msg_close (&frames[i]); //  sent frames are empty: no-op
+    }
+    return refused;
 }
 
 //  Send the frames of PREPARED, moving them out when MOVE, else copying
@@ -89,43 +122,7 @@ s_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
                 zmq_msg_copy (&frames[count], parts[i]);
             count++;
         }
-    //  Only the first frame sent may be refused, so that a refusal never
-    //  leaves part of a message queued: on a ROUTER the routing id (which
-    //  ZMQ_ROUTER_MANDATORY refuses for the whole message), on a DEALER
-    //  the message's own first frame (it takes the rest with it, or not).
-    int refused = 0;
-    int flags = ZMQ_DONTWAIT;
-    if (routing_id) {
-        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            refused = errno;
-        flags = 0;
-    }
-    for (size_t i = 0; i < count; i++) {
-        int more = i + 1 < count ? ZMQ_SNDMORE : 0;
-        if (!refused && zmq_msg_send (&frames[i], socket, flags | more) < 0)
-            refused = errno; //  only ever the first, on a DEALER
-        flags = 0;
-        zmq_msg_close (&frames[i]); //  sent frames are empty: no-op
-    }
-    return refused;
-}
-
-//  Send FRAME (taken) as a whole message, behind ROUTING_ID when given.
-//  Only the first frame may be refused, as s_send_prepared() explains.
-static int
-s_send_one (void *socket, const void *routing_id, size_t routing_id_size, zmq_msg_t *frame)
-{
-    int refused = 0;
-    int flags = ZMQ_DONTWAIT;
-    if (routing_id) {
-        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            refused = errno;
-        flags = 0;
-    }
-    if (!refused && zmq_msg_send (frame, socket, flags) < 0)
-        refused = errno;
-    zmq_msg_close (frame); //  sent: empty, a no-op
-    return refused;
+    return s_send_frames (socket, routing_id, routing_id_size, frames, count);
 }
 
 int
@@ -136,19 +133,12 @@ wire_send (void *socket, int version, const void *routing_id, size_t routing_id_
     if (version != PROTO_VERSION_1 && body_size <= PROTO_INLINE_MAX) {
         //  Nearly every message: one frame, built in place, with none of
         //  the moves a prepared message needs to be sent more than once.
-        uint8_t prefix[PROTO_PREFIX_MAX];
-        size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
         zmq_msg_t frame;
-        if (zmq_msg_init_size (&frame, prefix_size + body_size) != 0) {
-            zmq_msg_close (body);
-            return ENOMEM;
-        }
-        uint8_t *data = (uint8_t *) zmq_msg_data (&frame);
-        memcpy (data, prefix, prefix_size);
-        if (body_size > 0)
-            memcpy (data + prefix_size, zmq_msg_data (body), body_size);
+        int rc = s_encode_first (&frame, command, id, peer, body, body_size);
         zmq_msg_close (body);
-        return s_send_one (socket, routing_id, routing_id_size, &frame);
+        if (rc != 0)
+            return rc;
+        return s_send_frames (socket, routing_id, routing_id_size, &frame, 1);
     }
     wire_prepared_t prepared;
     if (wire_prepare (&prepared, version, command, id, peer, body) != 0)

@@ -1097,26 +1097,8 @@ test_slow_window_makes_main_send_return_eagain_never_gaps (void **state)
     prokit_window_destroy (&window);
 }
 
-//  Connection events of a window, counted.
-typedef struct connection_log {
-    int lost;
-    int rejoined;
-} connection_log_t;
-
-static void
-s_log_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
-{
-    (void) code;
-    (void) text;
-    connection_log_t *log = (connection_log_t *) arg;
-    if (event == PROKIT_CONNECTION_LOST)
-        log->lost++;
-    else if (event == PROKIT_CONNECTION_REJOINED)
-        log->rejoined++;
-}
-
 typedef struct restart_check {
-    connection_log_t *log;
+    tu_connection_log_t *log;
     prokit_main_t *main;
 } restart_check_t;
 
@@ -1165,8 +1147,8 @@ test_window_with_a_full_queue_survives_main_restarting (void **state)
     assert_true (tu_pump (main_only, 1, s_all_joined, &check, 5000));
     flood_t flood = { 0, 0, 0, -1, false };
     prokit_window_on_main_message (window, s_count_message, &flood);
-    connection_log_t log = { 0, 0 };
-    prokit_window_on_connection (window, s_log_connection, &log);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, tu_log_connection, &log);
 
     //  The window reads nothing while main fills its queue to the brim.
     int accepted = 0, refused = 0;

@@ -399,42 +399,19 @@ s_frozen_window_is_dropped (int heartbeat_ivl_ms, int heartbeat_timeout_ms)
     prokit_main_destroy (&main_handle);
 }
 
-typedef struct connection_log {
-    int lost;
-    int rejoined;
-    int refused;
-} connection_log_t;
-
+//  A main in a child process on ENDPOINT, with its heartbeat interval and
+//  timeout in ms ("0": the defaults); returns once it is listening.
 static void
-s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+s_start_main (tu_child_t *child, const char *endpoint, const char *heartbeat_ivl,
+              const char *heartbeat_timeout)
 {
-    (void) code;
-    (void) text;
-    connection_log_t *log = (connection_log_t *) arg;
-    if (event == PROKIT_CONNECTION_LOST)
-        log->lost++;
-    else if (event == PROKIT_CONNECTION_REJOINED)
-        log->rejoined++;
-    else if (event == PROKIT_CONNECTION_REFUSED)
-        log->refused++;
-}
-
-static bool
-s_was_lost (void *arg)
-{
-    return ((connection_log_t *) arg)->lost > 0;
-}
-
-static bool
-s_rejoined (void *arg)
-{
-    return ((connection_log_t *) arg)->rejoined > 0;
-}
-
-static void
-s_start_main (tu_child_t *child, const char *endpoint)
-{
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "main", (char *) endpoint, NULL };
+    char *argv[] = { (char *) PROKIT_TEST_PEER,
+                     (char *) "main",
+                     (char *) endpoint,
+                     (char *) "0", //  the default largest payload
+                     (char *) heartbeat_ivl,
+                     (char *) heartbeat_timeout,
+                     NULL };
     assert_true (tu_spawn (child, argv));
     char line[512];
     assert_true (tu_read_line (child, line, sizeof (line), 10000));
@@ -448,28 +425,28 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     char endpoint[256];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     tu_child_t main_child;
-    s_start_main (&main_child, endpoint);
+    s_start_main (&main_child, endpoint, "0", "0");
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("main", &opts, NULL);
     assert_non_null (window);
-    connection_log_t log = { 0, 0, 0 };
-    prokit_window_on_connection (window, s_on_connection, &log);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, tu_log_connection, &log);
     assert_true (prokit_window_is_connected (window));
     tu_handle_t handles[] = { { NULL, window } };
 
     kill (main_child.pid, SIGKILL);
     tu_reap (&main_child, 10000);
-    assert_true (tu_pump (handles, 1, s_was_lost, &log, 10000));
+    assert_true (tu_pump (handles, 1, tu_was_lost, &log, 10000));
     assert_false (prokit_window_is_connected (window));
     prokit_payload_t *payload = prokit_payload_new_string ("while away");
     assert_int_equal (prokit_window_request_wait (window, NULL, &payload, 1000, NULL),
                       PROKIT_ECLOSED);
 
     //  Main comes back on the same endpoint: the window joins again.
-    s_start_main (&main_child, endpoint);
-    assert_true (tu_pump (handles, 1, s_rejoined, &log, 10000));
+    s_start_main (&main_child, endpoint, "0", "0");
+    assert_true (tu_pump (handles, 1, tu_rejoined, &log, 10000));
     assert_true (prokit_window_is_connected (window));
     payload = prokit_payload_new_string ("back again");
     prokit_reply_t *reply = NULL;
@@ -482,7 +459,7 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     kill (main_child.pid, SIGTERM);
     int status = tu_reap (&main_child, 10000);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    assert_true (tu_pump (handles, 1, s_was_lost, &log, 10000));
+    assert_true (tu_pump (handles, 1, tu_was_lost, &log, 10000));
     assert_int_equal (log.lost, 1);
     assert_int_equal (log.refused, 0);
     prokit_window_destroy (&window);
@@ -497,31 +474,21 @@ s_frozen_main_is_noticed (const char *ivl, const char *timeout, int timeout_ms)
     char endpoint[256];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     tu_child_t main_child;
-    char *argv[] = { (char *) PROKIT_TEST_PEER,
-                     (char *) "main",
-                     endpoint,
-                     (char *) "0",
-                     (char *) ivl,
-                     (char *) timeout,
-                     NULL };
-    assert_true (tu_spawn (&main_child, argv));
-    char line[512];
-    assert_true (tu_read_line (&main_child, line, sizeof (line), 10000));
-    assert_int_equal (strncmp (line, "READY ", 6), 0);
+    s_start_main (&main_child, endpoint, ivl, timeout);
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("watcher", &opts, NULL);
     assert_non_null (window);
-    connection_log_t log = { 0, 0, 0 };
-    prokit_window_on_connection (window, s_on_connection, &log);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, tu_log_connection, &log);
     tu_handle_t handles[] = { { NULL, window } };
     //  Long enough for main's first pings to arrive.
-    assert_false (tu_pump (handles, 1, s_was_lost, &log, 2 * timeout_ms));
+    assert_false (tu_pump (handles, 1, tu_was_lost, &log, 2 * timeout_ms));
 
     kill (main_child.pid, SIGSTOP);
     int64_t frozen_at = tu_now_ms ();
-    assert_true (tu_pump (handles, 1, s_was_lost, &log, 15000));
+    assert_true (tu_pump (handles, 1, tu_was_lost, &log, 15000));
     int64_t noticed_ms = tu_now_ms () - frozen_at;
     print_message ("frozen main noticed after %lld ms (its timeout: %d ms)\n",
                    (long long) noticed_ms, timeout_ms);

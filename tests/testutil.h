@@ -87,6 +87,39 @@ tu_pump (tu_handle_t *handles, size_t count, tu_predicate_fn *done, void *arg, i
     }
 }
 
+//  A handle's connection events, counted (prokit_*_on_connection()).
+typedef struct tu_connection_log {
+    int lost;
+    int rejoined;
+    int refused;
+} tu_connection_log_t;
+
+static inline void
+tu_log_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    tu_connection_log_t *log = (tu_connection_log_t *) arg;
+    if (event == PROKIT_CONNECTION_LOST)
+        log->lost++;
+    else if (event == PROKIT_CONNECTION_REJOINED)
+        log->rejoined++;
+    else if (event == PROKIT_CONNECTION_REFUSED)
+        log->refused++;
+}
+
+static inline bool
+tu_was_lost (void *arg)
+{
+    return ((tu_connection_log_t *) arg)->lost > 0;
+}
+
+static inline bool
+tu_rejoined (void *arg)
+{
+    return ((tu_connection_log_t *) arg)->rejoined > 0;
+}
+
 //  A child process with its stdout on a pipe.
 typedef struct tu_child {
     pid_t pid;
