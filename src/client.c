@@ -40,6 +40,9 @@
 //  Internal inbound items (never on the wire): connection state changes,
 //  queued so they reach the application in order with the messages.
 #define INTERNAL_CONNECTION_LOST 0xF0
+//  The WELCOME the router publishes on the PUB channel: our subscription
+//  has arrived there, and the join is complete.
+#define INTERNAL_CHANNEL_WELCOME 0xF1
 #define CLOSE_LINGER_MS 200
 #define BYE_WAIT_MS 500
 //  Queue depth towards and from the router, in messages (see router.c).
@@ -77,6 +80,17 @@ struct client {
     router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
     zsock_t *dealer;
     void *socket; //  raw libzmq handle of dealer
+    //  The PUB channel, for a window whose router has one: everything main
+    //  sends it arrives on this SUB, under the secret TOPIC its WELCOME
+    //  gave. A new SUB for every session, so nothing of an old one leaks in.
+    zsock_t *sub;
+    void *sub_socket; //  raw libzmq handle of sub, NULL when there is none
+    int sub_fd;       //  its ZMQ_FD, in the epoll set while it exists
+    char topic[PROTO_TOPIC_SIZE + 1];
+    bool channel_wait;                  //  WELCOME came; the channel's has not yet
+    char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
+    zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
+    char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
     zsock_t *monitor;
     int epoll_fd;
     int timer_fd;
@@ -539,23 +553,61 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
 
 //  --- receiving -------------------------------------------------------------
 
-//  Receive one message without blocking. Returns 1 and fills *item, 0 when
-//  nothing is waiting, -1 when what arrived was malformed (dropped).
+//  What main may send a window on the PUB channel; the router confirms a
+//  join there with a WELCOME.
+static bool
+s_channel_command (uint8_t command)
+{
+    switch (command) {
+    case PROTO_WELCOME:
+    case PROTO_SEND:
+    case PROTO_BROADCAST:
+    case PROTO_REQUEST:
+    case PROTO_REPLY:
+    case PROTO_ERROR:
+    case PROTO_CLOSE:
+    case PROTO_SHOW:
+    case PROTO_HIDE: return true;
+    default: return false;
+    }
+}
+
+//  Receive one message from the DEALER, or from the PUB channel's SUB when
+//  CHANNEL, without blocking. Returns 1 and fills *item, 0 when nothing is
+//  waiting, -1 when what arrived was malformed or out of place (dropped).
 static int
-s_receive (client_t *self, inbound_t *item)
+s_receive_from (client_t *self, bool channel, inbound_t *item)
 {
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
     size_t count;
-    if (!wire_recv (self->socket, frames, PROTO_FRAMES_MAX + 1, &count)) {
+    if (!wire_recv (channel ? self->sub_socket : self->socket, frames, PROTO_FRAMES_MAX + 1,
+                    &count)) {
         //  Read to empty: libzmq announces whatever comes next.
-        self->sends_at_drain = self->sends;
+        if (!channel)
+            self->sends_at_drain = self->sends;
         return 0;
     }
     proto_frame_t wire[PROTO_FRAMES_MAX];
     wire_view (frames, count, wire);
+    int rc = PROKIT_OK;
+    if (channel) {
+        //  The topic goes first; only ours and the broadcast topic reach us.
+        if (wire[0].size < PROTO_TOPIC_SIZE)
+            rc = PROKIT_EPROTO;
+        else {
+            wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_SIZE;
+            wire[0].size -= PROTO_TOPIC_SIZE;
+        }
+    }
     proto_msg_t msg;
     //  Bodies from the router were size-checked there; accept what it sent.
-    int rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
+    if (rc == PROKIT_OK)
+        rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
+    //  Only main speaks on the channel (and the router, to confirm a join).
+    if (rc == PROKIT_OK && channel &&
+        (!s_channel_command (msg.command) ||
+         strcmp (msg.peer, msg.command == PROTO_WELCOME ? self->name : PROTO_MAIN_NAME) != 0))
+        rc = PROKIT_EPROTO;
     if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
         rc = PROKIT_ENOMEM;
     for (size_t i = 0; i < count; i++)
@@ -564,10 +616,27 @@ s_receive (client_t *self, inbound_t *item)
         log_warn ("%s: dropped a message from the router (%s)", self->label, prokit_strerror (rc));
         return -1;
     }
-    item->command = msg.command;
+    item->command =
+        channel && msg.command == PROTO_WELCOME ? INTERNAL_CHANNEL_WELCOME : msg.command;
     item->id = msg.id;
     strcpy (item->peer, msg.peer);
+    if (channel && !self->connected && !self->channel_wait) {
+        //  Left over from a session that has ended: not ours any more.
+        zmq_msg_close (&item->body);
+        return -1;
+    }
     return 1;
+}
+
+//  The next message from either socket: the DEALER first, then the
+//  channel. Returns as s_receive_from().
+static int
+s_receive_any (client_t *self, inbound_t *item)
+{
+    int got = s_receive_from (self, false, item);
+    if (got == 0 && self->sub_socket)
+        got = s_receive_from (self, true, item);
+    return got;
 }
 
 static void
@@ -589,17 +658,87 @@ s_enqueue (client_t *self, const inbound_t *item)
     self->queue_tail = copy;
 }
 
-//  The router has let us in: take its settings, and the wire version it
-//  sends in, which is then ours too.
 static void
+s_channel_close (client_t *self)
+{
+    if (!self->sub)
+        return;
+    epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, self->sub_fd, NULL);
+    zsock_destroy (&self->sub);
+    self->sub_socket = NULL;
+    self->sub_fd = -1;
+    self->channel_wait = false;
+}
+
+//  Where to connect the channel the router announced: over tcp, the host
+//  we reached the router at (its own address may not be ours to use) and
+//  the channel's port; anything else as it is.
+static void
+s_channel_endpoint (const client_t *self, const char *channel, char *out, size_t size)
+{
+    const char *port = strrchr (channel, ':');
+    const char *host_end = strrchr (self->endpoint, ':');
+    if (strncmp (channel, "tcp://", 6) == 0 && strncmp (self->endpoint, "tcp://", 6) == 0 && port &&
+        host_end)
+        snprintf (out, size, "%.*s%s", (int) (host_end - self->endpoint), self->endpoint, port);
+    else
+        snprintf (out, size, "%s", channel);
+}
+
+//  Open a new SUB on the channel and subscribe to TOPIC and BROADCAST. The
+//  join completes with the WELCOME the router then publishes under TOPIC.
+static int
+s_channel_open (client_t *self, const char *channel, const char *topic, const char *broadcast)
+{
+    s_channel_close (self);
+    char endpoint[PROTO_CHANNEL_MAX + 64];
+    s_channel_endpoint (self, channel, endpoint, sizeof (endpoint));
+    self->sub = zsock_new (ZMQ_SUB);
+    if (!self->sub)
+        return PROKIT_ENOMEM;
+    self->sub_socket = zsock_resolve (self->sub);
+    zsock_set_rcvhwm (self->sub, CLIENT_HWM);
+    zsock_set_linger (self->sub, 0);
+    if (self->curve_cert)
+        curve_apply_client (self->sub, self->curve_cert, self->curve_key);
+    memcpy (self->topic, topic, PROTO_TOPIC_SIZE + 1);
+    zsock_set_subscribe (self->sub, self->topic);
+    zsock_set_subscribe (self->sub, broadcast);
+    if (zsock_connect (self->sub, "%s", endpoint) != 0) {
+        log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
+                   zmq_strerror (zmq_errno ()));
+        s_channel_close (self);
+        return PROKIT_ETRANSPORT;
+    }
+    self->sub_fd = zsock_fd (self->sub);
+    if (s_epoll_add (self, self->sub_fd) != 0) {
+        s_channel_close (self);
+        return PROKIT_ETRANSPORT;
+    }
+    self->channel_wait = true;
+    //  Its first message, the WELCOME, will be announced on its descriptor.
+    return PROKIT_OK;
+}
+
+//  The router has let us in: take its settings, and the wire version it
+//  sends in, which is then ours too; open the PUB channel if it has one
+//  for us (then self->channel_wait until the join completes there).
+static int
 s_welcomed (client_t *self, const zmq_msg_t *body)
 {
-    proto_welcome_t welcome = { self->max_payload, 0, 0 };
+    proto_welcome_t welcome;
+    memset (&welcome, 0, sizeof (welcome));
+    welcome.max_payload = self->max_payload;
     proto_welcome_decode (zmq_msg_data ((zmq_msg_t *) body), zmq_msg_size ((zmq_msg_t *) body),
                           &welcome);
     if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
         self->max_payload = (size_t) welcome.max_payload;
     self->version = proto_version_common (welcome.version);
+    if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE &&
+        strlen (welcome.broadcast) == PROTO_TOPIC_SIZE)
+        return s_channel_open (self, welcome.channel, welcome.topic, welcome.broadcast);
+    s_channel_close (self);
+    return PROKIT_OK;
 }
 
 static void
@@ -607,6 +746,17 @@ s_connection_lost (client_t *self, const char *why)
 {
     if (!self->connected && !self->joining)
         return;
+    //  What main sent before the loss and has reached us is ours: it is
+    //  delivered, in order, ahead of the loss itself. The channel then
+    //  closes: whatever else comes on it belongs to no session of ours.
+    if (self->connected && self->sub_socket) {
+        inbound_t item;
+        int got;
+        while ((got = s_receive_from (self, true, &item)) != 0)
+            if (got > 0)
+                s_enqueue (self, &item);
+    }
+    s_channel_close (self);
     //  Requests in flight are ended by the next dispatch, and the
     //  application hears of it there too: never inside a blocking request.
     self->connected = false;
@@ -798,15 +948,29 @@ s_handle (client_t *self, inbound_t *item)
         s_handle_answer (self, item);
         return;
     case PROTO_REPLY: s_handle_answer (self, item); return;
+    case INTERNAL_CHANNEL_WELCOME:
     case PROTO_WELCOME:
-        if (self->joining && item->id == self->join_id) {
-            s_welcomed (self, &item->body);
-            self->joining = false;
-            self->lost = false;
-            self->connected = true;
-            log_info ("%s: joined again", self->label);
-            s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
+        if (!self->joining || item->id != self->join_id)
+            break;
+        if (item->command == INTERNAL_CHANNEL_WELCOME) {
+            if (!self->channel_wait)
+                break;
+            self->channel_wait = false; //  our subscription has arrived: joined
         }
+        else if (self->channel_wait)
+            break; //  a second WELCOME on the DEALER: not for this join
+        else if (s_welcomed (self, &item->body) != PROKIT_OK) {
+            self->joining = false;
+            log_warn ("%s: rejoining failed: the PUB channel could not be opened", self->label);
+            break;
+        }
+        if (self->channel_wait)
+            break; //  joined once the channel confirms it
+        self->joining = false;
+        self->lost = false;
+        self->connected = true;
+        log_info ("%s: joined again", self->label);
+        s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
         break;
     case INTERNAL_CONNECTION_LOST:
         s_notify_connection (self, PROKIT_CONNECTION_LOST, PROKIT_ECLOSED,
@@ -827,6 +991,7 @@ s_handle (client_t *self, inbound_t *item)
     case PROTO_CLOSE:
         //  The router has already dropped us: no BYE, no sends.
         self->connected = false;
+        s_channel_close (self);
         if (self->events->on_control)
             self->events->on_control (self->owner, item->command);
         break;
@@ -911,12 +1076,15 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     //  Sleep on the sockets' own descriptors rather than in zmq_poll, which
     //  costs libzmq a poll and a getpid per socket before and after it
     //  sleeps: a socket read to empty announces its next message there.
-    struct pollfd fds[2] = { { self->dealer_fd, POLLIN, 0 }, { self->monitor_fd, POLLIN, 0 } };
+    //  Main answers on the PUB channel, when there is one.
+    struct pollfd fds[3] = { { self->dealer_fd, POLLIN, 0 },
+                             { self->monitor_fd, POLLIN, 0 },
+                             { self->sub_fd, POLLIN, 0 } };
     bool monitor_ready = false; //  its descriptor says when events wait
     while (true) {
         inbound_t item;
         int got;
-        while (!done && (got = s_receive (self, &item)) != 0) {
+        while (!done && (got = s_receive_any (self, &item)) != 0) {
             if (got < 0)
                 continue;
             bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
@@ -948,7 +1116,8 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
             snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
             break;
         }
-        int ready = poll (fds, 2, left > INT32_MAX ? INT32_MAX : (int) left);
+        fds[2].fd = self->sub_fd; //  -1 (ignored by poll) without a channel
+        int ready = poll (fds, 3, left > INT32_MAX ? INT32_MAX : (int) left);
         if (ready < 0 && errno != EINTR) {
             rc = PROKIT_ECLOSED;
             snprintf (text, text_size, "%s", strerror (errno));
@@ -1158,7 +1327,7 @@ s_dispatch (client_t *self, unsigned ready)
             int got;
             //  Read to empty (or to the batch limit): no second pass is
             //  needed for the socket, only for what handlers queued.
-            while (handled < DISPATCH_BATCH && (got = s_receive (self, &item)) != 0) {
+            while (handled < DISPATCH_BATCH && (got = s_receive_any (self, &item)) != 0) {
                 if (got > 0) {
                     s_handle (self, &item);
                     handled++;
@@ -1316,14 +1485,21 @@ s_handshake (client_t *self, int timeout_ms)
     if (rc != PROKIT_OK)
         return PROKIT_ETRANSPORT;
     //  The monitor tells a refused handshake (wrong key, no CURVE) at once,
-    //  where waiting for WELCOME would only time out.
+    //  where waiting for WELCOME would only time out. With a PUB channel,
+    //  the join completes when the router confirms our subscription there.
     zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 },
+                               { NULL, 0, ZMQ_POLLIN, 0 } };
+    bool welcomed = false;
     while (true) {
         int64_t left = deadline - s_now_ms ();
-        if (left <= 0)
+        if (left <= 0) {
+            if (self->channel_wait)
+                log_error ("%s: the router's PUB channel did not confirm the join", self->label);
             return PROKIT_ETIMEDOUT;
-        if (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR)
+        }
+        items[2].socket = self->sub_socket;
+        if (zmq_poll (items, self->sub_socket ? 3 : 2, (long) left) < 0 && errno != EINTR)
             return PROKIT_ETRANSPORT;
         s_watch_connection (self);
         if (self->refused) {
@@ -1333,15 +1509,23 @@ s_handshake (client_t *self, int timeout_ms)
         }
         inbound_t in;
         int got;
-        while ((got = s_receive (self, &in)) != 0) {
+        while ((got = s_receive_any (self, &in)) != 0) {
             if (got < 0)
                 continue;
-            if (in.command == PROTO_WELCOME) {
-                s_welcomed (self, &in.body);
+            if (in.command == PROTO_WELCOME && !welcomed) {
+                welcomed = true;
+                rc = s_welcomed (self, &in.body);
+                zmq_msg_close (&in.body);
+                if (rc != PROKIT_OK || !self->channel_wait)
+                    return rc;
+                continue;
+            }
+            if (in.command == INTERNAL_CHANNEL_WELCOME && self->channel_wait && in.id == 0) {
+                self->channel_wait = false;
                 zmq_msg_close (&in.body);
                 return PROKIT_OK;
             }
-            if (in.command == PROTO_ERROR && in.id == 0) {
+            if (in.command == PROTO_ERROR && in.id == 0 && !welcomed) {
                 proto_error_t error;
                 proto_error_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &error);
                 zmq_msg_close (&in.body);
@@ -1361,16 +1545,18 @@ s_await_bye (client_t *self)
 {
     int64_t deadline = s_now_ms () + BYE_WAIT_MS;
     zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 } };
+                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 },
+                               { self->sub_socket, 0, ZMQ_POLLIN, 0 } };
     while (true) {
         int64_t left = deadline - s_now_ms ();
-        if (left <= 0 || (zmq_poll (items, 2, (long) left) < 0 && errno != EINTR))
+        if (left <= 0 ||
+            (zmq_poll (items, self->sub_socket ? 3 : 2, (long) left) < 0 && errno != EINTR))
             return;
         if (s_watch_connection (self))
             return;
         inbound_t item;
         int got;
-        while ((got = s_receive (self, &item)) != 0) {
+        while ((got = s_receive_any (self, &item)) != 0) {
             if (got < 0)
                 continue;
             uint8_t command = item.command;
@@ -1440,7 +1626,9 @@ s_free (client_t *self)
         zmq_socket_monitor (self->socket, NULL, 0);
         zsock_destroy (&self->monitor);
     }
+    zsock_destroy (&self->sub);
     zsock_destroy (&self->dealer);
+    zcert_destroy (&self->curve_cert);
     s_table_free (&self->pending);
     s_close_fds (self);
     free (self);
@@ -1466,7 +1654,9 @@ s_setup_curve (client_t *self, const client_config_t *config)
         return PROKIT_EINVAL;
     }
     curve_apply_client (self->dealer, cert, server_key);
-    zcert_destroy (&cert);
+    //  Kept for the PUB channel's SUB, which each session opens anew.
+    self->curve_cert = cert;
+    memcpy (self->curve_key, server_key, sizeof (self->curve_key));
     return PROKIT_OK;
 }
 
@@ -1519,6 +1709,7 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = self->dealer_fd = -1;
+    self->sub_fd = -1;
     strcpy (self->name, config->name);
     if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
         strcpy (self->label, "main");
@@ -1532,7 +1723,13 @@ client_new (const client_config_t *config, int *error)
     self->hello.presence = config->presence;
     self->hello.shown = config->shown;
     self->hello.version = PROTO_VERSION_MAX;
+    //  A window takes main's messages on the PUB channel when its router
+    //  has one (an embedded main, or a main attached to a broker, is not
+    //  sent to by main).
+    self->hello.channel = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
     self->version = PROTO_VERSION_1;
+    snprintf (self->endpoint, sizeof (self->endpoint), "%s",
+              config->endpoint ? config->endpoint : "");
     //  What every client has, whatever it talks to: requests in flight,
     //  the epoll set, the deadline timer and the wake-up eventfd.
     bool table = s_table_init (&self->pending);

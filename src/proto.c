@@ -748,10 +748,12 @@ size_t
 proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
 {
     //  Both settings always, even 0; the version only past 1, so that a
-    //  version 1 WELCOME is what it always was.
+    //  version 1 WELCOME is what it always was; the channel only when one
+    //  was asked for.
     bool versioned = welcome->version > PROTO_VERSION_1;
+    bool channel = welcome->channel[0] && welcome->topic[0] && welcome->broadcast[0];
     size_t n = 0;
-    out[n++] = versioned ? 0x83 : 0x82; //  fixmap of 3 or 2
+    out[n++] = (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 3 : 0)));
     n += s_write_str (out + n, "max_payload", 11);
     n += s_write_uint (out + n, welcome->max_payload);
     n += s_write_str (out + n, "heartbeat_ms", 12);
@@ -760,6 +762,16 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += s_write_str (out + n, "version", 7);
         n += s_write_uint (out + n, welcome->version);
     }
+    if (channel) {
+        n += s_write_str (out + n, "channel", 7);
+        n += s_write_str (out + n, welcome->channel,
+                          strnlen (welcome->channel, PROTO_CHANNEL_MAX - 1));
+        n += s_write_str (out + n, "topic", 5);
+        n += s_write_str (out + n, welcome->topic, strnlen (welcome->topic, PROTO_TOPIC_SIZE));
+        n += s_write_str (out + n, "broadcast", 9);
+        n += s_write_str (out + n, welcome->broadcast,
+                          strnlen (welcome->broadcast, PROTO_TOPIC_SIZE));
+    }
     return n;
 }
 
@@ -767,11 +779,23 @@ int
 proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 {
     welcome->version = 0;
+    welcome->channel[0] = 0;
+    welcome->topic[0] = 0;
+    welcome->broadcast[0] = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
-                         { "version", FIELD_UINT, &welcome->version, 0 } };
-    int rc = s_decode_map (data, size, fields, 3);
+                         { "version", FIELD_UINT, &welcome->version, 0 },
+                         { "channel", FIELD_STR, welcome->channel, sizeof (welcome->channel) },
+                         { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
+                         { "broadcast", FIELD_STR, welcome->broadcast,
+                           sizeof (welcome->broadcast) } };
+    int rc = s_decode_map (data, size, fields, 6);
     s_default_version (&welcome->version);
+    //  A topic of another length would not be an exact match.
+    if (rc == PROKIT_OK &&
+        ((welcome->topic[0] && strlen (welcome->topic) != PROTO_TOPIC_SIZE) ||
+         (welcome->broadcast[0] && strlen (welcome->broadcast) != PROTO_TOPIC_SIZE)))
+        rc = PROKIT_EPROTO;
     return rc;
 }
 
@@ -781,8 +805,9 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
     field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
                          { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
                          { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
-                         { "version", FIELD_UINT, (void *) &hello->version, 0 } };
-    return s_encode_map (out, fields, 4);
+                         { "version", FIELD_UINT, (void *) &hello->version, 0 },
+                         { "channel", FIELD_BOOL, (void *) &hello->channel, 0 } };
+    return s_encode_map (out, fields, 5);
 }
 
 int
@@ -792,8 +817,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
     field_t fields[] = { { "pid", FIELD_UINT, &hello->pid, 0 },
                          { "presence", FIELD_BOOL, &hello->presence, 0 },
                          { "shown", FIELD_BOOL, &hello->shown, 0 },
-                         { "version", FIELD_UINT, &hello->version, 0 } };
-    int rc = s_decode_map (data, size, fields, 4);
+                         { "version", FIELD_UINT, &hello->version, 0 },
+                         { "channel", FIELD_BOOL, &hello->channel, 0 } };
+    int rc = s_decode_map (data, size, fields, 5);
     s_default_version (&hello->version);
     return rc;
 }

@@ -146,14 +146,26 @@ size_t proto_error_encode (uint8_t *out, int code, const char *text, int app_cod
 //  Decode an ERROR body. Returns 0 or PROKIT_EPROTO.
 int proto_error_decode (const void *data, size_t size, proto_error_t *error);
 
+//  The PUB channel (docs/PROTOCOL.md, section 12): a topic is this many
+//  hex digits, a per-session secret; every topic has this length, so
+//  libzmq's prefix match is an exact match.
+#define PROTO_TOPIC_SIZE 16
+#define PROTO_CHANNEL_MAX 256 //  a channel endpoint, with its NUL
+
 //  Settings the router announces in WELCOME.
 typedef struct proto_welcome {
     uint64_t max_payload;
     uint64_t heartbeat_ms;
     uint64_t version; //  the wire version it sends in, and the client may: 1 if not said
+    //  The PUB channel, when the HELLO asked for it: the endpoint to
+    //  connect a SUB to, the secret topic to subscribe to, and the topic of
+    //  broadcasts (a SUB filters too). Empty: none.
+    char channel[PROTO_CHANNEL_MAX];
+    char topic[PROTO_TOPIC_SIZE + 1];
+    char broadcast[PROTO_TOPIC_SIZE + 1];
 } proto_welcome_t;
 
-#define PROTO_WELCOME_BODY_MAX 64
+#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 32)
 size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
@@ -166,6 +178,7 @@ typedef struct proto_hello {
     bool presence;    //  it wants JOINED/LEFT about the other windows
     bool shown;       //  it starts visible
     uint64_t version; //  the highest wire version it reads, 1 if not said
+    bool channel;     //  it takes main's messages on the PUB channel
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX 64

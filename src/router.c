@@ -17,12 +17,14 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -77,8 +79,15 @@ typedef struct peer {
     int64_t last_seen;   //  when it last sent us something, ms since the epoch
     int64_t joined_at;   //  when it joined, ms since the epoch
     int version;         //  the wire version it reads (PROTO_VERSION_*)
-    zlistx_t *backlog;   //  router_item_t waiting for room in its queue
-    zhashx_t *inflight;  //  inflight_t, keyed by itself: requests it owes
+    //  Main's messages reach it on the PUB channel, under TOPIC, a secret
+    //  only it was told (in WELCOME). It stays JOINING, invisible to the
+    //  others, until its subscription to TOPIC reaches the channel.
+    bool channel;
+    bool joining;
+    char topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t join_id;   //  its HELLO's id, echoed by the channel's WELCOME
+    zlistx_t *backlog;  //  router_item_t waiting for room in its queue
+    zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
 } peer_t;
 
 //  A request forwarded to a peer and not answered yet: if the peer goes,
@@ -90,8 +99,21 @@ typedef struct inflight {
 
 typedef struct router_state {
     zsock_t *router_sock;
-    void *router;     //  the raw libzmq socket of router_sock
-    zsock_t *monitor; //  connection events of router_sock
+    void *router; //  the raw libzmq socket of router_sock
+    //  The PUB channel: main -> window messages and broadcasts. An XPUB
+    //  that never drops (ZMQ_XPUB_NODROP: a full subscriber makes the send
+    //  fail with EAGAIN) and applies only the subscriptions the router
+    //  approves (ZMQ_XPUB_MANUAL): a joining window's secret topic, then
+    //  the broadcast topic for the same connection.
+    zsock_t *pub_sock;
+    void *pub;
+    char channels[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX]; //  per endpoint, "" if none
+    char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
+    size_t endpoint_count;
+    char broadcast_topic[PROTO_TOPIC_SIZE + 1];
+    zhashx_t *by_topic;     //  topic -> joining peer_t
+    size_t channel_windows; //  joined windows on the channel
+    zsock_t *monitor;       //  connection events of router_sock
     size_t max_payload;
     int heartbeat_ms;  //  announced in WELCOME
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
@@ -236,6 +258,17 @@ s_send_msg (router_state_t *self, const peer_t *to, proto_command_t command, uin
         return s_inbox_push (self, command, id, peer_name, body, control);
     return wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
                       peer_name, body);
+}
+
+//  Publish one message on the PUB channel under TOPIC. BODY is taken.
+//  Returns 0, or EAGAIN when a subscriber's queue is full (nothing was
+//  queued for anyone): any refusal is back-pressure, never a departure.
+static int
+s_publish (router_state_t *self, const char *topic, proto_command_t command, uint64_t id,
+           const char *peer_name, zmq_msg_t *body)
+{
+    int rc = wire_publish (self->pub, topic, command, id, peer_name, body);
+    return rc == 0 ? 0 : EAGAIN;
 }
 
 //  The same, with a body of BODY_SIZE bytes at BODY_BYTES (copied).
@@ -412,7 +445,7 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
     }
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
-        if (peer != window && (peer->is_main || peer->hello.presence))
+        if (peer != window && !peer->joining && (peer->is_main || peer->hello.presence))
             s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
@@ -497,10 +530,21 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
     zhashx_delete (self->by_id, peer->key);
+    if (peer->joining) {
+        //  Nobody was told it joined: nobody is told it left.
+        zhashx_delete (self->by_topic, peer->topic);
+        char name[PROTO_NAME_MAX + 1];
+        strcpy (name, peer->name);
+        s_forget_recent (self);
+        zhashx_delete (self->by_name, name);
+        return;
+    }
     if (peer == self->main)
         self->main = NULL;
     else {
         self->stats.windows--;
+        if (peer->channel)
+            self->channel_windows--;
         //  Tell the others while the entry still exists, then free it.
         s_notify_presence (self, PROTO_LEFT, peer, reason, NULL);
         char name[PROTO_NAME_MAX + 1];
@@ -511,6 +555,110 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
     }
     s_forget_recent (self);
     zhashx_delete (self->by_name, PROTO_MAIN_NAME);
+}
+
+//  PEER has joined: it is visible from now on. Main and the windows that
+//  follow presence hear of it; if it follows presence itself, it hears who
+//  is already there.
+static void
+s_admit (router_state_t *self, peer_t *peer)
+{
+    log_info ("router: '%s' joined%s%s%s%s%s", peer->name, *peer->address ? " from " : "",
+              peer->address, *peer->client_key ? " with key " : "", peer->client_key,
+              peer->channel ? " (PUB channel)" : "");
+    if (peer->is_main)
+        self->main = peer;
+    else {
+        self->stats.windows++;
+        if (peer->channel)
+            self->channel_windows++;
+        s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
+    }
+    if (peer->is_main || peer->hello.presence) {
+        //  A late joiner that follows presence learns who is already there.
+        zlistx_t *others = zlistx_new ();
+        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
+             window = (peer_t *) zhashx_next (self->by_name))
+            if (!window->is_main && !window->joining && window != peer)
+                zlistx_add_end (others, window);
+        for (peer_t *window = (peer_t *) zlistx_first (others); window;
+             window = (peer_t *) zlistx_next (others))
+            s_notify_presence (self, PROTO_JOINED, window, NULL, peer);
+        zlistx_destroy (&others);
+    }
+}
+
+//  A fresh secret topic, unlike any in use: PROTO_TOPIC_SIZE hex digits
+//  from the kernel's random source. False if it has none to give.
+static bool
+s_topic_new (router_state_t *self, char topic[PROTO_TOPIC_SIZE + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint8_t random[PROTO_TOPIC_SIZE / 2];
+        if (getrandom (random, sizeof (random), 0) != (ssize_t) sizeof (random))
+            return false;
+        for (size_t i = 0; i < sizeof (random); i++) {
+            topic[2 * i] = digits[random[i] >> 4];
+            topic[2 * i + 1] = digits[random[i] & 15];
+        }
+        topic[PROTO_TOPIC_SIZE] = 0;
+        if ((topic == self->broadcast_topic || strcmp (topic, self->broadcast_topic) != 0) &&
+            !zhashx_lookup (self->by_topic, topic))
+            return true;
+    }
+    return false;
+}
+
+//  The port of a "tcp://host:port" endpoint, 0 if there is none.
+static int
+s_endpoint_port (const char *endpoint)
+{
+    const char *colon = strrchr (endpoint, ':');
+    return colon ? atoi (colon + 1) : 0;
+}
+
+//  The channel of the endpoint a client connected to (on descriptor FD,
+//  -1 for inproc), or NULL when that endpoint has none.
+static const char *
+s_channel_for (router_state_t *self, int fd)
+{
+    if (!self->pub)
+        return NULL;
+    struct sockaddr_storage local;
+    socklen_t size = sizeof (local);
+    memset (&local, 0, sizeof (local));
+    bool known = fd >= 0 && getsockname (fd, (struct sockaddr *) &local, &size) == 0;
+    for (size_t i = 0; i < self->endpoint_count; i++) {
+        const char *endpoint = self->bound[i];
+        if (!self->channels[i][0])
+            continue;
+        if (!known) {
+            if (strncmp (endpoint, "inproc://", 9) == 0)
+                return self->channels[i];
+            continue;
+        }
+        if (local.ss_family == AF_UNIX && strncmp (endpoint, "ipc://", 6) == 0) {
+            const struct sockaddr_un *un = (const struct sockaddr_un *) &local;
+            const char *path = endpoint + 6;
+            size_t path_size = (size_t) size - offsetof (struct sockaddr_un, sun_path);
+            //  An abstract name starts with a NUL where the endpoint has '@'.
+            bool abstract = path[0] == '@' && path_size > 0 && un->sun_path[0] == 0;
+            if (abstract ? path_size - 1 == strlen (path + 1) &&
+                               memcmp (un->sun_path + 1, path + 1, path_size - 1) == 0
+                         : strncmp (un->sun_path, path, sizeof (un->sun_path)) == 0)
+                return self->channels[i];
+        }
+        else if ((local.ss_family == AF_INET || local.ss_family == AF_INET6) &&
+                 strncmp (endpoint, "tcp://", 6) == 0) {
+            int port = local.ss_family == AF_INET
+                           ? ntohs (((const struct sockaddr_in *) &local)->sin_port)
+                           : ntohs (((const struct sockaddr_in6 *) &local)->sin6_port);
+            if (port == s_endpoint_port (endpoint))
+                return self->channels[i];
+        }
+    }
+    return NULL;
 }
 
 static void
@@ -568,37 +716,42 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     zhashx_insert (self->by_id, peer->key, peer);
 
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms,
-                                (uint64_t) peer->version };
+    proto_welcome_t welcome = {
+        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", ""
+    };
+    //  A window that reads the channel (version 2 and up) is told where it
+    //  is and its secret topic; it has joined once its subscription is seen.
+    const char *channel = NULL;
+    if (!is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
+        channel = s_channel_for (self, fd);
+    if (channel) {
+        if (!s_topic_new (self, peer->topic)) {
+            s_forget_recent (self);
+            zhashx_delete (self->by_id, peer->key);
+            zhashx_delete (self->by_name, msg->peer);
+            s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+            return;
+        }
+        peer->channel = peer->joining = true;
+        peer->join_id = msg->id;
+        zhashx_insert (self->by_topic, peer->topic, peer);
+        snprintf (welcome.channel, sizeof (welcome.channel), "%s", channel);
+        memcpy (welcome.topic, peer->topic, sizeof (welcome.topic));
+        memcpy (welcome.broadcast, self->broadcast_topic, sizeof (welcome.broadcast));
+    }
     size_t size = proto_welcome_encode (body, &welcome);
     if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size) != 0) {
         //  It cannot hear us: it will time out and retry; do not keep a
         //  name claimed by a connection that never learnt it joined.
+        if (peer->joining)
+            zhashx_delete (self->by_topic, peer->topic);
         s_forget_recent (self);
         zhashx_delete (self->by_id, peer->key);
         zhashx_delete (self->by_name, msg->peer);
         return;
     }
-    log_info ("router: '%s' joined%s%s%s%s", msg->peer, *peer->address ? " from " : "",
-              peer->address, *client_key ? " with key " : "", client_key);
-    if (is_main)
-        self->main = peer;
-    else {
-        self->stats.windows++;
-        s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
-    }
-    if (is_main || peer->hello.presence) {
-        //  A late joiner that follows presence learns who is already there.
-        zlistx_t *others = zlistx_new ();
-        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
-             window = (peer_t *) zhashx_next (self->by_name))
-            if (!window->is_main && window != peer)
-                zlistx_add_end (others, window);
-        for (peer_t *window = (peer_t *) zlistx_first (others); window;
-             window = (peer_t *) zlistx_next (others))
-            s_notify_presence (self, PROTO_JOINED, window, NULL, peer);
-        zlistx_destroy (&others);
-    }
+    if (!peer->joining)
+        s_admit (self, peer);
 }
 
 //  The embedded main's entry: joined from the start, reached through the
@@ -686,6 +839,10 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
 {
     peer_t *target = s_find (self, msg->peer);
     bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    //  A window still joining is nobody's to reach yet; only an answer to
+    //  a request it made (before it had joined) goes to it, on its DEALER.
+    if (target && target->joining && !is_answer)
+        target = NULL;
     if (!target) {
         if (is_answer) {
             //  The requester left; nobody is waiting for this any more.
@@ -706,7 +863,12 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;
-    if (target->backlog && zlistx_size (target->backlog) > 0) {
+    if (sender->is_main && target->channel && !target->joining)
+        //  Everything main says to a window travels on the PUB channel,
+        //  one pipe, so it keeps its order: messages, orders, replies.
+        rc = s_publish (self, target->topic, (proto_command_t) msg->command, msg->id, sender->name,
+                        body);
+    else if (target->backlog && zlistx_size (target->backlog) > 0) {
         zmq_msg_close (body);
         rc = EAGAIN;
     }
@@ -762,13 +924,13 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
         return;
     }
     peer_t *target = s_find (self, msg->peer);
-    if (target && msg->command != PROTO_CLOSE)
+    if (target && !target->joining && msg->command != PROTO_CLOSE)
         target->hello.shown = msg->command == PROTO_SHOW;
     s_forward (self, sender, msg, body);
     //  A closed window is gone at once: its name is free, whatever it does
     //  next (it says BYE, or its further messages are refused).
     target = s_find (self, msg->peer);
-    if (target && msg->command == PROTO_CLOSE && !target->is_main)
+    if (target && !target->joining && msg->command == PROTO_CLOSE && !target->is_main)
         s_remove_peer (self, target, "closed by main");
 }
 
@@ -795,11 +957,28 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         s_send_error (self, sender, msg->id, "", PROKIT_EACCES, "only main may broadcast");
         return;
     }
-    //  Collect first: a failed send may remove a peer while we iterate.
+    //  The windows on the channel get it in one publish, or none does:
+    //  with a subscriber's queue full, the whole broadcast is refused.
+    if (self->channel_windows > 0) {
+        zmq_msg_t copy;
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+        if (s_publish (self, self->broadcast_topic, PROTO_BROADCAST, msg->id, sender->name,
+                       &copy) != 0) {
+            self->stats.back_pressure++;
+            zmq_msg_close (body);
+            s_refuse (self, sender, msg, PROKIT_EAGAIN,
+                      "a window is not keeping up: its queue is full, broadcast not sent");
+            return;
+        }
+        self->stats.routed += self->channel_windows;
+    }
+    //  The others one by one. Collect first: a failed send may remove a
+    //  peer while we iterate.
     size_t count = 0;
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
-        if (peer != sender && !peer->is_main) {
+        if (peer != sender && !peer->is_main && !peer->channel && !peer->joining) {
             if (s_targets_add (self, count))
                 self->targets[count++] = peer;
             else
@@ -883,7 +1062,7 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
     size += 4;
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer && listed < count;
          peer = (peer_t *) zhashx_next (self->by_name)) {
-        if (peer->is_main)
+        if (peer->is_main || peer->joining)
             continue;
         proto_window_info_t info;
         memset (&info, 0, sizeof (info));
@@ -1112,6 +1291,67 @@ s_drain (router_state_t *self)
     return true;
 }
 
+//  Subscriptions arriving on the PUB channel. With ZMQ_XPUB_MANUAL none
+//  takes effect unless the router applies it, right after reading it (it
+//  applies to the connection that sent the one last read): only a joining
+//  window's own secret topic is applied, together with the broadcast
+//  topic, and that completes its join. Anything else (a foreign SUB
+//  subscribing to everything, a topic guessed or used twice) is ignored
+//  and counted as garbage; unsubscriptions need nothing.
+static void
+s_drain_pub (router_state_t *self)
+{
+    if (!self->pub)
+        return;
+    while (true) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, self->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&frame);
+            return;
+        }
+        const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
+        size_t size = zmq_msg_size (&frame);
+        peer_t *peer = NULL;
+        if (size == 1 + PROTO_TOPIC_SIZE && data[0] == 1) {
+            char topic[PROTO_TOPIC_SIZE + 1];
+            memcpy (topic, data + 1, PROTO_TOPIC_SIZE);
+            topic[PROTO_TOPIC_SIZE] = 0;
+            peer = (peer_t *) zhashx_lookup (self->by_topic, topic);
+        }
+        //  A window subscribes to the broadcast topic too, which the router
+        //  applies with its own: nothing to do for that one.
+        bool subscribe = size > 0 && data[0] == 1 &&
+                         !(size == 1 + PROTO_TOPIC_SIZE &&
+                           memcmp (data + 1, self->broadcast_topic, PROTO_TOPIC_SIZE) == 0);
+        zmq_msg_close (&frame);
+        if (!peer) {
+            if (subscribe) {
+                self->stats.garbage++;
+                log_debug ("router: ignored a subscription on the PUB channel");
+            }
+            continue;
+        }
+        zhashx_delete (self->by_topic, peer->topic);
+        if (zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, peer->topic, PROTO_TOPIC_SIZE) != 0 ||
+            zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, self->broadcast_topic, PROTO_TOPIC_SIZE) !=
+                0) {
+            //  Its connection went in the meantime; so will its DEALER's.
+            log_warn ("router: '%s' left the PUB channel while joining", peer->name);
+            continue;
+        }
+        peer->joining = false;
+        //  The first message on its topic, its join's last step: from here
+        //  on nothing main sends it can miss.
+        zmq_msg_t body;
+        static const uint8_t empty_map = 0x80;
+        if (wire_body_copy (&body, &empty_map, 1) != 0 ||
+            s_publish (self, peer->topic, PROTO_WELCOME, peer->join_id, peer->name, &body) != 0)
+            log_error ("router: could not confirm '%s' on the PUB channel", peer->name);
+        s_admit (self, peer);
+    }
+}
+
 //  One round of work: connection events (when MONITOR_READY: its
 //  descriptor was readable), messages, backlogs. It ends by
 //  reading the socket until libzmq says it is empty (EAGAIN), which also
@@ -1124,6 +1364,7 @@ s_process (router_state_t *self, bool monitor_ready)
     //  poll and a getpid.
     if (monitor_ready && (zsock_events (self->monitor) & ZMQ_POLLIN))
         s_drain_monitor (self);
+    s_drain_pub (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
         s_flush_backlogs (self);
@@ -1189,6 +1430,7 @@ s_state_free (router_state_t *self)
         zmq_socket_monitor (self->router, NULL, 0);
         zsock_destroy (&self->monitor);
     }
+    zhashx_destroy (&self->by_topic);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     free (self->targets);
@@ -1198,12 +1440,57 @@ s_state_free (router_state_t *self)
         free (item);
     }
     zsock_destroy (&self->router_sock);
-    //  After the socket: ZAP must answer until it is gone.
+    zsock_destroy (&self->pub_sock);
+    //  After the sockets: ZAP must answer until they are gone.
     if (self->auth) {
         zactor_destroy (&self->auth);
         s_zap_endpoint_free (); //  for whoever starts the next one
     }
     acl_destroy (&self->acl);
+}
+
+//  The PUB channel's endpoint beside a router endpoint: the ipc path (or
+//  abstract name) and inproc name with ".pub" added, the next tcp port
+//  (any free port when the endpoint's is). Empty for other transports:
+//  their clients get main's messages on their DEALER.
+static void
+s_channel_endpoint (const char *bound, char *out, size_t size)
+{
+    out[0] = 0;
+    if (strncmp (bound, "ipc://", 6) == 0 || strncmp (bound, "inproc://", 9) == 0)
+        snprintf (out, size, "%s.pub", bound);
+    else if (strncmp (bound, "tcp://", 6) == 0) {
+        const char *colon = strrchr (bound, ':');
+        int port = s_endpoint_port (bound);
+        if (colon && colon > bound + 5 && port > 0 && port < 65535)
+            snprintf (out, size, "%.*s:%d", (int) (colon - bound), bound, port + 1);
+        else if (colon && colon > bound + 5)
+            snprintf (out, size, "%.*s:*", (int) (colon - bound), bound);
+    }
+}
+
+//  Bind the PUB channel beside endpoint INDEX (already bound), with the
+//  same security. The endpoint as bound goes into self->channels.
+static int
+s_bind_channel (router_state_t *self, const router_config_t *config, size_t index, bool secure)
+{
+    char wanted[ROUTER_BOUND_MAX];
+    s_channel_endpoint (self->bound[index], wanted, sizeof (wanted));
+    if (!wanted[0])
+        return PROKIT_OK;
+    if (secure)
+        zcert_apply (config->curve_cert, self->pub_sock);
+    zsock_set_curve_server (self->pub_sock, secure ? 1 : 0);
+    if (zsock_bind (self->pub_sock, "%s", wanted) < 0) {
+        log_error ("router: cannot bind the PUB channel %s: %s", wanted,
+                   zmq_strerror (zmq_errno ()));
+        return PROKIT_ETRANSPORT;
+    }
+    char *last = zsock_last_endpoint (self->pub_sock);
+    snprintf (self->channels[index], ROUTER_BOUND_MAX, "%s", last ? last : wanted);
+    free (last);
+    log_info ("router: PUB channel on %s%s", self->channels[index], secure ? " (CURVE)" : "");
+    return PROKIT_OK;
 }
 
 //  Create the socket, its monitor and ZAP, and bind every endpoint, noting
@@ -1214,10 +1501,24 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     self->inbox_fd = -1;
     self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
     self->router_sock = zsock_new (ZMQ_ROUTER);
+    self->pub_sock = zsock_new (ZMQ_XPUB);
     self->by_name = zhashx_new ();
     self->by_id = zhashx_new ();
+    self->by_topic = zhashx_new ();
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->router_sock || !self->by_name || !self->by_id || self->inbox_fd < 0)
+    if (!self->router_sock || !self->pub_sock || !self->by_name || !self->by_id ||
+        !self->by_topic || self->inbox_fd < 0)
+        return PROKIT_ENOMEM;
+    self->pub = zsock_resolve (self->pub_sock);
+    //  Never drop (a full subscriber refuses the send), apply only the
+    //  subscriptions the router approves, no heartbeats: a window that
+    //  stops reading fills this queue, and only this one; its liveness is
+    //  its DEALER's business.
+    zsock_set_xpub_nodrop (self->pub_sock, 1);
+    zsock_set_xpub_manual (self->pub_sock, 1);
+    zsock_set_sndhwm (self->pub_sock, ROUTER_HWM);
+    zsock_set_linger (self->pub_sock, 0);
+    if (!s_topic_new (self, self->broadcast_topic))
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->by_name, s_peer_destroy);
     self->router = zsock_resolve (self->router_sock);
@@ -1281,9 +1582,15 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
         char *last = zsock_last_endpoint (self->router_sock);
         snprintf (bound[i], ROUTER_BOUND_MAX, "%s", last ? last : endpoint);
         free (last);
+        snprintf (self->bound[i], ROUTER_BOUND_MAX, "%s", bound[i]);
         log_info ("router: listening on %s%s", bound[i], secure ? " (CURVE)" : "");
+        int rc = s_bind_channel (self, config, i, secure);
+        if (rc != PROKIT_OK)
+            return rc;
     }
+    self->endpoint_count = config->endpoint_count;
     zsock_set_curve_server (self->router_sock, 0);
+    zsock_set_curve_server (self->pub_sock, 0);
     if (config->embedded_main)
         return s_add_local_main (self);
     return PROKIT_OK;
@@ -1303,8 +1610,8 @@ s_router_thread (void *arg)
     int timeout = 0; //  look once at the start, at everything
     bool monitor_ready = true;
     while (!atomic_load (&self->stop)) {
-        struct epoll_event events[3];
-        int count = epoll_wait (self->epoll_fd, events, 3, timeout);
+        struct epoll_event events[4];
+        int count = epoll_wait (self->epoll_fd, events, 4, timeout);
         if (count < 0 && errno != EINTR)
             break;
         atomic_store (&self->thread_idle, false);
@@ -1430,6 +1737,8 @@ router_new (const router_config_t *config, int *error)
                             s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.router_sock),
                                                 EPOLLIN | EPOLLET) != 0 ||
                             s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.monitor),
+                                                EPOLLIN | EPOLLET) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.pub_sock),
                                                 EPOLLIN | EPOLLET) != 0))
         rc = PROKIT_ETRANSPORT;
     //  The socket is the thread's from here on; creating the thread is
@@ -1512,6 +1821,9 @@ router_destroy (router_t **self_p)
         const char *endpoint = self->endpoints[i];
         if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
             unlink (endpoint + 6);
+        const char *channel = self->state.channels[i];
+        if (strncmp (channel, "ipc://", 6) == 0 && channel[6] != '@')
+            unlink (channel + 6);
         free (self->endpoints[i]);
     }
     free (self);
@@ -1526,6 +1838,7 @@ router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS])
     fds[0] = zsock_fd (self->state.router_sock);
     fds[1] = zsock_fd (self->state.monitor);
     fds[2] = self->state.inbox_fd;
+    fds[3] = zsock_fd (self->state.pub_sock);
 }
 
 size_t

@@ -108,11 +108,12 @@ typedef struct router_item {
     struct router_item *next;
 } router_item_t;
 
-#define ROUTER_LOCAL_FDS 3
+#define ROUTER_LOCAL_FDS 4
 
 //  The descriptors main must watch: readable when the router has work
-//  for main's thread (the socket's and the monitor's ZMQ_FD, and an
-//  eventfd written when the inbox gets items while main was not looking).
+//  for main's thread (the socket's and the monitor's ZMQ_FD, an eventfd
+//  written when the inbox gets items while main was not looking, and the
+//  PUB channel's ZMQ_FD).
 void router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS]);
 
 //  Largest body the router accepts.

@@ -21,19 +21,25 @@ wire_body_copy (zmq_msg_t *body, const void *data, size_t size)
     return 0;
 }
 
-//  Build a version 2 first frame in *FIRST: the prefix, then the first
-//  INLINE_SIZE bytes of BODY (0 when the body travels alone).
+//  Build a version 2 first frame in *FIRST: the channel TOPIC when given
+//  (PROTO_TOPIC_SIZE bytes), the prefix, then the first INLINE_SIZE bytes
+//  of BODY (0 when the body travels alone).
 static int
-s_encode_first (zmq_msg_t *first, proto_command_t command, uint64_t id, const char *peer,
-                zmq_msg_t *body, size_t inline_size)
+s_encode_first (zmq_msg_t *first, const char *topic, proto_command_t command, uint64_t id,
+                const char *peer, zmq_msg_t *body, size_t inline_size)
 {
     uint8_t prefix[PROTO_PREFIX_MAX];
     size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
-    if (zmq_msg_init_size (first, prefix_size + inline_size) != 0) {
+    size_t topic_size = topic ? PROTO_TOPIC_SIZE : 0;
+    if (zmq_msg_init_size (first, topic_size + prefix_size + inline_size) != 0) {
         zmq_msg_init (first);
         return ENOMEM;
     }
     uint8_t *data = (uint8_t *) zmq_msg_data (first);
+    if (topic) {
+        memcpy (data, topic, PROTO_TOPIC_SIZE);
+        data += PROTO_TOPIC_SIZE;
+    }
     memcpy (data, prefix, prefix_size);
     if (inline_size > 0)
         memcpy (data + prefix_size, zmq_msg_data (body), inline_size);
@@ -59,7 +65,7 @@ wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint6
         }
     }
     else
-        rc = s_encode_first (&self->first, command, id, peer, body,
+        rc = s_encode_first (&self->first, NULL, command, id, peer, body,
                              self->body_alone ? 0 : zmq_msg_size (body));
     if (rc == 0 && self->body_alone)
         zmq_msg_move (&self->body, body);
@@ -134,7 +140,7 @@ wire_send (void *socket, int version, const void *routing_id, size_t routing_id_
         //  Nearly every message: one frame, built in place, with none of
         //  the moves a prepared message needs to be sent more than once.
         zmq_msg_t frame;
-        int rc = s_encode_first (&frame, command, id, peer, body, body_size);
+        int rc = s_encode_first (&frame, NULL, command, id, peer, body, body_size);
         zmq_msg_close (body);
         if (rc != 0)
             return rc;
@@ -145,6 +151,29 @@ wire_send (void *socket, int version, const void *routing_id, size_t routing_id_
         return ENOMEM;
     int rc = s_send_prepared (socket, routing_id, routing_id_size, &prepared, true);
     wire_prepared_close (&prepared);
+    return rc;
+}
+
+int
+wire_publish (void *socket, const char *topic, proto_command_t command, uint64_t id,
+              const char *peer, zmq_msg_t *body)
+{
+    size_t body_size = zmq_msg_size (body);
+    bool alone = body_size > PROTO_INLINE_MAX;
+    zmq_msg_t frames[2];
+    int rc = s_encode_first (&frames[0], topic, command, id, peer, body, alone ? 0 : body_size);
+    zmq_msg_init (&frames[1]);
+    if (rc == 0 && alone)
+        zmq_msg_move (&frames[1], body);
+    zmq_msg_close (body);
+    if (rc != 0) {
+        zmq_msg_close (&frames[1]);
+        return rc;
+    }
+    //  With ZMQ_XPUB_NODROP the first frame is refused (EAGAIN) when any
+    //  matching subscriber's queue is full, and nothing is queued for anyone.
+    rc = s_send_frames (socket, NULL, 0, frames, alone ? 2 : 1);
+    zmq_msg_close (&frames[1]); //  sent or unused: empty either way
     return rc;
 }
 
