@@ -532,6 +532,12 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     if (peer_len > 0)
         memcpy (msg->peer, peer, peer_len);
     msg->peer[peer_len] = 0;
+    //  A client's REPLY or ERROR answers a request, whose id never has the
+    //  one-way bit: an ERROR with it is the router's own report of an
+    //  undelivered message, which no client may forge.
+    if (to_router && (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR) &&
+        (msg->id & PROTO_ID_ONE_WAY_BIT))
+        return PROKIT_EPROTO;
 
     switch (rule->body) {
     case BODY_EMPTY:

@@ -47,8 +47,12 @@ tu_endpoint (const char *kind, char *out, size_t size)
 static inline void
 tu_endpoint_remove (const char *endpoint)
 {
-    if (strncmp (endpoint, "ipc://", 6) == 0)
+    if (strncmp (endpoint, "ipc://", 6) == 0) {
         unlink (endpoint + 6);
+        char channel[512]; //  the PUB channel beside it
+        snprintf (channel, sizeof (channel), "%s.pub", endpoint + 6);
+        unlink (channel);
+    }
 }
 
 //  Something to dispatch: a main or a window.

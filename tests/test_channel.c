@@ -1,0 +1,579 @@
+/*  test_channel.c: the PUB channel that carries main's messages to windows
+    (docs/PROTOCOL.md, section 12). Each guarantee the channel must keep is
+    one test: nobody but the window a message is for receives it (a raw
+    SUB subscribing to everything, to a window's name and to the broadcast
+    topic gets nothing; "work" never sees "worker"'s), nothing main sends
+    once the window has joined is lost, main's messages, broadcasts and
+    replies reach a window in the order main sent them, and a window that
+    stops reading is slowed down, not dropped: main meets EAGAIN, and every
+    message it accepted arrives, in order. A client cannot forge the
+    router's report of an undelivered message. */
+#define _GNU_SOURCE //  memmem
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "testutil.h"
+
+typedef struct fixture {
+    prokit_main_t *main;
+    char endpoint[256];
+    char channel[300]; //  the PUB channel beside the endpoint
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *f = (fixture_t *) calloc (1, sizeof (*f));
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    //  Short heartbeats: a window that is not read for many of them must
+    //  still be there.
+    opts.heartbeat_ivl_ms = 100;
+    opts.heartbeat_timeout_ms = 300;
+    f->main = prokit_main_new (&opts, NULL);
+    if (!f->main)
+        return -1;
+    snprintf (f->endpoint, sizeof (f->endpoint), "%s", prokit_main_endpoint (f->main));
+    snprintf (f->channel, sizeof (f->channel), "%s.pub", f->endpoint);
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_destroy (&f->main);
+    free (f);
+    return 0;
+}
+
+static prokit_window_t *
+s_window (fixture_t *f, const char *name)
+{
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = f->endpoint;
+    return prokit_window_new (name, &opts, NULL);
+}
+
+//  --- counting what a window receives ------------------------------------------
+
+//  Every message from main a window received, as text, in order.
+#define INBOX_MAX 64
+typedef struct inbox {
+    int count;
+    int broadcasts;
+    char texts[INBOX_MAX][32];
+} inbox_t;
+
+static void
+s_collect (const prokit_message_t *message, void *arg)
+{
+    inbox_t *inbox = (inbox_t *) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    if (inbox->count < INBOX_MAX)
+        snprintf (inbox->texts[inbox->count], sizeof (inbox->texts[0]), "%s", text ? text : "?");
+    inbox->count++;
+    if (prokit_message_is_broadcast (message))
+        inbox->broadcasts++;
+}
+
+typedef struct awaited {
+    inbox_t *inbox;
+    int count;
+} awaited_t;
+
+static bool
+s_has (void *arg)
+{
+    awaited_t *a = (awaited_t *) arg;
+    return a->inbox->count >= a->count;
+}
+
+static void
+s_send_text (prokit_main_t *main, const char *window, const char *text)
+{
+    prokit_payload_t *payload = prokit_payload_new_string (text);
+    if (window)
+        assert_int_equal (prokit_main_send (main, window, &payload), PROKIT_OK);
+    else
+        assert_int_equal (prokit_main_broadcast (main, &payload), PROKIT_OK);
+}
+
+//  --- nobody else receives a window's messages ------------------------------
+
+static bool
+s_garbage_at_least (void *arg)
+{
+    void **args = (void **) arg;
+    prokit_stats_t stats;
+    prokit_main_stats ((prokit_main_t *) args[0], &stats);
+    return stats.garbage >= *(uint64_t *) args[1];
+}
+
+//  A raw DEALER joins by hand asking for the channel and learns, as any
+//  window does, the broadcast topic from its WELCOME.
+static void
+s_learn_broadcast_topic (void *dealer, char topic[17])
+{
+    //  HELLO (version 1 header) {"version": 2, "channel": true}
+    unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 9 };
+    unsigned char body[] = { 0x82, 0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02,
+                             0xa7, 'c',  'h', 'a', 'n', 'n', 'e', 'l', 0xc3 };
+    assert_true (zmq_send (dealer, header, sizeof (header), ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (dealer, "spy", 3, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (dealer, body, sizeof (body), 0) >= 0);
+    unsigned char welcome[1024];
+    int size = zmq_recv (dealer, welcome, sizeof (welcome), 0);
+    assert_true (size > 4);
+    assert_int_equal (welcome[3], 2); //  WELCOME
+    const unsigned char *at = (const unsigned char *) memmem (welcome, (size_t) size,
+                                                              "\xa9"
+                                                              "broadcast\xb0",
+                                                              11);
+    assert_non_null (at);
+    memcpy (topic, at + 11, 16);
+    topic[16] = 0;
+}
+
+static void
+test_raw_sub_eavesdropping_gets_nothing (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_t *work = s_window (f, "work");
+    assert_non_null (work);
+    inbox_t inbox = { 0, 0, { { 0 } } };
+    prokit_window_on_main_message (work, s_collect, &inbox);
+
+    void *context = zmq_ctx_new ();
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    void *spy = zmq_socket (context, ZMQ_SUB);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_setsockopt (spy, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
+    char broadcast_topic[17];
+    //  Main is not in its loop: the router's own thread answers.
+    s_learn_broadcast_topic (dealer, broadcast_topic);
+    tu_handle_t main_only[] = { { f->main, NULL } };
+
+    //  The spy subscribes to everything first; once the router has seen
+    //  (and ignored) that, to the broadcast topic and to the name "work",
+    //  which reach it in that order on the same connection.
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats);
+    uint64_t garbage = stats.garbage + 1;
+    void *args[] = { f->main, &garbage };
+    assert_int_equal (zmq_connect (spy, f->channel), 0);
+    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, "", 0);
+    assert_true (tu_pump (main_only, 1, s_garbage_at_least, args, 5000));
+    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, broadcast_topic, 16);
+    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, "work", 4);
+    garbage++;
+    assert_true (tu_pump (main_only, 1, s_garbage_at_least, args, 5000));
+
+    for (int i = 0; i < 10; i++) {
+        s_send_text (f->main, "work", "for work");
+        s_send_text (f->main, NULL, "for all");
+    }
+    tu_handle_t both[] = { { f->main, NULL }, { NULL, work } };
+    awaited_t all = { &inbox, 20 };
+    assert_true (tu_pump (both, 2, s_has, &all, 5000));
+    assert_int_equal (inbox.broadcasts, 10);
+    //  Everything has reached "work", over the same channel: nothing is on
+    //  its way to the spy either.
+    zmq_pollitem_t item = { spy, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, 300), 0);
+
+    zmq_close (spy);
+    zmq_close (dealer);
+    zmq_ctx_term (context);
+    prokit_window_destroy (&work);
+}
+
+static void
+test_work_and_worker_never_see_each_others_messages (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_t *work = s_window (f, "work");
+    prokit_window_t *worker = s_window (f, "worker");
+    assert_non_null (work);
+    assert_non_null (worker);
+    inbox_t to_work = { 0, 0, { { 0 } } }, to_worker = { 0, 0, { { 0 } } };
+    prokit_window_on_main_message (work, s_collect, &to_work);
+    prokit_window_on_main_message (worker, s_collect, &to_worker);
+    for (int i = 0; i < 5; i++)
+        s_send_text (f->main, "work", "work");
+    for (int i = 0; i < 7; i++)
+        s_send_text (f->main, "worker", "worker");
+    for (int i = 0; i < 3; i++)
+        s_send_text (f->main, NULL, "all");
+    //  A last message to each: anything leaked would have come before it.
+    s_send_text (f->main, "work", "end");
+    s_send_text (f->main, "worker", "end");
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, work }, { NULL, worker } };
+    awaited_t a = { &to_work, 9 }, b = { &to_worker, 11 };
+    assert_true (tu_pump (handles, 3, s_has, &a, 5000));
+    assert_true (tu_pump (handles, 3, s_has, &b, 5000));
+    assert_int_equal (to_work.count, 9);
+    assert_int_equal (to_worker.count, 11);
+    int work_seen = 0, worker_seen = 0;
+    for (int i = 0; i < to_work.count; i++) {
+        assert_string_not_equal (to_work.texts[i], "worker");
+        work_seen += strcmp (to_work.texts[i], "work") == 0;
+    }
+    for (int i = 0; i < to_worker.count; i++) {
+        assert_string_not_equal (to_worker.texts[i], "work");
+        worker_seen += strcmp (to_worker.texts[i], "worker") == 0;
+    }
+    assert_int_equal (work_seen, 5);
+    assert_int_equal (worker_seen, 7);
+    assert_int_equal (to_work.broadcasts, 3);
+    assert_int_equal (to_worker.broadcasts, 3);
+    assert_string_equal (to_work.texts[8], "end");
+    assert_string_equal (to_worker.texts[10], "end");
+    prokit_window_destroy (&work);
+    prokit_window_destroy (&worker);
+}
+
+//  --- a join is complete: nothing main sends after it is lost ------------------
+
+typedef struct greeter {
+    prokit_main_t *main;
+    int greeted;
+} greeter_t;
+
+//  Main greets each window the moment it hears it joined, and broadcasts.
+static void
+s_greet (const prokit_presence_t *event, void *arg)
+{
+    greeter_t *greeter = (greeter_t *) arg;
+    if (event->kind != PROKIT_PRESENCE_JOINED)
+        return;
+    s_send_text (greeter->main, event->window, "hello");
+    s_send_text (greeter->main, NULL, "everyone");
+    greeter->greeted++;
+}
+
+static void
+test_a_window_gets_what_main_sends_the_moment_it_joined (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    greeter_t greeter = { f->main, 0 };
+    prokit_main_on_presence (f->main, s_greet, &greeter);
+    for (int round = 0; round < 20; round++) {
+        prokit_window_t *window = s_window (f, "late");
+        assert_non_null (window);
+        inbox_t inbox = { 0, 0, { { 0 } } };
+        prokit_window_on_main_message (window, s_collect, &inbox);
+        tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+        awaited_t both = { &inbox, 2 };
+        assert_true (tu_pump (handles, 2, s_has, &both, 5000));
+        assert_string_equal (inbox.texts[0], "hello");
+        assert_string_equal (inbox.texts[1], "everyone");
+        prokit_window_destroy (&window);
+    }
+    assert_int_equal (greeter.greeted, 20);
+    prokit_main_on_presence (f->main, NULL, NULL);
+}
+
+//  --- one order for everything main sends a window -----------------------------
+
+#define ROUNDS 50
+
+//  For request N, main sends "m N", broadcasts "b N", then replies "r N".
+static prokit_payload_t *
+s_answer_in_three (prokit_request_t *request, void *arg)
+{
+    prokit_main_t *main = (prokit_main_t *) arg;
+    const char *text = prokit_payload_str (prokit_request_payload (request));
+    int n = text ? atoi (text) : -1;
+    char buffer[32];
+    snprintf (buffer, sizeof (buffer), "m %d", n);
+    s_send_text (main, prokit_request_sender (request), buffer);
+    snprintf (buffer, sizeof (buffer), "b %d", n);
+    s_send_text (main, NULL, buffer);
+    return prokit_payload_new_printf ("r %d", n);
+}
+
+typedef struct sequence {
+    char seen[3 * ROUNDS][16];
+    int count;
+} sequence_t;
+
+static void
+s_note_message (const prokit_message_t *message, void *arg)
+{
+    sequence_t *seq = (sequence_t *) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    if (seq->count < 3 * ROUNDS)
+        snprintf (seq->seen[seq->count++], sizeof (seq->seen[0]), "%s", text ? text : "?");
+}
+
+static void
+s_note_reply (prokit_reply_t *reply, void *arg)
+{
+    sequence_t *seq = (sequence_t *) arg;
+    const char *text = prokit_reply_status (reply) == PROKIT_OK ? prokit_reply_str (reply) : NULL;
+    if (seq->count < 3 * ROUNDS)
+        snprintf (seq->seen[seq->count++], sizeof (seq->seen[0]), "%s", text ? text : "failed");
+}
+
+static bool
+s_sequence_done (void *arg)
+{
+    return ((sequence_t *) arg)->count >= 3 * ROUNDS;
+}
+
+static void
+test_messages_broadcasts_and_replies_from_main_keep_their_order (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_answer_in_three, f->main);
+    prokit_window_t *window = s_window (f, "orderly");
+    assert_non_null (window);
+    sequence_t seq;
+    memset (&seq, 0, sizeof (seq));
+    prokit_window_on_main_message (window, s_note_message, &seq);
+    //  All the requests at once: main answers them as they come.
+    for (int n = 0; n < ROUNDS; n++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%d", n);
+        assert_int_equal (prokit_window_request (window, NULL, &payload, 5000, s_note_reply, &seq),
+                          PROKIT_OK);
+    }
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    assert_true (tu_pump (handles, 2, s_sequence_done, &seq, 10000));
+    for (int n = 0; n < ROUNDS; n++) {
+        char expected[16];
+        snprintf (expected, sizeof (expected), "m %d", n);
+        assert_string_equal (seq.seen[3 * n], expected);
+        snprintf (expected, sizeof (expected), "b %d", n);
+        assert_string_equal (seq.seen[3 * n + 1], expected);
+        snprintf (expected, sizeof (expected), "r %d", n);
+        assert_string_equal (seq.seen[3 * n + 2], expected);
+    }
+    prokit_window_destroy (&window);
+    prokit_main_on_request (f->main, NULL, NULL);
+}
+
+//  --- slow is not dead -------------------------------------------------------------
+
+typedef struct flood {
+    long received;
+    long next; //  the sequence number expected next
+    bool out_of_order;
+    bool broadcasts_seen;
+} flood_t;
+
+static void
+s_count_in_order (const prokit_message_t *message, void *arg)
+{
+    flood_t *flood = (flood_t *) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    long n = text ? atol (text) : -1;
+    if (n != flood->next)
+        flood->out_of_order = true;
+    flood->next = n + 1;
+    flood->received++;
+    if (prokit_message_is_broadcast (message))
+        flood->broadcasts_seen = true;
+}
+
+typedef struct flood_check {
+    flood_t *flood;
+    long expected;
+} flood_check_t;
+
+static bool
+s_flood_done (void *arg)
+{
+    flood_check_t *check = (flood_check_t *) arg;
+    return check->flood->received >= check->expected;
+}
+
+static bool
+s_never (void *arg)
+{
+    (void) arg;
+    return false;
+}
+
+typedef struct departures {
+    int left;
+} departures_t;
+
+static void
+s_count_departures (const prokit_presence_t *event, void *arg)
+{
+    if (event->kind == PROKIT_PRESENCE_LEFT)
+        ((departures_t *) arg)->left++;
+}
+
+static void
+test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    departures_t departures = { 0 };
+    prokit_main_on_presence (f->main, s_count_departures, &departures);
+    prokit_window_t *window = s_window (f, "slow");
+    assert_non_null (window);
+    flood_t flood = { 0, 0, false, false };
+    prokit_window_on_main_message (window, s_count_in_order, &flood);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, tu_log_connection, &log);
+
+    //  The window reads nothing while main sends to it by name and to
+    //  everyone, numbered in one sequence, until its queues are full and
+    //  main has been refused a hundred times.
+    long accepted = 0, refused = 0;
+    for (long i = 0; i < 1000000 && refused < 100; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+        int rc = i % 2 ? prokit_main_broadcast (f->main, &payload)
+                       : prokit_main_send (f->main, "slow", &payload);
+        if (rc == PROKIT_OK)
+            accepted++;
+        else {
+            assert_int_equal (rc, PROKIT_EAGAIN);
+            refused++;
+        }
+    }
+    assert_true (refused == 100);
+    assert_true (accepted > 1000);
+    //  Thirty heartbeat timeouts pass with main's loop running and the
+    //  window still reading nothing: it stays joined.
+    tu_handle_t main_only[] = { { f->main, NULL } };
+    assert_false (tu_pump (main_only, 1, s_never, NULL, 9000));
+    assert_int_equal (departures.left, 0);
+    prokit_window_info_t info;
+    assert_int_equal (prokit_main_get_window (f->main, "slow", &info), PROKIT_OK);
+    assert_true (info.joined);
+
+    //  It reads again: every message main accepted arrives, in order, and
+    //  nothing more (counted: accepted = received, none undelivered).
+    flood_check_t check = { &flood, accepted };
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    assert_true (tu_pump (handles, 2, s_flood_done, &check, 30000));
+    assert_int_equal (flood.received, accepted);
+    assert_false (flood.out_of_order);
+    assert_true (flood.broadcasts_seen);
+    assert_int_equal (log.lost, 0);
+    assert_int_equal (departures.left, 0);
+    //  And main reaches it as before.
+    prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+    assert_int_equal (prokit_main_send (f->main, "slow", &payload), PROKIT_OK);
+    check.expected = accepted + 1;
+    assert_true (tu_pump (handles, 2, s_flood_done, &check, 5000));
+    assert_false (flood.out_of_order);
+    prokit_window_destroy (&window);
+    prokit_main_on_presence (f->main, NULL, NULL);
+}
+
+//  --- only the router reports undelivered messages ---------------------------------
+
+typedef struct reports {
+    int undelivered;
+} reports_t;
+
+static void
+s_count_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) code;
+    (void) text;
+    ((reports_t *) arg)->undelivered++;
+}
+
+static void
+test_a_forged_undelivered_report_is_refused (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_t *victim = s_window (f, "victim");
+    assert_non_null (victim);
+    reports_t reports = { 0 };
+    prokit_window_on_undelivered (victim, s_count_undelivered, &reports);
+    inbox_t inbox = { 0, 0, { { 0 } } };
+    prokit_window_on_window_message (victim, s_collect, &inbox);
+
+    void *context = zmq_ctx_new ();
+    void *forger = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (forger, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (forger, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_connect (forger, f->endpoint), 0);
+    unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    unsigned char empty_map = 0x80;
+    zmq_send (forger, header, 12, ZMQ_SNDMORE);
+    zmq_send (forger, "forger", 6, ZMQ_SNDMORE);
+    zmq_send (forger, &empty_map, 1, 0);
+    unsigned char answer[2048];
+    assert_true (zmq_recv (forger, answer, sizeof (answer), 0) == 12);
+    assert_int_equal (answer[3], 2); //  WELCOME
+    while (zmq_recv (forger, answer, sizeof (answer), ZMQ_DONTWAIT) >= 0) {
+    }
+
+    //  An ERROR with a one-way id, as the router writes when a message
+    //  could not be delivered: [-3, "no window named 'ghost'", 0].
+    unsigned char forged[12] = { 'P', 'K', 1, 8, 0x80, 0, 0, 0, 0, 0, 0, 1 };
+    const char body[] = "\x93\xfd\xb7no window named 'ghost'\x00";
+    zmq_send (forger, forged, 12, ZMQ_SNDMORE);
+    zmq_send (forger, "victim", 6, ZMQ_SNDMORE);
+    zmq_send (forger, body, sizeof (body) - 1, 0);
+    //  Refused as malformed, to the forger, with its id.
+    unsigned char refusal[12];
+    assert_int_equal (zmq_recv (forger, refusal, sizeof (refusal), 0), 12);
+    assert_int_equal (refusal[3], 8);
+    assert_memory_equal (refusal + 4, forged + 4, 8);
+    int more = 1;
+    size_t more_size = sizeof (more);
+    zmq_getsockopt (forger, ZMQ_RCVMORE, &more, &more_size);
+    while (more) {
+        zmq_recv (forger, answer, sizeof (answer), 0);
+        zmq_getsockopt (forger, ZMQ_RCVMORE, &more, &more_size);
+    }
+    //  Then a genuine message: when it arrives, the forgery would have too.
+    unsigned char send_header[12] = { 'P', 'K', 1, 4, 0x80, 0, 0, 0, 0, 0, 0, 2 };
+    const char text[] = "\xa5"
+                        "after";
+    zmq_send (forger, send_header, 12, ZMQ_SNDMORE);
+    zmq_send (forger, "victim", 6, ZMQ_SNDMORE);
+    zmq_send (forger, text, sizeof (text) - 1, 0);
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, victim } };
+    awaited_t after = { &inbox, 1 };
+    assert_true (tu_pump (handles, 2, s_has, &after, 5000));
+    assert_string_equal (inbox.texts[0], "after");
+    assert_int_equal (reports.undelivered, 0);
+
+    zmq_close (forger);
+    zmq_ctx_term (context);
+    prokit_window_destroy (&victim);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (test_raw_sub_eavesdropping_gets_nothing, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_work_and_worker_never_see_each_others_messages,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_window_gets_what_main_sends_the_moment_it_joined,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_messages_broadcasts_and_replies_from_main_keep_their_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_window_that_stops_reading_is_slowed_not_dropped,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_forged_undelivered_report_is_refused, s_setup,
+                                         s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
