@@ -47,6 +47,16 @@
 #define BYE_WAIT_MS 500
 //  Queue depth towards and from the router, in messages (see router.c).
 #define CLIENT_HWM 10000
+//  Flow control: the router sends us at most CLIENT_WINDOW messages we
+//  have not said we took in (CREDIT), far below CLIENT_HWM, so that our
+//  queue never fills: libzmq stops reading a connection whose queue is
+//  full, and its heartbeats with it. We say so every CREDIT_BATCH.
+#define CLIENT_WINDOW 4000
+#define CREDIT_BATCH 500
+//  Our own ZMTP heartbeats towards the router, until its WELCOME says how
+//  often it pings (then ours follow, from the next connection on).
+#define CLIENT_HEARTBEAT_IVL_MS 1000
+#define CLIENT_HEARTBEAT_TIMEOUTS 3
 
 typedef struct pending {
     uint64_t id;
@@ -87,7 +97,14 @@ struct client {
     void *sub_socket; //  raw libzmq handle of sub, NULL when there is none
     int sub_fd;       //  its ZMQ_FD, in the epoll set while it exists
     char topic[PROTO_TOPIC_SIZE + 1];
-    bool channel_wait;                  //  WELCOME came; the channel's has not yet
+    bool channel_wait; //  WELCOME came; the channel's has not yet
+    //  Since the last HELLO: messages read from the DEALER and from the
+    //  channel, and the count last reported in a CREDIT. Inbound items
+    //  still queued here are not taken in yet (queue_count).
+    uint64_t dealer_read;
+    uint64_t channel_read;
+    uint64_t credit_sent;
+    size_t queue_count;
     char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
@@ -587,6 +604,10 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
             self->sends_at_drain = self->sends;
         return 0;
     }
+    if (channel)
+        self->channel_read++;
+    else
+        self->dealer_read++;
     proto_frame_t wire[PROTO_FRAMES_MAX];
     wire_view (frames, count, wire);
     int rc = PROKIT_OK;
@@ -656,6 +677,33 @@ s_enqueue (client_t *self, const inbound_t *item)
     else
         self->queue_head = copy;
     self->queue_tail = copy;
+    self->queue_count++;
+}
+
+//  Tell the router what we have taken in, once CREDIT_BATCH more than we
+//  last said: what is still queued here does not count, so the router
+//  never has us hold more than our window, in libzmq's queue and ours.
+static void
+s_grant_credit (client_t *self)
+{
+    if (self->router || !self->connected)
+        return;
+    size_t queued = self->queue_count;
+    uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
+    if (consumed - self->credit_sent < CREDIT_BATCH || consumed < self->credit_sent)
+        return;
+    proto_credit_t credit = { consumed, self->channel_read };
+    uint8_t body[PROTO_CREDIT_BODY_MAX];
+    size_t size = proto_credit_encode (body, &credit);
+    if (s_send (self, PROTO_CREDIT, 0, "", NULL, body, size) == PROKIT_OK)
+        self->credit_sent = consumed;
+}
+
+//  A new HELLO starts the counts anew: the router counts from it too.
+static void
+s_counts_reset (client_t *self)
+{
+    self->dealer_read = self->channel_read = self->credit_sent = 0;
 }
 
 static void
@@ -785,6 +833,7 @@ s_rejoin (client_t *self)
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     size_t size = proto_hello_encode (hello, &self->hello);
     self->join_id = ++self->next_request_id;
+    s_counts_reset (self);
     if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, size) == PROKIT_OK)
         self->joining = true;
 }
@@ -1103,6 +1152,10 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
                 done = true;
             }
         }
+        //  What we read and queued is not taken in: this grants only for
+        //  what the dispatcher had taken before, and never blocks our own
+        //  answer behind a full window for longer than the queue holds.
+        s_grant_credit (self);
         if (!done && monitor_ready && s_watch_connection (self)) {
             //  The dispatcher ends the other requests; we end ours now.
             rc = PROKIT_ECLOSED;
@@ -1311,6 +1364,8 @@ s_dispatch (client_t *self, unsigned ready)
             self->queue_head = item->next;
             if (!self->queue_head)
                 self->queue_tail = NULL;
+            if (self->queue_count > 0)
+                self->queue_count--;
             s_handle (self, item);
             if (self->router) {
                 zmq_msg_close (&item->body); //  handled: already empty
@@ -1352,6 +1407,7 @@ s_dispatch (client_t *self, unsigned ready)
         if (handled != before)
             progress = true;
     }
+    s_grant_credit (self);
     //  Work left for next time (batch limit, stop): keep the fd readable.
     if (self->events->on_dispatch)
         self->events->on_dispatch (self->owner);
@@ -1474,6 +1530,7 @@ s_handshake (client_t *self, int timeout_ms)
     //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
     //  wait for room rather than fail.
     int rc;
+    s_counts_reset (self);
     while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, hello_size)) ==
            PROKIT_EAGAIN) {
         int64_t left = deadline - s_now_ms ();
@@ -1727,6 +1784,7 @@ client_new (const client_config_t *config, int *error)
     //  has one (an embedded main, or a main attached to a broker, is not
     //  sent to by main).
     self->hello.channel = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
+    self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");
@@ -1759,16 +1817,17 @@ client_new (const client_config_t *config, int *error)
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
     zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
-    //  No ZMTP heartbeats of our own: the router pings us with a TTL, and
-    //  our libzmq drops the connection when nothing follows a ping within
-    //  it, so a router that died or froze is still noticed. Pinging from
-    //  this side would crash: in libzmq 4.3, a connection whose receive
-    //  queue is full (input stopped) and whose peer then goes away aborts
-    //  the process at the next ping (Assertion failed: !_io_error), and
-    //  the ping timeout was the way such a connection got replaced under a
-    //  full queue, which aborts when the queue is read (issue 3937).
-    //  Without our pings, nothing ends the connection while its input is
-    //  stopped: it ends when the application reads again, cleanly.
+    //  ZMTP heartbeats of our own, so that a router that died or froze is
+    //  noticed whatever we are doing (the TTL of its pings ends only a
+    //  connection on which nothing follows the last ping). Safe since flow
+    //  control keeps our queue from filling: libzmq 4.3 aborts when a
+    //  connection whose input stopped on a full queue meets its ping
+    //  timeout (issue 3937).
+    int heartbeat_ivl = CLIENT_HEARTBEAT_IVL_MS;
+    int heartbeat_timeout = CLIENT_HEARTBEAT_IVL_MS * CLIENT_HEARTBEAT_TIMEOUTS;
+    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
+    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+                    sizeof (heartbeat_timeout));
 
     //  The monitor tells us when the connection drops, so requests in
     //  flight end with ECLOSED at once instead of at their deadline.

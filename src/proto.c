@@ -452,6 +452,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_HIDE] = { true, true, PEER_WINDOW, PEER_ANY, BODY_EMPTY },
     [PROTO_QUERY] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_INFO] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_VALUE },
+    [PROTO_CREDIT] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
 };
 
 static bool
@@ -806,14 +807,32 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 }
 
 size_t
+proto_credit_encode (uint8_t *out, const proto_credit_t *credit)
+{
+    field_t fields[] = { { "consumed", FIELD_UINT, (void *) &credit->consumed, 0 },
+                         { "channel", FIELD_UINT, (void *) &credit->channel, 0 } };
+    return s_encode_map (out, fields, 2);
+}
+
+int
+proto_credit_decode (const void *data, size_t size, proto_credit_t *credit)
+{
+    credit->consumed = credit->channel = 0;
+    field_t fields[] = { { "consumed", FIELD_UINT, &credit->consumed, 0 },
+                         { "channel", FIELD_UINT, &credit->channel, 0 } };
+    return s_decode_map (data, size, fields, 2);
+}
+
+size_t
 proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
 {
     field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
                          { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
                          { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
                          { "version", FIELD_UINT, (void *) &hello->version, 0 },
-                         { "channel", FIELD_BOOL, (void *) &hello->channel, 0 } };
-    return s_encode_map (out, fields, 5);
+                         { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
+                         { "credit", FIELD_UINT, (void *) &hello->credit, 0 } };
+    return s_encode_map (out, fields, 6);
 }
 
 int
@@ -824,8 +843,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "presence", FIELD_BOOL, &hello->presence, 0 },
                          { "shown", FIELD_BOOL, &hello->shown, 0 },
                          { "version", FIELD_UINT, &hello->version, 0 },
-                         { "channel", FIELD_BOOL, &hello->channel, 0 } };
-    int rc = s_decode_map (data, size, fields, 5);
+                         { "channel", FIELD_BOOL, &hello->channel, 0 },
+                         { "credit", FIELD_UINT, &hello->credit, 0 } };
+    int rc = s_decode_map (data, size, fields, 6);
     s_default_version (&hello->version);
     return rc;
 }
@@ -960,9 +980,10 @@ proto_counters_decode (const void *data, size_t size, const char *const *keys, u
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",       "HELLO", "WELCOME", "BYE",  "SEND",  "BROADCAST",
-                                   "REQUEST", "REPLY", "ERROR",   "PING", "PONG",  "JOINED",
-                                   "LEFT",    "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO" };
+    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",   "SEND",
+                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR", "PING",
+                                   "PONG",      "JOINED",  "LEFT",    "CLOSE", "SHOW",
+                                   "HIDE",      "QUERY",   "INFO",    "CREDIT" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

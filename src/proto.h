@@ -67,7 +67,8 @@ typedef enum proto_command {
     PROTO_HIDE = 15,
     PROTO_QUERY = 16,
     PROTO_INFO = 17,
-    PROTO_COMMAND_LAST = PROTO_INFO
+    PROTO_CREDIT = 18,
+    PROTO_COMMAND_LAST = PROTO_CREDIT
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -179,11 +180,23 @@ typedef struct proto_hello {
     bool shown;       //  it starts visible
     uint64_t version; //  the highest wire version it reads, 1 if not said
     bool channel;     //  it takes main's messages on the PUB channel
+    uint64_t credit;  //  flow control: messages it holds unconfirmed, 0: none
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX 64
+#define PROTO_HELLO_BODY_MAX 96
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
+
+//  CREDIT: what a client has taken in, since its HELLO, counted in
+//  messages: from its DEALER (CONSUMED), and from the PUB channel (CHANNEL).
+typedef struct proto_credit {
+    uint64_t consumed;
+    uint64_t channel;
+} proto_credit_t;
+
+#define PROTO_CREDIT_BODY_MAX 48
+size_t proto_credit_encode (uint8_t *out, const proto_credit_t *credit);
+int proto_credit_decode (const void *data, size_t size, proto_credit_t *credit);
 
 //  The body of JOINED and LEFT.
 typedef struct proto_presence {

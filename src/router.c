@@ -48,6 +48,9 @@
 #define ROUTER_SPARE_MAX 1024
 //  Per-peer queue depth (messages) before the router sees EAGAIN for it.
 #define ROUTER_HWM 10000
+//  The most messages a client under flow control may hold unconfirmed
+//  (well within its own and our high-water marks of ROUTER_HWM).
+#define ROUTER_WINDOW_MAX 8000
 //  Errors and presence events the router itself generates are never
 //  dropped for a full queue: they wait in a per-peer backlog, retried
 //  every BACKLOG_RETRY_MS, up to BACKLOG_MAX entries.
@@ -85,7 +88,14 @@ typedef struct peer {
     bool channel;
     bool joining;
     char topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t join_id;   //  its HELLO's id, echoed by the channel's WELCOME
+    uint64_t join_id; //  its HELLO's id, echoed by the channel's WELCOME
+    //  Flow control (CREDIT): a client that asked for it (HELLO "credit")
+    //  never has more than WINDOW messages from us it has not taken in,
+    //  so its queue never fills and libzmq never stops reading its
+    //  connection, heartbeats included. Counted since its HELLO.
+    uint64_t window;    //  0: no flow control
+    uint64_t sent;      //  messages queued to it on the ROUTER socket
+    uint64_t consumed;  //  of those, how many it said it has taken in
     zlistx_t *backlog;  //  router_item_t waiting for room in its queue
     zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
 } peer_t;
@@ -247,17 +257,33 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
     return 0;
 }
 
+//  Does TO have room for one more message: below its window, if it has
+//  one? A full window is a full queue (EAGAIN) to whoever sends.
+static inline bool
+s_has_credit (const peer_t *to)
+{
+    return to->window == 0 || to->sent - to->consumed < to->window;
+}
+
 //  Send one message to a peer without blocking, in the wire version it
 //  reads. BODY is taken (also on failure). Returns 0 or an errno: EAGAIN
-//  when the peer's queue is full, EHOSTUNREACH when it has gone.
+//  when the peer's queue (or its window) is full, EHOSTUNREACH when it has
+//  gone.
 static int
-s_send_msg (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
             const char *peer_name, zmq_msg_t *body, bool control)
 {
     if (to->local)
         return s_inbox_push (self, command, id, peer_name, body, control);
-    return wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
-                      peer_name, body);
+    if (!s_has_credit (to)) {
+        zmq_msg_close (body);
+        return EAGAIN;
+    }
+    int rc = wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
+                        peer_name, body);
+    if (rc == 0)
+        to->sent++;
+    return rc;
 }
 
 //  Publish one message on the PUB channel under TOPIC. BODY is taken.
@@ -273,7 +299,7 @@ s_publish (router_state_t *self, const char *topic, proto_command_t command, uin
 
 //  The same, with a body of BODY_SIZE bytes at BODY_BYTES (copied).
 static int
-s_send (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+s_send (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
         const char *peer_name, const void *body_bytes, size_t body_size)
 {
     zmq_msg_t body;
@@ -710,6 +736,9 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
     //  From WELCOME on, it hears the newest version both sides read.
     peer->version = proto_version_common (peer->hello.version);
+    //  Flow control as it asked, within what its queue holds: its window
+    //  must stay below libzmq's high-water mark, or the queue could fill.
+    peer->window = peer->hello.credit < ROUTER_WINDOW_MAX ? peer->hello.credit : ROUTER_WINDOW_MAX;
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);
@@ -999,11 +1028,15 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                 wire_prepare (&prepared[peer->version], peer->version, PROTO_BROADCAST, msg->id,
                               sender->name, &copy) == 0;
         }
-        if (ready[peer->version])
+        if (!s_has_credit (peer))
+            rc = EAGAIN;
+        else if (ready[peer->version])
             rc = wire_send_prepared (self->router, peer->routing_id, peer->routing_id_size,
                                      &prepared[peer->version]);
-        if (rc == 0)
+        if (rc == 0) {
+            peer->sent++;
             self->stats.routed++;
+        }
         else if (rc == EAGAIN) {
             self->stats.back_pressure++;
             s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
@@ -1162,6 +1195,15 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
     case PROTO_SHOW:
     case PROTO_HIDE: s_window_control (self, sender, msg, body); return;
     case PROTO_QUERY: s_query (self, sender, msg); break;
+    case PROTO_CREDIT: {
+        proto_credit_t credit;
+        //  The codec checked the map; a count can only grow, and never past
+        //  what was sent (anything else is ignored).
+        if (proto_credit_decode (msg->body, msg->body_size, &credit) == PROKIT_OK &&
+            credit.consumed - sender->consumed <= sender->sent - sender->consumed)
+            sender->consumed = credit.consumed;
+        break;
+    }
     case PROTO_BROADCAST: s_broadcast (self, sender, msg, body); return;
     case PROTO_PING: s_send (self, sender, PROTO_PONG, msg->id, "", NULL, 0); break;
     default: //  PONG: liveness only

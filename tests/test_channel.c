@@ -478,6 +478,112 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     prokit_main_on_presence (f->main, NULL, NULL);
 }
 
+//  Another window floods the slow one: the router holds back (the slow
+//  window's credit is used up, its queue never fills, its heartbeats go
+//  on) and tells the sender, message by message, what it did not deliver.
+typedef struct sender_log {
+    long undelivered;
+    long eagain;
+} sender_log_t;
+
+static void
+s_sender_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) text;
+    sender_log_t *log = (sender_log_t *) arg;
+    log->undelivered++;
+    if (code == PROKIT_EAGAIN)
+        log->eagain++;
+}
+
+typedef struct w2w_check {
+    flood_t *flood;
+    sender_log_t *log;
+    long accepted;
+} w2w_check_t;
+
+static bool
+s_w2w_settled (void *arg)
+{
+    w2w_check_t *check = (w2w_check_t *) arg;
+    return check->flood->received + check->log->undelivered >= check->accepted;
+}
+
+static void
+s_count_window_message (const prokit_message_t *message, void *arg)
+{
+    flood_t *flood = (flood_t *) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    long n = text ? atol (text) : -1;
+    //  Numbers may be skipped (undelivered, and reported), never reordered.
+    if (n < flood->next)
+        flood->out_of_order = true;
+    flood->next = n + 1;
+    flood->received++;
+}
+
+static void
+test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    departures_t departures = { 0 };
+    prokit_main_on_presence (f->main, s_count_departures, &departures);
+    prokit_window_t *slow = s_window (f, "slow");
+    prokit_window_t *fast = s_window (f, "fast");
+    assert_non_null (slow);
+    assert_non_null (fast);
+    flood_t flood = { 0, 0, false, false };
+    prokit_window_on_window_message (slow, s_count_window_message, &flood);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (slow, tu_log_connection, &log);
+    sender_log_t sent = { 0, 0 };
+    prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
+
+    //  "fast" sends 200000 numbered messages while "slow" reads nothing;
+    //  "fast" keeps dispatching (its reports), main routes.
+    tu_handle_t senders[] = { { f->main, NULL }, { NULL, fast } };
+    long accepted = 0, refused_here = 0;
+    for (long i = 0; i < 200000; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
+        int rc = prokit_window_send (fast, "slow", &payload);
+        if (rc == PROKIT_OK)
+            accepted++;
+        else {
+            assert_int_equal (rc, PROKIT_EAGAIN); //  its own queue to the router
+            refused_here++;
+        }
+        if (i % 1000 == 999) {
+            prokit_main_dispatch (f->main);
+            prokit_window_dispatch (fast);
+        }
+    }
+    //  Thirty heartbeat timeouts with the flood over and "slow" asleep.
+    assert_false (tu_pump (senders, 2, s_never, NULL, 9000));
+    assert_int_equal (departures.left, 0);
+    prokit_window_info_t info;
+    assert_int_equal (prokit_main_get_window (f->main, "slow", &info), PROKIT_OK);
+    assert_true (info.joined);
+    assert_true (sent.eagain > 0);
+
+    //  It reads again. Counted: every message "fast" had accepted either
+    //  arrived, in order, or was reported to "fast" as undelivered.
+    w2w_check_t check = { &flood, &sent, accepted };
+    tu_handle_t all[] = { { f->main, NULL }, { NULL, fast }, { NULL, slow } };
+    assert_true (tu_pump (all, 3, s_w2w_settled, &check, 30000));
+    print_message ("window -> slow window: %ld accepted = %ld received + %ld reported "
+                   "undelivered (%ld refused at the send)\n",
+                   accepted, flood.received, sent.undelivered, refused_here);
+    assert_int_equal (flood.received + sent.undelivered, accepted);
+    assert_int_equal (sent.undelivered, sent.eagain);
+    assert_false (flood.out_of_order);
+    assert_int_equal (log.lost, 0);
+    assert_int_equal (departures.left, 0);
+    prokit_window_destroy (&fast);
+    prokit_window_destroy (&slow);
+    prokit_main_on_presence (f->main, NULL, NULL);
+}
+
 //  --- only the router reports undelivered messages ---------------------------------
 
 typedef struct reports {
@@ -571,6 +677,8 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_messages_broadcasts_and_replies_from_main_keep_their_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_that_stops_reading_is_slowed_not_dropped,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_window_flooded_by_another_is_slowed_not_dropped,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_forged_undelivered_report_is_refused, s_setup,
                                          s_teardown),

@@ -508,6 +508,109 @@ test_window_notices_a_frozen_main_by_its_heartbeats (void **state)
     s_frozen_main_is_noticed ("100", "500", 500);
 }
 
+//  A window that keeps asking (a request every 100 ms) hears a reply after
+//  nearly every ping of main's, so main's TTL never ends its connection:
+//  its own heartbeats must. Every request it made ends exactly once.
+typedef struct busy {
+    prokit_window_t *window;
+    tu_connection_log_t *log;
+    int64_t next_at;
+    int asked;
+    int answered; //  PROKIT_OK
+    int closed;   //  PROKIT_ECLOSED
+    int other;
+} busy_t;
+
+static void
+s_busy_reply (prokit_reply_t *reply, void *arg)
+{
+    busy_t *busy = (busy_t *) arg;
+    int status = prokit_reply_status (reply);
+    if (status == PROKIT_OK)
+        busy->answered++;
+    else if (status == PROKIT_ECLOSED)
+        busy->closed++;
+    else
+        busy->other++;
+}
+
+static void
+s_keep_asking (busy_t *busy)
+{
+    if (tu_now_ms () < busy->next_at || !prokit_window_is_connected (busy->window))
+        return;
+    busy->next_at = tu_now_ms () + 100;
+    prokit_payload_t *payload = prokit_payload_new_string ("busy");
+    if (prokit_window_request (busy->window, NULL, &payload, 60000, s_busy_reply, busy) ==
+        PROKIT_OK)
+        busy->asked++;
+}
+
+static bool
+s_busy_until_lost (void *arg)
+{
+    busy_t *busy = (busy_t *) arg;
+    s_keep_asking (busy);
+    return busy->log->lost > 0;
+}
+
+static bool
+s_busy_until_rejoined (void *arg)
+{
+    busy_t *busy = (busy_t *) arg;
+    s_keep_asking (busy);
+    return busy->log->rejoined > 0 && busy->answered > 0 &&
+           busy->answered + busy->closed + busy->other == busy->asked;
+}
+
+static void
+test_busy_window_notices_a_frozen_main_and_rejoins (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    tu_child_t main_child;
+    s_start_main (&main_child, endpoint, "0", "0");
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_window_t *window = prokit_window_new ("worker", &opts, NULL);
+    assert_non_null (window);
+    tu_connection_log_t log = { 0, 0, 0 };
+    prokit_window_on_connection (window, tu_log_connection, &log);
+    busy_t busy = { window, &log, 0, 0, 0, 0, 0 };
+    tu_handle_t handles[] = { { NULL, window } };
+    //  Busy for a while, with main's pings coming in between the replies.
+    assert_false (tu_pump (handles, 1, s_busy_until_lost, &busy, 3000));
+    assert_true (busy.answered > 10);
+
+    kill (main_child.pid, SIGSTOP);
+    int64_t frozen_at = tu_now_ms ();
+    assert_true (tu_pump (handles, 1, s_busy_until_lost, &busy, 10000));
+    int64_t noticed_ms = tu_now_ms () - frozen_at;
+    print_message ("a busy window noticed its frozen main after %lld ms\n", (long long) noticed_ms);
+    assert_true (noticed_ms < 6000);
+    //  What it had asked meanwhile ends now, not at its 60 s deadline.
+    tu_connection_log_t *log_p = &log;
+    (void) log_p;
+    assert_true (tu_pump (handles, 1, s_busy_until_lost, &busy, 1000));
+    int before = busy.answered;
+    assert_int_equal (busy.answered + busy.closed + busy.other, busy.asked);
+    assert_true (busy.closed > 0);
+    assert_int_equal (busy.other, 0);
+
+    //  Main thaws: the window joins again and its requests are answered.
+    kill (main_child.pid, SIGCONT);
+    assert_true (tu_pump (handles, 1, s_busy_until_rejoined, &busy, 15000));
+    assert_true (busy.answered > before);
+    assert_int_equal (busy.other, 0);
+    print_message ("asked %d: %d answered, %d ended PROKIT_ECLOSED\n", busy.asked, busy.answered,
+                   busy.closed);
+    kill (main_child.pid, SIGTERM);
+    tu_reap (&main_child, 10000);
+    prokit_window_destroy (&window);
+}
+
 static void
 test_frozen_window_is_dropped_by_heartbeats (void **state)
 {
@@ -537,6 +640,7 @@ main (void)
         cmocka_unit_test (test_frozen_window_is_dropped_by_heartbeats),
         cmocka_unit_test (test_heartbeat_interval_and_timeout_are_configurable),
         cmocka_unit_test (test_window_notices_a_frozen_main_by_its_heartbeats),
+        cmocka_unit_test (test_busy_window_notices_a_frozen_main_and_rejoins),
         cmocka_unit_test (test_window_rejoins_by_itself_when_main_restarts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

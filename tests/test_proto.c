@@ -315,8 +315,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  QUERY and INFO (16, 17) are the last: the first unknown one is 18.
-    assert_int_equal (PROTO_COMMAND_LAST, 17);
+    //  CREDIT (18) is the last: the first unknown one is 19.
+    assert_int_equal (PROTO_COMMAND_LAST, 18);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -335,7 +335,7 @@ test_every_command_has_its_name (void **state)
     (void) state;
     const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",  "BROADCAST", "REQUEST",
                             "REPLY", "ERROR",   "PING", "PONG",  "JOINED",    "LEFT",
-                            "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO" };
+                            "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO",      "CREDIT" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -489,6 +489,7 @@ static const struct {
     { PROTO_HIDE, PEER_IS_WINDOW, PEER_IS_NAME, BODY_IS_EMPTY },
     { PROTO_QUERY, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
     { PROTO_INFO, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_VALUE },
+    { PROTO_CREDIT, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -1772,16 +1773,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false };
+    proto_hello_t none = { 0, false, false, 0, false, 0 };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false };
+    proto_hello_t out = { 4000000000u, true, true, 0, false, 0 };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (proto_msgpack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false };
+    proto_hello_t in = { 0, false, false, 0, false, 0 };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1791,11 +1792,57 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 }
 
 static void
+test_channel_credit_and_their_welcome_round_trip (void **state)
+{
+    (void) state;
+    //  The largest HELLO fits its buffer.
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
+    proto_hello_t out = { UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX };
+    size_t size = proto_hello_encode (body, &out);
+    assert_true (size <= PROTO_HELLO_BODY_MAX);
+    proto_hello_t in = { 0, false, false, 0, false, 0 };
+    assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
+    assert_true (in.channel);
+    assert_true (in.credit == UINT64_MAX);
+
+    //  WELCOME names the channel and both topics; a topic of another
+    //  length is refused (it would not be an exact match).
+    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX,         2,
+                                "",         "0123456789abcdef", "fedcba9876543210" };
+    memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
+    welcome.channel[sizeof (welcome.channel) - 1] = 0;
+    size = proto_welcome_encode (body, &welcome);
+    assert_true (size <= PROTO_WELCOME_BODY_MAX);
+    proto_welcome_t got = { 0, 0, 0, "", "", "" };
+    assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
+    assert_string_equal (got.channel, welcome.channel);
+    assert_string_equal (got.topic, "0123456789abcdef");
+    assert_string_equal (got.broadcast, "fedcba9876543210");
+    const uint8_t short_topic[] = { 0x81, 0xa5, 't', 'o', 'p', 'i', 'c', 0xa3, 'a', 'b', 'c' };
+    assert_int_equal (proto_welcome_decode (short_topic, sizeof (short_topic), &got),
+                      PROKIT_EPROTO);
+
+    //  CREDIT counts both ways in, and leaves zeros out.
+    proto_credit_t credit = { 123456789, 42 };
+    size = proto_credit_encode (body, &credit);
+    assert_true (size <= PROTO_CREDIT_BODY_MAX);
+    proto_credit_t back = { 0, 0 };
+    assert_int_equal (proto_credit_decode (body, size, &back), PROKIT_OK);
+    assert_true (back.consumed == 123456789 && back.channel == 42);
+    proto_msg_t msg;
+    assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_ROUTER, &msg), PROKIT_OK);
+    assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_CLIENT, &msg),
+                      PROKIT_EPROTO);
+    const uint8_t negative[] = { 0x81, 0xa8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'd', 0xff };
+    assert_int_equal (proto_credit_decode (negative, sizeof (negative), &back), PROKIT_EPROTO);
+}
+
+static void
 test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false };
+    proto_hello_t hello = { 0, false, false, 0, false, 0 };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -1995,9 +2042,9 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false };
+    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0 };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false };
+    proto_hello_t heard = { 0, false, false, 99, false, 0 };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.
@@ -2225,6 +2272,7 @@ main (void)
         cmocka_unit_test (test_welcome_of_invalid_msgpack_is_refused),
         cmocka_unit_test (test_hello_body_round_trips_and_leaves_out_defaults),
         cmocka_unit_test (test_hello_flag_that_is_not_a_bool_is_refused),
+        cmocka_unit_test (test_channel_credit_and_their_welcome_round_trip),
         cmocka_unit_test (test_presence_body_round_trips_and_cuts_long_strings),
         cmocka_unit_test (test_prefix_is_version_2_header_peer_length_and_peer),
         cmocka_unit_test (test_version_2_id_is_a_head_and_its_significant_bytes),
