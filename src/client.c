@@ -104,7 +104,14 @@ struct client {
     uint64_t dealer_read;
     uint64_t channel_read;
     uint64_t credit_sent;
+    uint64_t channel_sent; //  the channel count last reported
     size_t queue_count;
+    size_t channel_queued; //  of those queued, how many came on the channel
+    //  A channel session that ended without the router hearing its last
+    //  count (the connection was lost, or main closed us): said in the
+    //  next HELLO, or in a BYE, so that main learns exactly what we missed.
+    char last_topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t last_count;
     char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
@@ -604,9 +611,7 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
             self->sends_at_drain = self->sends;
         return 0;
     }
-    if (channel)
-        self->channel_read++;
-    else
+    if (!channel)
         self->dealer_read++;
     proto_frame_t wire[PROTO_FRAMES_MAX];
     wire_view (frames, count, wire);
@@ -639,6 +644,12 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     }
     item->command =
         channel && msg.command == PROTO_WELCOME ? INTERNAL_CHANNEL_WELCOME : msg.command;
+    //  What main's sends and broadcasts accepted is accounted for: of what
+    //  comes on the channel, those are counted (the rest have outcomes of
+    //  their own: replies answer requests, requests get answered).
+    item->channel = channel && (msg.command == PROTO_SEND || msg.command == PROTO_BROADCAST);
+    if (item->channel)
+        self->channel_read++;
     item->id = msg.id;
     strcpy (item->peer, msg.peer);
     if (channel && !self->connected && !self->channel_wait) {
@@ -678,6 +689,8 @@ s_enqueue (client_t *self, const inbound_t *item)
         self->queue_head = copy;
     self->queue_tail = copy;
     self->queue_count++;
+    if (copy->channel)
+        self->channel_queued++;
 }
 
 //  Tell the router what we have taken in, once CREDIT_BATCH more than we
@@ -688,22 +701,58 @@ s_grant_credit (client_t *self)
 {
     if (self->router || !self->connected)
         return;
-    size_t queued = self->queue_count;
+    size_t queued = self->queue_count - self->channel_queued;
     uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
-    if (consumed - self->credit_sent < CREDIT_BATCH || consumed < self->credit_sent)
+    uint64_t channel = self->channel_read - self->channel_queued;
+    if ((consumed < self->credit_sent || consumed - self->credit_sent < CREDIT_BATCH) &&
+        (channel < self->channel_sent || channel - self->channel_sent < CREDIT_BATCH))
         return;
-    proto_credit_t credit = { consumed, self->channel_read };
+    proto_credit_t credit = { consumed > self->credit_sent ? consumed : self->credit_sent,
+                              channel };
     uint8_t body[PROTO_CREDIT_BODY_MAX];
     size_t size = proto_credit_encode (body, &credit);
-    if (s_send (self, PROTO_CREDIT, 0, "", NULL, body, size) == PROKIT_OK)
-        self->credit_sent = consumed;
+    if (s_send (self, PROTO_CREDIT, 0, "", NULL, body, size) == PROKIT_OK) {
+        self->credit_sent = credit.consumed;
+        self->channel_sent = channel;
+    }
+}
+
+//  What we took in from the channel in this session: read, and handed on.
+static uint64_t
+s_channel_taken (const client_t *self)
+{
+    return self->channel_read - self->channel_queued;
+}
+
+//  Take channel messages out of our queue: they came after the session
+//  ended for the router (main closed us), so they are not ours to hand on.
+static void
+s_purge_channel_items (client_t *self)
+{
+    inbound_t **link = &self->queue_head;
+    self->queue_tail = NULL;
+    while (*link) {
+        inbound_t *item = *link;
+        if (item->channel) {
+            *link = item->next;
+            zmq_msg_close (&item->body);
+            free (item);
+            self->queue_count--;
+            self->channel_queued--;
+            self->channel_read--;
+        }
+        else {
+            self->queue_tail = item;
+            link = &item->next;
+        }
+    }
 }
 
 //  A new HELLO starts the counts anew: the router counts from it too.
 static void
 s_counts_reset (client_t *self)
 {
-    self->dealer_read = self->channel_read = self->credit_sent = 0;
+    self->dealer_read = self->channel_read = self->credit_sent = self->channel_sent = 0;
 }
 
 static void
@@ -803,6 +852,9 @@ s_connection_lost (client_t *self, const char *why)
         while ((got = s_receive_from (self, true, &item)) != 0)
             if (got > 0)
                 s_enqueue (self, &item);
+        //  All of it will be handed on: our next HELLO says so.
+        memcpy (self->last_topic, self->topic, sizeof (self->last_topic));
+        self->last_count = self->channel_read;
     }
     s_channel_close (self);
     //  Requests in flight are ended by the next dispatch, and the
@@ -831,7 +883,11 @@ s_rejoin (client_t *self)
     if (self->connected || self->joining || !self->lost)
         return;
     uint8_t hello[PROTO_HELLO_BODY_MAX];
+    memcpy (self->hello.last_topic, self->last_topic, sizeof (self->hello.last_topic));
+    self->hello.last_count = self->last_count;
     size_t size = proto_hello_encode (hello, &self->hello);
+    self->hello.last_topic[0] = 0;
+    self->hello.last_count = 0;
     self->join_id = ++self->next_request_id;
     s_counts_reset (self);
     if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, size) == PROKIT_OK)
@@ -932,11 +988,16 @@ static void
 s_handle_answer (client_t *self, inbound_t *item)
 {
     if (item->id & PROTO_ID_ONE_WAY_BIT) {
-        //  An ERROR about a one-way message: it was not delivered.
+        //  An ERROR about a one-way message: it was not delivered. With
+        //  the one-way bit alone for an id, it is about several: main's
+        //  messages a window did not take in before it left (app_code
+        //  says how many); each is reported as one.
         proto_error_t error;
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+        int count = item->id == PROTO_ID_ONE_WAY_BIT && error.app_code > 0 ? error.app_code : 1;
         if (self->events->on_undelivered)
-            self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
+            for (int i = 0; i < count; i++)
+                self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
         else
             log_warn ("%s: message to '%s' not delivered: %s", self->label, item->peer, error.text);
         zmq_msg_close (&item->body);
@@ -990,6 +1051,8 @@ s_handle (client_t *self, inbound_t *item)
             proto_error_t error;
             proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
             self->joining = false;
+            self->last_topic[0] = 0; //  the router heard it all the same
+            self->last_count = 0;
             log_warn ("%s: rejoining refused: %s", self->label, error.text);
             s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
             break;
@@ -1018,6 +1081,8 @@ s_handle (client_t *self, inbound_t *item)
         self->joining = false;
         self->lost = false;
         self->connected = true;
+        self->last_topic[0] = 0; //  the HELLO said it: settled
+        self->last_count = 0;
         log_info ("%s: joined again", self->label);
         s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
         break;
@@ -1038,8 +1103,15 @@ s_handle (client_t *self, inbound_t *item)
         }
         break;
     case PROTO_CLOSE:
-        //  The router has already dropped us: no BYE, no sends.
+        //  The router has already dropped us: no sends, and what comes on
+        //  the channel after this is not ours. What we took in of it is
+        //  said in our BYE, or our next HELLO.
         self->connected = false;
+        s_purge_channel_items (self);
+        if (self->sub) {
+            memcpy (self->last_topic, self->topic, sizeof (self->last_topic));
+            self->last_count = s_channel_taken (self);
+        }
         s_channel_close (self);
         if (self->events->on_control)
             self->events->on_control (self->owner, item->command);
@@ -1366,7 +1438,10 @@ s_dispatch (client_t *self, unsigned ready)
                 self->queue_tail = NULL;
             if (self->queue_count > 0)
                 self->queue_count--;
+            if (item->channel && self->channel_queued > 0)
+                self->channel_queued--;
             s_handle (self, item);
+            s_grant_credit (self);
             if (self->router) {
                 zmq_msg_close (&item->body); //  handled: already empty
                 item->next = self->spare_items;
@@ -1386,6 +1461,9 @@ s_dispatch (client_t *self, unsigned ready)
                 if (got > 0) {
                     s_handle (self, &item);
                     handled++;
+                    //  Confirm as we go, not once per batch: what a process
+                    //  that dies was handed and never confirmed stays small.
+                    s_grant_credit (self);
                 }
             }
             if (self->queue_head)
@@ -1885,8 +1963,27 @@ client_destroy (client_t **self_p)
     client_t *self = *self_p;
     if (self->router)
         s_close_local (self);
-    else if (self->connected && s_send (self, PROTO_BYE, 0, "", NULL, NULL, 0) == PROKIT_OK)
-        s_await_bye (self);
+    else if (self->connected || (self->last_topic[0] && !self->lost)) {
+        //  BYE says what we took in from the channel: in this session (what
+        //  is still queued here is not), or in the one main closed (the
+        //  connection is up: a lost one says it in its next HELLO).
+        proto_bye_t bye = { "", 0, false };
+        if (self->connected && self->sub) {
+            //  The topic too: main may have closed us meanwhile, and then
+            //  the router knows this session by its topic only.
+            memcpy (bye.last_topic, self->topic, sizeof (bye.last_topic));
+            bye.last_count = s_channel_taken (self);
+            bye.counted = true;
+        }
+        else if (!self->connected) {
+            memcpy (bye.last_topic, self->last_topic, sizeof (bye.last_topic));
+            bye.last_count = self->last_count;
+        }
+        uint8_t body[PROTO_BYE_BODY_MAX];
+        size_t size = proto_bye_encode (body, &bye);
+        if (s_send (self, PROTO_BYE, 0, "", NULL, body, size) == PROKIT_OK)
+            s_await_bye (self);
+    }
     self->connected = false;
     s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
     while (self->deferred) {

@@ -807,6 +807,39 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 }
 
 size_t
+proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
+{
+    //  A count of 0 is a count: written whenever the topic is, or counted.
+    size_t n = 0;
+    bool topic = bye->last_topic[0] != 0;
+    bool count = topic || bye->counted;
+    out[n++] = (uint8_t) (0x80 | ((topic ? 1 : 0) + (count ? 1 : 0)));
+    if (topic) {
+        n += s_write_str (out + n, "last_topic", 10);
+        n += s_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
+    }
+    if (count) {
+        n += s_write_str (out + n, "last_count", 10);
+        n += s_write_uint (out + n, bye->last_count);
+    }
+    return n;
+}
+
+int
+proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
+{
+    bye->last_topic[0] = 0;
+    bye->last_count = UINT64_MAX; //  a count can never be that: "not said"
+    field_t fields[] = { { "last_topic", FIELD_STR, bye->last_topic, sizeof (bye->last_topic) },
+                         { "last_count", FIELD_UINT, &bye->last_count, 0 } };
+    int rc = s_decode_map (data, size, fields, 2);
+    bye->counted = bye->last_count != UINT64_MAX;
+    if (!bye->counted)
+        bye->last_count = 0;
+    return rc;
+}
+
+size_t
 proto_credit_encode (uint8_t *out, const proto_credit_t *credit)
 {
     field_t fields[] = { { "consumed", FIELD_UINT, (void *) &credit->consumed, 0 },
@@ -831,8 +864,11 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
                          { "version", FIELD_UINT, (void *) &hello->version, 0 },
                          { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
-                         { "credit", FIELD_UINT, (void *) &hello->credit, 0 } };
-    return s_encode_map (out, fields, 6);
+                         { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
+                         { "last_topic", FIELD_STR, (void *) hello->last_topic,
+                           sizeof (hello->last_topic) },
+                         { "last_count", FIELD_UINT, (void *) &hello->last_count, 0 } };
+    return s_encode_map (out, fields, 8);
 }
 
 int
@@ -844,8 +880,10 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "shown", FIELD_BOOL, &hello->shown, 0 },
                          { "version", FIELD_UINT, &hello->version, 0 },
                          { "channel", FIELD_BOOL, &hello->channel, 0 },
-                         { "credit", FIELD_UINT, &hello->credit, 0 } };
-    int rc = s_decode_map (data, size, fields, 6);
+                         { "credit", FIELD_UINT, &hello->credit, 0 },
+                         { "last_topic", FIELD_STR, hello->last_topic, sizeof (hello->last_topic) },
+                         { "last_count", FIELD_UINT, &hello->last_count, 0 } };
+    int rc = s_decode_map (data, size, fields, 8);
     s_default_version (&hello->version);
     return rc;
 }

@@ -93,12 +93,39 @@ typedef struct peer {
     //  never has more than WINDOW messages from us it has not taken in,
     //  so its queue never fills and libzmq never stops reading its
     //  connection, heartbeats included. Counted since its HELLO.
-    uint64_t window;    //  0: no flow control
-    uint64_t sent;      //  messages queued to it on the ROUTER socket
-    uint64_t consumed;  //  of those, how many it said it has taken in
+    uint64_t window;   //  0: no flow control
+    uint64_t sent;     //  messages queued to it on the ROUTER socket
+    uint64_t consumed; //  of those, how many it said it has taken in
+    //  Delivery on the PUB channel, accounted so that whatever main sent it
+    //  and it never took in is reported to main when the session ends: the
+    //  SENDs published under its topic, the broadcast count when it joined,
+    //  and how many of both it confirmed (CREDIT, BYE).
+    uint64_t published;
+    uint64_t broadcasts_at_join;
+    uint64_t channel_confirmed;
+    bool final_known; //  its BYE said how many it took in: FINAL_COUNT
+    uint64_t final_count;
     zlistx_t *backlog;  //  router_item_t waiting for room in its queue
     zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
 } peer_t;
+
+//  A channel session that ended without its last count: kept until the
+//  window comes back and says it (HELLO or BYE "last_topic"), or until
+//  DEADLINE, when what it last confirmed has to do.
+typedef struct lost_session {
+    char name[PROTO_NAME_MAX + 1];
+    char topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t expected;  //  messages main had sent it on the channel
+    uint64_t confirmed; //  how many it had confirmed
+    int64_t deadline;   //  ms since the epoch
+    char reason[32];
+} lost_session_t;
+
+//  How long a lost session waits for its window, in router heartbeat
+//  timeouts, and the most kept at once (beyond that the oldest goes).
+#define LOST_GRACE_TIMEOUTS 10
+#define LOST_SESSIONS_MAX 100000
+#define LOST_SWEEP_MS 250
 
 //  A request forwarded to a peer and not answered yet: if the peer goes,
 //  the requester is told at once instead of waiting for its deadline.
@@ -123,7 +150,11 @@ typedef struct router_state {
     char broadcast_topic[PROTO_TOPIC_SIZE + 1];
     zhashx_t *by_topic;     //  topic -> joining peer_t
     size_t channel_windows; //  joined windows on the channel
-    zsock_t *monitor;       //  connection events of router_sock
+    uint64_t broadcasts;    //  broadcasts published on the channel
+    zhashx_t *lost;         //  topic -> lost_session_t
+    atomic_size_t lost_count;
+    int lost_grace_ms;
+    zsock_t *monitor; //  connection events of router_sock
     size_t max_payload;
     int heartbeat_ms;  //  announced in WELCOME
     zhashx_t *by_name; //  name -> peer_t (owns the peers)
@@ -212,6 +243,7 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
     memcpy (item->peer, peer_name, peer_size);
     item->peer[peer_size] = 0;
     item->next = NULL;
+    item->channel = false;
     zmq_msg_init (&item->body);
     zmq_msg_move (&item->body, body);
     return item;
@@ -548,6 +580,106 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     zhashx_purge (peer->inflight);
 }
 
+//  Tell main that COUNT of the messages it sent window NAME on the channel
+//  were not taken in: one ERROR about no message in particular (id: the
+//  one-way bit alone) whose app_code is the count.
+static void
+s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, const char *why)
+{
+    if (count == 0)
+        return;
+    if (!self->main) {
+        log_warn ("router: %llu message(s) to '%s' not taken in (%s); no main to tell",
+                  (unsigned long long) count, name, why);
+        return;
+    }
+    char text[192];
+    snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
+              (unsigned long long) count, name, why);
+    uint8_t body[PROTO_ERROR_BODY_MAX];
+    int app_code = count < INT32_MAX ? (int) count : INT32_MAX;
+    size_t size = proto_error_encode (body, PROKIT_ECLOSED, text, app_code);
+    self->stats.errors_sent++;
+    s_send_control (self, self->main, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
+}
+
+static uint64_t
+s_channel_expected (const router_state_t *self, const peer_t *peer)
+{
+    return peer->published + (self->broadcasts - peer->broadcasts_at_join);
+}
+
+static void
+s_lost_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  The lost session TOPIC has its last count: report what it missed.
+static void
+s_lost_settle (router_state_t *self, const char *topic, uint64_t count)
+{
+    lost_session_t *lost = topic[0] ? (lost_session_t *) zhashx_lookup (self->lost, topic) : NULL;
+    if (!lost)
+        return;
+    uint64_t missed = lost->expected > count ? lost->expected - count : 0;
+    s_report_unconfirmed (self, lost->name, missed, lost->reason);
+    zhashx_delete (self->lost, topic);
+    atomic_store (&self->lost_count, zhashx_size (self->lost));
+}
+
+//  Lost sessions whose window has not come back in time: what they last
+//  confirmed is all they are known to have taken in.
+static void
+s_sweep_lost (router_state_t *self)
+{
+    if (atomic_load (&self->lost_count) == 0)
+        return;
+    int64_t now = s_coarse_now_ms ();
+    zlistx_t *due = zlistx_new ();
+    for (lost_session_t *lost = (lost_session_t *) zhashx_first (self->lost); lost && due;
+         lost = (lost_session_t *) zhashx_next (self->lost))
+        if (lost->deadline <= now)
+            zlistx_add_end (due, lost->topic);
+    for (char *topic = due ? (char *) zlistx_first (due) : NULL; topic;
+         topic = (char *) zlistx_next (due)) {
+        lost_session_t *lost = (lost_session_t *) zhashx_lookup (self->lost, topic);
+        s_lost_settle (self, topic, lost->confirmed);
+    }
+    zlistx_destroy (&due);
+}
+
+//  A window on the channel leaves: settle its account now if it said its
+//  last count (its BYE), else keep it as a lost session for a while.
+static void
+s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
+{
+    uint64_t expected = s_channel_expected (self, peer);
+    if (peer->final_known) {
+        uint64_t count = peer->final_count;
+        s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
+        return;
+    }
+    if (expected <= peer->channel_confirmed)
+        return; //  it confirmed everything: nothing can be missing
+    lost_session_t *lost = (lost_session_t *) calloc (1, sizeof (*lost));
+    if (!lost || zhashx_size (self->lost) >= LOST_SESSIONS_MAX) {
+        //  No room to wait: what it confirmed has to do now.
+        free (lost);
+        s_report_unconfirmed (self, peer->name, expected - peer->channel_confirmed, reason);
+        return;
+    }
+    strcpy (lost->name, peer->name);
+    strcpy (lost->topic, peer->topic);
+    lost->expected = expected;
+    lost->confirmed = peer->channel_confirmed;
+    lost->deadline = s_coarse_now_ms () + self->lost_grace_ms;
+    snprintf (lost->reason, sizeof (lost->reason), "%s", reason);
+    zhashx_update (self->lost, lost->topic, lost);
+    atomic_store (&self->lost_count, zhashx_size (self->lost));
+}
+
 static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
@@ -569,8 +701,10 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         self->main = NULL;
     else {
         self->stats.windows--;
-        if (peer->channel)
+        if (peer->channel) {
             self->channel_windows--;
+            s_channel_session_ends (self, peer, reason);
+        }
         //  Tell the others while the entry still exists, then free it.
         s_notify_presence (self, PROTO_LEFT, peer, reason, NULL);
         char name[PROTO_NAME_MAX + 1];
@@ -694,6 +828,14 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
     if (!client_key)
         client_key = "";
+    {
+        //  Back after a lost session: it says what it took in of it.
+        proto_hello_t said;
+        memset (&said, 0, sizeof (said));
+        if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK &&
+            said.last_topic[0])
+            s_lost_settle (self, said.last_topic, said.last_count);
+    }
     if (self->acl && !acl_allows (self->acl, client_key, msg->peer)) {
         //  Checked before the name is looked up, so a refused peer cannot
         //  even learn whether the name is in use.
@@ -892,11 +1034,14 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;
-    if (sender->is_main && target->channel && !target->joining)
+    if (sender->is_main && target->channel && !target->joining) {
         //  Everything main says to a window travels on the PUB channel,
         //  one pipe, so it keeps its order: messages, orders, replies.
         rc = s_publish (self, target->topic, (proto_command_t) msg->command, msg->id, sender->name,
                         body);
+        if (rc == 0 && msg->command == PROTO_SEND)
+            target->published++;
+    }
     else if (target->backlog && zlistx_size (target->backlog) > 0) {
         zmq_msg_close (body);
         rc = EAGAIN;
@@ -1001,6 +1146,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             return;
         }
         self->stats.routed += self->channel_windows;
+        self->broadcasts++;
     }
     //  The others one by one. Collect first: a failed send may remove a
     //  peer while we iterate.
@@ -1181,12 +1327,18 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
         self->stats.malformed++;
         s_send_error (self, sender, msg->id, "", PROKIT_EPROTO, "already joined");
         break;
-    case PROTO_BYE:
+    case PROTO_BYE: {
         //  Answer first, so the window knows its name is free once it
         //  hears back (a new connection could otherwise overtake the BYE).
         s_send (self, sender, PROTO_BYE, msg->id, "", NULL, 0);
+        proto_bye_t bye;
+        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted) {
+            sender->final_known = true;
+            sender->final_count = bye.last_count;
+        }
         s_remove_peer (self, sender, "closed");
         break;
+    }
     case PROTO_SEND:
     case PROTO_REQUEST:
     case PROTO_REPLY:
@@ -1200,8 +1352,12 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
         //  The codec checked the map; a count can only grow, and never past
         //  what was sent (anything else is ignored).
         if (proto_credit_decode (msg->body, msg->body_size, &credit) == PROKIT_OK &&
-            credit.consumed - sender->consumed <= sender->sent - sender->consumed)
+            credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
             sender->consumed = credit.consumed;
+            uint64_t expected = s_channel_expected (self, sender);
+            if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
+                sender->channel_confirmed = credit.channel;
+        }
         break;
     }
     case PROTO_BROADCAST: s_broadcast (self, sender, msg, body); return;
@@ -1303,7 +1459,11 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
             s_send_to_id (self, &frames[0], PROTO_PONG, msg.id, NULL, 0);
         }
         else if (msg.command == PROTO_BYE) {
-            //  A window main closed saying goodbye: confirm, nothing to free.
+            //  A window main closed saying goodbye: confirm, nothing to
+            //  free; it may say how much of its last session it took in.
+            proto_bye_t bye;
+            if (proto_bye_decode (msg.body, msg.body_size, &bye) == PROKIT_OK && bye.counted)
+                s_lost_settle (self, bye.last_topic, bye.last_count);
             s_send_to_id (self, &frames[0], PROTO_BYE, msg.id, NULL, 0);
         }
         else {
@@ -1383,6 +1543,8 @@ s_drain_pub (router_state_t *self)
             continue;
         }
         peer->joining = false;
+        //  Every broadcast from here on reaches its connection.
+        peer->broadcasts_at_join = self->broadcasts;
         //  The first message on its topic, its join's last step: from here
         //  on nothing main sends it can miss.
         zmq_msg_t body;
@@ -1407,6 +1569,7 @@ s_process (router_state_t *self, bool monitor_ready)
     if (monitor_ready && (zsock_events (self->monitor) & ZMQ_POLLIN))
         s_drain_monitor (self);
     s_drain_pub (self);
+    s_sweep_lost (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
         s_flush_backlogs (self);
@@ -1473,6 +1636,7 @@ s_state_free (router_state_t *self)
         zsock_destroy (&self->monitor);
     }
     zhashx_destroy (&self->by_topic);
+    zhashx_destroy (&self->lost);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     free (self->targets);
@@ -1547,10 +1711,12 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     self->by_name = zhashx_new ();
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
+    self->lost = zhashx_new ();
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!self->router_sock || !self->pub_sock || !self->by_name || !self->by_id ||
-        !self->by_topic || self->inbox_fd < 0)
+        !self->by_topic || !self->lost || self->inbox_fd < 0)
         return PROKIT_ENOMEM;
+    zhashx_set_destructor (self->lost, s_lost_destroy);
     self->pub = zsock_resolve (self->pub_sock);
     //  Never drop (a full subscriber refuses the send), apply only the
     //  subscriptions the router approves, no heartbeats: a window that
@@ -1578,6 +1744,7 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     int heartbeat_timeout = config->heartbeat_timeout_ms > 0 ? config->heartbeat_timeout_ms
                                                              : ROUTER_HEARTBEAT_TIMEOUT_MS;
     self->heartbeat_ms = heartbeat_ivl;
+    self->lost_grace_ms = heartbeat_timeout * LOST_GRACE_TIMEOUTS;
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));
@@ -1653,10 +1820,21 @@ s_router_thread (void *arg)
     bool monitor_ready = true;
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[4];
-        int count = epoll_wait (self->epoll_fd, events, 4, timeout);
+        //  Lost sessions fall due with nothing on the sockets: look now
+        //  and then while there are some, whoever else is processing.
+        int wait = timeout;
+        bool lost = atomic_load (&self->state.lost_count) > 0;
+        if (lost && (wait < 0 || wait > LOST_SWEEP_MS))
+            wait = LOST_SWEEP_MS;
+        int count = epoll_wait (self->epoll_fd, events, 4, wait);
         if (count < 0 && errno != EINTR)
             break;
         atomic_store (&self->thread_idle, false);
+        if (lost) {
+            pthread_mutex_lock (&self->lock);
+            s_sweep_lost (&self->state);
+            pthread_mutex_unlock (&self->lock);
+        }
         for (int i = 0; i < count; i++) {
             if (events[i].data.fd == self->wake_fd) {
                 uint64_t value;

@@ -105,6 +105,7 @@ typedef struct router_item {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1]; //  the source
     zmq_msg_t body;
+    bool channel; //  a client's: it came on the PUB channel
     struct router_item *next;
 } router_item_t;
 

@@ -12,6 +12,14 @@
         from main makes it send <text> to <window>. A message "exit" from
         main makes it leave and exit 0.
 
+    prokit-test-peer counter NAME ENDPOINT FILE
+        Joins as window NAME and counts the messages main sends it (by
+        name and broadcast), and those from other windows, in FILE: two
+        64-bit counters in shared memory (main's, then the windows'),
+        updated as each message is handed over, so that what it received
+        can be read even after it was killed. Prints "READY"; leaves on
+        SIGTERM.
+
     prokit-test-peer spawned [--ignore-close] [--ignore-term]
         A window started by main's createWindow: name and endpoint come from
         the environment. Reports as a window does, plus "visibility|0/1"
@@ -25,6 +33,7 @@
 
     Runs until SIGTERM or SIGINT (then leaves cleanly) or until killed.
 */
+#include <fcntl.h>
 #include <prokit.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static prokit_main_t *s_main;
@@ -237,6 +247,44 @@ s_run_spawned (int argc, char *argv[])
     return s_exit (0);
 }
 
+static void
+s_count (const prokit_message_t *message, void *arg)
+{
+    (void) message;
+    atomic_fetch_add ((atomic_uint_fast64_t *) arg, 1);
+}
+
+static int
+s_run_counter (const char *name, const char *endpoint, const char *path)
+{
+    int fd = open (path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate (fd, 2 * sizeof (atomic_uint_fast64_t)) != 0)
+        return s_exit (2);
+    atomic_uint_fast64_t *counts = (atomic_uint_fast64_t *) mmap (
+        NULL, 2 * sizeof (atomic_uint_fast64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close (fd);
+    if (counts == MAP_FAILED)
+        return s_exit (2);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    int error = PROKIT_OK;
+    s_window = prokit_window_new (name, &opts, &error);
+    if (!s_window) {
+        printf ("REFUSED %s\n", prokit_error_name (error));
+        fflush (stdout);
+        return s_exit (3);
+    }
+    prokit_window_on_main_message (s_window, s_count, &counts[0]);
+    prokit_window_on_window_message (s_window, s_count, &counts[1]);
+    printf ("READY\n");
+    fflush (stdout);
+    s_run_until_signalled ();
+    prokit_window_destroy (&s_window);
+    munmap ((void *) counts, 2 * sizeof (atomic_uint_fast64_t));
+    return s_exit (0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -267,6 +315,8 @@ main (int argc, char *argv[])
         s_release_deferred ();
         return s_exit (0);
     }
+    if (argc >= 5 && strcmp (argv[1], "counter") == 0)
+        return s_run_counter (argv[2], argv[3], argv[4]);
     if (argc >= 4 && strcmp (argv[1], "window") == 0) {
         prokit_window_opts_t opts;
         prokit_window_opts_init (&opts);
@@ -289,7 +339,7 @@ main (int argc, char *argv[])
     }
     fprintf (stderr,
              "usage: %s main ENDPOINT [MAX_PAYLOAD [HEARTBEAT_IVL HEARTBEAT_TIMEOUT]] | window "
-             "NAME ENDPOINT | spawned [flags]\n",
+             "NAME ENDPOINT | counter NAME ENDPOINT FILE | spawned [flags]\n",
              argv[0]);
     return s_exit (1);
 }

@@ -584,6 +584,79 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     prokit_main_on_presence (f->main, NULL, NULL);
 }
 
+//  A window that leaves, or that main closes, with messages from main not
+//  yet taken in: main is told exactly how many (its BYE says what it took).
+typedef struct leave_check {
+    flood_t *flood;
+    sender_log_t *reports;
+    long accepted;
+} leave_check_t;
+
+static bool
+s_leave_settled (void *arg)
+{
+    leave_check_t *check = (leave_check_t *) arg;
+    return check->flood->received + check->reports->undelivered >= check->accepted;
+}
+
+static bool
+s_main_knows_leaving (void *arg)
+{
+    return prokit_main_has_window ((prokit_main_t *) arg, "leaving");
+}
+
+static void
+s_leave_with_messages_unread (fixture_t *f, bool closed_by_main)
+{
+    sender_log_t reports = { 0, 0 };
+    prokit_main_on_undelivered (f->main, s_sender_undelivered, &reports);
+    prokit_window_t *window = s_window (f, "leaving");
+    assert_non_null (window);
+    flood_t flood = { 0, 0, false, false };
+    prokit_window_on_main_message (window, s_count_in_order, &flood);
+    long accepted = 0;
+    //  By name and to everyone, in one numbered sequence.
+    for (long i = 0; i < 6000; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
+        assert_int_equal (i % 3 ? prokit_main_send (f->main, "leaving", &payload)
+                                : prokit_main_broadcast (f->main, &payload),
+                          PROKIT_OK);
+        accepted++;
+    }
+    if (closed_by_main) {
+        tu_handle_t main_only[] = { { f->main, NULL } };
+        assert_true (tu_pump (main_only, 1, s_main_knows_leaving, f->main, 5000));
+        assert_int_equal (prokit_main_destroy_window (f->main, "leaving", 1000), PROKIT_OK);
+    }
+    //  It takes in some of it, then goes.
+    flood_check_t some = { &flood, 1000 };
+    tu_handle_t both[] = { { f->main, NULL }, { NULL, window } };
+    assert_true (tu_pump (both, 2, s_flood_done, &some, 5000));
+    prokit_window_destroy (&window);
+    leave_check_t check = { &flood, &reports, accepted };
+    tu_handle_t main_only[] = { { f->main, NULL } };
+    assert_true (tu_pump (main_only, 1, s_leave_settled, &check, 5000));
+    print_message ("main -> window %s: %ld accepted = %ld received + %ld reported\n",
+                   closed_by_main ? "closed by main" : "that left", accepted, flood.received,
+                   reports.undelivered);
+    assert_int_equal (flood.received + reports.undelivered, accepted);
+    assert_true (reports.undelivered > 0);
+    assert_false (flood.out_of_order);
+    prokit_main_on_undelivered (f->main, NULL, NULL);
+}
+
+static void
+test_a_window_leaving_with_messages_unread_they_are_reported (void **state)
+{
+    s_leave_with_messages_unread ((fixture_t *) *state, false);
+}
+
+static void
+test_a_window_closed_with_messages_unread_they_are_reported (void **state)
+{
+    s_leave_with_messages_unread ((fixture_t *) *state, true);
+}
+
 //  --- only the router reports undelivered messages ---------------------------------
 
 typedef struct reports {
@@ -680,6 +753,10 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_flooded_by_another_is_slowed_not_dropped,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_window_leaving_with_messages_unread_they_are_reported, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_window_closed_with_messages_unread_they_are_reported, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_forged_undelivered_report_is_refused, s_setup,
                                          s_teardown),
     };

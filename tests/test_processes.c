@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 
 #include "testutil.h"
 
@@ -611,6 +613,141 @@ test_busy_window_notices_a_frozen_main_and_rejoins (void **state)
     prokit_window_destroy (&window);
 }
 
+//  --- the counting rule when a window is killed or frozen -------------------------
+
+//  Main floods a window in another process that counts what it is handed
+//  in shared memory, then the window is killed (-9) or frozen (SIGSTOP)
+//  until main's router drops it. Every message main's send accepted must
+//  be received or reported to main as not taken in.
+typedef struct tally {
+    long reported; //  main's undelivered reports about "counted"
+    int joined;    //  times "counted" joined
+} tally_t;
+
+static void
+s_tally_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    if (strcmp (target, "counted") == 0)
+        ((tally_t *) arg)->reported++;
+}
+
+static void
+s_tally_presence (const prokit_presence_t *event, void *arg)
+{
+    if (event->kind == PROKIT_PRESENCE_JOINED && strcmp (event->window, "counted") == 0)
+        ((tally_t *) arg)->joined++;
+}
+
+typedef struct settle {
+    tally_t *tally;
+    volatile uint64_t *received;
+    long accepted;
+    int joined;
+} settle_t;
+
+static bool
+s_accounted (void *arg)
+{
+    settle_t *settle = (settle_t *) arg;
+    return (long) *settle->received + settle->tally->reported >= settle->accepted &&
+           settle->tally->joined >= settle->joined;
+}
+
+static void
+s_count_through (bool kill_it)
+{
+    char endpoint[256], path[64];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    snprintf (path, sizeof (path), "/tmp/prokit-count-%d", (int) getpid ());
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    opts.heartbeat_ivl_ms = 100;
+    opts.heartbeat_timeout_ms = 300;
+    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    assert_non_null (main_handle);
+    tally_t tally = { 0, 0 };
+    prokit_main_on_undelivered (main_handle, s_tally_undelivered, &tally);
+    prokit_main_on_presence (main_handle, s_tally_presence, &tally);
+    tu_child_t child;
+    char *argv[] = {
+        (char *) PROKIT_TEST_PEER, (char *) "counter", (char *) "counted", endpoint, path, NULL
+    };
+    assert_true (tu_spawn (&child, argv));
+    char line[256];
+    assert_true (tu_read_line (&child, line, sizeof (line), 10000));
+    assert_string_equal (line, "READY");
+    int fd = open (path, O_RDONLY);
+    assert_true (fd >= 0);
+    volatile uint64_t *counts = (volatile uint64_t *) mmap (NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
+    close (fd);
+    assert_true (counts != MAP_FAILED);
+    tu_handle_t handles[] = { { main_handle, NULL } };
+    settle_t joined = { &tally, counts, 0, 1 };
+    assert_true (tu_pump (handles, 1, s_accounted, &joined, 10000));
+
+    //  Main floods it; halfway, it is killed or frozen, and main keeps
+    //  sending until its router no longer knows the window.
+    long accepted = 0;
+    bool struck = false;
+    int64_t deadline = tu_now_ms () + 30000;
+    while (tu_now_ms () < deadline) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+        int rc = prokit_main_send (main_handle, "counted", &payload);
+        if (rc == PROKIT_OK)
+            accepted++;
+        else if (rc == PROKIT_ENOTFOUND)
+            break;
+        else {
+            assert_int_equal (rc, PROKIT_EAGAIN);
+            prokit_main_dispatch (main_handle);
+            usleep (1000);
+        }
+        if (!struck && accepted == 20000) {
+            kill (child.pid, kill_it ? SIGKILL : SIGSTOP);
+            struck = true;
+        }
+    }
+    assert_true (struck);
+    if (!kill_it)
+        kill (child.pid, SIGCONT); //  it comes back, and joins again
+    settle_t settled = { &tally, counts, accepted, kill_it ? 1 : 2 };
+    assert_true (tu_pump (handles, 1, s_accounted, &settled, 20000));
+    long received = (long) counts[0];
+    print_message ("main -> %s window: %ld accepted, %ld received + %ld reported = %ld\n",
+                   kill_it ? "killed" : "frozen", accepted, received, tally.reported,
+                   received + tally.reported);
+    if (kill_it) {
+        //  A process killed may have been handed up to one confirmation's
+        //  worth (500) it never confirmed: those are reported too.
+        assert_true (received + tally.reported >= accepted);
+        assert_true (received + tally.reported - accepted <= 500);
+    }
+    else
+        assert_int_equal (received + tally.reported, accepted);
+    kill (child.pid, SIGTERM);
+    tu_reap (&child, 10000);
+    munmap ((void *) counts, 16);
+    unlink (path);
+    prokit_main_destroy (&main_handle);
+}
+
+static void
+test_main_to_a_killed_window_every_message_is_received_or_reported (void **state)
+{
+    (void) state;
+    s_count_through (true);
+}
+
+static void
+test_main_to_a_frozen_window_every_message_is_received_or_reported (void **state)
+{
+    (void) state;
+    s_count_through (false);
+}
+
 static void
 test_frozen_window_is_dropped_by_heartbeats (void **state)
 {
@@ -641,6 +778,8 @@ main (void)
         cmocka_unit_test (test_heartbeat_interval_and_timeout_are_configurable),
         cmocka_unit_test (test_window_notices_a_frozen_main_by_its_heartbeats),
         cmocka_unit_test (test_busy_window_notices_a_frozen_main_and_rejoins),
+        cmocka_unit_test (test_main_to_a_killed_window_every_message_is_received_or_reported),
+        cmocka_unit_test (test_main_to_a_frozen_window_every_message_is_received_or_reported),
         cmocka_unit_test (test_window_rejoins_by_itself_when_main_restarts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
