@@ -112,6 +112,7 @@ struct client {
     //  next HELLO, or in a BYE, so that main learns exactly what we missed.
     char last_topic[PROTO_TOPIC_SIZE + 1];
     uint64_t last_count;
+    uint64_t last_dealer;               //  what we took in from the DEALER in it
     char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
@@ -852,9 +853,14 @@ s_connection_lost (client_t *self, const char *why)
         while ((got = s_receive_from (self, true, &item)) != 0)
             if (got > 0)
                 s_enqueue (self, &item);
+        //  The same for what the DEALER still holds of the old connection.
+        while ((got = s_receive_from (self, false, &item)) != 0)
+            if (got > 0)
+                s_enqueue (self, &item);
         //  All of it will be handed on: our next HELLO says so.
         memcpy (self->last_topic, self->topic, sizeof (self->last_topic));
         self->last_count = self->channel_read;
+        self->last_dealer = self->dealer_read;
     }
     s_channel_close (self);
     //  Requests in flight are ended by the next dispatch, and the
@@ -885,9 +891,10 @@ s_rejoin (client_t *self)
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     memcpy (self->hello.last_topic, self->last_topic, sizeof (self->hello.last_topic));
     self->hello.last_count = self->last_count;
+    self->hello.last_dealer = self->last_dealer;
     size_t size = proto_hello_encode (hello, &self->hello);
     self->hello.last_topic[0] = 0;
-    self->hello.last_count = 0;
+    self->hello.last_count = self->hello.last_dealer = 0;
     self->join_id = ++self->next_request_id;
     s_counts_reset (self);
     if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, size) == PROKIT_OK)
@@ -1967,7 +1974,10 @@ client_destroy (client_t **self_p)
         //  BYE says what we took in from the channel: in this session (what
         //  is still queued here is not), or in the one main closed (the
         //  connection is up: a lost one says it in its next HELLO).
-        proto_bye_t bye = { "", 0, false };
+        proto_bye_t bye = { "", 0, false, 0, false };
+        size_t dealer_queued = self->queue_count - self->channel_queued;
+        bye.last_dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
+        bye.dealer_counted = true;
         if (self->connected && self->sub) {
             //  The topic too: main may have closed us meanwhile, and then
             //  the router knows this session by its topic only.
@@ -1978,6 +1988,7 @@ client_destroy (client_t **self_p)
         else if (!self->connected) {
             memcpy (bye.last_topic, self->last_topic, sizeof (bye.last_topic));
             bye.last_count = self->last_count;
+            bye.counted = true;
         }
         uint8_t body[PROTO_BYE_BODY_MAX];
         size_t size = proto_bye_encode (body, &bye);

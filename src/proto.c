@@ -809,18 +809,22 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
 size_t
 proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
 {
-    //  A count of 0 is a count: written whenever the topic is, or counted.
+    //  A count of 0 is a count: written whenever it is said.
     size_t n = 0;
     bool topic = bye->last_topic[0] != 0;
-    bool count = topic || bye->counted;
-    out[n++] = (uint8_t) (0x80 | ((topic ? 1 : 0) + (count ? 1 : 0)));
+    out[n++] = (uint8_t) (0x80 | ((topic ? 1 : 0) + (bye->counted ? 1 : 0) +
+                                  (bye->dealer_counted ? 1 : 0)));
     if (topic) {
         n += s_write_str (out + n, "last_topic", 10);
         n += s_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
     }
-    if (count) {
+    if (bye->counted) {
         n += s_write_str (out + n, "last_count", 10);
         n += s_write_uint (out + n, bye->last_count);
+    }
+    if (bye->dealer_counted) {
+        n += s_write_str (out + n, "last_dealer", 11);
+        n += s_write_uint (out + n, bye->last_dealer);
     }
     return n;
 }
@@ -829,13 +833,18 @@ int
 proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
 {
     bye->last_topic[0] = 0;
-    bye->last_count = UINT64_MAX; //  a count can never be that: "not said"
+    //  A count can never be UINT64_MAX: it stands for "not said".
+    bye->last_count = bye->last_dealer = UINT64_MAX;
     field_t fields[] = { { "last_topic", FIELD_STR, bye->last_topic, sizeof (bye->last_topic) },
-                         { "last_count", FIELD_UINT, &bye->last_count, 0 } };
-    int rc = s_decode_map (data, size, fields, 2);
+                         { "last_count", FIELD_UINT, &bye->last_count, 0 },
+                         { "last_dealer", FIELD_UINT, &bye->last_dealer, 0 } };
+    int rc = s_decode_map (data, size, fields, 3);
     bye->counted = bye->last_count != UINT64_MAX;
+    bye->dealer_counted = bye->last_dealer != UINT64_MAX;
     if (!bye->counted)
         bye->last_count = 0;
+    if (!bye->dealer_counted)
+        bye->last_dealer = 0;
     return rc;
 }
 
@@ -867,8 +876,9 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
                          { "last_topic", FIELD_STR, (void *) hello->last_topic,
                            sizeof (hello->last_topic) },
-                         { "last_count", FIELD_UINT, (void *) &hello->last_count, 0 } };
-    return s_encode_map (out, fields, 8);
+                         { "last_count", FIELD_UINT, (void *) &hello->last_count, 0 },
+                         { "last_dealer", FIELD_UINT, (void *) &hello->last_dealer, 0 } };
+    return s_encode_map (out, fields, 9);
 }
 
 int
@@ -882,8 +892,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "channel", FIELD_BOOL, &hello->channel, 0 },
                          { "credit", FIELD_UINT, &hello->credit, 0 },
                          { "last_topic", FIELD_STR, hello->last_topic, sizeof (hello->last_topic) },
-                         { "last_count", FIELD_UINT, &hello->last_count, 0 } };
-    int rc = s_decode_map (data, size, fields, 8);
+                         { "last_count", FIELD_UINT, &hello->last_count, 0 },
+                         { "last_dealer", FIELD_UINT, &hello->last_dealer, 0 } };
+    int rc = s_decode_map (data, size, fields, 9);
     s_default_version (&hello->version);
     return rc;
 }

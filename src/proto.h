@@ -181,27 +181,32 @@ typedef struct proto_hello {
     uint64_t version; //  the highest wire version it reads, 1 if not said
     bool channel;     //  it takes main's messages on the PUB channel
     uint64_t credit;  //  flow control: messages it holds unconfirmed, 0: none
-    //  Its previous session on the PUB channel, when it ended without the
-    //  router hearing the last of it: that session's topic and how many
-    //  messages the client took in from the channel in it.
+    //  Its previous session, when it ended without the router hearing the
+    //  last of it: that session's topic, how many SENDs and broadcasts the
+    //  client took in from the channel in it, and how many messages from
+    //  its DEALER.
     char last_topic[PROTO_TOPIC_SIZE + 1];
     uint64_t last_count;
+    uint64_t last_dealer;
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX 160
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 
-//  BYE from a client: how many messages it took in from the PUB channel
-//  in the session it ends (LAST_COUNT), or, on a connection that has not
+//  BYE from a client: how many SENDs and broadcasts it took in from the
+//  PUB channel (LAST_COUNT) and how many messages from its DEALER
+//  (LAST_DEALER) in the session it ends, or, on a connection that has not
 //  joined, in an earlier session (LAST_TOPIC). Empty when it has none.
 typedef struct proto_bye {
     char last_topic[PROTO_TOPIC_SIZE + 1];
     uint64_t last_count;
-    bool counted; //  decoded: LAST_COUNT was there
+    bool counted; //  LAST_COUNT is said
+    uint64_t last_dealer;
+    bool dealer_counted; //  LAST_DEALER is said
 } proto_bye_t;
 
-#define PROTO_BYE_BODY_MAX 64
+#define PROTO_BYE_BODY_MAX 96
 size_t proto_bye_encode (uint8_t *out, const proto_bye_t *bye);
 int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
 

@@ -105,6 +105,12 @@ typedef struct peer {
     uint64_t channel_confirmed;
     bool final_known; //  its BYE said how many it took in: FINAL_COUNT
     uint64_t final_count;
+    //  What it has not confirmed of what we sent it on the ROUTER socket,
+    //  in order, as runs of one sender's SENDs (or of anything else, with
+    //  no sender): when it goes, each sender hears what it never took in.
+    zlistx_t *runs;
+    bool dealer_final_known; //  its BYE said how many of those it took in
+    uint64_t dealer_final;
     zlistx_t *backlog;  //  router_item_t waiting for room in its queue
     zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
 } peer_t;
@@ -115,11 +121,19 @@ typedef struct peer {
 typedef struct lost_session {
     char name[PROTO_NAME_MAX + 1];
     char topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t expected;  //  messages main had sent it on the channel
-    uint64_t confirmed; //  how many it had confirmed
-    int64_t deadline;   //  ms since the epoch
+    uint64_t expected;         //  messages main had sent it on the channel
+    uint64_t confirmed;        //  how many it had confirmed
+    zlistx_t *runs;            //  what it had not confirmed on its DEALER (run_t)
+    uint64_t dealer_confirmed; //  how many on its DEALER it had confirmed
+    int64_t deadline;          //  ms since the epoch
     char reason[32];
 } lost_session_t;
+
+//  SENDs from one sender, or other messages (no sender), in a row.
+typedef struct run {
+    char sender[PROTO_NAME_MAX + 1];
+    uint64_t count;
+} run_t;
 
 //  How long a lost session waits for its window, in router heartbeat
 //  timeouts, and the most kept at once (beyond that the oldest goes).
@@ -289,6 +303,54 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
     return 0;
 }
 
+static void
+s_run_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  One more message sent to TO, from SENDER ("" for any but a SEND).
+static void
+s_runs_push (peer_t *to, const char *sender)
+{
+    if (!to->runs) {
+        if (!(to->runs = zlistx_new ()))
+            return;
+        zlistx_set_destructor (to->runs, s_run_destroy);
+    }
+    run_t *last = (run_t *) zlistx_last (to->runs);
+    if (last && strcmp (last->sender, sender) == 0) {
+        last->count++;
+        return;
+    }
+    run_t *run = (run_t *) malloc (sizeof (*run));
+    if (!run)
+        return; //  an account short: at worst a report too few
+    size_t size = strnlen (sender, PROTO_NAME_MAX);
+    memcpy (run->sender, sender, size);
+    run->sender[size] = 0;
+    run->count = 1;
+    zlistx_add_end (to->runs, run);
+}
+
+//  The first COUNT messages of RUNS were taken in: forget them.
+static void
+s_runs_pop (zlistx_t *runs, uint64_t count)
+{
+    while (runs && count > 0) {
+        run_t *first = (run_t *) zlistx_first (runs);
+        if (!first)
+            return;
+        if (first->count > count) {
+            first->count -= count;
+            return;
+        }
+        count -= first->count;
+        zlistx_delete (runs, zlistx_cursor (runs));
+    }
+}
+
 //  Does TO have room for one more message: below its window, if it has
 //  one? A full window is a full queue (EAGAIN) to whoever sends.
 static inline bool
@@ -313,8 +375,11 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
     }
     int rc = wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
                         peer_name, body);
-    if (rc == 0)
+    if (rc == 0) {
         to->sent++;
+        if (to->window)
+            s_runs_push (to, command == PROTO_SEND ? peer_name : "");
+    }
     return rc;
 }
 
@@ -473,6 +538,7 @@ s_peer_destroy (void **item)
     peer_t *peer = (peer_t *) *item;
     zlistx_destroy (&peer->backlog);
     zhashx_destroy (&peer->inflight);
+    zlistx_destroy (&peer->runs);
     free (peer);
     *item = NULL;
 }
@@ -603,6 +669,48 @@ s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, co
     s_send_control (self, self->main, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
 }
 
+//  Tell each sender in RUNS how many of its SENDs window NAME never took
+//  in, after the first SKIP messages of RUNS (which it did take in).
+static void
+s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t skip,
+               const char *why)
+{
+    s_runs_pop (runs, skip);
+    if (!runs || zlistx_size (runs) == 0)
+        return;
+    //  Per sender, however its runs interleave: one report each.
+    zhashx_t *missed = zhashx_new ();
+    for (run_t *run = (run_t *) zlistx_first (runs); run && missed;
+         run = (run_t *) zlistx_next (runs)) {
+        if (!run->sender[0])
+            continue;
+        run_t *sum = (run_t *) zhashx_lookup (missed, run->sender);
+        if (sum)
+            sum->count += run->count;
+        else
+            zhashx_insert (missed, run->sender, run);
+    }
+    for (run_t *sum = missed ? (run_t *) zhashx_first (missed) : NULL; sum;
+         sum = (run_t *) zhashx_next (missed)) {
+        peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, sum->sender);
+        if (!sender || sender->joining) {
+            log_info ("router: %llu message(s) from '%s' to '%s' not taken in (%s); '%s' has "
+                      "gone too",
+                      (unsigned long long) sum->count, sum->sender, name, why, sum->sender);
+            continue;
+        }
+        char text[192];
+        snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
+                  (unsigned long long) sum->count, name, why);
+        uint8_t body[PROTO_ERROR_BODY_MAX];
+        int app_code = sum->count < INT32_MAX ? (int) sum->count : INT32_MAX;
+        size_t size = proto_error_encode (body, PROKIT_ECLOSED, text, app_code);
+        self->stats.errors_sent++;
+        s_send_control (self, sender, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
+    }
+    zhashx_destroy (&missed);
+}
+
 static uint64_t
 s_channel_expected (const router_state_t *self, const peer_t *peer)
 {
@@ -612,19 +720,26 @@ s_channel_expected (const router_state_t *self, const peer_t *peer)
 static void
 s_lost_destroy (void **item)
 {
-    free (*item);
+    lost_session_t *lost = (lost_session_t *) *item;
+    zlistx_destroy (&lost->runs);
+    free (lost);
     *item = NULL;
 }
 
-//  The lost session TOPIC has its last count: report what it missed.
+//  The lost session TOPIC has its last counts (COUNT on the channel,
+//  DEALER_COUNT on its DEALER, both since its HELLO): report what it
+//  missed, to main and to each window that sent it something.
 static void
-s_lost_settle (router_state_t *self, const char *topic, uint64_t count)
+s_lost_settle (router_state_t *self, const char *topic, uint64_t count, uint64_t dealer_count)
 {
     lost_session_t *lost = topic[0] ? (lost_session_t *) zhashx_lookup (self->lost, topic) : NULL;
     if (!lost)
         return;
     uint64_t missed = lost->expected > count ? lost->expected - count : 0;
     s_report_unconfirmed (self, lost->name, missed, lost->reason);
+    uint64_t taken =
+        dealer_count > lost->dealer_confirmed ? dealer_count - lost->dealer_confirmed : 0;
+    s_report_runs (self, lost->name, lost->runs, taken, lost->reason);
     zhashx_delete (self->lost, topic);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
 }
@@ -645,7 +760,7 @@ s_sweep_lost (router_state_t *self)
     for (char *topic = due ? (char *) zlistx_first (due) : NULL; topic;
          topic = (char *) zlistx_next (due)) {
         lost_session_t *lost = (lost_session_t *) zhashx_lookup (self->lost, topic);
-        s_lost_settle (self, topic, lost->confirmed);
+        s_lost_settle (self, topic, lost->confirmed, lost->dealer_confirmed);
     }
     zlistx_destroy (&due);
 }
@@ -659,17 +774,29 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     if (peer->final_known) {
         uint64_t count = peer->final_count;
         s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
+        s_report_runs (self, peer->name, peer->runs,
+                       peer->dealer_final_known && peer->dealer_final > peer->consumed
+                           ? peer->dealer_final - peer->consumed
+                           : 0,
+                       reason);
         return;
     }
-    if (expected <= peer->channel_confirmed)
+    bool runs_pending = peer->runs && zlistx_size (peer->runs) > 0;
+    if (expected <= peer->channel_confirmed && !runs_pending)
         return; //  it confirmed everything: nothing can be missing
     lost_session_t *lost = (lost_session_t *) calloc (1, sizeof (*lost));
     if (!lost || zhashx_size (self->lost) >= LOST_SESSIONS_MAX) {
         //  No room to wait: what it confirmed has to do now.
         free (lost);
-        s_report_unconfirmed (self, peer->name, expected - peer->channel_confirmed, reason);
+        s_report_unconfirmed (
+            self, peer->name,
+            expected > peer->channel_confirmed ? expected - peer->channel_confirmed : 0, reason);
+        s_report_runs (self, peer->name, peer->runs, 0, reason);
         return;
     }
+    lost->runs = peer->runs; //  taken: the peer is about to go
+    peer->runs = NULL;
+    lost->dealer_confirmed = peer->consumed;
     strcpy (lost->name, peer->name);
     strcpy (lost->topic, peer->topic);
     lost->expected = expected;
@@ -834,7 +961,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         memset (&said, 0, sizeof (said));
         if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK &&
             said.last_topic[0])
-            s_lost_settle (self, said.last_topic, said.last_count);
+            s_lost_settle (self, said.last_topic, said.last_count, said.last_dealer);
     }
     if (self->acl && !acl_allows (self->acl, client_key, msg->peer)) {
         //  Checked before the name is looked up, so a refused peer cannot
@@ -1181,6 +1308,8 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                                      &prepared[peer->version]);
         if (rc == 0) {
             peer->sent++;
+            if (peer->window)
+                s_runs_push (peer, "");
             self->stats.routed++;
         }
         else if (rc == EAGAIN) {
@@ -1335,6 +1464,8 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
         if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted) {
             sender->final_known = true;
             sender->final_count = bye.last_count;
+            sender->dealer_final_known = bye.dealer_counted;
+            sender->dealer_final = bye.last_dealer;
         }
         s_remove_peer (self, sender, "closed");
         break;
@@ -1353,6 +1484,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
         //  what was sent (anything else is ignored).
         if (proto_credit_decode (msg->body, msg->body_size, &credit) == PROKIT_OK &&
             credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
+            s_runs_pop (sender->runs, credit.consumed - sender->consumed);
             sender->consumed = credit.consumed;
             uint64_t expected = s_channel_expected (self, sender);
             if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
@@ -1463,7 +1595,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
             //  free; it may say how much of its last session it took in.
             proto_bye_t bye;
             if (proto_bye_decode (msg.body, msg.body_size, &bye) == PROKIT_OK && bye.counted)
-                s_lost_settle (self, bye.last_topic, bye.last_count);
+                s_lost_settle (self, bye.last_topic, bye.last_count, bye.last_dealer);
             s_send_to_id (self, &frames[0], PROTO_BYE, msg.id, NULL, 0);
         }
         else {
