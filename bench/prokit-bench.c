@@ -1313,26 +1313,34 @@ raw_channel_destroy (void **pub_p, const char *endpoint)
     }
 }
 
-//  Approve subscriptions as they reach the channel, as prokit's router
-//  approves a joining window's topics, until EXPECT have been or none is
-//  waiting (FLAGS ZMQ_DONTWAIT) or a receive times out. Returns how many
-//  were applied. Unsubscriptions (a SUB that went away) are only news.
-static int
-raw_channel_admit (void *pub, int expect, int flags)
+typedef struct raw_seen {
+    int subscribed; //  subscriptions approved
+    int left;       //  unsubscriptions: a SUB that went away
+} raw_seen_t;
+
+//  The channel's side of joining and leaving: approve subscriptions as
+//  they arrive (ZMQ_XPUB_MANUAL), as prokit's router approves a joining
+//  window's topics, and count the unsubscriptions of SUBs that went away,
+//  until SEEN has reached SUBSCRIBED and LEFT, or a receive times out.
+//  Returns true when it has.
+static bool
+raw_channel_serve (void *pub, raw_seen_t *seen, int subscribed, int left)
 {
-    int applied = 0;
     zmq_msg_t msg;
     zmq_msg_init (&msg);
-    while (applied < expect && zmq_msg_recv (&msg, pub, flags) >= 0) {
+    while ((seen->subscribed < subscribed || seen->left < left) &&
+           zmq_msg_recv (&msg, pub, 0) >= 0) {
         const uint8_t *data = (const uint8_t *) zmq_msg_data (&msg);
         size_t size = zmq_msg_size (&msg);
         //  With ZMQ_XPUB_MANUAL this applies to the SUB it came from.
         if (size > 1 && data[0] == 1 &&
             zmq_setsockopt (pub, ZMQ_SUBSCRIBE, data + 1, size - 1) == 0)
-            applied++;
+            seen->subscribed++;
+        else if (size > 1 && data[0] == 0)
+            seen->left++;
     }
     zmq_msg_close (&msg);
-    return applied;
+    return seen->subscribed >= subscribed && seen->left >= left;
 }
 
 //  A raw SUB subscribed to TOPIC (and to TOPIC2 unless NULL), as a prokit
@@ -1510,6 +1518,7 @@ raw_send_round (int windows, int threads, long long n, bool broadcast)
     group_t groups[GROUP_THREADS];
     int readers = 0; //  threads to start
     bool ok = counters != NULL && (!grouped || threads <= GROUP_THREADS);
+    raw_seen_t seen = { 0, 0 };
     for (int i = 0; ok && i < windows; i++) {
         counter_t *c = &counters[i];
         c->expect = n;
@@ -1517,7 +1526,7 @@ raw_send_round (int windows, int threads, long long n, bool broadcast)
         raw_topic (topic, broadcast ? RAW_BROADCAST : i);
         c->socket = raw_sub (s_ctx, endpoint, topic, NULL);
         //  Once its subscription is applied, nothing sent to it is lost.
-        ok = c->socket && raw_channel_admit (pub, 1, 0) == 1;
+        ok = c->socket && raw_channel_serve (pub, &seen, i + 1, 0);
     }
     if (ok) {
         readers = grouped ? groups_plan (groups, threads, windows, counters, NULL) : windows;
@@ -2092,10 +2101,7 @@ many_cycle (raw_main_t *raw_main, pk_server_t *pk_server, const char *endpoint, 
 {
     bool raw = raw_main != NULL;
     const char *side = raw ? "raw" : "prokit";
-    //  What the last cycle's SUBs said as they left, read as prokit's
-    //  router reads it, before the baseline.
-    if (raw)
-        raw_channel_admit (raw_main->pub, INT32_MAX, ZMQ_DONTWAIT);
+    raw_seen_t seen = { 0, 0 };
     malloc_trim (0);
     long before = rss_kib ();
     child_t child;
@@ -2107,7 +2113,7 @@ many_cycle (raw_main_t *raw_main, pk_server_t *pk_server, const char *endpoint, 
     }
     bool ok = false;
     char line[128];
-    int failures = -1, admitted = 0;
+    int failures = -1;
     if (child_read_line (&child, line, sizeof (line), 120000) < 0 ||
         sscanf (line, "READY %d %lf", &failures, join_ms) != 2)
         bad ("%s: the child with %d windows did not report", side, C.many);
@@ -2118,8 +2124,8 @@ many_cycle (raw_main_t *raw_main, pk_server_t *pk_server, const char *endpoint, 
              C.many + 1);
     //  Each raw window's two subscriptions (its own topic, the broadcast
     //  one) approved, as a prokit window's join has both.
-    else if (raw && (admitted = raw_channel_admit (raw_main->pub, 2 * C.many, 0)) != 2 * C.many)
-        bad ("raw: %d of %d subscriptions reached the channel", admitted, 2 * C.many);
+    else if (raw && !raw_channel_serve (raw_main->pub, &seen, 2 * C.many, 0))
+        bad ("raw: %d of %d subscriptions reached the channel", seen.subscribed, 2 * C.many);
     else {
         sleep_ms (300); //  let connection set-up and the first heartbeats settle
         malloc_trim (0);
@@ -2140,6 +2146,10 @@ many_cycle (raw_main_t *raw_main, pk_server_t *pk_server, const char *endpoint, 
         bad ("%s: the windows' process exited with %d", side, status);
     if (!raw && !wait_windows (pk_server, 1, false, SETTLE_DEADLINE_MS))
         bad ("prokit: main still counts %d windows", atomic_load (&pk_server->windows));
+    //  As prokit's main sees every window leave before the next baseline,
+    //  the raw channel sees every SUB go (its pipes torn down).
+    if (raw && !raw_channel_serve (raw_main->pub, &seen, seen.subscribed, seen.subscribed))
+        bad ("raw: the channel saw %d of %d subscriptions go", seen.left, seen.subscribed);
     return ok && status == 0;
 }
 
