@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "acl.h"
-#include "client.h"
 #include "curve.h"
 #include "log.h"
 #include "prokit/error.h"
 #include "prokit/main.h"
 #include "proto.h"
 #include "router.h"
+#include "serial.h"
 
 #define PING_DEFAULT_TIMEOUT_MS 2000
 
@@ -305,7 +305,7 @@ prokit_ping (const char *endpoint, const char *curve_cert, const char *server_ke
     }
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-ping-%llu",
-              (unsigned long long) client_serial ());
+              (unsigned long long) serial_next ());
     if (rc == PROKIT_OK && (zmq_socket_monitor (zsock_resolve (dealer), monitor_endpoint,
                                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
                             zsock_connect (monitor, "%s", monitor_endpoint) != 0))

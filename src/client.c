@@ -34,6 +34,7 @@
 #include "prokit/error.h"
 #include "proto.h"
 #include "router.h"
+#include "serial.h"
 #include "wire.h"
 
 #define DISPATCH_BATCH 1024
@@ -156,15 +157,6 @@ struct client {
     int dispatching; //  depth of client_dispatch() calls under way
     int refused;     //  the last failed security handshake's event, 0: none
 };
-
-uint64_t
-client_serial (void)
-{
-    //  inproc endpoint names must never repeat within the process: an
-    //  address reused from a handle just freed may still be bound.
-    static atomic_uint_fast64_t serial;
-    return (uint64_t) atomic_fetch_add (&serial, 1) + 1;
-}
 
 static int s_epoll_add (client_t *self, int fd);
 
@@ -909,6 +901,34 @@ s_notify_connection (client_t *self, int event, int code, const char *text)
 }
 
 static void
+s_forget_deferred (client_t *self, prokit_request_t *request)
+{
+    if (request->prev)
+        request->prev->next = request->next;
+    else if (self->deferred == request)
+        self->deferred = request->next;
+    if (request->next)
+        request->next->prev = request->prev;
+    request->prev = request->next = NULL;
+}
+
+//  How the requests we hand out are answered (message_private.h).
+static int
+s_answer_for (void *owner, const char *requester, uint64_t id, prokit_payload_t **body_p, int code,
+              int app_code, const char *text)
+{
+    return client_answer ((client_t *) owner, requester, id, body_p, code, app_code, text);
+}
+
+static void
+s_forget_for (void *owner, prokit_request_t *request)
+{
+    s_forget_deferred ((client_t *) owner, request);
+}
+
+static const request_answerer_t s_answerer = { s_answer_for, s_forget_for };
+
+static void
 s_handle_request (client_t *self, inbound_t *item)
 {
     if (!self->handler) {
@@ -931,7 +951,8 @@ s_handle_request (client_t *self, inbound_t *item)
         zmq_msg_close (&item->body);
         return;
     }
-    request->client = self;
+    request->answerer = &s_answerer;
+    request->owner = self;
     request->id = item->id;
     strcpy (request->sender, item->peer);
     payload_borrowed (&request->payload_storage, &item->body);
@@ -977,18 +998,6 @@ s_handle_request (client_t *self, inbound_t *item)
         else
             self->spare_request = request;
     }
-}
-
-void
-client_forget_deferred (client_t *self, prokit_request_t *request)
-{
-    if (request->prev)
-        request->prev->next = request->next;
-    else if (self->deferred == request)
-        self->deferred = request->next;
-    if (request->next)
-        request->next->prev = request->prev;
-    request->prev = request->next = NULL;
 }
 
 static void
@@ -1918,7 +1927,7 @@ client_new (const client_config_t *config, int *error)
     //  flight end with ECLOSED at once instead of at their deadline.
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
-              (unsigned long long) client_serial ());
+              (unsigned long long) serial_next ());
     if (zmq_socket_monitor (self->socket, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
@@ -1999,8 +2008,8 @@ client_destroy (client_t **self_p)
     s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
     while (self->deferred) {
         prokit_request_t *request = self->deferred;
-        client_forget_deferred (self, request);
-        request->client = NULL; //  answering it now returns ECLOSED and frees it
+        s_forget_deferred (self, request);
+        request->answerer = NULL; //  answering it now returns ECLOSED and frees it
     }
     s_free (self);
     *self_p = NULL;

@@ -114,9 +114,6 @@ int client_dispatch (client_t *self);
 int client_run (client_t *self, int timeout_ms);
 void client_stop (client_t *self);
 
-//  A number unique within the process, for naming inproc endpoints.
-uint64_t client_serial (void);
-
 //  Build the endpoint to use: GIVEN, else $PROKIT_ENDPOINT, else the
 //  default ipc path for APP_NAME (else $PROKIT_APP, else "prokit").
 //  Returns PROKIT_OK or PROKIT_EINVAL (bad app name, too long).

@@ -87,16 +87,17 @@ s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code,
     }
     self->answered = true;
     int rc;
-    if (!self->client) {
+    if (!self->answerer) {
         if (payload_p)
             prokit_payload_destroy (payload_p);
         rc = PROKIT_ECLOSED;
     }
     else if (payload_p)
-        rc = client_answer (self->client, self->sender, self->id, payload_p, PROKIT_OK, 0, NULL);
+        rc = self->answerer->answer (self->owner, self->sender, self->id, payload_p, PROKIT_OK, 0,
+                                     NULL);
     else
-        rc = client_answer (self->client, self->sender, self->id, NULL, PROKIT_EHANDLER, app_code,
-                            text);
+        rc = self->answerer->answer (self->owner, self->sender, self->id, NULL, PROKIT_EHANDLER,
+                                     app_code, text);
     if (rc == PROKIT_EAGAIN) {
         //  Nothing left: the request is still open, so the caller may
         //  try again with a new payload.
@@ -105,8 +106,8 @@ s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code,
         return rc;
     }
     if (self->deferred) {
-        if (self->client)
-            client_forget_deferred (self->client, self);
+        if (self->answerer)
+            self->answerer->forget (self->owner, self);
         request_free (self);
     }
     return rc;

@@ -1,9 +1,10 @@
 /*  message_private.h: the layout of messages, requests and replies, shared
-    by client.c (which makes them) and message.c (which answers them). */
+    by client.c (which makes them) and message.c (which answers them). A
+    request is answered through the calls its maker gave it, so this module
+    depends on no client. */
 #ifndef PROKIT_MESSAGE_PRIVATE_H_INCLUDED
 #define PROKIT_MESSAGE_PRIVATE_H_INCLUDED
 
-#include "client.h"
 #include "payload_private.h"
 #include "prokit/message.h"
 #include "proto.h"
@@ -14,8 +15,19 @@ struct prokit_message {
     bool broadcast;
 };
 
+//  How a request is answered, by whoever made it (OWNER): send a REPLY
+//  (BODY, taken) or an ERROR to REQUESTER for request ID, returning
+//  PROKIT_EAGAIN when nothing could be sent; and forget a deferred request
+//  once answered.
+typedef struct request_answerer {
+    int (*answer) (void *owner, const char *requester, uint64_t id, prokit_payload_t **body_p,
+                   int code, int app_code, const char *text);
+    void (*forget) (void *owner, prokit_request_t *request);
+} request_answerer_t;
+
 struct prokit_request {
-    client_t *client; //  NULL once the client is gone
+    const request_answerer_t *answerer; //  NULL once its maker is gone
+    void *owner;
     uint64_t id;
     char sender[PROTO_NAME_MAX + 1];
     prokit_payload_t *payload; //  &payload_storage: the handler only borrows it
@@ -39,9 +51,6 @@ struct prokit_reply {
 
 //  Free what the reply holds (not the reply itself).
 void reply_release (prokit_reply_t *self);
-
-//  Called by client.c when a deferred request is answered or orphaned.
-void client_forget_deferred (client_t *self, prokit_request_t *request);
 
 void request_free (prokit_request_t *self);
 

@@ -30,11 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "curve.h"
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "serial.h"
 #include "wire.h"
 
 //  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
@@ -1887,7 +1887,7 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof (ttl));
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
-              (unsigned long long) client_serial ());
+              (unsigned long long) serial_next ());
     self->monitor = zsock_new (ZMQ_PAIR);
     if (!self->monitor ||
         zmq_socket_monitor (self->router, monitor_endpoint,
