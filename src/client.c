@@ -99,6 +99,10 @@ struct client {
     int sub_fd;       //  its ZMQ_FD, in the epoll set while it exists
     char topic[PROTO_TOPIC_SIZE + 1];
     bool channel_wait; //  WELCOME came; the channel's has not yet
+    //  The SUB was last read to empty: its descriptor announces what comes
+    //  next (nothing is ever sent on it to swallow that), so it need not be
+    //  read until then. A read that finds nothing costs a poll and a getpid.
+    bool sub_drained;
     //  Since the last HELLO: messages read from the DEALER and from the
     //  channel, and the count last reported in a CREDIT. Inbound items
     //  still queued here are not taken in yet (queue_count).
@@ -600,10 +604,14 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     if (!wire_recv (channel ? self->sub_socket : self->socket, frames, PROTO_FRAMES_MAX + 1,
                     &count)) {
         //  Read to empty: libzmq announces whatever comes next.
-        if (!channel)
+        if (channel)
+            self->sub_drained = true;
+        else
             self->sends_at_drain = self->sends;
         return 0;
     }
+    if (channel)
+        self->sub_drained = false;
     if (!channel)
         self->dealer_read++;
     proto_frame_t wire[PROTO_FRAMES_MAX];
@@ -653,13 +661,13 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     return 1;
 }
 
-//  The next message from either socket: the DEALER first, then the
-//  channel. Returns as s_receive_from().
+//  The next message from the DEALER, or else from the channel, when
+//  READ_CHANNEL. Returns as s_receive_from().
 static int
-s_receive_any (client_t *self, inbound_t *item)
+s_receive_any (client_t *self, bool read_channel, inbound_t *item)
 {
     int got = s_receive_from (self, false, item);
-    if (got == 0 && self->sub_socket)
+    if (got == 0 && read_channel && self->sub_socket)
         got = s_receive_from (self, true, item);
     return got;
 }
@@ -806,6 +814,7 @@ s_channel_open (client_t *self, const char *channel, const char *topic, const ch
         return PROKIT_ETRANSPORT;
     }
     self->channel_wait = true;
+    self->sub_drained = false; //  never read yet
     //  Its first message, the WELCOME, will be announced on its descriptor.
     return PROKIT_OK;
 }
@@ -1218,10 +1227,14 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
                              { self->monitor_fd, POLLIN, 0 },
                              { self->sub_fd, POLLIN, 0 } };
     bool monitor_ready = false; //  its descriptor says when events wait
+    //  The DEALER is read each time (our send may have swallowed its
+    //  announcement); the channel when it announced something, or was not
+    //  read to empty.
+    bool read_channel = !self->sub_drained;
     while (true) {
         inbound_t item;
         int got;
-        while (!done && (got = s_receive_any (self, &item)) != 0) {
+        while (!done && (got = s_receive_any (self, read_channel, &item)) != 0) {
             if (got < 0)
                 continue;
             bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
@@ -1265,6 +1278,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
             break;
         }
         monitor_ready = ready > 0 && (fds[1].revents & POLLIN);
+        read_channel = (ready > 0 && (fds[2].revents & POLLIN)) || !self->sub_drained;
     }
     self->awaiting = false;
     if (self->queue_head)
@@ -1386,7 +1400,8 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 #define READY_WAKE 1u
 #define READY_TIMER 2u
 #define READY_MONITOR 4u
-#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR)
+#define READY_SUB 8u
+#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR | READY_SUB)
 #define READY_EVENTS_MAX 16
 
 static unsigned
@@ -1398,6 +1413,7 @@ s_ready (const client_t *self, const struct epoll_event *events, int count)
         ready |= fd == self->wake_fd      ? READY_WAKE
                  : fd == self->timer_fd   ? READY_TIMER
                  : fd == self->monitor_fd ? READY_MONITOR
+                 : fd == self->sub_fd     ? READY_SUB
                                           : 0;
     }
     return ready;
@@ -1471,17 +1487,27 @@ s_dispatch (client_t *self, unsigned ready)
         if (!self->router) {
             inbound_t item;
             int got;
-            //  Read to empty (or to the batch limit): no second pass is
-            //  needed for the socket, only for what handlers queued.
-            while (handled < DISPATCH_BATCH && (got = s_receive_any (self, &item)) != 0) {
-                if (got > 0) {
-                    s_handle (self, &item);
-                    handled++;
-                    //  Confirm as we go, not once per batch: what a process
-                    //  that dies was handed and never confirmed stays small.
-                    s_grant_credit (self);
+            //  Each socket read to empty (or to the batch limit), one after
+            //  the other: no second pass is needed for a socket, only for
+            //  what handlers queued. The channel only when it announced
+            //  something or was not read to empty.
+            for (int source = 0; source < 2; source++) {
+                bool channel = source == 1;
+                if (channel && (!self->sub_socket || (self->sub_drained && !(ready & READY_SUB))))
+                    break;
+                while (handled < DISPATCH_BATCH && (!channel || self->sub_socket) &&
+                       (got = s_receive_from (self, channel, &item)) != 0) {
+                    if (got > 0) {
+                        s_handle (self, &item);
+                        handled++;
+                        //  Confirm as we go, not once per batch: what a
+                        //  process that dies was handed and never confirmed
+                        //  stays small.
+                        s_grant_credit (self);
+                    }
                 }
             }
+            ready &= ~READY_SUB;
             if (self->queue_head)
                 progress = true;
             //  Connection events come rarely: look when announced.
@@ -1660,7 +1686,7 @@ s_handshake (client_t *self, int timeout_ms)
         }
         inbound_t in;
         int got;
-        while ((got = s_receive_any (self, &in)) != 0) {
+        while ((got = s_receive_any (self, true, &in)) != 0) {
             if (got < 0)
                 continue;
             if (in.command == PROTO_WELCOME && !welcomed) {
@@ -1707,7 +1733,7 @@ s_await_bye (client_t *self)
             return;
         inbound_t item;
         int got;
-        while ((got = s_receive_any (self, &item)) != 0) {
+        while ((got = s_receive_any (self, true, &item)) != 0) {
             if (got < 0)
                 continue;
             uint8_t command = item.command;
