@@ -783,10 +783,10 @@ s_channel_endpoint (const client_t *self, const char *channel, char *out, size_t
         snprintf (out, size, "%s", channel);
 }
 
-//  Open a new SUB on the channel and subscribe to TOPIC and BROADCAST. The
-//  join completes with the WELCOME the router then publishes under TOPIC.
+//  Open a new SUB on the channel and subscribe to TOPIC. The join
+//  completes with the WELCOME the router then publishes under it.
 static int
-s_channel_open (client_t *self, const char *channel, const char *topic, const char *broadcast)
+s_channel_open (client_t *self, const char *channel, const char *topic)
 {
     s_channel_close (self);
     char endpoint[PROTO_CHANNEL_MAX + 64];
@@ -801,7 +801,6 @@ s_channel_open (client_t *self, const char *channel, const char *topic, const ch
         curve_apply_client (self->sub, self->curve_cert, self->curve_key);
     memcpy (self->topic, topic, PROTO_TOPIC_SIZE + 1);
     zsock_set_subscribe (self->sub, self->topic);
-    zsock_set_subscribe (self->sub, broadcast);
     if (zsock_connect (self->sub, "%s", endpoint) != 0) {
         log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
                    zmq_strerror (zmq_errno ()));
@@ -833,9 +832,8 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
         self->max_payload = (size_t) welcome.max_payload;
     self->version = proto_version_common (welcome.version);
-    if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE &&
-        strlen (welcome.broadcast) == PROTO_TOPIC_SIZE)
-        return s_channel_open (self, welcome.channel, welcome.topic, welcome.broadcast);
+    if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE)
+        return s_channel_open (self, welcome.channel, welcome.topic);
     s_channel_close (self);
     return PROKIT_OK;
 }
@@ -1030,8 +1028,11 @@ s_handle_answer (client_t *self, inbound_t *item)
     }
     pending_t *pending = s_table_find (&self->pending, item->id);
     //  An answer must come from the peer asked (the router names the
-    //  source): ids alone are not unique across peers.
-    if (pending && strcmp (pending->target, item->peer) != 0)
+    //  source): ids alone are not unique across peers. An ERROR with no
+    //  name is the router's own about our request (which it could not
+    //  read or route): only the router can send one.
+    if (pending && strcmp (pending->target, item->peer) != 0 &&
+        !(item->command == PROTO_ERROR && !item->peer[0]))
         pending = NULL;
     if (!pending) {
         //  Its deadline passed already; the requester has had its outcome.
@@ -1146,7 +1147,21 @@ s_handle (client_t *self, inbound_t *item)
         if (self->events->on_control)
             self->events->on_control (self->owner, item->command);
         break;
-    case PROTO_BYE: s_connection_lost (self, "the router closed the connection"); break;
+    case PROTO_BYE: {
+        //  The router ended our session: it is going away (we rejoin when
+        //  the connection is back), or our channel connection ended while
+        //  this one lives on ("rejoin"): then we claim our name again now.
+        proto_bye_t bye;
+        bool rejoin = proto_bye_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body),
+                                        &bye) == PROKIT_OK &&
+                      bye.rejoin;
+        s_connection_lost (self, rejoin ? "the router ended our session: our channel connection "
+                                          "ended"
+                                        : "the router closed the connection");
+        if (rejoin)
+            s_rejoin (self);
+        break;
+    }
     default: //  PONG: nothing to do
         break;
     }
@@ -1237,9 +1252,11 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
         while (!done && (got = s_receive_any (self, read_channel, &item)) != 0) {
             if (got < 0)
                 continue;
-            bool ours = (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
-                         item.command == PROTO_INFO) &&
-                        item.id == id && strcmp (item.peer, peer) == 0;
+            bool ours =
+                (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
+                 item.command == PROTO_INFO) &&
+                item.id == id &&
+                (strcmp (item.peer, peer) == 0 || (item.command == PROTO_ERROR && !item.peer[0]));
             if (ours) {
                 *answer = item;
                 rc = PROKIT_OK;
@@ -2009,7 +2026,7 @@ client_destroy (client_t **self_p)
         //  BYE says what we took in from the channel: in this session (what
         //  is still queued here is not), or in the one main closed (the
         //  connection is up: a lost one says it in its next HELLO).
-        proto_bye_t bye = { "", 0, false, 0, false };
+        proto_bye_t bye = { "", 0, false, 0, false, false };
         size_t dealer_queued = self->queue_count - self->channel_queued;
         bye.last_dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
         bye.dealer_counted = true;

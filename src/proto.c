@@ -758,9 +758,9 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     //  version 1 WELCOME is what it always was; the channel only when one
     //  was asked for.
     bool versioned = welcome->version > PROTO_VERSION_1;
-    bool channel = welcome->channel[0] && welcome->topic[0] && welcome->broadcast[0];
+    bool channel = welcome->channel[0] && welcome->topic[0];
     size_t n = 0;
-    out[n++] = (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 3 : 0)));
+    out[n++] = (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 2 : 0)));
     n += s_write_str (out + n, "max_payload", 11);
     n += s_write_uint (out + n, welcome->max_payload);
     n += s_write_str (out + n, "heartbeat_ms", 12);
@@ -775,9 +775,6 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
                           strnlen (welcome->channel, PROTO_CHANNEL_MAX - 1));
         n += s_write_str (out + n, "topic", 5);
         n += s_write_str (out + n, welcome->topic, strnlen (welcome->topic, PROTO_TOPIC_SIZE));
-        n += s_write_str (out + n, "broadcast", 9);
-        n += s_write_str (out + n, welcome->broadcast,
-                          strnlen (welcome->broadcast, PROTO_TOPIC_SIZE));
     }
     return n;
 }
@@ -788,20 +785,15 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->version = 0;
     welcome->channel[0] = 0;
     welcome->topic[0] = 0;
-    welcome->broadcast[0] = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
                          { "channel", FIELD_STR, welcome->channel, sizeof (welcome->channel) },
-                         { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
-                         { "broadcast", FIELD_STR, welcome->broadcast,
-                           sizeof (welcome->broadcast) } };
-    int rc = s_decode_map (data, size, fields, 6);
+                         { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) } };
+    int rc = s_decode_map (data, size, fields, 5);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
-    if (rc == PROKIT_OK &&
-        ((welcome->topic[0] && strlen (welcome->topic) != PROTO_TOPIC_SIZE) ||
-         (welcome->broadcast[0] && strlen (welcome->broadcast) != PROTO_TOPIC_SIZE)))
+    if (rc == PROKIT_OK && welcome->topic[0] && strlen (welcome->topic) != PROTO_TOPIC_SIZE)
         rc = PROKIT_EPROTO;
     return rc;
 }
@@ -813,7 +805,7 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
     size_t n = 0;
     bool topic = bye->last_topic[0] != 0;
     out[n++] = (uint8_t) (0x80 | ((topic ? 1 : 0) + (bye->counted ? 1 : 0) +
-                                  (bye->dealer_counted ? 1 : 0)));
+                                  (bye->dealer_counted ? 1 : 0) + (bye->rejoin ? 1 : 0)));
     if (topic) {
         n += s_write_str (out + n, "last_topic", 10);
         n += s_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
@@ -826,6 +818,10 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
         n += s_write_str (out + n, "last_dealer", 11);
         n += s_write_uint (out + n, bye->last_dealer);
     }
+    if (bye->rejoin) {
+        n += s_write_str (out + n, "rejoin", 6);
+        out[n++] = 0xc3;
+    }
     return n;
 }
 
@@ -835,10 +831,12 @@ proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
     bye->last_topic[0] = 0;
     //  A count can never be UINT64_MAX: it stands for "not said".
     bye->last_count = bye->last_dealer = UINT64_MAX;
+    bye->rejoin = false;
     field_t fields[] = { { "last_topic", FIELD_STR, bye->last_topic, sizeof (bye->last_topic) },
                          { "last_count", FIELD_UINT, &bye->last_count, 0 },
-                         { "last_dealer", FIELD_UINT, &bye->last_dealer, 0 } };
-    int rc = s_decode_map (data, size, fields, 3);
+                         { "last_dealer", FIELD_UINT, &bye->last_dealer, 0 },
+                         { "rejoin", FIELD_BOOL, &bye->rejoin, 0 } };
+    int rc = s_decode_map (data, size, fields, 4);
     bye->counted = bye->last_count != UINT64_MAX;
     bye->dealer_counted = bye->last_dealer != UINT64_MAX;
     if (!bye->counted)

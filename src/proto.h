@@ -159,11 +159,10 @@ typedef struct proto_welcome {
     uint64_t heartbeat_ms;
     uint64_t version; //  the wire version it sends in, and the client may: 1 if not said
     //  The PUB channel, when the HELLO asked for it: the endpoint to
-    //  connect a SUB to, the secret topic to subscribe to, and the topic of
-    //  broadcasts (a SUB filters too). Empty: none.
+    //  connect a SUB to, and the secret topic to subscribe to (everything
+    //  main sends the window comes under it, broadcasts too). Empty: none.
     char channel[PROTO_CHANNEL_MAX];
     char topic[PROTO_TOPIC_SIZE + 1];
-    char broadcast[PROTO_TOPIC_SIZE + 1];
 } proto_welcome_t;
 
 #define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 32)
@@ -204,6 +203,9 @@ typedef struct proto_bye {
     bool counted; //  LAST_COUNT is said
     uint64_t last_dealer;
     bool dealer_counted; //  LAST_DEALER is said
+    //  From the router: this connection is fine, only the session ended
+    //  (its channel connection did): join again at once.
+    bool rejoin;
 } proto_bye_t;
 
 #define PROTO_BYE_BODY_MAX 96

@@ -98,10 +98,9 @@ typedef struct peer {
     uint64_t consumed; //  of those, how many it said it has taken in
     //  Delivery on the PUB channel, accounted so that whatever main sent it
     //  and it never took in is reported to main when the session ends: the
-    //  SENDs published under its topic, the broadcast count when it joined,
-    //  and how many of both it confirmed (CREDIT, BYE).
+    //  SENDs and broadcasts published under its topic, and how many it
+    //  confirmed (CREDIT, BYE).
     uint64_t published;
-    uint64_t broadcasts_at_join;
     uint64_t channel_confirmed;
     bool final_known; //  its BYE said how many it took in: FINAL_COUNT
     uint64_t final_count;
@@ -161,10 +160,8 @@ typedef struct router_state {
     char channels[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX]; //  per endpoint, "" if none
     char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
     size_t endpoint_count;
-    char broadcast_topic[PROTO_TOPIC_SIZE + 1];
-    zhashx_t *by_topic;     //  topic -> joining peer_t
+    zhashx_t *by_topic;     //  topic -> peer_t on the channel
     size_t channel_windows; //  joined windows on the channel
-    uint64_t broadcasts;    //  broadcasts published on the channel
     zhashx_t *lost;         //  topic -> lost_session_t
     atomic_size_t lost_count;
     int lost_grace_ms;
@@ -357,6 +354,15 @@ static inline bool
 s_has_credit (const peer_t *to)
 {
     return to->window == 0 || to->sent - to->consumed < to->window;
+}
+
+//  Has TO room on the PUB channel for one more SEND or broadcast: fewer
+//  than its window unconfirmed (CREDIT "channel")? Below its window, its
+//  queue never fills, so it never holds up a broadcast to the others.
+static inline bool
+s_channel_room (const peer_t *to)
+{
+    return to->window == 0 || to->published - to->channel_confirmed < to->window;
 }
 
 //  Send one message to a peer without blocking, in the wire version it
@@ -714,7 +720,8 @@ s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t 
 static uint64_t
 s_channel_expected (const router_state_t *self, const peer_t *peer)
 {
-    return peer->published + (self->broadcasts - peer->broadcasts_at_join);
+    (void) self;
+    return peer->published;
 }
 
 static void
@@ -815,9 +822,10 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
     zhashx_delete (self->by_id, peer->key);
+    if (peer->channel)
+        zhashx_delete (self->by_topic, peer->topic);
     if (peer->joining) {
         //  Nobody was told it joined: nobody is told it left.
-        zhashx_delete (self->by_topic, peer->topic);
         char name[PROTO_NAME_MAX + 1];
         strcpy (name, peer->name);
         s_forget_recent (self);
@@ -890,8 +898,7 @@ s_topic_new (router_state_t *self, char topic[PROTO_TOPIC_SIZE + 1])
             topic[2 * i + 1] = digits[random[i] & 15];
         }
         topic[PROTO_TOPIC_SIZE] = 0;
-        if ((topic == self->broadcast_topic || strcmp (topic, self->broadcast_topic) != 0) &&
-            !zhashx_lookup (self->by_topic, topic))
+        if (!zhashx_lookup (self->by_topic, topic))
             return true;
     }
     return false;
@@ -1014,9 +1021,8 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     zhashx_insert (self->by_id, peer->key, peer);
 
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = {
-        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", ""
-    };
+    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms,
+                                (uint64_t) peer->version, "", "" };
     //  A window that reads the channel (version 2 and up) is told where it
     //  is and its secret topic; it has joined once its subscription is seen.
     const char *channel = NULL;
@@ -1035,7 +1041,6 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         zhashx_insert (self->by_topic, peer->topic, peer);
         snprintf (welcome.channel, sizeof (welcome.channel), "%s", channel);
         memcpy (welcome.topic, peer->topic, sizeof (welcome.topic));
-        memcpy (welcome.broadcast, self->broadcast_topic, sizeof (welcome.broadcast));
     }
     size_t size = proto_welcome_encode (body, &welcome);
     if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size) != 0) {
@@ -1164,8 +1169,13 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     if (sender->is_main && target->channel && !target->joining) {
         //  Everything main says to a window travels on the PUB channel,
         //  one pipe, so it keeps its order: messages, orders, replies.
-        rc = s_publish (self, target->topic, (proto_command_t) msg->command, msg->id, sender->name,
-                        body);
+        if (msg->command == PROTO_SEND && !s_channel_room (target)) {
+            zmq_msg_close (body);
+            rc = EAGAIN;
+        }
+        else
+            rc = s_publish (self, target->topic, (proto_command_t) msg->command, msg->id,
+                            sender->name, body);
         if (rc == 0 && msg->command == PROTO_SEND)
             target->published++;
     }
@@ -1258,22 +1268,46 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         s_send_error (self, sender, msg->id, "", PROKIT_EACCES, "only main may broadcast");
         return;
     }
-    //  The windows on the channel get it in one publish, or none does:
-    //  with a subscriber's queue full, the whole broadcast is refused.
+    //  The windows on the channel get it under their own topics, all or
+    //  none: if any of them has its window of unconfirmed messages full,
+    //  the whole broadcast is refused. So no topic is shared: a window
+    //  that has gone (its connection still open, frozen, or closed by main
+    //  and not leaving) is never sent to again, and holds nobody back.
     if (self->channel_windows > 0) {
-        zmq_msg_t copy;
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-        if (s_publish (self, self->broadcast_topic, PROTO_BROADCAST, msg->id, sender->name,
-                       &copy) != 0) {
+        size_t count = 0;
+        bool room = true;
+        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+             peer = (peer_t *) zhashx_next (self->by_name))
+            if (peer->channel && !peer->joining) {
+                room = room && s_channel_room (peer);
+                if (s_targets_add (self, count))
+                    self->targets[count++] = peer;
+            }
+        if (!room || count < self->channel_windows) {
             self->stats.back_pressure++;
             zmq_msg_close (body);
-            s_refuse (self, sender, msg, PROKIT_EAGAIN,
-                      "a window is not keeping up: its queue is full, broadcast not sent");
+            s_refuse (self, sender, msg, room ? PROKIT_ENOMEM : PROKIT_EAGAIN,
+                      room ? "router out of memory: broadcast not sent"
+                           : "a window is not keeping up: its queue is full, broadcast not sent");
             return;
         }
-        self->stats.routed += self->channel_windows;
-        self->broadcasts++;
+        for (size_t i = 0; i < count; i++) {
+            peer_t *peer = self->targets[i];
+            zmq_msg_t copy;
+            zmq_msg_init (&copy);
+            zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+            if (s_publish (self, peer->topic, PROTO_BROADCAST, msg->id, sender->name, &copy) == 0) {
+                peer->published++;
+                self->stats.routed++;
+            }
+            else {
+                //  Within its window, its queue cannot be full: only a
+                //  client that does not count can get here.
+                self->stats.back_pressure++;
+                s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
+                              "window is not keeping up: broadcast dropped for it");
+            }
+        }
     }
     //  The others one by one. Collect first: a failed send may remove a
     //  peer while we iterate.
@@ -1628,10 +1662,13 @@ s_drain (router_state_t *self)
 //  Subscriptions arriving on the PUB channel. With ZMQ_XPUB_MANUAL none
 //  takes effect unless the router applies it, right after reading it (it
 //  applies to the connection that sent the one last read): only a joining
-//  window's own secret topic is applied, together with the broadcast
-//  topic, and that completes its join. Anything else (a foreign SUB
-//  subscribing to everything, a topic guessed or used twice) is ignored
-//  and counted as garbage; unsubscriptions need nothing.
+//  window's own secret topic is applied, and that completes its join.
+//  Anything else (a foreign SUB subscribing to everything, to a name, a
+//  topic guessed or used twice) is ignored and counted as garbage.
+//  When a joined window's channel connection ends (libzmq then says its
+//  topic is unsubscribed) while its DEALER lives on, nothing main sends it
+//  could reach it: its session ends there ("connection lost") and it is
+//  told with a BYE, on which it joins again.
 static void
 s_drain_pub (router_state_t *self)
 {
@@ -1646,37 +1683,37 @@ s_drain_pub (router_state_t *self)
         }
         const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
         size_t size = zmq_msg_size (&frame);
+        bool subscribe = size > 0 && data[0] == 1;
         peer_t *peer = NULL;
-        if (size == 1 + PROTO_TOPIC_SIZE && data[0] == 1) {
+        if (size == 1 + PROTO_TOPIC_SIZE && data[0] <= 1) {
             char topic[PROTO_TOPIC_SIZE + 1];
             memcpy (topic, data + 1, PROTO_TOPIC_SIZE);
             topic[PROTO_TOPIC_SIZE] = 0;
             peer = (peer_t *) zhashx_lookup (self->by_topic, topic);
         }
-        //  A window subscribes to the broadcast topic too, which the router
-        //  applies with its own: nothing to do for that one.
-        bool subscribe = size > 0 && data[0] == 1 &&
-                         !(size == 1 + PROTO_TOPIC_SIZE &&
-                           memcmp (data + 1, self->broadcast_topic, PROTO_TOPIC_SIZE) == 0);
         zmq_msg_close (&frame);
-        if (!peer) {
+        if (peer && !subscribe && !peer->joining) {
+            log_warn ("router: '%s' lost its PUB channel connection", peer->name);
+            proto_bye_t bye = { "", 0, false, 0, false, true };
+            uint8_t body[PROTO_BYE_BODY_MAX];
+            size_t body_size = proto_bye_encode (body, &bye);
+            s_send (self, peer, PROTO_BYE, 0, "", body, body_size);
+            s_remove_peer (self, peer, "connection lost");
+            continue;
+        }
+        if (!peer || !subscribe || !peer->joining) {
             if (subscribe) {
                 self->stats.garbage++;
                 log_debug ("router: ignored a subscription on the PUB channel");
             }
             continue;
         }
-        zhashx_delete (self->by_topic, peer->topic);
-        if (zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, peer->topic, PROTO_TOPIC_SIZE) != 0 ||
-            zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, self->broadcast_topic, PROTO_TOPIC_SIZE) !=
-                0) {
+        if (zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, peer->topic, PROTO_TOPIC_SIZE) != 0) {
             //  Its connection went in the meantime; so will its DEALER's.
             log_warn ("router: '%s' left the PUB channel while joining", peer->name);
             continue;
         }
         peer->joining = false;
-        //  Every broadcast from here on reaches its connection.
-        peer->broadcasts_at_join = self->broadcasts;
         //  The first message on its topic, its join's last step: from here
         //  on nothing main sends it can miss.
         zmq_msg_t body;
@@ -1814,6 +1851,16 @@ s_bind_channel (router_state_t *self, const router_config_t *config, size_t inde
 {
     char wanted[ROUTER_BOUND_MAX];
     s_channel_endpoint (self->bound[index], wanted, sizeof (wanted));
+    //  An endpoint given with any free port has its channel on any free
+    //  port too (the next one may be taken).
+    const char *given = config->endpoints[index];
+    const char *colon = strrchr (given, ':');
+    if (strncmp (given, "tcp://", 6) == 0 && colon &&
+        (streq (colon, ":*") || streq (colon, ":0"))) {
+        const char *bound_colon = strrchr (self->bound[index], ':');
+        snprintf (wanted, sizeof (wanted), "%.*s:*", (int) (bound_colon - self->bound[index]),
+                  self->bound[index]);
+    }
     if (!wanted[0])
         return PROKIT_OK;
     if (secure)
@@ -1858,8 +1905,6 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     zsock_set_xpub_manual (self->pub_sock, 1);
     zsock_set_sndhwm (self->pub_sock, ROUTER_HWM);
     zsock_set_linger (self->pub_sock, 0);
-    if (!s_topic_new (self, self->broadcast_topic))
-        return PROKIT_ENOMEM;
     zhashx_set_destructor (self->by_name, s_peer_destroy);
     self->router = zsock_resolve (self->router_sock);
     zsock_set_router_mandatory (self->router_sock, 1);

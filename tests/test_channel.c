@@ -111,6 +111,29 @@ s_send_text (prokit_main_t *main, const char *window, const char *text)
 
 //  --- nobody else receives a window's messages ------------------------------
 
+typedef struct departures {
+    int left;
+} departures_t;
+
+static void
+s_count_departures (const prokit_presence_t *event, void *arg)
+{
+    if (event->kind == PROKIT_PRESENCE_LEFT)
+        ((departures_t *) arg)->left++;
+}
+
+static bool
+s_someone_left (void *arg)
+{
+    return ((departures_t *) arg)->left > 0;
+}
+
+static bool
+s_main_knows_spy (void *arg)
+{
+    return prokit_main_has_window ((prokit_main_t *) arg, "spy");
+}
+
 static bool
 s_garbage_at_least (void *arg)
 {
@@ -121,9 +144,9 @@ s_garbage_at_least (void *arg)
 }
 
 //  A raw DEALER joins by hand asking for the channel and learns, as any
-//  window does, the broadcast topic from its WELCOME.
+//  window does, its secret topic from its WELCOME.
 static void
-s_learn_broadcast_topic (void *dealer, char topic[17])
+s_learn_topic (void *dealer, char topic[17])
 {
     //  HELLO (version 1 header) {"version": 2, "channel": true}
     unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 9 };
@@ -136,13 +159,22 @@ s_learn_broadcast_topic (void *dealer, char topic[17])
     int size = zmq_recv (dealer, welcome, sizeof (welcome), 0);
     assert_true (size > 4);
     assert_int_equal (welcome[3], 2); //  WELCOME
-    const unsigned char *at = (const unsigned char *) memmem (welcome, (size_t) size,
-                                                              "\xa9"
-                                                              "broadcast\xb0",
-                                                              11);
+    const unsigned char *at =
+        (const unsigned char *) memmem (welcome, (size_t) size, "\xa5topic\xb0", 7);
     assert_non_null (at);
-    memcpy (topic, at + 11, 16);
+    memcpy (topic, at + 7, 16);
     topic[16] = 0;
+}
+
+//  Messages waiting on a raw SUB, read without waiting.
+static int
+s_drain_count (void *sub)
+{
+    int count = 0;
+    char buffer[256];
+    while (zmq_recv (sub, buffer, sizeof (buffer), ZMQ_DONTWAIT) >= 0)
+        count++;
+    return count;
 }
 
 static void
@@ -154,51 +186,106 @@ test_raw_sub_eavesdropping_gets_nothing (void **state)
     inbox_t inbox = { 0, 0, { { 0 } } };
     prokit_window_on_main_message (work, s_collect, &inbox);
 
+    //  "spy" joins by hand, with a SUB of its own on its secret topic.
     void *context = zmq_ctx_new ();
     void *dealer = zmq_socket (context, ZMQ_DEALER);
-    void *spy = zmq_socket (context, ZMQ_SUB);
+    void *own = zmq_socket (context, ZMQ_SUB);
+    void *eavesdropper = zmq_socket (context, ZMQ_SUB);
     int linger = 0, timeout = 5000;
     zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    zmq_setsockopt (spy, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (own, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_setsockopt (eavesdropper, ZMQ_LINGER, &linger, sizeof (linger));
     assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
-    char broadcast_topic[17];
+    char topic[17];
     //  Main is not in its loop: the router's own thread answers.
-    s_learn_broadcast_topic (dealer, broadcast_topic);
-    tu_handle_t main_only[] = { { f->main, NULL } };
+    s_learn_topic (dealer, topic);
+    zmq_setsockopt (own, ZMQ_SUBSCRIBE, topic, 16);
+    assert_int_equal (zmq_connect (own, f->channel), 0);
+    char welcome[256];
+    assert_true (zmq_recv (own, welcome, sizeof (welcome), 0) > 16); //  joined
+    assert_memory_equal (welcome, topic, 16);
 
-    //  The spy subscribes to everything first; once the router has seen
-    //  (and ignored) that, to the broadcast topic and to the name "work",
-    //  which reach it in that order on the same connection.
+    //  Another SUB subscribes to everything first; once the router has seen
+    //  (and ignored) that, to the name "work" and to spy's topic a second
+    //  time, which reach it in that order on the same connection.
+    tu_handle_t main_only[] = { { f->main, NULL } };
     prokit_stats_t stats;
     prokit_main_stats (f->main, &stats);
     uint64_t garbage = stats.garbage + 1;
     void *args[] = { f->main, &garbage };
-    assert_int_equal (zmq_connect (spy, f->channel), 0);
-    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, "", 0);
+    assert_int_equal (zmq_connect (eavesdropper, f->channel), 0);
+    zmq_setsockopt (eavesdropper, ZMQ_SUBSCRIBE, "", 0);
     assert_true (tu_pump (main_only, 1, s_garbage_at_least, args, 5000));
-    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, broadcast_topic, 16);
-    zmq_setsockopt (spy, ZMQ_SUBSCRIBE, "work", 4);
-    garbage++;
+    zmq_setsockopt (eavesdropper, ZMQ_SUBSCRIBE, "work", 4);
+    zmq_setsockopt (eavesdropper, ZMQ_SUBSCRIBE, topic, 16);
+    garbage += 2;
     assert_true (tu_pump (main_only, 1, s_garbage_at_least, args, 5000));
 
     for (int i = 0; i < 10; i++) {
         s_send_text (f->main, "work", "for work");
+        s_send_text (f->main, "spy", "for spy");
         s_send_text (f->main, NULL, "for all");
     }
     tu_handle_t both[] = { { f->main, NULL }, { NULL, work } };
     awaited_t all = { &inbox, 20 };
     assert_true (tu_pump (both, 2, s_has, &all, 5000));
     assert_int_equal (inbox.broadcasts, 10);
-    //  Everything has reached "work", over the same channel: nothing is on
-    //  its way to the spy either.
-    zmq_pollitem_t item = { spy, 0, ZMQ_POLLIN, 0 };
+    int spied = 0;
+    while (spied < 20 && zmq_recv (own, welcome, sizeof (welcome), 0) > 0)
+        spied++;
+    assert_int_equal (spied, 20);
+    //  Everything has reached both windows, over the same channel: nothing
+    //  is on its way to the eavesdropper either.
+    zmq_pollitem_t item = { eavesdropper, 0, ZMQ_POLLIN, 0 };
     assert_int_equal (zmq_poll (&item, 1, 300), 0);
+    assert_int_equal (s_drain_count (eavesdropper), 0);
+    assert_int_equal (s_drain_count (own), 0);
 
-    zmq_close (spy);
+    zmq_close (eavesdropper);
+    zmq_close (own);
     zmq_close (dealer);
     zmq_ctx_term (context);
     prokit_window_destroy (&work);
+}
+
+//  A window's channel connection that ends while its DEALER lives on ends
+//  its session: it is told (BYE) and main hears it left.
+static void
+test_a_window_whose_channel_connection_ends_is_told_and_leaves (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    void *context = zmq_ctx_new ();
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    void *own = zmq_socket (context, ZMQ_SUB);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_setsockopt (own, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
+    char topic[17];
+    s_learn_topic (dealer, topic);
+    zmq_setsockopt (own, ZMQ_SUBSCRIBE, topic, 16);
+    assert_int_equal (zmq_connect (own, f->channel), 0);
+    char buffer[256];
+    assert_true (zmq_recv (own, buffer, sizeof (buffer), 0) > 16); //  joined
+    tu_handle_t main_only[] = { { f->main, NULL } };
+    assert_true (tu_pump (main_only, 1, s_main_knows_spy, f->main, 5000));
+    departures_t departures = { 0 };
+    prokit_main_on_presence (f->main, s_count_departures, &departures);
+
+    zmq_close (own);
+    //  Its DEALER hears BYE (a version 2 one-frame message, command 3).
+    int size = zmq_recv (dealer, buffer, sizeof (buffer), 0);
+    assert_true (size >= 4);
+    assert_int_equal (buffer[3], 3);
+    assert_true (tu_pump (main_only, 1, s_someone_left, &departures, 5000));
+    assert_false (prokit_main_has_window (f->main, "spy"));
+    prokit_main_on_presence (f->main, NULL, NULL);
+    zmq_close (dealer);
+    zmq_ctx_term (context);
 }
 
 static void
@@ -408,15 +495,26 @@ s_never (void *arg)
     return false;
 }
 
-typedef struct departures {
-    int left;
-} departures_t;
+//  Main sends number N to WINDOW until it is accepted (EAGAIN: its window
+//  of unconfirmed messages is still full).
+typedef struct resend {
+    prokit_main_t *main;
+    const char *window;
+    long n;
+    bool accepted;
+} resend_t;
 
-static void
-s_count_departures (const prokit_presence_t *event, void *arg)
+static bool
+s_resend_until_accepted (void *arg)
 {
-    if (event->kind == PROKIT_PRESENCE_LEFT)
-        ((departures_t *) arg)->left++;
+    resend_t *resend = (resend_t *) arg;
+    if (!resend->accepted) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", resend->n);
+        int rc = prokit_main_send (resend->main, resend->window, &payload);
+        assert_true (rc == PROKIT_OK || rc == PROKIT_EAGAIN);
+        resend->accepted = rc == PROKIT_OK;
+    }
+    return resend->accepted;
 }
 
 static void
@@ -468,9 +566,10 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     assert_true (flood.broadcasts_seen);
     assert_int_equal (log.lost, 0);
     assert_int_equal (departures.left, 0);
-    //  And main reaches it as before.
-    prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
-    assert_int_equal (prokit_main_send (f->main, "slow", &payload), PROKIT_OK);
+    //  And main reaches it as before, once the router has heard that it
+    //  took everything in (until then, its window is full: EAGAIN).
+    resend_t resend = { f->main, "slow", accepted, false };
+    assert_true (tu_pump (handles, 2, s_resend_until_accepted, &resend, 5000));
     check.expected = accepted + 1;
     assert_true (tu_pump (handles, 2, s_flood_done, &check, 5000));
     assert_false (flood.out_of_order);
@@ -616,7 +715,7 @@ s_leave_with_messages_unread (fixture_t *f, bool closed_by_main)
     prokit_window_on_main_message (window, s_count_in_order, &flood);
     long accepted = 0;
     //  By name and to everyone, in one numbered sequence.
-    for (long i = 0; i < 6000; i++) {
+    for (long i = 0; i < 3000; i++) {
         prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
         assert_int_equal (i % 3 ? prokit_main_send (f->main, "leaving", &payload)
                                 : prokit_main_broadcast (f->main, &payload),
@@ -743,6 +842,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_raw_sub_eavesdropping_gets_nothing, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_window_whose_channel_connection_ends_is_told_and_leaves, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_work_and_worker_never_see_each_others_messages,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_gets_what_main_sends_the_moment_it_joined,

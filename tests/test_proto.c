@@ -1602,7 +1602,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "" };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1618,10 +1618,10 @@ test_welcome_body_round_trips (void **state)
     const uint64_t values[] = { 0, 1, 127, 128, 1u << 30, (uint64_t) INT64_MAX };
     for (size_t i = 0; i < COUNT_OF (values); i++) {
         uint8_t body[PROTO_WELCOME_BODY_MAX];
-        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "" };
+        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "" };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345, 0, "", "", "" };
+        proto_welcome_t in = { 12345, 12345, 0, "", "" };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1634,9 +1634,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "" };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "" };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0, 0, "", "", "" };
+    proto_welcome_t in = { 0, 0, 0, "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1654,7 +1654,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (proto_msgpack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2, 0, "", "", "" };
+    proto_welcome_t kept = { 1, 2, 0, "", "" };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1667,7 +1667,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "" };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1677,7 +1677,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "" };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1709,7 +1709,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "" };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1722,7 +1722,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "" };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1735,7 +1735,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "" };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1749,7 +1749,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "" };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1760,7 +1760,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "" };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1810,34 +1810,33 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_true (in.last_count == UINT64_MAX);
 
     //  BYE says the count of the session it ends, or of an earlier one.
-    proto_bye_t bye = { "", 0, true, 5, true };
+    proto_bye_t bye = { "", 0, true, 5, true, false };
     size = proto_bye_encode (body, &bye);
     assert_true (size <= PROTO_BYE_BODY_MAX);
     proto_bye_t heard;
     assert_int_equal (proto_bye_decode (body, size, &heard), PROKIT_OK);
     assert_true (heard.counted && heard.last_count == 0 && heard.last_topic[0] == 0);
     assert_true (heard.dealer_counted && heard.last_dealer == 5);
-    proto_bye_t earlier = { "0123456789abcdef", 77, true, 0, false };
+    proto_bye_t earlier = { "0123456789abcdef", 77, true, 0, false, true };
     size = proto_bye_encode (body, &earlier);
     assert_int_equal (proto_bye_decode (body, size, &heard), PROKIT_OK);
     assert_true (heard.counted && heard.last_count == 77 && !heard.dealer_counted);
+    assert_true (heard.rejoin);
     assert_string_equal (heard.last_topic, "0123456789abcdef");
     assert_int_equal (proto_bye_decode ("", 0, &heard), PROKIT_OK);
     assert_false (heard.counted);
 
-    //  WELCOME names the channel and both topics; a topic of another
+    //  WELCOME names the channel and the topic; a topic of another
     //  length is refused (it would not be an exact match).
-    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX,         2,
-                                "",         "0123456789abcdef", "fedcba9876543210" };
+    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef" };
     memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 0, "", "", "" };
+    proto_welcome_t got = { 0, 0, 0, "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_string_equal (got.channel, welcome.channel);
     assert_string_equal (got.topic, "0123456789abcdef");
-    assert_string_equal (got.broadcast, "fedcba9876543210");
     const uint8_t short_topic[] = { 0x81, 0xa5, 't', 'o', 'p', 'i', 'c', 0xa3, 'a', 'b', 'c' };
     assert_int_equal (proto_welcome_decode (short_topic, sizeof (short_topic), &got),
                       PROKIT_EPROTO);
@@ -2071,10 +2070,10 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
     assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_1);
 
-    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "" };
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "" };
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 99, "", "", "" };
+    proto_welcome_t got = { 0, 0, 99, "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_int_equal (got.version, PROTO_VERSION_2);
     assert_int_equal (got.max_payload, 1024);
