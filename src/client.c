@@ -126,6 +126,7 @@ struct client {
     int timer_fd;
     int wake_fd;
     int monitor_fd; //  the monitor's ZMQ_FD, -1 in memory
+    int pub_fd;     //  in memory: the router's channel socket's ZMQ_FD, else -1
     int dealer_fd;  //  the DEALER's ZMQ_FD (asking libzmq each time costs)
     //  What is known about the socket between dispatches, so that sends
     //  and dispatches make only the system calls that can matter:
@@ -661,15 +662,27 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     return 1;
 }
 
-//  The next message from the DEALER, or else from the channel, when
-//  READ_CHANNEL. Returns as s_receive_from().
+//  The next message from the DEALER while *READ_DEALER, else from the
+//  channel while *READ_CHANNEL; each flag is cleared once its socket is
+//  read to empty, so that a pass over both reads each empty one once (a
+//  read that finds nothing costs libzmq a poll and a getpid). Returns as
+//  s_receive_from().
 static int
-s_receive_any (client_t *self, bool read_channel, inbound_t *item)
+s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t *item)
 {
-    int got = s_receive_from (self, false, item);
-    if (got == 0 && read_channel && self->sub_socket)
-        got = s_receive_from (self, true, item);
-    return got;
+    if (*read_dealer) {
+        int got = s_receive_from (self, false, item);
+        if (got != 0)
+            return got;
+        *read_dealer = false;
+    }
+    if (*read_channel && self->sub_socket) {
+        int got = s_receive_from (self, true, item);
+        if (got != 0)
+            return got;
+    }
+    *read_channel = false;
+    return 0;
 }
 
 static void
@@ -695,27 +708,28 @@ s_enqueue (client_t *self, const inbound_t *item)
 }
 
 //  Tell the router what we have taken in, once CREDIT_BATCH more than we
-//  last said: what is still queued here does not count, so the router
+//  last said (true when we did): what is still queued here does not count, so the router
 //  never has us hold more than our window, in libzmq's queue and ours.
-static void
+static bool
 s_grant_credit (client_t *self)
 {
     if (self->router || !self->connected)
-        return;
+        return false;
     size_t queued = self->queue_count - self->channel_queued;
     uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
     uint64_t channel = self->channel_read - self->channel_queued;
     if ((consumed < self->credit_sent || consumed - self->credit_sent < CREDIT_BATCH) &&
         (channel < self->channel_sent || channel - self->channel_sent < CREDIT_BATCH))
-        return;
+        return false;
     proto_credit_t credit = { consumed > self->credit_sent ? consumed : self->credit_sent,
                               channel };
     uint8_t body[PROTO_CREDIT_BODY_MAX];
     size_t size = proto_credit_encode (body, &credit);
-    if (s_send (self, PROTO_CREDIT, 0, "", NULL, body, size) == PROKIT_OK) {
-        self->credit_sent = credit.consumed;
-        self->channel_sent = channel;
-    }
+    if (s_send (self, PROTO_CREDIT, 0, "", NULL, body, size) != PROKIT_OK)
+        return false;
+    self->credit_sent = credit.consumed;
+    self->channel_sent = channel;
+    return true;
 }
 
 //  What we took in from the channel in this session: read, and handed on.
@@ -1242,14 +1256,15 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
                              { self->monitor_fd, POLLIN, 0 },
                              { self->sub_fd, POLLIN, 0 } };
     bool monitor_ready = false; //  its descriptor says when events wait
-    //  The DEALER is read each time (our send may have swallowed its
-    //  announcement); the channel when it announced something, or was not
-    //  read to empty.
+    //  The DEALER is read first (our send may have swallowed its
+    //  announcement), then when it announces something; the channel when
+    //  it announced something, or was not read to empty.
+    bool read_dealer = true;
     bool read_channel = !self->sub_drained;
     while (true) {
         inbound_t item;
         int got;
-        while (!done && (got = s_receive_any (self, read_channel, &item)) != 0) {
+        while (!done && (got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
             if (got < 0)
                 continue;
             bool ours =
@@ -1273,7 +1288,8 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
         //  What we read and queued is not taken in: this grants only for
         //  what the dispatcher had taken before, and never blocks our own
         //  answer behind a full window for longer than the queue holds.
-        s_grant_credit (self);
+        if (s_grant_credit (self))
+            read_dealer = true; //  a send may swallow the DEALER's announcement
         if (!done && monitor_ready && s_watch_connection (self)) {
             //  The dispatcher ends the other requests; we end ours now.
             rc = PROKIT_ECLOSED;
@@ -1295,6 +1311,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
             break;
         }
         monitor_ready = ready > 0 && (fds[1].revents & POLLIN);
+        read_dealer = ready > 0 && (fds[0].revents & POLLIN);
         read_channel = (ready > 0 && (fds[2].revents & POLLIN)) || !self->sub_drained;
     }
     self->awaiting = false;
@@ -1418,7 +1435,8 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 #define READY_TIMER 2u
 #define READY_MONITOR 4u
 #define READY_SUB 8u
-#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR | READY_SUB)
+#define READY_PUB 16u
+#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR | READY_SUB | READY_PUB)
 #define READY_EVENTS_MAX 16
 
 static unsigned
@@ -1431,6 +1449,7 @@ s_ready (const client_t *self, const struct epoll_event *events, int count)
                  : fd == self->timer_fd   ? READY_TIMER
                  : fd == self->monitor_fd ? READY_MONITOR
                  : fd == self->sub_fd     ? READY_SUB
+                 : fd == self->pub_fd     ? READY_PUB
                                           : 0;
     }
     return ready;
@@ -1465,10 +1484,10 @@ s_dispatch (client_t *self, unsigned ready)
             //  handle it in this same round: the next round's routing then
             //  also covers what the handlers sent.
             inbound_t *head, *tail;
-            if (router_local_take (self->router, ready & READY_MONITOR, &self->spare_items, &head,
-                                   &tail))
+            if (router_local_take (self->router, ready & READY_MONITOR, ready & READY_PUB,
+                                   &self->spare_items, &head, &tail))
                 progress = true;
-            ready &= ~READY_MONITOR; //  looked at
+            ready &= ~(READY_MONITOR | READY_PUB); //  looked at
             if (head) {
                 if (self->queue_tail)
                     self->queue_tail->next = head;
@@ -1703,7 +1722,8 @@ s_handshake (client_t *self, int timeout_ms)
         }
         inbound_t in;
         int got;
-        while ((got = s_receive_any (self, true, &in)) != 0) {
+        bool read_dealer = true, read_channel = true;
+        while ((got = s_receive_next (self, &read_dealer, &read_channel, &in)) != 0) {
             if (got < 0)
                 continue;
             if (in.command == PROTO_WELCOME && !welcomed) {
@@ -1750,7 +1770,8 @@ s_await_bye (client_t *self)
             return;
         inbound_t item;
         int got;
-        while ((got = s_receive_any (self, true, &item)) != 0) {
+        bool read_dealer = true, read_channel = true;
+        while ((got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
             if (got < 0)
                 continue;
             uint8_t command = item.command;
@@ -1774,7 +1795,7 @@ static void
 s_close_local (client_t *self)
 {
     inbound_t *head, *tail;
-    router_local_take (self->router, true, &self->spare_items, &head, &tail);
+    router_local_take (self->router, true, true, &self->spare_items, &head, &tail);
     if (self->queue_tail)
         self->queue_tail->next = head;
     else
@@ -1872,6 +1893,7 @@ s_new_local (client_t *self, router_t *router, int *error)
     int fds[ROUTER_LOCAL_FDS];
     router_local_fds (router, fds);
     self->monitor_fd = fds[1]; //  the router's connection events
+    self->pub_fd = fds[3];     //  and subscriptions on its channel
     for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
         if (s_epoll_add (self, fds[i]) != 0) {
             *error = PROKIT_ETRANSPORT;
@@ -1903,7 +1925,7 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = self->dealer_fd = -1;
-    self->sub_fd = -1;
+    self->sub_fd = self->pub_fd = -1;
     strcpy (self->name, config->name);
     if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
         strcpy (self->label, "main");

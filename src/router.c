@@ -139,6 +139,9 @@ typedef struct run {
 #define LOST_GRACE_TIMEOUTS 10
 #define LOST_SESSIONS_MAX 100000
 #define LOST_SWEEP_MS 250
+//  How often the channel's socket is read at least, for subscriptions a
+//  publish swallowed the announcement of (ending connections, strangers).
+#define PUB_LOOK_MS 100
 
 //  A request forwarded to a peer and not answered yet: if the peer goes,
 //  the requester is told at once instead of waiting for its deadline.
@@ -161,6 +164,8 @@ typedef struct router_state {
     char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
     size_t endpoint_count;
     zhashx_t *by_topic;     //  topic -> peer_t on the channel
+    size_t joining_count;   //  windows waiting for their subscription
+    int64_t pub_read_at;    //  when the channel's socket was last read
     size_t channel_windows; //  joined windows on the channel
     zhashx_t *lost;         //  topic -> lost_session_t
     atomic_size_t lost_count;
@@ -826,6 +831,8 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         zhashx_delete (self->by_topic, peer->topic);
     if (peer->joining) {
         //  Nobody was told it joined: nobody is told it left.
+        if (peer->channel)
+            self->joining_count--;
         char name[PROTO_NAME_MAX + 1];
         strcpy (name, peer->name);
         s_forget_recent (self);
@@ -1037,6 +1044,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
             return;
         }
         peer->channel = peer->joining = true;
+        self->joining_count++;
         peer->join_id = msg->id;
         zhashx_insert (self->by_topic, peer->topic, peer);
         snprintf (welcome.channel, sizeof (welcome.channel), "%s", channel);
@@ -1714,6 +1722,7 @@ s_drain_pub (router_state_t *self)
             continue;
         }
         peer->joining = false;
+        self->joining_count--;
         //  The first message on its topic, its join's last step: from here
         //  on nothing main sends it can miss.
         zmq_msg_t body;
@@ -1726,18 +1735,27 @@ s_drain_pub (router_state_t *self)
 }
 
 //  One round of work: connection events (when MONITOR_READY: its
-//  descriptor was readable), messages, backlogs. It ends by
+//  descriptor was readable), subscriptions on the channel (when PUB_READY,
+//  while a window is joining, and now and then), messages, backlogs. It
+//  ends by
 //  reading the socket until libzmq says it is empty (EAGAIN), which also
 //  re-arms its ZMQ_FD, so nothing that arrived meanwhile goes unannounced.
 //  Returns true when more is waiting (a batch limit was hit).
 static bool
-s_process (router_state_t *self, bool monitor_ready)
+s_process (router_state_t *self, bool monitor_ready, bool pub_ready)
 {
     //  Its descriptor tells when connection events wait; looking costs a
     //  poll and a getpid.
     if (monitor_ready && (zsock_events (self->monitor) & ZMQ_POLLIN))
         s_drain_monitor (self);
-    s_drain_pub (self);
+    //  The channel the same, except that a publish may swallow its
+    //  announcement: while a window waits for its subscription to be seen
+    //  it is read every time, otherwise at least every PUB_LOOK_MS.
+    int64_t now = s_coarse_now_ms ();
+    if (pub_ready || self->joining_count > 0 || now - self->pub_read_at >= PUB_LOOK_MS) {
+        self->pub_read_at = now;
+        s_drain_pub (self);
+    }
     s_sweep_lost (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
@@ -1993,8 +2011,9 @@ s_router_thread (void *arg)
     router_t *self = (router_t *) arg;
     struct pollfd wake = { self->wake_fd, POLLIN, 0 };
     int monitor_fd = zsock_fd (self->state.monitor);
+    int pub_fd = zsock_fd (self->state.pub_sock);
     int timeout = 0; //  look once at the start, at everything
-    bool monitor_ready = true;
+    bool monitor_ready = true, pub_ready = true;
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[4];
         //  Lost sessions fall due with nothing on the sockets: look now
@@ -2020,6 +2039,8 @@ s_router_thread (void *arg)
             }
             else if (events[i].data.fd == monitor_fd)
                 monitor_ready = true; //  edge-triggered: remembered until looked at
+            else if (events[i].data.fd == pub_fd)
+                pub_ready = true;
         }
         if (atomic_load (&self->stop))
             break;
@@ -2040,7 +2061,8 @@ s_router_thread (void *arg)
             }
         }
         pthread_mutex_lock (&self->lock);
-        bool more = s_process (&self->state, monitor_ready);
+        bool more = s_process (&self->state, monitor_ready, pub_ready);
+        pub_ready = false;
         monitor_ready = false;
         size_t backlog = self->state.backlog_total;
         pthread_mutex_unlock (&self->lock);
@@ -2283,8 +2305,8 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
 }
 
 bool
-router_local_take (router_t *self, bool monitor_ready, router_item_t **spare, router_item_t **head,
-                   router_item_t **tail)
+router_local_take (router_t *self, bool monitor_ready, bool pub_ready, router_item_t **spare,
+                   router_item_t **head, router_item_t **tail)
 {
     pthread_mutex_lock (&self->lock);
     router_state_t *state = &self->state;
@@ -2309,7 +2331,7 @@ router_local_take (router_t *self, bool monitor_ready, router_item_t **spare, ro
         state->inbox_signalled = false;
     }
     state->main_holds_lock = true;
-    bool more = s_process (state, monitor_ready);
+    bool more = s_process (state, monitor_ready, pub_ready);
     state->main_holds_lock = false;
     atomic_fetch_add (&self->main_takes, 1);
     *head = state->inbox_head;

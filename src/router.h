@@ -133,11 +133,12 @@ int router_local_send (router_t *self, proto_command_t command, uint64_t id, con
 //  Process what waits on the socket, on main's thread, and take main's
 //  inbox: *HEAD and *TAIL are set to the list (NULL when empty). Connection
 //  events are looked at when MONITOR_READY (the monitor's descriptor, the
-//  second of router_local_fds, was readable). *SPARE is a list of items
+//  second of router_local_fds, was readable), subscriptions on the channel
+//  when PUB_READY (the fourth) or when due. *SPARE is a list of items
 //  main has finished with (bodies closed): the router takes them for reuse
 //  and sets *SPARE to NULL. Returns true when more is waiting than one call
 //  processes.
-bool router_local_take (router_t *self, bool monitor_ready, router_item_t **spare,
+bool router_local_take (router_t *self, bool monitor_ready, bool pub_ready, router_item_t **spare,
                         router_item_t **head, router_item_t **tail);
 
 //  Main enters (true) or leaves (false) its run loop. While it is in it,
