@@ -54,12 +54,12 @@ typedef struct prokit_main_opts {
     //  Largest payload accepted, in bytes. 0: 16 MiB. At most
     //  PROKIT_MAX_PAYLOAD_LIMIT (1 GiB); more is refused with PROKIT_EINVAL.
     size_t max_payload;
-    //  Liveness of window connections, both ways: the router pings each
-    //  every heartbeat_ivl_ms (0: 1000) and drops one silent for
+    //  Liveness of window connections: the router pings each every
+    //  heartbeat_ivl_ms (0: 1000) and drops one silent for
     //  heartbeat_timeout_ms (0: 3000); the window then leaves ("connection
-    //  lost"). Each ping tells the window to count main as gone after the
-    //  same silence. Any traffic counts; windows' libzmq answer pings by
-    //  themselves.
+    //  lost"). Any traffic counts; windows' libzmq answer pings by
+    //  themselves. The other way, windows ping main on their own (every
+    //  1000 ms, 3000 ms timeout), whatever these are.
     int heartbeat_ivl_ms;
     int heartbeat_timeout_ms;
     //  Attach to the broker at this endpoint (tcp://host:port, ipc://path)
@@ -128,17 +128,23 @@ PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn
 //  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
 //  when the message is on its way; PROKIT_ENOTFOUND when no such window has
 //  joined; PROKIT_EINVAL for a bad name; PROKIT_ETOOBIG; PROKIT_EAGAIN
-//  when the window's queue is full (nothing was sent). Attached to a
-//  broker, PROKIT_EAGAIN means the queue to the broker is full, and a
-//  window that leaves or cannot keep up before the broker delivers the
-//  message is reported to the undelivered callback
-//  (prokit_main_on_undelivered()).
+//  when the window has as many of main's messages as it may hold
+//  unconfirmed (it reads slowly: nothing was sent, try again). A message
+//  accepted that the window never takes in (it leaves, is closed, killed
+//  or dropped) is reported to the undelivered callback
+//  (prokit_main_on_undelivered()). Attached to a broker, PROKIT_EAGAIN
+//  means the queue to the broker is full, and a window that cannot keep
+//  up is reported to that callback too.
 PROKIT_EXPORT int prokit_main_send (prokit_main_t *self, const char *window,
                                     prokit_payload_t **payload_p);
 
 //  Send PAYLOAD to every window that has joined. Takes *payload_p as
-//  prokit_main_send(). A window that cannot take it is reported through
-//  the undelivered callback, one call per window.
+//  prokit_main_send(). All or none: PROKIT_EAGAIN when any window has as
+//  many messages as it may hold unconfirmed (nothing was sent; attached to
+//  a broker, that comes to the undelivered callback with an empty name). A
+//  window that then never takes it in is reported like a message by name.
+//  (A window that did not ask for the PUB channel, such as an older one,
+//  is sent to on its own, and reported one call per window.)
 PROKIT_EXPORT int prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p);
 
 //  Set the callback for messages that could not be delivered after
