@@ -712,13 +712,13 @@ s_count_through (bool kill_it, bool from_window)
     settle_t joined = { &tally, received_p, 0, 1, 0 };
     assert_true (tu_pump (handles, handle_count, s_accounted, &joined, 10000));
 
-    //  The flood: 40000 accepted; at 20000, the strike. Main's sends fail
+    //  The flood: 16000 accepted; at 8000, the strike. Main's sends fail
     //  at once (EAGAIN, ENOTFOUND once the window is gone); a window's are
     //  accepted unless its own queue is full, and reported later.
     long accepted = 0;
     bool struck = false;
     int64_t deadline = tu_now_ms () + 30000;
-    while (accepted < 40000 && tu_now_ms () < deadline) {
+    while (accepted < 16000 && tu_now_ms () < deadline) {
         prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
         int rc = from_window ? prokit_window_send (sender, "counted", &payload)
                              : prokit_main_send (main_handle, "counted", &payload);
@@ -737,7 +737,7 @@ s_count_through (bool kill_it, bool from_window)
             prokit_main_dispatch (main_handle);
             prokit_window_dispatch (sender);
         }
-        if (!struck && accepted == 20000) {
+        if (!struck && accepted == 8000) {
             kill (child.pid, kill_it ? SIGKILL : SIGSTOP);
             struck = true;
         }
@@ -746,11 +746,11 @@ s_count_through (bool kill_it, bool from_window)
     if (!kill_it) {
         //  Thawed once it has been dropped: it joins again.
         settle_t dropped = { &tally, received_p, 0, 1, 1 };
-        assert_true (tu_pump (handles, handle_count, s_accounted, &dropped, 10000));
+        assert_true (tu_pump (handles, handle_count, s_accounted, &dropped, 30000));
         kill (child.pid, SIGCONT);
     }
     settle_t settled = { &tally, received_p, accepted, kill_it ? 1 : 2, 1 };
-    assert_true (tu_pump (handles, handle_count, s_accounted, &settled, 20000));
+    assert_true (tu_pump (handles, handle_count, s_accounted, &settled, 30000));
     long received = (long) *received_p;
     print_message ("%s -> %s window: %ld accepted, %ld received + %ld reported = %ld\n",
                    from_window ? "window" : "main", kill_it ? "killed" : "frozen", accepted,
