@@ -619,23 +619,28 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     wire_view (frames, count, wire);
     int rc = PROKIT_OK;
     if (channel) {
-        //  The topic goes first; only ours and the broadcast topic reach us.
-        if (wire[0].size < PROTO_TOPIC_SIZE)
+        //  The topic goes first (only ours reaches us); the peer is empty:
+        //  everything there is from main.
+        if (wire[0].size < PROTO_TOPIC_WIRE)
             rc = PROKIT_EPROTO;
         else {
-            wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_SIZE;
-            wire[0].size -= PROTO_TOPIC_SIZE;
+            wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_WIRE;
+            wire[0].size -= PROTO_TOPIC_WIRE;
         }
     }
     proto_msg_t msg;
     //  Bodies from the router were size-checked there; accept what it sent.
     if (rc == PROKIT_OK)
-        rc = proto_decode (wire, count, PROTO_TO_CLIENT, SIZE_MAX, &msg);
-    //  Only main speaks on the channel (and the router, to confirm a join).
-    if (rc == PROKIT_OK && channel &&
-        (!s_channel_command (msg.command) ||
-         strcmp (msg.peer, msg.command == PROTO_WELCOME ? self->name : PROTO_MAIN_NAME) != 0))
-        rc = PROKIT_EPROTO;
+        rc = proto_decode (wire, count, channel ? PROTO_ON_CHANNEL : PROTO_TO_CLIENT, SIZE_MAX,
+                           &msg);
+    //  Only main speaks on the channel (and the router, to confirm a join):
+    //  it has no name to say there.
+    if (rc == PROKIT_OK && channel) {
+        if (!s_channel_command (msg.command))
+            rc = PROKIT_EPROTO;
+        else
+            strcpy (msg.peer, msg.command == PROTO_WELCOME ? self->name : PROTO_MAIN_NAME);
+    }
     if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
         rc = PROKIT_ENOMEM;
     for (size_t i = 0; i < count; i++)
@@ -814,7 +819,9 @@ s_channel_open (client_t *self, const char *channel, const char *topic)
     if (self->curve_cert)
         curve_apply_client (self->sub, self->curve_cert, self->curve_key);
     memcpy (self->topic, topic, PROTO_TOPIC_SIZE + 1);
-    zsock_set_subscribe (self->sub, self->topic);
+    uint8_t wire[PROTO_TOPIC_WIRE];
+    proto_topic_to_wire (self->topic, wire);
+    zmq_setsockopt (self->sub_socket, ZMQ_SUBSCRIBE, wire, sizeof (wire));
     if (zsock_connect (self->sub, "%s", endpoint) != 0) {
         log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
                    zmq_strerror (zmq_errno ()));

@@ -527,8 +527,11 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     if (to_router ? !rule->to_router : !rule->to_client)
         return PROKIT_EPROTO;
 
-    if (peer_len > PROTO_NAME_MAX ||
-        !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer, peer_len))
+    if (direction == PROTO_ON_CHANNEL
+            ? peer_len != 0
+            : peer_len > PROTO_NAME_MAX ||
+                  !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer,
+                              peer_len))
         return PROKIT_EPROTO;
     if (peer_len > 0)
         memcpy (msg->peer, peer, peer_len);
@@ -735,6 +738,37 @@ s_encode_map (uint8_t *out, const field_t *fields, size_t count)
     return n;
 }
 
+static int
+s_hex_digit (char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool
+proto_topic_to_wire (const char *text, uint8_t wire[PROTO_TOPIC_WIRE])
+{
+    if (strlen (text) != PROTO_TOPIC_SIZE)
+        return false;
+    for (size_t i = 0; i < PROTO_TOPIC_WIRE; i++) {
+        int high = s_hex_digit (text[2 * i]), low = s_hex_digit (text[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return false;
+        wire[i] = (uint8_t) (high << 4 | low);
+    }
+    return true;
+}
+
+void
+proto_topic_to_text (const uint8_t wire[PROTO_TOPIC_WIRE], char text[PROTO_TOPIC_SIZE + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < PROTO_TOPIC_WIRE; i++) {
+        text[2 * i] = digits[wire[i] >> 4];
+        text[2 * i + 1] = digits[wire[i] & 15];
+    }
+    text[PROTO_TOPIC_SIZE] = 0;
+}
+
 int
 proto_version_common (uint64_t version)
 {
@@ -793,7 +827,8 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     int rc = s_decode_map (data, size, fields, 5);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
-    if (rc == PROKIT_OK && welcome->topic[0] && strlen (welcome->topic) != PROTO_TOPIC_SIZE)
+    uint8_t wire[PROTO_TOPIC_WIRE];
+    if (rc == PROKIT_OK && welcome->topic[0] && !proto_topic_to_wire (welcome->topic, wire))
         rc = PROKIT_EPROTO;
     return rc;
 }

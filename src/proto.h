@@ -74,7 +74,10 @@ typedef enum proto_command {
 //  Which side sent a message: the codec checks the peer frame differently.
 typedef enum proto_direction {
     PROTO_TO_ROUTER, //  client (main or window) -> router
-    PROTO_TO_CLIENT  //  router -> client
+    PROTO_TO_CLIENT, //  router -> client
+    //  router -> client on the PUB channel: as PROTO_TO_CLIENT, but the
+    //  peer is always empty (everything there is from main)
+    PROTO_ON_CHANNEL
 } proto_direction_t;
 
 typedef struct proto_frame {
@@ -151,6 +154,15 @@ int proto_error_decode (const void *data, size_t size, proto_error_t *error);
 //  hex digits, a per-session secret; every topic has this length, so
 //  libzmq's prefix match is an exact match.
 #define PROTO_TOPIC_SIZE 16
+//  On the wire a topic is the 8 bytes its hex digits stand for, so that a
+//  small message on the channel stays within the 33 bytes libzmq keeps
+//  without allocating.
+#define PROTO_TOPIC_WIRE 8
+
+//  The 8 bytes of TEXT, PROTO_TOPIC_SIZE hex digits; false if it is not.
+bool proto_topic_to_wire (const char *text, uint8_t wire[PROTO_TOPIC_WIRE]);
+//  The hex digits of WIRE, NUL-terminated.
+void proto_topic_to_text (const uint8_t wire[PROTO_TOPIC_WIRE], char text[PROTO_TOPIC_SIZE + 1]);
 #define PROTO_CHANNEL_MAX 256 //  a channel endpoint, with its NUL
 
 //  Settings the router announces in WELCOME.

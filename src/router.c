@@ -88,7 +88,8 @@ typedef struct peer {
     bool channel;
     bool joining;
     char topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t join_id; //  its HELLO's id, echoed by the channel's WELCOME
+    uint8_t topic_wire[PROTO_TOPIC_WIRE]; //  as it prefixes messages
+    uint64_t join_id;                     //  its HELLO's id, echoed by the channel's WELCOME
     //  Flow control (CREDIT): a client that asked for it (HELLO "credit")
     //  never has more than WINDOW messages from us it has not taken in,
     //  so its queue never fills and libzmq never stops reading its
@@ -394,14 +395,14 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
     return rc;
 }
 
-//  Publish one message on the PUB channel under TOPIC. BODY is taken.
-//  Returns 0, or EAGAIN when a subscriber's queue is full (nothing was
-//  queued for anyone): any refusal is back-pressure, never a departure.
+//  Publish one message to window TO on the PUB channel, under its topic.
+//  BODY is taken. Returns 0, or EAGAIN when its queue is full (nothing was
+//  queued): any refusal is back-pressure, never a departure.
 static int
-s_publish (router_state_t *self, const char *topic, proto_command_t command, uint64_t id,
-           const char *peer_name, zmq_msg_t *body)
+s_publish (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+           zmq_msg_t *body)
 {
-    int rc = wire_publish (self->pub, topic, command, id, peer_name, body);
+    int rc = wire_publish (self->pub, to->topic_wire, command, id, body);
     return rc == 0 ? 0 : EAGAIN;
 }
 
@@ -1043,6 +1044,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
             s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
             return;
         }
+        proto_topic_to_wire (peer->topic, peer->topic_wire);
         peer->channel = peer->joining = true;
         self->joining_count++;
         peer->join_id = msg->id;
@@ -1182,8 +1184,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
             rc = EAGAIN;
         }
         else
-            rc = s_publish (self, target->topic, (proto_command_t) msg->command, msg->id,
-                            sender->name, body);
+            rc = s_publish (self, target, (proto_command_t) msg->command,
+                            msg->command == PROTO_SEND ? 0 : msg->id, body);
         if (rc == 0 && msg->command == PROTO_SEND)
             target->published++;
     }
@@ -1304,7 +1306,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             zmq_msg_t copy;
             zmq_msg_init (&copy);
             zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-            if (s_publish (self, peer->topic, PROTO_BROADCAST, msg->id, sender->name, &copy) == 0) {
+            if (s_publish (self, peer, PROTO_BROADCAST, 0, &copy) == 0) {
                 peer->published++;
                 self->stats.routed++;
             }
@@ -1693,10 +1695,9 @@ s_drain_pub (router_state_t *self)
         size_t size = zmq_msg_size (&frame);
         bool subscribe = size > 0 && data[0] == 1;
         peer_t *peer = NULL;
-        if (size == 1 + PROTO_TOPIC_SIZE && data[0] <= 1) {
+        if (size == 1 + PROTO_TOPIC_WIRE && data[0] <= 1) {
             char topic[PROTO_TOPIC_SIZE + 1];
-            memcpy (topic, data + 1, PROTO_TOPIC_SIZE);
-            topic[PROTO_TOPIC_SIZE] = 0;
+            proto_topic_to_text (data + 1, topic);
             peer = (peer_t *) zhashx_lookup (self->by_topic, topic);
         }
         zmq_msg_close (&frame);
@@ -1716,7 +1717,7 @@ s_drain_pub (router_state_t *self)
             }
             continue;
         }
-        if (zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, peer->topic, PROTO_TOPIC_SIZE) != 0) {
+        if (zmq_setsockopt (self->pub, ZMQ_SUBSCRIBE, peer->topic_wire, PROTO_TOPIC_WIRE) != 0) {
             //  Its connection went in the meantime; so will its DEALER's.
             log_warn ("router: '%s' left the PUB channel while joining", peer->name);
             continue;
@@ -1728,7 +1729,7 @@ s_drain_pub (router_state_t *self)
         zmq_msg_t body;
         static const uint8_t empty_map = 0x80;
         if (wire_body_copy (&body, &empty_map, 1) != 0 ||
-            s_publish (self, peer->topic, PROTO_WELCOME, peer->join_id, peer->name, &body) != 0)
+            s_publish (self, peer, PROTO_WELCOME, peer->join_id, &body) != 0)
             log_error ("router: could not confirm '%s' on the PUB channel", peer->name);
         s_admit (self, peer);
     }

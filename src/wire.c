@@ -22,23 +22,23 @@ wire_body_copy (zmq_msg_t *body, const void *data, size_t size)
 }
 
 //  Build a version 2 first frame in *FIRST: the channel TOPIC when given
-//  (PROTO_TOPIC_SIZE bytes), the prefix, then the first INLINE_SIZE bytes
+//  (PROTO_TOPIC_WIRE bytes), the prefix, then the first INLINE_SIZE bytes
 //  of BODY (0 when the body travels alone).
 static int
-s_encode_first (zmq_msg_t *first, const char *topic, proto_command_t command, uint64_t id,
+s_encode_first (zmq_msg_t *first, const uint8_t *topic, proto_command_t command, uint64_t id,
                 const char *peer, zmq_msg_t *body, size_t inline_size)
 {
     uint8_t prefix[PROTO_PREFIX_MAX];
     size_t prefix_size = proto_prefix_encode (prefix, command, id, peer);
-    size_t topic_size = topic ? PROTO_TOPIC_SIZE : 0;
+    size_t topic_size = topic ? PROTO_TOPIC_WIRE : 0;
     if (zmq_msg_init_size (first, topic_size + prefix_size + inline_size) != 0) {
         zmq_msg_init (first);
         return ENOMEM;
     }
     uint8_t *data = (uint8_t *) zmq_msg_data (first);
     if (topic) {
-        memcpy (data, topic, PROTO_TOPIC_SIZE);
-        data += PROTO_TOPIC_SIZE;
+        memcpy (data, topic, PROTO_TOPIC_WIRE);
+        data += PROTO_TOPIC_WIRE;
     }
     memcpy (data, prefix, prefix_size);
     if (inline_size > 0)
@@ -155,13 +155,13 @@ wire_send (void *socket, int version, const void *routing_id, size_t routing_id_
 }
 
 int
-wire_publish (void *socket, const char *topic, proto_command_t command, uint64_t id,
-              const char *peer, zmq_msg_t *body)
+wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint64_t id,
+              zmq_msg_t *body)
 {
     size_t body_size = zmq_msg_size (body);
     bool alone = body_size > PROTO_INLINE_MAX;
     zmq_msg_t frames[2];
-    int rc = s_encode_first (&frames[0], topic, command, id, peer, body, alone ? 0 : body_size);
+    int rc = s_encode_first (&frames[0], topic, command, id, "", body, alone ? 0 : body_size);
     zmq_msg_init (&frames[1]);
     if (rc == 0 && alone)
         zmq_msg_move (&frames[1], body);

@@ -1841,6 +1841,26 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (proto_welcome_decode (short_topic, sizeof (short_topic), &got),
                       PROKIT_EPROTO);
 
+    //  On the wire a topic is the 8 bytes of its 16 hex digits.
+    uint8_t wire[PROTO_TOPIC_WIRE];
+    assert_true (proto_topic_to_wire ("00ff7a10deadbeef", wire));
+    assert_int_equal (wire[1], 0xff);
+    assert_int_equal (wire[7], 0xef);
+    char text[PROTO_TOPIC_SIZE + 1];
+    proto_topic_to_text (wire, text);
+    assert_string_equal (text, "00ff7a10deadbeef");
+    assert_false (proto_topic_to_wire ("00ff7a10deadbeeg", wire));
+    assert_false (proto_topic_to_wire ("00ff7a10deadbee", wire));
+    assert_false (proto_topic_to_wire ("00FF7A10DEADBEEF", wire));
+    //  There every message is from main and names nobody: the peer is empty.
+    proto_msg_t on_channel;
+    assert_int_equal (s_decode3 (PROTO_SEND, "", s_nil, 1, PROTO_ON_CHANNEL, &on_channel),
+                      PROKIT_OK);
+    assert_int_equal (s_decode3 (PROTO_SEND, "@main", s_nil, 1, PROTO_ON_CHANNEL, &on_channel),
+                      PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_HELLO, "", s_map, 1, PROTO_ON_CHANNEL, &on_channel),
+                      PROKIT_EPROTO);
+
     //  CREDIT counts both ways in, and leaves zeros out.
     proto_credit_t credit = { 123456789, 42 };
     size = proto_credit_encode (body, &credit);
