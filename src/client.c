@@ -1325,8 +1325,10 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     if (self->queue_head)
         s_wake_own (self);
     //  It may have stopped reading with more waiting, whose announcement
-    //  its reads consumed.
-    s_announce_waiting (self);
+    //  its reads consumed; not if it read the DEALER to empty since our
+    //  last send (its descriptor then announces what comes next).
+    if (self->sends != self->sends_at_drain)
+        s_announce_waiting (self);
     return rc;
 }
 
