@@ -866,9 +866,8 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 static void
 s_admit (router_state_t *self, peer_t *peer)
 {
-    log_info ("router: '%s' joined%s%s%s%s%s", peer->name, *peer->address ? " from " : "",
-              peer->address, *peer->client_key ? " with key " : "", peer->client_key,
-              peer->channel ? " (PUB channel)" : "");
+    log_info ("router: '%s' joined%s%s%s%s", peer->name, *peer->address ? " from " : "",
+              peer->address, *peer->client_key ? " with key " : "", peer->client_key);
     if (peer->is_main)
         self->main = peer;
     else {
