@@ -54,8 +54,8 @@
 //  full, and its heartbeats with it. We say so every CREDIT_BATCH.
 #define CLIENT_WINDOW 4000
 #define CREDIT_BATCH 500
-//  Our own ZMTP heartbeats towards the router, until its WELCOME says how
-//  often it pings (then ours follow, from the next connection on).
+//  Our own ZMTP heartbeats towards the router: a router that died or froze
+//  is noticed within about interval + timeout whatever we are doing.
 #define CLIENT_HEARTBEAT_IVL_MS 1000
 #define CLIENT_HEARTBEAT_TIMEOUTS 3
 

@@ -157,18 +157,19 @@ typedef struct router_state {
     //  The PUB channel: main -> window messages and broadcasts. An XPUB
     //  that never drops (ZMQ_XPUB_NODROP: a full subscriber makes the send
     //  fail with EAGAIN) and applies only the subscriptions the router
-    //  approves (ZMQ_XPUB_MANUAL): a joining window's secret topic, then
-    //  the broadcast topic for the same connection.
+    //  approves (ZMQ_XPUB_MANUAL): a joining window's own secret topic,
+    //  under which everything main sends it goes, broadcasts included.
     zsock_t *pub_sock;
     void *pub;
     char channels[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX]; //  per endpoint, "" if none
     char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
     size_t endpoint_count;
-    zhashx_t *by_topic;     //  topic -> peer_t on the channel
-    size_t joining_count;   //  windows waiting for their subscription
-    int64_t pub_read_at;    //  when the channel's socket was last read
-    size_t channel_windows; //  joined windows on the channel
-    zhashx_t *lost;         //  topic -> lost_session_t
+    zhashx_t *by_topic;          //  topic -> peer_t on the channel
+    size_t joining_count;        //  windows waiting for their subscription
+    int64_t pub_read_at;         //  when the channel's socket was last read
+    size_t channel_windows;      //  joined windows on the channel
+    atomic_size_t channel_count; //  the same, for the thread to read unlocked
+    zhashx_t *lost;              //  topic -> lost_session_t
     atomic_size_t lost_count;
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock
@@ -846,6 +847,7 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         self->stats.windows--;
         if (peer->channel) {
             self->channel_windows--;
+            atomic_store (&self->channel_count, self->channel_windows);
             s_channel_session_ends (self, peer, reason);
         }
         //  Tell the others while the entry still exists, then free it.
@@ -874,6 +876,7 @@ s_admit (router_state_t *self, peer_t *peer)
         self->stats.windows++;
         if (peer->channel)
             self->channel_windows++;
+        atomic_store (&self->channel_count, self->channel_windows);
         s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
     }
     if (peer->is_main || peer->hello.presence) {
@@ -1705,6 +1708,9 @@ s_drain_pub (router_state_t *self)
             proto_bye_t bye = { "", 0, false, 0, false, true };
             uint8_t body[PROTO_BYE_BODY_MAX];
             size_t body_size = proto_bye_encode (body, &bye);
+            //  Past its flow-control window if need be (the queue itself
+            //  has room beyond it): this BYE must reach it.
+            peer->window = 0;
             s_send (self, peer, PROTO_BYE, 0, "", body, body_size);
             s_remove_peer (self, peer, "connection lost");
             continue;
@@ -1943,8 +1949,8 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));
-    //  The clients do not ping (client.c says why): each ping tells them to
-    //  drop the connection if nothing follows within the same timeout.
+    //  Each ping also tells the client to drop the connection if nothing
+    //  follows within the same timeout (clients ping on their own too).
     //  libzmq carries it in deciseconds, at most 6553.5 s.
     int ttl = heartbeat_timeout < 6553500 ? heartbeat_timeout : 6553500;
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof (ttl));
@@ -2016,19 +2022,29 @@ s_router_thread (void *arg)
     bool monitor_ready = true, pub_ready = true;
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[4];
-        //  Lost sessions fall due with nothing on the sockets: look now
-        //  and then while there are some, whoever else is processing.
+        //  Lost sessions fall due with nothing on the sockets, and a
+        //  channel's announcement may have been swallowed: look now and
+        //  then while there are lost sessions or windows on the channel,
+        //  whoever else is processing.
         int wait = timeout;
         bool lost = atomic_load (&self->state.lost_count) > 0;
-        if (lost && (wait < 0 || wait > LOST_SWEEP_MS))
+        bool channel = atomic_load (&self->state.channel_count) > 0;
+        if ((lost || channel) && (wait < 0 || wait > LOST_SWEEP_MS))
             wait = LOST_SWEEP_MS;
         int count = epoll_wait (self->epoll_fd, events, 4, wait);
         if (count < 0 && errno != EINTR)
             break;
         atomic_store (&self->thread_idle, false);
-        if (lost) {
+        if (lost || channel) {
             pthread_mutex_lock (&self->lock);
             s_sweep_lost (&self->state);
+            //  A channel connection that ended while the router sat idle,
+            //  its announcement swallowed by a publish, is seen this way.
+            int64_t now = s_coarse_now_ms ();
+            if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
+                self->state.pub_read_at = now;
+                s_drain_pub (&self->state);
+            }
             pthread_mutex_unlock (&self->lock);
         }
         for (int i = 0; i < count; i++) {
