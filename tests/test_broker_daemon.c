@@ -317,6 +317,97 @@ test_curve_daemon (void **state)
     assert_int_equal (system (copy), 0);
 }
 
+//  A broker that freezes (SIGSTOP: its connections stay open) is noticed
+//  by main attached to it and by its windows through their own heartbeats,
+//  within about 4 s; when it thaws they join again, and main's messages
+//  reach the window on the channel once more.
+typedef struct frozen_check {
+    tu_connection_log_t *main_log;
+    tu_connection_log_t *window_log;
+    int received;
+    int want_lost, want_rejoined, want_received;
+} frozen_check_t;
+
+static void
+s_count_main_message (const prokit_message_t *message, void *arg)
+{
+    (void) message;
+    ((frozen_check_t *) arg)->received++;
+}
+
+static bool
+s_frozen_state (void *arg)
+{
+    frozen_check_t *c = (frozen_check_t *) arg;
+    return c->main_log->lost >= c->want_lost && c->window_log->lost >= c->want_lost &&
+           c->main_log->rejoined >= c->want_rejoined &&
+           c->window_log->rejoined >= c->want_rejoined && c->received >= c->want_received;
+}
+
+static bool
+s_window_joined (void *arg)
+{
+    return prokit_main_has_window ((prokit_main_t *) arg, "watcher");
+}
+
+static void
+test_main_and_windows_notice_a_frozen_broker_and_rejoin (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    const char *args[] = { "--bind", endpoint, NULL };
+    tu_child_t broker;
+    s_start (&broker, args);
+    char line[1024];
+    assert_true (s_wait_for (&broker, "ready", line, sizeof (line), 5000));
+
+    prokit_main_opts_t main_opts;
+    prokit_main_opts_init (&main_opts);
+    main_opts.broker = endpoint;
+    prokit_main_t *main_handle = prokit_main_new (&main_opts, NULL);
+    assert_non_null (main_handle);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    prokit_window_t *window = prokit_window_new ("watcher", &opts, NULL);
+    assert_non_null (window);
+    tu_connection_log_t main_log = { 0, 0, 0 }, window_log = { 0, 0, 0 };
+    prokit_main_on_connection (main_handle, tu_log_connection, &main_log);
+    prokit_window_on_connection (window, tu_log_connection, &window_log);
+    frozen_check_t check = { &main_log, &window_log, 0, 0, 0, 1 };
+    prokit_window_on_main_message (window, s_count_main_message, &check);
+    tu_handle_t handles[] = { { main_handle, NULL }, { NULL, window } };
+    assert_true (tu_pump (handles, 1, s_window_joined, main_handle, 5000));
+    prokit_payload_t *payload = prokit_payload_new_string ("before");
+    assert_int_equal (prokit_main_send (main_handle, "watcher", &payload), PROKIT_OK);
+    assert_true (tu_pump (handles, 2, s_frozen_state, &check, 5000));
+
+    kill (broker.pid, SIGSTOP);
+    int64_t frozen_at = tu_now_ms ();
+    check.want_lost = 1;
+    assert_true (tu_pump (handles, 2, s_frozen_state, &check, 10000));
+    int64_t noticed_ms = tu_now_ms () - frozen_at;
+    print_message ("main and its window noticed the frozen broker after %lld ms\n",
+                   (long long) noticed_ms);
+    assert_true (noticed_ms < 6000);
+
+    kill (broker.pid, SIGCONT);
+    check.want_rejoined = 1;
+    assert_true (tu_pump (handles, 2, s_frozen_state, &check, 15000));
+    assert_true (tu_pump (handles, 1, s_window_joined, main_handle, 5000));
+    payload = prokit_payload_new_string ("after");
+    assert_int_equal (prokit_main_send (main_handle, "watcher", &payload), PROKIT_OK);
+    check.want_received = 2;
+    assert_true (tu_pump (handles, 2, s_frozen_state, &check, 5000));
+
+    prokit_window_destroy (&window);
+    prokit_main_destroy (&main_handle);
+    kill (broker.pid, SIGTERM);
+    int status = tu_reap (&broker, 5000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
 int
 main (void)
 {
@@ -327,6 +418,7 @@ main (void)
         cmocka_unit_test (test_serve_log_ping_and_sigterm),
         cmocka_unit_test (test_precedence),
         cmocka_unit_test (test_curve_daemon),
+        cmocka_unit_test (test_main_and_windows_notice_a_frozen_broker_and_rejoin),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
