@@ -136,7 +136,8 @@ typedef struct run {
 } run_t;
 
 //  How long a lost session waits for its window, in router heartbeat
-//  timeouts, and the most kept at once (beyond that the oldest goes).
+//  timeouts, and the most kept at once (beyond that, a session that ends
+//  is settled at once from its last confirmation).
 #define LOST_GRACE_TIMEOUTS 10
 #define LOST_SESSIONS_MAX 100000
 #define LOST_SWEEP_MS 250

@@ -170,6 +170,45 @@ s_learn_topic (void *dealer, unsigned char topic[8])
     }
 }
 
+//  "spy", a window joined by hand over raw sockets: its DEALER, and a SUB
+//  of its own on its secret TOPIC, which has had the channel's WELCOME.
+typedef struct raw_window {
+    void *context;
+    void *dealer;
+    void *own;
+    unsigned char topic[8];
+} raw_window_t;
+
+static void
+s_raw_window_join (raw_window_t *self, fixture_t *f)
+{
+    self->context = zmq_ctx_new ();
+    self->dealer = zmq_socket (self->context, ZMQ_DEALER);
+    self->own = zmq_socket (self->context, ZMQ_SUB);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (self->dealer, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (self->dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    zmq_setsockopt (self->own, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (self->own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_connect (self->dealer, f->endpoint), 0);
+    //  Main is not in its loop: the router's own thread answers.
+    s_learn_topic (self->dealer, self->topic);
+    zmq_setsockopt (self->own, ZMQ_SUBSCRIBE, self->topic, 8);
+    assert_int_equal (zmq_connect (self->own, f->channel), 0);
+    char welcome[256];
+    assert_true (zmq_recv (self->own, welcome, sizeof (welcome), 0) > 8); //  joined
+    assert_memory_equal (welcome, self->topic, 8);
+}
+
+static void
+s_raw_window_close (raw_window_t *self)
+{
+    if (self->own)
+        zmq_close (self->own);
+    zmq_close (self->dealer);
+    zmq_ctx_term (self->context);
+}
+
 //  Messages waiting on a raw SUB, read without waiting.
 static int
 s_drain_count (void *sub)
@@ -191,25 +230,14 @@ test_raw_sub_eavesdropping_gets_nothing (void **state)
     prokit_window_on_main_message (work, s_collect, &inbox);
 
     //  "spy" joins by hand, with a SUB of its own on its secret topic.
-    void *context = zmq_ctx_new ();
-    void *dealer = zmq_socket (context, ZMQ_DEALER);
-    void *own = zmq_socket (context, ZMQ_SUB);
-    void *eavesdropper = zmq_socket (context, ZMQ_SUB);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    zmq_setsockopt (own, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    raw_window_t spy;
+    s_raw_window_join (&spy, f);
+    void *own = spy.own;
+    const unsigned char *topic = spy.topic;
+    void *eavesdropper = zmq_socket (spy.context, ZMQ_SUB);
+    int linger = 0;
     zmq_setsockopt (eavesdropper, ZMQ_LINGER, &linger, sizeof (linger));
-    assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
-    unsigned char topic[8];
-    //  Main is not in its loop: the router's own thread answers.
-    s_learn_topic (dealer, topic);
-    zmq_setsockopt (own, ZMQ_SUBSCRIBE, topic, 8);
-    assert_int_equal (zmq_connect (own, f->channel), 0);
     char welcome[256];
-    assert_true (zmq_recv (own, welcome, sizeof (welcome), 0) > 8); //  joined
-    assert_memory_equal (welcome, topic, 8);
 
     //  Another SUB subscribes to everything first; once the router has seen
     //  (and ignored) that, to the name "work" and to spy's topic a second
@@ -248,9 +276,7 @@ test_raw_sub_eavesdropping_gets_nothing (void **state)
     assert_int_equal (s_drain_count (own), 0);
 
     zmq_close (eavesdropper);
-    zmq_close (own);
-    zmq_close (dealer);
-    zmq_ctx_term (context);
+    s_raw_window_close (&spy);
     prokit_window_destroy (&work);
 }
 
@@ -260,36 +286,26 @@ static void
 test_a_window_whose_channel_connection_ends_is_told_and_leaves (void **state)
 {
     fixture_t *f = (fixture_t *) *state;
-    void *context = zmq_ctx_new ();
-    void *dealer = zmq_socket (context, ZMQ_DEALER);
-    void *own = zmq_socket (context, ZMQ_SUB);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    zmq_setsockopt (own, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
-    unsigned char topic[8];
-    s_learn_topic (dealer, topic);
-    zmq_setsockopt (own, ZMQ_SUBSCRIBE, topic, 8);
-    assert_int_equal (zmq_connect (own, f->channel), 0);
+    raw_window_t spy;
+    s_raw_window_join (&spy, f);
     char buffer[256];
-    assert_true (zmq_recv (own, buffer, sizeof (buffer), 0) > 8); //  joined
     tu_handle_t main_only[] = { { f->main, NULL } };
     assert_true (tu_pump (main_only, 1, s_main_knows_spy, f->main, 5000));
     departures_t departures = { 0 };
     prokit_main_on_presence (f->main, s_count_departures, &departures);
 
-    zmq_close (own);
-    //  Its DEALER hears BYE (a version 2 one-frame message, command 3).
-    int size = zmq_recv (dealer, buffer, sizeof (buffer), 0);
+    zmq_close (spy.own);
+    spy.own = NULL;
+    //  Its DEALER hears BYE (a version 2 one-frame message, command 3)
+    //  saying it may join again at once.
+    int size = zmq_recv (spy.dealer, buffer, sizeof (buffer), 0);
     assert_true (size >= 4);
     assert_int_equal (buffer[3], 3);
+    assert_non_null (memmem (buffer, (size_t) size, "\xa6rejoin\xc3", 8));
     assert_true (tu_pump (main_only, 1, s_someone_left, &departures, 5000));
     assert_false (prokit_main_has_window (f->main, "spy"));
     prokit_main_on_presence (f->main, NULL, NULL);
-    zmq_close (dealer);
-    zmq_ctx_term (context);
+    s_raw_window_close (&spy);
 }
 
 static void
