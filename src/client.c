@@ -117,7 +117,15 @@ struct client {
     //  next HELLO, or in a BYE, so that main learns exactly what we missed.
     char last_topic[PROTO_TOPIC_SIZE + 1];
     uint64_t last_count;
-    uint64_t last_dealer;               //  what we took in from the DEALER in it
+    uint64_t last_dealer; //  what we took in from the DEALER in it
+    //  Our SENDs to each window in this session: how many went out, how
+    //  many the router said were taken in (RECEIPT), how many it said were
+    //  not (ERROR). If the router we lose is not the one we find again (its
+    //  WELCOME's "instance"), what it never settled is reported undelivered.
+    zhashx_t *tallies;      //  window name -> tally_t
+    zhashx_t *last_tallies; //  those of the session that was lost
+    char instance[PROTO_TOPIC_SIZE + 1];
+    char last_instance[PROTO_TOPIC_SIZE + 1];
     char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
@@ -482,6 +490,40 @@ s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_pa
     return rc;
 }
 
+//  What this session has sent a window, and what became of it.
+typedef struct tally {
+    uint64_t sent;
+    uint64_t confirmed; //  taken in, said the router (RECEIPT)
+    uint64_t reported;  //  not delivered, said the router (ERROR)
+} tally_t;
+
+static void
+s_tally_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  The tally for window NAME in this session, made on first use; NULL
+//  when only a window (not main) keeps them, or memory runs out.
+static tally_t *
+s_tally (client_t *self, const char *name)
+{
+    //  Windows' SENDs to windows are confirmed by the router; main's
+    //  messages to windows are not (yet): main keeps no tallies.
+    if (self->router || strcmp (self->name, PROTO_MAIN_NAME) == 0)
+        return NULL;
+    if (!self->tallies) {
+        if (!(self->tallies = zhashx_new ()))
+            return NULL;
+        zhashx_set_destructor (self->tallies, s_tally_destroy);
+    }
+    tally_t *tally = (tally_t *) zhashx_lookup (self->tallies, name);
+    if (!tally && (tally = (tally_t *) calloc (1, sizeof (*tally))) != NULL)
+        zhashx_insert (self->tallies, name, tally);
+    return tally;
+}
+
 int
 client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
 {
@@ -489,9 +531,15 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     if (rc != PROKIT_OK)
         return rc;
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
-    if (target)
-        return s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
-    return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
+    if (!target)
+        return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
+    char name[PROTO_NAME_MAX + 1];
+    snprintf (name, sizeof (name), "%s", target); //  the payload may own TARGET
+    rc = s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
+    tally_t *tally = rc == PROKIT_OK ? s_tally (self, name) : NULL;
+    if (tally)
+        tally->sent++;
+    return rc;
 }
 
 int
@@ -853,6 +901,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     if (welcome.max_payload > 0 && welcome.max_payload < SIZE_MAX)
         self->max_payload = (size_t) welcome.max_payload;
     self->version = proto_version_common (welcome.version);
+    memcpy (self->instance, welcome.instance, sizeof (self->instance));
     if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE)
         return s_channel_open (self, welcome.channel, welcome.topic);
     s_channel_close (self);
@@ -883,6 +932,12 @@ s_connection_lost (client_t *self, const char *why)
         self->last_dealer = self->dealer_read;
     }
     s_channel_close (self);
+    //  What the router had not settled of our SENDs waits for the next
+    //  WELCOME: the same router settles it itself, another cannot.
+    zhashx_destroy (&self->last_tallies);
+    self->last_tallies = self->tallies;
+    self->tallies = NULL;
+    memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
     //  Requests in flight are ended by the next dispatch, and the
     //  application hears of it there too: never inside a blocking request.
     self->connected = false;
@@ -1028,6 +1083,41 @@ s_handle_request (client_t *self, inbound_t *item)
     }
 }
 
+//  We are in again. If the router that answered is not the one we lost,
+//  the SENDs of the lost session it never settled are reported
+//  undelivered, one call each; else that router settles them itself.
+static void
+s_settle_last_session (client_t *self)
+{
+    zhashx_t *tallies = self->last_tallies;
+    self->last_tallies = NULL;
+    if (!tallies)
+        return;
+    bool restarted = strcmp (self->instance, self->last_instance) != 0;
+    for (tally_t *tally = (tally_t *) zhashx_first (tallies); tally && restarted;
+         tally = (tally_t *) zhashx_next (tallies)) {
+        uint64_t settled = tally->confirmed + tally->reported;
+        uint64_t missing = tally->sent > settled ? tally->sent - settled : 0;
+        const char *target = (const char *) zhashx_cursor (tallies);
+        if (missing > 0)
+            log_warn ("%s: %llu message(s) to '%s' not confirmed before the router went away",
+                      self->label, (unsigned long long) missing, target);
+        for (uint64_t i = 0; i < missing && self->events->on_undelivered; i++)
+            self->events->on_undelivered (self->owner, target, PROKIT_ECLOSED,
+                                          "not confirmed before the router went away");
+    }
+    zhashx_destroy (&tallies);
+}
+
+static void
+s_on_receipt (const char *name, uint64_t count, void *arg)
+{
+    client_t *self = (client_t *) arg;
+    tally_t *tally = self->tallies ? (tally_t *) zhashx_lookup (self->tallies, name) : NULL;
+    if (tally && count > tally->confirmed)
+        tally->confirmed = count;
+}
+
 static void
 s_handle_answer (client_t *self, inbound_t *item)
 {
@@ -1039,6 +1129,10 @@ s_handle_answer (client_t *self, inbound_t *item)
         proto_error_t error;
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
         int count = item->id == PROTO_ID_ONE_WAY_BIT && error.app_code > 0 ? error.app_code : 1;
+        tally_t *tally =
+            self->tallies ? (tally_t *) zhashx_lookup (self->tallies, item->peer) : NULL;
+        if (tally)
+            tally->reported += (uint64_t) count;
         if (self->events->on_undelivered)
             for (int i = 0; i < count; i++)
                 self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
@@ -1131,6 +1225,7 @@ s_handle (client_t *self, inbound_t *item)
         self->last_topic[0] = 0; //  the HELLO said it: settled
         self->last_count = 0;
         log_info ("%s: joined again", self->label);
+        s_settle_last_session (self);
         s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
         break;
     case INTERNAL_CONNECTION_LOST:
@@ -1167,6 +1262,10 @@ s_handle (client_t *self, inbound_t *item)
     case PROTO_HIDE:
         if (self->events->on_control)
             self->events->on_control (self->owner, item->command);
+        break;
+    case PROTO_RECEIPT:
+        proto_receipt_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), s_on_receipt,
+                              self);
         break;
     case PROTO_BYE: {
         //  The router ended our session: it is going away (we rejoin when
@@ -1853,6 +1952,8 @@ s_free (client_t *self)
     zsock_destroy (&self->sub);
     zsock_destroy (&self->dealer);
     zcert_destroy (&self->curve_cert);
+    zhashx_destroy (&self->tallies);
+    zhashx_destroy (&self->last_tallies);
     s_table_free (&self->pending);
     s_close_fds (self);
     free (self);

@@ -453,6 +453,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_QUERY] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_INFO] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_VALUE },
     [PROTO_CREDIT] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_RECEIPT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
 };
 
 static bool
@@ -793,8 +794,10 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     //  was asked for.
     bool versioned = welcome->version > PROTO_VERSION_1;
     bool channel = welcome->channel[0] && welcome->topic[0];
+    bool instance = welcome->instance[0] != 0;
     size_t n = 0;
-    out[n++] = (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 2 : 0)));
+    out[n++] =
+        (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0)));
     n += s_write_str (out + n, "max_payload", 11);
     n += s_write_uint (out + n, welcome->max_payload);
     n += s_write_str (out + n, "heartbeat_ms", 12);
@@ -810,6 +813,11 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += s_write_str (out + n, "topic", 5);
         n += s_write_str (out + n, welcome->topic, strnlen (welcome->topic, PROTO_TOPIC_SIZE));
     }
+    if (instance) {
+        n += s_write_str (out + n, "instance", 8);
+        n += s_write_str (out + n, welcome->instance,
+                          strnlen (welcome->instance, PROTO_TOPIC_SIZE));
+    }
     return n;
 }
 
@@ -819,12 +827,14 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->version = 0;
     welcome->channel[0] = 0;
     welcome->topic[0] = 0;
+    welcome->instance[0] = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
                          { "channel", FIELD_STR, welcome->channel, sizeof (welcome->channel) },
-                         { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) } };
-    int rc = s_decode_map (data, size, fields, 5);
+                         { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
+                         { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) } };
+    int rc = s_decode_map (data, size, fields, 6);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];
@@ -879,6 +889,57 @@ proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
     if (!bye->dealer_counted)
         bye->last_dealer = 0;
     return rc;
+}
+
+size_t
+proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *counts, size_t count)
+{
+    if (count > PROTO_RECEIPT_PAIRS)
+        count = PROTO_RECEIPT_PAIRS;
+    size_t n = 0;
+    out[n++] = (uint8_t) (0x80 | count); //  at most 40 pairs: a fixmap holds 15
+    if (count > 15) {
+        out[0] = 0xde;
+        out[n++] = (uint8_t) (count >> 8);
+        out[n++] = (uint8_t) count;
+    }
+    for (size_t i = 0; i < count; i++) {
+        n += s_write_str (out + n, names[i], strnlen (names[i], PROTO_NAME_MAX));
+        n += s_write_uint (out + n, counts[i]);
+    }
+    return n;
+}
+
+int
+proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg)
+{
+    if (size == 0)
+        return PROKIT_OK;
+    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    uint64_t pairs;
+    if (!s_read_container (&c, 0x80, 0xde, 0xdf, &pairs))
+        return PROKIT_EPROTO;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        int64_t number;
+        uint64_t count;
+        if (!s_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX)
+            return PROKIT_EPROTO;
+        if (s_left (&c) >= 9 && *c.at == 0xcf) {
+            count = s_be (c.at + 1, 8);
+            c.at += 9;
+        }
+        else if (s_read_int (&c, &number) && number >= 0)
+            count = (uint64_t) number;
+        else
+            return PROKIT_EPROTO;
+        char name[PROTO_NAME_MAX + 1];
+        memcpy (name, key, key_len);
+        name[key_len] = 0;
+        fn (name, count, arg);
+    }
+    return PROKIT_OK;
 }
 
 size_t
@@ -1062,10 +1123,10 @@ proto_counters_decode (const void *data, size_t size, const char *const *keys, u
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",   "SEND",
-                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR", "PING",
-                                   "PONG",      "JOINED",  "LEFT",    "CLOSE", "SHOW",
-                                   "HIDE",      "QUERY",   "INFO",    "CREDIT" };
+    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",    "SEND",
+                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR",  "PING",
+                                   "PONG",      "JOINED",  "LEFT",    "CLOSE",  "SHOW",
+                                   "HIDE",      "QUERY",   "INFO",    "CREDIT", "RECEIPT" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

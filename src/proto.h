@@ -68,7 +68,8 @@ typedef enum proto_command {
     PROTO_QUERY = 16,
     PROTO_INFO = 17,
     PROTO_CREDIT = 18,
-    PROTO_COMMAND_LAST = PROTO_CREDIT
+    PROTO_RECEIPT = 19,
+    PROTO_COMMAND_LAST = PROTO_RECEIPT
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -175,9 +176,13 @@ typedef struct proto_welcome {
     //  main sends the window comes under it, broadcasts too). Empty: none.
     char channel[PROTO_CHANNEL_MAX];
     char topic[PROTO_TOPIC_SIZE + 1];
+    //  The router's own id, new each time one starts (16 hex digits): a
+    //  client that joins again learns whether the router it lost is the
+    //  one it finds. Empty when not said.
+    char instance[PROTO_TOPIC_SIZE + 1];
 } proto_welcome_t;
 
-#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 32)
+#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 48)
 size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
@@ -223,6 +228,19 @@ typedef struct proto_bye {
 #define PROTO_BYE_BODY_MAX 96
 size_t proto_bye_encode (uint8_t *out, const proto_bye_t *bye);
 int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
+
+//  RECEIPT, router -> client: of the SENDs this client sent each window
+//  since its HELLO, how many that window has taken in (cumulative), as a
+//  map of window name -> count. ENCODE writes COUNT pairs into OUT
+//  (capacity PROTO_RECEIPT_BODY_MAX; at most PROTO_RECEIPT_PAIRS pairs).
+#define PROTO_RECEIPT_PAIRS 40
+#define PROTO_RECEIPT_BODY_MAX (5 + PROTO_RECEIPT_PAIRS * (2 + PROTO_NAME_MAX + 9))
+size_t proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *counts,
+                             size_t count);
+//  Decode a RECEIPT body, calling FN for each pair. Returns 0 or
+//  PROKIT_EPROTO (then FN may have been called for the pairs before).
+typedef void (proto_receipt_fn) (const char *name, uint64_t count, void *arg);
+int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg);
 
 //  CREDIT: what a client has taken in, since its HELLO, counted in
 //  messages: from its DEALER (CONSUMED), and from the PUB channel (CHANNEL).

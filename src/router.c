@@ -111,6 +111,11 @@ typedef struct peer {
     zlistx_t *runs;
     bool dealer_final_known; //  its BYE said how many of those it took in
     uint64_t dealer_final;
+    //  This session's number (the router's count of HELLOs admitted), and
+    //  what is owed it as a sender: target name -> receipt_t.
+    uint64_t session;
+    zhashx_t *receipts;
+    uint64_t receipts_unsent;
     zlistx_t *backlog;  //  router_item_t waiting for room in its queue
     zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
 } peer_t;
@@ -132,8 +137,21 @@ typedef struct lost_session {
 //  SENDs from one sender, or other messages (no sender), in a row.
 typedef struct run {
     char sender[PROTO_NAME_MAX + 1];
+    uint64_t session; //  the sender's (peer_t.session)
     uint64_t count;
 } run_t;
+
+//  Confirmations owed a sender: for a window it sent SENDs to, how many of
+//  them that window has taken in, since the sender's HELLO (cumulative).
+typedef struct receipt {
+    char target[PROTO_NAME_MAX + 1];
+    uint64_t count;
+    bool changed; //  since the last RECEIPT
+} receipt_t;
+
+//  A sender hears its confirmations (RECEIPT) once this many are new, and
+//  every LOST_SWEEP_MS otherwise.
+#define RECEIPT_BATCH 250
 
 //  How long a lost session waits for its window, in router heartbeat
 //  timeouts, and the most kept at once (beyond that, a session that ends
@@ -165,12 +183,16 @@ typedef struct router_state {
     char channels[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX]; //  per endpoint, "" if none
     char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
     size_t endpoint_count;
-    zhashx_t *by_topic;          //  topic -> peer_t on the channel
-    size_t joining_count;        //  windows waiting for their subscription
-    int64_t pub_read_at;         //  when the channel's socket was last read
-    size_t channel_windows;      //  joined windows on the channel
-    atomic_size_t channel_count; //  the same, for the thread to read unlocked
-    zhashx_t *lost;              //  topic -> lost_session_t
+    zhashx_t *by_topic;                  //  topic -> peer_t on the channel
+    size_t joining_count;                //  windows waiting for their subscription
+    char instance[PROTO_TOPIC_SIZE + 1]; //  this router's id, in WELCOME
+    uint64_t sessions;                   //  HELLOs admitted
+    size_t receipts_pending;             //  peers with receipts unsent
+    uint64_t sending_session;            //  the session of the SEND s_forward sends
+    int64_t pub_read_at;                 //  when the channel's socket was last read
+    size_t channel_windows;              //  joined windows on the channel
+    atomic_size_t channel_count;         //  the same, for the thread to read unlocked
+    zhashx_t *lost;                      //  topic -> lost_session_t
     atomic_size_t lost_count;
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock
@@ -315,9 +337,10 @@ s_run_destroy (void **item)
     *item = NULL;
 }
 
-//  One more message sent to TO, from SENDER ("" for any but a SEND).
+//  One more message sent to TO, from SENDER ("" for any but a SEND) in
+//  its session SESSION.
 static void
-s_runs_push (peer_t *to, const char *sender)
+s_runs_push (peer_t *to, const char *sender, uint64_t session)
 {
     if (!to->runs) {
         if (!(to->runs = zlistx_new ()))
@@ -325,7 +348,7 @@ s_runs_push (peer_t *to, const char *sender)
         zlistx_set_destructor (to->runs, s_run_destroy);
     }
     run_t *last = (run_t *) zlistx_last (to->runs);
-    if (last && strcmp (last->sender, sender) == 0) {
+    if (last && last->session == session && strcmp (last->sender, sender) == 0) {
         last->count++;
         return;
     }
@@ -335,18 +358,26 @@ s_runs_push (peer_t *to, const char *sender)
     size_t size = strnlen (sender, PROTO_NAME_MAX);
     memcpy (run->sender, sender, size);
     run->sender[size] = 0;
+    run->session = session;
     run->count = 1;
     zlistx_add_end (to->runs, run);
 }
 
-//  The first COUNT messages of RUNS were taken in: forget them.
+static void s_receipt_add (router_state_t *self, const run_t *run, uint64_t count,
+                           const char *target);
+
+//  The first COUNT messages of RUNS were taken in by window TARGET: each
+//  sender of SENDs among them is owed a confirmation; forget them.
 static void
-s_runs_pop (zlistx_t *runs, uint64_t count)
+s_runs_pop (router_state_t *self, zlistx_t *runs, uint64_t count, const char *target)
 {
     while (runs && count > 0) {
         run_t *first = (run_t *) zlistx_first (runs);
         if (!first)
             return;
+        uint64_t taken = first->count > count ? count : first->count;
+        if (first->sender[0])
+            s_receipt_add (self, first, taken, target);
         if (first->count > count) {
             first->count -= count;
             return;
@@ -392,7 +423,8 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
     if (rc == 0) {
         to->sent++;
         if (to->window)
-            s_runs_push (to, command == PROTO_SEND ? peer_name : "");
+            s_runs_push (to, command == PROTO_SEND ? peer_name : "",
+                         command == PROTO_SEND ? self->sending_session : 0);
     }
     return rc;
 }
@@ -553,6 +585,7 @@ s_peer_destroy (void **item)
     zlistx_destroy (&peer->backlog);
     zhashx_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
+    zhashx_destroy (&peer->receipts);
     free (peer);
     *item = NULL;
 }
@@ -683,13 +716,96 @@ s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, co
     s_send_control (self, self->main, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
 }
 
+static void
+s_receipt_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  Send PEER its confirmations that changed, in RECEIPTs of up to
+//  PROTO_RECEIPT_PAIRS windows each.
+static void
+s_send_receipts (router_state_t *self, peer_t *peer)
+{
+    if (!peer->receipts || peer->receipts_unsent == 0)
+        return;
+    const char *names[PROTO_RECEIPT_PAIRS];
+    uint64_t counts[PROTO_RECEIPT_PAIRS];
+    size_t n = 0;
+    uint8_t body[PROTO_RECEIPT_BODY_MAX];
+    for (receipt_t *receipt = (receipt_t *) zhashx_first (peer->receipts); receipt;
+         receipt = (receipt_t *) zhashx_next (peer->receipts)) {
+        if (!receipt->changed)
+            continue;
+        receipt->changed = false;
+        names[n] = receipt->target;
+        counts[n++] = receipt->count;
+        if (n == PROTO_RECEIPT_PAIRS) {
+            size_t size = proto_receipt_encode (body, names, counts, n);
+            s_send_control (self, peer, PROTO_RECEIPT, 0, "", body, size);
+            n = 0;
+        }
+    }
+    if (n > 0) {
+        size_t size = proto_receipt_encode (body, names, counts, n);
+        s_send_control (self, peer, PROTO_RECEIPT, 0, "", body, size);
+    }
+    peer->receipts_unsent = 0;
+}
+
+//  COUNT of RUN's SENDs were taken in by window TARGET: its sender, if it
+//  is still in the session that sent them, is owed that confirmation.
+static void
+s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const char *target)
+{
+    peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, run->sender);
+    if (!sender || sender->session != run->session || sender->local || sender->window == 0)
+        return;
+    if (!sender->receipts) {
+        if (!(sender->receipts = zhashx_new ()))
+            return;
+        zhashx_set_destructor (sender->receipts, s_receipt_destroy);
+    }
+    receipt_t *receipt = (receipt_t *) zhashx_lookup (sender->receipts, target);
+    if (!receipt) {
+        receipt = (receipt_t *) calloc (1, sizeof (*receipt));
+        if (!receipt)
+            return;
+        snprintf (receipt->target, sizeof (receipt->target), "%s", target);
+        zhashx_insert (sender->receipts, receipt->target, receipt);
+    }
+    receipt->count += count;
+    receipt->changed = true;
+    if (sender->receipts_unsent == 0)
+        self->receipts_pending++;
+    sender->receipts_unsent += count;
+    if (sender->receipts_unsent >= RECEIPT_BATCH) {
+        s_send_receipts (self, sender);
+        self->receipts_pending--;
+    }
+}
+
+//  Every sender with confirmations not yet sent hears them.
+static void
+s_flush_receipts (router_state_t *self)
+{
+    if (self->receipts_pending == 0)
+        return;
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (peer->receipts_unsent > 0)
+            s_send_receipts (self, peer);
+    self->receipts_pending = 0;
+}
+
 //  Tell each sender in RUNS how many of its SENDs window NAME never took
 //  in, after the first SKIP messages of RUNS (which it did take in).
 static void
 s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t skip,
                const char *why)
 {
-    s_runs_pop (runs, skip);
+    s_runs_pop (self, runs, skip, name);
     if (!runs || zlistx_size (runs) == 0)
         return;
     //  Per sender, however its runs interleave: one report each.
@@ -1013,6 +1129,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         return;
     }
     strcpy (peer->name, msg->peer);
+    peer->session = ++self->sessions;
     peer->routing_id_size = zmq_msg_size (routing_id);
     memcpy (peer->routing_id, zmq_msg_data ((zmq_msg_t *) routing_id), peer->routing_id_size);
     strcpy (peer->key, key);
@@ -1032,8 +1149,10 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     zhashx_insert (self->by_id, peer->key, peer);
 
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { self->max_payload, (uint64_t) self->heartbeat_ms,
-                                (uint64_t) peer->version, "", "" };
+    proto_welcome_t welcome = {
+        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", ""
+    };
+    memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     //  A window that reads the channel (version 2 and up) is told where it
     //  is and its secret topic; it has joined once its subscription is seen.
     const char *channel = NULL;
@@ -1196,9 +1315,11 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         zmq_msg_close (body);
         rc = EAGAIN;
     }
-    else
+    else {
+        self->sending_session = sender->session;
         rc = s_send_msg (self, target, (proto_command_t) msg->command, msg->id, sender->name, body,
                          false);
+    }
     if (rc == 0) {
         self->stats.routed++;
         s_track (self, sender, target, msg);
@@ -1356,7 +1477,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         if (rc == 0) {
             peer->sent++;
             if (peer->window)
-                s_runs_push (peer, "");
+                s_runs_push (peer, "", 0);
             self->stats.routed++;
         }
         else if (rc == EAGAIN) {
@@ -1531,7 +1652,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
         //  what was sent (anything else is ignored).
         if (proto_credit_decode (msg->body, msg->body_size, &credit) == PROKIT_OK &&
             credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
-            s_runs_pop (sender->runs, credit.consumed - sender->consumed);
+            s_runs_pop (self, sender->runs, credit.consumed - sender->consumed, sender->name);
             sender->consumed = credit.consumed;
             uint64_t expected = s_channel_expected (self, sender);
             if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
@@ -1916,6 +2037,8 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
+    if (!s_topic_new (self, self->instance))
+        return PROKIT_ENOMEM;
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!self->router_sock || !self->pub_sock || !self->by_name || !self->by_id ||
         !self->by_topic || !self->lost || self->inbox_fd < 0)
@@ -2046,6 +2169,8 @@ s_router_thread (void *arg)
                 self->state.pub_read_at = now;
                 s_drain_pub (&self->state);
             }
+            //  Senders hear the confirmations short of a batch too.
+            s_flush_receipts (&self->state);
             pthread_mutex_unlock (&self->lock);
         }
         for (int i = 0; i < count; i++) {

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "prokit/error.h"
@@ -315,8 +316,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  CREDIT (18) is the last: the first unknown one is 19.
-    assert_int_equal (PROTO_COMMAND_LAST, 18);
+    //  RECEIPT (19) is the last: the first unknown one is 20.
+    assert_int_equal (PROTO_COMMAND_LAST, 19);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -333,9 +334,9 @@ static void
 test_every_command_has_its_name (void **state)
 {
     (void) state;
-    const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",  "BROADCAST", "REQUEST",
-                            "REPLY", "ERROR",   "PING", "PONG",  "JOINED",    "LEFT",
-                            "CLOSE", "SHOW",    "HIDE", "QUERY", "INFO",      "CREDIT" };
+    const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",   "BROADCAST", "REQUEST", "REPLY",
+                            "ERROR", "PING",    "PONG", "JOINED", "LEFT",      "CLOSE",   "SHOW",
+                            "HIDE",  "QUERY",   "INFO", "CREDIT", "RECEIPT" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -490,6 +491,7 @@ static const struct {
     { PROTO_QUERY, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
     { PROTO_INFO, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_VALUE },
     { PROTO_CREDIT, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
+    { PROTO_RECEIPT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -1602,7 +1604,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "" };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "" };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1618,10 +1620,10 @@ test_welcome_body_round_trips (void **state)
     const uint64_t values[] = { 0, 1, 127, 128, 1u << 30, (uint64_t) INT64_MAX };
     for (size_t i = 0; i < COUNT_OF (values); i++) {
         uint8_t body[PROTO_WELCOME_BODY_MAX];
-        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "" };
+        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "" };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345, 0, "", "" };
+        proto_welcome_t in = { 12345, 12345, 0, "", "", "" };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1634,9 +1636,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "" };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "" };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0, 0, "", "" };
+    proto_welcome_t in = { 0, 0, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1654,7 +1656,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (proto_msgpack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2, 0, "", "" };
+    proto_welcome_t kept = { 1, 2, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1667,7 +1669,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8, 0, "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1677,7 +1679,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8, 0, "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1709,7 +1711,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1722,7 +1724,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0, 0, "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1735,7 +1737,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1749,7 +1751,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1760,7 +1762,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1789,6 +1791,20 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
     assert_true (in.shown);
     proto_msg_t msg;
     assert_int_equal (s_decode3 (PROTO_HELLO, "w", body, size, PROTO_TO_ROUTER, &msg), PROKIT_OK);
+}
+
+typedef struct receipt_seen {
+    int pairs;
+    uint64_t sum;
+} receipt_seen_t;
+
+static void
+s_receipt_seen (const char *name, uint64_t count, void *arg)
+{
+    receipt_seen_t *seen = (receipt_seen_t *) arg;
+    assert_true (name[0] == 'w');
+    seen->pairs++;
+    seen->sum += count;
 }
 
 static void
@@ -1828,12 +1844,12 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
 
     //  WELCOME names the channel and the topic; a topic of another
     //  length is refused (it would not be an exact match).
-    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef" };
+    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef", "" };
     memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 0, "", "" };
+    proto_welcome_t got = { 0, 0, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_string_equal (got.channel, welcome.channel);
     assert_string_equal (got.topic, "0123456789abcdef");
@@ -1872,6 +1888,26 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_ROUTER, &msg), PROKIT_OK);
     assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_CLIENT, &msg),
                       PROKIT_EPROTO);
+    //  RECEIPT: window name -> count, 16 pairs and more in a map16.
+    const char *names[20];
+    uint64_t counts[20];
+    char labels[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf (labels[i], sizeof (labels[i]), "w%d", i);
+        names[i] = labels[i];
+        counts[i] = (uint64_t) i * 1000003u;
+    }
+    uint8_t receipt[PROTO_RECEIPT_BODY_MAX];
+    size = proto_receipt_encode (receipt, names, counts, 20);
+    assert_int_equal (proto_msgpack_check (receipt, size), PROKIT_OK);
+    receipt_seen_t seen = { 0, 0 };
+    assert_int_equal (proto_receipt_decode (receipt, size, s_receipt_seen, &seen), PROKIT_OK);
+    assert_int_equal (seen.pairs, 20);
+    assert_true (seen.sum == 190 * 1000003u);
+    const uint8_t bad_receipt[] = { 0x81, 0xa1, 'w', 0xff };
+    assert_int_equal (
+        proto_receipt_decode (bad_receipt, sizeof (bad_receipt), s_receipt_seen, &seen),
+        PROKIT_EPROTO);
     const uint8_t negative[] = { 0x81, 0xa8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'd', 0xff };
     assert_int_equal (proto_credit_decode (negative, sizeof (negative), &back), PROKIT_EPROTO);
 }
@@ -2090,10 +2126,10 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
     assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_1);
 
-    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "" };
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "" };
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 99, "", "" };
+    proto_welcome_t got = { 0, 0, 99, "", "", "" };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_int_equal (got.version, PROTO_VERSION_2);
     assert_int_equal (got.max_payload, 1024);
