@@ -933,11 +933,14 @@ s_connection_lost (client_t *self, const char *why)
     }
     s_channel_close (self);
     //  What the router had not settled of our SENDs waits for the next
-    //  WELCOME: the same router settles it itself, another cannot.
-    zhashx_destroy (&self->last_tallies);
-    self->last_tallies = self->tallies;
-    self->tallies = NULL;
-    memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
+    //  WELCOME: the same router settles it itself, another cannot. (Only
+    //  a joined session's: a join lost halfway has sent nothing.)
+    if (self->connected) {
+        zhashx_destroy (&self->last_tallies);
+        self->last_tallies = self->tallies;
+        self->tallies = NULL;
+        memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
+    }
     //  Requests in flight are ended by the next dispatch, and the
     //  application hears of it there too: never inside a blocking request.
     self->connected = false;
