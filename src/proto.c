@@ -815,8 +815,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     }
     if (instance) {
         n += s_write_str (out + n, "instance", 8);
-        n += s_write_str (out + n, welcome->instance,
-                          strnlen (welcome->instance, PROTO_TOPIC_SIZE));
+        n +=
+            s_write_str (out + n, welcome->instance, strnlen (welcome->instance, PROTO_TOPIC_SIZE));
     }
     return n;
 }

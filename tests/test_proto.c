@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prokit/error.h"
