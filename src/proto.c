@@ -631,6 +631,23 @@ typedef struct field {
     size_t capacity; //  for FIELD_STR, including the NUL
 } field_t;
 
+//  Any msgpack integer that is not negative; a uint64 above INT64_MAX is
+//  still a uint: taken whole.
+static bool
+s_read_uint (cursor_t *c, uint64_t *value)
+{
+    if (s_left (c) >= 9 && *c->at == 0xcf) {
+        *value = s_be (c->at + 1, 8);
+        c->at += 9;
+        return true;
+    }
+    int64_t number;
+    if (!s_read_int (c, &number) || number < 0)
+        return false;
+    *value = (uint64_t) number;
+    return true;
+}
+
 static bool
 s_read_bool (cursor_t *c, bool *value)
 {
@@ -672,20 +689,12 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
                 return PROKIT_EPROTO;
             continue;
         }
-        int64_t number;
         const uint8_t *text;
         size_t len;
         switch (field->type) {
         case FIELD_UINT:
-            //  A uint64 above INT64_MAX is still a uint: take it whole.
-            if (s_left (&c) >= 9 && *c.at == 0xcf) {
-                *(uint64_t *) field->out = s_be (c.at + 1, 8);
-                c.at += 9;
-                break;
-            }
-            if (!s_read_int (&c, &number) || number < 0)
+            if (!s_read_uint (&c, (uint64_t *) field->out))
                 return PROKIT_EPROTO;
-            *(uint64_t *) field->out = (uint64_t) number;
             break;
         case FIELD_BOOL:
             if (!s_read_bool (&c, (bool *) field->out))
@@ -922,17 +931,9 @@ proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void 
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
         size_t key_len;
-        int64_t number;
         uint64_t count;
-        if (!s_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX)
-            return PROKIT_EPROTO;
-        if (s_left (&c) >= 9 && *c.at == 0xcf) {
-            count = s_be (c.at + 1, 8);
-            c.at += 9;
-        }
-        else if (s_read_int (&c, &number) && number >= 0)
-            count = (uint64_t) number;
-        else
+        if (!s_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
+            !s_read_uint (&c, &count))
             return PROKIT_EPROTO;
         char name[PROTO_NAME_MAX + 1];
         memcpy (name, key, key_len);

@@ -841,13 +841,6 @@ s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t 
     zhashx_destroy (&missed);
 }
 
-static uint64_t
-s_channel_expected (const router_state_t *self, const peer_t *peer)
-{
-    (void) self;
-    return peer->published;
-}
-
 static void
 s_lost_destroy (void **item)
 {
@@ -901,7 +894,7 @@ s_sweep_lost (router_state_t *self)
 static void
 s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
 {
-    uint64_t expected = s_channel_expected (self, peer);
+    uint64_t expected = peer->published;
     if (peer->final_known) {
         uint64_t count = peer->final_count;
         s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
@@ -1654,7 +1647,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
             credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
             s_runs_pop (self, sender->runs, credit.consumed - sender->consumed, sender->name);
             sender->consumed = credit.consumed;
-            uint64_t expected = s_channel_expected (self, sender);
+            uint64_t expected = sender->published;
             if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
                 sender->channel_confirmed = credit.channel;
         }

@@ -662,6 +662,26 @@ s_accounted (void *arg)
            settle->tally->joined >= settle->joined && settle->tally->left >= settle->left;
 }
 
+//  Window "counted" in another process on ENDPOINT, counting what it is
+//  handed in the shared memory at PATH (prokit-test-peer counter): main's
+//  messages, then other windows'. Returns the two counters (munmap 16).
+static volatile uint64_t *
+s_spawn_counter (tu_child_t *child, const char *endpoint, const char *path)
+{
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "counter", (char *) "counted",
+                     (char *) endpoint,         (char *) path,      NULL };
+    assert_true (tu_spawn (child, argv));
+    char line[256];
+    assert_true (tu_read_line (child, line, sizeof (line), 10000));
+    assert_string_equal (line, "READY");
+    int fd = open (path, O_RDONLY);
+    assert_true (fd >= 0);
+    volatile uint64_t *counts = (volatile uint64_t *) mmap (NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
+    close (fd);
+    assert_true (counts != MAP_FAILED);
+    return counts;
+}
+
 //  Main, or a window in this process (FROM_WINDOW), floods "counted", a
 //  window in another process; halfway it is killed or frozen. Frozen, it
 //  stays so until main's router has dropped it, then thaws and joins
@@ -694,18 +714,7 @@ s_count_through (bool kill_it, bool from_window)
     else
         prokit_main_on_undelivered (main_handle, s_tally_undelivered, &tally);
     tu_child_t child;
-    char *argv[] = {
-        (char *) PROKIT_TEST_PEER, (char *) "counter", (char *) "counted", endpoint, path, NULL
-    };
-    assert_true (tu_spawn (&child, argv));
-    char line[256];
-    assert_true (tu_read_line (&child, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
-    int fd = open (path, O_RDONLY);
-    assert_true (fd >= 0);
-    volatile uint64_t *counts = (volatile uint64_t *) mmap (NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
-    close (fd);
-    assert_true (counts != MAP_FAILED);
+    volatile uint64_t *counts = s_spawn_counter (&child, endpoint, path);
     volatile uint64_t *received_p = from_window ? &counts[1] : &counts[0];
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, sender } };
     size_t handle_count = from_window ? 2 : 1;
@@ -850,18 +859,7 @@ test_window_to_window_through_a_main_that_restarts_is_received_or_reported (void
     tu_child_t main_child;
     s_start_main (&main_child, endpoint, "0", "0");
     tu_child_t child;
-    char *argv[] = {
-        (char *) PROKIT_TEST_PEER, (char *) "counter", (char *) "counted", endpoint, path, NULL
-    };
-    assert_true (tu_spawn (&child, argv));
-    char line[256];
-    assert_true (tu_read_line (&child, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
-    int fd = open (path, O_RDONLY);
-    assert_true (fd >= 0);
-    volatile uint64_t *counts = (volatile uint64_t *) mmap (NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
-    close (fd);
-    assert_true (counts != MAP_FAILED);
+    volatile uint64_t *counts = s_spawn_counter (&child, endpoint, path);
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
     opts.endpoint = endpoint;
