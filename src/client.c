@@ -160,6 +160,9 @@ struct client {
     pending_t *first_deadline, *last_deadline;
     inbound_t *queue_head, *queue_tail;
     inbound_t *spare_items; //  in memory: handled items, returned to the router for reuse
+    //  Windows' SENDs to windows are confirmed by the router (RECEIPT);
+    //  main's messages to windows are not (yet): main keeps no tallies.
+    bool keeps_tallies;
     prokit_request_t *deferred;
     prokit_request_t *spare_request; //  one kept for the next request handled
     prokit_request_fn *handler;
@@ -509,9 +512,7 @@ s_tally_destroy (void **item)
 static tally_t *
 s_tally (client_t *self, const char *name)
 {
-    //  Windows' SENDs to windows are confirmed by the router; main's
-    //  messages to windows are not (yet): main keeps no tallies.
-    if (self->router || strcmp (self->name, PROTO_MAIN_NAME) == 0)
+    if (!self->keeps_tallies)
         return NULL;
     if (!self->tallies) {
         if (!(self->tallies = zhashx_new ()))
@@ -533,8 +534,11 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
     if (!target)
         return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
+    if (!self->keeps_tallies)
+        return s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
     char name[PROTO_NAME_MAX + 1];
-    snprintf (name, sizeof (name), "%s", target); //  the payload may own TARGET
+    size_t size = strlen (target); //  checked above; the payload may own TARGET
+    memcpy (name, target, size + 1);
     rc = s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
     tally_t *tally = rc == PROKIT_OK ? s_tally (self, name) : NULL;
     if (tally)
@@ -686,8 +690,6 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     if (rc == PROKIT_OK && channel) {
         if (!s_channel_command (msg.command))
             rc = PROKIT_EPROTO;
-        else
-            strcpy (msg.peer, msg.command == PROTO_WELCOME ? self->name : PROTO_MAIN_NAME);
     }
     if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
         rc = PROKIT_ENOMEM;
@@ -706,7 +708,12 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     if (item->channel)
         self->channel_read++;
     item->id = msg.id;
-    strcpy (item->peer, msg.peer);
+    if (!channel)
+        strcpy (item->peer, msg.peer);
+    else if (msg.command == PROTO_WELCOME)
+        strcpy (item->peer, self->name);
+    else
+        memcpy (item->peer, PROTO_MAIN_NAME, sizeof (PROTO_MAIN_NAME));
     if (channel && !self->connected && !self->channel_wait) {
         //  Left over from a session that has ended: not ours any more.
         zmq_msg_close (&item->body);
@@ -2057,6 +2064,7 @@ client_new (const client_config_t *config, int *error)
     //  sent to by main).
     self->hello.channel = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
+    self->keeps_tallies = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");

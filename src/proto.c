@@ -480,9 +480,19 @@ int
 proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
               size_t max_payload, proto_msg_t *msg)
 {
-    memset (msg, 0, sizeof (*msg));
-    if (count < 1)
+    //  Field by field: clearing the peer's 256 bytes would cost more than
+    //  the rest of the decoding.
+    msg->version = 0;
+    msg->peer[0] = 0;
+    msg->body = NULL;
+    msg->body_size = 0;
+    msg->body_frame = 0;
+    msg->body_inline = false;
+    if (count < 1) {
+        msg->command = 0;
+        msg->id = 0;
         return PROKIT_EPROTO;
+    }
     int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
     if (rc != PROKIT_OK)
         return rc;

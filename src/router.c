@@ -220,8 +220,9 @@ typedef struct router_state {
     bool inbox_signalled; //  inbox_fd was written and not yet read
     router_item_t *spare; //  items main has finished with, for reuse
     size_t spare_count;
-    bool main_holds_lock; //  main's thread is processing: it takes the inbox itself
-    int local_result;     //  why the embedded main's message was not delivered
+    bool main_holds_lock;  //  main's thread is processing: it takes the inbox itself
+    int local_result;      //  why the embedded main's message was not delivered
+    bool main_awaits_room; //  main was refused for a full window: tell it of room
 } router_state_t;
 
 struct router {
@@ -297,6 +298,21 @@ s_item_destroy (router_item_t **item_p)
         zmq_msg_close (&(*item_p)->body);
         free (*item_p);
         *item_p = NULL;
+    }
+}
+
+//  A window main was refused for (PROKIT_EAGAIN) may have room now: make
+//  main's descriptor readable, so that a main waiting on it tries again
+//  at once rather than at its next timeout.
+static void
+s_announce_room (router_state_t *self)
+{
+    if (!self->main_awaits_room)
+        return;
+    self->main_awaits_room = false;
+    if (!self->main_holds_lock && !self->inbox_signalled && self->inbox_fd >= 0) {
+        s_signal (self->inbox_fd);
+        self->inbox_signalled = true;
     }
 }
 
@@ -1255,6 +1271,8 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 {
     if (sender->local) {
         self->local_result = code;
+        if (code == PROKIT_EAGAIN)
+            self->main_awaits_room = true;
         return;
     }
     s_send_error (self, sender, msg->id, msg->peer, code, text);
@@ -1650,6 +1668,7 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
             uint64_t expected = sender->published;
             if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
                 sender->channel_confirmed = credit.channel;
+            s_announce_room (self);
         }
         break;
     }
@@ -2416,8 +2435,10 @@ int
 router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
                    zmq_msg_t *body)
 {
-    proto_msg_t msg;
-    memset (&msg, 0, sizeof (msg));
+    proto_msg_t msg; //  only what routing reads: no clearing of the peer's bytes
+    msg.version = PROTO_VERSION_MAX;
+    msg.body_frame = 0;
+    msg.body_inline = false;
     msg.command = (uint8_t) command;
     msg.id = id;
     size_t peer_size = strnlen (peer, PROTO_NAME_MAX);

@@ -9,6 +9,7 @@
     message it accepted arrives, in order. A client cannot forge the
     router's report of an undelivered message. */
 #define _GNU_SOURCE //  memmem
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -597,6 +598,61 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     prokit_main_on_presence (f->main, NULL, NULL);
 }
 
+//  A window that reads on a thread of its own.
+typedef struct reader {
+    prokit_window_t *window;
+    pthread_t thread;
+} reader_t;
+
+static void *
+s_reader_thread (void *arg)
+{
+    reader_t *reader = (reader_t *) arg;
+    prokit_window_run (reader->window, -1);
+    return NULL;
+}
+
+//  Main sends flat out to a window that reads; refused (EAGAIN), it waits
+//  on its descriptor, which turns readable once the window has taken
+//  enough in to make room: every wait ends well before its deadline, and
+//  every message gets through, in order.
+static void
+test_after_eagain_main_s_descriptor_says_when_to_try_again (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    reader_t reader = { s_window (f, "reader"), 0 };
+    assert_non_null (reader.window);
+    flood_t flood = { 0, 0, false, false };
+    prokit_window_on_main_message (reader.window, s_count_in_order, &flood);
+    assert_int_equal (pthread_create (&reader.thread, NULL, s_reader_thread, &reader), 0);
+
+    const long total = 100000;
+    long refused = 0;
+    for (long n = 0; n < total;) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", n);
+        int rc = prokit_main_send (f->main, "reader", &payload);
+        if (rc == PROKIT_OK) {
+            n++;
+            continue;
+        }
+        assert_int_equal (rc, PROKIT_EAGAIN);
+        refused++;
+        struct pollfd item = { prokit_main_fd (f->main), POLLIN, 0 };
+        assert_int_equal (poll (&item, 1, 10000), 1); //  not the deadline
+        prokit_main_dispatch (f->main);
+    }
+    assert_true (refused > 0); //  main outran the window, and caught up each time
+    prokit_window_stop (reader.window);
+    pthread_join (reader.thread, NULL);
+    //  What the thread had not handled yet is still on its way.
+    flood_check_t check = { &flood, total };
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, reader.window } };
+    assert_true (tu_pump (handles, 2, s_flood_done, &check, 30000));
+    assert_int_equal (flood.received, total);
+    assert_false (flood.out_of_order);
+    prokit_window_destroy (&reader.window);
+}
+
 //  Another window floods the slow one: the router holds back (the slow
 //  window's credit is used up, its queue never fills, its heartbeats go
 //  on) and tells the sender, message by message, what it did not deliver.
@@ -871,6 +927,8 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_messages_broadcasts_and_replies_from_main_keep_their_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_that_stops_reading_is_slowed_not_dropped,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_after_eagain_main_s_descriptor_says_when_to_try_again,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_flooded_by_another_is_slowed_not_dropped,
                                          s_setup, s_teardown),

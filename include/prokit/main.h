@@ -129,7 +129,9 @@ PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn
 //  when the message is on its way; PROKIT_ENOTFOUND when no such window has
 //  joined; PROKIT_EINVAL for a bad name; PROKIT_ETOOBIG; PROKIT_EAGAIN
 //  when the window has as many of main's messages as it may hold
-//  unconfirmed (it reads slowly: nothing was sent, try again). A message
+//  unconfirmed (it reads slowly: nothing was sent, try again; with the
+//  embedded router, prokit_main_fd() turns readable once it has room, so
+//  wait on it, dispatch, and send again). A message
 //  accepted that the window never takes in (it leaves, is closed, killed
 //  or dropped) is reported to the undelivered callback
 //  (prokit_main_on_undelivered()). Attached to a broker, PROKIT_EAGAIN
