@@ -727,6 +727,7 @@ pk_round_trip (prokit_window_t *window, const char *target, uint8_t *buf, size_t
     prokit_reply_t *reply = NULL;
     int rc = prokit_window_request_wait (window, target, &payload, REQUEST_TIMEOUT_MS, &reply);
     double rtt = (double) (now_ns () - start) / 1000.0;
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     bool ok = rc == PROKIT_OK;
     if (ok) {
         size_t got = 0;
@@ -1108,10 +1109,11 @@ pk_pipe_thread (void *arg)
     self->start_ns = now_ns ();
     int64_t deadline = self->start_ns + (int64_t) RUN_DEADLINE_MS * 1000000;
     long long sent = 0;
+    prokit_payload_t *payload = NULL; //  refused (EAGAIN): kept, sent again
     while (self->done + self->failed < self->n && now_ns () < deadline) {
         while (sent - self->done - self->failed < self->depth && sent < self->n) {
-            prokit_payload_t *payload =
-                prokit_payload_new_bytes (s_pipe_body, sizeof (s_pipe_body));
+            if (!payload)
+                payload = prokit_payload_new_bytes (s_pipe_body, sizeof (s_pipe_body));
             int rc = prokit_window_request (self->window, PROKIT_MAIN, &payload, REQUEST_TIMEOUT_MS,
                                             pk_pipe_reply, self);
             if (rc == PROKIT_EAGAIN)
@@ -1119,6 +1121,7 @@ pk_pipe_thread (void *arg)
             if (rc != PROKIT_OK) {
                 self->failed++;
                 note ("pipelined request refused: %s", prokit_error_name (rc));
+                prokit_payload_destroy (&payload);
             }
             sent++;
         }
@@ -1126,6 +1129,7 @@ pk_pipe_thread (void *arg)
         poll (&item, 1, 100);
         prokit_window_dispatch (self->window);
     }
+    prokit_payload_destroy (&payload);
     self->failed += sent - self->done - self->failed;
     self->end_ns = now_ns ();
     return NULL;
@@ -1684,8 +1688,10 @@ pk_send_round (int windows, int threads, long long n, bool broadcast)
         int64_t deadline = start + (int64_t) RUN_DEADLINE_MS * 1000000;
         //  The clock is read once per 1024 sends, not per send: the raw
         //  sender has no deadline to check but while it waits.
+        prokit_payload_t *payload = NULL; //  refused (EAGAIN): kept, sent again
         for (long long i = 0; i < n && ((i & 1023) != 0 || now_ns () < deadline);) {
-            prokit_payload_t *payload = prokit_payload_new_bytes (s_msg_body, sizeof (s_msg_body));
+            if (!payload)
+                payload = prokit_payload_new_bytes (s_msg_body, sizeof (s_msg_body));
             int rc = broadcast ? prokit_main_broadcast (server.main, &payload)
                                : prokit_main_send (server.main, "win0", &payload);
             if (rc == PROKIT_OK) {
@@ -1704,6 +1710,7 @@ pk_send_round (int windows, int threads, long long n, bool broadcast)
                 break;
             }
         }
+        prokit_payload_destroy (&payload);
         pk_settle_t settle = { counters, windows, result.sent * windows, &server.undelivered };
         pk_main_dispatch_until (server.main, pk_settled, &settle, SETTLE_DEADLINE_MS);
     }
@@ -1914,6 +1921,7 @@ bench_slow (void)
             fill (body, sizeof (body), (uint64_t) accepted);
             prokit_payload_t *payload = prokit_payload_new_bytes (body, sizeof (body));
             int rc = prokit_main_send (server.main, "slow", &payload);
+            prokit_payload_destroy (&payload); //  refused: not retried, so dropped
             if (rc == PROKIT_OK)
                 accepted++;
             else if (rc == PROKIT_EAGAIN)

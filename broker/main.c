@@ -183,7 +183,7 @@ s_serve (const settings_t *settings)
     s_say (PROKIT_LOG_INFO, "%s: telling peers the broker is going, then exiting",
            signum == SIGTERM ? "SIGTERM" : "SIGINT");
     prokit_stats_t stats;
-    if (prokit_broker_stats (broker, &stats) == PROKIT_OK)
+    if (prokit_broker_stats (broker, &stats, sizeof (stats)) == PROKIT_OK)
         s_say (PROKIT_LOG_INFO,
                "counters: received %llu, routed %llu, errors %llu, garbage %llu, malformed %llu, "
                "too big %llu, back pressure %llu, windows %llu",

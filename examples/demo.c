@@ -192,7 +192,7 @@ s_create_window (demo_t *demo, child_t *child, const char *dir)
     spec.env = env;
     spec.show = child->show;
     prokit_spawned_t result;
-    int rc = prokit_main_create_window (demo->ipc, child->name, &spec, &result);
+    int rc = prokit_main_create_window (demo->ipc, child->name, &spec, &result, sizeof (result));
     if (rc != PROKIT_OK) {
         fprintf (stderr, "[main] FAILED: createWindow(\"%s\"): %s (%s)\n", child->name,
                  prokit_error_name (rc), result.reason);
@@ -246,6 +246,7 @@ s_play (demo_t *demo, const char *dir)
     printf ("[main] to window \"main\": Message from Main Process\n");
     prokit_payload_t *message = prokit_payload_new_string ("Message from Main Process");
     int rc = prokit_main_send (demo->ipc, "main", &message);
+    prokit_payload_destroy (&message); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_fail (demo, "prokit_main_send: %s", prokit_error_name (rc));
 
@@ -255,6 +256,7 @@ s_play (demo_t *demo, const char *dir)
     printf ("[main] to every window: Goodbye\n");
     message = prokit_payload_new_string ("Goodbye");
     rc = prokit_main_broadcast (demo->ipc, &message);
+    prokit_payload_destroy (&message); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_fail (demo, "prokit_main_broadcast: %s", prokit_error_name (rc));
 
@@ -310,7 +312,7 @@ main (void)
     bool ok = s_play (&demo, dir);
 
     prokit_stats_t stats;
-    if (ok && prokit_main_stats (demo.ipc, &stats) == PROKIT_OK)
+    if (ok && prokit_main_stats (demo.ipc, &stats, sizeof (stats)) == PROKIT_OK)
         printf ("[main] router: %llu messages received, %llu routed, %llu errors sent\n",
                 stats.received, stats.routed, stats.errors_sent);
 

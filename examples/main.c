@@ -66,6 +66,7 @@ s_on_presence (const prokit_presence_t *event, void *arg)
         printf ("[main] to window \"main\": Message from Main Process\n");
         prokit_payload_t *message = prokit_payload_new_string ("Message from Main Process");
         int rc = prokit_main_send (ipc, "main", &message);
+        prokit_payload_destroy (&message); //  not sent: still ours (NULL-safe)
         if (rc != PROKIT_OK)
             printf ("[main] send failed: %s (%s)\n", prokit_error_name (rc), prokit_strerror (rc));
     }

@@ -73,6 +73,7 @@ s_request (app_t *app, const char *target, const char *msg, prokit_reply_fn *fn)
         printf ("[window main] request to window \"%s\": %s\n", target, msg);
     prokit_payload_t *payload = prokit_payload_new_string (msg);
     int rc = prokit_window_request (app->window, target, &payload, 0, fn, app);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_fail (app, "request", rc);
 }
@@ -126,6 +127,7 @@ s_render_msg_to_render (app_t *app, const char *window_name, const char *msg)
     printf ("[window main] to window \"%s\": %s\n", window_name, msg);
     prokit_payload_t *payload = prokit_payload_new_string (msg);
     int rc = prokit_window_send (app->window, window_name, &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_fail (app, "send", rc);
 }

@@ -14,13 +14,16 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "clock.h"
 #include "curve.h"
 #include "log.h"
+#include "monitor.h"
 #include "prokit/error.h"
 #include "prokit/main.h"
 #include "proto.h"
 #include "router.h"
 #include "serial.h"
+#include "sized.h"
 
 #define PING_DEFAULT_TIMEOUT_MS 2000
 
@@ -28,13 +31,6 @@ struct prokit_broker {
     router_t *router;
     char public_key[CURVE_KEY_TEXT + 1]; //  "" without CURVE
 };
-
-void
-prokit_broker_opts_init (prokit_broker_opts_t *opts)
-{
-    if (opts)
-        memset (opts, 0, sizeof (*opts));
-}
 
 //  Is ENDPOINT TCP on an address beyond this host? Loopback addresses,
 //  "localhost" and the "lo" interface stay on it; everything else,
@@ -135,10 +131,15 @@ prokit_broker_new (const prokit_broker_opts_t *opts, int *error)
     int dummy;
     if (!error)
         error = &dummy;
+    //  The application's options, as far as its header had them.
+    prokit_broker_opts_t own;
     if (!opts) {
         *error = PROKIT_EINVAL;
         return NULL;
     }
+    if ((*error = sized_take (&own, sizeof (own), opts, "prokit_broker_opts_t")) != PROKIT_OK)
+        return NULL;
+    opts = &own;
     //  The application owns its signals; CZMQ must not install handlers.
     zsys_handler_set (NULL);
     router_config_t config;
@@ -193,39 +194,28 @@ prokit_broker_public_key (const prokit_broker_t *self)
 }
 
 int
-prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats)
+prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats, size_t stats_size)
 {
-    if (!self || !stats)
+    if (!self || !stats || stats_size == 0)
         return PROKIT_EINVAL;
-    return router_public_stats (self->router, stats);
+    prokit_stats_t own;
+    int rc = router_public_stats (self->router, &own);
+    if (rc == PROKIT_OK)
+        sized_give (stats, stats_size, &own, sizeof (own));
+    return rc;
 }
 
 //  --- the health probe --------------------------------------------------------
-
-static double
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
 
 //  Read the probe's monitor: PROKIT_EACCES once a handshake was refused.
 static int
 s_probe_refused (zsock_t *monitor)
 {
     int rc = PROKIT_OK;
-    while (zsock_events (monitor) & ZMQ_POLLIN) {
-        zmsg_t *event = zmsg_recv (monitor);
-        zframe_t *first = event ? zmsg_first (event) : NULL;
-        if (first && zframe_size (first) >= 2) {
-            uint16_t code;
-            memcpy (&code, zframe_data (first), sizeof (code));
-            if (code & CURVE_HANDSHAKE_FAILURES)
-                rc = PROKIT_EACCES;
-        }
-        zmsg_destroy (&event);
-    }
+    monitor_event_t got;
+    while (monitor_next (monitor, &got))
+        if (got.event & CURVE_HANDSHAKE_FAILURES)
+            rc = PROKIT_EACCES;
     return rc;
 }
 
@@ -235,7 +225,7 @@ s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
     uint8_t header[PROTO_HEADER_SIZE];
     uint64_t id = (uint64_t) getpid () << 16 | 1;
     proto_header_encode (header, PROTO_PING, id);
-    double start = s_now_ms ();
+    double start = (double) clock_mono_ns () / 1e6;
     zmsg_t *ping = zmsg_new ();
     zmsg_addmem (ping, header, sizeof (header));
     zmsg_addmem (ping, "", 0);
@@ -247,7 +237,7 @@ s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
     zmq_pollitem_t items[] = { { zsock_resolve (dealer), 0, ZMQ_POLLIN, 0 },
                                { zsock_resolve (monitor), 0, ZMQ_POLLIN, 0 } };
     while (true) {
-        double left = start + timeout_ms - s_now_ms ();
+        double left = start + timeout_ms - (double) clock_mono_ns () / 1e6;
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
         if (zmq_poll (items, 2, (long) left + 1) < 0 && errno != EINTR)
@@ -268,7 +258,7 @@ s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
             //  first is still alive.
             if (pong) {
                 if (rtt_ms)
-                    *rtt_ms = s_now_ms () - start;
+                    *rtt_ms = (double) clock_mono_ns () / 1e6 - start;
                 return PROKIT_OK;
             }
         }

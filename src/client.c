@@ -27,9 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "curve.h"
+#include "inflight.h"
 #include "log.h"
 #include "message_private.h"
+#include "monitor.h"
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
@@ -58,29 +61,6 @@
 //  is noticed within about interval + timeout whatever we are doing.
 #define CLIENT_HEARTBEAT_IVL_MS 1000
 #define CLIENT_HEARTBEAT_TIMEOUTS 3
-
-typedef struct pending {
-    uint64_t id;
-    int64_t deadline; //  monotonic ms
-    prokit_reply_fn *fn;
-    void *arg;
-    char target[PROTO_NAME_MAX + 1];
-    struct pending *prev, *next; //  ordered by deadline
-    struct pending *chain;       //  the next in its table bucket, or spare
-} pending_t;
-
-//  Requests in flight by id: a hash chained through the entries, so that
-//  a request costs no allocation but its entry, and entries are reused.
-typedef struct pending_table {
-    pending_t **buckets;
-    size_t mask; //  bucket count - 1, a power of two
-    size_t count;
-    pending_t *spare; //  entries of answered requests, for the next ones
-    size_t spare_count;
-} pending_table_t;
-
-#define PENDING_BUCKETS_MIN 64
-#define PENDING_SPARE_MAX 256
 
 //  A decoded message waiting to be dispatched: the router's in-memory
 //  items for the embedded main have the same shape, and join the queue as
@@ -156,8 +136,7 @@ struct client {
     size_t max_payload;
     int version; //  the wire version we send in: 1 until WELCOME says more
     int request_timeout_ms;
-    pending_table_t pending;
-    pending_t *first_deadline, *last_deadline;
+    inflight_t *inflight; //  our requests awaiting an answer, by id and by deadline
     inbound_t *queue_head, *queue_tail;
     inbound_t *spare_items; //  in memory: handled items, returned to the router for reuse
     //  Windows' SENDs to windows are confirmed by the router (RECEIPT);
@@ -175,14 +154,6 @@ struct client {
 };
 
 static int s_epoll_add (client_t *self, int fd);
-
-static int64_t
-s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 //  Make the pollable descriptor readable. Any thread may call this.
 static void
@@ -240,111 +211,6 @@ s_announce_waiting (client_t *self)
         self->sends_at_drain = self->sends;
 }
 
-//  --- requests in flight, by id -------------------------------------------------
-
-static size_t
-s_bucket (const pending_table_t *table, uint64_t id)
-{
-    return (size_t) ((id * 0x9E3779B97F4A7C15ull) >> 32) & table->mask;
-}
-
-static bool
-s_table_init (pending_table_t *table)
-{
-    memset (table, 0, sizeof (*table));
-    table->buckets = (pending_t **) calloc (PENDING_BUCKETS_MIN, sizeof (pending_t *));
-    table->mask = PENDING_BUCKETS_MIN - 1;
-    return table->buckets != NULL;
-}
-
-static void
-s_table_free (pending_table_t *table)
-{
-    while (table->spare) {
-        pending_t *entry = table->spare;
-        table->spare = entry->chain;
-        free (entry);
-    }
-    free (table->buckets);
-    table->buckets = NULL;
-}
-
-static pending_t *
-s_table_find (const pending_table_t *table, uint64_t id)
-{
-    pending_t *entry = table->buckets[s_bucket (table, id)];
-    while (entry && entry->id != id)
-        entry = entry->chain;
-    return entry;
-}
-
-//  Add ENTRY; when the buckets are full, try to double them first (a
-//  longer chain is all a failure costs).
-static void
-s_table_add (pending_table_t *table, pending_t *entry)
-{
-    if (table->count > table->mask) {
-        size_t size = 2 * (table->mask + 1);
-        pending_t **buckets = (pending_t **) calloc (size, sizeof (pending_t *));
-        if (buckets) {
-            pending_t **old = table->buckets;
-            size_t old_size = table->mask + 1;
-            table->buckets = buckets;
-            table->mask = size - 1;
-            for (size_t i = 0; i < old_size; i++)
-                while (old[i]) {
-                    pending_t *moved = old[i];
-                    old[i] = moved->chain;
-                    size_t bucket = s_bucket (table, moved->id);
-                    moved->chain = buckets[bucket];
-                    buckets[bucket] = moved;
-                }
-            free (old);
-        }
-    }
-    size_t bucket = s_bucket (table, entry->id);
-    entry->chain = table->buckets[bucket];
-    table->buckets[bucket] = entry;
-    table->count++;
-}
-
-static void
-s_table_remove (pending_table_t *table, pending_t *entry)
-{
-    pending_t **link = &table->buckets[s_bucket (table, entry->id)];
-    while (*link && *link != entry)
-        link = &(*link)->chain;
-    if (*link) {
-        *link = entry->chain;
-        table->count--;
-    }
-}
-
-//  A zeroed entry, reused when one is spare.
-static pending_t *
-s_pending_new (pending_table_t *table)
-{
-    pending_t *entry = table->spare;
-    if (!entry)
-        return (pending_t *) calloc (1, sizeof (pending_t));
-    table->spare = entry->chain;
-    table->spare_count--;
-    memset (entry, 0, sizeof (*entry));
-    return entry;
-}
-
-static void
-s_pending_release (pending_table_t *table, pending_t *entry)
-{
-    if (table->spare_count >= PENDING_SPARE_MAX) {
-        free (entry);
-        return;
-    }
-    entry->chain = table->spare;
-    table->spare = entry;
-    table->spare_count++;
-}
-
 //  --- the deadline list -----------------------------------------------------
 
 //  Arm the timerfd at the nearest deadline, or disarm it: only when that
@@ -353,8 +219,9 @@ static void
 s_arm_timer (client_t *self)
 {
     int64_t at = 0; //  disarmed
-    if (self->first_deadline)
-        at = self->first_deadline->deadline > 0 ? self->first_deadline->deadline : 1;
+    inflight_entry_t *first = inflight_earliest (self->inflight);
+    if (first)
+        at = first->deadline > 0 ? first->deadline : 1;
     //  Armed earlier than needed (the nearest deadline moved later, or
     //  none is left), it only wakes a dispatch that finds nothing due and
     //  arms it again: cheaper than a timerfd_settime for every answer.
@@ -368,46 +235,12 @@ s_arm_timer (client_t *self)
         self->timer_at = at;
 }
 
-static void
-s_pending_link (client_t *self, pending_t *pending)
-{
-    //  Deadlines mostly arrive in order: search from the end.
-    pending_t *after = self->last_deadline;
-    while (after && after->deadline > pending->deadline)
-        after = after->prev;
-    pending->prev = after;
-    pending->next = after ? after->next : self->first_deadline;
-    if (pending->next)
-        pending->next->prev = pending;
-    else
-        self->last_deadline = pending;
-    if (after)
-        after->next = pending;
-    else
-        self->first_deadline = pending;
-}
-
-static void
-s_pending_unlink (client_t *self, pending_t *pending)
-{
-    if (pending->prev)
-        pending->prev->next = pending->next;
-    else
-        self->first_deadline = pending->next;
-    if (pending->next)
-        pending->next->prev = pending->prev;
-    else
-        self->last_deadline = pending->prev;
-    s_table_remove (&self->pending, pending);
-}
-
 //  End a pending request with an outcome and free it. The reply lives on
 //  the stack: the callback borrows it.
 static void
-s_pending_finish (client_t *self, pending_t *pending, int status, zmq_msg_t *body, int app_code,
-                  const char *text)
+s_pending_finish (client_t *self, inflight_entry_t *pending, int status, zmq_msg_t *body,
+                  int app_code, const char *text)
 {
-    s_pending_unlink (self, pending);
     //  On the stack, and filled field by field: the error text alone is a
     //  kilobyte, and most replies have none.
     prokit_reply_t reply;
@@ -418,14 +251,14 @@ s_pending_finish (client_t *self, pending_t *pending, int status, zmq_msg_t *bod
         payload_borrowed (&reply.payload_storage, body);
         reply.payload = &reply.payload_storage;
     }
-    strcpy (reply.target, pending->target);
+    strcpy (reply.target, pending->peer);
     if (text && *text)
         snprintf (reply.text, sizeof (reply.text), "%s", text);
     else
         reply.text[0] = 0;
     prokit_reply_fn *fn = pending->fn;
     void *arg = pending->arg;
-    s_pending_release (&self->pending, pending);
+    inflight_remove (self->inflight, pending);
     fn (&reply, arg);
     reply_release (&reply);
 }
@@ -433,18 +266,20 @@ s_pending_finish (client_t *self, pending_t *pending, int status, zmq_msg_t *bod
 static void
 s_fail_all_pending (client_t *self, int status, const char *text)
 {
-    while (self->first_deadline)
-        s_pending_finish (self, self->first_deadline, status, NULL, 0, text);
+    inflight_entry_t *pending;
+    while ((pending = inflight_earliest (self->inflight)) != NULL)
+        s_pending_finish (self, pending, status, NULL, 0, text);
 }
 
 static void
 s_expire (client_t *self)
 {
-    int64_t now = s_now_ms ();
-    while (self->first_deadline && self->first_deadline->deadline <= now) {
+    int64_t now = clock_mono_ms ();
+    inflight_entry_t *first;
+    while ((first = inflight_earliest (self->inflight)) != NULL && first->deadline <= now) {
         char text[128];
-        snprintf (text, sizeof (text), "no reply from '%s' in time", self->first_deadline->target);
-        s_pending_finish (self, self->first_deadline, PROKIT_ETIMEDOUT, NULL, 0, text);
+        snprintf (text, sizeof (text), "no reply from '%s' in time", first->peer);
+        s_pending_finish (self, first, PROKIT_ETIMEDOUT, NULL, 0, text);
     }
 }
 
@@ -456,25 +291,31 @@ static int
 s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
         prokit_payload_t **body, const void *body_bytes, size_t body_size)
 {
+    //  A payload stays the caller's until it is sent: the frame shares its
+    //  buffer (zmq_msg_copy() copies no bytes but a small message's few).
     zmq_msg_t frame;
-    if (body) {
-        zmq_msg_init (&frame);
-        zmq_msg_move (&frame, payload_frame (*body)); //  no byte copy
-        prokit_payload_destroy (body);
-    }
+    zmq_msg_init (&frame);
+    if (body)
+        zmq_msg_copy (&frame, payload_frame (*body));
     else if (wire_body_copy (&frame, body_bytes, body_size) != 0)
         return PROKIT_ENOMEM;
+    int rc;
     if (self->router)
-        return router_local_send (self->router, command, id, peer, &frame);
-    int rc = wire_send (self->socket, self->version, NULL, 0, command, id, peer, &frame);
-    if (rc != 0)
-        return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
-    s_rearm_after_send (self); //  in memory, the router does this itself
-    return PROKIT_OK;
+        rc = router_local_send (self->router, command, id, peer, &frame);
+    else {
+        rc = wire_send (self->socket, self->version, NULL, 0, command, id, peer, &frame);
+        if (rc != 0)
+            rc = rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
+        else
+            s_rearm_after_send (self); //  in memory, the router does this itself
+    }
+    if (rc == PROKIT_OK && body)
+        prokit_payload_destroy (body);
+    return rc;
 }
 
-//  Checks shared by every call that sends a payload. Consumes *payload_p on
-//  failure.
+//  Checks shared by every call that sends a payload; *payload_p stays the
+//  caller's on failure.
 static int
 s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_payload_t **payload_p)
 {
@@ -488,8 +329,6 @@ s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_pa
         rc = PROKIT_ETOOBIG;
     else if (!self->connected)
         rc = PROKIT_ECLOSED;
-    if (rc != PROKIT_OK && payload_p)
-        prokit_payload_destroy (payload_p);
     return rc;
 }
 
@@ -567,35 +406,27 @@ int
 client_request (client_t *self, const char *target, prokit_payload_t **payload_p, int timeout_ms,
                 prokit_reply_fn *fn, void *arg)
 {
-    if (!fn) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!fn)
         return PROKIT_EINVAL;
-    }
     if (!target)
         target = PROTO_MAIN_NAME;
     int rc = s_check_outgoing (self, target, true, payload_p);
     if (rc != PROKIT_OK)
         return rc;
-    pending_t *pending = s_pending_new (&self->pending);
-    if (!pending) {
-        prokit_payload_destroy (payload_p);
+    inflight_entry_t *earliest = inflight_earliest (self->inflight);
+    int64_t deadline = clock_mono_ms () + s_deadline_for (self, timeout_ms);
+    inflight_entry_t *pending =
+        inflight_add (self->inflight, ++self->next_request_id, target, deadline);
+    if (!pending)
         return PROKIT_ENOMEM;
-    }
-    pending->id = ++self->next_request_id;
-    pending->deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
     pending->fn = fn;
     pending->arg = arg;
-    strcpy (pending->target, target);
     rc = s_send (self, PROTO_REQUEST, pending->id, target, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
-        s_pending_release (&self->pending, pending);
+        inflight_remove (self->inflight, pending);
         return rc;
     }
-    s_table_add (&self->pending, pending);
-    bool was_first = !self->first_deadline || pending->deadline < self->first_deadline->deadline;
-    s_pending_link (self, pending);
-    if (was_first)
+    if (!earliest || deadline < earliest->deadline)
         s_arm_timer (self);
     return PROKIT_OK;
 }
@@ -604,15 +435,12 @@ int
 client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,
                int code, int app_code, const char *text)
 {
-    if (!self->connected) {
-        if (body_p)
-            prokit_payload_destroy (body_p);
+    if (!self->connected)
         return PROKIT_ECLOSED;
-    }
     if (body_p) {
         if (prokit_payload_size (*body_p) > self->max_payload) {
-            //  The requester must not wait for a reply we cannot send.
-            prokit_payload_destroy (body_p);
+            //  The requester must not wait for a reply we cannot send; the
+            //  payload stays the caller's.
             char why[96];
             snprintf (why, sizeof (why), "reply exceeds the limit of %zu bytes", self->max_payload);
             client_answer (self, requester, id, NULL, PROKIT_ETOOBIG, 0, why);
@@ -745,18 +573,31 @@ s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t
     return 0;
 }
 
+//  Move FROM's fields into TO, which was not initialised; FROM's body is
+//  left empty (zmq_msg_init(3): a zmq_msg_t is moved, never copied).
 static void
-s_enqueue (client_t *self, const inbound_t *item)
+s_item_move (inbound_t *to, inbound_t *from)
+{
+    to->command = from->command;
+    to->id = from->id;
+    to->channel = from->channel;
+    strcpy (to->peer, from->peer);
+    zmq_msg_init (&to->body);
+    zmq_msg_move (&to->body, &from->body);
+    to->next = NULL;
+}
+
+static void
+s_enqueue (client_t *self, inbound_t *item)
 {
     inbound_t *copy = (inbound_t *) malloc (sizeof (*copy));
     if (!copy) {
         log_error ("%s: out of memory: %s from '%s' lost", self->label,
                    proto_command_name (item->command), item->peer);
-        zmq_msg_close ((zmq_msg_t *) &item->body);
+        zmq_msg_close (&item->body);
         return;
     }
-    *copy = *item;
-    copy->next = NULL;
+    s_item_move (copy, item);
     if (self->queue_tail)
         self->queue_tail->next = copy;
     else
@@ -1065,14 +906,17 @@ s_handle_request (client_t *self, inbound_t *item)
                 log_warn ("%s: reply to '%s' not sent: the queue to the router is full; the "
                           "requester will time out",
                           self->name, request->sender);
+            prokit_payload_destroy (&reply); //  not sent: still ours (NULL-safe)
         }
     }
     else if (!request->answered && !request->deferred) {
         //  A handler that returns nothing answers with nil, as in the seed.
         prokit_payload_t *nil = prokit_payload_new_nil ();
         prokit_request_t *answer = request;
-        if (nil)
+        if (nil) {
             prokit_request_reply (&answer, &nil);
+            prokit_payload_destroy (&nil); //  not sent: still ours (NULL-safe)
+        }
         else
             prokit_request_fail (&answer, 0, "out of memory");
     }
@@ -1151,12 +995,12 @@ s_handle_answer (client_t *self, inbound_t *item)
         zmq_msg_close (&item->body);
         return;
     }
-    pending_t *pending = s_table_find (&self->pending, item->id);
+    inflight_entry_t *pending = inflight_find (self->inflight, item->id, NULL);
     //  An answer must come from the peer asked (the router names the
     //  source): ids alone are not unique across peers. An ERROR with no
     //  name is the router's own about our request (which it could not
     //  read or route): only the router can send one.
-    if (pending && strcmp (pending->target, item->peer) != 0 &&
+    if (pending && strcmp (pending->peer, item->peer) != 0 &&
         !(item->command == PROTO_ERROR && !item->peer[0]))
         pending = NULL;
     if (!pending) {
@@ -1315,17 +1159,10 @@ s_watch_connection (client_t *self)
     bool lost = false;
     if (self->router)
         return false; //  in memory: nothing to lose
-    while (zsock_events (self->monitor) & ZMQ_POLLIN) {
-        zmq_msg_t frame;
-        zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, zsock_resolve (self->monitor), ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&frame);
-            break;
-        }
-        //  First frame: 16-bit event, 32-bit value; second: the endpoint.
-        if (zmq_msg_size (&frame) >= 2) {
-            uint16_t event;
-            memcpy (&event, zmq_msg_data (&frame), sizeof (event));
+    monitor_event_t got;
+    while (monitor_next (self->monitor, &got)) {
+        uint16_t event = got.event;
+        if (event != 0) {
             if (event == ZMQ_EVENT_DISCONNECTED && (self->connected || self->joining)) {
                 s_connection_lost (self, "connection to the router lost");
                 lost = true;
@@ -1341,14 +1178,6 @@ s_watch_connection (client_t *self)
                               s_refusal_text (event));
                 self->refused = event;
             }
-        }
-        bool more = zmq_msg_more (&frame);
-        zmq_msg_close (&frame);
-        while (more) {
-            zmq_msg_init (&frame);
-            zmq_msg_recv (&frame, zsock_resolve (self->monitor), 0);
-            more = zmq_msg_more (&frame);
-            zmq_msg_close (&frame);
         }
     }
     return lost;
@@ -1389,7 +1218,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
                 item.id == id &&
                 (strcmp (item.peer, peer) == 0 || (item.command == PROTO_ERROR && !item.peer[0]));
             if (ours) {
-                *answer = item;
+                s_item_move (answer, &item);
                 rc = PROKIT_OK;
                 done = true;
                 break;
@@ -1414,7 +1243,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
         }
         if (done)
             break;
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0) {
             snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
             break;
@@ -1457,7 +1286,7 @@ s_ask (client_t *self, proto_command_t command, const char *target, prokit_paylo
         snprintf (text, text_size, "%s", prokit_strerror (rc));
         return rc;
     }
-    int64_t deadline = s_now_ms () + s_deadline_for (self, timeout_ms);
+    int64_t deadline = clock_mono_ms () + s_deadline_for (self, timeout_ms);
     return s_await_answer (self, id, target, deadline, answer, text, text_size);
 }
 
@@ -1472,19 +1301,14 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     int rc = s_check_outgoing (self, target, true, payload_p);
     //  Blocking waits read a socket; the embedded main has none (and its
     //  API has no blocking request).
-    if (rc == PROKIT_OK && self->router) {
-        prokit_payload_destroy (payload_p);
+    if (rc == PROKIT_OK && self->router)
         rc = PROKIT_EINVAL;
-    }
     //  Filled field by field, not zeroed: its error text alone is a
     //  kilobyte. The target was checked: a valid name, at most
     //  PROTO_NAME_MAX bytes.
     prokit_reply_t *reply = (prokit_reply_t *) malloc (sizeof (*reply));
-    if (!reply) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!reply)
         return PROKIT_ENOMEM;
-    }
     reply->status = PROKIT_OK;
     reply->app_code = 0;
     reply->payload = NULL;
@@ -1670,11 +1494,13 @@ s_dispatch (client_t *self, unsigned ready)
             ready &= ~READY_MONITOR;
         }
         int before = handled;
-        if (!self->connected && self->first_deadline) {
+        inflight_entry_t *earliest = inflight_earliest (self->inflight);
+        if (!self->connected && earliest) {
             s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
             handled++;
         }
-        if (self->first_deadline && self->first_deadline->deadline <= s_now_ms ()) {
+        earliest = inflight_earliest (self->inflight);
+        if (earliest && earliest->deadline <= clock_mono_ms ()) {
             s_expire (self);
             handled++;
         }
@@ -1713,7 +1539,7 @@ client_run (client_t *self, int timeout_ms)
     if (!self)
         return PROKIT_EINVAL;
     //  A stop requested before run() makes it return at once (as uv_stop).
-    int64_t deadline = timeout_ms >= 0 ? s_now_ms () + timeout_ms : INT64_MAX;
+    int64_t deadline = timeout_ms >= 0 ? clock_mono_ms () + timeout_ms : INT64_MAX;
     //  The embedded main's thread routes while it is here (router.h).
     if (self->router)
         router_local_attend (self->router, true);
@@ -1724,7 +1550,7 @@ client_run (client_t *self, int timeout_ms)
         if (rc < 0 || atomic_load (&self->stop_requested))
             break;
         rc = PROKIT_OK;
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0) {
             rc = PROKIT_ETIMEDOUT;
             break;
@@ -1799,7 +1625,7 @@ s_handshake (client_t *self, int timeout_ms)
 {
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     size_t hello_size = proto_hello_encode (hello, &self->hello);
-    int64_t deadline = s_now_ms () + timeout_ms;
+    int64_t deadline = clock_mono_ms () + timeout_ms;
     zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLOUT, 0 };
     //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
     //  wait for room rather than fail.
@@ -1807,7 +1633,7 @@ s_handshake (client_t *self, int timeout_ms)
     s_counts_reset (self);
     while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, hello_size)) ==
            PROKIT_EAGAIN) {
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
         if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
@@ -1823,7 +1649,7 @@ s_handshake (client_t *self, int timeout_ms)
                                { NULL, 0, ZMQ_POLLIN, 0 } };
     bool welcomed = false;
     while (true) {
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0) {
             if (self->channel_wait)
                 log_error ("%s: the router's PUB channel did not confirm the join", self->label);
@@ -1875,12 +1701,12 @@ s_handshake (client_t *self, int timeout_ms)
 static void
 s_await_bye (client_t *self)
 {
-    int64_t deadline = s_now_ms () + BYE_WAIT_MS;
+    int64_t deadline = clock_mono_ms () + BYE_WAIT_MS;
     zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
                                { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 },
                                { self->sub_socket, 0, ZMQ_POLLIN, 0 } };
     while (true) {
-        int64_t left = deadline - s_now_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0 ||
             (zmq_poll (items, self->sub_socket ? 3 : 2, (long) left) < 0 && errno != EINTR))
             return;
@@ -1964,7 +1790,7 @@ s_free (client_t *self)
     zcert_destroy (&self->curve_cert);
     zhashx_destroy (&self->tallies);
     zhashx_destroy (&self->last_tallies);
-    s_table_free (&self->pending);
+    inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);
 }
@@ -2070,7 +1896,7 @@ client_new (const client_config_t *config, int *error)
               config->endpoint ? config->endpoint : "");
     //  What every client has, whatever it talks to: requests in flight,
     //  the epoll set, the deadline timer and the wake-up eventfd.
-    bool table = s_table_init (&self->pending);
+    bool table = (self->inflight = inflight_new (false)) != NULL;
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -2249,15 +2075,8 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
     zmq_msg_close (&body);
     if (rc != PROKIT_OK)
         return rc;
-    stats->received = values[0];
-    stats->routed = values[1];
-    stats->errors_sent = values[2];
-    stats->garbage = values[3];
-    stats->malformed = values[4];
-    stats->too_big = values[5];
-    stats->unroutable = values[6];
-    stats->back_pressure = values[7];
-    stats->control_lost = values[8];
-    stats->windows = values[9];
+    size_t i = 0;
+#define S_COUNTER_TAKE(name) stats->name = values[i++];
+    PROTO_COUNTER_LIST (S_COUNTER_TAKE)
     return PROKIT_OK;
 }

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "prokit/broker.h"
+
 //  libzmq monitor events that mean a security handshake was refused (a
 //  key not allowed, no CURVE, the wrong server key).
 #define CURVE_HANDSHAKE_FAILURES                                                                   \
@@ -18,6 +20,7 @@
 
 //  Length of a key in Z85 text.
 #define CURVE_KEY_TEXT 40
+_Static_assert(CURVE_KEY_TEXT == PROKIT_CURVE_KEY_LEN, "a Z85 key is the API's length");
 
 //  Is TEXT a public key in Z85 (40 characters of the alphabet)?
 bool curve_is_key_text (const char *text);

@@ -1,6 +1,9 @@
 /*  main.c: the main process handle. It embeds the router (router.c) and
-    talks to it as the client "@main" over inproc, exactly as it talks to
-    a broker's router when it attaches to one instead.
+    is its client "@main" in memory: its messages go straight into the
+    router under its lock, and what the router has for main waits in an
+    inbox, announced on main's descriptor (router.h, "the embedded main").
+    Attached to a broker instead, the same client talks to the broker's
+    router over a DEALER, as a window does.
 
     It also keeps the registry of windows: every window that joined (fed by
     the router's JOINED/LEFT events, so a send to an unknown window fails
@@ -25,10 +28,12 @@
 
 #include "child.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
 #include "router.h"
+#include "sized.h"
 
 #define DEFAULT_GRACE_MS 2000
 #define DEFAULT_RESTART_MAX 5
@@ -82,22 +87,6 @@ struct prokit_main {
     bool awaited_exited;
     int awaited_status;
 };
-
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-s_wall_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 //  --- entries -----------------------------------------------------------------
 
@@ -249,7 +238,7 @@ s_start (prokit_main_t *self, entry_t *entry, char *reason, size_t reason_size)
         child_destroy (&entry->child);
         return PROKIT_ESPAWN;
     }
-    entry->started_at = s_mono_ms ();
+    entry->started_at = clock_mono_ms ();
     self->children++;
     entry->info.pid = (int) child_pid (entry->child);
     entry->info.shown = entry->show;
@@ -281,7 +270,7 @@ s_child_ended (prokit_main_t *self, entry_t *entry, int status, bool in_registry
         self->awaited_exited = true;
         self->awaited_status = status;
     }
-    int64_t ran = s_mono_ms () - entry->started_at;
+    int64_t ran = clock_mono_ms () - entry->started_at;
     if (ran >= RESTART_STREAK_RESET_MS)
         entry->streak = 0;
     bool restart = in_registry && !entry->closing && !awaited &&
@@ -291,7 +280,7 @@ s_child_ended (prokit_main_t *self, entry_t *entry, int status, bool in_registry
         int64_t delay = (int64_t) entry->restart_backoff_ms << entry->streak;
         if (delay > RESTART_BACKOFF_MAX_MS)
             delay = RESTART_BACKOFF_MAX_MS;
-        entry->restart_at = s_mono_ms () + delay;
+        entry->restart_at = clock_mono_ms () + delay;
         entry->streak++;
     }
     char name[PROKIT_NAME_MAX + 1];
@@ -310,7 +299,7 @@ s_child_ended (prokit_main_t *self, entry_t *entry, int status, bool in_registry
 static void
 s_check_deadlines (prokit_main_t *self)
 {
-    int64_t now = s_mono_ms ();
+    int64_t now = clock_mono_ms ();
     for (entry_t *entry = (entry_t *) zlistx_first (self->dying); entry;
          entry = (entry_t *) zlistx_next (self->dying)) {
         if (entry->term_at && entry->term_at <= now) {
@@ -393,7 +382,7 @@ s_on_presence (void *owner, const char *window, bool joined, const proto_presenc
         entry->info.joined = true;
         //  The router's clock: the same one last_seen_ms comes from.
         entry->info.joined_at_ms =
-            presence->joined_at ? (long long) presence->joined_at : s_wall_ms ();
+            presence->joined_at ? (long long) presence->joined_at : clock_wall_ms ();
         entry->info.last_seen_ms = entry->info.joined_at_ms;
         if (!entry->child)
             entry->info.pid = (int) presence->pid;
@@ -462,31 +451,19 @@ static const client_events_t s_events = { .on_presence = s_on_presence,
 
 //  --- life cycle ----------------------------------------------------------------
 
-void
-prokit_main_opts_init (prokit_main_opts_t *opts)
-{
-    if (opts)
-        memset (opts, 0, sizeof (*opts));
-}
-
-void
-prokit_window_spec_init (prokit_window_spec_t *spec)
-{
-    if (spec)
-        memset (spec, 0, sizeof (*spec));
-}
-
 prokit_main_t *
 prokit_main_new (const prokit_main_opts_t *opts, int *error)
 {
     int dummy;
     if (!error)
         error = &dummy;
-    prokit_main_opts_t defaults;
-    if (!opts) {
-        prokit_main_opts_init (&defaults);
-        opts = &defaults;
-    }
+    //  The application's options, as far as its header had them.
+    prokit_main_opts_t own;
+    if (!opts)
+        prokit_main_opts_init (&own);
+    else if ((*error = sized_take (&own, sizeof (own), opts, "prokit_main_opts_t")) != PROKIT_OK)
+        return NULL;
+    opts = &own;
     if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT || opts->heartbeat_ivl_ms < 0 ||
         opts->heartbeat_timeout_ms < 0) {
         *error = PROKIT_EINVAL;
@@ -599,11 +576,11 @@ s_end_children (prokit_main_t *self)
     for (entry_t *entry = (entry_t *) zlistx_first (children); entry;
          entry = (entry_t *) zlistx_next (children))
         child_signal (entry->child, SIGTERM);
-    int64_t deadline = s_mono_ms () + SHUTDOWN_GRACE_MS;
+    int64_t deadline = clock_mono_ms () + SHUTDOWN_GRACE_MS;
     size_t left = zlistx_size (children);
-    while (left > 0 && s_mono_ms () < deadline) {
+    while (left > 0 && clock_mono_ms () < deadline) {
         struct epoll_event events[16];
-        epoll_wait (self->aux_fd, events, 16, (int) (deadline - s_mono_ms ()));
+        epoll_wait (self->aux_fd, events, 16, (int) (deadline - clock_mono_ms ()));
         left = 0;
         for (entry_t *entry = (entry_t *) zlistx_first (children); entry;
              entry = (entry_t *) zlistx_next (children))
@@ -666,11 +643,8 @@ s_is_joined (const prokit_main_t *self, const char *name)
 int
 prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **payload_p)
 {
-    if (!self || !window || !payload_p || !*payload_p) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self || !window || !payload_p || !*payload_p)
         return PROKIT_EINVAL;
-    }
     //  The embedded router refuses a name nobody holds as it routes
     //  (PROKIT_ENOTFOUND, synchronously), so only an attached main, whose
     //  broker would answer later, looks in its registry first. A joined
@@ -678,10 +652,7 @@ prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **pa
     //  (EINVAL) from one nobody holds (ENOTFOUND). client_send() checks it
     //  again on its way out.
     if (!self->router && !s_is_joined (self, window)) {
-        int rc =
-            proto_window_name_valid (window, strlen (window)) ? PROKIT_ENOTFOUND : PROKIT_EINVAL;
-        prokit_payload_destroy (payload_p);
-        return rc;
+        return proto_window_name_valid (window, strlen (window)) ? PROKIT_ENOTFOUND : PROKIT_EINVAL;
     }
     return client_send (self->client, window, payload_p);
 }
@@ -689,30 +660,29 @@ prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **pa
 int
 prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p)
 {
-    if (!self) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self)
         return PROKIT_EINVAL;
-    }
     return client_send (self->client, NULL, payload_p);
 }
 
-void
+int
 prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->connection_fn = fn;
     self->connection_arg = arg;
+    return PROKIT_OK;
 }
 
 bool
@@ -727,26 +697,23 @@ prokit_main_is_attached (const prokit_main_t *self)
     return self && !self->router;
 }
 
-void
+int
 prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->presence_fn = fn;
     self->presence_arg = arg;
+    return PROKIT_OK;
 }
 
 //  --- the registry -------------------------------------------------------------------
 
-int
-prokit_main_create_window (prokit_main_t *self, const char *name, const prokit_window_spec_t *spec,
-                           prokit_spawned_t *result)
+static int
+s_create_window (prokit_main_t *self, const char *name, const prokit_window_spec_t *spec,
+                 prokit_spawned_t *result)
 {
-    prokit_spawned_t ignored;
-    if (!result)
-        result = &ignored;
-    memset (result, 0, sizeof (*result));
-    if (!self || !name || !spec || !spec->path || !proto_window_name_valid (name, strlen (name)) ||
+    if (!self || !name || !spec->path || !proto_window_name_valid (name, strlen (name)) ||
         spec->join_timeout_ms < 0 || spec->restart_max < 0 || spec->restart_backoff_ms < 0) {
         snprintf (result->reason, sizeof (result->reason), "invalid name or spec");
         return PROKIT_EINVAL;
@@ -786,7 +753,7 @@ prokit_main_create_window (prokit_main_t *self, const char *name, const prokit_w
     //  Wait for it to join, or to end first, dispatching as we go.
     self->awaiting = name;
     self->awaited_exited = false;
-    int64_t deadline = s_mono_ms () + spec->join_timeout_ms;
+    int64_t deadline = clock_mono_ms () + spec->join_timeout_ms;
     rc = PROKIT_ETIMEDOUT;
     while (true) {
         client_dispatch (self->client);
@@ -800,7 +767,7 @@ prokit_main_create_window (prokit_main_t *self, const char *name, const prokit_w
             child_describe (self->awaited_status, result->reason, sizeof (result->reason));
             break;
         }
-        int64_t left = deadline - s_mono_ms ();
+        int64_t left = deadline - clock_mono_ms ();
         if (left <= 0)
             break;
         struct epoll_event event;
@@ -810,6 +777,25 @@ prokit_main_create_window (prokit_main_t *self, const char *name, const prokit_w
     if (rc == PROKIT_ETIMEDOUT)
         snprintf (result->reason, sizeof (result->reason), "did not join within %d ms",
                   spec->join_timeout_ms);
+    return rc;
+}
+
+int
+prokit_main_create_window (prokit_main_t *self, const char *name, const prokit_window_spec_t *spec,
+                           prokit_spawned_t *result, size_t result_size)
+{
+    prokit_window_spec_t own;
+    prokit_spawned_t learnt;
+    memset (&learnt, 0, sizeof (learnt));
+    int rc = PROKIT_EINVAL;
+    if (!spec || (result && result_size == 0))
+        snprintf (learnt.reason, sizeof (learnt.reason), "invalid name or spec");
+    else if (sized_take (&own, sizeof (own), spec, "prokit_window_spec_t") != PROKIT_OK)
+        snprintf (learnt.reason, sizeof (learnt.reason), "the spec was not initialised");
+    else
+        rc = s_create_window (self, name, &own, &learnt);
+    if (result)
+        sized_give (result, result_size, &learnt, sizeof (learnt));
     return rc;
 }
 
@@ -834,7 +820,7 @@ prokit_main_destroy_window (prokit_main_t *self, const char *name, int grace_ms)
     if (entry->child) {
         entry->closing = true;
         entry->restart_at = 0;
-        int64_t now = s_mono_ms ();
+        int64_t now = clock_mono_ms ();
         entry->term_at = now + grace_ms;
         entry->kill_at = now + 2 * (int64_t) grace_ms;
         zlistx_add_end (self->dying, entry);
@@ -891,39 +877,43 @@ prokit_main_hide_window (prokit_main_t *self, const char *name)
     return s_set_shown (self, name, false);
 }
 
+//  Fill the application's INFO, of INFO_SIZE bytes, from ENTRY.
 static void
-s_fill_info (prokit_main_t *self, const entry_t *entry, prokit_window_info_t *info)
+s_fill_info (prokit_main_t *self, const entry_t *entry, void *info, size_t info_size)
 {
-    *info = entry->info;
+    prokit_window_info_t own = entry->info;
     long long seen = 0;
     if (entry->info.joined && self->router &&
         router_last_seen (self->router, entry->info.name, &seen) == PROKIT_OK && seen > 0)
-        info->last_seen_ms = seen;
+        own.last_seen_ms = seen;
+    sized_give (info, info_size, &own, sizeof (own));
 }
 
 int
-prokit_main_get_window (prokit_main_t *self, const char *name, prokit_window_info_t *info)
+prokit_main_get_window (prokit_main_t *self, const char *name, prokit_window_info_t *info,
+                        size_t info_size)
 {
-    if (!self || !name || !info)
+    if (!self || !name || !info || info_size == 0)
         return PROKIT_EINVAL;
     entry_t *entry = (entry_t *) zhashx_lookup (self->windows, name);
     if (!entry)
         return PROKIT_ENOTFOUND;
-    s_fill_info (self, entry, info);
+    s_fill_info (self, entry, info, info_size);
     return PROKIT_OK;
 }
 
-size_t
-prokit_main_get_all_windows (prokit_main_t *self, prokit_window_info_t *infos, size_t capacity)
+int
+prokit_main_get_all_windows (prokit_main_t *self, prokit_window_info_t *infos, size_t capacity,
+                             size_t info_size, size_t *count)
 {
-    if (!self)
-        return 0;
-    size_t count = 0;
+    if (!self || !count || (capacity > 0 && (!infos || info_size == 0)))
+        return PROKIT_EINVAL;
+    *count = 0;
     for (entry_t *entry = (entry_t *) zhashx_first (self->windows); entry;
-         entry = (entry_t *) zhashx_next (self->windows), count++)
-        if (infos && count < capacity)
-            s_fill_info (self, entry, &infos[count]);
-    return count;
+         entry = (entry_t *) zhashx_next (self->windows), (*count)++)
+        if (*count < capacity)
+            s_fill_info (self, entry, (char *) infos + *count * info_size, info_size);
+    return PROKIT_OK;
 }
 
 bool
@@ -966,11 +956,14 @@ prokit_main_stop (prokit_main_t *self)
 }
 
 int
-prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats)
+prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats, size_t stats_size)
 {
-    if (!self || !stats)
+    if (!self || !stats || stats_size == 0)
         return PROKIT_EINVAL;
-    if (!self->router)
-        return client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, stats);
-    return router_public_stats (self->router, stats);
+    prokit_stats_t own;
+    int rc = self->router ? router_public_stats (self->router, &own)
+                          : client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, &own);
+    if (rc == PROKIT_OK)
+        sized_give (stats, stats_size, &own, sizeof (own));
+    return rc;
 }

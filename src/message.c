@@ -73,25 +73,16 @@ request_free (prokit_request_t *self)
 static int
 s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code, const char *text)
 {
-    if (!self_p || !*self_p) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self_p || !*self_p)
         return PROKIT_EINVAL;
-    }
     prokit_request_t *self = *self_p;
     *self_p = NULL;
-    if (self->answered) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (self->answered)
         return PROKIT_EINVAL;
-    }
     self->answered = true;
     int rc;
-    if (!self->answerer) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self->answerer)
         rc = PROKIT_ECLOSED;
-    }
     else if (payload_p)
         rc = self->answerer->answer (self->owner, self->sender, self->id, payload_p, PROKIT_OK, 0,
                                      NULL);

@@ -1101,10 +1101,8 @@ proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *o
     return PROKIT_OK;
 }
 
-const char *const proto_counter_names[PROTO_COUNTERS] = {
-    "received", "routed",     "errors_sent",   "garbage",      "malformed",
-    "too_big",  "unroutable", "back_pressure", "control_lost", "windows"
-};
+#define S_COUNTER_NAME(name) #name,
+const char *const proto_counter_names[PROTO_COUNTERS] = { PROTO_COUNTER_LIST (S_COUNTER_NAME) };
 
 size_t
 proto_counters_encode (uint8_t *out, const char *const *keys, const uint64_t *values, size_t n)

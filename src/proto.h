@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prokit/message.h"
+
 #define PROTO_SIGNATURE_0 0x50 //  'P'
 #define PROTO_SIGNATURE_1 0x4B //  'K'
 //  Version 1: three frames (a 12-byte header, peer, body). Version 2: one
@@ -34,6 +36,7 @@ int proto_version_common (uint64_t version);
 #define PROTO_V2_HEADER_MAX (PROTO_V2_HEADER_MIN + 8)
 #define PROTO_FRAMES_MAX 3 //  the most frames a message of any version has
 #define PROTO_NAME_MAX 64
+_Static_assert(PROTO_NAME_MAX == PROKIT_NAME_MAX, "the wire's name limit is the API's");
 #define PROTO_ERROR_TEXT_MAX 1024
 #define PROTO_MSGPACK_DEPTH_MAX 64
 #define PROTO_DEFAULT_MAX_PAYLOAD (16u * 1024 * 1024)
@@ -291,9 +294,22 @@ size_t proto_window_info_encode (uint8_t *out, const proto_window_info_t *info);
 int proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *out,
                                size_t capacity, size_t *count);
 
-//  The router's counters as INFO "stats" names them, in router_stats_t's
-//  order; router and clients both use this one list.
-#define PROTO_COUNTERS 10
+//  The router's counters, in one list: the wire's keys, router_stats_t,
+//  prokit_stats_t and every copy between them are made from it. A new
+//  counter goes here, and into prokit_stats_t (in prokit/info.h).
+#define PROTO_COUNTER_LIST(X)                                                                      \
+    X (received)                                                                                   \
+    X (routed)                                                                                     \
+    X (errors_sent)                                                                                \
+    X (garbage)                                                                                    \
+    X (malformed)                                                                                  \
+    X (too_big)                                                                                    \
+    X (unroutable)                                                                                 \
+    X (back_pressure)                                                                              \
+    X (control_lost)                                                                               \
+    X (windows)
+#define PROTO_COUNTER_ONE(name) +1
+#define PROTO_COUNTERS (0 PROTO_COUNTER_LIST (PROTO_COUNTER_ONE))
 extern const char *const proto_counter_names[PROTO_COUNTERS];
 
 //  Encode N named unsigned counters as a map (the INFO answering "stats"),

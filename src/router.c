@@ -1,10 +1,12 @@
 /*  router.c: the routing core.
 
-    One ROUTER socket and its registry, driven by a background thread or,
-    while an embedded main runs its loop, by main's thread (see router.h). Clients (one main, any number
-    of windows) connect to it with DEALER sockets, claim a name with HELLO,
-    and from then on every message names its destination; the router
-    rewrites that to the source and forwards it. The router never parses a
+    One ROUTER socket, an XPUB for the PUB channel, and the registry,
+    driven by a background thread or, while an embedded main runs its
+    loop, by main's thread (see router.h). Windows connect with a DEALER
+    (and a SUB on the channel), claim a name with HELLO, and from then on
+    every message names its destination; the router rewrites that to the
+    source and forwards it. An embedded main has no socket: it hands its
+    messages in under the router's lock and takes its own from an inbox. The router never parses a
     payload beyond validating it (proto.c), never blocks on a slow peer (a
     full queue turns into an EAGAIN error for the sender), and never lets a
     malformed message reach a client.
@@ -30,8 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "curve.h"
+#include "inflight.h"
 #include "log.h"
+#include "monitor.h"
 #include "prokit/error.h"
 #include "proto.h"
 #include "serial.h"
@@ -116,8 +121,8 @@ typedef struct peer {
     uint64_t session;
     zhashx_t *receipts;
     uint64_t receipts_unsent;
-    zlistx_t *backlog;  //  router_item_t waiting for room in its queue
-    zhashx_t *inflight; //  inflight_t, keyed by itself: requests it owes
+    zlistx_t *backlog;    //  router_item_t waiting for room in its queue
+    inflight_t *inflight; //  the requests it owes, by requester and id
 } peer_t;
 
 //  A channel session that ended without its last count: kept until the
@@ -162,13 +167,6 @@ typedef struct receipt {
 //  How often the channel's socket is read at least, for subscriptions a
 //  publish swallowed the announcement of (ending connections, strangers).
 #define PUB_LOOK_MS 100
-
-//  A request forwarded to a peer and not answered yet: if the peer goes,
-//  the requester is told at once instead of waiting for its deadline.
-typedef struct inflight {
-    char requester[PROTO_NAME_MAX + 1];
-    uint64_t id;
-} inflight_t;
 
 typedef struct router_state {
     zsock_t *router_sock;
@@ -240,17 +238,6 @@ struct router {
     char *endpoints[ROUTER_ENDPOINTS_MAX];
     size_t endpoint_count;
 };
-
-//  Wall-clock milliseconds from the kernel's tick: cheap enough to take on
-//  every message (a precise clock costs more, in a virtual machine much
-//  more), and exact enough for "last seen".
-static int64_t
-s_coarse_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 //  --- sending -----------------------------------------------------------------
 
@@ -599,7 +586,7 @@ s_peer_destroy (void **item)
 {
     peer_t *peer = (peer_t *) *item;
     zlistx_destroy (&peer->backlog);
-    zhashx_destroy (&peer->inflight);
+    inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
     zhashx_destroy (&peer->receipts);
     free (peer);
@@ -655,41 +642,14 @@ s_forget_recent (router_state_t *self)
     self->recent_sender = self->recent_target = NULL;
 }
 
-//  A request is known by its requester and its id: the entry is its own
-//  key, hashed and compared as binary, so tracking one costs one
-//  allocation and no formatting.
-static size_t
-s_inflight_hash (const void *key)
-{
-    const inflight_t *entry = (const inflight_t *) key;
-    uint64_t hash = 14695981039346656037ull; //  FNV-1a
-    for (const char *c = entry->requester; *c; c++)
-        hash = (hash ^ (uint8_t) *c) * 1099511628211ull;
-    return (size_t) ((hash ^ entry->id) * 0x9E3779B97F4A7C15ull);
-}
-
-static int
-s_inflight_compare (const void *a, const void *b)
-{
-    const inflight_t *x = (const inflight_t *) a, *y = (const inflight_t *) b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return strcmp (x->requester, y->requester);
-}
-
 //  The answer to REQUESTER's request ID has been given (or dropped): PEER
 //  no longer owes it.
 static void
 s_settle (peer_t *peer, const char *requester, uint64_t id)
 {
-    if (!peer->inflight)
-        return;
-    inflight_t key;
-    size_t len = strnlen (requester, PROTO_NAME_MAX);
-    memcpy (key.requester, requester, len);
-    key.requester[len] = 0;
-    key.id = id;
-    zhashx_delete (peer->inflight, &key);
+    inflight_entry_t *entry = peer->inflight ? inflight_find (peer->inflight, id, requester) : NULL;
+    if (entry)
+        inflight_remove (peer->inflight, entry);
 }
 
 //  End every request PEER still owed with ECLOSED for its requester.
@@ -700,13 +660,13 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
         return;
     char text[160];
     snprintf (text, sizeof (text), "'%s' left before answering (%s)", peer->name, reason);
-    for (inflight_t *entry = (inflight_t *) zhashx_first (peer->inflight); entry;
-         entry = (inflight_t *) zhashx_next (peer->inflight)) {
-        peer_t *requester = s_find (self, entry->requester);
+    inflight_entry_t *entry;
+    while ((entry = inflight_any (peer->inflight)) != NULL) {
+        peer_t *requester = s_find (self, entry->peer);
         if (requester && requester != peer)
             s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
+        inflight_remove (peer->inflight, entry);
     }
-    zhashx_purge (peer->inflight);
 }
 
 //  Tell main that COUNT of the messages it sent window NAME on the channel
@@ -891,7 +851,7 @@ s_sweep_lost (router_state_t *self)
 {
     if (atomic_load (&self->lost_count) == 0)
         return;
-    int64_t now = s_coarse_now_ms ();
+    int64_t now = clock_coarse_wall_ms ();
     zlistx_t *due = zlistx_new ();
     for (lost_session_t *lost = (lost_session_t *) zhashx_first (self->lost); lost && due;
          lost = (lost_session_t *) zhashx_next (self->lost))
@@ -941,7 +901,7 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     strcpy (lost->topic, peer->topic);
     lost->expected = expected;
     lost->confirmed = peer->channel_confirmed;
-    lost->deadline = s_coarse_now_ms () + self->lost_grace_ms;
+    lost->deadline = clock_coarse_wall_ms () + self->lost_grace_ms;
     snprintf (lost->reason, sizeof (lost->reason), "%s", reason);
     zhashx_update (self->lost, lost->topic, lost);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
@@ -1144,7 +1104,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     strcpy (peer->key, key);
     peer->is_main = is_main;
     peer->fd = fd;
-    peer->joined_at = peer->last_seen = s_coarse_now_ms ();
+    peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
     //  From WELCOME on, it hears the newest version both sides read.
@@ -1211,31 +1171,10 @@ s_add_local_main (router_state_t *self)
     peer->local = true;
     peer->fd = -1;
     peer->hello.pid = (uint64_t) getpid ();
-    peer->joined_at = peer->last_seen = s_coarse_now_ms ();
+    peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     zhashx_insert (self->by_name, peer->name, peer);
     self->main = peer;
     return PROKIT_OK;
-}
-
-static void
-s_inflight_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static zhashx_t *
-s_inflight_new (void)
-{
-    zhashx_t *inflight = zhashx_new ();
-    if (inflight) {
-        zhashx_set_destructor (inflight, s_inflight_destroy);
-        zhashx_set_key_hasher (inflight, s_inflight_hash);
-        zhashx_set_key_comparator (inflight, s_inflight_compare);
-        zhashx_set_key_duplicator (inflight, NULL); //  the entry is the key
-        zhashx_set_key_destructor (inflight, NULL);
-    }
-    return inflight;
 }
 
 //  Keep account of the requests each peer owes: a REQUEST adds one to its
@@ -1249,16 +1188,13 @@ s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t
         //  hears of that: what it owes needs no account.
         if (target->local)
             return;
-        if (!target->inflight && !(target->inflight = s_inflight_new ()))
+        if (!target->inflight && !(target->inflight = inflight_new (true)))
             return; //  the requester's deadline still ends it
-        inflight_t *entry = (inflight_t *) malloc (sizeof (*entry));
-        if (!entry)
-            return;
-        strcpy (entry->requester, sender->name);
-        entry->id = msg->id;
-        //  A repeated id replaces the entry; the old one is freed.
-        zhashx_delete (target->inflight, entry);
-        zhashx_insert (target->inflight, entry, entry);
+        //  A repeated id replaces the entry.
+        inflight_entry_t *old = inflight_find (target->inflight, msg->id, sender->name);
+        if (old)
+            inflight_remove (target->inflight, old);
+        inflight_add (target->inflight, msg->id, sender->name, 0);
     }
     else if (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR)
         s_settle (sender, target->name, msg->id);
@@ -1523,9 +1459,8 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
     proto_query_decode (msg->body, msg->body_size, what);
     if (streq (what, "stats")) {
         const router_stats_t *s = &self->stats;
-        uint64_t values[] = { s->received,     s->routed,  s->errors_sent, s->garbage,
-                              s->malformed,    s->too_big, s->unroutable,  s->back_pressure,
-                              s->control_lost, s->windows };
+#define S_COUNTER_VALUE(name) s->name,
+        uint64_t values[] = { PROTO_COUNTER_LIST (S_COUNTER_VALUE) };
         uint8_t body[PROTO_COUNTERS_MAX];
         size_t size = proto_counters_encode (body, proto_counter_names, values, PROTO_COUNTERS);
         s_send_control (self, sender, PROTO_INFO, msg->id, "", body, size);
@@ -1576,37 +1511,13 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
 static void
 s_drain_monitor (router_state_t *self)
 {
-    void *monitor = zsock_resolve (self->monitor);
-    while (true) {
-        zmq_msg_t frame;
-        zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&frame);
-            return;
-        }
-        uint16_t event = 0;
-        int32_t fd = -1; //  or, for a failed handshake, the error
-        if (zmq_msg_size (&frame) == 6) {
-            memcpy (&event, zmq_msg_data (&frame), 2);
-            memcpy (&fd, (uint8_t *) zmq_msg_data (&frame) + 2, 4);
-        }
-        bool more = zmq_msg_more (&frame);
-        zmq_msg_close (&frame);
-        char endpoint[256] = "";
-        while (more) { //  the endpoint frame
-            zmq_msg_init (&frame);
-            zmq_msg_recv (&frame, monitor, 0);
-            size_t size = zmq_msg_size (&frame);
-            if (size >= sizeof (endpoint))
-                size = sizeof (endpoint) - 1;
-            memcpy (endpoint, zmq_msg_data (&frame), size);
-            endpoint[size] = 0;
-            more = zmq_msg_more (&frame);
-            zmq_msg_close (&frame);
-        }
+    monitor_event_t got;
+    while (monitor_next (self->monitor, &got)) {
+        uint16_t event = got.event;
+        int32_t fd = got.value;
         if (event & CURVE_HANDSHAKE_FAILURES) {
             //  libzmq says only which endpoint, not which client.
-            log_warn ("router: refused a connection on %s: %s", endpoint,
+            log_warn ("router: refused a connection on %s: %s", got.endpoint,
                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                           ? "its CURVE key is not allowed"
                           : "security handshake failed (no CURVE, or the wrong broker key)");
@@ -1746,7 +1657,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
     }
     self->stats.received++;
     if (sender) {
-        sender->last_seen = s_coarse_now_ms ();
+        sender->last_seen = clock_coarse_wall_ms ();
         zmq_msg_t body;
         if (wire_body_take (frames + 1, &msg, &body) != 0) {
             log_error ("router: out of memory; %s from '%s' dropped",
@@ -1891,7 +1802,7 @@ s_process (router_state_t *self, bool monitor_ready, bool pub_ready)
     //  The channel the same, except that a publish may swallow its
     //  announcement: while a window waits for its subscription to be seen
     //  it is read every time, otherwise at least every PUB_LOOK_MS.
-    int64_t now = s_coarse_now_ms ();
+    int64_t now = clock_coarse_wall_ms ();
     if (pub_ready || self->joining_count > 0 || now - self->pub_read_at >= PUB_LOOK_MS) {
         self->pub_read_at = now;
         s_drain_pub (self);
@@ -1930,7 +1841,7 @@ s_say_goodbye (router_state_t *self)
 static bool
 s_zap_endpoint_free (void)
 {
-    int64_t deadline = zclock_mono () + ZAP_WAIT_MS;
+    int64_t deadline = clock_mono_ms () + ZAP_WAIT_MS;
     while (true) {
         zsock_t *probe = zsock_new (ZMQ_REP);
         if (!probe)
@@ -1941,7 +1852,7 @@ s_zap_endpoint_free (void)
         zsock_destroy (&probe);
         if (free)
             return true;
-        if (zclock_mono () >= deadline)
+        if (clock_mono_ms () >= deadline)
             return false;
         zclock_sleep (10);
     }
@@ -2176,7 +2087,7 @@ s_router_thread (void *arg)
             s_sweep_lost (&self->state);
             //  A channel connection that ended while the router sat idle,
             //  its announcement swallowed by a publish, is seen this way.
-            int64_t now = s_coarse_now_ms ();
+            int64_t now = clock_coarse_wall_ms ();
             if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
                 self->state.pub_read_at = now;
                 s_drain_pub (&self->state);
@@ -2511,15 +2422,7 @@ router_public_stats (router_t *self, prokit_stats_t *stats)
     int rc = router_stats (self, &raw);
     if (rc != PROKIT_OK)
         return rc;
-    stats->received = raw.received;
-    stats->routed = raw.routed;
-    stats->errors_sent = raw.errors_sent;
-    stats->garbage = raw.garbage;
-    stats->malformed = raw.malformed;
-    stats->too_big = raw.too_big;
-    stats->unroutable = raw.unroutable;
-    stats->back_pressure = raw.back_pressure;
-    stats->control_lost = raw.control_lost;
-    stats->windows = raw.windows;
+#define S_COUNTER_COPY(name) stats->name = raw.name;
+    PROTO_COUNTER_LIST (S_COUNTER_COPY)
     return PROKIT_OK;
 }

@@ -56,18 +56,13 @@ typedef struct router_config {
 } router_config_t;
 
 //  Counters the router keeps; read with router_stats().
+//  What each one counts: prokit_stats_t in prokit/info.h.
+#define ROUTER_STATS_FIELD(name) uint64_t name;
 typedef struct router_stats {
-    uint64_t received;      //  well-formed messages received
-    uint64_t routed;        //  messages forwarded to a peer
-    uint64_t errors_sent;   //  ERROR replies the router generated
-    uint64_t garbage;       //  frames dropped: not prokit at all
-    uint64_t malformed;     //  prokit messages refused as malformed
-    uint64_t too_big;       //  bodies refused for their size
-    uint64_t unroutable;    //  replies whose requester had gone
-    uint64_t back_pressure; //  deliveries refused because a queue was full
-    uint64_t control_lost;  //  router errors/events lost: backlog limit hit
-    uint64_t windows;       //  windows joined right now
+    PROTO_COUNTER_LIST (ROUTER_STATS_FIELD)
 } router_stats_t;
+_Static_assert(sizeof (prokit_stats_t) == PROTO_COUNTERS * sizeof (unsigned long long),
+               "prokit_stats_t has the counters of PROTO_COUNTER_LIST");
 
 //  Start a router bound to CONFIG's endpoints. Returns NULL and sets *error
 //  (PROKIT_ETRANSPORT, PROKIT_EEXIST when another main listens on the ipc
@@ -81,14 +76,14 @@ const char *router_endpoint (const router_t *self);
 //  out of range.
 const char *router_endpoint_at (const router_t *self, size_t index);
 
-//  Copy the router's counters (a round trip to its thread).
+//  Copy the router's counters (taken under the router's lock).
 int router_stats (router_t *self, router_stats_t *stats);
 
 //  The same, as the public API reports them.
 int router_public_stats (router_t *self, prokit_stats_t *stats);
 
 //  When the router last received a message from window NAME, in ms since
-//  the Unix epoch (a round trip to its thread). PROKIT_ENOTFOUND if none.
+//  the Unix epoch (under the router's lock). PROKIT_ENOTFOUND if none.
 int router_last_seen (router_t *self, const char *name, long long *ms);
 
 //  Stop the router, telling connected clients, and free it. NULL-safe.

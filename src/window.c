@@ -12,6 +12,7 @@
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "sized.h"
 
 typedef struct listener {
     prokit_message_fn *fn; //  NULL: removed while the list was being walked
@@ -166,13 +167,6 @@ static const client_events_t s_events = { .on_message = s_on_message,
                                           .on_connection = s_on_connection,
                                           .on_control = s_on_control };
 
-void
-prokit_window_opts_init (prokit_window_opts_t *opts)
-{
-    if (opts)
-        memset (opts, 0, sizeof (*opts));
-}
-
 int
 prokit_endpoint_resolve (const char *given, const char *app_name, char *out, size_t size)
 {
@@ -187,11 +181,13 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
     int dummy;
     if (!error)
         error = &dummy;
-    prokit_window_opts_t defaults;
-    if (!opts) {
-        prokit_window_opts_init (&defaults);
-        opts = &defaults;
-    }
+    //  The application's options, as far as its header had them.
+    prokit_window_opts_t own;
+    if (!opts)
+        prokit_window_opts_init (&own);
+    else if ((*error = sized_take (&own, sizeof (own), opts, "prokit_window_opts_t")) != PROKIT_OK)
+        return NULL;
+    opts = &own;
     if (!name)
         name = getenv ("PROKIT_WINDOW_NAME");
     if (!name || !proto_window_name_valid (name, strlen (name))) {
@@ -282,22 +278,24 @@ prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn, void *ar
     return PROKIT_OK;
 }
 
-void
+int
 prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->connection_fn = fn;
     self->connection_arg = arg;
+    return PROKIT_OK;
 }
 
 bool
@@ -309,11 +307,8 @@ prokit_window_is_connected (const prokit_window_t *self)
 int
 prokit_window_send (prokit_window_t *self, const char *target, prokit_payload_t **payload_p)
 {
-    if (!self || !target) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self || !target)
         return PROKIT_EINVAL;
-    }
     return client_send (self->client, target, payload_p);
 }
 
@@ -321,11 +316,8 @@ int
 prokit_window_request (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
                        int timeout_ms, prokit_reply_fn *fn, void *arg)
 {
-    if (!self) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
+    if (!self)
         return PROKIT_EINVAL;
-    }
     return client_request (self->client, target, payload_p, timeout_ms, fn, arg);
 }
 
@@ -334,8 +326,6 @@ prokit_window_request_wait (prokit_window_t *self, const char *target, prokit_pa
                             int timeout_ms, prokit_reply_t **reply_p)
 {
     if (!self) {
-        if (payload_p)
-            prokit_payload_destroy (payload_p);
         if (reply_p)
             *reply_p = NULL;
         return PROKIT_EINVAL;
@@ -368,9 +358,9 @@ prokit_window_run (prokit_window_t *self, int timeout_ms)
 
 int
 prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos, size_t capacity,
-                            size_t *count, int timeout_ms)
+                            size_t info_size, size_t *count, int timeout_ms)
 {
-    if (!self || !count || (capacity > 0 && !infos))
+    if (!self || !count || (capacity > 0 && (!infos || info_size == 0)))
         return PROKIT_EINVAL;
     *count = 0;
     zmq_msg_t body;
@@ -389,53 +379,62 @@ prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos, 
                                     count);
     zmq_msg_close (&body);
     for (size_t i = 0; rc == PROKIT_OK && i < *count && i < capacity; i++) {
-        prokit_window_info_t *info = &infos[i];
-        memset (info, 0, sizeof (*info));
-        snprintf (info->name, sizeof (info->name), "%s", decoded[i].name);
-        info->joined = true;
-        info->joined_at_ms = (long long) decoded[i].joined_at;
-        info->last_seen_ms = (long long) decoded[i].last_seen;
-        info->pid = (int) decoded[i].pid;
-        info->shown = decoded[i].shown;
-        snprintf (info->address, sizeof (info->address), "%s", decoded[i].address);
+        prokit_window_info_t own;
+        memset (&own, 0, sizeof (own));
+        snprintf (own.name, sizeof (own.name), "%s", decoded[i].name);
+        own.joined = true;
+        own.joined_at_ms = (long long) decoded[i].joined_at;
+        own.last_seen_ms = (long long) decoded[i].last_seen;
+        own.pid = (int) decoded[i].pid;
+        own.shown = decoded[i].shown;
+        snprintf (own.address, sizeof (own.address), "%s", decoded[i].address);
+        sized_give ((char *) infos + i * info_size, info_size, &own, sizeof (own));
     }
     free (decoded);
     return rc;
 }
 
 int
-prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, int timeout_ms)
+prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, size_t stats_size,
+                            int timeout_ms)
 {
-    if (!self || !stats)
+    if (!self || !stats || stats_size == 0)
         return PROKIT_EINVAL;
-    return client_router_stats (self->client, timeout_ms, stats);
+    prokit_stats_t own;
+    int rc = client_router_stats (self->client, timeout_ms, &own);
+    if (rc == PROKIT_OK)
+        sized_give (stats, stats_size, &own, sizeof (own));
+    return rc;
 }
 
-void
+int
 prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->presence_fn = fn;
     self->presence_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->close_fn = fn;
     self->close_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn, void *arg)
 {
     if (!self)
-        return;
+        return PROKIT_EINVAL;
     self->visibility_fn = fn;
     self->visibility_arg = arg;
+    return PROKIT_OK;
 }
 
 bool

@@ -201,10 +201,12 @@ wire_recv (void *socket, zmq_msg_t *frames, size_t capacity, size_t *count)
             break;
         }
         more = zmq_msg_more (&frame);
-        if (*count < capacity)
-            frames[(*count)++] = frame; //  zmq_msg_t is movable by copy
-        else
-            zmq_msg_close (&frame);
+        if (*count < capacity) {
+            //  zmq_msg_init(3): never copy a zmq_msg_t's members; move it.
+            zmq_msg_init (&frames[*count]);
+            zmq_msg_move (&frames[(*count)++], &frame);
+        }
+        zmq_msg_close (&frame); //  moved: empty
     }
     return true;
 }

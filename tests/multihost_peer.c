@@ -74,6 +74,7 @@ s_send (main_state_t *state, const char *window, const char *text)
     prokit_payload_t *payload = prokit_payload_new_string (text);
     int rc = window ? prokit_main_send (state->main, window, &payload)
                     : prokit_main_broadcast (state->main, &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_say ("send to %s failed: %s", window ? window : "all", prokit_strerror (rc));
 }
@@ -176,6 +177,7 @@ s_report (const char *text)
     prokit_payload_t *payload = prokit_payload_new_string (text);
     prokit_reply_t *reply = NULL;
     int rc = prokit_window_request_wait (s_window, PROKIT_MAIN, &payload, 5000, &reply);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc != PROKIT_OK)
         s_say ("report '%s' failed: %s", text, prokit_strerror (rc));
     prokit_reply_destroy (&reply);
@@ -207,6 +209,7 @@ s_window_on_message (const prokit_message_t *message, void *arg)
         s_split (text, target, &rest)) {
         prokit_payload_t *payload = prokit_payload_new_string (rest);
         prokit_window_send (s_window, target, &payload);
+        prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
         return;
     }
     if (text && strcmp (sender, PROKIT_MAIN) == 0 && strncmp (text, "ask:", 4) == 0 &&
@@ -214,6 +217,7 @@ s_window_on_message (const prokit_message_t *message, void *arg)
         prokit_payload_t *payload = prokit_payload_new_string (rest);
         prokit_reply_t *reply = NULL;
         int rc = prokit_window_request_wait (s_window, target, &payload, 5000, &reply);
+        prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
         char answer[512];
         snprintf (answer, sizeof (answer), "answer|%s|%s", target,
                   rc == PROKIT_OK ? prokit_reply_str (reply) : prokit_strerror (rc));

@@ -193,6 +193,7 @@ s_report (const prokit_message_t *message, void *arg)
                 target[len] = 0;
                 prokit_payload_t *payload = prokit_payload_new_string (colon + 1);
                 prokit_window_send (s_window, target, &payload);
+                prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
             }
             return;
         }
@@ -203,6 +204,7 @@ s_report (const prokit_message_t *message, void *arg)
     prokit_reply_t *reply = NULL;
     //  Blocking on purpose: reports reach main in the order received.
     prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
+    prokit_payload_destroy (&report); //  not sent: still ours (NULL-safe)
     prokit_reply_destroy (&reply);
 }
 
@@ -213,6 +215,7 @@ s_on_visibility (bool shown, void *arg)
     prokit_payload_t *report = prokit_payload_new_printf ("visibility|%d", shown ? 1 : 0);
     prokit_reply_t *reply = NULL;
     prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
+    prokit_payload_destroy (&report); //  not sent: still ours (NULL-safe)
     prokit_reply_destroy (&reply);
 }
 

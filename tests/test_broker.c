@@ -422,14 +422,14 @@ test_attached_main_exchanges_every_kind (void **state)
     s_exchange (main, a, &pa, b, &pb);
 
     prokit_stats_t stats;
-    assert_int_equal (prokit_broker_stats (broker, &stats), PROKIT_OK);
+    assert_int_equal (prokit_broker_stats (broker, &stats, sizeof (stats)), PROKIT_OK);
     assert_int_equal (stats.windows, 2);
     assert_true (stats.routed >= 6);
     prokit_stats_t via_main;
-    assert_int_equal (prokit_main_stats (main, &via_main), PROKIT_OK);
+    assert_int_equal (prokit_main_stats (main, &via_main, sizeof (via_main)), PROKIT_OK);
     assert_int_equal (via_main.windows, 2);
     assert_true (via_main.received >= stats.received);
-    assert_int_equal (prokit_broker_stats (NULL, &stats), PROKIT_EINVAL);
+    assert_int_equal (prokit_broker_stats (NULL, &stats, sizeof (stats)), PROKIT_EINVAL);
 
     //  Main leaving does not take the windows with it: they stay joined
     //  to the broker, and a new main sees them.
@@ -580,7 +580,7 @@ test_ping (void **state)
     assert_true (rtt >= 0);
     //  A probe claims no name: nothing joined.
     prokit_stats_t stats;
-    assert_int_equal (prokit_broker_stats (broker, &stats), PROKIT_OK);
+    assert_int_equal (prokit_broker_stats (broker, &stats, sizeof (stats)), PROKIT_OK);
     assert_int_equal (stats.windows, 0);
     prokit_broker_destroy (&broker);
     //  Nobody there.

@@ -140,7 +140,7 @@ s_garbage_at_least (void *arg)
 {
     void **args = (void **) arg;
     prokit_stats_t stats;
-    prokit_main_stats ((prokit_main_t *) args[0], &stats);
+    prokit_main_stats ((prokit_main_t *) args[0], &stats, sizeof (stats));
     return stats.garbage >= *(uint64_t *) args[1];
 }
 
@@ -245,7 +245,7 @@ test_raw_sub_eavesdropping_gets_nothing (void **state)
     //  time, which reach it in that order on the same connection.
     tu_handle_t main_only[] = { { f->main, NULL } };
     prokit_stats_t stats;
-    prokit_main_stats (f->main, &stats);
+    prokit_main_stats (f->main, &stats, sizeof (stats));
     uint64_t garbage = stats.garbage + 1;
     void *args[] = { f->main, &garbage };
     assert_int_equal (zmq_connect (eavesdropper, f->channel), 0);
@@ -517,12 +517,14 @@ s_never (void *arg)
 }
 
 //  Main sends number N to WINDOW until it is accepted (EAGAIN: its window
-//  of unconfirmed messages is still full).
+//  of unconfirmed messages is still full). A refused payload is still
+//  main's: it sends the same one again.
 typedef struct resend {
     prokit_main_t *main;
     const char *window;
     long n;
     bool accepted;
+    prokit_payload_t *payload; //  the one refused, if any
 } resend_t;
 
 static bool
@@ -530,8 +532,9 @@ s_resend_until_accepted (void *arg)
 {
     resend_t *resend = (resend_t *) arg;
     if (!resend->accepted) {
-        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", resend->n);
-        int rc = prokit_main_send (resend->main, resend->window, &payload);
+        if (!resend->payload)
+            resend->payload = prokit_payload_new_printf ("%ld", resend->n);
+        int rc = prokit_main_send (resend->main, resend->window, &resend->payload);
         assert_true (rc == PROKIT_OK || rc == PROKIT_EAGAIN);
         resend->accepted = rc == PROKIT_OK;
     }
@@ -555,8 +558,10 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     //  everyone, numbered in one sequence, until its queues are full and
     //  main has been refused a hundred times.
     long accepted = 0, refused = 0;
+    prokit_payload_t *payload = NULL; //  refused: still main's, sent again
     for (long i = 0; i < 1000000 && refused < 100; i++) {
-        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+        if (!payload)
+            payload = prokit_payload_new_printf ("%ld", accepted);
         int rc = i % 2 ? prokit_main_broadcast (f->main, &payload)
                        : prokit_main_send (f->main, "slow", &payload);
         if (rc == PROKIT_OK)
@@ -566,6 +571,7 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
             refused++;
         }
     }
+    prokit_payload_destroy (&payload);
     assert_true (refused == 100);
     assert_true (accepted > 1000);
     //  Thirty heartbeat timeouts pass with main's loop running and the
@@ -574,7 +580,7 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     assert_false (tu_pump (main_only, 1, s_never, NULL, 9000));
     assert_int_equal (departures.left, 0);
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "slow", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "slow", &info, sizeof (info)), PROKIT_OK);
     assert_true (info.joined);
 
     //  It reads again: every message main accepted arrives, in order, and
@@ -589,8 +595,9 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     assert_int_equal (departures.left, 0);
     //  And main reaches it as before, once the router has heard that it
     //  took everything in (until then, its window is full: EAGAIN).
-    resend_t resend = { f->main, "slow", accepted, false };
+    resend_t resend = { f->main, "slow", accepted, false, NULL };
     assert_true (tu_pump (handles, 2, s_resend_until_accepted, &resend, 5000));
+    assert_null (resend.payload);
     check.expected = accepted + 1;
     assert_true (tu_pump (handles, 2, s_flood_done, &check, 5000));
     assert_false (flood.out_of_order);
@@ -615,7 +622,9 @@ s_reader_thread (void *arg)
 //  Main sends flat out to a window that reads; refused (EAGAIN), it waits
 //  on its descriptor, which turns readable once the window has taken
 //  enough in to make room: every wait ends well before its deadline, and
-//  every message gets through, in order.
+//  every message gets through, in order. The window starts reading only
+//  once main has been refused, so that main waits at least once. A
+//  refused payload is still main's: it sends the same one again.
 static void
 test_after_eagain_main_s_descriptor_says_when_to_try_again (void **state)
 {
@@ -624,19 +633,27 @@ test_after_eagain_main_s_descriptor_says_when_to_try_again (void **state)
     assert_non_null (reader.window);
     flood_t flood = { 0, 0, false, false };
     prokit_window_on_main_message (reader.window, s_count_in_order, &flood);
-    assert_int_equal (pthread_create (&reader.thread, NULL, s_reader_thread, &reader), 0);
 
     const long total = 100000;
     long refused = 0;
+    bool reading = false;
+    prokit_payload_t *payload = NULL;
     for (long n = 0; n < total;) {
-        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", n);
+        if (!payload)
+            payload = prokit_payload_new_printf ("%ld", n);
         int rc = prokit_main_send (f->main, "reader", &payload);
         if (rc == PROKIT_OK) {
+            assert_null (payload);
             n++;
             continue;
         }
         assert_int_equal (rc, PROKIT_EAGAIN);
+        assert_non_null (payload); //  still ours, unchanged
         refused++;
+        if (!reading) {
+            assert_int_equal (pthread_create (&reader.thread, NULL, s_reader_thread, &reader), 0);
+            reading = true;
+        }
         struct pollfd item = { prokit_main_fd (f->main), POLLIN, 0 };
         assert_int_equal (poll (&item, 1, 10000), 1); //  not the deadline
         prokit_main_dispatch (f->main);
@@ -727,6 +744,7 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
         else {
             assert_int_equal (rc, PROKIT_EAGAIN); //  its own queue to the router
             refused_here++;
+            prokit_payload_destroy (&payload); //  still ours: this number is skipped
         }
         if (i % 1000 == 999) {
             prokit_main_dispatch (f->main);
@@ -737,7 +755,7 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     assert_false (tu_pump (senders, 2, s_never, NULL, 9000));
     assert_int_equal (departures.left, 0);
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "slow", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "slow", &info, sizeof (info)), PROKIT_OK);
     assert_true (info.joined);
     assert_true (sent.eagain > 0);
 

@@ -332,6 +332,7 @@ test_failing_handler_gives_ehandler_with_its_code_and_text (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("save");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
     assert_int_equal (outcome.status, PROKIT_EHANDLER);
     assert_int_equal (outcome.app_code, 42);
@@ -389,6 +390,7 @@ test_deferred_request_is_answered_later (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("long work");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     //  Pump until main holds the request: no answer yet.
     assert_false (tu_pump (handles, 2, s_outcome_done, &outcome, 300));
     assert_non_null (s_kept);
@@ -416,6 +418,7 @@ test_unanswered_request_times_out_with_etimedout (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("never answered");
     prokit_window_request (window, NULL, &payload, 200, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
     assert_int_equal (outcome.status, PROKIT_ETIMEDOUT);
     //  A late answer after the deadline is dropped, not delivered twice.
@@ -437,6 +440,7 @@ test_deferred_request_outliving_main_answers_eclosed (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("kept");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_false (tu_pump (handles, 2, s_outcome_done, &outcome, 300));
     assert_non_null (s_kept);
     prokit_main_destroy (&f->main);
@@ -480,6 +484,7 @@ test_main_message_reaches_every_listener_in_order (void **state)
     assert_int_equal (prokit_window_off_main_message (window, s_record, &first), PROKIT_ENOTFOUND);
     payload = prokit_payload_new_string ("second");
     prokit_main_send (f->main, "main", &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     second.count = 0;
     assert_true (tu_pump (handles, 2, s_inbox_has, &second, 5000));
     assert_int_equal (first.count, 1);
@@ -531,10 +536,12 @@ test_main_send_to_unknown_window_fails_now_with_enotfound (void **state)
     fixture_t *f = (fixture_t *) *state;
     prokit_payload_t *payload = prokit_payload_new_string ("hello?");
     assert_int_equal (prokit_main_send (f->main, "nobody", &payload), PROKIT_ENOTFOUND);
-    assert_null (payload);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
     payload = prokit_payload_new_string ("bad name");
     assert_int_equal (prokit_main_send (f->main, "no spaces allowed", &payload), PROKIT_EINVAL);
-    assert_null (payload);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
     assert_int_equal (prokit_main_send (f->main, "x", NULL), PROKIT_EINVAL);
 }
 
@@ -597,6 +604,7 @@ test_window_message_carries_the_sender_name (void **state)
     prokit_window_on_window_message (work, s_record, &later);
     payload = prokit_payload_new_string ("again");
     prokit_window_send (main_window, "work", &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 3, s_inbox_has, &later, 5000));
     assert_int_equal (inbox.count, 1);
     prokit_window_destroy (&main_window);
@@ -642,6 +650,8 @@ test_window_send_to_unknown_window_reports_enotfound_naming_it (void **state)
     assert_non_null (strstr (undelivered.text, "ghost"));
     payload = prokit_payload_new_string ("x");
     assert_int_equal (prokit_window_send (window, PROKIT_MAIN, &payload), PROKIT_EINVAL);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
     prokit_window_destroy (&window);
 }
 
@@ -657,6 +667,7 @@ test_window_to_window_request_is_served_by_the_target (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("compute");
     prokit_window_request (main_window, "work", &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 3, s_outcome_done, &outcome, 5000));
     assert_int_equal (outcome.status, PROKIT_OK);
     assert_string_equal (outcome.text, "compute");
@@ -666,6 +677,7 @@ test_window_to_window_request_is_served_by_the_target (void **state)
     outcome_t missing = { 0 };
     payload = prokit_payload_new_string ("compute");
     prokit_window_request (main_window, "ghost", &payload, 5000, s_on_reply, &missing);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 3, s_outcome_done, &missing, 5000));
     assert_int_equal (missing.status, PROKIT_ENOTFOUND);
     assert_non_null (strstr (missing.error, "ghost"));
@@ -824,12 +836,12 @@ test_thousand_requests_in_flight_get_their_own_replies (void **state)
         slots[i] = (correlated_t){ &all, i };
         prokit_payload_t *payload = prokit_payload_new_printf ("%d", i);
         int rc;
-        //  EAGAIN is the queue's back-pressure: dispatch, then retry.
+        //  EAGAIN is the queue's back-pressure: dispatch, then retry with
+        //  the same payload (refused, it is still ours).
         while ((rc = prokit_window_request (window, NULL, &payload, 20000, s_on_correlated,
                                             &slots[i])) == PROKIT_EAGAIN) {
             prokit_main_dispatch (f->main);
             prokit_window_dispatch (window);
-            payload = prokit_payload_new_printf ("%d", i);
         }
         assert_int_equal (rc, PROKIT_OK);
     }
@@ -910,6 +922,7 @@ test_one_mebibyte_reply_is_byte_identical (void **state)
     bytes_check_t check = { bytes, size, false, false };
     prokit_payload_t *payload = prokit_payload_new_bytes (bytes, size);
     prokit_window_request (window, NULL, &payload, 10000, s_check_bytes, &check);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 2, s_bytes_done, &check, 10000));
     assert_true (check.matched);
     free (bytes);
@@ -960,6 +973,7 @@ test_handler_replies_with_the_taken_request_payload (void **state)
         bytes_check_t check = { bytes, size, false, false };
         prokit_payload_t *payload = prokit_payload_new_bytes (bytes, size);
         prokit_window_request (window, NULL, &payload, 10000, s_check_bytes, &check);
+        prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
         assert_true (tu_pump (handles, 2, s_bytes_done, &check, 10000));
         assert_true (check.matched);
     }
@@ -967,6 +981,7 @@ test_handler_replies_with_the_taken_request_payload (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("echo me");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
     assert_int_equal (outcome.status, PROKIT_OK);
     assert_string_equal (outcome.text, "echo me");
@@ -998,11 +1013,16 @@ test_oversized_payload_is_refused_with_etoobig (void **state)
     outcome_t outcome = { 0 };
     assert_int_equal (prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome),
                       PROKIT_ETOOBIG);
-    assert_null (payload);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
     payload = prokit_payload_new_bytes (blob, limit);
     assert_int_equal (prokit_main_send (f->main, "w", &payload), PROKIT_ETOOBIG);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
     payload = prokit_payload_new_bytes (blob, limit);
     assert_int_equal (prokit_window_send (window, "w", &payload), PROKIT_ETOOBIG);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
 
     //  Just under the limit passes.
     payload = prokit_payload_new_bytes (blob, limit - 16);
@@ -1012,6 +1032,139 @@ test_oversized_payload_is_refused_with_etoobig (void **state)
     assert_int_equal (outcome.status, PROKIT_OK);
     free (blob);
     prokit_window_destroy (&window);
+}
+
+//  After a refused call, PAYLOAD is still the caller's and unchanged: the
+//  same pointer as BEFORE, holding the bytes of COPY (taken before the call).
+#define assert_still_ours(payload, before, copy)                                                   \
+    do {                                                                                           \
+        assert_ptr_equal ((payload), (before));                                                    \
+        assert_int_equal (prokit_payload_size (payload), prokit_payload_size (copy));              \
+        assert_memory_equal (prokit_payload_data (payload), prokit_payload_data (copy),            \
+                             prokit_payload_size (copy));                                          \
+    } while (0)
+
+//  Longer than the 33 bytes libzmq keeps inside a message: a refused
+//  send that kept a reference to its buffer would leak it.
+#define STILL_OURS_TEXT "refused, then sent as it is: the very same payload"
+
+//  Every call that sends a payload takes it only when it succeeds: refused,
+//  nothing was sent, and the caller holds it still, to send again (with the
+//  same pointer) or to destroy.
+static void
+test_refused_payload_is_still_the_caller_s_to_send_again (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_echo_handler, NULL);
+    prokit_window_t *sender = s_window (f, "sender");
+    prokit_window_t *receiver = s_window (f, "receiver");
+    assert_non_null (sender);
+    assert_non_null (receiver);
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, sender }, { NULL, receiver } };
+    s_await_joined (f, handles, 3, 2);
+    inbox_t from_main = { 0 }, from_window = { 0 };
+    prokit_window_on_main_message (receiver, s_record, &from_main);
+    prokit_window_on_window_message (receiver, s_record, &from_window);
+
+    //  Over the limit (64 KiB): every call refuses it, and it stays ours.
+    size_t limit = 64 * 1024;
+    unsigned char *blob = (unsigned char *) malloc (limit);
+    for (size_t i = 0; i < limit; i++)
+        blob[i] = (unsigned char) (i * 13 + 5);
+    prokit_payload_t *big = prokit_payload_new_bytes (blob, limit);
+    assert_true (prokit_payload_size (big) > limit);
+    prokit_payload_t *before = big;
+    prokit_payload_t *copy = prokit_payload_dup (big);
+    assert_non_null (copy);
+    assert_int_equal (prokit_main_send (f->main, "receiver", &big), PROKIT_ETOOBIG);
+    assert_still_ours (big, before, copy);
+    assert_int_equal (prokit_main_broadcast (f->main, &big), PROKIT_ETOOBIG);
+    assert_still_ours (big, before, copy);
+    assert_int_equal (prokit_window_send (sender, "receiver", &big), PROKIT_ETOOBIG);
+    assert_still_ours (big, before, copy);
+    outcome_t outcome = { 0 };
+    assert_int_equal (prokit_window_request (sender, NULL, &big, 5000, s_on_reply, &outcome),
+                      PROKIT_ETOOBIG);
+    assert_still_ours (big, before, copy);
+    prokit_reply_t *reply = NULL;
+    assert_int_equal (prokit_window_request_wait (sender, NULL, &big, 5000, &reply),
+                      PROKIT_ETOOBIG);
+    assert_still_ours (big, before, copy);
+    assert_int_equal (prokit_reply_status (reply), PROKIT_ETOOBIG);
+    prokit_reply_destroy (&reply);
+    prokit_payload_destroy (&big); //  nothing will take it: ours to free
+    prokit_payload_destroy (&copy);
+    free (blob);
+
+    //  prokit_main_send: refused for a window nobody holds and for a bad
+    //  name, then sent, the same payload, to one that exists.
+    prokit_payload_t *payload = prokit_payload_new_string (STILL_OURS_TEXT);
+    before = payload;
+    copy = prokit_payload_dup (payload);
+    assert_int_equal (prokit_main_send (f->main, "nobody", &payload), PROKIT_ENOTFOUND);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (prokit_main_send (f->main, "no spaces allowed", &payload), PROKIT_EINVAL);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (prokit_main_send (f->main, "receiver", &payload), PROKIT_OK);
+    assert_null (payload);
+    assert_true (tu_pump (handles, 3, s_inbox_has, &from_main, 5000));
+    assert_string_equal (from_main.text, STILL_OURS_TEXT);
+    prokit_payload_destroy (&copy);
+
+    //  prokit_window_send: refused for bad names (main is not a window).
+    payload = prokit_payload_new_string (STILL_OURS_TEXT);
+    before = payload;
+    copy = prokit_payload_dup (payload);
+    assert_int_equal (prokit_window_send (sender, "has space", &payload), PROKIT_EINVAL);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (prokit_window_send (sender, PROKIT_MAIN, &payload), PROKIT_EINVAL);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (prokit_window_send (sender, "receiver", &payload), PROKIT_OK);
+    assert_null (payload);
+    assert_true (tu_pump (handles, 3, s_inbox_has, &from_window, 5000));
+    assert_string_equal (from_window.sender, "sender");
+    assert_string_equal (from_window.text, STILL_OURS_TEXT);
+    prokit_payload_destroy (&copy);
+
+    //  prokit_window_request: its callback is called only for the one sent.
+    payload = prokit_payload_new_string (STILL_OURS_TEXT);
+    before = payload;
+    copy = prokit_payload_dup (payload);
+    assert_int_equal (
+        prokit_window_request (sender, "has space", &payload, 5000, s_on_reply, &outcome),
+        PROKIT_EINVAL);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (
+        prokit_window_request (sender, PROKIT_MAIN, &payload, 5000, s_on_reply, &outcome),
+        PROKIT_OK);
+    assert_null (payload);
+    assert_true (tu_pump (handles, 3, s_outcome_done, &outcome, 5000));
+    assert_int_equal (outcome.status, PROKIT_OK);
+    assert_string_equal (outcome.text, STILL_OURS_TEXT);
+    prokit_payload_destroy (&copy);
+
+    //  prokit_window_request_wait: refused before sending, then sent.
+    payload = prokit_payload_new_string (STILL_OURS_TEXT);
+    before = payload;
+    copy = prokit_payload_dup (payload);
+    assert_int_equal (prokit_window_request_wait (sender, "has space", &payload, 5000, &reply),
+                      PROKIT_EINVAL);
+    assert_still_ours (payload, before, copy);
+    assert_int_equal (prokit_reply_status (reply), PROKIT_EINVAL);
+    prokit_reply_destroy (&reply);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_run_main, f->main);
+    assert_int_equal (prokit_window_request_wait (sender, PROKIT_MAIN, &payload, 5000, &reply),
+                      PROKIT_OK);
+    assert_null (payload);
+    assert_string_equal (prokit_reply_str (reply), STILL_OURS_TEXT);
+    prokit_reply_destroy (&reply);
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+    prokit_payload_destroy (&copy);
+
+    prokit_window_destroy (&sender);
+    prokit_window_destroy (&receiver);
 }
 
 //  --- back-pressure -----------------------------------------------------------
@@ -1083,6 +1236,7 @@ test_slow_window_makes_main_send_return_eagain_never_gaps (void **state)
         else {
             assert_int_equal (rc, PROKIT_EAGAIN);
             refused++;
+            prokit_payload_destroy (&payload); //  still ours: not retried
         }
     }
     assert_int_equal (accepted + refused, sends);
@@ -1108,7 +1262,8 @@ s_rejoined_new_main (void *arg)
     restart_check_t *check = (restart_check_t *) arg;
     prokit_window_info_t info;
     return check->log->rejoined > 0 &&
-           prokit_main_get_window (check->main, "slow", &info) == PROKIT_OK && info.joined;
+           prokit_main_get_window (check->main, "slow", &info, sizeof (info)) == PROKIT_OK &&
+           info.joined;
 }
 
 //  A main on ENDPOINT with fast heartbeats; the address of one destroyed a
@@ -1156,8 +1311,10 @@ test_window_with_a_full_queue_survives_main_restarting (void **state)
         prokit_payload_t *payload = prokit_payload_new_printf ("message %d", i);
         if (prokit_main_send (f->main, "slow", &payload) == PROKIT_OK)
             accepted++;
-        else
+        else {
             refused++;
+            prokit_payload_destroy (&payload); //  still ours: not retried
+        }
     }
     assert_true (refused > 0);
 
@@ -1232,6 +1389,7 @@ test_window_traffic_flows_while_main_handler_is_busy (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("slow job");
     prokit_window_request (a, NULL, &payload, 10000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     int64_t deadline = tu_now_ms () + 5000;
     while (!atomic_load (&busy.handler_running) && tu_now_ms () < deadline)
         prokit_window_run (a, 10);
@@ -1241,6 +1399,7 @@ test_window_traffic_flows_while_main_handler_is_busy (void **state)
     prokit_window_on_window_message (b, s_record, &inbox);
     payload = prokit_payload_new_string ("meanwhile");
     prokit_window_send (a, "b", &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     tu_handle_t windows[] = { { NULL, a }, { NULL, b } };
     assert_true (tu_pump (windows, 2, s_inbox_has, &inbox, 5000));
     atomic_store (&busy.delivered, 1);
@@ -1358,6 +1517,7 @@ test_destroy_ends_pending_requests_with_eclosed (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("pending");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     prokit_window_destroy (&window);
     assert_true (outcome.done);
     assert_int_equal (outcome.status, PROKIT_ECLOSED);
@@ -1392,13 +1552,14 @@ test_stats_count_routed_messages (void **state)
     outcome_t outcome = { 0 };
     prokit_payload_t *payload = prokit_payload_new_string ("count me");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
     prokit_stats_t stats;
-    assert_int_equal (prokit_main_stats (f->main, &stats), PROKIT_OK);
+    assert_int_equal (prokit_main_stats (f->main, &stats, sizeof (stats)), PROKIT_OK);
     assert_true (stats.routed >= 2); //  the request and its reply
     assert_int_equal (stats.windows, 1);
     assert_int_equal (stats.garbage, 0);
-    assert_int_equal (prokit_main_stats (NULL, &stats), PROKIT_EINVAL);
+    assert_int_equal (prokit_main_stats (NULL, &stats, sizeof (stats)), PROKIT_EINVAL);
     prokit_window_destroy (&window);
 }
 
@@ -1476,6 +1637,8 @@ main (void)
         BOTH (test_one_mebibyte_reply_is_byte_identical),
         BOTH (test_handler_replies_with_the_taken_request_payload),
         cmocka_unit_test_setup_teardown (test_oversized_payload_is_refused_with_etoobig,
+                                         s_setup_small_limit, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refused_payload_is_still_the_caller_s_to_send_again,
                                          s_setup_small_limit, s_teardown),
         BOTH (test_slow_window_makes_main_send_return_eagain_never_gaps),
         BOTH (test_window_with_a_full_queue_survives_main_restarting),

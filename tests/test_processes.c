@@ -124,6 +124,7 @@ s_every_kind_between_processes (const char *kind)
     for (int i = 0; i < 2; i++) {
         payload = prokit_payload_new_string ("exit");
         prokit_main_send (main_handle, i == 0 ? "work" : "main", &payload);
+        prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     }
     window_count_t none = { main_handle, 0 };
     assert_true (tu_pump (handles, 1, s_window_count_is, &none, 10000));
@@ -229,6 +230,8 @@ s_main_killed_mid_request (const char *kind)
     //  And later calls say so at once.
     payload = prokit_payload_new_string ("anyone?");
     assert_int_equal (prokit_window_send (window, "work", &payload), PROKIT_ECLOSED);
+    assert_non_null (payload); //  not sent: still ours
+    prokit_payload_destroy (&payload);
     tu_reap (&main_child, 10000);
     tu_endpoint_remove (endpoint);
     prokit_window_destroy (&window);
@@ -282,6 +285,7 @@ test_blocking_request_to_killed_main_returns_eclosed (void **state)
     prokit_reply_t *reply = NULL;
     int rc = prokit_window_request_wait (window, NULL, &payload, 60000, &reply);
     assert_int_equal (rc, PROKIT_ECLOSED);
+    assert_null (payload); //  sent, so taken, whatever the outcome
     assert_non_null (strstr (prokit_reply_error (reply), "lost"));
     prokit_reply_destroy (&reply);
     pthread_join (killer, NULL);
@@ -445,6 +449,8 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     prokit_payload_t *payload = prokit_payload_new_string ("while away");
     assert_int_equal (prokit_window_request_wait (window, NULL, &payload, 1000, NULL),
                       PROKIT_ECLOSED);
+    assert_non_null (payload); //  not sent: still ours
+    prokit_payload_destroy (&payload);
 
     //  Main comes back on the same endpoint: the window joins again.
     s_start_main (&main_child, endpoint, "0", "0");
@@ -546,6 +552,7 @@ s_keep_asking (busy_t *busy)
     if (prokit_window_request (busy->window, NULL, &payload, 60000, s_busy_reply, busy) ==
         PROKIT_OK)
         busy->asked++;
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
 }
 
 static bool
@@ -727,8 +734,10 @@ s_count_through (bool kill_it, bool from_window)
     long accepted = 0;
     bool struck = false;
     int64_t deadline = tu_now_ms () + 30000;
+    prokit_payload_t *payload = NULL; //  refused: still ours, sent again
     while (accepted < 16000 && tu_now_ms () < deadline) {
-        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+        if (!payload)
+            payload = prokit_payload_new_printf ("%ld", accepted);
         int rc = from_window ? prokit_window_send (sender, "counted", &payload)
                              : prokit_main_send (main_handle, "counted", &payload);
         if (rc == PROKIT_OK)
@@ -751,6 +760,7 @@ s_count_through (bool kill_it, bool from_window)
             struck = true;
         }
     }
+    prokit_payload_destroy (&payload);
     assert_true (struck);
     bool dropped = kill_it;
     if (!kill_it) {
@@ -874,12 +884,14 @@ test_window_to_window_through_a_main_that_restarts_is_received_or_reported (void
     long accepted = 0;
     bool struck = false;
     int64_t deadline = tu_now_ms () + 60000;
+    prokit_payload_t *payload = NULL; //  refused: still ours, sent again
     while (accepted < 16000 && tu_now_ms () < deadline) {
         if (!prokit_window_is_connected (sender)) {
             prokit_window_run (sender, 10); //  until it has joined the new main
             continue;
         }
-        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
+        if (!payload)
+            payload = prokit_payload_new_printf ("%ld", accepted);
         int rc = prokit_window_send (sender, "counted", &payload);
         if (rc == PROKIT_OK)
             accepted++;
@@ -896,6 +908,7 @@ test_window_to_window_through_a_main_that_restarts_is_received_or_reported (void
             struck = true;
         }
     }
+    prokit_payload_destroy (&payload);
     assert_true (struck);
     assert_int_equal (accepted, 16000);
     restart_settle_t settle = { &tally, &counts[1], accepted };

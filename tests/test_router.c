@@ -348,7 +348,7 @@ test_foreign_garbage_is_counted_and_dropped_silently (void **state)
     assert_false (s_receive (f->raw, &r, 300)); //  no answer to a foreign peer
     s_router_still_serves (f);
     prokit_stats_t stats;
-    assert_int_equal (prokit_main_stats (f->main, &stats), PROKIT_OK);
+    assert_int_equal (prokit_main_stats (f->main, &stats, sizeof (stats)), PROKIT_OK);
     assert_int_equal (stats.garbage, 3);
 }
 
@@ -465,7 +465,7 @@ test_oversized_body_gets_etoobig (void **state)
     free (body);
     s_router_still_serves (f);
     prokit_stats_t stats;
-    prokit_main_stats (f->main, &stats);
+    prokit_main_stats (f->main, &stats, sizeof (stats));
     assert_int_equal (stats.too_big, 1);
 }
 
@@ -730,7 +730,7 @@ test_malformed_version_2_messages_get_eproto_or_etoobig (void **state)
     free (body);
     s_router_still_serves (f);
     prokit_stats_t stats;
-    prokit_main_stats (f->main, &stats);
+    prokit_main_stats (f->main, &stats, sizeof (stats));
     assert_int_equal (stats.malformed, 5);
     assert_int_equal (stats.too_big, 2);
 }

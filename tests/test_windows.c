@@ -142,10 +142,19 @@ s_create (fixture_t *f, const char *name, const char *flag, bool show, int join_
     spec.argv = argv;
     spec.show = show;
     spec.join_timeout_ms = join_timeout_ms;
-    return prokit_main_create_window (f->main, name, &spec, result);
+    return prokit_main_create_window (f->main, name, &spec, result, sizeof (*result));
 }
 
 //  --- createWindow ----------------------------------------------------------
+
+//  How many windows main's registry holds.
+static size_t
+s_window_total (prokit_main_t *main)
+{
+    size_t count = 0;
+    assert_int_equal (prokit_main_get_all_windows (main, NULL, 0, 0, &count), PROKIT_OK);
+    return count;
+}
 
 static void
 test_created_window_joins_with_name_and_endpoint_from_main (void **state)
@@ -156,7 +165,7 @@ test_created_window_joins_with_name_and_endpoint_from_main (void **state)
     assert_true (result.pid > 0);
     assert_true (prokit_main_has_window (f->main, "work"));
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "work", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "work", &info, sizeof (info)), PROKIT_OK);
     assert_string_equal (info.name, "work");
     assert_true (info.joined);
     assert_true (info.spawned);
@@ -176,10 +185,10 @@ test_created_window_without_waiting_appears_once_joined (void **state)
     fixture_t *f = (fixture_t *) *state;
     assert_int_equal (s_create (f, "later", NULL, true, 0, NULL), PROKIT_OK);
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "later", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "later", &info, sizeof (info)), PROKIT_OK);
     assert_true (info.spawned);
     assert_true (s_await (f, PROKIT_PRESENCE_JOINED, "later", 1, 10000));
-    assert_int_equal (prokit_main_get_window (f->main, "later", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "later", &info, sizeof (info)), PROKIT_OK);
     assert_true (info.joined);
     assert_true (info.shown);
 }
@@ -195,8 +204,9 @@ test_child_that_exits_at_once_fails_with_its_status (void **state)
     spec.argv = argv;
     spec.join_timeout_ms = 10000;
     prokit_spawned_t result;
-    assert_int_equal (prokit_main_create_window (f->main, "shortlived", &spec, &result),
-                      PROKIT_EEXITED);
+    assert_int_equal (
+        prokit_main_create_window (f->main, "shortlived", &spec, &result, sizeof (result)),
+        PROKIT_EEXITED);
     assert_true (WIFEXITED (result.wait_status));
     assert_int_equal (WEXITSTATUS (result.wait_status), 7);
     assert_string_equal (result.reason, "exited with status 7");
@@ -206,7 +216,8 @@ test_child_that_exits_at_once_fails_with_its_status (void **state)
     assert_false (exited->will_restart);
     //  Its name is free again.
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "shortlived", &info), PROKIT_ENOTFOUND);
+    assert_int_equal (prokit_main_get_window (f->main, "shortlived", &info, sizeof (info)),
+                      PROKIT_ENOTFOUND);
 }
 
 static void
@@ -217,13 +228,15 @@ test_program_that_cannot_start_fails_with_espawn (void **state)
     prokit_window_spec_init (&spec);
     spec.path = "/nonexistent/prokit-window";
     prokit_spawned_t result;
-    assert_int_equal (prokit_main_create_window (f->main, "ghost", &spec, &result), PROKIT_ESPAWN);
+    assert_int_equal (prokit_main_create_window (f->main, "ghost", &spec, &result, sizeof (result)),
+                      PROKIT_ESPAWN);
     assert_non_null (strstr (result.reason, "No such file"));
-    assert_int_equal (prokit_main_get_all_windows (f->main, NULL, 0), 0);
+    assert_int_equal (s_window_total (f->main), 0);
     spec.path = NULL;
-    assert_int_equal (prokit_main_create_window (f->main, "ghost", &spec, NULL), PROKIT_EINVAL);
+    assert_int_equal (prokit_main_create_window (f->main, "ghost", &spec, NULL, 0), PROKIT_EINVAL);
     spec.path = PROKIT_TEST_PEER;
-    assert_int_equal (prokit_main_create_window (f->main, "bad name", &spec, NULL), PROKIT_EINVAL);
+    assert_int_equal (prokit_main_create_window (f->main, "bad name", &spec, NULL, 0),
+                      PROKIT_EINVAL);
 }
 
 //  --- the registry -----------------------------------------------------------
@@ -256,10 +269,20 @@ test_registry_lists_spawned_and_external_windows (void **state)
     assert_true (s_await (f, PROKIT_PRESENCE_JOINED, "outsider", 1, 5000));
 
     prokit_window_info_t infos[4];
-    assert_int_equal (prokit_main_get_all_windows (f->main, infos, 4), 2);
-    assert_int_equal (prokit_main_get_all_windows (f->main, infos, 1), 2); //  total, not copied
+    size_t count = 0;
+    assert_int_equal (prokit_main_get_all_windows (f->main, infos, 4, sizeof (infos[0]), &count),
+                      PROKIT_OK);
+    assert_int_equal (count, 2);
+    assert_int_equal (prokit_main_get_all_windows (f->main, infos, 1, sizeof (infos[0]), &count),
+                      PROKIT_OK);
+    assert_int_equal (count, 2); //  total, not copied
+    assert_int_equal (prokit_main_get_all_windows (f->main, NULL, 1, sizeof (infos[0]), &count),
+                      PROKIT_EINVAL);
+    assert_int_equal (prokit_main_get_all_windows (f->main, infos, 4, sizeof (infos[0]), NULL),
+                      PROKIT_EINVAL);
     prokit_window_info_t outsider;
-    assert_int_equal (prokit_main_get_window (f->main, "outsider", &outsider), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "outsider", &outsider, sizeof (outsider)),
+                      PROKIT_OK);
     assert_false (outsider.spawned);
     assert_int_equal (outsider.pid, (int) getpid ()); //  it said so in HELLO
     assert_true (outsider.shown);
@@ -338,7 +361,7 @@ test_clear_closes_fifty_windows_in_one_grace_period (void **state)
     assert_true (s_await (f, PROKIT_PRESENCE_JOINED, NULL, N, 30000));
     int64_t started = tu_now_ms ();
     assert_int_equal (prokit_main_clear_windows (f->main, 5000), PROKIT_OK);
-    assert_int_equal (prokit_main_get_all_windows (f->main, NULL, 0), 0);
+    assert_int_equal (s_window_total (f->main), 0);
     assert_true (s_await (f, PROKIT_PRESENCE_EXITED, NULL, N, 30000));
     print_message ("clear of %d windows took %lld ms (grace 5000 ms)\n", N,
                    (long long) (tu_now_ms () - started));
@@ -381,7 +404,7 @@ test_failing_window_is_restarted_until_the_limit (void **state)
     spec.restart = PROKIT_RESTART_ON_FAILURE;
     spec.restart_max = 1;
     spec.restart_backoff_ms = 50;
-    assert_int_equal (prokit_main_create_window (f->main, "phoenix", &spec, NULL), PROKIT_OK);
+    assert_int_equal (prokit_main_create_window (f->main, "phoenix", &spec, NULL, 0), PROKIT_OK);
 
     prokit_payload_t *crash = prokit_payload_new_string ("crash:3");
     assert_int_equal (prokit_main_send (f->main, "phoenix", &crash), PROKIT_OK);
@@ -389,7 +412,7 @@ test_failing_window_is_restarted_until_the_limit (void **state)
     assert_true (s_last (f, PROKIT_PRESENCE_EXITED, "phoenix")->will_restart);
     assert_true (s_await (f, PROKIT_PRESENCE_JOINED, "phoenix", 2, 10000));
     prokit_window_info_t info;
-    assert_int_equal (prokit_main_get_window (f->main, "phoenix", &info), PROKIT_OK);
+    assert_int_equal (prokit_main_get_window (f->main, "phoenix", &info, sizeof (info)), PROKIT_OK);
     assert_int_equal (info.restarts, 1);
 
     //  The limit is reached: the next failure is final.
@@ -398,7 +421,8 @@ test_failing_window_is_restarted_until_the_limit (void **state)
     assert_true (s_await (f, PROKIT_PRESENCE_EXITED, "phoenix", 2, 10000));
     assert_false (s_last (f, PROKIT_PRESENCE_EXITED, "phoenix")->will_restart);
     assert_true (s_await (f, PROKIT_PRESENCE_LEFT, "phoenix", 2, 10000));
-    assert_int_equal (prokit_main_get_window (f->main, "phoenix", &info), PROKIT_ENOTFOUND);
+    assert_int_equal (prokit_main_get_window (f->main, "phoenix", &info, sizeof (info)),
+                      PROKIT_ENOTFOUND);
 }
 
 static void
@@ -412,9 +436,10 @@ test_window_that_ends_cleanly_is_not_restarted (void **state)
     spec.argv = argv;
     spec.join_timeout_ms = 10000;
     spec.restart = PROKIT_RESTART_ON_FAILURE;
-    assert_int_equal (prokit_main_create_window (f->main, "done", &spec, NULL), PROKIT_OK);
+    assert_int_equal (prokit_main_create_window (f->main, "done", &spec, NULL, 0), PROKIT_OK);
     prokit_payload_t *finish = prokit_payload_new_string ("exit");
     prokit_main_send (f->main, "done", &finish);
+    prokit_payload_destroy (&finish); //  not sent: still ours (NULL-safe)
     assert_true (s_await (f, PROKIT_PRESENCE_EXITED, "done", 1, 10000));
     assert_false (s_last (f, PROKIT_PRESENCE_EXITED, "done")->will_restart);
     assert_string_equal (s_last (f, PROKIT_PRESENCE_EXITED, "done")->reason,
@@ -446,12 +471,12 @@ test_show_and_hide_reach_the_window_and_the_registry (void **state)
     report_wait_t shown = { f, "work:visibility|1" };
     assert_true (tu_pump (handles, 1, s_reported, &shown, 10000));
     prokit_window_info_t info;
-    prokit_main_get_window (f->main, "work", &info);
+    prokit_main_get_window (f->main, "work", &info, sizeof (info));
     assert_true (info.shown);
     assert_int_equal (prokit_main_hide_window (f->main, "work"), PROKIT_OK);
     report_wait_t hidden = { f, "work:visibility|0" };
     assert_true (tu_pump (handles, 1, s_reported, &hidden, 10000));
-    prokit_main_get_window (f->main, "work", &info);
+    prokit_main_get_window (f->main, "work", &info, sizeof (info));
     assert_false (info.shown);
     assert_int_equal (prokit_main_show_window (f->main, "nobody"), PROKIT_ENOTFOUND);
 }
@@ -503,7 +528,9 @@ test_a_window_can_ask_the_router_who_is_there (void **state)
 
     prokit_window_info_t infos[8];
     size_t count = 0;
-    assert_int_equal (prokit_window_list_windows (cli, infos, 8, &count, 5000), PROKIT_OK);
+    assert_int_equal (
+        prokit_window_list_windows (cli, infos, 8, sizeof (prokit_window_info_t), &count, 5000),
+        PROKIT_OK);
     assert_int_equal (count, 2);
     const prokit_window_info_t *work = strcmp (infos[0].name, "work") == 0 ? &infos[0] : &infos[1];
     assert_string_equal (work->name, "work");
@@ -512,20 +539,27 @@ test_a_window_can_ask_the_router_who_is_there (void **state)
     assert_true (work->joined);
     assert_true (work->joined_at_ms > 0 && work->last_seen_ms >= work->joined_at_ms);
     //  Fewer slots than windows: the count still says how many there are.
-    assert_int_equal (prokit_window_list_windows (cli, infos, 1, &count, 5000), PROKIT_OK);
+    assert_int_equal (
+        prokit_window_list_windows (cli, infos, 1, sizeof (prokit_window_info_t), &count, 5000),
+        PROKIT_OK);
     assert_int_equal (count, 2);
-    assert_int_equal (prokit_window_list_windows (cli, NULL, 0, &count, 5000), PROKIT_OK);
+    assert_int_equal (
+        prokit_window_list_windows (cli, NULL, 0, sizeof (prokit_window_info_t), &count, 5000),
+        PROKIT_OK);
     assert_int_equal (count, 2);
-    assert_int_equal (prokit_window_list_windows (cli, NULL, 1, &count, 5000), PROKIT_EINVAL);
+    assert_int_equal (
+        prokit_window_list_windows (cli, NULL, 1, sizeof (prokit_window_info_t), &count, 5000),
+        PROKIT_EINVAL);
 
     prokit_stats_t stats;
-    assert_int_equal (prokit_window_router_stats (cli, &stats, 5000), PROKIT_OK);
+    assert_int_equal (prokit_window_router_stats (cli, &stats, sizeof (stats), 5000), PROKIT_OK);
     assert_int_equal (stats.windows, 2);
     assert_true (stats.received > 0);
     prokit_stats_t from_main;
-    assert_int_equal (prokit_main_stats (f->main, &from_main), PROKIT_OK);
+    assert_int_equal (prokit_main_stats (f->main, &from_main, sizeof (from_main)), PROKIT_OK);
     assert_int_equal (from_main.windows, stats.windows);
-    assert_int_equal (prokit_window_router_stats (cli, NULL, 5000), PROKIT_EINVAL);
+    assert_int_equal (prokit_window_router_stats (cli, NULL, sizeof (prokit_stats_t), 5000),
+                      PROKIT_EINVAL);
     prokit_window_destroy (&cli);
 }
 

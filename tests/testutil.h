@@ -5,6 +5,7 @@
 #ifndef PROKIT_TESTUTIL_H_INCLUDED
 #define PROKIT_TESTUTIL_H_INCLUDED
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -69,7 +70,9 @@ static inline bool
 tu_pump (tu_handle_t *handles, size_t count, tu_predicate_fn *done, void *arg, int timeout_ms)
 {
     int64_t deadline = tu_now_ms () + timeout_ms;
-    struct pollfd fds[64];
+    struct pollfd *fds = (struct pollfd *) calloc (count > 0 ? count : 1, sizeof (*fds));
+    assert (fds);
+    bool result = false;
     while (true) {
         for (size_t i = 0; i < count; i++) {
             if (handles[i].main)
@@ -77,18 +80,22 @@ tu_pump (tu_handle_t *handles, size_t count, tu_predicate_fn *done, void *arg, i
             if (handles[i].window)
                 prokit_window_dispatch (handles[i].window);
         }
-        if (done (arg))
-            return true;
+        if (done (arg)) {
+            result = true;
+            break;
+        }
         int64_t left = deadline - tu_now_ms ();
         if (left <= 0)
-            return false;
-        for (size_t i = 0; i < count && i < 64; i++) {
+            break;
+        for (size_t i = 0; i < count; i++) {
             fds[i].fd = handles[i].main ? prokit_main_fd (handles[i].main)
                                         : prokit_window_fd (handles[i].window);
             fds[i].events = POLLIN;
         }
         poll (fds, count, (int) (left > 100 ? 100 : left));
     }
+    free (fds);
+    return result;
 }
 
 //  A handle's connection events, counted (prokit_*_on_connection()).

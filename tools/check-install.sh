@@ -40,4 +40,25 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 # shellcheck disable=SC2046
 cc -Wall -Werror tests/consumer/consumer.c $(pkg-config --cflags --libs prokit) -o "$prefix/consumer-pc"
 LD_LIBRARY_PATH="$libdir" "$prefix/consumer-pc"
+echo "-- installed programs run from the prefix (no LD_LIBRARY_PATH)"
+env -u LD_LIBRARY_PATH "$prefix/bin/prokit" --version
+env -u LD_LIBRARY_PATH "$prefix/bin/prokit-broker" --version
+# The broker and the CLI work together from there: a broker on a scratch
+# ipc endpoint answers a ping, and the CLI asks it which windows are there.
+endpoint="ipc://$prefix/check.sock"
+env -u LD_LIBRARY_PATH "$prefix/bin/prokit-broker" --bind "$endpoint" >"$prefix/broker.log" 2>&1 &
+broker=$!
+ok=false
+if env -u LD_LIBRARY_PATH "$prefix/bin/prokit-broker" --ping "$endpoint" --timeout 5000 &&
+    env -u LD_LIBRARY_PATH "$prefix/bin/prokit" --endpoint "$endpoint" windows; then
+    ok=true
+fi
+kill "$broker" 2>/dev/null || true
+wait "$broker" 2>/dev/null || true
+if ! $ok; then
+    echo "the installed CLI could not reach the installed broker:" >&2
+    cat "$prefix/broker.log" >&2
+    exit 1
+fi
+echo "installed prokit and prokit-broker work from $prefix"
 echo "install check passed"

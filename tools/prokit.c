@@ -352,7 +352,8 @@ s_list_windows (const cli_t *cli, prokit_window_t *window, size_t *count, int *r
             *rc = PROKIT_ENOMEM;
             return NULL;
         }
-        *rc = prokit_window_list_windows (window, infos, capacity, count, cli->timeout_ms);
+        *rc = prokit_window_list_windows (window, infos, capacity, sizeof (prokit_window_info_t),
+                                          count, cli->timeout_ms);
         if (*rc == PROKIT_OK && *count <= capacity)
             return infos;
         free (infos);
@@ -415,7 +416,7 @@ s_stats (const cli_t *cli)
     if (!window)
         return exit_code;
     prokit_stats_t stats;
-    int rc = prokit_window_router_stats (window, &stats, cli->timeout_ms);
+    int rc = prokit_window_router_stats (window, &stats, sizeof (stats), cli->timeout_ms);
     if (rc == PROKIT_OK)
         printf ("{\"received\": %llu, \"routed\": %llu, \"errors_sent\": %llu, "
                 "\"garbage\": %llu, \"malformed\": %llu, \"too_big\": %llu, "
@@ -501,6 +502,7 @@ s_request (const cli_t *cli, const char *target, const char *arg)
     }
     prokit_reply_t *reply = NULL;
     int rc = prokit_window_request_wait (window, target, &payload, cli->timeout_ms, &reply);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc == PROKIT_OK)
         exit_code = s_print_reply (cli, "request", prokit_reply_payload (reply));
     else
@@ -538,7 +540,7 @@ s_send_confirmed (const cli_t *cli, prokit_window_t *window, const char *target,
     if (rc != PROKIT_OK)
         return s_fail (rc, "send");
     prokit_stats_t stats;
-    rc = prokit_window_router_stats (window, &stats, cli->timeout_ms);
+    rc = prokit_window_router_stats (window, &stats, sizeof (stats), cli->timeout_ms);
     prokit_window_dispatch (window);
     if (undelivered.code != PROKIT_OK) {
         fprintf (stderr, "prokit: send to '%s': %s (%s): %s\n", target,
@@ -569,6 +571,7 @@ s_send (const cli_t *cli, const char *target, const char *arg)
         return exit_code;
     }
     exit_code = s_send_confirmed (cli, window, target, &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     prokit_window_destroy (&window);
     return exit_code;
 }

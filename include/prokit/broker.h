@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "prokit/export.h"
 #include "prokit/info.h"
@@ -36,8 +37,10 @@ typedef struct prokit_broker prokit_broker_t;
 #define PROKIT_CURVE_KEY_LEN 40
 
 //  Options for prokit_broker_new(). Initialise with
-//  prokit_broker_opts_init(); fields may be added at the end later.
+//  prokit_broker_opts_init(), which records in SIZE the size your program
+//  was compiled with; later versions add fields at the end only.
 typedef struct prokit_broker_opts {
+    size_t size; //  sizeof (prokit_broker_opts_t) as you compiled it: set by _init
     //  Endpoints to bind, in order, up to the first NULL; at least one.
     //  tcp://host:port (port * picks one), ipc://path.
     const char *endpoints[PROKIT_BROKER_ENDPOINTS_MAX];
@@ -62,8 +65,15 @@ typedef struct prokit_broker_opts {
     bool insecure;
 } prokit_broker_opts_t;
 
-//  Fill OPTS with the defaults (all fields zero / NULL).
-PROKIT_EXPORT void prokit_broker_opts_init (prokit_broker_opts_t *opts);
+//  Fill OPTS with the defaults (all fields zero / NULL) and its size.
+static inline void
+prokit_broker_opts_init (prokit_broker_opts_t *opts)
+{
+    if (opts) {
+        memset (opts, 0, sizeof (*opts));
+        opts->size = sizeof (*opts);
+    }
+}
 
 //  Start a broker: load its keys and access list, bind every endpoint and
 //  start routing. Returns NULL on failure with the reason in *error (if
@@ -87,8 +97,10 @@ PROKIT_EXPORT const char *prokit_broker_endpoint (const prokit_broker_t *self, s
 //  The broker's public key in Z85 when it runs CURVE, else NULL. Borrowed.
 PROKIT_EXPORT const char *prokit_broker_public_key (const prokit_broker_t *self);
 
-//  Copy the router's counters into STATS. PROKIT_EINVAL on NULL arguments.
-PROKIT_EXPORT int prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats);
+//  Copy the router's counters into STATS, of STATS_SIZE bytes (sizeof
+//  (*stats)). PROKIT_EINVAL on NULL arguments or a size of 0.
+PROKIT_EXPORT int prokit_broker_stats (prokit_broker_t *self, prokit_stats_t *stats,
+                                       size_t stats_size);
 
 //  Health probe: does a router (a broker, or a main's embedded one) answer
 //  at ENDPOINT within TIMEOUT_MS (0: 2000)? It is asked without joining,

@@ -27,11 +27,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "prokit/export.h"
 #include "prokit/info.h"
 #include "prokit/message.h"
 #include "prokit/payload.h"
+#include "prokit/spawn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,9 +44,11 @@ typedef struct prokit_main prokit_main_t;
 //  The largest max_payload a main accepts: 1 GiB.
 #define PROKIT_MAX_PAYLOAD_LIMIT ((size_t) 1 << 30)
 
-//  Options for prokit_main_new(). Initialise with prokit_main_opts_init();
-//  fields may be added at the end in later versions.
+//  Options for prokit_main_new(). Initialise with prokit_main_opts_init(),
+//  which records in SIZE the size your program was compiled with; later
+//  versions add fields at the end only (see prokit.h, "Structures").
 typedef struct prokit_main_opts {
+    size_t size; //  sizeof (prokit_main_opts_t) as you compiled it: set by _init
     //  Names the default endpoint, ipc://$XDG_RUNTIME_DIR/prokit-APP.sock
     //  (or ipc:///tmp/prokit-APP-UID.sock). NULL: $PROKIT_APP, else "prokit".
     const char *app_name;
@@ -75,8 +79,15 @@ typedef struct prokit_main_opts {
     const char *curve_server_key;
 } prokit_main_opts_t;
 
-//  Fill OPTS with the defaults (all fields zero / NULL).
-PROKIT_EXPORT void prokit_main_opts_init (prokit_main_opts_t *opts);
+//  Fill OPTS with the defaults (all fields zero / NULL) and its size.
+static inline void
+prokit_main_opts_init (prokit_main_opts_t *opts)
+{
+    if (opts) {
+        memset (opts, 0, sizeof (*opts));
+        opts->size = sizeof (*opts);
+    }
+}
 
 //  Start the main process side: bind the endpoint and start the router, or
 //  attach to a broker. OPTS may be NULL for the defaults. Returns NULL on
@@ -116,8 +127,8 @@ PROKIT_EXPORT bool prokit_main_is_connected (const prokit_main_t *self);
 //  main rejoins by itself when the broker is back, and the windows that
 //  rejoin it are reported as they join. FN may be NULL (then rejoins and
 //  refusals are logged).
-PROKIT_EXPORT void prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn,
-                                              void *arg);
+PROKIT_EXPORT int prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn,
+                                             void *arg);
 
 //  Set the handler for requests from windows (onMsgFromRender). Its return
 //  value is the reply; see prokit_request_fn. NULL removes it: requests
@@ -125,7 +136,8 @@ PROKIT_EXPORT void prokit_main_on_connection (prokit_main_t *self, prokit_connec
 PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg);
 
 //  Send PAYLOAD to the window called WINDOW (mainMsgToRender). Takes
-//  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
+//  ownership of *payload_p and nulls it when it returns PROKIT_OK; on any
+//  failure nothing was sent and the payload is still yours. Returns PROKIT_OK
 //  when the message is on its way; PROKIT_ENOTFOUND when no such window has
 //  joined; PROKIT_EINVAL for a bad name; PROKIT_ETOOBIG; PROKIT_EAGAIN
 //  when the window has as many of main's messages as it may hold
@@ -152,54 +164,23 @@ PROKIT_EXPORT int prokit_main_broadcast (prokit_main_t *self, prokit_payload_t *
 //  Set the callback for messages that could not be delivered after
 //  prokit_main_send() or prokit_main_broadcast() returned PROKIT_OK. NULL:
 //  log them at warn level.
-PROKIT_EXPORT void prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn,
-                                               void *arg);
+PROKIT_EXPORT int prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn,
+                                              void *arg);
 
 //  Set the presence callback (NULL: none): every window that joins or
 //  leaves, wherever it runs, and every window process main started that
 //  ends (see prokit_presence_t).
-PROKIT_EXPORT void prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg);
+PROKIT_EXPORT int prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg);
 
 //  --- windows as processes (createWindow) ----------------------------------
-
-//  When main starts a window process again after it ended.
-typedef enum prokit_restart {
-    PROKIT_RESTART_NEVER = 0,     //  never (the default)
-    PROKIT_RESTART_ON_FAILURE = 1 //  when it ends other than with status 0 or by being closed
-} prokit_restart_t;
-
-//  How to start a window process. Initialise with
-//  prokit_window_spec_init(); fields may be added at the end later.
-typedef struct prokit_window_spec {
-    const char *path;    //  the program (required; a path, not looked up in $PATH)
-    char *const *argv;   //  NULL-terminated, argv[0] included; NULL: { path }
-    char *const *env;    //  extra "NAME=value" entries, NULL-terminated; NULL: none
-    const char *cwd;     //  working directory; NULL: main's
-    bool show;           //  a visible window (true) or a hidden worker (false)
-    int join_timeout_ms; //  > 0: return only once it joined (or failed), at most this long
-    prokit_restart_t restart;
-    int restart_max;        //  restarts at most, in a row (0: 5); a process that ran
-                            //  10 s or more before failing starts a new row
-    int restart_backoff_ms; //  first delay before a restart, doubled each time up to
-                            //  30 s (0: 500)
-} prokit_window_spec_t;
-
-//  Fill SPEC with the defaults (all zero: hidden, no wait, no restart).
-PROKIT_EXPORT void prokit_window_spec_init (prokit_window_spec_t *spec);
-
-//  What prokit_main_create_window() learnt.
-typedef struct prokit_spawned {
-    int pid;         //  the process id (0 if it could not be started)
-    int wait_status; //  with PROKIT_EEXITED: how it ended, as from waitpid()
-    char reason[96]; //  with an error: what went wrong, in words
-} prokit_spawned_t;
 
 //  Start the window NAME as a process (createWindow): SPEC->path runs with
 //  PROKIT_ENDPOINT, PROKIT_WINDOW_NAME and PROKIT_WINDOW_SHOW (1 or 0) in
 //  its environment, so prokit_window_new (NULL, NULL, ...) in it needs no
 //  configuration. Returns once the process started, or, with
 //  join_timeout_ms, once it joined. The window is in the registry from
-//  now on (not joined yet: see prokit_window_info_t). RESULT may be NULL.
+//  now on (not joined yet: see prokit_window_info_t). RESULT may be NULL;
+//  else RESULT_SIZE is sizeof (*result) (see prokit.h, "Structures").
 //  Returns PROKIT_OK; PROKIT_EINVAL (bad name or spec); PROKIT_EEXIST (a
 //  window of that name is live or already started); PROKIT_ESPAWN (it could
 //  not be started: RESULT->reason says why); PROKIT_EEXITED (it ended
@@ -209,7 +190,7 @@ typedef struct prokit_spawned {
 //  it dispatches events, so callbacks may run. Not from a callback.
 PROKIT_EXPORT int prokit_main_create_window (prokit_main_t *self, const char *name,
                                              const prokit_window_spec_t *spec,
-                                             prokit_spawned_t *result);
+                                             prokit_spawned_t *result, size_t result_size);
 
 //  Close the window NAME (destroyWindow): it gets a close event, leaves the
 //  registry at once (its name is free), and a process main started that has
@@ -229,16 +210,20 @@ PROKIT_EXPORT int prokit_main_clear_windows (prokit_main_t *self, int grace_ms);
 PROKIT_EXPORT int prokit_main_show_window (prokit_main_t *self, const char *name);
 PROKIT_EXPORT int prokit_main_hide_window (prokit_main_t *self, const char *name);
 
-//  Copy what main knows about window NAME into *INFO (getWindow). Returns
-//  PROKIT_OK, PROKIT_ENOTFOUND or PROKIT_EINVAL.
+//  Copy what main knows about window NAME into *INFO, of INFO_SIZE bytes
+//  (sizeof (*info)) (getWindow). Returns PROKIT_OK, PROKIT_ENOTFOUND or
+//  PROKIT_EINVAL.
 PROKIT_EXPORT int prokit_main_get_window (prokit_main_t *self, const char *name,
-                                          prokit_window_info_t *info);
+                                          prokit_window_info_t *info, size_t info_size);
 
-//  Copy up to CAPACITY windows into INFOS (getAllWindows): every window that
-//  joined, wherever it runs, and every window process main started. Returns
-//  how many there are (which may exceed CAPACITY).
-PROKIT_EXPORT size_t prokit_main_get_all_windows (prokit_main_t *self, prokit_window_info_t *infos,
-                                                  size_t capacity);
+//  Copy up to CAPACITY windows into INFOS, whose elements are INFO_SIZE
+//  bytes (sizeof (infos[0])) (getAllWindows): every window that joined,
+//  wherever it runs, and every window process main started. Stores how
+//  many there are in *COUNT (which may exceed CAPACITY; ask with a
+//  CAPACITY of 0 and INFOS NULL to learn it). Returns PROKIT_OK or
+//  PROKIT_EINVAL. The same shape as prokit_window_list_windows().
+PROKIT_EXPORT int prokit_main_get_all_windows (prokit_main_t *self, prokit_window_info_t *infos,
+                                               size_t capacity, size_t info_size, size_t *count);
 
 //  Return true if a window called NAME has joined (hasWindow), as far as
 //  main knows (presence events are applied in prokit_main_dispatch()).
@@ -265,9 +250,10 @@ PROKIT_EXPORT int prokit_main_run (prokit_main_t *self, int timeout_ms);
 //  handler.
 PROKIT_EXPORT void prokit_main_stop (prokit_main_t *self);
 
-//  Copy the router's counters into *STATS. Returns PROKIT_OK or
-//  PROKIT_EINVAL.
-PROKIT_EXPORT int prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats);
+//  Copy the router's counters into *STATS, of STATS_SIZE bytes (sizeof
+//  (*stats)). Returns PROKIT_OK or PROKIT_EINVAL; attached to a broker,
+//  also as prokit_window_router_stats().
+PROKIT_EXPORT int prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats, size_t stats_size);
 
 #ifdef __cplusplus
 }

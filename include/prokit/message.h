@@ -145,7 +145,8 @@ PROKIT_EXPORT prokit_payload_t *prokit_request_take_payload (prokit_request_t *s
 PROKIT_EXPORT prokit_request_t *prokit_request_defer (prokit_request_t *self);
 
 //  Answer a request with a reply payload. Takes ownership of *payload_p and
-//  nulls it, also on failure; nulls *self_p (a deferred request is freed).
+//  nulls it when it returns PROKIT_OK; on failure the payload is still
+//  yours. Nulls *self_p (a deferred request is freed).
 //  Returns PROKIT_OK, PROKIT_EINVAL if it was answered already,
 //  PROKIT_ETOOBIG (the requester gets PROKIT_ETOOBIG too), PROKIT_ECLOSED
 //  when the handle is gone, or PROKIT_EAGAIN when the queue to the router

@@ -9,8 +9,10 @@
 
     Lifecycle: a payload is created by one of the _new functions or handed
     to you by the library, and freed with prokit_payload_destroy(). Calls
-    that send a payload take it as `prokit_payload_t **` and own it from then
-    on, even when they fail. Payloads handed to callbacks as
+    that send a payload take it as `prokit_payload_t **`: when they succeed
+    they own it and null *payload_p; when they fail, nothing was sent and
+    the payload is still yours, unchanged, to send again or destroy (as
+    nng_sendmsg() and zmsg_send() do). Payloads handed to callbacks as
     `const prokit_payload_t *` are borrowed: valid until the callback returns.
 
     Thread-safety: a payload may be moved between threads, but must not be

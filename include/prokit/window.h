@@ -23,6 +23,10 @@
 #ifndef PROKIT_WINDOW_H_INCLUDED
 #define PROKIT_WINDOW_H_INCLUDED
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
 #include "prokit/export.h"
 #include "prokit/info.h"
 #include "prokit/message.h"
@@ -35,8 +39,10 @@ extern "C" {
 typedef struct prokit_window prokit_window_t;
 
 //  Options for prokit_window_new(). Initialise with
-//  prokit_window_opts_init(); fields may be added at the end later.
+//  prokit_window_opts_init(), which records in SIZE the size your program
+//  was compiled with; later versions add fields at the end only.
 typedef struct prokit_window_opts {
+    size_t size; //  sizeof (prokit_window_opts_t) as you compiled it: set by _init
     //  As in prokit_main_opts_t: names the default endpoint.
     const char *app_name;
     //  Main's endpoint. NULL: $PROKIT_ENDPOINT, else the default.
@@ -59,8 +65,15 @@ typedef struct prokit_window_opts {
     const char *curve_server_key;
 } prokit_window_opts_t;
 
-//  Fill OPTS with the defaults (all fields zero / NULL).
-PROKIT_EXPORT void prokit_window_opts_init (prokit_window_opts_t *opts);
+//  Fill OPTS with the defaults (all fields zero / NULL) and its size.
+static inline void
+prokit_window_opts_init (prokit_window_opts_t *opts)
+{
+    if (opts) {
+        memset (opts, 0, sizeof (*opts));
+        opts->size = sizeof (*opts);
+    }
+}
 
 //  The endpoint a window with these settings would connect to: GIVEN, else
 //  $PROKIT_ENDPOINT, else the default ipc endpoint of APP_NAME (NULL:
@@ -120,21 +133,22 @@ PROKIT_EXPORT int prokit_window_on_request (prokit_window_t *self, prokit_reques
 //  prokit_window_send() returned PROKIT_OK: an unknown target window
 //  (PROKIT_ENOTFOUND), a target that cannot keep up (PROKIT_EAGAIN).
 //  NULL: log them at warn level.
-PROKIT_EXPORT void prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn,
-                                                 void *arg);
+PROKIT_EXPORT int prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn,
+                                                void *arg);
 
 //  Set the callback for connection changes (NULL: none). When main (or the
 //  router) goes away, the window notices within seconds (the connection
 //  closes, or heartbeats stop), then reconnects and rejoins by itself when
 //  main is back on the same endpoint; see prokit_connection_event_t.
-PROKIT_EXPORT void prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn,
-                                                void *arg);
+PROKIT_EXPORT int prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn,
+                                               void *arg);
 
 //  Return true while the window is joined and connected to main.
 PROKIT_EXPORT bool prokit_window_is_connected (const prokit_window_t *self);
 
 //  Send PAYLOAD to the window called TARGET (renderMsgToRender). Takes
-//  ownership of *payload_p and nulls it, also on failure. Returns PROKIT_OK
+//  ownership of *payload_p and nulls it when it returns PROKIT_OK; on any
+//  failure nothing was sent and the payload is still yours. Returns PROKIT_OK
 //  when it is on its way to the router, PROKIT_EINVAL (bad name),
 //  PROKIT_ETOOBIG, PROKIT_EAGAIN (queue full, nothing sent) or
 //  PROKIT_ECLOSED (the connection to main is gone). Whether TARGET exists
@@ -156,7 +170,9 @@ PROKIT_EXPORT int prokit_window_request (prokit_window_t *self, const char *targ
                                          prokit_reply_fn *fn, void *arg);
 
 //  Send a request and block until its outcome, at most TIMEOUT_MS (0 or
-//  less: the default). Returns the outcome's status. If REPLY_P is not
+//  less: the default). Returns the outcome's status. *payload_p is taken
+//  (and nulled) once the request is sent, whatever its outcome; a request
+//  that could not be sent leaves it yours. If REPLY_P is not
 //  NULL, *reply_p receives the outcome (also on error: it has the text);
 //  free it with prokit_reply_destroy(). Messages arriving meanwhile are
 //  kept, in order, for the next dispatch.
@@ -167,8 +183,8 @@ PROKIT_EXPORT int prokit_window_request_wait (prokit_window_t *self, const char 
 //  Set the callback for other windows joining and leaving (NULL: none).
 //  Only called if the window was created with opts.presence set; right
 //  after joining it hears of every window already there.
-PROKIT_EXPORT void prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn,
-                                              void *arg);
+PROKIT_EXPORT int prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn,
+                                             void *arg);
 
 //  Called when main closes the window (destroyWindow). Clean up here; the
 //  window has already left (its name is free), prokit_window_run() returns
@@ -177,7 +193,7 @@ PROKIT_EXPORT void prokit_window_on_presence (prokit_window_t *self, prokit_pres
 typedef void (prokit_close_fn) (void *arg);
 
 //  Set the close callback (NULL: none).
-PROKIT_EXPORT void prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg);
+PROKIT_EXPORT int prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg);
 
 //  Return true once main has asked the window to close.
 PROKIT_EXPORT bool prokit_window_close_requested (const prokit_window_t *self);
@@ -186,8 +202,8 @@ PROKIT_EXPORT bool prokit_window_close_requested (const prokit_window_t *self);
 typedef void (prokit_visibility_fn) (bool shown, void *arg);
 
 //  Set the visibility callback (NULL: none).
-PROKIT_EXPORT void prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn,
-                                                void *arg);
+PROKIT_EXPORT int prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn,
+                                               void *arg);
 
 //  Return true if the window is visible: as main started it
 //  ($PROKIT_WINDOW_SHOW, default visible), then as main last showed or hid
@@ -195,17 +211,21 @@ PROKIT_EXPORT void prokit_window_on_visibility (prokit_window_t *self, prokit_vi
 PROKIT_EXPORT bool prokit_window_is_shown (const prokit_window_t *self);
 
 //  Ask the router which windows have joined: copies up to CAPACITY of them
-//  into INFOS and stores how many there are in *COUNT (which may exceed
-//  CAPACITY). Blocks at most TIMEOUT_MS (0 or less: the default deadline);
-//  events arriving meanwhile are kept for dispatch. Returns PROKIT_OK,
-//  PROKIT_EINVAL, PROKIT_ETIMEDOUT, PROKIT_ECLOSED or PROKIT_EPROTO.
+//  into INFOS, whose elements are INFO_SIZE bytes (sizeof (infos[0])), and
+//  stores how many there are in *COUNT (which may exceed CAPACITY), as
+//  prokit_main_get_all_windows() does. Blocks at most TIMEOUT_MS (0 or
+//  less: the default deadline); events arriving meanwhile are kept for
+//  dispatch. Returns PROKIT_OK, PROKIT_EINVAL, PROKIT_ETIMEDOUT,
+//  PROKIT_ECLOSED or PROKIT_EPROTO.
 PROKIT_EXPORT int prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos,
-                                              size_t capacity, size_t *count, int timeout_ms);
-
-//  Ask the router for its counters (as prokit_main_stats() in main).
-//  Blocks like prokit_window_list_windows(); returns as it does.
-PROKIT_EXPORT int prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats,
+                                              size_t capacity, size_t info_size, size_t *count,
                                               int timeout_ms);
+
+//  Ask the router for its counters (as prokit_main_stats() in main), into
+//  *STATS of STATS_SIZE bytes (sizeof (*stats)). Blocks like
+//  prokit_window_list_windows(); returns as it does.
+PROKIT_EXPORT int prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats,
+                                              size_t stats_size, int timeout_ms);
 
 //  Return a descriptor that polls readable whenever prokit_window_dispatch()
 //  has work. Level-triggered; borrowed: do not read or close it.

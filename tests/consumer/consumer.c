@@ -49,6 +49,7 @@ main (void)
     int status = 1; //  not PROKIT_OK until the reply says so
     prokit_payload_t *payload = prokit_payload_new_string ("hello");
     prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &status);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     //  One thread drives both handles: main answers, then the window hears.
     for (int i = 0; i < 500 && status == 1; i++) {
         prokit_main_run (main_handle, 5);
