@@ -148,6 +148,10 @@ struct client {
     void *handler_arg;
     const client_events_t *events;
     void *owner;
+    prokit_undelivered_fn *undelivered_fn; //  the application's
+    void *undelivered_arg;
+    prokit_connection_fn *connection_fn;
+    void *connection_arg;
     atomic_int stop_requested;
     int dispatching; //  depth of client_dispatch() calls under way
     int refused;     //  the last failed security handshake's event, 0: none
@@ -832,6 +836,22 @@ s_notify_connection (client_t *self, int event, int code, const char *text)
 {
     if (self->events->on_connection)
         self->events->on_connection (self->owner, event, code, text);
+    if (self->connection_fn)
+        self->connection_fn ((prokit_connection_event_t) event, code, text, self->connection_arg);
+}
+
+//  COUNT messages to TARGET were not delivered.
+static void
+s_notify_undelivered (client_t *self, const char *target, uint64_t count, int code,
+                      const char *text)
+{
+    if (!self->undelivered_fn) {
+        log_warn ("%s: %llu message(s) to '%s' not delivered: %s", self->label,
+                  (unsigned long long) count, target, text);
+        return;
+    }
+    for (uint64_t i = 0; i < count; i++)
+        self->undelivered_fn (target, code, text, self->undelivered_arg);
 }
 
 static void
@@ -954,11 +974,8 @@ s_settle_last_session (client_t *self)
         uint64_t missing = tally->sent > settled ? tally->sent - settled : 0;
         const char *target = (const char *) zhashx_cursor (tallies);
         if (missing > 0)
-            log_warn ("%s: %llu message(s) to '%s' not confirmed before the router went away",
-                      self->label, (unsigned long long) missing, target);
-        for (uint64_t i = 0; i < missing && self->events->on_undelivered; i++)
-            self->events->on_undelivered (self->owner, target, PROKIT_ECLOSED,
-                                          "not confirmed before the router went away");
+            s_notify_undelivered (self, target, missing, PROKIT_ECLOSED,
+                                  "not confirmed before the router went away");
     }
     zhashx_destroy (&tallies);
 }
@@ -987,11 +1004,7 @@ s_handle_answer (client_t *self, inbound_t *item)
             self->tallies ? (tally_t *) zhashx_lookup (self->tallies, item->peer) : NULL;
         if (tally)
             tally->reported += (uint64_t) count;
-        if (self->events->on_undelivered)
-            for (int i = 0; i < count; i++)
-                self->events->on_undelivered (self->owner, item->peer, error.code, error.text);
-        else
-            log_warn ("%s: message to '%s' not delivered: %s", self->label, item->peer, error.text);
+        s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);
         zmq_msg_close (&item->body);
         return;
     }
@@ -1612,6 +1625,20 @@ client_name (const client_t *self)
 }
 
 void
+client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg)
+{
+    self->undelivered_fn = fn;
+    self->undelivered_arg = arg;
+}
+
+void
+client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg)
+{
+    self->connection_fn = fn;
+    self->connection_arg = arg;
+}
+
+void
 client_set_handler (client_t *self, prokit_request_fn *fn, void *arg)
 {
     self->handler = fn;
@@ -1832,8 +1859,8 @@ s_epoll_add (client_t *self, int fd)
 }
 
 //  The embedded main: joined from the start, its router in memory.
-static client_t *
-s_new_local (client_t *self, router_t *router, int *error)
+static int
+s_open_local (client_t *self, router_t *router)
 {
     self->router = router;
     int fds[ROUTER_LOCAL_FDS];
@@ -1841,39 +1868,26 @@ s_new_local (client_t *self, router_t *router, int *error)
     self->monitor_fd = fds[1]; //  the router's connection events
     self->pub_fd = fds[3];     //  and subscriptions on its channel
     for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
-        if (s_epoll_add (self, fds[i]) != 0) {
-            *error = PROKIT_ETRANSPORT;
-            s_free (self);
-            return NULL;
-        }
+        if (s_epoll_add (self, fds[i]) != 0)
+            return PROKIT_ETRANSPORT;
     self->max_payload = router_max_payload (router);
     self->connected = true;
-    *error = PROKIT_OK;
-    return self;
+    return PROKIT_OK;
 }
 
-client_t *
-client_new (const client_config_t *config, int *error)
+//  A client with CONFIG's settings, nothing opened yet; NULL when memory
+//  runs out.
+static client_t *
+s_alloc (const client_config_t *config)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
-    *error = PROKIT_EINVAL;
-    if (!config || !config->name || (!config->endpoint && !config->router) || !config->events ||
-        !proto_peer_name_valid (config->name, strlen (config->name)))
-        return NULL;
-    //  The application owns its signals; CZMQ must not install handlers.
-    zsys_handler_set (NULL);
-
     client_t *self = (client_t *) calloc (1, sizeof (*self));
-    if (!self) {
-        *error = PROKIT_ENOMEM;
+    if (!self)
         return NULL;
-    }
     self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = self->dealer_fd = -1;
     self->sub_fd = self->pub_fd = -1;
     strcpy (self->name, config->name);
-    if (strcmp (self->name, PROTO_MAIN_NAME) == 0)
+    bool is_main = strcmp (self->name, PROTO_MAIN_NAME) == 0;
+    if (is_main)
         strcpy (self->label, "main");
     else
         snprintf (self->label, sizeof (self->label), "window '%s'", self->name);
@@ -1888,37 +1902,40 @@ client_new (const client_config_t *config, int *error)
     //  A window takes main's messages on the PUB channel when its router
     //  has one (an embedded main, or a main attached to a broker, is not
     //  sent to by main).
-    self->hello.channel = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
+    self->hello.channel = !config->router && !is_main;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
-    self->keeps_tallies = !config->router && strcmp (self->name, PROTO_MAIN_NAME) != 0;
+    self->keeps_tallies = !config->router && !is_main;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");
-    //  What every client has, whatever it talks to: requests in flight,
-    //  the epoll set, the deadline timer and the wake-up eventfd.
-    bool table = (self->inflight = inflight_new (false)) != NULL;
+    return self;
+}
+
+//  What every client has, whatever it talks to: requests in flight, the
+//  epoll set, the deadline timer and the wake-up eventfd.
+static int
+s_open_loop (client_t *self)
+{
+    self->inflight = inflight_new (false);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!table || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0) {
-        *error = PROKIT_ENOMEM;
-        s_free (self);
-        return NULL;
-    }
-    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0) {
-        *error = PROKIT_ETRANSPORT;
-        s_free (self);
-        return NULL;
-    }
-    if (config->router)
-        return s_new_local (self, config->router, error);
+    if (!self->inflight || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0)
+        return PROKIT_ENOMEM;
+    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0)
+        return PROKIT_ETRANSPORT;
+    return PROKIT_OK;
+}
+
+//  The DEALER towards a router, its monitor and its security, connected
+//  to CONFIG's endpoint and watched.
+static int
+s_open_socket (client_t *self, const client_config_t *config)
+{
     self->dealer = zsock_new (ZMQ_DEALER);
     self->monitor = zsock_new (ZMQ_PAIR);
-    if (!self->dealer || !self->monitor) {
-        *error = PROKIT_ENOMEM;
-        s_free (self);
-        return NULL;
-    }
+    if (!self->dealer || !self->monitor)
+        return PROKIT_ENOMEM;
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
@@ -1943,43 +1960,72 @@ client_new (const client_config_t *config, int *error)
     if (zmq_socket_monitor (self->socket, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
-        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0) {
-        *error = PROKIT_ETRANSPORT;
-        s_free (self);
-        return NULL;
-    }
-    if ((config->curve_cert || config->curve_server_key) &&
-        (*error = s_setup_curve (self, config)) != PROKIT_OK) {
-        s_free (self);
-        return NULL;
+        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
+        return PROKIT_ETRANSPORT;
+    if (config->curve_cert || config->curve_server_key) {
+        int rc = s_setup_curve (self, config);
+        if (rc != PROKIT_OK)
+            return rc;
     }
     if (zsock_connect (self->dealer, "%s", config->endpoint) != 0) {
         log_error ("%s: cannot connect to %s: %s", self->label, config->endpoint,
                    zmq_strerror (zmq_errno ()));
-        *error = PROKIT_ETRANSPORT;
-        s_free (self);
-        return NULL;
+        return PROKIT_ETRANSPORT;
     }
     self->monitor_fd = zsock_fd (self->monitor);
     self->dealer_fd = zsock_fd (self->dealer);
-    if (s_epoll_add (self, self->dealer_fd) != 0 || s_epoll_add (self, self->monitor_fd) != 0) {
-        *error = PROKIT_ETRANSPORT;
-        s_free (self);
-        return NULL;
-    }
-    int rc = s_handshake (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
+    if (s_epoll_add (self, self->dealer_fd) != 0 || s_epoll_add (self, self->monitor_fd) != 0)
+        return PROKIT_ETRANSPORT;
+    return PROKIT_OK;
+}
+
+//  Claim our name: HELLO, and wait (at most TIMEOUT_MS) to be welcome.
+static int
+s_join (client_t *self, int timeout_ms)
+{
+    int rc = s_handshake (self, timeout_ms);
     if (rc != PROKIT_OK) {
         if (rc == PROKIT_ETIMEDOUT)
-            log_info ("%s: no router answered at %s", self->label, config->endpoint);
+            log_info ("%s: no router answered at %s", self->label, self->endpoint);
         zsock_set_linger (self->dealer, 0);
-        *error = rc;
-        s_free (self);
-        return NULL;
+        return rc;
     }
     self->connected = true;
     if (self->queue_head)
         s_wake (self);
-    *error = PROKIT_OK;
+    return PROKIT_OK;
+}
+
+client_t *
+client_new (const client_config_t *config, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    *error = PROKIT_EINVAL;
+    if (!config || !config->name || (!config->endpoint && !config->router) || !config->events ||
+        !proto_peer_name_valid (config->name, strlen (config->name)))
+        return NULL;
+    //  The application owns its signals; CZMQ must not install handlers.
+    zsys_handler_set (NULL);
+    client_t *self = s_alloc (config);
+    if (!self) {
+        *error = PROKIT_ENOMEM;
+        return NULL;
+    }
+    int rc = s_open_loop (self);
+    if (rc == PROKIT_OK && config->router)
+        rc = s_open_local (self, config->router);
+    else if (rc == PROKIT_OK) {
+        rc = s_open_socket (self, config);
+        if (rc == PROKIT_OK)
+            rc = s_join (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
+    }
+    if (rc != PROKIT_OK) {
+        s_free (self);
+        self = NULL;
+    }
+    *error = rc;
     return self;
 }
 

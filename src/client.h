@@ -27,7 +27,7 @@ typedef struct client_events {
     void (*on_message) (void *owner, const prokit_message_t *message);
     void (*on_presence) (void *owner, const char *window, bool joined,
                          const proto_presence_t *presence);
-    void (*on_undelivered) (void *owner, const char *target, int code, const char *text);
+    //  The connection was lost or is back, before the application hears.
     void (*on_connection) (void *owner, int event, int code, const char *text);
     //  CLOSE, SHOW or HIDE from main.
     void (*on_control) (void *owner, int command);
@@ -74,6 +74,12 @@ const char *client_label (const client_t *self);
 bool client_is_connected (const client_t *self);
 
 //  Set the handler for incoming requests (NULL: answer PROKIT_ENOHANDLER).
+//  The application's callbacks for messages not delivered and for the
+//  connection's events (prokit_*_on_undelivered(), _on_connection()): the
+//  client calls them itself. Without the first, it logs a warning.
+void client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg);
+void client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg);
+
 void client_set_handler (client_t *self, prokit_request_fn *fn, void *arg);
 
 //  Send a one-way SEND to TARGET (a window), or a BROADCAST when TARGET is

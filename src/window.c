@@ -30,10 +30,6 @@ struct prokit_window {
     client_t *client;
     listeners_t from_main;
     listeners_t from_windows;
-    prokit_undelivered_fn *undelivered_fn;
-    void *undelivered_arg;
-    prokit_connection_fn *connection_fn;
-    void *connection_arg;
     prokit_presence_fn *presence_fn;
     void *presence_arg;
     prokit_close_fn *close_fn;
@@ -111,25 +107,6 @@ s_on_message (void *owner, const prokit_message_t *message)
 }
 
 static void
-s_on_undelivered (void *owner, const char *target, int code, const char *text)
-{
-    prokit_window_t *self = (prokit_window_t *) owner;
-    if (self->undelivered_fn)
-        self->undelivered_fn (target, code, text, self->undelivered_arg);
-    else
-        log_warn ("%s: message to '%s' not delivered: %s", client_label (self->client), target,
-                  text);
-}
-
-static void
-s_on_connection (void *owner, int event, int code, const char *text)
-{
-    prokit_window_t *self = (prokit_window_t *) owner;
-    if (self->connection_fn)
-        self->connection_fn ((prokit_connection_event_t) event, code, text, self->connection_arg);
-}
-
-static void
 s_on_presence (void *owner, const char *window, bool joined, const proto_presence_t *presence)
 {
     prokit_window_t *self = (prokit_window_t *) owner;
@@ -163,8 +140,6 @@ s_on_control (void *owner, int command)
 
 static const client_events_t s_events = { .on_message = s_on_message,
                                           .on_presence = s_on_presence,
-                                          .on_undelivered = s_on_undelivered,
-                                          .on_connection = s_on_connection,
                                           .on_control = s_on_control };
 
 int
@@ -283,8 +258,7 @@ prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, 
 {
     if (!self)
         return PROKIT_EINVAL;
-    self->undelivered_fn = fn;
-    self->undelivered_arg = arg;
+    client_on_undelivered (self->client, fn, arg);
     return PROKIT_OK;
 }
 
@@ -293,8 +267,7 @@ prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn, vo
 {
     if (!self)
         return PROKIT_EINVAL;
-    self->connection_fn = fn;
-    self->connection_arg = arg;
+    client_on_connection (self->client, fn, arg);
     return PROKIT_OK;
 }
 
