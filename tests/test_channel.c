@@ -60,10 +60,7 @@ s_teardown (void **state)
 static prokit_window_t *
 s_window (fixture_t *f, const char *name)
 {
-    prokit_window_opts_t opts;
-    prokit_window_opts_init (&opts);
-    opts.endpoint = f->endpoint;
-    return prokit_window_new (name, &opts, NULL);
+    return tu_window_new (f->endpoint, name);
 }
 
 //  --- counting what a window receives ------------------------------------------

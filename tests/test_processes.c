@@ -746,10 +746,15 @@ s_count_through (bool kill_it, bool from_window)
             break;
         else {
             assert_int_equal (rc, PROKIT_EAGAIN);
+            //  Wait for room: main's descriptor says so, a window's
+            //  refusal came from its own full queue, which drains.
+            struct pollfd item = { sender ? prokit_window_fd (sender)
+                                          : prokit_main_fd (main_handle),
+                                   POLLIN, 0 };
+            poll (&item, 1, 1);
             prokit_main_dispatch (main_handle);
             if (sender)
                 prokit_window_dispatch (sender);
-            usleep (1000);
         }
         if (accepted % 1000 == 0 && sender) {
             prokit_main_dispatch (main_handle);

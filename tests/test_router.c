@@ -30,13 +30,6 @@ s_echo (prokit_request_t *request, void *arg)
     return prokit_payload_dup (prokit_request_payload (request));
 }
 
-static void *
-s_run_main (void *arg)
-{
-    prokit_main_run ((prokit_main_t *) arg, 30000);
-    return NULL;
-}
-
 static int
 s_setup (void **state)
 {
@@ -307,7 +300,7 @@ static void
 s_router_still_serves (fixture_t *f)
 {
     pthread_t thread;
-    pthread_create (&thread, NULL, s_run_main, f->main);
+    pthread_create (&thread, NULL, tu_run_main, f->main);
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
     opts.endpoint = f->endpoint;
@@ -413,7 +406,7 @@ test_raw_window_request_to_main_is_answered (void **state)
     fixture_t *f = (fixture_t *) *state;
     s_join (f->raw, "raw");
     pthread_t thread;
-    pthread_create (&thread, NULL, s_run_main, f->main);
+    pthread_create (&thread, NULL, tu_run_main, f->main);
     unsigned char hi[] = { 0xa2, 'h', 'i' };
     s_send_message (f->raw, 1, 6, 1234, "@main", hi, sizeof (hi));
     received_t r;
@@ -646,7 +639,7 @@ test_version_2_peer_hears_version_2_with_small_bodies_inline_and_large_alone (vo
 {
     fixture_t *f = (fixture_t *) *state;
     pthread_t thread;
-    pthread_create (&thread, NULL, s_run_main, f->main);
+    pthread_create (&thread, NULL, tu_run_main, f->main);
     s_join_v2 (f->raw, "raw");
     //  A small request, inline: the echo comes back in one frame.
     unsigned char hi[] = { 0xa2, 'h', 'i' };

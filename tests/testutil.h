@@ -98,6 +98,51 @@ tu_pump (tu_handle_t *handles, size_t count, tu_predicate_fn *done, void *arg, i
     return result;
 }
 
+//  A main bound to a fresh endpoint of KIND ("ipc" or "tcp"), with OPTS's
+//  other settings (NULL: the defaults). NULL, said on stderr, when it
+//  cannot start.
+static inline prokit_main_t *
+tu_main_new (const char *kind, const prokit_main_opts_t *opts)
+{
+    char endpoint[256];
+    tu_endpoint (kind, endpoint, sizeof (endpoint));
+    prokit_main_opts_t own;
+    if (opts)
+        own = *opts;
+    else
+        prokit_main_opts_init (&own);
+    own.endpoint = endpoint;
+    int error = PROKIT_OK;
+    prokit_main_t *main = prokit_main_new (&own, &error);
+    if (!main)
+        fprintf (stderr, "prokit_main_new (%s): %s\n", endpoint, prokit_strerror (error));
+    return main;
+}
+
+//  Window NAME, joined to the main or broker at ENDPOINT. NULL, said on
+//  stderr, when it cannot join.
+static inline prokit_window_t *
+tu_window_new (const char *endpoint, const char *name)
+{
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    int error = PROKIT_OK;
+    prokit_window_t *window = prokit_window_new (name, &opts, &error);
+    if (!window)
+        fprintf (stderr, "prokit_window_new (%s): %s\n", name, prokit_strerror (error));
+    return window;
+}
+
+//  A thread's body running main's loop (prokit_main_t * ARG) until
+//  prokit_main_stop(), at most 30 s.
+static inline void *
+tu_run_main (void *arg)
+{
+    prokit_main_run ((prokit_main_t *) arg, 30000);
+    return NULL;
+}
+
 //  A handle's connection events, counted (prokit_*_on_connection()).
 typedef struct tu_connection_log {
     int lost;
