@@ -1410,6 +1410,107 @@ s_ready (const client_t *self, const struct epoll_event *events, int count)
     return ready;
 }
 
+//  In memory: route what waits on the router's socket, then take what is
+//  for us, to be handled in this same round (the next round's routing then
+//  also covers what the handlers sent). Returns true when it did anything.
+static bool
+s_take_local (client_t *self, unsigned *ready)
+{
+    inbound_t *head, *tail;
+    bool progress = router_local_take (self->router, *ready & READY_MONITOR, *ready & READY_PUB,
+                                       &self->spare_items, &head, &tail);
+    *ready &= ~(READY_MONITOR | READY_PUB); //  looked at
+    if (head) {
+        if (self->queue_tail)
+            self->queue_tail->next = head;
+        else
+            self->queue_head = head;
+        self->queue_tail = tail;
+        progress = true;
+    }
+    return progress;
+}
+
+//  Handle what waits in our queue, up to the batch limit: events queued
+//  while a blocking request waited come first, as they arrived before
+//  anything still in the socket. Counts them into *HANDLED.
+static void
+s_handle_queued (client_t *self, int *handled)
+{
+    while (self->queue_head && *handled < DISPATCH_BATCH) {
+        inbound_t *item = self->queue_head;
+        self->queue_head = item->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        if (self->queue_count > 0)
+            self->queue_count--;
+        if (item->channel && self->channel_queued > 0)
+            self->channel_queued--;
+        s_handle (self, item);
+        s_grant_credit (self);
+        if (self->router) {
+            zmq_msg_close (&item->body); //  handled: already empty
+            item->next = self->spare_items;
+            self->spare_items = item;
+        }
+        else
+            free (item);
+        (*handled)++;
+    }
+}
+
+//  Read and handle the DEALER, then the channel, each to empty (or to the
+//  batch limit): no second pass is needed for a socket, only for what
+//  handlers queued. The channel only when it announced something or was
+//  not read to empty; the monitor when it announced something. Returns
+//  true when the connection was lost or handlers queued something.
+static bool
+s_read_sockets (client_t *self, unsigned *ready, int *handled)
+{
+    inbound_t item;
+    int got;
+    for (int source = 0; source < 2; source++) {
+        bool channel = source == 1;
+        if (channel && (!self->sub_socket || (self->sub_drained && !(*ready & READY_SUB))))
+            break;
+        while (*handled < DISPATCH_BATCH && (!channel || self->sub_socket) &&
+               (got = s_receive_from (self, channel, &item)) != 0) {
+            if (got > 0) {
+                s_handle (self, &item);
+                (*handled)++;
+                //  Confirm as we go, not once per batch: what a process
+                //  that dies was handed and never confirmed stays small.
+                s_grant_credit (self);
+            }
+        }
+    }
+    *ready &= ~READY_SUB;
+    bool progress = self->queue_head != NULL;
+    //  Connection events come rarely: look when announced.
+    if ((*ready & READY_MONITOR) && s_watch_connection (self))
+        progress = true;
+    *ready &= ~READY_MONITOR;
+    return progress;
+}
+
+//  Requests in flight that can no longer be answered (the connection is
+//  gone) or whose deadline passed end now. Returns true when any did.
+static bool
+s_end_requests (client_t *self)
+{
+    bool ended = false;
+    if (!self->connected && inflight_earliest (self->inflight)) {
+        s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
+        ended = true;
+    }
+    inflight_entry_t *earliest = inflight_earliest (self->inflight);
+    if (earliest && earliest->deadline <= clock_mono_ms ()) {
+        s_expire (self);
+        ended = true;
+    }
+    return ended;
+}
+
 //  One dispatch, given what is READY. The socket is read whatever it says:
 //  its descriptor does not announce messages a send has already noticed.
 static int
@@ -1433,90 +1534,13 @@ s_dispatch (client_t *self, unsigned ready)
     //  A stop request is for run(), which checks it between dispatches: a
     //  loop of the application's own keeps dispatching regardless.
     while (progress && handled < DISPATCH_BATCH) {
-        progress = false;
-        if (self->router) {
-            //  Route what waits on the socket, then take what is for us and
-            //  handle it in this same round: the next round's routing then
-            //  also covers what the handlers sent.
-            inbound_t *head, *tail;
-            if (router_local_take (self->router, ready & READY_MONITOR, ready & READY_PUB,
-                                   &self->spare_items, &head, &tail))
-                progress = true;
-            ready &= ~(READY_MONITOR | READY_PUB); //  looked at
-            if (head) {
-                if (self->queue_tail)
-                    self->queue_tail->next = head;
-                else
-                    self->queue_head = head;
-                self->queue_tail = tail;
-                progress = true;
-            }
-        }
-        //  Events queued while a blocking request waited come first: they
-        //  arrived before anything still in the socket.
-        while (self->queue_head && handled < DISPATCH_BATCH) {
-            inbound_t *item = self->queue_head;
-            self->queue_head = item->next;
-            if (!self->queue_head)
-                self->queue_tail = NULL;
-            if (self->queue_count > 0)
-                self->queue_count--;
-            if (item->channel && self->channel_queued > 0)
-                self->channel_queued--;
-            s_handle (self, item);
-            s_grant_credit (self);
-            if (self->router) {
-                zmq_msg_close (&item->body); //  handled: already empty
-                item->next = self->spare_items;
-                self->spare_items = item;
-            }
-            else
-                free (item);
-            handled++;
-            progress = true;
-        }
-        if (!self->router) {
-            inbound_t item;
-            int got;
-            //  Each socket read to empty (or to the batch limit), one after
-            //  the other: no second pass is needed for a socket, only for
-            //  what handlers queued. The channel only when it announced
-            //  something or was not read to empty.
-            for (int source = 0; source < 2; source++) {
-                bool channel = source == 1;
-                if (channel && (!self->sub_socket || (self->sub_drained && !(ready & READY_SUB))))
-                    break;
-                while (handled < DISPATCH_BATCH && (!channel || self->sub_socket) &&
-                       (got = s_receive_from (self, channel, &item)) != 0) {
-                    if (got > 0) {
-                        s_handle (self, &item);
-                        handled++;
-                        //  Confirm as we go, not once per batch: what a
-                        //  process that dies was handed and never confirmed
-                        //  stays small.
-                        s_grant_credit (self);
-                    }
-                }
-            }
-            ready &= ~READY_SUB;
-            if (self->queue_head)
-                progress = true;
-            //  Connection events come rarely: look when announced.
-            if ((ready & READY_MONITOR) && s_watch_connection (self))
-                progress = true;
-            ready &= ~READY_MONITOR;
-        }
         int before = handled;
-        inflight_entry_t *earliest = inflight_earliest (self->inflight);
-        if (!self->connected && earliest) {
-            s_fail_all_pending (self, PROKIT_ECLOSED, "connection to the router lost");
+        progress = self->router && s_take_local (self, &ready);
+        s_handle_queued (self, &handled);
+        if (!self->router && s_read_sockets (self, &ready, &handled))
+            progress = true;
+        if (s_end_requests (self))
             handled++;
-        }
-        earliest = inflight_earliest (self->inflight);
-        if (earliest && earliest->deadline <= clock_mono_ms ()) {
-            s_expire (self);
-            handled++;
-        }
         if (handled != before)
             progress = true;
     }

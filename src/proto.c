@@ -476,6 +476,13 @@ s_is_map (const void *data, size_t size)
     return s_read_container (&c, 0x80, 0xde, 0xdf, &n);
 }
 
+bool
+proto_foreign (const proto_frame_t *frames, size_t count)
+{
+    const uint8_t *p = count > 0 ? (const uint8_t *) frames[0].data : NULL;
+    return !p || frames[0].size < 2 || p[0] != PROTO_SIGNATURE_0 || p[1] != PROTO_SIGNATURE_1;
+}
+
 int
 proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
               size_t max_payload, proto_msg_t *msg)
@@ -494,6 +501,8 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         return PROKIT_EPROTO;
     }
     int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
+    if (rc == PROKIT_EVERSION)
+        msg->version = ((const uint8_t *) frames[0].data)[2]; //  for the refusal's words
     if (rc != PROKIT_OK)
         return rc;
     msg->version = ((const uint8_t *) frames[0].data)[2];

@@ -127,11 +127,16 @@ size_t proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t comma
 //  a prokit header of a version this code does not read.
 int proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id);
 
+//  Is a message of COUNT FRAMES not prokit at all (no signature)? Such a
+//  message gets no answer: its sender could not read one.
+bool proto_foreign (const proto_frame_t *frames, size_t count);
+
 //  Decode and validate a whole message of COUNT frames travelling in
 //  DIRECTION, with bodies up to MAX_PAYLOAD bytes, in either version. Fills
 //  *msg completely and returns 0, or returns PROKIT_EPROTO, PROKIT_EVERSION
 //  or PROKIT_ETOOBIG and leaves *msg with at least command and id (0 when
-//  the header was bad), and body_size for PROKIT_ETOOBIG.
+//  the header was bad), version for PROKIT_EVERSION, and body_size for
+//  PROKIT_ETOOBIG.
 int proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
                   size_t max_payload, proto_msg_t *msg);
 

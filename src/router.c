@@ -1051,58 +1051,53 @@ s_channel_for (router_state_t *self, int fd)
     return NULL;
 }
 
-static void
-s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
-         const char *address, const char *client_key, const proto_msg_t *msg)
+//  Why the connection CLIENT_KEY (from ADDRESS) may not claim the name
+//  MSG's HELLO asks for: PROKIT_EACCES (the access list), PROKIT_EEXIST
+//  (taken), with TEXT for the peer; PROKIT_OK when it may.
+static int
+s_hello_refusal (router_state_t *self, const char *client_key, const char *address,
+                 const proto_msg_t *msg, char *text, size_t size)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
-    if (!client_key)
-        client_key = "";
-    {
-        //  Back after a lost session: it says what it took in of it.
-        proto_hello_t said;
-        memset (&said, 0, sizeof (said));
-        if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK &&
-            said.last_topic[0])
-            s_lost_settle (self, said.last_topic, said.last_count, said.last_dealer);
-    }
     if (self->acl && !acl_allows (self->acl, client_key, msg->peer)) {
         //  Checked before the name is looked up, so a refused peer cannot
         //  even learn whether the name is in use.
-        char text[160];
-        snprintf (text, sizeof (text), "%s may not claim %s%s%s (access list)",
+        snprintf (text, size, "%s may not claim %s%s%s (access list)",
                   *client_key ? "this key" : "a connection without a CURVE key",
                   is_main ? "the main role" : "window name '", is_main ? "" : msg->peer,
                   is_main ? "" : "'");
         log_warn ("router: refused %s to %s%s from %s: not in the access list",
                   is_main ? "the main role" : msg->peer, *client_key ? "key " : "keyless peer",
                   client_key, address && *address ? address : "a local connection");
-        s_send_error_to_id (self, routing_id, msg->id, PROKIT_EACCES, text);
-        return;
+        return PROKIT_EACCES;
     }
-    if (zhashx_lookup (self->by_name, msg->peer)) {
-        char text[128];
-        if (is_main && self->main && self->main->local)
-            snprintf (text, sizeof (text), "this router is embedded in its main process");
-        else if (is_main)
-            snprintf (text, sizeof (text), "a main process is already attached");
-        else
-            snprintf (text, sizeof (text), "window name '%s' is already taken", msg->peer);
-        log_info ("router: refused HELLO: %s", text);
-        s_send_error_to_id (self, routing_id, msg->id, PROKIT_EEXIST, text);
-        return;
-    }
+    if (!zhashx_lookup (self->by_name, msg->peer))
+        return PROKIT_OK;
+    if (is_main && self->main && self->main->local)
+        snprintf (text, size, "this router is embedded in its main process");
+    else if (is_main)
+        snprintf (text, size, "a main process is already attached");
+    else
+        snprintf (text, size, "window name '%s' is already taken", msg->peer);
+    log_info ("router: refused HELLO: %s", text);
+    return PROKIT_EEXIST;
+}
+
+//  The peer MSG's HELLO makes of the connection ROUTING_ID (KEY in hex,
+//  descriptor FD), registered by name and by id; NULL when out of memory.
+static peer_t *
+s_peer_new (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
+            const char *address, const char *client_key, const proto_msg_t *msg)
+{
     peer_t *peer = (peer_t *) calloc (1, sizeof (*peer));
-    if (!peer) {
-        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
-        return;
-    }
+    if (!peer)
+        return NULL;
     strcpy (peer->name, msg->peer);
     peer->session = ++self->sessions;
     peer->routing_id_size = zmq_msg_size (routing_id);
     memcpy (peer->routing_id, zmq_msg_data ((zmq_msg_t *) routing_id), peer->routing_id_size);
     strcpy (peer->key, key);
-    peer->is_main = is_main;
+    peer->is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
     peer->fd = fd;
     peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     //  The codec checked the body is a map; unknown keys are for later.
@@ -1116,25 +1111,40 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
+    return peer;
+}
 
-    uint8_t body[PROTO_WELCOME_BODY_MAX];
+//  Take PEER, which never joined, out of the registry (which frees it).
+static void
+s_peer_unregister (router_state_t *self, peer_t *peer)
+{
+    char name[PROTO_NAME_MAX + 1];
+    strcpy (name, peer->name);
+    if (peer->channel)
+        zhashx_delete (self->by_topic, peer->topic);
+    if (peer->joining)
+        self->joining_count--;
+    s_forget_recent (self);
+    zhashx_delete (self->by_id, peer->key);
+    zhashx_delete (self->by_name, name);
+}
+
+//  WELCOME PEER, answering HELLO MSG: a window that reads the channel
+//  (version 2 and up) is told where it is and its secret topic, and has
+//  joined once its subscription is seen. Returns 0 or an errno.
+static int
+s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
+{
     proto_welcome_t welcome = {
         self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", ""
     };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
-    //  A window that reads the channel (version 2 and up) is told where it
-    //  is and its secret topic; it has joined once its subscription is seen.
     const char *channel = NULL;
-    if (!is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
-        channel = s_channel_for (self, fd);
+    if (!peer->is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
+        channel = s_channel_for (self, peer->fd);
     if (channel) {
-        if (!s_topic_new (self, peer->topic)) {
-            s_forget_recent (self);
-            zhashx_delete (self->by_id, peer->key);
-            zhashx_delete (self->by_name, msg->peer);
-            s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
-            return;
-        }
+        if (!s_topic_new (self, peer->topic))
+            return ENOMEM;
         proto_topic_to_wire (peer->topic, peer->topic_wire);
         peer->channel = peer->joining = true;
         self->joining_count++;
@@ -1143,15 +1153,43 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         snprintf (welcome.channel, sizeof (welcome.channel), "%s", channel);
         memcpy (welcome.topic, peer->topic, sizeof (welcome.topic));
     }
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
     size_t size = proto_welcome_encode (body, &welcome);
-    if (s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size) != 0) {
-        //  It cannot hear us: it will time out and retry; do not keep a
-        //  name claimed by a connection that never learnt it joined.
-        if (peer->joining)
-            zhashx_delete (self->by_topic, peer->topic);
-        s_forget_recent (self);
-        zhashx_delete (self->by_id, peer->key);
-        zhashx_delete (self->by_name, msg->peer);
+    return s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size);
+}
+
+//  HELLO on the connection ROUTING_ID (KEY, FD, ADDRESS, CLIENT_KEY):
+//  claim a name, or be told why not.
+static void
+s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int fd,
+         const char *address, const char *client_key, const proto_msg_t *msg)
+{
+    if (!client_key)
+        client_key = "";
+    //  Back after a lost session: it says what it took in of it.
+    proto_hello_t said;
+    memset (&said, 0, sizeof (said));
+    if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last_topic[0])
+        s_lost_settle (self, said.last_topic, said.last_count, said.last_dealer);
+    char text[160];
+    int rc = s_hello_refusal (self, client_key, address, msg, text, sizeof (text));
+    if (rc != PROKIT_OK) {
+        s_send_error_to_id (self, routing_id, msg->id, rc, text);
+        return;
+    }
+    peer_t *peer = s_peer_new (self, routing_id, key, fd, address, client_key, msg);
+    if (!peer) {
+        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+        return;
+    }
+    rc = s_welcome (self, peer, msg);
+    if (rc == ENOMEM)
+        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+    if (rc != 0) {
+        //  Out of memory, or it cannot hear us: it will time out and
+        //  retry; do not keep a name claimed by a connection that never
+        //  learnt it joined.
+        s_peer_unregister (self, peer);
         return;
     }
     if (!peer->joining)
@@ -1591,110 +1629,130 @@ s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, z
     zmq_msg_close (body);
 }
 
+//  The joined peer a message came from, by the routing id libzmq put in
+//  ROUTING (the last sender is remembered: it is usually the next). NULL
+//  for a connection that has not joined; KEY then holds the id in hex.
+static peer_t *
+s_sender_of (router_state_t *self, zmq_msg_t *routing, char key[2 * ROUTING_ID_MAX + 1])
+{
+    size_t id_size = zmq_msg_size (routing);
+    const uint8_t *id = (const uint8_t *) zmq_msg_data (routing);
+    peer_t *sender = self->recent_sender;
+    key[0] = 0; //  only needed for a stranger, to join it
+    if (sender && sender->routing_id_size == id_size &&
+        memcmp (sender->routing_id, id, id_size) == 0)
+        return sender;
+    s_hex (id, id_size, key);
+    sender = (peer_t *) zhashx_lookup (self->by_id, key);
+    if (sender)
+        self->recent_sender = sender;
+    return sender;
+}
+
+//  Tell whoever sent a message proto_decode() refused (RC) why, unless
+//  it was not prokit at all.
+static void
+s_refuse_malformed (router_state_t *self, peer_t *sender, zmq_msg_t *routing, const char *key,
+                    const proto_frame_t *wire, size_t wire_count, const proto_msg_t *msg, int rc)
+{
+    if (proto_foreign (wire, wire_count)) {
+        //  A foreign peer gets no answer it could not parse anyway.
+        self->stats.garbage++;
+        log_debug ("router: dropped %zu foreign frame(s)", wire_count);
+        return;
+    }
+    char text[96];
+    if (rc == PROKIT_ETOOBIG) {
+        self->stats.too_big++;
+        snprintf (text, sizeof (text), "payload of %zu bytes exceeds the limit of %zu",
+                  msg->body_size, self->max_payload);
+    }
+    else if (rc == PROKIT_EVERSION) {
+        self->stats.malformed++;
+        snprintf (text, sizeof (text),
+                  "protocol version %u not supported; this router speaks 1 to %d", msg->version,
+                  PROTO_VERSION_MAX);
+    }
+    else {
+        self->stats.malformed++;
+        snprintf (text, sizeof (text), "malformed %s message", proto_command_name (msg->command));
+    }
+    log_debug ("router: refused from %s: %s", sender ? sender->name : key, text);
+    if (sender)
+        //  msg->peer names the destination when it could be decoded, so
+        //  the sender can tell which message this was.
+        s_send_error (self, sender, msg->id, msg->peer, rc, text);
+    else
+        s_send_error_to_id (self, routing, msg->id, rc, text);
+}
+
+//  A message on a connection that has not joined: HELLO joins it; a health
+//  probe's PING and a closed window's BYE are answered; nothing else is
+//  taken.
+static void
+s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, const proto_msg_t *msg)
+{
+    switch (msg->command) {
+    case PROTO_HELLO:
+        //  Connection events first: a DISCONNECTED for an earlier
+        //  connection with this fd must not remove the new one.
+        s_drain_monitor (self);
+        s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
+                 zmq_msg_gets (&frames[1], "Peer-Address"),
+                 self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, msg);
+        break;
+    case PROTO_PING: s_send_to_id (self, &frames[0], PROTO_PONG, msg->id, NULL, 0); break;
+    case PROTO_BYE: {
+        //  A window main closed saying goodbye: confirm, nothing to free;
+        //  it may say how much of its last session it took in.
+        proto_bye_t bye;
+        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted)
+            s_lost_settle (self, bye.last_topic, bye.last_count, bye.last_dealer);
+        s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, NULL, 0);
+        break;
+    }
+    default:
+        self->stats.malformed++;
+        s_send_error_to_id (self, &frames[0], msg->id, PROKIT_EPROTO,
+                            "send HELLO first: this connection has not joined");
+    }
+}
+
+//  One message from the ROUTER socket: FRAMES[0] is the routing id libzmq
+//  prepended, COUNT frames in all.
 static void
 s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
 {
-    //  frames[0] is the routing id libzmq prepended.
-    char key[2 * ROUTING_ID_MAX + 1];
     size_t id_size = zmq_msg_size (&frames[0]);
-    const uint8_t *id = (const uint8_t *) zmq_msg_data (&frames[0]);
     if (id_size == 0 || id_size > ROUTING_ID_MAX) {
         self->stats.garbage++;
         return;
     }
-    peer_t *sender = self->recent_sender;
-    if (!sender || sender->routing_id_size != id_size ||
-        memcmp (sender->routing_id, id, id_size) != 0) {
-        s_hex (id, id_size, key);
-        sender = (peer_t *) zhashx_lookup (self->by_id, key);
-        if (sender)
-            self->recent_sender = sender;
-    }
-    else
-        key[0] = 0; //  only needed for a stranger, to join it
-
+    char key[2 * ROUTING_ID_MAX + 1];
+    peer_t *sender = s_sender_of (self, &frames[0], key);
     proto_frame_t wire[PROTO_FRAMES_MAX];
     size_t wire_count = count - 1;
     wire_view (frames + 1, wire_count, wire);
     proto_msg_t msg;
     int rc = proto_decode (wire, wire_count, PROTO_TO_ROUTER, self->max_payload, &msg);
     if (rc != PROKIT_OK) {
-        bool foreign = wire_count == 0 || wire[0].size < 2 ||
-                       ((const uint8_t *) wire[0].data)[0] != PROTO_SIGNATURE_0 ||
-                       ((const uint8_t *) wire[0].data)[1] != PROTO_SIGNATURE_1;
-        if (foreign) {
-            //  Not prokit at all: a foreign peer gets no answer it could
-            //  not parse anyway.
-            self->stats.garbage++;
-            log_debug ("router: dropped %zu foreign frame(s)", wire_count);
-            return;
-        }
-        char text[96];
-        if (rc == PROKIT_ETOOBIG) {
-            self->stats.too_big++;
-            snprintf (text, sizeof (text), "payload of %zu bytes exceeds the limit of %zu",
-                      msg.body_size, self->max_payload);
-        }
-        else if (rc == PROKIT_EVERSION) {
-            self->stats.malformed++;
-            snprintf (text, sizeof (text),
-                      "protocol version %u not supported; this router speaks 1 to %d",
-                      ((const uint8_t *) wire[0].data)[2], PROTO_VERSION_MAX);
-        }
-        else {
-            self->stats.malformed++;
-            snprintf (text, sizeof (text), "malformed %s message",
-                      proto_command_name (msg.command));
-        }
-        log_debug ("router: refused from %s: %s", sender ? sender->name : key, text);
-        if (sender)
-            //  msg.peer names the destination when it could be decoded, so
-            //  the sender can tell which message this was.
-            s_send_error (self, sender, msg.id, msg.peer, rc, text);
-        else
-            s_send_error_to_id (self, &frames[0], msg.id, rc, text);
+        s_refuse_malformed (self, sender, &frames[0], key, wire, wire_count, &msg, rc);
         return;
     }
     self->stats.received++;
-    if (sender) {
-        sender->last_seen = clock_coarse_wall_ms ();
-        zmq_msg_t body;
-        if (wire_body_take (frames + 1, &msg, &body) != 0) {
-            log_error ("router: out of memory; %s from '%s' dropped",
-                       proto_command_name (msg.command), sender->name);
-            s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
-            return;
-        }
-        s_handle_joined (self, sender, &msg, &body);
+    if (!sender) {
+        s_handle_stranger (self, frames, key, &msg);
         return;
     }
-    {
-        if (msg.command == PROTO_HELLO) {
-            //  Connection events first: a DISCONNECTED for an earlier
-            //  connection with this fd must not remove the new one.
-            s_drain_monitor (self);
-            s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
-                     zmq_msg_gets (&frames[1], "Peer-Address"),
-                     self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, &msg);
-        }
-        else if (msg.command == PROTO_PING) {
-            //  Health probes ping without joining.
-            s_send_to_id (self, &frames[0], PROTO_PONG, msg.id, NULL, 0);
-        }
-        else if (msg.command == PROTO_BYE) {
-            //  A window main closed saying goodbye: confirm, nothing to
-            //  free; it may say how much of its last session it took in.
-            proto_bye_t bye;
-            if (proto_bye_decode (msg.body, msg.body_size, &bye) == PROKIT_OK && bye.counted)
-                s_lost_settle (self, bye.last_topic, bye.last_count, bye.last_dealer);
-            s_send_to_id (self, &frames[0], PROTO_BYE, msg.id, NULL, 0);
-        }
-        else {
-            self->stats.malformed++;
-            s_send_error_to_id (self, &frames[0], msg.id, PROKIT_EPROTO,
-                                "send HELLO first: this connection has not joined");
-        }
+    sender->last_seen = clock_coarse_wall_ms ();
+    zmq_msg_t body;
+    if (wire_body_take (frames + 1, &msg, &body) != 0) {
+        log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg.command),
+                   sender->name);
+        s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
+        return;
     }
+    s_handle_joined (self, sender, &msg, &body);
 }
 
 //  Read whatever is waiting, up to BATCH_MAX messages, without blocking.

@@ -190,23 +190,24 @@ wire_recv (void *socket, zmq_msg_t *frames, size_t capacity, size_t *count)
     *count = 0;
     bool more = true;
     while (more) {
-        zmq_msg_t frame;
-        zmq_msg_init (&frame);
+        //  Straight into place (zmq_msg_init(3): a zmq_msg_t is never
+        //  copied); frames beyond CAPACITY are read and closed.
+        zmq_msg_t extra;
+        zmq_msg_t *frame = *count < capacity ? &frames[*count] : &extra;
+        zmq_msg_init (frame);
         //  Only the first frame may be missing: the rest of a message
         //  arrives with it.
-        if (zmq_msg_recv (&frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close (&frame);
+        if (zmq_msg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close (frame);
             if (*count == 0)
                 return false;
             break;
         }
-        more = zmq_msg_more (&frame);
-        if (*count < capacity) {
-            //  zmq_msg_init(3): never copy a zmq_msg_t's members; move it.
-            zmq_msg_init (&frames[*count]);
-            zmq_msg_move (&frames[(*count)++], &frame);
-        }
-        zmq_msg_close (&frame); //  moved: empty
+        more = zmq_msg_more (frame);
+        if (frame == &extra)
+            zmq_msg_close (&extra);
+        else
+            (*count)++;
     }
     return true;
 }
