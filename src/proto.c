@@ -677,6 +677,16 @@ s_read_bool (cursor_t *c, bool *value)
     return true;
 }
 
+//  Start reading a map of SIZE bytes at DATA: *C after its head, *PAIRS
+//  its pairs. False when it is not a map.
+static bool
+s_open_map (const void *data, size_t size, cursor_t *c, uint64_t *pairs)
+{
+    c->at = (const uint8_t *) data;
+    c->end = (const uint8_t *) data + size;
+    return s_read_container (c, 0x80, 0xde, 0xdf, pairs);
+}
+
 //  Decode a map body: known keys of the right type fill their field, other
 //  keys (of any type) are skipped, missing keys leave the field as it was.
 //  An empty body is an empty map.
@@ -685,11 +695,10 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
 {
     if (size == 0)
         return PROKIT_OK;
-    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
-        return PROKIT_EPROTO;
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    cursor_t c;
     uint64_t pairs;
-    if (!s_read_container (&c, 0x80, 0xde, 0xdf, &pairs))
+    if (!data || proto_msgpack_check (data, size) != PROKIT_OK ||
+        !s_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
@@ -943,9 +952,9 @@ proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void 
 {
     if (size == 0)
         return PROKIT_OK;
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    cursor_t c;
     uint64_t pairs;
-    if (!s_read_container (&c, 0x80, 0xde, 0xdf, &pairs))
+    if (!s_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
