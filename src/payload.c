@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pack.h"
 #include "proto.h"
 
 static prokit_payload_t *
@@ -25,38 +26,13 @@ s_new_sized (size_t size)
     return self;
 }
 
-//  Size of the msgpack head for a str (IS_STR) or bin of LEN bytes.
-static size_t
-s_raw_head (uint8_t *out, size_t len, bool is_str)
-{
-    if (is_str && len <= 31) {
-        out[0] = (uint8_t) (0xa0 | len);
-        return 1;
-    }
-    if (len <= 0xff) {
-        out[0] = is_str ? 0xd9 : 0xc4;
-        out[1] = (uint8_t) len;
-        return 2;
-    }
-    if (len <= 0xffff) {
-        out[0] = is_str ? 0xda : 0xc5;
-        out[1] = (uint8_t) (len >> 8);
-        out[2] = (uint8_t) len;
-        return 3;
-    }
-    out[0] = is_str ? 0xdb : 0xc6;
-    for (int i = 0; i < 4; i++)
-        out[1 + i] = (uint8_t) (len >> (8 * (3 - i)));
-    return 5;
-}
-
 static prokit_payload_t *
 s_new_raw (const void *data, size_t len, bool is_str)
 {
     if (len > UINT32_MAX || (!data && len > 0))
         return NULL;
     uint8_t head[5];
-    size_t head_size = s_raw_head (head, len, is_str);
+    size_t head_size = pack_write_raw_head (head, len, is_str);
     prokit_payload_t *self = s_new_sized (head_size + len);
     if (!self)
         return NULL;
@@ -101,14 +77,14 @@ prokit_payload_new_nil (void)
 {
     prokit_payload_t *self = s_new_sized (1);
     if (self)
-        *(uint8_t *) zmq_msg_data (&self->frame) = 0xc0;
+        pack_write_nil ((uint8_t *) zmq_msg_data (&self->frame));
     return self;
 }
 
 prokit_payload_t *
 prokit_payload_new_msgpack (const void *data, size_t size)
 {
-    if (proto_msgpack_check (data, size) != 0)
+    if (pack_check (data, size) != 0)
         return NULL;
     prokit_payload_t *self = s_new_sized (size);
     if (self)

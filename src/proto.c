@@ -10,302 +10,8 @@
 
 #include <string.h>
 
+#include "pack.h"
 #include "prokit/error.h"
-
-//  --- msgpack cursor ---------------------------------------------------------
-
-typedef struct cursor {
-    const uint8_t *at;
-    const uint8_t *end;
-} cursor_t;
-
-static size_t
-s_left (const cursor_t *c)
-{
-    return (size_t) (c->end - c->at);
-}
-
-static bool
-s_take (cursor_t *c, size_t n, const uint8_t **out)
-{
-    if (s_left (c) < n)
-        return false;
-    if (out)
-        *out = c->at;
-    c->at += n;
-    return true;
-}
-
-static uint64_t
-s_be (const uint8_t *p, size_t n)
-{
-    uint64_t value = 0;
-    for (size_t i = 0; i < n; i++)
-        value = (value << 8) | p[i];
-    return value;
-}
-
-static void
-s_put_be (uint8_t *p, uint64_t value, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t) (value >> (8 * (n - 1 - i)));
-}
-
-//  Read the head of one msgpack object: how many bytes of payload follow it
-//  directly (SKIP) and how many child objects it contains (CHILDREN).
-static bool
-s_head (cursor_t *c, uint64_t *skip, uint64_t *children)
-{
-    const uint8_t *p;
-    if (!s_take (c, 1, &p))
-        return false;
-    uint8_t b = *p;
-    *skip = 0;
-    *children = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-        return true;
-    if (b >= 0x80 && b <= 0x8f) {
-        *children = 2u * (b & 0x0f);
-        return true;
-    }
-    if (b >= 0x90 && b <= 0x9f) {
-        *children = b & 0x0f;
-        return true;
-    }
-    if (b >= 0xa0 && b <= 0xbf) {
-        *skip = b & 0x1f;
-        return true;
-    }
-    //  Length-prefixed forms: width of the length field, and extra bytes.
-    size_t width = 0;
-    switch (b) {
-    case 0xc4:
-    case 0xd9: width = 1; break;
-    case 0xc5:
-    case 0xda: width = 2; break;
-    case 0xc6:
-    case 0xdb: width = 4; break;
-    case 0xc7: width = 1; break;
-    case 0xc8: width = 2; break;
-    case 0xc9: width = 4; break;
-    case 0xca: *skip = 4; return true;
-    case 0xcb: *skip = 8; return true;
-    case 0xcc:
-    case 0xd0: *skip = 1; return true;
-    case 0xcd:
-    case 0xd1: *skip = 2; return true;
-    case 0xce:
-    case 0xd2: *skip = 4; return true;
-    case 0xcf:
-    case 0xd3: *skip = 8; return true;
-    case 0xd4: *skip = 2; return true;
-    case 0xd5: *skip = 3; return true;
-    case 0xd6: *skip = 5; return true;
-    case 0xd7: *skip = 9; return true;
-    case 0xd8: *skip = 17; return true;
-    case 0xdc:
-    case 0xdd:
-    case 0xde:
-    case 0xdf: {
-        size_t w = (b == 0xdc || b == 0xde) ? 2 : 4;
-        if (!s_take (c, w, &p))
-            return false;
-        uint64_t n = s_be (p, w);
-        *children = (b >= 0xde) ? 2 * n : n;
-        return true;
-    }
-    default: return false; //  0xc1 is never used
-    }
-    if (!s_take (c, width, &p))
-        return false;
-    *skip = s_be (p, width);
-    if (b >= 0xc7 && b <= 0xc9)
-        *skip += 1; //  the ext type byte
-    return true;
-}
-
-int
-proto_msgpack_check (const void *data, size_t size)
-{
-    if (!data || size == 0)
-        return PROKIT_EPROTO;
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
-    //  Children still expected at each open nesting level.
-    uint64_t open[PROTO_MSGPACK_DEPTH_MAX + 1];
-    size_t depth = 0;
-    open[0] = 1;
-    while (true) {
-        while (depth > 0 && open[depth] == 0)
-            depth--;
-        if (open[depth] == 0)
-            break;
-        open[depth]--;
-        uint64_t skip, children;
-        if (!s_head (&c, &skip, &children))
-            return PROKIT_EPROTO;
-        if (skip > s_left (&c))
-            return PROKIT_EPROTO;
-        c.at += skip;
-        if (children > 0) {
-            //  Each child takes at least one byte: a count larger than
-            //  what is left is a lie, whatever the nesting.
-            if (children > s_left (&c) || depth == PROTO_MSGPACK_DEPTH_MAX)
-                return PROKIT_EPROTO;
-            open[++depth] = children;
-        }
-    }
-    return s_left (&c) == 0 ? PROKIT_OK : PROKIT_EPROTO;
-}
-
-static bool
-s_read_int (cursor_t *c, int64_t *value)
-{
-    const uint8_t *p;
-    if (!s_take (c, 1, &p))
-        return false;
-    uint8_t b = *p;
-    if (b <= 0x7f) {
-        *value = b;
-        return true;
-    }
-    if (b >= 0xe0) {
-        *value = (int8_t) b;
-        return true;
-    }
-    size_t width;
-    bool is_signed = b >= 0xd0;
-    switch (b) {
-    case 0xcc:
-    case 0xd0: width = 1; break;
-    case 0xcd:
-    case 0xd1: width = 2; break;
-    case 0xce:
-    case 0xd2: width = 4; break;
-    case 0xcf:
-    case 0xd3: width = 8; break;
-    default: return false;
-    }
-    if (!s_take (c, width, &p))
-        return false;
-    uint64_t raw = s_be (p, width);
-    if (is_signed) {
-        //  Sign-extend from WIDTH bytes.
-        uint64_t sign = (uint64_t) 1 << (8 * width - 1);
-        *value = width == 8 ? (int64_t) raw : (int64_t) ((raw ^ sign) - sign);
-    }
-    else {
-        if (raw > INT64_MAX)
-            return false;
-        *value = (int64_t) raw;
-    }
-    return true;
-}
-
-static bool
-s_read_str (cursor_t *c, const uint8_t **str, size_t *len)
-{
-    const uint8_t *p;
-    if (!s_take (c, 1, &p))
-        return false;
-    uint8_t b = *p;
-    uint64_t n;
-    if (b >= 0xa0 && b <= 0xbf)
-        n = b & 0x1f;
-    else {
-        size_t width = b == 0xd9 ? 1 : b == 0xda ? 2 : b == 0xdb ? 4 : 0;
-        if (width == 0 || !s_take (c, width, &p))
-            return false;
-        n = s_be (p, width);
-    }
-    if (n > s_left (c))
-        return false;
-    *len = (size_t) n;
-    return s_take (c, *len, str);
-}
-
-static bool
-s_read_container (cursor_t *c, uint8_t fix_low, uint8_t b16, uint8_t b32, uint64_t *n)
-{
-    const uint8_t *p;
-    if (!s_take (c, 1, &p))
-        return false;
-    uint8_t b = *p;
-    if (b >= fix_low && b <= fix_low + 0x0f) {
-        *n = b & 0x0f;
-        return true;
-    }
-    size_t width = b == b16 ? 2 : b == b32 ? 4 : 0;
-    if (width == 0 || !s_take (c, width, &p))
-        return false;
-    *n = s_be (p, width);
-    return true;
-}
-
-//  Skip one complete object (already known to be well-formed).
-static bool
-s_skip (cursor_t *c)
-{
-    uint64_t pending = 1;
-    while (pending > 0) {
-        uint64_t skip, children;
-        if (!s_head (c, &skip, &children) || skip > s_left (c))
-            return false;
-        c->at += skip;
-        pending += children - 1;
-    }
-    return true;
-}
-
-static size_t
-s_write_int (uint8_t *out, int64_t value)
-{
-    if (value >= 0 && value <= 0x7f) {
-        out[0] = (uint8_t) value;
-        return 1;
-    }
-    if (value < 0 && value >= -32) {
-        out[0] = (uint8_t) (int8_t) value;
-        return 1;
-    }
-    out[0] = 0xd3;
-    s_put_be (out + 1, (uint64_t) value, 8);
-    return 9;
-}
-
-static size_t
-s_write_uint (uint8_t *out, uint64_t value)
-{
-    if (value <= 0x7f) {
-        out[0] = (uint8_t) value;
-        return 1;
-    }
-    out[0] = 0xcf;
-    s_put_be (out + 1, value, 8);
-    return 9;
-}
-
-static size_t
-s_write_str (uint8_t *out, const char *text, size_t len)
-{
-    size_t head;
-    if (len <= 31) {
-        out[0] = (uint8_t) (0xa0 | len);
-        head = 1;
-    }
-    else if (len <= 0xff) {
-        out[0] = 0xd9;
-        out[1] = (uint8_t) len;
-        head = 2;
-    }
-    else {
-        out[0] = 0xda;
-        s_put_be (out + 1, len, 2);
-        head = 3;
-    }
-    memcpy (out + head, text, len);
-    return head + len;
-}
 
 //  --- header ----------------------------------------------------------------
 
@@ -316,7 +22,7 @@ proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, ui
     out[1] = PROTO_SIGNATURE_1;
     out[2] = PROTO_VERSION_1;
     out[3] = (uint8_t) command;
-    s_put_be (out + 4, id, 8);
+    pack_put_be (out + 4, id, 8);
 }
 
 size_t
@@ -334,7 +40,7 @@ proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uin
     while (bytes < 8 && (rest >> (8 * bytes)) != 0)
         bytes++;
     out[4] = (uint8_t) ((id & PROTO_ID_ONE_WAY_BIT ? 0x80 : 0) | bytes);
-    s_put_be (out + PROTO_V2_HEADER_MIN, rest, bytes);
+    pack_put_be (out + PROTO_V2_HEADER_MIN, rest, bytes);
     size_t n = PROTO_V2_HEADER_MIN + bytes;
     size_t peer_len = strnlen (peer, PROTO_NAME_MAX);
     out[n++] = (uint8_t) peer_len;
@@ -356,7 +62,7 @@ s_v2_header (const uint8_t *p, size_t size, uint64_t *id)
     if ((head & 0x70) || bytes > 8 || size < PROTO_V2_HEADER_MIN + bytes + 1 ||
         (bytes == 8 && (p[PROTO_V2_HEADER_MIN] & 0x80)))
         return 0;
-    *id = s_be (p + PROTO_V2_HEADER_MIN, bytes) | (head & 0x80 ? PROTO_ID_ONE_WAY_BIT : 0);
+    *id = pack_be (p + PROTO_V2_HEADER_MIN, bytes) | (head & 0x80 ? PROTO_ID_ONE_WAY_BIT : 0);
     return PROTO_V2_HEADER_MIN + bytes;
 }
 
@@ -378,7 +84,7 @@ proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *
     if (p[2] == PROTO_VERSION_1) {
         if (size != PROTO_HEADER_SIZE)
             return PROKIT_EPROTO;
-        value = s_be (p + 4, 8);
+        value = pack_be (p + 4, 8);
     }
     else if (s_v2_header (p, size, &value) == 0)
         return PROKIT_EPROTO;
@@ -471,9 +177,9 @@ s_peer_ok (peer_rule_t rule, const char *name, size_t len)
 static bool
 s_is_map (const void *data, size_t size)
 {
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    pack_cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
     uint64_t n;
-    return s_read_container (&c, 0x80, 0xde, 0xdf, &n);
+    return pack_read_container (&c, 0x80, 0xde, 0xdf, &n);
 }
 
 bool
@@ -571,13 +277,12 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     case BODY_VALUE:
         if (body_size > max_payload)
             return PROKIT_ETOOBIG;
-        if (proto_msgpack_check (body, body_size) != PROKIT_OK)
+        if (pack_check (body, body_size) != PROKIT_OK)
             return PROKIT_EPROTO;
         break;
     case BODY_MAP_OR_EMPTY:
-        if (body_size > 0 &&
-            (body_size > 4096 || proto_msgpack_check (body, body_size) != PROKIT_OK ||
-             !s_is_map (body, body_size)))
+        if (body_size > 0 && (body_size > 4096 || pack_check (body, body_size) != PROKIT_OK ||
+                              !s_is_map (body, body_size)))
             return PROKIT_EPROTO;
         break;
     case BODY_ERROR: {
@@ -601,10 +306,10 @@ proto_error_encode (uint8_t *out, int code, const char *text, int app_code)
     if (len > PROTO_ERROR_TEXT_MAX)
         len = PROTO_ERROR_TEXT_MAX;
     size_t n = 0;
-    out[n++] = 0x93; //  fixarray of 3
-    n += s_write_int (out + n, code);
-    n += s_write_str (out + n, text, len);
-    n += s_write_int (out + n, app_code);
+    n += pack_write_array_head (out + n, 3);
+    n += pack_write_int (out + n, code);
+    n += pack_write_str (out + n, text, len);
+    n += pack_write_int (out + n, app_code);
     return n;
 }
 
@@ -612,15 +317,15 @@ int
 proto_error_decode (const void *data, size_t size, proto_error_t *error)
 {
     memset (error, 0, sizeof (*error));
-    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
+    if (!data || pack_check (data, size) != PROKIT_OK)
         return PROKIT_EPROTO;
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    pack_cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
     uint64_t n;
     int64_t code, app_code;
     const uint8_t *text;
     size_t len;
-    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n) || n != 3 || !s_read_int (&c, &code) ||
-        !s_read_str (&c, &text, &len) || !s_read_int (&c, &app_code))
+    if (!pack_read_container (&c, 0x90, 0xdc, 0xdd, &n) || n != 3 || !pack_read_int (&c, &code) ||
+        !pack_read_str (&c, &text, &len) || !pack_read_int (&c, &app_code))
         return PROKIT_EPROTO;
     //  Codes are negative prokit errors; INT32 bounds keep app codes in int.
     if (code >= 0 || code < INT32_MIN || app_code < INT32_MIN || app_code > INT32_MAX)
@@ -650,43 +355,6 @@ typedef struct field {
     size_t capacity; //  for FIELD_STR, including the NUL
 } field_t;
 
-//  Any msgpack integer that is not negative; a uint64 above INT64_MAX is
-//  still a uint: taken whole.
-static bool
-s_read_uint (cursor_t *c, uint64_t *value)
-{
-    if (s_left (c) >= 9 && *c->at == 0xcf) {
-        *value = s_be (c->at + 1, 8);
-        c->at += 9;
-        return true;
-    }
-    int64_t number;
-    if (!s_read_int (c, &number) || number < 0)
-        return false;
-    *value = (uint64_t) number;
-    return true;
-}
-
-static bool
-s_read_bool (cursor_t *c, bool *value)
-{
-    const uint8_t *p;
-    if (!s_take (c, 1, &p) || (*p != 0xc2 && *p != 0xc3))
-        return false;
-    *value = *p == 0xc3;
-    return true;
-}
-
-//  Start reading a map of SIZE bytes at DATA: *C after its head, *PAIRS
-//  its pairs. False when it is not a map.
-static bool
-s_open_map (const void *data, size_t size, cursor_t *c, uint64_t *pairs)
-{
-    c->at = (const uint8_t *) data;
-    c->end = (const uint8_t *) data + size;
-    return s_read_container (c, 0x80, 0xde, 0xdf, pairs);
-}
-
 //  Decode a map body: known keys of the right type fill their field, other
 //  keys (of any type) are skipped, missing keys leave the field as it was.
 //  An empty body is an empty map.
@@ -695,17 +363,16 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
 {
     if (size == 0)
         return PROKIT_OK;
-    cursor_t c;
+    pack_cursor_t c;
     uint64_t pairs;
-    if (!data || proto_msgpack_check (data, size) != PROKIT_OK ||
-        !s_open_map (data, size, &c, &pairs))
+    if (!data || pack_check (data, size) != PROKIT_OK || !pack_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
         size_t key_len;
-        cursor_t at_key = c;
+        pack_cursor_t at_key = c;
         const field_t *field = NULL;
-        if (s_read_str (&c, &key, &key_len)) {
+        if (pack_read_str (&c, &key, &key_len)) {
             for (size_t f = 0; f < count && !field; f++)
                 if (strlen (fields[f].key) == key_len && memcmp (fields[f].key, key, key_len) == 0)
                     field = &fields[f];
@@ -713,7 +380,7 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
         else
             c = at_key; //  not a string key: skip the pair from its first byte
         if (!field) {
-            if ((c.at == at_key.at && !s_skip (&c)) || !s_skip (&c))
+            if ((c.at == at_key.at && !pack_skip (&c)) || !pack_skip (&c))
                 return PROKIT_EPROTO;
             continue;
         }
@@ -721,15 +388,15 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
         size_t len;
         switch (field->type) {
         case FIELD_UINT:
-            if (!s_read_uint (&c, (uint64_t *) field->out))
+            if (!pack_read_uint (&c, (uint64_t *) field->out))
                 return PROKIT_EPROTO;
             break;
         case FIELD_BOOL:
-            if (!s_read_bool (&c, (bool *) field->out))
+            if (!pack_read_bool (&c, (bool *) field->out))
                 return PROKIT_EPROTO;
             break;
         case FIELD_STR:
-            if (!s_read_str (&c, &text, &len))
+            if (!pack_read_str (&c, &text, &len))
                 return PROKIT_EPROTO;
             len = strnlen ((const char *) text, len);
             if (len >= field->capacity)
@@ -756,21 +423,21 @@ s_encode_map (uint8_t *out, const field_t *fields, size_t count)
             pairs++;
     }
     size_t n = 0;
-    out[n++] = (uint8_t) (0x80 | pairs); //  at most 15 fields: a fixmap
+    n += pack_write_map_head (out + n, pairs);
     for (size_t f = 0; f < count; f++) {
         const field_t *field = &fields[f];
         if (field->type == FIELD_UINT && *(const uint64_t *) field->out != 0) {
-            n += s_write_str (out + n, field->key, strlen (field->key));
-            n += s_write_uint (out + n, *(const uint64_t *) field->out);
+            n += pack_write_str (out + n, field->key, strlen (field->key));
+            n += pack_write_uint (out + n, *(const uint64_t *) field->out);
         }
         else if (field->type == FIELD_BOOL && *(const bool *) field->out) {
-            n += s_write_str (out + n, field->key, strlen (field->key));
-            out[n++] = 0xc3;
+            n += pack_write_str (out + n, field->key, strlen (field->key));
+            n += pack_write_bool (out + n, true);
         }
         else if (field->type == FIELD_STR && *(const char *) field->out) {
-            n += s_write_str (out + n, field->key, strlen (field->key));
+            n += pack_write_str (out + n, field->key, strlen (field->key));
             const char *text = (const char *) field->out;
-            n += s_write_str (out + n, text, strnlen (text, field->capacity - 1));
+            n += pack_write_str (out + n, text, strnlen (text, field->capacity - 1));
         }
     }
     return n;
@@ -833,27 +500,27 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     bool channel = welcome->channel[0] && welcome->topic[0];
     bool instance = welcome->instance[0] != 0;
     size_t n = 0;
-    out[n++] =
-        (uint8_t) (0x80 | (2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0)));
-    n += s_write_str (out + n, "max_payload", 11);
-    n += s_write_uint (out + n, welcome->max_payload);
-    n += s_write_str (out + n, "heartbeat_ms", 12);
-    n += s_write_uint (out + n, welcome->heartbeat_ms);
+    n += pack_write_map_head (out + n,
+                              2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0));
+    n += pack_write_str (out + n, "max_payload", 11);
+    n += pack_write_uint (out + n, welcome->max_payload);
+    n += pack_write_str (out + n, "heartbeat_ms", 12);
+    n += pack_write_uint (out + n, welcome->heartbeat_ms);
     if (versioned) {
-        n += s_write_str (out + n, "version", 7);
-        n += s_write_uint (out + n, welcome->version);
+        n += pack_write_str (out + n, "version", 7);
+        n += pack_write_uint (out + n, welcome->version);
     }
     if (channel) {
-        n += s_write_str (out + n, "channel", 7);
-        n += s_write_str (out + n, welcome->channel,
-                          strnlen (welcome->channel, PROTO_CHANNEL_MAX - 1));
-        n += s_write_str (out + n, "topic", 5);
-        n += s_write_str (out + n, welcome->topic, strnlen (welcome->topic, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, "channel", 7);
+        n += pack_write_str (out + n, welcome->channel,
+                             strnlen (welcome->channel, PROTO_CHANNEL_MAX - 1));
+        n += pack_write_str (out + n, "topic", 5);
+        n += pack_write_str (out + n, welcome->topic, strnlen (welcome->topic, PROTO_TOPIC_SIZE));
     }
     if (instance) {
-        n += s_write_str (out + n, "instance", 8);
-        n +=
-            s_write_str (out + n, welcome->instance, strnlen (welcome->instance, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, "instance", 8);
+        n += pack_write_str (out + n, welcome->instance,
+                             strnlen (welcome->instance, PROTO_TOPIC_SIZE));
     }
     return n;
 }
@@ -886,23 +553,23 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
     //  A count of 0 is a count: written whenever it is said.
     size_t n = 0;
     bool topic = bye->last_topic[0] != 0;
-    out[n++] = (uint8_t) (0x80 | ((topic ? 1 : 0) + (bye->counted ? 1 : 0) +
-                                  (bye->dealer_counted ? 1 : 0) + (bye->rejoin ? 1 : 0)));
+    n += pack_write_map_head (out + n, (topic ? 1 : 0) + (bye->counted ? 1 : 0) +
+                                           (bye->dealer_counted ? 1 : 0) + (bye->rejoin ? 1 : 0));
     if (topic) {
-        n += s_write_str (out + n, "last_topic", 10);
-        n += s_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, "last_topic", 10);
+        n += pack_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
     }
     if (bye->counted) {
-        n += s_write_str (out + n, "last_count", 10);
-        n += s_write_uint (out + n, bye->last_count);
+        n += pack_write_str (out + n, "last_count", 10);
+        n += pack_write_uint (out + n, bye->last_count);
     }
     if (bye->dealer_counted) {
-        n += s_write_str (out + n, "last_dealer", 11);
-        n += s_write_uint (out + n, bye->last_dealer);
+        n += pack_write_str (out + n, "last_dealer", 11);
+        n += pack_write_uint (out + n, bye->last_dealer);
     }
     if (bye->rejoin) {
-        n += s_write_str (out + n, "rejoin", 6);
-        out[n++] = 0xc3;
+        n += pack_write_str (out + n, "rejoin", 6);
+        n += pack_write_bool (out + n, true);
     }
     return n;
 }
@@ -934,15 +601,10 @@ proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *co
     if (count > PROTO_RECEIPT_PAIRS)
         count = PROTO_RECEIPT_PAIRS;
     size_t n = 0;
-    out[n++] = (uint8_t) (0x80 | count); //  at most 40 pairs: a fixmap holds 15
-    if (count > 15) {
-        out[0] = 0xde;
-        out[n++] = (uint8_t) (count >> 8);
-        out[n++] = (uint8_t) count;
-    }
+    n += pack_write_map_head (out + n, count);
     for (size_t i = 0; i < count; i++) {
-        n += s_write_str (out + n, names[i], strnlen (names[i], PROTO_NAME_MAX));
-        n += s_write_uint (out + n, counts[i]);
+        n += pack_write_str (out + n, names[i], strnlen (names[i], PROTO_NAME_MAX));
+        n += pack_write_uint (out + n, counts[i]);
     }
     return n;
 }
@@ -952,16 +614,16 @@ proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void 
 {
     if (size == 0)
         return PROKIT_OK;
-    cursor_t c;
+    pack_cursor_t c;
     uint64_t pairs;
-    if (!s_open_map (data, size, &c, &pairs))
+    if (!pack_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
         size_t key_len;
         uint64_t count;
-        if (!s_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
-            !s_read_uint (&c, &count))
+        if (!pack_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
+            !pack_read_uint (&c, &count))
             return PROKIT_EPROTO;
         char name[PROTO_NAME_MAX + 1];
         memcpy (name, key, key_len);
@@ -1095,15 +757,15 @@ proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *o
                            size_t *count)
 {
     *count = 0;
-    if (!data || proto_msgpack_check (data, size) != PROKIT_OK)
+    if (!data || pack_check (data, size) != PROKIT_OK)
         return PROKIT_EPROTO;
-    cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
+    pack_cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
     uint64_t n;
-    if (!s_read_container (&c, 0x90, 0xdc, 0xdd, &n))
+    if (!pack_read_container (&c, 0x90, 0xdc, 0xdd, &n))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < n; i++) {
         const uint8_t *start = c.at;
-        if (!s_skip (&c))
+        if (!pack_skip (&c))
             return PROKIT_EPROTO;
         if (i >= capacity)
             continue;

@@ -38,7 +38,6 @@ int proto_version_common (uint64_t version);
 #define PROTO_NAME_MAX 64
 _Static_assert(PROTO_NAME_MAX == PROKIT_NAME_MAX, "the wire's name limit is the API's");
 #define PROTO_ERROR_TEXT_MAX 1024
-#define PROTO_MSGPACK_DEPTH_MAX 64
 #define PROTO_DEFAULT_MAX_PAYLOAD (16u * 1024 * 1024)
 #define PROTO_MAIN_NAME "@main"
 //  Ids of one-way messages (SEND, BROADCAST, ...) carry bit 63, so that an
@@ -145,10 +144,6 @@ bool proto_window_name_valid (const char *name, size_t len);
 
 //  Return true if NAME is a window name or PROTO_MAIN_NAME.
 bool proto_peer_name_valid (const char *name, size_t len);
-
-//  Return 0 if DATA holds exactly one complete, well-formed msgpack value,
-//  else PROKIT_EPROTO.
-int proto_msgpack_check (const void *data, size_t size);
 
 //  Encode an ERROR body [code, text, app_code] into OUT (capacity
 //  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.

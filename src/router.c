@@ -37,6 +37,7 @@
 #include "inflight.h"
 #include "log.h"
 #include "monitor.h"
+#include "pack.h"
 #include "prokit/error.h"
 #include "proto.h"
 #include "serial.h"
@@ -1511,15 +1512,13 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
         return;
     }
     size_t count = self->stats.windows;
-    uint8_t *body = (uint8_t *) malloc (5 + count * PROTO_WINDOW_INFO_MAX);
+    uint8_t *body = (uint8_t *) malloc (PACK_ARRAY32_HEAD + count * PROTO_WINDOW_INFO_MAX);
     if (!body) {
         s_send_error (self, sender, msg->id, "", PROKIT_ENOMEM, "router out of memory");
         return;
     }
-    size_t size = 0;
-    body[size++] = 0xdd; //  array32: the count, then one map per window
+    size_t size = PACK_ARRAY32_HEAD; //  the count, once known, then one map per window
     size_t listed = 0;
-    size += 4;
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer && listed < count;
          peer = (peer_t *) zhashx_next (self->by_name)) {
         if (peer->is_main || peer->joining)
@@ -1535,8 +1534,7 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
         size += proto_window_info_encode (body + size, &info);
         listed++;
     }
-    for (int i = 0; i < 4; i++)
-        body[1 + i] = (uint8_t) (listed >> (8 * (3 - i)));
+    pack_write_array32_head (body, (uint32_t) listed);
     s_send_control (self, sender, PROTO_INFO, msg->id, "", body, size);
     free (body);
 }

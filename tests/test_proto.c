@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pack.h"
 #include "prokit/error.h"
 #include "proto.h"
 
@@ -114,7 +115,7 @@ s_error_body (uint8_t out[PROTO_ERROR_BODY_MAX])
 static int
 s_check (const void *data, size_t size)
 {
-    return proto_msgpack_check (data, size);
+    return pack_check (data, size);
 }
 
 //  LEVELS one-element arrays around the single byte INNER; returns the size.
@@ -885,7 +886,7 @@ test_payload_body_over_max_payload_is_etoobig (void **state)
     body[1] = (uint8_t) ((MAX_PAYLOAD - 2) >> 8);
     body[2] = (uint8_t) (MAX_PAYLOAD - 2);
     memset (body + 3, 0, MAX_PAYLOAD - 2);
-    assert_int_equal (proto_msgpack_check (body, sizeof (body)), PROKIT_OK);
+    assert_int_equal (pack_check (body, sizeof (body)), PROKIT_OK);
     proto_msg_t msg;
     assert_int_equal (s_decode3 (PROTO_REQUEST, "w", body, sizeof (body), PROTO_TO_ROUTER, &msg),
                       PROKIT_ETOOBIG);
@@ -1010,7 +1011,7 @@ test_map_body_of_4096_bytes_is_accepted_and_4097_is_eproto (void **state)
     s_map_of_size (body, 4096);
     assert_int_equal (s_decode3 (PROTO_HELLO, "w", body, 4096, PROTO_TO_ROUTER, &msg), PROKIT_OK);
     s_map_of_size (body, 4097);
-    assert_int_equal (proto_msgpack_check (body, 4097), PROKIT_OK);
+    assert_int_equal (pack_check (body, 4097), PROKIT_OK);
     assert_int_equal (s_decode3 (PROTO_HELLO, "w", body, 4097, PROTO_TO_ROUTER, &msg),
                       PROKIT_EPROTO);
     //  Even with a large max_payload: map bodies have their own limit.
@@ -1142,8 +1143,8 @@ static void
 test_64_levels_of_arrays_are_accepted_and_65_refused (void **state)
 {
     (void) state;
-    uint8_t deep[PROTO_MSGPACK_DEPTH_MAX + 2];
-    assert_int_equal (PROTO_MSGPACK_DEPTH_MAX, 64);
+    uint8_t deep[PACK_DEPTH_MAX + 2];
+    assert_int_equal (PACK_DEPTH_MAX, 64);
     size_t size = s_nested_arrays (deep, 64, 0x01);
     assert_int_equal (s_check (deep, size), PROKIT_OK);
     size = s_nested_arrays (deep, 65, 0x01);
@@ -1165,7 +1166,7 @@ static void
 test_empty_container_may_sit_inside_64_levels (void **state)
 {
     (void) state;
-    uint8_t deep[PROTO_MSGPACK_DEPTH_MAX + 2];
+    uint8_t deep[PACK_DEPTH_MAX + 2];
     size_t size = s_nested_arrays (deep, 64, 0x90);
     assert_int_equal (s_check (deep, size), PROKIT_OK);
     size = s_nested_arrays (deep, 64, 0x80);
@@ -1383,7 +1384,7 @@ test_error_body_round_trips_codes_and_app_codes (void **state)
             uint8_t body[PROTO_ERROR_BODY_MAX];
             size_t size = proto_error_encode (body, codes[c], "disk full", app_codes[a]);
             assert_true (size <= PROTO_ERROR_BODY_MAX);
-            assert_int_equal (proto_msgpack_check (body, size), PROKIT_OK);
+            assert_int_equal (pack_check (body, size), PROKIT_OK);
             proto_error_t error;
             memset (&error, 0xee, sizeof (error));
             assert_int_equal (proto_error_decode (body, size, &error), PROKIT_OK);
@@ -1655,7 +1656,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'o',  'a',  'd',  0x10, 0xc0, 0xa1, 's', 0x91, 0x01, 0x80, 0xab, 'M',
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
-    assert_int_equal (proto_msgpack_check (extra, sizeof (extra)), PROKIT_OK);
+    assert_int_equal (pack_check (extra, sizeof (extra)), PROKIT_OK);
     proto_welcome_t kept = { 1, 2, 0, "", "", "" };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
@@ -1783,7 +1784,7 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
     proto_hello_t out = { 4000000000u, true, true, 0, false, 0, "", 0, 0 };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    assert_int_equal (proto_msgpack_check (body, size), PROKIT_OK);
+    assert_int_equal (pack_check (body, size), PROKIT_OK);
     proto_hello_t in = { 0, false, false, 0, false, 0, "", 0, 0 };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
@@ -1899,7 +1900,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     }
     uint8_t receipt[PROTO_RECEIPT_BODY_MAX];
     size = proto_receipt_encode (receipt, names, counts, 20);
-    assert_int_equal (proto_msgpack_check (receipt, size), PROKIT_OK);
+    assert_int_equal (pack_check (receipt, size), PROKIT_OK);
     receipt_seen_t seen = { 0, 0 };
     assert_int_equal (proto_receipt_decode (receipt, size, s_receipt_seen, &seen), PROKIT_OK);
     assert_int_equal (seen.pairs, 20);
