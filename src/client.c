@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "curve.h"
+#include "inbound.h"
 #include "inflight.h"
 #include "log.h"
 #include "message_private.h"
@@ -61,11 +62,6 @@
 //  is noticed within about interval + timeout whatever we are doing.
 #define CLIENT_HEARTBEAT_IVL_MS 1000
 #define CLIENT_HEARTBEAT_TIMEOUTS 3
-
-//  A decoded message waiting to be dispatched: the router's in-memory
-//  items for the embedded main have the same shape, and join the queue as
-//  they are.
-typedef router_item_t inbound_t;
 
 struct client {
     router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
@@ -2135,6 +2131,8 @@ client_resolve_setting (const char *given, const char *env)
 int
 client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 {
+    if (self->router)
+        return router_public_stats (self->router, stats);
     zmq_msg_t body;
     int rc = client_query (self, "stats", timeout_ms, &body);
     if (rc != PROKIT_OK)
@@ -2149,4 +2147,10 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 #define S_COUNTER_TAKE(name) stats->name = values[i++];
     PROTO_COUNTER_LIST (S_COUNTER_TAKE)
     return PROKIT_OK;
+}
+
+int
+client_last_seen (client_t *self, const char *name, long long *ms)
+{
+    return self->router ? router_last_seen (self->router, name, ms) : PROKIT_ENOTFOUND;
 }

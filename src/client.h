@@ -104,8 +104,14 @@ int client_request_wait (client_t *self, const char *target, prokit_payload_t **
 //  is moved into BODY (initialised here, closed by the caller) on success.
 int client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body);
 
-//  Ask the router for its counters (a "stats" query) into STATS.
+//  The router's counters into STATS: in memory from the embedded router,
+//  else with a "stats" query (at most TIMEOUT_MS).
 int client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats);
+
+//  When the router last heard from window NAME, ms since the epoch, into
+//  *MS: known only to an embedded main (its router is in memory), so
+//  PROKIT_ENOTFOUND otherwise or for a stranger.
+int client_last_seen (client_t *self, const char *name, long long *ms);
 
 //  Answer request ID from REQUESTER with a REPLY (BODY, taken) or an ERROR.
 int client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,

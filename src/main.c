@@ -581,8 +581,8 @@ s_fill_info (prokit_main_t *self, const entry_t *entry, void *info, size_t info_
 {
     prokit_window_info_t own = entry->info;
     long long seen = 0;
-    if (entry->info.joined && self->router &&
-        router_last_seen (self->router, entry->info.name, &seen) == PROKIT_OK && seen > 0)
+    if (entry->info.joined &&
+        client_last_seen (self->client, entry->info.name, &seen) == PROKIT_OK && seen > 0)
         own.last_seen_ms = seen;
     sized_give (info, info_size, &own, sizeof (own));
 }
@@ -659,8 +659,7 @@ prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats, size_t stats_size
     if (!self || !stats || stats_size == 0)
         return PROKIT_EINVAL;
     prokit_stats_t own;
-    int rc = self->router ? router_public_stats (self->router, &own)
-                          : client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, &own);
+    int rc = client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, &own);
     if (rc == PROKIT_OK)
         sized_give (stats, stats_size, &own, sizeof (own));
     return rc;

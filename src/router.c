@@ -122,7 +122,7 @@ typedef struct peer {
     uint64_t session;
     zhashx_t *receipts;
     uint64_t receipts_unsent;
-    zlistx_t *backlog;    //  router_item_t waiting for room in its queue
+    zlistx_t *backlog;    //  inbound_t waiting for room in its queue
     inflight_t *inflight; //  the requests it owes, by requester and id
 } peer_t;
 
@@ -213,11 +213,11 @@ typedef struct router_state {
     router_stats_t stats;
     //  The embedded main's inbox, and the eventfd that announces it when
     //  main's thread is not the one filling it.
-    router_item_t *inbox_head, *inbox_tail;
+    inbound_t *inbox_head, *inbox_tail;
     size_t inbox_size;
     int inbox_fd;
     bool inbox_signalled; //  inbox_fd was written and not yet read
-    router_item_t *spare; //  items main has finished with, for reuse
+    inbound_t *spare;     //  items main has finished with, for reuse
     size_t spare_count;
     bool main_holds_lock;  //  main's thread is processing: it takes the inbox itself
     int local_result;      //  why the embedded main's message was not delivered
@@ -252,17 +252,17 @@ s_signal (int fd)
 
 //  A message kept in memory (main's inbox, a peer's backlog). BODY is
 //  moved. Returns NULL when memory runs out (BODY is then closed).
-static router_item_t *
+static inbound_t *
 s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
             zmq_msg_t *body)
 {
-    router_item_t *item = self->spare;
+    inbound_t *item = self->spare;
     if (item) {
         self->spare = item->next;
         self->spare_count--;
     }
     else
-        item = (router_item_t *) malloc (sizeof (*item));
+        item = (inbound_t *) malloc (sizeof (*item));
     if (!item) {
         zmq_msg_close (body);
         return NULL;
@@ -280,7 +280,7 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
 }
 
 static void
-s_item_destroy (router_item_t **item_p)
+s_item_destroy (inbound_t **item_p)
 {
     if (*item_p) {
         zmq_msg_close (&(*item_p)->body);
@@ -315,7 +315,7 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
         zmq_msg_close (body);
         return EAGAIN;
     }
-    router_item_t *item = s_item_new (self, command, id, peer_name, body);
+    inbound_t *item = s_item_new (self, command, id, peer_name, body);
     if (!item)
         return EAGAIN;
     if (self->inbox_tail)
@@ -458,7 +458,7 @@ s_send (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
 static void
 s_backlog_destroy (void **item)
 {
-    s_item_destroy ((router_item_t **) item);
+    s_item_destroy ((inbound_t **) item);
 }
 
 static void
@@ -491,7 +491,7 @@ s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint6
         s_control_lost (self, to, command, "backlog full");
         return;
     }
-    router_item_t *item = NULL;
+    inbound_t *item = NULL;
     if (wire_body_copy (&body, body_bytes, body_size) == 0)
         item = s_item_new (self, command, id, peer_name, &body);
     if (!item) {
@@ -513,7 +513,7 @@ s_flush_backlogs (router_state_t *self)
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name)) {
         while (peer->backlog && zlistx_size (peer->backlog) > 0) {
-            router_item_t *item = (router_item_t *) zlistx_first (peer->backlog);
+            inbound_t *item = (inbound_t *) zlistx_first (peer->backlog);
             zmq_msg_t body;
             zmq_msg_init (&body);
             zmq_msg_copy (&body, &item->body); //  the item keeps it until sent
@@ -1918,7 +1918,7 @@ static void
 s_state_free (router_state_t *self)
 {
     while (self->inbox_head) {
-        router_item_t *item = self->inbox_head;
+        inbound_t *item = self->inbox_head;
         self->inbox_head = item->next;
         zmq_msg_close (&item->body);
         free (item);
@@ -1935,7 +1935,7 @@ s_state_free (router_state_t *self)
     zhashx_destroy (&self->by_name);
     free (self->targets);
     while (self->spare) {
-        router_item_t *item = self->spare;
+        inbound_t *item = self->spare;
         self->spare = item->next;
         free (item);
     }
@@ -2428,14 +2428,14 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
 }
 
 bool
-router_local_take (router_t *self, bool monitor_ready, bool pub_ready, router_item_t **spare,
-                   router_item_t **head, router_item_t **tail)
+router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t **spare,
+                   inbound_t **head, inbound_t **tail)
 {
     pthread_mutex_lock (&self->lock);
     router_state_t *state = &self->state;
     //  Keep what main has finished with, up to a bound, for the next items.
     while (*spare) {
-        router_item_t *item = *spare;
+        inbound_t *item = *spare;
         *spare = item->next;
         if (state->spare_count < ROUTER_SPARE_MAX) {
             item->next = state->spare;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "acl.h"
+#include "inbound.h"
 #include "prokit/info.h"
 #include "proto.h"
 
@@ -92,17 +93,7 @@ void router_destroy (router_t **self_p);
 //  --- the embedded main ---------------------------------------------------
 //  For a router made with embedded_main, from main's thread only.
 
-//  A message for main, in memory: the same fields a client decodes from
-//  the wire. Items form a list through NEXT; the taker frees each one and
-//  closes its body.
-typedef struct router_item {
-    uint8_t command;
-    uint64_t id;
-    char peer[PROTO_NAME_MAX + 1]; //  the source
-    zmq_msg_t body;
-    bool channel; //  a client's: it came on the PUB channel
-    struct router_item *next;
-} router_item_t;
+//  A message for main, in memory: inbound_t (inbound.h).
 
 #define ROUTER_LOCAL_FDS 4
 
@@ -133,8 +124,8 @@ int router_local_send (router_t *self, proto_command_t command, uint64_t id, con
 //  main has finished with (bodies closed): the router takes them for reuse
 //  and sets *SPARE to NULL. Returns true when more is waiting than one call
 //  processes.
-bool router_local_take (router_t *self, bool monitor_ready, bool pub_ready, router_item_t **spare,
-                        router_item_t **head, router_item_t **tail);
+bool router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t **spare,
+                        inbound_t **head, inbound_t **tail);
 
 //  Main enters (true) or leaves (false) its run loop. While it is in it,
 //  main's thread does the processing and the background thread sleeps.
