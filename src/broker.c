@@ -24,6 +24,7 @@
 #include "router.h"
 #include "serial.h"
 #include "sized.h"
+#include "sock.h"
 
 #define PING_DEFAULT_TIMEOUT_MS 2000
 
@@ -272,12 +273,13 @@ prokit_ping (const char *endpoint, const char *curve_cert, const char *server_ke
     if (!endpoint || timeout_ms < 0 || (!curve_cert != !server_key))
         return PROKIT_EINVAL;
     zsys_handler_set (NULL);
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    zsock_t *monitor = zsock_new (ZMQ_PAIR);
+    zsock_t *dealer = sock_zsock_new (ZMQ_DEALER);
+    zsock_t *monitor = dealer ? sock_zsock_new (ZMQ_PAIR) : NULL;
     if (!dealer || !monitor) {
+        int rc = sock_error (PROKIT_ENOMEM);
         zsock_destroy (&dealer);
         zsock_destroy (&monitor);
-        return PROKIT_ENOMEM;
+        return rc;
     }
     zsock_set_linger (dealer, 0);
     int rc = PROKIT_OK;

@@ -39,6 +39,7 @@
 #include "proto.h"
 #include "router.h"
 #include "serial.h"
+#include "sock.h"
 #include "wire.h"
 
 #define DISPATCH_BATCH 1024
@@ -65,12 +66,12 @@
 
 struct client {
     router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
-    zsock_t *dealer;
-    void *socket; //  raw libzmq handle of dealer
+    void *dealer;     //  raw libzmq sockets (sock.h): their creation may fail
+    void *socket;     //  raw libzmq handle of dealer
     //  The PUB channel, for a window whose router has one: everything main
     //  sends it arrives on this SUB, under the secret TOPIC its WELCOME
     //  gave. A new SUB for every session, so nothing of an old one leaks in.
-    zsock_t *sub;
+    void *sub;
     void *sub_socket; //  raw libzmq handle of sub, NULL when there is none
     int sub_fd;       //  its ZMQ_FD, in the epoll set while it exists
     char topic[PROTO_TOPIC_SIZE + 1];
@@ -105,7 +106,7 @@ struct client {
     char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
-    zsock_t *monitor;
+    void *monitor;
     int epoll_fd;
     int timer_fd;
     int wake_fd;
@@ -677,7 +678,7 @@ s_channel_close (client_t *self)
     if (!self->sub)
         return;
     epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, self->sub_fd, NULL);
-    zsock_destroy (&self->sub);
+    sock_destroy (&self->sub);
     self->sub_socket = NULL;
     self->sub_fd = -1;
     self->channel_wait = false;
@@ -706,9 +707,9 @@ s_channel_open (client_t *self, const char *channel, const char *topic)
     s_channel_close (self);
     char endpoint[PROTO_CHANNEL_MAX + 64];
     s_channel_endpoint (self, channel, endpoint, sizeof (endpoint));
-    self->sub = zsock_new (ZMQ_SUB);
+    self->sub = sock_new (ZMQ_SUB);
     if (!self->sub)
-        return PROKIT_ENOMEM;
+        return sock_error (PROKIT_ENOMEM);
     self->sub_socket = zsock_resolve (self->sub);
     zsock_set_rcvhwm (self->sub, CLIENT_HWM);
     zsock_set_linger (self->sub, 0);
@@ -718,7 +719,7 @@ s_channel_open (client_t *self, const char *channel, const char *topic)
     uint8_t wire[PROTO_TOPIC_WIRE];
     proto_topic_to_wire (self->topic, wire);
     zmq_setsockopt (self->sub_socket, ZMQ_SUBSCRIBE, wire, sizeof (wire));
-    if (zsock_connect (self->sub, "%s", endpoint) != 0) {
+    if (zmq_connect (self->sub, endpoint) != 0) {
         log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
                    zmq_strerror (zmq_errno ()));
         s_channel_close (self);
@@ -1830,10 +1831,10 @@ s_free (client_t *self)
     }
     if (self->monitor) {
         zmq_socket_monitor (self->socket, NULL, 0);
-        zsock_destroy (&self->monitor);
+        sock_destroy (&self->monitor);
     }
-    zsock_destroy (&self->sub);
-    zsock_destroy (&self->dealer);
+    sock_destroy (&self->sub);
+    sock_destroy (&self->dealer);
     zcert_destroy (&self->curve_cert);
     zhashx_destroy (&self->tallies);
     zhashx_destroy (&self->last_tallies);
@@ -1940,8 +1941,10 @@ s_open_loop (client_t *self)
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->inflight || self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0)
+    if (!self->inflight)
         return PROKIT_ENOMEM;
+    if (self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0)
+        return sock_error (PROKIT_ENOMEM);
     if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0)
         return PROKIT_ETRANSPORT;
     return PROKIT_OK;
@@ -1952,10 +1955,8 @@ s_open_loop (client_t *self)
 static int
 s_open_socket (client_t *self, const client_config_t *config)
 {
-    self->dealer = zsock_new (ZMQ_DEALER);
-    self->monitor = zsock_new (ZMQ_PAIR);
-    if (!self->dealer || !self->monitor)
-        return PROKIT_ENOMEM;
+    if (!(self->dealer = sock_new (ZMQ_DEALER)) || !(self->monitor = sock_new (ZMQ_PAIR)))
+        return sock_error (PROKIT_ENOMEM);
     self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
@@ -1980,14 +1981,14 @@ s_open_socket (client_t *self, const client_config_t *config)
     if (zmq_socket_monitor (self->socket, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
-        zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
+        zmq_connect (self->monitor, monitor_endpoint) != 0)
         return PROKIT_ETRANSPORT;
     if (config->curve_cert || config->curve_server_key) {
         int rc = s_setup_curve (self, config);
         if (rc != PROKIT_OK)
             return rc;
     }
-    if (zsock_connect (self->dealer, "%s", config->endpoint) != 0) {
+    if (zmq_connect (self->dealer, config->endpoint) != 0) {
         log_error ("%s: cannot connect to %s: %s", self->label, config->endpoint,
                    zmq_strerror (zmq_errno ()));
         return PROKIT_ETRANSPORT;

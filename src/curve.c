@@ -76,7 +76,7 @@ curve_server_key (const char *given, char *out, char *why, size_t why_size)
 }
 
 void
-curve_apply_client (zsock_t *socket, zcert_t *cert, const char *server_key)
+curve_apply_client (void *socket, zcert_t *cert, const char *server_key)
 {
     zcert_apply (cert, socket);
     zsock_set_curve_serverkey (socket, server_key);

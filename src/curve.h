@@ -36,6 +36,6 @@ zcert_t *curve_load_secret (const char *path, char *why, size_t why_size);
 bool curve_server_key (const char *given, char *out, char *why, size_t why_size);
 
 //  Make SOCKET a CURVE client with CERT's keys, trusting SERVER_KEY (Z85).
-void curve_apply_client (zsock_t *socket, zcert_t *cert, const char *server_key);
+void curve_apply_client (void *socket, zcert_t *cert, const char *server_key);
 
 #endif

@@ -28,6 +28,7 @@ static const error_entry_t s_errors[] = {
     { PROKIT_ETRANSPORT, "PROKIT_ETRANSPORT", "transport error" },
     { PROKIT_ESPAWN, "PROKIT_ESPAWN", "window process could not be started" },
     { PROKIT_EEXITED, "PROKIT_EEXITED", "window process exited before joining" },
+    { PROKIT_ENOFILE, "PROKIT_ENOFILE", "out of file descriptors or sockets" },
 };
 
 static const error_entry_t *

@@ -4,7 +4,7 @@
 #include <string.h>
 
 bool
-monitor_next (zsock_t *monitor, monitor_event_t *event)
+monitor_next (void *monitor, monitor_event_t *event)
 {
     void *socket = zsock_resolve (monitor);
     zmq_msg_t frame;

@@ -19,8 +19,8 @@ typedef struct monitor_event {
     char endpoint[256]; //  truncated when longer
 } monitor_event_t;
 
-//  Take the next event from MONITOR without blocking. Returns false when
-//  none is waiting.
-bool monitor_next (zsock_t *monitor, monitor_event_t *event);
+//  Take the next event from MONITOR (a zsock_t or a raw socket) without
+//  blocking. Returns false when none is waiting.
+bool monitor_next (void *monitor, monitor_event_t *event);
 
 #endif

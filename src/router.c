@@ -41,6 +41,7 @@
 #include "prokit/error.h"
 #include "proto.h"
 #include "serial.h"
+#include "sock.h"
 #include "wire.h"
 
 //  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
@@ -1899,7 +1900,7 @@ s_zap_endpoint_free (void)
 {
     int64_t deadline = clock_mono_ms () + ZAP_WAIT_MS;
     while (true) {
-        zsock_t *probe = zsock_new (ZMQ_REP);
+        zsock_t *probe = sock_zsock_new (ZMQ_REP);
         if (!probe)
             return false;
         //  Unbinding an inproc endpoint is immediate, unlike closing.
@@ -2010,17 +2011,20 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
 {
     self->inbox_fd = -1;
     self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
-    self->router_sock = zsock_new (ZMQ_ROUTER);
-    self->pub_sock = zsock_new (ZMQ_XPUB);
+    self->router_sock = sock_zsock_new (ZMQ_ROUTER);
+    self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
     self->by_name = zhashx_new ();
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
     if (!s_topic_new (self, self->instance))
         return PROKIT_ENOMEM;
+    if (!self->router_sock || !self->pub_sock)
+        return sock_error (PROKIT_ENOMEM);
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!self->router_sock || !self->pub_sock || !self->by_name || !self->by_id ||
-        !self->by_topic || !self->lost || self->inbox_fd < 0)
+    if (self->inbox_fd < 0)
+        return sock_error (PROKIT_ENOMEM);
+    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost)
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->lost, s_lost_destroy);
     self->pub = zsock_resolve (self->pub_sock);
@@ -2060,9 +2064,10 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
               (unsigned long long) serial_next ());
-    self->monitor = zsock_new (ZMQ_PAIR);
-    if (!self->monitor ||
-        zmq_socket_monitor (self->router, monitor_endpoint,
+    self->monitor = sock_zsock_new (ZMQ_PAIR);
+    if (!self->monitor)
+        return sock_error (PROKIT_ENOMEM);
+    if (zmq_socket_monitor (self->router, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | CURVE_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
         return PROKIT_ENOMEM;
@@ -2271,7 +2276,7 @@ router_new (const router_config_t *config, int *error)
     self->state.acl = acl;
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-    int rc = self->wake_fd < 0 || self->epoll_fd < 0 ? PROKIT_ENOMEM
+    int rc = self->wake_fd < 0 || self->epoll_fd < 0 ? sock_error (PROKIT_ENOMEM)
                                                      : s_state_init (&self->state, config, bound);
     if (rc == PROKIT_OK && (s_thread_epoll_add (self->epoll_fd, self->wake_fd, EPOLLIN) != 0 ||
                             s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.router_sock),

@@ -34,7 +34,8 @@ typedef enum prokit_error {
     PROKIT_EACCES = -13,     //  the peer is not allowed to do that
     PROKIT_ETRANSPORT = -14, //  binding or connecting the endpoint failed
     PROKIT_ESPAWN = -15,     //  a window process could not be started
-    PROKIT_EEXITED = -16     //  a window process exited before it joined
+    PROKIT_EEXITED = -16,    //  a window process exited before it joined
+    PROKIT_ENOFILE = -17     //  out of file descriptors or sockets (ulimit -n)
 } prokit_error_t;
 
 //  Return a static, human-readable text for an error code (never NULL;
