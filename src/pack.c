@@ -194,23 +194,8 @@ pack_read_int (pack_cursor_t *c, int64_t *value)
 bool
 pack_read_str (pack_cursor_t *c, const uint8_t **str, size_t *len)
 {
-    const uint8_t *p;
-    if (!pack_take (c, 1, &p))
-        return false;
-    uint8_t b = *p;
-    uint64_t n;
-    if (b >= 0xa0 && b <= 0xbf)
-        n = b & 0x1f;
-    else {
-        size_t width = b == 0xd9 ? 1 : b == 0xda ? 2 : b == 0xdb ? 4 : 0;
-        if (width == 0 || !pack_take (c, width, &p))
-            return false;
-        n = pack_be (p, width);
-    }
-    if (n > pack_left (c))
-        return false;
-    *len = (size_t) n;
-    return pack_take (c, *len, str);
+    return pack_left (c) > 0 && pack_type_of (*c->at) == PROKIT_PAYLOAD_STR &&
+           pack_read_raw (c, str, len);
 }
 
 bool
@@ -281,6 +266,62 @@ pack_open_map (const void *data, size_t size, pack_cursor_t *c, uint64_t *pairs)
     c->at = (const uint8_t *) data;
     c->end = (const uint8_t *) data + size;
     return pack_read_container (c, 0x80, 0xde, 0xdf, pairs);
+}
+
+prokit_payload_type_t
+pack_type_of (uint8_t b)
+{
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3))
+        return PROKIT_PAYLOAD_INT;
+    if (b <= 0x8f || b == 0xde || b == 0xdf)
+        return PROKIT_PAYLOAD_MAP;
+    if (b <= 0x9f || b == 0xdc || b == 0xdd)
+        return PROKIT_PAYLOAD_ARRAY;
+    if (b <= 0xbf || (b >= 0xd9 && b <= 0xdb))
+        return PROKIT_PAYLOAD_STR;
+    switch (b) {
+    case 0xc2:
+    case 0xc3: return PROKIT_PAYLOAD_BOOL;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6: return PROKIT_PAYLOAD_BIN;
+    case 0xca:
+    case 0xcb: return PROKIT_PAYLOAD_FLOAT;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9: return PROKIT_PAYLOAD_EXT;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8: return PROKIT_PAYLOAD_EXT;
+    default: return PROKIT_PAYLOAD_NIL;
+    }
+}
+
+bool
+pack_read_raw (pack_cursor_t *c, const uint8_t **bytes, size_t *len)
+{
+    const uint8_t *p;
+    if (!pack_take (c, 1, &p))
+        return false;
+    uint8_t b = *p;
+    uint64_t n;
+    if (b >= 0xa0 && b <= 0xbf)
+        n = b & 0x1f;
+    else {
+        size_t width = (b == 0xc4 || b == 0xd9)   ? 1
+                       : (b == 0xc5 || b == 0xda) ? 2
+                       : (b == 0xc6 || b == 0xdb) ? 4
+                                                  : 0;
+        if (width == 0 || !pack_take (c, width, &p))
+            return false;
+        n = pack_be (p, width);
+    }
+    if (n > pack_left (c))
+        return false;
+    *len = (size_t) n;
+    return pack_take (c, *len, bytes);
 }
 
 //  --- writing -----------------------------------------------------------------

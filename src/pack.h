@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prokit/payload.h"
+
 //  The deepest nesting pack_check() accepts.
 #define PACK_DEPTH_MAX 64
 
@@ -59,6 +61,10 @@ bool pack_read_str (pack_cursor_t *c, const uint8_t **str, size_t *len);
 //  A container head: FIX_LOW is its fix form's first byte (0x80 map, 0x90
 //  array), B16 and B32 its 16- and 32-bit forms; *N its count.
 bool pack_read_container (pack_cursor_t *c, uint8_t fix_low, uint8_t b16, uint8_t b32, uint64_t *n);
+//  A str or a bin: its bytes, in place, and their length.
+bool pack_read_raw (pack_cursor_t *c, const uint8_t **bytes, size_t *len);
+//  The type of the value whose first byte is B.
+prokit_payload_type_t pack_type_of (uint8_t b);
 //  Skip one complete value (already known to be well-formed).
 bool pack_skip (pack_cursor_t *c);
 //  Start reading a map of SIZE bytes at DATA: *C after its head, *PAIRS

@@ -184,44 +184,12 @@ prokit_payload_size (const prokit_payload_t *self)
     return self ? zmq_msg_size (&self->frame) : 0;
 }
 
-//  The type of the msgpack value that starts with byte B.
-static prokit_payload_type_t
-s_type_of (uint8_t b)
-{
-    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xd3))
-        return PROKIT_PAYLOAD_INT;
-    if (b <= 0x8f || b == 0xde || b == 0xdf)
-        return PROKIT_PAYLOAD_MAP;
-    if (b <= 0x9f || b == 0xdc || b == 0xdd)
-        return PROKIT_PAYLOAD_ARRAY;
-    if (b <= 0xbf || (b >= 0xd9 && b <= 0xdb))
-        return PROKIT_PAYLOAD_STR;
-    switch (b) {
-    case 0xc2:
-    case 0xc3: return PROKIT_PAYLOAD_BOOL;
-    case 0xc4:
-    case 0xc5:
-    case 0xc6: return PROKIT_PAYLOAD_BIN;
-    case 0xca:
-    case 0xcb: return PROKIT_PAYLOAD_FLOAT;
-    case 0xc7:
-    case 0xc8:
-    case 0xc9: return PROKIT_PAYLOAD_EXT;
-    case 0xd4:
-    case 0xd5:
-    case 0xd6:
-    case 0xd7:
-    case 0xd8: return PROKIT_PAYLOAD_EXT;
-    default: return PROKIT_PAYLOAD_NIL;
-    }
-}
-
 prokit_payload_type_t
 prokit_payload_type (const prokit_payload_t *self)
 {
     if (!self || zmq_msg_size (&self->frame) == 0)
         return PROKIT_PAYLOAD_NIL;
-    return s_type_of (*(const uint8_t *) zmq_msg_data ((zmq_msg_t *) &self->frame));
+    return pack_type_of (*(const uint8_t *) zmq_msg_data ((zmq_msg_t *) &self->frame));
 }
 
 const void *
@@ -233,31 +201,17 @@ prokit_payload_bytes (const prokit_payload_t *self, size_t *size)
     if (total == 0)
         return NULL;
     const uint8_t *p = (const uint8_t *) zmq_msg_data ((zmq_msg_t *) &self->frame);
-    prokit_payload_type_t type = s_type_of (p[0]);
-    if (type != PROKIT_PAYLOAD_STR && type != PROKIT_PAYLOAD_BIN)
-        return NULL;
-    size_t head, len;
-    if (p[0] >= 0xa0 && p[0] <= 0xbf) {
-        head = 1;
-        len = p[0] & 0x1f;
-    }
-    else {
-        size_t width = (p[0] == 0xc4 || p[0] == 0xd9) ? 1 : (p[0] == 0xc5 || p[0] == 0xda) ? 2 : 4;
-        head = 1 + width;
-        //  Payloads are validated on construction and receipt, so these
-        //  hold; checking again costs nothing and keeps a bad frame from
-        //  being read past its end.
-        if (head > total)
-            return NULL;
-        len = 0;
-        for (size_t i = 0; i < width; i++)
-            len = (len << 8) | p[1 + i];
-    }
-    if (len > total - head)
+    //  Payloads are validated on construction and receipt; reading through
+    //  the cursor all the same keeps a bad frame from being read past its
+    //  end.
+    pack_cursor_t c = { p, p + total };
+    const uint8_t *bytes;
+    size_t len;
+    if (!pack_read_raw (&c, &bytes, &len))
         return NULL;
     if (size)
         *size = len;
-    return p + head;
+    return bytes;
 }
 
 const char *
