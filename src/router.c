@@ -1,27 +1,27 @@
 /*  router.c: the routing core.
 
-    One ROUTER socket, an XPUB for the PUB channel, and the registry,
-    driven by a background thread or, while an embedded main runs its
-    loop, by main's thread (see router.h). Windows connect with a DEALER
-    (and a SUB on the channel), claim a name with HELLO, and from then on
-    every message names its destination; the router rewrites that to the
-    source and forwards it. An embedded main has no socket: it hands its
-    messages in under the router's lock and takes its own from an inbox. The router never parses a
-    payload beyond validating it (proto.c), never blocks on a slow peer (a
-    full queue turns into an EAGAIN error for the sender), and never lets a
-    malformed message reach a client.
+    One ROUTER socket, an XPUB for the PUB channel, and the registry, in a
+    router_state_t driven by whoever holds the router's lock
+    (router_thread.c: its own thread, or an embedded main's). Windows
+    connect with a DEALER (and a SUB on the channel), claim a name with
+    HELLO, and from then on every message names its destination; the
+    router rewrites that to the source and forwards it. An embedded main
+    has no socket: its messages enter through router_core_handle() and its
+    own wait in an inbox. The router never parses a payload beyond
+    validating it (proto.c), never blocks on a slow peer (a full queue
+    turns into an EAGAIN error for the sender), and never lets a malformed
+    message reach a client.
 
     It must never trust the sender's word for who it is: the name of a
     message's source always comes from the registry entry of the connection
     it arrived on.
 */
-#include "router.h"
+#include "router_core.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -43,37 +43,6 @@
 #include "serial.h"
 #include "sock.h"
 #include "wire.h"
-
-//  The router refuses bodies over max_payload with ETOOBIG; libzmq itself
-//  drops connections whose frames exceed twice that, so a hostile peer
-//  cannot make the router buffer arbitrarily large frames.
-#define ROUTER_BOUND_MAX 256
-#define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
-#define ROUTING_ID_MAX 255
-#define BATCH_MAX 256
-//  Items for main kept for reuse once main has handled them.
-#define ROUTER_SPARE_MAX 1024
-//  Per-peer queue depth (messages) before the router sees EAGAIN for it.
-#define ROUTER_HWM 10000
-//  The most messages a client under flow control may hold unconfirmed
-//  (well within its own and our high-water marks of ROUTER_HWM).
-#define ROUTER_WINDOW_MAX 8000
-//  Errors and presence events the router itself generates are never
-//  dropped for a full queue: they wait in a per-peer backlog, retried
-//  every BACKLOG_RETRY_MS, up to BACKLOG_MAX entries.
-#define BACKLOG_RETRY_MS 5
-//  Liveness of connections (ZMTP PING/PONG, done by libzmq).
-#define ROUTER_HEARTBEAT_IVL_MS 1000
-#define ROUTER_HEARTBEAT_TIMEOUT_MS 3000
-#define BACKLOG_MAX 1000000
-//  When main used the socket outside its run loop, the background thread
-//  looks again this soon: a send may have consumed libzmq's wake-up for
-//  incoming messages. Only while main keeps sending; idle costs nothing.
-#define TOUCH_RECHECK_MS 1
-//  While main is in its run loop it processes the socket itself; the
-//  thread steps in only if main has not done so this long after a wake-up
-//  (main is busy in a handler of the application's).
-#define MAIN_GRACE_MS 1
 
 typedef struct peer {
     char name[PROTO_NAME_MAX + 1];
@@ -165,86 +134,11 @@ typedef struct receipt {
 //  is settled at once from its last confirmation).
 #define LOST_GRACE_TIMEOUTS 10
 #define LOST_SESSIONS_MAX 100000
-#define LOST_SWEEP_MS 250
-//  How often the channel's socket is read at least, for subscriptions a
-//  publish swallowed the announcement of (ending connections, strangers).
-#define PUB_LOOK_MS 100
-
-typedef struct router_state {
-    zsock_t *router_sock;
-    void *router; //  the raw libzmq socket of router_sock
-    //  The PUB channel: main -> window messages and broadcasts. An XPUB
-    //  that never drops (ZMQ_XPUB_NODROP: a full subscriber makes the send
-    //  fail with EAGAIN) and applies only the subscriptions the router
-    //  approves (ZMQ_XPUB_MANUAL): a joining window's own secret topic,
-    //  under which everything main sends it goes, broadcasts included.
-    zsock_t *pub_sock;
-    void *pub;
-    char channels[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX]; //  per endpoint, "" if none
-    char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];    //  the endpoints as bound
-    size_t endpoint_count;
-    zhashx_t *by_topic;                  //  topic -> peer_t on the channel
-    size_t joining_count;                //  windows waiting for their subscription
-    char instance[PROTO_TOPIC_SIZE + 1]; //  this router's id, in WELCOME
-    uint64_t sessions;                   //  HELLOs admitted
-    size_t receipts_pending;             //  peers with receipts unsent
-    uint64_t sending_session;            //  the session of the SEND s_forward sends
-    int64_t pub_read_at;                 //  when the channel's socket was last read
-    size_t channel_windows;              //  joined windows on the channel
-    atomic_size_t channel_count;         //  the same, for the thread to read unlocked
-    zhashx_t *lost;                      //  topic -> lost_session_t
-    atomic_size_t lost_count;
-    int lost_grace_ms;
-    zsock_t *monitor; //  connection events of router_sock
-    size_t max_payload;
-    int heartbeat_ms;  //  announced in WELCOME
-    zhashx_t *by_name; //  name -> peer_t (owns the peers)
-    zhashx_t *by_id;   //  hex routing id -> peer_t
-    peer_t *main;
-    //  The peers last found by routing id and by name: traffic comes in
-    //  runs from the same sender to the same target, and a hit spares a
-    //  hex conversion and a string hash. Cleared whenever a peer goes.
-    peer_t *recent_sender;
-    peer_t *recent_target;
-    zactor_t *auth;       //  CZMQ's ZAP handler, when CURVE is on
-    acl_t *acl;           //  which key may claim which name; NULL: any
-    size_t backlog_total; //  entries in all peers' backlogs
-    peer_t **targets;     //  a broadcast's recipients, kept between broadcasts
-    size_t targets_size;
-    router_stats_t stats;
-    //  The embedded main's inbox, and the eventfd that announces it when
-    //  main's thread is not the one filling it.
-    inbound_t *inbox_head, *inbox_tail;
-    size_t inbox_size;
-    int inbox_fd;
-    bool inbox_signalled; //  inbox_fd was written and not yet read
-    inbound_t *spare;     //  items main has finished with, for reuse
-    size_t spare_count;
-    bool main_holds_lock;  //  main's thread is processing: it takes the inbox itself
-    int local_result;      //  why the embedded main's message was not delivered
-    bool main_awaits_room; //  main was refused for a full window: tell it of room
-} router_state_t;
-
-struct router {
-    pthread_mutex_t lock; //  guards state, the sockets included
-    router_state_t state;
-    pthread_t thread;
-    bool thread_started;
-    int wake_fd;              //  eventfd: stop, main touched the socket
-    int epoll_fd;             //  the thread's: wake_fd, and the sockets' ZMQ_FDs edge-triggered
-    atomic_bool stop;         //  the thread must end
-    atomic_bool main_in_loop; //  main's thread is in its run loop: it processes
-    atomic_uint main_takes;   //  how many times main has processed (router_local_take)
-    atomic_bool thread_idle;  //  the thread sleeps with no deadline
-    atomic_bool touched;      //  main used the socket outside its loop
-    char *endpoints[ROUTER_ENDPOINTS_MAX];
-    size_t endpoint_count;
-};
 
 //  --- sending -----------------------------------------------------------------
 
-static void
-s_signal (int fd)
+void
+router_core_signal (int fd)
 {
     uint64_t one = 1;
     ssize_t rc = write (fd, &one, sizeof (one));
@@ -300,7 +194,7 @@ s_announce_room (router_state_t *self)
         return;
     self->main_awaits_room = false;
     if (!self->main_holds_lock && !self->inbox_signalled && self->inbox_fd >= 0) {
-        s_signal (self->inbox_fd);
+        router_core_signal (self->inbox_fd);
         self->inbox_signalled = true;
     }
 }
@@ -326,7 +220,7 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
         //  Main's thread takes the inbox at the end of its own processing;
         //  otherwise tell it there is something.
         if (!self->main_holds_lock && !self->inbox_signalled) {
-            s_signal (self->inbox_fd);
+            router_core_signal (self->inbox_fd);
             self->inbox_signalled = true;
         }
     }
@@ -625,8 +519,8 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
             s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
-static peer_t *
-s_find (router_state_t *self, const char *name)
+peer_t *
+router_core_find (router_state_t *self, const char *name)
 {
     peer_t *recent = self->recent_target;
     if (recent && strcmp (recent->name, name) == 0)
@@ -664,7 +558,7 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     snprintf (text, sizeof (text), "'%s' left before answering (%s)", peer->name, reason);
     inflight_entry_t *entry;
     while ((entry = inflight_any (peer->inflight)) != NULL) {
-        peer_t *requester = s_find (self, entry->peer);
+        peer_t *requester = router_core_find (self, entry->peer);
         if (requester && requester != peer)
             s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
         inflight_remove (peer->inflight, entry);
@@ -765,8 +659,8 @@ s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const cha
 }
 
 //  Every sender with confirmations not yet sent hears them.
-static void
-s_flush_receipts (router_state_t *self)
+void
+router_core_flush_receipts (router_state_t *self)
 {
     if (self->receipts_pending == 0)
         return;
@@ -848,8 +742,8 @@ s_lost_settle (router_state_t *self, const char *topic, uint64_t count, uint64_t
 
 //  Lost sessions whose window has not come back in time: what they last
 //  confirmed is all they are known to have taken in.
-static void
-s_sweep_lost (router_state_t *self)
+void
+router_core_sweep_lost (router_state_t *self)
 {
     if (atomic_load (&self->lost_count) == 0)
         return;
@@ -1259,7 +1153,7 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 static void
 s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
-    peer_t *target = s_find (self, msg->peer);
+    peer_t *target = router_core_find (self, msg->peer);
     bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
     //  A window still joining is nobody's to reach yet; only an answer to
     //  a request it made (before it had joined) goes to it, on its DEALER.
@@ -1355,13 +1249,13 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_EACCES, text);
         return;
     }
-    peer_t *target = s_find (self, msg->peer);
+    peer_t *target = router_core_find (self, msg->peer);
     if (target && !target->joining && msg->command != PROTO_CLOSE)
         target->hello.shown = msg->command == PROTO_SHOW;
     s_forward (self, sender, msg, body);
     //  A closed window is gone at once: its name is free, whatever it does
     //  next (it says BYE, or its further messages are refused).
-    target = s_find (self, msg->peer);
+    target = router_core_find (self, msg->peer);
     if (target && !target->joining && msg->command == PROTO_CLOSE && !target->is_main)
         s_remove_peer (self, target, "closed by main");
 }
@@ -1575,8 +1469,8 @@ s_drain_monitor (router_state_t *self)
 
 //  A well-formed message from a joined peer (or from the embedded main).
 //  BODY is taken.
-static void
-s_handle_joined (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+void
+router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
     switch (msg->command) {
     case PROTO_HELLO:
@@ -1751,7 +1645,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
         return;
     }
-    s_handle_joined (self, sender, &msg, &body);
+    router_core_handle (self, sender, &msg, &body);
 }
 
 //  Read whatever is waiting, up to BATCH_MAX messages, without blocking.
@@ -1783,8 +1677,8 @@ s_drain (router_state_t *self)
 //  topic is unsubscribed) while its DEALER lives on, nothing main sends it
 //  could reach it: its session ends there ("connection lost") and it is
 //  told with a BYE, on which it joins again.
-static void
-s_drain_pub (router_state_t *self)
+void
+router_core_drain_pub (router_state_t *self)
 {
     if (!self->pub)
         return;
@@ -1849,8 +1743,8 @@ s_drain_pub (router_state_t *self)
 //  reading the socket until libzmq says it is empty (EAGAIN), which also
 //  re-arms its ZMQ_FD, so nothing that arrived meanwhile goes unannounced.
 //  Returns true when more is waiting (a batch limit was hit).
-static bool
-s_process (router_state_t *self, bool monitor_ready, bool pub_ready)
+bool
+router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
 {
     //  Its descriptor tells when connection events wait; looking costs a
     //  poll and a getpid.
@@ -1862,9 +1756,9 @@ s_process (router_state_t *self, bool monitor_ready, bool pub_ready)
     int64_t now = clock_coarse_wall_ms ();
     if (pub_ready || self->joining_count > 0 || now - self->pub_read_at >= PUB_LOOK_MS) {
         self->pub_read_at = now;
-        s_drain_pub (self);
+        router_core_drain_pub (self);
     }
-    s_sweep_lost (self);
+    router_core_sweep_lost (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
         s_flush_backlogs (self);
@@ -1876,8 +1770,8 @@ s_process (router_state_t *self, bool monitor_ready, bool pub_ready)
 
 //  --- life cycle --------------------------------------------------------------
 
-static void
-s_say_goodbye (router_state_t *self)
+void
+router_core_say_goodbye (router_state_t *self)
 {
     //  Give the goodbyes a moment to leave; closing never waits longer.
     zsock_set_linger (self->router_sock, 200);
@@ -1915,8 +1809,8 @@ s_zap_endpoint_free (void)
     }
 }
 
-static void
-s_state_free (router_state_t *self)
+void
+router_core_free (router_state_t *self)
 {
     while (self->inbox_head) {
         inbound_t *item = self->inbox_head;
@@ -2006,8 +1900,9 @@ s_bind_channel (router_state_t *self, const router_config_t *config, size_t inde
 
 //  Create the socket, its monitor and ZAP, and bind every endpoint, noting
 //  how each was bound in BOUND. Returns PROKIT_OK or why not.
-static int
-s_state_init (router_state_t *self, const router_config_t *config, char bound[][ROUTER_BOUND_MAX])
+int
+router_core_init (router_state_t *self, const router_config_t *config,
+                  char bound[][ROUTER_BOUND_MAX])
 {
     self->inbox_fd = -1;
     self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
@@ -2114,376 +2009,9 @@ s_state_init (router_state_t *self, const router_config_t *config, char bound[][
     return PROKIT_OK;
 }
 
-//  The background thread: process whenever the socket, its monitor or a
-//  backlog needs it. While main is in its run loop, main processes; the
-//  thread only checks, MAIN_GRACE_MS after each wake-up, that main did.
-//  The sockets' ZMQ_FDs are edge-triggered here: one wake-up per libzmq
-//  signal, so a signal main is about to handle never makes the thread spin.
-static void *
-s_router_thread (void *arg)
+int64_t
+router_core_last_seen (router_state_t *self, const char *name)
 {
-    router_t *self = (router_t *) arg;
-    struct pollfd wake = { self->wake_fd, POLLIN, 0 };
-    int monitor_fd = zsock_fd (self->state.monitor);
-    int pub_fd = zsock_fd (self->state.pub_sock);
-    int timeout = 0; //  look once at the start, at everything
-    bool monitor_ready = true, pub_ready = true;
-    while (!atomic_load (&self->stop)) {
-        struct epoll_event events[4];
-        //  Lost sessions fall due with nothing on the sockets, and a
-        //  channel's announcement may have been swallowed: look now and
-        //  then while there are lost sessions or windows on the channel,
-        //  whoever else is processing.
-        int wait = timeout;
-        bool lost = atomic_load (&self->state.lost_count) > 0;
-        bool channel = atomic_load (&self->state.channel_count) > 0;
-        if ((lost || channel) && (wait < 0 || wait > LOST_SWEEP_MS))
-            wait = LOST_SWEEP_MS;
-        int count = epoll_wait (self->epoll_fd, events, 4, wait);
-        if (count < 0 && errno != EINTR)
-            break;
-        atomic_store (&self->thread_idle, false);
-        if (lost || channel) {
-            pthread_mutex_lock (&self->lock);
-            s_sweep_lost (&self->state);
-            //  A channel connection that ended while the router sat idle,
-            //  its announcement swallowed by a publish, is seen this way.
-            int64_t now = clock_coarse_wall_ms ();
-            if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
-                self->state.pub_read_at = now;
-                s_drain_pub (&self->state);
-            }
-            //  Senders hear the confirmations short of a batch too.
-            s_flush_receipts (&self->state);
-            pthread_mutex_unlock (&self->lock);
-        }
-        for (int i = 0; i < count; i++) {
-            if (events[i].data.fd == self->wake_fd) {
-                uint64_t value;
-                ssize_t rc = read (self->wake_fd, &value, sizeof (value));
-                (void) rc;
-            }
-            else if (events[i].data.fd == monitor_fd)
-                monitor_ready = true; //  edge-triggered: remembered until looked at
-            else if (events[i].data.fd == pub_fd)
-                pub_ready = true;
-        }
-        if (atomic_load (&self->stop))
-            break;
-        bool touched = atomic_exchange (&self->touched, false);
-        if (atomic_load (&self->main_in_loop) && !touched) {
-            //  Main is on it, or will be: give it a moment, then look.
-            unsigned takes = atomic_load (&self->main_takes);
-            if (poll (&wake, 1, MAIN_GRACE_MS) > 0 && atomic_load (&self->stop))
-                break;
-            if (atomic_load (&self->main_takes) != takes && atomic_load (&self->main_in_loop)) {
-                pthread_mutex_lock (&self->lock);
-                size_t backlog = self->state.backlog_total;
-                pthread_mutex_unlock (&self->lock);
-                if (backlog == 0) {
-                    timeout = -1;
-                    continue;
-                }
-            }
-        }
-        pthread_mutex_lock (&self->lock);
-        bool more = s_process (&self->state, monitor_ready, pub_ready);
-        pub_ready = false;
-        monitor_ready = false;
-        size_t backlog = self->state.backlog_total;
-        pthread_mutex_unlock (&self->lock);
-        if (more)
-            timeout = 0;
-        else if (backlog > 0)
-            timeout = BACKLOG_RETRY_MS;
-        else if (touched && !atomic_load (&self->main_in_loop))
-            timeout = TOUCH_RECHECK_MS;
-        else {
-            timeout = -1;
-            atomic_store (&self->thread_idle, true);
-            //  Main may have touched the socket just before we said so.
-            if (atomic_load (&self->touched))
-                timeout = 0;
-        }
-    }
-    return NULL;
-}
-
-static int
-s_thread_epoll_add (int epoll_fd, int fd, uint32_t events)
-{
-    struct epoll_event event;
-    memset (&event, 0, sizeof (event));
-    event.events = events;
-    event.data.fd = fd;
-    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
-}
-
-//  libzmq unlinks an existing ipc socket file when it binds, which would
-//  silently steal the endpoint from a main that is still running. Probe it
-//  first: if something accepts a connection there, refuse.
-static bool
-s_ipc_in_use (const char *endpoint)
-{
-    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
-        return false;
-    const char *path = endpoint + 6;
-    struct sockaddr_un addr;
-    if (strlen (path) >= sizeof (addr.sun_path))
-        return false;
-    memset (&addr, 0, sizeof (addr));
-    addr.sun_family = AF_UNIX;
-    strcpy (addr.sun_path, path);
-    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    bool in_use = connect (fd, (struct sockaddr *) &addr, sizeof (addr)) == 0;
-    close (fd);
-    return in_use;
-}
-
-router_t *
-router_new (const router_config_t *config, int *error)
-{
-    int dummy;
-    if (!error)
-        error = &dummy;
-    acl_t *acl = config ? config->acl : NULL;
-    if (!config || config->endpoint_count == 0 || config->endpoint_count > ROUTER_ENDPOINTS_MAX) {
-        acl_destroy (&acl);
-        *error = PROKIT_EINVAL;
-        return NULL;
-    }
-    for (size_t i = 0; i < config->endpoint_count; i++)
-        if (!config->endpoints[i] || s_ipc_in_use (config->endpoints[i])) {
-            if (config->endpoints[i])
-                log_error ("router: %s is in use by another process", config->endpoints[i]);
-            acl_destroy (&acl);
-            *error = config->endpoints[i] ? PROKIT_EEXIST : PROKIT_EINVAL;
-            return NULL;
-        }
-    router_t *self = (router_t *) calloc (1, sizeof (*self));
-    char (*bound)[ROUTER_BOUND_MAX] =
-        (char (*)[ROUTER_BOUND_MAX]) calloc (ROUTER_ENDPOINTS_MAX, ROUTER_BOUND_MAX);
-    if (!self || !bound) {
-        free (self);
-        free (bound);
-        acl_destroy (&acl);
-        *error = PROKIT_ENOMEM;
-        return NULL;
-    }
-    pthread_mutex_init (&self->lock, NULL);
-    self->state.acl = acl;
-    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-    int rc = self->wake_fd < 0 || self->epoll_fd < 0 ? sock_error (PROKIT_ENOMEM)
-                                                     : s_state_init (&self->state, config, bound);
-    if (rc == PROKIT_OK && (s_thread_epoll_add (self->epoll_fd, self->wake_fd, EPOLLIN) != 0 ||
-                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.router_sock),
-                                                EPOLLIN | EPOLLET) != 0 ||
-                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.monitor),
-                                                EPOLLIN | EPOLLET) != 0 ||
-                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.pub_sock),
-                                                EPOLLIN | EPOLLET) != 0))
-        rc = PROKIT_ETRANSPORT;
-    //  The socket is the thread's from here on; creating the thread is
-    //  the memory barrier libzmq asks for when a socket changes threads.
-    if (rc == PROKIT_OK) {
-        self->endpoint_count = config->endpoint_count;
-        for (size_t i = 0; i < self->endpoint_count && rc == PROKIT_OK; i++)
-            if (!(self->endpoints[i] = strdup (bound[i])))
-                rc = PROKIT_ENOMEM;
-    }
-    if (rc == PROKIT_OK) {
-        if (pthread_create (&self->thread, NULL, s_router_thread, self) != 0)
-            rc = PROKIT_ENOMEM;
-        else
-            self->thread_started = true;
-    }
-    free (bound);
-    if (rc != PROKIT_OK) {
-        router_destroy (&self);
-        *error = rc;
-        return NULL;
-    }
-    *error = PROKIT_OK;
-    return self;
-}
-
-const char *
-router_endpoint (const router_t *self)
-{
-    return self->endpoints[0];
-}
-
-const char *
-router_endpoint_at (const router_t *self, size_t index)
-{
-    return index < self->endpoint_count ? self->endpoints[index] : NULL;
-}
-
-int
-router_stats (router_t *self, router_stats_t *stats)
-{
-    pthread_mutex_lock (&self->lock);
-    *stats = self->state.stats;
-    pthread_mutex_unlock (&self->lock);
-    return PROKIT_OK;
-}
-
-int
-router_last_seen (router_t *self, const char *name, long long *ms)
-{
-    pthread_mutex_lock (&self->lock);
-    peer_t *peer = name ? s_find (&self->state, name) : NULL;
-    int64_t seen = peer ? peer->last_seen : 0;
-    pthread_mutex_unlock (&self->lock);
-    *ms = (long long) seen;
-    return seen > 0 ? PROKIT_OK : PROKIT_ENOTFOUND;
-}
-
-void
-router_destroy (router_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    router_t *self = *self_p;
-    if (self->thread_started) {
-        atomic_store (&self->stop, true);
-        s_signal (self->wake_fd);
-        pthread_join (self->thread, NULL);
-        s_say_goodbye (&self->state);
-    }
-    s_state_free (&self->state);
-    if (self->wake_fd > 0)
-        close (self->wake_fd);
-    if (self->epoll_fd > 0)
-        close (self->epoll_fd);
-    pthread_mutex_destroy (&self->lock);
-    //  libzmq removes the socket file only when its I/O thread gets round
-    //  to it, which a process about to exit may never let happen.
-    for (size_t i = 0; i < self->endpoint_count; i++) {
-        const char *endpoint = self->endpoints[i];
-        if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
-            unlink (endpoint + 6);
-        const char *channel = self->state.channels[i];
-        if (strncmp (channel, "ipc://", 6) == 0 && channel[6] != '@')
-            unlink (channel + 6);
-        free (self->endpoints[i]);
-    }
-    free (self);
-    *self_p = NULL;
-}
-
-//  --- the embedded main ---------------------------------------------------
-
-void
-router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS])
-{
-    fds[0] = zsock_fd (self->state.router_sock);
-    fds[1] = zsock_fd (self->state.monitor);
-    fds[2] = self->state.inbox_fd;
-    fds[3] = zsock_fd (self->state.pub_sock);
-}
-
-size_t
-router_max_payload (const router_t *self)
-{
-    return self->state.max_payload;
-}
-
-//  Main used the socket outside its run loop: libzmq may have consumed,
-//  inside that send, the wake-up announcing incoming messages, so the
-//  background thread must look again (once per sleep, not per send).
-static void
-s_touched (router_t *self)
-{
-    atomic_store (&self->touched, true);
-    if (atomic_exchange (&self->thread_idle, false))
-        s_signal (self->wake_fd);
-}
-
-int
-router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
-                   zmq_msg_t *body)
-{
-    proto_msg_t msg; //  only what routing reads: no clearing of the peer's bytes
-    msg.version = PROTO_VERSION_MAX;
-    msg.body_frame = 0;
-    msg.body_inline = false;
-    msg.command = (uint8_t) command;
-    msg.id = id;
-    size_t peer_size = strnlen (peer, PROTO_NAME_MAX);
-    memcpy (msg.peer, peer, peer_size);
-    msg.peer[peer_size] = 0;
-    msg.body = (const uint8_t *) zmq_msg_data (body);
-    msg.body_size = zmq_msg_size (body);
-    pthread_mutex_lock (&self->lock);
-    router_state_t *state = &self->state;
-    state->stats.received++;
-    //  Answers for main (an ERROR, INFO) go to its inbox, announced on its
-    //  descriptor as anything else there.
-    state->local_result = PROKIT_OK;
-    s_handle_joined (state, state->main, &msg, body);
-    int rc = state->local_result;
-    pthread_mutex_unlock (&self->lock);
-    if (!atomic_load (&self->main_in_loop))
-        s_touched (self);
-    return rc;
-}
-
-bool
-router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t **spare,
-                   inbound_t **head, inbound_t **tail)
-{
-    pthread_mutex_lock (&self->lock);
-    router_state_t *state = &self->state;
-    //  Keep what main has finished with, up to a bound, for the next items.
-    while (*spare) {
-        inbound_t *item = *spare;
-        *spare = item->next;
-        if (state->spare_count < ROUTER_SPARE_MAX) {
-            item->next = state->spare;
-            state->spare = item;
-            state->spare_count++;
-        }
-        else
-            free (item);
-    }
-    //  Under the lock, as every push: a push between reading the eventfd
-    //  and clearing the flag would otherwise go unannounced.
-    if (state->inbox_signalled) {
-        uint64_t count;
-        ssize_t rc = read (state->inbox_fd, &count, sizeof (count));
-        (void) rc;
-        state->inbox_signalled = false;
-    }
-    state->main_holds_lock = true;
-    bool more = s_process (state, monitor_ready, pub_ready);
-    state->main_holds_lock = false;
-    atomic_fetch_add (&self->main_takes, 1);
-    *head = state->inbox_head;
-    *tail = state->inbox_tail;
-    state->inbox_head = state->inbox_tail = NULL;
-    state->inbox_size = 0;
-    pthread_mutex_unlock (&self->lock);
-    return more;
-}
-
-void
-router_local_attend (router_t *self, bool attending)
-{
-    atomic_store (&self->main_in_loop, attending);
-}
-
-int
-router_public_stats (router_t *self, prokit_stats_t *stats)
-{
-    router_stats_t raw;
-    int rc = router_stats (self, &raw);
-    if (rc != PROKIT_OK)
-        return rc;
-#define S_COUNTER_COPY(name) stats->name = raw.name;
-    PROTO_COUNTER_LIST (S_COUNTER_COPY)
-    return PROKIT_OK;
+    peer_t *peer = router_core_find (self, name);
+    return peer ? peer->last_seen : 0;
 }

@@ -1,0 +1,421 @@
+/*  router_thread.c: who drives the routing core, and the embedded main's
+    hand-off.
+
+    A router_t is the core (router.c) under one mutex, driven by a thread
+    of its own or, while an embedded main runs its loop, by main's thread,
+    which processes the socket itself (no thread hop for its own traffic).
+    Atomics let each side know whether the other is on it: main_in_loop,
+    touched (main used the socket outside its loop, which may swallow
+    libzmq's wake-up), thread_idle. Main's messages enter the core under
+    the lock (router_local_send); what the core has for main waits in an
+    inbox, taken with router_local_take().
+*/
+#include "router.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "prokit/error.h"
+#include "router_core.h"
+#include "sock.h"
+
+struct router {
+    pthread_mutex_t lock; //  guards state, the sockets included
+    router_state_t state;
+    pthread_t thread;
+    bool thread_started;
+    int wake_fd;              //  eventfd: stop, main touched the socket
+    int epoll_fd;             //  the thread's: wake_fd, and the sockets' ZMQ_FDs edge-triggered
+    atomic_bool stop;         //  the thread must end
+    atomic_bool main_in_loop; //  main's thread is in its run loop: it processes
+    atomic_uint main_takes;   //  how many times main has processed (router_local_take)
+    atomic_bool thread_idle;  //  the thread sleeps with no deadline
+    atomic_bool touched;      //  main used the socket outside its loop
+    char *endpoints[ROUTER_ENDPOINTS_MAX];
+    size_t endpoint_count;
+};
+
+//  The background thread: process whenever the socket, its monitor or a
+//  backlog needs it. While main is in its run loop, main processes; the
+//  thread only checks, MAIN_GRACE_MS after each wake-up, that main did.
+//  The sockets' ZMQ_FDs are edge-triggered here: one wake-up per libzmq
+//  signal, so a signal main is about to handle never makes the thread spin.
+static void *
+s_router_thread (void *arg)
+{
+    router_t *self = (router_t *) arg;
+    struct pollfd wake = { self->wake_fd, POLLIN, 0 };
+    int monitor_fd = zsock_fd (self->state.monitor);
+    int pub_fd = zsock_fd (self->state.pub_sock);
+    int timeout = 0; //  look once at the start, at everything
+    bool monitor_ready = true, pub_ready = true;
+    while (!atomic_load (&self->stop)) {
+        struct epoll_event events[4];
+        //  Lost sessions fall due with nothing on the sockets, and a
+        //  channel's announcement may have been swallowed: look now and
+        //  then while there are lost sessions or windows on the channel,
+        //  whoever else is processing.
+        int wait = timeout;
+        bool lost = atomic_load (&self->state.lost_count) > 0;
+        bool channel = atomic_load (&self->state.channel_count) > 0;
+        if ((lost || channel) && (wait < 0 || wait > LOST_SWEEP_MS))
+            wait = LOST_SWEEP_MS;
+        int count = epoll_wait (self->epoll_fd, events, 4, wait);
+        if (count < 0 && errno != EINTR)
+            break;
+        atomic_store (&self->thread_idle, false);
+        if (lost || channel) {
+            pthread_mutex_lock (&self->lock);
+            router_core_sweep_lost (&self->state);
+            //  A channel connection that ended while the router sat idle,
+            //  its announcement swallowed by a publish, is seen this way.
+            int64_t now = clock_coarse_wall_ms ();
+            if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
+                self->state.pub_read_at = now;
+                router_core_drain_pub (&self->state);
+            }
+            //  Senders hear the confirmations short of a batch too.
+            router_core_flush_receipts (&self->state);
+            pthread_mutex_unlock (&self->lock);
+        }
+        for (int i = 0; i < count; i++) {
+            if (events[i].data.fd == self->wake_fd) {
+                uint64_t value;
+                ssize_t rc = read (self->wake_fd, &value, sizeof (value));
+                (void) rc;
+            }
+            else if (events[i].data.fd == monitor_fd)
+                monitor_ready = true; //  edge-triggered: remembered until looked at
+            else if (events[i].data.fd == pub_fd)
+                pub_ready = true;
+        }
+        if (atomic_load (&self->stop))
+            break;
+        bool touched = atomic_exchange (&self->touched, false);
+        if (atomic_load (&self->main_in_loop) && !touched) {
+            //  Main is on it, or will be: give it a moment, then look.
+            unsigned takes = atomic_load (&self->main_takes);
+            if (poll (&wake, 1, MAIN_GRACE_MS) > 0 && atomic_load (&self->stop))
+                break;
+            if (atomic_load (&self->main_takes) != takes && atomic_load (&self->main_in_loop)) {
+                pthread_mutex_lock (&self->lock);
+                size_t backlog = self->state.backlog_total;
+                pthread_mutex_unlock (&self->lock);
+                if (backlog == 0) {
+                    timeout = -1;
+                    continue;
+                }
+            }
+        }
+        pthread_mutex_lock (&self->lock);
+        bool more = router_core_process (&self->state, monitor_ready, pub_ready);
+        pub_ready = false;
+        monitor_ready = false;
+        size_t backlog = self->state.backlog_total;
+        pthread_mutex_unlock (&self->lock);
+        if (more)
+            timeout = 0;
+        else if (backlog > 0)
+            timeout = BACKLOG_RETRY_MS;
+        else if (touched && !atomic_load (&self->main_in_loop))
+            timeout = TOUCH_RECHECK_MS;
+        else {
+            timeout = -1;
+            atomic_store (&self->thread_idle, true);
+            //  Main may have touched the socket just before we said so.
+            if (atomic_load (&self->touched))
+                timeout = 0;
+        }
+    }
+    return NULL;
+}
+
+static int
+s_thread_epoll_add (int epoll_fd, int fd, uint32_t events)
+{
+    struct epoll_event event;
+    memset (&event, 0, sizeof (event));
+    event.events = events;
+    event.data.fd = fd;
+    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+//  libzmq unlinks an existing ipc socket file when it binds, which would
+//  silently steal the endpoint from a main that is still running. Probe it
+//  first: if something accepts a connection there, refuse.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return false;
+    const char *path = endpoint + 6;
+    struct sockaddr_un addr;
+    if (strlen (path) >= sizeof (addr.sun_path))
+        return false;
+    memset (&addr, 0, sizeof (addr));
+    addr.sun_family = AF_UNIX;
+    strcpy (addr.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    bool in_use = connect (fd, (struct sockaddr *) &addr, sizeof (addr)) == 0;
+    close (fd);
+    return in_use;
+}
+
+router_t *
+router_new (const router_config_t *config, int *error)
+{
+    int dummy;
+    if (!error)
+        error = &dummy;
+    acl_t *acl = config ? config->acl : NULL;
+    if (!config || config->endpoint_count == 0 || config->endpoint_count > ROUTER_ENDPOINTS_MAX) {
+        acl_destroy (&acl);
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
+    for (size_t i = 0; i < config->endpoint_count; i++)
+        if (!config->endpoints[i] || s_ipc_in_use (config->endpoints[i])) {
+            if (config->endpoints[i])
+                log_error ("router: %s is in use by another process", config->endpoints[i]);
+            acl_destroy (&acl);
+            *error = config->endpoints[i] ? PROKIT_EEXIST : PROKIT_EINVAL;
+            return NULL;
+        }
+    router_t *self = (router_t *) calloc (1, sizeof (*self));
+    char (*bound)[ROUTER_BOUND_MAX] =
+        (char (*)[ROUTER_BOUND_MAX]) calloc (ROUTER_ENDPOINTS_MAX, ROUTER_BOUND_MAX);
+    if (!self || !bound) {
+        free (self);
+        free (bound);
+        acl_destroy (&acl);
+        *error = PROKIT_ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_init (&self->lock, NULL);
+    self->state.acl = acl;
+    self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    int rc = self->wake_fd < 0 || self->epoll_fd < 0
+                 ? sock_error (PROKIT_ENOMEM)
+                 : router_core_init (&self->state, config, bound);
+    if (rc == PROKIT_OK && (s_thread_epoll_add (self->epoll_fd, self->wake_fd, EPOLLIN) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.router_sock),
+                                                EPOLLIN | EPOLLET) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.monitor),
+                                                EPOLLIN | EPOLLET) != 0 ||
+                            s_thread_epoll_add (self->epoll_fd, zsock_fd (self->state.pub_sock),
+                                                EPOLLIN | EPOLLET) != 0))
+        rc = PROKIT_ETRANSPORT;
+    //  The socket is the thread's from here on; creating the thread is
+    //  the memory barrier libzmq asks for when a socket changes threads.
+    if (rc == PROKIT_OK) {
+        self->endpoint_count = config->endpoint_count;
+        for (size_t i = 0; i < self->endpoint_count && rc == PROKIT_OK; i++)
+            if (!(self->endpoints[i] = strdup (bound[i])))
+                rc = PROKIT_ENOMEM;
+    }
+    if (rc == PROKIT_OK) {
+        if (pthread_create (&self->thread, NULL, s_router_thread, self) != 0)
+            rc = PROKIT_ENOMEM;
+        else
+            self->thread_started = true;
+    }
+    free (bound);
+    if (rc != PROKIT_OK) {
+        router_destroy (&self);
+        *error = rc;
+        return NULL;
+    }
+    *error = PROKIT_OK;
+    return self;
+}
+
+const char *
+router_endpoint (const router_t *self)
+{
+    return self->endpoints[0];
+}
+
+const char *
+router_endpoint_at (const router_t *self, size_t index)
+{
+    return index < self->endpoint_count ? self->endpoints[index] : NULL;
+}
+
+int
+router_stats (router_t *self, router_stats_t *stats)
+{
+    pthread_mutex_lock (&self->lock);
+    *stats = self->state.stats;
+    pthread_mutex_unlock (&self->lock);
+    return PROKIT_OK;
+}
+
+int
+router_last_seen (router_t *self, const char *name, long long *ms)
+{
+    pthread_mutex_lock (&self->lock);
+    int64_t seen = name ? router_core_last_seen (&self->state, name) : 0;
+    pthread_mutex_unlock (&self->lock);
+    *ms = (long long) seen;
+    return seen > 0 ? PROKIT_OK : PROKIT_ENOTFOUND;
+}
+
+void
+router_destroy (router_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    router_t *self = *self_p;
+    if (self->thread_started) {
+        atomic_store (&self->stop, true);
+        router_core_signal (self->wake_fd);
+        pthread_join (self->thread, NULL);
+        router_core_say_goodbye (&self->state);
+    }
+    router_core_free (&self->state);
+    if (self->wake_fd > 0)
+        close (self->wake_fd);
+    if (self->epoll_fd > 0)
+        close (self->epoll_fd);
+    pthread_mutex_destroy (&self->lock);
+    //  libzmq removes the socket file only when its I/O thread gets round
+    //  to it, which a process about to exit may never let happen.
+    for (size_t i = 0; i < self->endpoint_count; i++) {
+        const char *endpoint = self->endpoints[i];
+        if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+            unlink (endpoint + 6);
+        const char *channel = self->state.channels[i];
+        if (strncmp (channel, "ipc://", 6) == 0 && channel[6] != '@')
+            unlink (channel + 6);
+        free (self->endpoints[i]);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+//  --- the embedded main ---------------------------------------------------
+
+void
+router_local_fds (const router_t *self, int fds[ROUTER_LOCAL_FDS])
+{
+    fds[0] = zsock_fd (self->state.router_sock);
+    fds[1] = zsock_fd (self->state.monitor);
+    fds[2] = self->state.inbox_fd;
+    fds[3] = zsock_fd (self->state.pub_sock);
+}
+
+size_t
+router_max_payload (const router_t *self)
+{
+    return self->state.max_payload;
+}
+
+//  Main used the socket outside its run loop: libzmq may have consumed,
+//  inside that send, the wake-up announcing incoming messages, so the
+//  background thread must look again (once per sleep, not per send).
+static void
+s_touched (router_t *self)
+{
+    atomic_store (&self->touched, true);
+    if (atomic_exchange (&self->thread_idle, false))
+        router_core_signal (self->wake_fd);
+}
+
+int
+router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
+                   zmq_msg_t *body)
+{
+    proto_msg_t msg; //  only what routing reads: no clearing of the peer's bytes
+    msg.version = PROTO_VERSION_MAX;
+    msg.body_frame = 0;
+    msg.body_inline = false;
+    msg.command = (uint8_t) command;
+    msg.id = id;
+    size_t peer_size = strnlen (peer, PROTO_NAME_MAX);
+    memcpy (msg.peer, peer, peer_size);
+    msg.peer[peer_size] = 0;
+    msg.body = (const uint8_t *) zmq_msg_data (body);
+    msg.body_size = zmq_msg_size (body);
+    pthread_mutex_lock (&self->lock);
+    router_state_t *state = &self->state;
+    state->stats.received++;
+    //  Answers for main (an ERROR, INFO) go to its inbox, announced on its
+    //  descriptor as anything else there.
+    state->local_result = PROKIT_OK;
+    router_core_handle (state, state->main, &msg, body);
+    int rc = state->local_result;
+    pthread_mutex_unlock (&self->lock);
+    if (!atomic_load (&self->main_in_loop))
+        s_touched (self);
+    return rc;
+}
+
+bool
+router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t **spare,
+                   inbound_t **head, inbound_t **tail)
+{
+    pthread_mutex_lock (&self->lock);
+    router_state_t *state = &self->state;
+    //  Keep what main has finished with, up to a bound, for the next items.
+    while (*spare) {
+        inbound_t *item = *spare;
+        *spare = item->next;
+        if (state->spare_count < ROUTER_SPARE_MAX) {
+            item->next = state->spare;
+            state->spare = item;
+            state->spare_count++;
+        }
+        else
+            free (item);
+    }
+    //  Under the lock, as every push: a push between reading the eventfd
+    //  and clearing the flag would otherwise go unannounced.
+    if (state->inbox_signalled) {
+        uint64_t count;
+        ssize_t rc = read (state->inbox_fd, &count, sizeof (count));
+        (void) rc;
+        state->inbox_signalled = false;
+    }
+    state->main_holds_lock = true;
+    bool more = router_core_process (state, monitor_ready, pub_ready);
+    state->main_holds_lock = false;
+    atomic_fetch_add (&self->main_takes, 1);
+    *head = state->inbox_head;
+    *tail = state->inbox_tail;
+    state->inbox_head = state->inbox_tail = NULL;
+    state->inbox_size = 0;
+    pthread_mutex_unlock (&self->lock);
+    return more;
+}
+
+void
+router_local_attend (router_t *self, bool attending)
+{
+    atomic_store (&self->main_in_loop, attending);
+}
+
+int
+router_public_stats (router_t *self, prokit_stats_t *stats)
+{
+    router_stats_t raw;
+    int rc = router_stats (self, &raw);
+    if (rc != PROKIT_OK)
+        return rc;
+#define S_COUNTER_COPY(name) stats->name = raw.name;
+    PROTO_COUNTER_LIST (S_COUNTER_COPY)
+    return PROKIT_OK;
+}
