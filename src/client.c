@@ -92,9 +92,7 @@ struct client {
     //  A channel session that ended without the router hearing its last
     //  count (the connection was lost, or main closed us): said in the
     //  next HELLO, or in a BYE, so that main learns exactly what we missed.
-    char last_topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t last_count;
-    uint64_t last_dealer; //  what we took in from the DEALER in it
+    proto_taken_t last;
     //  Our SENDs to each window in this session: how many went out, how
     //  many the router said were taken in (RECEIPT), how many it said were
     //  not (ERROR). If the router we lose is not the one we find again (its
@@ -776,9 +774,9 @@ s_connection_lost (client_t *self, const char *why)
             if (got > 0)
                 s_enqueue (self, &item);
         //  All of it will be handed on: our next HELLO says so.
-        memcpy (self->last_topic, self->topic, sizeof (self->last_topic));
-        self->last_count = self->channel_read;
-        self->last_dealer = self->dealer_read;
+        memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
+        self->last.count = self->channel_read;
+        self->last.dealer = self->dealer_read;
     }
     s_channel_close (self);
     //  What the router had not settled of our SENDs waits for the next
@@ -816,12 +814,12 @@ s_rejoin (client_t *self)
     if (self->connected || self->joining || !self->lost)
         return;
     uint8_t hello[PROTO_HELLO_BODY_MAX];
-    memcpy (self->hello.last_topic, self->last_topic, sizeof (self->hello.last_topic));
-    self->hello.last_count = self->last_count;
-    self->hello.last_dealer = self->last_dealer;
+    memcpy (self->hello.last.topic, self->last.topic, sizeof (self->hello.last.topic));
+    self->hello.last.count = self->last.count;
+    self->hello.last.dealer = self->last.dealer;
     size_t size = proto_hello_encode (hello, &self->hello);
-    self->hello.last_topic[0] = 0;
-    self->hello.last_count = self->hello.last_dealer = 0;
+    self->hello.last.topic[0] = 0;
+    self->hello.last.count = self->hello.last.dealer = 0;
     self->join_id = ++self->next_request_id;
     s_counts_reset (self);
     if (s_send (self, PROTO_HELLO, self->join_id, self->name, NULL, hello, size) == PROKIT_OK)
@@ -1056,8 +1054,8 @@ s_handle (client_t *self, inbound_t *item)
             proto_error_t error;
             proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
             self->joining = false;
-            self->last_topic[0] = 0; //  the router heard it all the same
-            self->last_count = 0;
+            self->last.topic[0] = 0; //  the router heard it all the same
+            self->last.count = 0;
             log_warn ("%s: rejoining refused: %s", self->label, error.text);
             s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
             break;
@@ -1086,8 +1084,8 @@ s_handle (client_t *self, inbound_t *item)
         self->joining = false;
         self->lost = false;
         self->connected = true;
-        self->last_topic[0] = 0; //  the HELLO said it: settled
-        self->last_count = 0;
+        self->last.topic[0] = 0; //  the HELLO said it: settled
+        self->last.count = 0;
         log_info ("%s: joined again", self->label);
         s_settle_last_session (self);
         s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
@@ -1115,8 +1113,8 @@ s_handle (client_t *self, inbound_t *item)
         self->connected = false;
         s_purge_channel_items (self);
         if (self->sub) {
-            memcpy (self->last_topic, self->topic, sizeof (self->last_topic));
-            self->last_count = s_channel_taken (self);
+            memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
+            self->last.count = s_channel_taken (self);
         }
         s_channel_close (self);
         if (self->events->on_control)
@@ -2058,24 +2056,24 @@ client_destroy (client_t **self_p)
     client_t *self = *self_p;
     if (self->router)
         s_close_local (self);
-    else if (self->connected || (self->last_topic[0] && !self->lost)) {
+    else if (self->connected || (self->last.topic[0] && !self->lost)) {
         //  BYE says what we took in from the channel: in this session (what
         //  is still queued here is not), or in the one main closed (the
         //  connection is up: a lost one says it in its next HELLO).
-        proto_bye_t bye = { "", 0, false, 0, false, false };
+        proto_bye_t bye = { { "", 0, 0 }, false, false, false };
         size_t dealer_queued = self->queue_count - self->channel_queued;
-        bye.last_dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
+        bye.last.dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
         bye.dealer_counted = true;
         if (self->connected && self->sub) {
             //  The topic too: main may have closed us meanwhile, and then
             //  the router knows this session by its topic only.
-            memcpy (bye.last_topic, self->topic, sizeof (bye.last_topic));
-            bye.last_count = s_channel_taken (self);
+            memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
+            bye.last.count = s_channel_taken (self);
             bye.counted = true;
         }
         else if (!self->connected) {
-            memcpy (bye.last_topic, self->last_topic, sizeof (bye.last_topic));
-            bye.last_count = self->last_count;
+            memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
+            bye.last.count = self->last.count;
             bye.counted = true;
         }
         uint8_t body[PROTO_BYE_BODY_MAX];

@@ -552,20 +552,20 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
 {
     //  A count of 0 is a count: written whenever it is said.
     size_t n = 0;
-    bool topic = bye->last_topic[0] != 0;
+    bool topic = bye->last.topic[0] != 0;
     n += pack_write_map_head (out + n, (topic ? 1 : 0) + (bye->counted ? 1 : 0) +
                                            (bye->dealer_counted ? 1 : 0) + (bye->rejoin ? 1 : 0));
     if (topic) {
         n += pack_write_str (out + n, "last_topic", 10);
-        n += pack_write_str (out + n, bye->last_topic, strnlen (bye->last_topic, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, bye->last.topic, strnlen (bye->last.topic, PROTO_TOPIC_SIZE));
     }
     if (bye->counted) {
         n += pack_write_str (out + n, "last_count", 10);
-        n += pack_write_uint (out + n, bye->last_count);
+        n += pack_write_uint (out + n, bye->last.count);
     }
     if (bye->dealer_counted) {
         n += pack_write_str (out + n, "last_dealer", 11);
-        n += pack_write_uint (out + n, bye->last_dealer);
+        n += pack_write_uint (out + n, bye->last.dealer);
     }
     if (bye->rejoin) {
         n += pack_write_str (out + n, "rejoin", 6);
@@ -577,21 +577,21 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
 int
 proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
 {
-    bye->last_topic[0] = 0;
+    bye->last.topic[0] = 0;
     //  A count can never be UINT64_MAX: it stands for "not said".
-    bye->last_count = bye->last_dealer = UINT64_MAX;
+    bye->last.count = bye->last.dealer = UINT64_MAX;
     bye->rejoin = false;
-    field_t fields[] = { { "last_topic", FIELD_STR, bye->last_topic, sizeof (bye->last_topic) },
-                         { "last_count", FIELD_UINT, &bye->last_count, 0 },
-                         { "last_dealer", FIELD_UINT, &bye->last_dealer, 0 },
+    field_t fields[] = { { "last_topic", FIELD_STR, bye->last.topic, sizeof (bye->last.topic) },
+                         { "last_count", FIELD_UINT, &bye->last.count, 0 },
+                         { "last_dealer", FIELD_UINT, &bye->last.dealer, 0 },
                          { "rejoin", FIELD_BOOL, &bye->rejoin, 0 } };
     int rc = s_decode_map (data, size, fields, 4);
-    bye->counted = bye->last_count != UINT64_MAX;
-    bye->dealer_counted = bye->last_dealer != UINT64_MAX;
+    bye->counted = bye->last.count != UINT64_MAX;
+    bye->dealer_counted = bye->last.dealer != UINT64_MAX;
     if (!bye->counted)
-        bye->last_count = 0;
+        bye->last.count = 0;
     if (!bye->dealer_counted)
-        bye->last_dealer = 0;
+        bye->last.dealer = 0;
     return rc;
 }
 
@@ -659,10 +659,10 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "version", FIELD_UINT, (void *) &hello->version, 0 },
                          { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
                          { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
-                         { "last_topic", FIELD_STR, (void *) hello->last_topic,
-                           sizeof (hello->last_topic) },
-                         { "last_count", FIELD_UINT, (void *) &hello->last_count, 0 },
-                         { "last_dealer", FIELD_UINT, (void *) &hello->last_dealer, 0 } };
+                         { "last_topic", FIELD_STR, (void *) hello->last.topic,
+                           sizeof (hello->last.topic) },
+                         { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
+                         { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 } };
     return s_encode_map (out, fields, 9);
 }
 
@@ -676,9 +676,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "version", FIELD_UINT, &hello->version, 0 },
                          { "channel", FIELD_BOOL, &hello->channel, 0 },
                          { "credit", FIELD_UINT, &hello->credit, 0 },
-                         { "last_topic", FIELD_STR, hello->last_topic, sizeof (hello->last_topic) },
-                         { "last_count", FIELD_UINT, &hello->last_count, 0 },
-                         { "last_dealer", FIELD_UINT, &hello->last_dealer, 0 } };
+                         { "last_topic", FIELD_STR, hello->last.topic, sizeof (hello->last.topic) },
+                         { "last_count", FIELD_UINT, &hello->last.count, 0 },
+                         { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 } };
     int rc = s_decode_map (data, size, fields, 9);
     s_default_version (&hello->version);
     return rc;

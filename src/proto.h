@@ -192,6 +192,16 @@ size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 //  values already in *welcome. Returns 0 or PROKIT_EPROTO.
 int proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome);
 
+//  What a client took in during one channel session: the session's secret
+//  topic, the SENDs and broadcasts it took in from the channel (COUNT),
+//  and the messages from its DEALER (DEALER). Said in HELLO and BYE, so
+//  that main learns exactly what a window missed.
+typedef struct proto_taken {
+    char topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t count;
+    uint64_t dealer;
+} proto_taken_t;
+
 //  What a client says about itself in HELLO.
 typedef struct proto_hello {
     uint64_t pid;     //  its process id, 0 if not said
@@ -201,28 +211,21 @@ typedef struct proto_hello {
     bool channel;     //  it takes main's messages on the PUB channel
     uint64_t credit;  //  flow control: messages it holds unconfirmed, 0: none
     //  Its previous session, when it ended without the router hearing the
-    //  last of it: that session's topic, how many SENDs and broadcasts the
-    //  client took in from the channel in it, and how many messages from
-    //  its DEALER.
-    char last_topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t last_count;
-    uint64_t last_dealer;
+    //  last of it (an empty topic: none).
+    proto_taken_t last;
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX 160
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 
-//  BYE from a client: how many SENDs and broadcasts it took in from the
-//  PUB channel (LAST_COUNT) and how many messages from its DEALER
-//  (LAST_DEALER) in the session it ends, or, on a connection that has not
-//  joined, in an earlier session (LAST_TOPIC). Empty when it has none.
+//  BYE from a client: what it took in during the session it ends, or, on
+//  a connection that has not joined, an earlier session (its topic then
+//  set). Empty when it has none.
 typedef struct proto_bye {
-    char last_topic[PROTO_TOPIC_SIZE + 1];
-    uint64_t last_count;
-    bool counted; //  LAST_COUNT is said
-    uint64_t last_dealer;
-    bool dealer_counted; //  LAST_DEALER is said
+    proto_taken_t last;
+    bool counted;        //  LAST.count is said
+    bool dealer_counted; //  LAST.dealer is said
     //  From the router: this connection is fine, only the session ended
     //  (its channel connection did): join again at once.
     bool rejoin;

@@ -1065,8 +1065,8 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     //  Back after a lost session: it says what it took in of it.
     proto_hello_t said;
     memset (&said, 0, sizeof (said));
-    if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last_topic[0])
-        s_lost_settle (self, said.last_topic, said.last_count, said.last_dealer);
+    if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last.topic[0])
+        s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
     char text[160];
     int rc = s_hello_refusal (self, client_key, address, msg, text, sizeof (text));
     if (rc != PROKIT_OK) {
@@ -1484,9 +1484,9 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         proto_bye_t bye;
         if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted) {
             sender->final_known = true;
-            sender->final_count = bye.last_count;
+            sender->final_count = bye.last.count;
             sender->dealer_final_known = bye.dealer_counted;
-            sender->dealer_final = bye.last_dealer;
+            sender->dealer_final = bye.last.dealer;
         }
         s_remove_peer (self, sender, "closed");
         break;
@@ -1600,7 +1600,7 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
         //  it may say how much of its last session it took in.
         proto_bye_t bye;
         if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted)
-            s_lost_settle (self, bye.last_topic, bye.last_count, bye.last_dealer);
+            s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer);
         s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, NULL, 0);
         break;
     }
@@ -1701,7 +1701,7 @@ router_core_drain_pub (router_state_t *self)
         zmq_msg_close (&frame);
         if (peer && !subscribe && !peer->joining) {
             log_warn ("router: '%s' lost its PUB channel connection", peer->name);
-            proto_bye_t bye = { "", 0, false, 0, false, true };
+            proto_bye_t bye = { { "", 0, 0 }, false, false, true };
             uint8_t body[PROTO_BYE_BODY_MAX];
             size_t body_size = proto_bye_encode (body, &bye);
             //  Past its flow-control window if need be (the queue itself

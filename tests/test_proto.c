@@ -1776,16 +1776,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false, 0, "", 0, 0 };
+    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 } };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, "", 0, 0 };
+    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 } };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (pack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false, 0, "", 0, 0 };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 } };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1814,32 +1814,33 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     (void) state;
     //  The largest HELLO fits its buffer.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t out = { UINT64_MAX, true, true,       UINT64_MAX, true,
-                          UINT64_MAX, "",   UINT64_MAX, UINT64_MAX };
-    memset (out.last_topic, 'f', PROTO_TOPIC_SIZE);
+    proto_hello_t out = {
+        UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX }
+    };
+    memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    proto_hello_t in = { 0, false, false, 0, false, 0, "", 0, 0 };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 } };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.channel);
     assert_true (in.credit == UINT64_MAX);
-    assert_string_equal (in.last_topic, out.last_topic);
-    assert_true (in.last_count == UINT64_MAX);
+    assert_string_equal (in.last.topic, out.last.topic);
+    assert_true (in.last.count == UINT64_MAX);
 
     //  BYE says the count of the session it ends, or of an earlier one.
-    proto_bye_t bye = { "", 0, true, 5, true, false };
+    proto_bye_t bye = { { "", 0, 5 }, true, true, false };
     size = proto_bye_encode (body, &bye);
     assert_true (size <= PROTO_BYE_BODY_MAX);
     proto_bye_t heard;
     assert_int_equal (proto_bye_decode (body, size, &heard), PROKIT_OK);
-    assert_true (heard.counted && heard.last_count == 0 && heard.last_topic[0] == 0);
-    assert_true (heard.dealer_counted && heard.last_dealer == 5);
-    proto_bye_t earlier = { "0123456789abcdef", 77, true, 0, false, true };
+    assert_true (heard.counted && heard.last.count == 0 && heard.last.topic[0] == 0);
+    assert_true (heard.dealer_counted && heard.last.dealer == 5);
+    proto_bye_t earlier = { { "0123456789abcdef", 77, 0 }, true, false, true };
     size = proto_bye_encode (body, &earlier);
     assert_int_equal (proto_bye_decode (body, size, &heard), PROKIT_OK);
-    assert_true (heard.counted && heard.last_count == 77 && !heard.dealer_counted);
+    assert_true (heard.counted && heard.last.count == 77 && !heard.dealer_counted);
     assert_true (heard.rejoin);
-    assert_string_equal (heard.last_topic, "0123456789abcdef");
+    assert_string_equal (heard.last.topic, "0123456789abcdef");
     assert_int_equal (proto_bye_decode ("", 0, &heard), PROKIT_OK);
     assert_false (heard.counted);
 
@@ -1918,7 +1919,7 @@ test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false, 0, "", 0, 0 };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 } };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -2118,9 +2119,9 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0, "", 0, 0 };
+    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 } };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false, 0, "", 0, 0 };
+    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 } };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.
