@@ -67,13 +67,11 @@
 struct client {
     router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
     void *dealer;     //  raw libzmq sockets (sock.h): their creation may fail
-    void *socket;     //  raw libzmq handle of dealer
     //  The PUB channel, for a window whose router has one: everything main
     //  sends it arrives on this SUB, under the secret TOPIC its WELCOME
     //  gave. A new SUB for every session, so nothing of an old one leaks in.
-    void *sub;
-    void *sub_socket; //  raw libzmq handle of sub, NULL when there is none
-    int sub_fd;       //  its ZMQ_FD, in the epoll set while it exists
+    void *sub;  //  NULL when there is none
+    int sub_fd; //  its ZMQ_FD, in the epoll set while it exists
     char topic[PROTO_TOPIC_SIZE + 1];
     bool channel_wait; //  WELCOME came; the channel's has not yet
     //  The SUB was last read to empty: its descriptor announces what comes
@@ -302,7 +300,7 @@ s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
     if (self->router)
         rc = router_local_send (self->router, command, id, peer, &frame);
     else {
-        rc = wire_send (self->socket, self->version, NULL, 0, command, id, peer, &frame);
+        rc = wire_send (self->dealer, self->version, NULL, 0, command, id, peer, &frame);
         if (rc != 0)
             rc = rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
         else
@@ -345,13 +343,11 @@ s_tally_destroy (void **item)
     *item = NULL;
 }
 
-//  The tally for window NAME in this session, made on first use; NULL
-//  when only a window (not main) keeps them, or memory runs out.
+//  The tally for window NAME in this session, made on first use (only
+//  clients that keep tallies ask); NULL when memory runs out.
 static tally_t *
 s_tally (client_t *self, const char *name)
 {
-    if (!self->keeps_tallies)
-        return NULL;
     if (!self->tallies) {
         if (!(self->tallies = zhashx_new ()))
             return NULL;
@@ -481,8 +477,7 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
 {
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
     size_t count;
-    if (!wire_recv (channel ? self->sub_socket : self->socket, frames, PROTO_FRAMES_MAX + 1,
-                    &count)) {
+    if (!wire_recv (channel ? self->sub : self->dealer, frames, PROTO_FRAMES_MAX + 1, &count)) {
         //  Read to empty: libzmq announces whatever comes next.
         if (channel)
             self->sub_drained = true;
@@ -563,7 +558,7 @@ s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t
             return got;
         *read_dealer = false;
     }
-    if (*read_channel && self->sub_socket) {
+    if (*read_channel && self->sub) {
         int got = s_receive_from (self, true, item);
         if (got != 0)
             return got;
@@ -677,7 +672,6 @@ s_channel_close (client_t *self)
         return;
     epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, self->sub_fd, NULL);
     sock_destroy (&self->sub);
-    self->sub_socket = NULL;
     self->sub_fd = -1;
     self->channel_wait = false;
 }
@@ -708,7 +702,6 @@ s_channel_open (client_t *self, const char *channel, const char *topic)
     self->sub = sock_new (ZMQ_SUB);
     if (!self->sub)
         return sock_error (PROKIT_ENOMEM);
-    self->sub_socket = zsock_resolve (self->sub);
     zsock_set_rcvhwm (self->sub, CLIENT_HWM);
     zsock_set_linger (self->sub, 0);
     if (self->curve_cert)
@@ -716,7 +709,7 @@ s_channel_open (client_t *self, const char *channel, const char *topic)
     memcpy (self->topic, topic, PROTO_TOPIC_SIZE + 1);
     uint8_t wire[PROTO_TOPIC_WIRE];
     proto_topic_to_wire (self->topic, wire);
-    zmq_setsockopt (self->sub_socket, ZMQ_SUBSCRIBE, wire, sizeof (wire));
+    zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, wire, sizeof (wire));
     if (zmq_connect (self->sub, endpoint) != 0) {
         log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
                    zmq_strerror (zmq_errno ()));
@@ -763,7 +756,7 @@ s_connection_lost (client_t *self, const char *why)
     //  What main sent before the loss and has reached us is ours: it is
     //  delivered, in order, ahead of the loss itself. The channel then
     //  closes: whatever else comes on it belongs to no session of ours.
-    if (self->connected && self->sub_socket) {
+    if (self->connected && self->sub) {
         inbound_t item;
         int got;
         while ((got = s_receive_from (self, true, &item)) != 0)
@@ -1466,9 +1459,9 @@ s_read_sockets (client_t *self, unsigned *ready, int *handled)
     int got;
     for (int source = 0; source < 2; source++) {
         bool channel = source == 1;
-        if (channel && (!self->sub_socket || (self->sub_drained && !(*ready & READY_SUB))))
+        if (channel && (!self->sub || (self->sub_drained && !(*ready & READY_SUB))))
             break;
-        while (*handled < DISPATCH_BATCH && (!channel || self->sub_socket) &&
+        while (*handled < DISPATCH_BATCH && (!channel || self->sub) &&
                (got = s_receive_from (self, channel, &item)) != 0) {
             if (got > 0) {
                 s_handle (self, &item);
@@ -1672,7 +1665,7 @@ s_handshake (client_t *self, int timeout_ms)
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     size_t hello_size = proto_hello_encode (hello, &self->hello);
     int64_t deadline = clock_mono_ms () + timeout_ms;
-    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLOUT, 0 };
+    zmq_pollitem_t item = { self->dealer, 0, ZMQ_POLLOUT, 0 };
     //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
     //  wait for room rather than fail.
     int rc;
@@ -1690,8 +1683,8 @@ s_handshake (client_t *self, int timeout_ms)
     //  The monitor tells a refused handshake (wrong key, no CURVE) at once,
     //  where waiting for WELCOME would only time out. With a PUB channel,
     //  the join completes when the router confirms our subscription there.
-    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 },
+    zmq_pollitem_t items[] = { { self->dealer, 0, ZMQ_POLLIN, 0 },
+                               { self->monitor, 0, ZMQ_POLLIN, 0 },
                                { NULL, 0, ZMQ_POLLIN, 0 } };
     bool welcomed = false;
     while (true) {
@@ -1701,8 +1694,8 @@ s_handshake (client_t *self, int timeout_ms)
                 log_error ("%s: the router's PUB channel did not confirm the join", self->label);
             return PROKIT_ETIMEDOUT;
         }
-        items[2].socket = self->sub_socket;
-        if (zmq_poll (items, self->sub_socket ? 3 : 2, (long) left) < 0 && errno != EINTR)
+        items[2].socket = self->sub;
+        if (zmq_poll (items, self->sub ? 3 : 2, (long) left) < 0 && errno != EINTR)
             return PROKIT_ETRANSPORT;
         s_watch_connection (self);
         if (self->refused) {
@@ -1748,13 +1741,12 @@ static void
 s_await_bye (client_t *self)
 {
     int64_t deadline = clock_mono_ms () + BYE_WAIT_MS;
-    zmq_pollitem_t items[] = { { self->socket, 0, ZMQ_POLLIN, 0 },
-                               { zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 },
-                               { self->sub_socket, 0, ZMQ_POLLIN, 0 } };
+    zmq_pollitem_t items[] = { { self->dealer, 0, ZMQ_POLLIN, 0 },
+                               { self->monitor, 0, ZMQ_POLLIN, 0 },
+                               { self->sub, 0, ZMQ_POLLIN, 0 } };
     while (true) {
         int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0 ||
-            (zmq_poll (items, self->sub_socket ? 3 : 2, (long) left) < 0 && errno != EINTR))
+        if (left <= 0 || (zmq_poll (items, self->sub ? 3 : 2, (long) left) < 0 && errno != EINTR))
             return;
         if (s_watch_connection (self))
             return;
@@ -1828,7 +1820,7 @@ s_free (client_t *self)
         free (item);
     }
     if (self->monitor) {
-        zmq_socket_monitor (self->socket, NULL, 0);
+        zmq_socket_monitor (self->dealer, NULL, 0);
         sock_destroy (&self->monitor);
     }
     sock_destroy (&self->sub);
@@ -1955,7 +1947,6 @@ s_open_socket (client_t *self, const client_config_t *config)
 {
     if (!(self->dealer = sock_new (ZMQ_DEALER)) || !(self->monitor = sock_new (ZMQ_PAIR)))
         return sock_error (PROKIT_ENOMEM);
-    self->socket = zsock_resolve (self->dealer);
     zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
     zsock_set_sndhwm (self->dealer, CLIENT_HWM);
     zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
@@ -1967,8 +1958,8 @@ s_open_socket (client_t *self, const client_config_t *config)
     //  timeout (issue 3937).
     int heartbeat_ivl = CLIENT_HEARTBEAT_IVL_MS;
     int heartbeat_timeout = CLIENT_HEARTBEAT_IVL_MS * CLIENT_HEARTBEAT_TIMEOUTS;
-    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
-    zmq_setsockopt (self->socket, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
+    zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
+    zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
                     sizeof (heartbeat_timeout));
 
     //  The monitor tells us when the connection drops, so requests in
@@ -1976,7 +1967,7 @@ s_open_socket (client_t *self, const client_config_t *config)
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
               (unsigned long long) serial_next ());
-    if (zmq_socket_monitor (self->socket, monitor_endpoint,
+    if (zmq_socket_monitor (self->dealer, monitor_endpoint,
                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
         zmq_connect (self->monitor, monitor_endpoint) != 0)

@@ -120,11 +120,10 @@ s_on_ended (void *owner, const char *name, int pid, int status, const char *reas
 //  Started again as PID, or (PID 0) not: then it is forgotten unless
 //  joined.
 static void
-s_on_restarted (void *owner, const char *name, int pid, const char *reason)
+s_on_restarted (void *owner, const char *name, int pid)
 {
     prokit_main_t *self = (prokit_main_t *) owner;
     entry_t *entry = (entry_t *) zhashx_lookup (self->windows, name);
-    (void) reason;
     if (!entry)
         return;
     if (pid > 0) {

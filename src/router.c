@@ -16,7 +16,7 @@
     message's source always comes from the registry entry of the connection
     it arrived on.
 */
-#include "router_core.h"
+#include "router_private.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -519,8 +519,8 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
             s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
-peer_t *
-router_core_find (router_state_t *self, const char *name)
+static peer_t *
+s_find (router_state_t *self, const char *name)
 {
     peer_t *recent = self->recent_target;
     if (recent && strcmp (recent->name, name) == 0)
@@ -558,7 +558,7 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     snprintf (text, sizeof (text), "'%s' left before answering (%s)", peer->name, reason);
     inflight_entry_t *entry;
     while ((entry = inflight_any (peer->inflight)) != NULL) {
-        peer_t *requester = router_core_find (self, entry->peer);
+        peer_t *requester = s_find (self, entry->peer);
         if (requester && requester != peer)
             s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
         inflight_remove (peer->inflight, entry);
@@ -1153,7 +1153,7 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 static void
 s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
-    peer_t *target = router_core_find (self, msg->peer);
+    peer_t *target = s_find (self, msg->peer);
     bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
     //  A window still joining is nobody's to reach yet; only an answer to
     //  a request it made (before it had joined) goes to it, on its DEALER.
@@ -1249,13 +1249,13 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_EACCES, text);
         return;
     }
-    peer_t *target = router_core_find (self, msg->peer);
+    peer_t *target = s_find (self, msg->peer);
     if (target && !target->joining && msg->command != PROTO_CLOSE)
         target->hello.shown = msg->command == PROTO_SHOW;
     s_forward (self, sender, msg, body);
     //  A closed window is gone at once: its name is free, whatever it does
     //  next (it says BYE, or its further messages are refused).
-    target = router_core_find (self, msg->peer);
+    target = s_find (self, msg->peer);
     if (target && !target->joining && msg->command == PROTO_CLOSE && !target->is_main)
         s_remove_peer (self, target, "closed by main");
 }
@@ -2012,6 +2012,6 @@ router_core_init (router_state_t *self, const router_config_t *config,
 int64_t
 router_core_last_seen (router_state_t *self, const char *name)
 {
-    peer_t *peer = router_core_find (self, name);
+    peer_t *peer = s_find (self, name);
     return peer ? peer->last_seen : 0;
 }

@@ -27,7 +27,7 @@
 #include "clock.h"
 #include "log.h"
 #include "prokit/error.h"
-#include "router_core.h"
+#include "router_private.h"
 #include "sock.h"
 
 struct router {

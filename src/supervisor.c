@@ -291,7 +291,7 @@ s_check_deadlines (supervisor_t *self)
             zhashx_delete (self->records, name);
             s_record_free (&record);
         }
-        self->events->on_restarted (self->owner, name, pid, pid ? "" : reason);
+        self->events->on_restarted (self->owner, name, pid);
     }
     zlistx_destroy (&due);
     s_arm_timer (self);

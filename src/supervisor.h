@@ -30,9 +30,9 @@ typedef struct supervisor_events {
     //  after its backoff (when not, NAME is no longer supervised).
     void (*on_ended) (void *owner, const char *name, int pid, int status, const char *reason,
                       bool closed, bool will_restart);
-    //  Started again after a failure, as PID; or not (PID 0, REASON says
-    //  why: NAME is then no longer supervised).
-    void (*on_restarted) (void *owner, const char *name, int pid, const char *reason);
+    //  Started again after a failure, as PID; or not (PID 0, logged: NAME
+    //  is then no longer supervised).
+    void (*on_restarted) (void *owner, const char *name, int pid);
 } supervisor_events_t;
 
 //  A supervisor whose children connect to ENDPOINT. NULL when out of

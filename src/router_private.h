@@ -1,4 +1,4 @@
-/*  router_core.h: the routing core's state and what drives it (private).
+/*  router_private.h: the routing core's state and what drives it (private).
 
     router.c is the core: one ROUTER socket, the PUB channel's XPUB and the
     registry, in a router_state_t that knows nothing of threads. Whoever
@@ -8,8 +8,8 @@
 
     Thread-safety: every function with the router's lock held.
 */
-#ifndef PROKIT_ROUTER_CORE_H_INCLUDED
-#define PROKIT_ROUTER_CORE_H_INCLUDED
+#ifndef PROKIT_ROUTER_PRIVATE_H_INCLUDED
+#define PROKIT_ROUTER_PRIVATE_H_INCLUDED
 
 #include <czmq.h>
 #include <stdatomic.h>
@@ -144,9 +144,6 @@ void router_core_say_goodbye (router_state_t *self);
 //  messages enter here.
 void router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
                          zmq_msg_t *body);
-
-//  The joined peer called NAME, or NULL.
-peer_t *router_core_find (router_state_t *self, const char *name);
 
 //  When the router last received from window NAME (ms since the epoch), 0
 //  when none is joined under it.
