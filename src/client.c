@@ -530,6 +530,12 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     if (item->channel)
         self->channel_read++;
     item->id = msg.id;
+    //  The router counts what it sends us from its WELCOME on (the first):
+    //  what came between our HELLO and it (its refusals of what the last
+    //  connection still carried) is not part of the session's count.
+    if (!channel && msg.command == PROTO_WELCOME && !self->connected &&
+        msg.id == (self->joining ? self->join_id : 0))
+        self->dealer_read = 1;
     if (!channel)
         strcpy (item->peer, msg.peer);
     else if (msg.command == PROTO_WELCOME)
@@ -658,7 +664,8 @@ s_purge_channel_items (client_t *self)
     }
 }
 
-//  A new HELLO starts the counts anew: the router counts from it too.
+//  A new HELLO starts the counts anew: the router counts from it too (on
+//  the DEALER from its WELCOME, where s_receive_from() starts again).
 static void
 s_counts_reset (client_t *self)
 {
@@ -988,8 +995,11 @@ s_handle_answer (client_t *self, inbound_t *item)
         proto_error_t error;
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
         int count = item->id == PROTO_ID_ONE_WAY_BIT && error.app_code > 0 ? error.app_code : 1;
-        tally_t *tally =
-            self->tallies ? (tally_t *) zhashx_lookup (self->tallies, item->peer) : NULL;
+        //  Before we are in again, it is about a SEND of the lost session
+        //  (still queued when the connection ended, refused by the router
+        //  we reached next): that session's tally counts it as reported.
+        zhashx_t *tallies = self->connected ? self->tallies : self->last_tallies;
+        tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, item->peer) : NULL;
         if (tally)
             tally->reported += (uint64_t) count;
         s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);

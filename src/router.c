@@ -443,7 +443,7 @@ s_send_error (router_state_t *self, peer_t *to, uint64_t id, const char *about, 
 //  us while not reading loses these answers, and only these.
 static void
 s_send_to_id (router_state_t *self, const zmq_msg_t *routing_id, proto_command_t command,
-              uint64_t id, const void *body, size_t body_size)
+              uint64_t id, const char *about, const void *body, size_t body_size)
 {
     peer_t anonymous;
     memset (&anonymous, 0, sizeof (anonymous));
@@ -451,17 +451,19 @@ s_send_to_id (router_state_t *self, const zmq_msg_t *routing_id, proto_command_t
     anonymous.routing_id_size = zmq_msg_size (routing_id);
     memcpy (anonymous.routing_id, zmq_msg_data ((zmq_msg_t *) routing_id),
             anonymous.routing_id_size);
-    s_send (self, &anonymous, command, id, "", body, body_size);
+    s_send (self, &anonymous, command, id, about, body, body_size);
 }
 
+//  ABOUT names the destination of the message refused ("" if none), so
+//  that a client can tell whose message it was.
 static void
-s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id, int code,
-                    const char *text)
+s_send_error_to_id (router_state_t *self, const zmq_msg_t *routing_id, uint64_t id,
+                    const char *about, int code, const char *text)
 {
     uint8_t body[PROTO_ERROR_BODY_MAX];
     size_t size = proto_error_encode (body, code, text, 0);
     self->stats.errors_sent++;
-    s_send_to_id (self, routing_id, PROTO_ERROR, id, body, size);
+    s_send_to_id (self, routing_id, PROTO_ERROR, id, about, body, size);
 }
 
 //  --- the registry ------------------------------------------------------------
@@ -1070,17 +1072,17 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     char text[160];
     int rc = s_hello_refusal (self, client_key, address, msg, text, sizeof (text));
     if (rc != PROKIT_OK) {
-        s_send_error_to_id (self, routing_id, msg->id, rc, text);
+        s_send_error_to_id (self, routing_id, msg->id, "", rc, text);
         return;
     }
     peer_t *peer = s_peer_new (self, routing_id, key, fd, address, client_key, msg);
     if (!peer) {
-        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+        s_send_error_to_id (self, routing_id, msg->id, "", PROKIT_ENOMEM, "router out of memory");
         return;
     }
     rc = s_welcome (self, peer, msg);
     if (rc == ENOMEM)
-        s_send_error_to_id (self, routing_id, msg->id, PROKIT_ENOMEM, "router out of memory");
+        s_send_error_to_id (self, routing_id, msg->id, "", PROKIT_ENOMEM, "router out of memory");
     if (rc != 0) {
         //  Out of memory, or it cannot hear us: it will time out and
         //  retry; do not keep a name claimed by a connection that never
@@ -1576,7 +1578,7 @@ s_refuse_malformed (router_state_t *self, peer_t *sender, zmq_msg_t *routing, co
         //  the sender can tell which message this was.
         s_send_error (self, sender, msg->id, msg->peer, rc, text);
     else
-        s_send_error_to_id (self, routing, msg->id, rc, text);
+        s_send_error_to_id (self, routing, msg->id, msg->peer, rc, text);
 }
 
 //  A message on a connection that has not joined: HELLO joins it; a health
@@ -1594,19 +1596,21 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
                  zmq_msg_gets (&frames[1], "Peer-Address"),
                  self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, msg);
         break;
-    case PROTO_PING: s_send_to_id (self, &frames[0], PROTO_PONG, msg->id, NULL, 0); break;
+    case PROTO_PING: s_send_to_id (self, &frames[0], PROTO_PONG, msg->id, "", NULL, 0); break;
     case PROTO_BYE: {
         //  A window main closed saying goodbye: confirm, nothing to free;
         //  it may say how much of its last session it took in.
         proto_bye_t bye;
         if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted)
             s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer);
-        s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, NULL, 0);
+        s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, "", NULL, 0);
         break;
     }
     default:
         self->stats.malformed++;
-        s_send_error_to_id (self, &frames[0], msg->id, PROKIT_EPROTO,
+        //  Often what a client sent on a connection that ended, before it
+        //  noticed: naming the destination lets it account for it.
+        s_send_error_to_id (self, &frames[0], msg->id, msg->peer, PROKIT_EPROTO,
                             "send HELLO first: this connection has not joined");
     }
 }

@@ -678,5 +678,5 @@ main (void)
         cmocka_unit_test (test_ping),
         cmocka_unit_test (test_broker_restart),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

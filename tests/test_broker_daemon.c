@@ -420,5 +420,5 @@ main (void)
         cmocka_unit_test (test_curve_daemon),
         cmocka_unit_test (test_main_and_windows_notice_a_frozen_broker_and_rejoin),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

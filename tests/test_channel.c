@@ -954,5 +954,5 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_forged_undelivered_report_is_refused, s_setup,
                                          s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

@@ -499,5 +499,5 @@ main (void)
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

@@ -168,5 +168,5 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_out_of_descriptors_is_an_error_and_recovers),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

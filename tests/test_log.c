@@ -129,5 +129,5 @@ main (void)
         cmocka_unit_test (test_level_names),
         cmocka_unit_test (test_hook_receives_lines_and_stderr_is_the_filtered_default),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

@@ -1645,5 +1645,5 @@ main (void)
                                          s_setup_tcp, s_teardown),
         cmocka_unit_test (test_window_without_main_times_out_joining),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

@@ -913,5 +913,5 @@ main (void)
                                          s_teardown),
         cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

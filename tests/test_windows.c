@@ -600,5 +600,5 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_window_can_ask_the_router_who_is_there, s_setup,
                                          s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return tu_run_tests (tests);
 }

@@ -261,4 +261,14 @@ tu_reap (tu_child_t *child, int timeout_ms)
     return status;
 }
 
+#ifdef CMOCKA_H_
+//  Runs the group, or only the tests whose names match
+//  $PROKIT_TEST_FILTER (a cmocka pattern: '*' and '?'), to chase one
+//  test without waiting for the others.
+#define tu_run_tests(tests)                                                                        \
+    (getenv ("PROKIT_TEST_FILTER") ? cmocka_set_test_filter (getenv ("PROKIT_TEST_FILTER"))        \
+                                   : (void) 0,                                                     \
+     cmocka_run_group_tests (tests, NULL, NULL))
+#endif
+
 #endif
