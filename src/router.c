@@ -70,9 +70,10 @@ typedef struct peer {
     //  never has more than WINDOW messages from us it has not taken in,
     //  so its queue never fills and libzmq never stops reading its
     //  connection, heartbeats included. Counted since its HELLO.
-    uint64_t window;   //  0: no flow control
-    uint64_t sent;     //  messages queued to it on the ROUTER socket
-    uint64_t consumed; //  of those, how many it said it has taken in
+    uint64_t window;     //  0: no flow control
+    uint64_t sent;       //  messages queued to it on the ROUTER socket
+    uint64_t consumed;   //  of those, how many it said it has taken in
+    bool credit_refused; //  a CREDIT of its was ignored (logged once)
     //  Delivery on the PUB channel, accounted so that whatever main sent it
     //  and it never took in is reported to main when the session ends: the
     //  SENDs and broadcasts published under its topic, and how many it
@@ -1505,14 +1506,23 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         proto_credit_t credit;
         //  The codec checked the map; a count can only grow, and never past
         //  what was sent (anything else is ignored).
-        if (proto_credit_decode (msg->body, msg->body_size, &credit) == PROKIT_OK &&
-            credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
+        if (proto_credit_decode (msg->body, msg->body_size, &credit) != PROKIT_OK)
+            break;
+        if (credit.consumed - sender->consumed <= sender->sent - sender->consumed) {
             s_runs_pop (self, sender->runs, credit.consumed - sender->consumed, sender->name);
             sender->consumed = credit.consumed;
             uint64_t expected = sender->published;
             if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
                 sender->channel_confirmed = credit.channel;
             s_announce_room (self);
+        }
+        else if (!sender->credit_refused) {
+            //  Its window may never open again: say so, once, where it shows.
+            sender->credit_refused = true;
+            log_warn ("router: '%s' confirmed %llu messages of %llu sent, %llu confirmed before: "
+                      "CREDIT ignored",
+                      sender->name, (unsigned long long) credit.consumed,
+                      (unsigned long long) sender->sent, (unsigned long long) sender->consumed);
         }
         break;
     }

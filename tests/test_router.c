@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <cmocka.h>
@@ -355,13 +356,71 @@ test_wrong_protocol_version_gets_eversion (void **state)
     s_router_still_serves (f);
 }
 
+//  A CREDIT that confirms more than the router sent is ignored (a count
+//  the router cannot trust must not open the window), and said once in the
+//  log: a window whose window can no longer open is otherwise silent.
+static atomic_int s_credit_warnings;
+
+static void
+s_catch_credit_warning (prokit_log_level_t level, const char *line, void *arg)
+{
+    (void) arg;
+    if (level == PROKIT_LOG_WARN && strstr (line, "CREDIT ignored"))
+        atomic_fetch_add (&s_credit_warnings, 1);
+}
+
+static void
+test_credit_past_what_was_sent_is_ignored_and_said_once (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    //  HELLO {"version": 2, "credit": 4000}
+    static const unsigned char hello[] = { 0x82, 0xa7, 'v', 'e', 'r', 's', 'i', 'o',  'n',  0x02,
+                                           0xa6, 'c',  'r', 'e', 'd', 'i', 't', 0xcd, 0x0f, 0xa0 };
+    s_send_message (f->raw, 1, 1, 7, "overeager", hello, sizeof (hello));
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME, the one message it was sent
+    atomic_store (&s_credit_warnings, 0);
+    prokit_set_log (s_catch_credit_warning, NULL);
+    //  CREDIT {"consumed": 1000}, twice
+    static const unsigned char credit[] = { 0x81, 0xa8, 'c', 'o',  'n',  's', 'u',
+                                            'm',  'e',  'd', 0xcd, 0x03, 0xe8 };
+    s_send_message_v2 (f->raw, 18, 0, "", credit, sizeof (credit), false);
+    s_send_message_v2 (f->raw, 18, 0, "", credit, sizeof (credit), false);
+    //  A PING behind them: its PONG says both were handled.
+    s_send_message_v2 (f->raw, 9, 3, "", "", 0, false);
+    bool ponged = false;
+    int64_t deadline = tu_now_ms () + 5000;
+    while (!ponged && tu_now_ms () < deadline) {
+        prokit_main_run (f->main, 10);
+        if (s_receive (f->raw, &r, 0))
+            ponged = r.header[3] == 10 && s_id (&r) == 3;
+    }
+    prokit_set_log (NULL, NULL);
+    assert_true (ponged);
+    assert_int_equal (atomic_load (&s_credit_warnings), 1);
+    s_router_still_serves (f);
+}
+
+//  Refused, and the refusal names the destination: a client whose lost
+//  connection still carried messages can tell whose they were.
 static void
 test_request_before_hello_gets_eproto (void **state)
 {
     fixture_t *f = (fixture_t *) *state;
     unsigned char hi[] = { 0xa2, 'h', 'i' };
     s_send_message (f->raw, 1, 6, 5, "@main", hi, sizeof (hi));
-    s_expect_error (f->raw, PROKIT_EPROTO, 5);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 8); //  ERROR
+    assert_int_equal (s_id (&r), 5);
+    assert_int_equal (s_error_code (&r), PROKIT_EPROTO);
+    assert_string_equal (r.peer, "@main");
+    s_send_message (f->raw, 1, 4, 0x8000000000000009ULL, "someone", hi, sizeof (hi)); //  a SEND
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (s_error_code (&r), PROKIT_EPROTO);
+    assert_int_equal (s_id (&r), 0x8000000000000009ULL);
+    assert_string_equal (r.peer, "someone");
 }
 
 static void
@@ -878,6 +937,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_protocol_version_gets_eversion, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_credit_past_what_was_sent_is_ignored_and_said_once,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_request_before_hello_gets_eproto, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_hello_with_invalid_name_gets_eproto, s_setup,
