@@ -865,26 +865,58 @@ s_restart_settled (void *arg)
            (long) *settle->received + settle->tally->reported >= settle->accepted;
 }
 
+//  Main in a process of its own, "counted" (a counter) in another, and
+//  "sender", a window here whose undelivered reports are tallied. In
+//  place: the callbacks hold pointers into it.
+typedef struct relay {
+    char endpoint[256];
+    char path[64];
+    tu_child_t main_child;
+    tu_child_t counter;
+    volatile uint64_t *counts; //  the counter's: [1] is what windows sent it
+    prokit_window_t *sender;
+    tu_connection_log_t log;
+    restart_tally_t tally;
+} relay_t;
+
+static void
+s_relay_start (relay_t *relay)
+{
+    memset (relay, 0, sizeof (*relay));
+    tu_endpoint ("ipc", relay->endpoint, sizeof (relay->endpoint));
+    snprintf (relay->path, sizeof (relay->path), "/tmp/prokit-count-%d", (int) getpid ());
+    s_start_main (&relay->main_child, relay->endpoint, "0", "0");
+    relay->counts = s_spawn_counter (&relay->counter, relay->endpoint, relay->path);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = relay->endpoint;
+    relay->sender = prokit_window_new ("sender", &opts, NULL);
+    assert_non_null (relay->sender);
+    prokit_window_on_connection (relay->sender, tu_log_connection, &relay->log);
+    relay->tally.sender_log = &relay->log;
+    prokit_window_on_undelivered (relay->sender, s_restart_undelivered, &relay->tally);
+}
+
+static void
+s_relay_stop (relay_t *relay)
+{
+    kill (relay->counter.pid, SIGTERM);
+    tu_reap (&relay->counter, 10000);
+    munmap ((void *) relay->counts, 16);
+    unlink (relay->path);
+    prokit_window_destroy (&relay->sender);
+    kill (relay->main_child.pid, SIGTERM);
+    tu_reap (&relay->main_child, 10000);
+}
+
 static void
 test_window_to_window_through_a_main_that_restarts_is_received_or_reported (void **state)
 {
     (void) state;
-    char endpoint[256], path[64];
-    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
-    snprintf (path, sizeof (path), "/tmp/prokit-count-%d", (int) getpid ());
-    tu_child_t main_child;
-    s_start_main (&main_child, endpoint, "0", "0");
-    tu_child_t child;
-    volatile uint64_t *counts = s_spawn_counter (&child, endpoint, path);
-    prokit_window_opts_t opts;
-    prokit_window_opts_init (&opts);
-    opts.endpoint = endpoint;
-    prokit_window_t *sender = prokit_window_new ("sender", &opts, NULL);
-    assert_non_null (sender);
-    tu_connection_log_t log = { 0, 0, 0 };
-    prokit_window_on_connection (sender, tu_log_connection, &log);
-    restart_tally_t tally = { 0, 0, &log };
-    prokit_window_on_undelivered (sender, s_restart_undelivered, &tally);
+    relay_t relay;
+    s_relay_start (&relay);
+    prokit_window_t *sender = relay.sender;
+    volatile uint64_t *counts = relay.counts;
 
     //  16000 accepted; at 8000, main is killed, and started again.
     long accepted = 0;
@@ -908,40 +940,34 @@ test_window_to_window_through_a_main_that_restarts_is_received_or_reported (void
         if (accepted % 500 == 0)
             prokit_window_dispatch (sender);
         if (!struck && accepted == 8000) {
-            kill (main_child.pid, SIGKILL);
-            tu_reap (&main_child, 10000);
-            s_start_main (&main_child, endpoint, "0", "0");
+            kill (relay.main_child.pid, SIGKILL);
+            tu_reap (&relay.main_child, 10000);
+            s_start_main (&relay.main_child, relay.endpoint, "0", "0");
             struck = true;
         }
     }
     prokit_payload_destroy (&payload);
     assert_true (struck);
     assert_int_equal (accepted, 16000);
-    restart_settle_t settle = { &tally, &counts[1], accepted };
+    restart_settle_t settle = { &relay.tally, &counts[1], accepted };
     tu_handle_t handles[] = { { NULL, sender } };
     bool settled = tu_pump (handles, 1, s_restart_settled, &settle, 30000);
     long received = (long) counts[1];
     if (!settled)
         print_message ("not settled: rejoined %d, %ld accepted, %ld received + %ld reported\n",
-                       log.rejoined, accepted, received, tally.reported);
+                       relay.log.rejoined, accepted, received, relay.tally.reported);
     assert_true (settled);
     print_message ("window -> window, main restarted: %ld accepted, %ld received + %ld "
                    "reported = %ld\n",
-                   accepted, received, tally.reported, received + tally.reported);
+                   accepted, received, relay.tally.reported, received + relay.tally.reported);
     //  What the window took in but had not yet confirmed to the sender
     //  when the router died is reported too: at most what the window may
     //  hold unconfirmed (its window of 4000, which its queue still held
     //  when the router went) and a confirmation batch on each side.
-    assert_true (received + tally.reported >= accepted);
-    assert_true (received + tally.reported - accepted <= 4000 + 500 + 250);
-    assert_int_equal (tally.elsewhere, 0);
-    kill (child.pid, SIGTERM);
-    tu_reap (&child, 10000);
-    munmap ((void *) counts, 16);
-    unlink (path);
-    prokit_window_destroy (&sender);
-    kill (main_child.pid, SIGTERM);
-    tu_reap (&main_child, 10000);
+    assert_true (received + relay.tally.reported >= accepted);
+    assert_true (received + relay.tally.reported - accepted <= 4000 + 500 + 250);
+    assert_int_equal (relay.tally.elsewhere, 0);
+    s_relay_stop (&relay);
 }
 
 //  What a window sent after its router died, before it noticed, waits in
@@ -969,42 +995,30 @@ static void
 test_what_a_lost_connection_still_carried_is_reported_once_and_stalls_nothing (void **state)
 {
     (void) state;
-    char endpoint[256], path[64];
-    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
-    snprintf (path, sizeof (path), "/tmp/prokit-count-%d", (int) getpid ());
-    tu_child_t main_child;
-    s_start_main (&main_child, endpoint, "0", "0");
-    tu_child_t child;
-    volatile uint64_t *counts = s_spawn_counter (&child, endpoint, path);
-    prokit_window_opts_t opts;
-    prokit_window_opts_init (&opts);
-    opts.endpoint = endpoint;
-    prokit_window_t *sender = prokit_window_new ("sender", &opts, NULL);
-    assert_non_null (sender);
-    tu_connection_log_t log = { 0, 0, 0 };
-    prokit_window_on_connection (sender, tu_log_connection, &log);
-    restart_tally_t tally = { 0, 0, &log };
-    prokit_window_on_undelivered (sender, s_restart_undelivered, &tally);
+    relay_t relay;
+    s_relay_start (&relay);
+    prokit_window_t *sender = relay.sender;
+    volatile uint64_t *counts = relay.counts;
 
     //  Main dies; the window, not dispatching, has not noticed: more than
     //  its window of 4000 is accepted and waits in its socket (which holds
     //  10000).
-    kill (main_child.pid, SIGKILL);
-    tu_reap (&main_child, 10000);
+    kill (relay.main_child.pid, SIGKILL);
+    tu_reap (&relay.main_child, 10000);
     long accepted = 0;
     for (; accepted < LEFTOVERS; accepted++) {
         prokit_payload_t *payload = prokit_payload_new_printf ("%ld", accepted);
         assert_int_equal (prokit_window_send (sender, "counted", &payload), PROKIT_OK);
     }
-    s_start_main (&main_child, endpoint, "0", "0");
+    s_start_main (&relay.main_child, relay.endpoint, "0", "0");
     tu_handle_t handles[] = { { NULL, sender } };
-    assert_true (tu_pump (handles, 1, tu_rejoined, &log, 20000));
+    assert_true (tu_pump (handles, 1, tu_rejoined, &relay.log, 20000));
     int64_t deadline = tu_now_ms () + 20000;
     while (!s_window_listed (sender, "counted") && tu_now_ms () < deadline)
         prokit_window_run (sender, 20);
     assert_true (tu_now_ms () < deadline);
-    assert_int_equal (tally.reported, LEFTOVERS); //  each leftover once, none twice
-    assert_int_equal (tally.elsewhere, 0);
+    assert_int_equal (relay.tally.reported, LEFTOVERS); //  each leftover once, none twice
+    assert_int_equal (relay.tally.elsewhere, 0);
 
     //  The new session flows: 20000 more, every one received.
     prokit_payload_t *payload = NULL;
@@ -1023,19 +1037,13 @@ test_what_a_lost_connection_still_carried_is_reported_once_and_stalls_nothing (v
     }
     prokit_payload_destroy (&payload);
     assert_int_equal (accepted, LEFTOVERS + 20000);
-    restart_settle_t settle = { &tally, &counts[1], accepted };
+    restart_settle_t settle = { &relay.tally, &counts[1], accepted };
     assert_true (tu_pump (handles, 1, s_restart_settled, &settle, 30000));
     print_message ("lost connection's leftovers: %ld accepted, %ld received + %ld reported\n",
-                   accepted, (long) counts[1], tally.reported);
-    assert_int_equal ((long) counts[1] + tally.reported, accepted);
-    assert_int_equal (tally.elsewhere, 0);
-    kill (child.pid, SIGTERM);
-    tu_reap (&child, 10000);
-    munmap ((void *) counts, 16);
-    unlink (path);
-    prokit_window_destroy (&sender);
-    kill (main_child.pid, SIGTERM);
-    tu_reap (&main_child, 10000);
+                   accepted, (long) counts[1], relay.tally.reported);
+    assert_int_equal ((long) counts[1] + relay.tally.reported, accepted);
+    assert_int_equal (relay.tally.elsewhere, 0);
+    s_relay_stop (&relay);
 }
 
 static void
