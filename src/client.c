@@ -1,23 +1,25 @@
 /*  client.c: one connection to a router, used by main and by windows.
 
-    Everything here runs on the application's thread. The transport work
-    (connecting, buffering, reconnecting) is libzmq's I/O thread; what is
-    left is the protocol: the HELLO handshake, ids and deadlines of
-    requests, and turning frames into callbacks. Callbacks run only inside
-    client_dispatch(), never inside a send or a blocking request, so the
-    application always knows when its code can be re-entered.
+    Everything here runs on the application's thread. How messages reach
+    the router is the transport's business (transport.h: sockets, or
+    memory for the embedded main); what is left is the session: the HELLO
+    handshake and rejoins, ids and deadlines of requests, flow control and
+    the accounting of what was sent, and turning messages into callbacks.
+    Callbacks run only inside client_dispatch(), never inside a send or a
+    blocking request, so the application always knows when its code can be
+    re-entered.
 
-    The pollable descriptor is an epoll set of: the DEALER's ZMQ_FD, the
-    connection monitor's ZMQ_FD, a timerfd armed at the nearest request
-    deadline, and an eventfd we poke whenever work is waiting that the
-    other three would not announce (events queued during a blocking
-    request, a ZMQ_FD edge consumed by a send, a stop request).
+    The pollable descriptor is an epoll set of: the transport's
+    descriptors, a timerfd armed at the nearest request deadline, and an
+    eventfd we poke whenever work is waiting that the others would not
+    announce (events queued during a blocking request, a socket's
+    announcement consumed by a send, a stop request). Each is tagged with
+    what it announces (epoll data), so a dispatch knows what to look at.
 */
 #include "client.h"
 
 #include <czmq.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +30,15 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "curve.h"
 #include "inbound.h"
 #include "inflight.h"
 #include "log.h"
 #include "message_private.h"
-#include "monitor.h"
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
-#include "router.h"
-#include "serial.h"
 #include "sock.h"
+#include "transport.h"
 #include "wire.h"
 
 #define DISPATCH_BATCH 1024
@@ -49,35 +48,24 @@
 //  The WELCOME the router publishes on the PUB channel: our subscription
 //  has arrived there, and the join is complete.
 #define INTERNAL_CHANNEL_WELCOME 0xF1
-#define CLOSE_LINGER_MS 200
 #define BYE_WAIT_MS 500
-//  Queue depth towards and from the router, in messages (see router.c).
-#define CLIENT_HWM 10000
 //  Flow control: the router sends us at most CLIENT_WINDOW messages we
-//  have not said we took in (CREDIT), far below CLIENT_HWM, so that our
-//  queue never fills: libzmq stops reading a connection whose queue is
-//  full, and its heartbeats with it. We say so every CREDIT_BATCH.
+//  have not said we took in (CREDIT), far below the sockets' queues of
+//  10000 (transport_socket.c), so that our queue never fills: libzmq stops
+//  reading a connection whose queue is full, and its heartbeats with it.
+//  We say so every CREDIT_BATCH.
 #define CLIENT_WINDOW 4000
 #define CREDIT_BATCH 500
-//  Our own ZMTP heartbeats towards the router: a router that died or froze
-//  is noticed within about interval + timeout whatever we are doing.
-#define CLIENT_HEARTBEAT_IVL_MS 1000
-#define CLIENT_HEARTBEAT_TIMEOUTS 3
 
 struct client {
-    router_t *router; //  the embedded main's router, reached in memory; NULL: a socket
-    void *dealer;     //  raw libzmq sockets (sock.h): their creation may fail
+    transport_t *transport;
+    //  The embedded main: in memory, joined from the start, never leaving
+    //  its router until it closes it, and never blocking.
+    bool embedded;
     //  The PUB channel, for a window whose router has one: everything main
-    //  sends it arrives on this SUB, under the secret TOPIC its WELCOME
-    //  gave. A new SUB for every session, so nothing of an old one leaks in.
-    void *sub;  //  NULL when there is none
-    int sub_fd; //  its ZMQ_FD, in the epoll set while it exists
+    //  sends it arrives there, under the secret TOPIC its WELCOME gave.
     char topic[PROTO_TOPIC_SIZE + 1];
     bool channel_wait; //  WELCOME came; the channel's has not yet
-    //  The SUB was last read to empty: its descriptor announces what comes
-    //  next (nothing is ever sent on it to swallow that), so it need not be
-    //  read until then. A read that finds nothing costs a poll and a getpid.
-    bool sub_drained;
     //  Since the last HELLO: messages read from the DEALER and from the
     //  channel, and the count last reported in a CREDIT. Inbound items
     //  still queued here are not taken in yet (queue_count).
@@ -99,20 +87,12 @@ struct client {
     zhashx_t *last_tallies; //  those of the session that was lost
     char instance[PROTO_TOPIC_SIZE + 1];
     char last_instance[PROTO_TOPIC_SIZE + 1];
-    char endpoint[PROTO_CHANNEL_MAX];   //  the router's, as connected to
-    zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
-    char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
-    void *monitor;
+    char endpoint[PROTO_CHANNEL_MAX]; //  the router's, as connected to
     int epoll_fd;
     int timer_fd;
     int wake_fd;
-    int monitor_fd; //  the monitor's ZMQ_FD, -1 in memory
-    int pub_fd;     //  in memory: the router's channel socket's ZMQ_FD, else -1
-    int dealer_fd;  //  the DEALER's ZMQ_FD (asking libzmq each time costs)
-    //  What is known about the socket between dispatches, so that sends
-    //  and dispatches make only the system calls that can matter:
-    uint64_t sends;                //  messages sent on the socket
-    uint64_t sends_at_drain;       //  SENDS when it was last read to empty
+    //  What is known between dispatches, so that sends and dispatches make
+    //  only the system calls that can matter:
     unsigned sends_since_dispatch; //  outside dispatch, since the last one
     bool wake_pending;             //  we poked wake_fd; no dispatch since
     bool awaiting;                 //  a blocking call is about to read the socket itself
@@ -131,7 +111,6 @@ struct client {
     int request_timeout_ms;
     inflight_t *inflight; //  our requests awaiting an answer, by id and by deadline
     inbound_t *queue_head, *queue_tail;
-    inbound_t *spare_items; //  in memory: handled items, returned to the router for reuse
     //  Windows' SENDs to windows are confirmed by the router (RECEIPT);
     //  main's messages to windows are not (yet): main keeps no tallies.
     bool keeps_tallies;
@@ -146,11 +125,11 @@ struct client {
     prokit_connection_fn *connection_fn;
     void *connection_arg;
     atomic_int stop_requested;
-    int dispatching; //  depth of client_dispatch() calls under way
-    int refused;     //  the last failed security handshake's event, 0: none
+    int dispatching;          //  depth of client_dispatch() calls under way
+    int refused;              //  the last failed security handshake's event, 0: none
+    const char *refused_text; //  and why
+    bool abandoned;           //  the join failed: drop what is queued when closing
 };
-
-static int s_epoll_add (client_t *self, int fd);
 
 //  Make the pollable descriptor readable. Any thread may call this.
 static void
@@ -172,40 +151,31 @@ s_wake_own (client_t *self)
     }
 }
 
-//  A send may process libzmq's command queue and swallow the ZMQ_FD
-//  wake-up that announced incoming messages; announce them ourselves.
-//  Asking libzmq (ZMQ_EVENTS) costs a poll and a getpid each time, so
-//  only the first send after a dispatch asks. A second one, a burst, pokes
-//  our own eventfd once instead: the next dispatch then checks everything,
-//  and the sends in between cost nothing more.
+//  A send may swallow the announcement of messages waiting for us
+//  (transport_unannounced()); announce them ourselves. Asking costs a poll
+//  and a getpid each time, so only the first send after a dispatch asks. A
+//  second one, a burst, pokes our own eventfd once instead: the next
+//  dispatch then checks everything, and the sends in between cost nothing
+//  more.
 static void
 s_rearm_after_send (client_t *self)
 {
-    self->sends++;
     //  Inside dispatch this is done once, at its end; a blocking call
     //  reads the socket itself, and does it when it returns.
     if (self->dispatching || self->awaiting || self->wake_pending)
         return;
-    if (self->sends_since_dispatch++ > 0)
+    if (self->sends_since_dispatch++ > 0 || transport_unannounced (self->transport))
         s_wake_own (self);
-    else if (zsock_events (self->dealer) & ZMQ_POLLIN)
-        s_wake_own (self);
-    else
-        self->sends_at_drain = self->sends; //  looked: nothing waits unannounced
 }
 
-//  Poke our eventfd if messages wait that libzmq will not announce: after
-//  anything that may have processed its command queue (a send, a poll)
-//  without reading the socket to empty.
+//  Poke our eventfd if messages wait that would not be announced: after
+//  anything that may have swallowed an announcement (a send, a poll)
+//  without reading to empty.
 static void
 s_announce_waiting (client_t *self)
 {
-    if (self->router)
-        return;
-    if (zsock_events (self->dealer) & ZMQ_POLLIN)
+    if (transport_unannounced (self->transport))
         s_wake_own (self);
-    else
-        self->sends_at_drain = self->sends;
 }
 
 //  --- the deadline list -----------------------------------------------------
@@ -296,16 +266,9 @@ s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
         zmq_msg_copy (&frame, payload_frame (*body));
     else if (wire_body_copy (&frame, body_bytes, body_size) != 0)
         return PROKIT_ENOMEM;
-    int rc;
-    if (self->router)
-        rc = router_local_send (self->router, command, id, peer, &frame);
-    else {
-        rc = wire_send (self->dealer, self->version, NULL, 0, command, id, peer, &frame);
-        if (rc != 0)
-            rc = rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
-        else
-            s_rearm_after_send (self); //  in memory, the router does this itself
-    }
+    int rc = transport_send (self->transport, self->version, command, id, peer, &frame);
+    if (rc == PROKIT_OK)
+        s_rearm_after_send (self);
     if (rc == PROKIT_OK && body)
         prokit_payload_destroy (body);
     return rc;
@@ -450,98 +413,37 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
 
 //  --- receiving -------------------------------------------------------------
 
-//  What main may send a window on the PUB channel; the router confirms a
-//  join there with a WELCOME.
-static bool
-s_channel_command (uint8_t command)
-{
-    switch (command) {
-    case PROTO_WELCOME:
-    case PROTO_SEND:
-    case PROTO_BROADCAST:
-    case PROTO_REQUEST:
-    case PROTO_REPLY:
-    case PROTO_ERROR:
-    case PROTO_CLOSE:
-    case PROTO_SHOW:
-    case PROTO_HIDE: return true;
-    default: return false;
-    }
-}
-
-//  Receive one message from the DEALER, or from the PUB channel's SUB when
-//  CHANNEL, without blocking. Returns 1 and fills *item, 0 when nothing is
-//  waiting, -1 when what arrived was malformed or out of place (dropped).
+//  Receive one message from the router's socket, or from the PUB channel
+//  when CHANNEL, without blocking, and count it into the session. Returns
+//  1 and fills *item, 0 when nothing is waiting, -1 when what arrived was
+//  malformed or out of place (dropped).
 static int
 s_receive_from (client_t *self, bool channel, inbound_t *item)
 {
-    zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
-    size_t count;
-    if (!wire_recv (channel ? self->sub : self->dealer, frames, PROTO_FRAMES_MAX + 1, &count)) {
-        //  Read to empty: libzmq announces whatever comes next.
-        if (channel)
-            self->sub_drained = true;
-        else
-            self->sends_at_drain = self->sends;
+    int got = transport_receive (self->transport, channel, item);
+    if (got == 0)
         return 0;
-    }
-    if (channel)
-        self->sub_drained = false;
     if (!channel)
-        self->dealer_read++;
-    proto_frame_t wire[PROTO_FRAMES_MAX];
-    wire_view (frames, count, wire);
-    int rc = PROKIT_OK;
-    if (channel) {
-        //  The topic goes first (only ours reaches us); the peer is empty:
-        //  everything there is from main.
-        if (wire[0].size < PROTO_TOPIC_WIRE)
-            rc = PROKIT_EPROTO;
-        else {
-            wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_WIRE;
-            wire[0].size -= PROTO_TOPIC_WIRE;
-        }
-    }
-    proto_msg_t msg;
-    //  Bodies from the router were size-checked there; accept what it sent.
-    if (rc == PROKIT_OK)
-        rc = proto_decode (wire, count, channel ? PROTO_ON_CHANNEL : PROTO_TO_CLIENT, SIZE_MAX,
-                           &msg);
-    //  Only main speaks on the channel (and the router, to confirm a join):
-    //  it has no name to say there.
-    if (rc == PROKIT_OK && channel) {
-        if (!s_channel_command (msg.command))
-            rc = PROKIT_EPROTO;
-    }
-    if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
-        rc = PROKIT_ENOMEM;
-    for (size_t i = 0; i < count; i++)
-        zmq_msg_close (&frames[i]);
-    if (rc != PROKIT_OK) {
-        log_warn ("%s: dropped a message from the router (%s)", self->label, prokit_strerror (rc));
+        self->dealer_read++; //  the router counts whatever it sends, malformed or not
+    if (got < 0)
         return -1;
+    uint8_t command = item->command;
+    if (channel && command == PROTO_WELCOME) {
+        item->command = INTERNAL_CHANNEL_WELCOME;
+        strcpy (item->peer, self->name);
     }
-    item->command =
-        channel && msg.command == PROTO_WELCOME ? INTERNAL_CHANNEL_WELCOME : msg.command;
     //  What main's sends and broadcasts accepted is accounted for: of what
     //  comes on the channel, those are counted (the rest have outcomes of
     //  their own: replies answer requests, requests get answered).
-    item->channel = channel && (msg.command == PROTO_SEND || msg.command == PROTO_BROADCAST);
+    item->channel = channel && (command == PROTO_SEND || command == PROTO_BROADCAST);
     if (item->channel)
         self->channel_read++;
-    item->id = msg.id;
     //  The router counts what it sends us from its WELCOME on (the first):
     //  what came between our HELLO and it (its refusals of what the last
     //  connection still carried) is not part of the session's count.
-    if (!channel && msg.command == PROTO_WELCOME && !self->connected &&
-        msg.id == (self->joining ? self->join_id : 0))
+    if (!channel && command == PROTO_WELCOME && !self->connected &&
+        item->id == (self->joining ? self->join_id : 0))
         self->dealer_read = 1;
-    if (!channel)
-        strcpy (item->peer, msg.peer);
-    else if (msg.command == PROTO_WELCOME)
-        strcpy (item->peer, self->name);
-    else
-        memcpy (item->peer, PROTO_MAIN_NAME, sizeof (PROTO_MAIN_NAME));
     if (channel && !self->connected && !self->channel_wait) {
         //  Left over from a session that has ended: not ours any more.
         zmq_msg_close (&item->body);
@@ -564,7 +466,7 @@ s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t
             return got;
         *read_dealer = false;
     }
-    if (*read_channel && self->sub) {
+    if (*read_channel && self->transport->has_channel) {
         int got = s_receive_from (self, true, item);
         if (got != 0)
             return got;
@@ -614,8 +516,8 @@ s_enqueue (client_t *self, inbound_t *item)
 static bool
 s_grant_credit (client_t *self)
 {
-    if (self->router || !self->connected)
-        return false;
+    if (!self->hello.credit || !self->connected)
+        return false; //  no flow control asked for (the embedded main)
     size_t queued = self->queue_count - self->channel_queued;
     uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
     uint64_t channel = self->channel_read - self->channel_queued;
@@ -675,63 +577,20 @@ s_counts_reset (client_t *self)
 static void
 s_channel_close (client_t *self)
 {
-    if (!self->sub)
-        return;
-    epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, self->sub_fd, NULL);
-    sock_destroy (&self->sub);
-    self->sub_fd = -1;
+    transport_channel_close (self->transport);
     self->channel_wait = false;
 }
 
-//  Where to connect the channel the router announced: over tcp, the host
-//  we reached the router at (its own address may not be ours to use) and
-//  the channel's port; anything else as it is.
-static void
-s_channel_endpoint (const client_t *self, const char *channel, char *out, size_t size)
-{
-    const char *port = strrchr (channel, ':');
-    const char *host_end = strrchr (self->endpoint, ':');
-    if (strncmp (channel, "tcp://", 6) == 0 && strncmp (self->endpoint, "tcp://", 6) == 0 && port &&
-        host_end)
-        snprintf (out, size, "%.*s%s", (int) (host_end - self->endpoint), self->endpoint, port);
-    else
-        snprintf (out, size, "%s", channel);
-}
-
-//  Open a new SUB on the channel and subscribe to TOPIC. The join
-//  completes with the WELCOME the router then publishes under it.
+//  Open the PUB channel the router announced and subscribe to TOPIC. The
+//  join completes with the WELCOME the router then publishes under it.
 static int
 s_channel_open (client_t *self, const char *channel, const char *topic)
 {
-    s_channel_close (self);
-    char endpoint[PROTO_CHANNEL_MAX + 64];
-    s_channel_endpoint (self, channel, endpoint, sizeof (endpoint));
-    self->sub = sock_new (ZMQ_SUB);
-    if (!self->sub)
-        return sock_error (PROKIT_ENOMEM);
-    zsock_set_rcvhwm (self->sub, CLIENT_HWM);
-    zsock_set_linger (self->sub, 0);
-    if (self->curve_cert)
-        curve_apply_client (self->sub, self->curve_cert, self->curve_key);
     memcpy (self->topic, topic, PROTO_TOPIC_SIZE + 1);
-    uint8_t wire[PROTO_TOPIC_WIRE];
-    proto_topic_to_wire (self->topic, wire);
-    zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, wire, sizeof (wire));
-    if (zmq_connect (self->sub, endpoint) != 0) {
-        log_error ("%s: cannot connect to the PUB channel %s: %s", self->label, endpoint,
-                   zmq_strerror (zmq_errno ()));
-        s_channel_close (self);
-        return PROKIT_ETRANSPORT;
-    }
-    self->sub_fd = zsock_fd (self->sub);
-    if (s_epoll_add (self, self->sub_fd) != 0) {
-        s_channel_close (self);
-        return PROKIT_ETRANSPORT;
-    }
-    self->channel_wait = true;
-    self->sub_drained = false; //  never read yet
+    int rc = transport_channel_open (self->transport, channel, topic);
     //  Its first message, the WELCOME, will be announced on its descriptor.
-    return PROKIT_OK;
+    self->channel_wait = rc == PROKIT_OK;
+    return rc;
 }
 
 //  The router has let us in: take its settings, and the wire version it
@@ -763,7 +622,7 @@ s_connection_lost (client_t *self, const char *why)
     //  What main sent before the loss and has reached us is ours: it is
     //  delivered, in order, ahead of the loss itself. The channel then
     //  closes: whatever else comes on it belongs to no session of ours.
-    if (self->connected && self->sub) {
+    if (self->connected && self->transport->has_channel) {
         inbound_t item;
         int got;
         while ((got = s_receive_from (self, true, &item)) != 0)
@@ -1115,7 +974,7 @@ s_handle (client_t *self, inbound_t *item)
         //  said in our BYE, or our next HELLO.
         self->connected = false;
         s_purge_channel_items (self);
-        if (self->sub) {
+        if (self->transport->has_channel) {
             memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
             self->last.count = s_channel_taken (self);
         }
@@ -1153,14 +1012,6 @@ s_handle (client_t *self, inbound_t *item)
     zmq_msg_close (&item->body);
 }
 
-static const char *
-s_refusal_text (int event)
-{
-    return event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-               ? "our CURVE key is not allowed"
-               : "security handshake failed (CURVE expected, or the wrong router key)";
-}
-
 //  Act on connection events: a loss ends the session with the router, a
 //  new handshake starts a rejoin, a refused handshake is noted in
 //  self->refused. Returns true if the connection was lost.
@@ -1168,27 +1019,23 @@ static bool
 s_watch_connection (client_t *self)
 {
     bool lost = false;
-    if (self->router)
-        return false; //  in memory: nothing to lose
-    monitor_event_t got;
-    while (monitor_next (self->monitor, &got)) {
-        uint16_t event = got.event;
-        if (event != 0) {
-            if (event == ZMQ_EVENT_DISCONNECTED && (self->connected || self->joining)) {
-                s_connection_lost (self, "connection to the router lost");
-                lost = true;
-            }
-            else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                self->refused = 0;
-                s_rejoin (self);
-            }
-            else if (event & CURVE_HANDSHAKE_FAILURES) {
-                //  libzmq keeps retrying; say it once per run of failures.
-                if (self->refused != event && (self->connected || self->lost))
-                    log_warn ("%s: the router refused the connection: %s", self->label,
-                              s_refusal_text (event));
-                self->refused = event;
-            }
+    transport_event_t event;
+    while (transport_next_event (self->transport, &event)) {
+        if (event.kind == TRANSPORT_EVENT_LOST && (self->connected || self->joining)) {
+            s_connection_lost (self, "connection to the router lost");
+            lost = true;
+        }
+        else if (event.kind == TRANSPORT_EVENT_UP) {
+            self->refused = 0;
+            self->refused_text = NULL;
+            s_rejoin (self);
+        }
+        else if (event.kind == TRANSPORT_EVENT_REFUSED) {
+            //  libzmq keeps retrying; say it once per run of failures.
+            if (self->refused != event.detail && (self->connected || self->lost))
+                log_warn ("%s: the router refused the connection: %s", self->label, event.text);
+            self->refused = event.detail;
+            self->refused_text = event.text;
         }
     }
     return lost;
@@ -1204,19 +1051,14 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
 {
     int rc = PROKIT_ETIMEDOUT;
     bool done = false;
-    //  Sleep on the sockets' own descriptors rather than in zmq_poll, which
-    //  costs libzmq a poll and a getpid per socket before and after it
-    //  sleeps: a socket read to empty announces its next message there.
-    //  Main answers on the PUB channel, when there is one.
-    struct pollfd fds[3] = { { self->dealer_fd, POLLIN, 0 },
-                             { self->monitor_fd, POLLIN, 0 },
-                             { self->sub_fd, POLLIN, 0 } };
-    bool monitor_ready = false; //  its descriptor says when events wait
-    //  The DEALER is read first (our send may have swallowed its
-    //  announcement), then when it announces something; the channel when
-    //  it announced something, or was not read to empty.
+    bool events_ready = false; //  announced: connection events wait
+    //  The router's socket is read first (our send may have swallowed its
+    //  announcement), then when it announces something; the channel (main
+    //  answers there, when there is one) when it announced something, or
+    //  was not read to empty. Between reads, the wait sleeps on the
+    //  descriptors alone: what was read to empty announces what comes next.
     bool read_dealer = true;
-    bool read_channel = !self->sub_drained;
+    bool read_channel = transport_channel_readable (self->transport, 0);
     while (true) {
         inbound_t item;
         int got;
@@ -1246,7 +1088,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
         //  answer behind a full window for longer than the queue holds.
         if (s_grant_credit (self))
             read_dealer = true; //  a send may swallow the DEALER's announcement
-        if (!done && monitor_ready && s_watch_connection (self)) {
+        if (!done && events_ready && s_watch_connection (self)) {
             //  The dispatcher ends the other requests; we end ours now.
             rc = PROKIT_ECLOSED;
             snprintf (text, text_size, "connection to the router lost");
@@ -1259,25 +1101,24 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
             snprintf (text, text_size, "no answer from '%s' in time", *peer ? peer : "router");
             break;
         }
-        fds[2].fd = self->sub_fd; //  -1 (ignored by poll) without a channel
-        int ready = poll (fds, 3, left > INT32_MAX ? INT32_MAX : (int) left);
+        int ready = transport_wait (self->transport, left > INT32_MAX ? INT32_MAX : (int) left, 0);
         if (ready < 0 && errno != EINTR) {
             rc = PROKIT_ECLOSED;
             snprintf (text, text_size, "%s", strerror (errno));
             break;
         }
-        monitor_ready = ready > 0 && (fds[1].revents & POLLIN);
-        read_dealer = ready > 0 && (fds[0].revents & POLLIN);
-        read_channel = (ready > 0 && (fds[2].revents & POLLIN)) || !self->sub_drained;
+        if (ready < 0)
+            ready = 0;
+        events_ready = ready & TRANSPORT_READY_EVENTS;
+        read_dealer = ready & TRANSPORT_READY_SOCKET;
+        read_channel = transport_channel_readable (self->transport, (unsigned) ready);
     }
     self->awaiting = false;
     if (self->queue_head)
         s_wake_own (self);
     //  It may have stopped reading with more waiting, whose announcement
-    //  its reads consumed; not if it read the DEALER to empty since our
-    //  last send (its descriptor then announces what comes next).
-    if (self->sends != self->sends_at_drain)
-        s_announce_waiting (self);
+    //  its reads consumed (not if it read to empty since our last send).
+    s_announce_waiting (self);
     return rc;
 }
 
@@ -1312,7 +1153,7 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     int rc = s_check_outgoing (self, target, true, payload_p);
     //  Blocking waits read a socket; the embedded main has none (and its
     //  API has no blocking request).
-    if (rc == PROKIT_OK && self->router)
+    if (rc == PROKIT_OK && !self->transport->can_wait)
         rc = PROKIT_EINVAL;
     //  Filled field by field, not zeroed: its error text alone is a
     //  kilobyte. The target was checked: a valid name, at most
@@ -1357,7 +1198,7 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
 int
 client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 {
-    if (!self || self->router || !what || strlen (what) >= PROTO_QUERY_WHAT_MAX)
+    if (!self || !self->transport->can_wait || !what || strlen (what) >= PROTO_QUERY_WHAT_MAX)
         return PROKIT_EINVAL; //  the embedded main reads its router directly
     if (!self->connected)
         return PROKIT_ECLOSED;
@@ -1384,49 +1225,20 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
 
 //  Which of our descriptors an epoll_wait found readable, so that a
 //  dispatch reads and checks only those (each costs system calls).
-#define READY_WAKE 1u
-#define READY_TIMER 2u
-#define READY_MONITOR 4u
-#define READY_SUB 8u
-#define READY_PUB 16u
-#define READY_ALL (READY_WAKE | READY_TIMER | READY_MONITOR | READY_SUB | READY_PUB)
+//  What a descriptor of ours announces (epoll data), beside the
+//  transport's TRANSPORT_READY_* bits.
+#define READY_WAKE 0x100u
+#define READY_TIMER 0x200u
+#define READY_ALL (READY_WAKE | READY_TIMER | TRANSPORT_READY_ALL)
 #define READY_EVENTS_MAX 16
 
 static unsigned
-s_ready (const client_t *self, const struct epoll_event *events, int count)
+s_ready (const struct epoll_event *events, int count)
 {
     unsigned ready = 0;
-    for (int i = 0; i < count; i++) {
-        int fd = events[i].data.fd;
-        ready |= fd == self->wake_fd      ? READY_WAKE
-                 : fd == self->timer_fd   ? READY_TIMER
-                 : fd == self->monitor_fd ? READY_MONITOR
-                 : fd == self->sub_fd     ? READY_SUB
-                 : fd == self->pub_fd     ? READY_PUB
-                                          : 0;
-    }
+    for (int i = 0; i < count; i++)
+        ready |= events[i].data.u32;
     return ready;
-}
-
-//  In memory: route what waits on the router's socket, then take what is
-//  for us, to be handled in this same round (the next round's routing then
-//  also covers what the handlers sent). Returns true when it did anything.
-static bool
-s_take_local (client_t *self, unsigned *ready)
-{
-    inbound_t *head, *tail;
-    bool progress = router_local_take (self->router, *ready & READY_MONITOR, *ready & READY_PUB,
-                                       &self->spare_items, &head, &tail);
-    *ready &= ~(READY_MONITOR | READY_PUB); //  looked at
-    if (head) {
-        if (self->queue_tail)
-            self->queue_tail->next = head;
-        else
-            self->queue_head = head;
-        self->queue_tail = tail;
-        progress = true;
-    }
-    return progress;
 }
 
 //  Handle what waits in our queue, up to the batch limit: events queued
@@ -1446,21 +1258,15 @@ s_handle_queued (client_t *self, int *handled)
             self->channel_queued--;
         s_handle (self, item);
         s_grant_credit (self);
-        if (self->router) {
-            zmq_msg_close (&item->body); //  handled: already empty
-            item->next = self->spare_items;
-            self->spare_items = item;
-        }
-        else
-            free (item);
+        free (item);
         (*handled)++;
     }
 }
 
-//  Read and handle the DEALER, then the channel, each to empty (or to the
-//  batch limit): no second pass is needed for a socket, only for what
-//  handlers queued. The channel only when it announced something or was
-//  not read to empty; the monitor when it announced something. Returns
+//  Read and handle the router's socket, then the channel, each to empty
+//  (or to the batch limit): no second pass is needed for a socket, only
+//  for what handlers queued. The channel only when it announced something
+//  or was not read to empty; connection events when announced. Returns
 //  true when the connection was lost or handlers queued something.
 static bool
 s_read_sockets (client_t *self, unsigned *ready, int *handled)
@@ -1469,9 +1275,9 @@ s_read_sockets (client_t *self, unsigned *ready, int *handled)
     int got;
     for (int source = 0; source < 2; source++) {
         bool channel = source == 1;
-        if (channel && (!self->sub || (self->sub_drained && !(*ready & READY_SUB))))
+        if (channel && !transport_channel_readable (self->transport, *ready))
             break;
-        while (*handled < DISPATCH_BATCH && (!channel || self->sub) &&
+        while (*handled < DISPATCH_BATCH && (!channel || self->transport->has_channel) &&
                (got = s_receive_from (self, channel, &item)) != 0) {
             if (got > 0) {
                 s_handle (self, &item);
@@ -1482,12 +1288,12 @@ s_read_sockets (client_t *self, unsigned *ready, int *handled)
             }
         }
     }
-    *ready &= ~READY_SUB;
+    *ready &= ~TRANSPORT_READY_CHANNEL;
     bool progress = self->queue_head != NULL;
     //  Connection events come rarely: look when announced.
-    if ((*ready & READY_MONITOR) && s_watch_connection (self))
+    if ((*ready & TRANSPORT_READY_EVENTS) && s_watch_connection (self))
         progress = true;
-    *ready &= ~READY_MONITOR;
+    *ready &= ~TRANSPORT_READY_EVENTS;
     return progress;
 }
 
@@ -1533,9 +1339,9 @@ s_dispatch (client_t *self, unsigned ready)
     //  loop of the application's own keeps dispatching regardless.
     while (progress && handled < DISPATCH_BATCH) {
         int before = handled;
-        progress = self->router && s_take_local (self, &ready);
+        progress = transport_collect (self->transport, &ready);
         s_handle_queued (self, &handled);
-        if (!self->router && s_read_sockets (self, &ready, &handled))
+        if (s_read_sockets (self, &ready, &handled))
             progress = true;
         if (s_end_requests (self))
             handled++;
@@ -1550,8 +1356,7 @@ s_dispatch (client_t *self, unsigned ready)
         s_wake_own (self);
     self->dispatching--;
     //  Handlers may have sent after the socket was last read to empty.
-    if (self->sends != self->sends_at_drain)
-        s_announce_waiting (self);
+    s_announce_waiting (self);
     s_arm_timer (self);
     return handled;
 }
@@ -1565,7 +1370,7 @@ client_dispatch (client_t *self)
     //  system call where reading and checking each would be several.
     struct epoll_event events[READY_EVENTS_MAX];
     int count = epoll_wait (self->epoll_fd, events, READY_EVENTS_MAX, 0);
-    return s_dispatch (self, count < 0 ? READY_ALL : s_ready (self, events, count));
+    return s_dispatch (self, count < 0 ? READY_ALL : s_ready (events, count));
 }
 
 int
@@ -1576,8 +1381,7 @@ client_run (client_t *self, int timeout_ms)
     //  A stop requested before run() makes it return at once (as uv_stop).
     int64_t deadline = timeout_ms >= 0 ? clock_mono_ms () + timeout_ms : INT64_MAX;
     //  The embedded main's thread routes while it is here (router.h).
-    if (self->router)
-        router_local_attend (self->router, true);
+    transport_attend (self->transport, true);
     int rc = PROKIT_OK;
     unsigned ready = READY_ALL; //  nothing known yet: look at everything
     while (!atomic_load (&self->stop_requested)) {
@@ -1597,10 +1401,9 @@ client_run (client_t *self, int timeout_ms)
             rc = PROKIT_ECLOSED;
             break;
         }
-        ready = count < 0 ? READY_ALL : s_ready (self, events, count);
+        ready = count < 0 ? READY_ALL : s_ready (events, count);
     }
-    if (self->router)
-        router_local_attend (self->router, false);
+    transport_attend (self->transport, false);
     if (rc < 0) //  PROKIT_ETIMEDOUT, PROKIT_ECLOSED, or dispatch's error
         return rc;
     atomic_store (&self->stop_requested, 0);
@@ -1619,7 +1422,7 @@ client_stop (client_t *self)
 int
 client_watch_fd (client_t *self, int fd)
 {
-    return s_epoll_add (self, fd) == 0 ? PROKIT_OK : PROKIT_ETRANSPORT;
+    return transport_epoll_add (self->epoll_fd, fd, 0) == 0 ? PROKIT_OK : PROKIT_ETRANSPORT;
 }
 
 int
@@ -1675,7 +1478,6 @@ s_handshake (client_t *self, int timeout_ms)
     uint8_t hello[PROTO_HELLO_BODY_MAX];
     size_t hello_size = proto_hello_encode (hello, &self->hello);
     int64_t deadline = clock_mono_ms () + timeout_ms;
-    zmq_pollitem_t item = { self->dealer, 0, ZMQ_POLLOUT, 0 };
     //  Until its connection is set up a DEALER may refuse to queue (EAGAIN):
     //  wait for room rather than fail.
     int rc;
@@ -1685,7 +1487,8 @@ s_handshake (client_t *self, int timeout_ms)
         int64_t left = deadline - clock_mono_ms ();
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
-        if (zmq_poll (&item, 1, (long) left) < 0 && errno != EINTR)
+        if (transport_wait (self->transport, (int) left, TRANSPORT_WAIT_WRITABLE) < 0 &&
+            errno != EINTR)
             return PROKIT_ETRANSPORT;
     }
     if (rc != PROKIT_OK)
@@ -1693,9 +1496,6 @@ s_handshake (client_t *self, int timeout_ms)
     //  The monitor tells a refused handshake (wrong key, no CURVE) at once,
     //  where waiting for WELCOME would only time out. With a PUB channel,
     //  the join completes when the router confirms our subscription there.
-    zmq_pollitem_t items[] = { { self->dealer, 0, ZMQ_POLLIN, 0 },
-                               { self->monitor, 0, ZMQ_POLLIN, 0 },
-                               { NULL, 0, ZMQ_POLLIN, 0 } };
     bool welcomed = false;
     while (true) {
         int64_t left = deadline - clock_mono_ms ();
@@ -1704,13 +1504,13 @@ s_handshake (client_t *self, int timeout_ms)
                 log_error ("%s: the router's PUB channel did not confirm the join", self->label);
             return PROKIT_ETIMEDOUT;
         }
-        items[2].socket = self->sub;
-        if (zmq_poll (items, self->sub ? 3 : 2, (long) left) < 0 && errno != EINTR)
+        if (transport_wait (self->transport, (int) left, TRANSPORT_WAIT_LEVEL) < 0 &&
+            errno != EINTR)
             return PROKIT_ETRANSPORT;
         s_watch_connection (self);
         if (self->refused) {
             log_error ("%s: the router refused the connection: %s", self->label,
-                       s_refusal_text (self->refused));
+                       self->refused_text);
             return PROKIT_EACCES;
         }
         inbound_t in;
@@ -1751,12 +1551,10 @@ static void
 s_await_bye (client_t *self)
 {
     int64_t deadline = clock_mono_ms () + BYE_WAIT_MS;
-    zmq_pollitem_t items[] = { { self->dealer, 0, ZMQ_POLLIN, 0 },
-                               { self->monitor, 0, ZMQ_POLLIN, 0 },
-                               { self->sub, 0, ZMQ_POLLIN, 0 } };
     while (true) {
         int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0 || (zmq_poll (items, self->sub ? 3 : 2, (long) left) < 0 && errno != EINTR))
+        if (left <= 0 || (transport_wait (self->transport, (int) left, TRANSPORT_WAIT_LEVEL) < 0 &&
+                          errno != EINTR))
             return;
         if (s_watch_connection (self))
             return;
@@ -1784,21 +1582,22 @@ s_await_bye (client_t *self)
 //  dropped (a window gets ECLOSED, as from a main that said BYE); the
 //  rest is for nobody now.
 static void
-s_close_local (client_t *self)
+s_close_embedded (client_t *self)
 {
-    inbound_t *head, *tail;
-    router_local_take (self->router, true, true, &self->spare_items, &head, &tail);
-    if (self->queue_tail)
-        self->queue_tail->next = head;
-    else
-        self->queue_head = head;
-    while (self->queue_head) {
-        inbound_t *item = self->queue_head;
-        self->queue_head = item->next;
+    unsigned ready = READY_ALL;
+    transport_collect (self->transport, &ready);
+    inbound_t taken;
+    while (self->queue_head || transport_receive (self->transport, false, &taken) > 0) {
+        inbound_t *item = &taken;
+        if (self->queue_head) {
+            item = self->queue_head;
+            self->queue_head = item->next;
+        }
         if (item->command == PROTO_REQUEST)
             client_answer (self, item->peer, item->id, NULL, PROKIT_ECLOSED, 0, "main is closing");
         zmq_msg_close (&item->body);
-        free (item);
+        if (item != &taken)
+            free (item);
     }
     self->queue_tail = NULL;
 }
@@ -1818,82 +1617,18 @@ static void
 s_free (client_t *self)
 {
     free (self->spare_request);
-    while (self->spare_items) {
-        inbound_t *item = self->spare_items;
-        self->spare_items = item->next;
-        free (item);
-    }
     while (self->queue_head) {
         inbound_t *item = self->queue_head;
         self->queue_head = item->next;
         zmq_msg_close (&item->body);
         free (item);
     }
-    if (self->monitor) {
-        zmq_socket_monitor (self->dealer, NULL, 0);
-        sock_destroy (&self->monitor);
-    }
-    sock_destroy (&self->sub);
-    sock_destroy (&self->dealer);
-    zcert_destroy (&self->curve_cert);
+    transport_destroy (&self->transport, !self->abandoned);
     zhashx_destroy (&self->tallies);
     zhashx_destroy (&self->last_tallies);
     inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);
-}
-
-//  Load the certificate and the router's key, and make the socket a CURVE
-//  client. PROKIT_EINVAL (logged) when either is missing or unreadable.
-static int
-s_setup_curve (client_t *self, const client_config_t *config)
-{
-    char why[256];
-    char server_key[CURVE_KEY_TEXT + 1];
-    if (!config->curve_cert || !config->curve_server_key) {
-        log_error ("%s: CURVE needs both a certificate (PROKIT_CURVE_CERT) and the router's "
-                   "public key (PROKIT_CURVE_SERVER_KEY)",
-                   self->label);
-        return PROKIT_EINVAL;
-    }
-    zcert_t *cert = curve_load_secret (config->curve_cert, why, sizeof (why));
-    if (!cert || !curve_server_key (config->curve_server_key, server_key, why, sizeof (why))) {
-        log_error ("%s: %s", self->label, why);
-        zcert_destroy (&cert);
-        return PROKIT_EINVAL;
-    }
-    curve_apply_client (self->dealer, cert, server_key);
-    //  Kept for the PUB channel's SUB, which each session opens anew.
-    self->curve_cert = cert;
-    memcpy (self->curve_key, server_key, sizeof (self->curve_key));
-    return PROKIT_OK;
-}
-
-static int
-s_epoll_add (client_t *self, int fd)
-{
-    struct epoll_event event;
-    memset (&event, 0, sizeof (event));
-    event.events = EPOLLIN;
-    event.data.fd = fd;
-    return epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event);
-}
-
-//  The embedded main: joined from the start, its router in memory.
-static int
-s_open_local (client_t *self, router_t *router)
-{
-    self->router = router;
-    int fds[ROUTER_LOCAL_FDS];
-    router_local_fds (router, fds);
-    self->monitor_fd = fds[1]; //  the router's connection events
-    self->pub_fd = fds[3];     //  and subscriptions on its channel
-    for (size_t i = 0; i < ROUTER_LOCAL_FDS; i++)
-        if (s_epoll_add (self, fds[i]) != 0)
-            return PROKIT_ETRANSPORT;
-    self->max_payload = router_max_payload (router);
-    self->connected = true;
-    return PROKIT_OK;
 }
 
 //  A client with CONFIG's settings, nothing opened yet; NULL when memory
@@ -1904,8 +1639,8 @@ s_alloc (const client_config_t *config)
     client_t *self = (client_t *) calloc (1, sizeof (*self));
     if (!self)
         return NULL;
-    self->epoll_fd = self->timer_fd = self->wake_fd = self->monitor_fd = self->dealer_fd = -1;
-    self->sub_fd = self->pub_fd = -1;
+    self->epoll_fd = self->timer_fd = self->wake_fd = -1;
+    self->embedded = config->router != NULL;
     strcpy (self->name, config->name);
     bool is_main = strcmp (self->name, PROTO_MAIN_NAME) == 0;
     if (is_main)
@@ -1945,58 +1680,27 @@ s_open_loop (client_t *self)
         return PROKIT_ENOMEM;
     if (self->epoll_fd < 0 || self->timer_fd < 0 || self->wake_fd < 0)
         return sock_error (PROKIT_ENOMEM);
-    if (s_epoll_add (self, self->timer_fd) != 0 || s_epoll_add (self, self->wake_fd) != 0)
+    if (transport_epoll_add (self->epoll_fd, self->timer_fd, READY_TIMER) != 0 ||
+        transport_epoll_add (self->epoll_fd, self->wake_fd, READY_WAKE) != 0)
         return PROKIT_ETRANSPORT;
     return PROKIT_OK;
 }
 
-//  The DEALER towards a router, its monitor and its security, connected
-//  to CONFIG's endpoint and watched.
+//  The transport CONFIG asks for, its descriptors in our epoll set: in
+//  memory to an embedded main's router (joined from the start), else
+//  sockets to CONFIG's endpoint.
 static int
-s_open_socket (client_t *self, const client_config_t *config)
+s_open_transport (client_t *self, const client_config_t *config)
 {
-    if (!(self->dealer = sock_new (ZMQ_DEALER)) || !(self->monitor = sock_new (ZMQ_PAIR)))
-        return sock_error (PROKIT_ENOMEM);
-    zsock_set_linger (self->dealer, CLOSE_LINGER_MS);
-    zsock_set_sndhwm (self->dealer, CLIENT_HWM);
-    zsock_set_rcvhwm (self->dealer, CLIENT_HWM);
-    //  ZMTP heartbeats of our own, so that a router that died or froze is
-    //  noticed whatever we are doing (the TTL of its pings ends only a
-    //  connection on which nothing follows the last ping). Safe since flow
-    //  control keeps our queue from filling: libzmq 4.3 aborts when a
-    //  connection whose input stopped on a full queue meets its ping
-    //  timeout (issue 3937).
-    int heartbeat_ivl = CLIENT_HEARTBEAT_IVL_MS;
-    int heartbeat_timeout = CLIENT_HEARTBEAT_IVL_MS * CLIENT_HEARTBEAT_TIMEOUTS;
-    zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_IVL, &heartbeat_ivl, sizeof (heartbeat_ivl));
-    zmq_setsockopt (self->dealer, ZMQ_HEARTBEAT_TIMEOUT, &heartbeat_timeout,
-                    sizeof (heartbeat_timeout));
-
-    //  The monitor tells us when the connection drops, so requests in
-    //  flight end with ECLOSED at once instead of at their deadline.
-    char monitor_endpoint[64];
-    snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-monitor-%llu",
-              (unsigned long long) serial_next ());
-    if (zmq_socket_monitor (self->dealer, monitor_endpoint,
-                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                CURVE_HANDSHAKE_FAILURES) != 0 ||
-        zmq_connect (self->monitor, monitor_endpoint) != 0)
-        return PROKIT_ETRANSPORT;
-    if (config->curve_cert || config->curve_server_key) {
-        int rc = s_setup_curve (self, config);
-        if (rc != PROKIT_OK)
-            return rc;
-    }
-    if (zmq_connect (self->dealer, config->endpoint) != 0) {
-        log_error ("%s: cannot connect to %s: %s", self->label, config->endpoint,
-                   zmq_strerror (zmq_errno ()));
-        return PROKIT_ETRANSPORT;
-    }
-    self->monitor_fd = zsock_fd (self->monitor);
-    self->dealer_fd = zsock_fd (self->dealer);
-    if (s_epoll_add (self, self->dealer_fd) != 0 || s_epoll_add (self, self->monitor_fd) != 0)
-        return PROKIT_ETRANSPORT;
-    return PROKIT_OK;
+    int rc = PROKIT_OK;
+    if (config->router)
+        self->transport = transport_memory_new (config->router, self->epoll_fd, &rc);
+    else
+        self->transport = transport_socket_new (self->label, config->endpoint, config->curve_cert,
+                                                config->curve_server_key, self->epoll_fd, &rc);
+    if (self->transport && self->transport->max_payload)
+        self->max_payload = self->transport->max_payload;
+    return rc;
 }
 
 //  Claim our name: HELLO, and wait (at most TIMEOUT_MS) to be welcome.
@@ -2007,7 +1711,7 @@ s_join (client_t *self, int timeout_ms)
     if (rc != PROKIT_OK) {
         if (rc == PROKIT_ETIMEDOUT)
             log_info ("%s: no router answered at %s", self->label, self->endpoint);
-        zsock_set_linger (self->dealer, 0);
+        self->abandoned = true; //  what we queued is for nobody
         return rc;
     }
     self->connected = true;
@@ -2034,13 +1738,12 @@ client_new (const client_config_t *config, int *error)
         return NULL;
     }
     int rc = s_open_loop (self);
-    if (rc == PROKIT_OK && config->router)
-        rc = s_open_local (self, config->router);
-    else if (rc == PROKIT_OK) {
-        rc = s_open_socket (self, config);
-        if (rc == PROKIT_OK)
-            rc = s_join (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
-    }
+    if (rc == PROKIT_OK)
+        rc = s_open_transport (self, config);
+    if (rc == PROKIT_OK && self->embedded)
+        self->connected = true;
+    else if (rc == PROKIT_OK)
+        rc = s_join (self, config->join_timeout_ms > 0 ? config->join_timeout_ms : 5000);
     if (rc != PROKIT_OK) {
         s_free (self);
         self = NULL;
@@ -2055,8 +1758,8 @@ client_destroy (client_t **self_p)
     if (!self_p || !*self_p)
         return;
     client_t *self = *self_p;
-    if (self->router)
-        s_close_local (self);
+    if (self->embedded)
+        s_close_embedded (self);
     else if (self->connected || (self->last.topic[0] && !self->lost)) {
         //  BYE says what we took in from the channel: in this session (what
         //  is still queued here is not), or in the one main closed (the
@@ -2065,7 +1768,7 @@ client_destroy (client_t **self_p)
         size_t dealer_queued = self->queue_count - self->channel_queued;
         bye.last.dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
         bye.dealer_counted = true;
-        if (self->connected && self->sub) {
+        if (self->connected && self->transport->has_channel) {
             //  The topic too: main may have closed us meanwhile, and then
             //  the router knows this session by its topic only.
             memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
@@ -2131,10 +1834,11 @@ client_resolve_setting (const char *given, const char *env)
 int
 client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 {
-    if (self->router)
-        return router_public_stats (self->router, stats);
+    int rc;
+    if (transport_stats (self->transport, stats, &rc))
+        return rc;
     zmq_msg_t body;
-    int rc = client_query (self, "stats", timeout_ms, &body);
+    rc = client_query (self, "stats", timeout_ms, &body);
     if (rc != PROKIT_OK)
         return rc;
     uint64_t values[PROTO_COUNTERS];
@@ -2152,5 +1856,5 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 int
 client_last_seen (client_t *self, const char *name, long long *ms)
 {
-    return self->router ? router_last_seen (self->router, name, ms) : PROKIT_ENOTFOUND;
+    return transport_last_seen (self->transport, name, ms);
 }
