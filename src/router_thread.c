@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "poller.h"
 #include "prokit/error.h"
 #include "router_private.h"
 #include "sock.h"
@@ -141,14 +142,11 @@ s_router_thread (void *arg)
     return NULL;
 }
 
+//  Watch FD, reported by its number.
 static int
 s_thread_epoll_add (int epoll_fd, int fd, uint32_t events)
 {
-    struct epoll_event event;
-    memset (&event, 0, sizeof (event));
-    event.events = events;
-    event.data.fd = fd;
-    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
+    return poller_add (epoll_fd, fd, events, (epoll_data_t){ .fd = fd });
 }
 
 //  libzmq unlinks an existing ipc socket file when it binds, which would

@@ -16,6 +16,7 @@
 #include "child.h"
 #include "clock.h"
 #include "log.h"
+#include "poller.h"
 #include "prokit/error.h"
 #include "prokit/message.h"
 
@@ -192,11 +193,8 @@ s_start (supervisor_t *self, record_t *record, char *reason, size_t reason_size)
         snprintf (reason, reason_size, "cannot start %s: %s", record->path, strerror (error));
         return PROKIT_ESPAWN;
     }
-    struct epoll_event event;
-    memset (&event, 0, sizeof (event));
-    event.events = EPOLLIN;
-    event.data.ptr = record;
-    if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, child_fd (record->child), &event) != 0) {
+    if (poller_add (self->epoll_fd, child_fd (record->child), EPOLLIN,
+                    (epoll_data_t){ .ptr = record }) != 0) {
         snprintf (reason, reason_size, "cannot watch %s: %s", record->path, strerror (errno));
         child_destroy (&record->child);
         return PROKIT_ESPAWN;
@@ -312,13 +310,10 @@ supervisor_new (const char *endpoint, const supervisor_events_t *events, void *o
     self->closing = zlistx_new ();
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    struct epoll_event timer_event;
-    memset (&timer_event, 0, sizeof (timer_event));
-    timer_event.events = EPOLLIN;
-    timer_event.data.ptr = NULL; //  NULL marks the timer; children carry their record
+    //  NULL marks the timer; children carry their record.
     if (!self->endpoint || !self->records || !self->closing || self->epoll_fd < 0 ||
         self->timer_fd < 0 ||
-        epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, self->timer_fd, &timer_event) != 0) {
+        poller_add (self->epoll_fd, self->timer_fd, EPOLLIN, (epoll_data_t){ .ptr = NULL }) != 0) {
         supervisor_destroy (&self);
         return NULL;
     }

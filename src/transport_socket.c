@@ -21,6 +21,7 @@
 #include "curve.h"
 #include "log.h"
 #include "monitor.h"
+#include "poller.h"
 #include "prokit/error.h"
 #include "serial.h"
 #include "sock.h"
@@ -61,11 +62,7 @@ typedef struct socket_transport {
 int
 transport_epoll_add (int epoll_fd, int fd, unsigned tag)
 {
-    struct epoll_event event;
-    memset (&event, 0, sizeof (event));
-    event.events = EPOLLIN;
-    event.data.u32 = tag;
-    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
+    return poller_add (epoll_fd, fd, EPOLLIN, (epoll_data_t){ .u32 = tag });
 }
 
 static void
