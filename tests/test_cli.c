@@ -263,6 +263,20 @@ test_request_to_main_echoes_json (void **state)
     assert_string_equal (run->out, "[0.1,1.0,-2.5e-07]\n");
 }
 
+//  An empty string, as a key or a value, comes back as one. msgpack-c gives
+//  it no bytes (a NULL pointer), which the conversion to JSON once handed
+//  to strndup() (undefined, caught by UBSan; found by fuzz_cli_json).
+static void
+test_request_with_empty_strings_echoes_json (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *args[] = { "-e", f->endpoint, "request", "@main", "{\"\": \"\", \"k\": [\"\"]}",
+                           NULL };
+    run_t *run = s_run (NULL, args);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"\":\"\",\"k\":[\"\"]}\n");
+}
+
 //  "main" is the window of that name; "@main" is main. The window called
 //  "main" here is another tool process listening, which answers with a
 //  value of its own, so the two answers cannot be confused.
@@ -492,6 +506,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (test_windows_lists_json, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_request_to_main_echoes_json, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_with_empty_strings_echoes_json, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_request_to_window_called_main, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_receives_send, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_options, s_setup, s_teardown),

@@ -372,7 +372,9 @@ s_map_to_json (const msgpack_object_map *from)
         const msgpack_object_kv *pair = &from->ptr[i];
         struct json_object *value = s_to_json (&pair->val);
         if (pair->key.type == MSGPACK_OBJECT_STR) {
-            char *key = strndup (pair->key.via.str.ptr, pair->key.via.str.size);
+            //  msgpack-c gives an empty str no bytes at all: a NULL ptr.
+            char *key = strndup (pair->key.via.str.size ? pair->key.via.str.ptr : "",
+                                 pair->key.via.str.size);
             json_object_object_add (map, key ? key : "", value);
             free (key);
         }
@@ -400,7 +402,8 @@ s_to_json (const msgpack_object *object)
     case MSGPACK_OBJECT_FLOAT32: return s_new_double (object->via.f64, true);
     case MSGPACK_OBJECT_FLOAT64: return s_new_double (object->via.f64, false);
     case MSGPACK_OBJECT_STR:
-        return json_object_new_string_len (object->via.str.ptr, (int) object->via.str.size);
+        return json_object_new_string_len (object->via.str.size ? object->via.str.ptr : "",
+                                           (int) object->via.str.size);
     case MSGPACK_OBJECT_BIN:
         return s_wrap_bytes ("$bin", object->via.bin.ptr, object->via.bin.size);
     case MSGPACK_OBJECT_EXT: {
