@@ -57,6 +57,14 @@
 #define CLIENT_WINDOW 4000
 #define CREDIT_BATCH 500
 
+//  Main's account of its SENDs and broadcasts (see client_t.account).
+typedef struct account {
+    bool kept;           //  the router keeps it: ACCOUNTs come
+    zlistx_t *unhandled; //  unhandled_t, oldest first
+    uint64_t handled;    //  how many the router said it handled
+    zhashx_t *windows;   //  window name -> account_entry_t
+} account_t;
+
 struct client {
     transport_t *transport;
     //  The embedded main: in memory, joined from the start, never leaving
@@ -85,6 +93,13 @@ struct client {
     //  WELCOME's "instance"), what it never settled is reported undelivered.
     zhashx_t *tallies;      //  window name -> tally_t
     zhashx_t *last_tallies; //  those of the session that was lost
+    //  Main, attached to a router that keeps its account (WELCOME
+    //  "account"): its SENDs and broadcasts the router has not yet said it
+    //  handled, in order (unhandled_t runs), and per window what the router
+    //  published and settled of them (account_entry_t). A router that
+    //  restarts loses what it held; these say what main must hear of.
+    account_t account;
+    account_t last_account; //  of the session that was lost
     char instance[PROTO_TOPIC_SIZE + 1];
     char last_instance[PROTO_TOPIC_SIZE + 1];
     char endpoint[PROTO_CHANNEL_MAX]; //  the router's, as connected to
@@ -292,6 +307,130 @@ s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_pa
     return rc;
 }
 
+//  --- main's account -----------------------------------------------------------
+
+//  Main's SENDs to TARGET (a broadcast: ""), COUNT in a row.
+typedef struct unhandled {
+    char target[PROTO_NAME_MAX + 1];
+    uint64_t count;
+} unhandled_t;
+
+//  What the router said became of main's messages to one window (ACCOUNT),
+//  and what it reported undelivered since (not in those figures yet).
+typedef struct account_entry {
+    uint64_t published;
+    uint64_t settled;
+    uint64_t reported;
+} account_entry_t;
+
+static void
+s_free_item (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_account_clear (account_t *account)
+{
+    zlistx_destroy (&account->unhandled);
+    zhashx_destroy (&account->windows);
+    account->kept = false;
+    account->handled = 0;
+}
+
+//  Start keeping an account: the router said it keeps one for us.
+static void
+s_account_start (account_t *account)
+{
+    s_account_clear (account);
+    account->unhandled = zlistx_new ();
+    account->windows = zhashx_new ();
+    if (!account->unhandled || !account->windows) {
+        s_account_clear (account); //  out of memory: no account, at worst reports missed
+        return;
+    }
+    zlistx_set_destructor (account->unhandled, s_free_item);
+    zhashx_set_destructor (account->windows, s_free_item);
+    account->kept = true;
+}
+
+//  One more SEND (to TARGET) or broadcast (TARGET "") sent.
+static void
+s_account_sent (account_t *account, const char *target)
+{
+    if (!account->kept)
+        return;
+    unhandled_t *last = (unhandled_t *) zlistx_last (account->unhandled);
+    if (last && strcmp (last->target, target) == 0) {
+        last->count++;
+        return;
+    }
+    unhandled_t *run = (unhandled_t *) malloc (sizeof (*run));
+    if (!run)
+        return; //  a run short: at worst a report missed
+    snprintf (run->target, sizeof (run->target), "%s", target);
+    run->count = 1;
+    zlistx_add_end (account->unhandled, run);
+}
+
+//  COUNT of the oldest (FROM_END: the newest) unhandled messages are
+//  accounted for now.
+static void
+s_account_forget (account_t *account, uint64_t count, bool from_end)
+{
+    while (account->kept && count > 0) {
+        unhandled_t *run = (unhandled_t *) (from_end ? zlistx_last (account->unhandled)
+                                                     : zlistx_first (account->unhandled));
+        if (!run)
+            return;
+        uint64_t taken = run->count < count ? run->count : count;
+        run->count -= taken;
+        count -= taken;
+        if (run->count == 0)
+            zlistx_delete (account->unhandled, zlistx_cursor (account->unhandled));
+    }
+}
+
+static account_entry_t *
+s_account_entry (account_t *account, const char *name)
+{
+    if (!account->kept)
+        return NULL;
+    account_entry_t *entry = (account_entry_t *) zhashx_lookup (account->windows, name);
+    if (!entry && (entry = (account_entry_t *) calloc (1, sizeof (*entry))) != NULL)
+        zhashx_insert (account->windows, name, entry);
+    return entry;
+}
+
+static void
+s_on_account_window (const char *name, uint64_t published, uint64_t settled, void *arg)
+{
+    account_entry_t *entry = s_account_entry ((account_t *) arg, name);
+    if (entry) {
+        //  Reports before this ACCOUNT are in its figures.
+        entry->published = published;
+        entry->settled = settled;
+        entry->reported = 0;
+    }
+}
+
+//  ACCOUNT from the router.
+static void
+s_on_account (account_t *account, const zmq_msg_t *body)
+{
+    if (!account->kept)
+        return;
+    uint64_t handled;
+    if (proto_account_decode (zmq_msg_data ((zmq_msg_t *) body), zmq_msg_size ((zmq_msg_t *) body),
+                              &handled, s_on_account_window, account) != PROKIT_OK)
+        return;
+    if (handled > account->handled) {
+        s_account_forget (account, handled - account->handled, false);
+        account->handled = handled;
+    }
+}
+
 //  What this session has sent a window, and what became of it.
 typedef struct tally {
     uint64_t sent;
@@ -329,15 +468,14 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     if (rc != PROKIT_OK)
         return rc;
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
-    if (!target)
-        return s_send (self, PROTO_BROADCAST, id, "", payload_p, NULL, 0);
-    if (!self->keeps_tallies)
-        return s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
-    char name[PROTO_NAME_MAX + 1];
-    size_t size = strlen (target); //  checked above; the payload may own TARGET
-    memcpy (name, target, size + 1);
-    rc = s_send (self, PROTO_SEND, id, target, payload_p, NULL, 0);
-    tally_t *tally = rc == PROKIT_OK ? s_tally (self, name) : NULL;
+    char name[PROTO_NAME_MAX + 1] = ""; //  the payload may own TARGET
+    if (target)
+        memcpy (name, target, strlen (target) + 1); //  checked above
+    rc = s_send (self, target ? PROTO_SEND : PROTO_BROADCAST, id, name, payload_p, NULL, 0);
+    if (rc != PROKIT_OK)
+        return rc;
+    s_account_sent (&self->account, name);
+    tally_t *tally = target && self->keeps_tallies ? s_tally (self, name) : NULL;
     if (tally)
         tally->sent++;
     return rc;
@@ -608,6 +746,10 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
         self->max_payload = (size_t) welcome.max_payload;
     self->version = proto_version_common (welcome.version);
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
+    if (welcome.account)
+        s_account_start (&self->account);
+    else
+        s_account_clear (&self->account);
     if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE)
         return s_channel_open (self, welcome.channel, welcome.topic);
     s_channel_close (self);
@@ -642,6 +784,9 @@ s_connection_lost (client_t *self, const char *why)
     //  WELCOME: the same router settles it itself, another cannot. (Only
     //  a joined session's: a join lost halfway has sent nothing.)
     if (self->connected) {
+        s_account_clear (&self->last_account);
+        self->last_account = self->account;
+        memset (&self->account, 0, sizeof (self->account));
         zhashx_destroy (&self->last_tallies);
         self->last_tallies = self->tallies;
         self->tallies = NULL;
@@ -815,13 +960,37 @@ s_handle_request (client_t *self, inbound_t *item)
 //  the SENDs of the lost session it never settled are reported
 //  undelivered, one call each; else that router settles them itself.
 static void
+s_settle_last_account (client_t *self, bool restarted)
+{
+    account_t *account = &self->last_account;
+    for (account_entry_t *entry = restarted && account->kept
+                                      ? (account_entry_t *) zhashx_first (account->windows)
+                                      : NULL;
+         entry; entry = (account_entry_t *) zhashx_next (account->windows)) {
+        uint64_t settled = entry->settled + entry->reported;
+        if (entry->published > settled)
+            s_notify_undelivered (self, (const char *) zhashx_cursor (account->windows),
+                                  entry->published - settled, PROKIT_ECLOSED,
+                                  "not confirmed before the router went away");
+    }
+    for (unhandled_t *run =
+             restarted && account->kept ? (unhandled_t *) zlistx_first (account->unhandled) : NULL;
+         run; run = (unhandled_t *) zlistx_next (account->unhandled))
+        s_notify_undelivered (self, run->target, run->count, PROKIT_ECLOSED,
+                              run->target[0] ? "not handled before the router went away"
+                                             : "broadcast not handled before the router went away");
+    s_account_clear (account);
+}
+
+static void
 s_settle_last_session (client_t *self)
 {
+    bool restarted = strcmp (self->instance, self->last_instance) != 0;
+    s_settle_last_account (self, restarted);
     zhashx_t *tallies = self->last_tallies;
     self->last_tallies = NULL;
     if (!tallies)
         return;
-    bool restarted = strcmp (self->instance, self->last_instance) != 0;
     for (tally_t *tally = (tally_t *) zhashx_first (tallies); tally && restarted;
          tally = (tally_t *) zhashx_next (tallies)) {
         uint64_t settled = tally->confirmed + tally->reported;
@@ -861,6 +1030,15 @@ s_handle_answer (client_t *self, inbound_t *item)
         tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, item->peer) : NULL;
         if (tally)
             tally->reported += (uint64_t) count;
+        account_t *account = self->connected ? &self->account : &self->last_account;
+        if (item->id == PROTO_ID_ONE_WAY_BIT) {
+            //  What the router published and the window never took in.
+            account_entry_t *entry = s_account_entry (account, item->peer);
+            if (entry)
+                entry->reported += (uint64_t) count;
+        }
+        else if (!self->connected)
+            s_account_forget (account, 1, true); //  the newest of the lost session's
         s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);
         zmq_msg_close (&item->body);
         return;
@@ -991,6 +1169,7 @@ s_handle (client_t *self, inbound_t *item)
         proto_receipt_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), s_on_receipt,
                               self);
         break;
+    case PROTO_ACCOUNT: s_on_account (&self->account, &item->body); break;
     case PROTO_BYE: {
         //  The router ended our session: it is going away (we rejoin when
         //  the connection is back), or our channel connection ended while
@@ -1626,6 +1805,8 @@ s_free (client_t *self)
     transport_destroy (&self->transport, !self->abandoned);
     zhashx_destroy (&self->tallies);
     zhashx_destroy (&self->last_tallies);
+    s_account_clear (&self->account);
+    s_account_clear (&self->last_account);
     inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);
@@ -1661,6 +1842,7 @@ s_alloc (const client_config_t *config)
     self->hello.channel = !config->router && !is_main;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->keeps_tallies = !config->router && !is_main;
+    self->hello.account = !config->router && is_main;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");

@@ -160,6 +160,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_INFO] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_VALUE },
     [PROTO_CREDIT] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_RECEIPT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_ACCOUNT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
 };
 
 static bool
@@ -500,8 +501,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     bool channel = welcome->channel[0] && welcome->topic[0];
     bool instance = welcome->instance[0] != 0;
     size_t n = 0;
-    n += pack_write_map_head (out + n,
-                              2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0));
+    n += pack_write_map_head (out + n, 2 + (versioned ? 1 : 0) + (channel ? 2 : 0) +
+                                           (instance ? 1 : 0) + (welcome->account ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -522,6 +523,10 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += pack_write_str (out + n, welcome->instance,
                              strnlen (welcome->instance, PROTO_TOPIC_SIZE));
     }
+    if (welcome->account) {
+        n += pack_write_str (out + n, "account", 7);
+        n += pack_write_bool (out + n, true);
+    }
     return n;
 }
 
@@ -532,13 +537,15 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->channel[0] = 0;
     welcome->topic[0] = 0;
     welcome->instance[0] = 0;
+    welcome->account = false;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
                          { "channel", FIELD_STR, welcome->channel, sizeof (welcome->channel) },
                          { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
-                         { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) } };
-    int rc = s_decode_map (data, size, fields, 6);
+                         { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) },
+                         { "account", FIELD_BOOL, &welcome->account, 0 } };
+    int rc = s_decode_map (data, size, fields, 7);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];
@@ -634,6 +641,79 @@ proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void 
 }
 
 size_t
+proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window_t *windows,
+                      size_t count)
+{
+    if (count > PROTO_ACCOUNT_WINDOWS)
+        count = PROTO_ACCOUNT_WINDOWS;
+    size_t n = 0;
+    n += pack_write_map_head (out + n, 2);
+    n += pack_write_str (out + n, "handled", 7);
+    n += pack_write_uint (out + n, handled);
+    n += pack_write_str (out + n, "windows", 7);
+    n += pack_write_map_head (out + n, count);
+    for (size_t i = 0; i < count; i++) {
+        n += pack_write_str (out + n, windows[i].name, strnlen (windows[i].name, PROTO_NAME_MAX));
+        n += pack_write_array_head (out + n, 2);
+        n += pack_write_uint (out + n, windows[i].published);
+        n += pack_write_uint (out + n, windows[i].settled);
+    }
+    return n;
+}
+
+//  The "windows" map of an ACCOUNT: name -> [published, settled].
+static bool
+s_account_windows (pack_cursor_t *c, proto_account_fn *fn, void *arg)
+{
+    uint64_t pairs, items;
+    if (!pack_read_container (c, 0x80, 0xde, 0xdf, &pairs))
+        return false;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        uint64_t published, settled;
+        if (!pack_read_str (c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
+            !pack_read_container (c, 0x90, 0xdc, 0xdd, &items) || items != 2 ||
+            !pack_read_uint (c, &published) || !pack_read_uint (c, &settled) || settled > published)
+            return false;
+        char name[PROTO_NAME_MAX + 1];
+        memcpy (name, key, key_len);
+        name[key_len] = 0;
+        fn (name, published, settled, arg);
+    }
+    return true;
+}
+
+int
+proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
+                      void *arg)
+{
+    *handled = 0;
+    if (size == 0)
+        return PROKIT_OK;
+    pack_cursor_t c;
+    uint64_t pairs;
+    if (!pack_open_map (data, size, &c, &pairs))
+        return PROKIT_EPROTO;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        if (!pack_read_str (&c, &key, &key_len))
+            return PROKIT_EPROTO;
+        bool ok;
+        if (key_len == 7 && memcmp (key, "handled", 7) == 0)
+            ok = pack_read_uint (&c, handled);
+        else if (key_len == 7 && memcmp (key, "windows", 7) == 0)
+            ok = s_account_windows (&c, fn, arg);
+        else
+            ok = pack_skip (&c); //  unknown keys are ignored
+        if (!ok)
+            return PROKIT_EPROTO;
+    }
+    return PROKIT_OK;
+}
+
+size_t
 proto_credit_encode (uint8_t *out, const proto_credit_t *credit)
 {
     field_t fields[] = { { "consumed", FIELD_UINT, (void *) &credit->consumed, 0 },
@@ -662,8 +742,9 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "last_topic", FIELD_STR, (void *) hello->last.topic,
                            sizeof (hello->last.topic) },
                          { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
-                         { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 } };
-    return s_encode_map (out, fields, 9);
+                         { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
+                         { "account", FIELD_BOOL, (void *) &hello->account, 0 } };
+    return s_encode_map (out, fields, 10);
 }
 
 int
@@ -678,8 +759,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "credit", FIELD_UINT, &hello->credit, 0 },
                          { "last_topic", FIELD_STR, hello->last.topic, sizeof (hello->last.topic) },
                          { "last_count", FIELD_UINT, &hello->last.count, 0 },
-                         { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 } };
-    int rc = s_decode_map (data, size, fields, 9);
+                         { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 },
+                         { "account", FIELD_BOOL, &hello->account, 0 } };
+    int rc = s_decode_map (data, size, fields, 10);
     s_default_version (&hello->version);
     return rc;
 }
@@ -812,10 +894,10 @@ proto_counters_decode (const void *data, size_t size, const char *const *keys, u
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",         "HELLO",   "WELCOME", "BYE",    "SEND",
-                                   "BROADCAST", "REQUEST", "REPLY",   "ERROR",  "PING",
-                                   "PONG",      "JOINED",  "LEFT",    "CLOSE",  "SHOW",
-                                   "HIDE",      "QUERY",   "INFO",    "CREDIT", "RECEIPT" };
+    static const char *names[] = { "?",       "HELLO",   "WELCOME", "BYE",  "SEND",  "BROADCAST",
+                                   "REQUEST", "REPLY",   "ERROR",   "PING", "PONG",  "JOINED",
+                                   "LEFT",    "CLOSE",   "SHOW",    "HIDE", "QUERY", "INFO",
+                                   "CREDIT",  "RECEIPT", "ACCOUNT" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

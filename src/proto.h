@@ -71,7 +71,8 @@ typedef enum proto_command {
     PROTO_INFO = 17,
     PROTO_CREDIT = 18,
     PROTO_RECEIPT = 19,
-    PROTO_COMMAND_LAST = PROTO_RECEIPT
+    PROTO_ACCOUNT = 20,
+    PROTO_COMMAND_LAST = PROTO_ACCOUNT
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -183,6 +184,8 @@ typedef struct proto_welcome {
     //  client that joins again learns whether the router it lost is the
     //  one it finds. Empty when not said.
     char instance[PROTO_TOPIC_SIZE + 1];
+    //  Main's HELLO asked for ACCOUNTs, and this router sends them.
+    bool account;
 } proto_welcome_t;
 
 #define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 48)
@@ -213,6 +216,7 @@ typedef struct proto_hello {
     //  Its previous session, when it ended without the router hearing the
     //  last of it (an empty topic: none).
     proto_taken_t last;
+    bool account; //  main: it wants ACCOUNTs of what became of its messages
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX 160
@@ -247,6 +251,28 @@ size_t proto_receipt_encode (uint8_t *out, const char *const *names, const uint6
 //  PROKIT_EPROTO (then FN may have been called for the pairs before).
 typedef void (proto_receipt_fn) (const char *name, uint64_t count, void *arg);
 int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg);
+
+//  ACCOUNT, router -> a main that asked for it in HELLO: of main's SENDs
+//  and BROADCASTs since its HELLO, how many the router has HANDLED (each
+//  published, or refused with an ERROR), and for each window, how many of
+//  them the router PUBLISHED to it and how many of those are SETTLED (taken
+//  in by the window, or reported to main as not), all cumulative. ENCODE
+//  writes COUNT windows (at most PROTO_ACCOUNT_WINDOWS) into OUT (capacity
+//  PROTO_ACCOUNT_BODY_MAX, within a map body's limit).
+#define PROTO_ACCOUNT_WINDOWS 40
+#define PROTO_ACCOUNT_BODY_MAX (32 + PROTO_ACCOUNT_WINDOWS * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
+typedef struct proto_account_window {
+    const char *name;
+    uint64_t published;
+    uint64_t settled;
+} proto_account_window_t;
+size_t proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window_t *windows,
+                             size_t count);
+//  Decode an ACCOUNT body: *HANDLED, and FN called for each window. Returns
+//  0 or PROKIT_EPROTO (then FN may have been called for the windows before).
+typedef void (proto_account_fn) (const char *name, uint64_t published, uint64_t settled, void *arg);
+int proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
+                          void *arg);
 
 //  CREDIT: what a client has taken in, since its HELLO, counted in
 //  messages: from its DEALER (CONSUMED), and from the PUB channel (CHANNEL).

@@ -95,6 +95,18 @@ typedef struct peer {
     uint64_t receipts_unsent;
     zlistx_t *backlog;    //  inbound_t waiting for room in its queue
     inflight_t *inflight; //  the requests it owes, by requester and id
+    //  Main, when its HELLO asked for ACCOUNTs: since that HELLO, how many
+    //  of its SENDs and broadcasts were handled, and per window what was
+    //  published to it and settled (name -> account_t). Sent with its
+    //  receipts (receipts_unsent counts the changes).
+    bool accounts;
+    uint64_t handled;
+    zhashx_t *account;
+    //  A window: the main session its channel messages count toward, and
+    //  how many were published to it before that session (an earlier
+    //  main's: confirmations come in order, so those are settled first).
+    uint64_t main_session;
+    uint64_t main_base;
 } peer_t;
 
 //  A channel session that ended without its last count: kept until the
@@ -109,7 +121,17 @@ typedef struct lost_session {
     uint64_t dealer_confirmed; //  how many on its DEALER it had confirmed
     int64_t deadline;          //  ms since the epoch
     char reason[32];
+    uint64_t main_session; //  the window's, for main's account
+    uint64_t main_base;
 } lost_session_t;
+
+//  What became of main's messages to one window (ACCOUNT).
+typedef struct account {
+    char name[PROTO_NAME_MAX + 1];
+    uint64_t published;
+    uint64_t settled;
+    bool changed; //  since the last ACCOUNT
+} account_t;
 
 //  SENDs from one sender, or other messages (no sender), in a row.
 typedef struct run {
@@ -488,6 +510,7 @@ s_peer_destroy (void **item)
     inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
     zhashx_destroy (&peer->receipts);
+    zhashx_destroy (&peer->account);
     free (peer);
     *item = NULL;
 }
@@ -600,17 +623,21 @@ s_receipt_destroy (void **item)
 
 //  Send PEER its confirmations that changed, in RECEIPTs of up to
 //  PROTO_RECEIPT_PAIRS windows each.
+static void s_send_account (router_state_t *self, peer_t *main);
+
 static void
 s_send_receipts (router_state_t *self, peer_t *peer)
 {
-    if (!peer->receipts || peer->receipts_unsent == 0)
+    if (peer->receipts_unsent == 0)
         return;
+    if (peer->accounts)
+        s_send_account (self, peer);
     const char *names[PROTO_RECEIPT_PAIRS];
     uint64_t counts[PROTO_RECEIPT_PAIRS];
     size_t n = 0;
     uint8_t body[PROTO_RECEIPT_BODY_MAX];
-    for (receipt_t *receipt = (receipt_t *) zhashx_first (peer->receipts); receipt;
-         receipt = (receipt_t *) zhashx_next (peer->receipts)) {
+    for (receipt_t *receipt = peer->receipts ? (receipt_t *) zhashx_first (peer->receipts) : NULL;
+         receipt; receipt = (receipt_t *) zhashx_next (peer->receipts)) {
         if (!receipt->changed)
             continue;
         receipt->changed = false;
@@ -659,6 +686,127 @@ s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const cha
         s_send_receipts (self, sender);
         self->receipts_pending--;
     }
+}
+
+//  --- main's account (ACCOUNT) ---------------------------------------------------
+
+//  Send MAIN what changed in its account: how many of its messages were
+//  handled, and the windows whose counts moved, PROTO_ACCOUNT_WINDOWS at a
+//  time. Always one, even when no window changed (handled did).
+static void
+s_send_account (router_state_t *self, peer_t *main)
+{
+    proto_account_window_t windows[PROTO_ACCOUNT_WINDOWS];
+    size_t n = 0;
+    uint8_t body[PROTO_ACCOUNT_BODY_MAX];
+    bool sent = false;
+    for (account_t *entry = main->account ? (account_t *) zhashx_first (main->account) : NULL;
+         entry; entry = (account_t *) zhashx_next (main->account)) {
+        if (!entry->changed)
+            continue;
+        entry->changed = false;
+        windows[n++] = (proto_account_window_t){ entry->name, entry->published, entry->settled };
+        if (n == PROTO_ACCOUNT_WINDOWS) {
+            size_t size = proto_account_encode (body, main->handled, windows, n);
+            s_send_control (self, main, PROTO_ACCOUNT, 0, "", body, size);
+            n = 0;
+            sent = true;
+        }
+    }
+    if (n > 0 || !sent) {
+        size_t size = proto_account_encode (body, main->handled, windows, n);
+        s_send_control (self, main, PROTO_ACCOUNT, 0, "", body, size);
+    }
+}
+
+//  MAIN's account changed by COUNT: send it once RECEIPT_BATCH changes
+//  are pending, else with the next flush.
+static void
+s_account_touch (router_state_t *self, peer_t *main, uint64_t count)
+{
+    if (main->receipts_unsent == 0)
+        self->receipts_pending++;
+    main->receipts_unsent += count;
+    if (main->receipts_unsent >= RECEIPT_BATCH) {
+        s_send_receipts (self, main);
+        self->receipts_pending--;
+    }
+}
+
+//  The entry of window NAME in MAIN's account, made if missing; NULL when
+//  out of memory (an account short: at worst a report too many later).
+static account_t *
+s_account_entry (peer_t *main, const char *name)
+{
+    if (!main->account) {
+        if (!(main->account = zhashx_new ()))
+            return NULL;
+        zhashx_set_destructor (main->account, s_receipt_destroy); //  one free()
+    }
+    account_t *entry = (account_t *) zhashx_lookup (main->account, name);
+    if (!entry && (entry = (account_t *) calloc (1, sizeof (*entry))) != NULL) {
+        snprintf (entry->name, sizeof (entry->name), "%s", name);
+        zhashx_insert (main->account, entry->name, entry);
+    }
+    return entry;
+}
+
+//  The main that keeps an account, if any (a remote main that asked).
+static peer_t *
+s_accounting_main (router_state_t *self)
+{
+    return self->main && self->main->accounts ? self->main : NULL;
+}
+
+//  Main is about to publish one more message to WINDOW on the channel.
+static void
+s_account_published (router_state_t *self, peer_t *window)
+{
+    peer_t *main = s_accounting_main (self);
+    if (!main)
+        return;
+    if (window->main_session != main->session) {
+        window->main_session = main->session;
+        window->main_base = window->published;
+    }
+    account_t *entry = s_account_entry (main, window->name);
+    if (entry) {
+        entry->published++;
+        entry->changed = true;
+        s_account_touch (self, main, 1);
+    }
+}
+
+//  The channel messages FROM .. TO (indexes since the window's HELLO) of
+//  window NAME are settled: taken in, or reported to main as not. Those
+//  of main session SESSION from BASE on are that main's, if it is still
+//  the one here.
+static void
+s_account_settled (router_state_t *self, const char *name, uint64_t session, uint64_t base,
+                   uint64_t from, uint64_t to)
+{
+    peer_t *main = s_accounting_main (self);
+    if (!main || main->session != session)
+        return;
+    if (from < base)
+        from = base;
+    account_t *entry =
+        to > from && main->account ? (account_t *) zhashx_lookup (main->account, name) : NULL;
+    if (!entry)
+        return;
+    uint64_t count = to - from;
+    entry->settled =
+        entry->settled + count > entry->published ? entry->published : entry->settled + count;
+    entry->changed = true;
+    s_account_touch (self, main, count);
+}
+
+//  One more of main's SENDs or broadcasts handled.
+static void
+s_account_handled (router_state_t *self, peer_t *main)
+{
+    main->handled++;
+    s_account_touch (self, main, 1);
 }
 
 //  Every sender with confirmations not yet sent hears them.
@@ -736,6 +884,8 @@ s_lost_settle (router_state_t *self, const char *topic, uint64_t count, uint64_t
         return;
     uint64_t missed = lost->expected > count ? lost->expected - count : 0;
     s_report_unconfirmed (self, lost->name, missed, lost->reason);
+    s_account_settled (self, lost->name, lost->main_session, lost->main_base, lost->confirmed,
+                       lost->expected);
     uint64_t taken =
         dealer_count > lost->dealer_confirmed ? dealer_count - lost->dealer_confirmed : 0;
     s_report_runs (self, lost->name, lost->runs, taken, lost->reason);
@@ -773,6 +923,8 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     if (peer->final_known) {
         uint64_t count = peer->final_count;
         s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
+        s_account_settled (self, peer->name, peer->main_session, peer->main_base,
+                           peer->channel_confirmed, expected);
         s_report_runs (self, peer->name, peer->runs,
                        peer->dealer_final_known && peer->dealer_final > peer->consumed
                            ? peer->dealer_final - peer->consumed
@@ -790,6 +942,8 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
         s_report_unconfirmed (
             self, peer->name,
             expected > peer->channel_confirmed ? expected - peer->channel_confirmed : 0, reason);
+        s_account_settled (self, peer->name, peer->main_session, peer->main_base,
+                           peer->channel_confirmed, expected);
         s_report_runs (self, peer->name, peer->runs, 0, reason);
         return;
     }
@@ -800,6 +954,8 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     strcpy (lost->topic, peer->topic);
     lost->expected = expected;
     lost->confirmed = peer->channel_confirmed;
+    lost->main_session = peer->main_session;
+    lost->main_base = peer->main_base;
     lost->deadline = clock_coarse_wall_ms () + self->lost_grace_ms;
     snprintf (lost->reason, sizeof (lost->reason), "%s", reason);
     zhashx_update (self->lost, lost->topic, lost);
@@ -1006,6 +1162,7 @@ s_peer_new (router_state_t *self, const zmq_msg_t *routing_id, const char *key, 
     //  Flow control as it asked, within what its queue holds: its window
     //  must stay below libzmq's high-water mark, or the queue could fill.
     peer->window = peer->hello.credit < ROUTER_WINDOW_MAX ? peer->hello.credit : ROUTER_WINDOW_MAX;
+    peer->accounts = peer->is_main && peer->hello.account;
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
     zhashx_insert (self->by_name, peer->name, peer);
@@ -1035,7 +1192,8 @@ static int
 s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
 {
     proto_welcome_t welcome = {
-        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", ""
+        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", "",
+        peer->accounts
     };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
@@ -1192,8 +1350,10 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         else
             rc = s_publish (self, target, (proto_command_t) msg->command,
                             msg->command == PROTO_SEND ? 0 : msg->id, body);
-        if (rc == 0 && msg->command == PROTO_SEND)
+        if (rc == 0 && msg->command == PROTO_SEND) {
+            s_account_published (self, target);
             target->published++;
+        }
     }
     else if (target->backlog && zlistx_size (target->backlog) > 0) {
         zmq_msg_close (body);
@@ -1315,6 +1475,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             zmq_msg_init (&copy);
             zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
             if (s_publish (self, peer, PROTO_BROADCAST, 0, &copy) == 0) {
+                s_account_published (self, peer);
                 peer->published++;
                 self->stats.routed++;
             }
@@ -1495,6 +1656,10 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         break;
     }
     case PROTO_SEND:
+        s_forward (self, sender, msg, body);
+        if (sender->accounts)
+            s_account_handled (self, sender);
+        return;
     case PROTO_REQUEST:
     case PROTO_REPLY:
     case PROTO_ERROR: s_forward (self, sender, msg, body); return;
@@ -1512,8 +1677,12 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
             s_runs_pop (self, sender->runs, credit.consumed - sender->consumed, sender->name);
             sender->consumed = credit.consumed;
             uint64_t expected = sender->published;
-            if (credit.channel - sender->channel_confirmed <= expected - sender->channel_confirmed)
+            if (credit.channel - sender->channel_confirmed <=
+                expected - sender->channel_confirmed) {
+                s_account_settled (self, sender->name, sender->main_session, sender->main_base,
+                                   sender->channel_confirmed, credit.channel);
                 sender->channel_confirmed = credit.channel;
+            }
             s_announce_room (self);
         }
         else if (!sender->credit_refused) {
@@ -1526,7 +1695,11 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         }
         break;
     }
-    case PROTO_BROADCAST: s_broadcast (self, sender, msg, body); return;
+    case PROTO_BROADCAST:
+        s_broadcast (self, sender, msg, body);
+        if (sender->accounts)
+            s_account_handled (self, sender);
+        return;
     case PROTO_PING: s_send (self, sender, PROTO_PONG, msg->id, "", NULL, 0); break;
     default: //  PONG: liveness only
         break;

@@ -20,6 +20,10 @@
         can be read even after it was killed. Prints "READY"; leaves on
         SIGTERM.
 
+    prokit-test-peer broker ENDPOINT
+        Runs a broker (prokit_broker_t) on ENDPOINT. Prints "READY
+        <endpoint>" once bound; runs until SIGTERM or until killed.
+
     prokit-test-peer spawned [--ignore-close] [--ignore-term]
         A window started by main's createWindow: name and endpoint come from
         the environment. Reports as a window does, plus "visibility|0/1"
@@ -316,6 +320,22 @@ main (int argc, char *argv[])
         s_run_until_signalled ();
         prokit_main_destroy (&s_main);
         s_release_deferred ();
+        return s_exit (0);
+    }
+    if (argc >= 3 && strcmp (argv[1], "broker") == 0) {
+        prokit_broker_opts_t opts;
+        prokit_broker_opts_init (&opts);
+        opts.endpoints[0] = argv[2];
+        prokit_broker_t *broker = prokit_broker_new (&opts, &error);
+        if (!broker) {
+            fprintf (stderr, "peer: broker: %s\n", prokit_strerror (error));
+            return s_exit (2);
+        }
+        printf ("READY %s\n", prokit_broker_endpoint (broker, 0));
+        fflush (stdout);
+        while (!atomic_load (&s_signalled))
+            usleep (20 * 1000); //  the broker's own thread does the work
+        prokit_broker_destroy (&broker);
         return s_exit (0);
     }
     if (argc >= 5 && strcmp (argv[1], "counter") == 0)

@@ -317,8 +317,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  RECEIPT (19) is the last: the first unknown one is 20.
-    assert_int_equal (PROTO_COMMAND_LAST, 19);
+    //  ACCOUNT (20) is the last: the first unknown one is 21.
+    assert_int_equal (PROTO_COMMAND_LAST, 20);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -337,7 +337,7 @@ test_every_command_has_its_name (void **state)
     (void) state;
     const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",   "BROADCAST", "REQUEST", "REPLY",
                             "ERROR", "PING",    "PONG", "JOINED", "LEFT",      "CLOSE",   "SHOW",
-                            "HIDE",  "QUERY",   "INFO", "CREDIT", "RECEIPT" };
+                            "HIDE",  "QUERY",   "INFO", "CREDIT", "RECEIPT",   "ACCOUNT" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -493,6 +493,7 @@ static const struct {
     { PROTO_INFO, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_VALUE },
     { PROTO_CREDIT, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
     { PROTO_RECEIPT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
+    { PROTO_ACCOUNT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -1605,7 +1606,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "", false };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1621,10 +1622,12 @@ test_welcome_body_round_trips (void **state)
     const uint64_t values[] = { 0, 1, 127, 128, 1u << 30, (uint64_t) INT64_MAX };
     for (size_t i = 0; i < COUNT_OF (values); i++) {
         uint8_t body[PROTO_WELCOME_BODY_MAX];
-        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "" };
+        proto_welcome_t out = {
+            values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "", false
+        };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345, 0, "", "", "" };
+        proto_welcome_t in = { 12345, 12345, 0, "", "", "", false };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1637,9 +1640,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "" };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "", false };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0, 0, "", "", "" };
+    proto_welcome_t in = { 0, 0, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1657,7 +1660,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (pack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2, 0, "", "", "" };
+    proto_welcome_t kept = { 1, 2, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1670,7 +1673,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1680,7 +1683,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8, 0, "", "", "" };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1712,7 +1715,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1725,7 +1728,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1738,7 +1741,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1752,7 +1755,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1763,7 +1766,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "" };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1776,16 +1779,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 } };
+    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 } };
+    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (pack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 } };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1815,12 +1818,12 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     //  The largest HELLO fits its buffer.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
     proto_hello_t out = {
-        UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX }
+        UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX }, false
     };
     memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 } };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.channel);
     assert_true (in.credit == UINT64_MAX);
@@ -1846,12 +1849,12 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
 
     //  WELCOME names the channel and the topic; a topic of another
     //  length is refused (it would not be an exact match).
-    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef", "" };
+    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef", "", false };
     memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 0, "", "", "" };
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_string_equal (got.channel, welcome.channel);
     assert_string_equal (got.topic, "0123456789abcdef");
@@ -1914,12 +1917,113 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (proto_credit_decode (negative, sizeof (negative), &back), PROKIT_EPROTO);
 }
 
+typedef struct account_seen {
+    int windows;
+    uint64_t published, settled;
+    char first[PROTO_NAME_MAX + 1];
+} account_seen_t;
+
+static void
+s_account_seen (const char *name, uint64_t published, uint64_t settled, void *arg)
+{
+    account_seen_t *seen = (account_seen_t *) arg;
+    if (seen->windows++ == 0)
+        snprintf (seen->first, sizeof (seen->first), "%s", name);
+    seen->published += published;
+    seen->settled += settled;
+}
+
+//  ACCOUNT: main's messages handled, and per window published / settled;
+//  router -> client only, asked for in HELLO and granted in WELCOME.
+static void
+test_account_round_trips_and_is_checked (void **state)
+{
+    (void) state;
+    proto_account_window_t windows[PROTO_ACCOUNT_WINDOWS];
+    char names[PROTO_ACCOUNT_WINDOWS][PROTO_NAME_MAX + 1];
+    for (int i = 0; i < PROTO_ACCOUNT_WINDOWS; i++) {
+        //  The longest names and counts: the body still fits a map's limit.
+        memset (names[i], 'a' + i % 26, PROTO_NAME_MAX);
+        names[i][PROTO_NAME_MAX] = 0;
+        names[i][0] = (char) ('A' + i % 26);
+        names[i][1] = (char) ('a' + i / 26);
+        windows[i] = (proto_account_window_t){ names[i], UINT64_MAX, UINT64_MAX - 1 };
+    }
+    uint8_t body[PROTO_ACCOUNT_BODY_MAX];
+    size_t size = proto_account_encode (body, UINT64_MAX, windows, PROTO_ACCOUNT_WINDOWS + 5);
+    assert_true (size <= PROTO_ACCOUNT_BODY_MAX);
+    assert_true (size <= 4096);
+    assert_int_equal (pack_check (body, size), PROKIT_OK);
+    proto_msg_t msg;
+    assert_int_equal (s_decode3 (PROTO_ACCOUNT, "", body, size, PROTO_TO_CLIENT, &msg), PROKIT_OK);
+    assert_int_equal (s_decode3 (PROTO_ACCOUNT, "", body, size, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    uint64_t handled = 0;
+    account_seen_t seen = { 0, 0, 0, "" };
+    assert_int_equal (proto_account_decode (body, size, &handled, s_account_seen, &seen),
+                      PROKIT_OK);
+    assert_true (handled == UINT64_MAX);
+    assert_int_equal (seen.windows, PROTO_ACCOUNT_WINDOWS);
+    assert_string_equal (seen.first, names[0]);
+    //  No windows: handled alone. Empty body: nothing.
+    size = proto_account_encode (body, 7, windows, 0);
+    memset (&seen, 0, sizeof (seen));
+    assert_int_equal (proto_account_decode (body, size, &handled, s_account_seen, &seen),
+                      PROKIT_OK);
+    assert_true (handled == 7 && seen.windows == 0);
+    assert_int_equal (proto_account_decode (NULL, 0, &handled, s_account_seen, &seen), PROKIT_OK);
+    assert_true (handled == 0);
+    //  Settled past published, a pair of the wrong length, a count that
+    //  is not a uint, and an unknown key (skipped).
+    const uint8_t over[] = { 0x81, 0xa7, 'w',  'i', 'n',  'd',  'o', 'w',
+                             's',  0x81, 0xa1, 'w', 0x92, 0x01, 0x02 };
+    const uint8_t triple[] = { 0x81, 0xa7, 'w',  'i', 'n',  'd',  'o',  'w',
+                               's',  0x81, 0xa1, 'w', 0x93, 0x01, 0x01, 0x01 };
+    const uint8_t negative[] = { 0x81, 0xa7, 'h', 'a', 'n', 'd', 'l', 'e', 'd', 0xff };
+    const uint8_t unknown[] = { 0x82, 0xa3, 'n', 'e', 'w', 0xc0, 0xa7, 'h',
+                                'a',  'n',  'd', 'l', 'e', 'd',  0x05 };
+    assert_int_equal (proto_account_decode (over, sizeof (over), &handled, s_account_seen, &seen),
+                      PROKIT_EPROTO);
+    assert_int_equal (
+        proto_account_decode (triple, sizeof (triple), &handled, s_account_seen, &seen),
+        PROKIT_EPROTO);
+    assert_int_equal (
+        proto_account_decode (negative, sizeof (negative), &handled, s_account_seen, &seen),
+        PROKIT_EPROTO);
+    assert_int_equal (
+        proto_account_decode (unknown, sizeof (unknown), &handled, s_account_seen, &seen),
+        PROKIT_OK);
+    assert_true (handled == 5);
+    assert_string_equal (proto_command_name (PROTO_ACCOUNT), "ACCOUNT");
+
+    //  Asked for in HELLO, granted in WELCOME; neither says it otherwise.
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true };
+    uint8_t hello_body[PROTO_HELLO_BODY_MAX];
+    size = proto_hello_encode (hello_body, &hello);
+    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    assert_int_equal (proto_hello_decode (hello_body, size, &heard), PROKIT_OK);
+    assert_true (heard.account);
+    hello.account = false;
+    assert_int_equal (proto_hello_encode (hello_body, &hello), 1); //  an empty map
+    proto_welcome_t welcome = { 1, 2, 2, "", "", "", true };
+    uint8_t welcome_body[PROTO_WELCOME_BODY_MAX];
+    size = proto_welcome_encode (welcome_body, &welcome);
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false };
+    assert_int_equal (proto_welcome_decode (welcome_body, size, &got), PROKIT_OK);
+    assert_true (got.account);
+    welcome.account = false;
+    size = proto_welcome_encode (welcome_body, &welcome);
+    got.account = true;
+    assert_int_equal (proto_welcome_decode (welcome_body, size, &got), PROKIT_OK);
+    assert_false (got.account);
+}
+
 static void
 test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 } };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -2119,19 +2223,19 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 } };
+    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 }, false };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 } };
+    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.
     assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_1);
 
-    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "" };
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "", false };
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 99, "", "", "" };
+    proto_welcome_t got = { 0, 0, 99, "", "", "", false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_int_equal (got.version, PROTO_VERSION_2);
     assert_int_equal (got.max_payload, 1024);
@@ -2348,6 +2452,7 @@ main (void)
         cmocka_unit_test (test_welcome_value_that_is_not_an_integer_is_refused),
         cmocka_unit_test (test_welcome_of_invalid_msgpack_is_refused),
         cmocka_unit_test (test_hello_body_round_trips_and_leaves_out_defaults),
+        cmocka_unit_test (test_account_round_trips_and_is_checked),
         cmocka_unit_test (test_hello_flag_that_is_not_a_bool_is_refused),
         cmocka_unit_test (test_channel_credit_and_their_welcome_round_trip),
         cmocka_unit_test (test_presence_body_round_trips_and_cuts_long_strings),

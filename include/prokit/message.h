@@ -60,8 +60,10 @@ typedef void (prokit_reply_fn) (prokit_reply_t *reply, void *arg);
 
 //  Called when a message or request you sent could not be delivered after
 //  the send call had returned PROKIT_OK (the target left meanwhile, its
-//  queue was full, ...). TARGET is the window it was for, CODE the reason
-//  (PROKIT_ENOTFOUND, PROKIT_EAGAIN, ...), TEXT a description; all borrowed.
+//  queue was full, ...). TARGET is the window it was for ("" for a
+//  broadcast a restarting broker never handled: it reached no window),
+//  CODE the reason (PROKIT_ENOTFOUND, PROKIT_EAGAIN, PROKIT_ECLOSED, ...),
+//  TEXT a description; all borrowed. Called once per message.
 //  Without such a callback these failures are logged at warn level.
 typedef void (prokit_undelivered_fn) (const char *target, int code, const char *text, void *arg);
 
