@@ -346,26 +346,33 @@ s_sink_write (void *data, const char *bytes, size_t len)
     msgpack_packer pk;                                                                             \
     msgpack_packer_init (&pk, &sink, s_sink_write)
 
-size_t
-pack_write_int (uint8_t *out, int64_t value)
+//  An integer as a fixint when one holds it, else in the full 8 bytes of
+//  its kind (int64, or uint64 when UNSIGNED_BITS): the layout PROTOCOL.md
+//  gives, byte for byte.
+static size_t
+s_write_integer (uint8_t *out, int64_t value, bool is_unsigned, uint64_t unsigned_bits)
 {
     S_PACKER (out);
-    if (value >= -32 && value <= 0x7f)
-        msgpack_pack_int8 (&pk, (int8_t) value); //  a fixint
+    bool fixint = is_unsigned ? unsigned_bits <= 0x7f : value >= -32 && value <= 0x7f;
+    if (fixint)
+        msgpack_pack_int8 (&pk, (int8_t) value);
+    else if (is_unsigned)
+        msgpack_pack_fix_uint64 (&pk, unsigned_bits);
     else
         msgpack_pack_fix_int64 (&pk, value);
     return sink.used;
 }
 
 size_t
+pack_write_int (uint8_t *out, int64_t value)
+{
+    return s_write_integer (out, value, false, 0);
+}
+
+size_t
 pack_write_uint (uint8_t *out, uint64_t value)
 {
-    S_PACKER (out);
-    if (value <= 0x7f)
-        msgpack_pack_uint8 (&pk, (uint8_t) value); //  a fixint
-    else
-        msgpack_pack_fix_uint64 (&pk, value);
-    return sink.used;
+    return s_write_integer (out, (int64_t) (value & 0x7f), true, value);
 }
 
 size_t

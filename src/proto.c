@@ -491,6 +491,14 @@ s_default_version (uint64_t *version)
         *version = PROTO_VERSION_1;
 }
 
+//  KEY (KEY_LEN bytes): true; a flag is said only when it is set.
+static size_t
+s_write_flag (uint8_t *out, const char *key, size_t key_len)
+{
+    size_t n = pack_write_str (out, key, key_len);
+    return n + pack_write_bool (out + n, true);
+}
+
 size_t
 proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
 {
@@ -523,10 +531,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += pack_write_str (out + n, welcome->instance,
                              strnlen (welcome->instance, PROTO_TOPIC_SIZE));
     }
-    if (welcome->account) {
-        n += pack_write_str (out + n, "account", 7);
-        n += pack_write_bool (out + n, true);
-    }
+    if (welcome->account)
+        n += s_write_flag (out + n, "account", 7);
     return n;
 }
 
@@ -574,10 +580,8 @@ proto_bye_encode (uint8_t *out, const proto_bye_t *bye)
         n += pack_write_str (out + n, "last_dealer", 11);
         n += pack_write_uint (out + n, bye->last.dealer);
     }
-    if (bye->rejoin) {
-        n += pack_write_str (out + n, "rejoin", 6);
-        n += pack_write_bool (out + n, true);
-    }
+    if (bye->rejoin)
+        n += s_write_flag (out + n, "rejoin", 6);
     return n;
 }
 
@@ -616,25 +620,31 @@ proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *co
     return n;
 }
 
+//  A map key that is a name (1 to PROTO_NAME_MAX bytes) into NAME.
+static bool
+s_read_name (pack_cursor_t *c, char name[PROTO_NAME_MAX + 1])
+{
+    const uint8_t *key;
+    size_t key_len;
+    if (!pack_read_str (c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX)
+        return false;
+    memcpy (name, key, key_len);
+    name[key_len] = 0;
+    return true;
+}
+
 int
 proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg)
 {
-    if (size == 0)
-        return PROKIT_OK;
     pack_cursor_t c;
-    uint64_t pairs;
-    if (!pack_open_map (data, size, &c, &pairs))
+    uint64_t pairs = 0;
+    if (size > 0 && !pack_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
-        const uint8_t *key;
-        size_t key_len;
-        uint64_t count;
-        if (!pack_read_str (&c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
-            !pack_read_uint (&c, &count))
-            return PROKIT_EPROTO;
         char name[PROTO_NAME_MAX + 1];
-        memcpy (name, key, key_len);
-        name[key_len] = 0;
+        uint64_t count;
+        if (!s_read_name (&c, name) || !pack_read_uint (&c, &count))
+            return PROKIT_EPROTO;
         fn (name, count, arg);
     }
     return PROKIT_OK;
@@ -669,16 +679,12 @@ s_account_windows (pack_cursor_t *c, proto_account_fn *fn, void *arg)
     if (!pack_read_container (c, 0x80, 0xde, 0xdf, &pairs))
         return false;
     for (uint64_t i = 0; i < pairs; i++) {
-        const uint8_t *key;
-        size_t key_len;
-        uint64_t published, settled;
-        if (!pack_read_str (c, &key, &key_len) || key_len == 0 || key_len > PROTO_NAME_MAX ||
-            !pack_read_container (c, 0x90, 0xdc, 0xdd, &items) || items != 2 ||
-            !pack_read_uint (c, &published) || !pack_read_uint (c, &settled) || settled > published)
-            return false;
         char name[PROTO_NAME_MAX + 1];
-        memcpy (name, key, key_len);
-        name[key_len] = 0;
+        uint64_t published, settled;
+        if (!s_read_name (c, name) || !pack_read_container (c, 0x90, 0xdc, 0xdd, &items) ||
+            items != 2 || !pack_read_uint (c, &published) || !pack_read_uint (c, &settled) ||
+            settled > published)
+            return false;
         fn (name, published, settled, arg);
     }
     return true;
@@ -689,11 +695,9 @@ proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_ac
                       void *arg)
 {
     *handled = 0;
-    if (size == 0)
-        return PROKIT_OK;
     pack_cursor_t c;
-    uint64_t pairs;
-    if (!pack_open_map (data, size, &c, &pairs))
+    uint64_t pairs = 0;
+    if (size > 0 && !pack_open_map (data, size, &c, &pairs))
         return PROKIT_EPROTO;
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
