@@ -71,6 +71,8 @@ s_usage (FILE *out)
         "\n"
         "Precedence: command line, then environment, then config file, then defaults.\n"
         "SIGTERM or SIGINT: peers are told the broker is going, and it exits 0.\n"
+        "SIGHUP: the allowed keys and the access list are read again; peers whose key\n"
+        "is no longer allowed are dropped (PROKIT_EACCES), the others stay.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
@@ -155,6 +157,7 @@ s_serve (const settings_t *settings)
     sigemptyset (&stop);
     sigaddset (&stop, SIGTERM);
     sigaddset (&stop, SIGINT);
+    sigaddset (&stop, SIGHUP);
     pthread_sigmask (SIG_BLOCK, &stop, NULL);
 
     prokit_broker_opts_t opts;
@@ -178,8 +181,18 @@ s_serve (const settings_t *settings)
     s_say (PROKIT_LOG_INFO, "prokit-broker %s ready%s%s", PROKIT_VERSION_STRING,
            key ? "; CURVE public key " : " (no CURVE)", key ? key : "");
     int signum = 0;
-    while (sigwait (&stop, &signum) != 0)
-        ;
+    while (sigwait (&stop, &signum) != 0 || signum == SIGHUP) {
+        if (signum != SIGHUP)
+            continue;
+        //  Key rotation: the allowed keys and the access list again.
+        size_t dropped = 0;
+        if (prokit_broker_reload (broker, &dropped) == PROKIT_OK)
+            s_say (PROKIT_LOG_INFO, "SIGHUP: keys and access list reloaded, %zu peer(s) dropped",
+                   dropped);
+        else
+            s_say (PROKIT_LOG_WARN, "SIGHUP: access list not reloaded (see above): unchanged");
+        signum = 0;
+    }
     s_say (PROKIT_LOG_INFO, "%s: telling peers the broker is going, then exiting",
            signum == SIGTERM ? "SIGTERM" : "SIGINT");
     prokit_stats_t stats;

@@ -31,6 +31,7 @@
 struct prokit_broker {
     router_t *router;
     char public_key[CURVE_KEY_TEXT + 1]; //  "" without CURVE
+    char *acl_path;                      //  the access list file, NULL: none
 };
 
 //  Is ENDPOINT TCP on an address beyond this host? Loopback addresses,
@@ -169,7 +170,34 @@ prokit_broker_new (const prokit_broker_opts_t *opts, int *error)
     }
     if (acl)
         log_info ("broker: access list %s: %zu key(s)", opts->acl, acl_size (acl));
+    if (opts->acl && !(self->acl_path = strdup (opts->acl))) {
+        prokit_broker_destroy (&self);
+        *error = PROKIT_ENOMEM;
+    }
     return self;
+}
+
+int
+prokit_broker_reload (prokit_broker_t *self, size_t *dropped)
+{
+    if (dropped)
+        *dropped = 0;
+    if (!self)
+        return PROKIT_EINVAL;
+    acl_t *acl = NULL;
+    if (self->acl_path) {
+        char why[256];
+        if (!(acl = acl_load (self->acl_path, why, sizeof (why)))) {
+            log_error ("broker: access list not reloaded, the one in use stays: %s", why);
+            return PROKIT_EINVAL;
+        }
+        log_info ("broker: access list %s reloaded: %zu key(s)", self->acl_path, acl_size (acl));
+    }
+    size_t count = router_reload (self->router, acl); //  takes the access list
+    log_info ("broker: keys reloaded: %zu peer(s) dropped", count);
+    if (dropped)
+        *dropped = count;
+    return PROKIT_OK;
 }
 
 void
@@ -178,6 +206,7 @@ prokit_broker_destroy (prokit_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     router_destroy (&(*self_p)->router);
+    free ((*self_p)->acl_path);
     free (*self_p);
     *self_p = NULL;
 }

@@ -756,8 +756,11 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     return PROKIT_OK;
 }
 
+//  The session with the router has ended: the connection was lost, or the
+//  router ended it. CODE and WHY are what the application hears
+//  (PROKIT_ECLOSED; PROKIT_EACCES when our key is no longer allowed).
 static void
-s_connection_lost (client_t *self, const char *why)
+s_session_ends (client_t *self, int code, const char *why)
 {
     if (!self->connected && !self->joining)
         return;
@@ -802,10 +805,18 @@ s_connection_lost (client_t *self, const char *why)
     inbound_t item;
     memset (&item, 0, sizeof (item));
     item.command = INTERNAL_CONNECTION_LOST;
+    item.id = (uint64_t) (int64_t) code;
     snprintf (item.peer, sizeof (item.peer), "%s", "");
-    zmq_msg_init (&item.body);
+    if (wire_body_copy (&item.body, why, strlen (why) + 1) != 0)
+        zmq_msg_init (&item.body);
     s_enqueue (self, &item);
     s_wake (self);
+}
+
+static void
+s_connection_lost (client_t *self, const char *why)
+{
+    s_session_ends (self, PROKIT_ECLOSED, why);
 }
 
 //  libzmq has reconnected to the router (it restarted, or the network came
@@ -1043,6 +1054,17 @@ s_handle_answer (client_t *self, inbound_t *item)
         zmq_msg_close (&item->body);
         return;
     }
+    if (item->id == 0 && !item->peer[0] && item->command == PROTO_ERROR && self->connected) {
+        //  The router's word on our session: our key is no longer allowed.
+        proto_error_t error;
+        proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+        zmq_msg_close (&item->body);
+        if (error.code == PROKIT_EACCES)
+            s_session_ends (self, error.code, error.text);
+        else
+            log_warn ("%s: the router says: %s", self->label, error.text);
+        return;
+    }
     inflight_entry_t *pending = inflight_find (self->inflight, item->id, NULL);
     //  An answer must come from the peer asked (the router names the
     //  source): ids alone are not unique across peers. An ERROR with no
@@ -1130,10 +1152,15 @@ s_handle (client_t *self, inbound_t *item)
         s_settle_last_session (self);
         s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
         break;
-    case INTERNAL_CONNECTION_LOST:
-        s_notify_connection (self, PROKIT_CONNECTION_LOST, PROKIT_ECLOSED,
-                             "connection to the router lost");
+    case INTERNAL_CONNECTION_LOST: {
+        int code = (int) (int64_t) item->id;
+        const char *text = zmq_msg_size (&item->body) > 0
+                               ? (const char *) zmq_msg_data (&item->body)
+                               : "connection to the router lost";
+        s_notify_connection (self, PROKIT_CONNECTION_LOST, code,
+                             code == PROKIT_ECLOSED ? "connection to the router lost" : text);
         break;
+    }
     case PROTO_PING: s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0); break;
     case PROTO_JOINED:
     case PROTO_LEFT:

@@ -1114,6 +1114,13 @@ s_hello_refusal (router_state_t *self, const char *client_key, const char *addre
                  const proto_msg_t *msg, char *text, size_t size)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
+    if (*client_key && self->allowed && !zcertstore_lookup (self->allowed, client_key)) {
+        //  Its certificate left the allowed-keys directory after this
+        //  connection's handshake (ZAP only sees new ones).
+        snprintf (text, size, "this key is no longer allowed");
+        log_warn ("router: refused HELLO from key %s: no longer allowed", client_key);
+        return PROKIT_EACCES;
+    }
     if (self->acl && !acl_allows (self->acl, client_key, msg->peer)) {
         //  Checked before the name is looked up, so a refused peer cannot
         //  even learn whether the name is in use.
@@ -2029,6 +2036,7 @@ router_core_free (router_state_t *self)
         s_zap_endpoint_free (); //  for whoever starts the next one
     }
     acl_destroy (&self->acl);
+    zcertstore_destroy (&self->allowed);
 }
 
 //  The PUB channel's endpoint beside a router endpoint: the ipc path (or
@@ -2166,6 +2174,10 @@ router_core_init (router_state_t *self, const router_config_t *config,
         bool any = config->curve_allow && streq (config->curve_allow, "*");
         zstr_sendx (self->auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
         zsock_wait (self->auth);
+        //  ZAP's store rereads the directory as it changes, for new
+        //  connections; ours is for those already in (router_core_reload).
+        if (config->curve_allow && !any && !(self->allowed = zcertstore_new (config->curve_allow)))
+            return PROKIT_ENOMEM;
     }
     for (size_t i = 0; i < config->endpoint_count; i++) {
         const char *endpoint = config->endpoints[i];
@@ -2194,6 +2206,52 @@ router_core_init (router_state_t *self, const router_config_t *config,
     if (config->embedded_main)
         return s_add_local_main (self);
     return PROKIT_OK;
+}
+
+//  Is KEY (Z85, "" without CURVE) still allowed, and allowed NAME?
+static bool
+s_still_allowed (router_state_t *self, const char *key, const char *name)
+{
+    if (*key && self->allowed && !zcertstore_lookup (self->allowed, key))
+        return false;
+    return !self->acl || acl_allows (self->acl, key, name);
+}
+
+size_t
+router_core_reload (router_state_t *self, acl_t *acl)
+{
+    acl_destroy (&self->acl);
+    self->acl = acl;
+    //  Collect first: dropping a peer changes the registry.
+    zlistx_t *revoked = zlistx_new ();
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer && revoked;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (!peer->local && !s_still_allowed (self, peer->client_key, peer->name))
+            zlistx_add_end (revoked, peer);
+    size_t count = revoked ? zlistx_size (revoked) : 0;
+    for (peer_t *peer = revoked ? (peer_t *) zlistx_first (revoked) : NULL; peer;
+         peer = (peer_t *) zlistx_next (revoked)) {
+        log_warn ("router: '%s' dropped: its key %s is no longer allowed%s", peer->name,
+                  *peer->client_key ? peer->client_key : "(none)",
+                  self->acl ? " (allowed keys, access list)" : " (allowed keys)");
+        //  Past its flow-control window and its backlog (which go with
+        //  it): the last it hears of this session.
+        peer_t last;
+        memset (&last, 0, sizeof (last));
+        last.version = peer->version;
+        last.routing_id_size = peer->routing_id_size;
+        memcpy (last.routing_id, peer->routing_id, peer->routing_id_size);
+        uint8_t body[PROTO_ERROR_BODY_MAX];
+        size_t size = proto_error_encode (
+            body, PROKIT_EACCES,
+            "this key is no longer allowed: the router ended this connection's session", 0);
+        self->stats.errors_sent++;
+        s_send (self, &last, PROTO_ERROR, 0, "", body, size);
+        s_send (self, &last, PROTO_BYE, 0, "", NULL, 0);
+        s_remove_peer (self, peer, "key no longer allowed");
+    }
+    zlistx_destroy (&revoked);
+    return count;
 }
 
 int64_t

@@ -87,6 +87,13 @@ int router_public_stats (router_t *self, prokit_stats_t *stats);
 //  the Unix epoch (under the router's lock). PROKIT_ENOTFOUND if none.
 int router_last_seen (router_t *self, const char *name, long long *ms);
 
+//  Take ACL (moved in; NULL: no access list) in place of the one in use,
+//  and look again at every client that has joined: one whose key is no
+//  longer allowed (its certificate gone from the allowed-keys directory,
+//  or its name no longer its key's in ACL) is told, with an ERROR
+//  PROKIT_EACCES of id 0, and dropped. Returns how many were dropped.
+size_t router_reload (router_t *self, acl_t *acl);
+
 //  Stop the router, telling connected clients, and free it. NULL-safe.
 void router_destroy (router_t **self_p);
 

@@ -95,10 +95,11 @@ typedef struct router_state {
     //  hex conversion and a string hash. Cleared whenever a peer goes.
     peer_t *recent_sender;
     peer_t *recent_target;
-    zactor_t *auth;       //  CZMQ's ZAP handler, when CURVE is on
-    acl_t *acl;           //  which key may claim which name; NULL: any
-    size_t backlog_total; //  entries in all peers' backlogs
-    peer_t **targets;     //  a broadcast's recipients, kept between broadcasts
+    zactor_t *auth;        //  CZMQ's ZAP handler, when CURVE is on
+    zcertstore_t *allowed; //  the allowed-keys directory, NULL: any key (or no CURVE)
+    acl_t *acl;            //  which key may claim which name; NULL: any
+    size_t backlog_total;  //  entries in all peers' backlogs
+    peer_t **targets;      //  a broadcast's recipients, kept between broadcasts
     size_t targets_size;
     router_stats_t stats;
     //  The embedded main's inbox, and the eventfd that announces it when
@@ -144,6 +145,10 @@ void router_core_say_goodbye (router_state_t *self);
 //  messages enter here.
 void router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
                          zmq_msg_t *body);
+
+//  Take ACL (moved in, NULL: none) in place of the access list, and drop
+//  every client whose key is no longer allowed. Returns how many.
+size_t router_core_reload (router_state_t *self, acl_t *acl);
 
 //  When the router last received from window NAME (ms since the epoch), 0
 //  when none is joined under it.

@@ -272,6 +272,15 @@ router_last_seen (router_t *self, const char *name, long long *ms)
     return seen > 0 ? PROKIT_OK : PROKIT_ENOTFOUND;
 }
 
+size_t
+router_reload (router_t *self, acl_t *acl)
+{
+    pthread_mutex_lock (&self->lock);
+    size_t dropped = router_core_reload (&self->state, acl);
+    pthread_mutex_unlock (&self->lock);
+    return dropped;
+}
+
 void
 router_destroy (router_t **self_p)
 {

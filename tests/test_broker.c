@@ -96,6 +96,7 @@ typedef struct party {
     int status;      //  the last reply's status
     bool replied;
     int lost, rejoined, refused;
+    int lost_code; //  the last connection-lost event's
 } party_t;
 
 static void
@@ -123,11 +124,12 @@ s_on_reply (prokit_reply_t *reply, void *arg)
 static void
 s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
 {
-    (void) code;
     (void) text;
     party_t *party = (party_t *) arg;
-    if (event == PROKIT_CONNECTION_LOST)
+    if (event == PROKIT_CONNECTION_LOST) {
         party->lost++;
+        party->lost_code = code;
+    }
     else if (event == PROKIT_CONNECTION_REJOINED)
         party->rejoined++;
     else
@@ -534,6 +536,115 @@ test_curve_and_access_list (void **state)
     s_remove_keys (&keys);
 }
 
+static bool
+s_lost (void *arg)
+{
+    return ((party_t *) arg)->lost > 0;
+}
+
+static bool
+s_window_gone (void *arg)
+{
+    void **pair = (void **) arg;
+    return !prokit_main_has_window ((prokit_main_t *) pair[0], (const char *) pair[1]);
+}
+
+static bool
+s_window_there (void *arg)
+{
+    return !s_window_gone (arg);
+}
+
+//  Key rotation: after prokit_broker_reload(), a window whose certificate
+//  left the allowed-keys directory, then one whose name the access list no
+//  longer gives its key, are dropped with PROKIT_EACCES and cannot come
+//  back; everyone else keeps their session. A broken access list changes
+//  nothing.
+static void
+test_key_rotation (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
+    assert_non_null (broker);
+    char endpoint[256];
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
+    prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
+    prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, &pa, &error);
+    prokit_window_t *render =
+        s_window ("render-1", endpoint, keys.render, keys.broker_key, &pb, &error);
+    assert_non_null (main);
+    assert_non_null (work);
+    assert_non_null (render);
+    s_exchange (main, work, &pa, render, &pb);
+    tu_handle_t handles[] = { { main, NULL }, { NULL, work }, { NULL, render } };
+
+    //  Nothing changed: nobody is dropped.
+    size_t dropped = 99;
+    assert_int_equal (prokit_broker_reload (broker, &dropped), PROKIT_OK);
+    assert_int_equal (dropped, 0);
+
+    //  render's certificate leaves the directory.
+    char path[256];
+    snprintf (path, sizeof (path), "%s/render", keys.allow);
+    assert_int_equal (unlink (path), 0);
+    assert_int_equal (prokit_broker_reload (broker, &dropped), PROKIT_OK);
+    assert_int_equal (dropped, 1);
+    assert_true (tu_pump (handles, 3, s_lost, &pb, 5000));
+    assert_int_equal (pb.lost_code, PROKIT_EACCES);
+    assert_false (prokit_window_is_connected (render));
+    void *gone[] = { main, (void *) "render-1" };
+    assert_true (tu_pump (handles, 3, s_window_gone, gone, 5000));
+    assert_null (s_window ("render-2", endpoint, keys.render, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    prokit_window_destroy (&render);
+
+    //  The access list no longer gives "work" to work's key (it gets
+    //  "work-2" instead).
+    FILE *acl = fopen (keys.acl, "w");
+    assert_non_null (acl);
+    fprintf (acl, "%s @main\n%s work-2\n", keys.main_key, keys.work_key);
+    fclose (acl);
+    assert_int_equal (prokit_broker_reload (broker, &dropped), PROKIT_OK);
+    assert_int_equal (dropped, 1);
+    tu_handle_t two[] = { { main, NULL }, { NULL, work } };
+    assert_true (tu_pump (two, 2, s_lost, &pa, 5000));
+    assert_int_equal (pa.lost_code, PROKIT_EACCES);
+    assert_null (s_window ("work", endpoint, keys.work, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_EACCES);
+    prokit_window_t *work2 = s_window ("work-2", endpoint, keys.work, keys.broker_key, &pb, &error);
+    assert_non_null (work2);
+
+    //  A broken access list is not taken: nobody is dropped.
+    acl = fopen (keys.acl, "w");
+    assert_non_null (acl);
+    fprintf (acl, "this is not a key\n");
+    fclose (acl);
+    assert_int_equal (prokit_broker_reload (broker, &dropped), PROKIT_EINVAL);
+    assert_int_equal (dropped, 0);
+    assert_int_equal (prokit_broker_reload (NULL, NULL), PROKIT_EINVAL);
+
+    //  Main kept its session all along, and still reaches work-2.
+    assert_int_equal (pm.lost, 0);
+    assert_true (prokit_main_is_connected (main));
+    tu_handle_t last[] = { { main, NULL }, { NULL, work2 } };
+    void *there[] = { main, (void *) "work-2" };
+    assert_true (tu_pump (last, 2, s_window_there, there, 5000));
+    prokit_payload_t *hello = prokit_payload_new_string ("still here");
+    assert_int_equal (prokit_main_send (main, "work-2", &hello), PROKIT_OK);
+    wait_inbox_t got = { &pb, pb.received + 1 };
+    assert_true (tu_pump (last, 2, s_inbox_reached, &got, 5000));
+
+    prokit_window_destroy (&work);
+    prokit_window_destroy (&work2);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+    s_remove_keys (&keys);
+}
+
 //  Without CURVE the access list governs keyless peers through "local".
 static void
 test_access_list_for_local_peers (void **state)
@@ -675,6 +786,7 @@ main (void)
         cmocka_unit_test (test_attached_main_exchanges_every_kind),
         cmocka_unit_test (test_curve_and_access_list),
         cmocka_unit_test (test_access_list_for_local_peers),
+        cmocka_unit_test (test_key_rotation),
         cmocka_unit_test (test_ping),
         cmocka_unit_test (test_broker_restart),
     };

@@ -308,6 +308,31 @@ test_curve_daemon (void **state)
     assert_non_null (strstr (line, client_key));
     prokit_window_t *worker = prokit_window_new ("worker-1", &opts, &error);
     assert_non_null (worker);
+
+    //  SIGHUP: key rotation. The access list now gives the key other
+    //  names: the joined worker-1 is dropped with PROKIT_EACCES.
+    file = fopen (acl, "w");
+    fprintf (file, "%s helper-*\n", client_key);
+    fclose (file);
+    tu_connection_log_t log = { 0, 0, 0, 0 };
+    prokit_window_on_connection (worker, tu_log_connection, &log);
+    kill (broker.pid, SIGHUP);
+    assert_true (s_wait_for (&broker, "SIGHUP: keys and access list reloaded, 1 peer(s) dropped",
+                             line, sizeof (line), 5000));
+    int64_t deadline = tu_now_ms () + 5000;
+    while (log.lost == 0 && tu_now_ms () < deadline)
+        prokit_window_run (worker, 50);
+    assert_int_equal (log.lost, 1);
+    assert_int_equal (log.last_code, PROKIT_EACCES);
+    prokit_window_destroy (&worker);
+    //  A broken access list is refused; the broker serves on.
+    file = fopen (acl, "w");
+    fprintf (file, "nonsense\n");
+    fclose (file);
+    kill (broker.pid, SIGHUP);
+    assert_true (s_wait_for (&broker, "access list not reloaded", line, sizeof (line), 5000));
+    worker = prokit_window_new ("helper-1", &opts, &error);
+    assert_non_null (worker);
     prokit_window_destroy (&worker);
 
     kill (broker.pid, SIGINT);
@@ -372,7 +397,7 @@ test_main_and_windows_notice_a_frozen_broker_and_rejoin (void **state)
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("watcher", &opts, NULL);
     assert_non_null (window);
-    tu_connection_log_t main_log = { 0, 0, 0 }, window_log = { 0, 0, 0 };
+    tu_connection_log_t main_log = { 0, 0, 0, 0 }, window_log = { 0, 0, 0, 0 };
     prokit_main_on_connection (main_handle, tu_log_connection, &main_log);
     prokit_window_on_connection (window, tu_log_connection, &window_log);
     frozen_check_t check = { &main_log, &window_log, 0, 0, 0, 1 };

@@ -548,7 +548,7 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     assert_non_null (window);
     flood_t flood = { 0, 0, false, false };
     prokit_window_on_main_message (window, s_count_in_order, &flood);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (window, tu_log_connection, &log);
 
     //  The window reads nothing while main sends to it by name and to
@@ -724,7 +724,7 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     assert_non_null (fast);
     flood_t flood = { 0, 0, false, false };
     prokit_window_on_window_message (slow, s_count_window_message, &flood);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (slow, tu_log_connection, &log);
     sender_log_t sent = { 0, 0 };
     prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);

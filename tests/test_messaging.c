@@ -1290,7 +1290,7 @@ test_window_with_a_full_queue_survives_main_restarting (void **state)
     assert_true (tu_pump (main_only, 1, s_all_joined, &check, 5000));
     flood_t flood = { 0, 0, 0, -1, false };
     prokit_window_on_main_message (window, s_count_message, &flood);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (window, tu_log_connection, &log);
 
     //  The window reads nothing while main fills its queue to the brim.

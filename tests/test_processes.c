@@ -437,7 +437,7 @@ test_window_rejoins_by_itself_when_main_restarts (void **state)
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("main", &opts, NULL);
     assert_non_null (window);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (window, tu_log_connection, &log);
     assert_true (prokit_window_is_connected (window));
     tu_handle_t handles[] = { { NULL, window } };
@@ -488,7 +488,7 @@ s_frozen_main_is_noticed (const char *ivl, const char *timeout, int timeout_ms)
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("watcher", &opts, NULL);
     assert_non_null (window);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (window, tu_log_connection, &log);
     tu_handle_t handles[] = { { NULL, window } };
     //  Long enough for main's first pings to arrive.
@@ -585,7 +585,7 @@ test_busy_window_notices_a_frozen_main_and_rejoins (void **state)
     opts.endpoint = endpoint;
     prokit_window_t *window = prokit_window_new ("worker", &opts, NULL);
     assert_non_null (window);
-    tu_connection_log_t log = { 0, 0, 0 };
+    tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (window, tu_log_connection, &log);
     busy_t busy = { window, &log, 0, 0, 0, 0, 0 };
     tu_handle_t handles[] = { { NULL, window } };

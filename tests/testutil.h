@@ -148,14 +148,15 @@ typedef struct tu_connection_log {
     int lost;
     int rejoined;
     int refused;
+    int last_code; //  the last event's
 } tu_connection_log_t;
 
 static inline void
 tu_log_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
 {
-    (void) code;
     (void) text;
     tu_connection_log_t *log = (tu_connection_log_t *) arg;
+    log->last_code = code;
     if (event == PROKIT_CONNECTION_LOST)
         log->lost++;
     else if (event == PROKIT_CONNECTION_REJOINED)

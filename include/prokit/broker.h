@@ -90,6 +90,19 @@ PROKIT_EXPORT prokit_broker_t *prokit_broker_new (const prokit_broker_opts_t *op
 //  about 200 ms. Safe on NULL.
 PROKIT_EXPORT void prokit_broker_destroy (prokit_broker_t **self_p);
 
+//  Key rotation: read the access list file (opts.acl) again, and look
+//  again at every peer that has joined. The allowed-keys directory
+//  (opts.curve_allow) is read as it changes, for new connections and here.
+//  A peer whose key is no longer allowed (its certificate removed from the
+//  directory, or its name no longer its key's in the access list) is told
+//  (its connection-lost event carries PROKIT_EACCES) and dropped; its
+//  connection's later HELLOs are refused with PROKIT_EACCES. The others
+//  keep their sessions. *DROPPED (if not NULL) gets how many were dropped.
+//  Returns PROKIT_OK, or PROKIT_EINVAL when the access list cannot be read
+//  or has an error: the one in use stays, and nobody is dropped.
+//  prokit-broker does this on SIGHUP. Thread-safe.
+PROKIT_EXPORT int prokit_broker_reload (prokit_broker_t *self, size_t *dropped);
+
 //  Endpoint INDEX as bound (a tcp port of * resolved), or NULL past the
 //  last. Borrowed; valid until destroy.
 PROKIT_EXPORT const char *prokit_broker_endpoint (const prokit_broker_t *self, size_t index);
