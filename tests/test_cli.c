@@ -392,6 +392,48 @@ test_listen_options (void **state)
     }
 }
 
+//  A map key that is not a string is printed as its JSON text, escaped
+//  once more at each level of keys within keys: 30 such levels, 65 bytes of
+//  payload, once made gigabytes of JSON and kept the tool busy for ever
+//  (found by fuzz_cli_json). Such a payload is now refused, said on
+//  stderr, and printed as null; one level of such keys still prints.
+static void
+test_listen_refuses_keys_within_keys (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *listen[] = { "-e", f->endpoint, "listen", "listener", "--count", "2", NULL };
+    cli_t listener;
+    s_start_listener (f, &listener, listen);
+    prokit_window_t *window = tu_window_new (f->endpoint, "keys");
+    assert_non_null (window);
+    //  {{{... {"\"q": 1} ...: 1}: 1}: 1}, 30 maps keyed by the map inside.
+    uint8_t nested[80];
+    size_t size = 0;
+    for (int level = 0; level < 30; level++)
+        nested[size++] = 0x81;
+    static const uint8_t innermost[] = { 0x81, 0xa2, '"', 'q', 0x01 };
+    memcpy (nested + size, innermost, sizeof (innermost));
+    size += sizeof (innermost);
+    for (int level = 0; level < 30; level++)
+        nested[size++] = 0x01;
+    prokit_payload_t *payload = prokit_payload_new_msgpack (nested, size);
+    assert_non_null (payload);
+    assert_int_equal (prokit_window_send (window, "listener", &payload), PROKIT_OK);
+    static const uint8_t keyed_by_int[] = { 0x81, 0x01, 0xa1, 'a' }; //  {1: "a"}
+    payload = prokit_payload_new_msgpack (keyed_by_int, sizeof (keyed_by_int));
+    assert_int_equal (prokit_window_send (window, "listener", &payload), PROKIT_OK);
+
+    run_t heard;
+    s_finish (&listener, NULL, &heard);
+    prokit_window_destroy (&window);
+    assert_int_equal (heard.status, 0);
+    assert_non_null (
+        strstr (heard.out, "{\"kind\": \"message\", \"from\": \"keys\", \"payload\": null}"));
+    assert_non_null (strstr (heard.err, "keys within keys"));
+    assert_non_null (strstr (
+        heard.out, "{\"kind\": \"message\", \"from\": \"keys\", \"payload\": {\"1\":\"a\"}}"));
+}
+
 static void
 test_stats_and_ping (void **state)
 {
@@ -511,6 +553,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_request_to_window_called_main, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_receives_send, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_options, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_listen_refuses_keys_within_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),

@@ -362,15 +362,29 @@ s_new_double (double value, bool single)
     return json_object_new_double_s (value, text);
 }
 
-static struct json_object *s_to_json (const msgpack_object *object);
+//  A map key that is not a string is written as its JSON text, and a key
+//  within such a key has its text escaped once more: each level doubles
+//  it, so that a few hundred bytes of keys within keys would make
+//  gigabytes. The texts of a payload's keys may take KEY_TEXT_PER_BYTE
+//  bytes per byte of payload (and KEY_TEXT_SLACK more); past that the
+//  payload is not written.
+#define KEY_TEXT_PER_BYTE 8
+#define KEY_TEXT_SLACK 4096
+
+typedef struct {
+    size_t key_text_left; //  what the keys' texts may still take
+    bool too_long;        //  they took more: nothing more is converted
+} to_json_t;
+
+static struct json_object *s_to_json (to_json_t *ctx, const msgpack_object *object);
 
 static struct json_object *
-s_map_to_json (const msgpack_object_map *from)
+s_map_to_json (to_json_t *ctx, const msgpack_object_map *from)
 {
     struct json_object *map = json_object_new_object ();
-    for (uint32_t i = 0; i < from->size; i++) {
+    for (uint32_t i = 0; i < from->size && !ctx->too_long; i++) {
         const msgpack_object_kv *pair = &from->ptr[i];
-        struct json_object *value = s_to_json (&pair->val);
+        struct json_object *value = s_to_json (ctx, &pair->val);
         if (pair->key.type == MSGPACK_OBJECT_STR) {
             //  msgpack-c gives an empty str no bytes at all: a NULL ptr.
             char *key = strndup (pair->key.via.str.size ? pair->key.via.str.ptr : "",
@@ -379,8 +393,17 @@ s_map_to_json (const msgpack_object_map *from)
             free (key);
         }
         else {
-            struct json_object *key = s_to_json (&pair->key);
-            json_object_object_add (map, json_object_to_json_string (key), value);
+            struct json_object *key = s_to_json (ctx, &pair->key);
+            const char *text = json_object_to_json_string (key);
+            size_t length = strlen (text);
+            if (ctx->too_long || length > ctx->key_text_left) {
+                ctx->too_long = true;
+                json_object_put (value);
+            }
+            else {
+                ctx->key_text_left -= length;
+                json_object_object_add (map, text, value);
+            }
             json_object_put (key);
         }
     }
@@ -389,8 +412,10 @@ s_map_to_json (const msgpack_object_map *from)
 
 //  OBJECT as JSON; NULL is json-c's null. msgpack-c bounded the depth.
 static struct json_object *
-s_to_json (const msgpack_object *object)
+s_to_json (to_json_t *ctx, const msgpack_object *object)
 {
+    if (ctx->too_long)
+        return NULL;
     switch (object->type) {
     case MSGPACK_OBJECT_NIL: return NULL;
     case MSGPACK_OBJECT_BOOLEAN: return json_object_new_boolean (object->via.boolean);
@@ -415,10 +440,10 @@ s_to_json (const msgpack_object *object)
     case MSGPACK_OBJECT_ARRAY: {
         struct json_object *array = json_object_new_array ();
         for (uint32_t i = 0; i < object->via.array.size; i++)
-            json_object_array_add (array, s_to_json (&object->via.array.ptr[i]));
+            json_object_array_add (array, s_to_json (ctx, &object->via.array.ptr[i]));
         return array;
     }
-    case MSGPACK_OBJECT_MAP: return s_map_to_json (&object->via.map);
+    case MSGPACK_OBJECT_MAP: return s_map_to_json (ctx, &object->via.map);
     }
     return NULL;
 }
@@ -439,8 +464,17 @@ cli_msgpack_to_json (const void *data, size_t size, char *error, size_t error_si
         msgpack_unpacked_destroy (&unpacked);
         return NULL;
     }
-    struct json_object *json = s_to_json (&unpacked.data);
+    to_json_t ctx = { KEY_TEXT_SLACK + KEY_TEXT_PER_BYTE * size, false };
+    struct json_object *json = s_to_json (&ctx, &unpacked.data);
     msgpack_unpacked_destroy (&unpacked);
+    if (ctx.too_long) {
+        snprintf (error, error_size,
+                  "cannot write the payload as JSON: its map keys that are not strings (keys "
+                  "within keys) would take more than %d bytes of JSON text per byte",
+                  KEY_TEXT_PER_BYTE);
+        json_object_put (json);
+        return NULL;
+    }
     const char *text = json ? json_object_to_json_string_ext (
                                   json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                             : "null";
