@@ -468,11 +468,15 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     if (rc != PROKIT_OK)
         return rc;
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
-    char name[PROTO_NAME_MAX + 1] = ""; //  the payload may own TARGET
-    if (target)
-        memcpy (name, target, strlen (target) + 1); //  checked above
+    //  Counted after the send, which may free the payload that owns TARGET:
+    //  a copy then (the name was checked above).
+    const char *name = target ? target : "";
+    char copy[PROTO_NAME_MAX + 1];
+    bool counted = self->account.kept || self->keeps_tallies;
+    if (counted && target)
+        name = (const char *) memcpy (copy, target, strlen (target) + 1);
     rc = s_send (self, target ? PROTO_SEND : PROTO_BROADCAST, id, name, payload_p, NULL, 0);
-    if (rc != PROKIT_OK)
+    if (rc != PROKIT_OK || !counted)
         return rc;
     s_account_sent (&self->account, name);
     tally_t *tally = target && self->keeps_tallies ? s_tally (self, name) : NULL;
