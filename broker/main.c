@@ -55,6 +55,15 @@ s_usage (FILE *out)
         "                           (PROKIT_BROKER_HEARTBEAT_IVL; heartbeat_ivl)\n"
         "      --heartbeat-timeout MS  drop a connection silent this long, default 3000\n"
         "                           (PROKIT_BROKER_HEARTBEAT_TIMEOUT; heartbeat_timeout)\n"
+        "      --max-windows N      windows joined at once, default 100000; the next is\n"
+        "                           refused PROKIT_ELIMIT (PROKIT_BROKER_MAX_WINDOWS; "
+        "max_windows)\n"
+        "      --max-requests-per-window N  requests one window has in flight, default\n"
+        "                           10000 (PROKIT_BROKER_MAX_REQUESTS_PER_WINDOW;\n"
+        "                           max_requests_per_window)\n"
+        "      --max-messages-per-second N  sends and requests per second from one window,\n"
+        "                           default: no limit (PROKIT_BROKER_MAX_MESSAGES_PER_SECOND;\n"
+        "                           max_messages_per_second)\n"
         "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
         "                           (PROKIT_LOG; log_level)\n"
         "      --keygen PATH        write a new CURVE key pair to PATH and PATH_secret,\n"
@@ -169,6 +178,9 @@ s_serve (const settings_t *settings)
     opts.acl = settings->acl;
     opts.insecure = settings->insecure;
     opts.max_payload = settings->max_payload;
+    opts.max_windows = settings->max_windows;
+    opts.max_requests_per_window = settings->max_requests_per_window;
+    opts.max_messages_per_second = settings->max_messages_per_second;
     opts.heartbeat_ivl_ms = settings->heartbeat_ivl_ms;
     opts.heartbeat_timeout_ms = settings->heartbeat_timeout_ms;
     int error = 0;

@@ -203,6 +203,19 @@ s_apply (settings_t *settings, const char *key, const char *value, const char *w
             settings->heartbeat_timeout_ms = (int) number;
         return 0;
     }
+    if (strcmp (key, "max_windows") == 0 || strcmp (key, "max_requests_per_window") == 0 ||
+        strcmp (key, "max_messages_per_second") == 0) {
+        if (!s_parse_int (value, 0, INT_MAX, &number)) {
+            snprintf (why, why_size, "%s: %s must be a number, 0 for the default, not '%s'", where,
+                      key, value);
+            return -1;
+        }
+        size_t *limit = key[4] == 'w'   ? &settings->max_windows
+                        : key[4] == 'r' ? &settings->max_requests_per_window
+                                        : &settings->max_messages_per_second;
+        *limit = (size_t) number;
+        return 0;
+    }
     if (strcmp (key, "log_level") == 0) {
         if (s_parse_level (value, &settings->log_level))
             return 0;
@@ -284,6 +297,9 @@ static const struct {
     { "PROKIT_BROKER_MAX_PAYLOAD", "max_payload" },
     { "PROKIT_BROKER_HEARTBEAT_IVL", "heartbeat_ivl" },
     { "PROKIT_BROKER_HEARTBEAT_TIMEOUT", "heartbeat_timeout" },
+    { "PROKIT_BROKER_MAX_WINDOWS", "max_windows" },
+    { "PROKIT_BROKER_MAX_REQUESTS_PER_WINDOW", "max_requests_per_window" },
+    { "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND", "max_messages_per_second" },
     { "PROKIT_LOG", "log_level" },
 };
 
@@ -295,6 +311,9 @@ enum {
     OPT_MAX_PAYLOAD,
     OPT_HEARTBEAT_IVL,
     OPT_HEARTBEAT_TIMEOUT,
+    OPT_MAX_WINDOWS,
+    OPT_MAX_REQUESTS,
+    OPT_MAX_RATE,
     OPT_KEYGEN,
     OPT_PING,
     OPT_TIMEOUT,
@@ -318,6 +337,9 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         { "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
         { "heartbeat-ivl", required_argument, NULL, OPT_HEARTBEAT_IVL },
         { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
+        { "max-windows", required_argument, NULL, OPT_MAX_WINDOWS },
+        { "max-requests-per-window", required_argument, NULL, OPT_MAX_REQUESTS },
+        { "max-messages-per-second", required_argument, NULL, OPT_MAX_RATE },
         { "log-level", required_argument, NULL, 'l' },
         { "keygen", required_argument, NULL, OPT_KEYGEN },
         { "ping", required_argument, NULL, OPT_PING },
@@ -364,6 +386,17 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         case OPT_HEARTBEAT_TIMEOUT:
             rc = s_layer_add (&command_line, "heartbeat_timeout", optarg, "--heartbeat-timeout",
                               why, why_size);
+            break;
+        case OPT_MAX_WINDOWS:
+            rc = s_layer_add (&command_line, "max_windows", optarg, "--max-windows", why, why_size);
+            break;
+        case OPT_MAX_REQUESTS:
+            rc = s_layer_add (&command_line, "max_requests_per_window", optarg,
+                              "--max-requests-per-window", why, why_size);
+            break;
+        case OPT_MAX_RATE:
+            rc = s_layer_add (&command_line, "max_messages_per_second", optarg,
+                              "--max-messages-per-second", why, why_size);
             break;
         case 'l':
             rc = s_layer_add (&command_line, "log_level", optarg, "--log-level", why, why_size);

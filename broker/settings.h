@@ -4,7 +4,8 @@
     The config file has one "key = value" per line; blank lines and lines
     starting with '#' are ignored. Keys: bind (may repeat), curve_cert,
     curve_allow, acl, insecure, max_payload, heartbeat_ivl,
-    heartbeat_timeout, log_level. A source that names endpoints replaces
+    heartbeat_timeout, max_windows, max_requests_per_window,
+    max_messages_per_second, log_level. A source that names endpoints replaces
     the endpoints of the sources below it rather than adding to them.
 */
 #ifndef PROKIT_BROKER_SETTINGS_H_INCLUDED
@@ -33,6 +34,9 @@ typedef struct settings {
     size_t max_payload;
     int heartbeat_ivl_ms;
     int heartbeat_timeout_ms;
+    size_t max_windows; //  limits, 0: the library's default
+    size_t max_requests_per_window;
+    size_t max_messages_per_second;
     prokit_log_level_t log_level;
     //  The one-shot modes and their options.
     char *keygen;

@@ -130,6 +130,9 @@ struct client {
     //  main's messages to windows are not (yet): main keeps no tallies.
     bool keeps_tallies;
     prokit_request_t *deferred;
+    size_t deferred_count;
+    size_t max_deferred; //  0: no limit
+    bool deferred_limit_said;
     prokit_request_t *spare_request; //  one kept for the next request handled
     prokit_request_fn *handler;
     void *handler_arg;
@@ -871,6 +874,8 @@ s_notify_undelivered (client_t *self, const char *target, uint64_t count, int co
 static void
 s_forget_deferred (client_t *self, prokit_request_t *request)
 {
+    if ((request->prev || self->deferred == request) && self->deferred_count > 0)
+        self->deferred_count--;
     if (request->prev)
         request->prev->next = request->next;
     else if (self->deferred == request)
@@ -899,6 +904,20 @@ static const request_answerer_t s_answerer = { s_answer_for, s_forget_for };
 static void
 s_handle_request (client_t *self, inbound_t *item)
 {
+    if (self->max_deferred && self->deferred_count >= self->max_deferred) {
+        char text[256];
+        snprintf (text, sizeof (text),
+                  "%s has %zu requests waiting for an answer: the limit is %zu", self->label,
+                  self->deferred_count, self->max_deferred);
+        if (!self->deferred_limit_said)
+            log_warn ("%s (PROKIT_ELIMIT to '%s', and to those after until it is within)", text,
+                      item->peer);
+        self->deferred_limit_said = true;
+        client_answer (self, item->peer, item->id, NULL, PROKIT_ELIMIT, 0, text);
+        zmq_msg_close (&item->body);
+        return;
+    }
+    self->deferred_limit_said = false;
     if (!self->handler) {
         char text[96];
         snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
@@ -960,6 +979,7 @@ s_handle_request (client_t *self, inbound_t *item)
         if (self->deferred)
             self->deferred->prev = request;
         self->deferred = request;
+        self->deferred_count++;
     }
     else if (!request->deferred) {
         if (request->payload)
@@ -1873,6 +1893,7 @@ s_alloc (const client_config_t *config)
     self->hello.channel = !config->router && !is_main;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->keeps_tallies = !config->router && !is_main;
+    self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",

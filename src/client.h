@@ -52,7 +52,12 @@ typedef struct client_config {
     //  The embedded main: talk to this router in memory rather than over
     //  a socket (endpoint, heartbeats and CURVE are then unused).
     struct router *router;
+    //  Requests the handler may have deferred and not yet answered; the
+    //  next is answered PROKIT_ELIMIT without reaching it. 0: no limit.
+    size_t max_deferred;
 } client_config_t;
+
+#define CLIENT_DEFAULT_MAX_DEFERRED 10000
 
 //  Connect, claim the name and wait for the router's answer. Returns NULL
 //  with *error set: PROKIT_EEXIST (name taken), PROKIT_EACCES (the router

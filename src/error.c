@@ -29,6 +29,7 @@ static const error_entry_t s_errors[] = {
     { PROKIT_ESPAWN, "PROKIT_ESPAWN", "window process could not be started" },
     { PROKIT_EEXITED, "PROKIT_EEXITED", "window process exited before joining" },
     { PROKIT_ENOFILE, "PROKIT_ENOFILE", "out of file descriptors or sockets" },
+    { PROKIT_ELIMIT, "PROKIT_ELIMIT", "a configured limit was reached" },
 };
 
 static const error_entry_t *

@@ -265,7 +265,10 @@ s_open_routing (prokit_main_t *self, const prokit_main_opts_t *opts, const char 
                                    .embedded_main = true,
                                    .max_payload = opts->max_payload,
                                    .heartbeat_ivl_ms = opts->heartbeat_ivl_ms,
-                                   .heartbeat_timeout_ms = opts->heartbeat_timeout_ms };
+                                   .heartbeat_timeout_ms = opts->heartbeat_timeout_ms,
+                                   .max_windows = opts->max_windows,
+                                   .max_requests_per_window = opts->max_requests_per_window,
+                                   .max_messages_per_second = opts->max_messages_per_second };
         if (!(self->router = router_new (&config, &rc)))
             return rc;
         self->endpoint = strdup (router_endpoint (self->router));
@@ -301,9 +304,13 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
         return NULL;
     }
     zhashx_set_destructor (self->windows, s_entry_destructor);
-    client_config_t client = {
-        .name = PROTO_MAIN_NAME, .join_timeout_ms = 5000, .events = &s_events, .owner = self
-    };
+    client_config_t client = { .name = PROTO_MAIN_NAME,
+                               .join_timeout_ms = 5000,
+                               .events = &s_events,
+                               .owner = self,
+                               .max_deferred = own.max_requests_at_main
+                                                   ? own.max_requests_at_main
+                                                   : CLIENT_DEFAULT_MAX_DEFERRED };
     *error = s_open_routing (self, &own, endpoint, attached, &client);
     if (*error == PROKIT_OK &&
         !(self->supervisor = supervisor_new (self->endpoint, &s_supervisor_events, self)))

@@ -107,6 +107,13 @@ typedef struct peer {
     //  main's: confirmations come in order, so those are settled first).
     uint64_t main_session;
     uint64_t main_base;
+    //  Limits: its requests in flight through us (answered or failed:
+    //  settled), and its allowance of messages (thousandths, refilled
+    //  at max_messages_per_second, a second's worth at most).
+    size_t requests_out;
+    uint64_t allowance;
+    int64_t allowance_at;
+    bool limit_said; //  its last message was refused for a limit (logged once)
 } peer_t;
 
 //  A channel session that ended without its last count: kept until the
@@ -566,12 +573,25 @@ s_forget_recent (router_state_t *self)
 
 //  The answer to REQUESTER's request ID has been given (or dropped): PEER
 //  no longer owes it.
+//  One request of REQUESTER's (NULL: it has gone) has its outcome.
 static void
-s_settle (peer_t *peer, const char *requester, uint64_t id)
+s_request_done (peer_t *requester)
+{
+    if (requester && requester->requests_out > 0)
+        requester->requests_out--;
+}
+
+//  PEER answered REQUESTER's request ID, or will not: it owes it no more.
+//  REQUESTER_PEER (NULL: gone) has one request fewer in flight.
+static void
+s_settle (peer_t *peer, const char *requester, uint64_t id, peer_t *requester_peer)
 {
     inflight_entry_t *entry = peer->inflight ? inflight_find (peer->inflight, id, requester) : NULL;
     if (entry)
         inflight_remove (peer->inflight, entry);
+    //  What the embedded main owes is not in a table: its answers count.
+    if (entry || peer->local)
+        s_request_done (requester_peer);
 }
 
 //  End every request PEER still owed with ECLOSED for its requester.
@@ -585,8 +605,10 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     inflight_entry_t *entry;
     while ((entry = inflight_any (peer->inflight)) != NULL) {
         peer_t *requester = s_find (self, entry->peer);
-        if (requester && requester != peer)
+        if (requester && requester != peer) {
             s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
+            s_request_done (requester);
+        }
         inflight_remove (peer->inflight, entry);
     }
 }
@@ -1133,6 +1155,14 @@ s_hello_refusal (router_state_t *self, const char *client_key, const char *addre
                   client_key, address && *address ? address : "a local connection");
         return PROKIT_EACCES;
     }
+    size_t windows = zhashx_size (self->by_name) - (self->main ? 1 : 0);
+    if (!is_main && windows >= self->max_windows && !zhashx_lookup (self->by_name, msg->peer)) {
+        snprintf (text, size, "this router has %zu windows: the limit is %zu", windows,
+                  self->max_windows);
+        self->stats.limited++;
+        log_warn ("router: refused '%s': %s (PROKIT_ELIMIT)", msg->peer, text);
+        return PROKIT_ELIMIT;
+    }
     if (!zhashx_lookup (self->by_name, msg->peer))
         return PROKIT_OK;
     if (is_main && self->main && self->main->local)
@@ -1286,6 +1316,7 @@ s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t
 {
     (void) self;
     if (msg->command == PROTO_REQUEST) {
+        sender->requests_out++;
         //  The embedded main leaves only with the router, and everyone
         //  hears of that: what it owes needs no account.
         if (target->local)
@@ -1299,7 +1330,7 @@ s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t
         inflight_add (target->inflight, msg->id, sender->name, 0);
     }
     else if (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR)
-        s_settle (sender, target->name, msg->id);
+        s_settle (sender, target->name, msg->id, target);
 }
 
 //  Tell SENDER its message MSG was not delivered. The embedded main learns
@@ -1316,6 +1347,52 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
     s_send_error (self, sender, msg->id, msg->peer, code, text);
 }
 
+//  --- limits ----------------------------------------------------------------------
+
+//  May SENDER's MSG (a SEND, REQUEST or BROADCAST) go on, within its
+//  requests in flight and its messages per second? If not, it is refused
+//  with PROKIT_ELIMIT, counted, and logged once per run of refusals.
+static bool
+s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    if (sender->is_main)
+        return true; //  main is not limited
+    char text[160];
+    text[0] = 0;
+    if (msg->command == PROTO_REQUEST && sender->requests_out >= self->max_requests_per_window)
+        snprintf (text, sizeof (text), "'%s' has %zu requests in flight: the limit is %zu",
+                  sender->name, sender->requests_out, self->max_requests_per_window);
+    else if (self->max_messages_per_second > 0) {
+        //  A second's worth at most, refilled as time passes.
+        uint64_t rate = self->max_messages_per_second;
+        int64_t now = clock_coarse_wall_ms ();
+        if (sender->allowance_at == 0)
+            sender->allowance = rate * 1000;
+        else if (now > sender->allowance_at) {
+            uint64_t grown = sender->allowance + (uint64_t) (now - sender->allowance_at) * rate;
+            sender->allowance = grown < rate * 1000 ? grown : rate * 1000;
+        }
+        sender->allowance_at = now;
+        if (sender->allowance >= 1000)
+            sender->allowance -= 1000;
+        else
+            snprintf (text, sizeof (text), "'%s' sends more than %zu messages per second",
+                      sender->name, self->max_messages_per_second);
+    }
+    if (!text[0]) {
+        sender->limit_said = false;
+        return true;
+    }
+    self->stats.limited++;
+    if (!sender->limit_said)
+        log_warn ("router: %s: %s refused (PROKIT_ELIMIT), and those after it until it is within "
+                  "the limit",
+                  text, proto_command_name (msg->command));
+    sender->limit_said = true;
+    s_refuse (self, sender, msg, PROKIT_ELIMIT, text);
+    return false;
+}
+
 //  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
 //  header names, or tell SENDER why not.
 static void
@@ -1330,7 +1407,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     if (!target) {
         if (is_answer) {
             //  The requester left; nobody is waiting for this any more.
-            s_settle (sender, msg->peer, msg->id);
+            s_settle (sender, msg->peer, msg->id, NULL);
             self->stats.unroutable++;
             zmq_msg_close (body);
             return;
@@ -1382,7 +1459,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         //  requester is still there, it is the one waiting: it learns the
         //  answer was dropped (through its backlog), rather than the replier
         //  getting an ERROR it could mistake for one about its own request.
-        s_settle (sender, target->name, msg->id);
+        s_settle (sender, target->name, msg->id, target);
         if (rc == EAGAIN) {
             self->stats.back_pressure++;
             snprintf (text, sizeof (text), "the answer from '%s' was dropped: your queue was full",
@@ -1663,11 +1740,13 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         break;
     }
     case PROTO_SEND:
+    case PROTO_REQUEST:
+        if (!s_within_limits (self, sender, msg))
+            break;
         s_forward (self, sender, msg, body);
-        if (sender->accounts)
+        if (sender->accounts && msg->command == PROTO_SEND)
             s_account_handled (self, sender);
         return;
-    case PROTO_REQUEST:
     case PROTO_REPLY:
     case PROTO_ERROR: s_forward (self, sender, msg, body); return;
     case PROTO_CLOSE:
@@ -1703,6 +1782,8 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
         break;
     }
     case PROTO_BROADCAST:
+        if (!s_within_limits (self, sender, msg))
+            break;
         s_broadcast (self, sender, msg, body);
         if (sender->accounts)
             s_account_handled (self, sender);
@@ -2101,6 +2182,11 @@ router_core_init (router_state_t *self, const router_config_t *config,
 {
     self->inbox_fd = -1;
     self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
+    self->max_windows = config->max_windows ? config->max_windows : ROUTER_DEFAULT_MAX_WINDOWS;
+    self->max_requests_per_window = config->max_requests_per_window
+                                        ? config->max_requests_per_window
+                                        : ROUTER_DEFAULT_MAX_REQUESTS;
+    self->max_messages_per_second = config->max_messages_per_second;
     self->router_sock = sock_zsock_new (ZMQ_ROUTER);
     self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
     self->by_name = zhashx_new ();

@@ -54,7 +54,17 @@ typedef struct router_config {
     size_t max_payload;       //  largest body accepted, in bytes
     int heartbeat_ivl_ms;     //  ZMTP ping interval (0: 1000)
     int heartbeat_timeout_ms; //  silence after which a connection is dropped (0: 3000)
+    //  Limits, 0 for the default: windows joined (or joining) at once;
+    //  requests one window may have in flight through the router; SENDs,
+    //  REQUESTs and BROADCASTs per second from one window (default: none).
+    //  Main is not limited. Exceeding one gets the offender PROKIT_ELIMIT.
+    size_t max_windows;
+    size_t max_requests_per_window;
+    size_t max_messages_per_second;
 } router_config_t;
+
+#define ROUTER_DEFAULT_MAX_WINDOWS 100000
+#define ROUTER_DEFAULT_MAX_REQUESTS 10000
 
 //  Counters the router keeps; read with router_stats().
 //  What each one counts: prokit_stats_t in prokit/info.h.

@@ -86,9 +86,12 @@ typedef struct router_state {
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock
     size_t max_payload;
-    int heartbeat_ms;  //  announced in WELCOME
-    zhashx_t *by_name; //  name -> peer_t (owns the peers)
-    zhashx_t *by_id;   //  hex routing id -> peer_t
+    size_t max_windows; //  limits (router_config_t)
+    size_t max_requests_per_window;
+    size_t max_messages_per_second; //  0: none
+    int heartbeat_ms;               //  announced in WELCOME
+    zhashx_t *by_name;              //  name -> peer_t (owns the peers)
+    zhashx_t *by_id;                //  hex routing id -> peer_t
     peer_t *main;
     //  The peers last found by routing id and by name: traffic comes in
     //  runs from the same sender to the same target, and a hit spares a

@@ -69,6 +69,9 @@ test_help_lists_every_option (void **state)
                               "--max-payload",
                               "--heartbeat-ivl",
                               "--heartbeat-timeout",
+                              "--max-windows",
+                              "--max-requests-per-window",
+                              "--max-messages-per-second",
                               "--log-level",
                               "--keygen",
                               "--ping",
@@ -83,7 +86,11 @@ test_help_lists_every_option (void **state)
                               "PROKIT_BROKER_CURVE_ALLOW",
                               "PROKIT_BROKER_ACL",
                               "PROKIT_BROKER_INSECURE",
+                              "PROKIT_BROKER_MAX_WINDOWS",
+                              "PROKIT_BROKER_MAX_REQUESTS_PER_WINDOW",
+                              "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND",
                               "PROKIT_LOG",
+                              "SIGHUP",
                               "Precedence" };
     for (size_t i = 0; i < sizeof (options) / sizeof (options[0]); i++)
         if (!strstr (out, options[i]))
@@ -107,6 +114,9 @@ test_usage_errors_exit_2 (void **state)
     const char *bad_number[] = { "--max-payload", "lots", NULL };
     assert_int_equal (s_run (bad_number, out, sizeof (out)), 2);
     assert_non_null (strstr (out, "--max-payload"));
+    const char *bad_limit[] = { "--max-windows", "-1", NULL };
+    assert_int_equal (s_run (bad_limit, out, sizeof (out)), 2);
+    assert_non_null (strstr (out, "--max-windows"));
     const char *bad_level[] = { "--log-level", "loud", NULL };
     assert_int_equal (s_run (bad_level, out, sizeof (out)), 2);
     const char *not_endpoint[] = { "--bind", "localhost", NULL };
@@ -153,6 +163,34 @@ test_keygen (void **state)
     unlink (secret);
     unlink (path);
     rmdir (dir);
+}
+
+//  --max-windows 1: the second window is refused with PROKIT_ELIMIT, and
+//  the broker says so.
+static void
+test_limits_from_the_command_line (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    const char *args[] = { "--bind", endpoint, "--max-windows", "1", NULL };
+    tu_child_t broker;
+    s_start (&broker, args);
+    char line[1024];
+    assert_true (s_wait_for (&broker, "ready", line, sizeof (line), 5000));
+    prokit_window_t *first = tu_window_new (endpoint, "first");
+    assert_non_null (first);
+    prokit_window_opts_t opts;
+    prokit_window_opts_init (&opts);
+    opts.endpoint = endpoint;
+    int error = PROKIT_OK;
+    assert_null (prokit_window_new ("second", &opts, &error));
+    assert_int_equal (error, PROKIT_ELIMIT);
+    assert_true (s_wait_for (&broker, "the limit is 1", line, sizeof (line), 5000));
+    prokit_window_destroy (&first);
+    kill (broker.pid, SIGTERM);
+    int status = tu_reap (&broker, 5000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
 }
 
 //  Serve; a window joins and is logged; the probe answers; SIGTERM ends
@@ -440,6 +478,7 @@ main (void)
         cmocka_unit_test (test_help_lists_every_option),
         cmocka_unit_test (test_usage_errors_exit_2),
         cmocka_unit_test (test_keygen),
+        cmocka_unit_test (test_limits_from_the_command_line),
         cmocka_unit_test (test_serve_log_ping_and_sigterm),
         cmocka_unit_test (test_precedence),
         cmocka_unit_test (test_curve_daemon),

@@ -446,6 +446,7 @@ test_stats_and_ping (void **state)
     assert_true (json_object_object_get_ex (counters, "received", &field));
     assert_true (json_object_get_int64 (field) > 0);
     assert_true (json_object_object_get_ex (counters, "back_pressure", &field));
+    assert_true (json_object_object_get_ex (counters, "limited", &field));
     json_object_put (counters);
     const char *ping[] = { "-e", f->endpoint, "ping", NULL };
     run = s_run (NULL, ping);

@@ -23,7 +23,7 @@ static const struct {
     CODE (PROKIT_ENOHANDLER), CODE (PROKIT_EHANDLER), CODE (PROKIT_ECLOSED),
     CODE (PROKIT_ETOOBIG),    CODE (PROKIT_EPROTO),   CODE (PROKIT_EVERSION),
     CODE (PROKIT_EAGAIN),     CODE (PROKIT_EACCES),   CODE (PROKIT_ETRANSPORT),
-    CODE (PROKIT_ESPAWN),     CODE (PROKIT_EEXITED),  CODE (PROKIT_ENOFILE),
+    CODE (PROKIT_ESPAWN),     CODE (PROKIT_EEXITED),  CODE (PROKIT_ENOFILE), CODE (PROKIT_ELIMIT),
 };
 #undef CODE
 #define CODE_COUNT (sizeof (s_codes) / sizeof (s_codes[0]))
@@ -50,6 +50,7 @@ test_codes_keep_their_wire_values (void **state)
     assert_int_equal (PROKIT_ESPAWN, -15);
     assert_int_equal (PROKIT_EEXITED, -16);
     assert_int_equal (PROKIT_ENOFILE, -17);
+    assert_int_equal (PROKIT_ELIMIT, -18);
 }
 
 static void

@@ -148,7 +148,7 @@ static const struct {
       "connection is noted on stderr; the window rejoins when main is back.\n" },
     { "stats", "stats",
       "Print the router's counters as a JSON object (received, routed, errors_sent, garbage,\n"
-      "malformed, too_big, unroutable, back_pressure, control_lost, windows).\n" },
+      "malformed, too_big, unroutable, back_pressure, control_lost, windows, limited).\n" },
 };
 
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
@@ -421,10 +421,10 @@ s_stats (const cli_t *cli)
         printf ("{\"received\": %llu, \"routed\": %llu, \"errors_sent\": %llu, "
                 "\"garbage\": %llu, \"malformed\": %llu, \"too_big\": %llu, "
                 "\"unroutable\": %llu, \"back_pressure\": %llu, \"control_lost\": %llu, "
-                "\"windows\": %llu}\n",
+                "\"windows\": %llu, \"limited\": %llu}\n",
                 stats.received, stats.routed, stats.errors_sent, stats.garbage, stats.malformed,
                 stats.too_big, stats.unroutable, stats.back_pressure, stats.control_lost,
-                stats.windows);
+                stats.windows, stats.limited);
     else
         exit_code = s_fail (rc, "stats");
     prokit_window_destroy (&window);

@@ -63,6 +63,12 @@ typedef struct prokit_broker_opts {
     //  Allow plaintext TCP on addresses other than loopback. Without it,
     //  binding such an endpoint with no curve_cert is refused.
     bool insecure;
+    //  Limits, as in prokit_main_opts_t (0: the default): windows joined at
+    //  once (100000), requests one window has in flight (10000), SENDs and
+    //  requests per second from one window (no limit).
+    size_t max_windows;
+    size_t max_requests_per_window;
+    size_t max_messages_per_second;
 } prokit_broker_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.

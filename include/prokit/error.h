@@ -35,7 +35,8 @@ typedef enum prokit_error {
     PROKIT_ETRANSPORT = -14, //  binding or connecting the endpoint failed
     PROKIT_ESPAWN = -15,     //  a window process could not be started
     PROKIT_EEXITED = -16,    //  a window process exited before it joined
-    PROKIT_ENOFILE = -17     //  out of file descriptors or sockets (ulimit -n)
+    PROKIT_ENOFILE = -17,    //  out of file descriptors or sockets (ulimit -n)
+    PROKIT_ELIMIT = -18      //  a configured limit was reached (windows, requests, rate)
 } prokit_error_t;
 
 //  Return a static, human-readable text for an error code (never NULL;

@@ -45,6 +45,7 @@ typedef struct prokit_stats {
     unsigned long long back_pressure; //  deliveries refused: queue full
     unsigned long long control_lost;  //  router errors/events lost (backlog limit)
     unsigned long long windows;       //  windows joined now
+    unsigned long long limited;       //  refused for a limit (PROKIT_ELIMIT)
 } prokit_stats_t;
 
 #ifdef __cplusplus

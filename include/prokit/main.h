@@ -77,6 +77,24 @@ typedef struct prokit_main_opts {
     //  $PROKIT_CURVE_SERVER_KEY. Ignored when embedding.
     const char *curve_cert;
     const char *curve_server_key;
+    //  Limits (0: the default). Exceeding one gets the offender
+    //  PROKIT_ELIMIT; each is counted (prokit_stats_t.limited) and logged.
+    //  Main itself is never limited. The first three are the router's, so
+    //  a broker's when attached (set them there, ignored here):
+    //    max_windows: windows joined at once (100000); the next HELLO is
+    //      refused;
+    //    max_requests_per_window: requests one window has in flight, until
+    //      answered or failed (10000); the next request is refused;
+    //    max_messages_per_second: SENDs and requests per second from one
+    //      window, a second's worth in a burst (default: no limit); what is
+    //      over is refused (a send: reported undelivered).
+    //  max_requests_at_main: requests waiting for main's answer, deferred
+    //  by its handler (10000); the next one is answered PROKIT_ELIMIT
+    //  without reaching the handler.
+    size_t max_windows;
+    size_t max_requests_per_window;
+    size_t max_messages_per_second;
+    size_t max_requests_at_main;
 } prokit_main_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.
