@@ -27,6 +27,13 @@
 #define RESTART_STREAK_RESET_MS 10000
 //  How long supervisor_destroy() lets its children end before SIGKILL.
 #define SHUTDOWN_GRACE_MS 1000
+//  A child watched through a pipe instead of a pidfd (child.h) is also
+//  reaped by polling, on a tick shared by all of them, so that its end is
+//  learnt within this time even when a process it started holds the pipe;
+//  and this is the longest wait between polls once its pipe is spent.
+#define PIPE_POLL_MS 1000
+//  supervisor_destroy() waits for such children in slices this long.
+#define SHUTDOWN_POLL_MS 10
 
 //  One window process: what to run (owned copies), how it runs now, and
 //  what happens when it ends.
@@ -46,6 +53,11 @@ typedef struct record {
     bool held;          //  not to be restarted for now
     //  Closed by main: the escalation's deadlines, 0: done.
     int64_t term_at, kill_at;
+    //  A child watched through a pipe: when to try child_reap() next, 0:
+    //  not polled; and, once the pipe is spent, the wait before that try
+    //  (doubling up to PIPE_POLL_MS), 0 while the pipe still watches.
+    int64_t reap_at;
+    int reap_delay_ms;
 } record_t;
 
 struct supervisor {
@@ -54,10 +66,10 @@ struct supervisor {
     void *owner;
     zhashx_t *records; //  name -> record_t: supervised (freed by hand: close moves them)
     zlistx_t *closing; //  record_t closed by main, process not reaped yet
-    int epoll_fd;      //  the children's pidfds and the timer
+    int epoll_fd;      //  the children's pidfds (or pipes) and the timer
     int timer_fd;
     size_t children;  //  processes started and not reaped yet
-    bool timer_armed; //  a restart or escalation deadline is pending
+    bool timer_armed; //  a restart, escalation or poll deadline is pending
 };
 
 //  --- records -----------------------------------------------------------------
@@ -138,18 +150,21 @@ s_consider (int64_t at, int64_t *first)
         *first = at;
 }
 
-//  Arm the timer at the nearest restart or escalation deadline.
+//  Arm the timer at the nearest restart, escalation or reaping deadline.
 static void
 s_arm_timer (supervisor_t *self)
 {
     int64_t first = 0;
     for (record_t *record = (record_t *) zhashx_first (self->records); record;
-         record = (record_t *) zhashx_next (self->records))
+         record = (record_t *) zhashx_next (self->records)) {
         s_consider (record->restart_at, &first);
+        s_consider (record->reap_at, &first);
+    }
     for (record_t *record = (record_t *) zlistx_first (self->closing); record;
          record = (record_t *) zlistx_next (self->closing)) {
         s_consider (record->term_at, &first);
         s_consider (record->kill_at, &first);
+        s_consider (record->reap_at, &first);
     }
     struct itimerspec spec;
     memset (&spec, 0, sizeof (spec));
@@ -162,6 +177,14 @@ s_arm_timer (supervisor_t *self)
 }
 
 //  --- processes ---------------------------------------------------------------
+
+//  The next tick of the polls of children watched through pipes: one
+//  wake-up a second serves them all.
+static int64_t
+s_next_poll_tick (void)
+{
+    return (clock_mono_ms () / PIPE_POLL_MS + 1) * PIPE_POLL_MS;
+}
 
 //  Start RECORD's process, with what it needs to join with no
 //  configuration of its own. Returns PROKIT_OK or PROKIT_ESPAWN (REASON
@@ -201,6 +224,8 @@ s_start (supervisor_t *self, record_t *record, char *reason, size_t reason_size)
     }
     record->started_at = clock_mono_ms ();
     record->pid = (int) child_pid (record->child);
+    record->reap_delay_ms = 0;
+    record->reap_at = child_polled (record->child) ? s_next_poll_tick () : 0;
     self->children++;
     log_info ("main: started window '%s' (pid %d)", record->name, record->pid);
     return PROKIT_OK;
@@ -222,6 +247,7 @@ s_ended (supervisor_t *self, record_t *record, int status)
     int pid = record->pid;
     epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, child_fd (record->child), NULL);
     child_destroy (&record->child);
+    record->reap_at = 0;
     self->children--;
     log_info ("main: window '%s' (pid %d) %s", record->name, pid, reason);
     char name[PROKIT_NAME_MAX + 1];
@@ -252,7 +278,60 @@ s_ended (supervisor_t *self, record_t *record, int status)
     self->events->on_ended (self->owner, name, pid, status, reason, closed, restart);
 }
 
-//  Escalate what does not close, start again what is due.
+//  RECORD's pipe is spent and its child not reaped yet: it is ending (its
+//  files close before it can be reaped), or it closed the pipe and runs
+//  on. Stop polling the pipe, which would poll readable in a loop, and
+//  try child_reap() soon, then less and less often.
+static void
+s_unwatch (supervisor_t *self, record_t *record)
+{
+    epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, child_fd (record->child), NULL);
+    record->reap_delay_ms = 1;
+    record->reap_at = clock_mono_ms () + record->reap_delay_ms;
+    s_arm_timer (self);
+}
+
+static void
+s_add_if_reap_due (zlistx_t *due, record_t *record, int64_t now)
+{
+    if (record->child && record->reap_at && record->reap_at <= now)
+        zlistx_add_end (due, record);
+}
+
+//  Reap the children watched through pipes whose poll is due.
+static void
+s_poll_children (supervisor_t *self, int64_t now)
+{
+    zlistx_t *due = zlistx_new ();
+    if (!due)
+        return;
+    for (record_t *record = (record_t *) zhashx_first (self->records); record;
+         record = (record_t *) zhashx_next (self->records))
+        s_add_if_reap_due (due, record, now);
+    for (record_t *record = (record_t *) zlistx_first (self->closing); record;
+         record = (record_t *) zlistx_next (self->closing))
+        s_add_if_reap_due (due, record, now);
+    //  s_ended() frees or moves only the record it is given.
+    for (record_t *record = (record_t *) zlistx_first (due); record;
+         record = (record_t *) zlistx_next (due)) {
+        int status;
+        if (!record->child)
+            continue;
+        if (child_reap (record->child, &status))
+            s_ended (self, record, status);
+        else if (record->reap_delay_ms == 0)
+            record->reap_at = s_next_poll_tick ();
+        else {
+            record->reap_delay_ms =
+                record->reap_delay_ms * 2 < PIPE_POLL_MS ? record->reap_delay_ms * 2 : PIPE_POLL_MS;
+            record->reap_at = clock_mono_ms () + record->reap_delay_ms;
+        }
+    }
+    zlistx_destroy (&due);
+}
+
+//  Escalate what does not close, reap what is polled, start again what is
+//  due.
 static void
 s_check_deadlines (supervisor_t *self)
 {
@@ -270,6 +349,7 @@ s_check_deadlines (supervisor_t *self)
             record->kill_at = 0;
         }
     }
+    s_poll_children (self, now);
     zlistx_t *due = zlistx_new ();
     for (record_t *record = (record_t *) zhashx_first (self->records); record;
          record = (record_t *) zhashx_next (self->records))
@@ -337,19 +417,31 @@ s_end_children (supervisor_t *self)
          record = (record_t *) zlistx_next (self->closing))
         if (record->child)
             zlistx_add_end (children, record);
+    bool polled = false; //  a child watched through a pipe is left
     for (record_t *record = (record_t *) zlistx_first (children); record;
-         record = (record_t *) zlistx_next (children))
+         record = (record_t *) zlistx_next (children)) {
         child_signal (record->child, SIGTERM);
+        polled = polled || child_polled (record->child);
+    }
     int64_t deadline = clock_mono_ms () + SHUTDOWN_GRACE_MS;
     size_t left = zlistx_size (children);
     while (left > 0 && clock_mono_ms () < deadline) {
         struct epoll_event events[16];
-        epoll_wait (self->epoll_fd, events, 16, (int) (deadline - clock_mono_ms ()));
+        int64_t wait_ms = deadline - clock_mono_ms ();
+        if (polled && wait_ms > SHUTDOWN_POLL_MS)
+            wait_ms = SHUTDOWN_POLL_MS;
+        epoll_wait (self->epoll_fd, events, 16, (int) wait_ms);
         left = 0;
+        polled = false;
         for (record_t *record = (record_t *) zlistx_first (children); record;
              record = (record_t *) zlistx_next (children))
-            if (!child_reap (record->child, NULL))
+            if (!child_reap (record->child, NULL)) {
                 left++;
+                //  A spent pipe stays readable: polled from now on.
+                if (child_fd_spent (record->child))
+                    epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, child_fd (record->child), NULL);
+                polled = polled || child_polled (record->child);
+            }
     }
     zlistx_destroy (&children);
 }
@@ -401,8 +493,12 @@ supervisor_process (supervisor_t *self)
         }
         record_t *record = (record_t *) events[i].data.ptr;
         int status;
-        if (record->child && child_reap (record->child, &status))
+        if (!record->child)
+            continue;
+        if (child_reap (record->child, &status))
             s_ended (self, record, status);
+        else if (child_fd_spent (record->child))
+            s_unwatch (self, record);
     }
 }
 
@@ -425,6 +521,8 @@ supervisor_start (supervisor_t *self, const char *name, const prokit_window_spec
         return rc;
     }
     zhashx_insert (self->records, name, record);
+    if (record->reap_at)
+        s_arm_timer (self); //  its first poll (a restart arms the timer anyway)
     *pid = record->pid;
     return PROKIT_OK;
 }

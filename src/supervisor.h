@@ -6,9 +6,11 @@
     by window name, through child.c, and tells main what happened; main
     keeps the registry of windows and its presence events.
 
-    Its descriptor (an epoll set of the children's pidfds and one timer
-    for restarts and escalations) polls readable when supervisor_process()
-    has work; main's client watches it, so the application still polls one
+    Its descriptor (an epoll set of the children's pidfds, or of the
+    pipes that stand in for them where pidfd_open fails (child.h), and one
+    timer for restarts, escalations and the polls of children watched
+    through pipes) polls readable when supervisor_process() has work;
+    main's client watches it, so the application still polls one
     descriptor.
 
     Thread-safety: none; main's thread.

@@ -239,6 +239,98 @@ test_program_that_cannot_start_fails_with_espawn (void **state)
                       PROKIT_EINVAL);
 }
 
+//  --- watching without pidfds ---------------------------------------------------
+//
+//  Where pidfd_open fails (an old kernel, seccomp, valgrind), main watches
+//  each child through a pipe whose write end only the child holds;
+//  PROKIT_NO_PIDFD=1 forces that (ctest's test_windows_no_pidfd). These
+//  cases hold either way.
+
+//  Run SHELL -c SCRIPT as window NAME and wait for it to end before
+//  joining: its wait status, and in *ELAPSED_MS how long createWindow took.
+static int
+s_run_script (fixture_t *f, const char *name, const char *shell, const char *script,
+              int64_t *elapsed_ms)
+{
+    char *argv[] = { (char *) shell, (char *) "-c", (char *) script, NULL };
+    prokit_window_spec_t spec;
+    prokit_window_spec_init (&spec);
+    spec.path = shell;
+    spec.argv = argv;
+    spec.join_timeout_ms = 10000;
+    prokit_spawned_t result;
+    int64_t started = tu_now_ms ();
+    assert_int_equal (prokit_main_create_window (f->main, name, &spec, &result, sizeof (result)),
+                      PROKIT_EEXITED);
+    if (elapsed_ms)
+        *elapsed_ms = tu_now_ms () - started;
+    assert_true (WIFEXITED (result.wait_status));
+    return WEXITSTATUS (result.wait_status);
+}
+
+static bool
+s_pidfd_forced_off (void)
+{
+    const char *forced = getenv ("PROKIT_NO_PIDFD");
+    return forced && *forced && strcmp (forced, "0") != 0;
+}
+
+static void
+test_watch_descriptor_is_given_only_without_pidfd (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    //  One this process inherited names nothing of its children's.
+    setenv ("PROKIT_WATCH_FD", "99:1", 1);
+    //  10: no PROKIT_WATCH_FD; 11: not from its parent; 12: no pipe there.
+    const char *script = "w=${PROKIT_WATCH_FD:-}; [ -n \"$w\" ] || exit 10; "
+                         "[ \"${w#*:}\" = \"$PPID\" ] || exit 11; "
+                         "[ -p /proc/$$/fd/${w%%:*} ] || exit 12; exit 0";
+    int status = s_run_script (f, "probe", "/bin/sh", script, NULL);
+    unsetenv ("PROKIT_WATCH_FD");
+    if (s_pidfd_forced_off ())
+        assert_int_equal (status, 0);
+    else
+        assert_true (status == 10 || status == 0); //  0: pidfd_open fails here
+}
+
+static void
+test_window_whose_own_child_outlives_it_is_reaped_without_waiting_for_it (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    //  The background sleep inherits whatever the shell had, the pipe
+    //  included: main polls a child it watches through a pipe every
+    //  second, so it need not wait for the sleep to end.
+    int64_t elapsed;
+    assert_int_equal (s_run_script (f, "parent", "/bin/sh",
+                                    "sleep 5 </dev/null >/dev/null 2>&1 & exit 7", &elapsed),
+                      7);
+    print_message ("window ended, its child running: reaped after %lld ms\n", (long long) elapsed);
+    assert_true (elapsed < 4000);
+}
+
+static void
+test_window_that_closes_the_watch_descriptor_is_reaped_without_spinning (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    //  The pipe is at its end while the window still runs for a second:
+    //  main must not poll it in a loop meanwhile, and still reap the window.
+    //  (bash: dash redirects descriptors 0 to 9 only.)
+    const char *script = "w=${PROKIT_WATCH_FD:-}; [ -z \"$w\" ] || eval \"exec ${w%%:*}>&-\"; "
+                         "sleep 1; exit 3";
+    struct timespec cpu_before, cpu_after;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &cpu_before);
+    int64_t elapsed;
+    assert_int_equal (s_run_script (f, "closer", "/bin/bash", script, &elapsed), 3);
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &cpu_after);
+    int64_t cpu_ms = (cpu_after.tv_sec - cpu_before.tv_sec) * 1000 +
+                     (cpu_after.tv_nsec - cpu_before.tv_nsec) / 1000000;
+    print_message ("window closed its pipe: reaped after %lld ms, %lld ms of CPU\n",
+                   (long long) elapsed, (long long) cpu_ms);
+    assert_true (elapsed < 5000);
+    //  A loop on the spent pipe would burn most of that second.
+    assert_true (cpu_ms < 300);
+}
+
 //  --- the registry -----------------------------------------------------------
 
 static void
@@ -576,6 +668,14 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_program_that_cannot_start_fails_with_espawn, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_watch_descriptor_is_given_only_without_pidfd, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_window_whose_own_child_outlives_it_is_reaped_without_waiting_for_it, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_window_that_closes_the_watch_descriptor_is_reaped_without_spinning, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_registry_lists_spawned_and_external_windows, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_destroy_closes_a_cooperative_window_politely, s_setup,
