@@ -64,6 +64,12 @@ s_usage (FILE *out)
         "      --max-messages-per-second N  sends and requests per second from one window,\n"
         "                           default: no limit (PROKIT_BROKER_MAX_MESSAGES_PER_SECOND;\n"
         "                           max_messages_per_second)\n"
+        "      --max-pending-per-address N  connections from one address that have not\n"
+        "                           joined, default 100; those past it are closed\n"
+        "                           (PROKIT_BROKER_MAX_PENDING_PER_ADDRESS; "
+        "max_pending_per_address)\n"
+        "      --max-windows-per-key N  windows joined with one CURVE key, default: no limit\n"
+        "                           (PROKIT_BROKER_MAX_WINDOWS_PER_KEY; max_windows_per_key)\n"
         "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
         "                           (PROKIT_LOG; log_level)\n"
         "      --keygen PATH        write a new CURVE key pair to PATH and PATH_secret,\n"
@@ -181,6 +187,8 @@ s_serve (const settings_t *settings)
     opts.max_windows = settings->max_windows;
     opts.max_requests_per_window = settings->max_requests_per_window;
     opts.max_messages_per_second = settings->max_messages_per_second;
+    opts.max_pending_per_address = settings->max_pending_per_address;
+    opts.max_windows_per_key = settings->max_windows_per_key;
     opts.heartbeat_ivl_ms = settings->heartbeat_ivl_ms;
     opts.heartbeat_timeout_ms = settings->heartbeat_timeout_ms;
     int error = 0;

@@ -203,16 +203,19 @@ s_apply (settings_t *settings, const char *key, const char *value, const char *w
             settings->heartbeat_timeout_ms = (int) number;
         return 0;
     }
-    if (strcmp (key, "max_windows") == 0 || strcmp (key, "max_requests_per_window") == 0 ||
-        strcmp (key, "max_messages_per_second") == 0) {
+    size_t *limit =
+        strcmp (key, "max_windows") == 0               ? &settings->max_windows
+        : strcmp (key, "max_requests_per_window") == 0 ? &settings->max_requests_per_window
+        : strcmp (key, "max_messages_per_second") == 0 ? &settings->max_messages_per_second
+        : strcmp (key, "max_pending_per_address") == 0 ? &settings->max_pending_per_address
+        : strcmp (key, "max_windows_per_key") == 0     ? &settings->max_windows_per_key
+                                                       : NULL;
+    if (limit) {
         if (!s_parse_int (value, 0, INT_MAX, &number)) {
             snprintf (why, why_size, "%s: %s must be a number, 0 for the default, not '%s'", where,
                       key, value);
             return -1;
         }
-        size_t *limit = key[4] == 'w'   ? &settings->max_windows
-                        : key[4] == 'r' ? &settings->max_requests_per_window
-                                        : &settings->max_messages_per_second;
         *limit = (size_t) number;
         return 0;
     }
@@ -300,6 +303,8 @@ static const struct {
     { "PROKIT_BROKER_MAX_WINDOWS", "max_windows" },
     { "PROKIT_BROKER_MAX_REQUESTS_PER_WINDOW", "max_requests_per_window" },
     { "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND", "max_messages_per_second" },
+    { "PROKIT_BROKER_MAX_PENDING_PER_ADDRESS", "max_pending_per_address" },
+    { "PROKIT_BROKER_MAX_WINDOWS_PER_KEY", "max_windows_per_key" },
     { "PROKIT_LOG", "log_level" },
 };
 
@@ -314,6 +319,8 @@ enum {
     OPT_MAX_WINDOWS,
     OPT_MAX_REQUESTS,
     OPT_MAX_RATE,
+    OPT_MAX_PENDING,
+    OPT_MAX_PER_KEY,
     OPT_KEYGEN,
     OPT_PING,
     OPT_TIMEOUT,
@@ -340,6 +347,8 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         { "max-windows", required_argument, NULL, OPT_MAX_WINDOWS },
         { "max-requests-per-window", required_argument, NULL, OPT_MAX_REQUESTS },
         { "max-messages-per-second", required_argument, NULL, OPT_MAX_RATE },
+        { "max-pending-per-address", required_argument, NULL, OPT_MAX_PENDING },
+        { "max-windows-per-key", required_argument, NULL, OPT_MAX_PER_KEY },
         { "log-level", required_argument, NULL, 'l' },
         { "keygen", required_argument, NULL, OPT_KEYGEN },
         { "ping", required_argument, NULL, OPT_PING },
@@ -397,6 +406,14 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         case OPT_MAX_RATE:
             rc = s_layer_add (&command_line, "max_messages_per_second", optarg,
                               "--max-messages-per-second", why, why_size);
+            break;
+        case OPT_MAX_PENDING:
+            rc = s_layer_add (&command_line, "max_pending_per_address", optarg,
+                              "--max-pending-per-address", why, why_size);
+            break;
+        case OPT_MAX_PER_KEY:
+            rc = s_layer_add (&command_line, "max_windows_per_key", optarg, "--max-windows-per-key",
+                              why, why_size);
             break;
         case 'l':
             rc = s_layer_add (&command_line, "log_level", optarg, "--log-level", why, why_size);

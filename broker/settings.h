@@ -5,7 +5,8 @@
     starting with '#' are ignored. Keys: bind (may repeat), curve_cert,
     curve_allow, acl, insecure, max_payload, heartbeat_ivl,
     heartbeat_timeout, max_windows, max_requests_per_window,
-    max_messages_per_second, log_level. A source that names endpoints replaces
+    max_messages_per_second, max_pending_per_address, max_windows_per_key,
+    log_level. A source that names endpoints replaces
     the endpoints of the sources below it rather than adding to them.
 */
 #ifndef PROKIT_BROKER_SETTINGS_H_INCLUDED
@@ -37,6 +38,8 @@ typedef struct settings {
     size_t max_windows; //  limits, 0: the library's default
     size_t max_requests_per_window;
     size_t max_messages_per_second;
+    size_t max_pending_per_address;
+    size_t max_windows_per_key;
     prokit_log_level_t log_level;
     //  The one-shot modes and their options.
     char *keygen;

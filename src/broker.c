@@ -83,6 +83,8 @@ s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t 
     config->max_windows = opts->max_windows;
     config->max_requests_per_window = opts->max_requests_per_window;
     config->max_messages_per_second = opts->max_messages_per_second;
+    config->max_pending_per_address = opts->max_pending_per_address;
+    config->max_windows_per_key = opts->max_windows_per_key;
     config->heartbeat_ivl_ms = opts->heartbeat_ivl_ms;
     config->heartbeat_timeout_ms = opts->heartbeat_timeout_ms;
     char why[512];

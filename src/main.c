@@ -268,7 +268,8 @@ s_open_routing (prokit_main_t *self, const prokit_main_opts_t *opts, const char 
                                    .heartbeat_timeout_ms = opts->heartbeat_timeout_ms,
                                    .max_windows = opts->max_windows,
                                    .max_requests_per_window = opts->max_requests_per_window,
-                                   .max_messages_per_second = opts->max_messages_per_second };
+                                   .max_messages_per_second = opts->max_messages_per_second,
+                                   .max_pending_per_address = opts->max_pending_per_address };
         if (!(self->router = router_new (&config, &rc)))
             return rc;
         self->endpoint = strdup (router_endpoint (self->router));

@@ -16,8 +16,10 @@
     message's source always comes from the registry entry of the connection
     it arrived on.
 */
+#define _GNU_SOURCE //  struct ucred (SO_PEERCRED)
 #include "router_private.h"
 
+#include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -114,6 +116,7 @@ typedef struct peer {
     uint64_t allowance;
     int64_t allowance_at;
     bool limit_said; //  its last message was refused for a limit (logged once)
+    bool keyed;      //  counted among its CURVE key's windows (per_key)
 } peer_t;
 
 //  A channel session that ended without its last count: kept until the
@@ -131,6 +134,24 @@ typedef struct lost_session {
     uint64_t main_session; //  the window's, for main's account
     uint64_t main_base;
 } lost_session_t;
+
+//  A connection the monitor announced: where from, and whether it counts
+//  as pending (accepted, not joined) for that address.
+typedef struct connection {
+    char address[64];
+    bool open;
+    bool pending;
+} connection_t;
+
+//  A count kept by name (an address's pending connections, a key's windows).
+typedef struct pending {
+    size_t count;
+    bool said; //  a refusal for this limit was logged (until the count goes down)
+} pending_t;
+
+static pending_t *s_count_of (zhashx_t *table, const char *name, bool make);
+static void s_connection_joined (router_state_t *self, int fd);
+static void s_count_down (zhashx_t *table, const char *name);
 
 //  What became of main's messages to one window (ACCOUNT).
 typedef struct account {
@@ -988,6 +1009,9 @@ static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
     log_info ("router: '%s' left (%s)", peer->name, reason);
+    if (peer->keyed)
+        s_count_down (self->per_key, peer->client_key);
+    peer->keyed = false;
     s_fail_inflight (self, peer, reason);
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
@@ -1155,6 +1179,17 @@ s_hello_refusal (router_state_t *self, const char *client_key, const char *addre
                   client_key, address && *address ? address : "a local connection");
         return PROKIT_EACCES;
     }
+    pending_t *keyed = *client_key && self->max_windows_per_key && !is_main
+                           ? s_count_of (self->per_key, client_key, false)
+                           : NULL;
+    if (keyed && keyed->count >= self->max_windows_per_key) {
+        snprintf (text, size, "this key has %zu windows joined: the limit is %zu", keyed->count,
+                  self->max_windows_per_key);
+        self->stats.limited++;
+        log_warn ("router: refused '%s' to key %s: %s (PROKIT_ELIMIT)", msg->peer, client_key,
+                  text);
+        return PROKIT_ELIMIT;
+    }
     size_t windows = zhashx_size (self->by_name) - (self->main ? 1 : 0);
     if (!is_main && windows >= self->max_windows && !zhashx_lookup (self->by_name, msg->peer)) {
         snprintf (text, size, "this router has %zu windows: the limit is %zu", windows,
@@ -1202,6 +1237,13 @@ s_peer_new (router_state_t *self, const zmq_msg_t *routing_id, const char *key, 
     peer->accounts = peer->is_main && peer->hello.account;
     snprintf (peer->address, sizeof (peer->address), "%s", address ? address : "");
     snprintf (peer->client_key, sizeof (peer->client_key), "%s", client_key);
+    pending_t *keyed = peer->client_key[0] && !peer->is_main
+                           ? s_count_of (self->per_key, peer->client_key, true)
+                           : NULL;
+    if (keyed) {
+        keyed->count++;
+        peer->keyed = true;
+    }
     zhashx_insert (self->by_name, peer->name, peer);
     zhashx_insert (self->by_id, peer->key, peer);
     return peer;
@@ -1217,6 +1259,8 @@ s_peer_unregister (router_state_t *self, peer_t *peer)
         zhashx_delete (self->by_topic, peer->topic);
     if (peer->joining)
         self->joining_count--;
+    if (peer->keyed)
+        s_count_down (self->per_key, peer->client_key);
     s_forget_recent (self);
     zhashx_delete (self->by_id, peer->key);
     zhashx_delete (self->by_name, name);
@@ -1286,6 +1330,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         s_peer_unregister (self, peer);
         return;
     }
+    s_connection_joined (self, fd);
     if (!peer->joining)
         s_admit (self, peer);
 }
@@ -1687,6 +1732,123 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
 //  libzmq tells a ROUTER nothing when a peer's connection drops (killed,
 //  frozen past the heartbeat timeout, network cut). Its socket monitor
 //  does, by file descriptor; each peer's descriptor was noted at HELLO.
+//  --- connections ------------------------------------------------------------------
+
+//  Where the connection on FD comes from, for counting: the host over TCP,
+//  the process over ipc ("pid:N"), else "local".
+static void
+s_connection_address (int fd, char *out, size_t size)
+{
+    struct sockaddr_storage address;
+    socklen_t length = sizeof (address);
+    snprintf (out, size, "local");
+    if (getpeername (fd, (struct sockaddr *) &address, &length) != 0)
+        return;
+    if (address.ss_family == AF_INET)
+        inet_ntop (AF_INET, &((struct sockaddr_in *) &address)->sin_addr, out, (socklen_t) size);
+    else if (address.ss_family == AF_INET6)
+        inet_ntop (AF_INET6, &((struct sockaddr_in6 *) &address)->sin6_addr, out, (socklen_t) size);
+    else if (address.ss_family == AF_UNIX) {
+        struct ucred credentials;
+        socklen_t credentials_size = sizeof (credentials);
+        if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &credentials, &credentials_size) == 0)
+            snprintf (out, size, "pid:%d", (int) credentials.pid);
+    }
+}
+
+//  The count kept under NAME in TABLE, made when missing (NULL: no memory).
+static pending_t *
+s_count_of (zhashx_t *table, const char *name, bool make)
+{
+    pending_t *count = (pending_t *) zhashx_lookup (table, name);
+    if (!count && make && (count = (pending_t *) calloc (1, sizeof (*count))) != NULL)
+        zhashx_insert (table, name, count);
+    return count;
+}
+
+static void
+s_count_down (zhashx_t *table, const char *name)
+{
+    pending_t *count = s_count_of (table, name, false);
+    if (count)
+        count->said = false;
+    if (count && count->count > 0 && --count->count == 0)
+        zhashx_delete (table, name);
+}
+
+static connection_t *
+s_connection (router_state_t *self, int fd, bool make)
+{
+    if ((size_t) fd >= self->connections_size) {
+        if (!make)
+            return NULL;
+        size_t size = self->connections_size ? self->connections_size : 256;
+        while (size <= (size_t) fd)
+            size *= 2;
+        connection_t *grown = (connection_t *) realloc (self->connections, size * sizeof (*grown));
+        if (!grown)
+            return NULL;
+        memset (grown + self->connections_size, 0,
+                (size - self->connections_size) * sizeof (*grown));
+        self->connections = grown;
+        self->connections_size = size;
+    }
+    return &self->connections[fd];
+}
+
+//  A connection was accepted on FD: one more pending for its address, or,
+//  past the limit, closed at once (shutdown: libzmq then ends it itself,
+//  and the descriptor stays libzmq's to close).
+static void
+s_connection_accepted (router_state_t *self, int fd)
+{
+    connection_t *connection = s_connection (self, fd, true);
+    if (!connection)
+        return;
+    s_connection_address (fd, connection->address, sizeof (connection->address));
+    connection->open = true;
+    connection->pending = false;
+    pending_t *count = s_count_of (self->pending, connection->address, true);
+    if (count && count->count >= self->max_pending_per_address) {
+        self->stats.limited++;
+        if (!count->said)
+            log_warn ("router: %s has %zu connections that have not joined: the limit is %zu; "
+                      "those past it are closed (PROKIT_ELIMIT)",
+                      connection->address, count->count, self->max_pending_per_address);
+        count->said = true;
+        shutdown (fd, SHUT_RDWR);
+        self->closed_unsaid++;
+        connection->open = false;
+        return;
+    }
+    if (count) {
+        count->count++;
+        connection->pending = true;
+    }
+}
+
+//  The connection on FD has joined (HELLO admitted): no longer pending.
+static void
+s_connection_joined (router_state_t *self, int fd)
+{
+    connection_t *connection = fd >= 0 ? s_connection (self, fd, false) : NULL;
+    if (connection && connection->open && connection->pending) {
+        connection->pending = false;
+        s_count_down (self->pending, connection->address);
+    }
+}
+
+static void
+s_connection_closed (router_state_t *self, int fd)
+{
+    connection_t *connection = s_connection (self, fd, false);
+    if (!connection || !connection->open)
+        return;
+    if (connection->pending)
+        s_count_down (self->pending, connection->address);
+    connection->open = connection->pending = false;
+}
+
 static void
 s_drain_monitor (router_state_t *self)
 {
@@ -1695,6 +1857,14 @@ s_drain_monitor (router_state_t *self)
         uint16_t event = got.event;
         int32_t fd = got.value;
         if (event & CURVE_HANDSHAKE_FAILURES) {
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && self->closed_unsaid > 0) {
+                self->closed_unsaid--; //  one the router closed itself, past a limit
+                continue;
+            }
+            if (!self->auth) {
+                log_debug ("router: a connection on %s failed its handshake", got.endpoint);
+                continue;
+            }
             //  libzmq says only which endpoint, not which client.
             log_warn ("router: refused a connection on %s: %s", got.endpoint,
                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
@@ -1702,8 +1872,13 @@ s_drain_monitor (router_state_t *self)
                           : "security handshake failed (no CURVE, or the wrong broker key)");
             continue;
         }
+        if (event == ZMQ_EVENT_ACCEPTED && fd >= 0) {
+            s_connection_accepted (self, fd);
+            continue;
+        }
         if (event != ZMQ_EVENT_DISCONNECTED || fd < 0)
             continue;
+        s_connection_closed (self, fd);
         for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
              peer = (peer_t *) zhashx_next (self->by_name))
             if (peer->fd == fd) {
@@ -2118,6 +2293,10 @@ router_core_free (router_state_t *self)
     }
     acl_destroy (&self->acl);
     zcertstore_destroy (&self->allowed);
+    zhashx_destroy (&self->pending);
+    zhashx_destroy (&self->per_key);
+    free (self->connections);
+    self->connections = NULL;
 }
 
 //  The PUB channel's endpoint beside a router endpoint: the ipc path (or
@@ -2187,6 +2366,14 @@ router_core_init (router_state_t *self, const router_config_t *config,
                                         ? config->max_requests_per_window
                                         : ROUTER_DEFAULT_MAX_REQUESTS;
     self->max_messages_per_second = config->max_messages_per_second;
+    self->max_pending_per_address = config->max_pending_per_address
+                                        ? config->max_pending_per_address
+                                        : ROUTER_DEFAULT_MAX_PENDING;
+    self->max_windows_per_key = config->max_windows_per_key;
+    if (!(self->pending = zhashx_new ()) || !(self->per_key = zhashx_new ()))
+        return PROKIT_ENOMEM;
+    zhashx_set_destructor (self->pending, s_receipt_destroy); //  one free()
+    zhashx_set_destructor (self->per_key, s_receipt_destroy);
     self->router_sock = sock_zsock_new (ZMQ_ROUTER);
     self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
     self->by_name = zhashx_new ();
@@ -2244,7 +2431,8 @@ router_core_init (router_state_t *self, const router_config_t *config,
     if (!self->monitor)
         return sock_error (PROKIT_ENOMEM);
     if (zmq_socket_monitor (self->router, monitor_endpoint,
-                            ZMQ_EVENT_DISCONNECTED | CURVE_HANDSHAKE_FAILURES) != 0 ||
+                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                                CURVE_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
         return PROKIT_ENOMEM;
     if (config->curve_cert) {

@@ -61,10 +61,17 @@ typedef struct router_config {
     size_t max_windows;
     size_t max_requests_per_window;
     size_t max_messages_per_second;
+    //  Connections from one address (a host over TCP, a process over ipc)
+    //  that have not joined, at once: those past it are closed at once.
+    //  Windows joined with one CURVE key at once (default: none): the
+    //  next HELLO with that key is refused.
+    size_t max_pending_per_address;
+    size_t max_windows_per_key;
 } router_config_t;
 
 #define ROUTER_DEFAULT_MAX_WINDOWS 100000
 #define ROUTER_DEFAULT_MAX_REQUESTS 10000
+#define ROUTER_DEFAULT_MAX_PENDING 100
 
 //  Counters the router keeps; read with router_stats().
 //  What each one counts: prokit_stats_t in prokit/info.h.

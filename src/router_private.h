@@ -89,9 +89,18 @@ typedef struct router_state {
     size_t max_windows; //  limits (router_config_t)
     size_t max_requests_per_window;
     size_t max_messages_per_second; //  0: none
-    int heartbeat_ms;               //  announced in WELCOME
-    zhashx_t *by_name;              //  name -> peer_t (owns the peers)
-    zhashx_t *by_id;                //  hex routing id -> peer_t
+    size_t max_pending_per_address;
+    size_t max_windows_per_key; //  0: none
+    //  The connections the router's monitor announced, by descriptor, and
+    //  how many of each address's have not joined.
+    struct connection *connections;
+    size_t connections_size;
+    zhashx_t *pending;    //  address -> pending_t
+    zhashx_t *per_key;    //  CURVE key -> pending_t (windows joined with it)
+    size_t closed_unsaid; //  closed past the limit: their failed handshakes are not news
+    int heartbeat_ms;     //  announced in WELCOME
+    zhashx_t *by_name;    //  name -> peer_t (owns the peers)
+    zhashx_t *by_id;      //  hex routing id -> peer_t
     peer_t *main;
     //  The peers last found by routing id and by name: traffic comes in
     //  runs from the same sender to the same target, and a hit spares a

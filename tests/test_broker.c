@@ -645,6 +645,47 @@ test_key_rotation (void **state)
     s_remove_keys (&keys);
 }
 
+//  max_windows_per_key 1: render's key holds one window at a time; the
+//  next claim with it gets PROKIT_ELIMIT, other keys are not affected,
+//  and the place frees when that window leaves.
+static void
+test_windows_per_key_are_limited (void **state)
+{
+    (void) state;
+    keys_t keys;
+    s_make_keys (&keys);
+    prokit_broker_opts_t opts;
+    prokit_broker_opts_init (&opts);
+    opts.endpoints[0] = "tcp://127.0.0.1:*";
+    opts.curve_cert = keys.broker;
+    opts.curve_allow = keys.allow;
+    opts.acl = keys.acl;
+    opts.max_windows_per_key = 1;
+    int error = 0;
+    prokit_broker_t *broker = prokit_broker_new (&opts, &error);
+    assert_non_null (broker);
+    char endpoint[256];
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    prokit_window_t *one =
+        s_window ("render-1", endpoint, keys.render, keys.broker_key, NULL, &error);
+    assert_non_null (one);
+    assert_null (s_window ("render-2", endpoint, keys.render, keys.broker_key, NULL, &error));
+    assert_int_equal (error, PROKIT_ELIMIT);
+    prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, NULL, &error);
+    assert_non_null (work);
+    prokit_stats_t stats;
+    assert_int_equal (prokit_broker_stats (broker, &stats, sizeof (stats)), PROKIT_OK);
+    assert_int_equal (stats.limited, 1);
+    prokit_window_destroy (&one);
+    prokit_window_t *two =
+        s_window ("render-2", endpoint, keys.render, keys.broker_key, NULL, &error);
+    assert_non_null (two);
+    prokit_window_destroy (&two);
+    prokit_window_destroy (&work);
+    prokit_broker_destroy (&broker);
+    s_remove_keys (&keys);
+}
+
 //  Without CURVE the access list governs keyless peers through "local".
 static void
 test_access_list_for_local_peers (void **state)
@@ -787,6 +828,7 @@ main (void)
         cmocka_unit_test (test_curve_and_access_list),
         cmocka_unit_test (test_access_list_for_local_peers),
         cmocka_unit_test (test_key_rotation),
+        cmocka_unit_test (test_windows_per_key_are_limited),
         cmocka_unit_test (test_ping),
         cmocka_unit_test (test_broker_restart),
     };

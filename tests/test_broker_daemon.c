@@ -72,6 +72,8 @@ test_help_lists_every_option (void **state)
                               "--max-windows",
                               "--max-requests-per-window",
                               "--max-messages-per-second",
+                              "--max-pending-per-address",
+                              "--max-windows-per-key",
                               "--log-level",
                               "--keygen",
                               "--ping",
@@ -89,6 +91,8 @@ test_help_lists_every_option (void **state)
                               "PROKIT_BROKER_MAX_WINDOWS",
                               "PROKIT_BROKER_MAX_REQUESTS_PER_WINDOW",
                               "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND",
+                              "PROKIT_BROKER_MAX_PENDING_PER_ADDRESS",
+                              "PROKIT_BROKER_MAX_WINDOWS_PER_KEY",
                               "PROKIT_LOG",
                               "SIGHUP",
                               "Precedence" };

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "testutil.h"
 
@@ -282,6 +283,59 @@ test_messages_beyond_the_rate_are_refused_and_reported (void **state)
     prokit_main_destroy (&main);
 }
 
+//  max_pending_per_address 5: 20 connections from this process that never
+//  join hold at most 5 places; the router closes the rest at once (and
+//  again when libzmq reconnects them). Once they are gone, a window from
+//  the same process joins.
+static bool
+s_limited_at_least (void *arg)
+{
+    void **pair = (void **) arg;
+    return s_limited ((prokit_main_t *) pair[0]) >= *(unsigned long long *) pair[1];
+}
+
+static void
+test_connections_that_never_join_are_bounded_per_address (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.max_pending_per_address = 5;
+    prokit_main_t *main = tu_main_new ("ipc", &opts);
+    assert_non_null (main);
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_main_endpoint (main));
+    void *context = zmq_ctx_new ();
+    void *idle[20];
+    for (int i = 0; i < 20; i++) {
+        idle[i] = zmq_socket (context, ZMQ_DEALER);
+        int linger = 0;
+        zmq_setsockopt (idle[i], ZMQ_LINGER, &linger, sizeof (linger));
+        assert_int_equal (zmq_connect (idle[i], endpoint), 0);
+    }
+    tu_handle_t handles[] = { { main, NULL } };
+    unsigned long long at_least = 15;
+    void *pair[] = { main, &at_least };
+    assert_true (tu_pump (handles, 1, s_limited_at_least, pair, 10000));
+    for (int i = 0; i < 20; i++)
+        zmq_close (idle[i]);
+    zmq_ctx_term (context);
+    //  Their places free as the router hears they are gone.
+    prokit_window_t *window = NULL;
+    int64_t deadline = tu_now_ms () + 10000;
+    while (!window && tu_now_ms () < deadline) {
+        prokit_main_run (main, 50);
+        prokit_window_opts_t wopts;
+        prokit_window_opts_init (&wopts);
+        wopts.endpoint = endpoint;
+        wopts.join_timeout_ms = 500;
+        window = prokit_window_new ("after", &wopts, NULL);
+    }
+    assert_non_null (window);
+    prokit_window_destroy (&window);
+    prokit_main_destroy (&main);
+}
+
 int
 main (void)
 {
@@ -290,6 +344,7 @@ main (void)
         cmocka_unit_test (test_requests_in_flight_beyond_the_limit_are_refused),
         cmocka_unit_test (test_requests_waiting_at_main_beyond_the_limit_are_refused),
         cmocka_unit_test (test_messages_beyond_the_rate_are_refused_and_reported),
+        cmocka_unit_test (test_connections_that_never_join_are_bounded_per_address),
     };
     return tu_run_tests (tests);
 }

@@ -69,6 +69,11 @@ typedef struct prokit_broker_opts {
     size_t max_windows;
     size_t max_requests_per_window;
     size_t max_messages_per_second;
+    //  Connections from one address that have not joined, at once (100):
+    //  those past it are closed at once. Windows joined with one CURVE key
+    //  at once (default: no limit): the next HELLO with it gets PROKIT_ELIMIT.
+    size_t max_pending_per_address;
+    size_t max_windows_per_key;
 } prokit_broker_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.
