@@ -45,6 +45,10 @@ for log in "$logs"/memcheck.*.log; do
             | head -n 200 >&2
     fi
 done
-echo "memcheck: $(ls "$logs" | wc -l) processes, $(($(date +%s) - started)) s," \
-    "exit status $status (logs in $logs)"
+echo "memcheck: $(ls "$logs" | wc -l) processes, $(($(date +%s) - started)) s, exit status $status"
+if [ "$status" -eq 0 ]; then
+    rm -rf "$logs"
+else
+    echo "memcheck: the logs are in $logs" >&2
+fi
 exit "$status"
