@@ -65,7 +65,7 @@ s_usage (FILE *out)
         "                           default: no limit (PROKIT_BROKER_MAX_MESSAGES_PER_SECOND;\n"
         "                           max_messages_per_second)\n"
         "      --max-pending-per-address N  connections from one address that have not\n"
-        "                           joined, default 100; those past it are closed\n"
+        "                           joined, default 1000; those past it are closed\n"
         "                           (PROKIT_BROKER_MAX_PENDING_PER_ADDRESS; "
         "max_pending_per_address)\n"
         "      --max-windows-per-key N  windows joined with one CURVE key, default: no limit\n"

@@ -71,7 +71,7 @@ typedef struct router_config {
 
 #define ROUTER_DEFAULT_MAX_WINDOWS 100000
 #define ROUTER_DEFAULT_MAX_REQUESTS 10000
-#define ROUTER_DEFAULT_MAX_PENDING 100
+#define ROUTER_DEFAULT_MAX_PENDING 1000
 
 //  Counters the router keeps; read with router_stats().
 //  What each one counts: prokit_stats_t in prokit/info.h.

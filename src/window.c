@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "child.h"
 #include "client.h"
 #include "log.h"
 #include "prokit/error.h"
@@ -153,6 +154,10 @@ prokit_endpoint_resolve (const char *given, const char *app_name, char *out, siz
 prokit_window_t *
 prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *error)
 {
+    //  Where main watches this process through a pipe instead of a pidfd
+    //  (src/child.h), programs this window starts must not inherit it:
+    //  they would hold it open after the window has ended.
+    child_watch_close_on_exec ();
     int dummy;
     if (!error)
         error = &dummy;

@@ -69,7 +69,7 @@ typedef struct prokit_broker_opts {
     size_t max_windows;
     size_t max_requests_per_window;
     size_t max_messages_per_second;
-    //  Connections from one address that have not joined, at once (100):
+    //  Connections from one address that have not joined, at once (1000):
     //  those past it are closed at once. Windows joined with one CURVE key
     //  at once (default: no limit): the next HELLO with it gets PROKIT_ELIMIT.
     size_t max_pending_per_address;

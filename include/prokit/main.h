@@ -96,7 +96,7 @@ typedef struct prokit_main_opts {
     size_t max_messages_per_second;
     size_t max_requests_at_main;
     //  Connections from one address (a host over TCP, a process over ipc)
-    //  that have not joined yet, at once (100); those past it are closed at
+    //  that have not joined yet, at once (1000); those past it are closed at
     //  once. A router's, so a broker's when attached.
     size_t max_pending_per_address;
 } prokit_main_opts_t;
