@@ -5,7 +5,9 @@
 #   - each attack is refused: a name the key may not claim, a key the broker
 #     does not know, no key, the wrong broker key, a window key claiming
 #     main, plaintext TCP on a routable address;
-#   - the broker restarts and everyone rejoins and exchanges again.
+#   - the broker restarts and everyone rejoins and exchanges again;
+#   - a key is withdrawn and the broker reloads (SIGHUP): that window is
+#     dropped with PROKIT_EACCES, the other keeps its session.
 # Usage: multihost.sh PROKIT-BROKER PROKIT-MULTIHOST-PEER
 # Exits 77 (skipped) with the reason when network namespaces are impossible
 # here (not root, no iproute2, no veth support).
@@ -178,4 +180,16 @@ start_broker
 wait_for main.log "PASS round 2" 30 || fail "round 2 after the restart did not complete"
 wait_for main.log "DONE" 5 || fail "main did not finish"
 echo "ok: after the broker restarted, main and both windows rejoined and exchanged every kind"
+
+# --- key rotation: beta's key is withdrawn and the broker reloads on SIGHUP ---------------
+alpha_lost=$(grep -c "connection to the router lost" "$work/alpha.log")
+rm "$work/allow/beta"
+kill -HUP "$broker_pid"
+wait_for broker.log "reloaded, 1 peer(s) dropped" 10 || fail "SIGHUP: the broker did not drop beta"
+wait_for beta.log "no longer allowed" 10 || fail "beta was not told its key is no longer allowed"
+run_peer "$windows_ns" beta "$(key broker)" rotated.log window beta
+expect_refused rotated.log "beta's withdrawn key, back on a new connection"
+[ "$(grep -c "connection to the router lost" "$work/alpha.log")" -eq "$alpha_lost" ] ||
+    fail "alpha lost its session at the reload"
+echo "ok: key rotation: beta dropped with PROKIT_EACCES on SIGHUP, alpha kept its session"
 echo "PASS"
