@@ -483,12 +483,12 @@ supervisor_process (supervisor_t *self)
         return;
     struct epoll_event events[16];
     int ready = epoll_wait (self->epoll_fd, events, 16, 0);
+    bool timer = false;
     for (int i = 0; i < ready; i++) {
+        //  The timer last: the deadlines it checks may reap and free a
+        //  record whose own event is further on in EVENTS.
         if (events[i].data.ptr == NULL) {
-            uint64_t expirations;
-            if (read (self->timer_fd, &expirations, sizeof (expirations)) < 0)
-                log_debug ("main: timer read: %s", strerror (errno));
-            s_check_deadlines (self);
+            timer = true;
             continue;
         }
         record_t *record = (record_t *) events[i].data.ptr;
@@ -499,6 +499,12 @@ supervisor_process (supervisor_t *self)
             s_ended (self, record, status);
         else if (child_fd_spent (record->child))
             s_unwatch (self, record);
+    }
+    if (timer) {
+        uint64_t expirations;
+        if (read (self->timer_fd, &expirations, sizeof (expirations)) < 0)
+            log_debug ("main: timer read: %s", strerror (errno));
+        s_check_deadlines (self);
     }
 }
 
