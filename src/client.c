@@ -538,7 +538,10 @@ int
 client_answer (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p,
                int code, int app_code, const char *text)
 {
-    if (!self->connected)
+    //  Rejoining, between the WELCOME on the DEALER and the one on the
+    //  channel, the router already counts us in and may hand us requests
+    //  (the channel's WELCOME comes on another socket): they are answered.
+    if (!self->connected && !(self->joining && self->channel_wait))
         return PROKIT_ECLOSED;
     if (body_p) {
         if (prokit_payload_size (*body_p) > self->max_payload) {
