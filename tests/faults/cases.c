@@ -255,6 +255,24 @@ static struct {
     long frozen_requests, frozen_eclosed, after_requests, after_ok;
 } s_stop_totals;
 
+//  Why a thawed window is late: what it said of its connection, and
+//  whether it rejoins within another minute.
+static void
+s_late_rejoin (fx_child_t *child, tu_handle_t *handles, presence_t *presence, int64_t thawed_at)
+{
+    bool back = s_wait_count (handles, 2, &presence->joined, 2, 60000);
+    char said[256];
+    while (fx_try_line (child, said, sizeof (said)))
+        fx_fail ("the window said \"%s\"", said);
+    if (back)
+        fx_fail ("... it rejoined %lld ms after SIGCONT",
+                 (long long) (presence->joined_at - thawed_at));
+    else
+        fx_fail ("... it had not rejoined %lld ms after SIGCONT (process %s)",
+                 (long long) (fx_now_ms () - thawed_at),
+                 kill (child->pid, 0) == 0 ? "running" : "gone");
+}
+
 static bool
 s_sigstop (const fx_config_t *cfg, char *line, size_t size)
 {
@@ -306,6 +324,7 @@ s_sigstop (const fx_config_t *cfg, char *line, size_t size)
     int64_t thawed_at = fx_now_ms ();
     if (!s_wait_count (handles, 2, &presence.joined, 2, 10000)) {
         fx_fail ("the thawed window did not rejoin within 10 s");
+        s_late_rejoin (&frozen, handles, &presence, thawed_at);
         goto done;
     }
     rejoin_ms = presence.joined_at - thawed_at;

@@ -4,7 +4,8 @@
     sink NAME ENDPOINT N      a window that keeps every request it is sent
                               unanswered; "HELD N" once it holds N
     echo NAME ENDPOINT        a window that answers every request with its
-                              own payload
+                              own payload, and says its connection events
+                              ("CONNECTION lost|rejoined|refused ...")
     claim NAME ENDPOINT       "WAITING", then waits for EOF on descriptor 3
                               (the start line), claims NAME and says
                               "JOINED" or "REFUSED <error>"; the winner
@@ -167,6 +168,18 @@ s_sink (int argc, char **argv)
 
 //  --- echo -------------------------------------------------------------------------------------
 
+//  Said on stdout, for a case that wants to know why a rejoin is late.
+static void
+s_say_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
+{
+    (void) arg;
+    s_say ("CONNECTION %s %s %s",
+           event == PROKIT_CONNECTION_LOST       ? "lost"
+           : event == PROKIT_CONNECTION_REJOINED ? "rejoined"
+                                                 : "refused",
+           prokit_error_name (code), text);
+}
+
 static int
 s_echo (int argc, char **argv)
 {
@@ -179,6 +192,7 @@ s_echo (int argc, char **argv)
         return 3;
     }
     prokit_window_on_request (window, fx_echo, NULL);
+    prokit_window_on_connection (window, s_say_connection, NULL);
     s_say ("READY");
     char line[64];
     while (s_input_line (line, sizeof (line)) >= 0) {
