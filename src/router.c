@@ -1539,6 +1539,9 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
         char text[64];
         snprintf (text, sizeof (text), "only main may send %s", proto_command_name (msg->command));
         s_send_error (self, sender, msg->id, msg->peer, PROKIT_EACCES, text);
+        //  Closed, not kept: a body holds its connection's metadata, and
+        //  past 33 bytes libzmq's whole receive buffer.
+        zmq_msg_close (body);
         return;
     }
     peer_t *target = s_find (self, msg->peer);
