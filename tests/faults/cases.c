@@ -264,13 +264,19 @@ s_late_rejoin (fx_child_t *child, tu_handle_t *handles, presence_t *presence, in
     char said[256];
     while (fx_try_line (child, said, sizeof (said)))
         fx_fail ("the window said \"%s\"", said);
+    int status = 0;
+    char how[48] = "still running";
+    if (fx_ended (child, &status)) {
+        char what[32];
+        s_describe_status (status, what, sizeof (what));
+        snprintf (how, sizeof (how), "ended: %s", what);
+    }
     if (back)
         fx_fail ("... it rejoined %lld ms after SIGCONT",
                  (long long) (presence->joined_at - thawed_at));
     else
-        fx_fail ("... it had not rejoined %lld ms after SIGCONT (process %s)",
-                 (long long) (fx_now_ms () - thawed_at),
-                 kill (child->pid, 0) == 0 ? "running" : "gone");
+        fx_fail ("... it had not rejoined %lld ms after SIGCONT (its process %s)",
+                 (long long) (fx_now_ms () - thawed_at), how);
 }
 
 static bool

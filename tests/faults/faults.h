@@ -115,6 +115,10 @@ void fx_close_input (fx_child_t *child);
 //  it. Past the deadline it is killed (-9) and reaped, and false returned.
 bool fx_reap (fx_child_t *child, int timeout_ms);
 
+//  True when the child has ended (reaped or not), with its wait status in
+//  *STATUS; it is left to fx_reap().
+bool fx_ended (fx_child_t *child, int *status);
+
 //  Kill and reap, for cleaning up after a failure. Safe on a reaped child.
 void fx_discard (fx_child_t *child);
 

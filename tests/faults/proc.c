@@ -138,7 +138,16 @@ fx_spawn_role (fx_child_t *child, const char *role, const char *const *args, int
     posix_spawn_file_actions_adddup2 (&actions, out[1], STDOUT_FILENO);
     if (barrier >= 0)
         posix_spawn_file_actions_adddup2 (&actions, barrier, 3);
-    int rc = posix_spawn (&child->pid, argv[0], &actions, NULL, argv, environ);
+    //  Each child in a process group of its own: a child the suite stops
+    //  (SIGSTOP) must not leave the suite's group "orphaned with a stopped
+    //  member" when the shell that started the suite exits, or the kernel
+    //  sends that whole group SIGHUP and SIGCONT, which kills the child.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init (&attr);
+    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup (&attr, 0);
+    int rc = posix_spawn (&child->pid, argv[0], &actions, &attr, argv, environ);
+    posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     close (in[0]);
     close (out[1]);
@@ -287,6 +296,22 @@ fx_reap (fx_child_t *child, int timeout_ms)
         ;
     s_release (child);
     return ended;
+}
+
+bool
+fx_ended (fx_child_t *child, int *status)
+{
+    if (child->pidfd < 0) {
+        *status = child->status;
+        return true;
+    }
+    siginfo_t info;
+    memset (&info, 0, sizeof (info));
+    if (waitid (P_PID, (id_t) child->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        info.si_pid == 0)
+        return false;
+    *status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : info.si_status & 0x7f;
+    return true;
 }
 
 void
