@@ -948,7 +948,9 @@ s_handle_request (client_t *self, inbound_t *item)
     payload_borrowed (&request->payload_storage, &item->body);
     request->payload = &request->payload_storage;
 
+    request->in_handler = true;
     prokit_payload_t *reply = self->handler (request, self->handler_arg);
+    request->in_handler = false;
     if (reply) {
         if (request->answered || request->deferred) {
             log_warn ("%s: handler returned a reply for a request it had already answered or "
@@ -984,7 +986,9 @@ s_handle_request (client_t *self, inbound_t *item)
         self->deferred = request;
         self->deferred_count++;
     }
-    else if (!request->deferred) {
+    else if (request->deferred)
+        request_free (request); //  deferred, then answered before its handler returned
+    else {
         if (request->payload)
             payload_release (request->payload);
         if (self->spare_request)

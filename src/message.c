@@ -96,7 +96,9 @@ s_answer (prokit_request_t **self_p, prokit_payload_t **payload_p, int app_code,
         *self_p = self;
         return rc;
     }
-    if (self->deferred) {
+    //  Deferred and answered from within its own handler, it is still the
+    //  dispatcher's, which frees it when the handler returns.
+    if (self->deferred && !self->in_handler) {
         if (self->answerer)
             self->answerer->forget (self->owner, self);
         request_free (self);

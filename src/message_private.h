@@ -34,6 +34,7 @@ struct prokit_request {
     prokit_payload_t payload_storage;
     bool answered;
     bool deferred;
+    bool in_handler;               //  its handler is running: the dispatcher frees it after
     prokit_request_t *prev, *next; //  in the client's deferred list
 };
 

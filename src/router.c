@@ -1524,7 +1524,12 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_refuse (self, sender, msg, PROKIT_EAGAIN, text);
     }
     else {
-        //  The connection went away under us: the peer is gone.
+        //  The connection went away under us: the peer is gone. A window
+        //  that sent to its own name is that peer, and our caller's sender:
+        //  it stays until its connection's end is noticed (the monitor's
+        //  DISCONNECTED), and nobody is left to tell.
+        if (target == sender)
+            return;
         s_remove_peer (self, target, "connection lost");
         snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
         s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
@@ -2402,6 +2407,10 @@ router_core_init (router_state_t *self, const router_config_t *config,
     zsock_set_xpub_manual (self->pub_sock, 1);
     zsock_set_sndhwm (self->pub_sock, ROUTER_HWM);
     zsock_set_linger (self->pub_sock, 0);
+    //  Nothing arrives on the channel but subscriptions (and the handshake's
+    //  commands): a frame that says it is larger ends its connection at
+    //  once, before libzmq allocates what a stranger declared.
+    zsock_set_maxmsgsize (self->pub_sock, ROUTER_CHANNEL_MAXMSGSIZE);
     zhashx_set_destructor (self->by_name, s_peer_destroy);
     self->router = zsock_resolve (self->router_sock);
     zsock_set_router_mandatory (self->router_sock, 1);

@@ -26,6 +26,8 @@
 //  cannot make the router buffer arbitrarily large frames.
 #define ROUTER_BOUND_MAX 256
 #define ROUTER_MAXMSGSIZE(max) ((int64_t) (max) *2 + 65536)
+//  The PUB channel's limit on what it receives (subscriptions, handshakes).
+#define ROUTER_CHANNEL_MAXMSGSIZE 4096
 #define ROUTING_ID_MAX 255
 #define BATCH_MAX 256
 //  Items for main kept for reuse once main has handled them.

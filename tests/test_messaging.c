@@ -395,6 +395,39 @@ test_deferred_request_is_answered_later (void **state)
     prokit_window_destroy (&window);
 }
 
+//  Deferred, then answered before the handler returns (a handler that
+//  finds it can answer after all): answered once, nothing read after free.
+static prokit_payload_t *
+s_defer_then_answer (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    prokit_request_t *kept = prokit_request_defer (request);
+    assert_non_null (kept);
+    prokit_payload_t *answer = prokit_payload_new_string ("at once after all");
+    assert_int_equal (prokit_request_reply (&kept, &answer), PROKIT_OK);
+    assert_null (kept);
+    return NULL;
+}
+
+static void
+test_request_deferred_and_answered_within_its_handler (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_defer_then_answer, NULL);
+    prokit_window_t *window = s_window (f, "main");
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    for (int i = 0; i < 3; i++) {
+        outcome_t outcome = { 0 };
+        prokit_payload_t *payload = prokit_payload_new_string ("quick");
+        assert_int_equal (
+            prokit_window_request (window, NULL, &payload, 5000, s_on_reply, &outcome), PROKIT_OK);
+        assert_true (tu_pump (handles, 2, s_outcome_done, &outcome, 5000));
+        assert_int_equal (outcome.status, PROKIT_OK);
+        assert_string_equal (outcome.text, "at once after all");
+    }
+    prokit_window_destroy (&window);
+}
+
 static void
 test_unanswered_request_times_out_with_etimedout (void **state)
 {
@@ -1610,6 +1643,7 @@ main (void)
         BOTH (test_failing_handler_gives_ehandler_with_its_code_and_text),
         BOTH (test_handler_returning_nothing_replies_nil),
         BOTH (test_deferred_request_is_answered_later),
+        BOTH (test_request_deferred_and_answered_within_its_handler),
         BOTH (test_unanswered_request_times_out_with_etimedout),
         BOTH (test_deferred_request_outliving_main_answers_eclosed),
         BOTH (test_main_message_reaches_every_listener_in_order),
