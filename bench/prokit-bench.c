@@ -8,7 +8,11 @@
                               only when a message is lost or mismatched
     prokit-bench --json       print the results as JSON instead of a table
     prokit-bench --only NAME  run one scenario: rtt, w2w, pipe, send, bcast,
-                              bcast100, slow, many
+                              bcast100, slow, many, many10k (10,000
+                              windows joined to a main and to a broker,
+                              a few minutes: not in the full run)
+    prokit-bench --only many10k --scale N
+                              many10k with N windows instead
     prokit-bench --profile NAME raw|prokit N
                               one side of one scenario (rtt: 16 B ipc round
                               trips one at a time; pipe: one window; send;
@@ -18,11 +22,17 @@
                               bench/profile.sh runs it under callgrind and
                               perf
 
-    Internal modes, started by the benchmark itself with posix_spawn:
-    prokit-bench --windows N ENDPOINT              join N idle prokit windows
-    prokit-bench --raw-windows N ENDPOINT CHANNEL  connect N idle raw DEALERs
-                                                   to ENDPOINT and as many
-                                                   SUBs to CHANNEL
+    Internal modes, started by the benchmark itself with posix_spawn, told
+    on standard input when to go and when to quit:
+    prokit-bench --windows N ENDPOINT FIRST   join N idle prokit windows,
+                                              idleFIRST on
+    prokit-bench --raw-windows N ENDPOINT FIRST CHANNEL
+                                              connect N idle raw DEALERs to
+                                              ENDPOINT and as many SUBs to
+                                              CHANNEL (topics FIRST on)
+    prokit-bench --server raw|main|broker     the router's process of
+                                              many10k: a raw ROUTER and
+                                              XPUB, a prokit main, a broker
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +68,7 @@ extern char **environ;
 #define RAW_POLL_MS 50
 #define SETTLE_DEADLINE_MS 20000
 #define MAX_PAYLOAD ((size_t) 1 << 20)
+#define CHILD_LIFE_MS 540000 //  a child process waits this long for "quit"
 
 //  --- settings ----------------------------------------------------------------
 
@@ -77,6 +89,9 @@ typedef struct counts {
     int many_cycles; //  join/leave cycles, alternating the two states
     int slow_msgs;   //  sends to the window that reads nothing for a while
     int slow_pause_ms;
+    int scale;           //  windows joined at once in the many10k scenario
+    int scale_per_child; //  at most this many in one child process
+    int scale_idle_ms;   //  the router's process's CPU measured over this long
 } counts_t;
 
 static const counts_t s_full = { .rtt_small = 4000,
@@ -94,7 +109,10 @@ static const counts_t s_full = { .rtt_small = 4000,
                                  .many_rtt = 3000,
                                  .many_cycles = 3,
                                  .slow_msgs = 1000000,
-                                 .slow_pause_ms = 2000 };
+                                 .slow_pause_ms = 2000,
+                                 .scale = 10000,
+                                 .scale_per_child = 1000,
+                                 .scale_idle_ms = 2000 };
 static const counts_t s_smoke = { .rtt_small = 40,
                                   .rtt_64k = 20,
                                   .rtt_1m = 6,
@@ -110,9 +128,13 @@ static const counts_t s_smoke = { .rtt_small = 40,
                                   .many_rtt = 40,
                                   .many_cycles = 1,
                                   .slow_msgs = 20000,
-                                  .slow_pause_ms = 200 };
+                                  .slow_pause_ms = 200,
+                                  .scale = 60,
+                                  .scale_per_child = 30,
+                                  .scale_idle_ms = 200 };
 
 static counts_t C;
+static char s_notes[1024]; //  said after the table: what the run could not do
 static bool s_smoke_mode;
 static const char *s_only;
 static atomic_int s_bad; //  lost or mismatched messages, failed requests
@@ -165,6 +187,28 @@ want (const char *name)
     return !s_only || strcmp (s_only, name) == 0;
 }
 
+//  A scenario too long for the full run: only when asked for by name (and
+//  in the smoke run, which runs every scenario).
+static bool
+want_by_name (const char *name)
+{
+    return s_only ? strcmp (s_only, name) == 0 : s_smoke_mode;
+}
+
+//  A note that goes to standard error now and after the table.
+static void
+note_after (const char *format, ...)
+{
+    char text[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof (text), format, args);
+    va_end (args);
+    note ("%s", text);
+    size_t used = strlen (s_notes);
+    snprintf (s_notes + used, sizeof (s_notes) - used, "%s\n", text);
+}
+
 static void
 on_watchdog (int sig)
 {
@@ -190,6 +234,25 @@ fd_limit (void)
 {
     struct rlimit limit;
     return getrlimit (RLIMIT_NOFILE, &limit) == 0 ? (long) limit.rlim_cur : -1;
+}
+
+//  Raise the descriptor limit to NEED: the soft limit to the hard one, and
+//  both to NEED when the hard one is lower and this process may raise it
+//  (root, CAP_SYS_RESOURCE; children started later inherit it). Returns
+//  the soft limit now, which may still be below NEED.
+static long
+raise_fd_limit_to (long need)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+        return -1;
+    if (limit.rlim_max != RLIM_INFINITY && (rlim_t) need > limit.rlim_max) {
+        struct rlimit more = { (rlim_t) need, (rlim_t) need };
+        if (setrlimit (RLIMIT_NOFILE, &more) == 0)
+            return fd_limit ();
+    }
+    raise_fd_limit ();
+    return fd_limit ();
 }
 
 //  Resident memory of this process, in KiB.
@@ -311,6 +374,10 @@ format_value (char *out, size_t size, double value, const char *unit)
         snprintf (out, size, "%.1f k/s", value / 1000);
     else if (strcmp (unit, "KiB") == 0)
         snprintf (out, size, "%.1f KiB", value);
+    else if (strcmp (unit, "%") == 0)
+        snprintf (out, size, "%.1f %%", value);
+    else if (strcmp (unit, "×") == 0)
+        snprintf (out, size, "%.2f×", value);
     else
         snprintf (out, size, "%.3g %s", value, unit);
 }
@@ -351,6 +418,24 @@ add_figure (const char *figure, double raw, double prokit, const char *unit, boo
         snprintf (row->target, sizeof (row->target), "%s %.2f× raw", lower ? "≤" : "≥", limit);
         row->met = lower ? row->ratio_value <= limit : row->ratio_value >= limit;
     }
+    return row;
+}
+
+//  A figure that is each side's own ratio (with N windows ÷ with 1): the
+//  ratio column is prokit's, and the target LIMIT applies to it.
+static row_t *
+add_growth (const char *figure, double raw, double prokit, int n, double limit)
+{
+    row_t *row = add_row (figure);
+    row->raw_value = raw;
+    row->prokit_value = prokit;
+    row->ratio_value = prokit;
+    snprintf (row->unit, sizeof (row->unit), "x");
+    format_value (row->raw, sizeof (row->raw), raw, "×");
+    format_value (row->prokit, sizeof (row->prokit), prokit, "×");
+    format_value (row->ratio, sizeof (row->ratio), prokit, "×");
+    snprintf (row->target, sizeof (row->target), "≤ %.2f× (%d vs 1)", limit, n);
+    row->met = !isnan (prokit) && prokit <= limit;
     return row;
 }
 
@@ -422,7 +507,9 @@ print_json (FILE *out)
                               : "false",
                  i + 1 < s_row_count ? "," : "");
     }
-    fprintf (out, "]}\n");
+    fprintf (out, "], \"notes\": ");
+    json_string (out, s_notes);
+    fprintf (out, "}\n");
 }
 
 //  --- raw libzmq: a ROUTER on its own thread --------------------------------------
@@ -642,24 +729,30 @@ pk_main_thread (void *arg)
     return NULL;
 }
 
-//  Start a main with an echo handler; with THREADED, prokit_main_run()
-//  runs on a thread of its own, else the caller dispatches.
+//  Start a main with an echo handler, bound to a new endpoint of
+//  TRANSPORT, or attached to the broker at BROKER when it is not NULL;
+//  with THREADED, prokit_main_run() runs on a thread of its own, else the
+//  caller dispatches. SELF->endpoint is where windows connect.
 static int
-pk_server_start (pk_server_t *self, const char *transport, bool threaded)
+pk_server_open (pk_server_t *self, const char *transport, const char *broker, bool threaded)
 {
     memset (self, 0, sizeof (*self));
     char endpoint[256];
     make_endpoint (endpoint, sizeof (endpoint), transport);
     prokit_main_opts_t opts;
     prokit_main_opts_init (&opts);
-    opts.endpoint = endpoint;
+    if (broker)
+        opts.broker = broker;
+    else
+        opts.endpoint = endpoint;
     int error = 0;
     self->main = prokit_main_new (&opts, &error);
     if (!self->main) {
-        bad ("prokit_main_new (%s): %s", endpoint, prokit_strerror (error));
+        bad ("prokit_main_new (%s): %s", broker ? broker : endpoint, prokit_strerror (error));
         return -1;
     }
-    snprintf (self->endpoint, sizeof (self->endpoint), "%s", prokit_main_endpoint (self->main));
+    snprintf (self->endpoint, sizeof (self->endpoint), "%s",
+              broker ? broker : prokit_main_endpoint (self->main));
     prokit_main_on_request (self->main, echo_handler, NULL);
     prokit_main_on_presence (self->main, count_presence, &self->windows);
     prokit_main_on_undelivered (self->main, count_undelivered, &self->undelivered);
@@ -671,6 +764,12 @@ pk_server_start (pk_server_t *self, const char *transport, bool threaded)
         self->running = true;
     }
     return 0;
+}
+
+static int
+pk_server_start (pk_server_t *self, const char *transport, bool threaded)
+{
+    return pk_server_open (self, transport, NULL, threaded);
 }
 
 static void
@@ -1322,18 +1421,17 @@ typedef struct raw_seen {
     int left;       //  unsubscriptions: a SUB that went away
 } raw_seen_t;
 
-//  The channel's side of joining and leaving: approve subscriptions as
-//  they arrive (ZMQ_XPUB_MANUAL), as prokit's router approves a joining
-//  window's topics, and count the unsubscriptions of SUBs that went away,
-//  until SEEN has reached SUBSCRIBED and LEFT, or a receive times out.
-//  Returns true when it has.
+//  The channel's side of joining and leaving, one message: approve a
+//  subscription (ZMQ_XPUB_MANUAL), as prokit's router approves a joining
+//  window's topics, or count the unsubscription of a SUB that went away.
+//  FLAGS as zmq_msg_recv()'s. False when nothing came.
 static bool
-raw_channel_serve (void *pub, raw_seen_t *seen, int subscribed, int left)
+raw_channel_take (void *pub, raw_seen_t *seen, int flags)
 {
     zmq_msg_t msg;
     zmq_msg_init (&msg);
-    while ((seen->subscribed < subscribed || seen->left < left) &&
-           zmq_msg_recv (&msg, pub, 0) >= 0) {
+    bool got = zmq_msg_recv (&msg, pub, flags) >= 0;
+    if (got) {
         const uint8_t *data = (const uint8_t *) zmq_msg_data (&msg);
         size_t size = zmq_msg_size (&msg);
         //  With ZMQ_XPUB_MANUAL this applies to the SUB it came from.
@@ -1344,6 +1442,16 @@ raw_channel_serve (void *pub, raw_seen_t *seen, int subscribed, int left)
             seen->left++;
     }
     zmq_msg_close (&msg);
+    return got;
+}
+
+//  Serve the channel until SEEN has reached SUBSCRIBED and LEFT, or a
+//  receive times out. Returns true when it has.
+static bool
+raw_channel_serve (void *pub, raw_seen_t *seen, int subscribed, int left)
+{
+    while ((seen->subscribed < subscribed || seen->left < left) && raw_channel_take (pub, seen, 0))
+        ;
     return seen->subscribed >= subscribed && seen->left >= left;
 }
 
@@ -1977,10 +2085,14 @@ typedef struct child {
     int to_child, from_child;
 } child_t;
 
-//  Start this program in MODE with N, ENDPOINT and, unless NULL, CHANNEL.
+//  Start this program with ARGV (after the program's name, up to NULL),
+//  its standard input and output pipes to this process.
 static int
-child_spawn (child_t *self, const char *mode, int n, const char *endpoint, const char *channel)
+child_spawn_argv (child_t *self, char *const *args)
 {
+    char *argv[8] = { s_self_exe };
+    for (int i = 0; args[i] && i + 2 < (int) (sizeof (argv) / sizeof (argv[0])); i++)
+        argv[i + 1] = args[i];
     int in[2], out[2];
     if (pipe2 (in, O_CLOEXEC) != 0)
         return -1;
@@ -1993,9 +2105,6 @@ child_spawn (child_t *self, const char *mode, int n, const char *endpoint, const
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
     posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
-    char count[16];
-    snprintf (count, sizeof (count), "%d", n);
-    char *argv[] = { s_self_exe, (char *) mode, count, (char *) endpoint, (char *) channel, NULL };
     int rc = posix_spawn (&self->pid, s_self_exe, &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
     close (in[0]);
@@ -2008,6 +2117,27 @@ child_spawn (child_t *self, const char *mode, int n, const char *endpoint, const
     self->to_child = in[1];
     self->from_child = out[0];
     return 0;
+}
+
+//  Start this program in MODE (--windows, --raw-windows) with N windows
+//  named or numbered from FIRST on, ENDPOINT and, unless NULL, CHANNEL; it
+//  joins them once told to go (child_go()).
+static int
+child_spawn (child_t *self, const char *mode, int n, int first, const char *endpoint,
+             const char *channel)
+{
+    char count[16], from[16];
+    snprintf (count, sizeof (count), "%d", n);
+    snprintf (from, sizeof (from), "%d", first);
+    char *args[] = { (char *) mode, count, (char *) endpoint, from, (char *) channel, NULL };
+    return child_spawn_argv (self, args);
+}
+
+//  Tell a child started by child_spawn() to start joining.
+static bool
+child_go (child_t *self)
+{
+    return write (self->to_child, "go\n", 3) == 3;
 }
 
 //  Read one line from the child, within MS. Returns its length or -1.
@@ -2114,11 +2244,12 @@ many_cycle (raw_main_t *raw_main, pk_server_t *pk_server, const char *endpoint, 
     long before = rss_kib ();
     child_t child;
     int64_t spawned = now_ns ();
-    if (child_spawn (&child, raw ? "--raw-windows" : "--windows", C.many, endpoint,
+    if (child_spawn (&child, raw ? "--raw-windows" : "--windows", C.many, 0, endpoint,
                      raw ? raw_main->channel : NULL) != 0) {
         bad ("cannot spawn %s", s_self_exe);
         return false;
     }
+    child_go (&child);
     bool ok = false;
     char line[128];
     int failures = -1;
@@ -2251,16 +2382,7 @@ bench_many (uint8_t *buf)
     snprintf (figure, sizeof (figure), "RTT p50 16 B ipc, %d idle windows joined", C.many);
     add_figure (figure, raw.rttn, pk.rttn, "us", true, 0);
     snprintf (figure, sizeof (figure), "RTT p50 with %d joined ÷ with 1 (ratio: prokit's)", C.many);
-    row_t *row = add_row (figure);
-    row->raw_value = raw.rttn / raw.rtt1;
-    row->prokit_value = pk.rttn / pk.rtt1;
-    row->ratio_value = row->prokit_value;
-    snprintf (row->unit, sizeof (row->unit), "x");
-    snprintf (row->raw, sizeof (row->raw), "%.2f×", row->raw_value);
-    snprintf (row->prokit, sizeof (row->prokit), "%.2f×", row->prokit_value);
-    snprintf (row->ratio, sizeof (row->ratio), "%.2f×", row->ratio_value);
-    snprintf (row->target, sizeof (row->target), "≤ 1.25× (%d vs 1)", C.many);
-    row->met = !isnan (row->prokit_value) && row->prokit_value <= 1.25;
+    add_growth (figure, raw.rttn / raw.rtt1, pk.rttn / pk.rtt1, C.many, 1.25);
     snprintf (figure, sizeof (figure),
               "main-process RSS per idle window (raw: a DEALER and a SUB connected)");
     add_figure (figure, raw.kib_per, pk.kib_per, "KiB", true, 1.1);
@@ -2271,7 +2393,527 @@ bench_many (uint8_t *buf)
           raw.rtt1, raw.rttn, raw.kib_per, raw.join_ms, pk.rtt1, pk.rttn, pk.kib_per, pk.join_ms);
 }
 
+//  --- scenario: 10,000 windows ----------------------------------------------------
+
+//  C.scale idle windows joined at once, from child processes of at most
+//  C.scale_per_child windows each (a window handle holds about ten
+//  descriptors), to one main (its router embedded) and to one broker
+//  (main attached to it from this process). The router's process is a
+//  child too (--server): measured from outside (RSS, CPU), and killed at
+//  the end with the windows, since windows leaving cost libzmq's XPUB a
+//  walk of its whole subscription trie each (docs/PERFORMANCE.md). Raw:
+//  as many DEALER + SUB pairs from as many processes to a ROUTER + XPUB,
+//  whose ROUTER echoes, or forwards to main's DEALER in this process.
+
+typedef struct scale_result {
+    double rtt1, rttn; //  p50, µs, with the probe alone and with all joined
+    double kib_server; //  RSS delta per window of the router's process
+    double kib_main;   //  with a broker: of this (main's) process; else NAN
+    double cpu_idle;   //  the router's process with all joined and idle: % of one CPU
+    double join_ms;    //  "go" to every child reporting its windows joined
+    int joined;        //  windows the children reported joined
+    bool ok;
+} scale_result_t;
+
+//  One side: the router's process, and the probe that measures through it.
+typedef struct scale_side {
+    bool raw, broker;
+    const char *name;
+    child_t server; //  --server raw|main|broker
+    bool server_running;
+    char endpoint[256], channel[256];
+    raw_echo_peer_t raw_echo; //  raw via a broker: main's DEALER, echoing
+    bool raw_echo_running;
+    pk_server_t pk_main; //  prokit via a broker: main, attached
+    bool pk_main_running;
+    void *dealer;            //  raw probe
+    const char *to;          //  its destination: NULL (the ROUTER echoes) or "main"
+    prokit_window_t *window; //  prokit probe
+} scale_side_t;
+
+//  CPU time PID has used, in seconds, or NAN.
+static double
+proc_cpu_seconds (pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NAN;
+    size_t len = fread (text, 1, sizeof (text) - 1, file);
+    fclose (file);
+    text[len] = 0;
+    const char *fields = strrchr (text, ')'); //  the name may hold spaces
+    unsigned long user, system;
+    if (!fields || sscanf (fields + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                           &user, &system) != 2)
+        return NAN;
+    return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
+}
+
+//  End a child at once, without its goodbyes.
+static void
+child_kill (child_t *self)
+{
+    kill (self->pid, SIGKILL);
+    waitpid (self->pid, NULL, 0);
+    close (self->to_child);
+    close (self->from_child);
+}
+
+//  Ask the router's process its RSS (KiB, after malloc_trim) and how many
+//  it counts: windows joined (prokit, the probe included) or subscriptions
+//  approved (raw). False if it did not answer.
+static bool
+scale_server_state (scale_side_t *side, long *kib, long *count)
+{
+    char line[128];
+    if (write (side->server.to_child, "state\n", 6) != 6 ||
+        child_read_line (&side->server, line, sizeof (line), 10000) < 0 ||
+        sscanf (line, "STATE %ld %ld", kib, count) != 2) {
+        bad ("%s: the router's process did not answer", side->name);
+        return false;
+    }
+    return true;
+}
+
+static void
+scale_sample (scale_side_t *side, uint8_t *buf, int n, samples_t *out)
+{
+    static uint64_t seq = 1u << 31;
+    for (int i = 0; i < n; i++)
+        samples_add (out, side->raw ? raw_round_trip (side->dealer, side->to, buf, 16, ++seq)
+                                    : pk_round_trip (side->window, PROKIT_MAIN, buf, 16, ++seq));
+}
+
+static bool
+scale_open (scale_side_t *side)
+{
+    char *args[] = { "--server", side->raw ? "raw" : side->broker ? "broker" : "main", NULL };
+    if (child_spawn_argv (&side->server, args) != 0) {
+        bad ("cannot spawn %s", s_self_exe);
+        return false;
+    }
+    side->server_running = true;
+    char line[600];
+    if (child_read_line (&side->server, line, sizeof (line), 20000) < 0 ||
+        sscanf (line, "READY %255s %255s", side->endpoint, side->channel) < 1) {
+        bad ("%s: the router's process did not start", side->name);
+        return false;
+    }
+    if (side->raw && side->broker) {
+        //  Main's DEALER greets itself through the forwarder: once that
+        //  comes back, the forwarder knows "main" and drops nothing for it.
+        side->raw_echo.socket = raw_dealer (s_ctx, side->endpoint, "main");
+        if (!side->raw_echo.socket)
+            return false;
+        zmq_send (side->raw_echo.socket, "main", 4, ZMQ_SNDMORE);
+        zmq_send (side->raw_echo.socket, "hi", 2, 0);
+        zmq_msg_t frames[2];
+        int count = raw_recv (side->raw_echo.socket, frames, 2, 0);
+        if (count > 0)
+            raw_close_frames (frames, count);
+        if (count != 2 ||
+            pthread_create (&side->raw_echo.thread, NULL, raw_echo_peer_thread, &side->raw_echo))
+            return false;
+        side->raw_echo_running = true;
+    }
+    if (side->raw) {
+        side->dealer = raw_dealer (s_ctx, side->endpoint, NULL);
+        side->to = side->broker ? "main" : NULL;
+        return side->dealer != NULL;
+    }
+    if (side->broker) {
+        if (pk_server_open (&side->pk_main, "ipc", side->endpoint, true) != 0)
+            return false;
+        side->pk_main_running = true;
+    }
+    side->window = pk_window ("probe", side->endpoint);
+    return side->window != NULL;
+}
+
+//  Wait until the router has seen all N windows join (and main too, when
+//  it is attached): their two subscriptions each approved, for raw (its
+//  own topic and the broadcast one, as a prokit window's join has both).
+static bool
+scale_all_seen (scale_side_t *side, int n)
+{
+    long want = side->raw ? 2L * n : n + 1L, kib, count = 0;
+    int64_t deadline = now_ns () + (int64_t) 60000 * 1000000;
+    while (scale_server_state (side, &kib, &count) && count < want && now_ns () < deadline)
+        sleep_ms (20);
+    if (count < want) {
+        bad ("%s: the router counts %ld of %ld %s", side->name, count, want,
+             side->raw ? "subscriptions" : "windows");
+        return false;
+    }
+    if (side->pk_main_running && !wait_windows (&side->pk_main, n + 1, true, 60000)) {
+        bad ("%s: main saw %d of %d windows join", side->name, atomic_load (&side->pk_main.windows),
+             n + 1);
+        return false;
+    }
+    return true;
+}
+
+//  The router's process killed: its ipc files stay (a prokit router's
+//  channel is the endpoint's path with ".pub").
+static void
+scale_kill_server (scale_side_t *side)
+{
+    if (!side->server_running)
+        return;
+    child_kill (&side->server);
+    side->server_running = false;
+    char path[300];
+    if (strncmp (side->endpoint, "ipc://", 6) == 0) {
+        unlink (side->endpoint + 6);
+        snprintf (path, sizeof (path), "%s.pub", side->endpoint + 6);
+        unlink (path);
+    }
+    if (strncmp (side->channel, "ipc://", 6) == 0)
+        unlink (side->channel + 6);
+}
+
+static void
+scale_close (scale_side_t *side)
+{
+    scale_kill_server (side);
+    if (side->dealer)
+        zmq_close (side->dealer);
+    prokit_window_destroy (&side->window);
+    if (side->raw_echo_running) {
+        atomic_store (&side->raw_echo.stop, true);
+        pthread_join (side->raw_echo.thread, NULL);
+    }
+    if (side->raw_echo.socket)
+        zmq_close (side->raw_echo.socket);
+    if (side->pk_main_running)
+        pk_server_stop (&side->pk_main);
+}
+
+//  One side: RTT with the probe alone; N windows joined at once from
+//  child processes of at most PER_CHILD each; the router's memory and
+//  idle CPU, and RTT, with them; then every process killed.
+static scale_result_t
+scale_run (bool raw, bool broker, uint8_t *buf, int n, int per_child)
+{
+    scale_result_t result = { NAN, NAN, NAN, NAN, NAN, NAN, 0, false };
+    scale_side_t side;
+    memset (&side, 0, sizeof (side));
+    side.raw = raw;
+    side.broker = broker;
+    side.name =
+        raw ? (broker ? "raw via a broker" : "raw") : (broker ? "prokit via a broker" : "prokit");
+    samples_t one, all, warmup;
+    samples_init (&one, C.many_rtt);
+    samples_init (&all, C.many_rtt);
+    samples_init (&warmup, 2 * C.warmup);
+    int processes = (n + per_child - 1) / per_child;
+    child_t *children = (child_t *) calloc ((size_t) processes, sizeof (*children));
+    int spawned = 0;
+    long server_before = -1, server_after = -1, main_before = -1, count;
+    bool ok = scale_open (&side);
+    if (!ok)
+        bad ("%s: set-up failed", side.name);
+    else {
+        scale_sample (&side, buf, C.warmup, &warmup);
+        scale_sample (&side, buf, C.many_rtt, &one);
+        ok = scale_server_state (&side, &server_before, &count);
+        malloc_trim (0);
+        main_before = rss_kib ();
+    }
+    for (int i = 0; ok && i < processes; i++) {
+        int first = i * per_child;
+        int windows = n - first < per_child ? n - first : per_child;
+        if (child_spawn (&children[i], raw ? "--raw-windows" : "--windows", windows, first,
+                         side.endpoint, raw ? side.channel : NULL) != 0) {
+            bad ("cannot spawn %s", s_self_exe);
+            ok = false;
+        }
+        else
+            spawned++;
+    }
+    //  Every child has started (its libzmq context, its limits): now they
+    //  all join at once.
+    int64_t go = now_ns ();
+    for (int i = 0; ok && i < spawned; i++)
+        child_go (&children[i]);
+    int failures = 0;
+    for (int i = 0; ok && i < spawned; i++) {
+        char line[128];
+        int failed = -1, joined = 0;
+        double ms;
+        int left = 300000 - (int) ((now_ns () - go) / 1000000);
+        if (child_read_line (&children[i], line, sizeof (line), left > 0 ? left : 1) < 0 ||
+            sscanf (line, "READY %d %lf %d", &failed, &ms, &joined) != 3) {
+            bad ("%s: window process %d of %d did not report within 300 s", side.name, i + 1,
+                 spawned);
+            ok = false;
+        }
+        else {
+            failures += failed;
+            result.joined += joined;
+        }
+    }
+    if (ok) {
+        result.join_ms = (double) (now_ns () - go) / 1e6;
+        if (failures) {
+            long kib = -1;
+            count = -1;
+            scale_server_state (&side, &kib, &count);
+            bad ("%s: %d of %d windows joined in %.0f ms, then a join failed in %d of the %d "
+                 "processes (each stops at its first); the router counts %ld",
+                 side.name, result.joined, n, result.join_ms, failures, spawned, count);
+            ok = false;
+        }
+    }
+    if (ok && scale_all_seen (&side, n)) {
+        note ("%s: %d windows from %d processes joined in %.1f ms, all seen in %.1f ms", side.name,
+              n, spawned, result.join_ms, (double) (now_ns () - go) / 1e6);
+        sleep_ms (300); //  let connection set-up and the first heartbeats settle
+        ok = scale_server_state (&side, &server_after, &count);
+        malloc_trim (0);
+        long main_after = rss_kib ();
+        result.kib_server = (double) (server_after - server_before) / n;
+        if (broker)
+            result.kib_main = (double) (main_after - main_before) / n;
+        //  Nothing is asked of it meanwhile: what it does is its own.
+        double cpu = proc_cpu_seconds (side.server.pid);
+        int64_t start = now_ns ();
+        sleep_ms (C.scale_idle_ms);
+        result.cpu_idle =
+            100 * (proc_cpu_seconds (side.server.pid) - cpu) / ((double) (now_ns () - start) / 1e9);
+        scale_sample (&side, buf, C.warmup, &warmup);
+        scale_sample (&side, buf, C.many_rtt, &all);
+        note ("%s: %.1f KiB per window (the router's process), %.1f KiB (main's), the router's "
+              "process idle at %.0f%% of a CPU",
+              side.name, result.kib_server, result.kib_main, result.cpu_idle);
+    }
+    else
+        ok = false;
+    //  Every process killed, the router's first: windows leaving one by
+    //  one would each cost it a walk of its whole subscription trie.
+    scale_kill_server (&side);
+    for (int i = 0; i < spawned; i++)
+        child_kill (&children[i]);
+    scale_close (&side);
+    if (one.failed || all.failed || warmup.failed) {
+        bad ("%s: %d round trips failed", side.name, one.failed + all.failed + warmup.failed);
+        ok = false;
+    }
+    samples_sort (&one);
+    samples_sort (&all);
+    result.rtt1 = percentile (one.values, one.count, 0.5);
+    result.rttn = percentile (all.values, all.count, 0.5);
+    result.ok = ok;
+    free (children);
+    samples_free (&one);
+    samples_free (&all);
+    samples_free (&warmup);
+    return result;
+}
+
+static void
+bench_scale (uint8_t *buf)
+{
+    int n = C.scale, per_child = C.scale_per_child;
+    //  The router's process holds two connections per window (main's
+    //  router, or the raw ROUTER and XPUB); a window's process about ten
+    //  descriptors per window. Children inherit the limit.
+    long need = 2L * n + 512;
+    long limit = raise_fd_limit_to (need);
+    if (limit < need) {
+        int fit = limit > 512 ? (int) ((limit - 512) / 2) : 0;
+        note_after ("many10k: the descriptor limit is %ld and could not be raised to the %ld "
+                    "that %d windows need in the router's process: %d windows instead",
+                    limit, need, n, fit);
+        n = fit;
+    }
+    if (limit < 12L * per_child + 256) {
+        per_child = limit > 256 ? (int) ((limit - 256) / 12) : 0;
+        note_after ("many10k: descriptor limit %ld: at most %d windows per process", limit,
+                    per_child);
+    }
+    if (n <= 0 || per_child <= 0) {
+        bad ("many10k: not enough descriptors (limit %ld)", limit);
+        return;
+    }
+    int processes = (n + per_child - 1) / per_child;
+    note ("many10k: %d windows from %d processes, descriptor limit %ld", n, processes, limit);
+    scale_result_t raw = scale_run (true, false, buf, n, per_child);
+    scale_result_t pk = scale_run (false, false, buf, n, per_child);
+    scale_result_t raw_b = scale_run (true, true, buf, n, per_child);
+    scale_result_t pk_b = scale_run (false, true, buf, n, per_child);
+
+    char figure[160];
+    const scale_result_t *raws[] = { &raw, &raw_b }, *pks[] = { &pk, &pk_b };
+    for (int b = 0; b < 2; b++) {
+        const scale_result_t *r = raws[b], *p = pks[b];
+        const char *via = b ? "via a broker: " : "";
+        snprintf (figure, sizeof (figure), "%sRTT p50 16 B ipc, 1 window joined (%d-window run)",
+                  via, n);
+        add_figure (figure, r->rtt1, p->rtt1, "us", true, 0);
+        snprintf (figure, sizeof (figure), "%sRTT p50 16 B ipc, %d idle windows joined", via, n);
+        add_figure (figure, r->rttn, p->rttn, "us", true, 0);
+        snprintf (figure, sizeof (figure), "%sRTT p50 with %d joined ÷ with 1 (ratio: prokit's)",
+                  via, n);
+        add_growth (figure, r->rttn / r->rtt1, p->rttn / p->rtt1, n, 1.25);
+        snprintf (figure, sizeof (figure), "%s-process RSS per idle window, %d joined",
+                  b ? "broker" : "main", n);
+        add_figure (figure, r->kib_server, p->kib_server, "KiB", true, 1.1);
+        if (b) {
+            //  Main's own process, attached: the raw main's DEALER holds
+            //  nothing per window, so there is no ratio to give.
+            row_t *row = add_figure ("main-process RSS per idle window, attached to the broker",
+                                     r->kib_main, p->kib_main, "KiB", true, 0);
+            row->ratio_value = NAN;
+            snprintf (row->ratio, sizeof (row->ratio), "—");
+        }
+        //  Raw sends no heartbeats: its idle CPU is nearly nothing.
+        snprintf (figure, sizeof (figure),
+                  "%s-process CPU with %d idle windows joined, %% of one CPU",
+                  b ? "broker" : "main", n);
+        row_t *row = add_figure (figure, r->cpu_idle, p->cpu_idle, "%", true, 0);
+        row->ratio_value = NAN;
+        snprintf (row->ratio, sizeof (row->ratio), "—");
+        snprintf (figure, sizeof (figure), "time to join %d windows%s, %d processes at once", n,
+                  b ? " to the broker" : "", processes);
+        row = add_figure (figure, r->join_ms, p->join_ms, "ms", true, 0);
+        //  A side whose joins failed: how far it got, and in how long.
+        const scale_result_t *sides[] = { r, p };
+        char *texts[] = { row->raw, row->prokit };
+        for (int i = 0; i < 2; i++)
+            if (sides[i]->joined < n && !isnan (sides[i]->join_ms)) {
+                snprintf (texts[i], sizeof (row->raw), "%d joined, then a join failed (%.0f ms)",
+                          sides[i]->joined, sides[i]->join_ms);
+                row->ratio_value = NAN;
+                snprintf (row->ratio, sizeof (row->ratio), "n/a");
+            }
+        note ("many10k %s: raw rtt %.1f/%.1f µs, %.1f KiB, %.0f%% CPU, join %.0f ms; prokit rtt "
+              "%.1f/%.1f µs, %.1f KiB (main %.1f), %.0f%% CPU, join %.0f ms (%d joined)",
+              b ? "broker" : "embedded", r->rtt1, r->rttn, r->kib_server, r->cpu_idle, r->join_ms,
+              p->rtt1, p->rttn, p->kib_server, p->kib_main, p->cpu_idle, p->join_ms, p->joined);
+    }
+}
+
 //  --- the child modes ---------------------------------------------------------------
+
+//  Read one line of the parent's from standard input into LINE, within
+//  MS, serving the raw channel PUB (unless NULL) into SEEN meanwhile.
+//  False when the parent went away or said nothing in time.
+static bool
+child_read_command (char *line, size_t size, int ms, void *pub, raw_seen_t *seen)
+{
+    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
+    size_t len = 0;
+    while (now_ns () < deadline) {
+        zmq_pollitem_t items[] = { { NULL, 0, ZMQ_POLLIN, 0 }, { pub, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, pub ? 2 : 1, 1000) <= 0)
+            continue;
+        if (items[1].revents & ZMQ_POLLIN)
+            while (raw_channel_take (pub, seen, ZMQ_DONTWAIT))
+                ;
+        if (!(items[0].revents & ZMQ_POLLIN))
+            continue;
+        char c;
+        if (read (0, &c, 1) != 1)
+            return false;
+        if (c == '\n') {
+            line[len] = 0;
+            return true;
+        }
+        if (len + 1 < size)
+            line[len++] = c;
+    }
+    return false;
+}
+
+//  Wait for the parent's "go", at most MS. False if it said anything
+//  else, or went away.
+static bool
+child_wait_go (int ms)
+{
+    char line[16];
+    return child_read_command (line, sizeof (line), ms, NULL, NULL) && strcmp (line, "go") == 0;
+}
+
+//  The router's process of the many10k scenario (--server KIND): KIND raw
+//  is a ROUTER that echoes and forwards (raw_server_t) and an XPUB channel
+//  whose subscriptions it approves, and says "READY ROUTER CHANNEL"; main
+//  is a prokit main with its router and an echo handler, broker a prokit
+//  broker, each saying "READY ENDPOINT". Then each "state" is answered
+//  with "STATE RSS_KIB COUNT", COUNT the windows joined (prokit) or the
+//  subscriptions approved (raw), until "quit" or the end of the input.
+static int
+child_server (const char *kind)
+{
+    raise_fd_limit ();
+    s_ctx = zmq_ctx_new ();
+    raw_server_t raw;
+    void *pub = NULL;
+    raw_seen_t seen = { 0, 0 };
+    pk_server_t main_server;
+    prokit_broker_t *broker = NULL;
+    char endpoint[256], channel[256] = "";
+    bool ok = false;
+    if (strcmp (kind, "raw") == 0) {
+        ok = raw_server_start (&raw, "ipc") == 0;
+        if (ok && !(pub = raw_channel_new (channel, sizeof (channel)))) {
+            raw_server_stop (&raw);
+            ok = false;
+        }
+        if (ok)
+            snprintf (endpoint, sizeof (endpoint), "%s", raw.endpoint);
+    }
+    else if (strcmp (kind, "main") == 0) {
+        ok = pk_server_start (&main_server, "ipc", true) == 0;
+        if (ok)
+            snprintf (endpoint, sizeof (endpoint), "%s", main_server.endpoint);
+    }
+    else if (strcmp (kind, "broker") == 0) {
+        make_endpoint (endpoint, sizeof (endpoint), "ipc");
+        prokit_broker_opts_t opts;
+        prokit_broker_opts_init (&opts);
+        opts.endpoints[0] = endpoint;
+        int error = 0;
+        broker = prokit_broker_new (&opts, &error);
+        if (!broker)
+            fprintf (stderr, "prokit-bench broker: %s: %s\n", endpoint, prokit_strerror (error));
+        ok = broker != NULL;
+    }
+    if (!ok) {
+        zmq_ctx_term (s_ctx);
+        return 1;
+    }
+    printf ("READY %s %s\n", endpoint, channel);
+    fflush (stdout);
+    char line[64];
+    while (child_read_command (line, sizeof (line), CHILD_LIFE_MS, pub, &seen) &&
+           strcmp (line, "quit") != 0) {
+        long count = seen.subscribed;
+        if (broker) {
+            prokit_stats_t stats;
+            memset (&stats, 0, sizeof (stats));
+            prokit_broker_stats (broker, &stats, sizeof (stats));
+            count = (long) stats.windows;
+        }
+        else if (!pub)
+            count = atomic_load (&main_server.windows);
+        malloc_trim (0);
+        printf ("STATE %ld %ld\n", rss_kib (), count);
+        fflush (stdout);
+    }
+    if (pub) {
+        raw_channel_destroy (&pub, channel);
+        raw_server_stop (&raw);
+    }
+    else if (broker)
+        prokit_broker_destroy (&broker);
+    else
+        pk_server_stop (&main_server);
+    zmq_ctx_term (s_ctx);
+    return 0;
+}
 
 //  Wait for the parent to say "quit" (or to go away), at most MS.
 static void
@@ -2290,7 +2932,7 @@ child_wait_parent (int ms)
 }
 
 static int
-child_windows (int n, const char *endpoint)
+child_windows (int n, const char *endpoint, int first)
 {
     raise_fd_limit ();
     //  Each window holds four libzmq sockets (its DEALER, a monitor, the
@@ -2300,25 +2942,53 @@ child_windows (int n, const char *endpoint)
     setenv ("ZSYS_MAX_SOCKETS", max_sockets, 1);
     prokit_window_t **windows = (prokit_window_t **) calloc ((size_t) n, sizeof (*windows));
     int failures = 0;
+    if (!child_wait_go (120000))
+        return 1;
     int64_t start = now_ns ();
-    for (int i = 0; i < n; i++) {
+    int joined = 0;
+    for (int i = 0; i < n && !failures; i++) {
         char name[32];
-        snprintf (name, sizeof (name), "idle%d", i);
+        snprintf (name, sizeof (name), "idle%d", first + i);
         prokit_window_opts_t opts;
         prokit_window_opts_init (&opts);
         opts.endpoint = endpoint;
         opts.join_timeout_ms = 10000;
         int error = 0;
         windows[i] = prokit_window_new (name, &opts, &error);
-        if (!windows[i]) {
-            if (failures++ == 0)
-                fprintf (stderr, "prokit-bench child: window %d: %s\n", i, prokit_strerror (error));
+        if (windows[i])
+            joined++;
+        else {
+            //  The first failure ends the joining: each more would wait
+            //  out its timeout.
+            failures++;
+            fprintf (stderr, "prokit-bench child: window %s, after %d joined: %s\n", name, joined,
+                     prokit_strerror (error));
         }
     }
     double join_ms = (double) (now_ns () - start) / 1e6;
-    printf ("READY %d %.3f\n", failures, join_ms);
+    printf ("READY %d %.3f %d\n", failures, join_ms, joined);
     fflush (stdout);
-    child_wait_parent (240000);
+    //  Idle as a window's program is: in its loop, dispatching when its
+    //  descriptor says so (a window dropped by the router rejoins there),
+    //  until the parent says "quit" or goes away.
+    struct pollfd *items = (struct pollfd *) calloc ((size_t) n + 1, sizeof (*items));
+    items[0] = (struct pollfd){ 0, POLLIN, 0 };
+    for (int i = 0; i < n; i++)
+        items[i + 1] =
+            (struct pollfd){ windows[i] ? prokit_window_fd (windows[i]) : -1, POLLIN, 0 };
+    int64_t deadline = now_ns () + (int64_t) CHILD_LIFE_MS * 1000000;
+    while (now_ns () < deadline && poll (items, (nfds_t) n + 1, 1000) >= 0) {
+        if (items[0].revents) {
+            char buf[64];
+            ssize_t got = read (0, buf, sizeof (buf));
+            if (got <= 0 || memchr (buf, 'q', (size_t) got))
+                break;
+        }
+        for (int i = 0; i < n; i++)
+            if (items[i + 1].revents)
+                prokit_window_dispatch (windows[i]);
+    }
+    free (items);
     for (int i = 0; i < n; i++)
         prokit_window_destroy (&windows[i]);
     free (windows);
@@ -2329,7 +2999,7 @@ child_windows (int n, const char *endpoint)
 //  channel at CHANNEL, subscribed to a topic of its own and the broadcast
 //  one, as a prokit window's two connections.
 static int
-child_raw_windows (int n, const char *endpoint, const char *channel)
+child_raw_windows (int n, const char *endpoint, int first, const char *channel)
 {
     raise_fd_limit ();
     void *ctx = zmq_ctx_new ();
@@ -2339,22 +3009,29 @@ child_raw_windows (int n, const char *endpoint, const char *channel)
     char broadcast[RAW_TOPIC_SIZE + 1];
     raw_topic (broadcast, RAW_BROADCAST);
     int failures = 0;
+    if (!child_wait_go (120000)) {
+        zmq_ctx_term (ctx);
+        return 1;
+    }
     int64_t start = now_ns ();
-    for (int i = 0; i < n; i++) {
+    int joined = 0;
+    for (int i = 0; i < n && !failures; i++) {
         //  Connect, then one round trip: the raw counterpart of a join.
         dealers[i] = raw_dealer (ctx, endpoint, NULL);
         char topic[RAW_TOPIC_SIZE + 1];
-        raw_topic (topic, i);
+        raw_topic (topic, first + i);
         subs[i] = raw_sub (ctx, channel, topic, broadcast);
         uint8_t buf[16];
         if (!dealers[i] || !subs[i] ||
             raw_round_trip (dealers[i], NULL, buf, sizeof (buf), (uint64_t) i) < 0)
             failures++;
+        else
+            joined++;
     }
     double join_ms = (double) (now_ns () - start) / 1e6;
-    printf ("READY %d %.3f\n", failures, join_ms);
+    printf ("READY %d %.3f %d\n", failures, join_ms, joined);
     fflush (stdout);
-    child_wait_parent (240000);
+    child_wait_parent (CHILD_LIFE_MS);
     for (int i = 0; i < n; i++) {
         if (dealers[i])
             zmq_close (dealers[i]);
@@ -2372,9 +3049,8 @@ child_raw_windows (int n, const char *endpoint, const char *channel)
 static bool
 scenario_known (const char *name)
 {
-    static const char *names[] = {
-        "rtt", "w2w", "pipe", "send", "bcast", "bcast100", "slow", "many"
-    };
+    static const char *names[] = { "rtt",      "w2w",  "pipe", "send",   "bcast",
+                                   "bcast100", "slow", "many", "many10k" };
     for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
         if (strcmp (name, names[i]) == 0)
             return true;
@@ -2385,7 +3061,7 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: prokit-bench [--smoke] [--json] [--only "
-                     "rtt|w2w|pipe|send|bcast|bcast100|slow|many]\n"
+                     "rtt|w2w|pipe|send|bcast|bcast100|slow|many|many10k] [--scale N]\n"
                      "       prokit-bench --profile rtt|pipe|send|bcast|bcast100 raw|prokit N\n");
 }
 
@@ -2464,14 +3140,27 @@ main (int argc, char *argv[])
         s_pattern[i] = (uint8_t) (i * 31 + 7);
     C = s_full;
 
-    if ((argc == 4 && strcmp (argv[1], "--windows") == 0) ||
-        (argc == 5 && strcmp (argv[1], "--raw-windows") == 0)) {
+    bool child_mode = (argc == 5 && strcmp (argv[1], "--windows") == 0) ||
+                      (argc == 6 && strcmp (argv[1], "--raw-windows") == 0) ||
+                      (argc == 3 && strcmp (argv[1], "--server") == 0);
+    //  A child mode dies with the benchmark, whatever ends it.
+    if (child_mode && prctl (PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid () == 1)
+        return 1;
+    if ((argc == 5 && strcmp (argv[1], "--windows") == 0) ||
+        (argc == 6 && strcmp (argv[1], "--raw-windows") == 0)) {
         signal (SIGALRM, on_watchdog);
-        alarm (300);
-        int n = atoi (argv[2]);
-        int rc = n > 0 ? (argc == 4 ? child_windows (n, argv[3])
-                                    : child_raw_windows (n, argv[3], argv[4]))
-                       : 2;
+        alarm (CHILD_LIFE_MS / 1000 + 60);
+        int n = atoi (argv[2]), first = atoi (argv[4]);
+        int rc = n > 0 && first >= 0 ? (argc == 5 ? child_windows (n, argv[3], first)
+                                                  : child_raw_windows (n, argv[3], first, argv[5]))
+                                     : 2;
+        free (s_pattern);
+        return rc;
+    }
+    if (argc == 3 && strcmp (argv[1], "--server") == 0) {
+        signal (SIGALRM, on_watchdog);
+        alarm (CHILD_LIFE_MS / 1000 + 60);
+        int rc = child_server (argv[2]);
         free (s_pattern);
         return rc;
     }
@@ -2495,6 +3184,7 @@ main (int argc, char *argv[])
         return rc;
     }
     bool json = false;
+    int scale = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--smoke") == 0) {
             s_smoke_mode = true;
@@ -2504,12 +3194,16 @@ main (int argc, char *argv[])
             json = true;
         else if (strcmp (argv[i], "--only") == 0 && i + 1 < argc && scenario_known (argv[i + 1]))
             s_only = argv[++i];
+        else if (strcmp (argv[i], "--scale") == 0 && i + 1 < argc && atoi (argv[i + 1]) > 0)
+            scale = atoi (argv[++i]);
         else {
             usage ();
             free (s_pattern);
             return 2;
         }
     }
+    if (scale)
+        C.scale = scale;
     ssize_t len = readlink ("/proc/self/exe", s_self_exe, sizeof (s_self_exe) - 1);
     if (len <= 0) {
         fprintf (stderr, "prokit-bench: cannot find my own executable\n");
@@ -2520,7 +3214,7 @@ main (int argc, char *argv[])
     //  No infinite hangs: every wait has its deadline, and this one is the
     //  last resort.
     signal (SIGALRM, on_watchdog);
-    alarm (s_smoke_mode ? 110 : 600);
+    alarm (s_smoke_mode ? 110 : want_by_name ("many10k") ? 1800 : 600);
 
     s_ctx = zmq_ctx_new ();
     int major, minor, patch;
@@ -2550,6 +3244,8 @@ main (int argc, char *argv[])
         bench_slow ();
     if (want ("many"))
         bench_many (buf);
+    if (want_by_name ("many10k"))
+        bench_scale (buf);
     double seconds = (double) (now_ns () - start) / 1e9;
     double load_after = load_average ();
     free (buf);
@@ -2572,6 +3268,8 @@ main (int argc, char *argv[])
                 "state) with the windows in a\nchild process; raw: a ROUTER and an XPUB, a "
                 "DEALER and a SUB per window.\n");
     }
+    if (s_notes[0] && !json)
+        printf ("\n%s", s_notes);
     int failures = atomic_load (&s_bad);
     if (failures) {
         fprintf (stderr, "prokit-bench: FAILED: %d lost, mismatched or failed message check(s)\n",
