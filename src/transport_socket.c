@@ -211,11 +211,15 @@ s_unannounced (transport_t *base)
 }
 
 static const char *
-s_refusal_text (int event)
+s_refusal_text (const socket_transport_t *self, int event)
 {
-    return event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-               ? "our CURVE key is not allowed"
-               : "security handshake failed (CURVE expected, or the wrong router key)";
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return "our CURVE key is not allowed";
+    //  Without CURVE of our own, a handshake that fails was cut short (a
+    //  router past its limit of connections, or one that is going).
+    return self->curve_cert ? "security handshake failed (CURVE expected, or the wrong router key)"
+                            : "the connection was closed during its handshake (CURVE expected, or "
+                              "the router is at a limit)";
 }
 
 static bool
@@ -232,7 +236,7 @@ s_next_event (transport_t *base, transport_event_t *event)
         else if (got.event & CURVE_HANDSHAKE_FAILURES) {
             event->kind = TRANSPORT_EVENT_REFUSED;
             event->detail = got.event;
-            event->text = s_refusal_text (got.event);
+            event->text = s_refusal_text (self, got.event);
         }
         else
             continue;
