@@ -9,6 +9,7 @@
                   CREDIT, JOINED/LEFT, QUERY, INFO "windows", INFO "stats",
                   the header, BYE
         14, 15    the name and topic checks
+        16        the ACCOUNT decoder (the byte is taken modulo 17)
 
     Every frame is copied into a buffer of its own exact size, so that a
     read past a frame's end is a read past a heap block. Besides not
@@ -146,7 +147,8 @@ s_hello (const uint8_t *body, size_t size)
            again.shown == hello.shown && again.version == hello.version &&
            again.channel == hello.channel && again.credit == hello.credit &&
            strcmp (again.last.topic, hello.last.topic) == 0 &&
-           again.last.count == hello.last.count && again.last.dealer == hello.last.dealer);
+           again.last.count == hello.last.count && again.last.dealer == hello.last.dealer &&
+           again.account == hello.account);
     free (out);
 }
 
@@ -172,7 +174,8 @@ s_welcome (const uint8_t *body, size_t size)
     CHECK (again.max_payload == welcome.max_payload && again.heartbeat_ms == welcome.heartbeat_ms &&
            again.version == welcome.version && strcmp (again.instance, welcome.instance) == 0 &&
            strcmp (again.channel, channel ? welcome.channel : "") == 0 &&
-           strcmp (again.topic, channel ? welcome.topic : "") == 0);
+           strcmp (again.topic, channel ? welcome.topic : "") == 0 &&
+           again.account == welcome.account);
     free (out);
 }
 
@@ -242,6 +245,54 @@ s_receipt (const uint8_t *body, size_t size)
         for (size_t i = 0; i < first->count; i++)
             CHECK (strcmp (again->storage[i], first->storage[i]) == 0 &&
                    again->counts[i] == first->counts[i]);
+        free (out);
+    }
+    free (first);
+    free (again);
+}
+
+typedef struct {
+    char storage[PROTO_ACCOUNT_WINDOWS][PROTO_NAME_MAX + 1];
+    proto_account_window_t windows[PROTO_ACCOUNT_WINDOWS];
+    size_t count;
+    bool plain; //  no name cut short by a NUL
+} accounts_t;
+
+static void
+s_account_window (const char *name, uint64_t published, uint64_t settled, void *arg)
+{
+    accounts_t *accounts = (accounts_t *) arg;
+    size_t len = strlen (name);
+    CHECK (len <= PROTO_NAME_MAX);
+    accounts->plain = accounts->plain && len > 0;
+    if (accounts->count < PROTO_ACCOUNT_WINDOWS) {
+        memcpy (accounts->storage[accounts->count], name, len + 1);
+        accounts->windows[accounts->count] =
+            (proto_account_window_t){ accounts->storage[accounts->count], published, settled };
+        accounts->count++;
+    }
+}
+
+static void
+s_account (const uint8_t *body, size_t size)
+{
+    accounts_t *first = (accounts_t *) calloc (1, sizeof (accounts_t));
+    accounts_t *again = (accounts_t *) calloc (1, sizeof (accounts_t));
+    CHECK (first && again);
+    first->plain = again->plain = true;
+    uint64_t handled = 0, handled_again = 0;
+    if (proto_account_decode (body, size, &handled, s_account_window, first) == PROKIT_OK &&
+        first->plain) {
+        uint8_t *out = (uint8_t *) malloc (PROTO_ACCOUNT_BODY_MAX);
+        CHECK (out);
+        size_t n = proto_account_encode (out, handled, first->windows, first->count);
+        CHECK (n <= PROTO_ACCOUNT_BODY_MAX);
+        CHECK (proto_account_decode (out, n, &handled_again, s_account_window, again) == PROKIT_OK);
+        CHECK (handled_again == handled && again->count == first->count);
+        for (size_t i = 0; i < first->count; i++)
+            CHECK (strcmp (again->storage[i], first->storage[i]) == 0 &&
+                   again->windows[i].published == first->windows[i].published &&
+                   again->windows[i].settled == first->windows[i].settled);
         free (out);
     }
     free (first);
@@ -421,7 +472,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t which = data[0] % 16;
+    uint8_t which = data[0] % 17;
     //  The rest as a block of its own, for the body decoders.
     uint8_t *rest = s_copy (data + 1, size - 1);
     size_t rest_size = size - 1;
@@ -441,7 +492,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 12: s_header (rest, rest_size); break;
     case 13: s_bye (rest, rest_size); break;
     case 14: s_names (rest, rest_size); break;
-    default: s_topic (rest, rest_size); break;
+    case 15: s_topic (rest, rest_size); break;
+    default: s_account (rest, rest_size); break;
     }
     free (rest);
     return 0;

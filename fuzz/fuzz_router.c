@@ -1,14 +1,16 @@
 /*  fuzz_router.c: the routing core (src/router.c) fed whole messages by
     its peers, in-process.
 
-    Two routers are made once and reused across inputs, each bound to an
+    Three routers are made once and reused across inputs, each bound to an
     inproc:// endpoint with two raw DEALERs (and a SUB on its PUB channel)
     connected: one with an embedded main (served here, as main's thread
     would: its inbox emptied, its requests answered), one without (a
-    DEALER may then claim "@main"). The harness drives the core itself
-    (router_core_process()), on this one thread, as the embedded main does.
+    DEALER may then claim "@main"), and one without and with an access
+    list (RIG_ACL). The harness drives the core itself
+    (router_core_process(), and the receipts its thread flushes on a
+    timer), on this one thread, as the embedded main does.
 
-    The input: its first byte picks the router (bit 0); the rest is records
+    The input: its first byte picks the router (modulo 3); the rest is records
     as fuzz_input.h says, grouped into messages (FUZZ_MORE), each sent from
     the DEALER its first record names (FUZZ_SECOND), the router driven
     after each. Then every DEALER that spoke says BYE (leaving whatever it
@@ -50,6 +52,7 @@
 #define NAMES_MAX 32
 #define PUMPS_MAX 1000  //  rounds of driving the router before it counts as stuck
 #define INBOX_MAX 10000 //  items main takes in one round before that counts as a loop
+#define TOPICS_MAX 16
 
 typedef struct rig {
     router_state_t state;
@@ -57,17 +60,20 @@ typedef struct rig {
     char endpoint[64];
     void *dealers[DEALERS];
     void *sub;
-    //  This input's: the names DEALERs were welcomed under, whether the
-    //  SUB subscribed to anything, which DEALERs spoke, the sync PINGs.
+    //  This input's: the names DEALERs were welcomed under, the topics
+    //  the SUB subscribed to, which DEALERs spoke, the sync PINGs.
     char names[NAMES_MAX][PROTO_NAME_MAX + 1];
     size_t name_count;
     bool subscribed;
+    uint8_t topics[TOPICS_MAX][PROTO_TOPIC_WIRE];
+    size_t topic_count; //  more than TOPICS_MAX: the SUB is made anew
     bool used[DEALERS];
     uint64_t sync_id;
     bool synced[DEALERS];
 } rig_t;
 
-static rig_t s_rigs[2];
+#define RIGS 3
+static rig_t s_rigs[RIGS];
 static uint64_t s_syncs;
 
 static void
@@ -167,6 +173,9 @@ s_on_dealer (rig_t *rig, size_t index, zmq_msg_t *frames, size_t count)
             //  Join the channel as a window would: subscribe to the topic.
             CHECK (zmq_setsockopt (rig->sub, ZMQ_SUBSCRIBE, topic, sizeof (topic)) == 0);
             rig->subscribed = true;
+            if (rig->topic_count < TOPICS_MAX)
+                memcpy (rig->topics[rig->topic_count], topic, sizeof (topic));
+            rig->topic_count++;
         }
     }
     if (msg.command == PROTO_PONG && rig->sync_id && msg.id == rig->sync_id)
@@ -265,6 +274,9 @@ s_pump (rig_t *rig)
     //  inproc has no connection events for the monitor to report; the
     //  channel's subscriptions are read anyway while a window joins.
     router_core_process (&rig->state, false, false);
+    //  What the router's thread does on its timer: confirmations short of
+    //  a batch (RECEIPT, ACCOUNT) go out.
+    router_core_flush_receipts (&rig->state);
     if (rig->embedded)
         s_serve_main (rig);
     s_drain_clients (rig);
@@ -285,8 +297,14 @@ s_client (int type, const char *endpoint)
     return socket;
 }
 
+//  The third router's access list: connections without a key (inproc's)
+//  may be main and claim a few names.
+#define RIG_ACL                                                                                    \
+    ACL_LOCAL " @main work render-* a?\n"                                                          \
+              "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7 *\n"
+
 static void
-s_rig_init (rig_t *rig, int index, bool embedded)
+s_rig_init (rig_t *rig, int index, bool embedded, bool acl)
 {
     memset (rig, 0, sizeof (*rig));
     rig->embedded = embedded;
@@ -301,6 +319,12 @@ s_rig_init (rig_t *rig, int index, bool embedded)
     //  A lost session's grace is ten heartbeat timeouts: keep it at 1 s.
     config.heartbeat_ivl_ms = 100;
     config.heartbeat_timeout_ms = 100;
+    if (acl) {
+        //  The router takes it as router_new() hands it over.
+        char error[256];
+        rig->state.acl = acl_parse (RIG_ACL, error, sizeof (error));
+        CHECK (rig->state.acl);
+    }
     char bound[ROUTER_ENDPOINTS_MAX][ROUTER_BOUND_MAX];
     CHECK (router_core_init (&rig->state, &config, bound) == PROKIT_OK);
     //  Main's thread drives the core: the inbox needs no eventfd.
@@ -323,8 +347,8 @@ s_rig_free (rig_t *rig)
 static void
 s_at_exit (void)
 {
-    s_rig_free (&s_rigs[0]);
-    s_rig_free (&s_rigs[1]);
+    for (size_t i = 0; i < RIGS; i++)
+        s_rig_free (&s_rigs[i]);
 }
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -338,8 +362,9 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     prokit_set_log (s_log_sink, NULL);
     zsys_handler_set (NULL); //  libFuzzer's signal handlers, not CZMQ's
     CHECK (zsys_init ());
-    s_rig_init (&s_rigs[0], 0, true);
-    s_rig_init (&s_rigs[1], 1, false);
+    s_rig_init (&s_rigs[0], 0, true, false);
+    s_rig_init (&s_rigs[1], 1, false, false);
+    s_rig_init (&s_rigs[2], 2, false, true);
     //  After zsys_init()'s own: runs before CZMQ terminates the context.
     atexit (s_at_exit);
     return 0;
@@ -365,7 +390,9 @@ s_send_bytes (void *socket, const void *first, size_t first_size)
 }
 
 //  Leave the registry as the input found it, and make sure the router
-//  still answers: each DEALER that spoke says BYE, then PING.
+//  still answers: each DEALER that spoke says BYE, then PING. The BYE says
+//  the window took in everything it was sent, so that its session is
+//  settled at once rather than kept for a second as a lost one.
 static void
 s_settle (rig_t *rig)
 {
@@ -373,10 +400,16 @@ s_settle (rig_t *rig)
     uint8_t bye[PROTO_HEADER_SIZE], ping[PROTO_HEADER_SIZE];
     proto_header_encode (bye, PROTO_BYE, 0);
     proto_header_encode (ping, PROTO_PING, rig->sync_id);
+    proto_bye_t said = { .counted = true, .dealer_counted = true };
+    said.last.count = said.last.dealer = (uint64_t) 1 << 62;
+    uint8_t bye_body[PROTO_BYE_BODY_MAX];
+    size_t bye_body_size = proto_bye_encode (bye_body, &said);
     for (size_t i = 0; i < DEALERS; i++) {
         rig->synced[i] = !rig->used[i];
         if (rig->used[i]) {
-            s_send_bytes (rig->dealers[i], bye, sizeof (bye));
+            CHECK (zmq_send (rig->dealers[i], bye, sizeof (bye), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+            CHECK (zmq_send (rig->dealers[i], "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+            CHECK (zmq_send (rig->dealers[i], bye_body, bye_body_size, ZMQ_DONTWAIT) >= 0);
             s_send_bytes (rig->dealers[i], ping, sizeof (ping));
         }
     }
@@ -401,9 +434,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    rig_t *rig = &s_rigs[data[0] & 1];
+    rig_t *rig = &s_rigs[data[0] % RIGS];
     rig->name_count = 0;
     rig->subscribed = false;
+    rig->topic_count = 0;
     //  The first DEALER always speaks: the router answers its PING.
     rig->used[0] = true;
     rig->used[1] = false;
@@ -436,11 +470,23 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (size_t i = 0; i < count; i++)
         zmq_msg_close (&frames[i]);
     s_settle (rig);
-    if (rig->subscribed) {
+    if (rig->topic_count > TOPICS_MAX) {
         //  A fresh SUB: the old one's subscriptions (topics of sessions
         //  that ended) go with its connection.
         zsys_close (rig->sub, __FILE__, __LINE__);
         rig->sub = s_client (ZMQ_SUB, rig->state.channels[0]);
+    }
+    else if (rig->topic_count > 0) {
+        //  The topics of sessions that ended, off the SUB, and off the
+        //  channel's XPUB, which (ZMQ_XPUB_MANUAL) drops a subscription
+        //  only when told, for the connection it last read from: the SUB's,
+        //  the only one. Both free their entries now, not in a later input.
+        for (size_t i = 0; i < rig->topic_count; i++)
+            CHECK (zmq_setsockopt (rig->sub, ZMQ_UNSUBSCRIBE, rig->topics[i], PROTO_TOPIC_WIRE) ==
+                   0);
+        router_core_drain_pub (&rig->state);
+        for (size_t i = 0; i < rig->topic_count; i++)
+            zmq_setsockopt (rig->state.pub, ZMQ_UNSUBSCRIBE, rig->topics[i], PROTO_TOPIC_WIRE);
     }
     return 0;
 }

@@ -288,6 +288,7 @@ s_body_selector (uint8_t command)
     case PROTO_LEFT: return 8;
     case PROTO_QUERY: return 9;
     case PROTO_BYE: return 13;
+    case PROTO_ACCOUNT: return 16;
     default: return 0;
     }
 }
@@ -346,13 +347,21 @@ s_body_seeds (void)
 {
     uint8_t out[PROTO_RECEIPT_BODY_MAX];
     size_t n;
-    proto_hello_t hello = { 4242, true, true, 2, true, 100, { "f8f0f12393c58f37", 7, 3 } };
+    proto_hello_t hello = { .pid = 4242,
+                            .presence = true,
+                            .shown = true,
+                            .version = 2,
+                            .channel = true,
+                            .credit = 100,
+                            .last = { "f8f0f12393c58f37", 7, 3 } };
     n = proto_hello_encode (out, &hello);
     s_write_selected ("proto", "gen-hello-full", 3, out, n);
-    proto_welcome_t welcome = {
-        PROTO_DEFAULT_MAX_PAYLOAD, 1000, 2, "inproc://router.pub", "0123456789abcdef",
-        "9d0e4c1a7b3f5e21"
-    };
+    proto_welcome_t welcome = { .max_payload = PROTO_DEFAULT_MAX_PAYLOAD,
+                                .heartbeat_ms = 1000,
+                                .version = 2,
+                                .channel = "inproc://router.pub",
+                                .topic = "0123456789abcdef",
+                                .instance = "9d0e4c1a7b3f5e21" };
     n = proto_welcome_encode (out, &welcome);
     s_write_selected ("proto", "gen-welcome-channel", 4, out, n);
     n = proto_error_encode (out, -11, "'work' is not keeping up: its queue is full", 0);
@@ -364,7 +373,11 @@ s_body_seeds (void)
     proto_credit_t credit = { 1000, 200 };
     n = proto_credit_encode (out, &credit);
     s_write_selected ("proto", "gen-credit", 7, out, n);
-    proto_presence_t presence = { 4242, "127.0.0.1:40000", "connection lost", true, 1796511273135 };
+    proto_presence_t presence = { .pid = 4242,
+                                  .address = "127.0.0.1:40000",
+                                  .reason = "connection lost",
+                                  .shown = true,
+                                  .joined_at = 1796511273135 };
     n = proto_presence_encode (out, &presence);
     s_write_selected ("proto", "gen-presence", 8, out, n);
     n = proto_query_encode (out, "windows");
@@ -372,8 +385,12 @@ s_body_seeds (void)
     n = proto_query_encode (out, "stats");
     s_write_selected ("proto", "gen-query-stats", 9, out, n);
     //  INFO "windows": an array32 head, then one map per window.
-    proto_window_info_t info = { "work", 4242,          "localhost:1000:1000:4242",
-                                 true,   1796511273135, 1796511273999 };
+    proto_window_info_t info = { .name = "work",
+                                 .pid = 4242,
+                                 .address = "localhost:1000:1000:4242",
+                                 .shown = true,
+                                 .joined_at = 1796511273135,
+                                 .last_seen = 1796511273999 };
     n = PACK_ARRAY32_HEAD;
     n += proto_window_info_encode (out + n, &info);
     strcpy (info.name, "render-1");
@@ -386,12 +403,18 @@ s_body_seeds (void)
     s_write_selected ("proto", "gen-info-stats", 11, out, n);
     n = proto_prefix_encode (out, PROTO_SEND, PROTO_ID_ONE_WAY_BIT | 3, "work");
     s_write_selected ("proto", "gen-header-v2", 12, out, n);
-    proto_bye_t bye = { { "f8f0f12393c58f37", 10, 4 }, true, true, false };
+    proto_bye_t bye = { .last = { "f8f0f12393c58f37", 10, 4 },
+                        .counted = true,
+                        .dealer_counted = true };
     n = proto_bye_encode (out, &bye);
     s_write_selected ("proto", "gen-bye-counts", 13, out, n);
     s_write_selected ("proto", "gen-name-window", 14, "render-1", 8);
     s_write_selected ("proto", "gen-name-main", 14, "@main", 5);
     s_write_selected ("proto", "gen-topic", 15, "f8f0f12393c58f37", 16);
+    proto_account_window_t windows[] = { { "work", 10, 8 }, { "render-1", 3, 3 } };
+    uint8_t account[PROTO_ACCOUNT_BODY_MAX];
+    n = proto_account_encode (account, 13, windows, 2);
+    s_write_selected ("proto", "gen-account", 16, account, n);
 }
 
 //  A payload's bytes (the payload is destroyed).
@@ -517,10 +540,12 @@ s_router_seeds (void)
     uint8_t hi[16], ok[16], query[PROTO_QUERY_BODY_MAX], body[PROTO_BYE_BODY_MAX];
     size_t hi_size = s_payload_bytes (prokit_payload_new_string ("hi"), hi);
     size_t ok_size = s_payload_bytes (prokit_payload_new_string ("ok"), ok);
-    proto_hello_t v1 = { 4242, false, true, 0, false, 0, { "", 0, 0 } };
-    proto_hello_t v2 = { 4243, true, false, 2, false, 0, { "", 0, 0 } };
-    proto_hello_t channel = { 4244, true, true, 2, true, 100, { "", 0, 0 } };
-    proto_hello_t credit = { 4245, false, false, 2, false, 2, { "", 0, 0 } };
+    proto_hello_t v1 = { .pid = 4242, .shown = true };
+    proto_hello_t v2 = { .pid = 4243, .presence = true, .version = 2 };
+    proto_hello_t channel = {
+        .pid = 4244, .presence = true, .shown = true, .version = 2, .channel = true, .credit = 100
+    };
+    proto_hello_t credit = { .pid = 4245, .version = 2, .credit = 2 };
 
     //  A window asks the embedded main, and the router, then leaves.
     s_session_start (&s, true);
@@ -557,7 +582,7 @@ s_router_seeds (void)
     proto_credit_t counts = { 1, 1 };
     size = proto_credit_encode (body, &counts);
     s_v2 (&s, 0, PROTO_CREDIT, 0, "", body, size);
-    proto_bye_t bye = { { "", 1, 1 }, true, true, false };
+    proto_bye_t bye = { .last = { "", 1, 1 }, .counted = true, .dealer_counted = true };
     size = proto_bye_encode (body, &bye);
     s_v2 (&s, 0, PROTO_BYE, 0, "", body, size);
     s_write_buf ("router", "gen-channel-window", &s.b);
@@ -589,6 +614,31 @@ s_router_seeds (void)
     s_v2 (&s, 1, PROTO_CREDIT, 0, "", body, size);
     s_write_buf ("router", "gen-attached-main-channel", &s.b);
 
+    //  A main that asks for ACCOUNTs of what became of its messages, and
+    //  a window on the channel that confirms some of them.
+    s_session_start (&s, false);
+    proto_hello_t accounting = v2;
+    accounting.account = true;
+    s_hello (&s, 0, "@main", &accounting);
+    s_hello (&s, 1, "work", &channel);
+    for (int i = 0; i < 3; i++)
+        s_v2 (&s, 0, PROTO_SEND, PROTO_ID_ONE_WAY_BIT | (uint64_t) (i + 1), "work", hi, hi_size);
+    s_v2 (&s, 0, PROTO_BROADCAST, 4, "", hi, hi_size);
+    counts = (proto_credit_t){ 0, 2 };
+    size = proto_credit_encode (body, &counts);
+    s_v2 (&s, 1, PROTO_CREDIT, 0, "", body, size);
+    s_write_buf ("router", "gen-accounting-main", &s.b);
+
+    //  The router with an access list (fuzz_router.c, RIG_ACL): a main
+    //  and a window it allows, a name it does not.
+    s_session_start (&s, false);
+    s.b.data[0] = 2;
+    s_hello (&s, 0, "@main", &v2);
+    s_hello (&s, 1, "stranger", &v2);
+    s_hello (&s, 1, "render-7", &v2);
+    s_v2 (&s, 0, PROTO_SEND, PROTO_ID_ONE_WAY_BIT | 1, "render-7", hi, hi_size);
+    s_write_buf ("router", "gen-access-list", &s.b);
+
     //  Flow control: a window that holds 2 unconfirmed, sent 4.
     s_session_start (&s, false);
     s_hello (&s, 0, "@main", &v2);
@@ -608,7 +658,9 @@ s_router_seeds (void)
     s_session_start (&s, true);
     s_v1 (&s, 0, PROTO_SEND, "work", hi, hi_size);
     s_v1 (&s, 0, PROTO_PING, "", "", 0);
-    bye = (proto_bye_t){ { "0123456789abcdef", 3, 2 }, true, true, false };
+    bye = (proto_bye_t){ .last = { "0123456789abcdef", 3, 2 },
+                         .counted = true,
+                         .dealer_counted = true };
     size = proto_bye_encode (body, &bye);
     s_v1 (&s, 0, PROTO_BYE, "", body, size);
     s_hello (&s, 0, "work", &v1);
