@@ -250,7 +250,8 @@ s_unix (const char *path)
 {
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un address = { .sun_family = AF_UNIX };
-    snprintf (address.sun_path, sizeof (address.sun_path), "%s", path);
+    size_t length = strnlen (path, sizeof (address.sun_path) - 1); //  cut to fit
+    memcpy (address.sun_path, path, length);
     if (fd >= 0 && connect (fd, (struct sockaddr *) &address, sizeof (address)) != 0) {
         close (fd);
         fd = -1;
