@@ -139,6 +139,7 @@ typedef struct lost_session {
 //  as pending (accepted, not joined) for that address.
 typedef struct connection {
     char address[64];
+    bool known; //  the monitor announced it (ACCEPTED)
     bool open;
     bool pending;
 } connection_t;
@@ -1814,6 +1815,7 @@ s_connection_accepted (router_state_t *self, int fd)
     if (!connection)
         return;
     s_connection_address (fd, connection->address, sizeof (connection->address));
+    connection->known = true;
     connection->open = true;
     connection->pending = false;
     pending_t *count = s_count_of (self->pending, connection->address, true);
@@ -1844,6 +1846,16 @@ s_connection_joined (router_state_t *self, int fd)
         connection->pending = false;
         s_count_down (self->pending, connection->address);
     }
+}
+
+//  Has the connection on FD closed (its DISCONNECTED seen), and no other
+//  been accepted on it since? A HELLO read from it then would join a name
+//  for ever: no event is left to remove it.
+static bool
+s_connection_gone (router_state_t *self, int fd)
+{
+    connection_t *connection = fd >= 0 ? s_connection (self, fd, false) : NULL;
+    return connection && connection->known && !connection->open;
 }
 
 static void
@@ -2046,6 +2058,8 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
         //  Connection events first: a DISCONNECTED for an earlier
         //  connection with this fd must not remove the new one.
         s_drain_monitor (self);
+        if (s_connection_gone (self, zmq_msg_get (&frames[1], ZMQ_SRCFD)))
+            break; //  it closed before its HELLO was read: no event would remove it
         s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
                  zmq_msg_gets (&frames[1], "Peer-Address"),
                  self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, msg);

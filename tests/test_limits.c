@@ -336,6 +336,49 @@ test_connections_that_never_join_are_bounded_per_address (void **state)
     prokit_main_destroy (&main);
 }
 
+//  100 connections each send HELLO and close at once, in one burst (as
+//  windows killed right after starting would): none may stay joined, its
+//  name held by nobody. Main's count of windows comes back to 0.
+static bool
+s_no_windows (void *arg)
+{
+    return prokit_main_window_count ((prokit_main_t *) arg) == 0;
+}
+
+static void
+test_connections_that_close_after_hello_leave_no_ghost (void **state)
+{
+    (void) state;
+    prokit_main_t *main = tu_main_new ("ipc", NULL);
+    assert_non_null (main);
+    char endpoint[256];
+    snprintf (endpoint, sizeof (endpoint), "%s", prokit_main_endpoint (main));
+    void *context = zmq_ctx_new ();
+    void *dealers[100];
+    for (int i = 0; i < 100; i++) {
+        dealers[i] = zmq_socket (context, ZMQ_DEALER);
+        int linger = 1000;
+        zmq_setsockopt (dealers[i], ZMQ_LINGER, &linger, sizeof (linger));
+        assert_int_equal (zmq_connect (dealers[i], endpoint), 0);
+        char name[32];
+        snprintf (name, sizeof (name), "ghost-%d", i);
+        //  HELLO, version 1: "PK", version 1, command 1, id 1; the name; no body.
+        unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+        zmq_send (dealers[i], header, sizeof (header), ZMQ_SNDMORE);
+        zmq_send (dealers[i], name, strlen (name), ZMQ_SNDMORE);
+        zmq_send (dealers[i], "", 0, 0);
+    }
+    for (int i = 0; i < 100; i++)
+        zmq_close (dealers[i]); //  sent (linger), then the connection closes
+    zmq_ctx_term (context);
+    tu_handle_t handles[] = { { main, NULL } };
+    assert_true (tu_pump (handles, 1, s_no_windows, main, 10000));
+    prokit_window_t *window = tu_window_new (endpoint, "ghost-0");
+    assert_non_null (window);
+    prokit_window_destroy (&window);
+    prokit_main_destroy (&main);
+}
+
 int
 main (void)
 {
@@ -345,6 +388,7 @@ main (void)
         cmocka_unit_test (test_requests_waiting_at_main_beyond_the_limit_are_refused),
         cmocka_unit_test (test_messages_beyond_the_rate_are_refused_and_reported),
         cmocka_unit_test (test_connections_that_never_join_are_bounded_per_address),
+        cmocka_unit_test (test_connections_that_close_after_hello_leave_no_ghost),
     };
     return tu_run_tests (tests);
 }
