@@ -65,6 +65,12 @@ typedef struct account {
     zhashx_t *windows;   //  window name -> account_entry_t
 } account_t;
 
+//  A request handler of a named channel.
+typedef struct handler {
+    prokit_request_fn *fn;
+    void *arg;
+} handler_t;
+
 struct client {
     transport_t *transport;
     //  The embedded main: in memory, joined from the start, never leaving
@@ -134,8 +140,12 @@ struct client {
     size_t max_deferred; //  0: no limit
     bool deferred_limit_said;
     prokit_request_t *spare_request; //  one kept for the next request handled
+    //  Request handlers: the default channel's, and the named channels'
+    //  (channel name -> handler_t).
     prokit_request_fn *handler;
     void *handler_arg;
+    zhashx_t *handlers;
+    bool channels; //  the router routes named channels (WELCOME "channels")
     const client_events_t *events;
     void *owner;
     prokit_undelivered_fn *undelivered_fn; //  the application's
@@ -292,21 +302,27 @@ s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
     return rc;
 }
 
-//  Checks shared by every call that sends a payload; *payload_p stays the
-//  caller's on failure.
+//  Checks shared by every call that sends a payload, on CHANNEL (NULL or
+//  "": the default one); *payload_p stays the caller's on failure.
 static int
-s_check_outgoing (client_t *self, const char *target, bool allow_main, prokit_payload_t **payload_p)
+s_check_outgoing (client_t *self, const char *target, const char *channel, bool allow_main,
+                  prokit_payload_t **payload_p)
 {
     int rc = PROKIT_OK;
+    bool named = channel && channel[0];
     if (!self || !payload_p || !*payload_p)
         rc = PROKIT_EINVAL;
     else if (target && !(allow_main ? proto_peer_name_valid (target, strlen (target))
                                     : proto_window_name_valid (target, strlen (target))))
         rc = PROKIT_EINVAL;
+    else if (named && !proto_channel_name_valid (channel, strlen (channel)))
+        rc = PROKIT_EINVAL;
     else if (prokit_payload_size (*payload_p) > self->max_payload)
         rc = PROKIT_ETOOBIG;
     else if (!self->connected)
         rc = PROKIT_ECLOSED;
+    else if (named && !self->channels)
+        rc = PROKIT_EVERSION; //  a router that predates named channels
     return rc;
 }
 
@@ -465,11 +481,13 @@ s_tally (client_t *self, const char *name)
 }
 
 int
-client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
+client_send (client_t *self, const char *target, const char *channel, prokit_payload_t **payload_p)
 {
-    int rc = s_check_outgoing (self, target, false, payload_p);
+    int rc = s_check_outgoing (self, target, channel, false, payload_p);
     if (rc != PROKIT_OK)
         return rc;
+    char address[PROTO_ADDRESS_MAX + 1];
+    proto_address (address, target ? target : "", channel);
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
     //  Counted after the send, which may free the payload that owns TARGET:
     //  a copy then (the name was checked above).
@@ -478,7 +496,7 @@ client_send (client_t *self, const char *target, prokit_payload_t **payload_p)
     bool counted = self->account.kept || self->keeps_tallies;
     if (counted && target)
         name = (const char *) memcpy (copy, target, strlen (target) + 1);
-    rc = s_send (self, target ? PROTO_SEND : PROTO_BROADCAST, id, name, payload_p, NULL, 0);
+    rc = s_send (self, target ? PROTO_SEND : PROTO_BROADCAST, id, address, payload_p, NULL, 0);
     if (rc != PROKIT_OK || !counted)
         return rc;
     s_account_sent (&self->account, name);
@@ -506,14 +524,14 @@ s_deadline_for (client_t *self, int timeout_ms)
 }
 
 int
-client_request (client_t *self, const char *target, prokit_payload_t **payload_p, int timeout_ms,
-                prokit_reply_fn *fn, void *arg)
+client_request (client_t *self, const char *target, const char *channel,
+                prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg)
 {
     if (!fn)
         return PROKIT_EINVAL;
     if (!target)
         target = PROTO_MAIN_NAME;
-    int rc = s_check_outgoing (self, target, true, payload_p);
+    int rc = s_check_outgoing (self, target, channel, true, payload_p);
     if (rc != PROKIT_OK)
         return rc;
     inflight_entry_t *earliest = inflight_earliest (self->inflight);
@@ -524,7 +542,9 @@ client_request (client_t *self, const char *target, prokit_payload_t **payload_p
         return PROKIT_ENOMEM;
     pending->fn = fn;
     pending->arg = arg;
-    rc = s_send (self, PROTO_REQUEST, pending->id, target, payload_p, NULL, 0);
+    char address[PROTO_ADDRESS_MAX + 1];
+    proto_address (address, target, channel);
+    rc = s_send (self, PROTO_REQUEST, pending->id, address, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
         inflight_remove (self->inflight, pending);
         return rc;
@@ -632,6 +652,7 @@ s_item_move (inbound_t *to, inbound_t *from)
     to->id = from->id;
     to->channel = from->channel;
     strcpy (to->peer, from->peer);
+    strcpy (to->channel_name, from->channel_name);
     zmq_msg_init (&to->body);
     zmq_msg_move (&to->body, &from->body);
     to->next = NULL;
@@ -756,6 +777,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
         self->max_payload = (size_t) welcome.max_payload;
     self->version = proto_version_common (welcome.version);
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
+    self->channels = welcome.channels;
     if (welcome.account)
         s_account_start (&self->account);
     else
@@ -921,9 +943,22 @@ s_handle_request (client_t *self, inbound_t *item)
         return;
     }
     self->deferred_limit_said = false;
-    if (!self->handler) {
-        char text[96];
-        snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
+    prokit_request_fn *handler_fn = self->handler;
+    void *handler_arg = self->handler_arg;
+    if (item->channel_name[0]) {
+        handler_t *handler = self->handlers
+                                 ? (handler_t *) zhashx_lookup (self->handlers, item->channel_name)
+                                 : NULL;
+        handler_fn = handler ? handler->fn : NULL;
+        handler_arg = handler ? handler->arg : NULL;
+    }
+    if (!handler_fn) {
+        char text[192];
+        if (item->channel_name[0])
+            snprintf (text, sizeof (text), "'%s' has no handler for channel '%s'", self->name,
+                      item->channel_name);
+        else
+            snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
         client_answer (self, item->peer, item->id, NULL, PROKIT_ENOHANDLER, 0, text);
         zmq_msg_close (&item->body);
         return;
@@ -945,11 +980,12 @@ s_handle_request (client_t *self, inbound_t *item)
     request->owner = self;
     request->id = item->id;
     strcpy (request->sender, item->peer);
+    strcpy (request->channel, item->channel_name);
     payload_borrowed (&request->payload_storage, &item->body);
     request->payload = &request->payload_storage;
 
     request->in_handler = true;
-    prokit_payload_t *reply = self->handler (request, self->handler_arg);
+    prokit_payload_t *reply = handler_fn (request, handler_arg);
     request->in_handler = false;
     if (reply) {
         if (request->answered || request->deferred) {
@@ -1134,6 +1170,7 @@ s_handle (client_t *self, inbound_t *item)
         payload_borrowed (&payload, &item->body);
         prokit_message_t message;
         message.sender = item->peer;
+        message.channel = item->channel_name;
         message.broadcast = item->command == PROTO_BROADCAST;
         message.payload = &payload;
         if (self->events->on_message)
@@ -1363,13 +1400,15 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
 //  socket itself, so the send skips the check it would otherwise make for
 //  the dispatcher's sake. On a failed send, TEXT says why.
 static int
-s_ask (client_t *self, proto_command_t command, const char *target, prokit_payload_t **payload_p,
-       const void *body, size_t body_size, int timeout_ms, inbound_t *answer, char *text,
-       size_t text_size)
+s_ask (client_t *self, proto_command_t command, const char *target, const char *channel,
+       prokit_payload_t **payload_p, const void *body, size_t body_size, int timeout_ms,
+       inbound_t *answer, char *text, size_t text_size)
 {
     uint64_t id = ++self->next_request_id;
     self->awaiting = true;
-    int rc = s_send (self, command, id, target, payload_p, body, body_size);
+    char address[PROTO_ADDRESS_MAX + 1];
+    proto_address (address, target, channel);
+    int rc = s_send (self, command, id, address, payload_p, body, body_size);
     if (rc != PROKIT_OK) {
         self->awaiting = false;
         snprintf (text, text_size, "%s", prokit_strerror (rc));
@@ -1380,14 +1419,14 @@ s_ask (client_t *self, proto_command_t command, const char *target, prokit_paylo
 }
 
 int
-client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
-                     int timeout_ms, prokit_reply_t **reply_p)
+client_request_wait (client_t *self, const char *target, const char *channel,
+                     prokit_payload_t **payload_p, int timeout_ms, prokit_reply_t **reply_p)
 {
     if (reply_p)
         *reply_p = NULL;
     if (!target)
         target = PROTO_MAIN_NAME;
-    int rc = s_check_outgoing (self, target, true, payload_p);
+    int rc = s_check_outgoing (self, target, channel, true, payload_p);
     //  Blocking waits read a socket; the embedded main has none (and its
     //  API has no blocking request).
     if (rc == PROKIT_OK && !self->transport->can_wait)
@@ -1411,8 +1450,8 @@ client_request_wait (client_t *self, const char *target, prokit_payload_t **payl
     }
     else {
         inbound_t answer;
-        reply->status = s_ask (self, PROTO_REQUEST, target, payload_p, NULL, 0, timeout_ms, &answer,
-                               reply->text, sizeof (reply->text));
+        reply->status = s_ask (self, PROTO_REQUEST, target, channel, payload_p, NULL, 0, timeout_ms,
+                               &answer, reply->text, sizeof (reply->text));
         if (reply->status == PROKIT_OK && answer.command == PROTO_REPLY)
             reply->payload = payload_from_frame (&answer.body);
         else if (reply->status == PROKIT_OK) {
@@ -1443,8 +1482,8 @@ client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body)
     size_t size = proto_query_encode (query, what);
     inbound_t answer;
     char text[128];
-    int rc =
-        s_ask (self, PROTO_QUERY, "", NULL, query, size, timeout_ms, &answer, text, sizeof (text));
+    int rc = s_ask (self, PROTO_QUERY, "", NULL, NULL, query, size, timeout_ms, &answer, text,
+                    sizeof (text));
     if (rc != PROKIT_OK)
         return rc;
     if (answer.command == PROTO_INFO) {
@@ -1700,11 +1739,45 @@ client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg)
     self->connection_arg = arg;
 }
 
-void
-client_set_handler (client_t *self, prokit_request_fn *fn, void *arg)
+static void
+s_handler_destroy (void **item)
 {
-    self->handler = fn;
-    self->handler_arg = arg;
+    free (*item);
+    *item = NULL;
+}
+
+int
+client_set_handler (client_t *self, const char *channel, prokit_request_fn *fn, void *arg)
+{
+    if (!channel || !channel[0]) {
+        self->handler = fn;
+        self->handler_arg = arg;
+        return PROKIT_OK;
+    }
+    if (!proto_channel_name_valid (channel, strlen (channel)))
+        return PROKIT_EINVAL;
+    if (!fn) {
+        if (self->handlers)
+            zhashx_delete (self->handlers, channel);
+        return PROKIT_OK;
+    }
+    if (!self->handlers) {
+        if (!(self->handlers = zhashx_new ()))
+            return PROKIT_ENOMEM;
+        zhashx_set_destructor (self->handlers, s_handler_destroy);
+    }
+    handler_t *handler = (handler_t *) zhashx_lookup (self->handlers, channel);
+    if (!handler) {
+        if (!(handler = (handler_t *) malloc (sizeof (*handler))))
+            return PROKIT_ENOMEM;
+        if (zhashx_insert (self->handlers, channel, handler) != 0) {
+            free (handler);
+            return PROKIT_ENOMEM;
+        }
+    }
+    handler->fn = fn;
+    handler->arg = arg;
+    return PROKIT_OK;
 }
 
 //  --- life cycle ------------------------------------------------------------
@@ -1863,6 +1936,7 @@ s_free (client_t *self)
     transport_destroy (&self->transport, !self->abandoned);
     zhashx_destroy (&self->tallies);
     zhashx_destroy (&self->last_tallies);
+    zhashx_destroy (&self->handlers);
     s_account_clear (&self->account);
     s_account_clear (&self->last_account);
     inflight_destroy (&self->inflight);
@@ -1902,6 +1976,9 @@ s_alloc (const client_config_t *config)
     self->keeps_tallies = !config->router && !is_main;
     self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
+    self->hello.channels = true;
+    //  The embedded main's router is this library's.
+    self->channels = config->router != NULL;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");

@@ -85,25 +85,32 @@ bool client_is_connected (const client_t *self);
 void client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg);
 void client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg);
 
-void client_set_handler (client_t *self, prokit_request_fn *fn, void *arg);
+//  Set the handler for requests on CHANNEL (NULL or "": the default one);
+//  FN NULL removes it. Returns PROKIT_OK, PROKIT_EINVAL (a bad channel
+//  name) or PROKIT_ENOMEM.
+int client_set_handler (client_t *self, const char *channel, prokit_request_fn *fn, void *arg);
 
 //  Send a one-way SEND to TARGET (a window), or a BROADCAST when TARGET is
-//  NULL. Takes *payload_p. Returns PROKIT_OK, PROKIT_EINVAL, PROKIT_ETOOBIG,
-//  PROKIT_EAGAIN or PROKIT_ECLOSED.
-int client_send (client_t *self, const char *target, prokit_payload_t **payload_p);
+//  NULL, on CHANNEL (NULL or "": the default one). Takes *payload_p.
+//  Returns PROKIT_OK, PROKIT_EINVAL, PROKIT_ETOOBIG, PROKIT_EAGAIN,
+//  PROKIT_ECLOSED, or PROKIT_EVERSION (a named channel, and the router
+//  predates them).
+int client_send (client_t *self, const char *target, const char *channel,
+                 prokit_payload_t **payload_p);
 
 //  Send main's CLOSE, SHOW or HIDE to the window TARGET. Returns as
 //  client_send(); failures to deliver come back as undelivered.
 int client_control (client_t *self, int command, const char *target);
 
-//  Start a request; FN is called exactly once from client_dispatch().
-int client_request (client_t *self, const char *target, prokit_payload_t **payload_p,
-                    int timeout_ms, prokit_reply_fn *fn, void *arg);
+//  Start a request on CHANNEL (as client_send()); FN is called exactly once
+//  from client_dispatch().
+int client_request (client_t *self, const char *target, const char *channel,
+                    prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg);
 
 //  Make a request and wait for its outcome. Events that arrive meanwhile
 //  are kept for the next client_dispatch().
-int client_request_wait (client_t *self, const char *target, prokit_payload_t **payload_p,
-                         int timeout_ms, prokit_reply_t **reply_p);
+int client_request_wait (client_t *self, const char *target, const char *channel,
+                         prokit_payload_t **payload_p, int timeout_ms, prokit_reply_t **reply_p);
 
 //  Ask the router WHAT ("windows", "stats") and wait for its INFO; its body
 //  is moved into BODY (initialised here, closed by the caller) on success.

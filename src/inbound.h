@@ -17,7 +17,8 @@
 typedef struct inbound {
     uint8_t command;
     uint64_t id;
-    char peer[PROTO_NAME_MAX + 1]; //  the source
+    char peer[PROTO_NAME_MAX + 1];                 //  the source
+    char channel_name[PROTO_CHANNEL_NAME_MAX + 1]; //  its channel, "" for the default
     zmq_msg_t body;
     bool channel; //  a client's: it came on the PUB channel
     struct inbound *next;

@@ -350,10 +350,15 @@ prokit_main_endpoint (const prokit_main_t *self)
 int
 prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg)
 {
+    return prokit_main_handle (self, NULL, fn, arg);
+}
+
+int
+prokit_main_handle (prokit_main_t *self, const char *channel, prokit_request_fn *fn, void *arg)
+{
     if (!self)
         return PROKIT_EINVAL;
-    client_set_handler (self->client, fn, arg);
-    return PROKIT_OK;
+    return client_set_handler (self->client, channel, fn, arg);
 }
 
 //  --- messages --------------------------------------------------------------------
@@ -368,6 +373,13 @@ s_is_joined (const prokit_main_t *self, const char *name)
 int
 prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **payload_p)
 {
+    return prokit_main_send_on (self, window, NULL, payload_p);
+}
+
+int
+prokit_main_send_on (prokit_main_t *self, const char *window, const char *channel,
+                     prokit_payload_t **payload_p)
+{
     if (!self || !window || !payload_p || !*payload_p)
         return PROKIT_EINVAL;
     //  The embedded router refuses a name nobody holds as it routes
@@ -379,15 +391,21 @@ prokit_main_send (prokit_main_t *self, const char *window, prokit_payload_t **pa
     if (!self->router && !s_is_joined (self, window)) {
         return proto_window_name_valid (window, strlen (window)) ? PROKIT_ENOTFOUND : PROKIT_EINVAL;
     }
-    return client_send (self->client, window, payload_p);
+    return client_send (self->client, window, channel, payload_p);
 }
 
 int
 prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p)
 {
+    return prokit_main_broadcast_on (self, NULL, payload_p);
+}
+
+int
+prokit_main_broadcast_on (prokit_main_t *self, const char *channel, prokit_payload_t **payload_p)
+{
     if (!self)
         return PROKIT_EINVAL;
-    return client_send (self->client, NULL, payload_p);
+    return client_send (self->client, NULL, channel, payload_p);
 }
 
 int

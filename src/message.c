@@ -15,6 +15,12 @@ prokit_message_sender (const prokit_message_t *self)
     return self ? self->sender : NULL;
 }
 
+const char *
+prokit_message_channel (const prokit_message_t *self)
+{
+    return self ? self->channel : NULL;
+}
+
 const prokit_payload_t *
 prokit_message_payload (const prokit_message_t *self)
 {
@@ -31,6 +37,12 @@ const char *
 prokit_request_sender (const prokit_request_t *self)
 {
     return self ? self->sender : NULL;
+}
+
+const char *
+prokit_request_channel (const prokit_request_t *self)
+{
+    return self ? self->channel : NULL;
 }
 
 const prokit_payload_t *

@@ -11,6 +11,7 @@
 
 struct prokit_message {
     const char *sender;
+    const char *channel; //  "" for the default one
     prokit_payload_t *payload;
     bool broadcast;
 };
@@ -30,7 +31,8 @@ struct prokit_request {
     void *owner;
     uint64_t id;
     char sender[PROTO_NAME_MAX + 1];
-    prokit_payload_t *payload; //  &payload_storage: the handler only borrows it
+    char channel[PROTO_CHANNEL_NAME_MAX + 1]; //  "" for the default one
+    prokit_payload_t *payload;                //  &payload_storage: the handler only borrows it
     prokit_payload_t payload_storage;
     bool answered;
     bool deferred;

@@ -42,7 +42,7 @@ proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uin
     out[4] = (uint8_t) ((id & PROTO_ID_ONE_WAY_BIT ? 0x80 : 0) | bytes);
     pack_put_be (out + PROTO_V2_HEADER_MIN, rest, bytes);
     size_t n = PROTO_V2_HEADER_MIN + bytes;
-    size_t peer_len = strnlen (peer, PROTO_NAME_MAX);
+    size_t peer_len = strnlen (peer, PROTO_ADDRESS_MAX);
     out[n++] = (uint8_t) peer_len;
     memcpy (out + n, peer, peer_len);
     return n + peer_len;
@@ -122,6 +122,54 @@ proto_peer_name_valid (const char *name, size_t len)
     return proto_window_name_valid (name, len);
 }
 
+bool
+proto_channel_name_valid (const char *name, size_t len)
+{
+    if (!name || len == 0 || len > PROTO_CHANNEL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] < 0x21 || name[i] > 0x7e || name[i] == PROTO_CHANNEL_MARK)
+            return false;
+    return true;
+}
+
+size_t
+proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel)
+{
+    size_t n = strnlen (name, PROTO_NAME_MAX);
+    memcpy (out, name, n);
+    if (channel && channel[0]) {
+        size_t c = strnlen (channel, PROTO_CHANNEL_NAME_MAX);
+        out[n++] = PROTO_CHANNEL_MARK;
+        memcpy (out + n, channel, c);
+        n += c;
+    }
+    out[n] = 0;
+    return n;
+}
+
+size_t
+proto_address_name_len (const char *address)
+{
+    const char *mark = strchr (address, PROTO_CHANNEL_MARK);
+    size_t n = mark ? (size_t) (mark - address) : strlen (address);
+    return n < PROTO_NAME_MAX ? n : PROTO_NAME_MAX;
+}
+
+void
+proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
+                     char channel[PROTO_CHANNEL_NAME_MAX + 1])
+{
+    const char *mark = strchr (address, PROTO_CHANNEL_MARK);
+    size_t n = proto_address_name_len (address);
+    memcpy (name, address, n);
+    name[n] = 0;
+    size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
+    if (c > 0)
+        memcpy (channel, mark + 1, c);
+    channel[c] = 0;
+}
+
 //  --- whole messages ----------------------------------------------------------
 
 //  What the peer frame must hold for a command: nothing, a window name,
@@ -198,6 +246,7 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     //  the rest of the decoding.
     msg->version = 0;
     msg->peer[0] = 0;
+    msg->channel_name[0] = 0;
     msg->body = NULL;
     msg->body_size = 0;
     msg->body_frame = 0;
@@ -230,7 +279,7 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         peer = (const char *) first + header + 1;
         peer_len = first[header];
         size_t prefix = header + 1 + peer_len;
-        if (count > 2 || peer_len > PROTO_NAME_MAX || prefix > frames[0].size)
+        if (count > 2 || peer_len > PROTO_ADDRESS_MAX || prefix > frames[0].size)
             return PROKIT_EPROTO;
         //  The body is in the first frame after the peer, or (when nothing
         //  follows the peer) alone in a second frame.
@@ -254,15 +303,28 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     if (to_router ? !rule->to_router : !rule->to_client)
         return PROKIT_EPROTO;
 
-    if (direction == PROTO_ON_CHANNEL
-            ? peer_len != 0
-            : peer_len > PROTO_NAME_MAX ||
-                  !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer,
-                              peer_len))
+    //  SEND, BROADCAST and REQUEST may name a channel after the name.
+    bool may_name = msg->command == PROTO_SEND || msg->command == PROTO_BROADCAST ||
+                    msg->command == PROTO_REQUEST;
+    const char *mark = may_name && peer_len > 0
+                           ? (const char *) memchr (peer, PROTO_CHANNEL_MARK, peer_len)
+                           : NULL;
+    size_t name_len = mark ? (size_t) (mark - peer) : peer_len;
+    if (mark && !proto_channel_name_valid (mark + 1, peer_len - name_len - 1))
         return PROKIT_EPROTO;
-    if (peer_len > 0)
-        memcpy (msg->peer, peer, peer_len);
-    msg->peer[peer_len] = 0;
+    if (direction == PROTO_ON_CHANNEL
+            ? name_len != 0
+            : name_len > PROTO_NAME_MAX ||
+                  !s_peer_ok (to_router ? rule->peer_to_router : rule->peer_to_client, peer,
+                              name_len))
+        return PROKIT_EPROTO;
+    if (name_len > 0)
+        memcpy (msg->peer, peer, name_len);
+    msg->peer[name_len] = 0;
+    if (mark) {
+        memcpy (msg->channel_name, mark + 1, peer_len - name_len - 1);
+        msg->channel_name[peer_len - name_len - 1] = 0;
+    }
     //  A client's REPLY or ERROR answers a request, whose id never has the
     //  one-way bit: an ERROR with it is the router's own report of an
     //  undelivered message, which no client may forge.
@@ -510,7 +572,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     bool instance = welcome->instance[0] != 0;
     size_t n = 0;
     n += pack_write_map_head (out + n, 2 + (versioned ? 1 : 0) + (channel ? 2 : 0) +
-                                           (instance ? 1 : 0) + (welcome->account ? 1 : 0));
+                                           (instance ? 1 : 0) + (welcome->account ? 1 : 0) +
+                                           (welcome->channels ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -533,6 +596,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     }
     if (welcome->account)
         n += s_write_flag (out + n, "account", 7);
+    if (welcome->channels)
+        n += s_write_flag (out + n, "channels", 8);
     return n;
 }
 
@@ -544,14 +609,16 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->topic[0] = 0;
     welcome->instance[0] = 0;
     welcome->account = false;
+    welcome->channels = false;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
                          { "channel", FIELD_STR, welcome->channel, sizeof (welcome->channel) },
                          { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
                          { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) },
-                         { "account", FIELD_BOOL, &welcome->account, 0 } };
-    int rc = s_decode_map (data, size, fields, 7);
+                         { "account", FIELD_BOOL, &welcome->account, 0 },
+                         { "channels", FIELD_BOOL, &welcome->channels, 0 } };
+    int rc = s_decode_map (data, size, fields, 8);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];
@@ -747,8 +814,9 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                            sizeof (hello->last.topic) },
                          { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
                          { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
-                         { "account", FIELD_BOOL, (void *) &hello->account, 0 } };
-    return s_encode_map (out, fields, 10);
+                         { "account", FIELD_BOOL, (void *) &hello->account, 0 },
+                         { "channels", FIELD_BOOL, (void *) &hello->channels, 0 } };
+    return s_encode_map (out, fields, 11);
 }
 
 int
@@ -764,8 +832,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "last_topic", FIELD_STR, hello->last.topic, sizeof (hello->last.topic) },
                          { "last_count", FIELD_UINT, &hello->last.count, 0 },
                          { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 },
-                         { "account", FIELD_BOOL, &hello->account, 0 } };
-    int rc = s_decode_map (data, size, fields, 10);
+                         { "account", FIELD_BOOL, &hello->account, 0 },
+                         { "channels", FIELD_BOOL, &hello->channels, 0 } };
+    int rc = s_decode_map (data, size, fields, 11);
     s_default_version (&hello->version);
     return rc;
 }

@@ -45,8 +45,22 @@ _Static_assert(PROTO_NAME_MAX == PROKIT_NAME_MAX, "the wire's name limit is the 
 //  (docs/PROTOCOL.md, "Correlation ids").
 #define PROTO_ID_ONE_WAY_BIT ((uint64_t) 1 << 63)
 
+//  Named channels (docs/PROTOCOL.md, "Channels"): a SEND, BROADCAST or
+//  REQUEST may name one in its peer field, after the name and a '#':
+//  "work-1#resize", or "#resize" where the name is empty (a BROADCAST to
+//  the router, anything on the PUB channel). A channel name is 1 to
+//  PROTO_CHANNEL_NAME_MAX bytes of printable ASCII (0x21 to 0x7e) other
+//  than '#'. No channel: the default one. Only towards a peer that said
+//  "channels" in its HELLO (or the router, in its WELCOME).
+#define PROTO_CHANNEL_NAME_MAX 64
+_Static_assert(PROTO_CHANNEL_NAME_MAX == PROKIT_CHANNEL_MAX,
+               "the wire's channel limit is the API's");
+#define PROTO_CHANNEL_MARK '#'
+//  A peer field: a name, or a name and a channel.
+#define PROTO_ADDRESS_MAX (PROTO_NAME_MAX + 1 + PROTO_CHANNEL_NAME_MAX)
+
 //  Version 2: the header, one byte of peer length and the peer.
-#define PROTO_PREFIX_MAX (PROTO_V2_HEADER_MAX + 1 + PROTO_NAME_MAX)
+#define PROTO_PREFIX_MAX (PROTO_V2_HEADER_MAX + 1 + PROTO_ADDRESS_MAX)
 //  Version 2 senders put bodies up to this size in the first frame (one
 //  small copy costs less than a frame); larger ones travel alone, uncopied.
 #define PROTO_INLINE_MAX 4096
@@ -89,7 +103,8 @@ typedef struct proto_frame {
     size_t size;
 } proto_frame_t;
 
-//  A decoded message. PEER is copied and NUL-terminated; BODY points into
+//  A decoded message. PEER (the name) and CHANNEL_NAME ("" for the default
+//  channel) are copied from the peer field and NUL-terminated; BODY points into
 //  the caller's frame number BODY_FRAME and is valid as long as that frame
 //  is. The body fills that frame unless BODY_INLINE (version 2, after the
 //  peer).
@@ -98,6 +113,7 @@ typedef struct proto_msg {
     uint8_t command;
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1];
+    char channel_name[PROTO_CHANNEL_NAME_MAX + 1];
     const uint8_t *body;
     size_t body_size;
     size_t body_frame;
@@ -115,8 +131,8 @@ typedef struct proto_error {
 void proto_header_encode (uint8_t out[PROTO_HEADER_SIZE], proto_command_t command, uint64_t id);
 
 //  Write the start of a version 2 first frame into OUT: header (the id in
-//  as few bytes as it needs), peer length and PEER (at most PROTO_NAME_MAX
-//  bytes). Returns the bytes written; the inline body, if any, follows.
+//  as few bytes as it needs), peer length and PEER (a name or an address,
+//  at most PROTO_ADDRESS_MAX bytes). Returns the bytes written; the inline body, if any, follows.
 //  Small messages stay within the 33 bytes libzmq keeps without allocating.
 size_t proto_prefix_encode (uint8_t out[PROTO_PREFIX_MAX], proto_command_t command, uint64_t id,
                             const char *peer);
@@ -145,6 +161,22 @@ bool proto_window_name_valid (const char *name, size_t len);
 
 //  Return true if NAME is a window name or PROTO_MAIN_NAME.
 bool proto_peer_name_valid (const char *name, size_t len);
+
+//  Return true if NAME (LEN bytes) is a valid channel name.
+bool proto_channel_name_valid (const char *name, size_t len);
+
+//  Write the peer field for NAME and CHANNEL (NULL or "": the default
+//  channel, then NAME alone) into OUT, NUL-terminated. Returns its length.
+size_t proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel);
+
+//  The length of the name at the start of ADDRESS (before any channel).
+size_t proto_address_name_len (const char *address);
+
+//  Split ADDRESS (a peer field, NUL-terminated) into NAME and CHANNEL,
+//  NUL-terminated, both cut to their limits; CHANNEL is "" when ADDRESS
+//  names none. For addresses this code made or checked.
+void proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
+                          char channel[PROTO_CHANNEL_NAME_MAX + 1]);
 
 //  Encode an ERROR body [code, text, app_code] into OUT (capacity
 //  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.
@@ -186,9 +218,11 @@ typedef struct proto_welcome {
     char instance[PROTO_TOPIC_SIZE + 1];
     //  Main's HELLO asked for ACCOUNTs, and this router sends them.
     bool account;
+    //  The router routes named channels (the client may name them).
+    bool channels;
 } proto_welcome_t;
 
-#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 48)
+#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 64)
 size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
@@ -216,10 +250,11 @@ typedef struct proto_hello {
     //  Its previous session, when it ended without the router hearing the
     //  last of it (an empty topic: none).
     proto_taken_t last;
-    bool account; //  main: it wants ACCOUNTs of what became of its messages
+    bool account;  //  main: it wants ACCOUNTs of what became of its messages
+    bool channels; //  it reads named channels in peer fields
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX 160
+#define PROTO_HELLO_BODY_MAX 192
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 

@@ -197,8 +197,9 @@ router_core_signal (int fd)
     (void) rc; //  an eventfd at its maximum is still readable: nothing lost
 }
 
-//  A message kept in memory (main's inbox, a peer's backlog). BODY is
-//  moved. Returns NULL when memory runs out (BODY is then closed).
+//  A message kept in memory (main's inbox, a peer's backlog). PEER_NAME is
+//  its peer field (a name, or a name and a channel). BODY is moved.
+//  Returns NULL when memory runs out (BODY is then closed).
 static inbound_t *
 s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
             zmq_msg_t *body)
@@ -216,9 +217,7 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
     }
     item->command = (uint8_t) command;
     item->id = id;
-    size_t peer_size = strnlen (peer_name, PROTO_NAME_MAX);
-    memcpy (item->peer, peer_name, peer_size);
-    item->peer[peer_size] = 0;
+    proto_address_split (peer_name, item->peer, item->channel_name);
     item->next = NULL;
     item->channel = false;
     zmq_msg_init (&item->body);
@@ -288,8 +287,9 @@ s_run_destroy (void **item)
     *item = NULL;
 }
 
-//  One more message sent to TO, from SENDER ("" for any but a SEND) in
-//  its session SESSION.
+//  One more message sent to TO, from SENDER ("" for any but a SEND; its
+//  channel, if it names one, is not part of the account) in its session
+//  SESSION.
 static void
 s_runs_push (peer_t *to, const char *sender, uint64_t session)
 {
@@ -299,14 +299,15 @@ s_runs_push (peer_t *to, const char *sender, uint64_t session)
         zlistx_set_destructor (to->runs, s_run_destroy);
     }
     run_t *last = (run_t *) zlistx_last (to->runs);
-    if (last && last->session == session && strcmp (last->sender, sender) == 0) {
+    size_t size = proto_address_name_len (sender);
+    if (last && last->session == session && strncmp (last->sender, sender, size) == 0 &&
+        last->sender[size] == 0) {
         last->count++;
         return;
     }
     run_t *run = (run_t *) malloc (sizeof (*run));
     if (!run)
         return; //  an account short: at worst a report too few
-    size_t size = strnlen (sender, PROTO_NAME_MAX);
     memcpy (run->sender, sender, size);
     run->sender[size] = 0;
     run->session = session;
@@ -380,14 +381,15 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
     return rc;
 }
 
-//  Publish one message to window TO on the PUB channel, under its topic.
-//  BODY is taken. Returns 0, or EAGAIN when its queue is full (nothing was
+//  Publish one message to window TO on the PUB channel, under its topic,
+//  on the named channel CHANNEL_NAME (NULL or "": the default one). BODY
+//  is taken. Returns 0, or EAGAIN when its queue is full (nothing was
 //  queued): any refusal is back-pressure, never a departure.
 static int
 s_publish (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
-           zmq_msg_t *body)
+           const char *channel_name, zmq_msg_t *body)
 {
-    int rc = wire_publish (self->pub, to->topic_wire, command, id, body);
+    int rc = wire_publish (self->pub, to->topic_wire, command, id, channel_name, body);
     return rc == 0 ? 0 : EAGAIN;
 }
 
@@ -1273,10 +1275,14 @@ s_peer_unregister (router_state_t *self, peer_t *peer)
 static int
 s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
 {
-    proto_welcome_t welcome = {
-        self->max_payload, (uint64_t) self->heartbeat_ms, (uint64_t) peer->version, "", "", "",
-        peer->accounts
-    };
+    proto_welcome_t welcome = { self->max_payload,
+                                (uint64_t) self->heartbeat_ms,
+                                (uint64_t) peer->version,
+                                "",
+                                "",
+                                "",
+                                peer->accounts,
+                                true };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
     if (!peer->is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
@@ -1349,6 +1355,7 @@ s_add_local_main (router_state_t *self)
     peer->local = true;
     peer->fd = -1;
     peer->hello.pid = (uint64_t) getpid ();
+    peer->hello.channels = true;
     peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     zhashx_insert (self->by_name, peer->name, peer);
     self->main = peer;
@@ -1467,6 +1474,19 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
         return;
     }
+    //  A named channel reaches only a peer that reads them; it is then
+    //  part of the source's address.
+    char source[PROTO_ADDRESS_MAX + 1];
+    if (msg->channel_name[0] && !target->hello.channels) {
+        char text[192];
+        snprintf (text, sizeof (text),
+                  "'%s' does not know named channels: nothing handles '%s' there", target->name,
+                  msg->channel_name);
+        zmq_msg_close (body);
+        s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
+        return;
+    }
+    proto_address (source, sender->name, msg->channel_name);
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;
@@ -1479,7 +1499,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         }
         else
             rc = s_publish (self, target, (proto_command_t) msg->command,
-                            msg->command == PROTO_SEND ? 0 : msg->id, body);
+                            msg->command == PROTO_SEND ? 0 : msg->id, msg->channel_name, body);
         if (rc == 0 && msg->command == PROTO_SEND) {
             s_account_published (self, target);
             target->published++;
@@ -1491,8 +1511,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     }
     else {
         self->sending_session = sender->session;
-        rc = s_send_msg (self, target, (proto_command_t) msg->command, msg->id, sender->name, body,
-                         false);
+        rc =
+            s_send_msg (self, target, (proto_command_t) msg->command, msg->id, source, body, false);
     }
     if (rc == 0) {
         self->stats.routed++;
@@ -1589,17 +1609,24 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
     //  the whole broadcast is refused. So no topic is shared: a window
     //  that has gone (its connection still open, frozen, or closed by main
     //  and not leaving) is never sent to again, and holds nobody back.
+    //  A broadcast on a named channel skips the windows that do not read
+    //  them: each is reported to the sender.
+    bool named = msg->channel_name[0] != 0;
     if (self->channel_windows > 0) {
-        size_t count = 0;
+        size_t count = 0, skipped = 0;
         bool room = true;
         for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
              peer = (peer_t *) zhashx_next (self->by_name))
             if (peer->channel && !peer->joining) {
+                if (named && !peer->hello.channels) {
+                    skipped++;
+                    continue;
+                }
                 room = room && s_channel_room (peer);
                 if (s_targets_add (self, count))
                     self->targets[count++] = peer;
             }
-        if (!room || count < self->channel_windows) {
+        if (!room || count + skipped < self->channel_windows) {
             self->stats.back_pressure++;
             zmq_msg_close (body);
             s_refuse (self, sender, msg, room ? PROKIT_ENOMEM : PROKIT_EAGAIN,
@@ -1612,7 +1639,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             zmq_msg_t copy;
             zmq_msg_init (&copy);
             zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-            if (s_publish (self, peer, PROTO_BROADCAST, 0, &copy) == 0) {
+            if (s_publish (self, peer, PROTO_BROADCAST, 0, msg->channel_name, &copy) == 0) {
                 s_account_published (self, peer);
                 peer->published++;
                 self->stats.routed++;
@@ -1632,12 +1659,16 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
         if (peer != sender && !peer->is_main && !peer->channel && !peer->joining) {
+            if (named && !peer->hello.channels)
+                continue;
             if (s_targets_add (self, count))
                 self->targets[count++] = peer;
             else
                 s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
                               "router out of memory: broadcast not delivered to it");
         }
+    char source[PROTO_ADDRESS_MAX + 1];
+    proto_address (source, sender->name, msg->channel_name);
     //  Encoded once per wire version, not once per window.
     wire_prepared_t prepared[PROTO_VERSION_MAX + 1];
     bool ready[PROTO_VERSION_MAX + 1] = { false };
@@ -1648,9 +1679,8 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
             zmq_msg_t copy;
             zmq_msg_init (&copy);
             zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-            ready[peer->version] =
-                wire_prepare (&prepared[peer->version], peer->version, PROTO_BROADCAST, msg->id,
-                              sender->name, &copy) == 0;
+            ready[peer->version] = wire_prepare (&prepared[peer->version], peer->version,
+                                                 PROTO_BROADCAST, msg->id, source, &copy) == 0;
         }
         if (!s_has_credit (peer))
             rc = EAGAIN;
@@ -1683,6 +1713,19 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         if (ready[version])
             wire_prepared_close (&prepared[version]);
     zmq_msg_close (body);
+    //  Last, the windows a named channel could not reach (reporting
+    //  removes nobody: safe while iterating).
+    if (named)
+        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+             peer = (peer_t *) zhashx_next (self->by_name))
+            if (peer != sender && !peer->is_main && !peer->joining && !peer->hello.channels) {
+                char text[160];
+                snprintf (text, sizeof (text),
+                          "window does not know named channels: broadcast on '%s' not "
+                          "delivered to it",
+                          msg->channel_name);
+                s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOHANDLER, text);
+            }
 }
 
 //  --- queries -----------------------------------------------------------------
@@ -2202,7 +2245,7 @@ router_core_drain_pub (router_state_t *self)
         zmq_msg_t body;
         static const uint8_t empty_map = 0x80;
         if (wire_body_copy (&body, &empty_map, 1) != 0 ||
-            s_publish (self, peer, PROTO_WELCOME, peer->join_id, &body) != 0)
+            s_publish (self, peer, PROTO_WELCOME, peer->join_id, NULL, &body) != 0)
             log_error ("router: could not confirm '%s' on the PUB channel", peer->name);
         s_admit (self, peer);
     }

@@ -132,10 +132,11 @@ size_t router_max_payload (const router_t *self);
 
 //  Handle a message from main as if it had arrived on the socket: a
 //  SEND, REQUEST, REPLY, ERROR, BROADCAST, CLOSE, SHOW, HIDE or QUERY to
-//  PEER. BODY is taken (closed). Main checked names and sizes already.
-//  Returns PROKIT_OK, or, for a message to one peer that was not
-//  delivered, why: PROKIT_EAGAIN (its queue is full) or PROKIT_ENOTFOUND
-//  (no such peer). Answers, and what a broadcast could not deliver, come
+//  PEER, a peer field (a name, and a channel if it names one). BODY is
+//  taken (closed). Main checked names and sizes already. Returns
+//  PROKIT_OK, or, for a message to one peer that was not delivered, why:
+//  PROKIT_EAGAIN (its queue is full), PROKIT_ENOTFOUND (no such peer) or
+//  PROKIT_ENOHANDLER (it does not read named channels). Answers, and what a broadcast could not deliver, come
 //  back through the inbox.
 int router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
                        zmq_msg_t *body);

@@ -352,9 +352,7 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
     msg.body_inline = false;
     msg.command = (uint8_t) command;
     msg.id = id;
-    size_t peer_size = strnlen (peer, PROTO_NAME_MAX);
-    memcpy (msg.peer, peer, peer_size);
-    msg.peer[peer_size] = 0;
+    proto_address_split (peer, msg.peer, msg.channel_name);
     msg.body = (const uint8_t *) zmq_msg_data (body);
     msg.body_size = zmq_msg_size (body);
     pthread_mutex_lock (&self->lock);

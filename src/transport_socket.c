@@ -187,6 +187,7 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
         memcpy (item->peer, PROTO_MAIN_NAME, sizeof (PROTO_MAIN_NAME));
     else
         strcpy (item->peer, msg.peer);
+    strcpy (item->channel_name, msg.channel_name);
     return 1;
 }
 

@@ -4,6 +4,7 @@
     the next message, as with an EventEmitter. */
 #include "prokit/window.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,9 @@ typedef struct listeners {
 
 struct prokit_window {
     client_t *client;
-    listeners_t from_main;
-    listeners_t from_windows;
+    listeners_t from_main;    //  the default channel's, from main
+    listeners_t from_windows; //  the default channel's, from windows
+    zhashx_t *by_channel;     //  a named channel's, from anyone: name -> listeners_t
     prokit_presence_fn *presence_fn;
     void *presence_arg;
     prokit_close_fn *close_fn;
@@ -96,14 +98,53 @@ s_listeners_call (listeners_t *list, const prokit_message_t *message)
 }
 
 static void
+s_listeners_destroy (void **item)
+{
+    listeners_t *list = (listeners_t *) *item;
+    if (list) {
+        free (list->items);
+        free (list);
+    }
+    *item = NULL;
+}
+
+//  The listeners of CHANNEL, a named channel; MAKE: made if missing.
+//  NULL when there are none (or memory runs out).
+static listeners_t *
+s_channel_listeners (prokit_window_t *self, const char *channel, bool make)
+{
+    if (!self->by_channel) {
+        if (!make || !(self->by_channel = zhashx_new ()))
+            return NULL;
+        zhashx_set_destructor (self->by_channel, s_listeners_destroy);
+    }
+    listeners_t *list = (listeners_t *) zhashx_lookup (self->by_channel, channel);
+    if (!list && make && (list = (listeners_t *) calloc (1, sizeof (*list))) != NULL &&
+        zhashx_insert (self->by_channel, channel, list) != 0) {
+        free (list);
+        list = NULL;
+    }
+    return list;
+}
+
+static void
 s_on_message (void *owner, const prokit_message_t *message)
 {
     prokit_window_t *self = (prokit_window_t *) owner;
-    bool from_main = strcmp (prokit_message_sender (message), PROTO_MAIN_NAME) == 0;
-    listeners_t *list = from_main ? &self->from_main : &self->from_windows;
-    if (list->count == 0)
-        log_debug ("%s: no listener for a message from '%s'", client_label (self->client),
-                   prokit_message_sender (message));
+    const char *channel = prokit_message_channel (message);
+    listeners_t *list;
+    if (channel[0])
+        list = s_channel_listeners (self, channel, false);
+    else {
+        bool from_main = strcmp (prokit_message_sender (message), PROTO_MAIN_NAME) == 0;
+        list = from_main ? &self->from_main : &self->from_windows;
+    }
+    if (!list || list->count == 0) {
+        log_debug ("%s: no listener for a message from '%s'%s%s%s", client_label (self->client),
+                   prokit_message_sender (message), channel[0] ? " on channel '" : "", channel,
+                   channel[0] ? "'" : "");
+        return;
+    }
     s_listeners_call (list, message);
 }
 
@@ -215,6 +256,7 @@ prokit_window_destroy (prokit_window_t **self_p)
     client_destroy (&self->client);
     free (self->from_main.items);
     free (self->from_windows.items);
+    zhashx_destroy (&self->by_channel);
     free (self);
     *self_p = NULL;
 }
@@ -249,13 +291,42 @@ prokit_window_off_window_message (prokit_window_t *self, prokit_message_fn *fn, 
     return self ? s_listeners_remove (&self->from_windows, fn, arg) : PROKIT_EINVAL;
 }
 
+static bool
+s_named (const char *channel)
+{
+    return channel && proto_channel_name_valid (channel, strlen (channel));
+}
+
+int
+prokit_window_on (prokit_window_t *self, const char *channel, prokit_message_fn *fn, void *arg)
+{
+    if (!self || !s_named (channel) || !fn)
+        return PROKIT_EINVAL;
+    listeners_t *list = s_channel_listeners (self, channel, true);
+    return list ? s_listeners_add (list, fn, arg) : PROKIT_ENOMEM;
+}
+
+int
+prokit_window_off (prokit_window_t *self, const char *channel, prokit_message_fn *fn, void *arg)
+{
+    if (!self || !s_named (channel))
+        return PROKIT_EINVAL;
+    listeners_t *list = s_channel_listeners (self, channel, false);
+    return list ? s_listeners_remove (list, fn, arg) : PROKIT_ENOTFOUND;
+}
+
 int
 prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn, void *arg)
 {
+    return prokit_window_handle (self, NULL, fn, arg);
+}
+
+int
+prokit_window_handle (prokit_window_t *self, const char *channel, prokit_request_fn *fn, void *arg)
+{
     if (!self)
         return PROKIT_EINVAL;
-    client_set_handler (self->client, fn, arg);
-    return PROKIT_OK;
+    return client_set_handler (self->client, channel, fn, arg);
 }
 
 int
@@ -285,30 +356,53 @@ prokit_window_is_connected (const prokit_window_t *self)
 int
 prokit_window_send (prokit_window_t *self, const char *target, prokit_payload_t **payload_p)
 {
+    return prokit_window_send_on (self, target, NULL, payload_p);
+}
+
+int
+prokit_window_send_on (prokit_window_t *self, const char *target, const char *channel,
+                       prokit_payload_t **payload_p)
+{
     if (!self || !target)
         return PROKIT_EINVAL;
-    return client_send (self->client, target, payload_p);
+    return client_send (self->client, target, channel, payload_p);
 }
 
 int
 prokit_window_request (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
                        int timeout_ms, prokit_reply_fn *fn, void *arg)
 {
+    return prokit_window_request_on (self, target, NULL, payload_p, timeout_ms, fn, arg);
+}
+
+int
+prokit_window_request_on (prokit_window_t *self, const char *target, const char *channel,
+                          prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn,
+                          void *arg)
+{
     if (!self)
         return PROKIT_EINVAL;
-    return client_request (self->client, target, payload_p, timeout_ms, fn, arg);
+    return client_request (self->client, target, channel, payload_p, timeout_ms, fn, arg);
 }
 
 int
 prokit_window_request_wait (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
                             int timeout_ms, prokit_reply_t **reply_p)
 {
+    return prokit_window_request_wait_on (self, target, NULL, payload_p, timeout_ms, reply_p);
+}
+
+int
+prokit_window_request_wait_on (prokit_window_t *self, const char *target, const char *channel,
+                               prokit_payload_t **payload_p, int timeout_ms,
+                               prokit_reply_t **reply_p)
+{
     if (!self) {
         if (reply_p)
             *reply_p = NULL;
         return PROKIT_EINVAL;
     }
-    return client_request_wait (self->client, target, payload_p, timeout_ms, reply_p);
+    return client_request_wait (self->client, target, channel, payload_p, timeout_ms, reply_p);
 }
 
 int

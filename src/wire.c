@@ -61,7 +61,7 @@ wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint6
         rc = wire_body_copy (&self->first, header, sizeof (header));
         if (rc == 0) {
             zmq_msg_close (&self->peer);
-            rc = wire_body_copy (&self->peer, peer, strnlen (peer, PROTO_NAME_MAX));
+            rc = wire_body_copy (&self->peer, peer, strnlen (peer, PROTO_ADDRESS_MAX));
         }
     }
     else
@@ -156,12 +156,15 @@ wire_send (void *socket, int version, const void *routing_id, size_t routing_id_
 
 int
 wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint64_t id,
-              zmq_msg_t *body)
+              const char *channel_name, zmq_msg_t *body)
 {
     size_t body_size = zmq_msg_size (body);
     bool alone = body_size > PROTO_INLINE_MAX;
     zmq_msg_t frames[2];
-    int rc = s_encode_first (&frames[0], topic, command, id, "", body, alone ? 0 : body_size);
+    char address[PROTO_ADDRESS_MAX + 1] = "";
+    if (channel_name && channel_name[0])
+        proto_address (address, "", channel_name);
+    int rc = s_encode_first (&frames[0], topic, command, id, address, body, alone ? 0 : body_size);
     zmq_msg_init (&frames[1]);
     if (rc == 0 && alone)
         zmq_msg_move (&frames[1], body);

@@ -50,11 +50,12 @@ void wire_prepared_close (wire_prepared_t *self);
 
 //  Publish one version 2 message on the PUB channel (an XPUB socket with
 //  ZMQ_XPUB_NODROP) under TOPIC, PROTO_TOPIC_WIRE bytes that prefix the
-//  first frame. The peer is always empty there (everything is from main).
+//  first frame. The peer names nobody there (everything is from main):
+//  it is empty, or "#CHANNEL_NAME" when CHANNEL_NAME is not NULL or "".
 //  BODY is always taken. Returns 0, or the errno of the refusal (EAGAIN: a
 //  subscriber's queue is full), nothing then queued.
 int wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint64_t id,
-                  zmq_msg_t *body);
+                  const char *channel_name, zmq_msg_t *body);
 
 //  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
 //  ENOMEM (BODY is then an empty frame).

@@ -35,6 +35,14 @@
     Requests: "fail" -> prokit_request_fail (42, "failed on purpose");
     "defer" -> kept unanswered (prints "DEFERRED"); anything else -> echoed.
 
+    Named channels (windows): requests on channel "echo" are answered
+    "echo:<text>"; messages on channel "news" are reported to main as
+    "on|<channel>|<sender>|<text>|<broadcast 0/1>". From main,
+    "sendon:<window>:<channel>:<text>" makes the window send <text> to
+    <window> on <channel>, and "ask:<target>:<channel>:<text>" makes it
+    request <text> from <target> ("@main" or a window) on <channel> ("-":
+    the default one) and report "asked|<status name>|<reply or error>".
+
     Runs until SIGTERM or SIGINT (then leaves cleanly) or until killed.
 */
 #include <fcntl.h>
@@ -175,6 +183,86 @@ s_serve (prokit_request_t *request, void *arg)
     return prokit_payload_dup (prokit_request_payload (request));
 }
 
+//  "sendon:W:C:T" or "ask:W:C:T" from main, into its three fields.
+static bool
+s_fields (const char *text, char target[PROKIT_NAME_MAX + 1], char channel[PROKIT_CHANNEL_MAX + 1],
+          const char **rest)
+{
+    const char *a = strchr (text, ':');
+    const char *b = a ? strchr (a + 1, ':') : NULL;
+    const char *c = b ? strchr (b + 1, ':') : NULL;
+    if (!c || (size_t) (b - a - 1) > PROKIT_NAME_MAX || (size_t) (c - b - 1) > PROKIT_CHANNEL_MAX)
+        return false;
+    memcpy (target, a + 1, (size_t) (b - a - 1));
+    target[b - a - 1] = 0;
+    memcpy (channel, b + 1, (size_t) (c - b - 1));
+    channel[c - b - 1] = 0;
+    *rest = c + 1;
+    return true;
+}
+
+//  Tell main TEXT (a request on the default channel, waited for: reports
+//  reach main in the order they were made).
+static void
+s_tell_main (prokit_payload_t *report)
+{
+    prokit_reply_t *reply = NULL;
+    prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
+    prokit_payload_destroy (&report); //  not sent: still ours (NULL-safe)
+    prokit_reply_destroy (&reply);
+}
+
+static void
+s_ask (const char *text)
+{
+    char target[PROKIT_NAME_MAX + 1], channel[PROKIT_CHANNEL_MAX + 1];
+    const char *rest;
+    if (!s_fields (text, target, channel, &rest))
+        return;
+    prokit_payload_t *payload = prokit_payload_new_string (rest);
+    prokit_reply_t *reply = NULL;
+    int rc = prokit_window_request_wait_on (
+        s_window, target, strcmp (channel, "-") == 0 ? NULL : channel, &payload, 5000, &reply);
+    prokit_payload_destroy (&payload);
+    const char *answer =
+        reply ? (rc == PROKIT_OK ? prokit_reply_str (reply) : prokit_reply_error (reply))
+              : prokit_strerror (rc);
+    s_tell_main (prokit_payload_new_printf ("asked|%s|%s", prokit_error_name (rc),
+                                            answer ? answer : "(not a string)"));
+    prokit_reply_destroy (&reply);
+}
+
+static void
+s_send_on (const char *text)
+{
+    char target[PROKIT_NAME_MAX + 1], channel[PROKIT_CHANNEL_MAX + 1];
+    const char *rest;
+    if (!s_fields (text, target, channel, &rest))
+        return;
+    prokit_payload_t *payload = prokit_payload_new_string (rest);
+    prokit_window_send_on (s_window, target, channel, &payload);
+    prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
+}
+
+static prokit_payload_t *
+s_serve_echo (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    const char *text = prokit_payload_str (prokit_request_payload (request));
+    return prokit_payload_new_printf ("%s:%s", prokit_request_channel (request),
+                                      text ? text : "(not a string)");
+}
+
+static void
+s_report_channel (const prokit_message_t *message, void *arg)
+{
+    (void) arg;
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    s_tell_main (prokit_payload_new_printf (
+        "on|%s|%s|%s|%d", prokit_message_channel (message), prokit_message_sender (message),
+        text ? text : "(not a string)", prokit_message_is_broadcast (message) ? 1 : 0));
+}
+
 static void
 s_report (const prokit_message_t *message, void *arg)
 {
@@ -202,15 +290,29 @@ s_report (const prokit_message_t *message, void *arg)
             }
             return;
         }
+        if (strncmp (text, "sendon:", 7) == 0) {
+            s_send_on (text);
+            return;
+        }
+        if (strncmp (text, "ask:", 4) == 0) {
+            s_ask (text);
+            return;
+        }
     }
-    prokit_payload_t *report =
-        prokit_payload_new_printf ("got|%s|%s|%d", prokit_message_sender (message), text,
-                                   prokit_message_is_broadcast (message) ? 1 : 0);
-    prokit_reply_t *reply = NULL;
     //  Blocking on purpose: reports reach main in the order received.
-    prokit_window_request_wait (s_window, PROKIT_MAIN, &report, 5000, &reply);
-    prokit_payload_destroy (&report); //  not sent: still ours (NULL-safe)
-    prokit_reply_destroy (&reply);
+    s_tell_main (prokit_payload_new_printf ("got|%s|%s|%d", prokit_message_sender (message), text,
+                                            prokit_message_is_broadcast (message) ? 1 : 0));
+}
+
+//  What every scripted window listens to and serves.
+static void
+s_window_serves (void)
+{
+    prokit_window_on_request (s_window, s_serve, NULL);
+    prokit_window_on_main_message (s_window, s_report, NULL);
+    prokit_window_on_window_message (s_window, s_report, NULL);
+    prokit_window_handle (s_window, "echo", s_serve_echo, NULL);
+    prokit_window_on (s_window, "news", s_report_channel, NULL);
 }
 
 static void
@@ -242,9 +344,7 @@ s_run_spawned (int argc, char *argv[])
         fprintf (stderr, "peer: %s\n", prokit_strerror (error));
         return s_exit (3);
     }
-    prokit_window_on_request (s_window, s_serve, NULL);
-    prokit_window_on_main_message (s_window, s_report, NULL);
-    prokit_window_on_window_message (s_window, s_report, NULL);
+    s_window_serves ();
     prokit_window_on_visibility (s_window, s_on_visibility, NULL);
     int rc = s_run_until_signalled ();
     if (rc == PROKIT_ECLOSED && ignore_close)
@@ -357,9 +457,7 @@ main (int argc, char *argv[])
             fflush (stdout);
             return s_exit (3);
         }
-        prokit_window_on_request (s_window, s_serve, NULL);
-        prokit_window_on_main_message (s_window, s_report, NULL);
-        prokit_window_on_window_message (s_window, s_report, NULL);
+        s_window_serves ();
         printf ("READY\n");
         fflush (stdout);
         s_run_until_signalled ();

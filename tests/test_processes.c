@@ -777,7 +777,11 @@ s_count_through (bool kill_it, bool from_window)
         kill (child.pid, SIGCONT);
     }
     settle_t settled = { &tally, received_p, accepted, dropped && !kill_it ? 2 : 1, dropped };
-    assert_true (tu_pump (handles, handle_count, s_accounted, &settled, 30000));
+    if (!tu_pump (handles, handle_count, s_accounted, &settled, 30000))
+        fail_msg ("not settled: %ld accepted, %ld received + %ld reported; joined %d, left %d "
+                  "(dropped: %d)",
+                  accepted, (long) *received_p, (long) tally.reported, tally.joined, tally.left,
+                  dropped);
     long received = (long) *received_p;
     print_message ("%s -> %s window: %ld accepted, %ld received + %ld reported = %ld\n",
                    from_window ? "window" : "main",

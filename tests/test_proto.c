@@ -86,6 +86,7 @@ s_decode_raw (int command, const void *peer, size_t peer_len, const void *body, 
             assert_int_equal (v2.command, msg->command);
             assert_true (v2.id == msg->id);
             assert_string_equal (v2.peer, msg->peer);
+            assert_string_equal (v2.channel_name, msg->channel_name);
             if (rc == PROKIT_OK || rc == PROKIT_ETOOBIG)
                 assert_int_equal (v2.body_size, msg->body_size);
         }
@@ -1606,7 +1607,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "", false };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "", false, false };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1622,12 +1623,11 @@ test_welcome_body_round_trips (void **state)
     const uint64_t values[] = { 0, 1, 127, 128, 1u << 30, (uint64_t) INT64_MAX };
     for (size_t i = 0; i < COUNT_OF (values); i++) {
         uint8_t body[PROTO_WELCOME_BODY_MAX];
-        proto_welcome_t out = {
-            values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "", false
-        };
+        proto_welcome_t out = { values[i], values[COUNT_OF (values) - 1 - i], 0, "", "", "", false,
+                                false };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345, 0, "", "", "", false };
+        proto_welcome_t in = { 12345, 12345, 0, "", "", "", false, false };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1640,9 +1640,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "", false };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "", false, false };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0, 0, "", "", "", false };
+    proto_welcome_t in = { 0, 0, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1660,7 +1660,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (pack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2, 0, "", "", "", false };
+    proto_welcome_t kept = { 1, 2, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1673,7 +1673,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8, 0, "", "", "", false };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1683,7 +1683,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8, 0, "", "", "", false };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1715,7 +1715,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1728,7 +1728,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1741,7 +1741,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1755,7 +1755,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1766,7 +1766,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1779,16 +1779,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false, false };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (pack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1811,6 +1811,124 @@ s_receipt_seen (const char *name, uint64_t count, void *arg)
     seen->sum += count;
 }
 
+//  A SEND, BROADCAST or REQUEST names a channel after its peer's name
+//  and a '#'; nothing else may, and the channel's name follows its rules.
+static void
+test_named_channels_travel_in_the_peer_field (void **state)
+{
+    (void) state;
+    proto_msg_t msg;
+    assert_int_equal (s_decode3 (PROTO_REQUEST, "work-1#resize", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_OK);
+    assert_string_equal (msg.peer, "work-1");
+    assert_string_equal (msg.channel_name, "resize");
+    assert_int_equal (
+        s_decode3 (PROTO_REQUEST, "@main#app:open/file", s_nil, 1, PROTO_TO_ROUTER, &msg),
+        PROKIT_OK);
+    assert_string_equal (msg.peer, "@main");
+    assert_string_equal (msg.channel_name, "app:open/file");
+    assert_int_equal (s_decode3 (PROTO_SEND, "w#c", s_nil, 1, PROTO_TO_CLIENT, &msg), PROKIT_OK);
+    assert_string_equal (msg.peer, "w");
+    assert_string_equal (msg.channel_name, "c");
+    //  Without a channel: the default one.
+    assert_int_equal (s_decode3 (PROTO_SEND, "w", s_nil, 1, PROTO_TO_ROUTER, &msg), PROKIT_OK);
+    assert_string_equal (msg.channel_name, "");
+    //  A broadcast to the router, and everything on the PUB channel, have
+    //  no name before the '#'.
+    assert_int_equal (s_decode3 (PROTO_BROADCAST, "#news", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_OK);
+    assert_string_equal (msg.peer, "");
+    assert_string_equal (msg.channel_name, "news");
+    assert_int_equal (s_decode3 (PROTO_SEND, "#news", s_nil, 1, PROTO_ON_CHANNEL, &msg), PROKIT_OK);
+    assert_string_equal (msg.channel_name, "news");
+    assert_int_equal (s_decode3 (PROTO_REQUEST, "#ask", s_nil, 1, PROTO_ON_CHANNEL, &msg),
+                      PROKIT_OK);
+    assert_int_equal (s_decode3 (PROTO_SEND, "@main#news", s_nil, 1, PROTO_ON_CHANNEL, &msg),
+                      PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_SEND, "#news", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    //  Answers, orders and control messages never name one.
+    uint8_t error[PROTO_ERROR_BODY_MAX];
+    size_t error_size = s_error_body (error);
+    assert_int_equal (s_decode3 (PROTO_REPLY, "w#c", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_ERROR, "w#c", error, error_size, PROTO_TO_CLIENT, &msg),
+                      PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_CLOSE, "w#c", s_map, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_HELLO, "w#c", s_map, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    //  Channel names: 1 to 64 bytes of printable ASCII but '#'.
+    const char *bad[] = { "w#", "w#a#b", "w#a b", "w#tab\there", "w#\x7f", "w#caf\xc3\xa9" };
+    for (size_t i = 0; i < COUNT_OF (bad); i++)
+        assert_int_equal (s_decode3 (PROTO_SEND, bad[i], s_nil, 1, PROTO_TO_ROUTER, &msg),
+                          PROKIT_EPROTO);
+    char longest[PROTO_ADDRESS_MAX + 2];
+    memset (longest, 'a', PROTO_NAME_MAX);
+    longest[PROTO_NAME_MAX] = '#';
+    memset (longest + PROTO_NAME_MAX + 1, '~', PROTO_CHANNEL_NAME_MAX);
+    longest[PROTO_ADDRESS_MAX] = 0;
+    assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
+                      PROKIT_OK);
+    assert_int_equal ((int) strlen (msg.channel_name), PROTO_CHANNEL_NAME_MAX);
+    longest[PROTO_ADDRESS_MAX] = '~';
+    longest[PROTO_ADDRESS_MAX + 1] = 0;
+    assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
+                      PROKIT_EPROTO);
+    assert_true (proto_channel_name_valid ("resize", 6));
+    assert_false (proto_channel_name_valid ("", 0));
+    assert_false (proto_channel_name_valid (NULL, 3));
+
+    //  The encoder's side: an address, and back.
+    char address[PROTO_ADDRESS_MAX + 1];
+    assert_int_equal (proto_address (address, "work-1", "resize"), 13);
+    assert_string_equal (address, "work-1#resize");
+    assert_int_equal (proto_address (address, "work-1", ""), 6);
+    assert_string_equal (address, "work-1");
+    assert_int_equal (proto_address (address, "", "news"), 5);
+    assert_string_equal (address, "#news");
+    char name[PROTO_NAME_MAX + 1], channel[PROTO_CHANNEL_NAME_MAX + 1];
+    proto_address_split ("work-1#resize", name, channel);
+    assert_string_equal (name, "work-1");
+    assert_string_equal (channel, "resize");
+    proto_address_split ("@main", name, channel);
+    assert_string_equal (name, "@main");
+    assert_string_equal (channel, "");
+    //  The longest address fits a version 2 prefix.
+    uint8_t prefix[PROTO_PREFIX_MAX];
+    longest[PROTO_ADDRESS_MAX] = 0;
+    size_t n = proto_prefix_encode (prefix, PROTO_REQUEST, UINT64_MAX >> 1, longest);
+    assert_int_equal (n, PROTO_PREFIX_MAX);
+    proto_frame_t frame = { prefix, n };
+    uint8_t framed[PROTO_PREFIX_MAX + 1];
+    memcpy (framed, prefix, n);
+    framed[n] = 0xc0;
+    frame.data = framed;
+    frame.size = n + 1;
+    assert_int_equal (proto_decode (&frame, 1, PROTO_TO_CLIENT, MAX_PAYLOAD, &msg), PROKIT_OK);
+    assert_int_equal ((int) strlen (msg.peer), PROTO_NAME_MAX);
+
+    //  Who reads channels says so: HELLO and WELCOME.
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
+    proto_hello_t hello = { 0 };
+    hello.channels = true;
+    proto_hello_t heard = { 0 };
+    assert_int_equal (proto_hello_decode (body, proto_hello_encode (body, &hello), &heard),
+                      PROKIT_OK);
+    assert_true (heard.channels);
+    proto_welcome_t welcome = { 0 };
+    welcome.channels = true;
+    proto_welcome_t got = { 0 };
+    assert_int_equal (proto_welcome_decode (body, proto_welcome_encode (body, &welcome), &got),
+                      PROKIT_OK);
+    assert_true (got.channels);
+    welcome.channels = false;
+    got.channels = true;
+    assert_int_equal (proto_welcome_decode (body, proto_welcome_encode (body, &welcome), &got),
+                      PROKIT_OK);
+    assert_false (got.channels);
+}
+
 static void
 test_channel_credit_and_their_welcome_round_trip (void **state)
 {
@@ -1818,12 +1936,13 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     //  The largest HELLO fits its buffer.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
     proto_hello_t out = {
-        UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX }, false
+        UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX },
+        true,       true
     };
     memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.channel);
     assert_true (in.credit == UINT64_MAX);
@@ -1849,12 +1968,13 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
 
     //  WELCOME names the channel and the topic; a topic of another
     //  length is refused (it would not be an exact match).
-    proto_welcome_t welcome = { UINT64_MAX, UINT64_MAX, 2, "", "0123456789abcdef", "", false };
+    proto_welcome_t welcome = { UINT64_MAX,         UINT64_MAX,         2,    "",
+                                "0123456789abcdef", "fedcba9876543210", true, true };
     memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 0, "", "", "", false };
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_string_equal (got.channel, welcome.channel);
     assert_string_equal (got.topic, "0123456789abcdef");
@@ -1997,18 +2117,18 @@ test_account_round_trips_and_is_checked (void **state)
     assert_string_equal (proto_command_name (PROTO_ACCOUNT), "ACCOUNT");
 
     //  Asked for in HELLO, granted in WELCOME; neither says it otherwise.
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true, false };
     uint8_t hello_body[PROTO_HELLO_BODY_MAX];
     size = proto_hello_encode (hello_body, &hello);
-    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
     assert_int_equal (proto_hello_decode (hello_body, size, &heard), PROKIT_OK);
     assert_true (heard.account);
     hello.account = false;
     assert_int_equal (proto_hello_encode (hello_body, &hello), 1); //  an empty map
-    proto_welcome_t welcome = { 1, 2, 2, "", "", "", true };
+    proto_welcome_t welcome = { 1, 2, 2, "", "", "", true, false };
     uint8_t welcome_body[PROTO_WELCOME_BODY_MAX];
     size = proto_welcome_encode (welcome_body, &welcome);
-    proto_welcome_t got = { 0, 0, 0, "", "", "", false };
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (welcome_body, size, &got), PROKIT_OK);
     assert_true (got.account);
     welcome.account = false;
@@ -2023,7 +2143,7 @@ test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -2077,12 +2197,13 @@ test_prefix_is_version_2_header_peer_length_and_peer (void **state)
     const uint8_t expected[] = { 'P', 'K', 2, 4, 8, 1, 2, 3, 4, 5, 6, 7, 8, 4, 'w', 'o', 'r', 'k' };
     assert_int_equal (size, sizeof (expected));
     assert_memory_equal (prefix, expected, sizeof (expected));
-    //  An empty peer is a zero length; a name is never longer than 64.
+    //  An empty peer is a zero length; a peer field (a name and a channel)
+    //  is never longer than PROTO_ADDRESS_MAX.
     assert_int_equal (proto_prefix_encode (prefix, PROTO_PING, 1, ""), PROTO_V2_HEADER_MIN + 2);
     assert_int_equal (prefix[PROTO_V2_HEADER_MIN + 1], 0);
-    char longest[PROTO_NAME_MAX + 1];
-    memset (longest, 'n', PROTO_NAME_MAX);
-    longest[PROTO_NAME_MAX] = 0;
+    char longest[PROTO_ADDRESS_MAX + 2];
+    memset (longest, 'n', PROTO_ADDRESS_MAX + 1);
+    longest[PROTO_ADDRESS_MAX + 1] = 0;
     assert_int_equal (proto_prefix_encode (prefix, PROTO_SEND, UINT64_MAX, longest),
                       PROTO_PREFIX_MAX);
 }
@@ -2223,19 +2344,21 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 }, false };
+    proto_hello_t hello = {
+        0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 }, false, false
+    };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false };
+    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false, false };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.
     assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_1);
 
-    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "", false };
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "", false, false };
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 99, "", "", "", false };
+    proto_welcome_t got = { 0, 0, 99, "", "", "", false, false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_int_equal (got.version, PROTO_VERSION_2);
     assert_int_equal (got.max_payload, 1024);
@@ -2455,6 +2578,7 @@ main (void)
         cmocka_unit_test (test_account_round_trips_and_is_checked),
         cmocka_unit_test (test_hello_flag_that_is_not_a_bool_is_refused),
         cmocka_unit_test (test_channel_credit_and_their_welcome_round_trip),
+        cmocka_unit_test (test_named_channels_travel_in_the_peer_field),
         cmocka_unit_test (test_presence_body_round_trips_and_cuts_long_strings),
         cmocka_unit_test (test_prefix_is_version_2_header_peer_length_and_peer),
         cmocka_unit_test (test_version_2_id_is_a_head_and_its_significant_bytes),

@@ -957,6 +957,184 @@ test_version_2_client_speaks_version_1_to_an_older_router (void **state)
     tu_endpoint_remove (endpoint);
 }
 
+//  --- peers that predate named channels ------------------------------------
+
+typedef struct undelivered_log {
+    int count;
+    int code;
+    char target[PROKIT_NAME_MAX + 1];
+    char text[256];
+} undelivered_log_t;
+
+static void
+s_log_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    undelivered_log_t *log = (undelivered_log_t *) arg;
+    log->count++;
+    log->code = code;
+    snprintf (log->target, sizeof (log->target), "%s", target);
+    snprintf (log->text, sizeof (log->text), "%s", text);
+}
+
+static bool
+s_undelivered_said (void *arg)
+{
+    return ((undelivered_log_t *) arg)->count > 0;
+}
+
+//  HELLO {"channels": true}: a client that reads named channels.
+static const unsigned char s_hello_channels[] = { 0x81, 0xa8, 'c', 'h', 'a', 'n',
+                                                  'n',  'e',  'l', 's', 0xc3 };
+
+//  A window that says nothing of channels (an older library) keeps
+//  everything on the default channel; what names a channel never reaches
+//  it, and its sender hears why, with PROKIT_ENOHANDLER.
+static void
+test_peer_that_predates_channels_gets_none_and_senders_are_told (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_join (f->raw, "old");
+    //  Main, embedded: refused at once on a channel, delivered without.
+    prokit_payload_t *payload = prokit_payload_new_string ("x");
+    assert_int_equal (prokit_main_send_on (f->main, "old", "news", &payload), PROKIT_ENOHANDLER);
+    assert_non_null (payload);
+    assert_int_equal (prokit_main_send (f->main, "old", &payload), PROKIT_OK);
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 4); //  SEND
+    assert_string_equal (r.peer, "@main");
+    //  A broadcast on a channel leaves it out and says so, once.
+    undelivered_log_t log;
+    memset (&log, 0, sizeof (log));
+    prokit_main_on_undelivered (f->main, s_log_undelivered, &log);
+    payload = prokit_payload_new_string ("all");
+    assert_int_equal (prokit_main_broadcast_on (f->main, "news", &payload), PROKIT_OK);
+    tu_handle_t handles[] = { { f->main, NULL } };
+    assert_true (tu_pump (handles, 1, s_undelivered_said, &log, 5000));
+    assert_int_equal (log.count, 1);
+    assert_int_equal (log.code, PROKIT_ENOHANDLER);
+    assert_string_equal (log.target, "old");
+    assert_non_null (strstr (log.text, "'news'"));
+    //  A window that reads channels asks it on one: an ERROR, not a
+    //  delivery; on the default channel, the old window gets it.
+    void *fresh = zmq_socket (f->context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (fresh, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (fresh, f->endpoint), 0);
+    s_send_message (fresh, 1, 1, 7, "fresh", s_hello_channels, sizeof (s_hello_channels));
+    assert_true (s_receive (fresh, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME, saying the router routes channels
+    assert_non_null (memmem (r.body, r.body_size,
+                             "\xa8"
+                             "channels\xc3",
+                             10));
+    unsigned char nil = 0xc0;
+    s_send_message (fresh, 1, 6, 11, "old#echo", &nil, 1);
+    s_expect_error (fresh, PROKIT_ENOHANDLER, 11);
+    s_send_message (fresh, 1, 6, 12, "old", &nil, 1);
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 6); //  REQUEST
+    assert_string_equal (r.peer, "fresh");
+    //  To a peer that reads them, the channel travels with the sender's name.
+    s_send_message (f->raw, 1, 4, ((uint64_t) 1 << 63) | 1, "fresh", &nil, 1);
+    assert_true (s_receive (fresh, &r, 5000));
+    assert_string_equal (r.peer, "old");
+    s_send_message (fresh, 1, 6, 13, "@main#none", &nil, 1);
+    //  Main answers as it dispatches.
+    bool answered = false;
+    for (int64_t until = tu_now_ms () + 5000; !answered && tu_now_ms () < until;) {
+        prokit_main_dispatch (f->main);
+        answered = s_receive (fresh, &r, 20);
+    }
+    assert_true (answered);
+    assert_int_equal (r.header[3], 8); //  ERROR from main: nobody handles "none"
+    assert_int_equal (s_error_code (&r), PROKIT_ENOHANDLER);
+    assert_non_null (memmem (r.body, r.body_size, "'none'", 6));
+    zmq_close (fresh);
+}
+
+//  A router that predates named channels says nothing of them in its
+//  WELCOME: a window then refuses to name one (PROKIT_EVERSION) and still
+//  sends on the default channel.
+typedef struct old_router {
+    void *socket;
+    int sends_seen;
+} old_router_t;
+
+static void *
+s_old_router (void *arg)
+{
+    old_router_t *old = (old_router_t *) arg;
+    int timeout = 5000;
+    zmq_setsockopt (old->socket, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    //  HELLO: routing id, header, peer, body (version 1).
+    while (true) {
+        zmq_msg_t frames[4];
+        int count = 0;
+        int more = 1;
+        while (more && count < 4) {
+            zmq_msg_init (&frames[count]);
+            if (zmq_msg_recv (&frames[count], old->socket, 0) < 0)
+                return NULL;
+            more = zmq_msg_more (&frames[count]);
+            count++;
+        }
+        const unsigned char *header = (const unsigned char *) zmq_msg_data (&frames[1]);
+        int command = count >= 2 && zmq_msg_size (&frames[1]) >= 4 ? header[3] : 0;
+        if (command == 1) {
+            unsigned char welcome[12];
+            s_header (welcome, 1, 2, 7);
+            for (int i = 0; i < 8; i++)
+                welcome[4 + i] = header[4 + i]; //  the HELLO's id
+            //  {"max_payload": 1024, "heartbeat_ms": 1000}, as before channels
+            const unsigned char body[] = { 0x82, 0xab, 'm', 'a', 'x', '_',  'p',  'a',
+                                           'y',  'l',  'o', 'a', 'd', 0xcd, 0x04, 0x00,
+                                           0xac, 'h',  'e', 'a', 'r', 't',  'b',  'e',
+                                           'a',  't',  '_', 'm', 's', 0xcd, 0x03, 0xe8 };
+            zmq_send (old->socket, zmq_msg_data (&frames[0]), zmq_msg_size (&frames[0]),
+                      ZMQ_SNDMORE);
+            zmq_send (old->socket, welcome, sizeof (welcome), ZMQ_SNDMORE);
+            zmq_send (old->socket, zmq_msg_data (&frames[2]), zmq_msg_size (&frames[2]),
+                      ZMQ_SNDMORE);
+            zmq_send (old->socket, body, sizeof (body), 0);
+        }
+        else if (command == 4)
+            old->sends_seen++;
+        for (int i = 0; i < count; i++)
+            zmq_msg_close (&frames[i]);
+        if (old->sends_seen > 0)
+            return NULL;
+    }
+}
+
+static void
+test_window_refuses_named_channels_towards_a_router_that_predates_them (void **state)
+{
+    (void) state;
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    void *context = zmq_ctx_new ();
+    old_router_t old = { zmq_socket (context, ZMQ_ROUTER), 0 };
+    assert_int_equal (zmq_bind (old.socket, endpoint), 0);
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_old_router, &old), 0);
+    prokit_window_t *window = tu_window_new (endpoint, "w");
+    assert_non_null (window);
+    prokit_payload_t *payload = prokit_payload_new_string ("x");
+    assert_int_equal (prokit_window_send_on (window, "other", "news", &payload), PROKIT_EVERSION);
+    assert_non_null (payload);
+    assert_int_equal (
+        prokit_window_request_on (window, PROKIT_MAIN, "ask", &payload, 1000, NULL, NULL),
+        PROKIT_EINVAL); //  no callback: refused before anything else
+    assert_int_equal (prokit_window_send (window, "other", &payload), PROKIT_OK);
+    pthread_join (thread, NULL);
+    assert_int_equal (old.sends_seen, 1);
+    prokit_window_destroy (&window);
+    zmq_close (old.socket);
+    zmq_ctx_term (context);
+    tu_endpoint_remove (endpoint);
+}
+
 int
 main (void)
 {
@@ -1000,6 +1178,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reply_forged_by_another_peer_is_ignored, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_max_payload_over_the_limit_is_refused),
+        cmocka_unit_test_setup_teardown (
+            test_peer_that_predates_channels_gets_none_and_senders_are_told, s_setup, s_teardown),
+        cmocka_unit_test (test_window_refuses_named_channels_towards_a_router_that_predates_them),
         cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),

@@ -243,7 +243,7 @@ test_a_published_message_carries_its_topic_and_reaches_only_its_subscriber (void
     }
     zmq_msg_t body;
     s_body (&body, 16, 4);
-    assert_int_equal (wire_publish (pub, topic, PROTO_SEND, 0, &body), 0);
+    assert_int_equal (wire_publish (pub, topic, PROTO_SEND, 0, NULL, &body), 0);
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1];
     size_t count = 0;
     assert_true (s_recv (mine, frames, PROTO_FRAMES_MAX + 1, &count));

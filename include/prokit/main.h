@@ -157,6 +157,14 @@ PROKIT_EXPORT int prokit_main_on_connection (prokit_main_t *self, prokit_connect
 //  then fail with PROKIT_ENOHANDLER. Returns PROKIT_OK or PROKIT_EINVAL.
 PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg);
 
+//  Set the handler for requests on CHANNEL (ipcMain.handle(channel); see
+//  "Channels" in prokit/message.h). NULL or "" is the default channel, as
+//  prokit_main_on_request(). FN NULL removes it: requests on CHANNEL then
+//  fail with PROKIT_ENOHANDLER, naming the channel. Returns PROKIT_OK,
+//  PROKIT_EINVAL (a bad channel name) or PROKIT_ENOMEM.
+PROKIT_EXPORT int prokit_main_handle (prokit_main_t *self, const char *channel,
+                                      prokit_request_fn *fn, void *arg);
+
 //  Send PAYLOAD to the window called WINDOW (mainMsgToRender). Takes
 //  ownership of *payload_p and nulls it when it returns PROKIT_OK; on any
 //  failure nothing was sent and the payload is still yours. Returns PROKIT_OK
@@ -174,6 +182,16 @@ PROKIT_EXPORT int prokit_main_on_request (prokit_main_t *self, prokit_request_fn
 PROKIT_EXPORT int prokit_main_send (prokit_main_t *self, const char *window,
                                     prokit_payload_t **payload_p);
 
+//  prokit_main_send() on CHANNEL (NULL or "": the default one): the
+//  window's listeners for CHANNEL get it (prokit_window_on()). Returns as
+//  prokit_main_send(), and PROKIT_EINVAL for a bad channel name,
+//  PROKIT_EVERSION when the broker predates named channels, and
+//  PROKIT_ENOHANDLER (embedded) when the window does not read them (an
+//  older library); attached to a broker, that comes to the undelivered
+//  callback.
+PROKIT_EXPORT int prokit_main_send_on (prokit_main_t *self, const char *window, const char *channel,
+                                       prokit_payload_t **payload_p);
+
 //  Send PAYLOAD to every window that has joined. Takes *payload_p as
 //  prokit_main_send(). All or none: PROKIT_EAGAIN when any window has as
 //  many messages as it may hold unconfirmed (nothing was sent; attached to
@@ -182,6 +200,12 @@ PROKIT_EXPORT int prokit_main_send (prokit_main_t *self, const char *window,
 //  (A window that did not ask for the PUB channel, such as an older one,
 //  is sent to on its own, and reported one call per window.)
 PROKIT_EXPORT int prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p);
+
+//  prokit_main_broadcast() on CHANNEL (NULL or "": the default one). A
+//  window that does not read named channels (an older library) is left out
+//  and reported to the undelivered callback (PROKIT_ENOHANDLER).
+PROKIT_EXPORT int prokit_main_broadcast_on (prokit_main_t *self, const char *channel,
+                                            prokit_payload_t **payload_p);
 
 //  Set the callback for messages that could not be delivered after
 //  prokit_main_send() or prokit_main_broadcast() returned PROKIT_OK. NULL:

@@ -18,6 +18,14 @@
     process (PROKIT_MAIN). The seed's window called "main" is an ordinary
     window name and never means the main process.
 
+    Channels (Electron's ipcMain.handle(channel) and ipcRenderer.on(channel)):
+    every message and request travels on a channel. The seed's calls use
+    the default channel, ""; the _on calls and the handlers registered per
+    channel (prokit_main_handle(), prokit_window_handle(), prokit_window_on())
+    name one: 1 to PROKIT_CHANNEL_MAX bytes of printable ASCII (0x21 to
+    0x7e) other than '#', such as "resize" or "file:open". A request on a
+    channel nobody handles ends with PROKIT_ENOHANDLER naming the channel.
+
     Thread-safety: use these objects on the thread that runs the callbacks
     of the handle they came from.
 */
@@ -40,6 +48,9 @@ extern "C" {
 //  Window names: 1 to PROKIT_NAME_MAX bytes of [A-Za-z0-9._-], starting
 //  with a letter or a digit.
 #define PROKIT_NAME_MAX 64
+
+//  Channel names: 1 to PROKIT_CHANNEL_MAX bytes (see "Channels" above).
+#define PROKIT_CHANNEL_MAX 64
 
 typedef struct prokit_message prokit_message_t;
 typedef struct prokit_request prokit_request_t;
@@ -115,6 +126,10 @@ typedef void (prokit_connection_fn) (prokit_connection_event_t event, int code, 
 //  Return the sender's name: a window name or PROKIT_MAIN.
 PROKIT_EXPORT const char *prokit_message_sender (const prokit_message_t *self);
 
+//  Return the channel the message was sent on: "" for the default one
+//  (the seed's calls), else its name (see "Channels" above).
+PROKIT_EXPORT const char *prokit_message_channel (const prokit_message_t *self);
+
 //  Return the payload (borrowed, valid while the message is).
 PROKIT_EXPORT const prokit_payload_t *prokit_message_payload (const prokit_message_t *self);
 
@@ -125,6 +140,9 @@ PROKIT_EXPORT bool prokit_message_is_broadcast (const prokit_message_t *self);
 
 //  Return the requester's name: a window name or PROKIT_MAIN.
 PROKIT_EXPORT const char *prokit_request_sender (const prokit_request_t *self);
+
+//  Return the channel the request was made on: "" for the default one.
+PROKIT_EXPORT const char *prokit_request_channel (const prokit_request_t *self);
 
 //  Return the request's payload (borrowed, valid while the request is), or
 //  NULL once it has been taken.

@@ -129,6 +129,28 @@ PROKIT_EXPORT int prokit_window_off_window_message (prokit_window_t *self, proki
 PROKIT_EXPORT int prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn,
                                             void *arg);
 
+//  Set the handler for requests on CHANNEL (see "Channels" in
+//  prokit/message.h); NULL or "" is the default channel, as
+//  prokit_window_on_request(). FN NULL removes it. Returns PROKIT_OK,
+//  PROKIT_EINVAL (a bad channel name) or PROKIT_ENOMEM.
+PROKIT_EXPORT int prokit_window_handle (prokit_window_t *self, const char *channel,
+                                        prokit_request_fn *fn, void *arg);
+
+//  Add a listener for messages on the named CHANNEL, from main (direct or
+//  broadcast) or from windows (ipcRenderer.on(channel));
+//  prokit_message_sender() tells who sent it. Listeners run in the order
+//  they were added. The default channel has its own calls above: CHANNEL
+//  NULL or "" is PROKIT_EINVAL. Returns PROKIT_OK, PROKIT_EINVAL,
+//  PROKIT_ENOMEM. A message on a channel with no listener is dropped (it
+//  was delivered: logged at debug level).
+PROKIT_EXPORT int prokit_window_on (prokit_window_t *self, const char *channel,
+                                    prokit_message_fn *fn, void *arg);
+
+//  Remove the listener added on CHANNEL with the same FN and ARG. Returns
+//  PROKIT_OK, PROKIT_ENOTFOUND or PROKIT_EINVAL. Safe inside a listener.
+PROKIT_EXPORT int prokit_window_off (prokit_window_t *self, const char *channel,
+                                     prokit_message_fn *fn, void *arg);
+
 //  Set the callback for messages that could not be delivered after
 //  prokit_window_send() returned PROKIT_OK: an unknown target window
 //  (PROKIT_ENOTFOUND), a target that cannot keep up (PROKIT_EAGAIN).
@@ -157,6 +179,13 @@ PROKIT_EXPORT bool prokit_window_is_connected (const prokit_window_t *self);
 PROKIT_EXPORT int prokit_window_send (prokit_window_t *self, const char *target,
                                       prokit_payload_t **payload_p);
 
+//  prokit_window_send() on CHANNEL (NULL or "": the default one). Also
+//  PROKIT_EINVAL for a bad channel name, PROKIT_EVERSION when the router
+//  predates named channels; a target that does not read them (an older
+//  library) is reported undelivered with PROKIT_ENOHANDLER.
+PROKIT_EXPORT int prokit_window_send_on (prokit_window_t *self, const char *target,
+                                         const char *channel, prokit_payload_t **payload_p);
+
 //  Send a request to TARGET: PROKIT_MAIN or NULL for main
 //  (renderMsgToMain), or a window name. Takes *payload_p as above. FN is
 //  called exactly once, from dispatch, with the outcome: the reply,
@@ -169,6 +198,15 @@ PROKIT_EXPORT int prokit_window_request (prokit_window_t *self, const char *targ
                                          prokit_payload_t **payload_p, int timeout_ms,
                                          prokit_reply_fn *fn, void *arg);
 
+//  prokit_window_request() on CHANNEL (NULL or "": the default one): the
+//  target's handler for CHANNEL answers it (prokit_main_handle(),
+//  prokit_window_handle()); none: PROKIT_ENOHANDLER naming the channel.
+//  Also PROKIT_EINVAL for a bad channel name and PROKIT_EVERSION when the
+//  router predates named channels (FN not called).
+PROKIT_EXPORT int prokit_window_request_on (prokit_window_t *self, const char *target,
+                                            const char *channel, prokit_payload_t **payload_p,
+                                            int timeout_ms, prokit_reply_fn *fn, void *arg);
+
 //  Send a request and block until its outcome, at most TIMEOUT_MS (0 or
 //  less: the default). Returns the outcome's status. *payload_p is taken
 //  (and nulled) once the request is sent, whatever its outcome; a request
@@ -179,6 +217,11 @@ PROKIT_EXPORT int prokit_window_request (prokit_window_t *self, const char *targ
 PROKIT_EXPORT int prokit_window_request_wait (prokit_window_t *self, const char *target,
                                               prokit_payload_t **payload_p, int timeout_ms,
                                               prokit_reply_t **reply_p);
+
+//  prokit_window_request_wait() on CHANNEL (NULL or "": the default one).
+PROKIT_EXPORT int prokit_window_request_wait_on (prokit_window_t *self, const char *target,
+                                                 const char *channel, prokit_payload_t **payload_p,
+                                                 int timeout_ms, prokit_reply_t **reply_p);
 
 //  Set the callback for other windows joining and leaving (NULL: none).
 //  Only called if the window was created with opts.presence set; right
