@@ -1966,6 +1966,8 @@ s_alloc (const client_config_t *config)
     self->request_timeout_ms = config->request_timeout_ms > 0 ? config->request_timeout_ms : 30000;
     self->hello.pid = (uint64_t) getpid ();
     self->hello.presence = config->presence;
+    if (config->service)
+        snprintf (self->hello.service, sizeof (self->hello.service), "%s", config->service);
     self->hello.shown = config->shown;
     self->hello.version = PROTO_VERSION_MAX;
     //  A window takes main's messages on the PUB channel when its router

@@ -42,6 +42,7 @@ typedef struct client_config {
     int join_timeout_ms;    //  how long to wait for WELCOME
     int request_timeout_ms; //  default deadline of requests
     bool presence;          //  ask for JOINED/LEFT about other windows
+    const char *service;    //  the pool it serves (a valid window name), NULL: none
     bool shown;             //  say it starts visible
     //  CURVE: this client's certificate file (with its secret key) and the
     //  router's public key (Z85 or a certificate file). Both or neither.

@@ -26,6 +26,7 @@ typedef struct inflight inflight_t;
 typedef struct inflight_entry {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1]; //  the client's target; the router's requester
+    char via[PROTO_NAME_MAX + 1];  //  the router's: the pool the request was addressed to, or ""
     int64_t deadline;              //  monotonic ms; 0: none (not in the deadline order)
     prokit_reply_fn *fn;           //  the client's callback, and its argument
     void *arg;

@@ -80,13 +80,12 @@ s_entry_new (prokit_main_t *self, const char *name)
 
 static void
 s_emit (prokit_main_t *self, prokit_presence_kind_t kind, const char *window, const char *reason,
-        int pid, int wait_status, bool will_restart)
+        int pid, int wait_status, bool will_restart, const char *service)
 {
     if (!self->presence_fn)
         return;
-    prokit_presence_t event = {
-        kind, window, reason ? reason : "", pid, wait_status, will_restart
-    };
+    prokit_presence_t event = { kind,        window,       reason ? reason : "",  pid,
+                                wait_status, will_restart, service ? service : "" };
     self->presence_fn (&event, self->presence_arg);
 }
 
@@ -114,7 +113,7 @@ s_on_ended (void *owner, const char *name, int pid, int status, const char *reas
     }
     if (entry && !will_restart && !entry->info.joined)
         s_forget (self, name);
-    s_emit (self, PROKIT_PRESENCE_EXITED, name, reason, pid, status, will_restart);
+    s_emit (self, PROKIT_PRESENCE_EXITED, name, reason, pid, status, will_restart, NULL);
 }
 
 //  Started again as PID, or (PID 0) not: then it is forgotten unless
@@ -170,7 +169,9 @@ s_on_presence (void *owner, const char *window, bool joined, const proto_presenc
         if (!entry->info.spawned)
             entry->info.shown = presence->shown;
         snprintf (entry->info.address, sizeof (entry->info.address), "%s", presence->address);
-        s_emit (self, PROKIT_PRESENCE_JOINED, window, "", entry->info.pid, 0, false);
+        memcpy (entry->info.service, presence->service, sizeof (entry->info.service));
+        s_emit (self, PROKIT_PRESENCE_JOINED, window, "", entry->info.pid, 0, false,
+                presence->service);
         return;
     }
     int pid = entry ? entry->info.pid : 0;
@@ -178,11 +179,12 @@ s_on_presence (void *owner, const char *window, bool joined, const proto_presenc
         self->joined--;
         entry->info.joined = false;
         entry->info.address[0] = 0;
+        entry->info.service[0] = 0;
         //  Keep tracking a process main started until it is reaped.
         if (!s_supervised (self, window))
             s_forget (self, window);
     }
-    s_emit (self, PROKIT_PRESENCE_LEFT, window, presence->reason, pid, 0, false);
+    s_emit (self, PROKIT_PRESENCE_LEFT, window, presence->reason, pid, 0, false, NULL);
 }
 
 //  Only an attached main loses its router. The broker it comes back to
@@ -367,7 +369,14 @@ static bool
 s_is_joined (const prokit_main_t *self, const char *name)
 {
     entry_t *entry = (entry_t *) zhashx_lookup (self->windows, name);
-    return entry && entry->info.joined;
+    if (entry)
+        return entry->info.joined;
+    //  Or a pool: a joined window serves it.
+    for (entry = (entry_t *) zhashx_first (self->windows); entry;
+         entry = (entry_t *) zhashx_next (self->windows))
+        if (entry->info.joined && strcmp (entry->info.service, name) == 0)
+            return true;
+    return false;
 }
 
 int

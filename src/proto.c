@@ -804,19 +804,21 @@ proto_credit_decode (const void *data, size_t size, proto_credit_t *credit)
 size_t
 proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
 {
-    field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
-                         { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
-                         { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
-                         { "version", FIELD_UINT, (void *) &hello->version, 0 },
-                         { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
-                         { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
-                         { "last_topic", FIELD_STR, (void *) hello->last.topic,
-                           sizeof (hello->last.topic) },
-                         { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
-                         { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
-                         { "account", FIELD_BOOL, (void *) &hello->account, 0 },
-                         { "channels", FIELD_BOOL, (void *) &hello->channels, 0 } };
-    return s_encode_map (out, fields, 11);
+    field_t fields[] = {
+        { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
+        { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
+        { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
+        { "version", FIELD_UINT, (void *) &hello->version, 0 },
+        { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
+        { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
+        { "last_topic", FIELD_STR, (void *) hello->last.topic, sizeof (hello->last.topic) },
+        { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
+        { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
+        { "account", FIELD_BOOL, (void *) &hello->account, 0 },
+        { "channels", FIELD_BOOL, (void *) &hello->channels, 0 },
+        { "service", FIELD_STR, (void *) hello->service, sizeof (hello->service) }
+    };
+    return s_encode_map (out, fields, 12);
 }
 
 int
@@ -833,8 +835,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "last_count", FIELD_UINT, &hello->last.count, 0 },
                          { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 },
                          { "account", FIELD_BOOL, &hello->account, 0 },
-                         { "channels", FIELD_BOOL, &hello->channels, 0 } };
-    int rc = s_decode_map (data, size, fields, 11);
+                         { "channels", FIELD_BOOL, &hello->channels, 0 },
+                         { "service", FIELD_STR, hello->service, sizeof (hello->service) } };
+    int rc = s_decode_map (data, size, fields, 12);
     s_default_version (&hello->version);
     return rc;
 }
@@ -848,8 +851,9 @@ proto_presence_encode (uint8_t *out, const proto_presence_t *presence)
         { "reason", FIELD_STR, (void *) presence->reason, sizeof (presence->reason) },
         { "shown", FIELD_BOOL, (void *) &presence->shown, 0 },
         { "joined_at", FIELD_UINT, (void *) &presence->joined_at, 0 },
+        { "service", FIELD_STR, (void *) presence->service, sizeof (presence->service) },
     };
-    return s_encode_map (out, fields, 5);
+    return s_encode_map (out, fields, 6);
 }
 
 int
@@ -861,8 +865,9 @@ proto_presence_decode (const void *data, size_t size, proto_presence_t *presence
         { "reason", FIELD_STR, presence->reason, sizeof (presence->reason) },
         { "shown", FIELD_BOOL, &presence->shown, 0 },
         { "joined_at", FIELD_UINT, &presence->joined_at, 0 },
+        { "service", FIELD_STR, presence->service, sizeof (presence->service) },
     };
-    return s_decode_map (data, size, fields, 5);
+    return s_decode_map (data, size, fields, 6);
 }
 
 size_t
@@ -885,16 +890,17 @@ proto_query_decode (const void *data, size_t size, char what[PROTO_QUERY_WHAT_MA
 }
 
 static void
-s_window_info_fields (field_t fields[6], const proto_window_info_t *info)
+s_window_info_fields (field_t fields[7], const proto_window_info_t *info)
 {
     proto_window_info_t *mutable_info = (proto_window_info_t *) info;
-    field_t list[6] = {
+    field_t list[7] = {
         { "name", FIELD_STR, mutable_info->name, sizeof (info->name) },
         { "pid", FIELD_UINT, &mutable_info->pid, 0 },
         { "address", FIELD_STR, mutable_info->address, sizeof (info->address) },
         { "shown", FIELD_BOOL, &mutable_info->shown, 0 },
         { "joined_at", FIELD_UINT, &mutable_info->joined_at, 0 },
         { "last_seen", FIELD_UINT, &mutable_info->last_seen, 0 },
+        { "service", FIELD_STR, mutable_info->service, sizeof (info->service) },
     };
     memcpy (fields, list, sizeof (list));
 }
@@ -902,9 +908,9 @@ s_window_info_fields (field_t fields[6], const proto_window_info_t *info)
 size_t
 proto_window_info_encode (uint8_t *out, const proto_window_info_t *info)
 {
-    field_t fields[6];
+    field_t fields[7];
     s_window_info_fields (fields, info);
-    return s_encode_map (out, fields, 6);
+    return s_encode_map (out, fields, 7);
 }
 
 int
@@ -926,10 +932,10 @@ proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *o
             continue;
         proto_window_info_t *info = &out[i];
         memset (info, 0, sizeof (*info));
-        field_t fields[6];
+        field_t fields[7];
         s_window_info_fields (fields, info);
         if (!s_is_map (start, (size_t) (c.at - start)) ||
-            s_decode_map (start, (size_t) (c.at - start), fields, 6) != PROKIT_OK)
+            s_decode_map (start, (size_t) (c.at - start), fields, 7) != PROKIT_OK)
             return PROKIT_EPROTO;
     }
     *count = (size_t) n;

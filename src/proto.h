@@ -252,9 +252,12 @@ typedef struct proto_hello {
     proto_taken_t last;
     bool account;  //  main: it wants ACCOUNTs of what became of its messages
     bool channels; //  it reads named channels in peer fields
+    //  A window that serves a pool: the service's name (a window name), ""
+    //  for none.
+    char service[PROTO_NAME_MAX + 1];
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX 192
+#define PROTO_HELLO_BODY_MAX (192 + 10 + PROTO_NAME_MAX)
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 
@@ -322,14 +325,15 @@ int proto_credit_decode (const void *data, size_t size, proto_credit_t *credit);
 
 //  The body of JOINED and LEFT.
 typedef struct proto_presence {
-    uint64_t pid;       //  JOINED: the window's pid, as it said in HELLO
-    char address[128];  //  JOINED: the peer address of its connection
-    char reason[64];    //  LEFT: "closed", "connection lost"
-    bool shown;         //  JOINED: whether it said it starts visible
-    uint64_t joined_at; //  JOINED: when it joined, ms since the Unix epoch
+    uint64_t pid;                     //  JOINED: the window's pid, as it said in HELLO
+    char address[128];                //  JOINED: the peer address of its connection
+    char reason[64];                  //  LEFT: "closed", "connection lost"
+    bool shown;                       //  JOINED: whether it said it starts visible
+    uint64_t joined_at;               //  JOINED: when it joined, ms since the Unix epoch
+    char service[PROTO_NAME_MAX + 1]; //  JOINED: the pool it serves, "" for none
 } proto_presence_t;
 
-#define PROTO_PRESENCE_BODY_MAX 320
+#define PROTO_PRESENCE_BODY_MAX (320 + 10 + PROTO_NAME_MAX)
 size_t proto_presence_encode (uint8_t *out, const proto_presence_t *presence);
 int proto_presence_decode (const void *data, size_t size, proto_presence_t *presence);
 
@@ -345,11 +349,12 @@ typedef struct proto_window_info {
     uint64_t pid;
     char address[128];
     bool shown;
-    uint64_t joined_at; //  ms since the Unix epoch
-    uint64_t last_seen; //  ms since the Unix epoch
+    uint64_t joined_at;               //  ms since the Unix epoch
+    uint64_t last_seen;               //  ms since the Unix epoch
+    char service[PROTO_NAME_MAX + 1]; //  the pool it serves, "" for none
 } proto_window_info_t;
 
-#define PROTO_WINDOW_INFO_MAX 320
+#define PROTO_WINDOW_INFO_MAX (320 + 10 + PROTO_NAME_MAX)
 //  Encode one window as a map (the INFO body is an array of them).
 size_t proto_window_info_encode (uint8_t *out, const proto_window_info_t *info);
 

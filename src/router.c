@@ -40,6 +40,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "pack.h"
+#include "pool.h"
 #include "prokit/error.h"
 #include "proto.h"
 #include "serial.h"
@@ -162,9 +163,12 @@ typedef struct account {
     bool changed; //  since the last ACCOUNT
 } account_t;
 
-//  SENDs from one sender, or other messages (no sender), in a row.
+//  SENDs from one sender, or other messages (no sender), in a row; VIA:
+//  the pool they were addressed to ("" for the window itself), which is
+//  the name their sender hears of them under.
 typedef struct run {
     char sender[PROTO_NAME_MAX + 1];
+    char via[PROTO_NAME_MAX + 1];
     uint64_t session; //  the sender's (peer_t.session)
     uint64_t count;
 } run_t;
@@ -289,9 +293,9 @@ s_run_destroy (void **item)
 
 //  One more message sent to TO, from SENDER ("" for any but a SEND; its
 //  channel, if it names one, is not part of the account) in its session
-//  SESSION.
+//  SESSION, addressed to the pool VIA ("" for TO itself).
 static void
-s_runs_push (peer_t *to, const char *sender, uint64_t session)
+s_runs_push (peer_t *to, const char *sender, uint64_t session, const char *via)
 {
     if (!to->runs) {
         if (!(to->runs = zlistx_new ()))
@@ -301,7 +305,7 @@ s_runs_push (peer_t *to, const char *sender, uint64_t session)
     run_t *last = (run_t *) zlistx_last (to->runs);
     size_t size = proto_address_name_len (sender);
     if (last && last->session == session && strncmp (last->sender, sender, size) == 0 &&
-        last->sender[size] == 0) {
+        last->sender[size] == 0 && strcmp (last->via, via) == 0) {
         last->count++;
         return;
     }
@@ -310,6 +314,7 @@ s_runs_push (peer_t *to, const char *sender, uint64_t session)
         return; //  an account short: at worst a report too few
     memcpy (run->sender, sender, size);
     run->sender[size] = 0;
+    snprintf (run->via, sizeof (run->via), "%s", via);
     run->session = session;
     run->count = 1;
     zlistx_add_end (to->runs, run);
@@ -329,7 +334,7 @@ s_runs_pop (router_state_t *self, zlistx_t *runs, uint64_t count, const char *ta
             return;
         uint64_t taken = first->count > count ? count : first->count;
         if (first->sender[0])
-            s_receipt_add (self, first, taken, target);
+            s_receipt_add (self, first, taken, first->via[0] ? first->via : target);
         if (first->count > count) {
             first->count -= count;
             return;
@@ -376,7 +381,8 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
         to->sent++;
         if (to->window)
             s_runs_push (to, command == PROTO_SEND ? peer_name : "",
-                         command == PROTO_SEND ? self->sending_session : 0);
+                         command == PROTO_SEND ? self->sending_session : 0,
+                         command == PROTO_SEND ? self->sending_via : "");
     }
     return rc;
 }
@@ -561,6 +567,7 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
         presence.shown = window->hello.shown;
         presence.joined_at = (uint64_t) window->joined_at;
         snprintf (presence.address, sizeof (presence.address), "%s", window->address);
+        memcpy (presence.service, window->hello.service, sizeof (presence.service));
     }
     else
         snprintf (presence.reason, sizeof (presence.reason), "%s", reason);
@@ -630,7 +637,9 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     while ((entry = inflight_any (peer->inflight)) != NULL) {
         peer_t *requester = s_find (self, entry->peer);
         if (requester && requester != peer) {
-            s_send_error (self, requester, entry->id, peer->name, PROKIT_ECLOSED, text);
+            //  A request to a pool is answered, even now, under the pool's name.
+            s_send_error (self, requester, entry->id, entry->via[0] ? entry->via : peer->name,
+                          PROKIT_ECLOSED, text);
             s_request_done (requester);
         }
         inflight_remove (peer->inflight, entry);
@@ -877,17 +886,20 @@ s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t 
     s_runs_pop (self, runs, skip, name);
     if (!runs || zlistx_size (runs) == 0)
         return;
-    //  Per sender, however its runs interleave: one report each.
+    //  Per sender and the name it sent to (the window, or a pool), however
+    //  its runs interleave: one report each.
     zhashx_t *missed = zhashx_new ();
     for (run_t *run = (run_t *) zlistx_first (runs); run && missed;
          run = (run_t *) zlistx_next (runs)) {
         if (!run->sender[0])
             continue;
-        run_t *sum = (run_t *) zhashx_lookup (missed, run->sender);
+        char key[2 * PROTO_NAME_MAX + 2];
+        snprintf (key, sizeof (key), "%s/%s", run->sender, run->via);
+        run_t *sum = (run_t *) zhashx_lookup (missed, key);
         if (sum)
             sum->count += run->count;
         else
-            zhashx_insert (missed, run->sender, run);
+            zhashx_insert (missed, key, run);
     }
     for (run_t *sum = missed ? (run_t *) zhashx_first (missed) : NULL; sum;
          sum = (run_t *) zhashx_next (missed)) {
@@ -898,14 +910,20 @@ s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t 
                       (unsigned long long) sum->count, sum->sender, name, why, sum->sender);
             continue;
         }
-        char text[192];
-        snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
-                  (unsigned long long) sum->count, name, why);
+        char text[256];
+        if (sum->via[0])
+            snprintf (text, sizeof (text),
+                      "%llu message(s) to '%s' were not taken in by '%s', which served it: %s",
+                      (unsigned long long) sum->count, sum->via, name, why);
+        else
+            snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
+                      (unsigned long long) sum->count, name, why);
         uint8_t body[PROTO_ERROR_BODY_MAX];
         int app_code = sum->count < INT32_MAX ? (int) sum->count : INT32_MAX;
         size_t size = proto_error_encode (body, PROKIT_ECLOSED, text, app_code);
         self->stats.errors_sent++;
-        s_send_control (self, sender, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
+        s_send_control (self, sender, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT,
+                        sum->via[0] ? sum->via : name, body, size);
     }
     zhashx_destroy (&missed);
 }
@@ -1012,6 +1030,9 @@ static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
     log_info ("router: '%s' left (%s)", peer->name, reason);
+    //  First of all: no request or message is given it from now on.
+    if (peer->hello.service[0])
+        pools_leave (self->pools, peer->hello.service, peer);
     if (peer->keyed)
         s_count_down (self->per_key, peer->client_key);
     peer->keyed = false;
@@ -1067,6 +1088,9 @@ s_admit (router_state_t *self, peer_t *peer)
         if (peer->channel)
             self->channel_windows++;
         atomic_store (&self->channel_count, self->channel_windows);
+        if (peer->hello.service[0] && pools_join (self->pools, peer->hello.service, peer) != 0)
+            log_error ("router: out of memory: '%s' serves no pool '%s'", peer->name,
+                       peer->hello.service);
         s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
     }
     if (peer->is_main || peer->hello.presence) {
@@ -1160,9 +1184,32 @@ s_channel_for (router_state_t *self, int fd)
 //  (taken), with TEXT for the peer; PROKIT_OK when it may.
 static int
 s_hello_refusal (router_state_t *self, const char *client_key, const char *address,
-                 const proto_msg_t *msg, char *text, size_t size)
+                 const proto_msg_t *msg, const char *service, char *text, size_t size)
 {
     bool is_main = strcmp (msg->peer, PROTO_MAIN_NAME) == 0;
+    //  A pool and a window never share a name: a request to it could not
+    //  say which it meant.
+    if (!is_main && service[0]) {
+        if (!proto_window_name_valid (service, strlen (service)) ||
+            strcmp (service, msg->peer) == 0) {
+            snprintf (text, size, "'%s' is not a valid pool name for window '%s'", service,
+                      msg->peer);
+            return PROKIT_EPROTO;
+        }
+        peer_t *holder = (peer_t *) zhashx_lookup (self->by_name, service);
+        if (holder) {
+            snprintf (text, size, "'%s' is a window's name: it cannot be a pool's too", service);
+            log_info ("router: refused HELLO: %s", text);
+            return PROKIT_EEXIST;
+        }
+    }
+    if (!is_main && pools_size (self->pools, msg->peer) > 0) {
+        snprintf (text, size,
+                  "'%s' is a pool's name (%zu windows serve it): it cannot be a window's",
+                  msg->peer, pools_size (self->pools, msg->peer));
+        log_info ("router: refused HELLO: %s", text);
+        return PROKIT_EEXIST;
+    }
     if (*client_key && self->allowed && !zcertstore_lookup (self->allowed, client_key)) {
         //  Its certificate left the allowed-keys directory after this
         //  connection's handshake (ZAP only sees new ones).
@@ -1317,7 +1364,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last.topic[0])
         s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
     char text[160];
-    int rc = s_hello_refusal (self, client_key, address, msg, text, sizeof (text));
+    int rc = s_hello_refusal (self, client_key, address, msg, said.service, text, sizeof (text));
     if (rc != PROKIT_OK) {
         s_send_error_to_id (self, routing_id, msg->id, "", rc, text);
         return;
@@ -1363,9 +1410,11 @@ s_add_local_main (router_state_t *self)
 }
 
 //  Keep account of the requests each peer owes: a REQUEST adds one to its
-//  target, the REPLY or ERROR from that target settles it.
+//  target (VIA: the pool it was addressed to, or ""), the REPLY or ERROR
+//  from that target settles it.
 static void
-s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg)
+s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg,
+         const char *via)
 {
     (void) self;
     if (msg->command == PROTO_REQUEST) {
@@ -1380,7 +1429,9 @@ s_track (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t
         inflight_entry_t *old = inflight_find (target->inflight, msg->id, sender->name);
         if (old)
             inflight_remove (target->inflight, old);
-        inflight_add (target->inflight, msg->id, sender->name, 0);
+        inflight_entry_t *entry = inflight_add (target->inflight, msg->id, sender->name, 0);
+        if (entry)
+            snprintf (entry->via, sizeof (entry->via), "%s", via);
     }
     else if (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR)
         s_settle (sender, target->name, msg->id, target);
@@ -1446,13 +1497,38 @@ s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
     return false;
 }
 
+//  How loaded a pool's member is: its requests in flight; one still
+//  joining is never chosen.
+static size_t
+s_member_load (void *member, void *arg)
+{
+    (void) arg;
+    const peer_t *peer = (const peer_t *) member;
+    return peer->joining ? SIZE_MAX : inflight_size (peer->inflight);
+}
+
 //  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
-//  header names, or tell SENDER why not.
+//  header names (for a SEND or REQUEST to a pool: one of its members), or
+//  tell SENDER why not.
 static void
 s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
     peer_t *target = s_find (self, msg->peer);
     bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    //  VIA: the pool a request or message was addressed to; the name an
+    //  answer goes out under, when it answers one (the requester waits for
+    //  an answer from the pool, whichever member gives it).
+    const char *via = "";
+    if (!target && (msg->command == PROTO_REQUEST || msg->command == PROTO_SEND) &&
+        pools_size (self->pools, msg->peer) > 0) {
+        target = (peer_t *) pools_pick (self->pools, msg->peer, s_member_load, NULL);
+        via = msg->peer;
+    }
+    else if (target && is_answer && sender->inflight) {
+        inflight_entry_t *owed = inflight_find (sender->inflight, msg->id, target->name);
+        if (owed && owed->via[0])
+            via = owed->via;
+    }
     //  A window still joining is nobody's to reach yet; only an answer to
     //  a request it made (before it had joined) goes to it, on its DEALER.
     if (target && target->joining && !is_answer)
@@ -1469,7 +1545,10 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         if (strcmp (msg->peer, PROTO_MAIN_NAME) == 0)
             snprintf (text, sizeof (text), "main is not connected");
         else
-            snprintf (text, sizeof (text), "no window named '%s'", msg->peer);
+            snprintf (text, sizeof (text), "%s named '%s'",
+                      pools_size (self->pools, msg->peer) > 0 ? "no member of the pool"
+                                                              : "no window",
+                      msg->peer);
         zmq_msg_close (body);
         s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
         return;
@@ -1486,7 +1565,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
         return;
     }
-    proto_address (source, sender->name, msg->channel_name);
+    proto_address (source, is_answer && via[0] ? via : sender->name, msg->channel_name);
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;
@@ -1511,12 +1590,14 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     }
     else {
         self->sending_session = sender->session;
+        self->sending_via = is_answer ? "" : via;
         rc =
             s_send_msg (self, target, (proto_command_t) msg->command, msg->id, source, body, false);
+        self->sending_via = "";
     }
     if (rc == 0) {
         self->stats.routed++;
-        s_track (self, sender, target, msg);
+        s_track (self, sender, target, msg, is_answer ? "" : via);
         return;
     }
     char text[160];
@@ -1690,7 +1771,7 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
         if (rc == 0) {
             peer->sent++;
             if (peer->window)
-                s_runs_push (peer, "", 0);
+                s_runs_push (peer, "", 0, "");
             self->stats.routed++;
         }
         else if (rc == EAGAIN) {
@@ -1771,6 +1852,7 @@ s_query (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
         info.shown = peer->hello.shown;
         info.joined_at = (uint64_t) peer->joined_at;
         info.last_seen = (uint64_t) peer->last_seen;
+        memcpy (info.service, peer->hello.service, sizeof (info.service));
         size += proto_window_info_encode (body + size, &info);
         listed++;
     }
@@ -2340,6 +2422,7 @@ router_core_free (router_state_t *self)
         zsock_destroy (&self->monitor);
     }
     zhashx_destroy (&self->by_topic);
+    pools_destroy (&self->pools);
     zhashx_destroy (&self->lost);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
@@ -2445,6 +2528,8 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
+    self->pools = pools_new ();
+    self->sending_via = "";
     if (!s_topic_new (self, self->instance))
         return PROKIT_ENOMEM;
     if (!self->router_sock || !self->pub_sock)
@@ -2452,7 +2537,7 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->inbox_fd < 0)
         return sock_error (PROKIT_ENOMEM);
-    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost)
+    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost || !self->pools)
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->lost, s_lost_destroy);
     self->pub = zsock_resolve (self->pub_sock);

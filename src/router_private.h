@@ -18,6 +18,7 @@
 
 #include "acl.h"
 #include "inbound.h"
+#include "pool.h"
 #include "proto.h"
 #include "router.h"
 
@@ -80,6 +81,8 @@ typedef struct router_state {
     uint64_t sessions;                   //  HELLOs admitted
     size_t receipts_pending;             //  peers with receipts unsent
     uint64_t sending_session;            //  the session of the SEND s_forward sends
+    const char *sending_via;             //  and the pool it was addressed to, "" for none
+    pools_t *pools;                      //  service name -> the windows that serve it
     int64_t pub_read_at;                 //  when the channel's socket was last read
     size_t channel_windows;              //  joined windows on the channel
     atomic_size_t channel_count;         //  the same, for the thread to read unlocked

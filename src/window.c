@@ -159,7 +159,8 @@ s_on_presence (void *owner, const char *window, bool joined, const proto_presenc
                                 presence->reason,
                                 (int) presence->pid,
                                 0,
-                                false };
+                                false,
+                                joined ? presence->service : "" };
     self->presence_fn (&event, self->presence_arg);
 }
 
@@ -215,6 +216,14 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
         *error = PROKIT_EINVAL;
         return NULL;
     }
+    const char *service = opts->service ? opts->service : getenv ("PROKIT_WINDOW_SERVICE");
+    if (service && !*service && !opts->service)
+        service = NULL; //  an empty variable is no pool
+    if (service &&
+        (!proto_window_name_valid (service, strlen (service)) || strcmp (service, name) == 0)) {
+        *error = PROKIT_EINVAL;
+        return NULL;
+    }
     char endpoint[512];
     *error = client_resolve_endpoint (opts->endpoint, opts->app_name, endpoint, sizeof (endpoint));
     if (*error != PROKIT_OK)
@@ -232,6 +241,7 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
                                .join_timeout_ms = opts->join_timeout_ms,
                                .request_timeout_ms = opts->request_timeout_ms,
                                .presence = opts->presence,
+                               .service = service,
                                .shown = self->shown,
                                .curve_cert =
                                    client_resolve_setting (opts->curve_cert, "PROKIT_CURVE_CERT"),

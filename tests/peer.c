@@ -10,7 +10,8 @@
         and reports every message it receives to main as a request
         "got|<sender>|<text>|<broadcast 0/1>". A message "sendto:<window>:<text>"
         from main makes it send <text> to <window>. A message "exit" from
-        main makes it leave and exit 0.
+        main makes it leave and exit 0. With PROKIT_WINDOW_SERVICE set in
+        its environment, it serves that pool too.
 
     prokit-test-peer counter NAME ENDPOINT FILE
         Joins as window NAME and counts the messages main sends it (by
@@ -36,7 +37,7 @@
     "defer" -> kept unanswered (prints "DEFERRED"); anything else -> echoed.
 
     Named channels (windows): requests on channel "echo" are answered
-    "echo:<text>"; messages on channel "news" are reported to main as
+    "echo:<text>", on channel "whoami" with the window's name; messages on channel "news" are reported to main as
     "on|<channel>|<sender>|<text>|<broadcast 0/1>". From main,
     "sendon:<window>:<channel>:<text>" makes the window send <text> to
     <window> on <channel>, and "ask:<target>:<channel>:<text>" makes it
@@ -253,6 +254,14 @@ s_serve_echo (prokit_request_t *request, void *arg)
                                       text ? text : "(not a string)");
 }
 
+static prokit_payload_t *
+s_serve_whoami (prokit_request_t *request, void *arg)
+{
+    (void) request;
+    (void) arg;
+    return prokit_payload_new_string (prokit_window_name (s_window));
+}
+
 static void
 s_report_channel (const prokit_message_t *message, void *arg)
 {
@@ -312,6 +321,7 @@ s_window_serves (void)
     prokit_window_on_main_message (s_window, s_report, NULL);
     prokit_window_on_window_message (s_window, s_report, NULL);
     prokit_window_handle (s_window, "echo", s_serve_echo, NULL);
+    prokit_window_handle (s_window, "whoami", s_serve_whoami, NULL);
     prokit_window_on (s_window, "news", s_report_channel, NULL);
 }
 

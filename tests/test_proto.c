@@ -1779,16 +1779,16 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false, false, "" };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (pack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1937,12 +1937,13 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     uint8_t body[PROTO_WELCOME_BODY_MAX];
     proto_hello_t out = {
         UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX },
-        true,       true
+        true,       true, ""
     };
     memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
+    memset (out.service, 's', PROTO_NAME_MAX);
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.channel);
     assert_true (in.credit == UINT64_MAX);
@@ -2117,10 +2118,10 @@ test_account_round_trips_and_is_checked (void **state)
     assert_string_equal (proto_command_name (PROTO_ACCOUNT), "ACCOUNT");
 
     //  Asked for in HELLO, granted in WELCOME; neither says it otherwise.
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true, false };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true, false, "" };
     uint8_t hello_body[PROTO_HELLO_BODY_MAX];
     size = proto_hello_encode (hello_body, &hello);
-    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
     assert_int_equal (proto_hello_decode (hello_body, size, &heard), PROKIT_OK);
     assert_true (heard.account);
     hello.account = false;
@@ -2143,7 +2144,7 @@ test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -2344,11 +2345,10 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = {
-        0, false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 }, false, false
-    };
+    proto_hello_t hello = { 0, false,        false, PROTO_VERSION_2, false,
+                            0, { "", 0, 0 }, false, false,           "" };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false, false };
+    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false, false, "" };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.

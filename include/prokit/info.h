@@ -23,14 +23,15 @@ extern "C" {
 //  whether main started it: spawned is false and restarts 0 there).
 typedef struct prokit_window_info {
     char name[PROKIT_NAME_MAX + 1];
-    bool joined;            //  false: started by main, not joined (yet, or again)
-    long long joined_at_ms; //  when it joined, ms since the Unix epoch; 0 if not joined
-    long long last_seen_ms; //  when the router last received from it, ms since the epoch
-    bool spawned;           //  started by this main
-    int pid;                //  its process id when known, else 0
-    bool shown;             //  visible (true) or hidden
-    char address[128];      //  its connection's peer address when known, else ""
-    int restarts;           //  times main restarted it
+    bool joined;                       //  false: started by main, not joined (yet, or again)
+    long long joined_at_ms;            //  when it joined, ms since the Unix epoch; 0 if not joined
+    long long last_seen_ms;            //  when the router last received from it, ms since the epoch
+    bool spawned;                      //  started by this main
+    int pid;                           //  its process id when known, else 0
+    bool shown;                        //  visible (true) or hidden
+    char address[128];                 //  its connection's peer address when known, else ""
+    int restarts;                      //  times main restarted it
+    char service[PROKIT_NAME_MAX + 1]; //  the pool it serves, "" for none
 } prokit_window_info_t;
 
 //  Router counters, as kept by the routing core.

@@ -94,9 +94,10 @@ typedef struct prokit_presence {
     //  unknown)" (wait_status -1) when something else reaped the child, e.g.
     //  SIGCHLD set to SIG_IGN or a waitpid(-1) elsewhere. "" for JOINED.
     const char *reason;
-    int pid;           //  its process id when known, else 0
-    int wait_status;   //  EXITED: the status waitpid() gave; else 0
-    bool will_restart; //  EXITED: main will start it again (restart policy)
+    int pid;             //  its process id when known, else 0
+    int wait_status;     //  EXITED: the status waitpid() gave; else 0
+    bool will_restart;   //  EXITED: main will start it again (restart policy)
+    const char *service; //  JOINED: the pool it serves ("" for none); else ""
 } prokit_presence_t;
 
 //  Called for presence events. EVENT and its strings are borrowed until

@@ -63,6 +63,14 @@ typedef struct prokit_window_opts {
     //  variables PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.
     const char *curve_cert;
     const char *curve_server_key;
+    //  Serve the pool SERVICE (a window name, such as "work") beside this
+    //  window's own name: a request or message to SERVICE goes to one of
+    //  its windows, the one with the fewest requests in flight, then each
+    //  in turn (GUIDE, "Worker pools"). NULL: $PROKIT_WINDOW_SERVICE if
+    //  set (main's createWindow can set it in the spec's env), else none.
+    //  A window called SERVICE cannot join while the pool has members, nor
+    //  the other way round (PROKIT_EEXIST).
+    const char *service;
 } prokit_window_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.
