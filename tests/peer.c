@@ -3,8 +3,9 @@
 
     prokit-test-peer main ENDPOINT [MAX_PAYLOAD [HEARTBEAT_IVL HEARTBEAT_TIMEOUT]]
         Runs a main. Prints "READY <endpoint>" once bound. Its handler
-        answers requests as described under "Requests" below. 0 keeps a
-        default.
+        answers requests as described under "Requests" below, and those on
+        channel "echo" as a window does (see "Named channels"); it handles
+        no other channel. 0 keeps a default.
     prokit-test-peer window NAME ENDPOINT
         Joins as window NAME, prints "READY". Serves requests the same way,
         and reports every message it receives to main as a request
@@ -36,8 +37,9 @@
     Requests: "fail" -> prokit_request_fail (42, "failed on purpose");
     "defer" -> kept unanswered (prints "DEFERRED"); anything else -> echoed.
 
-    Named channels (windows): requests on channel "echo" are answered
-    "echo:<text>", on channel "whoami" with the window's name; messages on channel "news" are reported to main as
+    Named channels (windows, and main's "echo"): requests on channel
+    "echo" are answered "echo:<text>", on channel "whoami" (windows) with
+    the window's name; messages on channel "news" are reported to main as
     "on|<channel>|<sender>|<text>|<broadcast 0/1>". From main,
     "sendon:<window>:<channel>:<text>" makes the window send <text> to
     <window> on <channel>, and "ask:<target>:<channel>:<text>" makes it
@@ -432,6 +434,7 @@ main (int argc, char *argv[])
             return s_exit (2);
         }
         prokit_main_on_request (s_main, s_serve, NULL);
+        prokit_main_handle (s_main, "echo", s_serve_echo, NULL);
         printf ("READY %s\n", prokit_main_endpoint (s_main));
         fflush (stdout);
         s_run_until_signalled ();

@@ -1,7 +1,8 @@
 /*  test_cli.c: the prokit command-line tool against a real main (a
     prokit-test-peer process): windows as JSON, requests to main and to the
-    window called "main", listen and send between two tool processes,
-    counters, and the exit code of every error case. */
+    window called "main", listen and send between two tool processes, the
+    same on named channels (--channel), counters, and the exit code of
+    every error case. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,18 +176,27 @@ s_last_line (const char *text)
     return text + length;
 }
 
-//  Start `listen NAME ARGS...` and wait until NAME shows in `windows`.
+//  Wait until the window NAME shows in `windows`.
 static void
-s_start_listener (fixture_t *f, cli_t *listener, const char *const *args)
+s_wait_joined (fixture_t *f, const char *name)
 {
-    s_start (listener, args);
+    char quoted[PROKIT_NAME_MAX + 3];
+    snprintf (quoted, sizeof (quoted), "\"%s\"", name);
     const char *probe[] = { "-e", f->endpoint, "windows", NULL };
     int64_t deadline = tu_now_ms () + 10000;
     run_t *run;
     do
         run = s_run (NULL, probe);
-    while (!strstr (run->out, "\"listener\"") && tu_now_ms () < deadline);
-    assert_non_null (strstr (run->out, "\"listener\""));
+    while (!strstr (run->out, quoted) && tu_now_ms () < deadline);
+    assert_non_null (strstr (run->out, quoted));
+}
+
+//  Start `listen listener ARGS...` and wait until it has joined.
+static void
+s_start_listener (fixture_t *f, cli_t *listener, const char *const *args)
+{
+    s_start (listener, args);
+    s_wait_joined (f, "listener");
 }
 
 //  --- tests -----------------------------------------------------------------------------------
@@ -434,6 +444,154 @@ test_listen_refuses_keys_within_keys (void **state)
         heard.out, "{\"kind\": \"message\", \"from\": \"keys\", \"payload\": {\"1\":\"a\"}}"));
 }
 
+//  request --channel: main (the peer) answers channel "echo" with
+//  "echo:<text>" and handles no other named channel.
+static void
+test_request_on_channel (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *echo[] = { "-e",   f->endpoint, "request", "--channel",
+                           "echo", "@main",     "\"hi\"",  NULL };
+    run_t *run = s_run (NULL, echo);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"echo:hi\"\n");
+    //  --channel=C, --raw and the payload from stdin, all as without a channel.
+    const char *raw[] = { "-e", f->endpoint, "--raw", "request", "--channel=echo", "@main", NULL };
+    run = s_run ("from stdin\n", raw);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "echo:from stdin\n");
+    //  Without --channel: the default channel, main's default handler.
+    const char *plain[] = { "-e", f->endpoint, "request", "@main", "\"hi\"", NULL };
+    run = s_run (NULL, plain);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"hi\"\n");
+
+    //  A channel main does not handle: PROKIT_ENOHANDLER, naming it, exit 5.
+    const char *nobody[] = {
+        "-e", f->endpoint, "request", "--channel", "nope", "@main", "1", NULL
+    };
+    run = s_run (NULL, nobody);
+    assert_int_equal (run->status, 5);
+    assert_string_equal (run->out, "");
+    assert_non_null (strstr (run->err, "prokit: request to '@main' on channel 'nope': "));
+    assert_non_null (strstr (run->err, "(PROKIT_ENOHANDLER)"));
+    assert_non_null (strstr (run->err, "no handler for channel 'nope'"));
+}
+
+//  send --channel and listen --channel: a listener gets what comes on its
+//  channels, with the channel in the line, and answers requests on them;
+//  a listener without --channel gets the default channel only, as before.
+static void
+test_listen_on_channel (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *listen[] = { "-e",        f->endpoint, "listen", "listener",  "--channel",
+                             "news",      "--count",   "3",      "--channel", "other",
+                             "--channel", "news",      NULL }; //  twice is once
+    cli_t listener;
+    s_start_listener (f, &listener, listen);
+    const char *listen_plain[] = { "-e", f->endpoint, "listen", "plain", "--count", "1", NULL };
+    cli_t plain;
+    s_start (&plain, listen_plain);
+    s_wait_joined (f, "plain");
+
+    const char *news[] = { "-e",        f->endpoint, "-n",       "sender",      "send",
+                           "--channel", "news",      "listener", "{\"hi\": 1}", NULL };
+    run_t *run = s_run (NULL, news);
+    assert_int_equal (run->status, 0);
+    //  Delivered (exit 0), and dropped there: "plain" has no listener for it.
+    const char *unseen[] = { "-e",        f->endpoint, "-n",    "sender",     "send",
+                             "--channel", "news",      "plain", "\"unseen\"", NULL };
+    run = s_run (NULL, unseen);
+    assert_int_equal (run->status, 0);
+    //  On the default channel "plain" hears it: its --count 1 ends it, so
+    //  had it printed the message on "news" (sent to it first, and a
+    //  window's messages arrive in order) that would be its only line.
+    const char *to_plain[] = { "-e",   f->endpoint, "-n",          "sender",
+                               "send", "plain",     "\"default\"", NULL };
+    run = s_run (NULL, to_plain);
+    assert_int_equal (run->status, 0);
+    run_t heard_plain;
+    s_finish (&plain, NULL, &heard_plain);
+    assert_int_equal (heard_plain.status, 0);
+    assert_string_equal (
+        heard_plain.out,
+        "{\"kind\": \"message\", \"from\": \"sender\", \"payload\": \"default\"}\n");
+
+    //  A request on one of its channels is answered (--reply's default,
+    //  null); on a channel it does not listen to, PROKIT_ENOHANDLER.
+    const char *ask[] = { "-e",        f->endpoint, "-n",       "asker", "request",
+                          "--channel", "other",     "listener", "\"q\"", NULL };
+    run = s_run (NULL, ask);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "null\n");
+    const char *ask_elsewhere[] = { "-e",        f->endpoint, "-n",       "asker", "request",
+                                    "--channel", "elsewhere", "listener", "\"q\"", NULL };
+    run = s_run (NULL, ask_elsewhere);
+    assert_int_equal (run->status, 5);
+    assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
+    //  The default channel still reaches it, without a "channel" field.
+    const char *to_listener[] = { "-e",   f->endpoint, "-n",          "sender",
+                                  "send", "listener",  "\"default\"", NULL };
+    run = s_run (NULL, to_listener);
+    assert_int_equal (run->status, 0);
+
+    run_t heard;
+    s_finish (&listener, NULL, &heard);
+    assert_int_equal (heard.status, 0);
+    assert_string_equal (heard.out, "{\"kind\": \"message\", \"from\": \"sender\", \"channel\": "
+                                    "\"news\", \"payload\": {\"hi\":1}}\n"
+                                    "{\"kind\": \"request\", \"from\": \"asker\", \"channel\": "
+                                    "\"other\", \"payload\": \"q\"}\n"
+                                    "{\"kind\": \"message\", \"from\": \"sender\", \"payload\": "
+                                    "\"default\"}\n");
+}
+
+//  A bad channel name is a usage error, said before anything is sent.
+static void
+test_bad_channel_names (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    char long_name[PROKIT_CHANNEL_MAX + 2];
+    memset (long_name, 'x', sizeof (long_name) - 1);
+    long_name[sizeof (long_name) - 1] = 0; //  one byte too many
+    struct {
+        const char *name;
+        const char *args[12];
+    } cases[] = {
+        { "request", { "-e", f->endpoint, "request", "--channel", "a b", "@main", "1" } },
+        { "request", { "-e", f->endpoint, "request", "--channel", "", "@main", "1" } },
+        { "request", { "-e", f->endpoint, "request", "--channel", long_name, "@main", "1" } },
+        { "send", { "-e", f->endpoint, "send", "--channel", "a#b", "somebody", "1" } },
+        { "send", { "-e", f->endpoint, "send", "--channel", "tab\there", "somebody", "1" } },
+        { "listen", { "-e", f->endpoint, "listen", "x", "--channel", "news", "--channel", "#" } },
+        { "broadcast", { "-e", f->endpoint, "broadcast", "--channel", "caf\xc3\xa9", "1" } },
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        run_t *run = s_run (NULL, cases[i].args);
+        if (run->status != 2 || !strstr (run->err, "bad channel name"))
+            fail_msg ("case %zu: exit %d, expected 2; stderr: %s", i, run->status, run->err);
+        char said[64];
+        snprintf (said, sizeof (said), "prokit: %s: bad channel name", cases[i].name);
+        assert_non_null (strstr (run->err, said));
+        assert_string_equal (run->out, "");
+    }
+    //  Exactly PROKIT_CHANNEL_MAX bytes, and every printable byte but '#', are fine.
+    long_name[PROKIT_CHANNEL_MAX] = 0;
+    const char *longest[] = { "-e",      f->endpoint, "request", "--channel",
+                              long_name, "@main",     "1",       NULL };
+    run_t *run = s_run (NULL, longest);
+    assert_int_equal (run->status, 5); //  valid, and nobody handles it
+    assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
+    const char *odd[] = {
+        "-e",    f->endpoint, "request", "--channel", "!\"$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+        "@main", "1",         NULL
+    };
+    run = s_run (NULL, odd);
+    assert_int_equal (run->status, 5);
+    assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
+}
+
 static void
 test_stats_and_ping (void **state)
 {
@@ -490,6 +648,14 @@ test_exit_codes (void **state)
         { 2, { "-e", f->endpoint, "listen", "x", "--count", "0" } },
         { 2, { "-e", f->endpoint, "listen", "x", "--frobnicate" } },
         { 2, { "-e", f->endpoint, "-n", "not a name", "windows" } },
+        { 2, { "-e", f->endpoint, "request", "--channel" } }, //  no value
+        { 2, { "-e", f->endpoint, "request", "--channel", "a", "--channel", "b", "@main" } },
+        { 2, { "-e", f->endpoint, "request", "@main", "1", "--channel", "echo" } }, //  goes first
+        { 2, { "-e", f->endpoint, "request", "--raw", "@main", "1" } }, //  a global option
+        { 2, { "-e", f->endpoint, "send", "--channel", "news", "@main", "1" } },
+        { 5, { "-e", f->endpoint, "request", "--channel", "nope", "@main", "1" } }, //  no handler
+        { 3, { "-e", f->endpoint, "send", "--channel", "news", "ghost", "1" } },
+        { 5, { "-e", f->endpoint, "broadcast", "--channel", "news", "1" } },
         { 2, { NULL } }, //  no command
         { 0, { "--version" } },
     };
@@ -541,6 +707,14 @@ test_help (void **state)
     const char *request[] = { "request", "--help", NULL };
     run = s_run (NULL, request);
     assert_non_null (strstr (run->out, "TARGET main   the WINDOW called \"main\""));
+    //  --channel, where it applies.
+    const char *with_channel[] = { "request", "send", "listen" };
+    for (size_t i = 0; i < sizeof (with_channel) / sizeof (with_channel[0]); i++) {
+        const char *help[] = { with_channel[i], "--help", NULL };
+        run = s_run (NULL, help);
+        assert_int_equal (run->status, 0);
+        assert_non_null (strstr (run->out, "--channel C"));
+    }
 }
 
 int
@@ -555,6 +729,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_listen_receives_send, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_options, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_refuses_keys_within_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_on_channel, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_listen_on_channel, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_bad_channel_names, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),

@@ -44,6 +44,7 @@ typedef struct reports {
     int count;
     char last[128];
     int joined_with_service;
+    int joined;
     int left;
 } reports_t;
 
@@ -66,6 +67,8 @@ s_on_presence (const prokit_presence_t *event, void *arg)
     reports_t *reports = (reports_t *) arg;
     if (event->kind == PROKIT_PRESENCE_JOINED && strcmp (event->service, "work") == 0)
         reports->joined_with_service++;
+    if (event->kind == PROKIT_PRESENCE_JOINED)
+        reports->joined++;
     if (event->kind == PROKIT_PRESENCE_LEFT)
         reports->left++;
 }
@@ -154,8 +157,9 @@ s_pool (bool through_broker)
     prokit_window_t *client = tu_window_new (endpoint, "client");
     assert_non_null (client);
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, client } };
-    count_wait_t all_joined = { &reports.joined_with_service, WORKERS };
+    count_wait_t all_joined = { &reports.joined, WORKERS + 1 };
     assert_true (tu_pump (handles, 2, s_count_reached, &all_joined, 10000));
+    assert_int_equal (reports.joined_with_service, WORKERS);
     //  The registry says whom each serves.
     prokit_window_info_t info;
     assert_int_equal (prokit_main_get_window (main_handle, "work-2", &info, sizeof (info)),

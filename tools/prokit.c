@@ -1,7 +1,9 @@
 /*  prokit: the command-line tool. It joins a main's router (or a broker)
     as a window and lists windows, pings, sends requests and messages,
-    listens, and prints the router's counters. Payloads are JSON on the
-    command line or stdin, carried as MessagePack, and printed as JSON.
+    listens, and prints the router's counters. Requests, messages and
+    listening go on the default channel, or on named ones with --channel.
+    Payloads are JSON on the command line or stdin, carried as MessagePack,
+    and printed as JSON.
     docs/CLI.md is its manual; `prokit --help` and `prokit COMMAND --help`
     the short form.
 */
@@ -99,6 +101,36 @@ s_positive (const char *text, long max, long *value)
     return end && end != text && !*end && *value > 0 && *value <= max;
 }
 
+//  Whether NAME is a channel name (prokit/message.h, "Channels"): 1 to
+//  PROKIT_CHANNEL_MAX bytes of printable ASCII (0x21 to 0x7e) other than
+//  '#'. Checked here so that a bad one is a usage error before joining.
+static bool
+s_channel_valid (const char *name)
+{
+    size_t length = strlen (name);
+    if (length == 0 || length > PROKIT_CHANNEL_MAX)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char) name[i] < 0x21 || (unsigned char) name[i] > 0x7e || name[i] == '#')
+            return false;
+    return true;
+}
+
+//  A usage error for the bad channel NAME given to COMMAND's --channel.
+static int
+s_bad_channel (const char *command, const char *name)
+{
+    char *quoted = cli_json_quote (name); //  shows spaces and control characters
+    char what[256];
+    snprintf (what, sizeof (what),
+              "%s: bad channel name %.100s%s: 1 to %d bytes of printable ASCII, no spaces, "
+              "no '#'",
+              command, quoted ? quoted : "", quoted && strlen (quoted) > 100 ? "..." : "",
+              PROKIT_CHANNEL_MAX);
+    free (quoted);
+    return s_usage_error (command, what);
+}
+
 //  --- help ---------------------------------------------------------------------------------
 
 static const struct {
@@ -114,7 +146,7 @@ static const struct {
       "Ask the router for a PONG without joining (no name is claimed, nobody sees a\n"
       "window come and go) and print {\"endpoint\": ..., \"rtt_ms\": ...}. CURVE keys come\n"
       "from PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.\n" },
-    { "request", "request TARGET [PAYLOAD|-]",
+    { "request", "request [--channel C] TARGET [PAYLOAD|-]",
       "Send a request to TARGET and print the reply as JSON.\n\n"
       "  TARGET @main  the main process\n"
       "  TARGET main   the WINDOW called \"main\" (the seed's first window), not the main\n"
@@ -124,26 +156,35 @@ static const struct {
       "printed as it is (bytes: written raw). When the receiver's handler fails\n"
       "(prokit_request_fail), its code and text follow on stderr as JSON:\n"
       "{\"error\": \"PROKIT_EHANDLER\", \"code\": -7, \"app_code\": N, \"text\": ...} (exit "
-      "5).\n" },
-    { "send", "send TARGET [PAYLOAD|-]",
+      "5).\n\n"
+      "  --channel C   make the request on channel C (the default channel without it);\n"
+      "                a target with no handler for C answers PROKIT_ENOHANDLER (exit 5)\n" },
+    { "send", "send [--channel C] TARGET [PAYLOAD|-]",
       "Send a one-way message to the window TARGET (a window name; main takes requests\n"
       "only: use request @main). The router's verdict is awaited, so an unknown window\n"
-      "exits 3 rather than passing in silence. PAYLOAD as for request.\n" },
-    { "broadcast", "broadcast [PAYLOAD|-]",
+      "exits 3 rather than passing in silence. PAYLOAD as for request.\n\n"
+      "  --channel C   send on channel C (the default channel without it); the window's\n"
+      "                listeners for C get it, and without one it is dropped there\n" },
+    { "broadcast", "broadcast [--channel C] [PAYLOAD|-]",
       "Only main broadcasts to every window; this tool joins as a window, so the command is\n"
       "refused (exit 5). Kept so that the answer is an explanation, not 'unknown command'.\n" },
-    { "listen", "listen NAME [--count N] [--timeout MS] [--reply PAYLOAD] [--presence]",
+    { "listen",
+      "listen NAME [--count N] [--timeout MS] [--reply PAYLOAD] [--presence] [--channel C]...",
       "Join as window NAME (instead of -n) and print what it receives, one JSON object a\n"
       "line, flushed at once:\n"
       "  {\"kind\": \"message\"|\"broadcast\"|\"request\", \"from\": SENDER, \"payload\": ...}\n"
       "SENDER is @main or a window name. Requests are answered with --reply's value\n"
-      "(JSON, or a plain string with --raw; default null).\n\n"
+      "(JSON, or a plain string with --raw; default null). It listens on the default\n"
+      "channel, and on each --channel too; what came on a named channel says which:\n"
+      "  {\"kind\": \"message\", \"from\": SENDER, \"channel\": C, \"payload\": ...}\n\n"
       "  -c, --count N       end after N messages, broadcasts and requests (exit 0)\n"
       "  -t, --timeout MS    end after MS ms: exit 4 if fewer than N (without --count:\n"
       "                      none) arrived, else 0\n"
       "  -r, --reply PAYLOAD the answer to requests\n"
       "  -p, --presence      also print {\"kind\": \"joined\"|\"left\", \"window\": NAME,\n"
-      "                      \"reason\": ...} as other windows come and go\n\n"
+      "                      \"reason\": ...} as other windows come and go\n"
+      "      --channel C     also take messages on channel C and answer requests on it\n"
+      "                      (with --reply's value); may be given several times\n\n"
       "Also ends on SIGINT or SIGTERM, or when main closes the window (exit 0). A lost\n"
       "connection is noted on stderr; the window rejoins when main is back.\n" },
     { "stats", "stats",
@@ -471,11 +512,12 @@ s_check_target (const char *command, const char *target)
 //  A failed request on stderr: the usual line, then for a handler's
 //  failure its code and text as JSON, for scripts.
 static int
-s_request_failed (const char *target, int rc, const prokit_reply_t *reply)
+s_request_failed (const char *target, const char *channel, int rc, const prokit_reply_t *reply)
 {
     const char *text = reply ? prokit_reply_error (reply) : "";
-    fprintf (stderr, "prokit: request to '%s': %s (%s)%s%s\n", target, prokit_strerror (rc),
-             prokit_error_name (rc), *text ? ": " : "", text);
+    fprintf (stderr, "prokit: request to '%s'%s%s%s: %s (%s)%s%s\n", target,
+             channel ? " on channel '" : "", channel ? channel : "", channel ? "'" : "",
+             prokit_strerror (rc), prokit_error_name (rc), *text ? ": " : "", text);
     if (rc == PROKIT_EHANDLER) {
         char *quoted = cli_json_quote (text);
         fprintf (stderr, "{\"error\": \"%s\", \"code\": %d, \"app_code\": %d, \"text\": %s}\n",
@@ -486,8 +528,9 @@ s_request_failed (const char *target, int rc, const prokit_reply_t *reply)
     return s_exit_code (rc);
 }
 
+//  CHANNEL: NULL for the default one.
 static int
-s_request (const cli_t *cli, const char *target, const char *arg)
+s_request (const cli_t *cli, const char *target, const char *channel, const char *arg)
 {
     int exit_code = s_check_target ("request", target);
     if (exit_code != EXIT_OK)
@@ -501,12 +544,13 @@ s_request (const cli_t *cli, const char *target, const char *arg)
         return exit_code;
     }
     prokit_reply_t *reply = NULL;
-    int rc = prokit_window_request_wait (window, target, &payload, cli->timeout_ms, &reply);
+    int rc =
+        prokit_window_request_wait_on (window, target, channel, &payload, cli->timeout_ms, &reply);
     prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc == PROKIT_OK)
         exit_code = s_print_reply (cli, "request", prokit_reply_payload (reply));
     else
-        exit_code = s_request_failed (target, rc, reply);
+        exit_code = s_request_failed (target, channel, rc, reply);
     prokit_reply_destroy (&reply);
     prokit_window_destroy (&window);
     return exit_code;
@@ -532,18 +576,19 @@ s_on_undelivered (const char *target, int code, const char *text, void *arg)
 //  dispatch: no guessing how long to wait.
 static int
 s_send_confirmed (const cli_t *cli, prokit_window_t *window, const char *target,
-                  prokit_payload_t **payload_p)
+                  const char *channel, prokit_payload_t **payload_p)
 {
     undelivered_t undelivered = { PROKIT_OK, "" };
     prokit_window_on_undelivered (window, s_on_undelivered, &undelivered);
-    int rc = prokit_window_send (window, target, payload_p);
+    int rc = prokit_window_send_on (window, target, channel, payload_p);
     if (rc != PROKIT_OK)
         return s_fail (rc, "send");
     prokit_stats_t stats;
     rc = prokit_window_router_stats (window, &stats, sizeof (stats), cli->timeout_ms);
     prokit_window_dispatch (window);
     if (undelivered.code != PROKIT_OK) {
-        fprintf (stderr, "prokit: send to '%s': %s (%s): %s\n", target,
+        fprintf (stderr, "prokit: send to '%s'%s%s%s: %s (%s): %s\n", target,
+                 channel ? " on channel '" : "", channel ? channel : "", channel ? "'" : "",
                  prokit_strerror (undelivered.code), prokit_error_name (undelivered.code),
                  undelivered.text);
         return s_exit_code (undelivered.code);
@@ -551,8 +596,9 @@ s_send_confirmed (const cli_t *cli, prokit_window_t *window, const char *target,
     return rc == PROKIT_OK ? EXIT_OK : s_fail (rc, "send: waiting for the router's verdict");
 }
 
+//  CHANNEL: NULL for the default one.
 static int
-s_send (const cli_t *cli, const char *target, const char *arg)
+s_send (const cli_t *cli, const char *target, const char *channel, const char *arg)
 {
     int exit_code = s_check_target ("send", target);
     if (exit_code != EXIT_OK)
@@ -570,7 +616,7 @@ s_send (const cli_t *cli, const char *target, const char *arg)
         prokit_payload_destroy (&payload);
         return exit_code;
     }
-    exit_code = s_send_confirmed (cli, window, target, &payload);
+    exit_code = s_send_confirmed (cli, window, target, channel, &payload);
     prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     prokit_window_destroy (&window);
     return exit_code;
@@ -585,16 +631,21 @@ typedef struct {
     prokit_payload_t *reply; //  the answer to requests (NULL: nil)
 } listener_t;
 
+//  CHANNEL "" (the default one) adds no field: those lines are as they
+//  were before named channels.
 static void
-s_print_event (listener_t *listener, const char *kind, const char *from,
+s_print_event (listener_t *listener, const char *kind, const char *from, const char *channel,
                const prokit_payload_t *payload)
 {
     //  Lines are JSON even with --raw: a string payload is a JSON string.
     char *text = s_json ("listen", payload);
     char *sender = cli_json_quote (from);
-    printf ("{\"kind\": \"%s\", \"from\": %s, \"payload\": %s}\n", kind, sender ? sender : "null",
-            text ? text : "null");
+    char *named = *channel ? cli_json_quote (channel) : NULL; //  may hold '"' or '\\'
+    printf ("{\"kind\": \"%s\", \"from\": %s, %s%s%s\"payload\": %s}\n", kind,
+            sender ? sender : "null", named ? "\"channel\": " : "", named ? named : "",
+            named ? ", " : "", text ? text : "null");
     fflush (stdout); //  read through pipes: one line as soon as it is known
+    free (named);
     free (sender);
     free (text);
     listener->received++;
@@ -607,7 +658,8 @@ s_on_message (const prokit_message_t *message, void *arg)
 {
     s_print_event ((listener_t *) arg,
                    prokit_message_is_broadcast (message) ? "broadcast" : "message",
-                   prokit_message_sender (message), prokit_message_payload (message));
+                   prokit_message_sender (message), prokit_message_channel (message),
+                   prokit_message_payload (message));
 }
 
 static prokit_payload_t *
@@ -615,7 +667,7 @@ s_on_request (prokit_request_t *request, void *arg)
 {
     listener_t *listener = (listener_t *) arg;
     s_print_event (listener, "request", prokit_request_sender (request),
-                   prokit_request_payload (request));
+                   prokit_request_channel (request), prokit_request_payload (request));
     return listener->reply ? prokit_payload_dup (listener->reply) : prokit_payload_new_nil ();
 }
 
@@ -661,18 +713,26 @@ typedef struct {
     bool presence;
     const char *reply;
     const char *name;
+    const char **channels; //  --channel's, each once (malloc'ed; the names are argv's)
+    size_t channel_count;
 } listen_args_t;
 
 //  The listen command's own options, after its name.
 static int
 s_listen_args (int argc, char *argv[], listen_args_t *args)
 {
-    static const struct option options[] = {
-        { "count", required_argument, NULL, 'c' }, { "timeout", required_argument, NULL, 't' },
-        { "reply", required_argument, NULL, 'r' }, { "presence", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 }
-    };
-    *args = (listen_args_t){ 0, -1, false, NULL, NULL };
+    static const struct option options[] = { { "count", required_argument, NULL, 'c' },
+                                             { "timeout", required_argument, NULL, 't' },
+                                             { "reply", required_argument, NULL, 'r' },
+                                             { "presence", no_argument, NULL, 'p' },
+                                             { "channel", required_argument, NULL, 'C' },
+                                             { "help", no_argument, NULL, 'h' },
+                                             { NULL, 0, NULL, 0 } };
+    *args = (listen_args_t){ 0, -1, false, NULL, NULL, NULL, 0 };
+    //  No more channels than arguments.
+    args->channels = (const char **) calloc ((size_t) argc, sizeof (const char *));
+    if (!args->channels)
+        return s_fail (PROKIT_ENOMEM, "listen");
     int option;
     long value;
     optind = 0; //  0, not 1: glibc's getopt starts afresh on a new vector
@@ -690,6 +750,16 @@ s_listen_args (int argc, char *argv[], listen_args_t *args)
             break;
         case 'r': args->reply = optarg; break;
         case 'p': args->presence = true; break;
+        case 'C': {
+            if (!s_channel_valid (optarg))
+                return s_bad_channel ("listen", optarg);
+            bool known = false;
+            for (size_t i = 0; i < args->channel_count; i++)
+                known |= strcmp (args->channels[i], optarg) == 0;
+            if (!known) //  twice is once: one line per message
+                args->channels[args->channel_count++] = optarg;
+            break;
+        }
         case 'h': return s_command_help ("listen");
         default: return s_option_error ("listen", argv, option);
         }
@@ -721,23 +791,44 @@ s_listen (const cli_t *cli, int argc, char *argv[])
 {
     listen_args_t args;
     int exit_code = s_listen_args (argc, argv, &args);
-    if (exit_code != EXIT_OK || !args.name)
+    if (exit_code != EXIT_OK || !args.name) {
+        free (args.channels);
         return exit_code;
+    }
     listener_t listener = { NULL, args.count, 0, NULL };
     if (args.reply) {
         listener.reply = s_payload_from (cli, "listen: --reply", args.reply);
-        if (!listener.reply)
+        if (!listener.reply) {
+            free (args.channels);
             return EXIT_USAGE;
+        }
     }
     prokit_window_t *window = s_join (cli, args.name, args.presence, &exit_code);
     if (!window) {
         prokit_payload_destroy (&listener.reply);
+        free (args.channels);
         return exit_code;
     }
     listener.window = s_listening = window;
     prokit_window_on_main_message (window, s_on_message, &listener);
     prokit_window_on_window_message (window, s_on_message, &listener);
     prokit_window_on_request (window, s_on_request, &listener);
+    //  A named channel is listened to and served alike: a request on it
+    //  would otherwise end PROKIT_ENOHANDLER while its messages are shown.
+    for (size_t i = 0; i < args.channel_count && exit_code == EXIT_OK; i++) {
+        int rc = prokit_window_on (window, args.channels[i], s_on_message, &listener);
+        if (rc == PROKIT_OK)
+            rc = prokit_window_handle (window, args.channels[i], s_on_request, &listener);
+        if (rc != PROKIT_OK)
+            exit_code = s_fail (rc, "listen: --channel");
+    }
+    free (args.channels);
+    if (exit_code != EXIT_OK) {
+        s_listening = NULL;
+        prokit_window_destroy (&window);
+        prokit_payload_destroy (&listener.reply);
+        return exit_code;
+    }
     prokit_window_on_connection (window, s_on_connection, (void *) args.name);
     if (args.presence)
         prokit_window_on_presence (window, s_on_presence, NULL);
@@ -762,6 +853,81 @@ s_misplaced_option (int rest, char *args[])
         if (strncmp (args[i], "--", 2) == 0 && args[i][2])
             return true;
     return false;
+}
+
+//  The options of request, send and broadcast (ARGV[0] is the command):
+//  --channel, before the arguments. '+': they end at the first argument,
+//  so that a payload such as -1 is never read as an option. Stores the
+//  channel (NULL: the default one) and the index of the first argument.
+static int
+s_channel_args (int argc, char *argv[], const char **channel, int *first)
+{
+    static const struct option options[] = { { "channel", required_argument, NULL, 'C' },
+                                             { NULL, 0, NULL, 0 } };
+    const char *command = argv[0];
+    *channel = NULL;
+    int option;
+    optind = 0; //  0, not 1: glibc's getopt starts afresh on a new vector
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, "+:", options, NULL)) != -1) {
+        char what[192];
+        if (option == 'C') {
+            if (!s_channel_valid (optarg))
+                return s_bad_channel (command, optarg);
+            if (*channel) {
+                snprintf (what, sizeof (what), "%s: --channel given twice (one channel a %s)",
+                          command, command);
+                return s_usage_error (command, what);
+            }
+            *channel = optarg;
+        }
+        else if (option == ':')
+            return s_option_error (command, argv, option);
+        else { //  most likely a global option after the command
+            if (optopt)
+                snprintf (what, sizeof (what),
+                          "%s: unknown option '-%c' (options other than --channel go before %s)",
+                          command, optopt, command);
+            else
+                snprintf (what, sizeof (what),
+                          "%s: unknown option '%.64s' (options other than --channel go before %s)",
+                          command, argv[optind - 1], command);
+            return s_usage_error (command, what);
+        }
+    }
+    *first = optind;
+    return EXIT_OK;
+}
+
+//  Run request, send or broadcast (ARGS[0]) with their REST - 1 arguments.
+static int
+s_channel_command (const cli_t *cli, int rest, char *args[])
+{
+    const char *command = args[0];
+    const char *channel = NULL;
+    int first = 1;
+    int exit_code = s_channel_args (rest, args, &channel, &first);
+    if (exit_code != EXIT_OK)
+        return exit_code;
+    int count = rest - first; //  the arguments after the options
+    char **operands = args + first;
+    if (strcmp (command, "broadcast") == 0 && count <= 1) {
+        fprintf (stderr, "prokit: broadcast: not allowed: only main broadcasts to every window, "
+                         "and this tool joins as a window (send to each window instead)\n");
+        return EXIT_REFUSED;
+    }
+    if (strcmp (command, "request") == 0 && (count == 1 || count == 2))
+        return s_request (cli, operands[0], channel, count == 2 ? operands[1] : NULL);
+    if (strcmp (command, "send") == 0 && (count == 1 || count == 2))
+        return s_send (cli, operands[0], channel, count == 2 ? operands[1] : NULL);
+    if (!s_misplaced_option (count + 1, operands - 1))
+        return s_usage_error (command, "wrong number of arguments");
+    char what[160];
+    snprintf (what, sizeof (what),
+              "wrong number of arguments (options go before the arguments: prokit --raw %s "
+              "--channel C ...)",
+              command);
+    return s_usage_error (command, what);
 }
 
 //  --- main -------------------------------------------------------------------------------------
@@ -818,15 +984,9 @@ main (int argc, char *argv[])
         return s_stats (&cli);
     if (strcmp (command, "ping") == 0 && rest == 1)
         return s_ping (&cli);
-    if (strcmp (command, "request") == 0 && (rest == 2 || rest == 3))
-        return s_request (&cli, args[1], rest == 3 ? args[2] : NULL);
-    if (strcmp (command, "send") == 0 && (rest == 2 || rest == 3))
-        return s_send (&cli, args[1], rest == 3 ? args[2] : NULL);
-    if (strcmp (command, "broadcast") == 0 && rest <= 2) {
-        fprintf (stderr, "prokit: broadcast: not allowed: only main broadcasts to every window, "
-                         "and this tool joins as a window (send to each window instead)\n");
-        return EXIT_REFUSED;
-    }
+    if (strcmp (command, "request") == 0 || strcmp (command, "send") == 0 ||
+        strcmp (command, "broadcast") == 0)
+        return s_channel_command (&cli, rest, args);
     if (strcmp (command, "listen") == 0)
         return s_listen (&cli, rest, args);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
