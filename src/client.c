@@ -525,7 +525,8 @@ s_deadline_for (client_t *self, int timeout_ms)
 
 int
 client_request (client_t *self, const char *target, const char *channel,
-                prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg)
+                prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg,
+                prokit_progress_fn *progress, void *progress_arg, uint64_t *id_p)
 {
     if (!fn)
         return PROKIT_EINVAL;
@@ -542,16 +543,45 @@ client_request (client_t *self, const char *target, const char *channel,
         return PROKIT_ENOMEM;
     pending->fn = fn;
     pending->arg = arg;
+    pending->progress = progress;
+    pending->progress_arg = progress_arg;
     char address[PROTO_ADDRESS_MAX + 1];
     proto_address (address, target, channel);
+    uint64_t id = pending->id;
     rc = s_send (self, PROTO_REQUEST, pending->id, address, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
         inflight_remove (self->inflight, pending);
         return rc;
     }
+    if (id_p)
+        *id_p = id;
     if (!earliest || deadline < earliest->deadline)
         s_arm_timer (self);
     return PROKIT_OK;
+}
+
+int
+client_cancel (client_t *self, uint64_t id)
+{
+    inflight_entry_t *pending = self ? inflight_find (self->inflight, id, NULL) : NULL;
+    if (!pending)
+        return PROKIT_ENOTFOUND;
+    //  The handler hears of it if the CANCEL can go now; either way the
+    //  request has its outcome, and a late answer finds nobody waiting.
+    if (self->connected)
+        s_send (self, PROTO_CANCEL, id, pending->peer, NULL, "", 0);
+    s_pending_finish (self, pending, PROKIT_ECANCELED, NULL, 0, "cancelled by the requester");
+    return PROKIT_OK;
+}
+
+int
+client_progress (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p)
+{
+    if (!self->connected && !(self->joining && self->channel_wait))
+        return PROKIT_ECLOSED;
+    if (prokit_payload_size (*body_p) > self->max_payload)
+        return PROKIT_ETOOBIG;
+    return s_send (self, PROTO_PROGRESS, id, requester, body_p, NULL, 0);
 }
 
 int
@@ -924,7 +954,40 @@ s_forget_for (void *owner, prokit_request_t *request)
     s_forget_deferred ((client_t *) owner, request);
 }
 
-static const request_answerer_t s_answerer = { s_answer_for, s_forget_for };
+static int
+s_progress_for (void *owner, const char *requester, uint64_t id, prokit_payload_t **body_p)
+{
+    return client_progress ((client_t *) owner, requester, id, body_p);
+}
+
+static const request_answerer_t s_answerer = { s_answer_for, s_progress_for, s_forget_for };
+
+//  CANCEL from the router: the request ITEM->id from ITEM->peer, if it is
+//  still deferred here, is marked (prokit_request_is_cancelled()).
+static void
+s_handle_cancel (client_t *self, const inbound_t *item)
+{
+    for (prokit_request_t *request = self->deferred; request; request = request->next)
+        if (request->id == item->id && strcmp (request->sender, item->peer) == 0) {
+            request->cancelled = true;
+            return;
+        }
+}
+
+//  PROGRESS for one of our requests: to its progress callback, if any.
+static void
+s_handle_progress (client_t *self, inbound_t *item)
+{
+    inflight_entry_t *pending = inflight_find (self->inflight, item->id, NULL);
+    if (pending && strcmp (pending->peer, item->peer) == 0 && pending->progress) {
+        prokit_payload_t payload;
+        payload_borrowed (&payload, &item->body);
+        pending->progress (&payload, pending->progress_arg);
+        payload_release (&payload);
+        return;
+    }
+    zmq_msg_close (&item->body);
+}
 
 static void
 s_handle_request (client_t *self, inbound_t *item)
@@ -1179,6 +1242,8 @@ s_handle (client_t *self, inbound_t *item)
         return;
     }
     case PROTO_REQUEST: s_handle_request (self, item); return;
+    case PROTO_PROGRESS: s_handle_progress (self, item); return;
+    case PROTO_CANCEL: s_handle_cancel (self, item); break;
     case PROTO_ERROR:
         if (self->joining && item->id == self->join_id) {
             proto_error_t error;
@@ -1979,6 +2044,8 @@ s_alloc (const client_config_t *config)
     self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
     self->hello.channels = true;
+    self->hello.progress = true;
+    self->hello.cancel = true;
     //  The embedded main's router is this library's.
     self->channels = config->router != NULL;
     self->version = PROTO_VERSION_1;

@@ -104,9 +104,21 @@ int client_send (client_t *self, const char *target, const char *channel,
 int client_control (client_t *self, int command, const char *target);
 
 //  Start a request on CHANNEL (as client_send()); FN is called exactly once
-//  from client_dispatch().
+//  from client_dispatch(). PROGRESS (NULL: none) gets the handler's
+//  progress updates before it. *ID_P (if not NULL) gets its id, for
+//  client_cancel().
 int client_request (client_t *self, const char *target, const char *channel,
-                    prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg);
+                    prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg,
+                    prokit_progress_fn *progress, void *progress_arg, uint64_t *id_p);
+
+//  Cancel request ID: the handler is told, its answer will be dropped, and
+//  the request's callback is called now with PROKIT_ECANCELED. Returns
+//  PROKIT_OK or PROKIT_ENOTFOUND (no such request in flight: it has had
+//  its outcome).
+int client_cancel (client_t *self, uint64_t id);
+
+//  Send a PROGRESS for request ID from REQUESTER; *BODY_P taken on success.
+int client_progress (client_t *self, const char *requester, uint64_t id, prokit_payload_t **body_p);
 
 //  Make a request and wait for its outcome. Events that arrive meanwhile
 //  are kept for the next client_dispatch().

@@ -30,6 +30,7 @@ static const error_entry_t s_errors[] = {
     { PROKIT_EEXITED, "PROKIT_EEXITED", "window process exited before joining" },
     { PROKIT_ENOFILE, "PROKIT_ENOFILE", "out of file descriptors or sockets" },
     { PROKIT_ELIMIT, "PROKIT_ELIMIT", "a configured limit was reached" },
+    { PROKIT_ECANCELED, "PROKIT_ECANCELED", "the request was cancelled" },
 };
 
 static const error_entry_t *

@@ -27,8 +27,12 @@ typedef struct inflight_entry {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1]; //  the client's target; the router's requester
     char via[PROTO_NAME_MAX + 1];  //  the router's: the pool the request was addressed to, or ""
-    int64_t deadline;              //  monotonic ms; 0: none (not in the deadline order)
-    prokit_reply_fn *fn;           //  the client's callback, and its argument
+    bool cancelled;                //  the router's: its requester cancelled it
+    prokit_progress_fn
+        *progress; //  the client's: the requester's progress callback, and its argument
+    void *progress_arg;
+    int64_t deadline;    //  monotonic ms; 0: none (not in the deadline order)
+    prokit_reply_fn *fn; //  the client's callback, and its argument
     void *arg;
     //  The table's own links.
     struct inflight_entry *prev, *next; //  by deadline

@@ -135,6 +135,24 @@ prokit_request_fail (prokit_request_t **self_p, int app_code, const char *text)
 }
 
 int
+prokit_request_progress (prokit_request_t *self, prokit_payload_t **payload_p)
+{
+    if (!self || !payload_p || !*payload_p || self->answered)
+        return PROKIT_EINVAL;
+    if (!self->answerer)
+        return PROKIT_ECLOSED;
+    if (self->cancelled)
+        return PROKIT_ECANCELED;
+    return self->answerer->progress (self->owner, self->sender, self->id, payload_p);
+}
+
+bool
+prokit_request_is_cancelled (const prokit_request_t *self)
+{
+    return self && self->cancelled;
+}
+
+int
 prokit_reply_status (const prokit_reply_t *self)
 {
     return self ? self->status : PROKIT_EINVAL;

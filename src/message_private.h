@@ -23,6 +23,8 @@ struct prokit_message {
 typedef struct request_answerer {
     int (*answer) (void *owner, const char *requester, uint64_t id, prokit_payload_t **body_p,
                    int code, int app_code, const char *text);
+    //  Send a PROGRESS (BODY, taken on success) before the answer.
+    int (*progress) (void *owner, const char *requester, uint64_t id, prokit_payload_t **body_p);
     void (*forget) (void *owner, prokit_request_t *request);
 } request_answerer_t;
 
@@ -36,6 +38,7 @@ struct prokit_request {
     prokit_payload_t payload_storage;
     bool answered;
     bool deferred;
+    bool cancelled;                //  its requester cancelled it (CANCEL)
     bool in_handler;               //  its handler is running: the dispatcher frees it after
     prokit_request_t *prev, *next; //  in the client's deferred list
 };

@@ -209,6 +209,8 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_CREDIT] = { true, false, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_RECEIPT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_ACCOUNT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
+    [PROTO_PROGRESS] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
+    [PROTO_CANCEL] = { true, true, PEER_ANY, PEER_ANY, BODY_EMPTY },
 };
 
 static bool
@@ -328,7 +330,8 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     //  A client's REPLY or ERROR answers a request, whose id never has the
     //  one-way bit: an ERROR with it is the router's own report of an
     //  undelivered message, which no client may forge.
-    if (to_router && (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR) &&
+    if ((msg->command == PROTO_PROGRESS || msg->command == PROTO_CANCEL ||
+         (to_router && (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR))) &&
         (msg->id & PROTO_ID_ONE_WAY_BIT))
         return PROKIT_EPROTO;
 
@@ -804,21 +807,22 @@ proto_credit_decode (const void *data, size_t size, proto_credit_t *credit)
 size_t
 proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
 {
-    field_t fields[] = {
-        { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
-        { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
-        { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
-        { "version", FIELD_UINT, (void *) &hello->version, 0 },
-        { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
-        { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
-        { "last_topic", FIELD_STR, (void *) hello->last.topic, sizeof (hello->last.topic) },
-        { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
-        { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
-        { "account", FIELD_BOOL, (void *) &hello->account, 0 },
-        { "channels", FIELD_BOOL, (void *) &hello->channels, 0 },
-        { "service", FIELD_STR, (void *) hello->service, sizeof (hello->service) }
-    };
-    return s_encode_map (out, fields, 12);
+    field_t fields[] = { { "pid", FIELD_UINT, (void *) &hello->pid, 0 },
+                         { "presence", FIELD_BOOL, (void *) &hello->presence, 0 },
+                         { "shown", FIELD_BOOL, (void *) &hello->shown, 0 },
+                         { "version", FIELD_UINT, (void *) &hello->version, 0 },
+                         { "channel", FIELD_BOOL, (void *) &hello->channel, 0 },
+                         { "credit", FIELD_UINT, (void *) &hello->credit, 0 },
+                         { "last_topic", FIELD_STR, (void *) hello->last.topic,
+                           sizeof (hello->last.topic) },
+                         { "last_count", FIELD_UINT, (void *) &hello->last.count, 0 },
+                         { "last_dealer", FIELD_UINT, (void *) &hello->last.dealer, 0 },
+                         { "account", FIELD_BOOL, (void *) &hello->account, 0 },
+                         { "channels", FIELD_BOOL, (void *) &hello->channels, 0 },
+                         { "service", FIELD_STR, (void *) hello->service, sizeof (hello->service) },
+                         { "progress", FIELD_BOOL, (void *) &hello->progress, 0 },
+                         { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 } };
+    return s_encode_map (out, fields, 14);
 }
 
 int
@@ -836,8 +840,10 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 },
                          { "account", FIELD_BOOL, &hello->account, 0 },
                          { "channels", FIELD_BOOL, &hello->channels, 0 },
-                         { "service", FIELD_STR, hello->service, sizeof (hello->service) } };
-    int rc = s_decode_map (data, size, fields, 12);
+                         { "service", FIELD_STR, hello->service, sizeof (hello->service) },
+                         { "progress", FIELD_BOOL, &hello->progress, 0 },
+                         { "cancel", FIELD_BOOL, &hello->cancel, 0 } };
+    int rc = s_decode_map (data, size, fields, 14);
     s_default_version (&hello->version);
     return rc;
 }
@@ -973,10 +979,11 @@ proto_counters_decode (const void *data, size_t size, const char *const *keys, u
 const char *
 proto_command_name (int command)
 {
-    static const char *names[] = { "?",       "HELLO",   "WELCOME", "BYE",  "SEND",  "BROADCAST",
-                                   "REQUEST", "REPLY",   "ERROR",   "PING", "PONG",  "JOINED",
-                                   "LEFT",    "CLOSE",   "SHOW",    "HIDE", "QUERY", "INFO",
-                                   "CREDIT",  "RECEIPT", "ACCOUNT" };
+    static const char *names[] = { "?",         "HELLO",    "WELCOME", "BYE",    "SEND",
+                                   "BROADCAST", "REQUEST",  "REPLY",   "ERROR",  "PING",
+                                   "PONG",      "JOINED",   "LEFT",    "CLOSE",  "SHOW",
+                                   "HIDE",      "QUERY",    "INFO",    "CREDIT", "RECEIPT",
+                                   "ACCOUNT",   "PROGRESS", "CANCEL" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

@@ -86,7 +86,9 @@ typedef enum proto_command {
     PROTO_CREDIT = 18,
     PROTO_RECEIPT = 19,
     PROTO_ACCOUNT = 20,
-    PROTO_COMMAND_LAST = PROTO_ACCOUNT
+    PROTO_PROGRESS = 21,
+    PROTO_CANCEL = 22,
+    PROTO_COMMAND_LAST = PROTO_CANCEL
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -255,9 +257,11 @@ typedef struct proto_hello {
     //  A window that serves a pool: the service's name (a window name), ""
     //  for none.
     char service[PROTO_NAME_MAX + 1];
+    bool progress; //  it reads PROGRESS (answers before the reply)
+    bool cancel;   //  it reads CANCEL (a request it handles was cancelled)
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX (192 + 10 + PROTO_NAME_MAX)
+#define PROTO_HELLO_BODY_MAX (224 + 10 + PROTO_NAME_MAX)
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 
@@ -377,7 +381,9 @@ int proto_window_infos_decode (const void *data, size_t size, proto_window_info_
     X (back_pressure)                                                                              \
     X (control_lost)                                                                               \
     X (windows)                                                                                    \
-    X (limited)
+    X (limited)                                                                                    \
+    X (cancelled)                                                                                  \
+    X (late)
 #define PROTO_COUNTER_ONE(name) +1
 #define PROTO_COUNTERS (0 PROTO_COUNTER_LIST (PROTO_COUNTER_ONE))
 extern const char *const proto_counter_names[PROTO_COUNTERS];

@@ -1403,6 +1403,8 @@ s_add_local_main (router_state_t *self)
     peer->fd = -1;
     peer->hello.pid = (uint64_t) getpid ();
     peer->hello.channels = true;
+    peer->hello.progress = true;
+    peer->hello.cancel = true;
     peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     zhashx_insert (self->by_name, peer->name, peer);
     self->main = peer;
@@ -1497,6 +1499,68 @@ s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
     return false;
 }
 
+//  Requests to the embedded main are not tracked (it leaves only with the
+//  router): those cancelled are kept by "requester/id" until main answers,
+//  at most this many.
+#define MAIN_CANCELLED_MAX 10000
+
+static void
+s_main_cancelled_key (char key[PROTO_NAME_MAX + 24], const char *requester, uint64_t id)
+{
+    snprintf (key, PROTO_NAME_MAX + 24, "%s/%llu", requester, (unsigned long long) id);
+}
+
+//  Was the request whose answer MSG is, from the embedded main SENDER to
+//  TARGET, cancelled? SETTLES: this answer ends it (forget it then).
+static bool
+s_main_cancelled (router_state_t *self, const peer_t *sender, const peer_t *target,
+                  const proto_msg_t *msg, bool settles)
+{
+    if (!sender->local || zhashx_size (self->main_cancelled) == 0)
+        return false;
+    char key[PROTO_NAME_MAX + 24];
+    s_main_cancelled_key (key, target->name, msg->id);
+    if (!zhashx_lookup (self->main_cancelled, key))
+        return false;
+    if (settles)
+        zhashx_delete (self->main_cancelled, key);
+    return true;
+}
+
+//  CANCEL from SENDER of its request MSG->id to MSG->peer (a window, a
+//  pool or main): the peer handling it is told (if it reads CANCEL), and
+//  its answers are dropped from now on. Unknown (answered already): nothing.
+static void
+s_cancel (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    peer_t *handler = s_find (self, msg->peer);
+    inflight_entry_t *entry = NULL;
+    if (handler && !handler->local)
+        entry = handler->inflight ? inflight_find (handler->inflight, msg->id, sender->name) : NULL;
+    else if (!handler && pools_size (self->pools, msg->peer) > 0) {
+        //  Which member has it: cancelling is rare, a look through is fine.
+        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer && !entry;
+             peer = (peer_t *) zhashx_next (self->by_name))
+            if (strcmp (peer->hello.service, msg->peer) == 0 && peer->inflight &&
+                (entry = inflight_find (peer->inflight, msg->id, sender->name)) != NULL)
+                handler = peer;
+    }
+    if (handler && handler->local) {
+        if (zhashx_size (self->main_cancelled) >= MAIN_CANCELLED_MAX)
+            zhashx_purge (self->main_cancelled); //  the oldest cannot be told apart: start again
+        char key[PROTO_NAME_MAX + 24];
+        s_main_cancelled_key (key, sender->name, msg->id);
+        zhashx_update (self->main_cancelled, key, (void *) 1);
+    }
+    else if (!entry || entry->cancelled)
+        return;
+    else
+        entry->cancelled = true;
+    self->stats.cancelled++;
+    if (handler->hello.cancel)
+        s_send_control (self, handler, PROTO_CANCEL, msg->id, sender->name, "", 0);
+}
+
 //  How loaded a pool's member is: its requests in flight; one still
 //  joining is never chosen.
 static size_t
@@ -1514,7 +1578,10 @@ static void
 s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
 {
     peer_t *target = s_find (self, msg->peer);
-    bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    //  An answer goes to a requester: REPLY and ERROR end its request,
+    //  PROGRESS comes before them.
+    bool settles = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    bool is_answer = settles || msg->command == PROTO_PROGRESS;
     //  VIA: the pool a request or message was addressed to; the name an
     //  answer goes out under, when it answers one (the requester waits for
     //  an answer from the pool, whichever member gives it).
@@ -1524,10 +1591,27 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         target = (peer_t *) pools_pick (self->pools, msg->peer, s_member_load, NULL);
         via = msg->peer;
     }
-    else if (target && is_answer && sender->inflight) {
-        inflight_entry_t *owed = inflight_find (sender->inflight, msg->id, target->name);
+    else if (target && is_answer) {
+        //  The answer to a request its requester cancelled is dropped here,
+        //  and counted.
+        inflight_entry_t *owed =
+            sender->inflight ? inflight_find (sender->inflight, msg->id, target->name) : NULL;
+        bool cancelled =
+            owed ? owed->cancelled : s_main_cancelled (self, sender, target, msg, settles);
+        if (cancelled) {
+            self->stats.late++;
+            if (settles)
+                s_settle (sender, target->name, msg->id, target);
+            zmq_msg_close (body);
+            return;
+        }
         if (owed && owed->via[0])
             via = owed->via;
+        //  Progress only to a requester that reads it.
+        if (!settles && !target->hello.progress) {
+            zmq_msg_close (body);
+            return;
+        }
     }
     //  A window still joining is nobody's to reach yet; only an answer to
     //  a request it made (before it had joined) goes to it, on its DEALER.
@@ -1536,7 +1620,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     if (!target) {
         if (is_answer) {
             //  The requester left; nobody is waiting for this any more.
-            s_settle (sender, msg->peer, msg->id, NULL);
+            if (settles)
+                s_settle (sender, msg->peer, msg->id, NULL);
             self->stats.unroutable++;
             zmq_msg_close (body);
             return;
@@ -1606,12 +1691,16 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         //  requester is still there, it is the one waiting: it learns the
         //  answer was dropped (through its backlog), rather than the replier
         //  getting an ERROR it could mistake for one about its own request.
-        s_settle (sender, target->name, msg->id, target);
-        if (rc == EAGAIN) {
+        const char *answerer = via[0] ? via : sender->name;
+        if (settles)
+            s_settle (sender, target->name, msg->id, target);
+        if (rc == EAGAIN && !settles)
+            self->stats.back_pressure++; //  progress is dropped, the outcome will come
+        else if (rc == EAGAIN) {
             self->stats.back_pressure++;
             snprintf (text, sizeof (text), "the answer from '%s' was dropped: your queue was full",
-                      sender->name);
-            s_send_error (self, target, msg->id, sender->name, PROKIT_EAGAIN, text);
+                      answerer);
+            s_send_error (self, target, msg->id, answerer, PROKIT_EAGAIN, text);
         }
         else {
             self->stats.unroutable++;
@@ -2068,7 +2157,9 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
             s_account_handled (self, sender);
         return;
     case PROTO_REPLY:
-    case PROTO_ERROR: s_forward (self, sender, msg, body); return;
+    case PROTO_ERROR:
+    case PROTO_PROGRESS: s_forward (self, sender, msg, body); return;
+    case PROTO_CANCEL: s_cancel (self, sender, msg); break;
     case PROTO_CLOSE:
     case PROTO_SHOW:
     case PROTO_HIDE: s_window_control (self, sender, msg, body); return;
@@ -2423,6 +2514,7 @@ router_core_free (router_state_t *self)
     }
     zhashx_destroy (&self->by_topic);
     pools_destroy (&self->pools);
+    zhashx_destroy (&self->main_cancelled);
     zhashx_destroy (&self->lost);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
@@ -2529,6 +2621,7 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
     self->pools = pools_new ();
+    self->main_cancelled = zhashx_new ();
     self->sending_via = "";
     if (!s_topic_new (self, self->instance))
         return PROKIT_ENOMEM;
@@ -2537,7 +2630,8 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->inbox_fd < 0)
         return sock_error (PROKIT_ENOMEM);
-    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost || !self->pools)
+    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost || !self->pools ||
+        !self->main_cancelled)
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->lost, s_lost_destroy);
     self->pub = zsock_resolve (self->pub_sock);

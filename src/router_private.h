@@ -83,10 +83,11 @@ typedef struct router_state {
     uint64_t sending_session;            //  the session of the SEND s_forward sends
     const char *sending_via;             //  and the pool it was addressed to, "" for none
     pools_t *pools;                      //  service name -> the windows that serve it
-    int64_t pub_read_at;                 //  when the channel's socket was last read
-    size_t channel_windows;              //  joined windows on the channel
-    atomic_size_t channel_count;         //  the same, for the thread to read unlocked
-    zhashx_t *lost;                      //  topic -> lost_session_t
+    zhashx_t *main_cancelled;    //  "requester/id" of requests to the embedded main cancelled
+    int64_t pub_read_at;         //  when the channel's socket was last read
+    size_t channel_windows;      //  joined windows on the channel
+    atomic_size_t channel_count; //  the same, for the thread to read unlocked
+    zhashx_t *lost;              //  topic -> lost_session_t
     atomic_size_t lost_count;
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock

@@ -125,6 +125,7 @@ s_channel_command (uint8_t command)
     case PROTO_REQUEST:
     case PROTO_REPLY:
     case PROTO_ERROR:
+    case PROTO_PROGRESS:
     case PROTO_CLOSE:
     case PROTO_SHOW:
     case PROTO_HIDE: return true;

@@ -392,7 +392,30 @@ prokit_window_request_on (prokit_window_t *self, const char *target, const char 
 {
     if (!self)
         return PROKIT_EINVAL;
-    return client_request (self->client, target, channel, payload_p, timeout_ms, fn, arg);
+    return client_request (self->client, target, channel, payload_p, timeout_ms, fn, arg, NULL,
+                           NULL, NULL);
+}
+
+int
+prokit_window_request_with (prokit_window_t *self, const char *target, prokit_payload_t **payload_p,
+                            const prokit_request_opts_t *opts, prokit_reply_fn *fn, void *arg,
+                            uint64_t *id_p)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    //  The application's options, as far as its header had them.
+    prokit_request_opts_t own;
+    prokit_request_opts_init (&own);
+    if (opts && sized_take (&own, sizeof (own), opts, "prokit_request_opts_t") != PROKIT_OK)
+        return PROKIT_EINVAL;
+    return client_request (self->client, target, own.channel, payload_p, own.timeout_ms, fn, arg,
+                           own.progress, own.progress_arg, id_p);
+}
+
+int
+prokit_window_cancel (prokit_window_t *self, uint64_t id)
+{
+    return self ? client_cancel (self->client, id) : PROKIT_EINVAL;
 }
 
 int

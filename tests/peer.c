@@ -39,7 +39,10 @@
 
     Named channels (windows, and main's "echo"): requests on channel
     "echo" are answered "echo:<text>", on channel "whoami" (windows) with
-    the window's name; messages on channel "news" are reported to main as
+    the window's name, on channel "steps" (windows) with "done:<N>" after N
+    progress updates "1" to "N" (<text> is N), and on channel "hold"
+    (windows) are kept (prints "HELD") until cancelled: the window then
+    tells main "cancelled|<requester>" and answers it all the same; messages on channel "news" are reported to main as
     "on|<channel>|<sender>|<text>|<broadcast 0/1>". From main,
     "sendon:<window>:<channel>:<text>" makes the window send <text> to
     <window> on <channel>, and "ask:<target>:<channel>:<text>" makes it
@@ -152,14 +155,19 @@ s_exit (int status)
 //  it for the signal thread. Returns what the last run returned.
 #define RUN_SLICE_MS 100
 
+static void s_check_held (void);
+
 static int
 s_run_until_signalled (void)
 {
     s_stoppable (s_main, s_window);
     int rc = PROKIT_ETIMEDOUT;
-    while (!atomic_load (&s_signalled) && rc == PROKIT_ETIMEDOUT)
+    while (!atomic_load (&s_signalled) && rc == PROKIT_ETIMEDOUT) {
         rc = s_main ? prokit_main_run (s_main, RUN_SLICE_MS)
                     : prokit_window_run (s_window, RUN_SLICE_MS);
+        if (s_window)
+            s_check_held ();
+    }
     s_stoppable (NULL, NULL);
     return rc;
 }
@@ -257,6 +265,51 @@ s_serve_echo (prokit_request_t *request, void *arg)
 }
 
 static prokit_payload_t *
+s_serve_steps (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    const char *text = prokit_payload_str (prokit_request_payload (request));
+    int steps = text ? atoi (text) : 0;
+    for (int i = 1; i <= steps; i++) {
+        prokit_payload_t *progress = prokit_payload_new_printf ("%d", i);
+        prokit_request_progress (request, &progress);
+        prokit_payload_destroy (&progress); //  not sent: still ours (NULL-safe)
+    }
+    return prokit_payload_new_printf ("done:%d", steps);
+}
+
+static prokit_payload_t *
+s_serve_hold (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    if (s_deferred_count < DEFERRED_MAX) {
+        s_deferred[s_deferred_count++] = prokit_request_defer (request);
+        printf ("HELD\n");
+        fflush (stdout);
+    }
+    else
+        prokit_request_fail (&request, 0, "too many requests held");
+    return NULL;
+}
+
+static void s_tell_main (prokit_payload_t *report);
+
+//  Between run slices: the held requests their requesters cancelled are
+//  said to main, then answered (the router drops the answer).
+static void
+s_check_held (void)
+{
+    for (size_t i = 0; i < s_deferred_count; i++)
+        if (s_deferred[i] && prokit_request_is_cancelled (s_deferred[i])) {
+            s_tell_main (
+                prokit_payload_new_printf ("cancelled|%s", prokit_request_sender (s_deferred[i])));
+            prokit_request_fail (&s_deferred[i], 0, "stopped: cancelled");
+            s_deferred[i] = s_deferred[--s_deferred_count];
+            i--;
+        }
+}
+
+static prokit_payload_t *
 s_serve_whoami (prokit_request_t *request, void *arg)
 {
     (void) request;
@@ -324,6 +377,8 @@ s_window_serves (void)
     prokit_window_on_window_message (s_window, s_report, NULL);
     prokit_window_handle (s_window, "echo", s_serve_echo, NULL);
     prokit_window_handle (s_window, "whoami", s_serve_whoami, NULL);
+    prokit_window_handle (s_window, "steps", s_serve_steps, NULL);
+    prokit_window_handle (s_window, "hold", s_serve_hold, NULL);
     prokit_window_on (s_window, "news", s_report_channel, NULL);
 }
 

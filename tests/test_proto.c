@@ -318,8 +318,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  ACCOUNT (20) is the last: the first unknown one is 21.
-    assert_int_equal (PROTO_COMMAND_LAST, 20);
+    //  CANCEL (22) is the last: the first unknown one is 23.
+    assert_int_equal (PROTO_COMMAND_LAST, 22);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -336,9 +336,10 @@ static void
 test_every_command_has_its_name (void **state)
 {
     (void) state;
-    const char *names[] = { "HELLO", "WELCOME", "BYE",  "SEND",   "BROADCAST", "REQUEST", "REPLY",
-                            "ERROR", "PING",    "PONG", "JOINED", "LEFT",      "CLOSE",   "SHOW",
-                            "HIDE",  "QUERY",   "INFO", "CREDIT", "RECEIPT",   "ACCOUNT" };
+    const char *names[] = { "HELLO",   "WELCOME", "BYE",      "SEND",  "BROADCAST", "REQUEST",
+                            "REPLY",   "ERROR",   "PING",     "PONG",  "JOINED",    "LEFT",
+                            "CLOSE",   "SHOW",    "HIDE",     "QUERY", "INFO",      "CREDIT",
+                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -495,6 +496,8 @@ static const struct {
     { PROTO_CREDIT, PEER_MUST_BE_EMPTY, PEER_NEVER, BODY_IS_MAP },
     { PROTO_RECEIPT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
     { PROTO_ACCOUNT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
+    { PROTO_PROGRESS, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_VALUE },
+    { PROTO_CANCEL, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_EMPTY },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -1779,16 +1782,20 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 {
     (void) state;
     uint8_t body[PROTO_HELLO_BODY_MAX];
-    proto_hello_t none = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t none = { 0,     false, false, 0,     false, 0, { "", 0, 0 },
+                           false, false, "",    false, false };
     size_t size = proto_hello_encode (body, &none);
     assert_int_equal (size, 1);
     assert_int_equal (body[0], 0x80);
 
-    proto_hello_t out = { 4000000000u, true, true, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t out = { 4000000000u,  true,  true,  0,  false, 0,
+                          { "", 0, 0 }, false, false, "", false, false };
     size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     assert_int_equal (pack_check (body, size), PROKIT_OK);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t in = {
+        0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "", false, false
+    };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.pid == out.pid);
     assert_true (in.presence);
@@ -1937,13 +1944,15 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     uint8_t body[PROTO_WELCOME_BODY_MAX];
     proto_hello_t out = {
         UINT64_MAX, true, true, UINT64_MAX, true, UINT64_MAX, { "", UINT64_MAX, UINT64_MAX },
-        true,       true, ""
+        true,       true, "",   true,       true
     };
     memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
     memset (out.service, 's', PROTO_NAME_MAX);
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
-    proto_hello_t in = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t in = {
+        0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "", false, false
+    };
     assert_int_equal (proto_hello_decode (body, size, &in), PROKIT_OK);
     assert_true (in.channel);
     assert_true (in.credit == UINT64_MAX);
@@ -2118,10 +2127,12 @@ test_account_round_trips_and_is_checked (void **state)
     assert_string_equal (proto_command_name (PROTO_ACCOUNT), "ACCOUNT");
 
     //  Asked for in HELLO, granted in WELCOME; neither says it otherwise.
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, true, false, "" };
+    proto_hello_t hello = { 0,    false, false, 0,     false, 0, { "", 0, 0 },
+                            true, false, "",    false, false };
     uint8_t hello_body[PROTO_HELLO_BODY_MAX];
     size = proto_hello_encode (hello_body, &hello);
-    proto_hello_t heard = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t heard = { 0,     false, false, 0,     false, 0, { "", 0, 0 },
+                            false, false, "",    false, false };
     assert_int_equal (proto_hello_decode (hello_body, size, &heard), PROKIT_OK);
     assert_true (heard.account);
     hello.account = false;
@@ -2144,7 +2155,8 @@ test_hello_flag_that_is_not_a_bool_is_refused (void **state)
 {
     (void) state;
     const uint8_t body[] = { 0x81, 0xa5, 's', 'h', 'o', 'w', 'n', 0x01 };
-    proto_hello_t hello = { 0, false, false, 0, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t hello = { 0,     false, false, 0,     false, 0, { "", 0, 0 },
+                            false, false, "",    false, false };
     assert_int_equal (proto_hello_decode (body, sizeof (body), &hello), PROKIT_EPROTO);
 }
 
@@ -2345,10 +2357,11 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0, false,        false, PROTO_VERSION_2, false,
-                            0, { "", 0, 0 }, false, false,           "" };
+    proto_hello_t hello = { 0,     false, false, PROTO_VERSION_2, false, 0, { "", 0, 0 },
+                            false, false, "",    false,           false };
     size_t size = proto_hello_encode (body, &hello);
-    proto_hello_t heard = { 0, false, false, 99, false, 0, { "", 0, 0 }, false, false, "" };
+    proto_hello_t heard = { 0,     false, false, 99,    false, 0, { "", 0, 0 },
+                            false, false, "",    false, false };
     assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_2);
     //  A peer that does not say reads version 1 only.

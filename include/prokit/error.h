@@ -36,7 +36,8 @@ typedef enum prokit_error {
     PROKIT_ESPAWN = -15,     //  a window process could not be started
     PROKIT_EEXITED = -16,    //  a window process exited before it joined
     PROKIT_ENOFILE = -17,    //  out of file descriptors or sockets (ulimit -n)
-    PROKIT_ELIMIT = -18      //  a configured limit was reached (windows, requests, rate)
+    PROKIT_ELIMIT = -18,     //  a configured limit was reached (windows, requests, rate)
+    PROKIT_ECANCELED = -19   //  the request was cancelled by its requester
 } prokit_error_t;
 
 //  Return a static, human-readable text for an error code (never NULL;

@@ -47,6 +47,8 @@ typedef struct prokit_stats {
     unsigned long long control_lost;  //  router errors/events lost (backlog limit)
     unsigned long long windows;       //  windows joined now
     unsigned long long limited;       //  refused for a limit (PROKIT_ELIMIT)
+    unsigned long long cancelled;     //  cancellations passed on to the handler
+    unsigned long long late;          //  answers dropped: their request was cancelled
 } prokit_stats_t;
 
 #ifdef __cplusplus

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "prokit/export.h"
 #include "prokit/payload.h"
@@ -68,6 +69,32 @@ typedef prokit_payload_t *(prokit_request_fn) (prokit_request_t *request, void *
 //  Called once with the outcome of an asynchronous request. REPLY is
 //  borrowed until the callback returns; take its payload to keep it.
 typedef void (prokit_reply_fn) (prokit_reply_t *reply, void *arg);
+
+//  Called with each progress update a handler sends for a request
+//  (prokit_request_progress()), in order, before the outcome. PROGRESS is
+//  borrowed until the callback returns.
+typedef void (prokit_progress_fn) (const prokit_payload_t *progress, void *arg);
+
+//  Options of a request (prokit_window_request_with()). Initialise with
+//  prokit_request_opts_init(); later versions add fields at the end only.
+typedef struct prokit_request_opts {
+    size_t size;         //  sizeof (prokit_request_opts_t) as you compiled it: set by _init
+    const char *channel; //  NULL or "": the default channel
+    int timeout_ms;      //  0 or less: the handle's default
+    //  Progress updates from the handler, in order, before the outcome
+    //  (NULL: ignored).
+    prokit_progress_fn *progress;
+    void *progress_arg;
+} prokit_request_opts_t;
+
+static inline void
+prokit_request_opts_init (prokit_request_opts_t *opts)
+{
+    if (opts) {
+        memset (opts, 0, sizeof (*opts));
+        opts->size = sizeof (*opts);
+    }
+}
 
 //  Called when a message or request you sent could not be delivered after
 //  the send call had returned PROKIT_OK (the target left meanwhile, its
@@ -180,6 +207,23 @@ PROKIT_EXPORT int prokit_request_reply (prokit_request_t **self_p, prokit_payloa
 //  APP_CODE (your own number) and TEXT (copied; NULL means ""). Nulls *self_p.
 //  Returns as prokit_request_reply().
 PROKIT_EXPORT int prokit_request_fail (prokit_request_t **self_p, int app_code, const char *text);
+
+//  Send a progress update for the request, before its answer: the
+//  requester's progress callback gets them in order, then the outcome
+//  (prokit_request_opts_t.progress; a requester without one ignores
+//  them). Takes ownership of *payload_p and nulls it on PROKIT_OK; else
+//  the payload is still yours. Returns PROKIT_OK, PROKIT_EINVAL (NULL, or
+//  answered already), PROKIT_ECANCELED (the requester cancelled it: no
+//  need to go on), PROKIT_ETOOBIG, PROKIT_EAGAIN (the queue to the router
+//  is full: nothing sent), PROKIT_ECLOSED. A progress update the
+//  requester's queue has no room for is dropped (the outcome is not).
+PROKIT_EXPORT int prokit_request_progress (prokit_request_t *self, prokit_payload_t **payload_p);
+
+//  Return true once the requester has cancelled the request (a deferred
+//  request learns it as the dispatcher reads the cancellation): stop its
+//  work, and answer it or not; any answer is dropped by the router and
+//  counted (prokit_stats_t.late).
+PROKIT_EXPORT bool prokit_request_is_cancelled (const prokit_request_t *self);
 
 //  --- prokit_reply_t ------------------------------------------------------
 

@@ -226,6 +226,24 @@ PROKIT_EXPORT int prokit_window_request_wait (prokit_window_t *self, const char 
                                               prokit_payload_t **payload_p, int timeout_ms,
                                               prokit_reply_t **reply_p);
 
+//  A request with options (OPTS NULL: the defaults): its channel, its
+//  timeout, and a callback for the handler's progress updates. FN as
+//  prokit_window_request(); *ID_P (if ID_P is not NULL) gets the request's
+//  id, to cancel it with prokit_window_cancel(). Returns as
+//  prokit_window_request_on(), and PROKIT_EINVAL for options never
+//  initialised.
+PROKIT_EXPORT int prokit_window_request_with (prokit_window_t *self, const char *target,
+                                              prokit_payload_t **payload_p,
+                                              const prokit_request_opts_t *opts,
+                                              prokit_reply_fn *fn, void *arg, uint64_t *id_p);
+
+//  Cancel request ID (from prokit_window_request_with()): its callback is
+//  called now, before this returns, with PROKIT_ECANCELED; the handler is
+//  told (prokit_request_is_cancelled()) and whatever it answers is dropped.
+//  Returns PROKIT_OK, PROKIT_ENOTFOUND (no such request in flight: it has
+//  had its outcome already) or PROKIT_EINVAL.
+PROKIT_EXPORT int prokit_window_cancel (prokit_window_t *self, uint64_t id);
+
 //  prokit_window_request_wait() on CHANNEL (NULL or "": the default one).
 PROKIT_EXPORT int prokit_window_request_wait_on (prokit_window_t *self, const char *target,
                                                  const char *channel, prokit_payload_t **payload_p,
