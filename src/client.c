@@ -145,7 +145,8 @@ struct client {
     prokit_request_fn *handler;
     void *handler_arg;
     zhashx_t *handlers;
-    bool channels; //  the router routes named channels (WELCOME "channels")
+    bool channels;  //  the router routes named channels (WELCOME "channels")
+    bool deadlines; //  the router passes on deadlines (WELCOME "deadlines")
     const client_events_t *events;
     void *owner;
     prokit_undelivered_fn *undelivered_fn; //  the application's
@@ -523,6 +524,14 @@ s_deadline_for (client_t *self, int timeout_ms)
     return timeout_ms > 0 ? timeout_ms : self->request_timeout_ms;
 }
 
+//  The time left a REQUEST says it has (its deadline travels with it), 0
+//  when the router would not read it.
+static uint32_t
+s_ttl_for (client_t *self, int timeout_ms)
+{
+    return self->deadlines ? (uint32_t) s_deadline_for (self, timeout_ms) : 0;
+}
+
 int
 client_request (client_t *self, const char *target, const char *channel,
                 prokit_payload_t **payload_p, int timeout_ms, prokit_reply_fn *fn, void *arg,
@@ -546,7 +555,7 @@ client_request (client_t *self, const char *target, const char *channel,
     pending->progress = progress;
     pending->progress_arg = progress_arg;
     char address[PROTO_ADDRESS_MAX + 1];
-    proto_address (address, target, channel);
+    proto_address_ttl (address, target, s_ttl_for (self, timeout_ms), channel);
     uint64_t id = pending->id;
     rc = s_send (self, PROTO_REQUEST, pending->id, address, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
@@ -683,6 +692,7 @@ s_item_move (inbound_t *to, inbound_t *from)
     to->channel = from->channel;
     strcpy (to->peer, from->peer);
     strcpy (to->channel_name, from->channel_name);
+    to->deadline = from->deadline;
     zmq_msg_init (&to->body);
     zmq_msg_move (&to->body, &from->body);
     to->next = NULL;
@@ -808,6 +818,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     self->version = proto_version_common (welcome.version);
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
     self->channels = welcome.channels;
+    self->deadlines = welcome.deadlines;
     if (welcome.account)
         s_account_start (&self->account);
     else
@@ -1006,6 +1017,19 @@ s_handle_request (client_t *self, inbound_t *item)
         return;
     }
     self->deferred_limit_said = false;
+    if (item->deadline && clock_mono_ms () >= item->deadline) {
+        //  Its requester has had its outcome (PROKIT_ETIMEDOUT): the handler
+        //  never sees it. The ERROR settles it at the router, and is dropped
+        //  at the requester as late.
+        char text[160];
+        snprintf (text, sizeof (text), "its deadline passed before %s could handle it",
+                  self->label);
+        log_debug ("%s: request %llu from '%s' discarded: %s", self->label,
+                   (unsigned long long) item->id, item->peer, text);
+        client_answer (self, item->peer, item->id, NULL, PROKIT_ETIMEDOUT, 0, text);
+        zmq_msg_close (&item->body);
+        return;
+    }
     prokit_request_fn *handler_fn = self->handler;
     void *handler_arg = self->handler_arg;
     if (item->channel_name[0]) {
@@ -1044,6 +1068,7 @@ s_handle_request (client_t *self, inbound_t *item)
     request->id = item->id;
     strcpy (request->sender, item->peer);
     strcpy (request->channel, item->channel_name);
+    request->deadline = item->deadline;
     payload_borrowed (&request->payload_storage, &item->body);
     request->payload = &request->payload_storage;
 
@@ -1472,7 +1497,8 @@ s_ask (client_t *self, proto_command_t command, const char *target, const char *
     uint64_t id = ++self->next_request_id;
     self->awaiting = true;
     char address[PROTO_ADDRESS_MAX + 1];
-    proto_address (address, target, channel);
+    proto_address_ttl (address, target, command == PROTO_REQUEST ? s_ttl_for (self, timeout_ms) : 0,
+                       channel);
     int rc = s_send (self, command, id, address, payload_p, body, body_size);
     if (rc != PROKIT_OK) {
         self->awaiting = false;
@@ -2046,8 +2072,9 @@ s_alloc (const client_config_t *config)
     self->hello.channels = true;
     self->hello.progress = true;
     self->hello.cancel = true;
+    self->hello.deadlines = true;
     //  The embedded main's router is this library's.
-    self->channels = config->router != NULL;
+    self->channels = self->deadlines = config->router != NULL;
     self->version = PROTO_VERSION_1;
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               config->endpoint ? config->endpoint : "");

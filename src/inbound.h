@@ -19,6 +19,7 @@ typedef struct inbound {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1];                 //  the source
     char channel_name[PROTO_CHANNEL_NAME_MAX + 1]; //  its channel, "" for the default
+    int64_t deadline; //  a REQUEST's, monotonic ms (clock_mono_ms()), from its time left; 0: none
     zmq_msg_t body;
     bool channel; //  a client's: it came on the PUB channel
     struct inbound *next;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "message_private.h"
 #include "prokit/error.h"
 
@@ -144,6 +145,15 @@ prokit_request_progress (prokit_request_t *self, prokit_payload_t **payload_p)
     if (self->cancelled)
         return PROKIT_ECANCELED;
     return self->answerer->progress (self->owner, self->sender, self->id, payload_p);
+}
+
+long long
+prokit_request_time_left (const prokit_request_t *self)
+{
+    if (!self || !self->deadline)
+        return -1;
+    int64_t left = self->deadline - clock_mono_ms ();
+    return left > 0 ? (long long) left : 0;
 }
 
 bool

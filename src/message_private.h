@@ -39,6 +39,7 @@ struct prokit_request {
     bool answered;
     bool deferred;
     bool cancelled;                //  its requester cancelled it (CANCEL)
+    int64_t deadline;              //  monotonic ms (clock_mono_ms ()), 0: none said
     bool in_handler;               //  its handler is running: the dispatcher frees it after
     prokit_request_t *prev, *next; //  in the client's deferred list
 };

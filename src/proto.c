@@ -8,6 +8,8 @@
 */
 #include "proto.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pack.h"
@@ -136,8 +138,17 @@ proto_channel_name_valid (const char *name, size_t len)
 size_t
 proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel)
 {
+    return proto_address_ttl (out, name, 0, channel);
+}
+
+size_t
+proto_address_ttl (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint32_t ttl_ms,
+                   const char *channel)
+{
     size_t n = strnlen (name, PROTO_NAME_MAX);
     memcpy (out, name, n);
+    if (ttl_ms > 0)
+        n += (size_t) snprintf (out + n, 12, "%c%u", PROTO_TTL_MARK, (unsigned) ttl_ms);
     if (channel && channel[0]) {
         size_t c = strnlen (channel, PROTO_CHANNEL_NAME_MAX);
         out[n++] = PROTO_CHANNEL_MARK;
@@ -151,19 +162,20 @@ proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *ch
 size_t
 proto_address_name_len (const char *address)
 {
-    const char *mark = strchr (address, PROTO_CHANNEL_MARK);
-    size_t n = mark ? (size_t) (mark - address) : strlen (address);
+    size_t n = strcspn (address, "#!");
     return n < PROTO_NAME_MAX ? n : PROTO_NAME_MAX;
 }
 
 void
 proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                     char channel[PROTO_CHANNEL_NAME_MAX + 1])
+                     char channel[PROTO_CHANNEL_NAME_MAX + 1], uint32_t *ttl_ms)
 {
     const char *mark = strchr (address, PROTO_CHANNEL_MARK);
     size_t n = proto_address_name_len (address);
     memcpy (name, address, n);
     name[n] = 0;
+    if (ttl_ms)
+        *ttl_ms = address[n] == PROTO_TTL_MARK ? (uint32_t) strtoul (address + n + 1, NULL, 10) : 0;
     size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
     if (c > 0)
         memcpy (channel, mark + 1, c);
@@ -249,6 +261,7 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     msg->version = 0;
     msg->peer[0] = 0;
     msg->channel_name[0] = 0;
+    msg->ttl_ms = 0;
     msg->body = NULL;
     msg->body_size = 0;
     msg->body_frame = 0;
@@ -314,6 +327,25 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     size_t name_len = mark ? (size_t) (mark - peer) : peer_len;
     if (mark && !proto_channel_name_valid (mark + 1, peer_len - name_len - 1))
         return PROKIT_EPROTO;
+    //  A REQUEST may say its deadline after the name: "!" and the ms left.
+    const char *bang = msg->command == PROTO_REQUEST && name_len > 0
+                           ? (const char *) memchr (peer, PROTO_TTL_MARK, name_len)
+                           : NULL;
+    if (bang) {
+        size_t digits = name_len - (size_t) (bang - peer) - 1;
+        uint64_t ttl = 0;
+        if (digits == 0 || digits > PROTO_TTL_DIGITS)
+            return PROKIT_EPROTO;
+        for (size_t i = 1; i <= digits; i++) {
+            if (bang[i] < '0' || bang[i] > '9')
+                return PROKIT_EPROTO;
+            ttl = ttl * 10 + (uint64_t) (bang[i] - '0');
+        }
+        if (ttl == 0 || ttl > UINT32_MAX)
+            return PROKIT_EPROTO;
+        msg->ttl_ms = (uint32_t) ttl;
+        name_len = (size_t) (bang - peer);
+    }
     if (direction == PROTO_ON_CHANNEL
             ? name_len != 0
             : name_len > PROTO_NAME_MAX ||
@@ -324,8 +356,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         memcpy (msg->peer, peer, name_len);
     msg->peer[name_len] = 0;
     if (mark) {
-        memcpy (msg->channel_name, mark + 1, peer_len - name_len - 1);
-        msg->channel_name[peer_len - name_len - 1] = 0;
+        size_t channel_len = peer_len - (size_t) (mark - peer) - 1; //  checked: at most 64
+        memcpy (msg->channel_name, mark + 1, channel_len);
+        msg->channel_name[channel_len] = 0;
     }
     //  A client's REPLY or ERROR answers a request, whose id never has the
     //  one-way bit: an ERROR with it is the router's own report of an
@@ -576,7 +609,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     size_t n = 0;
     n += pack_write_map_head (out + n, 2 + (versioned ? 1 : 0) + (channel ? 2 : 0) +
                                            (instance ? 1 : 0) + (welcome->account ? 1 : 0) +
-                                           (welcome->channels ? 1 : 0));
+                                           (welcome->channels ? 1 : 0) +
+                                           (welcome->deadlines ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -601,6 +635,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += s_write_flag (out + n, "account", 7);
     if (welcome->channels)
         n += s_write_flag (out + n, "channels", 8);
+    if (welcome->deadlines)
+        n += s_write_flag (out + n, "deadlines", 9);
     return n;
 }
 
@@ -613,6 +649,7 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->instance[0] = 0;
     welcome->account = false;
     welcome->channels = false;
+    welcome->deadlines = false;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
@@ -620,8 +657,9 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
                          { "topic", FIELD_STR, welcome->topic, sizeof (welcome->topic) },
                          { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) },
                          { "account", FIELD_BOOL, &welcome->account, 0 },
-                         { "channels", FIELD_BOOL, &welcome->channels, 0 } };
-    int rc = s_decode_map (data, size, fields, 8);
+                         { "channels", FIELD_BOOL, &welcome->channels, 0 },
+                         { "deadlines", FIELD_BOOL, &welcome->deadlines, 0 } };
+    int rc = s_decode_map (data, size, fields, 9);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];
@@ -821,8 +859,9 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "channels", FIELD_BOOL, (void *) &hello->channels, 0 },
                          { "service", FIELD_STR, (void *) hello->service, sizeof (hello->service) },
                          { "progress", FIELD_BOOL, (void *) &hello->progress, 0 },
-                         { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 } };
-    return s_encode_map (out, fields, 14);
+                         { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 },
+                         { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 } };
+    return s_encode_map (out, fields, 15);
 }
 
 int
@@ -842,8 +881,9 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "channels", FIELD_BOOL, &hello->channels, 0 },
                          { "service", FIELD_STR, hello->service, sizeof (hello->service) },
                          { "progress", FIELD_BOOL, &hello->progress, 0 },
-                         { "cancel", FIELD_BOOL, &hello->cancel, 0 } };
-    int rc = s_decode_map (data, size, fields, 14);
+                         { "cancel", FIELD_BOOL, &hello->cancel, 0 },
+                         { "deadlines", FIELD_BOOL, &hello->deadlines, 0 } };
+    int rc = s_decode_map (data, size, fields, 15);
     s_default_version (&hello->version);
     return rc;
 }

@@ -56,8 +56,14 @@ _Static_assert(PROTO_NAME_MAX == PROKIT_NAME_MAX, "the wire's name limit is the 
 _Static_assert(PROTO_CHANNEL_NAME_MAX == PROKIT_CHANNEL_MAX,
                "the wire's channel limit is the API's");
 #define PROTO_CHANNEL_MARK '#'
-//  A peer field: a name, or a name and a channel.
-#define PROTO_ADDRESS_MAX (PROTO_NAME_MAX + 1 + PROTO_CHANNEL_NAME_MAX)
+//  Deadlines (docs/PROTOCOL.md, "Deadlines"): a REQUEST may say, between
+//  the name and any channel, the time left to answer it in ms: "!1500",
+//  1 to 10 digits, 1 to 2^32 - 1. Only towards a peer that said
+//  "deadlines".
+#define PROTO_TTL_MARK '!'
+#define PROTO_TTL_DIGITS 10
+//  A peer field: a name, then a deadline and a channel if it says them.
+#define PROTO_ADDRESS_MAX (PROTO_NAME_MAX + 2 + PROTO_TTL_DIGITS + PROTO_CHANNEL_NAME_MAX)
 
 //  Version 2: the header, one byte of peer length and the peer.
 #define PROTO_PREFIX_MAX (PROTO_V2_HEADER_MAX + 1 + PROTO_ADDRESS_MAX)
@@ -116,6 +122,7 @@ typedef struct proto_msg {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1];
     char channel_name[PROTO_CHANNEL_NAME_MAX + 1];
+    uint32_t ttl_ms; //  a REQUEST's time left when sent, 0: none
     const uint8_t *body;
     size_t body_size;
     size_t body_frame;
@@ -171,14 +178,19 @@ bool proto_channel_name_valid (const char *name, size_t len);
 //  channel, then NAME alone) into OUT, NUL-terminated. Returns its length.
 size_t proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel);
 
+//  The same with a deadline: TTL_MS left (0: none).
+size_t proto_address_ttl (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint32_t ttl_ms,
+                          const char *channel);
+
 //  The length of the name at the start of ADDRESS (before any channel).
 size_t proto_address_name_len (const char *address);
 
-//  Split ADDRESS (a peer field, NUL-terminated) into NAME and CHANNEL,
-//  NUL-terminated, both cut to their limits; CHANNEL is "" when ADDRESS
-//  names none. For addresses this code made or checked.
+//  Split ADDRESS (a peer field, NUL-terminated) into NAME, CHANNEL and
+//  *TTL_MS (if not NULL), both strings NUL-terminated and cut to their
+//  limits; CHANNEL is "" and *TTL_MS 0 when ADDRESS says none. For
+//  addresses this code made or checked.
 void proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                          char channel[PROTO_CHANNEL_NAME_MAX + 1]);
+                          char channel[PROTO_CHANNEL_NAME_MAX + 1], uint32_t *ttl_ms);
 
 //  Encode an ERROR body [code, text, app_code] into OUT (capacity
 //  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.
@@ -222,6 +234,8 @@ typedef struct proto_welcome {
     bool account;
     //  The router routes named channels (the client may name them).
     bool channels;
+    //  The router reads and passes on deadlines (the client may say them).
+    bool deadlines;
 } proto_welcome_t;
 
 #define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 64)
@@ -257,11 +271,12 @@ typedef struct proto_hello {
     //  A window that serves a pool: the service's name (a window name), ""
     //  for none.
     char service[PROTO_NAME_MAX + 1];
-    bool progress; //  it reads PROGRESS (answers before the reply)
-    bool cancel;   //  it reads CANCEL (a request it handles was cancelled)
+    bool progress;  //  it reads PROGRESS (answers before the reply)
+    bool cancel;    //  it reads CANCEL (a request it handles was cancelled)
+    bool deadlines; //  it reads a REQUEST's deadline in its peer field
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX (224 + 10 + PROTO_NAME_MAX)
+#define PROTO_HELLO_BODY_MAX (240 + 10 + PROTO_NAME_MAX)
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 

@@ -221,7 +221,9 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
     }
     item->command = (uint8_t) command;
     item->id = id;
-    proto_address_split (peer_name, item->peer, item->channel_name);
+    uint32_t ttl_ms;
+    proto_address_split (peer_name, item->peer, item->channel_name, &ttl_ms);
+    item->deadline = ttl_ms ? clock_mono_ms () + ttl_ms : 0;
     item->next = NULL;
     item->channel = false;
     zmq_msg_init (&item->body);
@@ -1329,6 +1331,7 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
                                 "",
                                 "",
                                 peer->accounts,
+                                true,
                                 true };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
@@ -1405,6 +1408,7 @@ s_add_local_main (router_state_t *self)
     peer->hello.channels = true;
     peer->hello.progress = true;
     peer->hello.cancel = true;
+    peer->hello.deadlines = true;
     peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     zhashx_insert (self->by_name, peer->name, peer);
     self->main = peer;
@@ -1650,7 +1654,10 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
         return;
     }
-    proto_address (source, is_answer && via[0] ? via : sender->name, msg->channel_name);
+    //  A request's time left goes on to a peer that reads it (the router
+    //  holds nothing: what it received is what is left).
+    proto_address_ttl (source, is_answer && via[0] ? via : sender->name,
+                       target->hello.deadlines ? msg->ttl_ms : 0, msg->channel_name);
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;

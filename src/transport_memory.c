@@ -95,6 +95,7 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
     item->channel = false;
     strcpy (item->peer, taken->peer);
     strcpy (item->channel_name, taken->channel_name);
+    item->deadline = taken->deadline;
     zmq_msg_init (&item->body);
     zmq_msg_move (&item->body, &taken->body);
     taken->next = self->spare;

@@ -42,7 +42,9 @@
     the window's name, on channel "steps" (windows) with "done:<N>" after N
     progress updates "1" to "N" (<text> is N), and on channel "hold"
     (windows) are kept (prints "HELD") until cancelled: the window then
-    tells main "cancelled|<requester>" and answers it all the same; messages on channel "news" are reported to main as
+    tells main "cancelled|<requester>" and answers it all the same; on
+    channel "timeleft" with the request's time left in ms, and on channel
+    "count" with "count:<how many it has handled on that channel>"; messages on channel "news" are reported to main as
     "on|<channel>|<sender>|<text>|<broadcast 0/1>". From main,
     "sendon:<window>:<channel>:<text>" makes the window send <text> to
     <window> on <channel>, and "ask:<target>:<channel>:<text>" makes it
@@ -310,6 +312,22 @@ s_check_held (void)
 }
 
 static prokit_payload_t *
+s_serve_timeleft (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    return prokit_payload_new_printf ("%lld", prokit_request_time_left (request));
+}
+
+static prokit_payload_t *
+s_serve_count (prokit_request_t *request, void *arg)
+{
+    (void) request;
+    (void) arg;
+    static int handled;
+    return prokit_payload_new_printf ("count:%d", ++handled);
+}
+
+static prokit_payload_t *
 s_serve_whoami (prokit_request_t *request, void *arg)
 {
     (void) request;
@@ -379,6 +397,8 @@ s_window_serves (void)
     prokit_window_handle (s_window, "whoami", s_serve_whoami, NULL);
     prokit_window_handle (s_window, "steps", s_serve_steps, NULL);
     prokit_window_handle (s_window, "hold", s_serve_hold, NULL);
+    prokit_window_handle (s_window, "timeleft", s_serve_timeleft, NULL);
+    prokit_window_handle (s_window, "count", s_serve_count, NULL);
     prokit_window_on (s_window, "news", s_report_channel, NULL);
 }
 

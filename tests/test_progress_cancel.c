@@ -235,11 +235,88 @@ test_progress_then_reply_and_cancellation_across_processes (void **state)
     prokit_main_destroy (&main_handle);
 }
 
+static int s_main_counted;
+
+static prokit_payload_t *
+s_main_count (prokit_request_t *request, void *arg)
+{
+    (void) request;
+    (void) arg;
+    return prokit_payload_new_printf ("count:%d", ++s_main_counted);
+}
+
+//  Ask TARGET on CHANNEL with TIMEOUT_MS, pumping HANDLES (COUNT of them)
+//  until the outcome.
+static void
+s_ask (tu_handle_t *handles, size_t count, prokit_window_t *client, const char *target,
+       const char *channel, int timeout_ms, call_t *call)
+{
+    memset (call, 0, sizeof (*call));
+    prokit_request_opts_t opts;
+    prokit_request_opts_init (&opts);
+    opts.channel = channel;
+    opts.timeout_ms = timeout_ms;
+    prokit_payload_t *payload = prokit_payload_new_string ("x");
+    assert_int_equal (
+        prokit_window_request_with (client, target, &payload, &opts, s_on_outcome, call, NULL),
+        PROKIT_OK);
+    assert_true (tu_pump (handles, count, s_called, call, 15000));
+    assert_int_equal (call->calls, 1);
+}
+
+//  A request's deadline travels with it: its handler (in a worker process)
+//  reads the time left, and a request whose deadline passes while it waits
+//  in main's inbox is never handed to main's handler.
+static void
+test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
+{
+    (void) state;
+    prokit_main_t *main_handle = tu_main_new ("ipc", NULL);
+    assert_non_null (main_handle);
+    s_main_counted = 0;
+    prokit_main_handle (main_handle, "count", s_main_count, NULL);
+    const char *endpoint = prokit_main_endpoint (main_handle);
+    tu_child_t worker;
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) "worker",
+                     (char *) endpoint, NULL };
+    assert_true (tu_spawn (&worker, argv));
+    char line[64];
+    assert_true (tu_read_line (&worker, line, sizeof (line), 10000));
+    prokit_window_t *client = tu_window_new (endpoint, "client");
+    assert_non_null (client);
+    tu_handle_t both[] = { { main_handle, NULL }, { NULL, client } };
+    tu_handle_t client_only[] = { { NULL, client } };
+
+    //  The time left, as the handler sees it: at most the timeout.
+    call_t call;
+    s_ask (both, 2, client, "worker", "timeleft", 5000, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    long long left = atoll (call.text);
+    assert_true (left > 0 && left <= 5000);
+
+    //  A request that waits in main's inbox past its deadline (main does
+    //  not dispatch until it has timed out at its requester) is never
+    //  handed to main's handler.
+    s_ask (client_only, 1, client, PROKIT_MAIN, "count", 300, &call);
+    assert_int_equal (call.status, PROKIT_ETIMEDOUT);
+    s_ask (both, 2, client, PROKIT_MAIN, "count", 10000, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    assert_string_equal (call.text, "count:1");
+    assert_int_equal (s_main_counted, 1);
+
+    prokit_window_destroy (&client);
+    kill (worker.pid, SIGTERM);
+    int status = tu_reap (&worker, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    prokit_main_destroy (&main_handle);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_progress_then_reply_and_cancellation_across_processes),
+        cmocka_unit_test (test_deadlines_travel_and_expired_requests_are_never_handled),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

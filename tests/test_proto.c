@@ -16,6 +16,10 @@
 #include "prokit/error.h"
 #include "proto.h"
 
+//  Codec structures are written here as positional lists of the fields a
+//  test is about; the fields added after them are zero, as wanted.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 //  --- helpers -----------------------------------------------------------------
 
 #define COUNT_OF(a) (sizeof (a) / sizeof ((a)[0]))
@@ -1610,7 +1614,7 @@ test_welcome_body_writes_both_keys_in_order (void **state)
 {
     (void) state;
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "", false, false };
+    proto_welcome_t welcome = { PROTO_DEFAULT_MAX_PAYLOAD, 0, 0, "", "", "", false, false, false };
     size_t size = proto_welcome_encode (body, &welcome);
     const uint8_t expected[] = { 0x82, 0xab, 'm', 'a', 'x', '_', 'p',  'a', 'y', 'l', 'o',  'a',
                                  'd',  0xcf, 0,   0,   0,   0,   0x01, 0,   0,   0,   0xac, 'h',
@@ -1630,7 +1634,7 @@ test_welcome_body_round_trips (void **state)
                                 false };
         size_t size = proto_welcome_encode (body, &out);
         assert_true (size <= PROTO_WELCOME_BODY_MAX);
-        proto_welcome_t in = { 12345, 12345, 0, "", "", "", false, false };
+        proto_welcome_t in = { 12345, 12345, 0, "", "", "", false, false, false };
         assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
         assert_true (in.max_payload == out.max_payload);
         assert_true (in.heartbeat_ms == out.heartbeat_ms);
@@ -1643,9 +1647,9 @@ test_welcome_values_above_int64_max_round_trip (void **state)
     (void) state;
     //  Values are uint: the 0xcf the encoder writes must decode for any value.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "", false, false };
+    proto_welcome_t out = { UINT64_MAX, (uint64_t) 1 << 63, 0, "", "", "", false, false, false };
     size_t size = proto_welcome_encode (body, &out);
-    proto_welcome_t in = { 0, 0, 0, "", "", "", false, false };
+    proto_welcome_t in = { 0, 0, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (body, size, &in), PROKIT_OK);
     assert_true (in.max_payload == UINT64_MAX);
     assert_true (in.heartbeat_ms == (uint64_t) 1 << 63);
@@ -1663,7 +1667,7 @@ test_welcome_skips_unknown_keys (void **state)
                               'A',  'X',  '_',  'P',  'A',  'Y',  'L', 'O',  'A',  'D',  0x05, 0xa9,
                               'h',  'e',  'a',  'r',  't',  'b',  'e', 'a',  't',  0x09 };
     assert_int_equal (pack_check (extra, sizeof (extra)), PROKIT_OK);
-    proto_welcome_t kept = { 1, 2, 0, "", "", "", false, false };
+    proto_welcome_t kept = { 1, 2, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (extra, sizeof (extra), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 16);
     assert_int_equal (kept.heartbeat_ms, 2);
@@ -1676,7 +1680,7 @@ test_welcome_skips_a_non_string_key_with_its_value (void **state)
     //  {1: "heartbeat_ms", 2: 3}: the values are not keys.
     const uint8_t body[] = { 0x82, 0x01, 0xac, 'h', 'e', 'a', 'r',  't', 'b',
                              'e',  'a',  't',  '_', 'm', 's', 0x02, 0x03 };
-    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (body, sizeof (body), &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
     assert_int_equal (kept.heartbeat_ms, 8);
@@ -1686,7 +1690,7 @@ static void
 test_welcome_missing_keys_keep_their_values (void **state)
 {
     (void) state;
-    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false };
+    proto_welcome_t kept = { 7, 8, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (NULL, 0, &kept), PROKIT_OK);
     assert_int_equal (proto_welcome_decode (s_map, 1, &kept), PROKIT_OK);
     assert_int_equal (kept.max_payload, 7);
@@ -1718,7 +1722,7 @@ test_welcome_accepts_any_integer_encoding (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, encodings[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false, false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_OK);
         assert_int_equal (welcome.max_payload, 5);
     }
@@ -1731,7 +1735,7 @@ test_welcome_that_is_not_a_map_is_refused (void **state)
     const uint8_t bodies[][3] = { { 0x90 }, { 0xc0 }, { 0x01 }, { 0xa1, 'x' }, { 0x91, 0x80 } };
     const size_t sizes[] = { 1, 1, 1, 2, 2 };
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false, false };
         assert_int_equal (proto_welcome_decode (bodies[i], sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1744,7 +1748,7 @@ test_welcome_with_a_negative_value_is_refused (void **state)
                                'a',  'y',  'l', 'o', 'a', 'd', 0xff };
     const uint8_t int64[] = { 0x81, 0xac, 'h',  'e',  'a', 'r', 't', 'b', 'e', 'a', 't', '_',
                               'm',  's',  0xd3, 0x80, 0,   0,   0,   0,   0,   0,   0 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (fixint, sizeof (fixint), &welcome), PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (int64, sizeof (int64), &welcome), PROKIT_EPROTO);
 }
@@ -1758,7 +1762,7 @@ test_welcome_value_that_is_not_an_integer_is_refused (void **state)
     for (size_t i = 0; i < COUNT_OF (sizes); i++) {
         uint8_t body[32] = { 0x81, 0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd' };
         memcpy (body + 13, values[i], sizes[i]);
-        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
+        proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false, false };
         assert_int_equal (proto_welcome_decode (body, 13 + sizes[i], &welcome), PROKIT_EPROTO);
     }
 }
@@ -1769,7 +1773,7 @@ test_welcome_of_invalid_msgpack_is_refused (void **state)
     (void) state;
     const uint8_t truncated[] = { 0x82, 0xa1, 'x', 0x01 };
     const uint8_t trailing[] = { 0x80, 0x80 };
-    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false };
+    proto_welcome_t welcome = { 0, 0, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (truncated, sizeof (truncated), &welcome),
                       PROKIT_EPROTO);
     assert_int_equal (proto_welcome_decode (trailing, sizeof (trailing), &welcome), PROKIT_EPROTO);
@@ -1870,18 +1874,52 @@ test_named_channels_travel_in_the_peer_field (void **state)
     for (size_t i = 0; i < COUNT_OF (bad); i++)
         assert_int_equal (s_decode3 (PROTO_SEND, bad[i], s_nil, 1, PROTO_TO_ROUTER, &msg),
                           PROKIT_EPROTO);
+    //  The longest peer field: a name, the longest deadline, a channel.
     char longest[PROTO_ADDRESS_MAX + 2];
-    memset (longest, 'a', PROTO_NAME_MAX);
-    longest[PROTO_NAME_MAX] = '#';
-    memset (longest + PROTO_NAME_MAX + 1, '~', PROTO_CHANNEL_NAME_MAX);
-    longest[PROTO_ADDRESS_MAX] = 0;
+    char name64[PROTO_NAME_MAX + 1], channel64[PROTO_CHANNEL_NAME_MAX + 1];
+    memset (name64, 'a', PROTO_NAME_MAX);
+    name64[PROTO_NAME_MAX] = 0;
+    memset (channel64, '~', PROTO_CHANNEL_NAME_MAX);
+    channel64[PROTO_CHANNEL_NAME_MAX] = 0;
+    assert_int_equal (proto_address_ttl (longest, name64, UINT32_MAX, channel64),
+                      PROTO_ADDRESS_MAX);
     assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
                       PROKIT_OK);
     assert_int_equal ((int) strlen (msg.channel_name), PROTO_CHANNEL_NAME_MAX);
+    assert_true (msg.ttl_ms == UINT32_MAX);
     longest[PROTO_ADDRESS_MAX] = '~';
     longest[PROTO_ADDRESS_MAX + 1] = 0;
     assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
                       PROKIT_EPROTO);
+    //  Deadlines: a REQUEST's time left, between the name and a channel.
+    assert_int_equal (s_decode3 (PROTO_REQUEST, "w!1500", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_OK);
+    assert_string_equal (msg.peer, "w");
+    assert_int_equal (msg.ttl_ms, 1500);
+    assert_string_equal (msg.channel_name, "");
+    assert_int_equal (s_decode3 (PROTO_REQUEST, "@main!7#a!b", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_OK);
+    assert_string_equal (msg.peer, "@main");
+    assert_int_equal (msg.ttl_ms, 7);
+    assert_string_equal (msg.channel_name, "a!b");
+    assert_int_equal (s_decode3 (PROTO_REQUEST, "w", s_nil, 1, PROTO_TO_ROUTER, &msg), PROKIT_OK);
+    assert_int_equal (msg.ttl_ms, 0);
+    const char *bad_ttl[] = { "w!", "w!0", "w!12345678901", "w!4294967296", "w!1x", "w!-1", "!5" };
+    for (size_t i = 0; i < COUNT_OF (bad_ttl); i++)
+        assert_int_equal (s_decode3 (PROTO_REQUEST, bad_ttl[i], s_nil, 1, PROTO_TO_ROUTER, &msg),
+                          PROKIT_EPROTO);
+    assert_int_equal (s_decode3 (PROTO_SEND, "w!5", s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO); //  only requests have deadlines
+    char with_ttl[PROTO_ADDRESS_MAX + 1];
+    assert_int_equal (proto_address_ttl (with_ttl, "w", 30000, "c"), 9);
+    assert_string_equal (with_ttl, "w!30000#c");
+    uint32_t ttl = 0;
+    char name_out[PROTO_NAME_MAX + 1], channel_out[PROTO_CHANNEL_NAME_MAX + 1];
+    proto_address_split (with_ttl, name_out, channel_out, &ttl);
+    assert_string_equal (name_out, "w");
+    assert_string_equal (channel_out, "c");
+    assert_int_equal (ttl, 30000);
+    assert_int_equal (proto_address_name_len (with_ttl), 1);
     assert_true (proto_channel_name_valid ("resize", 6));
     assert_false (proto_channel_name_valid ("", 0));
     assert_false (proto_channel_name_valid (NULL, 3));
@@ -1895,15 +1933,15 @@ test_named_channels_travel_in_the_peer_field (void **state)
     assert_int_equal (proto_address (address, "", "news"), 5);
     assert_string_equal (address, "#news");
     char name[PROTO_NAME_MAX + 1], channel[PROTO_CHANNEL_NAME_MAX + 1];
-    proto_address_split ("work-1#resize", name, channel);
+    proto_address_split ("work-1#resize", name, channel, NULL);
     assert_string_equal (name, "work-1");
     assert_string_equal (channel, "resize");
-    proto_address_split ("@main", name, channel);
+    proto_address_split ("@main", name, channel, NULL);
     assert_string_equal (name, "@main");
     assert_string_equal (channel, "");
     //  The longest address fits a version 2 prefix.
     uint8_t prefix[PROTO_PREFIX_MAX];
-    longest[PROTO_ADDRESS_MAX] = 0;
+    proto_address_ttl (longest, name64, UINT32_MAX, channel64);
     size_t n = proto_prefix_encode (prefix, PROTO_REQUEST, UINT64_MAX >> 1, longest);
     assert_int_equal (n, PROTO_PREFIX_MAX);
     proto_frame_t frame = { prefix, n };
@@ -1917,9 +1955,9 @@ test_named_channels_travel_in_the_peer_field (void **state)
 
     //  Who reads channels says so: HELLO and WELCOME.
     uint8_t body[PROTO_WELCOME_BODY_MAX];
-    proto_hello_t hello = { 0 };
+    proto_hello_t hello = { 0, false };
     hello.channels = true;
-    proto_hello_t heard = { 0 };
+    proto_hello_t heard = { 0, false };
     assert_int_equal (proto_hello_decode (body, proto_hello_encode (body, &hello), &heard),
                       PROKIT_OK);
     assert_true (heard.channels);
@@ -1984,7 +2022,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false };
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_string_equal (got.channel, welcome.channel);
     assert_string_equal (got.topic, "0123456789abcdef");
@@ -2137,10 +2175,10 @@ test_account_round_trips_and_is_checked (void **state)
     assert_true (heard.account);
     hello.account = false;
     assert_int_equal (proto_hello_encode (hello_body, &hello), 1); //  an empty map
-    proto_welcome_t welcome = { 1, 2, 2, "", "", "", true, false };
+    proto_welcome_t welcome = { 1, 2, 2, "", "", "", true, false, false };
     uint8_t welcome_body[PROTO_WELCOME_BODY_MAX];
     size = proto_welcome_encode (welcome_body, &welcome);
-    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false };
+    proto_welcome_t got = { 0, 0, 0, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (welcome_body, size, &got), PROKIT_OK);
     assert_true (got.account);
     welcome.account = false;
@@ -2368,10 +2406,10 @@ test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
     assert_int_equal (proto_hello_decode (s_map, 1, &heard), PROKIT_OK);
     assert_int_equal (heard.version, PROTO_VERSION_1);
 
-    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "", false, false };
+    proto_welcome_t welcome = { 1024, 1000, PROTO_VERSION_2, "", "", "", false, false, false };
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
-    proto_welcome_t got = { 0, 0, 99, "", "", "", false, false };
+    proto_welcome_t got = { 0, 0, 99, "", "", "", false, false, false };
     assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
     assert_int_equal (got.version, PROTO_VERSION_2);
     assert_int_equal (got.max_payload, 1024);

@@ -219,6 +219,13 @@ PROKIT_EXPORT int prokit_request_fail (prokit_request_t **self_p, int app_code, 
 //  requester's queue has no room for is dropped (the outcome is not).
 PROKIT_EXPORT int prokit_request_progress (prokit_request_t *self, prokit_payload_t **payload_p);
 
+//  Return the time left, in ms, before the request's deadline (its
+//  requester's timeout, which travels with it): 0 once it has passed (the
+//  requester has had PROKIT_ETIMEDOUT: no need to answer), -1 when the
+//  requester said none (an older library). A request whose deadline passes
+//  before its handler is called is never handed to it.
+PROKIT_EXPORT long long prokit_request_time_left (const prokit_request_t *self);
+
 //  Return true once the requester has cancelled the request (a deferred
 //  request learns it as the dispatcher reads the cancellation): stop its
 //  work, and answer it or not; any answer is dropped by the router and
