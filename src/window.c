@@ -493,6 +493,7 @@ prokit_window_list_windows (prokit_window_t *self, prokit_window_info_t *infos, 
         own.pid = (int) decoded[i].pid;
         own.shown = decoded[i].shown;
         snprintf (own.address, sizeof (own.address), "%s", decoded[i].address);
+        snprintf (own.service, sizeof (own.service), "%s", decoded[i].service);
         sized_give ((char *) infos + i * info_size, info_size, &own, sizeof (own));
     }
     free (decoded);

@@ -1,8 +1,8 @@
 /*  test_cli.c: the prokit command-line tool against a real main (a
     prokit-test-peer process): windows as JSON, requests to main and to the
     window called "main", listen and send between two tool processes, the
-    same on named channels (--channel), counters, and the exit code of
-    every error case. */
+    same on named channels (--channel), serve processes as a worker pool,
+    counters, and the exit code of every error case. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,11 +226,14 @@ test_windows_lists_json (void **state)
         json_type type;
     } fields[] = { { "joined", json_type_boolean },  { "last_seen_ms", json_type_int },
                    { "spawned", json_type_boolean }, { "shown", json_type_boolean },
-                   { "address", json_type_string },  { "restarts", json_type_int } };
+                   { "address", json_type_string },  { "restarts", json_type_int },
+                   { "service", json_type_string } };
     for (size_t i = 0; i < sizeof (fields) / sizeof (fields[0]); i++) {
         assert_true (json_object_object_get_ex (work, fields[i].name, &field));
         assert_true (json_object_is_type (field, fields[i].type));
     }
+    assert_true (json_object_object_get_ex (work, "service", &field));
+    assert_string_equal (json_object_get_string (field), ""); //  no pool
     json_object_put (list);
 }
 
@@ -592,6 +595,187 @@ test_bad_channel_names (void **state)
     assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
 }
 
+//  The pool each listed window serves ("" for none), by name.
+static const char *
+s_listed_service (struct json_object *list, const char *name)
+{
+    for (size_t i = 0; i < json_object_array_length (list); i++) {
+        struct json_object *window = json_object_array_get_idx (list, i);
+        struct json_object *field;
+        if (json_object_object_get_ex (window, "name", &field) &&
+            strcmp (json_object_get_string (field), name) == 0 &&
+            json_object_object_get_ex (window, "service", &field))
+            return json_object_get_string (field);
+    }
+    return NULL;
+}
+
+//  Two `serve --service work` processes: requests to "work" are answered
+//  by both in turn (one echoes, the other gives --reply's value), each
+//  prints what it served, --count ends one (exit 0) and the other serves
+//  on alone, on its --channel too; `windows` and presence say whom each
+//  serves.
+static void
+test_serve_pool (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    const char *watch[] = { "-e", f->endpoint, "listen", "listener", "--presence", NULL };
+    cli_t watcher;
+    s_start_listener (f, &watcher, watch);
+    s_start_window (f, "plain");
+    const char *serve_1[] = { "-e",      f->endpoint, "serve",  "--service", "work",
+                              "--count", "2",         "work-1", NULL };
+    const char *serve_2[] = { "-e",         f->endpoint, "serve", "--service", "work", "--reply",
+                              "\"from-2\"", "--channel", "job",   "work-2",    NULL };
+    cli_t worker_1, worker_2;
+    s_start (&worker_1, serve_1);
+    s_start (&worker_2, serve_2);
+    s_wait_joined (f, "work-1");
+    s_wait_joined (f, "work-2");
+
+    const char *windows[] = { "-e", f->endpoint, "windows", NULL };
+    run_t *run = s_run (NULL, windows);
+    assert_int_equal (run->status, 0);
+    struct json_object *list = s_parse (run->out);
+    assert_string_equal (s_listed_service (list, "work-1"), "work");
+    assert_string_equal (s_listed_service (list, "work-2"), "work");
+    assert_string_equal (s_listed_service (list, "plain"), "");
+    assert_string_equal (s_listed_service (list, "listener"), "");
+    assert_null (s_listed_service (list, "work")); //  a pool is no window
+    json_object_put (list);
+
+    //  Four requests one after the other: idle members take turns, so
+    //  each answers two, and work-1's --count 2 ends it after its second.
+    char expected_1[512] = "";
+    int answered_1 = 0, answered_2 = 0;
+    for (int i = 1; i <= 4; i++) {
+        char payload[16];
+        snprintf (payload, sizeof (payload), "\"q%d\"", i);
+        const char *ask[] = { "-e", f->endpoint, "-n", "asker", "request", "work", payload, NULL };
+        run = s_run (NULL, ask);
+        assert_int_equal (run->status, 0);
+        char echoed[32];
+        snprintf (echoed, sizeof (echoed), "%s\n", payload);
+        if (strcmp (run->out, echoed) == 0) { //  work-1 echoes
+            answered_1++;
+            char line[128];
+            snprintf (line, sizeof (line),
+                      "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": %s}\n", payload);
+            strcat (expected_1, line);
+        }
+        else {
+            assert_string_equal (run->out, "\"from-2\"\n");
+            answered_2++;
+        }
+    }
+    assert_int_equal (answered_1, 2);
+    assert_int_equal (answered_2, 2);
+    run_t served_1;
+    s_finish (&worker_1, NULL, &served_1);
+    assert_int_equal (served_1.status, 0);
+    assert_string_equal (served_1.out, expected_1);
+
+    //  work-2 alone now: the pool's requests on its channel reach it too.
+    const char *on_job[] = { "-e",        f->endpoint, "-n",   "asker", "request",
+                             "--channel", "job",       "work", "\"j\"", NULL };
+    run = s_run (NULL, on_job);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"from-2\"\n");
+    //  A channel it does not serve: PROKIT_ENOHANDLER, exit 5.
+    const char *on_other[] = { "-e",        f->endpoint, "-n",   "asker", "request",
+                               "--channel", "other",     "work", "\"o\"", NULL };
+    run = s_run (NULL, on_other);
+    assert_int_equal (run->status, 5);
+    assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
+    kill (worker_2.pid, SIGTERM);
+    run_t served_2;
+    s_finish (&worker_2, NULL, &served_2);
+    assert_int_equal (served_2.status, 0);
+    const char *line = served_2.out;
+    int requests = 0;
+    for (const char *at =
+             strstr (line, "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": ");
+         at; at = strstr (at + 1, "{\"kind\": \"request\", \"from\": \"asker\", \"payload\": "))
+        requests++;
+    assert_int_equal (requests, 2);
+    assert_non_null (strstr (served_2.out, "{\"kind\": \"request\", \"from\": \"asker\", "
+                                           "\"channel\": \"job\", \"payload\": \"j\"}\n"));
+    //  With the pool empty, its name is nobody's.
+    const char *gone[] = { "-e", f->endpoint, "request", "work", "1", NULL };
+    run = s_run (NULL, gone);
+    assert_int_equal (run->status, 3);
+
+    kill (watcher.pid, SIGTERM);
+    run_t watched;
+    s_finish (&watcher, NULL, &watched);
+    assert_int_equal (watched.status, 0);
+    assert_non_null (strstr (watched.out, "{\"kind\": \"joined\", \"window\": \"work-1\", "
+                                          "\"service\": \"work\", \"reason\": \"\"}\n"));
+    assert_non_null (strstr (watched.out, "{\"kind\": \"joined\", \"window\": \"work-2\", "
+                                          "\"service\": \"work\", \"reason\": \"\"}\n"));
+    assert_non_null (
+        strstr (watched.out, "{\"kind\": \"joined\", \"window\": \"plain\", \"reason\": \"\"}\n"));
+}
+
+//  Pool names: a bad one is a usage error before joining, a window's name
+//  is refused by the router (PROKIT_EEXIST, exit 5), and the other way
+//  round; $PROKIT_WINDOW_SERVICE makes serve a member, never another
+//  command.
+static void
+test_serve_pool_names (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start_window (f, "taken");
+    char long_name[PROKIT_NAME_MAX + 2];
+    memset (long_name, 'x', sizeof (long_name) - 1);
+    long_name[sizeof (long_name) - 1] = 0; //  one byte too many
+    const char *bad[] = { "a b", "", "-work", "a#b", "work/1", long_name };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+        const char *args[] = { "-e", f->endpoint, "serve", "--service", bad[i], "w", NULL };
+        run_t *run = s_run (NULL, args);
+        if (run->status != 2 || !strstr (run->err, "prokit: serve: bad pool name"))
+            fail_msg ("case %zu: exit %d, expected 2; stderr: %s", i, run->status, run->err);
+        assert_string_equal (run->out, "");
+    }
+    const char *own[] = { "-e", f->endpoint, "serve", "--service", "w", "w", NULL };
+    run_t *run = s_run (NULL, own);
+    assert_int_equal (run->status, 2);
+    assert_non_null (strstr (run->err, "of its own name"));
+    //  A joined window's name cannot be a pool's.
+    const char *window_name[] = { "-e", f->endpoint, "serve", "--service", "taken", "w", NULL };
+    run = s_run (NULL, window_name);
+    assert_int_equal (run->status, 5);
+    assert_non_null (strstr (run->err, "cannot join as 'w' serving 'taken'"));
+    assert_non_null (strstr (run->err, "PROKIT_EEXIST"));
+    assert_string_equal (run->out, "");
+
+    //  serve without --service takes the pool from the environment; the
+    //  other commands ignore it (a request from a worker's shell must not
+    //  make the tool a member of its own target).
+    setenv ("PROKIT_WINDOW_SERVICE", "envpool", 1);
+    const char *alone[] = { "-e", f->endpoint, "request", "envpool", "1", NULL };
+    run = s_run (NULL, alone);
+    assert_int_equal (run->status, 3);
+    const char *serve[] = { "-e", f->endpoint, "serve", "--count", "1", "member", NULL };
+    cli_t member;
+    s_start (&member, serve);
+    unsetenv ("PROKIT_WINDOW_SERVICE");
+    s_wait_joined (f, "member");
+    //  A window cannot take the name of a pool with members.
+    const char *listen[] = { "-e", f->endpoint, "listen", "envpool", NULL };
+    run = s_run (NULL, listen);
+    assert_int_equal (run->status, 5);
+    assert_non_null (strstr (run->err, "PROKIT_EEXIST"));
+    const char *ask[] = { "-e", f->endpoint, "request", "envpool", "\"via env\"", NULL };
+    run = s_run (NULL, ask);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"via env\"\n");
+    run_t served;
+    s_finish (&member, NULL, &served);
+    assert_int_equal (served.status, 0);
+    assert_non_null (strstr (served.out, "\"payload\": \"via env\"}\n"));
+}
+
 static void
 test_stats_and_ping (void **state)
 {
@@ -656,7 +840,17 @@ test_exit_codes (void **state)
         { 5, { "-e", f->endpoint, "request", "--channel", "nope", "@main", "1" } }, //  no handler
         { 3, { "-e", f->endpoint, "send", "--channel", "news", "ghost", "1" } },
         { 5, { "-e", f->endpoint, "broadcast", "--channel", "news", "1" } },
-        { 2, { NULL } }, //  no command
+        { 2, { "-e", f->endpoint, "serve" } }, //  no name
+        { 2, { "-e", f->endpoint, "serve", "--service", "work", "a", "b" } },
+        { 2, { "-e", f->endpoint, "serve", "--count", "0", "x" } },
+        { 2, { "-e", f->endpoint, "serve", "--presence", "x" } },         //  listen's only
+        { 2, { "-e", f->endpoint, "listen", "--service", "work", "x" } }, //  serve's only
+        { 2, { "-e", f->endpoint, "serve", "--reply", "[", "x" } },
+        { 2, { "-e", f->endpoint, "serve", "--channel", "a b", "x" } },
+        { 5, { "-e", f->endpoint, "serve", "taken" } },                    //  name taken
+        { 5, { "-e", f->endpoint, "serve", "--service", "taken", "x" } },  //  a window's name
+        { 4, { "-e", f->endpoint, "serve", "--timeout", "200", "idle" } }, //  nothing served
+        { 2, { NULL } },                                                   //  no command
         { 0, { "--version" } },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
@@ -688,9 +882,8 @@ static void
 test_help (void **state)
 {
     (void) state;
-    const char *commands[] = {
-        "windows", "ping", "request", "send", "broadcast", "listen", "stats"
-    };
+    const char *commands[] = { "windows",   "ping",   "request", "send",
+                               "broadcast", "listen", "serve",   "stats" };
     for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++) {
         const char *args[] = { commands[i], "--help", NULL };
         run_t *run = s_run (NULL, args);
@@ -708,13 +901,16 @@ test_help (void **state)
     run = s_run (NULL, request);
     assert_non_null (strstr (run->out, "TARGET main   the WINDOW called \"main\""));
     //  --channel, where it applies.
-    const char *with_channel[] = { "request", "send", "listen" };
+    const char *with_channel[] = { "request", "send", "listen", "serve" };
     for (size_t i = 0; i < sizeof (with_channel) / sizeof (with_channel[0]); i++) {
         const char *help[] = { with_channel[i], "--help", NULL };
         run = s_run (NULL, help);
         assert_int_equal (run->status, 0);
         assert_non_null (strstr (run->out, "--channel C"));
     }
+    const char *serve[] = { "serve", "--help", NULL };
+    run = s_run (NULL, serve);
+    assert_non_null (strstr (run->out, "--service POOL"));
 }
 
 int
@@ -732,6 +928,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_request_on_channel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_listen_on_channel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_channel_names, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_serve_pool, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_serve_pool_names, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),

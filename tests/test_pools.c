@@ -168,6 +168,15 @@ s_pool (bool through_broker)
     assert_int_equal (prokit_main_get_window (main_handle, "client", &info, sizeof (info)),
                       PROKIT_OK);
     assert_string_equal (info.service, "");
+    //  So does the list a window gets.
+    prokit_window_info_t listed[WORKERS + 1];
+    size_t listed_count = 0;
+    assert_int_equal (prokit_window_list_windows (client, listed, WORKERS + 1, sizeof (listed[0]),
+                                                  &listed_count, 5000),
+                      PROKIT_OK);
+    assert_int_equal (listed_count, WORKERS + 1);
+    for (size_t i = 0; i < listed_count; i++)
+        assert_string_equal (listed[i].service, strcmp (listed[i].name, "client") ? "work" : "");
 
     //  Idle workers take turns: three requests in a row, three workers.
     outcome_t outcome;

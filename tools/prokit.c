@@ -1,7 +1,8 @@
 /*  prokit: the command-line tool. It joins a main's router (or a broker)
     as a window and lists windows, pings, sends requests and messages,
-    listens, and prints the router's counters. Requests, messages and
-    listening go on the default channel, or on named ones with --channel.
+    listens, serves requests (as a member of a worker pool, if asked), and
+    prints the router's counters. Requests, messages, listening and serving
+    go on the default channel, or on named ones with --channel.
     Payloads are JSON on the command line or stdin, carried as MessagePack,
     and printed as JSON.
     docs/CLI.md is its manual; `prokit --help` and `prokit COMMAND --help`
@@ -40,7 +41,8 @@ typedef struct {
     char default_name[PROKIT_NAME_MAX + 1];
 } cli_t;
 
-//  The listening window, for the signal handler to stop: the only global.
+//  The listening (or serving) window, for the signal handler to stop: the
+//  only global.
 static prokit_window_t *volatile s_listening;
 
 static int
@@ -140,8 +142,9 @@ static const struct {
 } s_commands[] = {
     { "windows", "windows",
       "List the windows the router knows, as a JSON array of objects (name, joined,\n"
-      "joined_at_ms, last_seen_ms, spawned, pid, shown, address, restarts). The tool's own\n"
-      "connection is left out.\n" },
+      "joined_at_ms, last_seen_ms, spawned, pid, shown, address, restarts, service). The\n"
+      "tool's own connection is left out. service is the worker pool the window serves\n"
+      "(see serve), \"\" for none.\n" },
     { "ping", "ping",
       "Ask the router for a PONG without joining (no name is claimed, nobody sees a\n"
       "window come and go) and print {\"endpoint\": ..., \"rtt_ms\": ...}. CURVE keys come\n"
@@ -182,11 +185,37 @@ static const struct {
       "                      none) arrived, else 0\n"
       "  -r, --reply PAYLOAD the answer to requests\n"
       "  -p, --presence      also print {\"kind\": \"joined\"|\"left\", \"window\": NAME,\n"
-      "                      \"reason\": ...} as other windows come and go\n"
+      "                      \"reason\": ...} as other windows come and go (a joined\n"
+      "                      window that serves a pool: \"service\": POOL after \"window\")\n"
       "      --channel C     also take messages on channel C and answer requests on it\n"
       "                      (with --reply's value); may be given several times\n\n"
       "Also ends on SIGINT or SIGTERM, or when main closes the window (exit 0). A lost\n"
       "connection is noted on stderr; the window rejoins when main is back.\n" },
+    { "serve",
+      "serve [--service POOL] [--channel C]... [--count N] [--timeout MS] [--reply PAYLOAD] "
+      "NAME",
+      "Join as window NAME (instead of -n), serving the worker pool POOL if given, and\n"
+      "answer requests until stopped. A request to POOL goes to one of its windows (the\n"
+      "one with the fewest requests in flight, then each in turn), and its answer comes\n"
+      "back under POOL's name. Each request served is printed as one JSON line, flushed\n"
+      "at once, as listen prints it:\n"
+      "  {\"kind\": \"request\", \"from\": SENDER, \"payload\": ...}\n"
+      "  {\"kind\": \"request\", \"from\": SENDER, \"channel\": C, \"payload\": ...}\n"
+      "The answer is the request's own payload (an echo), or --reply's value. Messages\n"
+      "are not shown (listen shows them).\n\n"
+      "  -s, --service POOL  serve the pool POOL (a window name, not NAME) beside NAME;\n"
+      "                      without it, $PROKIT_WINDOW_SERVICE if set, else no pool. A\n"
+      "                      pool whose name a window has is refused (exit 5)\n"
+      "      --channel C     also answer requests on channel C; may be given several\n"
+      "                      times (the default channel is always served)\n"
+      "  -c, --count N       end after N requests served (exit 0)\n"
+      "  -t, --timeout MS    end after MS ms: exit 4 if fewer than N (without --count:\n"
+      "                      none) were served, else 0\n"
+      "  -r, --reply PAYLOAD the answer to every request (JSON, or a plain string with\n"
+      "                      --raw) instead of an echo\n\n"
+      "Also ends on SIGINT or SIGTERM, or when main closes the window (exit 0). A lost\n"
+      "connection is noted on stderr; the window rejoins (and serves POOL again) when\n"
+      "main is back. The other commands never join a pool, whatever the environment.\n" },
     { "stats", "stats",
       "Print the router's counters as a JSON object (received, routed, errors_sent, garbage,\n"
       "malformed, too_big, unroutable, back_pressure, control_lost, windows, limited).\n" },
@@ -223,8 +252,8 @@ s_help (FILE *out)
              "  2  usage: bad option or argument, bad JSON (with where)\n"
              "  3  not found: no window of that name\n"
              "  4  timeout: no answer in time, including nobody at the endpoint\n"
-             "  5  refused: name taken, access denied, not allowed (broadcast), or the\n"
-             "     receiver's handler failed or is missing\n"
+             "  5  refused: name taken (a window's or a pool's), access denied, not allowed\n"
+             "     (broadcast), or the receiver's handler failed or is missing\n"
              "  6  connection lost, or the endpoint cannot be used\n"
              "docs/CLI.md has the details.\n");
 }
@@ -354,8 +383,10 @@ s_print_reply (const cli_t *cli, const char *what, const prokit_payload_t *paylo
 
 //  --- connecting -----------------------------------------------------------------------------
 
+//  SERVICE: the pool to serve, NULL for none (the commands other than
+//  serve unset $PROKIT_WINDOW_SERVICE first: see main()).
 static prokit_window_t *
-s_join (const cli_t *cli, const char *name, bool presence, int *exit_code)
+s_join (const cli_t *cli, const char *name, const char *service, bool presence, int *exit_code)
 {
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
@@ -364,11 +395,15 @@ s_join (const cli_t *cli, const char *name, bool presence, int *exit_code)
     opts.join_timeout_ms = cli->timeout_ms;
     opts.request_timeout_ms = cli->timeout_ms;
     opts.presence = presence;
+    opts.service = service;
     int error = 0;
     prokit_window_t *window = prokit_window_new (name, &opts, &error);
     if (!window) {
-        char what[160];
-        snprintf (what, sizeof (what), "cannot join as '%s'", name);
+        char what[256];
+        if (service)
+            snprintf (what, sizeof (what), "cannot join as '%s' serving '%s'", name, service);
+        else
+            snprintf (what, sizeof (what), "cannot join as '%s'", name);
         *exit_code = s_fail (error, what);
         char endpoint[512];
         if (error == PROKIT_ETIMEDOUT && prokit_endpoint_resolve (cli->endpoint, cli->app, endpoint,
@@ -412,21 +447,24 @@ s_print_window (const prokit_window_info_t *info, bool first)
 {
     char *name = cli_json_quote (info->name);
     char *address = cli_json_quote (info->address);
+    char *service = cli_json_quote (info->service);
     printf ("%s\n  {\"name\": %s, \"joined\": %s, \"joined_at_ms\": %lld, "
             "\"last_seen_ms\": %lld, \"spawned\": %s, \"pid\": %d, \"shown\": %s, "
-            "\"address\": %s, \"restarts\": %d}",
+            "\"address\": %s, \"restarts\": %d, \"service\": %s}",
             first ? "" : ",", name ? name : "\"\"", info->joined ? "true" : "false",
             info->joined_at_ms, info->last_seen_ms, info->spawned ? "true" : "false", info->pid,
-            info->shown ? "true" : "false", address ? address : "\"\"", info->restarts);
+            info->shown ? "true" : "false", address ? address : "\"\"", info->restarts,
+            service ? service : "\"\"");
     free (name);
     free (address);
+    free (service);
 }
 
 static int
 s_windows (const cli_t *cli)
 {
     int exit_code = EXIT_OK;
-    prokit_window_t *window = s_join (cli, cli->name, false, &exit_code);
+    prokit_window_t *window = s_join (cli, cli->name, NULL, false, &exit_code);
     if (!window)
         return exit_code;
     size_t count = 0;
@@ -453,7 +491,7 @@ static int
 s_stats (const cli_t *cli)
 {
     int exit_code = EXIT_OK;
-    prokit_window_t *window = s_join (cli, cli->name, false, &exit_code);
+    prokit_window_t *window = s_join (cli, cli->name, NULL, false, &exit_code);
     if (!window)
         return exit_code;
     prokit_stats_t stats;
@@ -538,7 +576,7 @@ s_request (const cli_t *cli, const char *target, const char *channel, const char
     prokit_payload_t *payload = s_payload (cli, "request", arg, &exit_code);
     if (!payload)
         return exit_code;
-    prokit_window_t *window = s_join (cli, cli->name, false, &exit_code);
+    prokit_window_t *window = s_join (cli, cli->name, NULL, false, &exit_code);
     if (!window) {
         prokit_payload_destroy (&payload);
         return exit_code;
@@ -611,7 +649,7 @@ s_send (const cli_t *cli, const char *target, const char *channel, const char *a
     prokit_payload_t *payload = s_payload (cli, "send", arg, &exit_code);
     if (!payload)
         return exit_code;
-    prokit_window_t *window = s_join (cli, cli->name, false, &exit_code);
+    prokit_window_t *window = s_join (cli, cli->name, NULL, false, &exit_code);
     if (!window) {
         prokit_payload_destroy (&payload);
         return exit_code;
@@ -622,13 +660,34 @@ s_send (const cli_t *cli, const char *target, const char *channel, const char *a
     return exit_code;
 }
 
-//  --- listen -----------------------------------------------------------------------------------------
+//  --- listen and serve -------------------------------------------------------------------------
+
+//  Whether NAME is a window name (prokit/message.h): 1 to PROKIT_NAME_MAX
+//  bytes of [A-Za-z0-9._-], starting with a letter or a digit. Checked
+//  here for --service, so that a bad pool name is a usage error that says
+//  so, before joining.
+static bool
+s_name_valid (const char *name)
+{
+    size_t length = strlen (name);
+    if (length == 0 || length > PROKIT_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = name[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return false;
+    }
+    return true;
+}
 
 typedef struct {
+    const char *command; //  "listen" or "serve"
     prokit_window_t *window;
     long count; //  stop after this many (0: never)
     long received;
-    prokit_payload_t *reply; //  the answer to requests (NULL: nil)
+    prokit_payload_t *reply; //  the answer to requests (NULL: listen nil, serve an echo)
+    bool echo;               //  serve: answer with the request's payload
 } listener_t;
 
 //  CHANNEL "" (the default one) adds no field: those lines are as they
@@ -638,7 +697,7 @@ s_print_event (listener_t *listener, const char *kind, const char *from, const c
                const prokit_payload_t *payload)
 {
     //  Lines are JSON even with --raw: a string payload is a JSON string.
-    char *text = s_json ("listen", payload);
+    char *text = s_json (listener->command, payload);
     char *sender = cli_json_quote (from);
     char *named = *channel ? cli_json_quote (channel) : NULL; //  may hold '"' or '\\'
     printf ("{\"kind\": \"%s\", \"from\": %s, %s%s%s\"payload\": %s}\n", kind,
@@ -668,7 +727,15 @@ s_on_request (prokit_request_t *request, void *arg)
     listener_t *listener = (listener_t *) arg;
     s_print_event (listener, "request", prokit_request_sender (request),
                    prokit_request_channel (request), prokit_request_payload (request));
-    return listener->reply ? prokit_payload_dup (listener->reply) : prokit_payload_new_nil ();
+    if (listener->reply)
+        return prokit_payload_dup (listener->reply);
+    if (listener->echo) {
+        //  The request's own payload, without a copy; nil if that fails
+        //  (out of memory), as a handler that returns nothing.
+        prokit_payload_t *echo = prokit_request_take_payload (request);
+        return echo ? echo : prokit_payload_new_nil ();
+    }
+    return prokit_payload_new_nil ();
 }
 
 static void
@@ -677,26 +744,34 @@ s_on_presence (const prokit_presence_t *event, void *arg)
     (void) arg;
     char *window = cli_json_quote (event->window);
     char *reason = cli_json_quote (event->reason);
-    printf ("{\"kind\": \"%s\", \"window\": %s, \"reason\": %s}\n",
+    //  A pool, as a channel in the other lines: only when there is one.
+    bool pool = event->kind == PROKIT_PRESENCE_JOINED && event->service && *event->service;
+    char *service = pool ? cli_json_quote (event->service) : NULL;
+    printf ("{\"kind\": \"%s\", \"window\": %s, %s%s%s\"reason\": %s}\n",
             event->kind == PROKIT_PRESENCE_JOINED ? "joined" : "left", window ? window : "null",
+            service ? "\"service\": " : "", service ? service : "", service ? ", " : "",
             reason ? reason : "null");
     fflush (stdout);
     free (window);
     free (reason);
+    free (service);
 }
 
-//  The connection comes and goes under a long listen: say so on stderr
-//  (stdout stays one JSON object a line).
+//  The connection comes and goes under a long listen or serve: say so on
+//  stderr (stdout stays one JSON object a line).
 static void
 s_on_connection (prokit_connection_event_t event, int code, const char *text, void *arg)
 {
-    const char *name = (const char *) arg;
+    const listener_t *listener = (const listener_t *) arg;
+    const char *command = listener->command;
+    const char *name = prokit_window_name (listener->window);
     if (event == PROKIT_CONNECTION_LOST)
-        fprintf (stderr, "prokit: listen: connection lost; '%s' rejoins when main is back\n", name);
+        fprintf (stderr, "prokit: %s: connection lost; '%s' rejoins when main is back\n", command,
+                 name);
     else if (event == PROKIT_CONNECTION_REJOINED)
-        fprintf (stderr, "prokit: listen: rejoined as '%s'\n", name);
+        fprintf (stderr, "prokit: %s: rejoined as '%s'\n", command, name);
     else
-        fprintf (stderr, "prokit: listen: rejoining as '%s' refused: %s (%s): %s\n", name,
+        fprintf (stderr, "prokit: %s: rejoining as '%s' refused: %s (%s): %s\n", command, name,
                  prokit_strerror (code), prokit_error_name (code), text);
 }
 
@@ -708,51 +783,79 @@ s_on_stop_signal (int signum)
 }
 
 typedef struct {
+    const char *command; //  "listen" or "serve"
     long count;
     int timeout_ms; //  -1: none
     bool presence;
     const char *reply;
+    const char *service; //  serve --service (NULL: none)
     const char *name;
     const char **channels; //  --channel's, each once (malloc'ed; the names are argv's)
     size_t channel_count;
 } listen_args_t;
 
-//  The listen command's own options, after its name.
+//  The options of listen or serve (ARGV[0]), after the command: the same
+//  but for --presence (listen only) and --service (serve only).
 static int
 s_listen_args (int argc, char *argv[], listen_args_t *args)
 {
-    static const struct option options[] = { { "count", required_argument, NULL, 'c' },
-                                             { "timeout", required_argument, NULL, 't' },
-                                             { "reply", required_argument, NULL, 'r' },
-                                             { "presence", no_argument, NULL, 'p' },
-                                             { "channel", required_argument, NULL, 'C' },
-                                             { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
-    *args = (listen_args_t){ 0, -1, false, NULL, NULL, NULL, 0 };
+    static const struct option listen_options[] = { { "count", required_argument, NULL, 'c' },
+                                                    { "timeout", required_argument, NULL, 't' },
+                                                    { "reply", required_argument, NULL, 'r' },
+                                                    { "presence", no_argument, NULL, 'p' },
+                                                    { "channel", required_argument, NULL, 'C' },
+                                                    { "help", no_argument, NULL, 'h' },
+                                                    { NULL, 0, NULL, 0 } };
+    static const struct option serve_options[] = { { "count", required_argument, NULL, 'c' },
+                                                   { "timeout", required_argument, NULL, 't' },
+                                                   { "reply", required_argument, NULL, 'r' },
+                                                   { "service", required_argument, NULL, 's' },
+                                                   { "channel", required_argument, NULL, 'C' },
+                                                   { "help", no_argument, NULL, 'h' },
+                                                   { NULL, 0, NULL, 0 } };
+    const char *command = argv[0];
+    bool serve = strcmp (command, "serve") == 0;
+    *args = (listen_args_t){ command, 0, -1, false, NULL, NULL, NULL, NULL, 0 };
     //  No more channels than arguments.
     args->channels = (const char **) calloc ((size_t) argc, sizeof (const char *));
     if (!args->channels)
-        return s_fail (PROKIT_ENOMEM, "listen");
+        return s_fail (PROKIT_ENOMEM, command);
     int option;
     long value;
     optind = 0; //  0, not 1: glibc's getopt starts afresh on a new vector
     opterr = 0;
-    while ((option = getopt_long (argc, argv, ":c:t:r:ph", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, serve ? ":c:t:r:s:h" : ":c:t:r:ph",
+                                  serve ? serve_options : listen_options, NULL)) != -1) {
         switch (option) {
         case 'c':
             if (!s_positive (optarg, LONG_MAX, &args->count))
-                return s_usage_error ("listen", "--count needs a positive number");
+                return s_usage_error (command, "--count needs a positive number");
             break;
         case 't':
             if (!s_positive (optarg, INT_MAX, &value))
-                return s_usage_error ("listen", "--timeout needs a positive number of ms");
+                return s_usage_error (command, "--timeout needs a positive number of ms");
             args->timeout_ms = (int) value;
             break;
         case 'r': args->reply = optarg; break;
         case 'p': args->presence = true; break;
+        case 's': {
+            if (!s_name_valid (optarg)) {
+                char *quoted = cli_json_quote (optarg);
+                char what[256];
+                snprintf (what, sizeof (what),
+                          "serve: bad pool name %.100s%s: a window name, 1 to %d bytes of "
+                          "[A-Za-z0-9._-] starting with a letter or a digit",
+                          quoted ? quoted : "", quoted && strlen (quoted) > 100 ? "..." : "",
+                          PROKIT_NAME_MAX);
+                free (quoted);
+                return s_usage_error (command, what);
+            }
+            args->service = optarg;
+            break;
+        }
         case 'C': {
             if (!s_channel_valid (optarg))
-                return s_bad_channel ("listen", optarg);
+                return s_bad_channel (command, optarg);
             bool known = false;
             for (size_t i = 0; i < args->channel_count; i++)
                 known |= strcmp (args->channels[i], optarg) == 0;
@@ -760,17 +863,23 @@ s_listen_args (int argc, char *argv[], listen_args_t *args)
                 args->channels[args->channel_count++] = optarg;
             break;
         }
-        case 'h': return s_command_help ("listen");
-        default: return s_option_error ("listen", argv, option);
+        case 'h': return s_command_help (command);
+        default: return s_option_error (command, argv, option);
         }
     }
-    if (optind != argc - 1)
-        return s_usage_error ("listen", "listen takes one window name");
+    if (optind != argc - 1) {
+        char what[64];
+        snprintf (what, sizeof (what), "%s takes one window name", command);
+        return s_usage_error (command, what);
+    }
     args->name = argv[optind];
+    if (args->service && strcmp (args->service, args->name) == 0)
+        return s_usage_error (command, "serve: a window cannot serve a pool of its own name");
     return EXIT_OK;
 }
 
-//  How a listen that ran its course ends: RC from prokit_window_run().
+//  How a listen or serve that ran its course ends: RC from
+//  prokit_window_run().
 static int
 s_listen_end (const listen_args_t *args, const listener_t *listener, int rc)
 {
@@ -778,14 +887,45 @@ s_listen_end (const listen_args_t *args, const listener_t *listener, int rc)
         long wanted = args->count ? args->count : 1;
         if (listener->received >= wanted)
             return EXIT_OK;
-        fprintf (stderr, "prokit: listen: %ld of %ld in %d ms: %s (%s)\n", listener->received,
-                 wanted, args->timeout_ms, prokit_strerror (rc), prokit_error_name (rc));
+        fprintf (stderr, "prokit: %s: %ld of %ld in %d ms: %s (%s)\n", args->command,
+                 listener->received, wanted, args->timeout_ms, prokit_strerror (rc),
+                 prokit_error_name (rc));
         return EXIT_TIMEOUT;
     }
     //  Stopped (a signal, --count) or closed by main: both are the end.
-    return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? EXIT_OK : s_fail (rc, "listen");
+    return rc == PROKIT_OK || rc == PROKIT_ECLOSED ? EXIT_OK : s_fail (rc, args->command);
 }
 
+//  Register what listen (messages and requests) or serve (requests only)
+//  takes, on the default channel and on each --channel.
+static int
+s_listen_register (const listen_args_t *args, listener_t *listener)
+{
+    prokit_window_t *window = listener->window;
+    bool serve = listener->echo;
+    if (!serve) {
+        prokit_window_on_main_message (window, s_on_message, listener);
+        prokit_window_on_window_message (window, s_on_message, listener);
+    }
+    prokit_window_on_request (window, s_on_request, listener);
+    //  listen: a named channel is listened to and served alike: a request
+    //  on it would otherwise end PROKIT_ENOHANDLER while its messages are
+    //  shown.
+    for (size_t i = 0; i < args->channel_count; i++) {
+        int rc = serve ? PROKIT_OK
+                       : prokit_window_on (window, args->channels[i], s_on_message, listener);
+        if (rc == PROKIT_OK)
+            rc = prokit_window_handle (window, args->channels[i], s_on_request, listener);
+        if (rc != PROKIT_OK) {
+            char what[64];
+            snprintf (what, sizeof (what), "%s: --channel", args->command);
+            return s_fail (rc, what);
+        }
+    }
+    return EXIT_OK;
+}
+
+//  listen or serve (ARGV[0]), with its ARGC - 1 arguments.
 static int
 s_listen (const cli_t *cli, int argc, char *argv[])
 {
@@ -795,33 +935,27 @@ s_listen (const cli_t *cli, int argc, char *argv[])
         free (args.channels);
         return exit_code;
     }
-    listener_t listener = { NULL, args.count, 0, NULL };
+    bool serve = strcmp (args.command, "serve") == 0;
+    listener_t listener = { args.command, NULL, args.count, 0, NULL, serve };
     if (args.reply) {
-        listener.reply = s_payload_from (cli, "listen: --reply", args.reply);
+        char what[64];
+        snprintf (what, sizeof (what), "%s: --reply", args.command);
+        listener.reply = s_payload_from (cli, what, args.reply);
         if (!listener.reply) {
             free (args.channels);
             return EXIT_USAGE;
         }
     }
-    prokit_window_t *window = s_join (cli, args.name, args.presence, &exit_code);
+    //  serve without --service: $PROKIT_WINDOW_SERVICE (or none), as for
+    //  any window; main() unset it for every other command.
+    prokit_window_t *window = s_join (cli, args.name, args.service, args.presence, &exit_code);
     if (!window) {
         prokit_payload_destroy (&listener.reply);
         free (args.channels);
         return exit_code;
     }
     listener.window = s_listening = window;
-    prokit_window_on_main_message (window, s_on_message, &listener);
-    prokit_window_on_window_message (window, s_on_message, &listener);
-    prokit_window_on_request (window, s_on_request, &listener);
-    //  A named channel is listened to and served alike: a request on it
-    //  would otherwise end PROKIT_ENOHANDLER while its messages are shown.
-    for (size_t i = 0; i < args.channel_count && exit_code == EXIT_OK; i++) {
-        int rc = prokit_window_on (window, args.channels[i], s_on_message, &listener);
-        if (rc == PROKIT_OK)
-            rc = prokit_window_handle (window, args.channels[i], s_on_request, &listener);
-        if (rc != PROKIT_OK)
-            exit_code = s_fail (rc, "listen: --channel");
-    }
+    exit_code = s_listen_register (&args, &listener);
     free (args.channels);
     if (exit_code != EXIT_OK) {
         s_listening = NULL;
@@ -829,7 +963,7 @@ s_listen (const cli_t *cli, int argc, char *argv[])
         prokit_payload_destroy (&listener.reply);
         return exit_code;
     }
-    prokit_window_on_connection (window, s_on_connection, (void *) args.name);
+    prokit_window_on_connection (window, s_on_connection, &listener);
     if (args.presence)
         prokit_window_on_presence (window, s_on_presence, NULL);
     struct sigaction action = { .sa_handler = s_on_stop_signal };
@@ -970,6 +1104,10 @@ main (int argc, char *argv[])
     if (optind >= argc)
         return s_usage_error (NULL, "no command given");
     const char *command = argv[optind];
+    //  Only serve joins a pool: a request or a listen from a worker's shell
+    //  (where main's createWindow set it) must not make the tool a member.
+    if (strcmp (command, "serve") != 0)
+        unsetenv ("PROKIT_WINDOW_SERVICE");
     int rest = argc - optind; //  the command and its arguments
     char **args = argv + optind;
     for (int i = 1; i < rest; i++)
@@ -987,7 +1125,7 @@ main (int argc, char *argv[])
     if (strcmp (command, "request") == 0 || strcmp (command, "send") == 0 ||
         strcmp (command, "broadcast") == 0)
         return s_channel_command (&cli, rest, args);
-    if (strcmp (command, "listen") == 0)
+    if (strcmp (command, "listen") == 0 || strcmp (command, "serve") == 0)
         return s_listen (&cli, rest, args);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         if (strcmp (s_commands[i].name, command) == 0)
