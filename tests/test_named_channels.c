@@ -95,29 +95,6 @@ s_tell (prokit_main_t *main_handle, heard_t *heard, const char *window, const ch
     }
 }
 
-static void
-s_spawn_window (tu_child_t *child, const char *name, const char *endpoint)
-{
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) name, (char *) endpoint,
-                     NULL };
-    assert_true (tu_spawn (child, argv));
-    char line[256];
-    assert_true (tu_read_line (child, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
-}
-
-typedef struct window_count {
-    prokit_main_t *main;
-    size_t count;
-} window_count_t;
-
-static bool
-s_window_count_is (void *arg)
-{
-    window_count_t *wc = (window_count_t *) arg;
-    return prokit_main_window_count (wc->main) == wc->count;
-}
-
 typedef struct undelivered {
     int count;
     int code;
@@ -146,11 +123,7 @@ s_named_channels_between_processes (bool through_broker)
     prokit_main_opts_t opts;
     prokit_main_opts_init (&opts);
     if (through_broker) {
-        char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "broker", endpoint, NULL };
-        assert_true (tu_spawn (&broker, argv));
-        char line[300];
-        assert_true (tu_read_line (&broker, line, sizeof (line), 10000));
-        assert_true (strncmp (line, "READY ", 6) == 0);
+        assert_true (tu_peer_broker (&broker, endpoint));
         opts.broker = endpoint;
     }
     else
@@ -170,10 +143,10 @@ s_named_channels_between_processes (bool through_broker)
     tu_handle_t handles[] = { { main_handle, NULL } };
 
     tu_child_t one, two;
-    s_spawn_window (&one, "one", endpoint);
-    s_spawn_window (&two, "two", endpoint);
-    window_count_t both = { main_handle, 2 };
-    assert_true (tu_pump (handles, 1, s_window_count_is, &both, 10000));
+    assert_true (tu_peer_window (&one, "one", endpoint));
+    assert_true (tu_peer_window (&two, "two", endpoint));
+    tu_window_count_t both = { main_handle, 2 };
+    assert_true (tu_pump (handles, 1, tu_window_count_is, &both, 10000));
     int n = 0;
 
     //  window -> main: the channel's handler answers, not the default one.
@@ -257,8 +230,8 @@ s_named_channels_between_processes (bool through_broker)
         assert_int_equal (prokit_main_send (main_handle, i == 0 ? "one" : "two", &payload),
                           PROKIT_OK);
     }
-    window_count_t none = { main_handle, 0 };
-    assert_true (tu_pump (handles, 1, s_window_count_is, &none, 10000));
+    tu_window_count_t none = { main_handle, 0 };
+    assert_true (tu_pump (handles, 1, tu_window_count_is, &none, 10000));
     int status = tu_reap (&one, 10000);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     status = tu_reap (&two, 10000);

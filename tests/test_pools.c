@@ -89,13 +89,9 @@ static void
 s_spawn_worker (tu_child_t *child, const char *name, const char *endpoint)
 {
     setenv ("PROKIT_WINDOW_SERVICE", "work", 1);
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) name, (char *) endpoint,
-                     NULL };
-    assert_true (tu_spawn (child, argv));
+    bool ready = tu_peer_window (child, name, endpoint);
     unsetenv ("PROKIT_WINDOW_SERVICE");
-    char line[256];
-    assert_true (tu_read_line (child, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
+    assert_true (ready);
 }
 
 //  Ask "work" on CHANNEL for TEXT from CLIENT and wait for the outcome.
@@ -134,10 +130,7 @@ s_pool (bool through_broker)
     prokit_main_opts_t opts;
     prokit_main_opts_init (&opts);
     if (through_broker) {
-        char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "broker", endpoint, NULL };
-        assert_true (tu_spawn (&broker, argv));
-        char line[300];
-        assert_true (tu_read_line (&broker, line, sizeof (line), 10000));
+        assert_true (tu_peer_broker (&broker, endpoint));
         opts.broker = endpoint;
     }
     else

@@ -55,29 +55,6 @@ s_has_report (reports_t *reports, const char *line)
     return false;
 }
 
-typedef struct window_count {
-    prokit_main_t *main;
-    size_t count;
-} window_count_t;
-
-static bool
-s_window_count_is (void *arg)
-{
-    window_count_t *wc = (window_count_t *) arg;
-    return prokit_main_window_count (wc->main) == wc->count;
-}
-
-static void
-s_spawn_window (tu_child_t *child, const char *name, const char *endpoint)
-{
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) name, (char *) endpoint,
-                     NULL };
-    assert_true (tu_spawn (child, argv));
-    char line[256];
-    assert_true (tu_read_line (child, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
-}
-
 static void
 s_every_kind_between_processes (const char *kind)
 {
@@ -93,10 +70,10 @@ s_every_kind_between_processes (const char *kind)
     tu_handle_t handles[] = { { main_handle, NULL } };
 
     tu_child_t work, window_main;
-    s_spawn_window (&work, "work", prokit_main_endpoint (main_handle));
-    s_spawn_window (&window_main, "main", prokit_main_endpoint (main_handle));
-    window_count_t two = { main_handle, 2 };
-    assert_true (tu_pump (handles, 1, s_window_count_is, &two, 10000));
+    assert_true (tu_peer_window (&work, "work", prokit_main_endpoint (main_handle)));
+    assert_true (tu_peer_window (&window_main, "main", prokit_main_endpoint (main_handle)));
+    tu_window_count_t two = { main_handle, 2 };
+    assert_true (tu_pump (handles, 1, tu_window_count_is, &two, 10000));
 
     //  main -> window
     prokit_payload_t *payload = prokit_payload_new_string ("Message from Main Process");
@@ -126,8 +103,8 @@ s_every_kind_between_processes (const char *kind)
         prokit_main_send (main_handle, i == 0 ? "work" : "main", &payload);
         prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     }
-    window_count_t none = { main_handle, 0 };
-    assert_true (tu_pump (handles, 1, s_window_count_is, &none, 10000));
+    tu_window_count_t none = { main_handle, 0 };
+    assert_true (tu_pump (handles, 1, tu_window_count_is, &none, 10000));
     int status = tu_reap (&work, 10000);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     status = tu_reap (&window_main, 10000);
@@ -162,7 +139,7 @@ test_second_process_claiming_a_live_name_is_refused (void **state)
     prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
     assert_non_null (main_handle);
     tu_child_t first, second;
-    s_spawn_window (&first, "work", endpoint);
+    assert_true (tu_peer_window (&first, "work", endpoint));
     char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) "work", endpoint,
                      NULL };
     assert_true (tu_spawn (&second, argv));
@@ -333,7 +310,7 @@ test_window_killed_mid_request_ends_it_with_eclosed_and_leaves (void **state)
     prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
     assert_non_null (main_handle);
     tu_child_t work;
-    s_spawn_window (&work, "work", endpoint);
+    assert_true (tu_peer_window (&work, "work", endpoint));
     prokit_window_opts_t wopts;
     prokit_window_opts_init (&wopts);
     wopts.endpoint = endpoint;
@@ -358,7 +335,7 @@ test_window_killed_mid_request_ends_it_with_eclosed_and_leaves (void **state)
 
     //  The name is free again at once.
     tu_child_t again;
-    s_spawn_window (&again, "work", endpoint);
+    assert_true (tu_peer_window (&again, "work", endpoint));
     kill (again.pid, SIGTERM);
     int status = tu_reap (&again, 10000);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
@@ -388,7 +365,7 @@ s_frozen_window_is_dropped (int heartbeat_ivl_ms, int heartbeat_timeout_ms)
     departure_t departure = { main_handle, &unused, 0 };
     prokit_main_on_presence (main_handle, s_on_presence, &departure);
     tu_child_t work;
-    s_spawn_window (&work, "work", endpoint);
+    assert_true (tu_peer_window (&work, "work", endpoint));
     //  Frozen, not dead: its connection stays open, only heartbeats tell.
     kill (work.pid, SIGSTOP);
     tu_handle_t handles[] = { { main_handle, NULL } };

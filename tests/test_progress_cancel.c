@@ -122,12 +122,8 @@ test_progress_then_reply_and_cancellation_across_processes (void **state)
     prokit_main_handle (main_handle, "hold", s_main_hold, &side);
     const char *endpoint = prokit_main_endpoint (main_handle);
     tu_child_t worker;
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) "worker",
-                     (char *) endpoint, NULL };
-    assert_true (tu_spawn (&worker, argv));
+    assert_true (tu_peer_window (&worker, "worker", endpoint));
     char line[64];
-    assert_true (tu_read_line (&worker, line, sizeof (line), 10000));
-    assert_string_equal (line, "READY");
     prokit_window_t *client = tu_window_new (endpoint, "client");
     assert_non_null (client);
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, client } };
@@ -277,11 +273,7 @@ test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
     prokit_main_handle (main_handle, "count", s_main_count, NULL);
     const char *endpoint = prokit_main_endpoint (main_handle);
     tu_child_t worker;
-    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) "worker",
-                     (char *) endpoint, NULL };
-    assert_true (tu_spawn (&worker, argv));
-    char line[64];
-    assert_true (tu_read_line (&worker, line, sizeof (line), 10000));
+    assert_true (tu_peer_window (&worker, "worker", endpoint));
     prokit_window_t *client = tu_window_new (endpoint, "client");
     assert_non_null (client);
     tu_handle_t both[] = { { main_handle, NULL }, { NULL, client } };

@@ -262,6 +262,43 @@ tu_reap (tu_child_t *child, int timeout_ms)
     return status;
 }
 
+#ifdef PROKIT_TEST_PEER
+//  prokit-test-peer as window NAME joined to ENDPOINT (see tests/peer.c),
+//  once it says it is READY. False if it could not start or join.
+static inline bool
+tu_peer_window (tu_child_t *child, const char *name, const char *endpoint)
+{
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "window", (char *) name, (char *) endpoint,
+                     NULL };
+    char line[256];
+    return tu_spawn (child, argv) && tu_read_line (child, line, sizeof (line), 10000) &&
+           strcmp (line, "READY") == 0;
+}
+
+//  prokit-test-peer as a broker bound to ENDPOINT, once it is READY.
+static inline bool
+tu_peer_broker (tu_child_t *child, const char *endpoint)
+{
+    char *argv[] = { (char *) PROKIT_TEST_PEER, (char *) "broker", (char *) endpoint, NULL };
+    char line[300];
+    return tu_spawn (child, argv) && tu_read_line (child, line, sizeof (line), 10000) &&
+           strncmp (line, "READY ", 6) == 0;
+}
+#endif
+
+//  A tu_pump() predicate: MAIN has COUNT windows in its registry.
+typedef struct tu_window_count {
+    prokit_main_t *main;
+    size_t count;
+} tu_window_count_t;
+
+static inline bool
+tu_window_count_is (void *arg)
+{
+    tu_window_count_t *wc = (tu_window_count_t *) arg;
+    return prokit_main_window_count (wc->main) == wc->count;
+}
+
 #ifdef CMOCKA_H_
 //  After a failure, leave at once: a test that failed halfway left its
 //  handles open, and the exit handlers would wait for their sockets
