@@ -120,16 +120,7 @@ s_named_channels_between_processes (bool through_broker)
     char endpoint[256];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     tu_child_t broker;
-    prokit_main_opts_t opts;
-    prokit_main_opts_init (&opts);
-    if (through_broker) {
-        assert_true (tu_peer_broker (&broker, endpoint));
-        opts.broker = endpoint;
-    }
-    else
-        opts.endpoint = endpoint;
-    int error = PROKIT_OK;
-    prokit_main_t *main_handle = prokit_main_new (&opts, &error);
+    prokit_main_t *main_handle = tu_main_at (endpoint, through_broker, &broker);
     assert_non_null (main_handle);
     heard_t heard;
     memset (&heard, 0, sizeof (heard));

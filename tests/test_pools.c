@@ -127,15 +127,7 @@ s_pool (bool through_broker)
     char endpoint[256];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     tu_child_t broker;
-    prokit_main_opts_t opts;
-    prokit_main_opts_init (&opts);
-    if (through_broker) {
-        assert_true (tu_peer_broker (&broker, endpoint));
-        opts.broker = endpoint;
-    }
-    else
-        opts.endpoint = endpoint;
-    prokit_main_t *main_handle = prokit_main_new (&opts, NULL);
+    prokit_main_t *main_handle = tu_main_at (endpoint, through_broker, &broker);
     assert_non_null (main_handle);
     reports_t reports;
     memset (&reports, 0, sizeof (reports));

@@ -286,6 +286,26 @@ tu_peer_broker (tu_child_t *child, const char *endpoint)
 }
 #endif
 
+#ifdef PROKIT_TEST_PEER
+//  A main on ENDPOINT: embedding the router, or, THROUGH_BROKER, attached
+//  to a broker process started there (*BROKER, to stop and reap). NULL if
+//  either cannot start.
+static inline prokit_main_t *
+tu_main_at (const char *endpoint, bool through_broker, tu_child_t *broker)
+{
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    if (through_broker) {
+        if (!tu_peer_broker (broker, endpoint))
+            return NULL;
+        opts.broker = endpoint;
+    }
+    else
+        opts.endpoint = endpoint;
+    return prokit_main_new (&opts, NULL);
+}
+#endif
+
 //  A tu_pump() predicate: MAIN has COUNT windows in its registry.
 typedef struct tu_window_count {
     prokit_main_t *main;
