@@ -233,6 +233,28 @@ test_progress_then_reply_and_cancellation_across_processes (void **state)
 
 static int s_main_counted;
 
+typedef struct received_wait {
+    prokit_main_t *main;
+    unsigned long long received;
+} received_wait_t;
+
+//  The monotonic time *ARG (tu_now_ms()) has passed.
+static bool
+s_past (void *arg)
+{
+    return tu_now_ms () > *(int64_t *) arg;
+}
+
+//  The router has read at least so many messages.
+static bool
+s_received_reached (void *arg)
+{
+    received_wait_t *wait = (received_wait_t *) arg;
+    prokit_stats_t stats;
+    return prokit_main_stats (wait->main, &stats, sizeof (stats)) == PROKIT_OK &&
+           stats.received >= wait->received;
+}
+
 static prokit_payload_t *
 s_main_count (prokit_request_t *request, void *arg)
 {
@@ -289,8 +311,26 @@ test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
     //  A request that waits in main's inbox past its deadline (main does
     //  not dispatch until it has timed out at its requester) is never
     //  handed to main's handler.
-    s_ask (client_only, 1, client, PROKIT_MAIN, "count", 300, &call);
+    //  Its clock starts when the router reads it (the router's count of
+    //  messages read goes up then): main dispatches only once the requester
+    //  has timed out and the time left has run out from that moment too.
+    prokit_stats_t before;
+    assert_int_equal (prokit_main_stats (main_handle, &before, sizeof (before)), PROKIT_OK);
+    memset (&call, 0, sizeof (call));
+    prokit_request_opts_t opts;
+    prokit_request_opts_init (&opts);
+    opts.channel = "count";
+    opts.timeout_ms = 300;
+    prokit_payload_t *payload = prokit_payload_new_string ("x");
+    assert_int_equal (prokit_window_request_with (client, PROKIT_MAIN, &payload, &opts,
+                                                  s_on_outcome, &call, NULL),
+                      PROKIT_OK);
+    received_wait_t read = { main_handle, before.received + 1 };
+    assert_true (tu_pump (client_only, 1, s_received_reached, &read, 10000));
+    int64_t expired_at = tu_now_ms () + opts.timeout_ms;
+    assert_true (tu_pump (client_only, 1, s_called, &call, 10000));
     assert_int_equal (call.status, PROKIT_ETIMEDOUT);
+    assert_true (tu_pump (client_only, 1, s_past, &expired_at, 10000));
     s_ask (both, 2, client, PROKIT_MAIN, "count", 10000, &call);
     assert_int_equal (call.status, PROKIT_OK);
     assert_string_equal (call.text, "count:1");
