@@ -151,6 +151,17 @@ static bool s_raw_heartbeats;
 #define SCALE_WINDOWS_PER_IO_THREAD 1000      //  the router's process
 #define SCALE_CHILD_WINDOWS_PER_IO_THREAD 250 //  a window process
 
+//  I/O threads for a window process of N windows: an odd number. libzmq
+//  gives each new connection to the thread with the fewest, and a window
+//  opens two at a time (its DEALER, its SUB): with an even number of
+//  threads the DEALERs, the only connections with heartbeat timers, all
+//  land on half of them.
+static int
+scale_child_io_threads (int n)
+{
+    return ((n + SCALE_CHILD_WINDOWS_PER_IO_THREAD - 1) / SCALE_CHILD_WINDOWS_PER_IO_THREAD) | 1;
+}
+
 //  --- utilities -----------------------------------------------------------------
 
 static int64_t
@@ -2778,8 +2789,7 @@ bench_scale (uint8_t *buf)
                 "heartbeats, 3 s timeouts, as prokit's router and windows); %d libzmq I/O threads "
                 "in the router's process (prokit's io_threads), %d in each window process",
                 (n + SCALE_WINDOWS_PER_IO_THREAD - 1) / SCALE_WINDOWS_PER_IO_THREAD,
-                (per_child + SCALE_CHILD_WINDOWS_PER_IO_THREAD - 1) /
-                    SCALE_CHILD_WINDOWS_PER_IO_THREAD);
+                scale_child_io_threads (per_child));
     scale_result_t raw = scale_run (true, false, buf, n, per_child);
     scale_result_t pk = scale_run (false, false, buf, n, per_child);
     scale_result_t raw_b = scale_run (true, true, buf, n, per_child);
@@ -2988,8 +2998,7 @@ child_windows (int n, const char *endpoint, int first)
     //  their heartbeat timers are spread over I/O threads as the raw
     //  windows' are (each thread walks all of its timers to cancel one).
     char io_threads[16];
-    snprintf (io_threads, sizeof (io_threads), "%d",
-              (n + SCALE_CHILD_WINDOWS_PER_IO_THREAD - 1) / SCALE_CHILD_WINDOWS_PER_IO_THREAD);
+    snprintf (io_threads, sizeof (io_threads), "%d", scale_child_io_threads (n));
     setenv ("ZSYS_IO_THREADS", io_threads, 1);
     prokit_window_t **windows = (prokit_window_t **) calloc ((size_t) n, sizeof (*windows));
     int failures = 0;
@@ -3055,8 +3064,7 @@ child_raw_windows (int n, const char *endpoint, int first, const char *channel)
     raise_fd_limit ();
     void *ctx = zmq_ctx_new ();
     zmq_ctx_set (ctx, ZMQ_MAX_SOCKETS, 2 * n + 64);
-    zmq_ctx_set (ctx, ZMQ_IO_THREADS,
-                 (n + SCALE_CHILD_WINDOWS_PER_IO_THREAD - 1) / SCALE_CHILD_WINDOWS_PER_IO_THREAD);
+    zmq_ctx_set (ctx, ZMQ_IO_THREADS, scale_child_io_threads (n));
     s_raw_heartbeats = true;
     void **dealers = (void **) calloc ((size_t) n, sizeof (*dealers));
     void **subs = (void **) calloc ((size_t) n, sizeof (*subs));
