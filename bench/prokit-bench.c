@@ -30,9 +30,10 @@
                                               connect N idle raw DEALERs to
                                               ENDPOINT and as many SUBs to
                                               CHANNEL (topics FIRST on)
-    prokit-bench --server raw|main|broker     the router's process of
+    prokit-bench --server raw|main|broker IO  the router's process of
                                               many10k: a raw ROUTER and
-                                              XPUB, a prokit main, a broker
+                                              XPUB, a prokit main, a broker,
+                                              with IO libzmq I/O threads
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,6 +141,26 @@ static const char *s_only;
 static atomic_int s_bad; //  lost or mismatched messages, failed requests
 static char s_self_exe[4096];
 static void *s_ctx; //  libzmq context of the raw programs
+
+//  many10k: libzmq I/O threads of the router's process (prokit's
+//  io_threads, the raw context's alike; 0: libzmq's one), and liveness on
+//  the raw side as prokit has it: ZMTP heartbeats on the ROUTER (1000 ms,
+//  3000 ms timeout and TTL) and on each DEALER (1000 ms, 3000 ms).
+static int s_io_threads;
+static bool s_raw_heartbeats;
+#define SCALE_WINDOWS_PER_IO_THREAD 1000      //  the router's process
+#define SCALE_CHILD_WINDOWS_PER_IO_THREAD 250 //  a window process
+
+//  I/O threads for a window process of N windows: an odd number. libzmq
+//  gives each new connection to the thread with the fewest, and a window
+//  opens two at a time (its DEALER, its SUB): with an even number of
+//  threads the DEALERs, the only connections with heartbeat timers, all
+//  land on half of them.
+static int
+scale_child_io_threads (int n)
+{
+    return ((n + SCALE_CHILD_WINDOWS_PER_IO_THREAD - 1) / SCALE_CHILD_WINDOWS_PER_IO_THREAD) | 1;
+}
 
 //  --- utilities -----------------------------------------------------------------
 
@@ -581,6 +602,11 @@ raw_server_start (raw_server_t *self, const char *transport)
     raw_set_int (self->socket, ZMQ_SNDHWM, 10000); //  as prokit's router
     raw_set_int (self->socket, ZMQ_RCVHWM, 10000);
     raw_set_int (self->socket, ZMQ_RCVTIMEO, RAW_POLL_MS);
+    if (s_raw_heartbeats) {
+        raw_set_int (self->socket, ZMQ_HEARTBEAT_IVL, 1000);
+        raw_set_int (self->socket, ZMQ_HEARTBEAT_TIMEOUT, 3000);
+        raw_set_int (self->socket, ZMQ_HEARTBEAT_TTL, 3000);
+    }
     if (zmq_bind (self->socket, endpoint) != 0) {
         bad ("raw: cannot bind %s: %s", endpoint, zmq_strerror (errno));
         zmq_close (self->socket);
@@ -620,6 +646,10 @@ raw_dealer (void *ctx, const char *endpoint, const char *identity)
     raw_set_int (socket, ZMQ_RCVHWM, 10000);
     raw_set_int (socket, ZMQ_RCVTIMEO, REQUEST_TIMEOUT_MS);
     raw_set_int (socket, ZMQ_SNDTIMEO, REQUEST_TIMEOUT_MS);
+    if (s_raw_heartbeats) {
+        raw_set_int (socket, ZMQ_HEARTBEAT_IVL, 1000);
+        raw_set_int (socket, ZMQ_HEARTBEAT_TIMEOUT, 3000);
+    }
     if (identity)
         zmq_setsockopt (socket, ZMQ_ROUTING_ID, identity, strlen (identity));
     if (zmq_connect (socket, endpoint) != 0) {
@@ -745,6 +775,7 @@ pk_server_open (pk_server_t *self, const char *transport, const char *broker, bo
         opts.broker = broker;
     else
         opts.endpoint = endpoint;
+    opts.io_threads = s_io_threads;
     int error = 0;
     self->main = prokit_main_new (&opts, &error);
     if (!self->main) {
@@ -2429,6 +2460,7 @@ typedef struct scale_side {
     void *dealer;            //  raw probe
     const char *to;          //  its destination: NULL (the ROUTER echoes) or "main"
     prokit_window_t *window; //  prokit probe
+    int io_threads;          //  libzmq I/O threads of the router's process
 } scale_side_t;
 
 //  CPU time PID has used, in seconds, or NAN.
@@ -2489,7 +2521,13 @@ scale_sample (scale_side_t *side, uint8_t *buf, int n, samples_t *out)
 static bool
 scale_open (scale_side_t *side)
 {
-    char *args[] = { "--server", side->raw ? "raw" : side->broker ? "broker" : "main", NULL };
+    char io_threads[16];
+    snprintf (io_threads, sizeof (io_threads), "%d", side->io_threads);
+    char *args[] = { "--server",
+                     side->raw      ? "raw"
+                     : side->broker ? "broker"
+                                    : "main",
+                     io_threads, NULL };
     if (child_spawn_argv (&side->server, args) != 0) {
         bad ("cannot spawn %s", s_self_exe);
         return false;
@@ -2602,6 +2640,7 @@ scale_run (bool raw, bool broker, uint8_t *buf, int n, int per_child)
     memset (&side, 0, sizeof (side));
     side.raw = raw;
     side.broker = broker;
+    side.io_threads = (n + SCALE_WINDOWS_PER_IO_THREAD - 1) / SCALE_WINDOWS_PER_IO_THREAD;
     side.name =
         raw ? (broker ? "raw via a broker" : "raw") : (broker ? "prokit via a broker" : "prokit");
     samples_t one, all, warmup;
@@ -2688,6 +2727,11 @@ scale_run (bool raw, bool broker, uint8_t *buf, int n, int per_child)
         note ("%s: %.1f KiB per window (the router's process), %.1f KiB (main's), the router's "
               "process idle at %.0f%% of a CPU",
               side.name, result.kib_server, result.kib_main, result.cpu_idle);
+        //  None dropped for silence meanwhile (the router counts the
+        //  windows joined, or the raw channel's subscriptions).
+        long kib;
+        if (ok && scale_server_state (&side, &kib, &count) && count < n)
+            note_after ("many10k %s: %ld of %d windows joined at the end", side.name, count, n);
     }
     else
         ok = false;
@@ -2740,6 +2784,12 @@ bench_scale (uint8_t *buf)
     }
     int processes = (n + per_child - 1) / per_child;
     note ("many10k: %d windows from %d processes, descriptor limit %ld", n, processes, limit);
+    s_raw_heartbeats = true; //  the raw probe's DEALER too
+    note_after ("many10k: both sides ping every connection each second both ways (ZMTP "
+                "heartbeats, 3 s timeouts, as prokit's router and windows); %d libzmq I/O threads "
+                "in the router's process (prokit's io_threads), %d in each window process",
+                (n + SCALE_WINDOWS_PER_IO_THREAD - 1) / SCALE_WINDOWS_PER_IO_THREAD,
+                scale_child_io_threads (per_child));
     scale_result_t raw = scale_run (true, false, buf, n, per_child);
     scale_result_t pk = scale_run (false, false, buf, n, per_child);
     scale_result_t raw_b = scale_run (true, true, buf, n, per_child);
@@ -2769,7 +2819,7 @@ bench_scale (uint8_t *buf)
             row->ratio_value = NAN;
             snprintf (row->ratio, sizeof (row->ratio), "—");
         }
-        //  Raw sends no heartbeats: its idle CPU is nearly nothing.
+        //  Both sides ping every connection each second, both ways.
         snprintf (figure, sizeof (figure),
                   "%s-process CPU with %d idle windows joined, %% of one CPU",
                   b ? "broker" : "main", n);
@@ -2849,6 +2899,9 @@ child_server (const char *kind)
 {
     raise_fd_limit ();
     s_ctx = zmq_ctx_new ();
+    if (s_io_threads > 0)
+        zmq_ctx_set (s_ctx, ZMQ_IO_THREADS, s_io_threads);
+    s_raw_heartbeats = true;
     raw_server_t raw;
     void *pub = NULL;
     raw_seen_t seen = { 0, 0 };
@@ -2875,6 +2928,7 @@ child_server (const char *kind)
         prokit_broker_opts_t opts;
         prokit_broker_opts_init (&opts);
         opts.endpoints[0] = endpoint;
+        opts.io_threads = s_io_threads;
         int error = 0;
         broker = prokit_broker_new (&opts, &error);
         if (!broker)
@@ -2940,6 +2994,12 @@ child_windows (int n, const char *endpoint, int first)
     char max_sockets[32];
     snprintf (max_sockets, sizeof (max_sockets), "%d", 4 * n + 64);
     setenv ("ZSYS_MAX_SOCKETS", max_sockets, 1);
+    //  A thousand windows in one process stand for a thousand processes:
+    //  their heartbeat timers are spread over I/O threads as the raw
+    //  windows' are (each thread walks all of its timers to cancel one).
+    char io_threads[16];
+    snprintf (io_threads, sizeof (io_threads), "%d", scale_child_io_threads (n));
+    setenv ("ZSYS_IO_THREADS", io_threads, 1);
     prokit_window_t **windows = (prokit_window_t **) calloc ((size_t) n, sizeof (*windows));
     int failures = 0;
     if (!child_wait_go (120000))
@@ -3004,6 +3064,8 @@ child_raw_windows (int n, const char *endpoint, int first, const char *channel)
     raise_fd_limit ();
     void *ctx = zmq_ctx_new ();
     zmq_ctx_set (ctx, ZMQ_MAX_SOCKETS, 2 * n + 64);
+    zmq_ctx_set (ctx, ZMQ_IO_THREADS, scale_child_io_threads (n));
+    s_raw_heartbeats = true;
     void **dealers = (void **) calloc ((size_t) n, sizeof (*dealers));
     void **subs = (void **) calloc ((size_t) n, sizeof (*subs));
     char broadcast[RAW_TOPIC_SIZE + 1];
@@ -3142,7 +3204,7 @@ main (int argc, char *argv[])
 
     bool child_mode = (argc == 5 && strcmp (argv[1], "--windows") == 0) ||
                       (argc == 6 && strcmp (argv[1], "--raw-windows") == 0) ||
-                      (argc == 3 && strcmp (argv[1], "--server") == 0);
+                      (argc == 4 && strcmp (argv[1], "--server") == 0);
     //  A child mode dies with the benchmark, whatever ends it.
     if (child_mode && prctl (PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid () == 1)
         return 1;
@@ -3157,9 +3219,10 @@ main (int argc, char *argv[])
         free (s_pattern);
         return rc;
     }
-    if (argc == 3 && strcmp (argv[1], "--server") == 0) {
+    if (argc == 4 && strcmp (argv[1], "--server") == 0) {
         signal (SIGALRM, on_watchdog);
         alarm (CHILD_LIFE_MS / 1000 + 60);
+        s_io_threads = atoi (argv[3]);
         int rc = child_server (argv[2]);
         free (s_pattern);
         return rc;

@@ -69,26 +69,30 @@ s_usage (FILE *out)
         "                           (PROKIT_BROKER_MAX_PENDING_PER_ADDRESS; "
         "max_pending_per_address)\n"
         "      --max-windows-per-key N  windows joined with one CURVE key, default: no limit\n"
-        "                           (PROKIT_BROKER_MAX_WINDOWS_PER_KEY; max_windows_per_key)\n"
-        "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
-        "                           (PROKIT_LOG; log_level)\n"
-        "      --keygen PATH        write a new CURVE key pair to PATH and PATH_secret,\n"
-        "                           print the public key, and exit\n"
-        "      --ping ENDPOINT      health probe: exit 0 if a broker answers at ENDPOINT,\n"
-        "                           1 if not\n"
-        "      --timeout MS         how long --ping waits, default 2000\n"
-        "      --client-cert FILE   --ping's certificate, for a CURVE endpoint\n"
-        "                           (PROKIT_CURVE_CERT)\n"
-        "      --server-key KEY     the broker's public key (Z85 or certificate file) for\n"
-        "                           --ping (PROKIT_CURVE_SERVER_KEY)\n"
-        "  -h, --help               show this help and exit\n"
-        "  -V, --version            show the version and exit\n"
-        "\n"
-        "Precedence: command line, then environment, then config file, then defaults.\n"
-        "SIGTERM or SIGINT: peers are told the broker is going, and it exits 0.\n"
-        "SIGHUP: the allowed keys and the access list are read again; peers whose key\n"
-        "is no longer allowed are dropped (PROKIT_EACCES), the others stay.\n"
-        "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+        "                           (PROKIT_BROKER_MAX_WINDOWS_PER_KEY; max_windows_per_key)\n");
+    //  In two pieces: C99 promises string literals of 4095 bytes, no more.
+    fprintf (out,
+             "      --io-threads N       libzmq I/O threads, default 1; about one per thousand\n"
+             "                           windows (PROKIT_BROKER_IO_THREADS; io_threads)\n"
+             "  -l, --log-level LEVEL    error, warn, info (default) or debug\n"
+             "                           (PROKIT_LOG; log_level)\n"
+             "      --keygen PATH        write a new CURVE key pair to PATH and PATH_secret,\n"
+             "                           print the public key, and exit\n"
+             "      --ping ENDPOINT      health probe: exit 0 if a broker answers at ENDPOINT,\n"
+             "                           1 if not\n"
+             "      --timeout MS         how long --ping waits, default 2000\n"
+             "      --client-cert FILE   --ping's certificate, for a CURVE endpoint\n"
+             "                           (PROKIT_CURVE_CERT)\n"
+             "      --server-key KEY     the broker's public key (Z85 or certificate file) for\n"
+             "                           --ping (PROKIT_CURVE_SERVER_KEY)\n"
+             "  -h, --help               show this help and exit\n"
+             "  -V, --version            show the version and exit\n"
+             "\n"
+             "Precedence: command line, then environment, then config file, then defaults.\n"
+             "SIGTERM or SIGINT: peers are told the broker is going, and it exits 0.\n"
+             "SIGHUP: the allowed keys and the access list are read again; peers whose key\n"
+             "is no longer allowed are dropped (PROKIT_EACCES), the others stay.\n"
+             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
 //  --- logging ------------------------------------------------------------------
@@ -191,6 +195,7 @@ s_serve (const settings_t *settings)
     opts.max_windows_per_key = settings->max_windows_per_key;
     opts.heartbeat_ivl_ms = settings->heartbeat_ivl_ms;
     opts.heartbeat_timeout_ms = settings->heartbeat_timeout_ms;
+    opts.io_threads = settings->io_threads;
     int error = 0;
     prokit_broker_t *broker = prokit_broker_new (&opts, &error);
     if (!broker) {

@@ -219,6 +219,16 @@ s_apply (settings_t *settings, const char *key, const char *value, const char *w
         *limit = (size_t) number;
         return 0;
     }
+    if (strcmp (key, "io_threads") == 0) {
+        if (!s_parse_int (value, 0, 1024, &number)) {
+            snprintf (why, why_size,
+                      "%s: io_threads must be 0 .. 1024, 0 for the default, not '%s'", where,
+                      value);
+            return -1;
+        }
+        settings->io_threads = (int) number;
+        return 0;
+    }
     if (strcmp (key, "log_level") == 0) {
         if (s_parse_level (value, &settings->log_level))
             return 0;
@@ -305,6 +315,7 @@ static const struct {
     { "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND", "max_messages_per_second" },
     { "PROKIT_BROKER_MAX_PENDING_PER_ADDRESS", "max_pending_per_address" },
     { "PROKIT_BROKER_MAX_WINDOWS_PER_KEY", "max_windows_per_key" },
+    { "PROKIT_BROKER_IO_THREADS", "io_threads" },
     { "PROKIT_LOG", "log_level" },
 };
 
@@ -321,6 +332,7 @@ enum {
     OPT_MAX_RATE,
     OPT_MAX_PENDING,
     OPT_MAX_PER_KEY,
+    OPT_IO_THREADS,
     OPT_KEYGEN,
     OPT_PING,
     OPT_TIMEOUT,
@@ -349,6 +361,7 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         { "max-messages-per-second", required_argument, NULL, OPT_MAX_RATE },
         { "max-pending-per-address", required_argument, NULL, OPT_MAX_PENDING },
         { "max-windows-per-key", required_argument, NULL, OPT_MAX_PER_KEY },
+        { "io-threads", required_argument, NULL, OPT_IO_THREADS },
         { "log-level", required_argument, NULL, 'l' },
         { "keygen", required_argument, NULL, OPT_KEYGEN },
         { "ping", required_argument, NULL, OPT_PING },
@@ -414,6 +427,9 @@ settings_load (settings_t *settings, int argc, char *argv[], char *why, size_t w
         case OPT_MAX_PER_KEY:
             rc = s_layer_add (&command_line, "max_windows_per_key", optarg, "--max-windows-per-key",
                               why, why_size);
+            break;
+        case OPT_IO_THREADS:
+            rc = s_layer_add (&command_line, "io_threads", optarg, "--io-threads", why, why_size);
             break;
         case 'l':
             rc = s_layer_add (&command_line, "log_level", optarg, "--log-level", why, why_size);

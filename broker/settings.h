@@ -6,7 +6,7 @@
     curve_allow, acl, insecure, max_payload, heartbeat_ivl,
     heartbeat_timeout, max_windows, max_requests_per_window,
     max_messages_per_second, max_pending_per_address, max_windows_per_key,
-    log_level. A source that names endpoints replaces
+    io_threads, log_level. A source that names endpoints replaces
     the endpoints of the sources below it rather than adding to them.
 */
 #ifndef PROKIT_BROKER_SETTINGS_H_INCLUDED
@@ -40,6 +40,7 @@ typedef struct settings {
     size_t max_messages_per_second;
     size_t max_pending_per_address;
     size_t max_windows_per_key;
+    int io_threads; //  libzmq I/O threads, 0: the library's default
     prokit_log_level_t log_level;
     //  The one-shot modes and their options.
     char *keygen;

@@ -75,8 +75,8 @@ s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t 
         return PROKIT_EINVAL;
     }
     if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT || opts->heartbeat_ivl_ms < 0 ||
-        opts->heartbeat_timeout_ms < 0) {
-        log_error ("broker: max_payload or heartbeat option out of range");
+        opts->heartbeat_timeout_ms < 0 || opts->io_threads < 0) {
+        log_error ("broker: max_payload, heartbeat or io_threads option out of range");
         return PROKIT_EINVAL;
     }
     config->max_payload = opts->max_payload;
@@ -85,6 +85,7 @@ s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t 
     config->max_messages_per_second = opts->max_messages_per_second;
     config->max_pending_per_address = opts->max_pending_per_address;
     config->max_windows_per_key = opts->max_windows_per_key;
+    config->io_threads = opts->io_threads;
     config->heartbeat_ivl_ms = opts->heartbeat_ivl_ms;
     config->heartbeat_timeout_ms = opts->heartbeat_timeout_ms;
     char why[512];

@@ -227,7 +227,7 @@ static int
 s_resolve (const prokit_main_opts_t *opts, char *endpoint, size_t size, bool *attached)
 {
     if (opts->max_payload > PROKIT_MAX_PAYLOAD_LIMIT || opts->heartbeat_ivl_ms < 0 ||
-        opts->heartbeat_timeout_ms < 0)
+        opts->heartbeat_timeout_ms < 0 || opts->io_threads < 0)
         return PROKIT_EINVAL;
     const char *broker = client_resolve_setting (opts->broker, "PROKIT_BROKER");
     *attached = broker != NULL;
@@ -271,7 +271,8 @@ s_open_routing (prokit_main_t *self, const prokit_main_opts_t *opts, const char 
                                    .max_windows = opts->max_windows,
                                    .max_requests_per_window = opts->max_requests_per_window,
                                    .max_messages_per_second = opts->max_messages_per_second,
-                                   .max_pending_per_address = opts->max_pending_per_address };
+                                   .max_pending_per_address = opts->max_pending_per_address,
+                                   .io_threads = opts->io_threads };
         if (!(self->router = router_new (&config, &rc)))
             return rc;
         self->endpoint = strdup (router_endpoint (self->router));

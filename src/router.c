@@ -2621,6 +2621,14 @@ router_core_init (router_state_t *self, const router_config_t *config,
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->pending, s_receipt_destroy); //  one free()
     zhashx_set_destructor (self->per_key, s_receipt_destroy);
+    //  Before the first socket, when libzmq starts the context's I/O
+    //  threads: connections are spread over them, and libzmq 4.3 cancels
+    //  a connection's heartbeat timer by walking every timer of its
+    //  thread, so a thread serving N windows walks N² a second.
+    if (config->io_threads > 0 && !sock_set_io_threads (config->io_threads))
+        log_warn ("router: io_threads %d ignored: this process's ZeroMQ context has started "
+                  "already, with %d",
+                  config->io_threads, zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS));
     self->router_sock = sock_zsock_new (ZMQ_ROUTER);
     self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
     self->by_name = zhashx_new ();

@@ -67,6 +67,9 @@ typedef struct router_config {
     //  next HELLO with that key is refused.
     size_t max_pending_per_address;
     size_t max_windows_per_key;
+    //  libzmq I/O threads for the process's ZeroMQ context, if it has not
+    //  started yet (0: leave it as it is).
+    int io_threads;
 } router_config_t;
 
 #define ROUTER_DEFAULT_MAX_WINDOWS 100000

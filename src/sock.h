@@ -31,6 +31,13 @@ void sock_destroy (void **handle_p);
 //  A CZMQ socket of TYPE, or NULL as sock_new().
 zsock_t *sock_zsock_new (int type);
 
+//  Give CZMQ's context WANTED libzmq I/O threads, if it has fewer. libzmq
+//  reads the count when the context opens its first socket: false, and
+//  nothing changed, when prokit has opened one in this process already
+//  (sockets the application opened itself are not seen: the count is
+//  then set and unused).
+bool sock_set_io_threads (int wanted);
+
 //  The error code for a resource that could not be had, from errno:
 //  PROKIT_ENOFILE when descriptors or sockets ran out, else FALLBACK.
 int sock_error (int fallback);

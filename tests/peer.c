@@ -65,6 +65,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 static prokit_main_t *s_main;
 static prokit_window_t *s_window;
 
@@ -480,6 +482,17 @@ s_run_counter (const char *name, const char *endpoint, const char *path)
     return s_exit (0);
 }
 
+//  libzmq's I/O threads in this process, once WANTED have named
+//  themselves (each does as it starts), or as many as there are after 5 s.
+static int
+s_io_threads (int wanted)
+{
+    int64_t deadline = tu_now_ms () + 5000;
+    while (tu_io_threads () < wanted && tu_now_ms () < deadline)
+        usleep (5 * 1000); //  a thread's name: nothing to wait on
+    return tu_io_threads ();
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -503,11 +516,15 @@ main (int argc, char *argv[])
             opts.heartbeat_ivl_ms = atoi (argv[4]);
             opts.heartbeat_timeout_ms = atoi (argv[5]);
         }
+        if (argc >= 7)
+            opts.io_threads = atoi (argv[6]);
         s_main = prokit_main_new (&opts, &error);
         if (!s_main) {
             fprintf (stderr, "peer: main: %s\n", prokit_strerror (error));
             return s_exit (2);
         }
+        if (argc >= 7)
+            printf ("IO_THREADS %d\n", s_io_threads (opts.io_threads));
         prokit_main_on_request (s_main, s_serve, NULL);
         prokit_main_handle (s_main, "echo", s_serve_echo, NULL);
         printf ("READY %s\n", prokit_main_endpoint (s_main));
@@ -521,11 +538,15 @@ main (int argc, char *argv[])
         prokit_broker_opts_t opts;
         prokit_broker_opts_init (&opts);
         opts.endpoints[0] = argv[2];
+        if (argc >= 4)
+            opts.io_threads = atoi (argv[3]);
         prokit_broker_t *broker = prokit_broker_new (&opts, &error);
         if (!broker) {
             fprintf (stderr, "peer: broker: %s\n", prokit_strerror (error));
             return s_exit (2);
         }
+        if (argc >= 4)
+            printf ("IO_THREADS %d\n", s_io_threads (opts.io_threads));
         printf ("READY %s\n", prokit_broker_endpoint (broker, 0));
         fflush (stdout);
         while (!atomic_load (&s_signalled))

@@ -381,9 +381,22 @@ test_broker_refuses_bad_options (void **state)
     assert_null (prokit_broker_new (&opts, &error));
     assert_int_equal (error, PROKIT_EINVAL);
 
+    //  A negative number of I/O threads.
+    opts.acl = NULL;
+    opts.endpoints[0] = "tcp://127.0.0.1:*";
+    opts.io_threads = -1;
+    assert_null (prokit_broker_new (&opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    opts.io_threads = 0;
+
     //  Main takes an endpoint to bind or a broker, not both.
     prokit_main_opts_t main_opts;
     prokit_main_opts_init (&main_opts);
+    main_opts.endpoint = "tcp://127.0.0.1:*";
+    main_opts.io_threads = -1;
+    assert_null (prokit_main_new (&main_opts, &error));
+    assert_int_equal (error, PROKIT_EINVAL);
+    main_opts.io_threads = 0;
     main_opts.endpoint = "tcp://127.0.0.1:*";
     main_opts.broker = "tcp://127.0.0.1:1";
     assert_null (prokit_main_new (&main_opts, &error));
@@ -779,6 +792,63 @@ s_all_rejoined (void *arg)
     return true;
 }
 
+//  A broker or an embedded main made first in its process runs the libzmq
+//  I/O threads it was asked for, and windows join it; one made after
+//  prokit opened sockets in the process keeps the threads there are.
+static void
+test_io_threads (void **state)
+{
+    (void) state;
+    char endpoint[256], line[512];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    char *broker_argv[] = { (char *) PROKIT_TEST_PEER, (char *) "broker", endpoint, (char *) "3",
+                            NULL };
+    char *main_argv[] = { (char *) PROKIT_TEST_PEER,
+                          (char *) "main",
+                          endpoint,
+                          (char *) "0",
+                          (char *) "0",
+                          (char *) "0",
+                          (char *) "4",
+                          NULL };
+    char *const *argvs[] = { broker_argv, main_argv };
+    const char *expected[] = { "IO_THREADS 3", "IO_THREADS 4" };
+    for (int i = 0; i < 2; i++) {
+        tu_child_t child;
+        assert_true (tu_spawn (&child, argvs[i]));
+        assert_true (tu_read_line (&child, line, sizeof (line), 10000));
+        assert_string_equal (line, expected[i]);
+        assert_true (tu_read_line (&child, line, sizeof (line), 10000));
+        assert_int_equal (strncmp (line, "READY ", 6), 0);
+        prokit_window_t *windows[8];
+        for (int w = 0; w < 8; w++) {
+            char name[16];
+            snprintf (name, sizeof (name), "w%d", w);
+            windows[w] = tu_window_new (endpoint, name);
+            assert_non_null (windows[w]);
+        }
+        for (int w = 0; w < 8; w++)
+            prokit_window_destroy (&windows[w]);
+        kill (child.pid, SIGTERM);
+        assert_int_equal (tu_reap (&child, 10000), 0);
+        tu_endpoint_remove (endpoint);
+    }
+    //  Here prokit has opened sockets already: the option is ignored (and
+    //  logged), the main works with the threads the process has.
+    prokit_main_opts_t opts;
+    prokit_main_opts_init (&opts);
+    opts.endpoint = endpoint;
+    opts.io_threads = 5;
+    int error = 0;
+    prokit_main_t *main = prokit_main_new (&opts, &error);
+    assert_non_null (main);
+    prokit_window_t *window = tu_window_new (endpoint, "late");
+    assert_non_null (window);
+    prokit_window_destroy (&window);
+    prokit_main_destroy (&main);
+    assert_int_equal (tu_io_threads (), 1);
+}
+
 //  The broker restarts on the same endpoint: main and the windows notice,
 //  rejoin by themselves, and every kind flows again (over CURVE).
 static void
@@ -830,6 +900,7 @@ main (void)
         cmocka_unit_test (test_key_rotation),
         cmocka_unit_test (test_windows_per_key_are_limited),
         cmocka_unit_test (test_ping),
+        cmocka_unit_test (test_io_threads),
         cmocka_unit_test (test_broker_restart),
     };
     return tu_run_tests (tests);

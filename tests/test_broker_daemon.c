@@ -74,6 +74,7 @@ test_help_lists_every_option (void **state)
                               "--max-messages-per-second",
                               "--max-pending-per-address",
                               "--max-windows-per-key",
+                              "--io-threads",
                               "--log-level",
                               "--keygen",
                               "--ping",
@@ -93,6 +94,7 @@ test_help_lists_every_option (void **state)
                               "PROKIT_BROKER_MAX_MESSAGES_PER_SECOND",
                               "PROKIT_BROKER_MAX_PENDING_PER_ADDRESS",
                               "PROKIT_BROKER_MAX_WINDOWS_PER_KEY",
+                              "PROKIT_BROKER_IO_THREADS",
                               "PROKIT_LOG",
                               "SIGHUP",
                               "Precedence" };
@@ -121,6 +123,9 @@ test_usage_errors_exit_2 (void **state)
     const char *bad_limit[] = { "--max-windows", "-1", NULL };
     assert_int_equal (s_run (bad_limit, out, sizeof (out)), 2);
     assert_non_null (strstr (out, "--max-windows"));
+    const char *bad_threads[] = { "--io-threads", "-2", NULL };
+    assert_int_equal (s_run (bad_threads, out, sizeof (out)), 2);
+    assert_non_null (strstr (out, "--io-threads"));
     const char *bad_level[] = { "--log-level", "loud", NULL };
     assert_int_equal (s_run (bad_level, out, sizeof (out)), 2);
     const char *not_endpoint[] = { "--bind", "localhost", NULL };

@@ -6,6 +6,7 @@
 #define PROKIT_TESTUTIL_H_INCLUDED
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -175,6 +176,26 @@ static inline bool
 tu_rejoined (void *arg)
 {
     return ((tu_connection_log_t *) arg)->rejoined > 0;
+}
+
+//  libzmq's I/O threads running in this process, by their names.
+static inline int
+tu_io_threads (void)
+{
+    int count = 0;
+    DIR *tasks = opendir ("/proc/self/task");
+    for (struct dirent *task = tasks ? readdir (tasks) : NULL; task; task = readdir (tasks)) {
+        char path[300], name[32] = "";
+        snprintf (path, sizeof (path), "/proc/self/task/%s/comm", task->d_name);
+        FILE *file = fopen (path, "r");
+        if (file && fgets (name, sizeof (name), file) && strncmp (name, "ZMQbg/IO/", 9) == 0)
+            count++;
+        if (file)
+            fclose (file);
+    }
+    if (tasks)
+        closedir (tasks);
+    return count;
 }
 
 //  A child process with its stdout on a pipe.

@@ -74,6 +74,11 @@ typedef struct prokit_broker_opts {
     //  at once (default: no limit): the next HELLO with it gets PROKIT_ELIMIT.
     size_t max_pending_per_address;
     size_t max_windows_per_key;
+    //  libzmq I/O threads, as in prokit_main_opts_t (0: the process's
+    //  ZeroMQ context's, 1 unless $ZSYS_IO_THREADS): about one per
+    //  thousand windows. Effective when the broker is made before any
+    //  other ZeroMQ socket of its process.
+    int io_threads;
 } prokit_broker_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.

@@ -99,6 +99,17 @@ typedef struct prokit_main_opts {
     //  that have not joined yet, at once (1000); those past it are closed at
     //  once. A router's, so a broker's when attached.
     size_t max_pending_per_address;
+    //  libzmq I/O threads in this process (0: as its ZeroMQ context has
+    //  them: 1, or $ZSYS_IO_THREADS). A router serving thousands of
+    //  windows wants about one per thousand: each thread holds its share
+    //  of the connections, and their heartbeats cost a thread the square
+    //  of its share (docs/GUIDE.md, "Thousands of windows"). libzmq reads
+    //  the count when the process opens its first ZeroMQ socket: it takes
+    //  effect only when main is made before any other socket of the
+    //  process (CZMQ's context), and is ignored, with a warning, when
+    //  prokit has opened sockets in this process already. Ignored when
+    //  attached (the broker's own option counts).
+    int io_threads;
 } prokit_main_opts_t;
 
 //  Fill OPTS with the defaults (all fields zero / NULL) and its size.
