@@ -2,7 +2,9 @@
     prokit-test-peer process): windows as JSON, requests to main and to the
     window called "main", listen and send between two tool processes, the
     same on named channels (--channel), serve processes as a worker pool,
-    counters, and the exit code of every error case. */
+    progress lines (request --progress, serve --progress-steps), a request
+    cancelled by SIGINT or SIGTERM, counters, and the exit code of every
+    error case. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -776,6 +778,135 @@ test_serve_pool_names (void **state)
     assert_non_null (strstr (served.out, "\"payload\": \"via env\"}\n"));
 }
 
+//  request --progress prints the handler's updates, in order, one JSON line
+//  each, then the reply as ever; without it, only the reply. From a
+//  `serve --progress-steps 3` worker ("1/3".."3/3") and from a window's
+//  own handler (the peer's channel "steps": "1".."N", then "done:N").
+static void
+test_request_progress (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start_window (f, "stepper");
+    const char *serve[] = { "-e", f->endpoint, "serve", "--progress-steps", "3", "--count",
+                            "3",  "work",      NULL };
+    cli_t worker;
+    s_start (&worker, serve);
+    s_wait_joined (f, "work");
+
+    const char *ask[] = { "-e",         f->endpoint, "-n",         "asker", "request",
+                          "--progress", "work",      "{\"n\": 1}", NULL };
+    run_t *run = s_run (NULL, ask);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"kind\": \"progress\", \"payload\": \"1/3\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"2/3\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"3/3\"}\n"
+                                   "{\"n\":1}\n");
+    assert_string_equal (run->err, "");
+    //  Without --progress: the reply alone, as before.
+    const char *plain[] = { "-e", f->endpoint, "-n", "asker", "request", "work", "\"q\"", NULL };
+    run = s_run (NULL, plain);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"q\"\n");
+    //  --raw: the progress lines stay JSON, the string reply is raw; the
+    //  payload from stdin, --progress before --channel.
+    const char *raw[] = { "-e",        f->endpoint, "--raw", "request", "--progress",
+                          "--channel", "ping",      "work",  NULL };
+    run = s_run ("raw text\n", raw);
+    assert_int_equal (run->status, 5); //  serve answers the default channel only
+    assert_string_equal (run->out, "");
+    assert_non_null (strstr (run->err, "PROKIT_ENOHANDLER"));
+    const char *raw_default[] = {
+        "-e", f->endpoint, "--raw", "request", "--progress", "work", NULL
+    };
+    run = s_run ("raw text\n", raw_default);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"kind\": \"progress\", \"payload\": \"1/3\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"2/3\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"3/3\"}\n"
+                                   "raw text\n");
+    run_t served;
+    s_finish (&worker, NULL, &served);
+    assert_int_equal (served.status, 0); //  --count 3
+    assert_non_null (strstr (served.out, "\"payload\": \"raw text\"}\n"));
+
+    //  A window's handler: N updates "1".."N", then "done:N".
+    const char *steps[] = { "-e",    f->endpoint, "request", "--progress", "--channel",
+                            "steps", "stepper",   "\"3\"",   NULL };
+    run = s_run (NULL, steps);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "{\"kind\": \"progress\", \"payload\": \"1\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"2\"}\n"
+                                   "{\"kind\": \"progress\", \"payload\": \"3\"}\n"
+                                   "\"done:3\"\n");
+    const char *quiet[] = { "-e",    f->endpoint, "request", "--channel",
+                            "steps", "stepper",   "\"3\"",   NULL };
+    run = s_run (NULL, quiet);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"done:3\"\n");
+    //  No updates: the reply alone; and the outcome's exit status as ever.
+    const char *none[] = { "-e",    f->endpoint, "request", "--progress", "--channel",
+                           "steps", "stepper",   "\"0\"",   NULL };
+    run = s_run (NULL, none);
+    assert_int_equal (run->status, 0);
+    assert_string_equal (run->out, "\"done:0\"\n");
+    const char *ghost[] = { "-e", f->endpoint, "request", "--progress", "ghost", "1", NULL };
+    run = s_run (NULL, ghost);
+    assert_int_equal (run->status, 3);
+    assert_string_equal (run->out, "");
+}
+
+//  The router's "cancelled" counter, once it reaches WANTED (or the last
+//  value seen after 10 s).
+static long long
+s_cancelled (fixture_t *f, long long wanted)
+{
+    const char *stats[] = { "-e", f->endpoint, "stats", NULL };
+    long long cancelled = -1;
+    int64_t deadline = tu_now_ms () + 10000;
+    do {
+        run_t *run = s_run (NULL, stats);
+        assert_int_equal (run->status, 0);
+        struct json_object *counters = s_parse (run->out);
+        struct json_object *field;
+        assert_true (json_object_object_get_ex (counters, "cancelled", &field));
+        cancelled = json_object_get_int64 (field);
+        json_object_put (counters);
+    } while (cancelled < wanted && tu_now_ms () < deadline);
+    return cancelled;
+}
+
+//  SIGINT (Ctrl-C) while a request waits cancels it: the handler is told
+//  (the router passes the cancellation on: its counter), the failure is
+//  said on stderr, and the tool exits 130 at once, long before its
+//  timeout; SIGTERM the same, exit 143.
+static void
+test_request_interrupted (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_start_window (f, "holder");
+    tu_child_t *holder = &f->windows[f->window_count - 1];
+    const int signals[] = { SIGINT, SIGTERM };
+    for (size_t i = 0; i < 2; i++) {
+        const char *hold[] = { "-e",        f->endpoint, "-t",     "20000",   "request",
+                               "--channel", "hold",      "holder", "\"job\"", NULL };
+        cli_t asker;
+        int64_t start = tu_now_ms ();
+        s_start (&asker, hold);
+        char line[64];
+        assert_true (tu_read_line (holder, line, sizeof (line), 10000));
+        assert_string_equal (line, "HELD"); //  the request is at the handler
+        kill (asker.pid, signals[i]);
+        run_t run;
+        s_finish (&asker, NULL, &run);
+        assert_int_equal (run.status, 128 + signals[i]);
+        assert_true (tu_now_ms () - start < 15000);
+        assert_string_equal (run.out, "");
+        assert_non_null (strstr (run.err, "prokit: request to 'holder' on channel 'hold': "));
+        assert_non_null (strstr (run.err, "(PROKIT_ECANCELED)"));
+        assert_int_equal (s_cancelled (f, (long long) i + 1), (long long) i + 1);
+    }
+}
+
 static void
 test_stats_and_ping (void **state)
 {
@@ -789,6 +920,8 @@ test_stats_and_ping (void **state)
     assert_true (json_object_get_int64 (field) > 0);
     assert_true (json_object_object_get_ex (counters, "back_pressure", &field));
     assert_true (json_object_object_get_ex (counters, "limited", &field));
+    assert_true (json_object_object_get_ex (counters, "cancelled", &field));
+    assert_true (json_object_object_get_ex (counters, "late", &field));
     json_object_put (counters);
     const char *ping[] = { "-e", f->endpoint, "ping", NULL };
     run = s_run (NULL, ping);
@@ -850,7 +983,15 @@ test_exit_codes (void **state)
         { 5, { "-e", f->endpoint, "serve", "taken" } },                    //  name taken
         { 5, { "-e", f->endpoint, "serve", "--service", "taken", "x" } },  //  a window's name
         { 4, { "-e", f->endpoint, "serve", "--timeout", "200", "idle" } }, //  nothing served
-        { 2, { NULL } },                                                   //  no command
+        { 2, { "-e", f->endpoint, "send", "--progress", "taken", "1" } },  //  request's only
+        { 2, { "-e", f->endpoint, "broadcast", "--progress", "1" } },
+        { 2, { "-e", f->endpoint, "request", "@main", "1", "--progress" } }, //  goes first
+        { 2, { "-e", f->endpoint, "serve", "--progress-steps", "0", "x" } },
+        { 2, { "-e", f->endpoint, "serve", "--progress-steps", "many", "x" } },
+        { 2, { "-e", f->endpoint, "listen", "--progress-steps", "3", "x" } }, //  serve's only
+        { 4,
+          { "-e", f->endpoint, "-t", "300", "--raw", "request", "--progress", "@main", "defer" } },
+        { 2, { NULL } }, //  no command
         { 0, { "--version" } },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
@@ -911,6 +1052,10 @@ test_help (void **state)
     const char *serve[] = { "serve", "--help", NULL };
     run = s_run (NULL, serve);
     assert_non_null (strstr (run->out, "--service POOL"));
+    assert_non_null (strstr (run->out, "--progress-steps N"));
+    run = s_run (NULL, request);
+    assert_non_null (strstr (run->out, "--progress"));
+    assert_non_null (strstr (run->out, "130 for Ctrl-C"));
 }
 
 int
@@ -930,6 +1075,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_bad_channel_names, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_serve_pool, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_serve_pool_names, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_progress, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_request_interrupted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_stats_and_ping, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_exit_codes, s_setup, s_teardown),
         cmocka_unit_test (test_help),

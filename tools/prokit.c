@@ -2,7 +2,9 @@
     as a window and lists windows, pings, sends requests and messages,
     listens, serves requests (as a member of a worker pool, if asked), and
     prints the router's counters. Requests, messages, listening and serving
-    go on the default channel, or on named ones with --channel.
+    go on the default channel, or on named ones with --channel; a request
+    may print its handler's progress updates (--progress), and Ctrl-C
+    cancels it.
     Payloads are JSON on the command line or stdin, carried as MessagePack,
     and printed as JSON.
     docs/CLI.md is its manual; `prokit --help` and `prokit COMMAND --help`
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_json.h"
@@ -27,7 +30,10 @@ enum {
     EXIT_NOT_FOUND = 3,
     EXIT_TIMEOUT = 4,
     EXIT_REFUSED = 5,
-    EXIT_CONNECTION = 6
+    EXIT_CONNECTION = 6,
+    //  A request cancelled by SIGINT or SIGTERM: 128 + the signal's number,
+    //  as a shell reports a command the signal ended (130 for Ctrl-C).
+    EXIT_SIGNAL_BASE = 128
 };
 
 #define STDIN_MAX (64u * 1024 * 1024)
@@ -41,9 +47,28 @@ typedef struct {
     char default_name[PROKIT_NAME_MAX + 1];
 } cli_t;
 
-//  The listening (or serving) window, for the signal handler to stop: the
-//  only global.
-static prokit_window_t *volatile s_listening;
+//  The window a signal stops (listen, serve, request), and the signal that
+//  came (0: none): the only globals.
+static prokit_window_t *volatile s_stoppable;
+static volatile sig_atomic_t s_signalled;
+
+static void
+s_on_stop_signal (int signum)
+{
+    s_signalled = signum;
+    prokit_window_stop (s_stoppable); //  safe in a signal handler
+}
+
+//  SIGINT and SIGTERM call s_on_stop_signal() (CATCH true) or are back to
+//  their default (false).
+static void
+s_catch_stop_signals (bool catch)
+{
+    struct sigaction action = { .sa_handler = catch ? s_on_stop_signal : SIG_DFL };
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+}
 
 static int
 s_exit_code (int error)
@@ -149,7 +174,7 @@ static const struct {
       "Ask the router for a PONG without joining (no name is claimed, nobody sees a\n"
       "window come and go) and print {\"endpoint\": ..., \"rtt_ms\": ...}. CURVE keys come\n"
       "from PROKIT_CURVE_CERT and PROKIT_CURVE_SERVER_KEY.\n" },
-    { "request", "request [--channel C] TARGET [PAYLOAD|-]",
+    { "request", "request [--channel C] [--progress] TARGET [PAYLOAD|-]",
       "Send a request to TARGET and print the reply as JSON.\n\n"
       "  TARGET @main  the main process\n"
       "  TARGET main   the WINDOW called \"main\" (the seed's first window), not the main\n"
@@ -161,7 +186,13 @@ static const struct {
       "{\"error\": \"PROKIT_EHANDLER\", \"code\": -7, \"app_code\": N, \"text\": ...} (exit "
       "5).\n\n"
       "  --channel C   make the request on channel C (the default channel without it);\n"
-      "                a target with no handler for C answers PROKIT_ENOHANDLER (exit 5)\n" },
+      "                a target with no handler for C answers PROKIT_ENOHANDLER (exit 5)\n"
+      "  --progress    print the handler's progress updates as they come, before the\n"
+      "                reply, one JSON line each (even with --raw), flushed at once:\n"
+      "                  {\"kind\": \"progress\", \"payload\": ...}\n"
+      "                the reply follows, printed as without --progress\n\n"
+      "SIGINT (Ctrl-C) or SIGTERM while waiting cancels the request (the handler is\n"
+      "told) and exits 128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM.\n" },
     { "send", "send [--channel C] TARGET [PAYLOAD|-]",
       "Send a one-way message to the window TARGET (a window name; main takes requests\n"
       "only: use request @main). The router's verdict is awaited, so an unknown window\n"
@@ -193,7 +224,7 @@ static const struct {
       "connection is noted on stderr; the window rejoins when main is back.\n" },
     { "serve",
       "serve [--service POOL] [--channel C]... [--count N] [--timeout MS] [--reply PAYLOAD] "
-      "NAME",
+      "[--progress-steps N] NAME",
       "Join as window NAME (instead of -n), serving the worker pool POOL if given, and\n"
       "answer requests until stopped. A request to POOL goes to one of its windows (the\n"
       "one with the fewest requests in flight, then each in turn), and its answer comes\n"
@@ -212,13 +243,16 @@ static const struct {
       "  -t, --timeout MS    end after MS ms: exit 4 if fewer than N (without --count:\n"
       "                      none) were served, else 0\n"
       "  -r, --reply PAYLOAD the answer to every request (JSON, or a plain string with\n"
-      "                      --raw) instead of an echo\n\n"
+      "                      --raw) instead of an echo\n"
+      "      --progress-steps N  send N progress updates, the strings \"1/N\" to \"N/N\",\n"
+      "                      before each answer (request --progress prints them)\n\n"
       "Also ends on SIGINT or SIGTERM, or when main closes the window (exit 0). A lost\n"
       "connection is noted on stderr; the window rejoins (and serves POOL again) when\n"
       "main is back. The other commands never join a pool, whatever the environment.\n" },
     { "stats", "stats",
       "Print the router's counters as a JSON object (received, routed, errors_sent, garbage,\n"
-      "malformed, too_big, unroutable, back_pressure, control_lost, windows, limited).\n" },
+      "malformed, too_big, unroutable, back_pressure, control_lost, windows, limited,\n"
+      "cancelled, late).\n" },
 };
 
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
@@ -255,6 +289,7 @@ s_help (FILE *out)
              "  5  refused: name taken (a window's or a pool's), access denied, not allowed\n"
              "     (broadcast), or the receiver's handler failed or is missing\n"
              "  6  connection lost, or the endpoint cannot be used\n"
+             "  130, 143  a request cancelled by SIGINT (Ctrl-C) or SIGTERM (128 + signal)\n"
              "docs/CLI.md has the details.\n");
 }
 
@@ -500,10 +535,10 @@ s_stats (const cli_t *cli)
         printf ("{\"received\": %llu, \"routed\": %llu, \"errors_sent\": %llu, "
                 "\"garbage\": %llu, \"malformed\": %llu, \"too_big\": %llu, "
                 "\"unroutable\": %llu, \"back_pressure\": %llu, \"control_lost\": %llu, "
-                "\"windows\": %llu, \"limited\": %llu}\n",
+                "\"windows\": %llu, \"limited\": %llu, \"cancelled\": %llu, \"late\": %llu}\n",
                 stats.received, stats.routed, stats.errors_sent, stats.garbage, stats.malformed,
                 stats.too_big, stats.unroutable, stats.back_pressure, stats.control_lost,
-                stats.windows, stats.limited);
+                stats.windows, stats.limited, stats.cancelled, stats.late);
     else
         exit_code = s_fail (rc, "stats");
     prokit_window_destroy (&window);
@@ -566,9 +601,101 @@ s_request_failed (const char *target, const char *channel, int rc, const prokit_
     return s_exit_code (rc);
 }
 
-//  CHANNEL: NULL for the default one.
+//  A request in flight: what its callbacks need, and how it ended.
+typedef struct {
+    const cli_t *cli;
+    prokit_window_t *window; //  stopped once the outcome is in (NULL: not)
+    const char *target;
+    const char *channel; //  NULL: the default one
+    bool done;           //  the outcome is in, and said
+    int exit_code;       //  the outcome's
+    int signum;          //  the signal that cancelled it (0: none)
+    bool expired;        //  cancelled for want of an outcome after its deadline
+    bool quiet;          //  failed by the window's destruction: said by the caller
+} asking_t;
+
+//  --progress: a handler's progress update, as one JSON line (JSON even
+//  with --raw, as listen's lines are), flushed at once.
+static void
+s_on_progress (const prokit_payload_t *progress, void *arg)
+{
+    (void) arg;
+    char *text = s_json ("request: progress", progress);
+    printf ("{\"kind\": \"progress\", \"payload\": %s}\n", text ? text : "null");
+    fflush (stdout);
+    free (text);
+}
+
+//  The outcome: the reply on stdout, or the failure on stderr.
+static void
+s_on_reply (prokit_reply_t *reply, void *arg)
+{
+    asking_t *asking = (asking_t *) arg;
+    int rc = prokit_reply_status (reply);
+    asking->done = true;
+    if (asking->quiet)
+        return;
+    if (rc == PROKIT_OK)
+        asking->exit_code = s_print_reply (asking->cli, "request", prokit_reply_payload (reply));
+    else if (rc == PROKIT_ECANCELED && asking->expired) //  its timeout, as without cancelling
+        asking->exit_code =
+            s_request_failed (asking->target, asking->channel, PROKIT_ETIMEDOUT, NULL);
+    else if (rc == PROKIT_ECANCELED && asking->signum) {
+        s_request_failed (asking->target, asking->channel, rc, reply);
+        asking->exit_code = EXIT_SIGNAL_BASE + asking->signum;
+    }
+    else
+        asking->exit_code = s_request_failed (asking->target, asking->channel, rc, reply);
+    if (asking->window)
+        prokit_window_stop (asking->window);
+}
+
+static long long
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (long long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  How long past the request's timeout the loop waits for the library's own
+//  PROKIT_ETIMEDOUT (which comes at the timeout: this is a safety net).
+#define REQUEST_GRACE_MS 1000
+
+//  Dispatch until the outcome of request ID: its callback ends the run. A
+//  SIGINT or SIGTERM cancels it (the callback says so, now).
+static void
+s_await (asking_t *asking, uint64_t id, int timeout_ms)
+{
+    long long deadline = s_now_ms () + timeout_ms + REQUEST_GRACE_MS;
+    while (!asking->done) {
+        if (s_signalled) {
+            asking->signum = s_signalled;
+            prokit_window_cancel (asking->window, id); //  the callback runs before it returns
+            break;
+        }
+        long long left = deadline - s_now_ms ();
+        if (left <= 0) {
+            asking->expired = true;
+            prokit_window_cancel (asking->window, id);
+            break;
+        }
+        int rc = prokit_window_run (asking->window, (int) left);
+        if (rc != PROKIT_OK && rc != PROKIT_ETIMEDOUT && !asking->done) {
+            //  Main closed the window (or the run failed): the request ends
+            //  with the window, said here rather than as its destruction.
+            asking->quiet = true;
+            asking->exit_code = s_request_failed (asking->target, asking->channel, rc, NULL);
+            break;
+        }
+    }
+}
+
+//  CHANNEL: NULL for the default one. PROGRESS: print the handler's
+//  progress updates before the reply.
 static int
-s_request (const cli_t *cli, const char *target, const char *channel, const char *arg)
+s_request (const cli_t *cli, const char *target, const char *channel, bool progress,
+           const char *arg)
 {
     int exit_code = s_check_target ("request", target);
     if (exit_code != EXIT_OK)
@@ -581,17 +708,27 @@ s_request (const cli_t *cli, const char *target, const char *channel, const char
         prokit_payload_destroy (&payload);
         return exit_code;
     }
-    prokit_reply_t *reply = NULL;
-    int rc =
-        prokit_window_request_wait_on (window, target, channel, &payload, cli->timeout_ms, &reply);
+    asking_t asking = { cli, window, target, channel, false, EXIT_OK, 0, false, false };
+    prokit_request_opts_t opts;
+    prokit_request_opts_init (&opts);
+    opts.channel = channel;
+    opts.timeout_ms = cli->timeout_ms;
+    opts.progress = progress ? s_on_progress : NULL;
+    s_stoppable = window;
+    s_catch_stop_signals (true); //  from here on, Ctrl-C cancels the request
+    uint64_t id = 0;
+    int rc = prokit_window_request_with (window, target, &payload, &opts, s_on_reply, &asking, &id);
     prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     if (rc == PROKIT_OK)
-        exit_code = s_print_reply (cli, "request", prokit_reply_payload (reply));
+        s_await (&asking, id, cli->timeout_ms);
     else
-        exit_code = s_request_failed (target, channel, rc, reply);
-    prokit_reply_destroy (&reply);
+        asking.exit_code = s_request_failed (target, channel, rc, NULL);
+    asking.window = NULL;
+    asking.quiet = true; //  an outcome still to come is the window's destruction
+    s_catch_stop_signals (false);
+    s_stoppable = NULL;
     prokit_window_destroy (&window);
-    return exit_code;
+    return asking.exit_code;
 }
 
 typedef struct {
@@ -688,6 +825,7 @@ typedef struct {
     long received;
     prokit_payload_t *reply; //  the answer to requests (NULL: listen nil, serve an echo)
     bool echo;               //  serve: answer with the request's payload
+    long progress_steps;     //  serve --progress-steps: updates before each answer
 } listener_t;
 
 //  CHANNEL "" (the default one) adds no field: those lines are as they
@@ -721,12 +859,33 @@ s_on_message (const prokit_message_t *message, void *arg)
                    prokit_message_payload (message));
 }
 
+//  serve --progress-steps N: the updates "1/N" to "N/N" before the answer.
+//  The first that cannot be sent ends them (a requester that cancelled, a
+//  full queue: said on stderr); the answer goes all the same.
+static void
+s_send_progress (const listener_t *listener, prokit_request_t *request)
+{
+    long steps = listener->progress_steps;
+    for (long i = 1; i <= steps; i++) {
+        prokit_payload_t *step = prokit_payload_new_printf ("%ld/%ld", i, steps);
+        int rc = step ? prokit_request_progress (request, &step) : PROKIT_ENOMEM;
+        prokit_payload_destroy (&step); //  not sent: still ours (NULL-safe)
+        if (rc != PROKIT_OK) {
+            if (rc != PROKIT_ECANCELED)
+                fprintf (stderr, "prokit: %s: progress %ld/%ld not sent: %s (%s)\n",
+                         listener->command, i, steps, prokit_strerror (rc), prokit_error_name (rc));
+            return;
+        }
+    }
+}
+
 static prokit_payload_t *
 s_on_request (prokit_request_t *request, void *arg)
 {
     listener_t *listener = (listener_t *) arg;
     s_print_event (listener, "request", prokit_request_sender (request),
                    prokit_request_channel (request), prokit_request_payload (request));
+    s_send_progress (listener, request);
     if (listener->reply)
         return prokit_payload_dup (listener->reply);
     if (listener->echo) {
@@ -775,13 +934,6 @@ s_on_connection (prokit_connection_event_t event, int code, const char *text, vo
                  prokit_strerror (code), prokit_error_name (code), text);
 }
 
-static void
-s_on_stop_signal (int signum)
-{
-    (void) signum;
-    prokit_window_stop (s_listening); //  safe in a signal handler
-}
-
 typedef struct {
     const char *command; //  "listen" or "serve"
     long count;
@@ -792,10 +944,12 @@ typedef struct {
     const char *name;
     const char **channels; //  --channel's, each once (malloc'ed; the names are argv's)
     size_t channel_count;
+    long progress_steps; //  serve --progress-steps (0: none)
 } listen_args_t;
 
 //  The options of listen or serve (ARGV[0]), after the command: the same
-//  but for --presence (listen only) and --service (serve only).
+//  but for --presence (listen only), --service and --progress-steps (serve
+//  only).
 static int
 s_listen_args (int argc, char *argv[], listen_args_t *args)
 {
@@ -806,16 +960,19 @@ s_listen_args (int argc, char *argv[], listen_args_t *args)
                                                     { "channel", required_argument, NULL, 'C' },
                                                     { "help", no_argument, NULL, 'h' },
                                                     { NULL, 0, NULL, 0 } };
-    static const struct option serve_options[] = { { "count", required_argument, NULL, 'c' },
-                                                   { "timeout", required_argument, NULL, 't' },
-                                                   { "reply", required_argument, NULL, 'r' },
-                                                   { "service", required_argument, NULL, 's' },
-                                                   { "channel", required_argument, NULL, 'C' },
-                                                   { "help", no_argument, NULL, 'h' },
-                                                   { NULL, 0, NULL, 0 } };
+    static const struct option serve_options[] = {
+        { "count", required_argument, NULL, 'c' },
+        { "timeout", required_argument, NULL, 't' },
+        { "reply", required_argument, NULL, 'r' },
+        { "service", required_argument, NULL, 's' },
+        { "channel", required_argument, NULL, 'C' },
+        { "progress-steps", required_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
     const char *command = argv[0];
     bool serve = strcmp (command, "serve") == 0;
-    *args = (listen_args_t){ command, 0, -1, false, NULL, NULL, NULL, NULL, 0 };
+    *args = (listen_args_t){ command, 0, -1, false, NULL, NULL, NULL, NULL, 0, 0 };
     //  No more channels than arguments.
     args->channels = (const char **) calloc ((size_t) argc, sizeof (const char *));
     if (!args->channels)
@@ -838,6 +995,10 @@ s_listen_args (int argc, char *argv[], listen_args_t *args)
             break;
         case 'r': args->reply = optarg; break;
         case 'p': args->presence = true; break;
+        case 'P':
+            if (!s_positive (optarg, LONG_MAX, &args->progress_steps))
+                return s_usage_error (command, "--progress-steps needs a positive number");
+            break;
         case 's': {
             if (!s_name_valid (optarg)) {
                 char *quoted = cli_json_quote (optarg);
@@ -936,7 +1097,7 @@ s_listen (const cli_t *cli, int argc, char *argv[])
         return exit_code;
     }
     bool serve = strcmp (args.command, "serve") == 0;
-    listener_t listener = { args.command, NULL, args.count, 0, NULL, serve };
+    listener_t listener = { args.command, NULL, args.count, 0, NULL, serve, args.progress_steps };
     if (args.reply) {
         char what[64];
         snprintf (what, sizeof (what), "%s: --reply", args.command);
@@ -954,11 +1115,11 @@ s_listen (const cli_t *cli, int argc, char *argv[])
         free (args.channels);
         return exit_code;
     }
-    listener.window = s_listening = window;
+    listener.window = s_stoppable = window;
     exit_code = s_listen_register (&args, &listener);
     free (args.channels);
     if (exit_code != EXIT_OK) {
-        s_listening = NULL;
+        s_stoppable = NULL;
         prokit_window_destroy (&window);
         prokit_payload_destroy (&listener.reply);
         return exit_code;
@@ -966,14 +1127,10 @@ s_listen (const cli_t *cli, int argc, char *argv[])
     prokit_window_on_connection (window, s_on_connection, &listener);
     if (args.presence)
         prokit_window_on_presence (window, s_on_presence, NULL);
-    struct sigaction action = { .sa_handler = s_on_stop_signal };
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
+    s_catch_stop_signals (true);
     int rc = prokit_window_run (window, args.timeout_ms);
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
-    s_listening = NULL;
+    s_catch_stop_signals (false);
+    s_stoppable = NULL;
     prokit_window_destroy (&window);
     prokit_payload_destroy (&listener.reply);
     return s_listen_end (&args, &listener, rc);
@@ -990,16 +1147,20 @@ s_misplaced_option (int rest, char *args[])
 }
 
 //  The options of request, send and broadcast (ARGV[0] is the command):
-//  --channel, before the arguments. '+': they end at the first argument,
-//  so that a payload such as -1 is never read as an option. Stores the
-//  channel (NULL: the default one) and the index of the first argument.
+//  --channel, and request's --progress, before the arguments. '+': they
+//  end at the first argument, so that a payload such as -1 is never read
+//  as an option. Stores the channel (NULL: the default one), whether
+//  --progress was given, and the index of the first argument.
 static int
-s_channel_args (int argc, char *argv[], const char **channel, int *first)
+s_channel_args (int argc, char *argv[], const char **channel, bool *progress, int *first)
 {
     static const struct option options[] = { { "channel", required_argument, NULL, 'C' },
+                                             { "progress", no_argument, NULL, 'P' },
                                              { NULL, 0, NULL, 0 } };
     const char *command = argv[0];
+    bool request = strcmp (command, "request") == 0;
     *channel = NULL;
+    *progress = false;
     int option;
     optind = 0; //  0, not 1: glibc's getopt starts afresh on a new vector
     opterr = 0;
@@ -1015,17 +1176,25 @@ s_channel_args (int argc, char *argv[], const char **channel, int *first)
             }
             *channel = optarg;
         }
+        else if (option == 'P' && request)
+            *progress = true;
+        else if (option == 'P') {
+            snprintf (what, sizeof (what), "%s: --progress is request's only (a %s has no reply)",
+                      command, command);
+            return s_usage_error (command, what);
+        }
         else if (option == ':')
             return s_option_error (command, argv, option);
         else { //  most likely a global option after the command
+            const char *own = request ? "--channel and --progress" : "--channel";
             if (optopt)
                 snprintf (what, sizeof (what),
-                          "%s: unknown option '-%c' (options other than --channel go before %s)",
-                          command, optopt, command);
+                          "%s: unknown option '-%c' (options other than %s go before %s)", command,
+                          optopt, own, command);
             else
                 snprintf (what, sizeof (what),
-                          "%s: unknown option '%.64s' (options other than --channel go before %s)",
-                          command, argv[optind - 1], command);
+                          "%s: unknown option '%.64s' (options other than %s go before %s)",
+                          command, argv[optind - 1], own, command);
             return s_usage_error (command, what);
         }
     }
@@ -1039,8 +1208,9 @@ s_channel_command (const cli_t *cli, int rest, char *args[])
 {
     const char *command = args[0];
     const char *channel = NULL;
+    bool progress = false;
     int first = 1;
-    int exit_code = s_channel_args (rest, args, &channel, &first);
+    int exit_code = s_channel_args (rest, args, &channel, &progress, &first);
     if (exit_code != EXIT_OK)
         return exit_code;
     int count = rest - first; //  the arguments after the options
@@ -1051,7 +1221,7 @@ s_channel_command (const cli_t *cli, int rest, char *args[])
         return EXIT_REFUSED;
     }
     if (strcmp (command, "request") == 0 && (count == 1 || count == 2))
-        return s_request (cli, operands[0], channel, count == 2 ? operands[1] : NULL);
+        return s_request (cli, operands[0], channel, progress, count == 2 ? operands[1] : NULL);
     if (strcmp (command, "send") == 0 && (count == 1 || count == 2))
         return s_send (cli, operands[0], channel, count == 2 ? operands[1] : NULL);
     if (!s_misplaced_option (count + 1, operands - 1))
