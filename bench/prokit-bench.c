@@ -8,7 +8,9 @@
                               only when a message is lost or mismatched
     prokit-bench --json       print the results as JSON instead of a table
     prokit-bench --only NAME  run one scenario: rtt, w2w, pipe, send, bcast,
-                              bcast100, slow, many, many10k (10,000
+                              bcast100, slow, many, channel (a named
+                              channel against the default one), pool (4
+                              workers against 1), many10k (10,000
                               windows joined to a main and to a broker,
                               a few minutes: not in the full run)
     prokit-bench --only many10k --scale N
@@ -93,6 +95,7 @@ typedef struct counts {
     int scale;           //  windows joined at once in the many10k scenario
     int scale_per_child; //  at most this many in one child process
     int scale_idle_ms;   //  the router's process's CPU measured over this long
+    int pool_n;          //  requests per round to a pool (64 in flight)
 } counts_t;
 
 static const counts_t s_full = { .rtt_small = 4000,
@@ -113,7 +116,8 @@ static const counts_t s_full = { .rtt_small = 4000,
                                  .slow_pause_ms = 2000,
                                  .scale = 10000,
                                  .scale_per_child = 1000,
-                                 .scale_idle_ms = 2000 };
+                                 .scale_idle_ms = 2000,
+                                 .pool_n = 2000 };
 static const counts_t s_smoke = { .rtt_small = 40,
                                   .rtt_64k = 20,
                                   .rtt_1m = 6,
@@ -132,7 +136,8 @@ static const counts_t s_smoke = { .rtt_small = 40,
                                   .slow_pause_ms = 200,
                                   .scale = 60,
                                   .scale_per_child = 30,
-                                  .scale_idle_ms = 200 };
+                                  .scale_idle_ms = 200,
+                                  .pool_n = 100 };
 
 static counts_t C;
 static char s_notes[1024]; //  said after the table: what the run could not do
@@ -457,6 +462,33 @@ add_growth (const char *figure, double raw, double prokit, int n, double limit)
     format_value (row->ratio, sizeof (row->ratio), prokit, "×");
     snprintf (row->target, sizeof (row->target), "≤ %.2f× (%d vs 1)", limit, n);
     row->met = !isnan (prokit) && prokit <= limit;
+    return row;
+}
+
+//  A figure of prokit against prokit (no raw counterpart): VALUE against
+//  BASE in the same run, both in the prokit column, their ratio, and the
+//  target LIMIT on it (if > 0): "≤" (LOWER) or "≥" LIMIT× WHAT (the base).
+static row_t *
+add_versus (const char *figure, double value, double base, const char *unit, bool lower,
+            double limit, const char *what)
+{
+    row_t *row = add_row (figure);
+    row->prokit_value = value;
+    snprintf (row->raw, sizeof (row->raw), "—");
+    snprintf (row->unit, sizeof (row->unit), "%s", unit);
+    char value_text[40], base_text[40];
+    format_value (value_text, sizeof (value_text), value, unit);
+    format_value (base_text, sizeof (base_text), base, unit);
+    snprintf (row->prokit, sizeof (row->prokit), "%s vs %s", value_text, base_text);
+    row->ratio_value = value / base;
+    if (isnan (row->ratio_value) || isinf (row->ratio_value))
+        snprintf (row->ratio, sizeof (row->ratio), "n/a");
+    else
+        snprintf (row->ratio, sizeof (row->ratio), "%.2f×", row->ratio_value);
+    if (limit > 0) {
+        snprintf (row->target, sizeof (row->target), "%s %.2f× %s", lower ? "≤" : "≥", limit, what);
+        row->met = lower ? row->ratio_value <= limit : row->ratio_value >= limit;
+    }
     return row;
 }
 
@@ -785,6 +817,8 @@ pk_server_open (pk_server_t *self, const char *transport, const char *broker, bo
     snprintf (self->endpoint, sizeof (self->endpoint), "%s",
               broker ? broker : prokit_main_endpoint (self->main));
     prokit_main_on_request (self->main, echo_handler, NULL);
+    //  The same echo on a named channel (scenario channel).
+    prokit_main_handle (self->main, "echo", echo_handler, NULL);
     prokit_main_on_presence (self->main, count_presence, &self->windows);
     prokit_main_on_undelivered (self->main, count_undelivered, &self->undelivered);
     if (threaded) {
@@ -831,12 +865,14 @@ pk_main_dispatch_until (prokit_main_t *main, bool (*predicate) (void *), void *a
     return true;
 }
 
+//  A window NAME joined to ENDPOINT, serving the pool SERVICE (NULL: none).
 static prokit_window_t *
-pk_window (const char *name, const char *endpoint)
+pk_window_serving (const char *name, const char *endpoint, const char *service)
 {
     prokit_window_opts_t opts;
     prokit_window_opts_init (&opts);
     opts.endpoint = endpoint;
+    opts.service = service;
     opts.join_timeout_ms = 10000;
     opts.request_timeout_ms = REQUEST_TIMEOUT_MS;
     int error = 0;
@@ -846,16 +882,25 @@ pk_window (const char *name, const char *endpoint)
     return window;
 }
 
-//  One prokit round trip: a request of SIZE payload bytes to TARGET, which
-//  echoes it. Returns the RTT in µs, or -1.
+static prokit_window_t *
+pk_window (const char *name, const char *endpoint)
+{
+    return pk_window_serving (name, endpoint, NULL);
+}
+
+//  One prokit round trip: a request of SIZE payload bytes to TARGET on
+//  CHANNEL (NULL: the default one), which echoes it. Returns the RTT in
+//  µs, or -1.
 static double
-pk_round_trip (prokit_window_t *window, const char *target, uint8_t *buf, size_t size, uint64_t seq)
+pk_round_trip_on (prokit_window_t *window, const char *target, const char *channel, uint8_t *buf,
+                  size_t size, uint64_t seq)
 {
     fill (buf, size, seq);
     int64_t start = now_ns ();
     prokit_payload_t *payload = prokit_payload_new_bytes (buf, size);
     prokit_reply_t *reply = NULL;
-    int rc = prokit_window_request_wait (window, target, &payload, REQUEST_TIMEOUT_MS, &reply);
+    int rc = prokit_window_request_wait_on (window, target, channel, &payload, REQUEST_TIMEOUT_MS,
+                                            &reply);
     double rtt = (double) (now_ns () - start) / 1000.0;
     prokit_payload_destroy (&payload); //  not sent: still ours (NULL-safe)
     bool ok = rc == PROKIT_OK;
@@ -869,6 +914,12 @@ pk_round_trip (prokit_window_t *window, const char *target, uint8_t *buf, size_t
               reply ? prokit_reply_error (reply) : "");
     prokit_reply_destroy (&reply);
     return ok ? rtt : -1;
+}
+
+static double
+pk_round_trip (prokit_window_t *window, const char *target, uint8_t *buf, size_t size, uint64_t seq)
+{
+    return pk_round_trip_on (window, target, NULL, buf, size, seq);
 }
 
 //  A window running prokit_window_run() on a thread of its own.
@@ -1163,6 +1214,8 @@ typedef struct pipe_worker {
     const char *endpoint;
     void *dealer;            //  raw
     prokit_window_t *window; //  prokit
+    const char *target;      //  prokit: whom to ask (NULL: main)
+    const char *channel;     //  prokit: on which channel (NULL: the default one)
     int n, depth;
     long long done, failed;
     int64_t start_ns, end_ns;
@@ -1244,8 +1297,9 @@ pk_pipe_thread (void *arg)
         while (sent - self->done - self->failed < self->depth && sent < self->n) {
             if (!payload)
                 payload = prokit_payload_new_bytes (s_pipe_body, sizeof (s_pipe_body));
-            int rc = prokit_window_request (self->window, PROKIT_MAIN, &payload, REQUEST_TIMEOUT_MS,
-                                            pk_pipe_reply, self);
+            int rc = prokit_window_request_on (
+                self->window, self->target ? self->target : PROKIT_MAIN, self->channel, &payload,
+                REQUEST_TIMEOUT_MS, pk_pipe_reply, self);
             if (rc == PROKIT_EAGAIN)
                 break;
             if (rc != PROKIT_OK) {
@@ -1371,6 +1425,146 @@ bench_pipe (void)
         pk_server_stop (&pk_server);
         raw_server_stop (&raw_server);
     }
+}
+
+//  --- scenario: a named channel against the default one --------------------------
+
+//  16 B round trips window -> main, on channel "echo" and on the default
+//  channel, alternating blocks against the same main: what naming a
+//  channel costs.
+static void
+bench_channel (uint8_t *buf)
+{
+    pk_server_t pk_server;
+    if (pk_server_start (&pk_server, "ipc", true) != 0)
+        return;
+    prokit_window_t *window = pk_window ("bench", pk_server.endpoint);
+    if (window) {
+        static const char *channels[2] = { NULL, "echo" };
+        int n = C.rtt_small, rounds = C.rtt_rounds < 1 ? 1 : C.rtt_rounds;
+        samples_t samples[2];
+        uint64_t seq = 0;
+        for (int c = 0; c < 2; c++) {
+            samples_init (&samples[c], n);
+            for (int i = 0; i < C.warmup; i++)
+                if (pk_round_trip_on (window, PROKIT_MAIN, channels[c], buf, 16, ++seq) < 0)
+                    samples[c].failed++;
+        }
+        for (int round = 0; round < rounds; round++) {
+            int block = n / rounds + (round < n % rounds ? 1 : 0);
+            for (int side = 0; side < 2; side++) {
+                int c = round % 2 == 0 ? side : 1 - side;
+                for (int i = 0; i < block; i++)
+                    samples_add (&samples[c], pk_round_trip_on (window, PROKIT_MAIN, channels[c],
+                                                                buf, 16, ++seq));
+            }
+        }
+        for (int c = 0; c < 2; c++) {
+            if (samples[c].failed)
+                bad ("channel: %d of %d round trips on the %s channel failed or mismatched",
+                     samples[c].failed, n + C.warmup, c ? "named" : "default");
+            samples_sort (&samples[c]);
+        }
+        double plain = percentile (samples[0].values, samples[0].count, 0.5);
+        double named = percentile (samples[1].values, samples[1].count, 0.5);
+        add_versus ("window→main RTT p50, 16 B, ipc: named channel vs default channel", named,
+                    plain, "us", true, 1.05, "default");
+        add_versus ("window→main RTT p99, 16 B, ipc: named channel vs default channel",
+                    percentile (samples[1].values, samples[1].count, 0.99),
+                    percentile (samples[0].values, samples[0].count, 0.99), "us", true, 0, "");
+        note ("channel: p50 named %.1f µs, default %.1f µs (%d samples each)", named, plain, n);
+        for (int c = 0; c < 2; c++)
+            samples_free (&samples[c]);
+    }
+    else
+        bad ("channel: could not connect");
+    prokit_window_destroy (&window);
+    pk_server_stop (&pk_server);
+}
+
+//  --- scenario: a pool of workers that wait -------------------------------------
+
+#define POOL_DEPTH 64     //  requests in flight from the one client
+#define POOL_WORKERS 4    //  in the big pool; the small one has 1
+#define POOL_WAIT_US 1000 //  each request's wait in its worker's handler
+
+//  A worker's handler: waits 1 ms (a disk, a GPU, another service: not
+//  this CPU), then echoes.
+static prokit_payload_t *
+pool_handler (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    struct timespec wait = { 0, POOL_WAIT_US * 1000L };
+    nanosleep (&wait, NULL);
+    return prokit_request_take_payload (request);
+}
+
+//  Requests/s from one window keeping POOL_DEPTH in flight to POOL on the
+//  channel "job".
+static double
+pool_round (const char *endpoint, const char *pool)
+{
+    atomic_int go = 1;
+    pipe_worker_t client = { .go = &go,
+                             .window = pk_window ("client", endpoint),
+                             .target = pool,
+                             .channel = "job",
+                             .n = C.pool_n,
+                             .depth = POOL_DEPTH };
+    if (!client.window)
+        return NAN;
+    pk_pipe_thread (&client);
+    prokit_window_destroy (&client.window);
+    if (client.failed)
+        bad ("pool '%s': %lld of %lld requests failed or mismatched", pool, client.failed,
+             client.done + client.failed);
+    return (double) client.done / ((double) (client.end_ns - client.start_ns) / 1e9);
+}
+
+//  Throughput of a pool of POOL_WORKERS workers against a pool of one,
+//  every worker a window on a thread of its own, both pools joined to the
+//  same main for the whole scenario; rounds alternate between them.
+static void
+bench_pool (void)
+{
+    pk_server_t pk_server;
+    if (pk_server_start (&pk_server, "ipc", true) != 0)
+        return;
+    pk_runner_t workers[POOL_WORKERS + 1];
+    memset (workers, 0, sizeof (workers));
+    bool ok = true;
+    for (int i = 0; i < POOL_WORKERS + 1 && ok; i++) {
+        char name[16];
+        snprintf (name, sizeof (name), "worker%d", i);
+        workers[i].window =
+            pk_window_serving (name, pk_server.endpoint, i < POOL_WORKERS ? "four" : "one");
+        ok = workers[i].window &&
+             prokit_window_handle (workers[i].window, "job", pool_handler, NULL) == PROKIT_OK &&
+             pk_runner_start (&workers[i]) == 0;
+    }
+    if (ok) {
+        double one[16], four[16];
+        int rounds = C.rounds;
+        for (int r = 0; r < rounds; r++) {
+            bool one_first = r % 2 == 0;
+            double first = pool_round (pk_server.endpoint, one_first ? "one" : "four");
+            double second = pool_round (pk_server.endpoint, one_first ? "four" : "one");
+            one[r] = one_first ? first : second;
+            four[r] = one_first ? second : first;
+        }
+        double one_rate = median (one, rounds), four_rate = median (four, rounds);
+        char figure[160];
+        snprintf (figure, sizeof (figure),
+                  "pool requests/s, %d in flight, handler waits 1 ms: %d workers vs 1 worker",
+                  POOL_DEPTH, POOL_WORKERS);
+        add_versus (figure, four_rate, one_rate, "/s", false, 3.5, "1 worker");
+        note ("pool: %d workers %.0f/s, 1 worker %.0f/s", POOL_WORKERS, four_rate, one_rate);
+    }
+    else
+        bad ("pool: the workers could not join");
+    for (int i = 0; i < POOL_WORKERS + 1; i++)
+        pk_runner_stop (&workers[i]);
+    pk_server_stop (&pk_server);
 }
 
 //  --- scenario: main -> window messages and broadcast --------------------------------
@@ -3111,8 +3305,8 @@ child_raw_windows (int n, const char *endpoint, int first, const char *channel)
 static bool
 scenario_known (const char *name)
 {
-    static const char *names[] = { "rtt",      "w2w",  "pipe", "send",   "bcast",
-                                   "bcast100", "slow", "many", "many10k" };
+    static const char *names[] = { "rtt",  "w2w",  "pipe",    "send", "bcast",  "bcast100",
+                                   "slow", "many", "channel", "pool", "many10k" };
     for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
         if (strcmp (name, names[i]) == 0)
             return true;
@@ -3123,7 +3317,8 @@ static void
 usage (void)
 {
     fprintf (stderr, "usage: prokit-bench [--smoke] [--json] [--only "
-                     "rtt|w2w|pipe|send|bcast|bcast100|slow|many|many10k] [--scale N]\n"
+                     "rtt|w2w|pipe|send|bcast|bcast100|slow|many|channel|pool|many10k] "
+                     "[--scale N]\n"
                      "       prokit-bench --profile rtt|pipe|send|bcast|bcast100 raw|prokit N\n");
 }
 
@@ -3307,6 +3502,10 @@ main (int argc, char *argv[])
         bench_slow ();
     if (want ("many"))
         bench_many (buf);
+    if (want ("channel"))
+        bench_channel (buf);
+    if (want ("pool"))
+        bench_pool ();
     if (want_by_name ("many10k"))
         bench_scale (buf);
     double seconds = (double) (now_ns () - start) / 1e9;
@@ -3329,7 +3528,9 @@ main (int argc, char *argv[])
                 "retried; 100 windows: 4 threads x 25 windows on both sides. RSS per window: "
                 "the\nmain process's VmRSS delta (router, main's registry, libzmq connection "
                 "state) with the windows in a\nchild process; raw: a ROUTER and an XPUB, a "
-                "DEALER and a SUB per window.\n");
+                "DEALER and a SUB per window.\nA row \"A vs B\" compares prokit with itself in the "
+                "same run (a named channel with the\ndefault one, 4 workers with 1): the ratio "
+                "is A / B.\n");
     }
     if (s_notes[0] && !json)
         printf ("\n%s", s_notes);
