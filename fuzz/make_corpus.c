@@ -353,7 +353,12 @@ s_body_seeds (void)
                             .version = 2,
                             .channel = true,
                             .credit = 100,
-                            .last = { "f8f0f12393c58f37", 7, 3 } };
+                            .last = { "f8f0f12393c58f37", 7, 3 },
+                            .channels = true,
+                            .service = "work",
+                            .progress = true,
+                            .cancel = true,
+                            .deadlines = true };
     n = proto_hello_encode (out, &hello);
     s_write_selected ("proto", "gen-hello-full", 3, out, n);
     proto_welcome_t welcome = { .max_payload = PROTO_DEFAULT_MAX_PAYLOAD,
@@ -361,7 +366,9 @@ s_body_seeds (void)
                                 .version = 2,
                                 .channel = "inproc://router.pub",
                                 .topic = "0123456789abcdef",
-                                .instance = "9d0e4c1a7b3f5e21" };
+                                .instance = "9d0e4c1a7b3f5e21",
+                                .channels = true,
+                                .deadlines = true };
     n = proto_welcome_encode (out, &welcome);
     s_write_selected ("proto", "gen-welcome-channel", 4, out, n);
     n = proto_error_encode (out, -11, "'work' is not keeping up: its queue is full", 0);
@@ -445,6 +452,19 @@ s_message_seeds (void)
     s_proto_seed ("gen-pong-v2", 1, &m);
     s_msg_v2 (&m, PROTO_SHOW, 0, "work", "", 0, false);
     s_proto_seed ("gen-show-v2", 0, &m);
+    //  Peer fields with a deadline and a named channel; progress, cancel.
+    s_msg_v2 (&m, PROTO_REQUEST, 4, "work!1500#resize", body, body_size, false);
+    s_proto_seed ("gen-request-deadline-channel", 0, &m);
+    s_msg_v1 (&m, PROTO_REQUEST, 4, "ui!30000#file:open", body, body_size);
+    s_proto_seed ("gen-request-deadline-channel-v1-to-client", 1, &m);
+    s_msg_v2 (&m, PROTO_BROADCAST, 8, "#news", body, body_size, false);
+    s_proto_seed ("gen-broadcast-channel", 0, &m);
+    s_msg_v2 (&m, PROTO_SEND, 0, "#news", body, body_size, false);
+    s_proto_seed ("gen-send-channel-on-pub", 2, &m);
+    s_msg_v2 (&m, PROTO_PROGRESS, 4, "ui", body, body_size, false);
+    s_proto_seed ("gen-progress", 0, &m);
+    s_msg_v2 (&m, PROTO_CANCEL, 4, "work", "", 0, false);
+    s_proto_seed ("gen-cancel", 0, &m);
     //  A body of 5000 bytes travels alone, and is over fuzz_proto.c's
     //  limit of 1024: ETOOBIG.
     memset (body, 'x', sizeof (body));
