@@ -147,6 +147,9 @@ struct client {
     zhashx_t *handlers;
     bool channels;  //  the router routes named channels (WELCOME "channels")
     bool deadlines; //  the router passes on deadlines (WELCOME "deadlines")
+    //  The router's clock less ours (WELCOME "clock"): a REQUEST's deadline
+    //  comes on the router's clock. 0 for the embedded main (one clock).
+    int64_t clock_offset;
     const client_events_t *events;
     void *owner;
     prokit_undelivered_fn *undelivered_fn; //  the application's
@@ -555,7 +558,7 @@ client_request (client_t *self, const char *target, const char *channel,
     pending->progress = progress;
     pending->progress_arg = progress_arg;
     char address[PROTO_ADDRESS_MAX + 1];
-    proto_address_ttl (address, target, s_ttl_for (self, timeout_ms), channel);
+    proto_address_deadline (address, target, s_ttl_for (self, timeout_ms), channel);
     uint64_t id = pending->id;
     rc = s_send (self, PROTO_REQUEST, pending->id, address, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
@@ -634,6 +637,8 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
         self->dealer_read++; //  the router counts whatever it sends, malformed or not
     if (got < 0)
         return -1;
+    if (item->deadline)
+        item->deadline -= self->clock_offset; //  the router's clock made ours
     uint8_t command = item->command;
     if (channel && command == PROTO_WELCOME) {
         item->command = INTERNAL_CHANNEL_WELCOME;
@@ -819,6 +824,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
     self->channels = welcome.channels;
     self->deadlines = welcome.deadlines;
+    self->clock_offset = welcome.clock_ms ? (int64_t) welcome.clock_ms - clock_mono_ms () : 0;
     if (welcome.account)
         s_account_start (&self->account);
     else
@@ -1497,8 +1503,8 @@ s_ask (client_t *self, proto_command_t command, const char *target, const char *
     uint64_t id = ++self->next_request_id;
     self->awaiting = true;
     char address[PROTO_ADDRESS_MAX + 1];
-    proto_address_ttl (address, target, command == PROTO_REQUEST ? s_ttl_for (self, timeout_ms) : 0,
-                       channel);
+    proto_address_deadline (address, target,
+                            command == PROTO_REQUEST ? s_ttl_for (self, timeout_ms) : 0, channel);
     int rc = s_send (self, command, id, address, payload_p, body, body_size);
     if (rc != PROKIT_OK) {
         self->awaiting = false;

@@ -138,17 +138,18 @@ proto_channel_name_valid (const char *name, size_t len)
 size_t
 proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel)
 {
-    return proto_address_ttl (out, name, 0, channel);
+    return proto_address_deadline (out, name, 0, channel);
 }
 
 size_t
-proto_address_ttl (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint32_t ttl_ms,
-                   const char *channel)
+proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint64_t deadline_ms,
+                        const char *channel)
 {
     size_t n = strnlen (name, PROTO_NAME_MAX);
     memcpy (out, name, n);
-    if (ttl_ms > 0)
-        n += (size_t) snprintf (out + n, 12, "%c%u", PROTO_TTL_MARK, (unsigned) ttl_ms);
+    if (deadline_ms > 0)
+        n += (size_t) snprintf (out + n, PROTO_DEADLINE_DIGITS + 2, "%c%llu", PROTO_DEADLINE_MARK,
+                                (unsigned long long) deadline_ms);
     if (channel && channel[0]) {
         size_t c = strnlen (channel, PROTO_CHANNEL_NAME_MAX);
         out[n++] = PROTO_CHANNEL_MARK;
@@ -168,14 +169,15 @@ proto_address_name_len (const char *address)
 
 void
 proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                     char channel[PROTO_CHANNEL_NAME_MAX + 1], uint32_t *ttl_ms)
+                     char channel[PROTO_CHANNEL_NAME_MAX + 1], uint64_t *deadline_ms)
 {
     const char *mark = strchr (address, PROTO_CHANNEL_MARK);
     size_t n = proto_address_name_len (address);
     memcpy (name, address, n);
     name[n] = 0;
-    if (ttl_ms)
-        *ttl_ms = address[n] == PROTO_TTL_MARK ? (uint32_t) strtoul (address + n + 1, NULL, 10) : 0;
+    if (deadline_ms)
+        *deadline_ms =
+            address[n] == PROTO_DEADLINE_MARK ? (uint64_t) strtoull (address + n + 1, NULL, 10) : 0;
     size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
     if (c > 0)
         memcpy (channel, mark + 1, c);
@@ -261,7 +263,7 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     msg->version = 0;
     msg->peer[0] = 0;
     msg->channel_name[0] = 0;
-    msg->ttl_ms = 0;
+    msg->deadline_ms = 0;
     msg->body = NULL;
     msg->body_size = 0;
     msg->body_frame = 0;
@@ -329,21 +331,24 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         return PROKIT_EPROTO;
     //  A REQUEST may say its deadline after the name: "!" and the ms left.
     const char *bang = msg->command == PROTO_REQUEST && name_len > 0
-                           ? (const char *) memchr (peer, PROTO_TTL_MARK, name_len)
+                           ? (const char *) memchr (peer, PROTO_DEADLINE_MARK, name_len)
                            : NULL;
     if (bang) {
         size_t digits = name_len - (size_t) (bang - peer) - 1;
         uint64_t ttl = 0;
-        if (digits == 0 || digits > PROTO_TTL_DIGITS)
+        if (digits == 0 || digits > PROTO_DEADLINE_DIGITS)
             return PROKIT_EPROTO;
         for (size_t i = 1; i <= digits; i++) {
             if (bang[i] < '0' || bang[i] > '9')
                 return PROKIT_EPROTO;
-            ttl = ttl * 10 + (uint64_t) (bang[i] - '0');
+            uint64_t digit = (uint64_t) (bang[i] - '0');
+            if (ttl > (PROTO_DEADLINE_MAX - digit) / 10)
+                return PROKIT_EPROTO;
+            ttl = ttl * 10 + digit;
         }
-        if (ttl == 0 || ttl > UINT32_MAX)
+        if (ttl == 0)
             return PROKIT_EPROTO;
-        msg->ttl_ms = (uint32_t) ttl;
+        msg->deadline_ms = ttl;
         name_len = (size_t) (bang - peer);
     }
     if (direction == PROTO_ON_CHANNEL
@@ -607,10 +612,10 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     bool channel = welcome->channel[0] && welcome->topic[0];
     bool instance = welcome->instance[0] != 0;
     size_t n = 0;
-    n += pack_write_map_head (out + n, 2 + (versioned ? 1 : 0) + (channel ? 2 : 0) +
-                                           (instance ? 1 : 0) + (welcome->account ? 1 : 0) +
-                                           (welcome->channels ? 1 : 0) +
-                                           (welcome->deadlines ? 1 : 0));
+    n += pack_write_map_head (out + n,
+                              2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0) +
+                                  (welcome->account ? 1 : 0) + (welcome->channels ? 1 : 0) +
+                                  (welcome->deadlines ? 1 : 0) + (welcome->clock_ms ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -637,6 +642,10 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += s_write_flag (out + n, "channels", 8);
     if (welcome->deadlines)
         n += s_write_flag (out + n, "deadlines", 9);
+    if (welcome->clock_ms) {
+        n += pack_write_str (out + n, "clock", 5);
+        n += pack_write_uint (out + n, welcome->clock_ms);
+    }
     return n;
 }
 
@@ -650,6 +659,7 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->account = false;
     welcome->channels = false;
     welcome->deadlines = false;
+    welcome->clock_ms = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
@@ -658,8 +668,9 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
                          { "instance", FIELD_STR, welcome->instance, sizeof (welcome->instance) },
                          { "account", FIELD_BOOL, &welcome->account, 0 },
                          { "channels", FIELD_BOOL, &welcome->channels, 0 },
-                         { "deadlines", FIELD_BOOL, &welcome->deadlines, 0 } };
-    int rc = s_decode_map (data, size, fields, 9);
+                         { "deadlines", FIELD_BOOL, &welcome->deadlines, 0 },
+                         { "clock", FIELD_UINT, &welcome->clock_ms, 0 } };
+    int rc = s_decode_map (data, size, fields, 10);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];

@@ -56,14 +56,17 @@ _Static_assert(PROTO_NAME_MAX == PROKIT_NAME_MAX, "the wire's name limit is the 
 _Static_assert(PROTO_CHANNEL_NAME_MAX == PROKIT_CHANNEL_MAX,
                "the wire's channel limit is the API's");
 #define PROTO_CHANNEL_MARK '#'
-//  Deadlines (docs/PROTOCOL.md, "Deadlines"): a REQUEST may say, between
-//  the name and any channel, the time left to answer it in ms: "!1500",
-//  1 to 10 digits, 1 to 2^32 - 1. Only towards a peer that said
-//  "deadlines".
-#define PROTO_TTL_MARK '!'
-#define PROTO_TTL_DIGITS 10
+//  Deadlines (docs/PROTOCOL.md, "Deadlines"): a REQUEST may say its
+//  deadline, between the name and any channel, "!" and 1 to 20 digits:
+//  towards the router, the time left in ms ("!1500"); from the router, the
+//  deadline on the router's clock (its WELCOME's "clock" says that clock),
+//  so that the time a request then waits anywhere counts. Only towards a
+//  peer that said "deadlines".
+#define PROTO_DEADLINE_MARK '!'
+#define PROTO_DEADLINE_DIGITS 20
+#define PROTO_DEADLINE_MAX ((uint64_t) INT64_MAX)
 //  A peer field: a name, then a deadline and a channel if it says them.
-#define PROTO_ADDRESS_MAX (PROTO_NAME_MAX + 2 + PROTO_TTL_DIGITS + PROTO_CHANNEL_NAME_MAX)
+#define PROTO_ADDRESS_MAX (PROTO_NAME_MAX + 2 + PROTO_DEADLINE_DIGITS + PROTO_CHANNEL_NAME_MAX)
 
 //  Version 2: the header, one byte of peer length and the peer.
 #define PROTO_PREFIX_MAX (PROTO_V2_HEADER_MAX + 1 + PROTO_ADDRESS_MAX)
@@ -122,7 +125,9 @@ typedef struct proto_msg {
     uint64_t id;
     char peer[PROTO_NAME_MAX + 1];
     char channel_name[PROTO_CHANNEL_NAME_MAX + 1];
-    uint32_t ttl_ms; //  a REQUEST's time left when sent, 0: none
+    //  A REQUEST's deadline, 0: none. To the router: the time left, ms;
+    //  from it: the deadline on the router's clock, ms.
+    uint64_t deadline_ms;
     const uint8_t *body;
     size_t body_size;
     size_t body_frame;
@@ -178,19 +183,20 @@ bool proto_channel_name_valid (const char *name, size_t len);
 //  channel, then NAME alone) into OUT, NUL-terminated. Returns its length.
 size_t proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel);
 
-//  The same with a deadline: TTL_MS left (0: none).
-size_t proto_address_ttl (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint32_t ttl_ms,
-                          const char *channel);
+//  The same with a REQUEST's deadline, DEADLINE_MS (0: none; its meaning
+//  depends on the direction, see proto_msg_t).
+size_t proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name,
+                               uint64_t deadline_ms, const char *channel);
 
 //  The length of the name at the start of ADDRESS (before any channel).
 size_t proto_address_name_len (const char *address);
 
 //  Split ADDRESS (a peer field, NUL-terminated) into NAME, CHANNEL and
-//  *TTL_MS (if not NULL), both strings NUL-terminated and cut to their
-//  limits; CHANNEL is "" and *TTL_MS 0 when ADDRESS says none. For
+//  *DEADLINE_MS (if not NULL), both strings NUL-terminated and cut to their
+//  limits; CHANNEL is "" and *DEADLINE_MS 0 when ADDRESS says none. For
 //  addresses this code made or checked.
 void proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                          char channel[PROTO_CHANNEL_NAME_MAX + 1], uint32_t *ttl_ms);
+                          char channel[PROTO_CHANNEL_NAME_MAX + 1], uint64_t *deadline_ms);
 
 //  Encode an ERROR body [code, text, app_code] into OUT (capacity
 //  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.
@@ -236,9 +242,12 @@ typedef struct proto_welcome {
     bool channels;
     //  The router reads and passes on deadlines (the client may say them).
     bool deadlines;
+    //  The router's clock (ms, monotonic) as it wrote this WELCOME: what
+    //  the deadlines it sends are on. 0: not said.
+    uint64_t clock_ms;
 } proto_welcome_t;
 
-#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 64)
+#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 96)
 size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the

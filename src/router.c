@@ -221,9 +221,11 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
     }
     item->command = (uint8_t) command;
     item->id = id;
-    uint32_t ttl_ms;
-    proto_address_split (peer_name, item->peer, item->channel_name, &ttl_ms);
-    item->deadline = ttl_ms ? clock_mono_ms () + ttl_ms : 0;
+    //  What the router hands on names a request's deadline on its clock,
+    //  which is this process's.
+    uint64_t deadline_ms;
+    proto_address_split (peer_name, item->peer, item->channel_name, &deadline_ms);
+    item->deadline = (int64_t) deadline_ms;
     item->next = NULL;
     item->channel = false;
     zmq_msg_init (&item->body);
@@ -1332,7 +1334,8 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
                                 "",
                                 peer->accounts,
                                 true,
-                                true };
+                                true,
+                                (uint64_t) clock_mono_ms () };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
     if (!peer->is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
@@ -1654,10 +1657,14 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
         return;
     }
-    //  A request's time left goes on to a peer that reads it (the router
-    //  holds nothing: what it received is what is left).
-    proto_address_ttl (source, is_answer && via[0] ? via : sender->name,
-                       target->hello.deadlines ? msg->ttl_ms : 0, msg->channel_name);
+    //  A request's deadline goes on to a peer that reads it, on this
+    //  router's clock (it said that clock in the peer's WELCOME): the time
+    //  the request then waits anywhere, read or not, counts.
+    uint64_t deadline = msg->command == PROTO_REQUEST && msg->deadline_ms && target->hello.deadlines
+                            ? (uint64_t) clock_mono_ms () + msg->deadline_ms
+                            : 0;
+    proto_address_deadline (source, is_answer && via[0] ? via : sender->name, deadline,
+                            msg->channel_name);
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;

@@ -352,7 +352,7 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
     msg.body_inline = false;
     msg.command = (uint8_t) command;
     msg.id = id;
-    proto_address_split (peer, msg.peer, msg.channel_name, &msg.ttl_ms);
+    proto_address_split (peer, msg.peer, msg.channel_name, &msg.deadline_ms);
     msg.body = (const uint8_t *) zmq_msg_data (body);
     msg.body_size = zmq_msg_size (body);
     pthread_mutex_lock (&self->lock);

@@ -190,8 +190,8 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
     else
         strcpy (item->peer, msg.peer);
     strcpy (item->channel_name, msg.channel_name);
-    //  Its time left runs from now (what it spent on the way is not known).
-    item->deadline = msg.ttl_ms ? clock_mono_ms () + msg.ttl_ms : 0;
+    //  On the router's clock: the client makes it its own.
+    item->deadline = (int64_t) msg.deadline_ms;
     return 1;
 }
 

@@ -256,6 +256,13 @@ s_received_reached (void *arg)
 }
 
 static prokit_payload_t *
+s_main_timeleft (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    return prokit_payload_new_printf ("%lld", prokit_request_time_left (request));
+}
+
+static prokit_payload_t *
 s_main_count (prokit_request_t *request, void *arg)
 {
     (void) request;
@@ -284,7 +291,8 @@ s_ask (tu_handle_t *handles, size_t count, prokit_window_t *client, const char *
 
 //  A request's deadline travels with it: its handler (in a worker process)
 //  reads the time left, and a request whose deadline passes while it waits
-//  in main's inbox is never handed to main's handler.
+//  (in a frozen worker's queue, in main's inbox) is never handed to the
+//  handler.
 static void
 test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
 {
@@ -293,6 +301,7 @@ test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
     assert_non_null (main_handle);
     s_main_counted = 0;
     prokit_main_handle (main_handle, "count", s_main_count, NULL);
+    prokit_main_handle (main_handle, "timeleft", s_main_timeleft, NULL);
     const char *endpoint = prokit_main_endpoint (main_handle);
     tu_child_t worker;
     assert_true (tu_peer_window (&worker, "worker", endpoint));
@@ -301,12 +310,32 @@ test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
     tu_handle_t both[] = { { main_handle, NULL }, { NULL, client } };
     tu_handle_t client_only[] = { { NULL, client } };
 
-    //  The time left, as the handler sees it: at most the timeout.
+    //  The time left, as the handler sees it: at most the timeout in main
+    //  (one clock); in another process, within the error of the clocks'
+    //  difference (measured at its join: at most that WELCOME's delay).
     call_t call;
-    s_ask (both, 2, client, "worker", "timeleft", 5000, &call);
+    s_ask (both, 2, client, PROKIT_MAIN, "timeleft", 5000, &call);
     assert_int_equal (call.status, PROKIT_OK);
     long long left = atoll (call.text);
     assert_true (left > 0 && left <= 5000);
+    s_ask (both, 2, client, "worker", "timeleft", 5000, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    left = atoll (call.text);
+    assert_true (left > 0 && left < 10000);
+
+    //  A worker that cannot get to it in time (frozen, its queue unread):
+    //  the requester times out; thawed, the worker never handles it (the
+    //  deadline came on the router's clock, not from when it was read).
+    kill (worker.pid, SIGSTOP);
+    s_ask (both, 2, client, "worker", "count", 300, &call);
+    assert_int_equal (call.status, PROKIT_ETIMEDOUT);
+    //  Frozen a second longer: more than the error of its clock difference.
+    int64_t thaw_at = tu_now_ms () + 1000;
+    assert_true (tu_pump (both, 2, s_past, &thaw_at, 5000));
+    kill (worker.pid, SIGCONT);
+    s_ask (both, 2, client, "worker", "count", 10000, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    assert_string_equal (call.text, "count:1");
 
     //  A request that waits in main's inbox past its deadline (main does
     //  not dispatch until it has timed out at its requester) is never

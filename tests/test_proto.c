@@ -1881,39 +1881,49 @@ test_named_channels_travel_in_the_peer_field (void **state)
     name64[PROTO_NAME_MAX] = 0;
     memset (channel64, '~', PROTO_CHANNEL_NAME_MAX);
     channel64[PROTO_CHANNEL_NAME_MAX] = 0;
-    assert_int_equal (proto_address_ttl (longest, name64, UINT32_MAX, channel64),
-                      PROTO_ADDRESS_MAX);
+    //  Nineteen digits here (INT64_MAX); a peer may write up to twenty.
+    assert_int_equal (proto_address_deadline (longest, name64, (uint64_t) INT64_MAX, channel64),
+                      PROTO_ADDRESS_MAX - 1);
     assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
                       PROKIT_OK);
     assert_int_equal ((int) strlen (msg.channel_name), PROTO_CHANNEL_NAME_MAX);
-    assert_true (msg.ttl_ms == UINT32_MAX);
-    longest[PROTO_ADDRESS_MAX] = '~';
-    longest[PROTO_ADDRESS_MAX + 1] = 0;
+    assert_true (msg.deadline_ms == (uint64_t) INT64_MAX);
+    assert_int_equal (
+        s_decode3 (PROTO_REQUEST, "w!000000000000000000001", s_nil, 1, PROTO_TO_CLIENT, &msg),
+        PROKIT_EPROTO); //  21 digits, however small
+    assert_int_equal (
+        s_decode3 (PROTO_REQUEST, "w!00000000000000000001", s_nil, 1, PROTO_TO_CLIENT, &msg),
+        PROKIT_OK); //  20 digits
+    assert_int_equal (msg.deadline_ms, 1);
+    longest[PROTO_ADDRESS_MAX - 1] = '~'; //  a 65-byte channel
+    longest[PROTO_ADDRESS_MAX] = 0;
     assert_int_equal (s_decode3 (PROTO_REQUEST, longest, s_nil, 1, PROTO_TO_CLIENT, &msg),
                       PROKIT_EPROTO);
     //  Deadlines: a REQUEST's time left, between the name and a channel.
     assert_int_equal (s_decode3 (PROTO_REQUEST, "w!1500", s_nil, 1, PROTO_TO_ROUTER, &msg),
                       PROKIT_OK);
     assert_string_equal (msg.peer, "w");
-    assert_int_equal (msg.ttl_ms, 1500);
+    assert_int_equal (msg.deadline_ms, 1500);
     assert_string_equal (msg.channel_name, "");
     assert_int_equal (s_decode3 (PROTO_REQUEST, "@main!7#a!b", s_nil, 1, PROTO_TO_ROUTER, &msg),
                       PROKIT_OK);
     assert_string_equal (msg.peer, "@main");
-    assert_int_equal (msg.ttl_ms, 7);
+    assert_int_equal (msg.deadline_ms, 7);
     assert_string_equal (msg.channel_name, "a!b");
     assert_int_equal (s_decode3 (PROTO_REQUEST, "w", s_nil, 1, PROTO_TO_ROUTER, &msg), PROKIT_OK);
-    assert_int_equal (msg.ttl_ms, 0);
-    const char *bad_ttl[] = { "w!", "w!0", "w!12345678901", "w!4294967296", "w!1x", "w!-1", "!5" };
+    assert_int_equal (msg.deadline_ms, 0);
+    const char *bad_ttl[] = {
+        "w!", "w!0", "w!123456789012345678901", "w!9223372036854775808", "w!1x", "w!-1", "!5"
+    };
     for (size_t i = 0; i < COUNT_OF (bad_ttl); i++)
         assert_int_equal (s_decode3 (PROTO_REQUEST, bad_ttl[i], s_nil, 1, PROTO_TO_ROUTER, &msg),
                           PROKIT_EPROTO);
     assert_int_equal (s_decode3 (PROTO_SEND, "w!5", s_nil, 1, PROTO_TO_ROUTER, &msg),
                       PROKIT_EPROTO); //  only requests have deadlines
     char with_ttl[PROTO_ADDRESS_MAX + 1];
-    assert_int_equal (proto_address_ttl (with_ttl, "w", 30000, "c"), 9);
+    assert_int_equal (proto_address_deadline (with_ttl, "w", 30000, "c"), 9);
     assert_string_equal (with_ttl, "w!30000#c");
-    uint32_t ttl = 0;
+    uint64_t ttl = 0;
     char name_out[PROTO_NAME_MAX + 1], channel_out[PROTO_CHANNEL_NAME_MAX + 1];
     proto_address_split (with_ttl, name_out, channel_out, &ttl);
     assert_string_equal (name_out, "w");
@@ -1941,9 +1951,9 @@ test_named_channels_travel_in_the_peer_field (void **state)
     assert_string_equal (channel, "");
     //  The longest address fits a version 2 prefix.
     uint8_t prefix[PROTO_PREFIX_MAX];
-    proto_address_ttl (longest, name64, UINT32_MAX, channel64);
+    proto_address_deadline (longest, name64, (uint64_t) INT64_MAX, channel64);
     size_t n = proto_prefix_encode (prefix, PROTO_REQUEST, UINT64_MAX >> 1, longest);
-    assert_int_equal (n, PROTO_PREFIX_MAX);
+    assert_int_equal (n, PROTO_PREFIX_MAX - 1); //  a nineteen-digit deadline
     proto_frame_t frame = { prefix, n };
     uint8_t framed[PROTO_PREFIX_MAX + 1];
     memcpy (framed, prefix, n);
