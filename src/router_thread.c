@@ -14,6 +14,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct router {
     atomic_bool stop;         //  the thread must end
     atomic_bool main_in_loop; //  main's thread is in its run loop: it processes
     atomic_uint main_takes;   //  how many times main has processed (router_local_take)
+    atomic_bool main_more;    //  main's last processing stopped with more waiting
     atomic_bool thread_idle;  //  the thread sleeps with no deadline
     atomic_bool touched;      //  main used the socket outside its loop
     char *endpoints[ROUTER_ENDPOINTS_MAX];
@@ -62,9 +64,11 @@ s_watch_socket (router_t *self, int fd, bool armed)
 //  moved on), and meanwhile stops watching the socket's descriptor: it
 //  would otherwise wake on every libzmq signal that main is about to
 //  handle. When a check finds main gone from its loop, or no further on
-//  (busy in a handler, or idle), the thread processes what waits itself
-//  and watches the descriptor again. The sockets' ZMQ_FDs are
-//  edge-triggered here: one wake-up per libzmq signal.
+//  with a descriptor still announcing something (busy in a handler), the
+//  thread processes what waits itself; no further with nothing announced,
+//  main is idle and the thread sleeps; either way it watches the
+//  descriptor again. The sockets' ZMQ_FDs are edge-triggered here: one
+//  wake-up per libzmq signal.
 static void *
 s_router_thread (void *arg)
 {
@@ -79,6 +83,7 @@ s_router_thread (void *arg)
     bool watching = false;
     unsigned watch_takes = 0;
     int64_t watch_deadline = 0;
+    bool more = false; //  the thread's last processing stopped with more waiting
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[4];
         //  Lost sessions fall due with nothing on the sockets, and a
@@ -133,15 +138,31 @@ s_router_thread (void *arg)
             //  The check: main got on since the last one, and nothing
             //  waits in a backlog (only a process retries those).
             unsigned takes = atomic_load (&self->main_takes);
-            if (takes != watch_takes) {
-                pthread_mutex_lock (&self->lock);
-                size_t backlog = self->state.backlog_total;
-                pthread_mutex_unlock (&self->lock);
-                if (backlog == 0) {
-                    watch_takes = takes;
-                    watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
-                    continue;
-                }
+            pthread_mutex_lock (&self->lock);
+            size_t backlog = self->state.backlog_total;
+            pthread_mutex_unlock (&self->lock);
+            if (takes != watch_takes && backlog == 0) {
+                watch_takes = takes;
+                watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
+                continue;
+            }
+            //  No further: main is busy in a handler, or idle in its wait,
+            //  which a descriptor still announcing something, or more left
+            //  waiting by the last processing, would have ended. Idle,
+            //  main answers whatever comes next itself: watch the socket
+            //  again and sleep (arming reports at once what came
+            //  meanwhile).
+            struct pollfd fds[3] = { { router_fd, POLLIN, 0 },
+                                     { monitor_fd, POLLIN, 0 },
+                                     { pub_fd, POLLIN, 0 } };
+            if (backlog == 0 && !more && !atomic_load (&self->main_more) && poll (fds, 3, 0) == 0) {
+                watching = false;
+                s_watch_socket (self, router_fd, true);
+                timeout = -1;
+                atomic_store (&self->thread_idle, true);
+                if (atomic_load (&self->touched) || !atomic_load (&self->main_in_loop))
+                    timeout = 0;
+                continue;
             }
         }
         else if (!watching && in_loop && !touched) {
@@ -157,7 +178,7 @@ s_router_thread (void *arg)
         //  further on: process, and watch the socket again.
         atomic_store (&self->touched, false);
         pthread_mutex_lock (&self->lock);
-        bool more = router_core_process (&self->state, monitor_ready, pub_ready);
+        more = router_core_process (&self->state, monitor_ready, pub_ready);
         pub_ready = false;
         monitor_ready = false;
         size_t backlog = self->state.backlog_total;
@@ -442,6 +463,7 @@ router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t
     state->main_holds_lock = true;
     bool more = router_core_process (state, monitor_ready, pub_ready);
     state->main_holds_lock = false;
+    atomic_store (&self->main_more, more);
     atomic_fetch_add (&self->main_takes, 1);
     *head = state->inbox_head;
     *tail = state->inbox_tail;
