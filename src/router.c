@@ -1818,12 +1818,25 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                            : "a window is not keeping up: its queue is full, broadcast not sent");
             return;
         }
+        //  Encoded once; each window's copy differs only by its topic.
+        wire_published_t published;
+        zmq_msg_t copy;
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+        if (wire_publish_prepare (&published, PROTO_BROADCAST, 0, msg->channel_name, &copy) != 0) {
+            zmq_msg_close (body);
+            s_refuse (self, sender, msg, PROKIT_ENOMEM, "router out of memory: broadcast not sent");
+            return;
+        }
         for (size_t i = 0; i < count; i++) {
             peer_t *peer = self->targets[i];
-            zmq_msg_t copy;
-            zmq_msg_init (&copy);
-            zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-            if (s_publish (self, peer, PROTO_BROADCAST, 0, msg->channel_name, &copy) == 0) {
+            int rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
+            if (rc == ENOMEM) {
+                s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
+                              "router out of memory: broadcast not delivered to it");
+                continue;
+            }
+            if (rc == 0) {
                 s_account_published (self, peer);
                 peer->published++;
                 self->stats.routed++;
@@ -1836,11 +1849,15 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                               "window is not keeping up: broadcast dropped for it");
             }
         }
+        wire_published_close (&published);
     }
     //  The others one by one. Collect first: a failed send may remove a
-    //  peer while we iterate.
+    //  peer while we iterate. Usually there are none: every peer known is
+    //  main or on the channel, and the walk of the registry is skipped.
     size_t count = 0;
-    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+    size_t known = zhashx_size (self->by_name);
+    bool others = known > self->channel_windows + (self->main ? 1 : 0);
+    for (peer_t *peer = others ? (peer_t *) zhashx_first (self->by_name) : NULL; peer;
          peer = (peer_t *) zhashx_next (self->by_name))
         if (peer != sender && !peer->is_main && !peer->channel && !peer->joining) {
             if (named && !peer->hello.channels)

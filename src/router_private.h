@@ -51,8 +51,9 @@
 //  incoming messages. Only while main keeps sending; idle costs nothing.
 #define TOUCH_RECHECK_MS 1
 //  While main is in its run loop it processes the socket itself; the
-//  thread steps in only if main has not done so this long after a wake-up
-//  (main is busy in a handler of the application's).
+//  thread, not watching the socket meanwhile, checks this often that main
+//  got on, and steps in when it did not (main is busy in a handler of the
+//  application's, or idle) or left its loop.
 #define MAIN_GRACE_MS 1
 
 #define LOST_SWEEP_MS 250

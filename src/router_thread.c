@@ -41,26 +41,49 @@ struct router {
     atomic_bool stop;         //  the thread must end
     atomic_bool main_in_loop; //  main's thread is in its run loop: it processes
     atomic_uint main_takes;   //  how many times main has processed (router_local_take)
+    atomic_bool main_more;    //  main's last processing stopped with more waiting
     atomic_bool thread_idle;  //  the thread sleeps with no deadline
     atomic_bool touched;      //  main used the socket outside its loop
     char *endpoints[ROUTER_ENDPOINTS_MAX];
     size_t endpoint_count;
 };
 
+//  Arm (or disarm) the thread's watch of the ROUTER socket's descriptor.
+//  Arming reports at once a descriptor that is already readable.
+static void
+s_watch_socket (router_t *self, int fd, bool armed)
+{
+    struct epoll_event event = { .events = armed ? EPOLLIN | EPOLLET : 0, .data.fd = fd };
+    if (epoll_ctl (self->epoll_fd, EPOLL_CTL_MOD, fd, &event) != 0)
+        log_error ("router: cannot %s the socket's descriptor", armed ? "arm" : "disarm");
+}
+
 //  The background thread: process whenever the socket, its monitor or a
 //  backlog needs it. While main is in its run loop, main processes; the
-//  thread only checks, MAIN_GRACE_MS after each wake-up, that main did.
-//  The sockets' ZMQ_FDs are edge-triggered here: one wake-up per libzmq
-//  signal, so a signal main is about to handle never makes the thread spin.
+//  thread only checks, every MAIN_GRACE_MS, that main did (main_takes
+//  moved on), and meanwhile stops watching the socket's descriptor: it
+//  would otherwise wake on every libzmq signal that main is about to
+//  handle. When a check finds main gone from its loop, or no further on
+//  with a descriptor still announcing something (busy in a handler), the
+//  thread processes what waits itself; no further with nothing announced,
+//  main is idle and the thread sleeps; either way it watches the
+//  descriptor again. The sockets' ZMQ_FDs are edge-triggered here: one
+//  wake-up per libzmq signal.
 static void *
 s_router_thread (void *arg)
 {
     router_t *self = (router_t *) arg;
-    struct pollfd wake = { self->wake_fd, POLLIN, 0 };
+    int router_fd = zsock_fd (self->state.router_sock);
     int monitor_fd = zsock_fd (self->state.monitor);
     int pub_fd = zsock_fd (self->state.pub_sock);
     int timeout = 0; //  look once at the start, at everything
     bool monitor_ready = true, pub_ready = true;
+    //  Main is on it: the socket's descriptor is not watched, and the
+    //  thread checks main_takes against WATCH_TAKES at WATCH_DEADLINE.
+    bool watching = false;
+    unsigned watch_takes = 0;
+    int64_t watch_deadline = 0;
+    bool more = false; //  the thread's last processing stopped with more waiting
     while (!atomic_load (&self->stop)) {
         struct epoll_event events[4];
         //  Lost sessions fall due with nothing on the sockets, and a
@@ -68,6 +91,10 @@ s_router_thread (void *arg)
         //  then while there are lost sessions or windows on the channel,
         //  whoever else is processing.
         int wait = timeout;
+        if (watching) {
+            int64_t left = watch_deadline - clock_mono_ms ();
+            wait = left < 0 ? 0 : (int) left;
+        }
         bool lost = atomic_load (&self->state.lost_count) > 0;
         bool channel = atomic_load (&self->state.channel_count) > 0;
         if ((lost || channel) && (wait < 0 || wait > LOST_SWEEP_MS))
@@ -103,28 +130,63 @@ s_router_thread (void *arg)
         }
         if (atomic_load (&self->stop))
             break;
-        bool touched = atomic_exchange (&self->touched, false);
-        if (atomic_load (&self->main_in_loop) && !touched) {
-            //  Main is on it, or will be: give it a moment, then look.
+        bool touched = atomic_load (&self->touched);
+        bool in_loop = atomic_load (&self->main_in_loop);
+        if (watching && in_loop && !touched && clock_mono_ms () < watch_deadline)
+            continue; //  woken early (the monitor, the channel): main sees those too
+        if (watching && in_loop && !touched) {
+            //  The check: main got on since the last one, and nothing
+            //  waits in a backlog (only a process retries those).
             unsigned takes = atomic_load (&self->main_takes);
-            if (poll (&wake, 1, MAIN_GRACE_MS) > 0 && atomic_load (&self->stop))
-                break;
-            if (atomic_load (&self->main_takes) != takes && atomic_load (&self->main_in_loop)) {
-                pthread_mutex_lock (&self->lock);
-                size_t backlog = self->state.backlog_total;
-                pthread_mutex_unlock (&self->lock);
-                if (backlog == 0) {
-                    timeout = -1;
-                    continue;
-                }
+            pthread_mutex_lock (&self->lock);
+            size_t backlog = self->state.backlog_total;
+            pthread_mutex_unlock (&self->lock);
+            if (takes != watch_takes && backlog == 0) {
+                watch_takes = takes;
+                watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
+                continue;
+            }
+            //  No further: main is busy in a handler, or idle in its wait,
+            //  which a descriptor still announcing something, or more left
+            //  waiting by the last processing, would have ended. Idle,
+            //  main answers whatever comes next itself: watch the socket
+            //  again and sleep (arming reports at once what came
+            //  meanwhile).
+            struct pollfd fds[3] = { { router_fd, POLLIN, 0 },
+                                     { monitor_fd, POLLIN, 0 },
+                                     { pub_fd, POLLIN, 0 } };
+            if (backlog == 0 && !more && !atomic_load (&self->main_more) && poll (fds, 3, 0) == 0) {
+                watching = false;
+                s_watch_socket (self, router_fd, true);
+                timeout = -1;
+                atomic_store (&self->thread_idle, true);
+                if (atomic_load (&self->touched) || !atomic_load (&self->main_in_loop))
+                    timeout = 0;
+                continue;
             }
         }
+        else if (!watching && in_loop && !touched) {
+            //  Main is on it, or will be: stop watching the socket and
+            //  look again in a moment.
+            s_watch_socket (self, router_fd, false);
+            watching = true;
+            watch_takes = atomic_load (&self->main_takes);
+            watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
+            continue;
+        }
+        //  Main left its loop, used the socket outside it, or is no
+        //  further on: process, and watch the socket again.
+        atomic_store (&self->touched, false);
         pthread_mutex_lock (&self->lock);
-        bool more = router_core_process (&self->state, monitor_ready, pub_ready);
+        more = router_core_process (&self->state, monitor_ready, pub_ready);
         pub_ready = false;
         monitor_ready = false;
         size_t backlog = self->state.backlog_total;
         pthread_mutex_unlock (&self->lock);
+        if (watching) {
+            watching = false;
+            s_watch_socket (self, router_fd, true);
+        }
         if (more)
             timeout = 0;
         else if (backlog > 0)
@@ -134,7 +196,8 @@ s_router_thread (void *arg)
         else {
             timeout = -1;
             atomic_store (&self->thread_idle, true);
-            //  Main may have touched the socket just before we said so.
+            //  Main may have touched the socket, or left its loop, just
+            //  before we said so.
             if (atomic_load (&self->touched))
                 timeout = 0;
         }
@@ -398,6 +461,7 @@ router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t
     state->main_holds_lock = true;
     bool more = router_core_process (state, monitor_ready, pub_ready);
     state->main_holds_lock = false;
+    atomic_store (&self->main_more, more);
     atomic_fetch_add (&self->main_takes, 1);
     *head = state->inbox_head;
     *tail = state->inbox_tail;
@@ -411,6 +475,10 @@ void
 router_local_attend (router_t *self, bool attending)
 {
     atomic_store (&self->main_in_loop, attending);
+    //  Main's last processing may have swallowed libzmq's wake-up for what
+    //  it left (a batch limit, a stop): the thread looks, as after a send.
+    if (!attending)
+        s_touched (self);
 }
 
 int

@@ -181,6 +181,52 @@ wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint6
 }
 
 int
+wire_publish_prepare (wire_published_t *self, proto_command_t command, uint64_t id,
+                      const char *channel_name, zmq_msg_t *body)
+{
+    static const uint8_t no_topic[PROTO_TOPIC_WIRE] = { 0 };
+    self->alone = zmq_msg_size (body) > PROTO_INLINE_MAX;
+    zmq_msg_init (&self->body);
+    char address[PROTO_ADDRESS_MAX + 1] = "";
+    if (channel_name && channel_name[0])
+        proto_address (address, "", channel_name);
+    int rc = s_encode_first (&self->first, no_topic, command, id, address, body,
+                             self->alone ? 0 : zmq_msg_size (body));
+    if (rc == 0 && self->alone)
+        zmq_msg_move (&self->body, body);
+    zmq_msg_close (body);
+    if (rc != 0)
+        wire_published_close (self);
+    return rc;
+}
+
+int
+wire_publish_prepared (void *socket, const uint8_t *topic, wire_published_t *self)
+{
+    zmq_msg_t frames[2];
+    size_t size = zmq_msg_size (&self->first);
+    if (zmq_msg_init_size (&frames[0], size) != 0)
+        return ENOMEM;
+    uint8_t *data = (uint8_t *) zmq_msg_data (&frames[0]);
+    memcpy (data, zmq_msg_data (&self->first), size);
+    memcpy (data, topic, PROTO_TOPIC_WIRE);
+    zmq_msg_init (&frames[1]);
+    if (self->alone)
+        zmq_msg_copy (&frames[1], &self->body); //  shares the buffer
+    //  As wire_publish(): only the first frame may be refused.
+    int rc = s_send_frames (socket, NULL, 0, frames, self->alone ? 2 : 1);
+    zmq_msg_close (&frames[1]);
+    return rc;
+}
+
+void
+wire_published_close (wire_published_t *self)
+{
+    zmq_msg_close (&self->first);
+    zmq_msg_close (&self->body);
+}
+
+int
 wire_send_prepared (void *socket, const void *routing_id, size_t routing_id_size,
                     wire_prepared_t *prepared)
 {

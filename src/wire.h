@@ -57,6 +57,24 @@ void wire_prepared_close (wire_prepared_t *self);
 int wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint64_t id,
                   const char *channel_name, zmq_msg_t *body);
 
+//  One message to publish under many topics (a broadcast), encoded once
+//  (on the named channel CHANNEL_NAME, NULL or "" for the default one):
+//  wire_publish_prepare() takes BODY (0, or ENOMEM with nothing left to
+//  close); each wire_publish_prepared() sends a copy of the first frame
+//  with TOPIC written in (the body, when it travels alone, is shared, not
+//  copied) and returns as wire_publish() does; wire_published_close() ends
+//  it.
+typedef struct {
+    zmq_msg_t first; //  the first frame, its topic bytes to be filled in
+    zmq_msg_t body;  //  the body when it travels alone
+    bool alone;
+} wire_published_t;
+
+int wire_publish_prepare (wire_published_t *self, proto_command_t command, uint64_t id,
+                          const char *channel_name, zmq_msg_t *body);
+int wire_publish_prepared (void *socket, const uint8_t *topic, wire_published_t *self);
+void wire_published_close (wire_published_t *self);
+
 //  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
 //  ENOMEM (BODY is then an empty frame).
 int wire_body_copy (zmq_msg_t *body, const void *data, size_t size);
