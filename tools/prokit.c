@@ -13,7 +13,9 @@
 #include <getopt.h>
 #include <limits.h>
 #include <prokit.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,25 +51,89 @@ typedef struct {
 
 //  The window a signal stops (listen, serve, request), and the signal that
 //  came (0: none): the only globals.
-static prokit_window_t *volatile s_stoppable;
-static volatile sig_atomic_t s_signalled;
+static prokit_window_t *s_stoppable; //  under s_stoppable_lock
+static pthread_mutex_t s_stoppable_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int s_signalled;
+static atomic_bool s_catching; //  SIGINT and SIGTERM stop s_stoppable, rather than end us
 
-static void
-s_on_stop_signal (int signum)
+//  SIGINT and SIGTERM are taken by a thread of their own with sigwait(),
+//  never by an asynchronous handler (ThreadSanitizer defers those, and was
+//  seen to hold one until a 20 s wait had passed). They are blocked before
+//  any other thread starts, so every thread inherits the mask. While the
+//  tool is not catching them, they end it as they would by default.
+static sigset_t s_stop_signals;
+static pthread_t s_signal_thread;
+static bool s_signal_thread_started;
+static atomic_bool s_signal_thread_ends;
+
+static void *
+s_take_signals (void *arg)
 {
-    s_signalled = signum;
-    prokit_window_stop (s_stoppable); //  safe in a signal handler
+    (void) arg;
+    while (true) {
+        int signum = 0;
+        if (sigwait (&s_stop_signals, &signum) != 0)
+            continue;
+        if (atomic_load (&s_signal_thread_ends))
+            return NULL;
+        if (!atomic_load (&s_catching)) {
+            signal (signum, SIG_DFL);
+            pthread_sigmask (SIG_UNBLOCK, &s_stop_signals, NULL);
+            kill (getpid (), signum); //  delivered to this thread: the default, ending us
+            return NULL;
+        }
+        atomic_store (&s_signalled, signum);
+        pthread_mutex_lock (&s_stoppable_lock);
+        prokit_window_stop (s_stoppable); //  any thread may
+        pthread_mutex_unlock (&s_stoppable_lock);
+    }
 }
 
-//  SIGINT and SIGTERM call s_on_stop_signal() (CATCH true) or are back to
-//  their default (false).
+//  Block SIGINT and SIGTERM and start the thread that takes them. Called
+//  first thing, before any other thread exists.
+static void
+s_take_stop_signals (void)
+{
+    sigemptyset (&s_stop_signals);
+    sigaddset (&s_stop_signals, SIGINT);
+    sigaddset (&s_stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &s_stop_signals, NULL);
+    s_signal_thread_started = pthread_create (&s_signal_thread, NULL, s_take_signals, NULL) == 0;
+    if (!s_signal_thread_started)
+        pthread_sigmask (SIG_UNBLOCK, &s_stop_signals, NULL); //  the defaults, then
+}
+
+//  End the signal thread before the tool ends (a thread left running
+//  delays exit under ThreadSanitizer); the signals have their defaults
+//  again.
+static void
+s_release_stop_signals (void)
+{
+    if (!s_signal_thread_started)
+        return;
+    atomic_store (&s_signal_thread_ends, true);
+    pthread_kill (s_signal_thread, SIGTERM);
+    pthread_join (s_signal_thread, NULL);
+    s_signal_thread_started = false;
+    pthread_sigmask (SIG_UNBLOCK, &s_stop_signals, NULL);
+}
+
+//  The window a signal stops from now on (NULL: none; set it so before
+//  destroying it).
+static void
+s_set_stoppable (prokit_window_t *window)
+{
+    pthread_mutex_lock (&s_stoppable_lock);
+    s_stoppable = window;
+    pthread_mutex_unlock (&s_stoppable_lock);
+}
+
+//  SIGINT and SIGTERM stop s_stoppable (CATCH true), or end the tool as by
+//  default (false).
 static void
 s_catch_stop_signals (bool catch)
 {
-    struct sigaction action = { .sa_handler = catch ? s_on_stop_signal : SIG_DFL };
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
+    atomic_store (&s_catching, catch);
 }
 
 static int
@@ -669,8 +735,8 @@ s_await (asking_t *asking, uint64_t id, int timeout_ms)
 {
     long long deadline = s_now_ms () + timeout_ms + REQUEST_GRACE_MS;
     while (!asking->done) {
-        if (s_signalled) {
-            asking->signum = s_signalled;
+        if (atomic_load (&s_signalled)) {
+            asking->signum = atomic_load (&s_signalled);
             prokit_window_cancel (asking->window, id); //  the callback runs before it returns
             break;
         }
@@ -714,7 +780,7 @@ s_request (const cli_t *cli, const char *target, const char *channel, bool progr
     opts.channel = channel;
     opts.timeout_ms = cli->timeout_ms;
     opts.progress = progress ? s_on_progress : NULL;
-    s_stoppable = window;
+    s_set_stoppable (window);
     s_catch_stop_signals (true); //  from here on, Ctrl-C cancels the request
     uint64_t id = 0;
     int rc = prokit_window_request_with (window, target, &payload, &opts, s_on_reply, &asking, &id);
@@ -726,7 +792,7 @@ s_request (const cli_t *cli, const char *target, const char *channel, bool progr
     asking.window = NULL;
     asking.quiet = true; //  an outcome still to come is the window's destruction
     s_catch_stop_signals (false);
-    s_stoppable = NULL;
+    s_set_stoppable (NULL);
     prokit_window_destroy (&window);
     return asking.exit_code;
 }
@@ -1115,11 +1181,12 @@ s_listen (const cli_t *cli, int argc, char *argv[])
         free (args.channels);
         return exit_code;
     }
-    listener.window = s_stoppable = window;
+    listener.window = window;
+    s_set_stoppable (window);
     exit_code = s_listen_register (&args, &listener);
     free (args.channels);
     if (exit_code != EXIT_OK) {
-        s_stoppable = NULL;
+        s_set_stoppable (NULL);
         prokit_window_destroy (&window);
         prokit_payload_destroy (&listener.reply);
         return exit_code;
@@ -1130,7 +1197,7 @@ s_listen (const cli_t *cli, int argc, char *argv[])
     s_catch_stop_signals (true);
     int rc = prokit_window_run (window, args.timeout_ms);
     s_catch_stop_signals (false);
-    s_stoppable = NULL;
+    s_set_stoppable (NULL);
     prokit_window_destroy (&window);
     prokit_payload_destroy (&listener.reply);
     return s_listen_end (&args, &listener, rc);
@@ -1236,8 +1303,8 @@ s_channel_command (const cli_t *cli, int rest, char *args[])
 
 //  --- main -------------------------------------------------------------------------------------
 
-int
-main (int argc, char *argv[])
+static int
+s_main (int argc, char *argv[])
 {
     static const struct option options[] = { { "endpoint", required_argument, NULL, 'e' },
                                              { "app", required_argument, NULL, 'a' },
@@ -1306,4 +1373,13 @@ main (int argc, char *argv[])
     char what[128];
     snprintf (what, sizeof (what), "unknown command '%.64s'", command);
     return s_usage_error (NULL, what);
+}
+
+int
+main (int argc, char *argv[])
+{
+    s_take_stop_signals ();
+    int exit_code = s_main (argc, argv);
+    s_release_stop_signals ();
+    return exit_code;
 }
