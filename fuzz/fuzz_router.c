@@ -26,6 +26,7 @@
 */
 #define _GNU_SOURCE
 #include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf (stderr, "fuzz_router: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            fprintf (stderr, "fuzz_router: %s:%d: check failed: %s (errno: %s)\n", __FILE__,       \
+                     __LINE__, #cond, strerror (errno));                                           \
             abort ();                                                                              \
         }                                                                                          \
     } while (0)
@@ -75,6 +77,39 @@ typedef struct rig {
 #define RIGS 3
 static rig_t s_rigs[RIGS];
 static uint64_t s_syncs;
+
+//  libFuzzer's timer (-timeout) sends SIGALRM every few seconds, and
+//  libzmq fails a call that a signal interrupts with EINTR, having done
+//  nothing: the harness makes it again, as the library does (wire.c).
+static int
+s_zsend (void *socket, const void *data, size_t size, int flags)
+{
+    int rc;
+    do
+        rc = zmq_send (socket, data, size, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+static int
+s_zmsg_send (zmq_msg_t *frame, void *socket, int flags)
+{
+    int rc;
+    do
+        rc = zmq_msg_send (frame, socket, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+static int
+s_zmsg_recv (zmq_msg_t *frame, void *socket, int flags)
+{
+    int rc;
+    do
+        rc = zmq_msg_recv (frame, socket, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
 
 static void
 s_log_sink (prokit_log_level_t level, const char *line, void *arg)
@@ -136,7 +171,7 @@ s_recv (void *socket, zmq_msg_t *frames, size_t *count)
         zmq_msg_t extra;
         zmq_msg_t *frame = *count < FRAMES_MAX ? &frames[*count] : &extra;
         zmq_msg_init (frame);
-        if (zmq_msg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        if (s_zmsg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close (frame);
             CHECK (*count == 0);
             return false;
@@ -376,17 +411,17 @@ static void
 s_send (void *socket, zmq_msg_t *frames, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        CHECK (zmq_msg_send (&frames[i], socket,
-                             ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0)) >= 0);
+        CHECK (s_zmsg_send (&frames[i], socket, ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0)) >=
+               0);
 }
 
 static void
 s_send_bytes (void *socket, const void *first, size_t first_size)
 {
     //  Version 1: the header, an empty peer, an empty body.
-    CHECK (zmq_send (socket, first, first_size, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
-    CHECK (zmq_send (socket, "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
-    CHECK (zmq_send (socket, "", 0, ZMQ_DONTWAIT) >= 0);
+    CHECK (s_zsend (socket, first, first_size, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+    CHECK (s_zsend (socket, "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+    CHECK (s_zsend (socket, "", 0, ZMQ_DONTWAIT) >= 0);
 }
 
 //  Leave the registry as the input found it, and make sure the router
@@ -407,9 +442,9 @@ s_settle (rig_t *rig)
     for (size_t i = 0; i < DEALERS; i++) {
         rig->synced[i] = !rig->used[i];
         if (rig->used[i]) {
-            CHECK (zmq_send (rig->dealers[i], bye, sizeof (bye), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
-            CHECK (zmq_send (rig->dealers[i], "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
-            CHECK (zmq_send (rig->dealers[i], bye_body, bye_body_size, ZMQ_DONTWAIT) >= 0);
+            CHECK (s_zsend (rig->dealers[i], bye, sizeof (bye), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+            CHECK (s_zsend (rig->dealers[i], "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0);
+            CHECK (s_zsend (rig->dealers[i], bye_body, bye_body_size, ZMQ_DONTWAIT) >= 0);
             s_send_bytes (rig->dealers[i], ping, sizeof (ping));
         }
     }

@@ -25,6 +25,7 @@
 #include "serial.h"
 #include "sized.h"
 #include "sock.h"
+#include "wire.h"
 
 #define PING_DEFAULT_TIMEOUT_MS 2000
 
@@ -280,7 +281,7 @@ s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
             return PROKIT_ETRANSPORT;
         if (s_probe_refused (monitor) != PROKIT_OK)
             return PROKIT_EACCES;
-        while (zsock_events (dealer) & ZMQ_POLLIN) {
+        while (wire_events (zsock_resolve (dealer)) & ZMQ_POLLIN) {
             zmsg_t *answer = zmsg_recv (dealer);
             zframe_t *first = answer ? zmsg_first (answer) : NULL;
             uint8_t command = 0;

@@ -1,6 +1,8 @@
 /*  monitor.c: reading a libzmq socket monitor. */
 #include "monitor.h"
 
+#include "wire.h"
+
 #include <string.h>
 
 bool
@@ -9,7 +11,7 @@ monitor_next (void *monitor, monitor_event_t *event)
     void *socket = zsock_resolve (monitor);
     zmq_msg_t frame;
     zmq_msg_init (&frame);
-    if (zmq_msg_recv (&frame, socket, ZMQ_DONTWAIT) < 0) {
+    if (wire_msg_recv (&frame, socket, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close (&frame);
         return false;
     }
@@ -24,7 +26,7 @@ monitor_next (void *monitor, monitor_event_t *event)
     zmq_msg_close (&frame);
     while (more) { //  the endpoint; it arrives with the first frame
         zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, socket, 0) < 0) {
+        if (wire_msg_recv (&frame, socket, 0) < 0) {
             zmq_msg_close (&frame);
             break;
         }

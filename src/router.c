@@ -2404,7 +2404,7 @@ router_core_drain_pub (router_state_t *self)
     while (true) {
         zmq_msg_t frame;
         zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, self->pub, ZMQ_DONTWAIT) < 0) {
+        if (wire_msg_recv (&frame, self->pub, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&frame);
             return;
         }
@@ -2467,7 +2467,7 @@ router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
 {
     //  Its descriptor tells when connection events wait; looking costs a
     //  poll and a getpid.
-    if (monitor_ready && (zsock_events (self->monitor) & ZMQ_POLLIN))
+    if (monitor_ready && (wire_events (zsock_resolve (self->monitor)) & ZMQ_POLLIN))
         s_drain_monitor (self);
     //  The channel the same, except that a publish may swallow its
     //  announcement: while a window waits for its subscription to be seen
@@ -2482,7 +2482,7 @@ router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
     if (self->backlog_total > 0) {
         s_flush_backlogs (self);
         //  Those sends may have consumed the socket's wake-up.
-        more = more || (zsock_events (self->router_sock) & ZMQ_POLLIN);
+        more = more || (wire_events (self->router) & ZMQ_POLLIN);
     }
     return more;
 }

@@ -209,7 +209,7 @@ s_unannounced (transport_t *base)
     if (self->sends == self->sends_at_drain)
         return false; //  read to empty since the last send: announced
     //  Asking libzmq (ZMQ_EVENTS) costs a poll and a getpid.
-    if (zsock_events (self->dealer) & ZMQ_POLLIN)
+    if (wire_events (self->dealer) & ZMQ_POLLIN)
         return true;
     self->sends_at_drain = self->sends; //  looked: nothing waits unannounced
     return false;

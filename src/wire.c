@@ -9,6 +9,52 @@
 #include <errno.h>
 #include <string.h>
 
+//  --- the calls a signal may interrupt ---------------------------------------------
+
+static int
+s_send (void *socket, const void *data, size_t size, int flags)
+{
+    int rc;
+    do
+        rc = zmq_send (socket, data, size, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+static int
+s_msg_send (zmq_msg_t *frame, void *socket, int flags)
+{
+    int rc;
+    do
+        rc = zmq_msg_send (frame, socket, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+int
+wire_msg_recv (zmq_msg_t *frame, void *socket, int flags)
+{
+    int rc;
+    do
+        rc = zmq_msg_recv (frame, socket, flags);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+int
+wire_events (void *socket)
+{
+    int events = 0;
+    size_t size = sizeof (events);
+    int rc;
+    do
+        rc = zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size);
+    while (rc < 0 && errno == EINTR);
+    return rc == 0 ? events : 0;
+}
+
+//  --- encoding ---------------------------------------------------------------------
+
 int
 wire_body_copy (zmq_msg_t *body, const void *data, size_t size)
 {
@@ -95,13 +141,13 @@ s_send_frames (void *socket, const void *routing_id, size_t routing_id_size, zmq
     int refused = 0;
     int flags = ZMQ_DONTWAIT;
     if (routing_id) {
-        if (zmq_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        if (s_send (socket, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
             refused = errno;
         flags = 0;
     }
     for (size_t i = 0; i < count; i++) {
         int more = i + 1 < count ? ZMQ_SNDMORE : 0;
-        if (!refused && zmq_msg_send (&frames[i], socket, flags | more) < 0)
+        if (!refused && s_msg_send (&frames[i], socket, flags | more) < 0)
             refused = errno; //  only ever the first, on a DEALER
         flags = 0;
         zmq_msg_close (&frames[i]); //  sent frames are empty: no-op
@@ -246,7 +292,7 @@ wire_recv (void *socket, zmq_msg_t *frames, size_t capacity, size_t *count)
         zmq_msg_init (frame);
         //  Only the first frame may be missing: the rest of a message
         //  arrives with it.
-        if (zmq_msg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        if (wire_msg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close (frame);
             if (*count == 0)
                 return false;

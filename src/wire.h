@@ -5,6 +5,13 @@
     socket and a client's DEALER alike. It decides where a body travels
     (inline in the first frame, or alone so that it is never copied) and
     makes sure a refused message leaves nothing half-sent.
+
+    Signals: libzmq fails a call with EINTR when a signal lands during it
+    (any handler installed without SA_RESTART, the application's or a
+    profiler's), having done nothing. Every call here makes it again, so
+    that a signal never refuses, cuts or loses a message; the rest of the
+    library reads and asks its sockets through wire_msg_recv() and
+    wire_events() for the same reason.
 */
 #ifndef PROKIT_WIRE_H_INCLUDED
 #define PROKIT_WIRE_H_INCLUDED
@@ -24,6 +31,13 @@
 //  in which case nothing was queued.
 int wire_send (void *socket, int version, const void *routing_id, size_t routing_id_size,
                proto_command_t command, uint64_t id, const char *peer, zmq_msg_t *body);
+
+//  zmq_msg_recv(), made again when a signal interrupts it.
+int wire_msg_recv (zmq_msg_t *frame, void *socket, int flags);
+
+//  The socket's ZMQ_EVENTS (ZMQ_POLLIN, ZMQ_POLLOUT); 0 when libzmq cannot
+//  say (the socket or its context is closing).
+int wire_events (void *socket);
 
 //  A message encoded once, to be sent to several peers that read the same
 //  wire version (a broadcast): each send copies its frames, which shares

@@ -5,9 +5,11 @@
     prokit_window_request_wait() run main on a thread of its own. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
@@ -1437,6 +1439,107 @@ test_window_traffic_flows_while_main_handler_is_busy (void **state)
     prokit_window_destroy (&b);
 }
 
+//  --- signals ----------------------------------------------------------------------
+
+static void
+s_on_alarm (int signal)
+{
+    (void) signal;
+}
+
+typedef struct signalled {
+    sequence_t seq;     //  what b received, in order
+    int undelivered;    //  reports a had
+    int accepted;       //  sends a had accepted
+    counter_t answered; //  requests a had answered OK
+    int failed;         //  requests a had answered otherwise
+} signalled_t;
+
+static void
+s_signalled_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) code;
+    (void) text;
+    ((signalled_t *) arg)->undelivered++;
+}
+
+static void
+s_count_answer (prokit_reply_t *reply, void *arg)
+{
+    signalled_t *s = (signalled_t *) arg;
+    if (prokit_reply_status (reply) == PROKIT_OK)
+        s->answered.value++;
+    else
+        s->failed++;
+}
+
+static bool
+s_batch_settled (void *arg)
+{
+    signalled_t *s = (signalled_t *) arg;
+    return s->seq.next + s->undelivered >= s->accepted &&
+           s->answered.value + s->failed >= s->answered.target;
+}
+
+//  An application's signal handler, installed without SA_RESTART, makes
+//  libzmq's calls fail with EINTR whenever a signal lands during one: a
+//  timer fires every 100 us while messages, one frame and several (bodies
+//  above the inline limit), and requests go both ways. Nothing is lost,
+//  cut or reported undelivered, and no call fails.
+static void
+test_signals_arriving_all_the_time_lose_nothing (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_echo_handler, NULL);
+    prokit_window_t *a = s_window (f, "a");
+    prokit_window_t *b = s_window (f, "b");
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, a }, { NULL, b } };
+    signalled_t s = { .seq = { 0, true, 0 } };
+    prokit_window_on_window_message (b, s_check_sequence, &s.seq);
+    prokit_window_on_undelivered (a, s_signalled_undelivered, &s);
+
+    struct sigaction action = { 0 }, before;
+    action.sa_handler = s_on_alarm; //  no SA_RESTART
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGALRM, &action, &before);
+    struct itimerval every = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+    setitimer (ITIMER_REAL, &every, NULL);
+
+    char *big = (char *) malloc (3 * 4096);
+    memset (big, 'x', 3 * 4096 - 1);
+    big[3 * 4096 - 1] = 0;
+    enum { BATCHES = 20, BATCH = 200 };
+    for (int batch = 0; batch < BATCHES; batch++) {
+        for (int i = 0; i < BATCH; i++) {
+            int n = s.accepted;
+            prokit_payload_t *payload = n % 4 == 3 ? prokit_payload_new_printf ("%d %s", n, big)
+                                                   : prokit_payload_new_printf ("%d", n);
+            assert_int_equal (prokit_window_send (a, "b", &payload), PROKIT_OK);
+            s.accepted++;
+            if (i % 10 == 0) {
+                payload = prokit_payload_new_printf ("%d %s", n, i % 20 ? "" : big);
+                assert_int_equal (
+                    prokit_window_request (a, NULL, &payload, 20000, s_count_answer, &s),
+                    PROKIT_OK);
+                s.answered.target++;
+            }
+        }
+        assert_true (tu_pump (handles, 3, s_batch_settled, &s, 20000));
+    }
+    setitimer (ITIMER_REAL, &off, NULL);
+    sigaction (SIGALRM, &before, NULL);
+    free (big);
+
+    assert_int_equal (s.undelivered, 0);
+    assert_int_equal (s.seq.next, s.accepted);
+    assert_true (s.seq.in_order);
+    assert_int_equal (s.failed, 0);
+    assert_int_equal (s.answered.value, s.answered.target);
+    prokit_window_destroy (&a);
+    prokit_window_destroy (&b);
+}
+
 //  --- the event loop contract ----------------------------------------------------
 
 static void
@@ -1668,6 +1771,7 @@ main (void)
         BOTH (test_slow_window_makes_main_send_return_eagain_never_gaps),
         BOTH (test_window_with_a_full_queue_survives_main_restarting),
         BOTH (test_window_traffic_flows_while_main_handler_is_busy),
+        BOTH (test_signals_arriving_all_the_time_lose_nothing),
         BOTH (test_events_arriving_during_blocking_request_are_kept_in_order),
         BOTH (test_loop_that_sends_then_polls_is_woken_for_every_reply),
         BOTH (test_destroy_ends_pending_requests_with_eclosed),
