@@ -143,6 +143,8 @@ typedef struct connection {
     bool known; //  the monitor announced it (ACCEPTED)
     bool open;
     bool pending;
+    bool joined;    //  a HELLO on it was admitted
+    bool inherited; //  the one before it on this descriptor closed without joining
 } connection_t;
 
 //  A count kept by name (an address's pending connections, a key's windows).
@@ -1356,6 +1358,60 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
     return s_send (self, peer, PROTO_WELCOME, msg->id, peer->name, body, size);
 }
 
+//  --- is a new window's connection still there? -----------------------------------
+
+//  A HELLO is read after its connection's DISCONNECTED when that
+//  connection closed right after sending it; the router then drops it
+//  (s_connection_gone). But when another connection was accepted on the
+//  same descriptor in between, the HELLO looks like the new connection's,
+//  its WELCOME is queued to a pipe libzmq has not yet removed, and no
+//  event is left to remove the window: it would hold its name for ever.
+//  So a window that joins on a descriptor whose previous connection closed
+//  without joining is looked at once, a heartbeat later: a PING that
+//  libzmq refuses as unroutable (EHOSTUNREACH) means its connection is
+//  gone. A live window answers PONG, which changes nothing.
+static bool s_connection_inherited (router_state_t *self, int fd);
+
+typedef struct join_probe {
+    int64_t due;
+    char key[2 * ROUTING_ID_MAX + 1]; //  its routing id, in hex
+} join_probe_t;
+
+static void
+s_probe_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_probe_later (router_state_t *self, const peer_t *peer)
+{
+    if (peer->local || !self->probes || !s_connection_inherited (self, peer->fd))
+        return;
+    join_probe_t *probe = (join_probe_t *) malloc (sizeof (*probe));
+    if (!probe)
+        return; //  a ghost is the rare case this guards against: not worth failing a join
+    probe->due = clock_coarse_wall_ms () + self->heartbeat_ms;
+    s_hex (peer->routing_id, peer->routing_id_size, probe->key);
+    zlistx_add_end (self->probes, probe);
+}
+
+static void
+s_probe_joins (router_state_t *self)
+{
+    if (!self->probes || zlistx_size (self->probes) == 0)
+        return;
+    int64_t now = clock_coarse_wall_ms ();
+    join_probe_t *probe;
+    while ((probe = (join_probe_t *) zlistx_first (self->probes)) && probe->due <= now) {
+        peer_t *peer = (peer_t *) zhashx_lookup (self->by_id, probe->key);
+        if (peer && s_send (self, peer, PROTO_PING, 0, "", NULL, 0) == EHOSTUNREACH)
+            s_remove_peer (self, peer, "connection lost");
+        zlistx_delete (self->probes, zlistx_cursor (self->probes));
+    }
+}
+
 //  HELLO on the connection ROUTING_ID (KEY, FD, ADDRESS, CLIENT_KEY):
 //  claim a name, or be told why not.
 static void
@@ -1391,6 +1447,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         return;
     }
     s_connection_joined (self, fd);
+    s_probe_later (self, peer);
     if (!peer->joining)
         s_admit (self, peer);
 }
@@ -2060,9 +2117,11 @@ s_connection_accepted (router_state_t *self, int fd)
     if (!connection)
         return;
     s_connection_address (fd, connection->address, sizeof (connection->address));
+    connection->inherited = connection->known && !connection->joined;
     connection->known = true;
     connection->open = true;
     connection->pending = false;
+    connection->joined = false;
     pending_t *count = s_count_of (self->pending, connection->address, true);
     if (count && count->count >= self->max_pending_per_address) {
         self->stats.limited++;
@@ -2087,10 +2146,21 @@ static void
 s_connection_joined (router_state_t *self, int fd)
 {
     connection_t *connection = fd >= 0 ? s_connection (self, fd, false) : NULL;
+    if (connection && connection->open)
+        connection->joined = true;
     if (connection && connection->open && connection->pending) {
         connection->pending = false;
         s_count_down (self->pending, connection->address);
     }
+}
+
+//  Did the connection before the one on FD close without joining? Its
+//  HELLO may then still be unread, and look like this one's.
+static bool
+s_connection_inherited (router_state_t *self, int fd)
+{
+    connection_t *connection = fd >= 0 ? s_connection (self, fd, false) : NULL;
+    return connection && connection->inherited;
 }
 
 //  Has the connection on FD closed (its DISCONNECTED seen), and no other
@@ -2478,6 +2548,7 @@ router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
         router_core_drain_pub (self);
     }
     router_core_sweep_lost (self);
+    s_probe_joins (self);
     bool more = s_drain (self);
     if (self->backlog_total > 0) {
         s_flush_backlogs (self);
@@ -2547,6 +2618,7 @@ router_core_free (router_state_t *self)
     pools_destroy (&self->pools);
     zhashx_destroy (&self->main_cancelled);
     zhashx_destroy (&self->lost);
+    zlistx_destroy (&self->probes);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     free (self->targets);
@@ -2659,6 +2731,9 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
+    self->probes = zlistx_new ();
+    if (self->probes)
+        zlistx_set_destructor (self->probes, s_probe_destroy);
     self->pools = pools_new ();
     self->main_cancelled = zhashx_new ();
     self->sending_via = "";

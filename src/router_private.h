@@ -92,6 +92,9 @@ typedef struct router_state {
     atomic_size_t lost_count;
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock
+    //  Windows to look at once, a heartbeat after they joined (oldest
+    //  first): is their connection still there? (router.c, s_probe_joins)
+    zlistx_t *probes; //  join_probe_t
     size_t max_payload;
     size_t max_windows; //  limits (router_config_t)
     size_t max_requests_per_window;
