@@ -147,9 +147,17 @@ proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint6
 {
     size_t n = strnlen (name, PROTO_NAME_MAX);
     memcpy (out, name, n);
-    if (deadline_ms > 0)
-        n += (size_t) snprintf (out + n, PROTO_DEADLINE_DIGITS + 2, "%c%llu", PROTO_DEADLINE_MARK,
-                                (unsigned long long) deadline_ms);
+    if (deadline_ms > 0) {
+        //  By hand: snprintf() cost more than the rest of a request's
+        //  routing put together.
+        char digits[PROTO_DEADLINE_DIGITS];
+        size_t count = 0;
+        for (; deadline_ms > 0 && count < PROTO_DEADLINE_DIGITS; deadline_ms /= 10)
+            digits[count++] = (char) ('0' + deadline_ms % 10);
+        out[n++] = PROTO_DEADLINE_MARK;
+        while (count > 0)
+            out[n++] = digits[--count];
+    }
     if (channel && channel[0]) {
         size_t c = strnlen (channel, PROTO_CHANNEL_NAME_MAX);
         out[n++] = PROTO_CHANNEL_MARK;
@@ -175,9 +183,14 @@ proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
     size_t n = proto_address_name_len (address);
     memcpy (name, address, n);
     name[n] = 0;
-    if (deadline_ms)
-        *deadline_ms =
-            address[n] == PROTO_DEADLINE_MARK ? (uint64_t) strtoull (address + n + 1, NULL, 10) : 0;
+    if (deadline_ms) {
+        uint64_t value = 0;
+        if (address[n] == PROTO_DEADLINE_MARK)
+            for (size_t i = n + 1;
+                 i <= n + PROTO_DEADLINE_DIGITS && address[i] >= '0' && address[i] <= '9'; i++)
+                value = value * 10 + (uint64_t) (address[i] - '0');
+        *deadline_ms = value;
+    }
     size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
     if (c > 0)
         memcpy (channel, mark + 1, c);
