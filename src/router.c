@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -2364,6 +2366,29 @@ s_refuse_malformed (router_state_t *self, peer_t *sender, zmq_msg_t *routing, co
         s_send_error_to_id (self, routing, msg->id, msg->peer, rc, text);
 }
 
+//  On a CURVE router every TCP connection is CURVE, and ZAP names its
+//  key (User-Id). Without one, no ZAP handler answered (libzmq then lets
+//  any key in): the connection is refused, never taken for a keyless
+//  local one. FRAME is one of the message's frames.
+static bool
+s_unauthenticated (router_state_t *self, zmq_msg_t *frame)
+{
+    if (!self->auth)
+        return false;
+    const char *key = zmq_msg_gets (frame, "User-Id");
+    if (key && key[0])
+        return false;
+    int fd = zmq_msg_get (frame, ZMQ_SRCFD);
+    struct sockaddr_storage address;
+    socklen_t length = sizeof (address);
+    if (fd < 0 || getsockname (fd, (struct sockaddr *) &address, &length) != 0 ||
+        (address.ss_family != AF_INET && address.ss_family != AF_INET6))
+        return false;
+    log_error ("router: a CURVE connection came in without a verified key (no ZAP handler "
+               "answered): refused");
+    return true;
+}
+
 //  A message on a connection that has not joined: HELLO joins it; a health
 //  probe's PING and a closed window's BYE are answered; nothing else is
 //  taken.
@@ -2377,6 +2402,11 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
         s_drain_monitor (self);
         if (s_connection_gone (self, zmq_msg_get (&frames[1], ZMQ_SRCFD)))
             break; //  it closed before its HELLO was read: no event would remove it
+        if (s_unauthenticated (self, &frames[1])) {
+            s_send_error_to_id (self, &frames[0], msg->id, "", PROKIT_EACCES,
+                                "not authenticated: no CURVE key was verified");
+            break;
+        }
         s_hello (self, &frames[0], key, zmq_msg_get (&frames[1], ZMQ_SRCFD),
                  zmq_msg_gets (&frames[1], "Peer-Address"),
                  self->auth ? zmq_msg_gets (&frames[1], "User-Id") : NULL, msg);
@@ -2804,7 +2834,14 @@ router_core_init (router_state_t *self, const router_config_t *config,
                        ZAP_ENDPOINT);
             return PROKIT_EEXIST;
         }
+        //  CZMQ's ZAP handler ends its thread when a signal interrupts its
+        //  poll, and libzmq then lets any CURVE key in: its thread takes
+        //  no signals (it inherits this mask), they go to the others.
+        sigset_t all, mask;
+        sigfillset (&all);
+        pthread_sigmask (SIG_BLOCK, &all, &mask);
         self->auth = zactor_new (zauth, NULL);
+        pthread_sigmask (SIG_SETMASK, &mask, NULL);
         if (!self->auth)
             return PROKIT_ENOMEM;
         bool any = config->curve_allow && streq (config->curve_allow, "*");
