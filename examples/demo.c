@@ -22,6 +22,10 @@
     Windows it did not start may join too: they hear main's broadcast and
     are otherwise left alone.
 
+    $PROKIT_DEMO_WORK names another program to start as window "work" (a
+    path, as it is), e.g. a window written in Python; it plays the same
+    part as prokit-example-work.
+
     Exits 0 when every step happened and both windows exited 0. A step that
     does not happen within 10 s ends the demo: the windows are killed, the
     step is named, and the exit status is 1.
@@ -44,7 +48,7 @@
 
 typedef struct {
     const char *name;    //  the window's name
-    const char *program; //  its executable, next to prokit-demo
+    const char *program; //  its executable, next to prokit-demo (or a path)
     bool show;           //  createWindow's show: a visible window or a hidden worker
     bool joined, left, exited;
 } child_t;
@@ -186,7 +190,10 @@ static bool
 s_create_window (demo_t *demo, child_t *child, const char *dir)
 {
     char path[PATH_MAX];
-    int len = snprintf (path, sizeof (path), "%s/%s", dir, child->program);
+    //  A program given with a path is taken as it is.
+    int len = strchr (child->program, '/')
+                  ? snprintf (path, sizeof (path), "%s", child->program)
+                  : snprintf (path, sizeof (path), "%s/%s", dir, child->program);
     if (len < 0 || (size_t) len >= sizeof (path)) {
         fprintf (stderr, "[main] FAILED: path of %s too long\n", child->program);
         return false;
@@ -308,6 +315,9 @@ main (void)
     demo_t demo = { .children = {
                         { .name = "main", .program = "prokit-example-window", .show = true },
                         { .name = "work", .program = "prokit-example-work", .show = false } } };
+    const char *work = getenv ("PROKIT_DEMO_WORK");
+    if (work && *work)
+        demo.children[1].program = work;
     demo.ipc = prokit_main_new (&opts, &rc);
     if (!demo.ipc) {
         fprintf (stderr, "[main] initIpc failed: %s (%s)\n", prokit_error_name (rc),
