@@ -17,7 +17,8 @@
                               many10k with N windows instead
     prokit-bench --profile NAME raw|prokit N
                               one side of one scenario (rtt: 16 B ipc round
-                              trips one at a time; pipe: one window; send;
+                              trips one at a time, $PROKIT_PROFILE_SIZE
+                              bytes when set; pipe: one window; send;
                               bcast: 4 windows; bcast100: 100 windows on 4
                               threads), N messages and nothing else, so
                               that a profiler sees only that side;
@@ -3344,15 +3345,16 @@ profile_one (const char *scenario, const char *side, long long n)
             delivered = atomic_load (&s_bad) ? 0 : n;
         }
         else {
-            //  Round trips of 16 bytes, one at a time.
+            //  Round trips of 16 bytes (or $PROKIT_PROFILE_SIZE), one at a time.
             void *dealer = raw ? raw_dealer (s_ctx, endpoint, NULL) : NULL;
             prokit_window_t *window = raw ? NULL : pk_window ("rtt", endpoint);
-            uint8_t buf[16];
+            const char *sized = getenv ("PROKIT_PROFILE_SIZE");
+            size_t size = sized && atol (sized) > 0 ? (size_t) atol (sized) : 16;
+            uint8_t *buf = (uint8_t *) malloc (size);
             double total_us = 0;
             for (long long i = 0; (dealer || window) && i < n; i++) {
-                double rtt =
-                    raw ? raw_round_trip (dealer, NULL, buf, sizeof (buf), (uint64_t) i)
-                        : pk_round_trip (window, PROKIT_MAIN, buf, sizeof (buf), (uint64_t) i);
+                double rtt = raw ? raw_round_trip (dealer, NULL, buf, size, (uint64_t) i)
+                                 : pk_round_trip (window, PROKIT_MAIN, buf, size, (uint64_t) i);
                 if (rtt < 0) {
                     bad ("%s rtt: round trip %lld failed", side, i);
                     break;
@@ -3361,6 +3363,7 @@ profile_one (const char *scenario, const char *side, long long n)
                 delivered++;
             }
             rate = total_us > 0 ? (double) delivered / (total_us / 1e6) : NAN;
+            free (buf);
             if (dealer)
                 zmq_close (dealer);
             prokit_window_destroy (&window);
