@@ -37,6 +37,7 @@
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "sized.h"
 #include "sock.h"
 #include "transport.h"
 #include "wire.h"
@@ -1822,18 +1823,20 @@ client_name (const client_t *self)
     return self->name;
 }
 
-void
+int
 client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg)
 {
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg)
 {
     self->connection_fn = fn;
     self->connection_arg = arg;
+    return PROKIT_OK;
 }
 
 static void
@@ -2143,9 +2146,6 @@ s_join (client_t *self, int timeout_ms)
 client_t *
 client_new (const client_config_t *config, int *error)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
     *error = PROKIT_EINVAL;
     if (!config || !config->name || (!config->endpoint && !config->router) || !config->events ||
         !proto_peer_name_valid (config->name, strlen (config->name)))
@@ -2175,45 +2175,46 @@ client_new (const client_config_t *config, int *error)
 void
 client_destroy (client_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    client_t *self = *self_p;
-    if (self->embedded)
-        s_close_embedded (self);
-    else if (self->connected || (self->last.topic[0] && !self->lost)) {
-        //  BYE says what we took in from the channel: in this session (what
-        //  is still queued here is not), or in the one main closed (the
-        //  connection is up: a lost one says it in its next HELLO).
-        proto_bye_t bye = { { "", 0, 0 }, false, false, false };
-        size_t dealer_queued = self->queue_count - self->channel_queued;
-        bye.last.dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
-        bye.dealer_counted = true;
-        if (self->connected && self->transport->has_channel) {
-            //  The topic too: main may have closed us meanwhile, and then
-            //  the router knows this session by its topic only.
-            memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
-            bye.last.count = s_channel_taken (self);
-            bye.counted = true;
+    if (self_p && *self_p) {
+        client_t *self = *self_p;
+        if (self->embedded)
+            s_close_embedded (self);
+        else if (self->connected || (self->last.topic[0] && !self->lost)) {
+            //  BYE says what we took in from the channel: in this session (what
+            //  is still queued here is not), or in the one main closed (the
+            //  connection is up: a lost one says it in its next HELLO).
+            proto_bye_t bye = { { "", 0, 0 }, false, false, false };
+            size_t dealer_queued = self->queue_count - self->channel_queued;
+            bye.last.dealer =
+                self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
+            bye.dealer_counted = true;
+            if (self->connected && self->transport->has_channel) {
+                //  The topic too: main may have closed us meanwhile, and then
+                //  the router knows this session by its topic only.
+                memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
+                bye.last.count = s_channel_taken (self);
+                bye.counted = true;
+            }
+            else if (!self->connected) {
+                memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
+                bye.last.count = self->last.count;
+                bye.counted = true;
+            }
+            uint8_t body[PROTO_BYE_BODY_MAX];
+            size_t size = proto_bye_encode (body, &bye);
+            if (s_send (self, PROTO_BYE, 0, "", NULL, body, size) == PROKIT_OK)
+                s_await_bye (self);
         }
-        else if (!self->connected) {
-            memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
-            bye.last.count = self->last.count;
-            bye.counted = true;
+        self->connected = false;
+        s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
+        while (self->deferred) {
+            prokit_request_t *request = self->deferred;
+            s_forget_deferred (self, request);
+            request->answerer = NULL; //  answering it now returns ECLOSED and frees it
         }
-        uint8_t body[PROTO_BYE_BODY_MAX];
-        size_t size = proto_bye_encode (body, &bye);
-        if (s_send (self, PROTO_BYE, 0, "", NULL, body, size) == PROKIT_OK)
-            s_await_bye (self);
+        s_free (self);
+        *self_p = NULL;
     }
-    self->connected = false;
-    s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
-    while (self->deferred) {
-        prokit_request_t *request = self->deferred;
-        s_forget_deferred (self, request);
-        request->answerer = NULL; //  answering it now returns ECLOSED and frees it
-    }
-    s_free (self);
-    *self_p = NULL;
 }
 
 int
@@ -2251,8 +2252,8 @@ client_resolve_setting (const char *given, const char *env)
     return value && *value ? value : NULL;
 }
 
-int
-client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
+static int
+s_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 {
     int rc;
     if (transport_stats (self->transport, stats, &rc))
@@ -2271,6 +2272,18 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 #define S_COUNTER_TAKE(name) stats->name = values[i++];
     PROTO_COUNTER_LIST (S_COUNTER_TAKE)
     return PROKIT_OK;
+}
+
+int
+client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats, size_t stats_size)
+{
+    if (!stats || stats_size == 0)
+        return PROKIT_EINVAL;
+    prokit_stats_t own;
+    int rc = s_router_stats (self, timeout_ms, &own);
+    if (rc == PROKIT_OK)
+        sized_give (stats, stats_size, &own, sizeof (own));
+    return rc;
 }
 
 int

@@ -200,14 +200,12 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
     //  (src/child.h), programs this window starts must not inherit it:
     //  they would hold it open after the window has ended.
     child_watch_close_on_exec ();
-    int dummy;
-    if (!error)
-        error = &dummy;
+    error = error ? error : &(int){ 0 }; //  the caller may not want the code
     //  The application's options, as far as its header had them.
     prokit_window_opts_t own;
-    if (!opts)
-        prokit_window_opts_init (&own);
-    else if ((*error = sized_take (&own, sizeof (own), opts, "prokit_window_opts_t")) != PROKIT_OK)
+    prokit_window_opts_init (&own);
+    if (opts &&
+        (*error = sized_take (&own, sizeof (own), opts, "prokit_window_opts_t")) != PROKIT_OK)
         return NULL;
     opts = &own;
     if (!name)
@@ -260,15 +258,15 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
 void
 prokit_window_destroy (prokit_window_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    prokit_window_t *self = *self_p;
-    client_destroy (&self->client);
-    free (self->from_main.items);
-    free (self->from_windows.items);
-    zhashx_destroy (&self->by_channel);
-    free (self);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        prokit_window_t *self = *self_p;
+        client_destroy (&self->client);
+        free (self->from_main.items);
+        free (self->from_windows.items);
+        zhashx_destroy (&self->by_channel);
+        free (self);
+        *self_p = NULL;
+    }
 }
 
 const char *
@@ -334,27 +332,19 @@ prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn, void *ar
 int
 prokit_window_handle (prokit_window_t *self, const char *channel, prokit_request_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    return client_set_handler (self->client, channel, fn, arg);
+    return self ? client_set_handler (self->client, channel, fn, arg) : PROKIT_EINVAL;
 }
 
 int
 prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_undelivered (self->client, fn, arg);
-    return PROKIT_OK;
+    return self ? client_on_undelivered (self->client, fn, arg) : PROKIT_EINVAL;
 }
 
 int
 prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_connection (self->client, fn, arg);
-    return PROKIT_OK;
+    return self ? client_on_connection (self->client, fn, arg) : PROKIT_EINVAL;
 }
 
 bool
@@ -504,13 +494,7 @@ int
 prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, size_t stats_size,
                             int timeout_ms)
 {
-    if (!self || !stats || stats_size == 0)
-        return PROKIT_EINVAL;
-    prokit_stats_t own;
-    int rc = client_router_stats (self->client, timeout_ms, &own);
-    if (rc == PROKIT_OK)
-        sized_give (stats, stats_size, &own, sizeof (own));
-    return rc;
+    return self ? client_router_stats (self->client, timeout_ms, stats, stats_size) : PROKIT_EINVAL;
 }
 
 int
