@@ -363,6 +363,14 @@ s_account_clear (account_t *account)
     account->handled = 0;
 }
 
+//  Forget what a session sent: its TALLIES and its ACCOUNT.
+static void
+s_sent_clear (zhashx_t **tallies, account_t *account)
+{
+    zhashx_destroy (tallies);
+    s_account_clear (account);
+}
+
 //  Start keeping an account: the router said it keeps one for us.
 static void
 s_account_start (account_t *account)
@@ -668,24 +676,28 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
 //  The next message from the DEALER while *READ_DEALER, else from the
 //  channel while *READ_CHANNEL; each flag is cleared once its socket is
 //  read to empty, so that a pass over both reads each empty one once (a
-//  read that finds nothing costs libzmq a poll and a getpid). Returns as
-//  s_receive_from().
-static int
+//  read that finds nothing costs libzmq a poll and a getpid). True with a
+//  message in ITEM; a message dropped as it is read (s_receive_from()'s
+//  -1) is passed over.
+static bool
 s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t *item)
 {
-    if (*read_dealer) {
+    while (*read_dealer) {
         int got = s_receive_from (self, false, item);
-        if (got != 0)
-            return got;
-        *read_dealer = false;
+        if (got > 0)
+            return true;
+        if (got == 0)
+            *read_dealer = false;
     }
-    if (*read_channel && self->transport->has_channel) {
+    while (*read_channel && self->transport->has_channel) {
         int got = s_receive_from (self, true, item);
-        if (got != 0)
-            return got;
+        if (got > 0)
+            return true;
+        if (got == 0)
+            break;
     }
     *read_channel = false;
-    return 0;
+    return false;
 }
 
 //  Move FROM's fields into TO, which was not initialised; FROM's body is
@@ -867,12 +879,11 @@ s_session_ends (client_t *self, int code, const char *why)
     //  WELCOME: the same router settles it itself, another cannot. (Only
     //  a joined session's: a join lost halfway has sent nothing.)
     if (self->connected) {
-        s_account_clear (&self->last_account);
-        self->last_account = self->account;
-        memset (&self->account, 0, sizeof (self->account));
-        zhashx_destroy (&self->last_tallies);
+        s_sent_clear (&self->last_tallies, &self->last_account);
         self->last_tallies = self->tallies;
+        self->last_account = self->account;
         self->tallies = NULL;
+        memset (&self->account, 0, sizeof (self->account));
         memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
     }
     //  Requests in flight are ended by the next dispatch, and the
@@ -1432,10 +1443,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     bool read_channel = transport_channel_readable (self->transport, 0);
     while (true) {
         inbound_t item;
-        int got;
-        while (!done && (got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
-            if (got < 0)
-                continue;
+        while (!done && s_receive_next (self, &read_dealer, &read_channel, &item)) {
             bool ours =
                 (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
                  item.command == PROTO_INFO) &&
@@ -1924,11 +1932,8 @@ s_handshake (client_t *self, int timeout_ms)
             return PROKIT_EACCES;
         }
         inbound_t in;
-        int got;
         bool read_dealer = true, read_channel = true;
-        while ((got = s_receive_next (self, &read_dealer, &read_channel, &in)) != 0) {
-            if (got < 0)
-                continue;
+        while (s_receive_next (self, &read_dealer, &read_channel, &in)) {
             if (in.command == PROTO_WELCOME && !welcomed) {
                 welcomed = true;
                 rc = s_welcomed (self, &in.body);
@@ -1969,11 +1974,8 @@ s_await_bye (client_t *self)
         if (s_watch_connection (self))
             return;
         inbound_t item;
-        int got;
         bool read_dealer = true, read_channel = true;
-        while ((got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
-            if (got < 0)
-                continue;
+        while (s_receive_next (self, &read_dealer, &read_channel, &item)) {
             uint8_t command = item.command;
             if (command == PROTO_REQUEST) {
                 //  Not dropped silently: the requester learns we are gone.
@@ -2034,11 +2036,9 @@ s_free (client_t *self)
         free (item);
     }
     transport_destroy (&self->transport, !self->abandoned);
-    zhashx_destroy (&self->tallies);
-    zhashx_destroy (&self->last_tallies);
+    s_sent_clear (&self->tallies, &self->account);
+    s_sent_clear (&self->last_tallies, &self->last_account);
     zhashx_destroy (&self->handlers);
-    s_account_clear (&self->account);
-    s_account_clear (&self->last_account);
     inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);

@@ -341,10 +341,40 @@ prokit_main_destroy (prokit_main_t **self_p)
     }
 }
 
+//  --- state and callbacks -------------------------------------------------------
+
 const char *
 prokit_main_endpoint (const prokit_main_t *self)
 {
     return self ? self->endpoint : NULL;
+}
+
+bool
+prokit_main_is_attached (const prokit_main_t *self)
+{
+    return self && !self->router;
+}
+
+bool
+prokit_main_is_connected (const prokit_main_t *self)
+{
+    return self && client_is_connected (self->client);
+}
+
+int
+prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
+{
+    return self ? client_on_connection (self->client, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    self->presence_fn = fn;
+    self->presence_arg = arg;
+    return PROKIT_OK;
 }
 
 int
@@ -415,34 +445,6 @@ int
 prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn, void *arg)
 {
     return self ? client_on_undelivered (self->client, fn, arg) : PROKIT_EINVAL;
-}
-
-int
-prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
-{
-    return self ? client_on_connection (self->client, fn, arg) : PROKIT_EINVAL;
-}
-
-bool
-prokit_main_is_connected (const prokit_main_t *self)
-{
-    return self && client_is_connected (self->client);
-}
-
-bool
-prokit_main_is_attached (const prokit_main_t *self)
-{
-    return self && !self->router;
-}
-
-int
-prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    self->presence_fn = fn;
-    self->presence_arg = arg;
-    return PROKIT_OK;
 }
 
 //  --- the registry -------------------------------------------------------------------
