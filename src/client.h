@@ -64,7 +64,7 @@ typedef struct client_config {
 //  with *error set: PROKIT_EEXIST (name taken), PROKIT_EACCES (the router
 //  refused our key, our security, or this name for our key),
 //  PROKIT_ETIMEDOUT (no router answered), PROKIT_EINVAL (bad name or
-//  certificate), PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+//  certificate), PROKIT_ETRANSPORT, PROKIT_ENOMEM. ERROR is required.
 client_t *client_new (const client_config_t *config, int *error);
 
 //  Leave (BYE), end requests in flight with PROKIT_ECLOSED (their callbacks
