@@ -160,17 +160,18 @@ acl_load (const char *path, char *error, size_t error_size)
 void
 acl_destroy (acl_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    rule_t *rule = (*self_p)->rules;
-    while (rule) {
-        rule_t *next = rule->next;
-        free (rule->pattern);
-        free (rule);
-        rule = next;
+    if (self_p && *self_p) {
+        acl_t *self = *self_p;
+        rule_t *rule = self->rules;
+        while (rule) {
+            rule_t *next = rule->next;
+            free (rule->pattern);
+            free (rule);
+            rule = next;
+        }
+        free (self);
+        *self_p = NULL;
     }
-    free (*self_p);
-    *self_p = NULL;
 }
 
 bool

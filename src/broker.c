@@ -137,9 +137,7 @@ s_configure (const prokit_broker_opts_t *opts, router_config_t *config, zcert_t 
 prokit_broker_t *
 prokit_broker_new (const prokit_broker_opts_t *opts, int *error)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
+    error = error ? error : &(int){ 0 }; //  the caller may not want the code
     //  The application's options, as far as its header had them.
     prokit_broker_opts_t own;
     if (!opts) {
@@ -210,12 +208,12 @@ prokit_broker_reload (prokit_broker_t *self, size_t *dropped)
 void
 prokit_broker_destroy (prokit_broker_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    router_destroy (&(*self_p)->router);
-    free ((*self_p)->acl_path);
-    free (*self_p);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        router_destroy (&(*self_p)->router);
+        free ((*self_p)->acl_path);
+        free (*self_p);
+        *self_p = NULL;
+    }
 }
 
 const char *

@@ -254,16 +254,16 @@ child_fd_spent (child_t *self)
 void
 child_destroy (child_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    child_t *self = *self_p;
-    if (!self->reaped) {
-        kill (self->pid, SIGKILL);
-        waitpid (self->pid, NULL, 0);
+    if (self_p && *self_p) {
+        child_t *self = *self_p;
+        if (!self->reaped) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, NULL, 0);
+        }
+        close (self->fd);
+        free (self);
+        *self_p = NULL;
     }
-    close (self->fd);
-    free (self);
-    *self_p = NULL;
 }
 
 void

@@ -37,6 +37,7 @@
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "sized.h"
 #include "sock.h"
 #include "transport.h"
 #include "wire.h"
@@ -362,6 +363,14 @@ s_account_clear (account_t *account)
     account->handled = 0;
 }
 
+//  Forget what a session sent: its TALLIES and its ACCOUNT.
+static void
+s_sent_clear (zhashx_t **tallies, account_t *account)
+{
+    zhashx_destroy (tallies);
+    s_account_clear (account);
+}
+
 //  Start keeping an account: the router said it keeps one for us.
 static void
 s_account_start (account_t *account)
@@ -667,24 +676,28 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
 //  The next message from the DEALER while *READ_DEALER, else from the
 //  channel while *READ_CHANNEL; each flag is cleared once its socket is
 //  read to empty, so that a pass over both reads each empty one once (a
-//  read that finds nothing costs libzmq a poll and a getpid). Returns as
-//  s_receive_from().
-static int
+//  read that finds nothing costs libzmq a poll and a getpid). True with a
+//  message in ITEM; a message dropped as it is read (s_receive_from()'s
+//  -1) is passed over.
+static bool
 s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t *item)
 {
-    if (*read_dealer) {
+    while (*read_dealer) {
         int got = s_receive_from (self, false, item);
-        if (got != 0)
-            return got;
-        *read_dealer = false;
+        if (got > 0)
+            return true;
+        if (got == 0)
+            *read_dealer = false;
     }
-    if (*read_channel && self->transport->has_channel) {
+    while (*read_channel && self->transport->has_channel) {
         int got = s_receive_from (self, true, item);
-        if (got != 0)
-            return got;
+        if (got > 0)
+            return true;
+        if (got == 0)
+            break;
     }
     *read_channel = false;
-    return 0;
+    return false;
 }
 
 //  Move FROM's fields into TO, which was not initialised; FROM's body is
@@ -866,12 +879,11 @@ s_session_ends (client_t *self, int code, const char *why)
     //  WELCOME: the same router settles it itself, another cannot. (Only
     //  a joined session's: a join lost halfway has sent nothing.)
     if (self->connected) {
-        s_account_clear (&self->last_account);
-        self->last_account = self->account;
-        memset (&self->account, 0, sizeof (self->account));
-        zhashx_destroy (&self->last_tallies);
+        s_sent_clear (&self->last_tallies, &self->last_account);
         self->last_tallies = self->tallies;
+        self->last_account = self->account;
         self->tallies = NULL;
+        memset (&self->account, 0, sizeof (self->account));
         memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
     }
     //  Requests in flight are ended by the next dispatch, and the
@@ -1431,10 +1443,7 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     bool read_channel = transport_channel_readable (self->transport, 0);
     while (true) {
         inbound_t item;
-        int got;
-        while (!done && (got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
-            if (got < 0)
-                continue;
+        while (!done && s_receive_next (self, &read_dealer, &read_channel, &item)) {
             bool ours =
                 (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
                  item.command == PROTO_INFO) &&
@@ -1822,18 +1831,20 @@ client_name (const client_t *self)
     return self->name;
 }
 
-void
+int
 client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg)
 {
     self->undelivered_fn = fn;
     self->undelivered_arg = arg;
+    return PROKIT_OK;
 }
 
-void
+int
 client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg)
 {
     self->connection_fn = fn;
     self->connection_arg = arg;
+    return PROKIT_OK;
 }
 
 static void
@@ -1921,11 +1932,8 @@ s_handshake (client_t *self, int timeout_ms)
             return PROKIT_EACCES;
         }
         inbound_t in;
-        int got;
         bool read_dealer = true, read_channel = true;
-        while ((got = s_receive_next (self, &read_dealer, &read_channel, &in)) != 0) {
-            if (got < 0)
-                continue;
+        while (s_receive_next (self, &read_dealer, &read_channel, &in)) {
             if (in.command == PROTO_WELCOME && !welcomed) {
                 welcomed = true;
                 rc = s_welcomed (self, &in.body);
@@ -1966,11 +1974,8 @@ s_await_bye (client_t *self)
         if (s_watch_connection (self))
             return;
         inbound_t item;
-        int got;
         bool read_dealer = true, read_channel = true;
-        while ((got = s_receive_next (self, &read_dealer, &read_channel, &item)) != 0) {
-            if (got < 0)
-                continue;
+        while (s_receive_next (self, &read_dealer, &read_channel, &item)) {
             uint8_t command = item.command;
             if (command == PROTO_REQUEST) {
                 //  Not dropped silently: the requester learns we are gone.
@@ -2031,11 +2036,9 @@ s_free (client_t *self)
         free (item);
     }
     transport_destroy (&self->transport, !self->abandoned);
-    zhashx_destroy (&self->tallies);
-    zhashx_destroy (&self->last_tallies);
+    s_sent_clear (&self->tallies, &self->account);
+    s_sent_clear (&self->last_tallies, &self->last_account);
     zhashx_destroy (&self->handlers);
-    s_account_clear (&self->account);
-    s_account_clear (&self->last_account);
     inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);
@@ -2143,9 +2146,6 @@ s_join (client_t *self, int timeout_ms)
 client_t *
 client_new (const client_config_t *config, int *error)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
     *error = PROKIT_EINVAL;
     if (!config || !config->name || (!config->endpoint && !config->router) || !config->events ||
         !proto_peer_name_valid (config->name, strlen (config->name)))
@@ -2175,45 +2175,46 @@ client_new (const client_config_t *config, int *error)
 void
 client_destroy (client_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    client_t *self = *self_p;
-    if (self->embedded)
-        s_close_embedded (self);
-    else if (self->connected || (self->last.topic[0] && !self->lost)) {
-        //  BYE says what we took in from the channel: in this session (what
-        //  is still queued here is not), or in the one main closed (the
-        //  connection is up: a lost one says it in its next HELLO).
-        proto_bye_t bye = { { "", 0, 0 }, false, false, false };
-        size_t dealer_queued = self->queue_count - self->channel_queued;
-        bye.last.dealer = self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
-        bye.dealer_counted = true;
-        if (self->connected && self->transport->has_channel) {
-            //  The topic too: main may have closed us meanwhile, and then
-            //  the router knows this session by its topic only.
-            memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
-            bye.last.count = s_channel_taken (self);
-            bye.counted = true;
+    if (self_p && *self_p) {
+        client_t *self = *self_p;
+        if (self->embedded)
+            s_close_embedded (self);
+        else if (self->connected || (self->last.topic[0] && !self->lost)) {
+            //  BYE says what we took in from the channel: in this session (what
+            //  is still queued here is not), or in the one main closed (the
+            //  connection is up: a lost one says it in its next HELLO).
+            proto_bye_t bye = { { "", 0, 0 }, false, false, false };
+            size_t dealer_queued = self->queue_count - self->channel_queued;
+            bye.last.dealer =
+                self->dealer_read > dealer_queued ? self->dealer_read - dealer_queued : 0;
+            bye.dealer_counted = true;
+            if (self->connected && self->transport->has_channel) {
+                //  The topic too: main may have closed us meanwhile, and then
+                //  the router knows this session by its topic only.
+                memcpy (bye.last.topic, self->topic, sizeof (bye.last.topic));
+                bye.last.count = s_channel_taken (self);
+                bye.counted = true;
+            }
+            else if (!self->connected) {
+                memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
+                bye.last.count = self->last.count;
+                bye.counted = true;
+            }
+            uint8_t body[PROTO_BYE_BODY_MAX];
+            size_t size = proto_bye_encode (body, &bye);
+            if (s_send (self, PROTO_BYE, 0, "", NULL, body, size) == PROKIT_OK)
+                s_await_bye (self);
         }
-        else if (!self->connected) {
-            memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
-            bye.last.count = self->last.count;
-            bye.counted = true;
+        self->connected = false;
+        s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
+        while (self->deferred) {
+            prokit_request_t *request = self->deferred;
+            s_forget_deferred (self, request);
+            request->answerer = NULL; //  answering it now returns ECLOSED and frees it
         }
-        uint8_t body[PROTO_BYE_BODY_MAX];
-        size_t size = proto_bye_encode (body, &bye);
-        if (s_send (self, PROTO_BYE, 0, "", NULL, body, size) == PROKIT_OK)
-            s_await_bye (self);
+        s_free (self);
+        *self_p = NULL;
     }
-    self->connected = false;
-    s_fail_all_pending (self, PROKIT_ECLOSED, "the handle was destroyed");
-    while (self->deferred) {
-        prokit_request_t *request = self->deferred;
-        s_forget_deferred (self, request);
-        request->answerer = NULL; //  answering it now returns ECLOSED and frees it
-    }
-    s_free (self);
-    *self_p = NULL;
 }
 
 int
@@ -2251,8 +2252,8 @@ client_resolve_setting (const char *given, const char *env)
     return value && *value ? value : NULL;
 }
 
-int
-client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
+static int
+s_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 {
     int rc;
     if (transport_stats (self->transport, stats, &rc))
@@ -2271,6 +2272,18 @@ client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats)
 #define S_COUNTER_TAKE(name) stats->name = values[i++];
     PROTO_COUNTER_LIST (S_COUNTER_TAKE)
     return PROKIT_OK;
+}
+
+int
+client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats, size_t stats_size)
+{
+    if (!stats || stats_size == 0)
+        return PROKIT_EINVAL;
+    prokit_stats_t own;
+    int rc = s_router_stats (self, timeout_ms, &own);
+    if (rc == PROKIT_OK)
+        sized_give (stats, stats_size, &own, sizeof (own));
+    return rc;
 }
 
 int

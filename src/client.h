@@ -64,7 +64,7 @@ typedef struct client_config {
 //  with *error set: PROKIT_EEXIST (name taken), PROKIT_EACCES (the router
 //  refused our key, our security, or this name for our key),
 //  PROKIT_ETIMEDOUT (no router answered), PROKIT_EINVAL (bad name or
-//  certificate), PROKIT_ETRANSPORT, PROKIT_ENOMEM.
+//  certificate), PROKIT_ETRANSPORT, PROKIT_ENOMEM. ERROR is required.
 client_t *client_new (const client_config_t *config, int *error);
 
 //  Leave (BYE), end requests in flight with PROKIT_ECLOSED (their callbacks
@@ -82,9 +82,10 @@ bool client_is_connected (const client_t *self);
 //  Set the handler for incoming requests (NULL: answer PROKIT_ENOHANDLER).
 //  The application's callbacks for messages not delivered and for the
 //  connection's events (prokit_*_on_undelivered(), _on_connection()): the
-//  client calls them itself. Without the first, it logs a warning.
-void client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg);
-void client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg);
+//  client calls them itself. Without the first, it logs a warning. Return
+//  PROKIT_OK.
+int client_on_undelivered (client_t *self, prokit_undelivered_fn *fn, void *arg);
+int client_on_connection (client_t *self, prokit_connection_fn *fn, void *arg);
 
 //  Set the handler for requests on CHANNEL (NULL or "": the default one);
 //  FN NULL removes it. Returns PROKIT_OK, PROKIT_EINVAL (a bad channel
@@ -129,9 +130,11 @@ int client_request_wait (client_t *self, const char *target, const char *channel
 //  is moved into BODY (initialised here, closed by the caller) on success.
 int client_query (client_t *self, const char *what, int timeout_ms, zmq_msg_t *body);
 
-//  The router's counters into STATS: in memory from the embedded router,
-//  else with a "stats" query (at most TIMEOUT_MS).
-int client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats);
+//  The router's counters into the application's STATS of STATS_SIZE bytes
+//  (sized.h): in memory from the embedded router, else with a "stats"
+//  query (at most TIMEOUT_MS). PROKIT_EINVAL when STATS is NULL or
+//  STATS_SIZE 0.
+int client_router_stats (client_t *self, int timeout_ms, prokit_stats_t *stats, size_t stats_size);
 
 //  When the router last heard from window NAME, ms since the epoch, into
 //  *MS: known only to an embedded main (its router is in memory), so

@@ -50,23 +50,23 @@ inflight_new (bool by_peer)
 void
 inflight_destroy (inflight_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    inflight_t *self = *self_p;
-    for (size_t i = 0; i <= self->mask; i++)
-        while (self->buckets[i]) {
-            inflight_entry_t *entry = self->buckets[i];
-            self->buckets[i] = entry->chain;
+    if (self_p && *self_p) {
+        inflight_t *self = *self_p;
+        for (size_t i = 0; i <= self->mask; i++)
+            while (self->buckets[i]) {
+                inflight_entry_t *entry = self->buckets[i];
+                self->buckets[i] = entry->chain;
+                free (entry);
+            }
+        while (self->spare) {
+            inflight_entry_t *entry = self->spare;
+            self->spare = entry->chain;
             free (entry);
         }
-    while (self->spare) {
-        inflight_entry_t *entry = self->spare;
-        self->spare = entry->chain;
-        free (entry);
+        free (self->buckets);
+        free (self);
+        *self_p = NULL;
     }
-    free (self->buckets);
-    free (self);
-    *self_p = NULL;
 }
 
 //  Double the buckets when they are as many as the entries; on failure the

@@ -285,14 +285,11 @@ s_open_routing (prokit_main_t *self, const prokit_main_opts_t *opts, const char 
 prokit_main_t *
 prokit_main_new (const prokit_main_opts_t *opts, int *error)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
+    error = error ? error : &(int){ 0 }; //  the caller may not want the code
     //  The application's options, as far as its header had them.
     prokit_main_opts_t own;
-    if (!opts)
-        prokit_main_opts_init (&own);
-    else if ((*error = sized_take (&own, sizeof (own), opts, "prokit_main_opts_t")) != PROKIT_OK)
+    prokit_main_opts_init (&own);
+    if (opts && (*error = sized_take (&own, sizeof (own), opts, "prokit_main_opts_t")) != PROKIT_OK)
         return NULL;
     char endpoint[512];
     bool attached = false;
@@ -332,22 +329,52 @@ prokit_main_new (const prokit_main_opts_t *opts, int *error)
 void
 prokit_main_destroy (prokit_main_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    prokit_main_t *self = *self_p;
-    supervisor_destroy (&self->supervisor); //  ends and reaps every child
-    client_destroy (&self->client);
-    router_destroy (&self->router);
-    free (self->endpoint);
-    zhashx_destroy (&self->windows);
-    free (self);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        prokit_main_t *self = *self_p;
+        supervisor_destroy (&self->supervisor); //  ends and reaps every child
+        client_destroy (&self->client);
+        router_destroy (&self->router);
+        free (self->endpoint);
+        zhashx_destroy (&self->windows);
+        free (self);
+        *self_p = NULL;
+    }
 }
+
+//  --- state and callbacks -------------------------------------------------------
 
 const char *
 prokit_main_endpoint (const prokit_main_t *self)
 {
     return self ? self->endpoint : NULL;
+}
+
+bool
+prokit_main_is_attached (const prokit_main_t *self)
+{
+    return self && !self->router;
+}
+
+bool
+prokit_main_is_connected (const prokit_main_t *self)
+{
+    return self && client_is_connected (self->client);
+}
+
+int
+prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
+{
+    return self ? client_on_connection (self->client, fn, arg) : PROKIT_EINVAL;
+}
+
+int
+prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg)
+{
+    if (!self)
+        return PROKIT_EINVAL;
+    self->presence_fn = fn;
+    self->presence_arg = arg;
+    return PROKIT_OK;
 }
 
 int
@@ -359,9 +386,7 @@ prokit_main_on_request (prokit_main_t *self, prokit_request_fn *fn, void *arg)
 int
 prokit_main_handle (prokit_main_t *self, const char *channel, prokit_request_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    return client_set_handler (self->client, channel, fn, arg);
+    return self ? client_set_handler (self->client, channel, fn, arg) : PROKIT_EINVAL;
 }
 
 //  --- messages --------------------------------------------------------------------
@@ -413,49 +438,13 @@ prokit_main_broadcast (prokit_main_t *self, prokit_payload_t **payload_p)
 int
 prokit_main_broadcast_on (prokit_main_t *self, const char *channel, prokit_payload_t **payload_p)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    return client_send (self->client, NULL, channel, payload_p);
+    return self ? client_send (self->client, NULL, channel, payload_p) : PROKIT_EINVAL;
 }
 
 int
 prokit_main_on_undelivered (prokit_main_t *self, prokit_undelivered_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_undelivered (self->client, fn, arg);
-    return PROKIT_OK;
-}
-
-int
-prokit_main_on_connection (prokit_main_t *self, prokit_connection_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_connection (self->client, fn, arg);
-    return PROKIT_OK;
-}
-
-bool
-prokit_main_is_connected (const prokit_main_t *self)
-{
-    return self && client_is_connected (self->client);
-}
-
-bool
-prokit_main_is_attached (const prokit_main_t *self)
-{
-    return self && !self->router;
-}
-
-int
-prokit_main_on_presence (prokit_main_t *self, prokit_presence_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    self->presence_fn = fn;
-    self->presence_arg = arg;
-    return PROKIT_OK;
+    return self ? client_on_undelivered (self->client, fn, arg) : PROKIT_EINVAL;
 }
 
 //  --- the registry -------------------------------------------------------------------
@@ -691,11 +680,6 @@ prokit_main_stop (prokit_main_t *self)
 int
 prokit_main_stats (prokit_main_t *self, prokit_stats_t *stats, size_t stats_size)
 {
-    if (!self || !stats || stats_size == 0)
-        return PROKIT_EINVAL;
-    prokit_stats_t own;
-    int rc = client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, &own);
-    if (rc == PROKIT_OK)
-        sized_give (stats, stats_size, &own, sizeof (own));
-    return rc;
+    return self ? client_router_stats (self->client, MAIN_QUERY_TIMEOUT_MS, stats, stats_size)
+                : PROKIT_EINVAL;
 }

@@ -10,47 +10,27 @@
 #include "message_private.h"
 #include "prokit/error.h"
 
-const char *
-prokit_message_sender (const prokit_message_t *self)
-{
-    return self ? self->sender : NULL;
-}
+//  The accessors that read one field: SELF's FIELD, or NONE when SELF is
+//  NULL.
+#define S_ACCESSOR(type, name, object_t, field, none)                                              \
+    type name (const object_t *self)                                                               \
+    {                                                                                              \
+        return self ? self->field : none;                                                          \
+    }
 
-const char *
-prokit_message_channel (const prokit_message_t *self)
-{
-    return self ? self->channel : NULL;
-}
-
-const prokit_payload_t *
-prokit_message_payload (const prokit_message_t *self)
-{
-    return self ? self->payload : NULL;
-}
-
-bool
-prokit_message_is_broadcast (const prokit_message_t *self)
-{
-    return self && self->broadcast;
-}
-
-const char *
-prokit_request_sender (const prokit_request_t *self)
-{
-    return self ? self->sender : NULL;
-}
-
-const char *
-prokit_request_channel (const prokit_request_t *self)
-{
-    return self ? self->channel : NULL;
-}
-
-const prokit_payload_t *
-prokit_request_payload (const prokit_request_t *self)
-{
-    return self ? self->payload : NULL;
-}
+S_ACCESSOR (const char *, prokit_message_sender, prokit_message_t, sender, NULL)
+S_ACCESSOR (const char *, prokit_message_channel, prokit_message_t, channel, NULL)
+S_ACCESSOR (const prokit_payload_t *, prokit_message_payload, prokit_message_t, payload, NULL)
+S_ACCESSOR (bool, prokit_message_is_broadcast, prokit_message_t, broadcast, false)
+S_ACCESSOR (const char *, prokit_request_sender, prokit_request_t, sender, NULL)
+S_ACCESSOR (const char *, prokit_request_channel, prokit_request_t, channel, NULL)
+S_ACCESSOR (const prokit_payload_t *, prokit_request_payload, prokit_request_t, payload, NULL)
+S_ACCESSOR (bool, prokit_request_is_cancelled, prokit_request_t, cancelled, false)
+S_ACCESSOR (int, prokit_reply_status, prokit_reply_t, status, PROKIT_EINVAL)
+S_ACCESSOR (const prokit_payload_t *, prokit_reply_payload, prokit_reply_t, payload, NULL)
+S_ACCESSOR (const char *, prokit_reply_error, prokit_reply_t, text, "")
+S_ACCESSOR (int, prokit_reply_app_code, prokit_reply_t, app_code, 0)
+S_ACCESSOR (const char *, prokit_reply_target, prokit_reply_t, target, NULL)
 
 prokit_payload_t *
 prokit_request_take_payload (prokit_request_t *self)
@@ -156,24 +136,6 @@ prokit_request_time_left (const prokit_request_t *self)
     return left > 0 ? (long long) left : 0;
 }
 
-bool
-prokit_request_is_cancelled (const prokit_request_t *self)
-{
-    return self && self->cancelled;
-}
-
-int
-prokit_reply_status (const prokit_reply_t *self)
-{
-    return self ? self->status : PROKIT_EINVAL;
-}
-
-const prokit_payload_t *
-prokit_reply_payload (const prokit_reply_t *self)
-{
-    return self ? self->payload : NULL;
-}
-
 const char *
 prokit_reply_str (const prokit_reply_t *self)
 {
@@ -204,30 +166,12 @@ reply_release (prokit_reply_t *self)
     self->payload = NULL;
 }
 
-const char *
-prokit_reply_error (const prokit_reply_t *self)
-{
-    return self ? self->text : "";
-}
-
-int
-prokit_reply_app_code (const prokit_reply_t *self)
-{
-    return self ? self->app_code : 0;
-}
-
-const char *
-prokit_reply_target (const prokit_reply_t *self)
-{
-    return self ? self->target : NULL;
-}
-
 void
 prokit_reply_destroy (prokit_reply_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    reply_release (*self_p);
-    free (*self_p);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        reply_release (*self_p);
+        free (*self_p);
+        *self_p = NULL;
+    }
 }

@@ -41,6 +41,24 @@ pack_put_be (uint8_t *p, uint64_t value, size_t n)
         p[i] = (uint8_t) (value >> (8 * (n - 1 - i)));
 }
 
+//  The width of the value after head B of an integer of 1 to 8 bytes
+//  (uint8 to uint64, int8 to int64); 0 when B heads none.
+static size_t
+s_int_width (uint8_t b)
+{
+    switch (b) {
+    case 0xcc:
+    case 0xd0: return 1;
+    case 0xcd:
+    case 0xd1: return 2;
+    case 0xce:
+    case 0xd2: return 4;
+    case 0xcf:
+    case 0xd3: return 8;
+    default: return 0;
+    }
+}
+
 //  Read the head of one msgpack object: how many bytes of payload follow it
 //  directly (SKIP) and how many child objects it contains (CHILDREN).
 static bool
@@ -80,14 +98,6 @@ s_head (pack_cursor_t *c, uint64_t *skip, uint64_t *children)
     case 0xc9: width = 4; break;
     case 0xca: *skip = 4; return true;
     case 0xcb: *skip = 8; return true;
-    case 0xcc:
-    case 0xd0: *skip = 1; return true;
-    case 0xcd:
-    case 0xd1: *skip = 2; return true;
-    case 0xce:
-    case 0xd2: *skip = 4; return true;
-    case 0xcf:
-    case 0xd3: *skip = 8; return true;
     case 0xd4: *skip = 2; return true;
     case 0xd5: *skip = 3; return true;
     case 0xd6: *skip = 5; return true;
@@ -104,7 +114,9 @@ s_head (pack_cursor_t *c, uint64_t *skip, uint64_t *children)
         *children = (b >= 0xde) ? 2 * n : n;
         return true;
     }
-    default: return false; //  0xc1 is never used
+    default: //  the integers of 1 to 8 bytes, or 0xc1 (never used)
+        *skip = s_int_width (b);
+        return *skip > 0;
     }
     if (!pack_take (c, width, &p))
         return false;
@@ -162,19 +174,10 @@ pack_read_int (pack_cursor_t *c, int64_t *value)
         *value = (int8_t) b;
         return true;
     }
-    size_t width;
+    size_t width = s_int_width (b);
+    if (width == 0)
+        return false;
     bool is_signed = b >= 0xd0;
-    switch (b) {
-    case 0xcc:
-    case 0xd0: width = 1; break;
-    case 0xcd:
-    case 0xd1: width = 2; break;
-    case 0xce:
-    case 0xd2: width = 4; break;
-    case 0xcf:
-    case 0xd3: width = 8; break;
-    default: return false;
-    }
     if (!pack_take (c, width, &p))
         return false;
     uint64_t raw = pack_be (p, width);
@@ -395,15 +398,6 @@ pack_write_nil (uint8_t *out)
 }
 
 size_t
-pack_write_str (uint8_t *out, const char *text, size_t len)
-{
-    S_PACKER (out);
-    msgpack_pack_str (&pk, len);
-    msgpack_pack_str_body (&pk, text, len);
-    return sink.used;
-}
-
-size_t
 pack_write_raw_head (uint8_t *out, size_t len, bool is_str)
 {
     S_PACKER (out);
@@ -412,6 +406,14 @@ pack_write_raw_head (uint8_t *out, size_t len, bool is_str)
     else
         msgpack_pack_bin (&pk, len);
     return sink.used;
+}
+
+size_t
+pack_write_str (uint8_t *out, const char *text, size_t len)
+{
+    size_t head = pack_write_raw_head (out, len, true);
+    memcpy (out + head, text, len);
+    return head + len;
 }
 
 size_t

@@ -126,13 +126,11 @@ prokit_payload_dup (const prokit_payload_t *self)
 void
 prokit_payload_destroy (prokit_payload_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    prokit_payload_t *self = *self_p;
-    zmq_msg_close (&self->frame);
-    free (self->text);
-    free (self);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        payload_release (*self_p);
+        free (*self_p);
+        *self_p = NULL;
+    }
 }
 
 prokit_payload_t *

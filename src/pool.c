@@ -45,11 +45,11 @@ pools_new (void)
 void
 pools_destroy (pools_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    zhashx_destroy (&(*self_p)->by_service);
-    free (*self_p);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        zhashx_destroy (&(*self_p)->by_service);
+        free (*self_p);
+        *self_p = NULL;
+    }
 }
 
 int

@@ -719,6 +719,21 @@ s_send_receipts (router_state_t *self, peer_t *peer)
     peer->receipts_unsent = 0;
 }
 
+//  What PEER is owed (its confirmations; main's: its account) changed by
+//  COUNT: send it once RECEIPT_BATCH changes are pending, else with the
+//  next flush.
+static void
+s_receipts_touch (router_state_t *self, peer_t *peer, uint64_t count)
+{
+    if (peer->receipts_unsent == 0)
+        self->receipts_pending++;
+    peer->receipts_unsent += count;
+    if (peer->receipts_unsent >= RECEIPT_BATCH) {
+        s_send_receipts (self, peer);
+        self->receipts_pending--;
+    }
+}
+
 //  COUNT of RUN's SENDs were taken in by window TARGET: its sender, if it
 //  is still in the session that sent them, is owed that confirmation.
 static void
@@ -742,13 +757,7 @@ s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const cha
     }
     receipt->count += count;
     receipt->changed = true;
-    if (sender->receipts_unsent == 0)
-        self->receipts_pending++;
-    sender->receipts_unsent += count;
-    if (sender->receipts_unsent >= RECEIPT_BATCH) {
-        s_send_receipts (self, sender);
-        self->receipts_pending--;
-    }
+    s_receipts_touch (self, sender, count);
 }
 
 //  --- main's account (ACCOUNT) ---------------------------------------------------
@@ -779,20 +788,6 @@ s_send_account (router_state_t *self, peer_t *main)
     if (n > 0 || !sent) {
         size_t size = proto_account_encode (body, main->handled, windows, n);
         s_send_control (self, main, PROTO_ACCOUNT, 0, "", body, size);
-    }
-}
-
-//  MAIN's account changed by COUNT: send it once RECEIPT_BATCH changes
-//  are pending, else with the next flush.
-static void
-s_account_touch (router_state_t *self, peer_t *main, uint64_t count)
-{
-    if (main->receipts_unsent == 0)
-        self->receipts_pending++;
-    main->receipts_unsent += count;
-    if (main->receipts_unsent >= RECEIPT_BATCH) {
-        s_send_receipts (self, main);
-        self->receipts_pending--;
     }
 }
 
@@ -836,7 +831,7 @@ s_account_published (router_state_t *self, peer_t *window)
     if (entry) {
         entry->published++;
         entry->changed = true;
-        s_account_touch (self, main, 1);
+        s_receipts_touch (self, main, 1);
     }
 }
 
@@ -861,7 +856,7 @@ s_account_settled (router_state_t *self, const char *name, uint64_t session, uin
     entry->settled =
         entry->settled + count > entry->published ? entry->published : entry->settled + count;
     entry->changed = true;
-    s_account_touch (self, main, count);
+    s_receipts_touch (self, main, count);
 }
 
 //  One more of main's SENDs or broadcasts handled.
@@ -869,7 +864,7 @@ static void
 s_account_handled (router_state_t *self, peer_t *main)
 {
     main->handled++;
-    s_account_touch (self, main, 1);
+    s_receipts_touch (self, main, 1);
 }
 
 //  Every sender with confirmations not yet sent hears them.

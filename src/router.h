@@ -87,7 +87,7 @@ _Static_assert(sizeof (prokit_stats_t) == PROTO_COUNTERS * sizeof (unsigned long
 
 //  Start a router bound to CONFIG's endpoints. Returns NULL and sets *error
 //  (PROKIT_ETRANSPORT, PROKIT_EEXIST when another main listens on the ipc
-//  path, PROKIT_EINVAL) when it cannot start.
+//  path, PROKIT_EINVAL) when it cannot start. ERROR is required.
 router_t *router_new (const router_config_t *config, int *error);
 
 //  The first endpoint as bound (a tcp port of * resolved).

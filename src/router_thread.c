@@ -238,9 +238,6 @@ s_ipc_in_use (const char *endpoint)
 router_t *
 router_new (const router_config_t *config, int *error)
 {
-    int dummy;
-    if (!error)
-        error = &dummy;
     acl_t *acl = config ? config->acl : NULL;
     if (!config || config->endpoint_count == 0 || config->endpoint_count > ROUTER_ENDPOINTS_MAX) {
         acl_destroy (&acl);
@@ -347,34 +344,34 @@ router_reload (router_t *self, acl_t *acl)
 void
 router_destroy (router_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    router_t *self = *self_p;
-    if (self->thread_started) {
-        atomic_store (&self->stop, true);
-        router_core_signal (self->wake_fd);
-        pthread_join (self->thread, NULL);
-        router_core_say_goodbye (&self->state);
+    if (self_p && *self_p) {
+        router_t *self = *self_p;
+        if (self->thread_started) {
+            atomic_store (&self->stop, true);
+            router_core_signal (self->wake_fd);
+            pthread_join (self->thread, NULL);
+            router_core_say_goodbye (&self->state);
+        }
+        router_core_free (&self->state);
+        if (self->wake_fd > 0)
+            close (self->wake_fd);
+        if (self->epoll_fd > 0)
+            close (self->epoll_fd);
+        pthread_mutex_destroy (&self->lock);
+        //  libzmq removes the socket file only when its I/O thread gets round
+        //  to it, which a process about to exit may never let happen.
+        for (size_t i = 0; i < self->endpoint_count; i++) {
+            const char *endpoint = self->endpoints[i];
+            if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+                unlink (endpoint + 6);
+            const char *channel = self->state.channels[i];
+            if (strncmp (channel, "ipc://", 6) == 0 && channel[6] != '@')
+                unlink (channel + 6);
+            free (self->endpoints[i]);
+        }
+        free (self);
+        *self_p = NULL;
     }
-    router_core_free (&self->state);
-    if (self->wake_fd > 0)
-        close (self->wake_fd);
-    if (self->epoll_fd > 0)
-        close (self->epoll_fd);
-    pthread_mutex_destroy (&self->lock);
-    //  libzmq removes the socket file only when its I/O thread gets round
-    //  to it, which a process about to exit may never let happen.
-    for (size_t i = 0; i < self->endpoint_count; i++) {
-        const char *endpoint = self->endpoints[i];
-        if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
-            unlink (endpoint + 6);
-        const char *channel = self->state.channels[i];
-        if (strncmp (channel, "ipc://", 6) == 0 && channel[6] != '@')
-            unlink (channel + 6);
-        free (self->endpoints[i]);
-    }
-    free (self);
-    *self_p = NULL;
 }
 
 //  --- the embedded main ---------------------------------------------------

@@ -449,24 +449,24 @@ s_end_children (supervisor_t *self)
 void
 supervisor_destroy (supervisor_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    supervisor_t *self = *self_p;
-    if (self->records && self->closing)
-        s_end_children (self);
-    //  Freeing a record kills and reaps a process still running.
-    for (record_t *record = self->records ? (record_t *) zhashx_first (self->records) : NULL;
-         record; record = (record_t *) zhashx_next (self->records))
-        s_record_free (&record);
-    zhashx_destroy (&self->records);
-    zlistx_destroy (&self->closing);
-    if (self->epoll_fd >= 0)
-        close (self->epoll_fd);
-    if (self->timer_fd >= 0)
-        close (self->timer_fd);
-    free (self->endpoint);
-    free (self);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        supervisor_t *self = *self_p;
+        if (self->records && self->closing)
+            s_end_children (self);
+        //  Freeing a record kills and reaps a process still running.
+        for (record_t *record = self->records ? (record_t *) zhashx_first (self->records) : NULL;
+             record; record = (record_t *) zhashx_next (self->records))
+            s_record_free (&record);
+        zhashx_destroy (&self->records);
+        zlistx_destroy (&self->closing);
+        if (self->epoll_fd >= 0)
+            close (self->epoll_fd);
+        if (self->timer_fd >= 0)
+            close (self->timer_fd);
+        free (self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
 }
 
 int

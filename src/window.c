@@ -101,10 +101,9 @@ static void
 s_listeners_destroy (void **item)
 {
     listeners_t *list = (listeners_t *) *item;
-    if (list) {
+    if (list)
         free (list->items);
-        free (list);
-    }
+    free (list);
     *item = NULL;
 }
 
@@ -200,14 +199,12 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
     //  (src/child.h), programs this window starts must not inherit it:
     //  they would hold it open after the window has ended.
     child_watch_close_on_exec ();
-    int dummy;
-    if (!error)
-        error = &dummy;
+    error = error ? error : &(int){ 0 }; //  the caller may not want the code
     //  The application's options, as far as its header had them.
     prokit_window_opts_t own;
-    if (!opts)
-        prokit_window_opts_init (&own);
-    else if ((*error = sized_take (&own, sizeof (own), opts, "prokit_window_opts_t")) != PROKIT_OK)
+    prokit_window_opts_init (&own);
+    if (opts &&
+        (*error = sized_take (&own, sizeof (own), opts, "prokit_window_opts_t")) != PROKIT_OK)
         return NULL;
     opts = &own;
     if (!name)
@@ -250,25 +247,24 @@ prokit_window_new (const char *name, const prokit_window_opts_t *opts, int *erro
                                .events = &s_events,
                                .owner = self };
     self->client = client_new (&config, error);
-    if (!self->client) {
-        free (self);
-        return NULL;
-    }
-    return self;
+    if (self->client)
+        return self;
+    free (self);
+    return NULL;
 }
 
 void
 prokit_window_destroy (prokit_window_t **self_p)
 {
-    if (!self_p || !*self_p)
-        return;
-    prokit_window_t *self = *self_p;
-    client_destroy (&self->client);
-    free (self->from_main.items);
-    free (self->from_windows.items);
-    zhashx_destroy (&self->by_channel);
-    free (self);
-    *self_p = NULL;
+    if (self_p && *self_p) {
+        prokit_window_t *self = *self_p;
+        client_destroy (&self->client);
+        free (self->from_main.items);
+        free (self->from_windows.items);
+        zhashx_destroy (&self->by_channel);
+        free (self);
+        *self_p = NULL;
+    }
 }
 
 const char *
@@ -277,29 +273,17 @@ prokit_window_name (const prokit_window_t *self)
     return self ? client_name (self->client) : NULL;
 }
 
-int
-prokit_window_on_main_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
-{
-    return self ? s_listeners_add (&self->from_main, fn, arg) : PROKIT_EINVAL;
-}
+//  The listeners of the default channel: from main, or from windows.
+#define S_LISTENERS_CALL(name, call, list)                                                         \
+    int name (prokit_window_t *self, prokit_message_fn *fn, void *arg)                             \
+    {                                                                                              \
+        return self ? call (&self->list, fn, arg) : PROKIT_EINVAL;                                 \
+    }
 
-int
-prokit_window_off_main_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
-{
-    return self ? s_listeners_remove (&self->from_main, fn, arg) : PROKIT_EINVAL;
-}
-
-int
-prokit_window_on_window_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
-{
-    return self ? s_listeners_add (&self->from_windows, fn, arg) : PROKIT_EINVAL;
-}
-
-int
-prokit_window_off_window_message (prokit_window_t *self, prokit_message_fn *fn, void *arg)
-{
-    return self ? s_listeners_remove (&self->from_windows, fn, arg) : PROKIT_EINVAL;
-}
+S_LISTENERS_CALL (prokit_window_on_main_message, s_listeners_add, from_main)
+S_LISTENERS_CALL (prokit_window_off_main_message, s_listeners_remove, from_main)
+S_LISTENERS_CALL (prokit_window_on_window_message, s_listeners_add, from_windows)
+S_LISTENERS_CALL (prokit_window_off_window_message, s_listeners_remove, from_windows)
 
 static bool
 s_named (const char *channel)
@@ -326,35 +310,27 @@ prokit_window_off (prokit_window_t *self, const char *channel, prokit_message_fn
 }
 
 int
+prokit_window_handle (prokit_window_t *self, const char *channel, prokit_request_fn *fn, void *arg)
+{
+    return self ? client_set_handler (self->client, channel, fn, arg) : PROKIT_EINVAL;
+}
+
+int
 prokit_window_on_request (prokit_window_t *self, prokit_request_fn *fn, void *arg)
 {
     return prokit_window_handle (self, NULL, fn, arg);
 }
 
 int
-prokit_window_handle (prokit_window_t *self, const char *channel, prokit_request_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    return client_set_handler (self->client, channel, fn, arg);
-}
-
-int
 prokit_window_on_undelivered (prokit_window_t *self, prokit_undelivered_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_undelivered (self->client, fn, arg);
-    return PROKIT_OK;
+    return self ? client_on_undelivered (self->client, fn, arg) : PROKIT_EINVAL;
 }
 
 int
 prokit_window_on_connection (prokit_window_t *self, prokit_connection_fn *fn, void *arg)
 {
-    if (!self)
-        return PROKIT_EINVAL;
-    client_on_connection (self->client, fn, arg);
-    return PROKIT_OK;
+    return self ? client_on_connection (self->client, fn, arg) : PROKIT_EINVAL;
 }
 
 bool
@@ -364,18 +340,18 @@ prokit_window_is_connected (const prokit_window_t *self)
 }
 
 int
-prokit_window_send (prokit_window_t *self, const char *target, prokit_payload_t **payload_p)
-{
-    return prokit_window_send_on (self, target, NULL, payload_p);
-}
-
-int
 prokit_window_send_on (prokit_window_t *self, const char *target, const char *channel,
                        prokit_payload_t **payload_p)
 {
     if (!self || !target)
         return PROKIT_EINVAL;
     return client_send (self->client, target, channel, payload_p);
+}
+
+int
+prokit_window_send (prokit_window_t *self, const char *target, prokit_payload_t **payload_p)
+{
+    return prokit_window_send_on (self, target, NULL, payload_p);
 }
 
 int
@@ -438,18 +414,8 @@ prokit_window_request_wait_on (prokit_window_t *self, const char *target, const 
     return client_request_wait (self->client, target, channel, payload_p, timeout_ms, reply_p);
 }
 
-int
-prokit_window_fd (const prokit_window_t *self)
-{
-    return self ? client_fd (self->client) : -1;
-}
-
-int
-prokit_window_dispatch (prokit_window_t *self)
-{
-    return self ? client_dispatch (self->client) : PROKIT_EINVAL;
-}
-
+//  The loop: the window's own (run, stop), or the application's (dispatch
+//  when the descriptor is readable).
 int
 prokit_window_run (prokit_window_t *self, int timeout_ms)
 {
@@ -459,6 +425,25 @@ prokit_window_run (prokit_window_t *self, int timeout_ms)
         return PROKIT_ECLOSED;
     int rc = client_run (self->client, timeout_ms);
     return rc == PROKIT_OK && self->close_requested ? PROKIT_ECLOSED : rc;
+}
+
+void
+prokit_window_stop (prokit_window_t *self)
+{
+    if (self)
+        client_stop (self->client);
+}
+
+int
+prokit_window_dispatch (prokit_window_t *self)
+{
+    return self ? client_dispatch (self->client) : PROKIT_EINVAL;
+}
+
+int
+prokit_window_fd (const prokit_window_t *self)
+{
+    return self ? client_fd (self->client) : -1;
 }
 
 int
@@ -504,44 +489,24 @@ int
 prokit_window_router_stats (prokit_window_t *self, prokit_stats_t *stats, size_t stats_size,
                             int timeout_ms)
 {
-    if (!self || !stats || stats_size == 0)
-        return PROKIT_EINVAL;
-    prokit_stats_t own;
-    int rc = client_router_stats (self->client, timeout_ms, &own);
-    if (rc == PROKIT_OK)
-        sized_give (stats, stats_size, &own, sizeof (own));
-    return rc;
+    return self ? client_router_stats (self->client, timeout_ms, stats, stats_size) : PROKIT_EINVAL;
 }
 
-int
-prokit_window_on_presence (prokit_window_t *self, prokit_presence_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    self->presence_fn = fn;
-    self->presence_arg = arg;
-    return PROKIT_OK;
-}
+//  The application's callbacks for presence, main's close and its
+//  show/hide: FN and its ARG, kept in SELF's FN_MEMBER and ARG_MEMBER.
+#define S_CALLBACK_SETTER(name, fn_t, fn_member, arg_member)                                       \
+    int name (prokit_window_t *self, fn_t *fn, void *arg)                                          \
+    {                                                                                              \
+        if (!self)                                                                                 \
+            return PROKIT_EINVAL;                                                                  \
+        self->fn_member = fn;                                                                      \
+        self->arg_member = arg;                                                                    \
+        return PROKIT_OK;                                                                          \
+    }
 
-int
-prokit_window_on_close (prokit_window_t *self, prokit_close_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    self->close_fn = fn;
-    self->close_arg = arg;
-    return PROKIT_OK;
-}
-
-int
-prokit_window_on_visibility (prokit_window_t *self, prokit_visibility_fn *fn, void *arg)
-{
-    if (!self)
-        return PROKIT_EINVAL;
-    self->visibility_fn = fn;
-    self->visibility_arg = arg;
-    return PROKIT_OK;
-}
+S_CALLBACK_SETTER (prokit_window_on_presence, prokit_presence_fn, presence_fn, presence_arg)
+S_CALLBACK_SETTER (prokit_window_on_close, prokit_close_fn, close_fn, close_arg)
+S_CALLBACK_SETTER (prokit_window_on_visibility, prokit_visibility_fn, visibility_fn, visibility_arg)
 
 bool
 prokit_window_is_shown (const prokit_window_t *self)
@@ -553,11 +518,4 @@ bool
 prokit_window_close_requested (const prokit_window_t *self)
 {
     return self && self->close_requested;
-}
-
-void
-prokit_window_stop (prokit_window_t *self)
-{
-    if (self)
-        client_stop (self->client);
 }

@@ -11,13 +11,18 @@
 
 //  --- the calls a signal may interrupt ---------------------------------------------
 
+//  RC = CALL, made again while a signal interrupts it (EINTR: it did
+//  nothing).
+#define S_RETRY(rc, call)                                                                          \
+    do                                                                                             \
+        rc = (call);                                                                               \
+    while (rc < 0 && errno == EINTR)
+
 static int
 s_send (void *socket, const void *data, size_t size, int flags)
 {
     int rc;
-    do
-        rc = zmq_send (socket, data, size, flags);
-    while (rc < 0 && errno == EINTR);
+    S_RETRY (rc, zmq_send (socket, data, size, flags));
     return rc;
 }
 
@@ -25,9 +30,7 @@ static int
 s_msg_send (zmq_msg_t *frame, void *socket, int flags)
 {
     int rc;
-    do
-        rc = zmq_msg_send (frame, socket, flags);
-    while (rc < 0 && errno == EINTR);
+    S_RETRY (rc, zmq_msg_send (frame, socket, flags));
     return rc;
 }
 
@@ -35,9 +38,7 @@ int
 wire_msg_recv (zmq_msg_t *frame, void *socket, int flags)
 {
     int rc;
-    do
-        rc = zmq_msg_recv (frame, socket, flags);
-    while (rc < 0 && errno == EINTR);
+    S_RETRY (rc, zmq_msg_recv (frame, socket, flags));
     return rc;
 }
 
@@ -47,9 +48,7 @@ wire_events (void *socket)
     int events = 0;
     size_t size = sizeof (events);
     int rc;
-    do
-        rc = zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size);
-    while (rc < 0 && errno == EINTR);
+    S_RETRY (rc, zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size));
     return rc == 0 ? events : 0;
 }
 
@@ -92,6 +91,18 @@ s_encode_first (zmq_msg_t *first, const uint8_t *topic, proto_command_t command,
     return 0;
 }
 
+//  The body (taken) once the first frame is made (RC 0, else nothing is
+//  sent): moved into FRAME when it travels ALONE, in a frame of its own;
+//  else the first frame holds a copy. Returns RC.
+static int
+s_take_body (int rc, bool alone, zmq_msg_t *frame, zmq_msg_t *body)
+{
+    if (rc == 0 && alone)
+        zmq_msg_move (frame, body);
+    zmq_msg_close (body);
+    return rc;
+}
+
 int
 wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint64_t id,
               const char *peer, zmq_msg_t *body)
@@ -113,10 +124,7 @@ wire_prepare (wire_prepared_t *self, int version, proto_command_t command, uint6
     else
         rc = s_encode_first (&self->first, NULL, command, id, peer, body,
                              self->body_alone ? 0 : zmq_msg_size (body));
-    if (rc == 0 && self->body_alone)
-        zmq_msg_move (&self->body, body);
-    zmq_msg_close (body);
-    if (rc != 0)
+    if (s_take_body (rc, self->body_alone, &self->body, body) != 0)
         wire_prepared_close (self);
     return rc;
 }
@@ -212,10 +220,7 @@ wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint6
         proto_address (address, "", channel_name);
     int rc = s_encode_first (&frames[0], topic, command, id, address, body, alone ? 0 : body_size);
     zmq_msg_init (&frames[1]);
-    if (rc == 0 && alone)
-        zmq_msg_move (&frames[1], body);
-    zmq_msg_close (body);
-    if (rc != 0) {
+    if (s_take_body (rc, alone, &frames[1], body) != 0) {
         zmq_msg_close (&frames[1]);
         return rc;
     }
@@ -238,10 +243,7 @@ wire_publish_prepare (wire_published_t *self, proto_command_t command, uint64_t 
         proto_address (address, "", channel_name);
     int rc = s_encode_first (&self->first, no_topic, command, id, address, body,
                              self->alone ? 0 : zmq_msg_size (body));
-    if (rc == 0 && self->alone)
-        zmq_msg_move (&self->body, body);
-    zmq_msg_close (body);
-    if (rc != 0)
+    if (s_take_body (rc, self->alone, &self->body, body) != 0)
         wire_published_close (self);
     return rc;
 }
