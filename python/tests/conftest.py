@@ -79,6 +79,20 @@ class Proc:
                 raise AssertionError(f"{self.argv[0]} ended before {pattern!r}; seen: {self.seen[-30:]}")
             self.seen.append(line)
 
+    def output(self) -> str:
+        """Everything it printed, once it has ended."""
+        self._reader.join(DEADLINE)
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                self.lines.put(None)  # type: ignore[arg-type]
+                break
+            self.seen.append(line)
+        return "\n".join(self.seen)
+
     def command(self, line: str, ok: bool = True) -> None:
         """Send a command line to a cpeer and wait for its OK (or ERR)."""
         assert self.popen.stdin is not None
@@ -153,13 +167,14 @@ def unique(prefix: str = "w") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def wait_for(predicate, window=None, timeout: float = DEADLINE) -> None:
-    """Dispatch WINDOW (if given) until PREDICATE() holds."""
+def wait_for(predicate, *handles, timeout: float = DEADLINE) -> None:
+    """Dispatch HANDLES (windows, mains) until PREDICATE() holds."""
     deadline = time.monotonic() + timeout
+    slice_ms = 20 if len(handles) <= 1 else 5
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
-        if window is not None:
-            window.run(timeout=20)
-        else:
+        for handle in handles:
+            handle.run(timeout=slice_ms)
+        if not handles:
             time.sleep(0.01)

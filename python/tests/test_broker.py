@@ -1,0 +1,183 @@
+"""A Python main attached to the broker (CURVE, access list), with C and
+Python windows; the broker restarted."""
+from __future__ import annotations
+
+import os
+import random
+import socket
+
+import pytest
+
+import prokit
+from conftest import binary, unique, wait_for
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (the broker's PUB channel)."""
+    for _ in range(200):
+        port = random.randrange(20000, 60000, 2)
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture
+def keys(procs, tmpdir_short):
+    broker = binary("broker", "prokit-broker")
+    d = tmpdir_short
+    os.mkdir(f"{d}/allowed")
+    publics = {}
+    for who in ("broker", "main", "py", "c", "stranger"):
+        p = procs([broker, "--keygen", f"{d}/{who}"])
+        publics[who] = p.expect(r"(\S{40})$").group(1)
+        p.popen.wait()
+    for who in ("main", "py", "c"):
+        with open(f"{d}/{who}") as src, open(f"{d}/allowed/{who}", "w") as dst:
+            dst.write(src.read())
+    with open(f"{d}/acl", "w") as acl:
+        acl.write(f"# main\n{publics['main']}  @main\n{publics['py']}  py-*\n{publics['c']}  c-*\n")
+    return d
+
+
+def start_broker(procs, args):
+    p = procs([binary("broker", "prokit-broker"), *args])
+    p.expect(r".*ready")
+    return p
+
+
+def curve(keys, who):
+    return {"curve_cert": f"{keys}/{who}", "curve_server_key": f"{keys}/broker"}
+
+
+def test_curve_acl_python_main_c_and_python_windows(procs, keys):
+    port = free_port_pair()
+    ep = f"tcp://127.0.0.1:{port}"
+    start_broker(procs, ["-b", ep, "--curve-cert", f"{keys}/broker", "--curve-allow",
+                         f"{keys}/allowed", "--acl", f"{keys}/acl"])
+    main = prokit.Main(ep, **curve(keys, "main"))
+    presence, asked = [], []
+    main.on_presence(lambda name, joined, info: presence.append((name, joined, info)))
+
+    @main.on_request
+    def answer(request):
+        asked.append((request.sender, request.payload))
+        if request.payload == "fail":
+            raise prokit.HandlerError("main says no", app_code=9)
+        return f"pymain:{request.payload}"
+
+    @main.handle("echo")
+    def echo(request):
+        return f"echo:{request.payload}"
+
+    # a C window, with its own key, from the environment
+    cname = unique("c")
+    cwin = procs([binary("tests", "prokit-test-peer"), "window", cname, ep],
+                 env={"PROKIT_CURVE_CERT": f"{keys}/c", "PROKIT_CURVE_SERVER_KEY": f"{keys}/broker"})
+    cwin.expect("READY")
+    pyw = prokit.Window(unique("py"), endpoint=ep, **curve(keys, "py"))
+    wait_for(lambda: main.has_window(cname) and main.has_window(pyw.name), main)
+    assert sorted(main.get_all_windows()) == sorted([cname, pyw.name])
+    assert main.get_window(cname)["pid"] == cwin.popen.pid
+
+    # the Python window asks the Python main
+    got = []
+    pyw.on_main_message(got.append)
+    pyw.on_window_message(got.append)
+    pyw.on("news", got.append)
+    pending = pyw.request_async(prokit.MAIN, "hello")
+    wait_for(lambda: pending.done, main, pyw)
+    assert pending.result() == "pymain:hello"
+    fail = pyw.request_async(prokit.MAIN, "fail")
+    wait_for(lambda: fail.done, main, pyw)
+    with pytest.raises(prokit.HandlerError) as info:
+        fail.result(5000)
+    assert info.value.app_code == 9 and info.value.text == "main says no"
+
+    # main sends and broadcasts: the C window reports them by requests
+    main.send(cname, "one")
+    wait_for(lambda: ("got|@main|one|0") in [p for _, p in asked], main)
+    main.broadcast("all")
+    wait_for(lambda: ("got|@main|all|1") in [p for _, p in asked], main)
+    main.send(pyw.name, "x", channel="news")
+    main.send(cname, f"sendto:{pyw.name}:from-c")
+    wait_for(lambda: len(got) == 3, pyw)
+    assert sorted((m.sender, m.payload, m.is_broadcast, m.channel) for m in got) == sorted([
+        ("@main", "all", True, None), ("@main", "x", False, "news"), (cname, "from-c", False, None)])
+
+    # main asks windows (main's requests go to them like any client's)
+    on_c = main.request_async(cname, "echo-me")
+    assert on_c.result(5000) == "echo-me"
+    pyw.on_request(lambda r: f"pyw:{r.payload}")
+    on_py = main.request_async(pyw.name, "q")
+    wait_for(lambda: on_py.done, pyw, main)
+    assert on_py.result() == "pyw:q"
+    # a C window asks main on a channel
+    main.send(cname, "ask:@main:echo:ping")
+    wait_for(lambda: "asked|PROKIT_OK|echo:ping" in [p for _, p in asked], main)
+
+    # visibility and close
+    shown = []
+    pyw.on_visibility(shown.append)
+    main.hide_window(pyw.name)
+    main.show_window(pyw.name)
+    wait_for(lambda: shown == [False, True], pyw)
+    failed = []
+    main.on_undelivered(lambda target, error: failed.append((target, error.code)))
+    main.send("ghost", "?")
+    wait_for(lambda: failed == [("ghost", -3)], main)
+    main.destroy_window(cname)
+    wait_for(lambda: not main.has_window(cname), main)
+    assert (cname, False, {"reason": "closed by main"}) in presence
+
+    # the access list: a name the key may not claim, the main role, no key
+    with pytest.raises(prokit.AccessError) as info:
+        prokit.Window("other", endpoint=ep, **curve(keys, "py"))
+    assert info.value.code == -13 and "access list" in info.value.text
+    with pytest.raises(prokit.AccessError):
+        prokit.Main(ep, **curve(keys, "py"))
+    with pytest.raises(prokit.ExistsError):
+        prokit.Main(ep, **curve(keys, "main"))
+    with pytest.raises((prokit.AccessError, prokit.TimedOutError)):
+        prokit.Window(unique("py"), endpoint=ep, join_timeout=1500, **curve(keys, "stranger"))
+    pyw.close()
+    main.close()
+
+
+def test_broker_restarted(procs, tmpdir_short):
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    broker = start_broker(procs, ["-b", ep])
+    main = prokit.Main(ep)
+    main.on_request(lambda r: f"pymain:{r.payload}")
+    lost = []
+    main.on_connection(lambda connected, error: lost.append(connected))
+    cname = unique("c")
+    cwin = procs([binary("tests", "prokit-test-peer"), "window", cname, ep])
+    cwin.expect("READY")
+    pyw = prokit.Window(unique("py"), endpoint=ep)
+    wait_for(lambda: main.window_count == 2, main)
+
+    broker.kill()
+    wait_for(lambda: not main.is_connected, main)
+    wait_for(lambda: not pyw.is_connected, pyw)
+    assert main.window_count == 0
+    with pytest.raises(prokit.ClosedError):
+        main.send(cname, "down")
+    start_broker(procs, ["-b", ep])
+    wait_for(lambda: main.is_connected, main)
+    wait_for(lambda: pyw.is_connected, pyw)
+    wait_for(lambda: main.has_window(cname) and main.has_window(pyw.name), main)
+    assert lost == [False, True]
+    pending = pyw.request_async(prokit.MAIN, "back")
+    wait_for(lambda: pending.done, main, pyw)
+    assert pending.result() == "pymain:back"
+    main.send(cname, "ask:@main:-:c-back")
+    asked = []
+    main.on_request(lambda r: asked.append(r.payload) or "ok")
+    wait_for(lambda: "asked|PROKIT_OK|ok" in asked, main)
+    pyw.close()
+    main.close()
