@@ -5,9 +5,11 @@
 set -euo pipefail
 
 # libjson-c-dev: the prokit CLI's JSON. iproute2: the multi-host test
-# builds its hosts from network namespaces.
+# builds its hosts from network namespaces. python3-*: the Python client
+# (python/) and its tests, installed with pip from the tree without network.
 packages=(build-essential cmake ninja-build pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libcmocka-dev libjson-c-dev iproute2 "$@")
+          libcmocka-dev libjson-c-dev iproute2 python3-zmq python3-msgpack python3-pytest
+          python3-venv python3-pip python3-setuptools "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -20,7 +20,15 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.dirname(HERE))  # the package from the tree, unless installed
+SOURCE = os.path.dirname(HERE)
+try:  # the package installed (pip install ./python), else the tree's
+    import prokit
+except ImportError:
+    sys.path.insert(0, SOURCE)
+    import prokit
+if os.path.dirname(os.path.dirname(os.path.abspath(prokit.__file__))) == SOURCE:
+    # the Python windows the tests start import it from the tree too
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SOURCE, os.environ.get("PYTHONPATH")) if p)
 
 BUILD = os.path.abspath(os.path.join(ROOT, os.environ.get("PROKIT_BUILD_DIR", "build")))
 DEADLINE = 10.0  # seconds, for any one thing to happen
@@ -125,6 +133,10 @@ class Proc:
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
                 self.kill()
         return self.popen.returncode
+
+
+def pytest_report_header(config):
+    return [f"prokit from {os.path.dirname(prokit.__file__)}", f"C binaries from {BUILD}"]
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 the environment. Reports what it receives to main as requests
 "got|<sender>|<text>|<0/1>" (as prokit-test-peer does); answers requests
 "py:<text>"; "exit" from main makes it leave; main closing it ends it."""
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import prokit  # noqa: E402
+import prokit
 
 window = prokit.Window()
 print("READY", window.name, window.is_shown, flush=True)

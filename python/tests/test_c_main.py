@@ -67,7 +67,7 @@ def test_progress_and_deadline(window):
     assert window.request(prokit.MAIN, "progress:3", progress=updates.append) == "done:3"
     assert updates == ["1", "2", "3"]
     left = int(window.request(prokit.MAIN, "timeleft", timeout=5000))
-    assert 0 < left <= 5000
+    assert 0 < left <= 5000 + 20  # the clocks are compared to within a WELCOME's delay
 
 
 def test_cancel_reaches_main(cmain, window):

@@ -38,7 +38,7 @@ def test_python_to_c_window(cmain, cwin, window):
     assert window.request(cwin.name, "3", channel="steps", progress=updates.append) == "done:3"
     assert updates == ["1", "2", "3"]
     left = int(window.request(cwin.name, "", channel="timeleft", timeout=4000))
-    assert 0 < left <= 4000
+    assert 0 < left <= 4000 + 20  # the clocks are compared to within a WELCOME's delay
     with pytest.raises(prokit.NoHandlerError):
         window.request(cwin.name, "z", channel="nothing")
     # send, on the default channel and on "news"

@@ -6,14 +6,13 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 import prokit
 import prokit.asyncio
-from conftest import BUILD, HERE, binary, unique, wait_for
+from conftest import HERE, binary, unique, wait_for
 
 
 def cli(procs, endpoint, *args):
@@ -118,9 +117,7 @@ def test_demo_with_python_work_window(procs, tmpdir_short):
     with open(work, "w") as f:
         f.write(f"#!/bin/sh\nexec {sys.executable} {script} \"$@\"\n")
     os.chmod(work, 0o755)
-    env = {"PYTHONPATH": os.path.dirname(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.pop("PROKIT_ENDPOINT", None)
-    p = procs([os.path.join(tmpdir_short, "prokit-demo")], env=env)
+    p = procs([os.path.join(tmpdir_short, "prokit-demo")])
     p.expect(r"\[window work\] \(python\) joined")
     p.expect(r'\[window work\] window "main" asks: How is the work going\?')
     p.expect(r"\[main\] prokit-example-work .* exited with status 0")
