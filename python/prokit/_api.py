@@ -95,7 +95,7 @@ class Window(_Listeners, Client):
             hello["presence"] = True
         if shown:
             hello["shown"] = True
-        hello.update({"version": 2, "credit": 4000, "channels": True})
+        hello.update({"version": 2, "channel": True, "credit": 4000, "channels": True})
         if service:
             hello["service"] = service
         hello.update({"progress": True, "cancel": True, "deadlines": True})
@@ -194,7 +194,8 @@ class Window(_Listeners, Client):
             if self._state != "joined":
                 return
             self._close_requested = True
-            counts = {"last_dealer": self._consumed}
+            counts = self._counts()
+            self._close_sub()
             self._counting = False
             self._state = "closed_by_main"
             for pending in list(self._pending.values()):

@@ -251,6 +251,14 @@ class Client:
         self._ctx = context or zmq.Context.instance()
         self._sock: zmq.Socket = self._ctx.socket(zmq.DEALER)
         self._monitor: Optional[zmq.Socket] = None
+        self._curve: Optional[Tuple[bytes, bytes, bytes]] = None
+        # The PUB channel (windows): this session's SUB, its topic, and the
+        # SENDs and BROADCASTs taken in from it since the HELLO.
+        self._sub: Optional[zmq.Socket] = None
+        self._topic: Optional[str] = None
+        self._topic_bytes = b""
+        self._taken = 0
+        self._confirmed_taken = 0
         s = self._sock
         s.setsockopt(zmq.LINGER, 200)
         s.setsockopt(zmq.SNDHWM, HWM)
@@ -262,9 +270,8 @@ class Client:
                 s.close(0)
                 raise error_from(EINVAL, "CURVE needs both a certificate and the server's key")
             public, secret = _load_secret_cert(curve_cert)
-            s.curve_publickey = public
-            s.curve_secretkey = secret
-            s.curve_serverkey = _server_key(curve_server_key)
+            self._curve = (public, secret, _server_key(curve_server_key))
+            s.curve_publickey, s.curve_secretkey, s.curve_serverkey = self._curve
         events = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
         for name_ in ("EVENT_HANDSHAKE_FAILED_AUTH", "EVENT_HANDSHAKE_FAILED_PROTOCOL",
                       "EVENT_HANDSHAKE_FAILED_NO_DETAIL"):
@@ -300,6 +307,7 @@ class Client:
         # SENDs per target in this session: [sent, confirmed (RECEIPT), reported]
         self._sends: Dict[str, List[int]] = {}
         self._stop = threading.Event()
+        self._rejoined_pending = False
         self._pause_after_join = False
         self._async_kick: Optional[Callable[[], None]] = None
         try:
@@ -323,6 +331,7 @@ class Client:
         self._hello_error = None
         self._version = 1
         self._counting = False
+        self._taken = self._confirmed_taken = 0
         self._state = "joining"
         self._raw_send(w.encode_v1(w.HELLO, self._hello_id, self.name.encode(), pack(hello)))
 
@@ -364,10 +373,79 @@ class Client:
         self._consumed = 1              # the WELCOME is the first message counted
         self._confirmed = 0
         self._counting = True
+        channel, topic = self._welcome.get("channel"), self._welcome.get("topic")
+        if isinstance(channel, str) and isinstance(topic, str):
+            if not re.fullmatch(r"[0-9a-f]{16}", topic):
+                self._hello_error = error_from(EPROTO, "malformed WELCOME: bad topic")
+                return
+            self._open_sub(channel, topic)  # joined once the channel's WELCOME comes
+            self._rejoined_pending = rejoined
+            return
+        self._joined(rejoined)
+
+    def _joined(self, rejoined: bool) -> None:
         self._state = "joined"
         self._on_joined()
         if rejoined:
             self._event_connection(True, None)
+
+    def _channel_endpoint(self, channel: str) -> str:
+        # Over tcp: the host we reached the router at, with the channel's port.
+        if self.endpoint.startswith("tcp://") and channel.startswith("tcp://"):
+            return self.endpoint.rsplit(":", 1)[0] + ":" + channel.rsplit(":", 1)[1]
+        return channel
+
+    def _open_sub(self, channel: str, topic: str) -> None:
+        sub = self._ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, HWM)
+        if self._curve is not None:
+            sub.curve_publickey, sub.curve_secretkey, sub.curve_serverkey = self._curve
+        self._topic = topic
+        self._topic_bytes = bytes.fromhex(topic)
+        sub.setsockopt(zmq.SUBSCRIBE, self._topic_bytes)
+        try:
+            sub.connect(self._channel_endpoint(channel))
+        except zmq.ZMQError as e:
+            sub.close(0)
+            self._hello_error = error_from(ETRANSPORT, f"cannot connect to the channel {channel}: {e}")
+            return
+        self._sub = sub
+        self._poller.register(sub, zmq.POLLIN)
+        self._sub_opened(sub)
+
+    def _close_sub(self) -> None:
+        sub = self._sub
+        if sub is None:
+            return
+        self._sub = None
+        self._sub_closing(sub)
+        try:
+            self._poller.unregister(sub)
+        except KeyError:
+            pass
+        sub.close(0)
+
+    def _sub_opened(self, sub: zmq.Socket) -> None:
+        """asyncio: watch SUB too."""
+
+    def _sub_closing(self, sub: zmq.Socket) -> None:
+        """asyncio: stop watching SUB."""
+
+    def _counts(self) -> Dict[str, Any]:
+        """What we took in of this session (BYE, and the HELLO after a loss)."""
+        if self._topic is None:
+            return {"last_dealer": self._consumed}
+        return {"last_topic": self._topic, "last_count": self._taken, "last_dealer": self._consumed}
+
+    def _drain_sub(self) -> None:
+        """Hand on what the ended session's SUB still holds (it counts)."""
+        while self._sub is not None:
+            try:
+                frames = self._sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._handle_sub(frames)
 
     def _on_joined(self) -> None:
         """Subclasses: the session began."""
@@ -383,8 +461,13 @@ class Client:
         if self._state in ("lost", "closed"):
             return
         was_joined = self._state == "joined"
+        self._drain_sub()
+        if self._state in ("lost", "closed"):
+            return
         if self._counting:
-            self._last = {"last_dealer": self._consumed}
+            self._last = self._counts()
+        self._close_sub()
+        self._topic = None
         self._rejoining = True
         self._counting = False
         self._state = "lost"
@@ -445,6 +528,14 @@ class Client:
         self._one_way(w.SEND, target, self._payload(payload), channel)
         counts = self._sends.setdefault(target, [0, 0, 0])
         counts[0] += 1
+
+    def unconfirmed(self, target: str) -> int:
+        """Of the SENDs to TARGET in this session, how many are neither
+        confirmed taken in (the router's RECEIPTs) nor reported undelivered:
+        a sender may keep this under the receiver's credit (4000) so that
+        none is refused for a full queue."""
+        sent, confirmed, reported = self._sends.get(target, (0, 0, 0))
+        return max(0, sent - confirmed - reported)
 
     # --- requests made ---------------------------------------------------------
 
@@ -629,6 +720,37 @@ class Client:
 
     # --- receiving -------------------------------------------------------------
 
+    def _handle_sub(self, frames: List[bytes]) -> None:
+        """A message on the PUB channel: our topic, then version 2, no peer."""
+        first = frames[0]
+        if first[:8] != self._topic_bytes:
+            return
+        try:
+            cmd, msg_id, peer, body = w.decode([first[8:]] + frames[1:])
+        except ValueError:
+            return
+        if cmd == w.WELCOME:
+            if self._state == "joining" and msg_id == self._hello_id and not peer:
+                self._joined(self._rejoined_pending)
+            return
+        if peer[:1] not in (b"", b"#", b"!"):
+            return  # a name on the channel: not the router's
+        if cmd == w.SEND or cmd == w.BROADCAST:
+            self._taken += 1
+            if self._taken - self._confirmed_taken >= CREDIT_BATCH:
+                self._grant()
+        self._dispatch(cmd, msg_id, MAIN.encode() + peer, body)
+
+    def _grant(self) -> None:
+        if self._state not in ("joined", "joining") or not self._counting:
+            return
+        self._confirmed = self._consumed
+        self._confirmed_taken = self._taken
+        credit: Dict[str, int] = {"consumed": self._consumed}
+        if self._topic is not None:
+            credit["channel"] = self._taken
+        self._send(w.CREDIT, 0, b"", pack(credit))
+
     def _handle(self, frames: List[bytes]) -> None:
         try:
             cmd, msg_id, peer, body = w.decode(frames)
@@ -639,6 +761,9 @@ class Client:
             self._on_welcome(msg_id, body)
             return
         self._count_in()
+        self._dispatch(cmd, msg_id, peer, body)
+
+    def _dispatch(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
         if cmd == w.REPLY or cmd == w.ERROR or cmd == w.PROGRESS:
             self._on_answer(cmd, msg_id, peer, body)
         elif cmd == w.REQUEST:
@@ -686,9 +811,8 @@ class Client:
         if not self._counting:
             return
         self._consumed += 1
-        if self._consumed - self._confirmed >= CREDIT_BATCH and self._state == "joined":
-            self._confirmed = self._consumed
-            self._send(w.CREDIT, 0, b"", pack({"consumed": self._consumed}))
+        if self._consumed - self._confirmed >= CREDIT_BATCH:
+            self._grant()
 
     def _on_answer(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
         source = peer.decode("ascii", "replace")
@@ -805,6 +929,17 @@ class Client:
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
+                if self._sub is not None:
+                    try:
+                        frames = self._sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        pass
+                    else:
+                        handled += 1
+                        self._handle_sub(frames)
+                        if self._pause_after_join and self._state != "joining":
+                            break
+                        continue
                 if self._monitor is not None and self._monitor.poll(0):
                     self._on_monitor()
                     handled += 1
@@ -886,7 +1021,7 @@ class Client:
         self._close_sockets()
 
     def _leave(self) -> None:
-        counts = {"last_dealer": self._consumed}
+        counts = self._counts()
         bye_id = 0
         try:
             self._send(w.BYE, bye_id, b"", pack(counts))
@@ -911,6 +1046,7 @@ class Client:
                            pack([ECLOSED, f"window '{self.name}' is closing", 0]))
 
     def _close_sockets(self) -> None:
+        self._close_sub()
         if self._monitor is not None:
             try:
                 self._sock.disable_monitor()

@@ -33,10 +33,23 @@ class _AsyncMixin:
         self._closed_future: asyncio.Future = self._loop.create_future()
         self._tasks: set = set()
         self._fds: List[int] = [self._sock.FD, self._monitor.FD]  # type: ignore[attr-defined]
+        if self._sub is not None:  # type: ignore[attr-defined]
+            self._fds.append(self._sub.FD)  # type: ignore[attr-defined]
         for fd in self._fds:
             self._loop.add_reader(fd, self._readable)
         self._async_kick = self._kick  # type: ignore[attr-defined]
         self._kick()
+
+    def _sub_opened(self, sub) -> None:
+        if self._loop is not None:
+            self._fds.append(sub.FD)
+            self._loop.add_reader(sub.FD, self._readable)
+            self._kick()
+
+    def _sub_closing(self, sub) -> None:
+        if self._loop is not None and sub.FD in self._fds:
+            self._fds.remove(sub.FD)
+            self._loop.remove_reader(sub.FD)
 
     def _kick(self) -> None:
         # A zmq FD is edge-triggered and a send may consume the edge: look again soon.
@@ -156,8 +169,9 @@ class _AsyncMixin:
 
     def close(self, linger: Optional[int] = None) -> None:
         if self._loop is not None and self._state != "closed":  # type: ignore[attr-defined]
-            for fd in self._fds:
+            for fd in list(self._fds):
                 self._loop.remove_reader(fd)
+            self._fds = []
             if not self._closed_future.done():
                 self._closed_future.set_result(False)
         Client.close(self, linger)  # type: ignore[arg-type]
