@@ -41,7 +41,8 @@ _REPORT_ID = 1 << 63       # the router's report of messages not taken in
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CHANNEL_RE = re.compile(rb"[\x21-\x22\x24-\x7e]{1,64}\Z")
 
-_monotonic_ms = time.monotonic
+_EVENTS, _POLLIN, _RCVMORE, _NOBLOCK = (int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE),
+                                     int(zmq.NOBLOCK))
 
 
 def _now_ms() -> float:
@@ -277,9 +278,7 @@ class Client:
                       "EVENT_HANDSHAKE_FAILED_NO_DETAIL"):
             events |= getattr(zmq, name_, 0)
         self._monitor = s.get_monitor_socket(events)
-        self._poller = zmq.Poller()
-        self._poller.register(s, zmq.POLLIN)
-        self._poller.register(self._monitor, zmq.POLLIN)
+        self._poll_items = [(s, _POLLIN), (self._monitor, _POLLIN)]
 
         self._state = "joining"          # joining, joined, lost, closed
         self._version = 1                # what we send: 2 once a WELCOME says so
@@ -297,6 +296,8 @@ class Client:
         self.max_payload = 16 * 1024 * 1024
         self._instance: Optional[str] = None
         self._pending: Dict[int, PendingRequest] = {}
+        self._early: List[Tuple[int, int, bytes, bytes]] = []
+        self._next_expiry = 0.0          # no request in flight ends before this
         self._held: Dict[Tuple[str, int], Request] = {}
         self._handlers: Dict[Optional[str], Callback] = {}
         self._listeners_main: Dict[Optional[str], List[Callback]] = {}
@@ -411,7 +412,7 @@ class Client:
             self._hello_error = error_from(ETRANSPORT, f"cannot connect to the channel {channel}: {e}")
             return
         self._sub = sub
-        self._poller.register(sub, zmq.POLLIN)
+        self._poll_items = self._poll_items + [(sub, _POLLIN)]
         self._sub_opened(sub)
 
     def _close_sub(self) -> None:
@@ -420,10 +421,7 @@ class Client:
             return
         self._sub = None
         self._sub_closing(sub)
-        try:
-            self._poller.unregister(sub)
-        except KeyError:
-            pass
+        self._poll_items = [item for item in self._poll_items if item[0] is not sub]
         sub.close(0)
 
     def _sub_opened(self, sub: zmq.Socket) -> None:
@@ -442,7 +440,7 @@ class Client:
         """Hand on what the ended session's SUB still holds (it counts)."""
         while self._sub is not None:
             try:
-                frames = self._sub.recv_multipart(zmq.NOBLOCK)
+                frames = self._sub.recv_multipart(_NOBLOCK)
             except zmq.Again:
                 return
             self._handle_sub(frames)
@@ -468,6 +466,7 @@ class Client:
             self._last = self._counts()
         self._close_sub()
         self._topic = None
+        self._early = []
         self._rejoining = True
         self._counting = False
         self._state = "lost"
@@ -487,8 +486,10 @@ class Client:
 
     def _raw_send(self, frames: List[bytes]) -> None:
         try:
-            self._sock.send_multipart(frames, zmq.NOBLOCK) if len(frames) > 1 else \
-                self._sock.send(frames[0], zmq.NOBLOCK)
+            if len(frames) == 1:
+                self._sock.send(frames[0], _NOBLOCK)
+            else:
+                self._sock.send_multipart(frames, _NOBLOCK)
         except zmq.Again:
             raise error_from(-12, "the queue to the router is full") from None
         except zmq.ZMQError as e:
@@ -564,7 +565,7 @@ class Client:
         peer += _check_channel(channel)
         pending = PendingRequest(self, msg_id, target, _now_ms() + timeout, progress, on_done)
         self._send(w.REQUEST, msg_id, peer, body)
-        self._pending[msg_id] = pending
+        self._track(pending)
         return pending
 
     def request(self, target: Optional[str] = None, payload: Any = None, *,
@@ -582,6 +583,11 @@ class Client:
         if pending.error is not None:
             raise pending.error
         return pending.value
+
+    def _track(self, pending: PendingRequest) -> None:
+        self._pending[pending.id] = pending
+        if pending.deadline_ms < self._next_expiry:
+            self._next_expiry = pending.deadline_ms
 
     def cancel(self, msg_id: int) -> None:
         """Cancel request MSG_ID: its outcome is :class:`CancelledError`, at once;
@@ -601,12 +607,15 @@ class Client:
         if not self._pending:
             return None
         now = _now_ms()
+        if now < self._next_expiry:
+            return self._next_expiry
         nearest = None
         for pending in list(self._pending.values()):
             if pending.deadline_ms <= now:
                 pending._finish(None, error_from(ETIMEDOUT, f"no answer from '{pending.target}' within the deadline"))
             elif nearest is None or pending.deadline_ms < nearest:
                 nearest = pending.deadline_ms
+        self._next_expiry = nearest if nearest is not None else 0.0
         return nearest
 
     # --- queries ---------------------------------------------------------------
@@ -617,7 +626,7 @@ class Client:
         timeout = self.request_timeout if timeout is None else timeout
         pending = PendingRequest(self, msg_id, "", _now_ms() + timeout, None, None)
         self._send(w.QUERY, msg_id, b"", pack({"what": what}))
-        self._pending[msg_id] = pending
+        self._track(pending)
         self._wait(lambda: pending.done, pending.deadline_ms)
         if not pending.done:
             pending._finish(None, error_from(ETIMEDOUT, f"no answer to the '{what}' query"))
@@ -638,7 +647,7 @@ class Client:
         """PING the router; True if it answered with PONG in time."""
         msg_id = self._new_id()
         pending = PendingRequest(self, msg_id, "", _now_ms() + timeout, None, None)
-        self._pending[msg_id] = pending
+        self._track(pending)
         self._send(w.PING, msg_id)
         self._wait(lambda: pending.done, pending.deadline_ms)
         self._pending.pop(msg_id, None)
@@ -761,7 +770,18 @@ class Client:
             self._on_welcome(msg_id, body)
             return
         self._count_in()
+        if self._state == "joining" and cmd not in (w.BYE, w.PING) and not (
+                cmd == w.ERROR and msg_id == self._hello_id):
+            # kept until the join completes (JOINEDs, a request to us...)
+            self._early.append((cmd, msg_id, peer, body))
+            return
         self._dispatch(cmd, msg_id, peer, body)
+
+    def _replay(self) -> int:
+        early, self._early = self._early, []
+        for message in early:
+            self._dispatch(*message)
+        return len(early)
 
     def _dispatch(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
         if cmd == w.REPLY or cmd == w.ERROR or cmd == w.PROGRESS:
@@ -920,59 +940,95 @@ class Client:
 
     # --- the loop --------------------------------------------------------------
 
-    def _drain(self) -> int:
-        """Handle what has arrived, without blocking: the DEALER first, the
-        monitor once the DEALER is empty. Returns the number handled."""
-        sock = self._sock
+    @staticmethod
+    def _recv(sock: zmq.Socket, at: int) -> List[bytes]:
+        """One message (raises zmq.Again if none). A version 2 frame with
+        bytes after its peer is the whole message; anything else may have
+        more frames. AT: where the prokit frame starts (8 on the channel)."""
+        first = sock.recv(_NOBLOCK)
+        if len(first) > at + 5 and first[at + 2] == 2:
+            n = first[at + 4] & 0x0F
+            if len(first) > at + 5 + n and len(first) > at + 6 + n + first[at + 5 + n]:
+                return [first]
+        frames = [first]
+        while sock.rcvmore:
+            frames.append(sock.recv(_NOBLOCK))
+        return frames
+
+    def _pump(self, timeout: int, done: Optional[Callable[[], bool]]) -> int:
+        """Wait up to TIMEOUT ms for something to arrive, then handle what
+        has: the DEALER's and the SUB's messages (in batches, until DONE()
+        holds), the monitor only when neither had any (what arrived before a
+        loss is handed on before the loss). Returns the number handled."""
         handled = 0
-        while self._state != "closed":
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                if self._sub is not None:
-                    try:
-                        frames = self._sub.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        pass
-                    else:
-                        handled += 1
-                        self._handle_sub(frames)
-                        if self._pause_after_join and self._state != "joining":
-                            break
-                        continue
-                if self._monitor is not None and self._monitor.poll(0):
-                    self._on_monitor()
-                    handled += 1
-                    continue
-                break
+        if self._early and self._state == "joined" and not self._pause_after_join:
+            handled = self._replay()
+            if done is not None and done():
+                return handled
+            timeout = 0
+        ready = zmq.zmq_poll(self._poll_items, timeout)
+        if not ready:
+            return handled
+        sock, sub, monitor = self._sock, self._sub, self._monitor
+        messages = False
+        for socket, _ in ready:
+            if socket is monitor:
+                continue
+            messages = True
+            on_sub = socket is sub
+            while self._state != "closed" and (socket is sock or socket is self._sub):
+                try:
+                    frames = self._recv(socket, 8 if on_sub else 0)
+                except zmq.Again:
+                    break
+                handled += 1
+                if on_sub:
+                    self._handle_sub(frames)
+                else:
+                    self._handle(frames)
+                if self._pause_after_join and self._state != "joining":
+                    return handled  # what follows the join waits for the application's callbacks
+                if done is not None and done():
+                    return handled
+        if not messages and monitor is not None and self._state != "closed":
+            self._on_monitor()
             handled += 1
-            self._handle(frames)
-            if self._pause_after_join and self._state != "joining":
-                break  # what follows the WELCOME waits for the application's callbacks
         return handled
+
+    def _drain(self) -> int:
+        """Handle everything that has arrived, without blocking."""
+        total = 0
+        while self._state != "closed":
+            n = self._pump(0, None)
+            if n == 0:
+                break
+            total += n
+            if self._pause_after_join and self._state != "joining":
+                break
+        return total
 
     def _wait(self, done: Callable[[], bool], deadline_ms: Optional[float]) -> None:
         """Dispatch until DONE() or DEADLINE_MS (None: until DONE or stop())."""
-        sock = self._sock
-        poller = self._poller
         while True:
-            self._drain()
-            nearest = self._expire()
-            if done() or self._state == "closed":
+            nearest = self._expire() if self._pending else None
+            if done() or self._state == "closed" or self._stop.is_set():
                 return
             now = _now_ms()
             if deadline_ms is not None and now >= deadline_ms:
                 return
             limit = _SLICE_MS
-            if deadline_ms is not None:
-                limit = min(limit, deadline_ms - now)
-            if nearest is not None:
-                limit = min(limit, nearest - now)
-            if self._stop.is_set():
-                return
-            if sock.poll(0):
-                continue
-            poller.poll(max(0, int(limit + 0.999)))
+            if deadline_ms is not None and deadline_ms - now < limit:
+                limit = deadline_ms - now
+            if nearest is not None and nearest - now < limit:
+                limit = nearest - now
+            self._pump(max(0, int(limit + 0.999)), done)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: Optional[int] = None) -> bool:
+        """Dispatch until PREDICATE() is true (returns True) or TIMEOUT ms
+        pass (returns False): e.g. to wait for requests made with
+        :meth:`request_async`."""
+        self._wait(predicate, None if timeout is None else _now_ms() + timeout)
+        return bool(predicate())
 
     def dispatch(self) -> int:
         """Handle whatever is pending without blocking, running callbacks.

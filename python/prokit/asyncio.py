@@ -128,7 +128,7 @@ class _AsyncMixin:
         timeout = self.request_timeout if timeout is None else timeout  # type: ignore[attr-defined]
         pending = PendingRequest(self, msg_id, "", _now_ms() + timeout, None, None)  # type: ignore[arg-type]
         self._send(w.QUERY, msg_id, b"", pack({"what": what}))  # type: ignore[attr-defined]
-        self._pending[msg_id] = pending  # type: ignore[attr-defined]
+        self._track(pending)  # type: ignore[attr-defined]
         return await self._future_of(pending)
 
     async def list_windows(self, timeout: Optional[int] = None) -> List[dict]:  # type: ignore[override]
