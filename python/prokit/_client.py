@@ -41,6 +41,7 @@ _REPORT_ID = 1 << 63       # the router's report of messages not taken in
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CHANNEL_RE = re.compile(rb"[\x21-\x22\x24-\x7e]{1,64}\Z")
 
+_MAIN_BYTES = b"@main"
 _EVENTS, _POLLIN, _RCVMORE, _NOBLOCK = (int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE),
                                      int(zmq.NOBLOCK))
 
@@ -194,6 +195,9 @@ class PendingRequest:
     """A request in flight: :meth:`result` waits for its answer; :meth:`cancel`
     gives up. ``on_done`` (if given) is called with it when it ends."""
 
+    __slots__ = ("_client", "id", "target", "deadline_ms", "progress", "on_done", "done",
+                 "value", "error")
+
     def __init__(self, client: "Client", msg_id: int, target: str, deadline_ms: float,
                  progress: Optional[Callable[[Any], Any]],
                  on_done: Optional[Callable[["PendingRequest"], Any]]) -> None:
@@ -296,6 +300,8 @@ class Client:
         self.max_payload = 16 * 1024 * 1024
         self._instance: Optional[str] = None
         self._pending: Dict[int, PendingRequest] = {}
+        self._peers: Dict[Tuple[str, int, Optional[str]], bytes] = {}  # REQUEST peer fields
+        self._packer = msgpack.Packer(use_bin_type=True)
         self._early: List[Tuple[int, int, bytes, bytes]] = []
         self._next_expiry = 0.0          # no request in flight ends before this
         self._held: Dict[Tuple[str, int], Request] = {}
@@ -369,6 +375,7 @@ class Client:
         if rejoined and self._instance is not None and instance != self._instance:
             self._report_unconfirmed_sends()
         self._sends = {}
+        self._peers = {}
         self._instance = instance
         self._last = {}
         self._consumed = 1              # the WELCOME is the first message counted
@@ -509,8 +516,15 @@ class Client:
         if self._state != "joined":
             raise error_from(ECLOSED, "not connected to main")
 
+    def _pack(self, value: Any) -> bytes:
+        try:
+            return self._packer.pack(value)
+        except Exception as e:
+            self._packer = msgpack.Packer(use_bin_type=True)  # its buffer may hold a part
+            raise error_from(EINVAL, f"the payload cannot be packed: {e}") from None
+
     def _payload(self, value: Any) -> bytes:
-        body = pack(value)
+        body = self._pack(value)
         if len(body) > self.max_payload:
             raise error_from(ETOOBIG, f"payload of {len(body)} bytes exceeds the limit of {self.max_payload}")
         return body
@@ -549,24 +563,42 @@ class Client:
         (default ``request_timeout``) is also the deadline the handler sees.
         PROGRESS is called with each update. Returns a :class:`PendingRequest`."""
         target = MAIN if target is None else target
+        timeout = self.request_timeout if timeout is None else int(timeout)
+        key = (target, timeout, channel)
+        peer = self._peers.get(key)
+        if peer is None:
+            peer = self._request_peer(target, timeout, channel)
+            if len(self._peers) < 1024:
+                self._peers[key] = peer
+        if self._state != "joined":
+            self._check_joined()
+        body = self._pack(payload)
+        if len(body) > self.max_payload:
+            raise error_from(ETOOBIG, f"payload of {len(body)} bytes exceeds the limit of {self.max_payload}")
+        self._next_id = msg_id = self._next_id + 1
+        pending = PendingRequest(self, msg_id, target, _now_ms() + timeout, progress, on_done)
+        if self._version == 2 and len(body) <= w.INLINE_MAX:
+            # version 2 in one frame, written here: the hottest path there is
+            n = (msg_id.bit_length() + 7) >> 3
+            self._raw_send([b"PK\x02\x06" + bytes((n,)) + msg_id.to_bytes(n, "big")
+                            + bytes((len(peer),)) + peer + body])
+        else:
+            self._send(w.REQUEST, msg_id, peer, body)
+        self._track(pending)
+        return pending
+
+    def _request_peer(self, target: str, timeout: int, channel: Optional[str]) -> bytes:
         if target != MAIN and not valid_name(target):
             raise error_from(EINVAL, f"'{target}' is not a window or pool name")
+        if timeout <= 0:
+            raise error_from(EINVAL, "the timeout must be positive")
         self._check_joined()
         if channel and not self._welcome.get("channels"):
             raise error_from(-11, "this router does not route named channels")
-        body = self._payload(payload)
-        timeout = self.request_timeout if timeout is None else int(timeout)
-        if timeout <= 0:
-            raise error_from(EINVAL, "the timeout must be positive")
-        msg_id = self._new_id()
         peer = target.encode()
         if self._welcome.get("deadlines"):
             peer += b"!%d" % timeout
-        peer += _check_channel(channel)
-        pending = PendingRequest(self, msg_id, target, _now_ms() + timeout, progress, on_done)
-        self._send(w.REQUEST, msg_id, peer, body)
-        self._track(pending)
-        return pending
+        return peer + _check_channel(channel)
 
     def request(self, target: Optional[str] = None, payload: Any = None, *,
                 timeout: Optional[int] = None, channel: Optional[str] = None,
@@ -735,7 +767,7 @@ class Client:
         if first[:8] != self._topic_bytes:
             return
         try:
-            cmd, msg_id, peer, body = w.decode([first[8:]] + frames[1:])
+            cmd, msg_id, peer, body = w.decode(frames, 8)
         except ValueError:
             return
         if cmd == w.WELCOME:
@@ -744,11 +776,21 @@ class Client:
             return
         if peer[:1] not in (b"", b"#", b"!"):
             return  # a name on the channel: not the router's
+        if cmd == w.REPLY and not peer:  # the common case, main's answer: at once
+            pending = self._pending.get(msg_id)
+            if pending is not None and pending.target == MAIN:
+                try:
+                    value = unpack(body)
+                except Exception:
+                    pending._finish(None, error_from(EPROTO, "malformed reply"))
+                    return
+                pending._finish(value, None)
+            return
         if cmd == w.SEND or cmd == w.BROADCAST:
             self._taken += 1
             if self._taken - self._confirmed_taken >= CREDIT_BATCH:
                 self._grant()
-        self._dispatch(cmd, msg_id, MAIN.encode() + peer, body)
+        self._dispatch(cmd, msg_id, _MAIN_BYTES + peer, body)
 
     def _grant(self) -> None:
         if self._state not in ("joined", "joining") or not self._counting:

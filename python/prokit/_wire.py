@@ -40,32 +40,35 @@ def encode_v2(command: int, msg_id: int, peer: bytes = b"", body: bytes = b"") -
     return [first + body]
 
 
-def decode(frames: List[bytes]) -> Tuple[int, int, bytes, bytes]:
-    """A message in either version -> (command, id, peer, body). Raises
-    ValueError for anything malformed (the caller drops it)."""
+def decode(frames: List[bytes], at: int = 0) -> Tuple[int, int, bytes, bytes]:
+    """A message in either version -> (command, id, peer, body); the prokit
+    frame starts AT bytes into the first frame (8 on the PUB channel, after
+    the topic). Raises ValueError for anything malformed (the caller drops it)."""
     first = frames[0]
-    if first[:3] == b"PK\x01":
-        if len(first) != 12 or len(frames) != 3:
-            raise ValueError("malformed version 1 message")
-        _, _, cmd, msg_id = _V1.unpack(first)
-        peer, body = frames[1], frames[2]
-    elif first[:3] == b"PK\x02":
-        if len(first) < 6 or len(frames) > 2:
+    version = first[at + 2] if len(first) > at + 2 and first[at:at + 2] == b"PK" else 0
+    if version == 2:
+        if len(first) < at + 6 or len(frames) > 2:
             raise ValueError("malformed version 2 message")
-        head = first[4]
+        head = first[at + 4]
         n = head & 0x0F
-        if head & 0x70 or n > 8 or len(first) < 6 + n or (n == 8 and first[5] & 0x80):
+        if head & 0x70 or n > 8 or len(first) < at + 6 + n or (n == 8 and first[at + 5] & 0x80):
             raise ValueError("bad id head")
-        msg_id = int.from_bytes(first[5:5 + n], "big")
+        msg_id = int.from_bytes(first[at + 5:at + 5 + n], "big") if n else 0
         if head & 0x80:
             msg_id |= ONE_WAY
-        size = first[5 + n]
-        at = 6 + n + size
-        if size > PEER_MAX or at > len(first) or (len(frames) == 2 and at != len(first)):
+        size = first[at + 5 + n]
+        start = at + 6 + n
+        end = start + size
+        if size > PEER_MAX or end > len(first) or (len(frames) == 2 and end != len(first)):
             raise ValueError("bad peer")
-        cmd = first[3]
-        peer = first[6 + n:at]
-        body = frames[1] if len(frames) == 2 else first[at:]
+        cmd = first[at + 3]
+        peer = first[start:end]
+        body = frames[1] if len(frames) == 2 else first[end:]
+    elif version == 1:
+        if len(first) != at + 12 or len(frames) != 3:
+            raise ValueError("malformed version 1 message")
+        _, _, cmd, msg_id = _V1.unpack_from(first, at)
+        peer, body = frames[1], frames[2]
     else:
         raise ValueError("not a prokit message")
     if not 1 <= cmd <= CANCEL or len(peer) > PEER_MAX:
