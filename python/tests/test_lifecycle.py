@@ -58,3 +58,24 @@ def test_main_killed_and_restarted(procs, endpoint):
     assert w.request(prokit.MAIN, "c") == "main:c"
     w.close()
     third.expect(rf"LEFT {w.name} closed")
+
+
+def test_channel_connection_ends_then_rejoin_at_once(cmain):
+    """The router ends the session when the window's SUB connection ends
+    (BYE "rejoin"): the window claims its name again at once, on the same
+    connection, with a new SUB."""
+    w = prokit.Window(unique("py"), endpoint=cmain.endpoint)
+    events = []
+    w.on_connection(lambda connected, error: events.append(connected))
+    old_topic = w._topic
+    w._sub.disconnect(w._welcome["channel"])  # the channel connection ends
+    wait_for(lambda: events == [False, True], w)
+    assert w.is_connected and w._topic != old_topic
+    cmain.expect(rf"LEFT {w.name} connection lost")
+    cmain.expect(rf"JOINED {w.name} -")
+    assert w.request(prokit.MAIN, "after") == "main:after"
+    cmain.command(f"send {w.name} still-there")
+    got = []
+    w.on_main_message(got.append)
+    wait_for(lambda: got, w)
+    w.close()
