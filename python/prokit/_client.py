@@ -757,7 +757,8 @@ class Client:
                 else:
                     self._send(w.REPLY, request.id, peer, body)
                     return
-        self._send(w.ERROR, request.id, peer, pack([error.code, error.text[:1024], error.app_code]))
+        text = error.text.encode("utf-8", "replace")[:1024].decode("utf-8", "ignore")
+        self._send(w.ERROR, request.id, peer, pack([error.code, text, error.app_code]))
 
     # --- receiving -------------------------------------------------------------
 
@@ -933,8 +934,8 @@ class Client:
             info = unpack(body) if body else {}
         except Exception:
             info = {}
-        if self._state == "closed":
-            return
+        if self._state in ("closed", "closed_by_main"):
+            return  # the answer to our BYE after main closed us
         if isinstance(info, dict) and info.get("rejoin"):
             self._lose(error_from(ECLOSED, "the router ended this session"), True)
         else:

@@ -31,6 +31,7 @@ class _AsyncMixin:
         self._loop = asyncio.get_running_loop()
         self._kick_scheduled = False
         self._closed_future: asyncio.Future = self._loop.create_future()
+        self._join_future: asyncio.Future = self._loop.create_future()
         self._tasks: set = set()
         self._fds: List[int] = [self._sock.FD, self._monitor.FD]  # type: ignore[attr-defined]
         if self._sub is not None:  # type: ignore[attr-defined]
@@ -63,6 +64,11 @@ class _AsyncMixin:
             return
         self._drain()  # type: ignore[attr-defined]
         self._expire()  # type: ignore[attr-defined]
+        if not self._join_future.done():
+            if self._hello_error is not None:  # type: ignore[attr-defined]
+                self._join_future.set_exception(self._hello_error)  # type: ignore[attr-defined]
+            elif self._state == "joined":  # type: ignore[attr-defined]
+                self._join_future.set_result(True)
         if self._run_done() and not self._closed_future.done():  # type: ignore[attr-defined]
             self._closed_future.set_result(True)
 
@@ -70,16 +76,15 @@ class _AsyncMixin:
         """Wait until joined (TimedOutError after join_timeout ms)."""
         if self._loop is None:
             self._attach()
-        deadline = _now_ms() + self.join_timeout  # type: ignore[attr-defined]
-        while self._state == "joining" and self._hello_error is None:  # type: ignore[attr-defined]
-            if _now_ms() >= deadline:
-                self.close(linger=0)  # type: ignore[attr-defined]
-                raise error_from(ETIMEDOUT, "no WELCOME within the join timeout")
-            await asyncio.sleep(0.005)
-        if self._hello_error is not None:  # type: ignore[attr-defined]
-            err = self._hello_error  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(asyncio.shield(self._join_future),
+                                   self.join_timeout / 1000.0)  # type: ignore[attr-defined]
+        except asyncio.TimeoutError:
             self.close(linger=0)  # type: ignore[attr-defined]
-            raise err
+            raise error_from(ETIMEDOUT, "no WELCOME within the join timeout") from None
+        except ProkitError:
+            self.close(linger=0)  # type: ignore[attr-defined]
+            raise
         return self
 
     async def __aenter__(self):

@@ -47,8 +47,10 @@ def test_messages_never_taken_in_are_reported(cmain):
     sender.on_undelivered(lambda target, error: reports.append((target, error.code, error.text)))
     for i in range(5):
         sender.send(receiver.name, i)
+    # the router handles a connection's messages in order: once main has
+    # answered this, the five are queued for the receiver
+    assert sender.request(prokit.MAIN, "sync") == "main:sync"
     # the receiver takes none of them in and leaves: its BYE says so
-    wait_for(lambda: receiver._sock.poll(0))
     receiver.close()
     wait_for(lambda: len(reports) == 5, sender)
     assert [r[:2] for r in reports] == [(receiver.name, -8)] * 5
