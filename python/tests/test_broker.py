@@ -181,3 +181,27 @@ def test_broker_restarted(procs, tmpdir_short):
     wait_for(lambda: "asked|PROKIT_OK|ok" in asked, main)
     pyw.close()
     main.close()
+
+
+def test_python_main_orders_c_window(procs, tmpdir_short):
+    """SHOW, HIDE and CLOSE from a Python main to a C window, and the C
+    window's reports, presence and EXIT as main sees them."""
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    start_broker(procs, ["-b", ep])
+    main = prokit.Main(ep)
+    reports, presence = [], []
+    main.on_request(lambda r: reports.append(r.payload) or "ok")
+    main.on_presence(lambda name, joined, info: presence.append((name, joined, info.get("reason"))))
+    name = unique("c")
+    cwin = procs([binary("tests", "prokit-test-peer"), "spawned"],
+                 env={"PROKIT_WINDOW_NAME": name, "PROKIT_ENDPOINT": ep})
+    wait_for(lambda: main.has_window(name), main)
+    main.hide_window(name)
+    main.show_window(name)
+    wait_for(lambda: reports[-2:] == ["visibility|0", "visibility|1"], main)
+    main.destroy_window(name)
+    wait_for(lambda: (name, False, "closed by main") in presence, main)
+    assert cwin.popen.wait(timeout=10) == 0  # it exits 0 when closed
+    with pytest.raises(prokit.NotFoundError):
+        main.request(name, "gone?")
+    main.close()

@@ -123,3 +123,43 @@ def test_demo_with_python_work_window(procs, tmpdir_short):
     p.expect(r"\[main\] prokit-example-work .* exited with status 0")
     p.expect(r"\[main\] demo complete: every step happened")
     assert p.popen.wait(timeout=10) == 0
+
+
+def test_cli_cancels_python_handler_and_progress(procs, cmain):
+    """CANCEL and PROGRESS from a C requester (the CLI) to a Python handler."""
+    import signal
+
+    w = prokit.Window(unique("py"), endpoint=cmain.endpoint)
+    held = []
+
+    @w.handle("slow")
+    def slow(request):
+        request.progress("started")
+        request.defer()
+        held.append(request)
+
+    p = cli(procs, cmain.endpoint, "request", "--progress", "--channel", "slow", w.name, '"job"')
+    wait_for(lambda: held, w)
+    p.expect(r'.*"started"')  # the progress update, printed as it comes
+    p.popen.send_signal(signal.SIGINT)  # Ctrl-C: the CLI cancels the request
+    wait_for(lambda: held[0].is_cancelled(), w)
+    assert finish(p, w) == 130
+    held[0].reply("too late")  # answering a cancelled request is harmless
+    w.close()
+
+
+def test_deadline_passed_before_handler(procs, cmain):
+    """A request whose deadline passes while the window is not dispatching is
+    answered PROKIT_ETIMEDOUT, never handed to the handler; one in time sees
+    the time its C requester has left."""
+    w = prokit.Window(unique("py"), endpoint=cmain.endpoint)
+    calls = []
+    w.on_request(lambda r: calls.append(r.time_left()) or "handled")
+    p = cli(procs, cmain.endpoint, "-t", "300", "request", w.name, "1")
+    assert p.popen.wait(timeout=10) == 4  # the CLI timed out: we never dispatched
+    w.dispatch()
+    assert calls == []
+    p = cli(procs, cmain.endpoint, "-t", "3000", "request", w.name, "2")
+    assert finish(p, w) == 0
+    assert len(calls) == 1 and 0 < calls[0] <= 3000 + 20
+    w.close()
