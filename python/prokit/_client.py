@@ -347,7 +347,8 @@ class Client:
         deadline = _now_ms() + self.join_timeout
         self._pause_after_join = True
         try:
-            self._wait(lambda: self._state != "joining" or self._hello_error is not None, deadline)
+            # (a connection lost meanwhile is joined again on its reconnection)
+            self._wait(lambda: self._state == "joined" or self._hello_error is not None, deadline)
         finally:
             self._pause_after_join = False
         if self._hello_error is not None:

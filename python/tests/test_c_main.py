@@ -22,6 +22,9 @@ def test_request_main_and_values(cmain, window):
     # values other than strings come back unchanged (msgpack through C)
     value = {"a": [1, 2.5, None, True], "b": b"\x00\xff", "n": -7, "big": 2**63 - 1}
     assert window.request(prokit.MAIN, value) == value
+    # bodies over 4096 bytes travel in a frame of their own (version 2)
+    large = [b"\x01" * 100000, "x" * 5000]
+    assert window.request(prokit.MAIN, large) == large
 
 
 def test_request_named_channel(cmain, window):

@@ -29,6 +29,7 @@ def window(cmain):
 def test_python_to_c_window(cmain, cwin, window):
     # request: echoed; failure with the handler's code; channels; progress
     assert window.request(cwin.name, "hello") == "hello"
+    assert window.request(cwin.name, "y" * 70000) == "y" * 70000
     with pytest.raises(prokit.HandlerError) as info:
         window.request(cwin.name, "fail")
     assert info.value.app_code == 42
