@@ -115,6 +115,20 @@ def raw_pipelined(dealer: zmq.Socket, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
+def c_reference(build: str) -> float:
+    """The C client's RTT to a C main in this run, from prokit-bench, if built."""
+    program = os.path.join(build, "bench", "prokit-bench")
+    if not os.access(program, os.X_OK):
+        return 0.0
+    try:
+        out = subprocess.run([program, "--profile", "rtt", "prokit", "20000"], capture_output=True,
+                             text=True, timeout=120).stdout + ""
+        rate = float(out.rsplit(",", 1)[1].split("/s")[0])
+    except (subprocess.SubprocessError, IndexError, ValueError, OSError):
+        return 0.0
+    return 1.0 / rate
+
+
 def main() -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,9 +162,13 @@ def main() -> int:
             cmain.wait()
             echo.wait(timeout=5)
 
+    c_rtt = c_reference(args.build)
     print(f"request RTT p50, Python window -> C main:     {rtt * 1e6:8.1f} us")
     print(f"round trip p50, raw pyzmq DEALER <-> ROUTER:  {raw * 1e6:8.1f} us")
     print(f"  ratio {rtt / raw:.2f}x (target <= 1.3x)")
+    if c_rtt:
+        print(f"  for reference, a C window -> C main (prokit-bench --profile rtt, mean): "
+              f"{c_rtt * 1e6:.1f} us")
     print(f"pipelined requests/s, Python window:          {rate:8.0f}")
     print(f"pipelined round trips/s, raw pyzmq:           {raw_rate:8.0f}")
     print(f"  ratio {rate / raw_rate:.2f}x (target >= 0.7x)")
