@@ -464,11 +464,11 @@ class Client:
 
     def _lose(self, error: ProkitError, rejoin_now: bool) -> None:
         """The session ended (lost connection, BYE): fail what was in flight."""
-        if self._state in ("lost", "closed"):
+        if self._state in ("lost", "closed", "closed_by_main"):
             return
         was_joined = self._state == "joined"
         self._drain_sub()
-        if self._state in ("lost", "closed"):
+        if self._state in ("lost", "closed", "closed_by_main"):
             return
         if self._counting:
             self._last = self._counts()
@@ -906,7 +906,9 @@ class Client:
             if self._state == "joining" and msg_id == self._hello_id and not source:
                 self._hello_error = error_from(code, text, app_code)
                 if self._rejoining:
-                    self._state = "lost"   # refused rejoin: wait for the next reconnection
+                    # refused (the name taken meanwhile...): tried again at the next reconnection
+                    self._state = "lost"
+                    self._event_connection(False, self._hello_error)
                 return
             pending = self._pending.get(msg_id)
             if pending is None or (source and source != pending.target):

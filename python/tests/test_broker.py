@@ -205,3 +205,33 @@ def test_python_main_orders_c_window(procs, tmpdir_short):
     with pytest.raises(prokit.NotFoundError):
         main.request(name, "gone?")
     main.close()
+
+
+def test_asyncio_main(procs, tmpdir_short):
+    import asyncio
+
+    import prokit.asyncio
+
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    start_broker(procs, ["-b", ep])
+    name = unique("c")
+
+    async def scenario():
+        async with prokit.asyncio.Main(ep) as main:
+            reports = asyncio.Queue()
+
+            async def handler(request):
+                await reports.put(request.payload)
+                return "ok"
+
+            main.on_request(handler)
+            cwin = procs([binary("tests", "prokit-test-peer"), "window", name, ep])
+            await asyncio.to_thread(cwin.expect, "READY")
+            main.send(name, "one")
+            assert await asyncio.wait_for(reports.get(), 10) == "got|@main|one|0"
+            main.broadcast("all")
+            assert await asyncio.wait_for(reports.get(), 10) == "got|@main|all|1"
+            assert await main.request(name, "echo") == "echo"
+            assert main.has_window(name)
+
+    asyncio.run(scenario())

@@ -128,7 +128,7 @@ def test_pool_of_python_windows(cmain, cwin):
     while len(served) < 3:
         for m in members:
             m.run(timeout=10)
-    cmain.expect(rf"REQUEST \S+ - asked\|PROKIT_OK\|m-.*:c")
+    cmain.expect(r"REQUEST \S+ - asked\|PROKIT_OK\|m-.*:c")
     for w in members + [asker]:
         w.close()
 
