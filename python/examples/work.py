@@ -20,6 +20,12 @@ import prokit
 DEMO_DEADLINE_MS = 15000
 
 
+def say(line: str) -> None:
+    """One line in one write, so that it does not interleave with main's."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main() -> int:
     demo = os.environ.get("PROKIT_DEMO") == "1"
     steps = {"hello": False, "served": False, "goodbye": False}
@@ -28,30 +34,30 @@ def main() -> int:
     except prokit.ProkitError as e:
         print(f"[window work] cannot join: {e}", file=sys.stderr)
         return 1
-    print(f'[window work] (python) joined as window "{window.name}"', flush=True)
+    say(f'[window work] (python) joined as window "{window.name}"')
 
     @window.on_window_message
     def on_render_msg_to_render(message: prokit.Message) -> None:
-        print(f'[window work] window "{message.sender}" sent: {message.payload}', flush=True)
+        say(f'[window work] window "{message.sender}" sent: {message.payload}')
         if message.sender == "main" and message.payload == "Hello Work":
             steps["hello"] = True
 
     @window.on_request
     def on_request(request: prokit.Request) -> str:
-        print(f'[window work] window "{request.sender}" asks: {request.payload}', flush=True)
+        say(f'[window work] window "{request.sender}" asks: {request.payload}')
         reply = f"Work has received data: {request.payload}"
-        print(f"[window work] reply: {reply}", flush=True)
+        say(f"[window work] reply: {reply}")
         steps["served"] = True
         return reply
 
     @window.on_main_message
     def on_msg_from_main(message: prokit.Message) -> None:
         kind = "broadcast" if message.is_broadcast else "sent"
-        print(f"[window work] main {kind}: {message.payload}", flush=True)
+        say(f"[window work] main {kind}: {message.payload}")
         if message.is_broadcast and message.payload == "Goodbye":
             steps["goodbye"] = True
 
-    window.on_close(lambda: print("[window work] main closed the window", flush=True))
+    window.on_close(lambda: say("[window work] main closed the window"))
 
     try:
         closed = window.run(DEMO_DEADLINE_MS if demo else None)
@@ -62,7 +68,7 @@ def main() -> int:
         return 0
     missing = [step for step, done in steps.items() if not done] + ([] if closed else ["close"])
     if missing:
-        print(f"[window work] FAILED: missing {', '.join(missing)}", flush=True)
+        say(f"[window work] FAILED: missing {', '.join(missing)}")
     return 1 if missing else 0
 
 
