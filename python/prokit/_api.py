@@ -302,8 +302,11 @@ class Main(_Listeners, Client):
         Client._on_presence_msg(self, name, joined, info)
 
     def _on_lost(self) -> None:
-        # The router we lose sends JOINED for every window when we join again.
-        self._windows.clear()
+        # As the C main: every window is reported as having left; the router
+        # sends JOINED for each window there when main joins again.
+        windows, self._windows = self._windows, {}
+        for name in windows:
+            Client._on_presence_msg(self, name, False, {"reason": "connection to the broker lost"})
 
     def _report_unconfirmed_sends(self) -> None:
         # Main's SENDs are accounted by ACCOUNTs, which this client does not ask for.

@@ -153,8 +153,9 @@ def test_broker_restarted(procs, tmpdir_short):
     broker = start_broker(procs, ["-b", ep])
     main = prokit.Main(ep)
     main.on_request(lambda r: f"pymain:{r.payload}")
-    lost = []
+    lost, presence = [], []
     main.on_connection(lambda connected, error: lost.append(connected))
+    main.on_presence(lambda name, joined, info: presence.append((name, joined, info.get("reason"))))
     cname = unique("c")
     cwin = procs([binary("tests", "prokit-test-peer"), "window", cname, ep])
     cwin.expect("READY")
@@ -165,6 +166,8 @@ def test_broker_restarted(procs, tmpdir_short):
     wait_for(lambda: not main.is_connected, main)
     wait_for(lambda: not pyw.is_connected, pyw)
     assert main.window_count == 0
+    assert sorted(p for p in presence if not p[1]) == sorted(
+        (n, False, "connection to the broker lost") for n in (cname, pyw.name))
     with pytest.raises(prokit.ClosedError):
         main.send(cname, "down")
     start_broker(procs, ["-b", ep])
