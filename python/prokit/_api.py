@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any, Callable, Dict, List, Optional
 
 import zmq
@@ -9,7 +10,7 @@ import zmq
 from . import _wire as w
 from ._client import (
     JOIN_TIMEOUT_MS, MAIN, REQUEST_TIMEOUT_MS, Client, Message, Request, _check_channel,
-    _setting, error_from, pack, resolve_endpoint, valid_name,
+    _setting, error_from, pack, resolve_endpoint, unpack, valid_name,
 )
 from .errors import ECLOSED, EINVAL, ProkitError
 
@@ -237,9 +238,14 @@ class Main(_Listeners, Client):
                  curve_cert: Optional[str] = None, curve_server_key: Optional[str] = None,
                  context: Optional[zmq.Context] = None, _join: bool = True) -> None:
         self._windows: Dict[str, Dict[str, Any]] = {}
+        # What the router's ACCOUNTs say of main's SENDs and BROADCASTs, to
+        # report what a broker that restarted took with it (PROTOCOL.md 10):
+        self._unhandled: deque = deque()     # targets ("" for a broadcast), oldest first
+        self._handled = 0                    # the ACCOUNTs' "handled" so far
+        self._published: Dict[str, List[int]] = {}  # window -> [published, settled, reported since]
         endpoint = broker or os.environ.get("PROKIT_BROKER") or resolve_endpoint(None, app_name)
-        hello = {"version": 2, "credit": 4000, "channels": True, "progress": True,
-                 "cancel": True, "deadlines": True}
+        hello = {"version": 2, "credit": 4000, "account": True, "channels": True,
+                 "progress": True, "cancel": True, "deadlines": True}
         Client.__init__(self, MAIN, endpoint=endpoint,
                         curve_cert=_setting(curve_cert, "PROKIT_CURVE_CERT"),
                         curve_server_key=_setting(curve_server_key, "PROKIT_CURVE_SERVER_KEY"),
@@ -251,11 +257,13 @@ class Main(_Listeners, Client):
     def send(self, window: str, payload: Any = None, *, channel: Optional[str] = None) -> None:
         """Send PAYLOAD to WINDOW (``mainMsgToRender``)."""
         self._send_to(window, payload, channel)
+        self._unhandled.append(window)
 
     def broadcast(self, payload: Any = None, *, channel: Optional[str] = None) -> None:
         """Send PAYLOAD to every window joined (``prokit_main_broadcast()``)."""
         self._check_joined()
         self._one_way(w.BROADCAST, "", self._payload(payload), channel)
+        self._unhandled.append("")
 
     def destroy_window(self, name: str) -> None:
         """Close window NAME (CLOSE): it is dropped at once, LEFT "closed by main"."""
@@ -308,6 +316,45 @@ class Main(_Listeners, Client):
         for name in windows:
             Client._on_presence_msg(self, name, False, {"reason": "connection to the broker lost"})
 
+    def _on_other(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
+        if cmd != w.ACCOUNT:
+            return
+        try:
+            account = unpack(body)
+            handled = int(account.get("handled", 0))
+            windows = account.get("windows", {})
+        except Exception:
+            return
+        while self._handled < handled and self._unhandled:
+            self._unhandled.popleft()
+            self._handled += 1
+        self._handled = max(self._handled, handled)
+        for name, counts in windows.items():
+            if isinstance(counts, list) and len(counts) == 2:
+                self._published[name] = [int(counts[0]), int(counts[1]), 0]
+
+    def _on_reported(self, msg_id: int, target: str, count: int, text: str) -> None:
+        if msg_id == w.ONE_WAY:  # not taken in: settles what was published
+            counts = self._published.get(target)
+            if counts is not None:
+                counts[2] += count
+        elif self._state == "joining" and "send HELLO first" in text and self._unhandled:
+            # sent on the lost connection, refused by the new router: this
+            # ERROR is its report, so it is not reported again below
+            self._unhandled.pop()
+
     def _report_unconfirmed_sends(self) -> None:
-        # Main's SENDs are accounted by ACCOUNTs, which this client does not ask for.
-        pass
+        # The router that welcomed us is not the one we lost: what it had
+        # published and not settled, and what it had not handled, went with it.
+        for name, (published, settled, reported) in self._published.items():
+            for _ in range(max(0, published - settled - reported)):
+                self._event_undelivered(name, error_from(
+                    ECLOSED, "not confirmed before the router went away"))
+        for target in self._unhandled:
+            self._event_undelivered(target, error_from(ECLOSED, (
+                "broadcast not handled" if not target else "not confirmed") + " before the router went away"))
+
+    def _new_session(self) -> None:
+        self._unhandled.clear()
+        self._handled = 0
+        self._published = {}

@@ -375,6 +375,7 @@ class Client:
         rejoined = self._rejoining
         if rejoined and self._instance is not None and instance != self._instance:
             self._report_unconfirmed_sends()
+        self._new_session()
         self._sends = {}
         self._peers = {}
         self._instance = instance
@@ -455,6 +456,9 @@ class Client:
 
     def _on_joined(self) -> None:
         """Subclasses: the session began."""
+
+    def _new_session(self) -> None:
+        """Subclasses: a WELCOME began a session (after any reports of the last)."""
 
     def _report_unconfirmed_sends(self) -> None:
         for target, (sent, confirmed, reported) in list(self._sends.items()):
@@ -828,7 +832,7 @@ class Client:
             return
         self._count_in()
         if self._state == "joining" and cmd not in (w.BYE, w.PING) and not (
-                cmd == w.ERROR and msg_id == self._hello_id):
+                cmd == w.ERROR and (msg_id == self._hello_id or msg_id & w.ONE_WAY)):
             # kept until the join completes (JOINEDs, a request to us...)
             self._early.append((cmd, msg_id, peer, body))
             return
@@ -941,6 +945,7 @@ class Client:
         counts = self._sends.get(target)
         if counts is not None:
             counts[2] += count
+        self._on_reported(msg_id, target, count, text)
         error = error_from(code, text, app_code)
         for _ in range(count if count < 100000 else 100000):
             self._event_undelivered(target, error)
@@ -972,6 +977,9 @@ class Client:
     def _on_presence_msg(self, name: str, joined: bool, info: Dict[str, Any]) -> None:
         if self._on_presence is not None:
             self._on_presence(name, joined, info)
+
+    def _on_reported(self, msg_id: int, target: str, count: int, text: str) -> None:
+        """Subclasses: COUNT one-way messages to TARGET were reported undelivered."""
 
     def _on_other(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
         """Subclasses: CLOSE, SHOW, HIDE, ACCOUNT."""

@@ -238,3 +238,37 @@ def test_asyncio_main(procs, tmpdir_short):
             assert main.has_window(name)
 
     asyncio.run(scenario())
+
+
+def test_broker_restart_reports_what_it_took(procs, tmpdir_short):
+    """Messages a broker held when it died (a window had not taken them in)
+    are reported undelivered by their senders once they meet a new broker:
+    main from the router's ACCOUNTs, a window from its RECEIPTs."""
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    broker = start_broker(procs, ["-b", ep])
+    main = prokit.Main(ep)
+    sender = prokit.Window(unique("tx"), endpoint=ep)
+    idle = prokit.Window(unique("idle"), endpoint=ep)  # never dispatched: takes nothing in
+    lost_main, lost_sender = [], []
+    main.on_undelivered(lambda target, error: lost_main.append((target, error.code)))
+    sender.on_undelivered(lambda target, error: lost_sender.append((target, error.code)))
+    wait_for(lambda: main.has_window(idle.name), main)
+    for i in range(5):
+        main.send(idle.name, i)
+    for i in range(3):
+        sender.send(idle.name, i)
+    # the router has them all: its ACCOUNT says it handled main's five, and
+    # it answers the sender's request only after its three SENDs
+    wait_for(lambda: not main._unhandled, main)
+    ping = sender.request_async(prokit.MAIN, "sync")
+    wait_for(lambda: ping.done, main, sender)
+    broker.kill()
+    wait_for(lambda: not main.is_connected, main)
+    wait_for(lambda: not sender.is_connected, sender)
+    start_broker(procs, ["-b", ep])
+    wait_for(lambda: main.is_connected and sender.is_connected, main, sender)
+    wait_for(lambda: len(lost_main) == 5 and len(lost_sender) == 3, main, sender)
+    assert lost_main == [(idle.name, -8)] * 5
+    assert lost_sender == [(idle.name, -8)] * 3
+    for handle in (main, sender, idle):
+        handle.close()
