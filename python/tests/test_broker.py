@@ -272,3 +272,50 @@ def test_broker_restart_reports_what_it_took(procs, tmpdir_short):
     assert lost_sender == [(idle.name, -8)] * 3
     for handle in (main, sender, idle):
         handle.close()
+
+
+def test_router_errors(procs, tmpdir_short):
+    """The errors the router itself sends, as the Python client raises or
+    reports them: ETOOBIG, ELIMIT, EACCES, EAGAIN, EPROTO."""
+    from prokit import _wire as wire
+
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    start_broker(procs, ["-b", ep, "--max-payload", "2000", "--max-requests-per-window", "2"])
+    main = prokit.Main(ep)
+    held = []
+    main.on_request(lambda r: r.defer() or held.append(r))
+    w = prokit.Window(unique("py"), endpoint=ep)
+    assert w.max_payload == 2000  # adopted from the WELCOME
+    failed = []
+    w.on_undelivered(lambda target, error: failed.append((target, error.code)))
+
+    # ETOOBIG from the router (the local check moved out of the way)
+    w.max_payload = 10**6
+    with pytest.raises(prokit.TooBigError) as info:
+        w.request(prokit.MAIN, "x" * 3000, timeout=5000)
+    assert "exceeds the limit" in info.value.text
+    # ELIMIT: two requests in flight at most
+    first, second = (w.request_async(prokit.MAIN, i) for i in range(2))
+    wait_for(lambda: len(held) == 2, main)
+    with pytest.raises(prokit.LimitError):
+        w.request(prokit.MAIN, "third", timeout=5000)
+    for request in held:
+        request.reply("done")
+    wait_for(lambda: first.done and second.done, w, main)
+    # EACCES: only main may broadcast; EPROTO: main is asked, never sent to
+    w._one_way(wire.BROADCAST, "", prokit._client.pack("all?"))
+    w._one_way(wire.SEND, "@main", prokit._client.pack("hi?"))
+    wait_for(lambda: len(failed) == 2, w)
+    assert failed == [("", -13), ("", -10)]  # a bad peer field: refused before it is read
+
+    # EAGAIN: main's SENDs to a window that takes nothing in stop at its credit
+    idle = prokit.Window(unique("idle"), endpoint=ep)
+    refused = []
+    main.on_undelivered(lambda target, error: refused.append((target, error.code)))
+    wait_for(lambda: main.has_window(idle.name), main)
+    for i in range(4100):
+        main.send(idle.name, i)
+    wait_for(lambda: len(refused) == 100, main)
+    assert set(refused) == {(idle.name, -12)}
+    for handle in (w, idle, main):
+        handle.close()
