@@ -41,6 +41,10 @@ class _AsyncMixin:
         self._async_kick = self._kick  # type: ignore[attr-defined]
         self._kick()
 
+    def _on_joined(self) -> None:
+        # what came before the join completed is handed on at the next turn
+        self._kick()
+
     def _sub_opened(self, sub) -> None:
         if self._loop is not None:
             self._fds.append(sub.FD)
