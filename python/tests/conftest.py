@@ -180,13 +180,13 @@ def unique(prefix: str = "w") -> str:
 
 
 def wait_for(predicate, *handles, timeout: float = DEADLINE) -> None:
-    """Dispatch HANDLES (windows, mains) until PREDICATE() holds."""
+    """Dispatch HANDLES (windows, mains) until PREDICATE() holds: what it
+    waits for arrives through them."""
+    assert handles, "nothing to dispatch"
     deadline = time.monotonic() + timeout
-    slice_ms = 20 if len(handles) <= 1 else 5
+    slice_ms = 20 if len(handles) == 1 else 5
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         for handle in handles:
             handle.run(timeout=slice_ms)
-        if not handles:
-            time.sleep(0.01)
