@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 
 import pytest
@@ -107,20 +106,17 @@ def test_asyncio_window(procs, cmain):
 
 
 def test_demo_with_python_work_window(procs, tmpdir_short):
-    """prokit-demo picks its windows' programs next to itself: a copy of it
-    beside a "prokit-example-work" that runs python/examples/work.py."""
-    demo = binary("examples", "prokit-demo")
-    for program in (demo, binary("examples", "prokit-example-window")):
-        shutil.copy(program, tmpdir_short)
-    work = os.path.join(tmpdir_short, "prokit-example-work")
+    """prokit-demo with $PROKIT_DEMO_WORK: its window "work" is
+    python/examples/work.py (run by this interpreter, which has the package)."""
+    work = os.path.join(tmpdir_short, "work")
     script = os.path.join(os.path.dirname(HERE), "examples", "work.py")
     with open(work, "w") as f:
         f.write(f"#!/bin/sh\nexec {sys.executable} {script} \"$@\"\n")
     os.chmod(work, 0o755)
-    p = procs([os.path.join(tmpdir_short, "prokit-demo")])
+    p = procs([binary("examples", "prokit-demo")], env={**os.environ, "PROKIT_DEMO_WORK": work})
     p.expect(r"\[window work\] \(python\) joined")
     p.expect(r'\[window work\] window "main" asks: How is the work going\?')
-    p.expect(r"\[main\] prokit-example-work .* exited with status 0")
+    p.expect(r"\[main\] .*work \(window \"work\", pid \d+\) exited with status 0")
     p.expect(r"\[main\] demo complete: every step happened")
     assert p.popen.wait(timeout=10) == 0
 
