@@ -37,6 +37,7 @@
 #include "prokit/log.h"
 #include "proto.h"
 #include "router_private.h"
+#include "wire.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -80,7 +81,8 @@ static uint64_t s_syncs;
 
 //  libFuzzer's timer (-timeout) sends SIGALRM every few seconds, and
 //  libzmq fails a call that a signal interrupts with EINTR, having done
-//  nothing: the harness makes it again, as the library does (wire.c).
+//  nothing: the harness makes it again, as the library does (wire.c,
+//  whose wire_msg_recv() it reads with).
 static int
 s_zsend (void *socket, const void *data, size_t size, int flags)
 {
@@ -97,16 +99,6 @@ s_zmsg_send (zmq_msg_t *frame, void *socket, int flags)
     int rc;
     do
         rc = zmq_msg_send (frame, socket, flags);
-    while (rc < 0 && errno == EINTR);
-    return rc;
-}
-
-static int
-s_zmsg_recv (zmq_msg_t *frame, void *socket, int flags)
-{
-    int rc;
-    do
-        rc = zmq_msg_recv (frame, socket, flags);
     while (rc < 0 && errno == EINTR);
     return rc;
 }
@@ -171,7 +163,7 @@ s_recv (void *socket, zmq_msg_t *frames, size_t *count)
         zmq_msg_t extra;
         zmq_msg_t *frame = *count < FRAMES_MAX ? &frames[*count] : &extra;
         zmq_msg_init (frame);
-        if (s_zmsg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        if (wire_msg_recv (frame, socket, *count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close (frame);
             CHECK (*count == 0);
             return false;

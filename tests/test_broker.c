@@ -277,6 +277,19 @@ s_broker (const char *endpoint, const keys_t *keys, bool acl, int *error)
     return prokit_broker_new (&opts, error);
 }
 
+//  Fresh keys and a CURVE broker with the access list on a loopback port;
+//  its endpoint in ENDPOINT (256 bytes).
+static prokit_broker_t *
+s_curve_broker (keys_t *keys, char *endpoint)
+{
+    s_make_keys (keys);
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", keys, true, &error);
+    assert_non_null (broker);
+    snprintf (endpoint, 256, "%s", prokit_broker_endpoint (broker, 0));
+    return broker;
+}
+
 //  --- tests ------------------------------------------------------------------------
 
 static void
@@ -470,13 +483,10 @@ test_curve_and_access_list (void **state)
 {
     (void) state;
     keys_t keys;
-    s_make_keys (&keys);
     int error = 0;
-    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
-    assert_non_null (broker);
-    assert_string_equal (prokit_broker_public_key (broker), keys.broker_key);
     char endpoint[256];
-    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    prokit_broker_t *broker = s_curve_broker (&keys, endpoint);
+    assert_string_equal (prokit_broker_public_key (broker), keys.broker_key);
 
     party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
     //  The server key may be given as Z85 or as the broker's certificate.
@@ -568,12 +578,9 @@ test_signals_never_open_the_broker (void **state)
 {
     (void) state;
     keys_t keys;
-    s_make_keys (&keys);
     int error = 0;
-    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
-    assert_non_null (broker);
     char endpoint[256];
-    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    prokit_broker_t *broker = s_curve_broker (&keys, endpoint);
 
     struct sigaction action = { 0 }, before;
     action.sa_handler = s_on_alarm; //  no SA_RESTART
@@ -634,12 +641,9 @@ test_key_rotation (void **state)
 {
     (void) state;
     keys_t keys;
-    s_make_keys (&keys);
     int error = 0;
-    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
-    assert_non_null (broker);
     char endpoint[256];
-    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    prokit_broker_t *broker = s_curve_broker (&keys, endpoint);
     party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
     prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
     prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, &pa, &error);
@@ -912,12 +916,9 @@ test_broker_restart (void **state)
 {
     (void) state;
     keys_t keys;
-    s_make_keys (&keys);
     int error = 0;
-    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", &keys, true, &error);
-    assert_non_null (broker);
     char endpoint[256];
-    snprintf (endpoint, sizeof (endpoint), "%s", prokit_broker_endpoint (broker, 0));
+    prokit_broker_t *broker = s_curve_broker (&keys, endpoint);
     party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
     prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
     prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, &pa, &error);

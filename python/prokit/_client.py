@@ -98,6 +98,16 @@ def unpack(body: bytes) -> Any:
     return msgpack.unpackb(body, raw=False, strict_map_key=False, unicode_errors="replace")
 
 
+def _finish_reply(pending: Any, body: bytes) -> None:
+    """End PENDING with the value of the REPLY body BODY, or with EPROTO."""
+    try:
+        value = unpack(body)
+    except Exception:
+        pending._finish(None, error_from(EPROTO, "malformed reply"))
+        return
+    pending._finish(value, None)
+
+
 def _load_secret_cert(path: str) -> Tuple[bytes, bytes]:
     """(public, secret) Z85 keys of a czmq/prokit certificate (PATH_secret, or PATH)."""
     from zmq.auth import load_certificate
@@ -778,12 +788,7 @@ class Client:
             if len(first) > 13 + n and first[13 + n] == 0:
                 pending = self._pending.get(int.from_bytes(first[13:13 + n], "big"))
                 if pending is not None and pending.target == MAIN:
-                    try:
-                        value = unpack(first[14 + n:])
-                    except Exception:
-                        pending._finish(None, error_from(EPROTO, "malformed reply"))
-                        return
-                    pending._finish(value, None)
+                    _finish_reply(pending, first[14 + n:])
                 return
         try:
             cmd, msg_id, peer, body = w.decode(frames, 8)
@@ -798,12 +803,7 @@ class Client:
         if cmd == w.REPLY and not peer:  # the common case, main's answer: at once
             pending = self._pending.get(msg_id)
             if pending is not None and pending.target == MAIN:
-                try:
-                    value = unpack(body)
-                except Exception:
-                    pending._finish(None, error_from(EPROTO, "malformed reply"))
-                    return
-                pending._finish(value, None)
+                _finish_reply(pending, body)
             return
         if cmd == w.SEND or cmd == w.BROADCAST:
             self._taken += 1
@@ -931,12 +931,7 @@ class Client:
             if pending.progress is not None:
                 pending.progress(unpack(body))
             return
-        try:
-            value = unpack(body)
-        except Exception:
-            pending._finish(None, error_from(EPROTO, "malformed reply"))
-            return
-        pending._finish(value, None)
+        _finish_reply(pending, body)
 
     def _on_undelivered_error(self, msg_id: int, target: str, code: int, text: str, app_code: int) -> None:
         count = 1
