@@ -125,6 +125,7 @@ struct client {
     bool connected;                  //  joined, and the connection is up
     bool joining;                    //  reconnected, HELLO sent, no answer yet
     bool lost;                       //  the connection was lost: rejoin when it is back
+    bool closed;                     //  main closed us (CLOSE): our BYE says what we took in
     uint64_t join_id;                //  the id of that HELLO
     uint64_t next_request_id;
     uint64_t next_send_id;
@@ -859,19 +860,22 @@ s_session_ends (client_t *self, int code, const char *why)
     //  What main sent before the loss and has reached us is ours: it is
     //  delivered, in order, ahead of the loss itself. The channel then
     //  closes: whatever else comes on it belongs to no session of ours.
-    if (self->connected && self->transport->has_channel) {
+    if (self->connected) {
         inbound_t item;
         int got;
-        while ((got = s_receive_from (self, true, &item)) != 0)
+        while (self->transport->has_channel && (got = s_receive_from (self, true, &item)) != 0)
             if (got > 0)
                 s_enqueue (self, &item);
         //  The same for what the DEALER still holds of the old connection.
         while ((got = s_receive_from (self, false, &item)) != 0)
             if (got > 0)
                 s_enqueue (self, &item);
-        //  All of it will be handed on: our next HELLO says so.
-        memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
-        self->last.count = self->channel_read;
+        //  All of it will be handed on: our next HELLO says so (off the
+        //  channel, the router knows the session by our name).
+        if (self->transport->has_channel) {
+            memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
+            self->last.count = self->channel_read;
+        }
         self->last.dealer = self->dealer_read;
     }
     s_channel_close (self);
@@ -1293,7 +1297,7 @@ s_handle (client_t *self, inbound_t *item)
             proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
             self->joining = false;
             self->last.topic[0] = 0; //  the router heard it all the same
-            self->last.count = 0;
+            self->last.count = self->last.dealer = 0;
             log_warn ("%s: rejoining refused: %s", self->label, error.text);
             s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
             break;
@@ -1323,7 +1327,7 @@ s_handle (client_t *self, inbound_t *item)
         self->lost = false;
         self->connected = true;
         self->last.topic[0] = 0; //  the HELLO said it: settled
-        self->last.count = 0;
+        self->last.count = self->last.dealer = 0;
         log_info ("%s: joined again", self->label);
         s_settle_last_session (self);
         s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
@@ -1354,6 +1358,7 @@ s_handle (client_t *self, inbound_t *item)
         //  the channel after this is not ours. What we took in of it is
         //  said in our BYE, or our next HELLO.
         self->connected = false;
+        self->closed = true;
         s_purge_channel_items (self);
         if (self->transport->has_channel) {
             memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
@@ -2179,7 +2184,7 @@ client_destroy (client_t **self_p)
         client_t *self = *self_p;
         if (self->embedded)
             s_close_embedded (self);
-        else if (self->connected || (self->last.topic[0] && !self->lost)) {
+        else if (self->connected || (self->closed && !self->lost)) {
             //  BYE says what we took in from the channel: in this session (what
             //  is still queued here is not), or in the one main closed (the
             //  connection is up: a lost one says it in its next HELLO).
@@ -2195,7 +2200,7 @@ client_destroy (client_t **self_p)
                 bye.last.count = s_channel_taken (self);
                 bye.counted = true;
             }
-            else if (!self->connected) {
+            else if (!self->connected && self->last.topic[0]) {
                 memcpy (bye.last.topic, self->last.topic, sizeof (bye.last.topic));
                 bye.last.count = self->last.count;
                 bye.counted = true;

@@ -120,14 +120,21 @@ typedef struct peer {
     int64_t allowance_at;
     bool limit_said; //  its last message was refused for a limit (logged once)
     bool keyed;      //  counted among its CURVE key's windows (per_key)
+    bool closed;     //  main closed it (CLOSE)
 } peer_t;
 
-//  A channel session that ended without its last count: kept until the
-//  window comes back and says it (HELLO or BYE "last_topic"), or until
-//  DEADLINE, when what it last confirmed has to do.
+//  A session that ended without its last counts: kept until the window
+//  comes back and says them, or until DEADLINE, when what it last
+//  confirmed has to do. Kept under KEY: a window on the channel by its
+//  topic (its HELLO or BYE says "last_topic"); one off the channel, which
+//  has no topic, by its name when its connection was lost (its next HELLO
+//  claims the name) and by its connection when main closed it (its BYE
+//  comes on that connection). See s_lost_key.
+#define LOST_KEY_MAX (2 * ROUTING_ID_MAX + 3)
+
 typedef struct lost_session {
     char name[PROTO_NAME_MAX + 1];
-    char topic[PROTO_TOPIC_SIZE + 1];
+    char key[LOST_KEY_MAX];
     uint64_t expected;         //  messages main had sent it on the channel
     uint64_t confirmed;        //  how many it had confirmed
     zlistx_t *runs;            //  what it had not confirmed on its DEALER (run_t)
@@ -416,6 +423,22 @@ s_send (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
     if (wire_body_copy (&body, body_bytes, body_size) != 0)
         return ENOMEM;
     return s_send_msg (self, to, command, id, peer_name, &body, false);
+}
+
+//  The answer to PEER's BYE, its session's last message: sent past its
+//  credit, which no longer matters, so that a window that stopped reading
+//  with its credit used up still hears that its name is free.
+static void
+s_send_bye_answer (router_state_t *self, peer_t *to, uint64_t id)
+{
+    if (to->local) {
+        s_send (self, to, PROTO_BYE, id, "", NULL, 0);
+        return;
+    }
+    zmq_msg_t body;
+    zmq_msg_init (&body);
+    wire_send (self->router, to->version, to->routing_id, to->routing_id_size, PROTO_BYE, id, "",
+               &body);
 }
 
 static void
@@ -940,13 +963,24 @@ s_lost_destroy (void **item)
     *item = NULL;
 }
 
-//  The lost session TOPIC has its last counts (COUNT on the channel,
+//  The key of a session off the channel (see lost_session_t): "n:" NAME
+//  after a lost connection, "c:" and its connection's routing id in hex
+//  once main closed it. Neither can be a topic (hex digits) or the other.
+static void
+s_lost_key (char key[LOST_KEY_MAX], bool closed, const char *of)
+{
+    snprintf (key, LOST_KEY_MAX, "%s%s", closed ? "c:" : "n:", of);
+}
+
+//  The lost session KEY has its last counts (COUNT on the channel,
 //  DEALER_COUNT on its DEALER, both since its HELLO): report what it
 //  missed, to main and to each window that sent it something.
 static void
-s_lost_settle (router_state_t *self, const char *topic, uint64_t count, uint64_t dealer_count)
+s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t dealer_count)
 {
-    lost_session_t *lost = topic[0] ? (lost_session_t *) zhashx_lookup (self->lost, topic) : NULL;
+    lost_session_t *lost = key[0] && atomic_load (&self->lost_count) > 0
+                               ? (lost_session_t *) zhashx_lookup (self->lost, key)
+                               : NULL;
     if (!lost)
         return;
     uint64_t missed = lost->expected > count ? lost->expected - count : 0;
@@ -956,7 +990,7 @@ s_lost_settle (router_state_t *self, const char *topic, uint64_t count, uint64_t
     uint64_t taken =
         dealer_count > lost->dealer_confirmed ? dealer_count - lost->dealer_confirmed : 0;
     s_report_runs (self, lost->name, lost->runs, taken, lost->reason);
-    zhashx_delete (self->lost, topic);
+    zhashx_delete (self->lost, key);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
 }
 
@@ -972,22 +1006,23 @@ router_core_sweep_lost (router_state_t *self)
     for (lost_session_t *lost = (lost_session_t *) zhashx_first (self->lost); lost && due;
          lost = (lost_session_t *) zhashx_next (self->lost))
         if (lost->deadline <= now)
-            zlistx_add_end (due, lost->topic);
-    for (char *topic = due ? (char *) zlistx_first (due) : NULL; topic;
-         topic = (char *) zlistx_next (due)) {
-        lost_session_t *lost = (lost_session_t *) zhashx_lookup (self->lost, topic);
-        s_lost_settle (self, topic, lost->confirmed, lost->dealer_confirmed);
+            zlistx_add_end (due, lost->key);
+    for (char *key = due ? (char *) zlistx_first (due) : NULL; key;
+         key = (char *) zlistx_next (due)) {
+        lost_session_t *lost = (lost_session_t *) zhashx_lookup (self->lost, key);
+        s_lost_settle (self, key, lost->confirmed, lost->dealer_confirmed);
     }
     zlistx_destroy (&due);
 }
 
-//  A window on the channel leaves: settle its account now if it said its
-//  last count (its BYE), else keep it as a lost session for a while.
+//  A window leaves: settle what it was sent now if it said its last counts
+//  (its BYE: on the channel, and on its DEALER for one off the channel),
+//  else keep the session as lost for a while.
 static void
-s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
+s_session_ends (router_state_t *self, peer_t *peer, const char *reason)
 {
-    uint64_t expected = peer->published;
-    if (peer->final_known) {
+    uint64_t expected = peer->channel ? peer->published : 0;
+    if (peer->channel ? peer->final_known : peer->dealer_final_known) {
         uint64_t count = peer->final_count;
         s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
         s_account_settled (self, peer->name, peer->main_session, peer->main_base,
@@ -1002,6 +1037,16 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     bool runs_pending = peer->runs && zlistx_size (peer->runs) > 0;
     if (expected <= peer->channel_confirmed && !runs_pending)
         return; //  it confirmed everything: nothing can be missing
+    char key[LOST_KEY_MAX];
+    if (peer->channel)
+        snprintf (key, sizeof (key), "%s", peer->topic);
+    else
+        s_lost_key (key, peer->closed, peer->closed ? peer->key : peer->name);
+    //  An earlier session under the same key (a window that never said its
+    //  counts): what it confirmed has to do.
+    lost_session_t *earlier = (lost_session_t *) zhashx_lookup (self->lost, key);
+    if (earlier)
+        s_lost_settle (self, key, earlier->confirmed, earlier->dealer_confirmed);
     lost_session_t *lost = (lost_session_t *) calloc (1, sizeof (*lost));
     if (!lost || zhashx_size (self->lost) >= LOST_SESSIONS_MAX) {
         //  No room to wait: what it confirmed has to do now.
@@ -1018,14 +1063,14 @@ s_channel_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     peer->runs = NULL;
     lost->dealer_confirmed = peer->consumed;
     strcpy (lost->name, peer->name);
-    strcpy (lost->topic, peer->topic);
+    strcpy (lost->key, key);
     lost->expected = expected;
     lost->confirmed = peer->channel_confirmed;
     lost->main_session = peer->main_session;
     lost->main_base = peer->main_base;
     lost->deadline = clock_coarse_wall_ms () + self->lost_grace_ms;
     snprintf (lost->reason, sizeof (lost->reason), "%s", reason);
-    zhashx_update (self->lost, lost->topic, lost);
+    zhashx_update (self->lost, lost->key, lost);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
 }
 
@@ -1062,8 +1107,8 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         if (peer->channel) {
             self->channel_windows--;
             atomic_store (&self->channel_count, self->channel_windows);
-            s_channel_session_ends (self, peer, reason);
         }
+        s_session_ends (self, peer, reason);
         //  Tell the others while the entry still exists, then free it.
         s_notify_presence (self, PROTO_LEFT, peer, reason, NULL);
         char name[PROTO_NAME_MAX + 1];
@@ -1422,6 +1467,12 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     memset (&said, 0, sizeof (said));
     if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last.topic[0])
         s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
+    else if (atomic_load (&self->lost_count) > 0) {
+        //  Off the channel, its session was kept by its name.
+        char lost[LOST_KEY_MAX];
+        s_lost_key (lost, false, msg->peer);
+        s_lost_settle (self, lost, 0, said.last.dealer);
+    }
     char text[160];
     int rc = s_hello_refusal (self, client_key, address, msg, said.service, text, sizeof (text));
     if (rc != PROKIT_OK) {
@@ -1815,8 +1866,10 @@ s_window_control (router_state_t *self, peer_t *sender, const proto_msg_t *msg, 
     //  A closed window is gone at once: its name is free, whatever it does
     //  next (it says BYE, or its further messages are refused).
     target = s_find (self, msg->peer);
-    if (target && !target->joining && msg->command == PROTO_CLOSE && !target->is_main)
+    if (target && !target->joining && msg->command == PROTO_CLOSE && !target->is_main) {
+        target->closed = true;
         s_remove_peer (self, target, "closed by main");
+    }
 }
 
 //  Make room for entry INDEX in the broadcast's list of recipients.
@@ -2235,10 +2288,10 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
     case PROTO_BYE: {
         //  Answer first, so the window knows its name is free once it
         //  hears back (a new connection could otherwise overtake the BYE).
-        s_send (self, sender, PROTO_BYE, msg->id, "", NULL, 0);
+        s_send_bye_answer (self, sender, msg->id);
         proto_bye_t bye;
-        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted) {
-            sender->final_known = true;
+        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK) {
+            sender->final_known = bye.counted;
             sender->final_count = bye.last.count;
             sender->dealer_final_known = bye.dealer_counted;
             sender->dealer_final = bye.last.dealer;
@@ -2411,8 +2464,15 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
         //  A window main closed saying goodbye: confirm, nothing to free;
         //  it may say how much of its last session it took in.
         proto_bye_t bye;
-        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK && bye.counted)
-            s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer);
+        if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK) {
+            char lost[LOST_KEY_MAX];
+            if (bye.last.topic[0])
+                s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer);
+            else if (bye.dealer_counted) {
+                s_lost_key (lost, true, key); //  off the channel: by this connection
+                s_lost_settle (self, lost, 0, bye.last.dealer);
+            }
+        }
         s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, "", NULL, 0);
         break;
     }

@@ -1135,6 +1135,164 @@ test_window_refuses_named_channels_towards_a_router_that_predates_them (void **s
     tu_endpoint_remove (endpoint);
 }
 
+//  --- a window off the PUB channel is counted too ------------------------------
+
+//  HELLO {"version": 2, "credit": 100}: a window under flow control that
+//  does not read the PUB channel; main's messages come on its DEALER.
+#define S_OFF_HELLO                                                                                \
+    0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02, 0xa6, 'c', 'r', 'e', 'd', 'i', 't', 0x64
+//  "last_dealer": 51, what it took in of its last session: the WELCOME
+//  (counted too) and 50 SENDs.
+#define S_TOOK_51 0xab, 'l', 'a', 's', 't', '_', 'd', 'e', 'a', 'l', 'e', 'r', 0x33
+static const unsigned char s_off_hello[] = { 0x82, S_OFF_HELLO };
+static const unsigned char s_off_hello_back[] = { 0x83, S_OFF_HELLO, S_TOOK_51 };
+static const unsigned char s_off_bye[] = { 0x81, S_TOOK_51 };
+
+typedef enum { OFF_BYE, OFF_LOST, OFF_CLOSED } off_ending_t;
+
+typedef struct off_channel {
+    long to_main;   //  undelivered reports main heard
+    long to_sender; //  and the window "sender"
+} off_channel_t;
+
+static void
+s_off_to_main (const char *target, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    assert_string_equal (target, "offchan");
+    ((off_channel_t *) arg)->to_main++;
+}
+
+static void
+s_off_to_sender (const char *target, int code, const char *text, void *arg)
+{
+    (void) code;
+    (void) text;
+    assert_string_equal (target, "offchan");
+    ((off_channel_t *) arg)->to_sender++;
+}
+
+static bool
+s_off_refused (void *arg)
+{
+    return ((off_channel_t *) arg)->to_sender >= 20;
+}
+
+static bool
+s_off_settled (void *arg)
+{
+    off_channel_t *off = (off_channel_t *) arg;
+    return off->to_main >= 10 && off->to_sender >= 60;
+}
+
+static bool
+s_offchan_gone (void *arg)
+{
+    return !prokit_main_has_window ((prokit_main_t *) arg, "offchan");
+}
+
+//  A new connection in F->raw (which the teardown closes, however the
+//  test ends) joins as "offchan" with HELLO.
+static void *
+s_off_join (fixture_t *f, const unsigned char *hello, size_t size)
+{
+    zmq_close (f->raw);
+    void *raw = f->raw = zmq_socket (f->context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (raw, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (raw, f->endpoint), 0);
+    s_send_message (raw, 1, 1, 7, "offchan", hello, size);
+    received_t r;
+    assert_true (s_receive (raw, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME, with no channel to read
+    assert_null (memmem (r.body, r.body_size, "\xa5topic", 6));
+    return raw;
+}
+
+//  Main sends the window 60 messages and another window 60 more: its
+//  credit (100) takes 40 of those, the other 20 are refused (reported).
+//  It takes in 50, all main's, then its session ends as ENDING says; what
+//  it did not take in is reported to each sender, exactly.
+static void
+s_off_channel_counted (fixture_t *f, off_ending_t ending)
+{
+    off_channel_t off = { 0, 0 };
+    prokit_main_on_undelivered (f->main, s_off_to_main, &off);
+    void *raw = s_off_join (f, s_off_hello, sizeof (s_off_hello));
+    prokit_window_t *sender = tu_window_new (f->endpoint, "sender");
+    assert_non_null (sender);
+    prokit_window_on_undelivered (sender, s_off_to_sender, &off);
+    for (int i = 0; i < 60; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("main %d", i);
+        assert_int_equal (prokit_main_send (f->main, "offchan", &payload), PROKIT_OK);
+    }
+    for (int i = 0; i < 60; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("sender %d", i);
+        assert_int_equal (prokit_window_send (sender, "offchan", &payload), PROKIT_OK);
+    }
+    tu_handle_t both[] = { { f->main, NULL }, { NULL, sender } };
+    assert_true (tu_pump (both, 2, s_off_refused, &off, 5000));
+    received_t r;
+    for (int i = 0; i < 50; i++) {
+        assert_true (s_receive (raw, &r, 5000));
+        assert_int_equal (r.header[3], 4); //  SEND
+        assert_string_equal (r.peer, "@main");
+    }
+    if (ending == OFF_BYE) {
+        s_send_message_v2 (raw, 3, 0, "", s_off_bye, sizeof (s_off_bye), false);
+        //  Its answer comes behind what is still queued (unread, as if gone).
+        do
+            assert_true (s_receive (raw, &r, 5000));
+        while (r.header[3] != 3);
+    }
+    else if (ending == OFF_LOST) {
+        zmq_close (raw);
+        f->raw = zmq_socket (f->context, ZMQ_DEALER); //  so that the teardown has one
+        tu_handle_t main_only[] = { { f->main, NULL } };
+        assert_true (tu_pump (main_only, 1, s_offchan_gone, f->main, 10000));
+        assert_int_equal (off.to_main, 0); //  kept until it says what it took in
+        raw = s_off_join (f, s_off_hello_back, sizeof (s_off_hello_back));
+    }
+    else {
+        assert_int_equal (prokit_main_destroy_window (f->main, "offchan", 1000), PROKIT_OK);
+        assert_int_equal (off.to_main, 0); //  kept until its BYE says what it took in
+        s_send_message_v2 (raw, 3, 0, "", s_off_bye, sizeof (s_off_bye), false);
+        do
+            assert_true (s_receive (raw, &r, 5000));
+        while (r.header[3] != 3);
+    }
+    assert_true (tu_pump (both, 2, s_off_settled, &off, 5000));
+    print_message ("off the channel, %s: main 60 accepted = 50 received + %ld reported; "
+                   "sender 60 accepted = 0 received + %ld reported\n",
+                   ending == OFF_BYE    ? "BYE"
+                   : ending == OFF_LOST ? "lost"
+                                        : "closed by main",
+                   off.to_main, off.to_sender);
+    assert_int_equal (off.to_main, 10);
+    assert_int_equal (off.to_sender, 60);
+    prokit_window_destroy (&sender);
+    prokit_main_on_undelivered (f->main, NULL, NULL);
+}
+
+static void
+test_window_off_the_channel_leaving_has_what_it_missed_reported (void **state)
+{
+    s_off_channel_counted ((fixture_t *) *state, OFF_BYE);
+}
+
+static void
+test_window_off_the_channel_lost_has_what_it_missed_reported (void **state)
+{
+    s_off_channel_counted ((fixture_t *) *state, OFF_LOST);
+}
+
+static void
+test_window_off_the_channel_closed_has_what_it_missed_reported (void **state)
+{
+    s_off_channel_counted ((fixture_t *) *state, OFF_CLOSED);
+}
+
 int
 main (void)
 {
@@ -1184,6 +1342,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),
+        cmocka_unit_test_setup_teardown (
+            test_window_off_the_channel_leaving_has_what_it_missed_reported, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_window_off_the_channel_lost_has_what_it_missed_reported, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_window_off_the_channel_closed_has_what_it_missed_reported, s_setup, s_teardown),
     };
     return tu_run_tests (tests);
 }
