@@ -168,33 +168,21 @@ proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint6
     return n;
 }
 
-size_t
-proto_address_name_len (const char *address)
+//  Copy at most MAX bytes of the string FROM into TO, NUL-terminated.
+static void
+s_copy_cut (char *to, const char *from, size_t max)
 {
-    size_t n = strcspn (address, "#!");
-    return n < PROTO_NAME_MAX ? n : PROTO_NAME_MAX;
+    size_t n = strnlen (from, max);
+    memcpy (to, from, n);
+    to[n] = 0;
 }
 
 void
-proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                     char channel[PROTO_CHANNEL_NAME_MAX + 1], uint64_t *deadline_ms)
+proto_peer_copy (const proto_peer_t *peer, char name[PROTO_NAME_MAX + 1],
+                 char channel[PROTO_CHANNEL_NAME_MAX + 1])
 {
-    const char *mark = strchr (address, PROTO_CHANNEL_MARK);
-    size_t n = proto_address_name_len (address);
-    memcpy (name, address, n);
-    name[n] = 0;
-    if (deadline_ms) {
-        uint64_t value = 0;
-        if (address[n] == PROTO_DEADLINE_MARK)
-            for (size_t i = n + 1;
-                 i <= n + PROTO_DEADLINE_DIGITS && address[i] >= '0' && address[i] <= '9'; i++)
-                value = value * 10 + (uint64_t) (address[i] - '0');
-        *deadline_ms = value;
-    }
-    size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
-    if (c > 0)
-        memcpy (channel, mark + 1, c);
-    channel[c] = 0;
+    s_copy_cut (name, peer->name, PROTO_NAME_MAX);
+    s_copy_cut (channel, peer->channel ? peer->channel : "", PROTO_CHANNEL_NAME_MAX);
 }
 
 //  --- whole messages ----------------------------------------------------------
