@@ -68,8 +68,10 @@ s_v2_header (const uint8_t *p, size_t size, uint64_t *id)
     return PROTO_V2_HEADER_MIN + bytes;
 }
 
-int
-proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id)
+//  proto_header_decode(), with the header's size (a version 2 header's
+//  length: where its peer length byte is) in *HEADER.
+static int
+s_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id, size_t *header)
 {
     const uint8_t *p = (const uint8_t *) data;
     *command = 0;
@@ -87,14 +89,22 @@ proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *
         if (size != PROTO_HEADER_SIZE)
             return PROKIT_EPROTO;
         value = pack_be (p + 4, 8);
+        *header = PROTO_HEADER_SIZE;
     }
-    else if (s_v2_header (p, size, &value) == 0)
+    else if ((*header = s_v2_header (p, size, &value)) == 0)
         return PROKIT_EPROTO;
     *id = value;
     if (p[3] < PROTO_HELLO || p[3] > PROTO_COMMAND_LAST)
         return PROKIT_EPROTO;
     *command = p[3];
     return PROKIT_OK;
+}
+
+int
+proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id)
+{
+    size_t header;
+    return s_header_decode (data, size, command, id, &header);
 }
 
 //  --- names -----------------------------------------------------------------
@@ -274,7 +284,8 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         msg->id = 0;
         return PROKIT_EPROTO;
     }
-    int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
+    size_t header = 0;
+    int rc = s_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id, &header);
     if (rc == PROKIT_EVERSION)
         msg->version = ((const uint8_t *) frames[0].data)[2]; //  for the refusal's words
     if (rc != PROKIT_OK)
@@ -292,8 +303,6 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     else {
         //  The header's check left at least the peer length byte.
         const uint8_t *first = (const uint8_t *) frames[0].data;
-        uint64_t id;
-        size_t header = s_v2_header (first, frames[0].size, &id);
         peer = (const char *) first + header + 1;
         peer_len = first[header];
         size_t prefix = header + 1 + peer_len;
