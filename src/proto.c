@@ -178,12 +178,15 @@ proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint6
     return n;
 }
 
-//  Copy at most MAX bytes of the string FROM into TO, NUL-terminated.
+//  Copy at most MAX bytes of the string FROM into TO, NUL-terminated. A
+//  loop, not strnlen() and memcpy(): names are a few bytes, channels
+//  mostly none, and the calls cost more than the copy.
 static void
 s_copy_cut (char *to, const char *from, size_t max)
 {
-    size_t n = strnlen (from, max);
-    memcpy (to, from, n);
+    size_t n = 0;
+    for (; n < max && from[n]; n++)
+        to[n] = from[n];
     to[n] = 0;
 }
 
