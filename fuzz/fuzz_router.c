@@ -278,6 +278,8 @@ s_serve_main (rig_t *rig)
             msg.command = PROTO_REPLY;
             msg.id = item->id;
             snprintf (msg.peer, sizeof (msg.peer), "%s", item->peer);
+            msg.channel_name[0] = 0; //  routing reads it for every command
+            msg.deadline_ms = 0;
             zmq_msg_t body;
             zmq_msg_init (&body);
             CHECK (zmq_msg_copy (&body, &item->body) == 0);

@@ -286,11 +286,12 @@ s_expire (client_t *self)
 
 //  --- sending ---------------------------------------------------------------
 
-//  Send one protocol message. BODY (taken) or BODY_BYTES. Returns PROKIT_OK,
-//  PROKIT_EAGAIN when the queue to the router is full, PROKIT_ECLOSED.
+//  Send one protocol message to TO (its peer field's parts). BODY (taken)
+//  or BODY_BYTES. Returns PROKIT_OK, PROKIT_EAGAIN when the queue to the
+//  router is full, PROKIT_ECLOSED.
 static int
-s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
-        prokit_payload_t **body, const void *body_bytes, size_t body_size)
+s_send_to (client_t *self, proto_command_t command, uint64_t id, const proto_peer_t *to,
+           prokit_payload_t **body, const void *body_bytes, size_t body_size)
 {
     //  A payload stays the caller's until it is sent: the frame shares its
     //  buffer (zmq_msg_copy() copies no bytes but a small message's few).
@@ -300,12 +301,21 @@ s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
         zmq_msg_copy (&frame, payload_frame (*body));
     else if (wire_body_copy (&frame, body_bytes, body_size) != 0)
         return PROKIT_ENOMEM;
-    int rc = transport_send (self->transport, self->version, command, id, peer, &frame);
+    int rc = transport_send (self->transport, self->version, command, id, to, &frame);
     if (rc == PROKIT_OK)
         s_rearm_after_send (self);
     if (rc == PROKIT_OK && body)
         prokit_payload_destroy (body);
     return rc;
+}
+
+//  The same to PEER, a name alone ("" for none).
+static int
+s_send (client_t *self, proto_command_t command, uint64_t id, const char *peer,
+        prokit_payload_t **body, const void *body_bytes, size_t body_size)
+{
+    proto_peer_t to = { peer, 0, NULL };
+    return s_send_to (self, command, id, &to, body, body_bytes, body_size);
 }
 
 //  Checks shared by every call that sends a payload, on CHANNEL (NULL or
@@ -500,8 +510,7 @@ client_send (client_t *self, const char *target, const char *channel, prokit_pay
     int rc = s_check_outgoing (self, target, channel, false, payload_p);
     if (rc != PROKIT_OK)
         return rc;
-    char address[PROTO_ADDRESS_MAX + 1];
-    proto_address (address, target ? target : "", channel);
+    proto_peer_t to = { target ? target : "", 0, channel };
     uint64_t id = PROTO_ID_ONE_WAY_BIT | ++self->next_send_id;
     //  Counted after the send, which may free the payload that owns TARGET:
     //  a copy then (the name was checked above).
@@ -510,7 +519,7 @@ client_send (client_t *self, const char *target, const char *channel, prokit_pay
     bool counted = self->account.kept || self->keeps_tallies;
     if (counted && target)
         name = (const char *) memcpy (copy, target, strlen (target) + 1);
-    rc = s_send (self, target ? PROTO_SEND : PROTO_BROADCAST, id, address, payload_p, NULL, 0);
+    rc = s_send_to (self, target ? PROTO_SEND : PROTO_BROADCAST, id, &to, payload_p, NULL, 0);
     if (rc != PROKIT_OK || !counted)
         return rc;
     s_account_sent (&self->account, name);
@@ -567,10 +576,9 @@ client_request (client_t *self, const char *target, const char *channel,
     pending->arg = arg;
     pending->progress = progress;
     pending->progress_arg = progress_arg;
-    char address[PROTO_ADDRESS_MAX + 1];
-    proto_address_deadline (address, target, s_ttl_for (self, timeout_ms), channel);
+    proto_peer_t to = { target, s_ttl_for (self, timeout_ms), channel };
     uint64_t id = pending->id;
-    rc = s_send (self, PROTO_REQUEST, pending->id, address, payload_p, NULL, 0);
+    rc = s_send_to (self, PROTO_REQUEST, pending->id, &to, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
         inflight_remove (self->inflight, pending);
         return rc;
@@ -1516,10 +1524,9 @@ s_ask (client_t *self, proto_command_t command, const char *target, const char *
 {
     uint64_t id = ++self->next_request_id;
     self->awaiting = true;
-    char address[PROTO_ADDRESS_MAX + 1];
-    proto_address_deadline (address, target,
-                            command == PROTO_REQUEST ? s_ttl_for (self, timeout_ms) : 0, channel);
-    int rc = s_send (self, command, id, address, payload_p, body, body_size);
+    proto_peer_t to = { target, command == PROTO_REQUEST ? s_ttl_for (self, timeout_ms) : 0,
+                        channel };
+    int rc = s_send_to (self, command, id, &to, payload_p, body, body_size);
     if (rc != PROKIT_OK) {
         self->awaiting = false;
         snprintf (text, text_size, "%s", prokit_strerror (rc));

@@ -68,8 +68,10 @@ s_v2_header (const uint8_t *p, size_t size, uint64_t *id)
     return PROTO_V2_HEADER_MIN + bytes;
 }
 
-int
-proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id)
+//  proto_header_decode(), with the header's size (a version 2 header's
+//  length: where its peer length byte is) in *HEADER.
+static int
+s_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id, size_t *header)
 {
     const uint8_t *p = (const uint8_t *) data;
     *command = 0;
@@ -87,14 +89,22 @@ proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *
         if (size != PROTO_HEADER_SIZE)
             return PROKIT_EPROTO;
         value = pack_be (p + 4, 8);
+        *header = PROTO_HEADER_SIZE;
     }
-    else if (s_v2_header (p, size, &value) == 0)
+    else if ((*header = s_v2_header (p, size, &value)) == 0)
         return PROKIT_EPROTO;
     *id = value;
     if (p[3] < PROTO_HELLO || p[3] > PROTO_COMMAND_LAST)
         return PROKIT_EPROTO;
     *command = p[3];
     return PROKIT_OK;
+}
+
+int
+proto_header_decode (const void *data, size_t size, uint8_t *command, uint64_t *id)
+{
+    size_t header;
+    return s_header_decode (data, size, command, id, &header);
 }
 
 //  --- names -----------------------------------------------------------------
@@ -168,33 +178,24 @@ proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name, uint6
     return n;
 }
 
-size_t
-proto_address_name_len (const char *address)
+//  Copy at most MAX bytes of the string FROM into TO, NUL-terminated. A
+//  loop, not strnlen() and memcpy(): names are a few bytes, channels
+//  mostly none, and the calls cost more than the copy.
+static void
+s_copy_cut (char *to, const char *from, size_t max)
 {
-    size_t n = strcspn (address, "#!");
-    return n < PROTO_NAME_MAX ? n : PROTO_NAME_MAX;
+    size_t n = 0;
+    for (; n < max && from[n]; n++)
+        to[n] = from[n];
+    to[n] = 0;
 }
 
 void
-proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                     char channel[PROTO_CHANNEL_NAME_MAX + 1], uint64_t *deadline_ms)
+proto_peer_copy (const proto_peer_t *peer, char name[PROTO_NAME_MAX + 1],
+                 char channel[PROTO_CHANNEL_NAME_MAX + 1])
 {
-    const char *mark = strchr (address, PROTO_CHANNEL_MARK);
-    size_t n = proto_address_name_len (address);
-    memcpy (name, address, n);
-    name[n] = 0;
-    if (deadline_ms) {
-        uint64_t value = 0;
-        if (address[n] == PROTO_DEADLINE_MARK)
-            for (size_t i = n + 1;
-                 i <= n + PROTO_DEADLINE_DIGITS && address[i] >= '0' && address[i] <= '9'; i++)
-                value = value * 10 + (uint64_t) (address[i] - '0');
-        *deadline_ms = value;
-    }
-    size_t c = mark ? strnlen (mark + 1, PROTO_CHANNEL_NAME_MAX) : 0;
-    if (c > 0)
-        memcpy (channel, mark + 1, c);
-    channel[c] = 0;
+    s_copy_cut (name, peer->name, PROTO_NAME_MAX);
+    s_copy_cut (channel, peer->channel ? peer->channel : "", PROTO_CHANNEL_NAME_MAX);
 }
 
 //  --- whole messages ----------------------------------------------------------
@@ -286,7 +287,8 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         msg->id = 0;
         return PROKIT_EPROTO;
     }
-    int rc = proto_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id);
+    size_t header = 0;
+    int rc = s_header_decode (frames[0].data, frames[0].size, &msg->command, &msg->id, &header);
     if (rc == PROKIT_EVERSION)
         msg->version = ((const uint8_t *) frames[0].data)[2]; //  for the refusal's words
     if (rc != PROKIT_OK)
@@ -304,8 +306,6 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     else {
         //  The header's check left at least the peer length byte.
         const uint8_t *first = (const uint8_t *) frames[0].data;
-        uint64_t id;
-        size_t header = s_v2_header (first, frames[0].size, &id);
         peer = (const char *) first + header + 1;
         peer_len = first[header];
         size_t prefix = header + 1 + peer_len;

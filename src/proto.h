@@ -179,6 +179,20 @@ bool proto_peer_name_valid (const char *name, size_t len);
 //  Return true if NAME (LEN bytes) is a valid channel name.
 bool proto_channel_name_valid (const char *name, size_t len);
 
+//  A peer field in its parts: what the embedded main and its router hand
+//  each other in memory, where nothing is written out or parsed back.
+//  proto_address_deadline() writes it for the wire.
+typedef struct proto_peer {
+    const char *name;     //  "" for none; cut to PROTO_NAME_MAX bytes
+    uint64_t deadline_ms; //  a REQUEST's, 0: none (its meaning: see proto_msg_t)
+    const char *channel;  //  NULL or "": the default channel; cut to PROTO_CHANNEL_NAME_MAX
+} proto_peer_t;
+
+//  Copy PEER's name and channel into NAME and CHANNEL, NUL-terminated and
+//  cut to their limits (CHANNEL "" for the default one).
+void proto_peer_copy (const proto_peer_t *peer, char name[PROTO_NAME_MAX + 1],
+                      char channel[PROTO_CHANNEL_NAME_MAX + 1]);
+
 //  Write the peer field for NAME and CHANNEL (NULL or "": the default
 //  channel, then NAME alone) into OUT, NUL-terminated. Returns its length.
 size_t proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const char *channel);
@@ -187,16 +201,6 @@ size_t proto_address (char out[PROTO_ADDRESS_MAX + 1], const char *name, const c
 //  depends on the direction, see proto_msg_t).
 size_t proto_address_deadline (char out[PROTO_ADDRESS_MAX + 1], const char *name,
                                uint64_t deadline_ms, const char *channel);
-
-//  The length of the name at the start of ADDRESS (before any channel).
-size_t proto_address_name_len (const char *address);
-
-//  Split ADDRESS (a peer field, NUL-terminated) into NAME, CHANNEL and
-//  *DEADLINE_MS (if not NULL), both strings NUL-terminated and cut to their
-//  limits; CHANNEL is "" and *DEADLINE_MS 0 when ADDRESS says none. For
-//  addresses this code made or checked.
-void proto_address_split (const char *address, char name[PROTO_NAME_MAX + 1],
-                          char channel[PROTO_CHANNEL_NAME_MAX + 1], uint64_t *deadline_ms);
 
 //  Encode an ERROR body [code, text, app_code] into OUT (capacity
 //  PROTO_ERROR_BODY_MAX). Text is cut to PROTO_ERROR_TEXT_MAX bytes.

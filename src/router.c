@@ -212,11 +212,11 @@ router_core_signal (int fd)
     (void) rc; //  an eventfd at its maximum is still readable: nothing lost
 }
 
-//  A message kept in memory (main's inbox, a peer's backlog). PEER_NAME is
-//  its peer field (a name, or a name and a channel). BODY is moved.
-//  Returns NULL when memory runs out (BODY is then closed).
+//  A message kept in memory (main's inbox, a peer's backlog), from FROM
+//  (its peer field's parts). BODY is moved. Returns NULL when memory runs
+//  out (BODY is then closed).
 static inbound_t *
-s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
+s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const proto_peer_t *from,
             zmq_msg_t *body)
 {
     inbound_t *item = self->spare;
@@ -234,9 +234,8 @@ s_item_new (router_state_t *self, proto_command_t command, uint64_t id, const ch
     item->id = id;
     //  What the router hands on names a request's deadline on its clock,
     //  which is this process's.
-    uint64_t deadline_ms;
-    proto_address_split (peer_name, item->peer, item->channel_name, &deadline_ms);
-    item->deadline = (int64_t) deadline_ms;
+    proto_peer_copy (from, item->peer, item->channel_name);
+    item->deadline = (int64_t) from->deadline_ms;
     item->next = NULL;
     item->channel = false;
     zmq_msg_init (&item->body);
@@ -273,14 +272,14 @@ s_announce_room (router_state_t *self)
 //  EAGAIN when main has ROUTER_HWM messages waiting (as its socket queue
 //  would); CONTROL messages (the router's own) always fit.
 static int
-s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const char *peer_name,
+s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const proto_peer_t *from,
               zmq_msg_t *body, bool control)
 {
     if (!control && self->inbox_size >= ROUTER_HWM) {
         zmq_msg_close (body);
         return EAGAIN;
     }
-    inbound_t *item = s_item_new (self, command, id, peer_name, body);
+    inbound_t *item = s_item_new (self, command, id, from, body);
     if (!item)
         return EAGAIN;
     if (self->inbox_tail)
@@ -306,9 +305,9 @@ s_run_destroy (void **item)
     *item = NULL;
 }
 
-//  One more message sent to TO, from SENDER ("" for any but a SEND; its
-//  channel, if it names one, is not part of the account) in its session
-//  SESSION, addressed to the pool VIA ("" for TO itself).
+//  One more message sent to TO, from SENDER (a name, "" for any but a
+//  SEND) in its session SESSION, addressed to the pool VIA ("" for TO
+//  itself).
 static void
 s_runs_push (peer_t *to, const char *sender, uint64_t session, const char *via)
 {
@@ -318,15 +317,15 @@ s_runs_push (peer_t *to, const char *sender, uint64_t session, const char *via)
         zlistx_set_destructor (to->runs, s_run_destroy);
     }
     run_t *last = (run_t *) zlistx_last (to->runs);
-    size_t size = proto_address_name_len (sender);
-    if (last && last->session == session && strncmp (last->sender, sender, size) == 0 &&
-        last->sender[size] == 0 && strcmp (last->via, via) == 0) {
+    if (last && last->session == session && strcmp (last->sender, sender) == 0 &&
+        strcmp (last->via, via) == 0) {
         last->count++;
         return;
     }
     run_t *run = (run_t *) malloc (sizeof (*run));
     if (!run)
         return; //  an account short: at worst a report too few
+    size_t size = strnlen (sender, PROTO_NAME_MAX);
     memcpy (run->sender, sender, size);
     run->sender[size] = 0;
     snprintf (run->via, sizeof (run->via), "%s", via);
@@ -377,25 +376,28 @@ s_channel_room (const peer_t *to)
 }
 
 //  Send one message to a peer without blocking, in the wire version it
-//  reads. BODY is taken (also on failure). Returns 0 or an errno: EAGAIN
-//  when the peer's queue (or its window) is full, EHOSTUNREACH when it has
-//  gone.
+//  reads, from FROM (its peer field's parts, written out only for a peer
+//  on the socket). BODY is taken (also on failure). Returns 0 or an errno:
+//  EAGAIN when the peer's queue (or its window) is full, EHOSTUNREACH when
+//  it has gone.
 static int
 s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
-            const char *peer_name, zmq_msg_t *body, bool control)
+            const proto_peer_t *from, zmq_msg_t *body, bool control)
 {
     if (to->local)
-        return s_inbox_push (self, command, id, peer_name, body, control);
+        return s_inbox_push (self, command, id, from, body, control);
     if (!s_has_credit (to)) {
         zmq_msg_close (body);
         return EAGAIN;
     }
+    char address[PROTO_ADDRESS_MAX + 1];
+    proto_address_deadline (address, from->name, from->deadline_ms, from->channel);
     int rc = wire_send (self->router, to->version, to->routing_id, to->routing_id_size, command, id,
-                        peer_name, body);
+                        address, body);
     if (rc == 0) {
         to->sent++;
         if (to->window)
-            s_runs_push (to, command == PROTO_SEND ? peer_name : "",
+            s_runs_push (to, command == PROTO_SEND ? from->name : "",
                          command == PROTO_SEND ? self->sending_session : 0,
                          command == PROTO_SEND ? self->sending_via : "");
     }
@@ -422,7 +424,8 @@ s_send (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
     zmq_msg_t body;
     if (wire_body_copy (&body, body_bytes, body_size) != 0)
         return ENOMEM;
-    return s_send_msg (self, to, command, id, peer_name, &body, false);
+    proto_peer_t from = { peer_name, 0, NULL };
+    return s_send_msg (self, to, command, id, &from, &body, false);
 }
 
 //  The answer to PEER's BYE, its session's last message: sent past its
@@ -462,9 +465,10 @@ s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint6
                 const char *peer_name, const void *body_bytes, size_t body_size)
 {
     zmq_msg_t body;
+    proto_peer_t from = { peer_name, 0, NULL };
     if (to->local) {
         if (wire_body_copy (&body, body_bytes, body_size) != 0 ||
-            s_inbox_push (self, command, id, peer_name, &body, true) != 0)
+            s_inbox_push (self, command, id, &from, &body, true) != 0)
             s_control_lost (self, to, command, "out of memory");
         return;
     }
@@ -479,7 +483,7 @@ s_send_control (router_state_t *self, peer_t *to, proto_command_t command, uint6
     }
     inbound_t *item = NULL;
     if (wire_body_copy (&body, body_bytes, body_size) == 0)
-        item = s_item_new (self, command, id, peer_name, &body);
+        item = s_item_new (self, command, id, &from, &body);
     if (!item) {
         s_control_lost (self, to, command, "out of memory");
         return;
@@ -503,7 +507,8 @@ s_flush_backlogs (router_state_t *self)
             zmq_msg_t body;
             zmq_msg_init (&body);
             zmq_msg_copy (&body, &item->body); //  the item keeps it until sent
-            int rc = s_send_msg (self, peer, (proto_command_t) item->command, item->id, item->peer,
+            proto_peer_t from = { item->peer, (uint64_t) item->deadline, item->channel_name };
+            int rc = s_send_msg (self, peer, (proto_command_t) item->command, item->id, &from,
                                  &body, true);
             if (rc == EAGAIN)
                 break;
@@ -1752,7 +1757,6 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     }
     //  A named channel reaches only a peer that reads them; it is then
     //  part of the source's address.
-    char source[PROTO_ADDRESS_MAX + 1];
     if (msg->channel_name[0] && !target->hello.channels) {
         char text[192];
         snprintf (text, sizeof (text),
@@ -1768,8 +1772,7 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     uint64_t deadline = msg->command == PROTO_REQUEST && msg->deadline_ms && target->hello.deadlines
                             ? (uint64_t) clock_mono_ms () + msg->deadline_ms
                             : 0;
-    proto_address_deadline (source, is_answer && via[0] ? via : sender->name, deadline,
-                            msg->channel_name);
+    proto_peer_t source = { is_answer && via[0] ? via : sender->name, deadline, msg->channel_name };
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
     //  before that window's first request): a backlog counts as full.
     int rc;
@@ -1795,8 +1798,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     else {
         self->sending_session = sender->session;
         self->sending_via = is_answer ? "" : via;
-        rc =
-            s_send_msg (self, target, (proto_command_t) msg->command, msg->id, source, body, false);
+        rc = s_send_msg (self, target, (proto_command_t) msg->command, msg->id, &source, body,
+                         false);
         self->sending_via = "";
     }
     if (rc == 0) {

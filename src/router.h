@@ -135,14 +135,14 @@ size_t router_max_payload (const router_t *self);
 
 //  Handle a message from main as if it had arrived on the socket: a
 //  SEND, REQUEST, REPLY, ERROR, BROADCAST, CLOSE, SHOW, HIDE or QUERY to
-//  PEER, a peer field (a name, and a channel if it names one). BODY is
-//  taken (closed). Main checked names and sizes already. Returns
+//  PEER, a peer field in its parts (a name, and a REQUEST's time left and
+//  a channel if it says them). BODY is taken (closed). Main checked names and sizes already. Returns
 //  PROKIT_OK, or, for a message to one peer that was not delivered, why:
 //  PROKIT_EAGAIN (its queue is full), PROKIT_ENOTFOUND (no such peer) or
 //  PROKIT_ENOHANDLER (it does not read named channels). Answers, and what a broadcast could not deliver, come
 //  back through the inbox.
-int router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
-                       zmq_msg_t *body);
+int router_local_send (router_t *self, proto_command_t command, uint64_t id,
+                       const proto_peer_t *peer, zmq_msg_t *body);
 
 //  Process what waits on the socket, on main's thread, and take main's
 //  inbox: *HEAD and *TAIL are set to the list (NULL when empty). Connection

@@ -403,7 +403,7 @@ s_touched (router_t *self)
 }
 
 int
-router_local_send (router_t *self, proto_command_t command, uint64_t id, const char *peer,
+router_local_send (router_t *self, proto_command_t command, uint64_t id, const proto_peer_t *peer,
                    zmq_msg_t *body)
 {
     proto_msg_t msg; //  only what routing reads: no clearing of the peer's bytes
@@ -412,7 +412,8 @@ router_local_send (router_t *self, proto_command_t command, uint64_t id, const c
     msg.body_inline = false;
     msg.command = (uint8_t) command;
     msg.id = id;
-    proto_address_split (peer, msg.peer, msg.channel_name, &msg.deadline_ms);
+    proto_peer_copy (peer, msg.peer, msg.channel_name);
+    msg.deadline_ms = peer->deadline_ms;
     msg.body = (const uint8_t *) zmq_msg_data (body);
     msg.body_size = zmq_msg_size (body);
     pthread_mutex_lock (&self->lock);

@@ -67,7 +67,7 @@ typedef struct transport_event {
 typedef struct transport_ops {
     void (*destroy) (transport_t *self, bool linger);
     int (*send) (transport_t *self, int version, proto_command_t command, uint64_t id,
-                 const char *peer, zmq_msg_t *body);
+                 const proto_peer_t *peer, zmq_msg_t *body);
     bool (*collect) (transport_t *self, unsigned *ready);
     int (*receive) (transport_t *self, bool channel, inbound_t *item);
     bool (*channel_readable) (const transport_t *self, unsigned ready);
@@ -112,13 +112,14 @@ transport_destroy (transport_t **self_p, bool linger)
     }
 }
 
-//  Send one message in wire VERSION without blocking. BODY is always
-//  taken. Returns PROKIT_OK, PROKIT_EAGAIN (the queue towards the router is
+//  Send one message to PEER (the peer field's parts: written out for the
+//  wire over sockets, handed over as they are in memory) in wire VERSION
+//  without blocking. BODY is always taken. Returns PROKIT_OK, PROKIT_EAGAIN (the queue towards the router is
 //  full), or another error: PROKIT_ECLOSED over sockets, and in memory
 //  why a message to one peer was not delivered (router_local_send).
 static inline int
 transport_send (transport_t *self, int version, proto_command_t command, uint64_t id,
-                const char *peer, zmq_msg_t *body)
+                const proto_peer_t *peer, zmq_msg_t *body)
 {
     return self->ops->send (self, version, command, id, peer, body);
 }

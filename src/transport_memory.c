@@ -51,8 +51,8 @@ s_destroy (transport_t *base, bool linger)
 }
 
 static int
-s_send (transport_t *base, int version, proto_command_t command, uint64_t id, const char *peer,
-        zmq_msg_t *body)
+s_send (transport_t *base, int version, proto_command_t command, uint64_t id,
+        const proto_peer_t *peer, zmq_msg_t *body)
 {
     (void) version; //  no wire in between
     memory_transport_t *self = (memory_transport_t *) base;

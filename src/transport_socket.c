@@ -95,11 +95,13 @@ s_destroy (transport_t *base, bool linger)
 }
 
 static int
-s_send (transport_t *base, int version, proto_command_t command, uint64_t id, const char *peer,
-        zmq_msg_t *body)
+s_send (transport_t *base, int version, proto_command_t command, uint64_t id,
+        const proto_peer_t *peer, zmq_msg_t *body)
 {
     socket_transport_t *self = (socket_transport_t *) base;
-    int rc = wire_send (self->dealer, version, NULL, 0, command, id, peer, body);
+    char address[PROTO_ADDRESS_MAX + 1];
+    proto_address_deadline (address, peer->name, peer->deadline_ms, peer->channel);
+    int rc = wire_send (self->dealer, version, NULL, 0, command, id, address, body);
     if (rc != 0)
         return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
     self->sends++;

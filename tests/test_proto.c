@@ -1923,13 +1923,11 @@ test_named_channels_travel_in_the_peer_field (void **state)
     char with_ttl[PROTO_ADDRESS_MAX + 1];
     assert_int_equal (proto_address_deadline (with_ttl, "w", 30000, "c"), 9);
     assert_string_equal (with_ttl, "w!30000#c");
-    uint64_t ttl = 0;
-    char name_out[PROTO_NAME_MAX + 1], channel_out[PROTO_CHANNEL_NAME_MAX + 1];
-    proto_address_split (with_ttl, name_out, channel_out, &ttl);
-    assert_string_equal (name_out, "w");
-    assert_string_equal (channel_out, "c");
-    assert_int_equal (ttl, 30000);
-    assert_int_equal (proto_address_name_len (with_ttl), 1);
+    assert_int_equal (s_decode3 (PROTO_REQUEST, with_ttl, s_nil, 1, PROTO_TO_ROUTER, &msg),
+                      PROKIT_OK);
+    assert_string_equal (msg.peer, "w");
+    assert_string_equal (msg.channel_name, "c");
+    assert_int_equal (msg.deadline_ms, 30000);
     assert_true (proto_channel_name_valid ("resize", 6));
     assert_false (proto_channel_name_valid ("", 0));
     assert_false (proto_channel_name_valid (NULL, 3));
@@ -1942,13 +1940,26 @@ test_named_channels_travel_in_the_peer_field (void **state)
     assert_string_equal (address, "work-1");
     assert_int_equal (proto_address (address, "", "news"), 5);
     assert_string_equal (address, "#news");
+    //  A peer field's parts, copied as they are (in memory): no channel
+    //  is "", and each part is cut to its limit.
     char name[PROTO_NAME_MAX + 1], channel[PROTO_CHANNEL_NAME_MAX + 1];
-    proto_address_split ("work-1#resize", name, channel, NULL);
+    proto_peer_t parts = { "work-1", 1500, "resize" };
+    proto_peer_copy (&parts, name, channel);
     assert_string_equal (name, "work-1");
     assert_string_equal (channel, "resize");
-    proto_address_split ("@main", name, channel, NULL);
+    parts = (proto_peer_t){ "@main", 0, NULL };
+    proto_peer_copy (&parts, name, channel);
     assert_string_equal (name, "@main");
     assert_string_equal (channel, "");
+    char name65[PROTO_NAME_MAX + 2], channel65[PROTO_CHANNEL_NAME_MAX + 2];
+    memset (name65, 'a', PROTO_NAME_MAX + 1);
+    name65[PROTO_NAME_MAX + 1] = 0;
+    memset (channel65, '~', PROTO_CHANNEL_NAME_MAX + 1);
+    channel65[PROTO_CHANNEL_NAME_MAX + 1] = 0;
+    parts = (proto_peer_t){ name65, 0, channel65 };
+    proto_peer_copy (&parts, name, channel);
+    assert_string_equal (name, name64);
+    assert_string_equal (channel, channel64);
     //  The longest address fits a version 2 prefix.
     uint8_t prefix[PROTO_PREFIX_MAX];
     proto_address_deadline (longest, name64, (uint64_t) INT64_MAX, channel64);
