@@ -846,7 +846,11 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
     self->channels = welcome.channels;
     self->deadlines = welcome.deadlines;
-    self->clock_offset = welcome.clock_ms ? (int64_t) welcome.clock_ms - clock_mono_ms () : 0;
+    //  The router's clock less ours, each read to the millisecond: off by
+    //  up to 1 ms either way (and by the WELCOME's transit, which only
+    //  makes deadlines early). One more makes a deadline never later than
+    //  the requester's: a handler never sees more time than was given.
+    self->clock_offset = welcome.clock_ms ? (int64_t) welcome.clock_ms + 1 - clock_mono_ms () : 0;
     if (welcome.account)
         s_account_start (&self->account);
     else

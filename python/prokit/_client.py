@@ -1,6 +1,7 @@
 """The client shared by Window and Main: one DEALER to the router, protocol
-version 2 on it (one frame per message), no PUB channel (main's messages
-come on the DEALER), flow control (credit) on the DEALER, ZMTP heartbeats,
+version 2 on it (one frame per message), a window's SUB on the PUB channel
+when the router gives one (main's messages; on the DEALER otherwise), flow
+control (credit) on both, ZMTP heartbeats,
 a socket monitor for lost connections, and rejoin, as docs/PROTOCOL.md says.
 
 Like a pyzmq socket, a handle belongs to the thread that uses it: callbacks
@@ -380,7 +381,9 @@ class Client:
         self.max_payload = int(self._welcome.get("max_payload", self.max_payload))
         self._version = 2 if self._welcome.get("version") == 2 else 1
         clock = self._welcome.get("clock")
-        self._clock_offset = _now_ms() - clock if isinstance(clock, int) else 0.0
+        # The router's clock is read to the ms (up to 1 ms behind): one ms
+        # less keeps a deadline never later than the requester's.
+        self._clock_offset = _now_ms() - clock - 1 if isinstance(clock, int) else 0.0
         instance = self._welcome.get("instance")
         rejoined = self._rejoining
         if rejoined and self._instance is not None and instance != self._instance:
