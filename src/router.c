@@ -2784,13 +2784,10 @@ s_bind_channel (router_state_t *self, const router_config_t *config, size_t inde
     return PROKIT_OK;
 }
 
-//  Create the socket, its monitor and ZAP, and bind every endpoint, noting
-//  how each was bound in BOUND. Returns PROKIT_OK or why not.
-int
-router_core_init (router_state_t *self, const router_config_t *config,
-                  char bound[][ROUTER_BOUND_MAX])
+//  The limits CONFIG sets (0: the defaults) and their tables.
+static int
+s_limits_init (router_state_t *self, const router_config_t *config)
 {
-    self->inbox_fd = -1;
     self->max_payload = config->max_payload ? config->max_payload : PROTO_DEFAULT_MAX_PAYLOAD;
     self->max_windows = config->max_windows ? config->max_windows : ROUTER_DEFAULT_MAX_WINDOWS;
     self->max_requests_per_window = config->max_requests_per_window
@@ -2805,16 +2802,13 @@ router_core_init (router_state_t *self, const router_config_t *config,
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->pending, s_receipt_destroy); //  one free()
     zhashx_set_destructor (self->per_key, s_receipt_destroy);
-    //  Before the first socket, when libzmq starts the context's I/O
-    //  threads: connections are spread over them, and libzmq 4.3 cancels
-    //  a connection's heartbeat timer by walking every timer of its
-    //  thread, so a thread serving N windows walks N² a second.
-    if (config->io_threads > 0 && !sock_set_io_threads (config->io_threads))
-        log_warn ("router: io_threads %d ignored: this process's ZeroMQ context has started "
-                  "already, with %d",
-                  config->io_threads, zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS));
-    self->router_sock = sock_zsock_new (ZMQ_ROUTER);
-    self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
+    return PROKIT_OK;
+}
+
+//  The registry's tables, the instance id and main's inbox descriptor.
+static int
+s_tables_init (router_state_t *self)
+{
     self->by_name = zhashx_new ();
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
@@ -2827,8 +2821,6 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->sending_via = "";
     if (!s_topic_new (self, self->instance))
         return PROKIT_ENOMEM;
-    if (!self->router_sock || !self->pub_sock)
-        return sock_error (PROKIT_ENOMEM);
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->inbox_fd < 0)
         return sock_error (PROKIT_ENOMEM);
@@ -2836,6 +2828,14 @@ router_core_init (router_state_t *self, const router_config_t *config,
         !self->main_cancelled)
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->lost, s_lost_destroy);
+    zhashx_set_destructor (self->by_name, s_peer_destroy);
+    return PROKIT_OK;
+}
+
+//  The PUB channel's and the ROUTER's options, heartbeats included.
+static void
+s_sockets_configure (router_state_t *self, const router_config_t *config)
+{
     self->pub = zsock_resolve (self->pub_sock);
     //  Never drop (a full subscriber refuses the send), apply only the
     //  subscriptions the router approves, no heartbeats: a window that
@@ -2849,7 +2849,6 @@ router_core_init (router_state_t *self, const router_config_t *config,
     //  commands): a frame that says it is larger ends its connection at
     //  once, before libzmq allocates what a stranger declared.
     zsock_set_maxmsgsize (self->pub_sock, ROUTER_CHANNEL_MAXMSGSIZE);
-    zhashx_set_destructor (self->by_name, s_peer_destroy);
     self->router = zsock_resolve (self->router_sock);
     zsock_set_router_mandatory (self->router_sock, 1);
     zsock_set_sndhwm (self->router_sock, ROUTER_HWM);
@@ -2874,6 +2873,12 @@ router_core_init (router_state_t *self, const router_config_t *config,
     //  libzmq carries it in deciseconds, at most 6553.5 s.
     int ttl = heartbeat_timeout < 6553500 ? heartbeat_timeout : 6553500;
     zmq_setsockopt (self->router, ZMQ_HEARTBEAT_TTL, &ttl, sizeof (ttl));
+}
+
+//  The ROUTER's monitor: connections accepted, ended, refused by CURVE.
+static int
+s_monitor_start (router_state_t *self)
+{
     char monitor_endpoint[64];
     snprintf (monitor_endpoint, sizeof (monitor_endpoint), "inproc://prokit-router-monitor-%llu",
               (unsigned long long) serial_next ());
@@ -2885,31 +2890,44 @@ router_core_init (router_state_t *self, const router_config_t *config,
                                 CURVE_HANDSHAKE_FAILURES) != 0 ||
         zsock_connect (self->monitor, "%s", monitor_endpoint) != 0)
         return PROKIT_ENOMEM;
-    if (config->curve_cert) {
-        if (!s_zap_endpoint_free ()) {
-            log_error ("router: another ZAP handler runs in this process (%s is bound): one "
-                       "CURVE broker per process",
-                       ZAP_ENDPOINT);
-            return PROKIT_EEXIST;
-        }
-        //  CZMQ's ZAP handler ends its thread when a signal interrupts its
-        //  poll, and libzmq then lets any CURVE key in: its thread takes
-        //  no signals (it inherits this mask), they go to the others.
-        sigset_t all, mask;
-        sigfillset (&all);
-        pthread_sigmask (SIG_BLOCK, &all, &mask);
-        self->auth = zactor_new (zauth, NULL);
-        pthread_sigmask (SIG_SETMASK, &mask, NULL);
-        if (!self->auth)
-            return PROKIT_ENOMEM;
-        bool any = config->curve_allow && streq (config->curve_allow, "*");
-        zstr_sendx (self->auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
-        zsock_wait (self->auth);
-        //  ZAP's store rereads the directory as it changes, for new
-        //  connections; ours is for those already in (router_core_reload).
-        if (config->curve_allow && !any && !(self->allowed = zcertstore_new (config->curve_allow)))
-            return PROKIT_ENOMEM;
+    return PROKIT_OK;
+}
+
+//  CURVE's ZAP handler, admitting the keys in CONFIG's curve_allow.
+static int
+s_zap_start (router_state_t *self, const router_config_t *config)
+{
+    if (!s_zap_endpoint_free ()) {
+        log_error ("router: another ZAP handler runs in this process (%s is bound): one "
+                   "CURVE broker per process",
+                   ZAP_ENDPOINT);
+        return PROKIT_EEXIST;
     }
+    //  CZMQ's ZAP handler ends its thread when a signal interrupts its
+    //  poll, and libzmq then lets any CURVE key in: its thread takes
+    //  no signals (it inherits this mask), they go to the others.
+    sigset_t all, mask;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &mask);
+    self->auth = zactor_new (zauth, NULL);
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    if (!self->auth)
+        return PROKIT_ENOMEM;
+    bool any = config->curve_allow && streq (config->curve_allow, "*");
+    zstr_sendx (self->auth, "CURVE", any ? CURVE_ALLOW_ANY : config->curve_allow, NULL);
+    zsock_wait (self->auth);
+    //  ZAP's store rereads the directory as it changes, for new
+    //  connections; ours is for those already in (router_core_reload).
+    if (config->curve_allow && !any && !(self->allowed = zcertstore_new (config->curve_allow)))
+        return PROKIT_ENOMEM;
+    return PROKIT_OK;
+}
+
+//  Bind every endpoint of CONFIG and its PUB channel, noting how each was
+//  bound in BOUND.
+static int
+s_bind_all (router_state_t *self, const router_config_t *config, char bound[][ROUTER_BOUND_MAX])
+{
     for (size_t i = 0; i < config->endpoint_count; i++) {
         const char *endpoint = config->endpoints[i];
         //  Security options are read when an endpoint is bound, so each
@@ -2934,9 +2952,41 @@ router_core_init (router_state_t *self, const router_config_t *config,
     self->endpoint_count = config->endpoint_count;
     zsock_set_curve_server (self->router_sock, 0);
     zsock_set_curve_server (self->pub_sock, 0);
-    if (config->embedded_main)
-        return s_add_local_main (self);
     return PROKIT_OK;
+}
+
+//  Create the socket, its monitor and ZAP, and bind every endpoint, noting
+//  how each was bound in BOUND. Returns PROKIT_OK or why not.
+int
+router_core_init (router_state_t *self, const router_config_t *config,
+                  char bound[][ROUTER_BOUND_MAX])
+{
+    self->inbox_fd = -1;
+    int rc = s_limits_init (self, config);
+    if (rc != PROKIT_OK)
+        return rc;
+    //  Before the first socket, when libzmq starts the context's I/O
+    //  threads: connections are spread over them, and libzmq 4.3 cancels
+    //  a connection's heartbeat timer by walking every timer of its
+    //  thread, so a thread serving N windows walks N² a second.
+    if (config->io_threads > 0 && !sock_set_io_threads (config->io_threads))
+        log_warn ("router: io_threads %d ignored: this process's ZeroMQ context has started "
+                  "already, with %d",
+                  config->io_threads, zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS));
+    self->router_sock = sock_zsock_new (ZMQ_ROUTER);
+    self->pub_sock = self->router_sock ? sock_zsock_new (ZMQ_XPUB) : NULL;
+    if (!self->router_sock || !self->pub_sock)
+        return sock_error (PROKIT_ENOMEM);
+    if ((rc = s_tables_init (self)) != PROKIT_OK)
+        return rc;
+    s_sockets_configure (self, config);
+    if ((rc = s_monitor_start (self)) != PROKIT_OK)
+        return rc;
+    if (config->curve_cert && (rc = s_zap_start (self, config)) != PROKIT_OK)
+        return rc;
+    if ((rc = s_bind_all (self, config, bound)) != PROKIT_OK)
+        return rc;
+    return config->embedded_main ? s_add_local_main (self) : PROKIT_OK;
 }
 
 //  Is KEY (Z85, "" without CURVE) still allowed, and allowed NAME?
