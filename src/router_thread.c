@@ -58,6 +58,153 @@ s_watch_socket (router_t *self, int fd, bool armed)
         log_error ("router: cannot %s the socket's descriptor", armed ? "arm" : "disarm");
 }
 
+//  What the background thread keeps between its rounds.
+typedef struct driver {
+    int router_fd, monitor_fd, pub_fd;
+    int timeout; //  its next wait, ms: 0 looks at once, -1 waits to be woken
+    bool monitor_ready, pub_ready;
+    //  Main is on it: the socket's descriptor is not watched, and the
+    //  thread checks main_takes against WATCH_TAKES at WATCH_DEADLINE.
+    bool watching;
+    unsigned watch_takes;
+    int64_t watch_deadline;
+    bool more; //  the thread's last processing stopped with more waiting
+} driver_t;
+
+//  How long the thread may wait: until its watch of main falls due, and
+//  no longer than LOST_SWEEP_MS while lost sessions or windows on the
+//  channel need looking at (SWEEPING).
+static int
+s_wait_ms (const driver_t *driver, bool sweeping)
+{
+    int wait = driver->timeout;
+    if (driver->watching) {
+        int64_t left = driver->watch_deadline - clock_mono_ms ();
+        wait = left < 0 ? 0 : (int) left;
+    }
+    if (sweeping && (wait < 0 || wait > LOST_SWEEP_MS))
+        wait = LOST_SWEEP_MS;
+    return wait;
+}
+
+//  Lost sessions fall due with nothing on the sockets, and a channel's
+//  announcement may have been swallowed: looked at now and then, whoever
+//  else is processing.
+static void
+s_sweep (router_t *self, bool channel)
+{
+    pthread_mutex_lock (&self->lock);
+    router_core_sweep_lost (&self->state);
+    //  A channel connection that ended while the router sat idle, its
+    //  announcement swallowed by a publish, is seen this way.
+    int64_t now = clock_coarse_wall_ms ();
+    if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
+        self->state.pub_read_at = now;
+        router_core_drain_pub (&self->state);
+    }
+    //  Senders hear the confirmations short of a batch too.
+    router_core_flush_receipts (&self->state);
+    pthread_mutex_unlock (&self->lock);
+}
+
+static void
+s_note_events (router_t *self, driver_t *driver, const struct epoll_event *events, int count)
+{
+    for (int i = 0; i < count; i++) {
+        if (events[i].data.fd == self->wake_fd) {
+            uint64_t value;
+            ssize_t rc = read (self->wake_fd, &value, sizeof (value));
+            (void) rc;
+        }
+        else if (events[i].data.fd == driver->monitor_fd)
+            driver->monitor_ready = true; //  edge-triggered: remembered until looked at
+        else if (events[i].data.fd == driver->pub_fd)
+            driver->pub_ready = true;
+    }
+}
+
+//  Is main, in its run loop, processing for us (true: the thread leaves it
+//  to main this round)? Starts and keeps the watch of main; when main is
+//  no further on, false if something waits (the thread processes it), or
+//  the thread goes to sleep if nothing does.
+static bool
+s_main_is_on_it (router_t *self, driver_t *driver, bool touched)
+{
+    if (touched || !atomic_load (&self->main_in_loop))
+        return false; //  main left its loop, or used the socket outside it
+    if (!driver->watching) {
+        //  Main is on it, or will be: stop watching the socket and look
+        //  again in a moment.
+        s_watch_socket (self, driver->router_fd, false);
+        driver->watching = true;
+        driver->watch_takes = atomic_load (&self->main_takes);
+        driver->watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
+        return true;
+    }
+    if (clock_mono_ms () < driver->watch_deadline)
+        return true; //  woken early (the monitor, the channel): main sees those too
+    //  The check: main got on since the last one, and nothing waits in a
+    //  backlog (only a process retries those).
+    unsigned takes = atomic_load (&self->main_takes);
+    pthread_mutex_lock (&self->lock);
+    size_t backlog = self->state.backlog_total;
+    pthread_mutex_unlock (&self->lock);
+    if (takes != driver->watch_takes && backlog == 0) {
+        driver->watch_takes = takes;
+        driver->watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
+        return true;
+    }
+    //  No further: main is busy in a handler, or idle in its wait, which a
+    //  descriptor still announcing something, or more left waiting by the
+    //  last processing, would have ended. Idle, main answers whatever
+    //  comes next itself: watch the socket again and sleep (arming reports
+    //  at once what came meanwhile).
+    struct pollfd fds[3] = { { driver->router_fd, POLLIN, 0 },
+                             { driver->monitor_fd, POLLIN, 0 },
+                             { driver->pub_fd, POLLIN, 0 } };
+    if (backlog == 0 && !driver->more && !atomic_load (&self->main_more) && poll (fds, 3, 0) == 0) {
+        driver->watching = false;
+        s_watch_socket (self, driver->router_fd, true);
+        driver->timeout = -1;
+        atomic_store (&self->thread_idle, true);
+        if (atomic_load (&self->touched) || !atomic_load (&self->main_in_loop))
+            driver->timeout = 0;
+        return true;
+    }
+    return false;
+}
+
+//  Process what waits, watch the socket again, and choose the next wait.
+static void
+s_process (router_t *self, driver_t *driver, bool touched)
+{
+    atomic_store (&self->touched, false);
+    pthread_mutex_lock (&self->lock);
+    driver->more = router_core_process (&self->state, driver->monitor_ready, driver->pub_ready);
+    driver->pub_ready = false;
+    driver->monitor_ready = false;
+    size_t backlog = self->state.backlog_total;
+    pthread_mutex_unlock (&self->lock);
+    if (driver->watching) {
+        driver->watching = false;
+        s_watch_socket (self, driver->router_fd, true);
+    }
+    if (driver->more)
+        driver->timeout = 0;
+    else if (backlog > 0)
+        driver->timeout = BACKLOG_RETRY_MS;
+    else if (touched && !atomic_load (&self->main_in_loop))
+        driver->timeout = TOUCH_RECHECK_MS;
+    else {
+        driver->timeout = -1;
+        atomic_store (&self->thread_idle, true);
+        //  Main may have touched the socket, or left its loop, just before
+        //  we said so.
+        if (atomic_load (&self->touched))
+            driver->timeout = 0;
+    }
+}
+
 //  The background thread: process whenever the socket, its monitor or a
 //  backlog needs it. While main is in its run loop, main processes; the
 //  thread only checks, every MAIN_GRACE_MS, that main did (main_takes
@@ -73,134 +220,28 @@ static void *
 s_router_thread (void *arg)
 {
     router_t *self = (router_t *) arg;
-    int router_fd = zsock_fd (self->state.router_sock);
-    int monitor_fd = zsock_fd (self->state.monitor);
-    int pub_fd = zsock_fd (self->state.pub_sock);
-    int timeout = 0; //  look once at the start, at everything
-    bool monitor_ready = true, pub_ready = true;
-    //  Main is on it: the socket's descriptor is not watched, and the
-    //  thread checks main_takes against WATCH_TAKES at WATCH_DEADLINE.
-    bool watching = false;
-    unsigned watch_takes = 0;
-    int64_t watch_deadline = 0;
-    bool more = false; //  the thread's last processing stopped with more waiting
+    driver_t driver = { .router_fd = zsock_fd (self->state.router_sock),
+                        .monitor_fd = zsock_fd (self->state.monitor),
+                        .pub_fd = zsock_fd (self->state.pub_sock),
+                        .timeout = 0, //  look once at the start, at everything
+                        .monitor_ready = true,
+                        .pub_ready = true };
     while (!atomic_load (&self->stop)) {
-        struct epoll_event events[4];
-        //  Lost sessions fall due with nothing on the sockets, and a
-        //  channel's announcement may have been swallowed: look now and
-        //  then while there are lost sessions or windows on the channel,
-        //  whoever else is processing.
-        int wait = timeout;
-        if (watching) {
-            int64_t left = watch_deadline - clock_mono_ms ();
-            wait = left < 0 ? 0 : (int) left;
-        }
         bool lost = atomic_load (&self->state.lost_count) > 0;
         bool channel = atomic_load (&self->state.channel_count) > 0;
-        if ((lost || channel) && (wait < 0 || wait > LOST_SWEEP_MS))
-            wait = LOST_SWEEP_MS;
-        int count = epoll_wait (self->epoll_fd, events, 4, wait);
+        struct epoll_event events[4];
+        int count = epoll_wait (self->epoll_fd, events, 4, s_wait_ms (&driver, lost || channel));
         if (count < 0 && errno != EINTR)
             break;
         atomic_store (&self->thread_idle, false);
-        if (lost || channel) {
-            pthread_mutex_lock (&self->lock);
-            router_core_sweep_lost (&self->state);
-            //  A channel connection that ended while the router sat idle,
-            //  its announcement swallowed by a publish, is seen this way.
-            int64_t now = clock_coarse_wall_ms ();
-            if (channel && now - self->state.pub_read_at >= PUB_LOOK_MS) {
-                self->state.pub_read_at = now;
-                router_core_drain_pub (&self->state);
-            }
-            //  Senders hear the confirmations short of a batch too.
-            router_core_flush_receipts (&self->state);
-            pthread_mutex_unlock (&self->lock);
-        }
-        for (int i = 0; i < count; i++) {
-            if (events[i].data.fd == self->wake_fd) {
-                uint64_t value;
-                ssize_t rc = read (self->wake_fd, &value, sizeof (value));
-                (void) rc;
-            }
-            else if (events[i].data.fd == monitor_fd)
-                monitor_ready = true; //  edge-triggered: remembered until looked at
-            else if (events[i].data.fd == pub_fd)
-                pub_ready = true;
-        }
+        if (lost || channel)
+            s_sweep (self, channel);
+        s_note_events (self, &driver, events, count);
         if (atomic_load (&self->stop))
             break;
         bool touched = atomic_load (&self->touched);
-        bool in_loop = atomic_load (&self->main_in_loop);
-        if (watching && in_loop && !touched && clock_mono_ms () < watch_deadline)
-            continue; //  woken early (the monitor, the channel): main sees those too
-        if (watching && in_loop && !touched) {
-            //  The check: main got on since the last one, and nothing
-            //  waits in a backlog (only a process retries those).
-            unsigned takes = atomic_load (&self->main_takes);
-            pthread_mutex_lock (&self->lock);
-            size_t backlog = self->state.backlog_total;
-            pthread_mutex_unlock (&self->lock);
-            if (takes != watch_takes && backlog == 0) {
-                watch_takes = takes;
-                watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
-                continue;
-            }
-            //  No further: main is busy in a handler, or idle in its wait,
-            //  which a descriptor still announcing something, or more left
-            //  waiting by the last processing, would have ended. Idle,
-            //  main answers whatever comes next itself: watch the socket
-            //  again and sleep (arming reports at once what came
-            //  meanwhile).
-            struct pollfd fds[3] = { { router_fd, POLLIN, 0 },
-                                     { monitor_fd, POLLIN, 0 },
-                                     { pub_fd, POLLIN, 0 } };
-            if (backlog == 0 && !more && !atomic_load (&self->main_more) && poll (fds, 3, 0) == 0) {
-                watching = false;
-                s_watch_socket (self, router_fd, true);
-                timeout = -1;
-                atomic_store (&self->thread_idle, true);
-                if (atomic_load (&self->touched) || !atomic_load (&self->main_in_loop))
-                    timeout = 0;
-                continue;
-            }
-        }
-        else if (!watching && in_loop && !touched) {
-            //  Main is on it, or will be: stop watching the socket and
-            //  look again in a moment.
-            s_watch_socket (self, router_fd, false);
-            watching = true;
-            watch_takes = atomic_load (&self->main_takes);
-            watch_deadline = clock_mono_ms () + MAIN_GRACE_MS;
-            continue;
-        }
-        //  Main left its loop, used the socket outside it, or is no
-        //  further on: process, and watch the socket again.
-        atomic_store (&self->touched, false);
-        pthread_mutex_lock (&self->lock);
-        more = router_core_process (&self->state, monitor_ready, pub_ready);
-        pub_ready = false;
-        monitor_ready = false;
-        size_t backlog = self->state.backlog_total;
-        pthread_mutex_unlock (&self->lock);
-        if (watching) {
-            watching = false;
-            s_watch_socket (self, router_fd, true);
-        }
-        if (more)
-            timeout = 0;
-        else if (backlog > 0)
-            timeout = BACKLOG_RETRY_MS;
-        else if (touched && !atomic_load (&self->main_in_loop))
-            timeout = TOUCH_RECHECK_MS;
-        else {
-            timeout = -1;
-            atomic_store (&self->thread_idle, true);
-            //  Main may have touched the socket, or left its loop, just
-            //  before we said so.
-            if (atomic_load (&self->touched))
-                timeout = 0;
-        }
+        if (!s_main_is_on_it (self, &driver, touched))
+            s_process (self, &driver, touched);
     }
     return NULL;
 }

@@ -642,8 +642,12 @@ test_key_rotation (void **state)
     (void) state;
     keys_t keys;
     int error = 0;
+    //  The same port after the restart: one no other test can be given.
     char endpoint[256];
-    prokit_broker_t *broker = s_curve_broker (&keys, endpoint);
+    assert_true (tu_endpoint_rebindable (endpoint, sizeof (endpoint)));
+    s_make_keys (&keys);
+    prokit_broker_t *broker = s_broker (endpoint, &keys, true, &error);
+    assert_non_null (broker);
     party_t pm = { 0 }, pa = { 0 }, pb = { 0 };
     prokit_main_t *main = s_attach (endpoint, keys.main, keys.broker_key, &pm, &error);
     prokit_window_t *work = s_window ("work", endpoint, keys.work, keys.broker_key, &pa, &error);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <prokit.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +44,43 @@ tu_endpoint (const char *kind, char *out, size_t size)
         snprintf (out, size, "tcp://127.0.0.1:*");
     else
         snprintf (out, size, "ipc:///tmp/prokit-test-%d-%d.sock", (int) getpid (), ++counter);
+}
+
+//  Can a listener bind loopback PORT now?
+static inline bool
+tu_port_free (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof (on)); //  as libzmq binds
+    struct sockaddr_in address;
+    memset (&address, 0, sizeof (address));
+    address.sin_family = AF_INET;
+    address.sin_port = htons ((uint16_t) port);
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    bool free = bind (fd, (struct sockaddr *) &address, sizeof (address)) == 0;
+    close (fd);
+    return free;
+}
+
+//  A loopback endpoint for a test that binds it again after a restart: a
+//  port below the kernel's ephemeral range (32768 and up), where no
+//  "any free port" bind of another test can take it meanwhile, with the
+//  next port free too (its PUB channel's). False if none is free.
+static inline bool
+tu_endpoint_rebindable (char *out, size_t size)
+{
+    int offset = (int) (getpid () % 6000) * 2;
+    for (int i = 0; i < 6000; i++) {
+        int port = 20000 + (offset + 2 * i) % 12000;
+        if (tu_port_free (port) && tu_port_free (port + 1)) {
+            snprintf (out, size, "tcp://127.0.0.1:%d", port);
+            return true;
+        }
+    }
+    return false;
 }
 
 //  Remove the socket file of an ipc endpoint whose main was killed (a
