@@ -1572,40 +1572,41 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 
 //  --- limits ----------------------------------------------------------------------
 
-//  May SENDER's MSG (a SEND, REQUEST or BROADCAST) go on, within its
-//  requests in flight and its messages per second? If not, it is refused
-//  with PROKIT_ELIMIT, counted, and logged once per run of refusals.
+//  Take one message from SENDER's allowance (max_messages_per_second):
+//  a second's worth at most, refilled as time passes. False when none is
+//  left.
 static bool
-s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+s_take_allowance (router_state_t *self, peer_t *sender)
 {
-    if (sender->is_main)
-        return true; //  main is not limited
+    uint64_t rate = self->max_messages_per_second;
+    int64_t now = clock_coarse_wall_ms ();
+    if (sender->allowance_at == 0)
+        sender->allowance = rate * 1000;
+    else if (now > sender->allowance_at) {
+        uint64_t grown = sender->allowance + (uint64_t) (now - sender->allowance_at) * rate;
+        sender->allowance = grown < rate * 1000 ? grown : rate * 1000;
+    }
+    sender->allowance_at = now;
+    if (sender->allowance < 1000)
+        return false;
+    sender->allowance -= 1000;
+    return true;
+}
+
+//  Refuse SENDER's MSG for a limit (its requests in flight when
+//  TOO_MANY_REQUESTS, else its messages per second) with PROKIT_ELIMIT:
+//  counted, and logged once per run of refusals.
+static void
+s_refuse_limit (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
+                bool too_many_requests)
+{
     char text[160];
-    text[0] = 0;
-    if (msg->command == PROTO_REQUEST && sender->requests_out >= self->max_requests_per_window)
+    if (too_many_requests)
         snprintf (text, sizeof (text), "'%s' has %zu requests in flight: the limit is %zu",
                   sender->name, sender->requests_out, self->max_requests_per_window);
-    else if (self->max_messages_per_second > 0) {
-        //  A second's worth at most, refilled as time passes.
-        uint64_t rate = self->max_messages_per_second;
-        int64_t now = clock_coarse_wall_ms ();
-        if (sender->allowance_at == 0)
-            sender->allowance = rate * 1000;
-        else if (now > sender->allowance_at) {
-            uint64_t grown = sender->allowance + (uint64_t) (now - sender->allowance_at) * rate;
-            sender->allowance = grown < rate * 1000 ? grown : rate * 1000;
-        }
-        sender->allowance_at = now;
-        if (sender->allowance >= 1000)
-            sender->allowance -= 1000;
-        else
-            snprintf (text, sizeof (text), "'%s' sends more than %zu messages per second",
-                      sender->name, self->max_messages_per_second);
-    }
-    if (!text[0]) {
-        sender->limit_said = false;
-        return true;
-    }
+    else
+        snprintf (text, sizeof (text), "'%s' sends more than %zu messages per second", sender->name,
+                  self->max_messages_per_second);
     self->stats.limited++;
     if (!sender->limit_said)
         log_warn ("router: %s: %s refused (PROKIT_ELIMIT), and those after it until it is within "
@@ -1613,6 +1614,24 @@ s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
                   text, proto_command_name (msg->command));
     sender->limit_said = true;
     s_refuse (self, sender, msg, PROKIT_ELIMIT, text);
+}
+
+//  May SENDER's MSG (a SEND, REQUEST or BROADCAST) go on, within its
+//  requests in flight and its messages per second? If not, it is refused
+//  (s_refuse_limit).
+static bool
+s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    if (sender->is_main)
+        return true; //  main is not limited
+    bool too_many_requests =
+        msg->command == PROTO_REQUEST && sender->requests_out >= self->max_requests_per_window;
+    if (!too_many_requests &&
+        (self->max_messages_per_second == 0 || s_take_allowance (self, sender))) {
+        sender->limit_said = false;
+        return true;
+    }
+    s_refuse_limit (self, sender, msg, too_many_requests);
     return false;
 }
 
@@ -2361,13 +2380,13 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
 }
 
 //  The joined peer a message came from, by the routing id libzmq put in
-//  ROUTING (the last sender is remembered: it is usually the next). NULL
-//  for a connection that has not joined; KEY then holds the id in hex.
+//  its first frame, ID_SIZE bytes at ID (the last sender is remembered: it
+//  is usually the next). NULL for a connection that has not joined; KEY
+//  then holds the id in hex.
 static peer_t *
-s_sender_of (router_state_t *self, zmq_msg_t *routing, char key[2 * ROUTING_ID_MAX + 1])
+s_sender_of (router_state_t *self, const uint8_t *id, size_t id_size,
+             char key[2 * ROUTING_ID_MAX + 1])
 {
-    size_t id_size = zmq_msg_size (routing);
-    const uint8_t *id = (const uint8_t *) zmq_msg_data (routing);
     peer_t *sender = self->recent_sender;
     key[0] = 0; //  only needed for a stranger, to join it
     if (sender && sender->routing_id_size == id_size &&
@@ -2499,7 +2518,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         return;
     }
     char key[2 * ROUTING_ID_MAX + 1];
-    peer_t *sender = s_sender_of (self, &frames[0], key);
+    peer_t *sender = s_sender_of (self, (const uint8_t *) zmq_msg_data (&frames[0]), id_size, key);
     proto_frame_t wire[PROTO_FRAMES_MAX];
     size_t wire_count = count - 1;
     wire_view (frames + 1, wire_count, wire);
