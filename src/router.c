@@ -619,6 +619,21 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
             s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
+//  READ_CLOCK (clock.h) for routing a message: within a batch from the
+//  socket, the reading the batch made first (*BATCH_MS, 0: none yet). A
+//  batch takes well under the clocks' millisecond (the coarse one's few),
+//  so a message is stamped and its deadline set as its own reading would,
+//  or a fraction of a millisecond earlier: a deadline is never later.
+static int64_t
+s_batch_clock (router_state_t *self, int64_t *batch_ms, int64_t (*read_clock) (void))
+{
+    if (!self->in_batch)
+        return read_clock ();
+    if (!*batch_ms)
+        *batch_ms = read_clock ();
+    return *batch_ms;
+}
+
 static peer_t *
 s_find (router_state_t *self, const char *name)
 {
@@ -1789,7 +1804,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     //  router's clock (it said that clock in the peer's WELCOME): the time
     //  the request then waits anywhere, read or not, counts.
     uint64_t deadline = msg->command == PROTO_REQUEST && msg->deadline_ms && target->hello.deadlines
-                            ? (uint64_t) clock_mono_ms () + msg->deadline_ms
+                            ? (uint64_t) s_batch_clock (self, &self->batch_mono_ms, clock_mono_ms) +
+                                  msg->deadline_ms
                             : 0;
     proto_peer_t source = { is_answer && via[0] ? via : sender->name, deadline, msg->channel_name };
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
@@ -2533,7 +2549,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         s_handle_stranger (self, frames, key, &msg);
         return;
     }
-    sender->last_seen = clock_coarse_wall_ms ();
+    sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
     zmq_msg_t body;
     if (wire_body_take (frames + 1, &msg, &body) != 0) {
         log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg.command),
@@ -2549,18 +2565,23 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
 static bool
 s_drain (router_state_t *self)
 {
+    self->in_batch = true;
+    self->batch_wall_ms = self->batch_mono_ms = 0;
+    bool more = true;
     for (int n = 0; n < BATCH_MAX; n++) {
         //  The routing id, then one frame more than any message has, so
         //  that the decoder sees when there were too many.
         zmq_msg_t frames[PROTO_FRAMES_MAX + 2];
         size_t count;
-        if (!wire_recv (self->router, frames, PROTO_FRAMES_MAX + 2, &count))
-            return false;
+        more = wire_recv (self->router, frames, PROTO_FRAMES_MAX + 2, &count);
+        if (!more)
+            break;
         s_handle_message (self, frames, count);
         for (size_t i = 0; i < count; i++)
             zmq_msg_close (&frames[i]);
     }
-    return true;
+    self->in_batch = false;
+    return more;
 }
 
 //  Subscriptions arriving on the PUB channel. With ZMQ_XPUB_MANUAL none
