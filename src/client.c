@@ -643,18 +643,20 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
 
 //  Receive one message from the router's socket, or from the PUB channel
 //  when CHANNEL, without blocking, and count it into the session. Returns
-//  1 and fills *item, 0 when nothing is waiting, -1 when what arrived was
-//  malformed or out of place (dropped).
+//  1 with *ITEM_P set (the caller's, as transport_receive() hands it),
+//  0 when nothing is waiting, -1 when what arrived was malformed or out of
+//  place (dropped).
 static int
-s_receive_from (client_t *self, bool channel, inbound_t *item)
+s_receive_from (client_t *self, bool channel, inbound_t **item_p)
 {
-    int got = transport_receive (self->transport, channel, item);
+    int got = transport_receive (self->transport, channel, item_p);
     if (got == 0)
         return 0;
     if (!channel)
         self->dealer_read++; //  the router counts whatever it sends, malformed or not
     if (got < 0)
         return -1;
+    inbound_t *item = *item_p;
     if (item->deadline)
         item->deadline -= self->clock_offset; //  the router's clock made ours
     uint8_t command = item->command;
@@ -677,6 +679,7 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
     if (channel && !self->connected && !self->channel_wait) {
         //  Left over from a session that has ended: not ours any more.
         zmq_msg_close (&item->body);
+        transport_recycle (self->transport, item);
         return -1;
     }
     return 1;
@@ -686,10 +689,10 @@ s_receive_from (client_t *self, bool channel, inbound_t *item)
 //  channel while *READ_CHANNEL; each flag is cleared once its socket is
 //  read to empty, so that a pass over both reads each empty one once (a
 //  read that finds nothing costs libzmq a poll and a getpid). True with a
-//  message in ITEM; a message dropped as it is read (s_receive_from()'s
-//  -1) is passed over.
+//  message in *ITEM (s_receive_from()); a message dropped as it is read
+//  (s_receive_from()'s -1) is passed over.
 static bool
-s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t *item)
+s_receive_next (client_t *self, bool *read_dealer, bool *read_channel, inbound_t **item)
 {
     while (*read_dealer) {
         int got = s_receive_from (self, false, item);
@@ -725,24 +728,19 @@ s_item_move (inbound_t *to, inbound_t *from)
     to->next = NULL;
 }
 
+//  Queue ITEM (received, or made with malloc()) for a later dispatch: it
+//  is the queue's from now on.
 static void
 s_enqueue (client_t *self, inbound_t *item)
 {
-    inbound_t *copy = (inbound_t *) malloc (sizeof (*copy));
-    if (!copy) {
-        log_error ("%s: out of memory: %s from '%s' lost", self->label,
-                   proto_command_name (item->command), item->peer);
-        zmq_msg_close (&item->body);
-        return;
-    }
-    s_item_move (copy, item);
+    item->next = NULL;
     if (self->queue_tail)
-        self->queue_tail->next = copy;
+        self->queue_tail->next = item;
     else
-        self->queue_head = copy;
-    self->queue_tail = copy;
+        self->queue_head = item;
+    self->queue_tail = item;
     self->queue_count++;
-    if (copy->channel)
+    if (item->channel)
         self->channel_queued++;
 }
 
@@ -873,15 +871,15 @@ s_session_ends (client_t *self, int code, const char *why)
     //  delivered, in order, ahead of the loss itself. The channel then
     //  closes: whatever else comes on it belongs to no session of ours.
     if (self->connected) {
-        inbound_t item;
+        inbound_t *item;
         int got;
         while (self->transport->has_channel && (got = s_receive_from (self, true, &item)) != 0)
             if (got > 0)
-                s_enqueue (self, &item);
+                s_enqueue (self, item);
         //  The same for what the DEALER still holds of the old connection.
         while ((got = s_receive_from (self, false, &item)) != 0)
             if (got > 0)
-                s_enqueue (self, &item);
+                s_enqueue (self, item);
         //  All of it will be handed on: our next HELLO says so (off the
         //  channel, the router knows the session by our name).
         if (self->transport->has_channel) {
@@ -909,14 +907,16 @@ s_session_ends (client_t *self, int code, const char *why)
     self->lost = true;
     self->version = PROTO_VERSION_1; //  whoever answers next may be older
     log_warn ("%s: %s", self->label, why);
-    inbound_t item;
-    memset (&item, 0, sizeof (item));
-    item.command = INTERNAL_CONNECTION_LOST;
-    item.id = (uint64_t) (int64_t) code;
-    snprintf (item.peer, sizeof (item.peer), "%s", "");
-    if (wire_body_copy (&item.body, why, strlen (why) + 1) != 0)
-        zmq_msg_init (&item.body);
-    s_enqueue (self, &item);
+    inbound_t *item = (inbound_t *) calloc (1, sizeof (*item));
+    if (item) {
+        item->command = INTERNAL_CONNECTION_LOST;
+        item->id = (uint64_t) (int64_t) code;
+        if (wire_body_copy (&item->body, why, strlen (why) + 1) != 0)
+            zmq_msg_init (&item->body);
+        s_enqueue (self, item);
+    }
+    else
+        log_error ("%s: out of memory: the connection's loss is not reported", self->label);
     s_wake (self);
 }
 
@@ -1086,17 +1086,17 @@ s_handle_request (client_t *self, inbound_t *item)
     }
     //  A request the handler did not keep is reused for the next one.
     prokit_request_t *request = self->spare_request;
-    if (request) {
+    if (request)
         self->spare_request = NULL;
-        memset (request, 0, sizeof (*request));
-    }
     else
-        request = (prokit_request_t *) calloc (1, sizeof (*request));
+        request = (prokit_request_t *) malloc (sizeof (*request));
     if (!request) {
         client_answer (self, item->peer, item->id, NULL, PROKIT_ENOMEM, 0, "out of memory");
         zmq_msg_close (&item->body);
         return;
     }
+    //  Every field set here, none cleared first: the request is a few
+    //  hundred bytes, and clearing them cost as much as the rest.
     request->answerer = &s_answerer;
     request->owner = self;
     request->id = item->id;
@@ -1105,7 +1105,10 @@ s_handle_request (client_t *self, inbound_t *item)
     request->deadline = item->deadline;
     payload_borrowed (&request->payload_storage, &item->body);
     request->payload = &request->payload_storage;
-
+    request->answered = false;
+    request->deferred = false;
+    request->cancelled = false;
+    request->prev = request->next = NULL;
     request->in_handler = true;
     prokit_payload_t *reply = handler_fn (request, handler_arg);
     request->in_handler = false;
@@ -1459,21 +1462,22 @@ s_await_answer (client_t *self, uint64_t id, const char *peer, int64_t deadline,
     bool read_dealer = true;
     bool read_channel = transport_channel_readable (self->transport, 0);
     while (true) {
-        inbound_t item;
+        inbound_t *item;
         while (!done && s_receive_next (self, &read_dealer, &read_channel, &item)) {
-            bool ours =
-                (item.command == PROTO_REPLY || item.command == PROTO_ERROR ||
-                 item.command == PROTO_INFO) &&
-                item.id == id &&
-                (strcmp (item.peer, peer) == 0 || (item.command == PROTO_ERROR && !item.peer[0]));
+            bool ours = (item->command == PROTO_REPLY || item->command == PROTO_ERROR ||
+                         item->command == PROTO_INFO) &&
+                        item->id == id &&
+                        (strcmp (item->peer, peer) == 0 ||
+                         (item->command == PROTO_ERROR && !item->peer[0]));
             if (ours) {
-                s_item_move (answer, &item);
+                s_item_move (answer, item);
+                transport_recycle (self->transport, item);
                 rc = PROKIT_OK;
                 done = true;
                 break;
             }
-            s_enqueue (self, &item);
-            if (item.command == PROTO_BYE) {
+            s_enqueue (self, item);
+            if (item->command == PROTO_BYE) {
                 rc = PROKIT_ECLOSED;
                 snprintf (text, text_size, "the router closed the connection");
                 done = true;
@@ -1656,7 +1660,7 @@ s_handle_queued (client_t *self, int *handled)
             self->channel_queued--;
         s_handle (self, item);
         s_grant_credit (self);
-        free (item);
+        transport_recycle (self->transport, item);
         (*handled)++;
     }
 }
@@ -1669,7 +1673,7 @@ s_handle_queued (client_t *self, int *handled)
 static bool
 s_read_sockets (client_t *self, unsigned *ready, int *handled)
 {
-    inbound_t item;
+    inbound_t *item;
     int got;
     for (int source = 0; source < 2; source++) {
         bool channel = source == 1;
@@ -1678,7 +1682,8 @@ s_read_sockets (client_t *self, unsigned *ready, int *handled)
         while (*handled < DISPATCH_BATCH && (!channel || self->transport->has_channel) &&
                (got = s_receive_from (self, channel, &item)) != 0) {
             if (got > 0) {
-                s_handle (self, &item);
+                s_handle (self, item);
+                transport_recycle (self->transport, item);
                 (*handled)++;
                 //  Confirm as we go, not once per batch: what a process
                 //  that dies was handed and never confirmed stays small.
@@ -1947,30 +1952,33 @@ s_handshake (client_t *self, int timeout_ms)
                        self->refused_text);
             return PROKIT_EACCES;
         }
-        inbound_t in;
+        inbound_t *in;
         bool read_dealer = true, read_channel = true;
         while (s_receive_next (self, &read_dealer, &read_channel, &in)) {
-            if (in.command == PROTO_WELCOME && !welcomed) {
+            if (in->command == PROTO_WELCOME && !welcomed) {
                 welcomed = true;
-                rc = s_welcomed (self, &in.body);
-                zmq_msg_close (&in.body);
+                rc = s_welcomed (self, &in->body);
+                zmq_msg_close (&in->body);
+                transport_recycle (self->transport, in);
                 if (rc != PROKIT_OK || !self->channel_wait)
                     return rc;
                 continue;
             }
-            if (in.command == INTERNAL_CHANNEL_WELCOME && self->channel_wait && in.id == 0) {
+            if (in->command == INTERNAL_CHANNEL_WELCOME && self->channel_wait && in->id == 0) {
                 self->channel_wait = false;
-                zmq_msg_close (&in.body);
+                zmq_msg_close (&in->body);
+                transport_recycle (self->transport, in);
                 return PROKIT_OK;
             }
-            if (in.command == PROTO_ERROR && in.id == 0 && !welcomed) {
+            if (in->command == PROTO_ERROR && in->id == 0 && !welcomed) {
                 proto_error_t error;
-                proto_error_decode (zmq_msg_data (&in.body), zmq_msg_size (&in.body), &error);
-                zmq_msg_close (&in.body);
+                proto_error_decode (zmq_msg_data (&in->body), zmq_msg_size (&in->body), &error);
+                zmq_msg_close (&in->body);
+                transport_recycle (self->transport, in);
                 log_info ("%s: join refused: %s", self->label, error.text);
                 return error.code;
             }
-            s_enqueue (self, &in);
+            s_enqueue (self, in);
         }
     }
 }
@@ -1989,17 +1997,18 @@ s_await_bye (client_t *self)
             return;
         if (s_watch_connection (self))
             return;
-        inbound_t item;
+        inbound_t *item;
         bool read_dealer = true, read_channel = true;
         while (s_receive_next (self, &read_dealer, &read_channel, &item)) {
-            uint8_t command = item.command;
+            uint8_t command = item->command;
             if (command == PROTO_REQUEST) {
                 //  Not dropped silently: the requester learns we are gone.
                 char text[PROTO_NAME_MAX + 32];
                 snprintf (text, sizeof (text), "%s is closing", self->label);
-                client_answer (self, item.peer, item.id, NULL, PROKIT_ECLOSED, 0, text);
+                client_answer (self, item->peer, item->id, NULL, PROKIT_ECLOSED, 0, text);
             }
-            zmq_msg_close (&item.body);
+            zmq_msg_close (&item->body);
+            transport_recycle (self->transport, item);
             if (command == PROTO_BYE)
                 return;
         }
@@ -2014,18 +2023,15 @@ s_close_embedded (client_t *self)
 {
     unsigned ready = READY_ALL;
     transport_collect (self->transport, &ready);
-    inbound_t taken;
-    while (self->queue_head || transport_receive (self->transport, false, &taken) > 0) {
-        inbound_t *item = &taken;
-        if (self->queue_head) {
-            item = self->queue_head;
+    inbound_t *item;
+    while ((item = self->queue_head) != NULL ||
+           transport_receive (self->transport, false, &item) > 0) {
+        if (item == self->queue_head)
             self->queue_head = item->next;
-        }
         if (item->command == PROTO_REQUEST)
             client_answer (self, item->peer, item->id, NULL, PROKIT_ECLOSED, 0, "main is closing");
         zmq_msg_close (&item->body);
-        if (item != &taken)
-            free (item);
+        transport_recycle (self->transport, item);
     }
     self->queue_tail = NULL;
 }

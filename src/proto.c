@@ -355,7 +355,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
             if (bang[i] < '0' || bang[i] > '9')
                 return PROKIT_EPROTO;
             uint64_t digit = (uint64_t) (bang[i] - '0');
-            if (ttl > (PROTO_DEADLINE_MAX - digit) / 10)
+            //  18 digits never exceed the maximum (19 may): only longer
+            //  numbers are checked, a division the usual few do without.
+            if (i > 18 && ttl > (PROTO_DEADLINE_MAX - digit) / 10)
                 return PROKIT_EPROTO;
             ttl = ttl * 10 + digit;
         }

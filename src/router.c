@@ -619,6 +619,21 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
             s_send_control (self, peer, command, 0, window->name, body, size);
 }
 
+//  READ_CLOCK (clock.h) for routing a message: within a batch from the
+//  socket, the reading the batch made first (*BATCH_MS, 0: none yet). A
+//  batch takes well under the clocks' millisecond (the coarse one's few),
+//  so a message is stamped and its deadline set as its own reading would,
+//  or a fraction of a millisecond earlier: a deadline is never later.
+static int64_t
+s_batch_clock (router_state_t *self, int64_t *batch_ms, int64_t (*read_clock) (void))
+{
+    if (!self->in_batch)
+        return read_clock ();
+    if (!*batch_ms)
+        *batch_ms = read_clock ();
+    return *batch_ms;
+}
+
 static peer_t *
 s_find (router_state_t *self, const char *name)
 {
@@ -1572,40 +1587,41 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 
 //  --- limits ----------------------------------------------------------------------
 
-//  May SENDER's MSG (a SEND, REQUEST or BROADCAST) go on, within its
-//  requests in flight and its messages per second? If not, it is refused
-//  with PROKIT_ELIMIT, counted, and logged once per run of refusals.
+//  Take one message from SENDER's allowance (max_messages_per_second):
+//  a second's worth at most, refilled as time passes. False when none is
+//  left.
 static bool
-s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+s_take_allowance (router_state_t *self, peer_t *sender)
 {
-    if (sender->is_main)
-        return true; //  main is not limited
+    uint64_t rate = self->max_messages_per_second;
+    int64_t now = clock_coarse_wall_ms ();
+    if (sender->allowance_at == 0)
+        sender->allowance = rate * 1000;
+    else if (now > sender->allowance_at) {
+        uint64_t grown = sender->allowance + (uint64_t) (now - sender->allowance_at) * rate;
+        sender->allowance = grown < rate * 1000 ? grown : rate * 1000;
+    }
+    sender->allowance_at = now;
+    if (sender->allowance < 1000)
+        return false;
+    sender->allowance -= 1000;
+    return true;
+}
+
+//  Refuse SENDER's MSG for a limit (its requests in flight when
+//  TOO_MANY_REQUESTS, else its messages per second) with PROKIT_ELIMIT:
+//  counted, and logged once per run of refusals.
+static void
+s_refuse_limit (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
+                bool too_many_requests)
+{
     char text[160];
-    text[0] = 0;
-    if (msg->command == PROTO_REQUEST && sender->requests_out >= self->max_requests_per_window)
+    if (too_many_requests)
         snprintf (text, sizeof (text), "'%s' has %zu requests in flight: the limit is %zu",
                   sender->name, sender->requests_out, self->max_requests_per_window);
-    else if (self->max_messages_per_second > 0) {
-        //  A second's worth at most, refilled as time passes.
-        uint64_t rate = self->max_messages_per_second;
-        int64_t now = clock_coarse_wall_ms ();
-        if (sender->allowance_at == 0)
-            sender->allowance = rate * 1000;
-        else if (now > sender->allowance_at) {
-            uint64_t grown = sender->allowance + (uint64_t) (now - sender->allowance_at) * rate;
-            sender->allowance = grown < rate * 1000 ? grown : rate * 1000;
-        }
-        sender->allowance_at = now;
-        if (sender->allowance >= 1000)
-            sender->allowance -= 1000;
-        else
-            snprintf (text, sizeof (text), "'%s' sends more than %zu messages per second",
-                      sender->name, self->max_messages_per_second);
-    }
-    if (!text[0]) {
-        sender->limit_said = false;
-        return true;
-    }
+    else
+        snprintf (text, sizeof (text), "'%s' sends more than %zu messages per second", sender->name,
+                  self->max_messages_per_second);
     self->stats.limited++;
     if (!sender->limit_said)
         log_warn ("router: %s: %s refused (PROKIT_ELIMIT), and those after it until it is within "
@@ -1613,6 +1629,24 @@ s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
                   text, proto_command_name (msg->command));
     sender->limit_said = true;
     s_refuse (self, sender, msg, PROKIT_ELIMIT, text);
+}
+
+//  May SENDER's MSG (a SEND, REQUEST or BROADCAST) go on, within its
+//  requests in flight and its messages per second? If not, it is refused
+//  (s_refuse_limit).
+static bool
+s_within_limits (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    if (sender->is_main)
+        return true; //  main is not limited
+    bool too_many_requests =
+        msg->command == PROTO_REQUEST && sender->requests_out >= self->max_requests_per_window;
+    if (!too_many_requests &&
+        (self->max_messages_per_second == 0 || s_take_allowance (self, sender))) {
+        sender->limit_said = false;
+        return true;
+    }
+    s_refuse_limit (self, sender, msg, too_many_requests);
     return false;
 }
 
@@ -1770,7 +1804,8 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
     //  router's clock (it said that clock in the peer's WELCOME): the time
     //  the request then waits anywhere, read or not, counts.
     uint64_t deadline = msg->command == PROTO_REQUEST && msg->deadline_ms && target->hello.deadlines
-                            ? (uint64_t) clock_mono_ms () + msg->deadline_ms
+                            ? (uint64_t) s_batch_clock (self, &self->batch_mono_ms, clock_mono_ms) +
+                                  msg->deadline_ms
                             : 0;
     proto_peer_t source = { is_answer && via[0] ? via : sender->name, deadline, msg->channel_name };
     //  Nothing overtakes what waits in a backlog (a JOINED must reach main
@@ -2361,13 +2396,13 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
 }
 
 //  The joined peer a message came from, by the routing id libzmq put in
-//  ROUTING (the last sender is remembered: it is usually the next). NULL
-//  for a connection that has not joined; KEY then holds the id in hex.
+//  its first frame, ID_SIZE bytes at ID (the last sender is remembered: it
+//  is usually the next). NULL for a connection that has not joined; KEY
+//  then holds the id in hex.
 static peer_t *
-s_sender_of (router_state_t *self, zmq_msg_t *routing, char key[2 * ROUTING_ID_MAX + 1])
+s_sender_of (router_state_t *self, const uint8_t *id, size_t id_size,
+             char key[2 * ROUTING_ID_MAX + 1])
 {
-    size_t id_size = zmq_msg_size (routing);
-    const uint8_t *id = (const uint8_t *) zmq_msg_data (routing);
     peer_t *sender = self->recent_sender;
     key[0] = 0; //  only needed for a stranger, to join it
     if (sender && sender->routing_id_size == id_size &&
@@ -2499,7 +2534,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         return;
     }
     char key[2 * ROUTING_ID_MAX + 1];
-    peer_t *sender = s_sender_of (self, &frames[0], key);
+    peer_t *sender = s_sender_of (self, (const uint8_t *) zmq_msg_data (&frames[0]), id_size, key);
     proto_frame_t wire[PROTO_FRAMES_MAX];
     size_t wire_count = count - 1;
     wire_view (frames + 1, wire_count, wire);
@@ -2514,7 +2549,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         s_handle_stranger (self, frames, key, &msg);
         return;
     }
-    sender->last_seen = clock_coarse_wall_ms ();
+    sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
     zmq_msg_t body;
     if (wire_body_take (frames + 1, &msg, &body) != 0) {
         log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg.command),
@@ -2530,18 +2565,23 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
 static bool
 s_drain (router_state_t *self)
 {
+    self->in_batch = true;
+    self->batch_wall_ms = self->batch_mono_ms = 0;
+    bool more = true;
     for (int n = 0; n < BATCH_MAX; n++) {
         //  The routing id, then one frame more than any message has, so
         //  that the decoder sees when there were too many.
         zmq_msg_t frames[PROTO_FRAMES_MAX + 2];
         size_t count;
-        if (!wire_recv (self->router, frames, PROTO_FRAMES_MAX + 2, &count))
-            return false;
+        more = wire_recv (self->router, frames, PROTO_FRAMES_MAX + 2, &count);
+        if (!more)
+            break;
         s_handle_message (self, frames, count);
         for (size_t i = 0; i < count; i++)
             zmq_msg_close (&frames[i]);
     }
-    return true;
+    self->in_batch = false;
+    return more;
 }
 
 //  Subscriptions arriving on the PUB channel. With ZMQ_XPUB_MANUAL none

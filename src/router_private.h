@@ -117,6 +117,11 @@ typedef struct router_state {
     //  hex conversion and a string hash. Cleared whenever a peer goes.
     peer_t *recent_sender;
     peer_t *recent_target;
+    //  While s_drain() routes a batch from the socket: the clocks as the
+    //  batch first read them (0: not yet), one reading each per batch.
+    bool in_batch;
+    int64_t batch_wall_ms; //  coarse wall clock
+    int64_t batch_mono_ms;
     zactor_t *auth;        //  CZMQ's ZAP handler, when CURVE is on
     zcertstore_t *allowed; //  the allowed-keys directory, NULL: any key (or no CURVE)
     acl_t *acl;            //  which key may claim which name; NULL: any

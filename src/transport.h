@@ -69,7 +69,8 @@ typedef struct transport_ops {
     int (*send) (transport_t *self, int version, proto_command_t command, uint64_t id,
                  const proto_peer_t *peer, zmq_msg_t *body);
     bool (*collect) (transport_t *self, unsigned *ready);
-    int (*receive) (transport_t *self, bool channel, inbound_t *item);
+    int (*receive) (transport_t *self, bool channel, inbound_t **item);
+    void (*recycle) (transport_t *self, inbound_t *item);
     bool (*channel_readable) (const transport_t *self, unsigned ready);
     bool (*unannounced) (transport_t *self);
     bool (*next_event) (transport_t *self, transport_event_t *event);
@@ -135,15 +136,27 @@ transport_collect (transport_t *self, unsigned *ready)
 }
 
 //  Take one message from the router's socket, or from the PUB channel when
-//  CHANNEL, without blocking. Returns 1 with *ITEM filled (its body is the
-//  caller's; ITEM->channel says it came on the channel, where the peer is
-//  always "@main"), 0 when nothing waits (read to empty: the descriptors
-//  announce what comes next), -1 when one message was read and dropped
-//  (malformed, or not one the channel carries; logged).
+//  CHANNEL, without blocking. Returns 1 with *ITEM set to it (ITEM->channel
+//  says it came on the channel, where the peer is always "@main"), 0 when
+//  nothing waits (read to empty: the descriptors announce what comes
+//  next), -1 when one message was read and dropped (malformed, or not one
+//  the channel carries; logged). The item, handed over rather than copied
+//  (in memory it is the one the router queued), is then the caller's,
+//  body and all: once done with it, it closes or moves the body and gives
+//  the item back (transport_recycle), or keeps it (in a queue), and
+//  finally free()s it.
 static inline int
-transport_receive (transport_t *self, bool channel, inbound_t *item)
+transport_receive (transport_t *self, bool channel, inbound_t **item)
 {
     return self->ops->receive (self, channel, item);
+}
+
+//  Give back ITEM, taken with transport_receive() (or made with malloc()),
+//  its body closed or moved: it is reused for a message to come.
+static inline void
+transport_recycle (transport_t *self, inbound_t *item)
+{
+    self->ops->recycle (self, item);
 }
 
 //  Is the channel worth reading, given READY: it is open, and announced

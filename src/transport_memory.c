@@ -7,8 +7,9 @@
     and its reply cross no thread. Nothing here can be lost, so there are
     no connection events, no channel and no blocking waits.
 
-    Items taken from the inbox are handed out one at a time and given back
-    to the router at the next take, for reuse.
+    Items taken from the inbox are handed out one at a time, as they are;
+    those the client gives back (transport_recycle) go back to the router
+    at the next take, for reuse.
 
     Thread-safety: main's thread only.
 */
@@ -80,8 +81,9 @@ s_collect (transport_t *base, unsigned *ready)
     return more;
 }
 
+//  The router's item itself is handed out: nothing is copied.
 static int
-s_receive (transport_t *base, bool channel, inbound_t *item)
+s_receive (transport_t *base, bool channel, inbound_t **item)
 {
     memory_transport_t *self = (memory_transport_t *) base;
     inbound_t *taken = self->head;
@@ -90,17 +92,17 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
     self->head = taken->next;
     if (!self->head)
         self->tail = NULL;
-    item->command = taken->command;
-    item->id = taken->id;
-    item->channel = false;
-    strcpy (item->peer, taken->peer);
-    strcpy (item->channel_name, taken->channel_name);
-    item->deadline = taken->deadline;
-    zmq_msg_init (&item->body);
-    zmq_msg_move (&item->body, &taken->body);
-    taken->next = self->spare;
-    self->spare = taken;
+    taken->next = NULL;
+    *item = taken;
     return 1;
+}
+
+static void
+s_recycle (transport_t *base, inbound_t *item)
+{
+    memory_transport_t *self = (memory_transport_t *) base;
+    item->next = self->spare;
+    self->spare = item;
 }
 
 static bool
@@ -173,10 +175,11 @@ s_last_seen (transport_t *base, const char *name, long long *ms)
     return router_last_seen (self->router, name, ms);
 }
 
-static const transport_ops_t s_ops = { s_destroy,          s_send,          s_collect,    s_receive,
-                                       s_channel_readable, s_unannounced,   s_next_event, s_wait,
-                                       s_channel_open,     s_channel_close, s_attend,     s_stats,
-                                       s_last_seen };
+static const transport_ops_t s_ops = { s_destroy,      s_send,          s_collect,
+                                       s_receive,      s_recycle,       s_channel_readable,
+                                       s_unannounced,  s_next_event,    s_wait,
+                                       s_channel_open, s_channel_close, s_attend,
+                                       s_stats,        s_last_seen };
 
 transport_t *
 transport_memory_new (router_t *router, int epoll_fd, int *error)

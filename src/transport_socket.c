@@ -58,6 +58,7 @@ typedef struct socket_transport {
     zcert_t *curve_cert;                //  CURVE: our certificate, for the SUB too
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
     char label[PROTO_NAME_MAX + 16];
+    inbound_t *spare; //  an item given back, for the next message
 } socket_transport_t;
 
 int
@@ -91,6 +92,7 @@ s_destroy (transport_t *base, bool linger)
     }
     sock_destroy (&self->dealer);
     zcert_destroy (&self->curve_cert);
+    free (self->spare);
     free (self);
 }
 
@@ -137,7 +139,7 @@ s_channel_command (uint8_t command)
 }
 
 static int
-s_receive (transport_t *base, bool channel, inbound_t *item)
+s_receive (transport_t *base, bool channel, inbound_t **item_p)
 {
     socket_transport_t *self = (socket_transport_t *) base;
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
@@ -176,8 +178,15 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
     //  it has no name to say there.
     if (rc == PROKIT_OK && channel && !s_channel_command (msg.command))
         rc = PROKIT_EPROTO;
-    if (rc == PROKIT_OK && wire_body_take (frames, &msg, &item->body) != 0)
-        rc = PROKIT_ENOMEM;
+    inbound_t *item = NULL;
+    if (rc == PROKIT_OK) {
+        item = self->spare ? self->spare : (inbound_t *) malloc (sizeof (*item));
+        self->spare = NULL;
+        if (!item || wire_body_take (frames, &msg, &item->body) != 0) {
+            self->spare = item;
+            rc = PROKIT_ENOMEM;
+        }
+    }
     for (size_t i = 0; i < count; i++)
         zmq_msg_close (&frames[i]);
     if (rc != PROKIT_OK) {
@@ -194,7 +203,20 @@ s_receive (transport_t *base, bool channel, inbound_t *item)
     strcpy (item->channel_name, msg.channel_name);
     //  On the router's clock: the client makes it its own.
     item->deadline = (int64_t) msg.deadline_ms;
+    item->next = NULL;
+    *item_p = item;
     return 1;
+}
+
+//  One item is kept for the next message; others are freed.
+static void
+s_recycle (transport_t *base, inbound_t *item)
+{
+    socket_transport_t *self = (socket_transport_t *) base;
+    if (self->spare)
+        free (item);
+    else
+        self->spare = item;
 }
 
 static bool
@@ -356,10 +378,11 @@ s_last_seen (transport_t *base, const char *name, long long *ms)
     return PROKIT_ENOTFOUND; //  only the router's own process knows
 }
 
-static const transport_ops_t s_ops = { s_destroy,          s_send,          s_collect,    s_receive,
-                                       s_channel_readable, s_unannounced,   s_next_event, s_wait,
-                                       s_channel_open,     s_channel_close, s_attend,     s_stats,
-                                       s_last_seen };
+static const transport_ops_t s_ops = { s_destroy,      s_send,          s_collect,
+                                       s_receive,      s_recycle,       s_channel_readable,
+                                       s_unannounced,  s_next_event,    s_wait,
+                                       s_channel_open, s_channel_close, s_attend,
+                                       s_stats,        s_last_seen };
 
 //  Load the certificate and the router's key, and make the DEALER a CURVE
 //  client. PROKIT_EINVAL (logged) when either is missing or unreadable.
