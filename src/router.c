@@ -1925,80 +1925,81 @@ s_targets_add (router_state_t *self, size_t index)
     return true;
 }
 
-static void
-s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+//  Main's broadcast to the windows on the channel: under their own topics,
+//  all or none. If any of them has its window of unconfirmed messages
+//  full, the whole broadcast is refused (false). So no topic is shared: a
+//  window that has gone (its connection still open, frozen, or closed by
+//  main and not leaving) is never sent to again, and holds nobody back.
+//  On a named channel, those that do not read them are skipped (reported
+//  by s_broadcast_unnamed). BODY is not taken.
+static bool
+s_broadcast_on_channel (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
+                        zmq_msg_t *body)
 {
-    if (!sender->is_main) {
-        zmq_msg_close (body);
-        s_send_error (self, sender, msg->id, "", PROKIT_EACCES, "only main may broadcast");
-        return;
-    }
-    //  The windows on the channel get it under their own topics, all or
-    //  none: if any of them has its window of unconfirmed messages full,
-    //  the whole broadcast is refused. So no topic is shared: a window
-    //  that has gone (its connection still open, frozen, or closed by main
-    //  and not leaving) is never sent to again, and holds nobody back.
-    //  A broadcast on a named channel skips the windows that do not read
-    //  them: each is reported to the sender.
     bool named = msg->channel_name[0] != 0;
-    if (self->channel_windows > 0) {
-        size_t count = 0, skipped = 0;
-        bool room = true;
-        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
-             peer = (peer_t *) zhashx_next (self->by_name))
-            if (peer->channel && !peer->joining) {
-                if (named && !peer->hello.channels) {
-                    skipped++;
-                    continue;
-                }
-                room = room && s_channel_room (peer);
-                if (s_targets_add (self, count))
-                    self->targets[count++] = peer;
-            }
-        if (!room || count + skipped < self->channel_windows) {
-            self->stats.back_pressure++;
-            zmq_msg_close (body);
-            s_refuse (self, sender, msg, room ? PROKIT_ENOMEM : PROKIT_EAGAIN,
-                      room ? "router out of memory: broadcast not sent"
-                           : "a window is not keeping up: its queue is full, broadcast not sent");
-            return;
-        }
-        //  Encoded once; each window's copy differs only by its topic.
-        wire_published_t published;
-        zmq_msg_t copy;
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
-        if (wire_publish_prepare (&published, PROTO_BROADCAST, 0, msg->channel_name, &copy) != 0) {
-            zmq_msg_close (body);
-            s_refuse (self, sender, msg, PROKIT_ENOMEM, "router out of memory: broadcast not sent");
-            return;
-        }
-        for (size_t i = 0; i < count; i++) {
-            peer_t *peer = self->targets[i];
-            int rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
-            if (rc == ENOMEM) {
-                s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
-                              "router out of memory: broadcast not delivered to it");
+    size_t count = 0, skipped = 0;
+    bool room = true;
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (peer->channel && !peer->joining) {
+            if (named && !peer->hello.channels) {
+                skipped++;
                 continue;
             }
-            if (rc == 0) {
-                s_account_published (self, peer);
-                peer->published++;
-                self->stats.routed++;
-            }
-            else {
-                //  Within its window, its queue cannot be full: only a
-                //  client that does not count can get here.
-                self->stats.back_pressure++;
-                s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
-                              "window is not keeping up: broadcast dropped for it");
-            }
+            room = room && s_channel_room (peer);
+            if (s_targets_add (self, count))
+                self->targets[count++] = peer;
         }
-        wire_published_close (&published);
+    if (!room || count + skipped < self->channel_windows) {
+        self->stats.back_pressure++;
+        s_refuse (self, sender, msg, room ? PROKIT_ENOMEM : PROKIT_EAGAIN,
+                  room ? "router out of memory: broadcast not sent"
+                       : "a window is not keeping up: its queue is full, broadcast not sent");
+        return false;
     }
-    //  The others one by one. Collect first: a failed send may remove a
-    //  peer while we iterate. Usually there are none: every peer known is
-    //  main or on the channel, and the walk of the registry is skipped.
+    //  Encoded once; each window's copy differs only by its topic.
+    wire_published_t published;
+    zmq_msg_t copy;
+    zmq_msg_init (&copy);
+    zmq_msg_copy (&copy, body); //  shares the buffer, no byte copy
+    if (wire_publish_prepare (&published, PROTO_BROADCAST, 0, msg->channel_name, &copy) != 0) {
+        s_refuse (self, sender, msg, PROKIT_ENOMEM, "router out of memory: broadcast not sent");
+        return false;
+    }
+    for (size_t i = 0; i < count; i++) {
+        peer_t *peer = self->targets[i];
+        int rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
+        if (rc == ENOMEM) {
+            s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
+                          "router out of memory: broadcast not delivered to it");
+            continue;
+        }
+        if (rc == 0) {
+            s_account_published (self, peer);
+            peer->published++;
+            self->stats.routed++;
+        }
+        else {
+            //  Within its window, its queue cannot be full: only a client
+            //  that does not count can get here.
+            self->stats.back_pressure++;
+            s_send_error (self, sender, msg->id, peer->name, PROKIT_EAGAIN,
+                          "window is not keeping up: broadcast dropped for it");
+        }
+    }
+    wire_published_close (&published);
+    return true;
+}
+
+//  The windows off the channel, one by one on their DEALERs. Collected
+//  first: a failed send may remove a peer while we iterate. Usually there
+//  are none (every peer known is main or on the channel), and the walk of
+//  the registry is skipped. BODY is not taken.
+static void
+s_broadcast_on_dealers (router_state_t *self, peer_t *sender, const proto_msg_t *msg,
+                        zmq_msg_t *body)
+{
+    bool named = msg->channel_name[0] != 0;
     size_t count = 0;
     size_t known = zhashx_size (self->by_name);
     bool others = known > self->channel_windows + (self->main ? 1 : 0);
@@ -2013,6 +2014,8 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
                 s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
                               "router out of memory: broadcast not delivered to it");
         }
+    if (count == 0)
+        return;
     char source[PROTO_ADDRESS_MAX + 1];
     proto_address (source, sender->name, msg->channel_name);
     //  Encoded once per wire version, not once per window.
@@ -2058,20 +2061,43 @@ s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_m
     for (int version = 0; version <= PROTO_VERSION_MAX; version++)
         if (ready[version])
             wire_prepared_close (&prepared[version]);
+}
+
+//  The windows a broadcast on a named channel could not reach, each
+//  reported to the sender (reporting removes nobody: safe while iterating).
+static void
+s_broadcast_unnamed (router_state_t *self, peer_t *sender, const proto_msg_t *msg)
+{
+    for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
+         peer = (peer_t *) zhashx_next (self->by_name))
+        if (peer != sender && !peer->is_main && !peer->joining && !peer->hello.channels) {
+            char text[160];
+            snprintf (text, sizeof (text),
+                      "window does not know named channels: broadcast on '%s' not "
+                      "delivered to it",
+                      msg->channel_name);
+            s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOHANDLER, text);
+        }
+}
+
+//  BROADCAST from main: to every window, on the channel and off it. BODY
+//  is taken.
+static void
+s_broadcast (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    if (!sender->is_main) {
+        zmq_msg_close (body);
+        s_send_error (self, sender, msg->id, "", PROKIT_EACCES, "only main may broadcast");
+        return;
+    }
+    if (self->channel_windows > 0 && !s_broadcast_on_channel (self, sender, msg, body)) {
+        zmq_msg_close (body);
+        return;
+    }
+    s_broadcast_on_dealers (self, sender, msg, body);
     zmq_msg_close (body);
-    //  Last, the windows a named channel could not reach (reporting
-    //  removes nobody: safe while iterating).
-    if (named)
-        for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
-             peer = (peer_t *) zhashx_next (self->by_name))
-            if (peer != sender && !peer->is_main && !peer->joining && !peer->hello.channels) {
-                char text[160];
-                snprintf (text, sizeof (text),
-                          "window does not know named channels: broadcast on '%s' not "
-                          "delivered to it",
-                          msg->channel_name);
-                s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOHANDLER, text);
-            }
+    if (msg->channel_name[0])
+        s_broadcast_unnamed (self, sender, msg);
 }
 
 //  --- queries -----------------------------------------------------------------
