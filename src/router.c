@@ -1722,20 +1722,18 @@ s_member_load (void *member, void *arg)
     return peer->joining ? SIZE_MAX : inflight_size (peer->inflight);
 }
 
-//  Forward a SEND, REQUEST, REPLY or ERROR from SENDER to the peer its
-//  header names (for a SEND or REQUEST to a pool: one of its members), or
-//  tell SENDER why not.
-static void
-s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+//  Where MSG goes: *TARGET_P, a window, main, or a member of the pool
+//  MSG names (*VIA_P then names the pool, the name an answer goes out
+//  under), or NULL. False when MSG ends here (BODY closed): an answer to
+//  a request its requester cancelled, or progress for a requester that
+//  does not read it.
+static bool
+s_route (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body,
+         peer_t **target_p, const char **via_p)
 {
-    peer_t *target = s_find (self, msg->peer);
-    //  An answer goes to a requester: REPLY and ERROR end its request,
-    //  PROGRESS comes before them.
     bool settles = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
     bool is_answer = settles || msg->command == PROTO_PROGRESS;
-    //  VIA: the pool a request or message was addressed to; the name an
-    //  answer goes out under, when it answers one (the requester waits for
-    //  an answer from the pool, whichever member gives it).
+    peer_t *target = s_find (self, msg->peer);
     const char *via = "";
     if (!target && (msg->command == PROTO_REQUEST || msg->command == PROTO_SEND) &&
         pools_size (self->pools, msg->peer) > 0) {
@@ -1754,51 +1752,76 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
             if (settles)
                 s_settle (sender, target->name, msg->id, target);
             zmq_msg_close (body);
-            return;
+            return false;
         }
         if (owed && owed->via[0])
             via = owed->via;
         //  Progress only to a requester that reads it.
         if (!settles && !target->hello.progress) {
             zmq_msg_close (body);
-            return;
+            return false;
         }
     }
     //  A window still joining is nobody's to reach yet; only an answer to
     //  a request it made (before it had joined) goes to it, on its DEALER.
     if (target && target->joining && !is_answer)
         target = NULL;
-    if (!target) {
-        if (is_answer) {
-            //  The requester left; nobody is waiting for this any more.
-            if (settles)
-                s_settle (sender, msg->peer, msg->id, NULL);
-            self->stats.unroutable++;
-            zmq_msg_close (body);
-            return;
-        }
-        char text[128];
-        if (strcmp (msg->peer, PROTO_MAIN_NAME) == 0)
-            snprintf (text, sizeof (text), "main is not connected");
-        else
-            snprintf (text, sizeof (text), "%s named '%s'",
-                      pools_size (self->pools, msg->peer) > 0 ? "no member of the pool"
-                                                              : "no window",
-                      msg->peer);
-        zmq_msg_close (body);
-        s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
+    *target_p = target;
+    *via_p = via;
+    return true;
+}
+
+//  MSG has nowhere to go: an answer is dropped (its requester left, nobody
+//  waits for it any more), anything else refused. BODY is taken.
+static void
+s_unroutable (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    zmq_msg_close (body);
+    if (msg->command == PROTO_REPLY || msg->command == PROTO_ERROR ||
+        msg->command == PROTO_PROGRESS) {
+        if (msg->command != PROTO_PROGRESS)
+            s_settle (sender, msg->peer, msg->id, NULL);
+        self->stats.unroutable++;
         return;
     }
-    //  A named channel reaches only a peer that reads them; it is then
-    //  part of the source's address.
-    if (msg->channel_name[0] && !target->hello.channels) {
-        char text[192];
-        snprintf (text, sizeof (text),
-                  "'%s' does not know named channels: nothing handles '%s' there", target->name,
-                  msg->channel_name);
+    char text[128];
+    if (strcmp (msg->peer, PROTO_MAIN_NAME) == 0)
+        snprintf (text, sizeof (text), "main is not connected");
+    else
+        snprintf (text, sizeof (text), "%s named '%s'",
+                  pools_size (self->pools, msg->peer) > 0 ? "no member of the pool" : "no window",
+                  msg->peer);
+    s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
+}
+
+//  Hand MSG to TARGET: from main to a window on the channel on the PUB
+//  channel, anything else on the target's DEALER. BODY is taken. Returns 0
+//  or an errno: EAGAIN when its queue, window or backlog is full,
+//  EHOSTUNREACH when it has gone.
+static int
+s_deliver (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg,
+           zmq_msg_t *body, const char *via, bool is_answer)
+{
+    if (sender->is_main && target->channel && !target->joining) {
+        //  Everything main says to a window travels on the PUB channel,
+        //  one pipe, so it keeps its order: messages, orders, replies.
+        if (msg->command == PROTO_SEND && !s_channel_room (target)) {
+            zmq_msg_close (body);
+            return EAGAIN;
+        }
+        int rc = s_publish (self, target, (proto_command_t) msg->command,
+                            msg->command == PROTO_SEND ? 0 : msg->id, msg->channel_name, body);
+        if (rc == 0 && msg->command == PROTO_SEND) {
+            s_account_published (self, target);
+            target->published++;
+        }
+        return rc;
+    }
+    //  Nothing overtakes what waits in a backlog (a JOINED must reach main
+    //  before that window's first request): a backlog counts as full.
+    if (target->backlog && zlistx_size (target->backlog) > 0) {
         zmq_msg_close (body);
-        s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
-        return;
+        return EAGAIN;
     }
     //  A request's deadline goes on to a peer that reads it, on this
     //  router's clock (it said that clock in the peer's WELCOME): the time
@@ -1808,42 +1831,22 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
                                   msg->deadline_ms
                             : 0;
     proto_peer_t source = { is_answer && via[0] ? via : sender->name, deadline, msg->channel_name };
-    //  Nothing overtakes what waits in a backlog (a JOINED must reach main
-    //  before that window's first request): a backlog counts as full.
-    int rc;
-    if (sender->is_main && target->channel && !target->joining) {
-        //  Everything main says to a window travels on the PUB channel,
-        //  one pipe, so it keeps its order: messages, orders, replies.
-        if (msg->command == PROTO_SEND && !s_channel_room (target)) {
-            zmq_msg_close (body);
-            rc = EAGAIN;
-        }
-        else
-            rc = s_publish (self, target, (proto_command_t) msg->command,
-                            msg->command == PROTO_SEND ? 0 : msg->id, msg->channel_name, body);
-        if (rc == 0 && msg->command == PROTO_SEND) {
-            s_account_published (self, target);
-            target->published++;
-        }
-    }
-    else if (target->backlog && zlistx_size (target->backlog) > 0) {
-        zmq_msg_close (body);
-        rc = EAGAIN;
-    }
-    else {
-        self->sending_session = sender->session;
-        self->sending_via = is_answer ? "" : via;
-        rc = s_send_msg (self, target, (proto_command_t) msg->command, msg->id, &source, body,
-                         false);
-        self->sending_via = "";
-    }
-    if (rc == 0) {
-        self->stats.routed++;
-        s_track (self, sender, target, msg, is_answer ? "" : via);
-        return;
-    }
+    self->sending_session = sender->session;
+    self->sending_via = is_answer ? "" : via;
+    int rc =
+        s_send_msg (self, target, (proto_command_t) msg->command, msg->id, &source, body, false);
+    self->sending_via = "";
+    return rc;
+}
+
+//  TARGET could not take MSG (RC: EAGAIN, or its connection has gone).
+static void
+s_undeliverable (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg_t *msg,
+                 int rc, const char *via)
+{
     char text[160];
-    if (is_answer) {
+    bool settles = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR;
+    if (settles || msg->command == PROTO_PROGRESS) {
         //  The answer is settled for the replier either way. If the
         //  requester is still there, it is the one waiting: it learns the
         //  answer was dropped (through its backlog), rather than the replier
@@ -1870,18 +1873,52 @@ s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg
         snprintf (text, sizeof (text), "'%s' is not keeping up: its queue is full, %s dropped",
                   msg->peer, proto_command_name (msg->command));
         s_refuse (self, sender, msg, PROKIT_EAGAIN, text);
+        return;
     }
-    else {
-        //  The connection went away under us: the peer is gone. A window
-        //  that sent to its own name is that peer, and our caller's sender:
-        //  it stays until its connection's end is noticed (the monitor's
-        //  DISCONNECTED), and nobody is left to tell.
-        if (target == sender)
-            return;
-        s_remove_peer (self, target, "connection lost");
-        snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
-        s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
+    //  The connection went away under us: the peer is gone. A window that
+    //  sent to its own name is that peer, and our caller's sender: it
+    //  stays until its connection's end is noticed (the monitor's
+    //  DISCONNECTED), and nobody is left to tell.
+    if (target == sender)
+        return;
+    s_remove_peer (self, target, "connection lost");
+    snprintf (text, sizeof (text), "'%s' has gone", msg->peer);
+    s_refuse (self, sender, msg, PROKIT_ENOTFOUND, text);
+}
+
+//  Route MSG from SENDER: a SEND or REQUEST to a window, main or a pool,
+//  an answer (REPLY, ERROR, PROGRESS) to its requester. BODY is taken.
+static void
+s_forward (router_state_t *self, peer_t *sender, const proto_msg_t *msg, zmq_msg_t *body)
+{
+    peer_t *target;
+    const char *via;
+    if (!s_route (self, sender, msg, body, &target, &via))
+        return;
+    if (!target) {
+        s_unroutable (self, sender, msg, body);
+        return;
     }
+    //  A named channel reaches only a peer that reads them; it is then
+    //  part of the source's address.
+    if (msg->channel_name[0] && !target->hello.channels) {
+        char text[192];
+        snprintf (text, sizeof (text),
+                  "'%s' does not know named channels: nothing handles '%s' there", target->name,
+                  msg->channel_name);
+        zmq_msg_close (body);
+        s_refuse (self, sender, msg, PROKIT_ENOHANDLER, text);
+        return;
+    }
+    bool is_answer = msg->command == PROTO_REPLY || msg->command == PROTO_ERROR ||
+                     msg->command == PROTO_PROGRESS;
+    int rc = s_deliver (self, sender, target, msg, body, via, is_answer);
+    if (rc == 0) {
+        self->stats.routed++;
+        s_track (self, sender, target, msg, is_answer ? "" : via);
+        return;
+    }
+    s_undeliverable (self, sender, target, msg, rc, via);
 }
 
 //  CLOSE, SHOW and HIDE: main's orders to a window, delivered like a SEND.
