@@ -1034,8 +1034,11 @@ s_handle_progress (client_t *self, inbound_t *item)
     zmq_msg_close (&item->body);
 }
 
-static void
-s_handle_request (client_t *self, inbound_t *item)
+//  Is ITEM, a request, to be handed to a handler? Not past the limit of
+//  requests kept waiting, nor past its deadline: then it is answered with
+//  an ERROR here (its body closed) and false.
+static bool
+s_request_admitted (client_t *self, inbound_t *item)
 {
     if (self->max_deferred && self->deferred_count >= self->max_deferred) {
         char text[256];
@@ -1048,7 +1051,7 @@ s_handle_request (client_t *self, inbound_t *item)
         self->deferred_limit_said = true;
         client_answer (self, item->peer, item->id, NULL, PROKIT_ELIMIT, 0, text);
         zmq_msg_close (&item->body);
-        return;
+        return false;
     }
     self->deferred_limit_said = false;
     if (item->deadline && clock_mono_ms () >= item->deadline) {
@@ -1062,29 +1065,44 @@ s_handle_request (client_t *self, inbound_t *item)
                    (unsigned long long) item->id, item->peer, text);
         client_answer (self, item->peer, item->id, NULL, PROKIT_ETIMEDOUT, 0, text);
         zmq_msg_close (&item->body);
-        return;
+        return false;
     }
-    prokit_request_fn *handler_fn = self->handler;
-    void *handler_arg = self->handler_arg;
+    return true;
+}
+
+//  The handler for ITEM's channel (its argument in *ARG), or NULL: then
+//  the requester has been told (PROKIT_ENOHANDLER) and ITEM's body closed.
+static prokit_request_fn *
+s_handler_for (client_t *self, inbound_t *item, void **arg)
+{
+    prokit_request_fn *fn = self->handler;
+    *arg = self->handler_arg;
     if (item->channel_name[0]) {
         handler_t *handler = self->handlers
                                  ? (handler_t *) zhashx_lookup (self->handlers, item->channel_name)
                                  : NULL;
-        handler_fn = handler ? handler->fn : NULL;
-        handler_arg = handler ? handler->arg : NULL;
+        fn = handler ? handler->fn : NULL;
+        *arg = handler ? handler->arg : NULL;
     }
-    if (!handler_fn) {
-        char text[192];
-        if (item->channel_name[0])
-            snprintf (text, sizeof (text), "'%s' has no handler for channel '%s'", self->name,
-                      item->channel_name);
-        else
-            snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
-        client_answer (self, item->peer, item->id, NULL, PROKIT_ENOHANDLER, 0, text);
-        zmq_msg_close (&item->body);
-        return;
-    }
-    //  A request the handler did not keep is reused for the next one.
+    if (fn)
+        return fn;
+    char text[192];
+    if (item->channel_name[0])
+        snprintf (text, sizeof (text), "'%s' has no handler for channel '%s'", self->name,
+                  item->channel_name);
+    else
+        snprintf (text, sizeof (text), "'%s' has no request handler", self->name);
+    client_answer (self, item->peer, item->id, NULL, PROKIT_ENOHANDLER, 0, text);
+    zmq_msg_close (&item->body);
+    return NULL;
+}
+
+//  The request a handler gets for ITEM, whose body it borrows: the one the
+//  last handler did not keep, or a new one. NULL when out of memory (the
+//  requester told, ITEM's body closed).
+static prokit_request_t *
+s_request_for (client_t *self, inbound_t *item)
+{
     prokit_request_t *request = self->spare_request;
     if (request)
         self->spare_request = NULL;
@@ -1093,7 +1111,7 @@ s_handle_request (client_t *self, inbound_t *item)
     if (!request) {
         client_answer (self, item->peer, item->id, NULL, PROKIT_ENOMEM, 0, "out of memory");
         zmq_msg_close (&item->body);
-        return;
+        return NULL;
     }
     //  Every field set here, none cleared first: the request is a few
     //  hundred bytes, and clearing them cost as much as the rest.
@@ -1109,29 +1127,32 @@ s_handle_request (client_t *self, inbound_t *item)
     request->deferred = false;
     request->cancelled = false;
     request->prev = request->next = NULL;
-    request->in_handler = true;
-    prokit_payload_t *reply = handler_fn (request, handler_arg);
     request->in_handler = false;
-    if (reply) {
-        if (request->answered || request->deferred) {
-            log_warn ("%s: handler returned a reply for a request it had already answered or "
-                      "deferred; reply discarded",
-                      self->name);
-            prokit_payload_destroy (&reply);
-        }
-        else {
-            prokit_request_t *answer = request;
-            if (prokit_request_reply (&answer, &reply) == PROKIT_EAGAIN)
-                log_warn ("%s: reply to '%s' not sent: the queue to the router is full; the "
-                          "requester will time out",
-                          self->name, request->sender);
-            prokit_payload_destroy (&reply); //  not sent: still ours (NULL-safe)
-        }
+    return request;
+}
+
+//  The handler returned REPLY for REQUEST (NULL: nothing): sent, unless it
+//  answered or deferred the request itself. A handler that returns nothing
+//  answers with nil, as in the seed.
+static void
+s_handler_returned (client_t *self, prokit_request_t *request, prokit_payload_t *reply)
+{
+    prokit_request_t *answer = request;
+    if (reply && (request->answered || request->deferred)) {
+        log_warn ("%s: handler returned a reply for a request it had already answered or "
+                  "deferred; reply discarded",
+                  self->name);
+        prokit_payload_destroy (&reply);
+    }
+    else if (reply) {
+        if (prokit_request_reply (&answer, &reply) == PROKIT_EAGAIN)
+            log_warn ("%s: reply to '%s' not sent: the queue to the router is full; the "
+                      "requester will time out",
+                      self->name, request->sender);
+        prokit_payload_destroy (&reply); //  not sent: still ours (NULL-safe)
     }
     else if (!request->answered && !request->deferred) {
-        //  A handler that returns nothing answers with nil, as in the seed.
         prokit_payload_t *nil = prokit_payload_new_nil ();
-        prokit_request_t *answer = request;
         if (nil) {
             prokit_request_reply (&answer, &nil);
             prokit_payload_destroy (&nil); //  not sent: still ours (NULL-safe)
@@ -1139,6 +1160,13 @@ s_handle_request (client_t *self, inbound_t *item)
         else
             prokit_request_fail (&answer, 0, "out of memory");
     }
+}
+
+//  REQUEST's handler has returned: kept by the application (deferred and
+//  not answered yet), freed, or kept as the next request's.
+static void
+s_request_done (client_t *self, prokit_request_t *request)
+{
     if (request->deferred && !request->answered) {
         //  Kept by the application: track it so destroy can orphan it.
         request->next = self->deferred;
@@ -1157,6 +1185,27 @@ s_handle_request (client_t *self, inbound_t *item)
         else
             self->spare_request = request;
     }
+}
+
+//  A REQUEST for this client's handler (for its channel): handled, or
+//  refused with the reason. ITEM's body is taken.
+static void
+s_handle_request (client_t *self, inbound_t *item)
+{
+    if (!s_request_admitted (self, item))
+        return;
+    void *handler_arg;
+    prokit_request_fn *handler_fn = s_handler_for (self, item, &handler_arg);
+    if (!handler_fn)
+        return;
+    prokit_request_t *request = s_request_for (self, item);
+    if (!request)
+        return;
+    request->in_handler = true;
+    prokit_payload_t *reply = handler_fn (request, handler_arg);
+    request->in_handler = false;
+    s_handler_returned (self, request, reply);
+    s_request_done (self, request);
 }
 
 //  We are in again. If the router that answered is not the one we lost,
@@ -1282,39 +1331,126 @@ s_handle_answer (client_t *self, inbound_t *item)
     }
 }
 
+//  A SEND or BROADCAST for the application. The listener borrows the
+//  message: its payload needs no allocation of its own. ITEM's body is
+//  taken.
+static void
+s_handle_message (client_t *self, inbound_t *item)
+{
+    prokit_payload_t payload;
+    payload_borrowed (&payload, &item->body);
+    prokit_message_t message;
+    message.sender = item->peer;
+    message.channel = item->channel_name;
+    message.broadcast = item->command == PROTO_BROADCAST;
+    message.payload = &payload;
+    if (self->events->on_message)
+        self->events->on_message (self->owner, &message);
+    payload_release (&payload);
+}
+
+//  The router refused our HELLO after a loss (ERROR ITEM).
+static void
+s_rejoin_refused (client_t *self, inbound_t *item)
+{
+    proto_error_t error;
+    proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
+    self->joining = false;
+    self->last.topic[0] = 0; //  the router heard it all the same
+    self->last.count = self->last.dealer = 0;
+    log_warn ("%s: rejoining refused: %s", self->label, error.text);
+    s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
+}
+
+//  A WELCOME for our HELLO after a loss, on the DEALER or (the join's last
+//  step) on the channel: joined again once both came.
+static void
+s_rejoin_welcomed (client_t *self, inbound_t *item)
+{
+    if (item->command == INTERNAL_CHANNEL_WELCOME) {
+        if (!self->channel_wait)
+            return;
+        self->channel_wait = false; //  our subscription has arrived: joined
+    }
+    else if (self->channel_wait)
+        return; //  a second WELCOME on the DEALER: not for this join
+    else if (s_welcomed (self, &item->body) != PROKIT_OK) {
+        self->joining = false;
+        log_warn ("%s: rejoining failed: the PUB channel could not be opened", self->label);
+        return;
+    }
+    if (self->channel_wait)
+        return; //  joined once the channel confirms it
+    self->joining = false;
+    self->lost = false;
+    self->connected = true;
+    self->last.topic[0] = 0; //  the HELLO said it: settled
+    self->last.count = self->last.dealer = 0;
+    log_info ("%s: joined again", self->label);
+    s_settle_last_session (self);
+    s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
+}
+
+//  JOINED or LEFT: another window came or went.
+static void
+s_handle_presence (client_t *self, inbound_t *item)
+{
+    if (!self->events->on_presence)
+        return;
+    proto_presence_t presence;
+    memset (&presence, 0, sizeof (presence));
+    proto_presence_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &presence);
+    self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED, &presence);
+}
+
+//  CLOSE: the router has already dropped us: no sends, and what comes on
+//  the channel after this is not ours. What we took in of it is said in
+//  our BYE, or our next HELLO.
+static void
+s_closed_by_main (client_t *self, inbound_t *item)
+{
+    self->connected = false;
+    self->closed = true;
+    s_purge_channel_items (self);
+    if (self->transport->has_channel) {
+        memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
+        self->last.count = s_channel_taken (self);
+    }
+    s_channel_close (self);
+    if (self->events->on_control)
+        self->events->on_control (self->owner, item->command);
+}
+
+//  BYE from the router: it ended our session. It is going away (we rejoin
+//  when the connection is back), or our channel connection ended while
+//  this one lives on ("rejoin"): then we claim our name again now.
+static void
+s_session_ended_by_router (client_t *self, inbound_t *item)
+{
+    proto_bye_t bye;
+    bool rejoin = proto_bye_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &bye) ==
+                      PROKIT_OK &&
+                  bye.rejoin;
+    s_connection_lost (self, rejoin ? "the router ended our session: our channel connection "
+                                      "ended"
+                                    : "the router closed the connection");
+    if (rejoin)
+        s_rejoin (self);
+}
+
 //  Act on one received message; takes its body.
 static void
 s_handle (client_t *self, inbound_t *item)
 {
     switch (item->command) {
     case PROTO_SEND:
-    case PROTO_BROADCAST: {
-        //  The listener borrows the message: its payload needs no
-        //  allocation of its own.
-        prokit_payload_t payload;
-        payload_borrowed (&payload, &item->body);
-        prokit_message_t message;
-        message.sender = item->peer;
-        message.channel = item->channel_name;
-        message.broadcast = item->command == PROTO_BROADCAST;
-        message.payload = &payload;
-        if (self->events->on_message)
-            self->events->on_message (self->owner, &message);
-        payload_release (&payload);
-        return;
-    }
+    case PROTO_BROADCAST: s_handle_message (self, item); return;
     case PROTO_REQUEST: s_handle_request (self, item); return;
     case PROTO_PROGRESS: s_handle_progress (self, item); return;
     case PROTO_CANCEL: s_handle_cancel (self, item); break;
     case PROTO_ERROR:
         if (self->joining && item->id == self->join_id) {
-            proto_error_t error;
-            proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
-            self->joining = false;
-            self->last.topic[0] = 0; //  the router heard it all the same
-            self->last.count = self->last.dealer = 0;
-            log_warn ("%s: rejoining refused: %s", self->label, error.text);
-            s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
+            s_rejoin_refused (self, item);
             break;
         }
         s_handle_answer (self, item);
@@ -1322,30 +1458,8 @@ s_handle (client_t *self, inbound_t *item)
     case PROTO_REPLY: s_handle_answer (self, item); return;
     case INTERNAL_CHANNEL_WELCOME:
     case PROTO_WELCOME:
-        if (!self->joining || item->id != self->join_id)
-            break;
-        if (item->command == INTERNAL_CHANNEL_WELCOME) {
-            if (!self->channel_wait)
-                break;
-            self->channel_wait = false; //  our subscription has arrived: joined
-        }
-        else if (self->channel_wait)
-            break; //  a second WELCOME on the DEALER: not for this join
-        else if (s_welcomed (self, &item->body) != PROKIT_OK) {
-            self->joining = false;
-            log_warn ("%s: rejoining failed: the PUB channel could not be opened", self->label);
-            break;
-        }
-        if (self->channel_wait)
-            break; //  joined once the channel confirms it
-        self->joining = false;
-        self->lost = false;
-        self->connected = true;
-        self->last.topic[0] = 0; //  the HELLO said it: settled
-        self->last.count = self->last.dealer = 0;
-        log_info ("%s: joined again", self->label);
-        s_settle_last_session (self);
-        s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
+        if (self->joining && item->id == self->join_id)
+            s_rejoin_welcomed (self, item);
         break;
     case INTERNAL_CONNECTION_LOST: {
         int code = (int) (int64_t) item->id;
@@ -1358,31 +1472,8 @@ s_handle (client_t *self, inbound_t *item)
     }
     case PROTO_PING: s_send (self, PROTO_PONG, item->id, "", NULL, NULL, 0); break;
     case PROTO_JOINED:
-    case PROTO_LEFT:
-        if (self->events->on_presence) {
-            proto_presence_t presence;
-            memset (&presence, 0, sizeof (presence));
-            proto_presence_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body),
-                                   &presence);
-            self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED,
-                                       &presence);
-        }
-        break;
-    case PROTO_CLOSE:
-        //  The router has already dropped us: no sends, and what comes on
-        //  the channel after this is not ours. What we took in of it is
-        //  said in our BYE, or our next HELLO.
-        self->connected = false;
-        self->closed = true;
-        s_purge_channel_items (self);
-        if (self->transport->has_channel) {
-            memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
-            self->last.count = s_channel_taken (self);
-        }
-        s_channel_close (self);
-        if (self->events->on_control)
-            self->events->on_control (self->owner, item->command);
-        break;
+    case PROTO_LEFT: s_handle_presence (self, item); break;
+    case PROTO_CLOSE: s_closed_by_main (self, item); break;
     case PROTO_SHOW:
     case PROTO_HIDE:
         if (self->events->on_control)
@@ -1393,21 +1484,7 @@ s_handle (client_t *self, inbound_t *item)
                               self);
         break;
     case PROTO_ACCOUNT: s_on_account (&self->account, &item->body); break;
-    case PROTO_BYE: {
-        //  The router ended our session: it is going away (we rejoin when
-        //  the connection is back), or our channel connection ended while
-        //  this one lives on ("rejoin"): then we claim our name again now.
-        proto_bye_t bye;
-        bool rejoin = proto_bye_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body),
-                                        &bye) == PROKIT_OK &&
-                      bye.rejoin;
-        s_connection_lost (self, rejoin ? "the router ended our session: our channel connection "
-                                          "ended"
-                                        : "the router closed the connection");
-        if (rejoin)
-            s_rejoin (self);
-        break;
-    }
+    case PROTO_BYE: s_session_ended_by_router (self, item); break;
     default: //  PONG: nothing to do
         break;
     }
