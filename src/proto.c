@@ -268,6 +268,64 @@ proto_foreign (const proto_frame_t *frames, size_t count)
     return !p || frames[0].size < 2 || p[0] != PROTO_SIGNATURE_0 || p[1] != PROTO_SIGNATURE_1;
 }
 
+//  The deadline at the end of the NAME_LEN bytes of a REQUEST's peer name
+//  at PEER, after "!" (ms left, 1 to PROTO_DEADLINE_MAX, at most
+//  PROTO_DEADLINE_DIGITS digits): into *DEADLINE_MS, and *NAME_LEN cut
+//  before the "!". None: nothing changes. Returns PROKIT_OK or
+//  PROKIT_EPROTO.
+static int
+s_deadline_decode (const char *peer, size_t *name_len, uint64_t *deadline_ms)
+{
+    const char *bang = (const char *) memchr (peer, PROTO_DEADLINE_MARK, *name_len);
+    if (!bang)
+        return PROKIT_OK;
+    size_t digits = *name_len - (size_t) (bang - peer) - 1;
+    uint64_t ttl = 0;
+    if (digits == 0 || digits > PROTO_DEADLINE_DIGITS)
+        return PROKIT_EPROTO;
+    for (size_t i = 1; i <= digits; i++) {
+        if (bang[i] < '0' || bang[i] > '9')
+            return PROKIT_EPROTO;
+        uint64_t digit = (uint64_t) (bang[i] - '0');
+        //  18 digits never exceed the maximum (19 may): only longer
+        //  numbers are checked, a division the usual few do without.
+        if (i > 18 && ttl > (PROTO_DEADLINE_MAX - digit) / 10)
+            return PROKIT_EPROTO;
+        ttl = ttl * 10 + digit;
+    }
+    if (ttl == 0)
+        return PROKIT_EPROTO;
+    *deadline_ms = ttl;
+    *name_len = (size_t) (bang - peer);
+    return PROKIT_OK;
+}
+
+//  Does a body of BODY_SIZE bytes at BODY fit what its command carries
+//  (KIND)? PROKIT_OK, PROKIT_ETOOBIG (a payload over MAX_PAYLOAD) or
+//  PROKIT_EPROTO.
+static int
+s_body_check (body_rule_t kind, const uint8_t *body, size_t body_size, size_t max_payload)
+{
+    switch (kind) {
+    case BODY_EMPTY: return body_size == 0 ? PROKIT_OK : PROKIT_EPROTO;
+    case BODY_VALUE:
+        if (body_size > max_payload)
+            return PROKIT_ETOOBIG;
+        return pack_check (body, body_size) == PROKIT_OK ? PROKIT_OK : PROKIT_EPROTO;
+    case BODY_MAP_OR_EMPTY:
+        if (body_size > 0 && (body_size > 4096 || pack_check (body, body_size) != PROKIT_OK ||
+                              !s_is_map (body, body_size)))
+            return PROKIT_EPROTO;
+        return PROKIT_OK;
+    case BODY_ERROR: {
+        proto_error_t error;
+        return proto_error_decode (body, body_size, &error) == PROKIT_OK ? PROKIT_OK
+                                                                         : PROKIT_EPROTO;
+    }
+    }
+    return PROKIT_OK;
+}
+
 int
 proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direction,
               size_t max_payload, proto_msg_t *msg)
@@ -343,29 +401,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     if (mark && !proto_channel_name_valid (mark + 1, peer_len - name_len - 1))
         return PROKIT_EPROTO;
     //  A REQUEST may say its deadline after the name: "!" and the ms left.
-    const char *bang = msg->command == PROTO_REQUEST && name_len > 0
-                           ? (const char *) memchr (peer, PROTO_DEADLINE_MARK, name_len)
-                           : NULL;
-    if (bang) {
-        size_t digits = name_len - (size_t) (bang - peer) - 1;
-        uint64_t ttl = 0;
-        if (digits == 0 || digits > PROTO_DEADLINE_DIGITS)
-            return PROKIT_EPROTO;
-        for (size_t i = 1; i <= digits; i++) {
-            if (bang[i] < '0' || bang[i] > '9')
-                return PROKIT_EPROTO;
-            uint64_t digit = (uint64_t) (bang[i] - '0');
-            //  18 digits never exceed the maximum (19 may): only longer
-            //  numbers are checked, a division the usual few do without.
-            if (i > 18 && ttl > (PROTO_DEADLINE_MAX - digit) / 10)
-                return PROKIT_EPROTO;
-            ttl = ttl * 10 + digit;
-        }
-        if (ttl == 0)
-            return PROKIT_EPROTO;
-        msg->deadline_ms = ttl;
-        name_len = (size_t) (bang - peer);
-    }
+    if (msg->command == PROTO_REQUEST && name_len > 0 &&
+        s_deadline_decode (peer, &name_len, &msg->deadline_ms) != PROKIT_OK)
+        return PROKIT_EPROTO;
     if (direction == PROTO_ON_CHANNEL
             ? name_len != 0
             : name_len > PROTO_NAME_MAX ||
@@ -388,30 +426,7 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
         (msg->id & PROTO_ID_ONE_WAY_BIT))
         return PROKIT_EPROTO;
 
-    switch (rule->body) {
-    case BODY_EMPTY:
-        if (body_size != 0)
-            return PROKIT_EPROTO;
-        break;
-    case BODY_VALUE:
-        if (body_size > max_payload)
-            return PROKIT_ETOOBIG;
-        if (pack_check (body, body_size) != PROKIT_OK)
-            return PROKIT_EPROTO;
-        break;
-    case BODY_MAP_OR_EMPTY:
-        if (body_size > 0 && (body_size > 4096 || pack_check (body, body_size) != PROKIT_OK ||
-                              !s_is_map (body, body_size)))
-            return PROKIT_EPROTO;
-        break;
-    case BODY_ERROR: {
-        proto_error_t error;
-        if (proto_error_decode (body, body_size, &error) != PROKIT_OK)
-            return PROKIT_EPROTO;
-        break;
-    }
-    }
-    return PROKIT_OK;
+    return s_body_check (rule->body, body, body_size, max_payload);
 }
 
 //  --- ERROR bodies -----------------------------------------------------------
