@@ -257,29 +257,33 @@ s_probe_refused (zsock_t *monitor)
 static int
 s_probe (zsock_t *dealer, zsock_t *monitor, int timeout_ms, double *rtt_ms)
 {
-    uint8_t header[PROTO_HEADER_SIZE];
     uint64_t id = (uint64_t) getpid () << 16 | 1;
-    proto_header_encode (header, PROTO_PING, id);
     double start = (double) clock_mono_ns () / 1e6;
-    zmsg_t *ping = zmsg_new ();
-    zmsg_addmem (ping, header, sizeof (header));
-    zmsg_addmem (ping, "", 0);
-    zmsg_addmem (ping, "", 0);
-    if (zmsg_send (&ping, dealer) != 0) {
-        zmsg_destroy (&ping);
-        return PROKIT_ETRANSPORT;
-    }
+    //  The PING goes when the DEALER takes it, never blocking: a handshake
+    //  refused (no CURVE, a key not allowed) ends the connection for good,
+    //  and a DEALER without one would wait for ever.
+    bool sent = false;
     zmq_pollitem_t items[] = { { zsock_resolve (dealer), 0, ZMQ_POLLIN, 0 },
                                { zsock_resolve (monitor), 0, ZMQ_POLLIN, 0 } };
     while (true) {
         double left = start + timeout_ms - (double) clock_mono_ns () / 1e6;
         if (left <= 0)
             return PROKIT_ETIMEDOUT;
+        if (!sent) {
+            zmq_msg_t body;
+            zmq_msg_init (&body);
+            int rc = wire_send (zsock_resolve (dealer), PROTO_VERSION_1, NULL, 0, PROTO_PING, id,
+                                "", &body);
+            if (rc != 0 && rc != EAGAIN)
+                return PROKIT_ETRANSPORT;
+            sent = rc == 0;
+        }
+        items[0].events = sent ? ZMQ_POLLIN : ZMQ_POLLOUT;
         if (zmq_poll (items, 2, (long) left + 1) < 0 && errno != EINTR)
             return PROKIT_ETRANSPORT;
         if (s_probe_refused (monitor) != PROKIT_OK)
             return PROKIT_EACCES;
-        while (wire_events (zsock_resolve (dealer)) & ZMQ_POLLIN) {
+        while (sent && (wire_events (zsock_resolve (dealer)) & ZMQ_POLLIN)) {
             zmsg_t *answer = zmsg_recv (dealer);
             zframe_t *first = answer ? zmsg_first (answer) : NULL;
             uint8_t command = 0;

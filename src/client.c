@@ -1988,6 +1988,27 @@ client_set_handler (client_t *self, const char *channel, prokit_request_fn *fn, 
 
 //  --- life cycle ------------------------------------------------------------
 
+//  Wait while joining, until DEADLINE, for what FLAGS say
+//  (TRANSPORT_WAIT_*). PROKIT_OK when something may have come;
+//  PROKIT_ETIMEDOUT; PROKIT_ETRANSPORT; PROKIT_EACCES when the router
+//  refused our security handshake (logged): the monitor says so at once,
+//  where waiting would only time out, and the connection has ended for
+//  good (no room to send comes either).
+static int
+s_join_wait (client_t *self, int64_t deadline, unsigned flags)
+{
+    int64_t left = deadline - clock_mono_ms ();
+    if (left <= 0)
+        return PROKIT_ETIMEDOUT;
+    if (transport_wait (self->transport, (int) left, flags) < 0 && errno != EINTR)
+        return PROKIT_ETRANSPORT;
+    s_watch_connection (self);
+    if (!self->refused)
+        return PROKIT_OK;
+    log_error ("%s: the router refused the connection: %s", self->label, self->refused_text);
+    return PROKIT_EACCES;
+}
+
 static int
 s_handshake (client_t *self, int timeout_ms)
 {
@@ -2000,35 +2021,21 @@ s_handshake (client_t *self, int timeout_ms)
     s_counts_reset (self);
     while ((rc = s_send (self, PROTO_HELLO, 0, self->name, NULL, hello, hello_size)) ==
            PROKIT_EAGAIN) {
-        int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0)
-            return PROKIT_ETIMEDOUT;
-        if (transport_wait (self->transport, (int) left, TRANSPORT_WAIT_WRITABLE) < 0 &&
-            errno != EINTR)
-            return PROKIT_ETRANSPORT;
+        int waited = s_join_wait (self, deadline, TRANSPORT_WAIT_WRITABLE);
+        if (waited != PROKIT_OK)
+            return waited;
     }
     if (rc != PROKIT_OK)
         return PROKIT_ETRANSPORT;
-    //  The monitor tells a refused handshake (wrong key, no CURVE) at once,
-    //  where waiting for WELCOME would only time out. With a PUB channel,
-    //  the join completes when the router confirms our subscription there.
+    //  With a PUB channel, the join completes when the router confirms our
+    //  subscription there.
     bool welcomed = false;
     while (true) {
-        int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0) {
-            if (self->channel_wait)
-                log_error ("%s: the router's PUB channel did not confirm the join", self->label);
-            return PROKIT_ETIMEDOUT;
-        }
-        if (transport_wait (self->transport, (int) left, TRANSPORT_WAIT_LEVEL) < 0 &&
-            errno != EINTR)
-            return PROKIT_ETRANSPORT;
-        s_watch_connection (self);
-        if (self->refused) {
-            log_error ("%s: the router refused the connection: %s", self->label,
-                       self->refused_text);
-            return PROKIT_EACCES;
-        }
+        int waited = s_join_wait (self, deadline, TRANSPORT_WAIT_LEVEL);
+        if (waited == PROKIT_ETIMEDOUT && self->channel_wait)
+            log_error ("%s: the router's PUB channel did not confirm the join", self->label);
+        if (waited != PROKIT_OK)
+            return waited;
         inbound_t *in;
         bool read_dealer = true, read_channel = true;
         while (s_receive_next (self, &read_dealer, &read_channel, &in)) {

@@ -283,11 +283,13 @@ s_wait (transport_t *base, int timeout_ms, unsigned flags)
 {
     socket_transport_t *self = (socket_transport_t *) base;
     if (flags & (TRANSPORT_WAIT_LEVEL | TRANSPORT_WAIT_WRITABLE)) {
+        //  Waiting for room, the monitor counts too: a refused handshake
+        //  ends the connection for good, and room would never come.
         bool writable = flags & TRANSPORT_WAIT_WRITABLE;
         zmq_pollitem_t items[] = { { self->dealer, 0, writable ? ZMQ_POLLOUT : ZMQ_POLLIN, 0 },
                                    { self->monitor, 0, ZMQ_POLLIN, 0 },
                                    { self->sub, 0, ZMQ_POLLIN, 0 } };
-        int count = writable ? 1 : self->sub ? 3 : 2;
+        int count = writable || !self->sub ? 2 : 3;
         if (zmq_poll (items, count, timeout_ms) < 0)
             return -1;
         return (items[0].revents ? TRANSPORT_READY_SOCKET : 0) |
