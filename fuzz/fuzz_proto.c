@@ -253,6 +253,7 @@ s_receipt (const uint8_t *body, size_t size)
 
 typedef struct {
     char storage[PROTO_ACCOUNT_WINDOWS][PROTO_NAME_MAX + 1];
+    char topics[PROTO_ACCOUNT_WINDOWS][PROTO_TOPIC_SIZE + 1];
     proto_account_window_t windows[PROTO_ACCOUNT_WINDOWS];
     size_t count;
     bool plain; //  no name cut short by a NUL
@@ -273,6 +274,21 @@ s_account_window (const char *name, uint64_t published, uint64_t settled, void *
     }
 }
 
+//  A window's session: given to the first window of that name listed.
+static void
+s_account_session (const char *name, const char *topic, uint64_t published, void *arg)
+{
+    accounts_t *accounts = (accounts_t *) arg;
+    CHECK (strlen (topic) == PROTO_TOPIC_SIZE);
+    for (size_t i = 0; i < accounts->count; i++)
+        if (strcmp (accounts->storage[i], name) == 0) {
+            memcpy (accounts->topics[i], topic, PROTO_TOPIC_SIZE + 1);
+            accounts->windows[i].topic = accounts->topics[i];
+            accounts->windows[i].session_published = published;
+            return;
+        }
+}
+
 static void
 s_account (const uint8_t *body, size_t size)
 {
@@ -281,18 +297,24 @@ s_account (const uint8_t *body, size_t size)
     CHECK (first && again);
     first->plain = again->plain = true;
     uint64_t handled = 0, handled_again = 0;
-    if (proto_account_decode (body, size, &handled, s_account_window, first) == PROKIT_OK &&
+    if (proto_account_decode (body, size, &handled, s_account_window, s_account_session, first) ==
+            PROKIT_OK &&
         first->plain) {
         uint8_t *out = (uint8_t *) malloc (PROTO_ACCOUNT_BODY_MAX);
         CHECK (out);
         size_t n = proto_account_encode (out, handled, first->windows, first->count);
         CHECK (n <= PROTO_ACCOUNT_BODY_MAX);
-        CHECK (proto_account_decode (out, n, &handled_again, s_account_window, again) == PROKIT_OK);
+        CHECK (proto_account_decode (out, n, &handled_again, s_account_window, s_account_session,
+                                     again) == PROKIT_OK);
         CHECK (handled_again == handled && again->count == first->count);
         for (size_t i = 0; i < first->count; i++)
             CHECK (strcmp (again->storage[i], first->storage[i]) == 0 &&
                    again->windows[i].published == first->windows[i].published &&
-                   again->windows[i].settled == first->windows[i].settled);
+                   again->windows[i].settled == first->windows[i].settled &&
+                   !again->windows[i].topic == !first->windows[i].topic &&
+                   (!first->windows[i].topic ||
+                    (strcmp (again->topics[i], first->topics[i]) == 0 &&
+                     again->windows[i].session_published == first->windows[i].session_published)));
         free (out);
     }
     free (first);
@@ -331,7 +353,9 @@ s_presence (const uint8_t *body, size_t size)
     CHECK (proto_presence_decode (out, n, &again) == PROKIT_OK);
     CHECK (again.pid == presence.pid && strcmp (again.address, presence.address) == 0 &&
            strcmp (again.reason, presence.reason) == 0 && again.shown == presence.shown &&
-           again.joined_at == presence.joined_at);
+           again.joined_at == presence.joined_at &&
+           strcmp (again.last_topic, presence.last_topic) == 0 &&
+           again.last_count == presence.last_count);
     free (out);
 }
 

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "clock.h"
 #include "inbound.h"
 #include "inflight.h"
@@ -58,13 +59,10 @@
 #define CLIENT_WINDOW 4000
 #define CREDIT_BATCH 500
 
-//  Main's account of its SENDs and broadcasts (see client_t.account).
-typedef struct account {
-    bool kept;           //  the router keeps it: ACCOUNTs come
-    zlistx_t *unhandled; //  unhandled_t, oldest first
-    uint64_t handled;    //  how many the router said it handled
-    zhashx_t *windows;   //  window name -> account_entry_t
-} account_t;
+//  How long main waits, after a router went, for each window it had sent
+//  messages to to come back and say what it took in (account.h): as long
+//  as a router keeps a lost session with the default heartbeats.
+#define ACCOUNT_WAIT_MS 30000
 
 //  A request handler of a named channel.
 typedef struct handler {
@@ -101,12 +99,13 @@ struct client {
     zhashx_t *tallies;      //  window name -> tally_t
     zhashx_t *last_tallies; //  those of the session that was lost
     //  Main, attached to a router that keeps its account (WELCOME
-    //  "account"): its SENDs and broadcasts the router has not yet said it
-    //  handled, in order (unhandled_t runs), and per window what the router
-    //  published and settled of them (account_entry_t). A router that
-    //  restarts loses what it held; these say what main must hear of.
-    account_t account;
-    account_t last_account; //  of the session that was lost
+    //  "account"): what it must hear of if that router goes (account.h).
+    //  NULL: none kept.
+    account_t *account;
+    account_t *last_account; //  of the session that was lost
+    //  Accounts of routers that went, waiting for their windows to say
+    //  what they took in (account_t, each with its deadline).
+    zlistx_t *settling;
     char instance[PROTO_TOPIC_SIZE + 1];
     char last_instance[PROTO_TOPIC_SIZE + 1];
     char endpoint[PROTO_CHANNEL_MAX]; //  the router's, as connected to
@@ -214,6 +213,8 @@ s_announce_waiting (client_t *self)
 
 //  --- the deadline list -----------------------------------------------------
 
+static int64_t s_settling_deadline (client_t *self);
+
 //  Arm the timerfd at the nearest deadline, or disarm it: only when that
 //  changed, as this runs after every dispatch.
 static void
@@ -223,6 +224,9 @@ s_arm_timer (client_t *self)
     inflight_entry_t *first = inflight_earliest (self->inflight);
     if (first)
         at = first->deadline > 0 ? first->deadline : 1;
+    int64_t settling = self->settling ? s_settling_deadline (self) : 0;
+    if (settling && (!at || settling < at))
+        at = settling;
     //  Armed earlier than needed (the nearest deadline moved later, or
     //  none is left), it only wakes a dispatch that finds nothing due and
     //  arms it again: cheaper than a timerfd_settime for every answer.
@@ -342,136 +346,14 @@ s_check_outgoing (client_t *self, const char *target, const char *channel, bool 
     return rc;
 }
 
-//  --- main's account -----------------------------------------------------------
-
-//  Main's SENDs to TARGET (a broadcast: ""), COUNT in a row.
-typedef struct unhandled {
-    char target[PROTO_NAME_MAX + 1];
-    uint64_t count;
-} unhandled_t;
-
-//  What the router said became of main's messages to one window (ACCOUNT),
-//  and what it reported undelivered since (not in those figures yet).
-typedef struct account_entry {
-    uint64_t published;
-    uint64_t settled;
-    uint64_t reported;
-} account_entry_t;
-
-static void
-s_free_item (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static void
-s_account_clear (account_t *account)
-{
-    zlistx_destroy (&account->unhandled);
-    zhashx_destroy (&account->windows);
-    account->kept = false;
-    account->handled = 0;
-}
+//  --- what was sent --------------------------------------------------------------
 
 //  Forget what a session sent: its TALLIES and its ACCOUNT.
 static void
-s_sent_clear (zhashx_t **tallies, account_t *account)
+s_sent_clear (zhashx_t **tallies, account_t **account_p)
 {
     zhashx_destroy (tallies);
-    s_account_clear (account);
-}
-
-//  Start keeping an account: the router said it keeps one for us.
-static void
-s_account_start (account_t *account)
-{
-    s_account_clear (account);
-    account->unhandled = zlistx_new ();
-    account->windows = zhashx_new ();
-    if (!account->unhandled || !account->windows) {
-        s_account_clear (account); //  out of memory: no account, at worst reports missed
-        return;
-    }
-    zlistx_set_destructor (account->unhandled, s_free_item);
-    zhashx_set_destructor (account->windows, s_free_item);
-    account->kept = true;
-}
-
-//  One more SEND (to TARGET) or broadcast (TARGET "") sent.
-static void
-s_account_sent (account_t *account, const char *target)
-{
-    if (!account->kept)
-        return;
-    unhandled_t *last = (unhandled_t *) zlistx_last (account->unhandled);
-    if (last && strcmp (last->target, target) == 0) {
-        last->count++;
-        return;
-    }
-    unhandled_t *run = (unhandled_t *) malloc (sizeof (*run));
-    if (!run)
-        return; //  a run short: at worst a report missed
-    snprintf (run->target, sizeof (run->target), "%s", target);
-    run->count = 1;
-    zlistx_add_end (account->unhandled, run);
-}
-
-//  COUNT of the oldest (FROM_END: the newest) unhandled messages are
-//  accounted for now.
-static void
-s_account_forget (account_t *account, uint64_t count, bool from_end)
-{
-    while (account->kept && count > 0) {
-        unhandled_t *run = (unhandled_t *) (from_end ? zlistx_last (account->unhandled)
-                                                     : zlistx_first (account->unhandled));
-        if (!run)
-            return;
-        uint64_t taken = run->count < count ? run->count : count;
-        run->count -= taken;
-        count -= taken;
-        if (run->count == 0)
-            zlistx_delete (account->unhandled, zlistx_cursor (account->unhandled));
-    }
-}
-
-static account_entry_t *
-s_account_entry (account_t *account, const char *name)
-{
-    if (!account->kept)
-        return NULL;
-    account_entry_t *entry = (account_entry_t *) zhashx_lookup (account->windows, name);
-    if (!entry && (entry = (account_entry_t *) calloc (1, sizeof (*entry))) != NULL)
-        zhashx_insert (account->windows, name, entry);
-    return entry;
-}
-
-static void
-s_on_account_window (const char *name, uint64_t published, uint64_t settled, void *arg)
-{
-    account_entry_t *entry = s_account_entry ((account_t *) arg, name);
-    if (entry) {
-        //  Reports before this ACCOUNT are in its figures.
-        entry->published = published;
-        entry->settled = settled;
-        entry->reported = 0;
-    }
-}
-
-//  ACCOUNT from the router.
-static void
-s_on_account (account_t *account, const zmq_msg_t *body)
-{
-    if (!account->kept)
-        return;
-    uint64_t handled;
-    if (proto_account_decode (zmq_msg_data ((zmq_msg_t *) body), zmq_msg_size ((zmq_msg_t *) body),
-                              &handled, s_on_account_window, account) != PROKIT_OK)
-        return;
-    if (handled > account->handled) {
-        s_account_forget (account, handled - account->handled, false);
-        account->handled = handled;
-    }
+    account_destroy (account_p);
 }
 
 //  What this session has sent a window, and what became of it.
@@ -516,13 +398,13 @@ client_send (client_t *self, const char *target, const char *channel, prokit_pay
     //  a copy then (the name was checked above).
     const char *name = target ? target : "";
     char copy[PROTO_NAME_MAX + 1];
-    bool counted = self->account.kept || self->keeps_tallies;
+    bool counted = self->account || self->keeps_tallies;
     if (counted && target)
         name = (const char *) memcpy (copy, target, strlen (target) + 1);
     rc = s_send_to (self, target ? PROTO_SEND : PROTO_BROADCAST, id, &to, payload_p, NULL, 0);
     if (rc != PROKIT_OK || !counted)
         return rc;
-    s_account_sent (&self->account, name);
+    account_sent (self->account, name, id);
     tally_t *tally = target && self->keeps_tallies ? s_tally (self, name) : NULL;
     if (tally)
         tally->sent++;
@@ -849,10 +731,9 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     //  makes deadlines early). One more makes a deadline never later than
     //  the requester's: a handler never sees more time than was given.
     self->clock_offset = welcome.clock_ms ? (int64_t) welcome.clock_ms + 1 - clock_mono_ms () : 0;
+    account_destroy (&self->account);
     if (welcome.account)
-        s_account_start (&self->account);
-    else
-        s_account_clear (&self->account);
+        self->account = account_new (); //  NULL when out of memory: at worst reports missed
     if (welcome.channel[0] && strlen (welcome.topic) == PROTO_TOPIC_SIZE)
         return s_channel_open (self, welcome.channel, welcome.topic);
     s_channel_close (self);
@@ -897,7 +778,7 @@ s_session_ends (client_t *self, int code, const char *why)
         self->last_tallies = self->tallies;
         self->last_account = self->account;
         self->tallies = NULL;
-        memset (&self->account, 0, sizeof (self->account));
+        self->account = NULL;
         memcpy (self->last_instance, self->instance, sizeof (self->last_instance));
     }
     //  Requests in flight are ended by the next dispatch, and the
@@ -1208,30 +1089,78 @@ s_handle_request (client_t *self, inbound_t *item)
     s_request_done (self, request);
 }
 
+//  What an account settles is reported undelivered.
+static void
+s_account_report (const char *target, uint64_t count, const char *why, void *arg)
+{
+    s_notify_undelivered ((client_t *) arg, target, count, PROKIT_ECLOSED, why);
+}
+
+//  Accounts of routers that went whose windows have all said what they
+//  took in, or whose wait is over (NOW, monotonic ms), are settled.
+static bool
+s_settle_accounts (client_t *self, int64_t now)
+{
+    bool settled = false;
+    account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
+    while (account) {
+        if (account_deadline (account) <= now) {
+            account_settle (account, s_account_report, self);
+            zlistx_delete (self->settling, zlistx_cursor (self->settling));
+            settled = true;
+            account = (account_t *) zlistx_first (self->settling);
+        }
+        else
+            account = (account_t *) zlistx_next (self->settling);
+    }
+    return settled;
+}
+
+//  The earliest deadline of the accounts settling, 0: none.
+static int64_t
+s_settling_deadline (client_t *self)
+{
+    int64_t earliest = 0;
+    for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
+         account; account = (account_t *) zlistx_next (self->settling))
+        if (!earliest || account_deadline (account) < earliest)
+            earliest = account_deadline (account);
+    return earliest;
+}
+
+//  JOINED from the router we are in again: a window that came back says
+//  what its session on a router that went took in of ours.
+static void
+s_account_window_back (client_t *self, const char *window, const proto_presence_t *presence)
+{
+    for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
+         account; account = (account_t *) zlistx_next (self->settling))
+        account_window_back (account, window, presence->last_topic, presence->last_count);
+    s_settle_accounts (self, clock_mono_ms ());
+}
+
 //  We are in again. If the router that answered is not the one we lost,
-//  the SENDs of the lost session it never settled are reported
-//  undelivered, one call each; else that router settles them itself.
+//  what it never settled of main's messages is reported undelivered once
+//  the windows have said what they took in (account.h); else that router
+//  settles it itself.
 static void
 s_settle_last_account (client_t *self, bool restarted)
 {
-    account_t *account = &self->last_account;
-    for (account_entry_t *entry = restarted && account->kept
-                                      ? (account_entry_t *) zhashx_first (account->windows)
-                                      : NULL;
-         entry; entry = (account_entry_t *) zhashx_next (account->windows)) {
-        uint64_t settled = entry->settled + entry->reported;
-        if (entry->published > settled)
-            s_notify_undelivered (self, (const char *) zhashx_cursor (account->windows),
-                                  entry->published - settled, PROKIT_ECLOSED,
-                                  "not confirmed before the router went away");
+    account_t *account = self->last_account;
+    self->last_account = NULL;
+    if (!account || !restarted) {
+        account_destroy (&account);
+        return;
     }
-    for (unhandled_t *run =
-             restarted && account->kept ? (unhandled_t *) zlistx_first (account->unhandled) : NULL;
-         run; run = (unhandled_t *) zlistx_next (account->unhandled))
-        s_notify_undelivered (self, run->target, run->count, PROKIT_ECLOSED,
-                              run->target[0] ? "not handled before the router went away"
-                                             : "broadcast not handled before the router went away");
-    s_account_clear (account);
+    if (!self->settling && (self->settling = zlistx_new ()) != NULL)
+        zlistx_set_destructor (self->settling, (zlistx_destructor_fn *) account_destroy);
+    if (self->settling && account_await (account, clock_mono_ms () + ACCOUNT_WAIT_MS) &&
+        zlistx_add_end (self->settling, account)) {
+        s_arm_timer (self);
+        return;
+    }
+    account_settle (account, s_account_report, self);
+    account_destroy (&account);
 }
 
 static void
@@ -1259,7 +1188,9 @@ static void
 s_on_receipt (const char *name, uint64_t count, void *arg)
 {
     client_t *self = (client_t *) arg;
-    tally_t *tally = self->tallies ? (tally_t *) zhashx_lookup (self->tallies, name) : NULL;
+    //  Before we are in again: the lost session's (as for ACCOUNT).
+    zhashx_t *tallies = self->connected ? self->tallies : self->last_tallies;
+    tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, name) : NULL;
     if (tally && count > tally->confirmed)
         tally->confirmed = count;
 }
@@ -1282,15 +1213,14 @@ s_handle_answer (client_t *self, inbound_t *item)
         tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, item->peer) : NULL;
         if (tally)
             tally->reported += (uint64_t) count;
-        account_t *account = self->connected ? &self->account : &self->last_account;
-        if (item->id == PROTO_ID_ONE_WAY_BIT) {
+        account_t *account = self->connected ? self->account : self->last_account;
+        if (item->id == PROTO_ID_ONE_WAY_BIT)
             //  What the router published and the window never took in.
-            account_entry_t *entry = s_account_entry (account, item->peer);
-            if (entry)
-                entry->reported += (uint64_t) count;
-        }
+            account_reported (account, item->peer, (uint64_t) count);
         else if (!self->connected)
-            s_account_forget (account, 1, true); //  the newest of the lost session's
+            account_refused_ahead (account); //  the newest of the lost session's
+        else
+            account_handled_through (account, item->id); //  it, and all before it
         s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);
         zmq_msg_close (&item->body);
         return;
@@ -1395,11 +1325,15 @@ s_rejoin_welcomed (client_t *self, inbound_t *item)
 static void
 s_handle_presence (client_t *self, inbound_t *item)
 {
-    if (!self->events->on_presence)
+    if (!self->events->on_presence && !self->settling)
         return;
     proto_presence_t presence;
     memset (&presence, 0, sizeof (presence));
     proto_presence_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &presence);
+    if (self->settling && item->command == PROTO_JOINED)
+        s_account_window_back (self, item->peer, &presence);
+    if (!self->events->on_presence)
+        return;
     self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED, &presence);
 }
 
@@ -1483,7 +1417,12 @@ s_handle (client_t *self, inbound_t *item)
         proto_receipt_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), s_on_receipt,
                               self);
         break;
-    case PROTO_ACCOUNT: s_on_account (&self->account, &item->body); break;
+    case PROTO_ACCOUNT:
+        //  Before we are in again, it came from the router we lost (read
+        //  from the connection as it ended): the lost session's.
+        account_update (self->connected ? self->account : self->last_account,
+                        zmq_msg_data (&item->body), zmq_msg_size (&item->body));
+        break;
     case PROTO_BYE: s_session_ended_by_router (self, item); break;
     default: //  PONG: nothing to do
         break;
@@ -1792,6 +1731,9 @@ s_end_requests (client_t *self)
         s_expire (self);
         ended = true;
     }
+    if (self->settling && zlistx_size (self->settling) > 0 &&
+        s_settle_accounts (self, clock_mono_ms ()))
+        ended = true;
     return ended;
 }
 
@@ -2144,6 +2086,7 @@ s_free (client_t *self)
     transport_destroy (&self->transport, !self->abandoned);
     s_sent_clear (&self->tallies, &self->account);
     s_sent_clear (&self->last_tallies, &self->last_account);
+    zlistx_destroy (&self->settling);
     zhashx_destroy (&self->handlers);
     inflight_destroy (&self->inflight);
     s_close_fds (self);

@@ -805,8 +805,11 @@ proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window
 {
     if (count > PROTO_ACCOUNT_WINDOWS)
         count = PROTO_ACCOUNT_WINDOWS;
+    size_t sessions = 0;
+    for (size_t i = 0; i < count; i++)
+        sessions += windows[i].topic != NULL;
     size_t n = 0;
-    n += pack_write_map_head (out + n, 2);
+    n += pack_write_map_head (out + n, sessions > 0 ? 3 : 2);
     n += pack_write_str (out + n, "handled", 7);
     n += pack_write_uint (out + n, handled);
     n += pack_write_str (out + n, "windows", 7);
@@ -817,31 +820,76 @@ proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window
         n += pack_write_uint (out + n, windows[i].published);
         n += pack_write_uint (out + n, windows[i].settled);
     }
+    if (sessions == 0)
+        return n;
+    //  After "windows": a decoder takes a window's session as the one its
+    //  counts there were taken in.
+    n += pack_write_str (out + n, "sessions", 8);
+    n += pack_write_map_head (out + n, sessions);
+    for (size_t i = 0; i < count; i++) {
+        if (!windows[i].topic)
+            continue;
+        n += pack_write_str (out + n, windows[i].name, strnlen (windows[i].name, PROTO_NAME_MAX));
+        n += pack_write_array_head (out + n, 2);
+        n += pack_write_str (out + n, windows[i].topic,
+                             strnlen (windows[i].topic, PROTO_TOPIC_SIZE));
+        n += pack_write_uint (out + n, windows[i].session_published);
+    }
     return n;
 }
 
-//  The "windows" map of an ACCOUNT: name -> [published, settled].
+//  A window's entry in an ACCOUNT's "windows": [published, settled].
 static bool
-s_account_windows (pack_cursor_t *c, proto_account_fn *fn, void *arg)
+s_account_window (pack_cursor_t *c, const char *name, proto_account_fn *fn, void *arg)
+{
+    uint64_t published, settled;
+    if (!pack_read_uint (c, &published) || !pack_read_uint (c, &settled) || settled > published)
+        return false;
+    fn (name, published, settled, arg);
+    return true;
+}
+
+//  A window's entry in an ACCOUNT's "sessions": [topic, published].
+static bool
+s_account_session (pack_cursor_t *c, const char *name, proto_account_session_fn *fn, void *arg)
+{
+    const uint8_t *topic;
+    size_t topic_len;
+    uint64_t published;
+    if (!pack_read_str (c, &topic, &topic_len) || topic_len != PROTO_TOPIC_SIZE ||
+        !pack_read_uint (c, &published))
+        return false;
+    char text[PROTO_TOPIC_SIZE + 1];
+    memcpy (text, topic, PROTO_TOPIC_SIZE);
+    text[PROTO_TOPIC_SIZE] = 0;
+    fn (name, text, published, arg);
+    return true;
+}
+
+//  One of an ACCOUNT's maps (SESSIONS: "sessions", else "windows"): window
+//  name -> an array of two.
+static bool
+s_account_map (pack_cursor_t *c, bool sessions, proto_account_fn *fn,
+               proto_account_session_fn *session_fn, void *arg)
 {
     uint64_t pairs, items;
     if (!pack_read_container (c, 0x80, 0xde, 0xdf, &pairs))
         return false;
     for (uint64_t i = 0; i < pairs; i++) {
         char name[PROTO_NAME_MAX + 1];
-        uint64_t published, settled;
         if (!s_read_name (c, name) || !pack_read_container (c, 0x90, 0xdc, 0xdd, &items) ||
-            items != 2 || !pack_read_uint (c, &published) || !pack_read_uint (c, &settled) ||
-            settled > published)
+            items != 2)
             return false;
-        fn (name, published, settled, arg);
+        if (sessions ? !s_account_session (c, name, session_fn, arg)
+                     : !s_account_window (c, name, fn, arg))
+            return false;
     }
     return true;
 }
 
 int
 proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
-                      void *arg)
+                      proto_account_session_fn *session_fn, void *arg)
 {
     *handled = 0;
     pack_cursor_t c;
@@ -857,7 +905,9 @@ proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_ac
         if (key_len == 7 && memcmp (key, "handled", 7) == 0)
             ok = pack_read_uint (&c, handled);
         else if (key_len == 7 && memcmp (key, "windows", 7) == 0)
-            ok = s_account_windows (&c, fn, arg);
+            ok = s_account_map (&c, false, fn, session_fn, arg);
+        else if (key_len == 8 && memcmp (key, "sessions", 8) == 0)
+            ok = s_account_map (&c, true, fn, session_fn, arg);
         else
             ok = pack_skip (&c); //  unknown keys are ignored
         if (!ok)
@@ -939,8 +989,10 @@ proto_presence_encode (uint8_t *out, const proto_presence_t *presence)
         { "shown", FIELD_BOOL, (void *) &presence->shown, 0 },
         { "joined_at", FIELD_UINT, (void *) &presence->joined_at, 0 },
         { "service", FIELD_STR, (void *) presence->service, sizeof (presence->service) },
+        { "last_topic", FIELD_STR, (void *) presence->last_topic, sizeof (presence->last_topic) },
+        { "last_count", FIELD_UINT, (void *) &presence->last_count, 0 },
     };
-    return s_encode_map (out, fields, 6);
+    return s_encode_map (out, fields, 8);
 }
 
 int
@@ -953,8 +1005,10 @@ proto_presence_decode (const void *data, size_t size, proto_presence_t *presence
         { "shown", FIELD_BOOL, &presence->shown, 0 },
         { "joined_at", FIELD_UINT, &presence->joined_at, 0 },
         { "service", FIELD_STR, presence->service, sizeof (presence->service) },
+        { "last_topic", FIELD_STR, presence->last_topic, sizeof (presence->last_topic) },
+        { "last_count", FIELD_UINT, &presence->last_count, 0 },
     };
-    return s_decode_map (data, size, fields, 6);
+    return s_decode_map (data, size, fields, 8);
 }
 
 size_t

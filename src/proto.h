@@ -326,23 +326,31 @@ int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, v
 //  and BROADCASTs since its HELLO, how many the router has HANDLED (each
 //  published, or refused with an ERROR), and for each window, how many of
 //  them the router PUBLISHED to it and how many of those are SETTLED (taken
-//  in by the window, or reported to main as not), all cumulative. ENCODE
+//  in by the window, or reported to main as not), all cumulative; and for
+//  a window on the channel, its session's TOPIC and how many that session
+//  has been published (SESSION_PUBLISHED) as of the same moment. ENCODE
 //  writes COUNT windows (at most PROTO_ACCOUNT_WINDOWS) into OUT (capacity
 //  PROTO_ACCOUNT_BODY_MAX, within a map body's limit).
-#define PROTO_ACCOUNT_WINDOWS 40
-#define PROTO_ACCOUNT_BODY_MAX (32 + PROTO_ACCOUNT_WINDOWS * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
+#define PROTO_ACCOUNT_WINDOWS 20
+#define PROTO_ACCOUNT_BODY_MAX                                                                     \
+    (48 + PROTO_ACCOUNT_WINDOWS * (2 * (2 + PROTO_NAME_MAX + 1) + 3 * 9 + 1 + PROTO_TOPIC_SIZE))
 typedef struct proto_account_window {
     const char *name;
     uint64_t published;
     uint64_t settled;
+    const char *topic; //  NULL: not on the channel now
+    uint64_t session_published;
 } proto_account_window_t;
 size_t proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window_t *windows,
                              size_t count);
-//  Decode an ACCOUNT body: *HANDLED, and FN called for each window. Returns
-//  0 or PROKIT_EPROTO (then FN may have been called for the windows before).
+//  Decode an ACCOUNT body: *HANDLED, FN called for each window, then
+//  SESSION_FN for each window's session. Returns 0 or PROKIT_EPROTO (then
+//  the callbacks may have been called for what came before).
 typedef void (proto_account_fn) (const char *name, uint64_t published, uint64_t settled, void *arg);
+typedef void (proto_account_session_fn) (const char *name, const char *topic, uint64_t published,
+                                         void *arg);
 int proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
-                          void *arg);
+                          proto_account_session_fn *session_fn, void *arg);
 
 //  CREDIT: what a client has taken in, since its HELLO, counted in
 //  messages: from its DEALER (CONSUMED), and from the PUB channel (CHANNEL).
@@ -363,9 +371,13 @@ typedef struct proto_presence {
     bool shown;                       //  JOINED: whether it said it starts visible
     uint64_t joined_at;               //  JOINED: when it joined, ms since the Unix epoch
     char service[PROTO_NAME_MAX + 1]; //  JOINED: the pool it serves, "" for none
+    //  JOINED, to main only: the window's HELLO said what its session on
+    //  another router (one that went) took in of main's messages.
+    char last_topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t last_count;
 } proto_presence_t;
 
-#define PROTO_PRESENCE_BODY_MAX (320 + 10 + PROTO_NAME_MAX)
+#define PROTO_PRESENCE_BODY_MAX (320 + 10 + PROTO_NAME_MAX + 32 + PROTO_TOPIC_SIZE)
 size_t proto_presence_encode (uint8_t *out, const proto_presence_t *presence);
 int proto_presence_decode (const void *data, size_t size, proto_presence_t *presence);
 

@@ -121,6 +121,9 @@ typedef struct peer {
     bool limit_said; //  its last message was refused for a limit (logged once)
     bool keyed;      //  counted among its CURVE key's windows (per_key)
     bool closed;     //  main closed it (CLOSE)
+    //  Its HELLO said what a session on another router (one that went)
+    //  took in (hello.last): main hears it in JOINED, to settle its account.
+    bool last_elsewhere;
 } peer_t;
 
 //  A session that ended without its last counts: kept until the window
@@ -609,14 +612,25 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
         snprintf (presence.reason, sizeof (presence.reason), "%s", reason);
     uint8_t body[PROTO_PRESENCE_BODY_MAX];
     size_t size = proto_presence_encode (body, &presence);
+    //  Main alone hears what the window took in on a router that went.
+    uint8_t main_body[PROTO_PRESENCE_BODY_MAX];
+    size_t main_size = size;
+    memcpy (main_body, body, size);
+    if (command == PROTO_JOINED && window->last_elsewhere) {
+        memcpy (presence.last_topic, window->hello.last.topic, sizeof (presence.last_topic));
+        presence.last_count = window->hello.last.count;
+        main_size = proto_presence_encode (main_body, &presence);
+    }
     if (to) {
-        s_send_control (self, to, command, 0, window->name, body, size);
+        s_send_control (self, to, command, 0, window->name, to->is_main ? main_body : body,
+                        to->is_main ? main_size : size);
         return;
     }
     for (peer_t *peer = (peer_t *) zhashx_first (self->by_name); peer;
          peer = (peer_t *) zhashx_next (self->by_name))
         if (peer != window && !peer->joining && (peer->is_main || peer->hello.presence))
-            s_send_control (self, peer, command, 0, window->name, body, size);
+            s_send_control (self, peer, command, 0, window->name, peer->is_main ? main_body : body,
+                            peer->is_main ? main_size : size);
 }
 
 //  READ_CLOCK (clock.h) for routing a message: within a batch from the
@@ -820,7 +834,13 @@ s_send_account (router_state_t *self, peer_t *main)
         if (!entry->changed)
             continue;
         entry->changed = false;
-        windows[n++] = (proto_account_window_t){ entry->name, entry->published, entry->settled };
+        //  The window's session on the channel now, counted at the same
+        //  moment: main numbers that session's messages from it.
+        peer_t *window = (peer_t *) zhashx_lookup (self->by_name, entry->name);
+        bool session = window && window->channel && !window->joining;
+        windows[n++] = (proto_account_window_t){ entry->name, entry->published, entry->settled,
+                                                 session ? window->topic : NULL,
+                                                 session ? window->published : 0 };
         if (n == PROTO_ACCOUNT_WINDOWS) {
             size_t size = proto_account_encode (body, main->handled, windows, n);
             s_send_control (self, main, PROTO_ACCOUNT, 0, "", body, size);
@@ -900,6 +920,21 @@ s_account_settled (router_state_t *self, const char *name, uint64_t session, uin
         entry->settled + count > entry->published ? entry->published : entry->settled + count;
     entry->changed = true;
     s_receipts_touch (self, main, count);
+}
+
+//  WINDOW's session began: main's next ACCOUNT names it, if main counts
+//  anything for the window.
+static void
+s_account_session_began (router_state_t *self, peer_t *window)
+{
+    peer_t *main = s_accounting_main (self);
+    account_t *entry = main && window->channel && main->account
+                           ? (account_t *) zhashx_lookup (main->account, window->name)
+                           : NULL;
+    if (entry) {
+        entry->changed = true;
+        s_receipts_touch (self, main, 1);
+    }
 }
 
 //  One more of main's SENDs or broadcasts handled.
@@ -994,15 +1029,16 @@ s_lost_key (char key[LOST_KEY_MAX], bool closed, const char *of)
 
 //  The lost session KEY has its last counts (COUNT on the channel,
 //  DEALER_COUNT on its DEALER, both since its HELLO): report what it
-//  missed, to main and to each window that sent it something.
-static void
+//  missed, to main and to each window that sent it something. False when
+//  no session is kept under KEY.
+static bool
 s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t dealer_count)
 {
     lost_session_t *lost = key[0] && atomic_load (&self->lost_count) > 0
                                ? (lost_session_t *) zhashx_lookup (self->lost, key)
                                : NULL;
     if (!lost)
-        return;
+        return false;
     uint64_t missed = lost->expected > count ? lost->expected - count : 0;
     s_report_unconfirmed (self, lost->name, missed, lost->reason);
     s_account_settled (self, lost->name, lost->main_session, lost->main_base, lost->confirmed,
@@ -1012,6 +1048,7 @@ s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t d
     s_report_runs (self, lost->name, lost->runs, taken, lost->reason);
     zhashx_delete (self->lost, key);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
+    return true;
 }
 
 //  Lost sessions whose window has not come back in time: what they last
@@ -1160,6 +1197,7 @@ s_admit (router_state_t *self, peer_t *peer)
             log_error ("router: out of memory: '%s' serves no pool '%s'", peer->name,
                        peer->hello.service);
         s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
+        s_account_session_began (self, peer);
     }
     if (peer->is_main || peer->hello.presence) {
         //  A late joiner that follows presence learns who is already there.
@@ -1485,8 +1523,9 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     //  Back after a lost session: it says what it took in of it.
     proto_hello_t said;
     memset (&said, 0, sizeof (said));
+    bool elsewhere = false; //  a session on another router: main hears of it
     if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last.topic[0])
-        s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
+        elsewhere = !s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
     else if (atomic_load (&self->lost_count) > 0) {
         //  Off the channel, its session was kept by its name.
         char lost[LOST_KEY_MAX];
@@ -1504,6 +1543,7 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         s_send_error_to_id (self, routing_id, msg->id, "", PROKIT_ENOMEM, "router out of memory");
         return;
     }
+    peer->last_elsewhere = elsewhere;
     rc = s_welcome (self, peer, msg);
     if (rc == ENOMEM)
         s_send_error_to_id (self, routing_id, msg->id, "", PROKIT_ENOMEM, "router out of memory");

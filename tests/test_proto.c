@@ -2110,7 +2110,20 @@ typedef struct account_seen {
     int windows;
     uint64_t published, settled;
     char first[PROTO_NAME_MAX + 1];
+    int sessions;
+    uint64_t session_published;
+    char topic[PROTO_TOPIC_SIZE + 1];
 } account_seen_t;
+
+static void
+s_account_session_seen (const char *name, const char *topic, uint64_t published, void *arg)
+{
+    (void) name;
+    account_seen_t *seen = (account_seen_t *) arg;
+    seen->sessions++;
+    seen->session_published += published;
+    snprintf (seen->topic, sizeof (seen->topic), "%s", topic);
+}
 
 static void
 s_account_seen (const char *name, uint64_t published, uint64_t settled, void *arg)
@@ -2136,7 +2149,9 @@ test_account_round_trips_and_is_checked (void **state)
         names[i][PROTO_NAME_MAX] = 0;
         names[i][0] = (char) ('A' + i % 26);
         names[i][1] = (char) ('a' + i / 26);
-        windows[i] = (proto_account_window_t){ names[i], UINT64_MAX, UINT64_MAX - 1 };
+        //  Every window with its session on the channel: the largest body.
+        windows[i] = (proto_account_window_t){ names[i], UINT64_MAX, UINT64_MAX - 1,
+                                               "0123456789abcdef", UINT64_MAX };
     }
     uint8_t body[PROTO_ACCOUNT_BODY_MAX];
     size_t size = proto_account_encode (body, UINT64_MAX, windows, PROTO_ACCOUNT_WINDOWS + 5);
@@ -2148,19 +2163,40 @@ test_account_round_trips_and_is_checked (void **state)
     assert_int_equal (s_decode3 (PROTO_ACCOUNT, "", body, size, PROTO_TO_ROUTER, &msg),
                       PROKIT_EPROTO);
     uint64_t handled = 0;
-    account_seen_t seen = { 0, 0, 0, "" };
-    assert_int_equal (proto_account_decode (body, size, &handled, s_account_seen, &seen),
-                      PROKIT_OK);
+    account_seen_t seen = { 0, 0, 0, "", 0, 0, "" };
+    assert_int_equal (
+        proto_account_decode (body, size, &handled, s_account_seen, s_account_session_seen, &seen),
+        PROKIT_OK);
     assert_true (handled == UINT64_MAX);
     assert_int_equal (seen.windows, PROTO_ACCOUNT_WINDOWS);
     assert_string_equal (seen.first, names[0]);
+    assert_int_equal (seen.sessions, PROTO_ACCOUNT_WINDOWS);
+    assert_string_equal (seen.topic, "0123456789abcdef");
+    //  Windows off the channel: no "sessions" key at all.
+    for (int i = 0; i < PROTO_ACCOUNT_WINDOWS; i++)
+        windows[i].topic = NULL;
+    size = proto_account_encode (body, 3, windows, 2);
+    memset (&seen, 0, sizeof (seen));
+    assert_int_equal (
+        proto_account_decode (body, size, &handled, s_account_seen, s_account_session_seen, &seen),
+        PROKIT_OK);
+    assert_true (handled == 3 && seen.windows == 2 && seen.sessions == 0);
+    //  A session whose topic is not PROTO_TOPIC_SIZE digits is refused.
+    const uint8_t short_topic[] = { 0x81, 0xa8, 's', 'e',  's',  's', 'i', 'o', 'n', 's',
+                                    0x81, 0xa1, 'w', 0x92, 0xa3, 'a', 'b', 'c', 0x01 };
+    assert_int_equal (proto_account_decode (short_topic, sizeof (short_topic), &handled,
+                                            s_account_seen, s_account_session_seen, &seen),
+                      PROKIT_EPROTO);
     //  No windows: handled alone. Empty body: nothing.
     size = proto_account_encode (body, 7, windows, 0);
     memset (&seen, 0, sizeof (seen));
-    assert_int_equal (proto_account_decode (body, size, &handled, s_account_seen, &seen),
-                      PROKIT_OK);
+    assert_int_equal (
+        proto_account_decode (body, size, &handled, s_account_seen, s_account_session_seen, &seen),
+        PROKIT_OK);
     assert_true (handled == 7 && seen.windows == 0);
-    assert_int_equal (proto_account_decode (NULL, 0, &handled, s_account_seen, &seen), PROKIT_OK);
+    assert_int_equal (
+        proto_account_decode (NULL, 0, &handled, s_account_seen, s_account_session_seen, &seen),
+        PROKIT_OK);
     assert_true (handled == 0);
     //  Settled past published, a pair of the wrong length, a count that
     //  is not a uint, and an unknown key (skipped).
@@ -2171,17 +2207,18 @@ test_account_round_trips_and_is_checked (void **state)
     const uint8_t negative[] = { 0x81, 0xa7, 'h', 'a', 'n', 'd', 'l', 'e', 'd', 0xff };
     const uint8_t unknown[] = { 0x82, 0xa3, 'n', 'e', 'w', 0xc0, 0xa7, 'h',
                                 'a',  'n',  'd', 'l', 'e', 'd',  0x05 };
-    assert_int_equal (proto_account_decode (over, sizeof (over), &handled, s_account_seen, &seen),
+    assert_int_equal (proto_account_decode (over, sizeof (over), &handled, s_account_seen,
+                                            s_account_session_seen, &seen),
                       PROKIT_EPROTO);
-    assert_int_equal (
-        proto_account_decode (triple, sizeof (triple), &handled, s_account_seen, &seen),
-        PROKIT_EPROTO);
-    assert_int_equal (
-        proto_account_decode (negative, sizeof (negative), &handled, s_account_seen, &seen),
-        PROKIT_EPROTO);
-    assert_int_equal (
-        proto_account_decode (unknown, sizeof (unknown), &handled, s_account_seen, &seen),
-        PROKIT_OK);
+    assert_int_equal (proto_account_decode (triple, sizeof (triple), &handled, s_account_seen,
+                                            s_account_session_seen, &seen),
+                      PROKIT_EPROTO);
+    assert_int_equal (proto_account_decode (negative, sizeof (negative), &handled, s_account_seen,
+                                            s_account_session_seen, &seen),
+                      PROKIT_EPROTO);
+    assert_int_equal (proto_account_decode (unknown, sizeof (unknown), &handled, s_account_seen,
+                                            s_account_session_seen, &seen),
+                      PROKIT_OK);
     assert_true (handled == 5);
     assert_string_equal (proto_command_name (PROTO_ACCOUNT), "ACCOUNT");
 
