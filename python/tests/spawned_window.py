@@ -2,10 +2,15 @@
 the environment. Reports what it receives to main as requests
 "got|<sender>|<text>|<0/1>" (as prokit-test-peer does); answers requests
 "py:<text>"; "exit" from main makes it leave; main closing it ends it."""
+import sys
+
 import prokit
 
 window = prokit.Window()
-print("READY", window.name, window.is_shown, flush=True)
+# One write per line: this process shares main's stdout, and a line
+# written in pieces can interleave with main's own.
+sys.stdout.write(f"READY {window.name} {window.is_shown}\n")
+sys.stdout.flush()
 done = []
 
 
@@ -22,4 +27,5 @@ window.on_visibility(lambda shown: window.request(prokit.MAIN, f"got|visibility|
 window.on_request(lambda request: f"py:{request.payload}")
 closed = window.run()
 window.close()
-print("CLOSED" if closed else "EXIT", flush=True)
+sys.stdout.write("CLOSED\n" if closed else "EXIT\n")
+sys.stdout.flush()
