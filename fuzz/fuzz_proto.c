@@ -128,6 +128,28 @@ s_decode_message (const uint8_t *data, size_t size, proto_direction_t direction)
 
 //  --- control bodies ------------------------------------------------------------
 
+//  A HELLO's "last_from", kept for a round trip (the first PROTO_FROM_MAX).
+typedef struct {
+    char names[PROTO_FROM_MAX][PROTO_NAME_MAX + 1];
+    proto_from_t from[PROTO_FROM_MAX];
+    size_t count;
+    bool plain; //  no name cut short by a NUL
+} froms_t;
+
+static void
+s_from (const char *name, uint64_t count, void *arg)
+{
+    froms_t *froms = (froms_t *) arg;
+    size_t len = strlen (name);
+    CHECK (len <= PROTO_NAME_MAX);
+    froms->plain = froms->plain && len > 0;
+    if (froms->count < PROTO_FROM_MAX) {
+        memcpy (froms->names[froms->count], name, len + 1);
+        froms->from[froms->count] = (proto_from_t){ froms->names[froms->count], count };
+        froms->count++;
+    }
+}
+
 static void
 s_hello (const uint8_t *body, size_t size)
 {
@@ -135,6 +157,14 @@ s_hello (const uint8_t *body, size_t size)
     memset (&hello, 0, sizeof (hello));
     if (proto_hello_decode (body, size, &hello) != PROKIT_OK)
         return;
+    //  Its senders: read as the router does, said again, read the same.
+    froms_t *froms = (froms_t *) calloc (2, sizeof (froms_t));
+    CHECK (froms);
+    froms[0].plain = true;
+    if (proto_hello_from_decode (body, size, s_from, &froms[0]) == PROKIT_OK && froms[0].plain) {
+        hello.from = froms[0].from;
+        hello.from_count = froms[0].count;
+    }
     CHECK (hello.version >= 1);
     CHECK (strlen (hello.last.topic) <= PROTO_TOPIC_SIZE);
     uint8_t *out = (uint8_t *) malloc (PROTO_HELLO_BODY_MAX);
@@ -148,7 +178,14 @@ s_hello (const uint8_t *body, size_t size)
            again.channel == hello.channel && again.credit == hello.credit &&
            strcmp (again.last.topic, hello.last.topic) == 0 &&
            again.last.count == hello.last.count && again.last.dealer == hello.last.dealer &&
-           again.account == hello.account);
+           again.account == hello.account && again.took == hello.took);
+    froms[1].plain = true;
+    CHECK (proto_hello_from_decode (out, n, s_from, &froms[1]) == PROKIT_OK);
+    CHECK (froms[1].count == hello.from_count);
+    for (size_t i = 0; i < hello.from_count; i++)
+        CHECK (strcmp (froms[1].names[i], froms[0].names[i]) == 0 &&
+               froms[1].from[i].count == froms[0].from[i].count);
+    free (froms);
     free (out);
 }
 
@@ -198,9 +235,9 @@ s_error (const uint8_t *body, size_t size)
 }
 
 typedef struct {
-    const char *names[PROTO_RECEIPT_PAIRS];
+    proto_receipt_entry_t entries[PROTO_RECEIPT_PAIRS];
     char storage[PROTO_RECEIPT_PAIRS][PROTO_NAME_MAX + 1];
-    uint64_t counts[PROTO_RECEIPT_PAIRS];
+    char topics[PROTO_RECEIPT_PAIRS][PROTO_TOPIC_SIZE + 1];
     size_t count;
     size_t calls;
 } receipts_t;
@@ -214,9 +251,27 @@ s_receipt_pair (const char *name, uint64_t count, void *arg)
     receipts->calls++;
     if (receipts->count < PROTO_RECEIPT_PAIRS) {
         memcpy (receipts->storage[receipts->count], name, len + 1);
-        receipts->names[receipts->count] = receipts->storage[receipts->count];
-        receipts->counts[receipts->count++] = count;
+        receipts->entries[receipts->count] =
+            (proto_receipt_entry_t){ receipts->storage[receipts->count], count, NULL, 0, 0 };
+        receipts->count++;
     }
+}
+
+//  The session named with the entry just read (same name, called after it).
+static void
+s_receipt_session (const char *name, uint64_t queued, const char *topic, uint64_t session_queued,
+                   void *arg)
+{
+    receipts_t *receipts = (receipts_t *) arg;
+    CHECK (strlen (topic) == PROTO_TOPIC_SIZE);
+    if (receipts->count == 0 || receipts->count > PROTO_RECEIPT_PAIRS)
+        return;
+    proto_receipt_entry_t *entry = &receipts->entries[receipts->count - 1];
+    CHECK (strcmp (entry->name, name) == 0 && entry->count <= queued);
+    memcpy (receipts->topics[receipts->count - 1], topic, PROTO_TOPIC_SIZE + 1);
+    entry->topic = receipts->topics[receipts->count - 1];
+    entry->queued = queued;
+    entry->session_queued = session_queued;
 }
 
 static void
@@ -225,7 +280,7 @@ s_receipt (const uint8_t *body, size_t size)
     receipts_t *first = (receipts_t *) calloc (1, sizeof (receipts_t));
     receipts_t *again = (receipts_t *) calloc (1, sizeof (receipts_t));
     CHECK (first && again);
-    if (proto_receipt_decode (body, size, s_receipt_pair, first) == PROKIT_OK) {
+    if (proto_receipt_decode (body, size, s_receipt_pair, s_receipt_session, first) == PROKIT_OK) {
         //  Names with a NUL inside are cut there by the callback's C
         //  string: the round trip holds for those without.
         bool plain = true;
@@ -238,13 +293,18 @@ s_receipt (const uint8_t *body, size_t size)
         }
         uint8_t *out = (uint8_t *) malloc (PROTO_RECEIPT_BODY_MAX);
         CHECK (out);
-        size_t n = proto_receipt_encode (out, first->names, first->counts, first->count);
+        size_t n = proto_receipt_encode (out, first->entries, first->count);
         CHECK (n <= PROTO_RECEIPT_BODY_MAX);
-        CHECK (proto_receipt_decode (out, n, s_receipt_pair, again) == PROKIT_OK);
+        CHECK (proto_receipt_decode (out, n, s_receipt_pair, s_receipt_session, again) ==
+               PROKIT_OK);
         CHECK (again->count == first->count);
-        for (size_t i = 0; i < first->count; i++)
-            CHECK (strcmp (again->storage[i], first->storage[i]) == 0 &&
-                   again->counts[i] == first->counts[i]);
+        for (size_t i = 0; i < first->count; i++) {
+            const proto_receipt_entry_t *a = &again->entries[i], *f = &first->entries[i];
+            CHECK (strcmp (again->storage[i], first->storage[i]) == 0 && a->count == f->count &&
+                   !a->topic == !f->topic &&
+                   (!f->topic || (strcmp (a->topic, f->topic) == 0 && a->queued == f->queued &&
+                                  a->session_queued == f->session_queued)));
+        }
         free (out);
     }
     free (first);

@@ -373,9 +373,10 @@ s_body_seeds (void)
     s_write_selected ("proto", "gen-welcome-channel", 4, out, n);
     n = proto_error_encode (out, -11, "'work' is not keeping up: its queue is full", 0);
     s_write_selected ("proto", "gen-error-eagain", 5, out, n);
-    const char *names[] = { "work", "render-1", "a" };
-    uint64_t counts[] = { 250, 1, 0xffffffffffull };
-    n = proto_receipt_encode (out, names, counts, 3);
+    proto_receipt_entry_t entries[] = { { "work", 250, NULL, 0, 0 },
+                                        { "render-1", 1, "0123456789abcdef", 7, 3 },
+                                        { "a", 0xffffffffffull, NULL, 0, 0 } };
+    n = proto_receipt_encode (out, entries, 3);
     s_write_selected ("proto", "gen-receipt", 6, out, n);
     proto_credit_t credit = { 1000, 200 };
     n = proto_credit_encode (out, &credit);

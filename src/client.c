@@ -40,6 +40,7 @@
 #include "proto.h"
 #include "sized.h"
 #include "sock.h"
+#include "tally.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -92,12 +93,19 @@ struct client {
     //  count (the connection was lost, or main closed us): said in the
     //  next HELLO, or in a BYE, so that main learns exactly what we missed.
     proto_taken_t last;
-    //  Our SENDs to each window in this session: how many went out, how
-    //  many the router said were taken in (RECEIPT), how many it said were
-    //  not (ERROR). If the router we lose is not the one we find again (its
+    //  Our SENDs to each window in this session and what became of them
+    //  (tally.h): if the router we lose is not the one we find again (its
     //  WELCOME's "instance"), what it never settled is reported undelivered.
-    zhashx_t *tallies;      //  window name -> tally_t
-    zhashx_t *last_tallies; //  those of the session that was lost
+    tallies_t *tallies;
+    tallies_t *last_tallies;     //  those of the session that was lost
+    tallies_t *settling_tallies; //  those of a router that went, waiting for TOOK
+    //  The SENDs we read from the DEALER in this session, per sender (name
+    //  -> uint64_t), with the last sender's counter at hand; and those of
+    //  the session that was lost, said in our next HELLO ("last_from").
+    zhashx_t *taken_from;
+    zhashx_t *last_from;
+    char from_name[PROTO_NAME_MAX + 1];
+    uint64_t *from_count;
     //  Main, attached to a router that keeps its account (WELCOME
     //  "account"): what it must hear of if that router goes (account.h).
     //  NULL: none kept.
@@ -224,7 +232,7 @@ s_arm_timer (client_t *self)
     inflight_entry_t *first = inflight_earliest (self->inflight);
     if (first)
         at = first->deadline > 0 ? first->deadline : 1;
-    int64_t settling = self->settling ? s_settling_deadline (self) : 0;
+    int64_t settling = self->settling || self->settling_tallies ? s_settling_deadline (self) : 0;
     if (settling && (!at || settling < at))
         at = settling;
     //  Armed earlier than needed (the nearest deadline moved later, or
@@ -350,40 +358,10 @@ s_check_outgoing (client_t *self, const char *target, const char *channel, bool 
 
 //  Forget what a session sent: its TALLIES and its ACCOUNT.
 static void
-s_sent_clear (zhashx_t **tallies, account_t **account_p)
+s_sent_clear (tallies_t **tallies, account_t **account_p)
 {
-    zhashx_destroy (tallies);
+    tallies_destroy (tallies);
     account_destroy (account_p);
-}
-
-//  What this session has sent a window, and what became of it.
-typedef struct tally {
-    uint64_t sent;
-    uint64_t confirmed; //  taken in, said the router (RECEIPT)
-    uint64_t reported;  //  not delivered, said the router (ERROR)
-} tally_t;
-
-static void
-s_tally_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-//  The tally for window NAME in this session, made on first use (only
-//  clients that keep tallies ask); NULL when memory runs out.
-static tally_t *
-s_tally (client_t *self, const char *name)
-{
-    if (!self->tallies) {
-        if (!(self->tallies = zhashx_new ()))
-            return NULL;
-        zhashx_set_destructor (self->tallies, s_tally_destroy);
-    }
-    tally_t *tally = (tally_t *) zhashx_lookup (self->tallies, name);
-    if (!tally && (tally = (tally_t *) calloc (1, sizeof (*tally))) != NULL)
-        zhashx_insert (self->tallies, name, tally);
-    return tally;
 }
 
 int
@@ -405,9 +383,11 @@ client_send (client_t *self, const char *target, const char *channel, prokit_pay
     if (rc != PROKIT_OK || !counted)
         return rc;
     account_sent (self->account, name, id);
-    tally_t *tally = target && self->keeps_tallies ? s_tally (self, name) : NULL;
-    if (tally)
-        tally->sent++;
+    if (target && self->keeps_tallies) {
+        if (!self->tallies)
+            self->tallies = tallies_new (); //  NULL when out of memory: at worst a report missed
+        tallies_sent (self->tallies, name);
+    }
     return rc;
 }
 
@@ -521,6 +501,32 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
     return s_send (self, PROTO_ERROR, id, requester, NULL, body, size);
 }
 
+static void
+s_free_count (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  One more SEND read from the DEALER from SENDER (said in our next HELLO
+//  if the router goes; see taken_from).
+static void
+s_count_from (client_t *self, const char *sender)
+{
+    if (!self->from_count || strcmp (self->from_name, sender) != 0) {
+        if (!self->taken_from && (self->taken_from = zhashx_new ()) != NULL)
+            zhashx_set_destructor (self->taken_from, s_free_count);
+        self->from_count =
+            self->taken_from ? (uint64_t *) zhashx_lookup (self->taken_from, sender) : NULL;
+        if (!self->from_count && self->taken_from &&
+            (self->from_count = (uint64_t *) calloc (1, sizeof (uint64_t))) != NULL)
+            zhashx_insert (self->taken_from, sender, self->from_count);
+        snprintf (self->from_name, sizeof (self->from_name), "%s", self->from_count ? sender : "");
+    }
+    if (self->from_count)
+        (*self->from_count)++;
+}
+
 //  --- receiving -------------------------------------------------------------
 
 //  Receive one message from the router's socket, or from the PUB channel
@@ -552,6 +558,8 @@ s_receive_from (client_t *self, bool channel, inbound_t **item_p)
     item->channel = channel && (command == PROTO_SEND || command == PROTO_BROADCAST);
     if (item->channel)
         self->channel_read++;
+    else if (!channel && command == PROTO_SEND && self->hello.took && item->peer[0])
+        s_count_from (self, item->peer);
     //  The router counts what it sends us from its WELCOME on (the first):
     //  what came between our HELLO and it (its refusals of what the last
     //  connection still carried) is not part of the session's count.
@@ -687,6 +695,8 @@ s_purge_channel_items (client_t *self)
 static void
 s_counts_reset (client_t *self)
 {
+    zhashx_destroy (&self->taken_from);
+    self->from_count = NULL;
     self->dealer_read = self->channel_read = self->credit_sent = self->channel_sent = 0;
 }
 
@@ -766,6 +776,11 @@ s_session_ends (client_t *self, int code, const char *why)
         if (self->transport->has_channel) {
             memcpy (self->last.topic, self->topic, sizeof (self->last.topic));
             self->last.count = self->channel_read;
+            //  And from whom the DEALER's SENDs came, for their senders.
+            zhashx_destroy (&self->last_from);
+            self->last_from = self->taken_from;
+            self->taken_from = NULL;
+            self->from_count = NULL;
         }
         self->last.dealer = self->dealer_read;
     }
@@ -820,7 +835,19 @@ s_rejoin (client_t *self)
     memcpy (self->hello.last.topic, self->last.topic, sizeof (self->hello.last.topic));
     self->hello.last.count = self->last.count;
     self->hello.last.dealer = self->last.dealer;
+    proto_from_t from[PROTO_FROM_MAX];
+    size_t from_count = 0;
+    for (uint64_t *count = self->last.topic[0] && self->last_from
+                               ? (uint64_t *) zhashx_first (self->last_from)
+                               : NULL;
+         count && from_count < PROTO_FROM_MAX; count = (uint64_t *) zhashx_next (self->last_from))
+        from[from_count++] =
+            (proto_from_t){ (const char *) zhashx_cursor (self->last_from), *count };
+    self->hello.from = from;
+    self->hello.from_count = from_count;
     size_t size = proto_hello_encode (hello, &self->hello);
+    self->hello.from = NULL;
+    self->hello.from_count = 0;
     self->hello.last.topic[0] = 0;
     self->hello.last.count = self->hello.last.dealer = 0;
     self->join_id = ++self->next_request_id;
@@ -1102,6 +1129,11 @@ static bool
 s_settle_accounts (client_t *self, int64_t now)
 {
     bool settled = false;
+    if (self->settling_tallies && tallies_deadline (self->settling_tallies) <= now) {
+        tallies_settle (self->settling_tallies, s_account_report, self);
+        tallies_destroy (&self->settling_tallies);
+        settled = true;
+    }
     account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
     while (account) {
         if (account_deadline (account) <= now) {
@@ -1120,7 +1152,7 @@ s_settle_accounts (client_t *self, int64_t now)
 static int64_t
 s_settling_deadline (client_t *self)
 {
-    int64_t earliest = 0;
+    int64_t earliest = tallies_deadline (self->settling_tallies);
     for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
          account; account = (account_t *) zlistx_next (self->settling))
         if (!earliest || account_deadline (account) < earliest)
@@ -1163,36 +1195,76 @@ s_settle_last_account (client_t *self, bool restarted)
     account_destroy (&account);
 }
 
+//  The tallies of the session that was lost: settled by the router that
+//  welcomed us if it is the one we lost; else what the windows cannot say
+//  more of is reported now, and the rest once they say (TOOK).
+static void
+s_settle_last_tallies (client_t *self, bool restarted)
+{
+    tallies_t *tallies = self->last_tallies;
+    self->last_tallies = NULL;
+    if (!tallies || !restarted) {
+        tallies_destroy (&tallies);
+        return;
+    }
+    //  A wait not over from an earlier router: those windows cannot say now.
+    tallies_settle (self->settling_tallies, s_account_report, self);
+    tallies_destroy (&self->settling_tallies);
+    if (tallies_await (tallies, clock_mono_ms () + ACCOUNT_WAIT_MS, s_account_report, self)) {
+        self->settling_tallies = tallies;
+        s_arm_timer (self);
+    }
+    else
+        tallies_destroy (&tallies);
+}
+
 static void
 s_settle_last_session (client_t *self)
 {
     bool restarted = strcmp (self->instance, self->last_instance) != 0;
     s_settle_last_account (self, restarted);
-    zhashx_t *tallies = self->last_tallies;
-    self->last_tallies = NULL;
-    if (!tallies)
-        return;
-    for (tally_t *tally = (tally_t *) zhashx_first (tallies); tally && restarted;
-         tally = (tally_t *) zhashx_next (tallies)) {
-        uint64_t settled = tally->confirmed + tally->reported;
-        uint64_t missing = tally->sent > settled ? tally->sent - settled : 0;
-        const char *target = (const char *) zhashx_cursor (tallies);
-        if (missing > 0)
-            s_notify_undelivered (self, target, missing, PROKIT_ECLOSED,
-                                  "not confirmed before the router went away");
-    }
-    zhashx_destroy (&tallies);
+    s_settle_last_tallies (self, restarted);
+}
+
+//  Before we are in again, a RECEIPT came from the router we lost (read
+//  from the connection as it ended): the lost session's.
+static tallies_t *
+s_receipt_tallies (client_t *self)
+{
+    return self->connected ? self->tallies : self->last_tallies;
 }
 
 static void
 s_on_receipt (const char *name, uint64_t count, void *arg)
 {
     client_t *self = (client_t *) arg;
-    //  Before we are in again: the lost session's (as for ACCOUNT).
-    zhashx_t *tallies = self->connected ? self->tallies : self->last_tallies;
-    tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, name) : NULL;
-    if (tally && count > tally->confirmed)
-        tally->confirmed = count;
+    tallies_confirmed (s_receipt_tallies (self), name, count);
+}
+
+static void
+s_on_receipt_session (const char *name, uint64_t queued, const char *topic, uint64_t session_queued,
+                      void *arg)
+{
+    client_t *self = (client_t *) arg;
+    tallies_session (s_receipt_tallies (self), name, queued, topic, session_queued);
+}
+
+//  TOOK: a window back from the router we lost says what it took in of ours.
+static void
+s_handle_took (client_t *self, inbound_t *item)
+{
+    //  It can come before our join's last step (the channel's WELCOME):
+    //  the router that sends it is not the one we lost, its WELCOME said.
+    if (self->last_tallies && strcmp (self->instance, self->last_instance) != 0)
+        s_settle_last_tallies (self, true);
+    proto_took_t took;
+    if (!self->settling_tallies ||
+        proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) !=
+            PROKIT_OK)
+        return;
+    if (tallies_took (self->settling_tallies, item->peer, took.topic, took.count, s_account_report,
+                      self))
+        tallies_destroy (&self->settling_tallies);
 }
 
 static void
@@ -1209,10 +1281,8 @@ s_handle_answer (client_t *self, inbound_t *item)
         //  Before we are in again, it is about a SEND of the lost session
         //  (still queued when the connection ended, refused by the router
         //  we reached next): that session's tally counts it as reported.
-        zhashx_t *tallies = self->connected ? self->tallies : self->last_tallies;
-        tally_t *tally = tallies ? (tally_t *) zhashx_lookup (tallies, item->peer) : NULL;
-        if (tally)
-            tally->reported += (uint64_t) count;
+        tallies_reported (self->connected ? self->tallies : self->last_tallies, item->peer,
+                          (uint64_t) count);
         account_t *account = self->connected ? self->account : self->last_account;
         if (item->id == PROTO_ID_ONE_WAY_BIT)
             //  What the router published and the window never took in.
@@ -1288,6 +1358,7 @@ s_rejoin_refused (client_t *self, inbound_t *item)
     self->joining = false;
     self->last.topic[0] = 0; //  the router heard it all the same
     self->last.count = self->last.dealer = 0;
+    zhashx_destroy (&self->last_from);
     log_warn ("%s: rejoining refused: %s", self->label, error.text);
     s_notify_connection (self, PROKIT_CONNECTION_REFUSED, error.code, error.text);
 }
@@ -1316,6 +1387,7 @@ s_rejoin_welcomed (client_t *self, inbound_t *item)
     self->connected = true;
     self->last.topic[0] = 0; //  the HELLO said it: settled
     self->last.count = self->last.dealer = 0;
+    zhashx_destroy (&self->last_from);
     log_info ("%s: joined again", self->label);
     s_settle_last_session (self);
     s_notify_connection (self, PROKIT_CONNECTION_REJOINED, PROKIT_OK, "joined again");
@@ -1415,8 +1487,9 @@ s_handle (client_t *self, inbound_t *item)
         break;
     case PROTO_RECEIPT:
         proto_receipt_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), s_on_receipt,
-                              self);
+                              s_on_receipt_session, self);
         break;
+    case PROTO_TOOK: s_handle_took (self, item); break;
     case PROTO_ACCOUNT:
         //  Before we are in again, it came from the router we lost (read
         //  from the connection as it ended): the lost session's.
@@ -1731,7 +1804,7 @@ s_end_requests (client_t *self)
         s_expire (self);
         ended = true;
     }
-    if (self->settling && zlistx_size (self->settling) > 0 &&
+    if (((self->settling && zlistx_size (self->settling) > 0) || self->settling_tallies) &&
         s_settle_accounts (self, clock_mono_ms ()))
         ended = true;
     return ended;
@@ -2086,6 +2159,9 @@ s_free (client_t *self)
     transport_destroy (&self->transport, !self->abandoned);
     s_sent_clear (&self->tallies, &self->account);
     s_sent_clear (&self->last_tallies, &self->last_account);
+    tallies_destroy (&self->settling_tallies);
+    zhashx_destroy (&self->taken_from);
+    zhashx_destroy (&self->last_from);
     zlistx_destroy (&self->settling);
     zhashx_destroy (&self->handlers);
     inflight_destroy (&self->inflight);
@@ -2125,6 +2201,7 @@ s_alloc (const client_config_t *config)
     self->hello.channel = !config->router && !is_main;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->keeps_tallies = !config->router && !is_main;
+    self->hello.took = self->keeps_tallies; //  it reads TOOK, and counts whom it took SENDs from
     self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
     self->hello.channels = true;

@@ -239,6 +239,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_ACCOUNT] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_MAP_OR_EMPTY },
     [PROTO_PROGRESS] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
     [PROTO_CANCEL] = { true, true, PEER_ANY, PEER_ANY, BODY_EMPTY },
+    [PROTO_TOOK] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
 };
 
 static bool
@@ -545,10 +546,12 @@ s_decode_map (const void *data, size_t size, const field_t *fields, size_t count
 
 //  Encode the fields as a map, leaving out zero numbers, false flags and
 //  empty strings. OUT must hold the largest possible result.
+//  FIELDS (COUNT) as a map, the ones that are set; EXTRA more pairs are
+//  counted in its head, for the caller to write after.
 static size_t
-s_encode_map (uint8_t *out, const field_t *fields, size_t count)
+s_encode_map_with (uint8_t *out, const field_t *fields, size_t count, size_t extra)
 {
-    size_t pairs = 0;
+    size_t pairs = extra;
     for (size_t f = 0; f < count; f++) {
         const field_t *field = &fields[f];
         if ((field->type == FIELD_UINT && *(const uint64_t *) field->out != 0) ||
@@ -575,6 +578,12 @@ s_encode_map (uint8_t *out, const field_t *fields, size_t count)
         }
     }
     return n;
+}
+
+static size_t
+s_encode_map (uint8_t *out, const field_t *fields, size_t count)
+{
+    return s_encode_map_with (out, fields, count, 0);
 }
 
 static int
@@ -756,15 +765,24 @@ proto_bye_decode (const void *data, size_t size, proto_bye_t *bye)
 }
 
 size_t
-proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *counts, size_t count)
+proto_receipt_encode (uint8_t *out, const proto_receipt_entry_t *entries, size_t count)
 {
     if (count > PROTO_RECEIPT_PAIRS)
         count = PROTO_RECEIPT_PAIRS;
     size_t n = 0;
     n += pack_write_map_head (out + n, count);
     for (size_t i = 0; i < count; i++) {
-        n += pack_write_str (out + n, names[i], strnlen (names[i], PROTO_NAME_MAX));
-        n += pack_write_uint (out + n, counts[i]);
+        const proto_receipt_entry_t *entry = &entries[i];
+        n += pack_write_str (out + n, entry->name, strnlen (entry->name, PROTO_NAME_MAX));
+        if (!entry->topic) {
+            n += pack_write_uint (out + n, entry->count);
+            continue;
+        }
+        n += pack_write_array_head (out + n, 4);
+        n += pack_write_uint (out + n, entry->count);
+        n += pack_write_uint (out + n, entry->queued);
+        n += pack_write_str (out + n, entry->topic, strnlen (entry->topic, PROTO_TOPIC_SIZE));
+        n += pack_write_uint (out + n, entry->session_queued);
     }
     return n;
 }
@@ -782,8 +800,40 @@ s_read_name (pack_cursor_t *c, char name[PROTO_NAME_MAX + 1])
     return true;
 }
 
+//  A str of PROTO_TOPIC_SIZE bytes into TEXT.
+static bool
+s_read_topic (pack_cursor_t *c, char text[PROTO_TOPIC_SIZE + 1])
+{
+    const uint8_t *topic;
+    size_t topic_len;
+    if (!pack_read_str (c, &topic, &topic_len) || topic_len != PROTO_TOPIC_SIZE)
+        return false;
+    memcpy (text, topic, PROTO_TOPIC_SIZE);
+    text[PROTO_TOPIC_SIZE] = 0;
+    return true;
+}
+
+//  A RECEIPT's entry that names a session: [count, queued, topic,
+//  session_queued].
+static bool
+s_receipt_session (pack_cursor_t *c, const char *name, proto_receipt_fn *fn,
+                   proto_receipt_session_fn *session_fn, void *arg)
+{
+    uint64_t items, count, queued, session_queued;
+    char topic[PROTO_TOPIC_SIZE + 1];
+    if (!pack_read_container (c, 0x90, 0xdc, 0xdd, &items) || items != 4 ||
+        !pack_read_uint (c, &count) || !pack_read_uint (c, &queued) || !s_read_topic (c, topic) ||
+        !pack_read_uint (c, &session_queued) || count > queued)
+        return false;
+    fn (name, count, arg);
+    if (session_fn)
+        session_fn (name, queued, topic, session_queued, arg);
+    return true;
+}
+
 int
-proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg)
+proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn,
+                      proto_receipt_session_fn *session_fn, void *arg)
 {
     pack_cursor_t c;
     uint64_t pairs = 0;
@@ -792,9 +842,13 @@ proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void 
     for (uint64_t i = 0; i < pairs; i++) {
         char name[PROTO_NAME_MAX + 1];
         uint64_t count;
-        if (!s_read_name (&c, name) || !pack_read_uint (&c, &count))
+        if (!s_read_name (&c, name))
             return PROKIT_EPROTO;
-        fn (name, count, arg);
+        pack_cursor_t value = c; //  a count, or an array naming a session
+        if (pack_read_uint (&c, &count))
+            fn (name, count, arg);
+        else if (c = value, !s_receipt_session (&c, name, fn, session_fn, arg))
+            return PROKIT_EPROTO;
     }
     return PROKIT_OK;
 }
@@ -853,15 +907,10 @@ s_account_window (pack_cursor_t *c, const char *name, proto_account_fn *fn, void
 static bool
 s_account_session (pack_cursor_t *c, const char *name, proto_account_session_fn *fn, void *arg)
 {
-    const uint8_t *topic;
-    size_t topic_len;
-    uint64_t published;
-    if (!pack_read_str (c, &topic, &topic_len) || topic_len != PROTO_TOPIC_SIZE ||
-        !pack_read_uint (c, &published))
-        return false;
     char text[PROTO_TOPIC_SIZE + 1];
-    memcpy (text, topic, PROTO_TOPIC_SIZE);
-    text[PROTO_TOPIC_SIZE] = 0;
+    uint64_t published;
+    if (!s_read_topic (c, text) || !pack_read_uint (c, &published))
+        return false;
     fn (name, text, published, arg);
     return true;
 }
@@ -951,8 +1000,20 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "service", FIELD_STR, (void *) hello->service, sizeof (hello->service) },
                          { "progress", FIELD_BOOL, (void *) &hello->progress, 0 },
                          { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 },
-                         { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 } };
-    return s_encode_map (out, fields, 15);
+                         { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 },
+                         { "took", FIELD_BOOL, (void *) &hello->took, 0 } };
+    size_t from = hello->from_count < PROTO_FROM_MAX ? hello->from_count : PROTO_FROM_MAX;
+    size_t n = s_encode_map_with (out, fields, 16, from > 0 ? 1 : 0);
+    if (from == 0)
+        return n;
+    n += pack_write_str (out + n, "last_from", 9);
+    n += pack_write_map_head (out + n, from);
+    for (size_t i = 0; i < from; i++) {
+        n += pack_write_str (out + n, hello->from[i].name,
+                             strnlen (hello->from[i].name, PROTO_NAME_MAX));
+        n += pack_write_uint (out + n, hello->from[i].count);
+    }
+    return n;
 }
 
 int
@@ -973,10 +1034,65 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "service", FIELD_STR, hello->service, sizeof (hello->service) },
                          { "progress", FIELD_BOOL, &hello->progress, 0 },
                          { "cancel", FIELD_BOOL, &hello->cancel, 0 },
-                         { "deadlines", FIELD_BOOL, &hello->deadlines, 0 } };
-    int rc = s_decode_map (data, size, fields, 15);
+                         { "deadlines", FIELD_BOOL, &hello->deadlines, 0 },
+                         { "took", FIELD_BOOL, &hello->took, 0 } };
+    hello->from = NULL;
+    hello->from_count = 0;
+    int rc = s_decode_map (data, size, fields, 16);
     s_default_version (&hello->version);
     return rc;
+}
+
+int
+proto_hello_from_decode (const void *data, size_t size, proto_from_fn *fn, void *arg)
+{
+    pack_cursor_t c;
+    uint64_t pairs = 0;
+    if (size > 0 && !pack_open_map (data, size, &c, &pairs))
+        return PROKIT_EPROTO;
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_len;
+        if (!pack_read_str (&c, &key, &key_len))
+            return PROKIT_EPROTO;
+        if (key_len != 9 || memcmp (key, "last_from", 9) != 0) {
+            if (!pack_skip (&c))
+                return PROKIT_EPROTO;
+            continue;
+        }
+        uint64_t senders;
+        if (!pack_read_container (&c, 0x80, 0xde, 0xdf, &senders))
+            return PROKIT_EPROTO;
+        for (uint64_t k = 0; k < senders; k++) {
+            char name[PROTO_NAME_MAX + 1];
+            uint64_t count;
+            if (!s_read_name (&c, name) || !pack_read_uint (&c, &count))
+                return PROKIT_EPROTO;
+            fn (name, count, arg);
+        }
+    }
+    return PROKIT_OK;
+}
+
+size_t
+proto_took_encode (uint8_t *out, const proto_took_t *took)
+{
+    field_t fields[] = {
+        { "topic", FIELD_STR, (void *) took->topic, sizeof (took->topic) },
+        { "count", FIELD_UINT, (void *) &took->count, 0 },
+    };
+    return s_encode_map (out, fields, 2);
+}
+
+int
+proto_took_decode (const void *data, size_t size, proto_took_t *took)
+{
+    memset (took, 0, sizeof (*took));
+    field_t fields[] = {
+        { "topic", FIELD_STR, took->topic, sizeof (took->topic) },
+        { "count", FIELD_UINT, &took->count, 0 },
+    };
+    return s_decode_map (data, size, fields, 2);
 }
 
 size_t
@@ -1118,7 +1234,7 @@ proto_command_name (int command)
                                    "BROADCAST", "REQUEST",  "REPLY",   "ERROR",  "PING",
                                    "PONG",      "JOINED",   "LEFT",    "CLOSE",  "SHOW",
                                    "HIDE",      "QUERY",    "INFO",    "CREDIT", "RECEIPT",
-                                   "ACCOUNT",   "PROGRESS", "CANCEL" };
+                                   "ACCOUNT",   "PROGRESS", "CANCEL",  "TOOK" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

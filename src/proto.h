@@ -97,7 +97,8 @@ typedef enum proto_command {
     PROTO_ACCOUNT = 20,
     PROTO_PROGRESS = 21,
     PROTO_CANCEL = 22,
-    PROTO_COMMAND_LAST = PROTO_CANCEL
+    PROTO_TOOK = 23,
+    PROTO_COMMAND_LAST = PROTO_TOOK
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -268,6 +269,13 @@ typedef struct proto_taken {
     uint64_t dealer;
 } proto_taken_t;
 
+//  How many SENDs a window took in from one sender (HELLO "last_from").
+typedef struct proto_from {
+    const char *name;
+    uint64_t count;
+} proto_from_t;
+#define PROTO_FROM_MAX 32
+
 //  What a client says about itself in HELLO.
 typedef struct proto_hello {
     uint64_t pid;     //  its process id, 0 if not said
@@ -287,11 +295,33 @@ typedef struct proto_hello {
     bool progress;  //  it reads PROGRESS (answers before the reply)
     bool cancel;    //  it reads CANCEL (a request it handles was cancelled)
     bool deadlines; //  it reads a REQUEST's deadline in its peer field
+    bool took;      //  it reads TOOK, and RECEIPTs that name windows' sessions
+    //  With LAST: the SENDs its lost session took in from each sender
+    //  (FROM_COUNT of them, at most PROTO_FROM_MAX). Encoded only: a decode
+    //  leaves them empty (proto_hello_from_decode() reads them).
+    const proto_from_t *from;
+    size_t from_count;
 } proto_hello_t;
 
-#define PROTO_HELLO_BODY_MAX (240 + 10 + PROTO_NAME_MAX)
+#define PROTO_HELLO_BODY_MAX                                                                       \
+    (256 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 9))
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
+//  A HELLO's "last_from": FN called for each sender, with what the lost
+//  session took in from it. Returns 0 (also when there is none) or
+//  PROKIT_EPROTO.
+typedef void (proto_from_fn) (const char *name, uint64_t count, void *arg);
+int proto_hello_from_decode (const void *data, size_t size, proto_from_fn *fn, void *arg);
+
+//  TOOK, router -> a client whose HELLO said "took": window PEER's session
+//  on a router that went (TOPIC) took in COUNT of this client's SENDs.
+typedef struct proto_took {
+    char topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t count;
+} proto_took_t;
+#define PROTO_TOOK_BODY_MAX (32 + PROTO_TOPIC_SIZE)
+size_t proto_took_encode (uint8_t *out, const proto_took_t *took);
+int proto_took_decode (const void *data, size_t size, proto_took_t *took);
 
 //  BYE from a client: what it took in during the session it ends, or, on
 //  a connection that has not joined, an earlier session (its topic then
@@ -310,17 +340,34 @@ size_t proto_bye_encode (uint8_t *out, const proto_bye_t *bye);
 int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
 
 //  RECEIPT, router -> client: of the SENDs this client sent each window
-//  since its HELLO, how many that window has taken in (cumulative), as a
-//  map of window name -> count. ENCODE writes COUNT pairs into OUT
-//  (capacity PROTO_RECEIPT_BODY_MAX; at most PROTO_RECEIPT_PAIRS pairs).
-#define PROTO_RECEIPT_PAIRS 40
-#define PROTO_RECEIPT_BODY_MAX (5 + PROTO_RECEIPT_PAIRS * (2 + PROTO_NAME_MAX + 9))
-size_t proto_receipt_encode (uint8_t *out, const char *const *names, const uint64_t *counts,
-                             size_t count);
-//  Decode a RECEIPT body, calling FN for each pair. Returns 0 or
-//  PROKIT_EPROTO (then FN may have been called for the pairs before).
+//  since its HELLO, how many that window has taken in (COUNT, cumulative),
+//  as a map of window name -> count. To a client whose HELLO said "took",
+//  a window on the channel has [count, queued, topic, session_queued]
+//  instead: of those SENDs, how many the router QUEUED to it, and its
+//  session's TOPIC and how many SENDs from this client's name (this
+//  session's or an earlier one's) that session was queued
+//  (SESSION_QUEUED), counted at the same moment. ENCODE writes COUNT
+//  entries into OUT (capacity PROTO_RECEIPT_BODY_MAX; at most
+//  PROTO_RECEIPT_PAIRS).
+typedef struct proto_receipt_entry {
+    const char *name;
+    uint64_t count;
+    const char *topic; //  NULL: a plain count
+    uint64_t queued;
+    uint64_t session_queued;
+} proto_receipt_entry_t;
+#define PROTO_RECEIPT_PAIRS 32
+#define PROTO_RECEIPT_BODY_MAX                                                                     \
+    (5 + PROTO_RECEIPT_PAIRS * (2 + PROTO_NAME_MAX + 1 + 3 * 9 + 1 + PROTO_TOPIC_SIZE))
+size_t proto_receipt_encode (uint8_t *out, const proto_receipt_entry_t *entries, size_t count);
+//  Decode a RECEIPT body, calling FN for each entry, and SESSION_FN after
+//  it for one that names a session. Returns 0 or PROKIT_EPROTO (then the
+//  callbacks may have been called for the entries before).
 typedef void (proto_receipt_fn) (const char *name, uint64_t count, void *arg);
-int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn, void *arg);
+typedef void (proto_receipt_session_fn) (const char *name, uint64_t queued, const char *topic,
+                                         uint64_t session_queued, void *arg);
+int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn,
+                          proto_receipt_session_fn *session_fn, void *arg);
 
 //  ACCOUNT, router -> a main that asked for it in HELLO: of main's SENDs
 //  and BROADCASTs since its HELLO, how many the router has HANDLED (each

@@ -124,6 +124,10 @@ typedef struct peer {
     //  Its HELLO said what a session on another router (one that went)
     //  took in (hello.last): main hears it in JOINED, to settle its account.
     bool last_elsewhere;
+    //  The SENDs queued to it in this session, per sender that reads TOOK
+    //  (name -> uint64_t): RECEIPTs tell the sender, so that it can number
+    //  what this session takes in.
+    zhashx_t *queued_from;
 } peer_t;
 
 //  A session that ended without its last counts: kept until the window
@@ -192,7 +196,8 @@ typedef struct run {
 typedef struct receipt {
     char target[PROTO_NAME_MAX + 1];
     uint64_t count;
-    bool changed; //  since the last RECEIPT
+    uint64_t queued; //  for a sender that reads TOOK: its SENDs queued to the window
+    bool changed;    //  since the last RECEIPT
 } receipt_t;
 
 //  A sender hears its confirmations (RECEIPT) once this many are new, and
@@ -586,6 +591,7 @@ s_peer_destroy (void **item)
     inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
     zhashx_destroy (&peer->receipts);
+    zhashx_destroy (&peer->queued_from);
     zhashx_destroy (&peer->account);
     free (peer);
     *item = NULL;
@@ -752,8 +758,7 @@ s_send_receipts (router_state_t *self, peer_t *peer)
         return;
     if (peer->accounts)
         s_send_account (self, peer);
-    const char *names[PROTO_RECEIPT_PAIRS];
-    uint64_t counts[PROTO_RECEIPT_PAIRS];
+    proto_receipt_entry_t entries[PROTO_RECEIPT_PAIRS];
     size_t n = 0;
     uint8_t body[PROTO_RECEIPT_BODY_MAX];
     for (receipt_t *receipt = peer->receipts ? (receipt_t *) zhashx_first (peer->receipts) : NULL;
@@ -761,16 +766,28 @@ s_send_receipts (router_state_t *self, peer_t *peer)
         if (!receipt->changed)
             continue;
         receipt->changed = false;
-        names[n] = receipt->target;
-        counts[n++] = receipt->count;
-        if (n == PROTO_RECEIPT_PAIRS) {
-            size_t size = proto_receipt_encode (body, names, counts, n);
+        entries[n] = (proto_receipt_entry_t){ receipt->target, receipt->count, NULL, 0, 0 };
+        //  A sender that reads TOOK hears the window's session too, counted
+        //  at the same moment.
+        peer_t *target = receipt->queued > 0 && peer->hello.took
+                             ? (peer_t *) zhashx_lookup (self->by_name, receipt->target)
+                             : NULL;
+        uint64_t *queued = target && target->channel && target->queued_from
+                               ? (uint64_t *) zhashx_lookup (target->queued_from, peer->name)
+                               : NULL;
+        if (queued && receipt->count <= receipt->queued) {
+            entries[n].topic = target->topic;
+            entries[n].queued = receipt->queued;
+            entries[n].session_queued = *queued;
+        }
+        if (++n == PROTO_RECEIPT_PAIRS) {
+            size_t size = proto_receipt_encode (body, entries, n);
             s_send_control (self, peer, PROTO_RECEIPT, 0, "", body, size);
             n = 0;
         }
     }
     if (n > 0) {
-        size_t size = proto_receipt_encode (body, names, counts, n);
+        size_t size = proto_receipt_encode (body, entries, n);
         s_send_control (self, peer, PROTO_RECEIPT, 0, "", body, size);
     }
     peer->receipts_unsent = 0;
@@ -780,11 +797,19 @@ s_send_receipts (router_state_t *self, peer_t *peer)
 //  COUNT: send it once RECEIPT_BATCH changes are pending, else with the
 //  next flush.
 static void
-s_receipts_touch (router_state_t *self, peer_t *peer, uint64_t count)
+s_receipts_mark (router_state_t *self, peer_t *peer, uint64_t count)
 {
     if (peer->receipts_unsent == 0)
         self->receipts_pending++;
     peer->receipts_unsent += count;
+}
+
+static void
+s_receipts_touch (router_state_t *self, peer_t *peer, uint64_t count)
+{
+    s_receipts_mark (self, peer, count);
+    if (peer == self->main && self->main_handling)
+        return; //  its ACCOUNT waits until the message is handled
     if (peer->receipts_unsent >= RECEIPT_BATCH) {
         s_send_receipts (self, peer);
         self->receipts_pending--;
@@ -793,28 +818,63 @@ s_receipts_touch (router_state_t *self, peer_t *peer, uint64_t count)
 
 //  COUNT of RUN's SENDs were taken in by window TARGET: its sender, if it
 //  is still in the session that sent them, is owed that confirmation.
-static void
-s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const char *target)
+//  SENDER's receipt for TARGET (a window or a pool), made if missing; NULL
+//  when out of memory (a confirmation short: at worst a report too many).
+static receipt_t *
+s_receipt_of (peer_t *sender, const char *target)
 {
-    peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, run->sender);
-    if (!sender || sender->session != run->session || sender->local || sender->window == 0)
-        return;
     if (!sender->receipts) {
         if (!(sender->receipts = zhashx_new ()))
-            return;
+            return NULL;
         zhashx_set_destructor (sender->receipts, s_receipt_destroy);
     }
     receipt_t *receipt = (receipt_t *) zhashx_lookup (sender->receipts, target);
     if (!receipt) {
         receipt = (receipt_t *) calloc (1, sizeof (*receipt));
         if (!receipt)
-            return;
+            return NULL;
         snprintf (receipt->target, sizeof (receipt->target), "%s", target);
         zhashx_insert (sender->receipts, receipt->target, receipt);
     }
+    return receipt;
+}
+
+static void
+s_receipt_add (router_state_t *self, const run_t *run, uint64_t count, const char *target)
+{
+    peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, run->sender);
+    if (!sender || sender->session != run->session || sender->local || sender->window == 0)
+        return;
+    receipt_t *receipt = s_receipt_of (sender, target);
+    if (!receipt)
+        return;
     receipt->count += count;
     receipt->changed = true;
     s_receipts_touch (self, sender, count);
+}
+
+//  A SEND from SENDER (which reads TOOK) was queued to window TARGET: both
+//  counts that number it move (see queued_from). The first of SENDER's in
+//  TARGET's session is confirmed at once, with the session, so that the
+//  sender can number what the session takes in even if no confirmation
+//  follows before this router goes.
+static void
+s_receipt_queued (router_state_t *self, peer_t *sender, peer_t *target)
+{
+    receipt_t *receipt = s_receipt_of (sender, target->name);
+    if (!receipt)
+        return;
+    receipt->queued++;
+    if (!target->queued_from && (target->queued_from = zhashx_new ()) != NULL)
+        zhashx_set_destructor (target->queued_from, s_receipt_destroy); //  one free()
+    uint64_t *count =
+        target->queued_from ? (uint64_t *) zhashx_lookup (target->queued_from, sender->name) : NULL;
+    if (!count && target->queued_from && (count = (uint64_t *) calloc (1, sizeof (*count))) != NULL)
+        zhashx_insert (target->queued_from, sender->name, count);
+    if (count && ++*count == 1) {
+        receipt->changed = true;
+        s_receipts_touch (self, sender, RECEIPT_BATCH);
+    }
 }
 
 //  --- main's account (ACCOUNT) ---------------------------------------------------
@@ -879,7 +939,8 @@ s_accounting_main (router_state_t *self)
     return self->main && self->main->accounts ? self->main : NULL;
 }
 
-//  Main is about to publish one more message to WINDOW on the channel.
+//  Main has published one more message to WINDOW on the channel (counted
+//  in its PUBLISHED already, so that an ACCOUNT sent from here is whole).
 static void
 s_account_published (router_state_t *self, peer_t *window)
 {
@@ -888,7 +949,7 @@ s_account_published (router_state_t *self, peer_t *window)
         return;
     if (window->main_session != main->session) {
         window->main_session = main->session;
-        window->main_base = window->published;
+        window->main_base = window->published - 1; //  this one is main's
     }
     account_t *entry = s_account_entry (main, window->name);
     if (entry) {
@@ -922,19 +983,23 @@ s_account_settled (router_state_t *self, const char *name, uint64_t session, uin
     s_receipts_touch (self, main, count);
 }
 
-//  WINDOW's session began: main's next ACCOUNT names it, if main counts
-//  anything for the window.
+//  WINDOW's session on the channel began, or main (which keeps an account)
+//  joined while it was there: main hears of the session at once, before
+//  anything of main's is published to it, so that it can number what the
+//  window takes in even if no other ACCOUNT follows before this router
+//  goes. SEND: send the ACCOUNT now (else the caller will).
 static void
-s_account_session_began (router_state_t *self, peer_t *window)
+s_account_session_began (router_state_t *self, peer_t *window, bool send)
 {
     peer_t *main = s_accounting_main (self);
-    account_t *entry = main && window->channel && main->account
-                           ? (account_t *) zhashx_lookup (main->account, window->name)
-                           : NULL;
-    if (entry) {
-        entry->changed = true;
-        s_receipts_touch (self, main, 1);
-    }
+    account_t *entry = main && window->channel ? s_account_entry (main, window->name) : NULL;
+    if (!entry)
+        return;
+    entry->changed = true;
+    if (send)
+        s_receipts_touch (self, main, RECEIPT_BATCH);
+    else
+        s_receipts_mark (self, main, 1);
 }
 
 //  One more of main's SENDs or broadcasts handled.
@@ -942,7 +1007,7 @@ static void
 s_account_handled (router_state_t *self, peer_t *main)
 {
     main->handled++;
-    s_receipts_touch (self, main, 1);
+    s_receipts_touch (self, main, 1); //  sends what publishing it made due too
 }
 
 //  Every sender with confirmations not yet sent hears them.
@@ -1053,9 +1118,12 @@ s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t d
 
 //  Lost sessions whose window has not come back in time: what they last
 //  confirmed is all they are known to have taken in.
+static void s_took_deliver (router_state_t *self, peer_t *peer);
+
 void
 router_core_sweep_lost (router_state_t *self)
 {
+    s_took_deliver (self, NULL); //  the notes no sender came for in time
     if (atomic_load (&self->lost_count) == 0)
         return;
     int64_t now = clock_coarse_wall_ms ();
@@ -1070,6 +1138,91 @@ router_core_sweep_lost (router_state_t *self)
         s_lost_settle (self, key, lost->confirmed, lost->dealer_confirmed);
     }
     zlistx_destroy (&due);
+}
+
+//  --- what windows back from another router took in (TOOK) ------------------
+
+//  Window WINDOW's session on a router that went (TOPIC) took in COUNT of
+//  SENDER's SENDs: for SENDER, once it is here, until DEADLINE.
+typedef struct took_note {
+    char sender[PROTO_NAME_MAX + 1];
+    char window[PROTO_NAME_MAX + 1];
+    proto_took_t took;
+    int64_t deadline;
+} took_note_t;
+
+//  The most notes kept for senders not here yet.
+#define TOOK_NOTES_MAX 100000
+
+static void
+s_took_note_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  Tell SENDER what window WINDOW's lost session took in of its SENDs.
+static void
+s_took_send (router_state_t *self, peer_t *sender, const char *window, const proto_took_t *took)
+{
+    uint8_t body[PROTO_TOOK_BODY_MAX];
+    size_t size = proto_took_encode (body, took);
+    s_send_control (self, sender, PROTO_TOOK, 0, window, body, size);
+}
+
+typedef struct took_from {
+    router_state_t *self;
+    const char *window;
+    const char *topic;
+} took_from_t;
+
+//  One sender of a HELLO's "last_from": told now if it is here and reads
+//  TOOK, else once it joins.
+static void
+s_took_from (const char *name, uint64_t count, void *arg)
+{
+    took_from_t *from = (took_from_t *) arg;
+    router_state_t *self = from->self;
+    proto_took_t took;
+    snprintf (took.topic, sizeof (took.topic), "%s", from->topic);
+    took.count = count;
+    peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, name);
+    if (sender && !sender->joining) {
+        if (sender->hello.took)
+            s_took_send (self, sender, from->window, &took);
+        return; //  here already, and did not ask: its tally is not waiting
+    }
+    took_note_t *note = zlistx_size (self->took_notes) < TOOK_NOTES_MAX
+                            ? (took_note_t *) calloc (1, sizeof (*note))
+                            : NULL;
+    if (!note)
+        return; //  the sender reports everything it was not told of: too many, never too few
+    snprintf (note->sender, sizeof (note->sender), "%s", name);
+    snprintf (note->window, sizeof (note->window), "%s", from->window);
+    note->took = took;
+    note->deadline = clock_coarse_wall_ms () + self->lost_grace_ms;
+    zlistx_add_end (self->took_notes, note);
+}
+
+//  PEER joined: the notes kept for it, if it reads them (NULL: none is
+//  due). Expired ones go.
+static void
+s_took_deliver (router_state_t *self, peer_t *peer)
+{
+    if (zlistx_size (self->took_notes) == 0)
+        return;
+    int64_t now = clock_coarse_wall_ms ();
+    took_note_t *note = (took_note_t *) zlistx_first (self->took_notes);
+    while (note) {
+        void *handle = zlistx_cursor (self->took_notes);
+        bool due = peer && strcmp (note->sender, peer->name) == 0;
+        if (due && peer->hello.took)
+            s_took_send (self, peer, note->window, &note->took);
+        took_note_t *next = (took_note_t *) zlistx_next (self->took_notes);
+        if (due || note->deadline <= now)
+            zlistx_delete (self->took_notes, handle);
+        note = next;
+    }
 }
 
 //  A window leaves: settle what it was sent now if it said its last counts
@@ -1186,8 +1339,15 @@ s_admit (router_state_t *self, peer_t *peer)
 {
     log_info ("router: '%s' joined%s%s%s%s", peer->name, *peer->address ? " from " : "",
               peer->address, *peer->client_key ? " with key " : "", peer->client_key);
-    if (peer->is_main)
+    if (peer->is_main) {
         self->main = peer;
+        //  It learns the sessions of the windows already there (after
+        //  their JOINEDs, below).
+        for (peer_t *window = (peer_t *) zhashx_first (self->by_name); window;
+             window = (peer_t *) zhashx_next (self->by_name))
+            if (!window->is_main && !window->joining)
+                s_account_session_began (self, window, false);
+    }
     else {
         self->stats.windows++;
         if (peer->channel)
@@ -1197,7 +1357,8 @@ s_admit (router_state_t *self, peer_t *peer)
             log_error ("router: out of memory: '%s' serves no pool '%s'", peer->name,
                        peer->hello.service);
         s_notify_presence (self, PROTO_JOINED, peer, NULL, NULL);
-        s_account_session_began (self, peer);
+        s_account_session_began (self, peer, true);
+        s_took_deliver (self, peer);
     }
     if (peer->is_main || peer->hello.presence) {
         //  A late joiner that follows presence learns who is already there.
@@ -1211,6 +1372,8 @@ s_admit (router_state_t *self, peer_t *peer)
             s_notify_presence (self, PROTO_JOINED, window, NULL, peer);
         zlistx_destroy (&others);
     }
+    if (peer->is_main && peer->accounts && peer->receipts_unsent > 0)
+        s_receipts_touch (self, peer, RECEIPT_BATCH); //  the sessions marked above
 }
 
 //  A fresh secret topic, unlike any in use: PROTO_TOPIC_SIZE hex digits
@@ -1544,6 +1707,11 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
         return;
     }
     peer->last_elsewhere = elsewhere;
+    if (elsewhere) {
+        //  Its senders hear what it took in of theirs there (TOOK).
+        took_from_t from = { self, peer->name, said.last.topic };
+        proto_hello_from_decode (msg->body, msg->body_size, s_took_from, &from);
+    }
     rc = s_welcome (self, peer, msg);
     if (rc == ENOMEM)
         s_send_error_to_id (self, routing_id, msg->id, "", PROKIT_ENOMEM, "router out of memory");
@@ -1852,8 +2020,8 @@ s_deliver (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg
         int rc = s_publish (self, target, (proto_command_t) msg->command,
                             msg->command == PROTO_SEND ? 0 : msg->id, msg->channel_name, body);
         if (rc == 0 && msg->command == PROTO_SEND) {
-            s_account_published (self, target);
             target->published++;
+            s_account_published (self, target);
         }
         return rc;
     }
@@ -1876,6 +2044,9 @@ s_deliver (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg
     int rc =
         s_send_msg (self, target, (proto_command_t) msg->command, msg->id, &source, body, false);
     self->sending_via = "";
+    if (rc == 0 && msg->command == PROTO_SEND && sender->hello.took && !via[0] && target->window &&
+        !sender->is_main)
+        s_receipt_queued (self, sender, target);
     return rc;
 }
 
@@ -2052,8 +2223,8 @@ s_broadcast_on_channel (router_state_t *self, peer_t *sender, const proto_msg_t 
             continue;
         }
         if (rc == 0) {
-            s_account_published (self, peer);
             peer->published++;
+            s_account_published (self, peer);
             self->stats.routed++;
         }
         else {
@@ -2444,7 +2615,10 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
     case PROTO_REQUEST:
         if (!s_within_limits (self, sender, msg))
             break;
+        //  Main's ACCOUNT counts the message handled and published at once.
+        self->main_handling = sender->accounts && msg->command == PROTO_SEND;
         s_forward (self, sender, msg, body);
+        self->main_handling = false;
         if (sender->accounts && msg->command == PROTO_SEND)
             s_account_handled (self, sender);
         return;
@@ -2487,7 +2661,9 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
     case PROTO_BROADCAST:
         if (!s_within_limits (self, sender, msg))
             break;
+        self->main_handling = sender->accounts;
         s_broadcast (self, sender, msg, body);
+        self->main_handling = false;
         if (sender->accounts)
             s_account_handled (self, sender);
         return;
@@ -2849,6 +3025,7 @@ router_core_free (router_state_t *self)
     pools_destroy (&self->pools);
     zhashx_destroy (&self->main_cancelled);
     zhashx_destroy (&self->lost);
+    zlistx_destroy (&self->took_notes);
     zlistx_destroy (&self->probes);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
@@ -2956,6 +3133,9 @@ s_tables_init (router_state_t *self)
     self->by_id = zhashx_new ();
     self->by_topic = zhashx_new ();
     self->lost = zhashx_new ();
+    self->took_notes = zlistx_new ();
+    if (self->took_notes)
+        zlistx_set_destructor (self->took_notes, s_took_note_destroy);
     self->probes = zlistx_new ();
     if (self->probes)
         zlistx_set_destructor (self->probes, s_probe_destroy);
@@ -2967,8 +3147,8 @@ s_tables_init (router_state_t *self)
     self->inbox_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->inbox_fd < 0)
         return sock_error (PROKIT_ENOMEM);
-    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost || !self->pools ||
-        !self->main_cancelled)
+    if (!self->by_name || !self->by_id || !self->by_topic || !self->lost || !self->took_notes ||
+        !self->pools || !self->main_cancelled)
         return PROKIT_ENOMEM;
     zhashx_set_destructor (self->lost, s_lost_destroy);
     zhashx_set_destructor (self->by_name, s_peer_destroy);

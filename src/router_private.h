@@ -83,6 +83,7 @@ typedef struct router_state {
     size_t receipts_pending;             //  peers with receipts unsent
     uint64_t sending_session;            //  the session of the SEND s_forward sends
     const char *sending_via;             //  and the pool it was addressed to, "" for none
+    bool main_handling;                  //  handling main's SEND or BROADCAST: its ACCOUNT waits
     pools_t *pools;                      //  service name -> the windows that serve it
     zhashx_t *main_cancelled;    //  "requester/id" of requests to the embedded main cancelled
     int64_t pub_read_at;         //  when the channel's socket was last read
@@ -90,6 +91,9 @@ typedef struct router_state {
     atomic_size_t channel_count; //  the same, for the thread to read unlocked
     zhashx_t *lost;              //  topic -> lost_session_t
     atomic_size_t lost_count;
+    //  What windows back from a router that went said they took in, for
+    //  senders not here yet (router.c, took_note_t), oldest first.
+    zlistx_t *took_notes;
     int lost_grace_ms;
     zsock_t *monitor; //  connection events of router_sock
     //  Windows to look at once, a heartbeat after they joined (oldest

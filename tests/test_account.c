@@ -1,6 +1,6 @@
-/*  test_account.c: main's account of what it sent through a router that
-    went (src/account.c): what is reported undelivered once the windows
-    have said what they took in, message by message. */
+/*  test_account.c: what main (src/account.c) and a window (src/tally.c)
+    sent through a router that went: what is reported undelivered once the
+    windows have said what they took in, message by message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "account.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "tally.h"
 
 #define TOPIC "0123456789abcdef"
 #define OTHER "fedcba9876543210"
@@ -202,6 +203,88 @@ test_no_account_is_nothing_to_report (void **state)
     account_destroy (&account);
 }
 
+//  A window's tally: sent 20 to W, 5 confirmed, 2 reported; the last
+//  RECEIPT said 18 were queued to W, all to its session. W says (TOOK) it
+//  took in 10: 5 more than confirmed; 8 are reported.
+static tallies_t *
+s_tallies (uint64_t session_queued)
+{
+    tallies_t *tallies = tallies_new ();
+    assert_non_null (tallies);
+    for (int i = 0; i < 20; i++)
+        tallies_sent (tallies, "w");
+    tallies_sent (tallies, "v");
+    tallies_confirmed (tallies, "w", 5);
+    tallies_session (tallies, "w", 18, TOPIC, session_queued);
+    tallies_reported (tallies, "w", 2);
+    return tallies;
+}
+
+static void
+test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
+{
+    (void) state;
+    tallies_t *tallies = s_tallies (18);
+    reports_t reports = { 0, 0, 0, 0 };
+    //  V's RECEIPTs named no session: reported now, W waits.
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_int_equal (reports.to_v, 1);
+    assert_int_equal (tallies_deadline (tallies), 5000);
+    assert_false (tallies_took (tallies, "v", TOPIC, 1, s_report, &reports)); //  not waiting
+    assert_true (tallies_took (tallies, "w", TOPIC, 10, s_report, &reports));
+    assert_int_equal (reports.to_w, 8);
+    assert_int_equal (tallies_deadline (tallies), 0);
+    tallies_destroy (&tallies);
+    assert_null (tallies);
+
+    //  W's session also held 12 of an earlier session of ours: its 25
+    //  are our 13.
+    tallies = s_tallies (30);
+    memset (&reports, 0, sizeof (reports));
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", TOPIC, 25, s_report, &reports));
+    assert_int_equal (reports.to_w, 5);
+    tallies_destroy (&tallies);
+}
+
+static void
+test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **state)
+{
+    (void) state;
+    //  Back with another session.
+    tallies_t *tallies = s_tallies (18);
+    reports_t reports = { 0, 0, 0, 0 };
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", OTHER, 10, s_report, &reports));
+    assert_int_equal (reports.to_w, 13);
+    tallies_destroy (&tallies);
+    //  Never back: settled at the deadline.
+    tallies = s_tallies (18);
+    memset (&reports, 0, sizeof (reports));
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    tallies_settle (tallies, s_report, &reports);
+    assert_int_equal (reports.to_w, 13);
+    assert_int_equal (reports.to_v, 1);
+    assert_int_equal (tallies_deadline (tallies), 0);
+    tallies_destroy (&tallies);
+    //  Nothing named: nothing waits.
+    tallies = tallies_new ();
+    tallies_sent (tallies, "v");
+    memset (&reports, 0, sizeof (reports));
+    assert_false (tallies_await (tallies, 5000, s_report, &reports));
+    assert_int_equal (reports.to_v, 1);
+    tallies_destroy (&tallies);
+    //  No tallies: every call is a no-op.
+    tallies_sent (NULL, "w");
+    tallies_confirmed (NULL, "w", 1);
+    tallies_session (NULL, "w", 1, TOPIC, 1);
+    tallies_reported (NULL, "w", 1);
+    assert_false (tallies_await (NULL, 1, s_report, &reports));
+    assert_true (tallies_took (NULL, "w", TOPIC, 1, s_report, &reports));
+    tallies_settle (NULL, s_report, &reports);
+    tallies_destroy (NULL);
+}
+
 int
 main (void)
 {
@@ -212,6 +295,8 @@ main (void)
         cmocka_unit_test (test_an_error_marks_everything_before_it_handled),
         cmocka_unit_test (test_broadcasts_are_received_when_every_window_took_them),
         cmocka_unit_test (test_no_account_is_nothing_to_report),
+        cmocka_unit_test (test_a_window_s_tally_subtracts_what_it_says_it_took_in),
+        cmocka_unit_test (test_a_window_s_tally_reports_everything_when_the_window_cannot_say),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -322,8 +322,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  CANCEL (22) is the last: the first unknown one is 23.
-    assert_int_equal (PROTO_COMMAND_LAST, 22);
+    //  TOOK (23) is the last: the first unknown one is 24.
+    assert_int_equal (PROTO_COMMAND_LAST, 23);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -340,10 +340,10 @@ static void
 test_every_command_has_its_name (void **state)
 {
     (void) state;
-    const char *names[] = { "HELLO",   "WELCOME", "BYE",      "SEND",  "BROADCAST", "REQUEST",
-                            "REPLY",   "ERROR",   "PING",     "PONG",  "JOINED",    "LEFT",
-                            "CLOSE",   "SHOW",    "HIDE",     "QUERY", "INFO",      "CREDIT",
-                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL" };
+    const char *names[] = { "HELLO",   "WELCOME", "BYE",      "SEND",   "BROADCAST", "REQUEST",
+                            "REPLY",   "ERROR",   "PING",     "PONG",   "JOINED",    "LEFT",
+                            "CLOSE",   "SHOW",    "HIDE",     "QUERY",  "INFO",      "CREDIT",
+                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL", "TOOK" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -502,6 +502,7 @@ static const struct {
     { PROTO_ACCOUNT, PEER_NEVER, PEER_MUST_BE_EMPTY, BODY_IS_MAP },
     { PROTO_PROGRESS, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_VALUE },
     { PROTO_CANCEL, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_EMPTY },
+    { PROTO_TOOK, PEER_NEVER, PEER_IS_WINDOW, BODY_IS_MAP },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -1811,6 +1812,8 @@ test_hello_body_round_trips_and_leaves_out_defaults (void **state)
 typedef struct receipt_seen {
     int pairs;
     uint64_t sum;
+    int sessions;
+    uint64_t session_queued;
 } receipt_seen_t;
 
 static void
@@ -1820,6 +1823,26 @@ s_receipt_seen (const char *name, uint64_t count, void *arg)
     assert_true (name[0] == 'w');
     seen->pairs++;
     seen->sum += count;
+}
+
+static void
+s_receipt_session_seen (const char *name, uint64_t queued, const char *topic,
+                        uint64_t session_queued, void *arg)
+{
+    receipt_seen_t *seen = (receipt_seen_t *) arg;
+    (void) queued;
+    assert_true (name[0] == 'w' && strlen (topic) == PROTO_TOPIC_SIZE);
+    seen->sessions++;
+    seen->session_queued += session_queued;
+}
+
+//  A HELLO's "last_from" sender.
+static void
+s_from_seen (const char *name, uint64_t count, void *arg)
+{
+    receipt_seen_t *seen = (receipt_seen_t *) arg;
+    assert_true (strlen (name) == PROTO_NAME_MAX && count == UINT64_MAX);
+    seen->pairs++;
 }
 
 //  A SEND, BROADCAST or REQUEST names a channel after its peer's name
@@ -2082,25 +2105,105 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_ROUTER, &msg), PROKIT_OK);
     assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_CLIENT, &msg),
                       PROKIT_EPROTO);
-    //  RECEIPT: window name -> count, 16 pairs and more in a map16.
-    const char *names[20];
-    uint64_t counts[20];
+    //  RECEIPT: window name -> count, 16 pairs and more in a map16; with
+    //  a session for every third: [count, queued, topic, session_queued].
+    proto_receipt_entry_t entries[20];
     char labels[20][8];
     for (int i = 0; i < 20; i++) {
         snprintf (labels[i], sizeof (labels[i]), "w%d", i);
-        names[i] = labels[i];
-        counts[i] = (uint64_t) i * 1000003u;
+        entries[i] = (proto_receipt_entry_t){ labels[i], (uint64_t) i * 1000003u,
+                                              i % 3 ? NULL : "0123456789abcdef",
+                                              (uint64_t) i * 1000003u + 5, 4 };
     }
     uint8_t receipt[PROTO_RECEIPT_BODY_MAX];
-    size = proto_receipt_encode (receipt, names, counts, 20);
+    size = proto_receipt_encode (receipt, entries, 20);
     assert_int_equal (pack_check (receipt, size), PROKIT_OK);
-    receipt_seen_t seen = { 0, 0 };
-    assert_int_equal (proto_receipt_decode (receipt, size, s_receipt_seen, &seen), PROKIT_OK);
+    receipt_seen_t seen = { 0, 0, 0, 0 };
+    assert_int_equal (
+        proto_receipt_decode (receipt, size, s_receipt_seen, s_receipt_session_seen, &seen),
+        PROKIT_OK);
     assert_int_equal (seen.pairs, 20);
     assert_true (seen.sum == 190 * 1000003u);
+    assert_int_equal (seen.sessions, 7);
+    assert_true (seen.session_queued == 7 * 4);
+    //  The longest: every entry with a session, the longest names.
+    char longest[PROTO_RECEIPT_PAIRS][PROTO_NAME_MAX + 1];
+    proto_receipt_entry_t full[PROTO_RECEIPT_PAIRS];
+    for (int i = 0; i < PROTO_RECEIPT_PAIRS; i++) {
+        memset (longest[i], 'a' + i % 26, PROTO_NAME_MAX);
+        longest[i][PROTO_NAME_MAX] = 0;
+        full[i] = (proto_receipt_entry_t){ longest[i], UINT64_MAX - 1, "0123456789abcdef",
+                                           UINT64_MAX, UINT64_MAX };
+    }
+    size = proto_receipt_encode (receipt, full, PROTO_RECEIPT_PAIRS + 3);
+    assert_true (size <= PROTO_RECEIPT_BODY_MAX && size <= 4096);
+    //  Not a count; a session whose count passes what was queued; a short
+    //  topic.
     const uint8_t bad_receipt[] = { 0x81, 0xa1, 'w', 0xff };
+    assert_int_equal (proto_receipt_decode (bad_receipt, sizeof (bad_receipt), s_receipt_seen,
+                                            s_receipt_session_seen, &seen),
+                      PROKIT_EPROTO);
+    const uint8_t past[] = { 0x81, 0xa1, 'w', 0x94, 0x05, 0x04, 0xb0, '0', '1', '2', '3', '4',
+                             '5',  '6',  '7', '8',  '9',  'a',  'b',  'c', 'd', 'e', 'f', 0x01 };
     assert_int_equal (
-        proto_receipt_decode (bad_receipt, sizeof (bad_receipt), s_receipt_seen, &seen),
+        proto_receipt_decode (past, sizeof (past), s_receipt_seen, s_receipt_session_seen, &seen),
+        PROKIT_EPROTO);
+    const uint8_t topic_cut[] = { 0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xa1, '0', 0x01 };
+    assert_int_equal (proto_receipt_decode (topic_cut, sizeof (topic_cut), s_receipt_seen,
+                                            s_receipt_session_seen, &seen),
+                      PROKIT_EPROTO);
+
+    //  TOOK: a topic and a count; HELLO's "last_from" and "took".
+    proto_took_t took = { "0123456789abcdef", 12345 }, took_back;
+    uint8_t took_body[PROTO_TOOK_BODY_MAX];
+    size = proto_took_encode (took_body, &took);
+    assert_true (size <= PROTO_TOOK_BODY_MAX);
+    assert_int_equal (proto_took_decode (took_body, size, &took_back), PROKIT_OK);
+    assert_string_equal (took_back.topic, took.topic);
+    assert_true (took_back.count == 12345);
+    assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_CLIENT, &msg),
+                      PROKIT_OK);
+    assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_ROUTER, &msg),
+                      PROKIT_EPROTO);
+    assert_string_equal (proto_command_name (PROTO_TOOK), "TOOK");
+    proto_from_t from[PROTO_FROM_MAX + 2];
+    char senders[PROTO_FROM_MAX + 2][PROTO_NAME_MAX + 1];
+    for (int i = 0; i < PROTO_FROM_MAX + 2; i++) {
+        memset (senders[i], 'a' + i % 26, PROTO_NAME_MAX);
+        senders[i][PROTO_NAME_MAX] = 0;
+        senders[i][0] = (char) ('A' + i % 26);
+        from[i] = (proto_from_t){ senders[i], UINT64_MAX };
+    }
+    proto_hello_t hello;
+    memset (&hello, 0, sizeof (hello));
+    hello.version = 2;
+    hello.took = true;
+    snprintf (hello.last.topic, sizeof (hello.last.topic), "0123456789abcdef");
+    snprintf (hello.service, sizeof (hello.service), "%s", senders[0]);
+    hello.from = from;
+    hello.from_count = PROTO_FROM_MAX + 2; //  the first PROTO_FROM_MAX are said
+    uint8_t hello_body[PROTO_HELLO_BODY_MAX];
+    size = proto_hello_encode (hello_body, &hello);
+    assert_true (size <= PROTO_HELLO_BODY_MAX && size <= 4096);
+    assert_int_equal (pack_check (hello_body, size), PROKIT_OK);
+    proto_hello_t hello_back;
+    memset (&hello_back, 0, sizeof (hello_back));
+    assert_int_equal (proto_hello_decode (hello_body, size, &hello_back), PROKIT_OK);
+    assert_true (hello_back.took && hello_back.from == NULL && hello_back.from_count == 0);
+    receipt_seen_t from_seen = { 0, 0, 0, 0 };
+    assert_int_equal (proto_hello_from_decode (hello_body, size, s_from_seen, &from_seen),
+                      PROKIT_OK);
+    assert_int_equal (from_seen.pairs, PROTO_FROM_MAX);
+    hello.from_count = 0; //  none: no key at all
+    size = proto_hello_encode (hello_body, &hello);
+    memset (&from_seen, 0, sizeof (from_seen));
+    assert_int_equal (proto_hello_from_decode (hello_body, size, s_from_seen, &from_seen),
+                      PROKIT_OK);
+    assert_int_equal (from_seen.pairs, 0);
+    const uint8_t bad_from[] = { 0x81, 0xa9, 'l', 'a',  's',  't', '_', 'f',
+                                 'r',  'o',  'm', 0x81, 0xa1, 'w', 0xff };
+    assert_int_equal (
+        proto_hello_from_decode (bad_from, sizeof (bad_from), s_from_seen, &from_seen),
         PROKIT_EPROTO);
     const uint8_t negative[] = { 0x81, 0xa8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'd', 0xff };
     assert_int_equal (proto_credit_decode (negative, sizeof (negative), &back), PROKIT_EPROTO);

@@ -1,0 +1,194 @@
+/*  tally.c: a window's tallies of what it sent each window. See tally.h.
+
+    The arithmetic of tallies_took(), for window W: the last RECEIPT said
+    the router queued Q of our SENDs to W and that W's session had been
+    queued QS of them, counted together; both grow together while W stays
+    in the session, so its Nth SEND from us is our N + Q - QS. W says the
+    session took in C: ours up to C + Q - QS were received, of which the
+    router confirmed CONFIRMED. What was sent and neither confirmed nor
+    reported, less those, is what W never took in.
+*/
+#include "tally.h"
+
+#include <czmq.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+
+typedef struct tally {
+    uint64_t sent;
+    uint64_t confirmed; //  taken in, said the router (RECEIPT)
+    uint64_t reported;  //  not delivered, said the router (ERROR)
+    bool session;       //  the last RECEIPT named the window's session:
+    char topic[PROTO_TOPIC_SIZE + 1];
+    uint64_t queued;
+    uint64_t session_queued;
+} tally_t;
+
+struct tallies {
+    zhashx_t *windows; //  name -> tally_t
+    int64_t deadline;  //  waiting for TOOK until then; 0: not
+};
+
+static void
+s_free_item (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+tallies_t *
+tallies_new (void)
+{
+    tallies_t *self = (tallies_t *) calloc (1, sizeof (*self));
+    if (self && !(self->windows = zhashx_new ())) {
+        free (self);
+        return NULL;
+    }
+    if (self)
+        zhashx_set_destructor (self->windows, s_free_item);
+    return self;
+}
+
+void
+tallies_destroy (tallies_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zhashx_destroy (&(*self_p)->windows);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static tally_t *
+s_tally (tallies_t *self, const char *window, bool make)
+{
+    if (!self)
+        return NULL;
+    tally_t *tally = (tally_t *) zhashx_lookup (self->windows, window);
+    if (!tally && make && (tally = (tally_t *) calloc (1, sizeof (*tally))) != NULL)
+        zhashx_insert (self->windows, window, tally);
+    return tally;
+}
+
+void
+tallies_sent (tallies_t *self, const char *window)
+{
+    tally_t *tally = s_tally (self, window, true);
+    if (tally)
+        tally->sent++;
+}
+
+void
+tallies_reported (tallies_t *self, const char *window, uint64_t count)
+{
+    tally_t *tally = s_tally (self, window, false);
+    if (tally)
+        tally->reported += count;
+}
+
+void
+tallies_confirmed (tallies_t *self, const char *window, uint64_t count)
+{
+    tally_t *tally = s_tally (self, window, false);
+    if (tally && count > tally->confirmed)
+        tally->confirmed = count;
+    if (tally)
+        tally->session = false; //  said again after, if the RECEIPT names it
+}
+
+void
+tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *topic,
+                 uint64_t session_queued)
+{
+    tally_t *tally = s_tally (self, window, false);
+    if (tally) {
+        tally->session = true;
+        snprintf (tally->topic, sizeof (tally->topic), "%s", topic);
+        tally->queued = queued;
+        tally->session_queued = session_queued;
+    }
+}
+
+//  What TALLY has neither seen confirmed nor reported.
+static uint64_t
+s_missing (const tally_t *tally)
+{
+    uint64_t settled = tally->confirmed + tally->reported;
+    return tally->sent > settled ? tally->sent - settled : 0;
+}
+
+static void
+s_report (const char *window, uint64_t count, tallies_report_fn *fn, void *arg)
+{
+    if (count > 0)
+        fn (window, count, "not confirmed before the router went away", arg);
+}
+
+bool
+tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *arg)
+{
+    if (!self)
+        return false;
+    //  Reported first, then taken out (not while iterating the table).
+    zlistx_t *done = zlistx_new ();
+    if (done)
+        zlistx_set_destructor (done, s_free_item);
+    for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
+         tally = (tally_t *) zhashx_next (self->windows)) {
+        const char *window = (const char *) zhashx_cursor (self->windows);
+        if (tally->session && s_missing (tally) > 0 && done)
+            continue;
+        s_report (window, s_missing (tally), fn, arg);
+        tally->sent = tally->confirmed = tally->reported = 0; //  reported once only
+        if (done)
+            zlistx_add_end (done, strdup (window));
+    }
+    for (char *window = done ? (char *) zlistx_first (done) : NULL; window;
+         window = (char *) zlistx_next (done))
+        zhashx_delete (self->windows, window);
+    zlistx_destroy (&done);
+    self->deadline = zhashx_size (self->windows) > 0 ? deadline : 0;
+    return self->deadline != 0;
+}
+
+bool
+tallies_took (tallies_t *self, const char *window, const char *topic, uint64_t count,
+              tallies_report_fn *fn, void *arg)
+{
+    tally_t *tally = self && self->deadline ? s_tally (self, window, false) : NULL;
+    if (tally) {
+        uint64_t missing = s_missing (tally);
+        if (strcmp (tally->topic, topic) == 0 && count < INT64_MAX) {
+            int64_t upto =
+                (int64_t) count + (int64_t) tally->queued - (int64_t) tally->session_queued;
+            uint64_t taken =
+                upto > (int64_t) tally->confirmed ? (uint64_t) upto - tally->confirmed : 0;
+            missing = taken < missing ? missing - taken : 0;
+        }
+        s_report (window, missing, fn, arg);
+        zhashx_delete (self->windows, window);
+    }
+    if (self && self->deadline && zhashx_size (self->windows) == 0)
+        self->deadline = 0;
+    return !self || self->deadline == 0;
+}
+
+int64_t
+tallies_deadline (const tallies_t *self)
+{
+    return self ? self->deadline : 0;
+}
+
+void
+tallies_settle (tallies_t *self, tallies_report_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
+         tally = (tally_t *) zhashx_next (self->windows))
+        s_report ((const char *) zhashx_cursor (self->windows), s_missing (tally), fn, arg);
+    zhashx_purge (self->windows);
+    self->deadline = 0;
+}
