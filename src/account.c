@@ -29,6 +29,7 @@
 #include "log.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "table.h"
 
 //  Main's SENDs to TARGET (a broadcast: ""), ids FIRST to FIRST + COUNT - 1.
 typedef struct run {
@@ -157,10 +158,7 @@ account_refused_ahead (account_t *self)
 static entry_t *
 s_entry (account_t *self, const char *name)
 {
-    entry_t *entry = (entry_t *) zhashx_lookup (self->windows, name);
-    if (!entry && (entry = (entry_t *) calloc (1, sizeof (*entry))) != NULL)
-        zhashx_insert (self->windows, name, entry);
-    return entry;
+    return (entry_t *) table_item (&self->windows, name, sizeof (entry_t));
 }
 
 void
@@ -188,7 +186,7 @@ s_on_window (const char *name, uint64_t published, uint64_t settled, void *arg)
 static void
 s_on_session (const char *name, const char *topic, uint64_t published, void *arg)
 {
-    entry_t *entry = (entry_t *) zhashx_lookup (((account_t *) arg)->windows, name);
+    entry_t *entry = (entry_t *) table_find (((account_t *) arg)->windows, name);
     if (entry) {
         entry->session = true;
         snprintf (entry->topic, sizeof (entry->topic), "%s", topic);
@@ -227,7 +225,7 @@ account_window_back (account_t *self, const char *window, const char *topic, uin
 {
     if (!self || !self->deadline)
         return false;
-    entry_t *entry = (entry_t *) zhashx_lookup (self->windows, window);
+    entry_t *entry = (entry_t *) table_find (self->windows, window);
     if (entry && entry->state == WAITING) {
         if (strcmp (entry->topic, topic) == 0 && count < INT64_MAX) {
             entry->state = BACK;
@@ -313,7 +311,7 @@ account_settle (account_t *self, account_report_fn *fn, void *arg)
          run = (run_t *) zlistx_next (self->unhandled)) {
         uint64_t received;
         if (run->target[0]) {
-            entry_t *entry = (entry_t *) zhashx_lookup (self->windows, run->target);
+            entry_t *entry = (entry_t *) table_find (self->windows, run->target);
             received = entry ? s_take (entry, run->count) : 0;
         }
         else {

@@ -40,6 +40,7 @@
 #include "proto.h"
 #include "sized.h"
 #include "sock.h"
+#include "table.h"
 #include "tally.h"
 #include "transport.h"
 #include "wire.h"
@@ -501,26 +502,14 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
     return s_send (self, PROTO_ERROR, id, requester, NULL, body, size);
 }
 
-static void
-s_free_count (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
 //  One more SEND read from the DEALER from SENDER (said in our next HELLO
 //  if the router goes; see taken_from).
 static void
 s_count_from (client_t *self, const char *sender)
 {
     if (!self->from_count || strcmp (self->from_name, sender) != 0) {
-        if (!self->taken_from && (self->taken_from = zhashx_new ()) != NULL)
-            zhashx_set_destructor (self->taken_from, s_free_count);
         self->from_count =
-            self->taken_from ? (uint64_t *) zhashx_lookup (self->taken_from, sender) : NULL;
-        if (!self->from_count && self->taken_from &&
-            (self->from_count = (uint64_t *) calloc (1, sizeof (uint64_t))) != NULL)
-            zhashx_insert (self->taken_from, sender, self->from_count);
+            (uint64_t *) table_item (&self->taken_from, sender, sizeof (*self->from_count));
         snprintf (self->from_name, sizeof (self->from_name), "%s", self->from_count ? sender : "");
     }
     if (self->from_count)
@@ -1171,23 +1160,17 @@ s_account_window_back (client_t *self, const char *window, const proto_presence_
     s_settle_accounts (self, clock_mono_ms ());
 }
 
-//  We are in again. If the router that answered is not the one we lost,
-//  what it never settled of main's messages is reported undelivered once
-//  the windows have said what they took in (account.h); else that router
-//  settles it itself.
+//  Main's account of a router that went waits (among self->settling) for
+//  its windows to say what they took in; or, with no window to wait for,
+//  is settled now.
 static void
-s_settle_last_account (client_t *self, bool restarted)
+s_account_wait (client_t *self, account_t *account)
 {
-    account_t *account = self->last_account;
-    self->last_account = NULL;
-    if (!account || !restarted) {
-        account_destroy (&account);
-        return;
-    }
     if (!self->settling && (self->settling = zlistx_new ()) != NULL)
         zlistx_set_destructor (self->settling, (zlistx_destructor_fn *) account_destroy);
-    if (self->settling && account_await (account, clock_mono_ms () + ACCOUNT_WAIT_MS) &&
-        zlistx_add_end (self->settling, account)) {
+    if (!account ||
+        (self->settling && account_await (account, clock_mono_ms () + ACCOUNT_WAIT_MS) &&
+         zlistx_add_end (self->settling, account))) {
         s_arm_timer (self);
         return;
     }
@@ -1195,19 +1178,14 @@ s_settle_last_account (client_t *self, bool restarted)
     account_destroy (&account);
 }
 
-//  The tallies of the session that was lost: settled by the router that
-//  welcomed us if it is the one we lost; else what the windows cannot say
-//  more of is reported now, and the rest once they say (TOOK).
+//  A window's tallies of a router that went: what no window can say more
+//  of is reported now, the rest once they say (TOOK). A wait not over from
+//  an earlier router ends: those windows cannot say now.
 static void
-s_settle_last_tallies (client_t *self, bool restarted)
+s_tallies_wait (client_t *self, tallies_t *tallies)
 {
-    tallies_t *tallies = self->last_tallies;
-    self->last_tallies = NULL;
-    if (!tallies || !restarted) {
-        tallies_destroy (&tallies);
+    if (!tallies)
         return;
-    }
-    //  A wait not over from an earlier router: those windows cannot say now.
     tallies_settle (self->settling_tallies, s_account_report, self);
     tallies_destroy (&self->settling_tallies);
     if (tallies_await (tallies, clock_mono_ms () + ACCOUNT_WAIT_MS, s_account_report, self)) {
@@ -1218,12 +1196,24 @@ s_settle_last_tallies (client_t *self, bool restarted)
         tallies_destroy (&tallies);
 }
 
+//  We are in again. If the router that answered is not the one we lost,
+//  what it never settled of what we sent is reported undelivered once the
+//  windows have said what they took in (account.h, tally.h); else that
+//  router settles it itself.
 static void
 s_settle_last_session (client_t *self)
 {
-    bool restarted = strcmp (self->instance, self->last_instance) != 0;
-    s_settle_last_account (self, restarted);
-    s_settle_last_tallies (self, restarted);
+    account_t *account = self->last_account;
+    tallies_t *tallies = self->last_tallies;
+    self->last_account = NULL;
+    self->last_tallies = NULL;
+    if (strcmp (self->instance, self->last_instance) == 0) {
+        account_destroy (&account);
+        tallies_destroy (&tallies);
+        return;
+    }
+    s_account_wait (self, account);
+    s_tallies_wait (self, tallies);
 }
 
 //  Before we are in again, a RECEIPT came from the router we lost (read
@@ -1255,8 +1245,11 @@ s_handle_took (client_t *self, inbound_t *item)
 {
     //  It can come before our join's last step (the channel's WELCOME):
     //  the router that sends it is not the one we lost, its WELCOME said.
-    if (self->last_tallies && strcmp (self->instance, self->last_instance) != 0)
-        s_settle_last_tallies (self, true);
+    if (self->last_tallies && strcmp (self->instance, self->last_instance) != 0) {
+        tallies_t *tallies = self->last_tallies;
+        self->last_tallies = NULL;
+        s_tallies_wait (self, tallies);
+    }
     proto_took_t took;
     if (!self->settling_tallies ||
         proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) !=
@@ -2160,10 +2153,10 @@ s_free (client_t *self)
     s_sent_clear (&self->tallies, &self->account);
     s_sent_clear (&self->last_tallies, &self->last_account);
     tallies_destroy (&self->settling_tallies);
-    zhashx_destroy (&self->taken_from);
-    zhashx_destroy (&self->last_from);
     zlistx_destroy (&self->settling);
-    zhashx_destroy (&self->handlers);
+    zhashx_t **tables[] = { &self->taken_from, &self->last_from, &self->handlers };
+    for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
+        zhashx_destroy (tables[i]);
     inflight_destroy (&self->inflight);
     s_close_fds (self);
     free (self);

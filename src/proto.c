@@ -936,11 +936,13 @@ s_account_map (pack_cursor_t *c, bool sessions, proto_account_fn *fn,
     return true;
 }
 
-int
-proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
-                      proto_account_session_fn *session_fn, void *arg)
+//  Each key of the map DATA (SIZE bytes; empty: no key): FN with the
+//  cursor on its value, which it reads or skips, false for a bad value.
+//  Returns 0 or PROKIT_EPROTO.
+typedef bool (s_key_fn) (pack_cursor_t *c, const uint8_t *key, size_t key_len, void *arg);
+static int
+s_each_key (const void *data, size_t size, s_key_fn *fn, void *arg)
 {
-    *handled = 0;
     pack_cursor_t c;
     uint64_t pairs = 0;
     if (size > 0 && !pack_open_map (data, size, &c, &pairs))
@@ -948,21 +950,39 @@ proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_ac
     for (uint64_t i = 0; i < pairs; i++) {
         const uint8_t *key;
         size_t key_len;
-        if (!pack_read_str (&c, &key, &key_len))
-            return PROKIT_EPROTO;
-        bool ok;
-        if (key_len == 7 && memcmp (key, "handled", 7) == 0)
-            ok = pack_read_uint (&c, handled);
-        else if (key_len == 7 && memcmp (key, "windows", 7) == 0)
-            ok = s_account_map (&c, false, fn, session_fn, arg);
-        else if (key_len == 8 && memcmp (key, "sessions", 8) == 0)
-            ok = s_account_map (&c, true, fn, session_fn, arg);
-        else
-            ok = pack_skip (&c); //  unknown keys are ignored
-        if (!ok)
+        if (!pack_read_str (&c, &key, &key_len) || !fn (&c, key, key_len, arg))
             return PROKIT_EPROTO;
     }
     return PROKIT_OK;
+}
+
+typedef struct account_read {
+    uint64_t *handled;
+    proto_account_fn *fn;
+    proto_account_session_fn *session_fn;
+    void *arg;
+} account_read_t;
+
+static bool
+s_account_key (pack_cursor_t *c, const uint8_t *key, size_t key_len, void *arg)
+{
+    account_read_t *read = (account_read_t *) arg;
+    if (key_len == 7 && memcmp (key, "handled", 7) == 0)
+        return pack_read_uint (c, read->handled);
+    if (key_len == 7 && memcmp (key, "windows", 7) == 0)
+        return s_account_map (c, false, read->fn, read->session_fn, read->arg);
+    if (key_len == 8 && memcmp (key, "sessions", 8) == 0)
+        return s_account_map (c, true, read->fn, read->session_fn, read->arg);
+    return pack_skip (c); //  unknown keys are ignored
+}
+
+int
+proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
+                      proto_account_session_fn *session_fn, void *arg)
+{
+    *handled = 0;
+    account_read_t read = { handled, fn, session_fn, arg };
+    return s_each_key (data, size, s_account_key, &read);
 }
 
 size_t
@@ -1043,35 +1063,35 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
     return rc;
 }
 
+typedef struct from_read {
+    proto_from_fn *fn;
+    void *arg;
+} from_read_t;
+
+static bool
+s_from_key (pack_cursor_t *c, const uint8_t *key, size_t key_len, void *arg)
+{
+    if (key_len != 9 || memcmp (key, "last_from", 9) != 0)
+        return pack_skip (c);
+    from_read_t *read = (from_read_t *) arg;
+    uint64_t senders;
+    if (!pack_read_container (c, 0x80, 0xde, 0xdf, &senders))
+        return false;
+    for (uint64_t k = 0; k < senders; k++) {
+        char name[PROTO_NAME_MAX + 1];
+        uint64_t count;
+        if (!s_read_name (c, name) || !pack_read_uint (c, &count))
+            return false;
+        read->fn (name, count, read->arg);
+    }
+    return true;
+}
+
 int
 proto_hello_from_decode (const void *data, size_t size, proto_from_fn *fn, void *arg)
 {
-    pack_cursor_t c;
-    uint64_t pairs = 0;
-    if (size > 0 && !pack_open_map (data, size, &c, &pairs))
-        return PROKIT_EPROTO;
-    for (uint64_t i = 0; i < pairs; i++) {
-        const uint8_t *key;
-        size_t key_len;
-        if (!pack_read_str (&c, &key, &key_len))
-            return PROKIT_EPROTO;
-        if (key_len != 9 || memcmp (key, "last_from", 9) != 0) {
-            if (!pack_skip (&c))
-                return PROKIT_EPROTO;
-            continue;
-        }
-        uint64_t senders;
-        if (!pack_read_container (&c, 0x80, 0xde, 0xdf, &senders))
-            return PROKIT_EPROTO;
-        for (uint64_t k = 0; k < senders; k++) {
-            char name[PROTO_NAME_MAX + 1];
-            uint64_t count;
-            if (!s_read_name (&c, name) || !pack_read_uint (&c, &count))
-                return PROKIT_EPROTO;
-            fn (name, count, arg);
-        }
-    }
-    return PROKIT_OK;
+    from_read_t read = { fn, arg };
+    return s_each_key (data, size, s_from_key, &read);
 }
 
 size_t

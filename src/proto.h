@@ -349,6 +349,9 @@ int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
 //  (SESSION_QUEUED), counted at the same moment. ENCODE writes COUNT
 //  entries into OUT (capacity PROTO_RECEIPT_BODY_MAX; at most
 //  PROTO_RECEIPT_PAIRS).
+#define PROTO_RECEIPT_PAIRS 32
+#define PROTO_RECEIPT_BODY_MAX                                                                     \
+    (5 + PROTO_RECEIPT_PAIRS * (2 + PROTO_NAME_MAX + 1 + 3 * 9 + 1 + PROTO_TOPIC_SIZE))
 typedef struct proto_receipt_entry {
     const char *name;
     uint64_t count;
@@ -356,9 +359,6 @@ typedef struct proto_receipt_entry {
     uint64_t queued;
     uint64_t session_queued;
 } proto_receipt_entry_t;
-#define PROTO_RECEIPT_PAIRS 32
-#define PROTO_RECEIPT_BODY_MAX                                                                     \
-    (5 + PROTO_RECEIPT_PAIRS * (2 + PROTO_NAME_MAX + 1 + 3 * 9 + 1 + PROTO_TOPIC_SIZE))
 size_t proto_receipt_encode (uint8_t *out, const proto_receipt_entry_t *entries, size_t count);
 //  Decode a RECEIPT body, calling FN for each entry, and SESSION_FN after
 //  it for one that names a session. Returns 0 or PROKIT_EPROTO (then the

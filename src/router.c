@@ -47,6 +47,7 @@
 #include "proto.h"
 #include "serial.h"
 #include "sock.h"
+#include "table.h"
 #include "wire.h"
 
 typedef struct peer {
@@ -175,7 +176,6 @@ static void s_count_down (zhashx_t *table, const char *name);
 
 //  What became of main's messages to one window (ACCOUNT).
 typedef struct account {
-    char name[PROTO_NAME_MAX + 1];
     uint64_t published;
     uint64_t settled;
     bool changed; //  since the last ACCOUNT
@@ -194,7 +194,6 @@ typedef struct run {
 //  Confirmations owed a sender: for a window it sent SENDs to, how many of
 //  them that window has taken in, since the sender's HELLO (cumulative).
 typedef struct receipt {
-    char target[PROTO_NAME_MAX + 1];
     uint64_t count;
     uint64_t queued; //  for a sender that reads TOOK: its SENDs queued to the window
     bool changed;    //  since the last RECEIPT
@@ -590,9 +589,9 @@ s_peer_destroy (void **item)
     zlistx_destroy (&peer->backlog);
     inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
-    zhashx_destroy (&peer->receipts);
-    zhashx_destroy (&peer->queued_from);
-    zhashx_destroy (&peer->account);
+    zhashx_t **tables[] = { &peer->receipts, &peer->queued_from, &peer->account };
+    for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
+        zhashx_destroy (tables[i]);
     free (peer);
     *item = NULL;
 }
@@ -766,14 +765,15 @@ s_send_receipts (router_state_t *self, peer_t *peer)
         if (!receipt->changed)
             continue;
         receipt->changed = false;
-        entries[n] = (proto_receipt_entry_t){ receipt->target, receipt->count, NULL, 0, 0 };
+        const char *target_name = (const char *) zhashx_cursor (peer->receipts);
+        entries[n] = (proto_receipt_entry_t){ target_name, receipt->count, NULL, 0, 0 };
         //  A sender that reads TOOK hears the window's session too, counted
         //  at the same moment.
         peer_t *target = receipt->queued > 0 && peer->hello.took
-                             ? (peer_t *) zhashx_lookup (self->by_name, receipt->target)
+                             ? (peer_t *) zhashx_lookup (self->by_name, target_name)
                              : NULL;
-        uint64_t *queued = target && target->channel && target->queued_from
-                               ? (uint64_t *) zhashx_lookup (target->queued_from, peer->name)
+        uint64_t *queued = target && target->channel
+                               ? (uint64_t *) table_find (target->queued_from, peer->name)
                                : NULL;
         if (queued && receipt->count <= receipt->queued) {
             entries[n].topic = target->topic;
@@ -823,20 +823,7 @@ s_receipts_touch (router_state_t *self, peer_t *peer, uint64_t count)
 static receipt_t *
 s_receipt_of (peer_t *sender, const char *target)
 {
-    if (!sender->receipts) {
-        if (!(sender->receipts = zhashx_new ()))
-            return NULL;
-        zhashx_set_destructor (sender->receipts, s_receipt_destroy);
-    }
-    receipt_t *receipt = (receipt_t *) zhashx_lookup (sender->receipts, target);
-    if (!receipt) {
-        receipt = (receipt_t *) calloc (1, sizeof (*receipt));
-        if (!receipt)
-            return NULL;
-        snprintf (receipt->target, sizeof (receipt->target), "%s", target);
-        zhashx_insert (sender->receipts, receipt->target, receipt);
-    }
-    return receipt;
+    return (receipt_t *) table_item (&sender->receipts, target, sizeof (receipt_t));
 }
 
 static void
@@ -865,12 +852,7 @@ s_receipt_queued (router_state_t *self, peer_t *sender, peer_t *target)
     if (!receipt)
         return;
     receipt->queued++;
-    if (!target->queued_from && (target->queued_from = zhashx_new ()) != NULL)
-        zhashx_set_destructor (target->queued_from, s_receipt_destroy); //  one free()
-    uint64_t *count =
-        target->queued_from ? (uint64_t *) zhashx_lookup (target->queued_from, sender->name) : NULL;
-    if (!count && target->queued_from && (count = (uint64_t *) calloc (1, sizeof (*count))) != NULL)
-        zhashx_insert (target->queued_from, sender->name, count);
+    uint64_t *count = (uint64_t *) table_item (&target->queued_from, sender->name, sizeof (*count));
     if (count && ++*count == 1) {
         receipt->changed = true;
         s_receipts_touch (self, sender, RECEIPT_BATCH);
@@ -889,16 +871,17 @@ s_send_account (router_state_t *self, peer_t *main)
     size_t n = 0;
     uint8_t body[PROTO_ACCOUNT_BODY_MAX];
     bool sent = false;
-    for (account_t *entry = main->account ? (account_t *) zhashx_first (main->account) : NULL;
-         entry; entry = (account_t *) zhashx_next (main->account)) {
+    account_t *entry = main->account ? (account_t *) zhashx_first (main->account) : NULL;
+    for (; entry; entry = (account_t *) zhashx_next (main->account)) {
         if (!entry->changed)
-            continue;
+            continue; //  only what moved since the last ACCOUNT
         entry->changed = false;
         //  The window's session on the channel now, counted at the same
         //  moment: main numbers that session's messages from it.
-        peer_t *window = (peer_t *) zhashx_lookup (self->by_name, entry->name);
+        const char *name = (const char *) zhashx_cursor (main->account);
+        peer_t *window = (peer_t *) zhashx_lookup (self->by_name, name);
         bool session = window && window->channel && !window->joining;
-        windows[n++] = (proto_account_window_t){ entry->name, entry->published, entry->settled,
+        windows[n++] = (proto_account_window_t){ name, entry->published, entry->settled,
                                                  session ? window->topic : NULL,
                                                  session ? window->published : 0 };
         if (n == PROTO_ACCOUNT_WINDOWS) {
@@ -919,17 +902,7 @@ s_send_account (router_state_t *self, peer_t *main)
 static account_t *
 s_account_entry (peer_t *main, const char *name)
 {
-    if (!main->account) {
-        if (!(main->account = zhashx_new ()))
-            return NULL;
-        zhashx_set_destructor (main->account, s_receipt_destroy); //  one free()
-    }
-    account_t *entry = (account_t *) zhashx_lookup (main->account, name);
-    if (!entry && (entry = (account_t *) calloc (1, sizeof (*entry))) != NULL) {
-        snprintf (entry->name, sizeof (entry->name), "%s", name);
-        zhashx_insert (main->account, entry->name, entry);
-    }
-    return entry;
+    return (account_t *) table_item (&main->account, name, sizeof (account_t));
 }
 
 //  The main that keeps an account, if any (a remote main that asked).

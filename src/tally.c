@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "table.h"
 
 typedef struct tally {
     uint64_t sent;
@@ -32,7 +33,7 @@ struct tallies {
 };
 
 static void
-s_free_item (void **item)
+s_free_name (void **item)
 {
     free (*item);
     *item = NULL;
@@ -41,14 +42,8 @@ s_free_item (void **item)
 tallies_t *
 tallies_new (void)
 {
-    tallies_t *self = (tallies_t *) calloc (1, sizeof (*self));
-    if (self && !(self->windows = zhashx_new ())) {
-        free (self);
-        return NULL;
-    }
-    if (self)
-        zhashx_set_destructor (self->windows, s_free_item);
-    return self;
+    //  Its table is made with the first tally (table.h).
+    return (tallies_t *) calloc (1, sizeof (tallies_t));
 }
 
 void
@@ -66,10 +61,8 @@ s_tally (tallies_t *self, const char *window, bool make)
 {
     if (!self)
         return NULL;
-    tally_t *tally = (tally_t *) zhashx_lookup (self->windows, window);
-    if (!tally && make && (tally = (tally_t *) calloc (1, sizeof (*tally))) != NULL)
-        zhashx_insert (self->windows, window, tally);
-    return tally;
+    return (tally_t *) (make ? table_item (&self->windows, window, sizeof (tally_t))
+                             : table_find (self->windows, window));
 }
 
 void
@@ -129,12 +122,12 @@ s_report (const char *window, uint64_t count, tallies_report_fn *fn, void *arg)
 bool
 tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *arg)
 {
-    if (!self)
+    if (!self || !self->windows)
         return false;
     //  Reported first, then taken out (not while iterating the table).
     zlistx_t *done = zlistx_new ();
     if (done)
-        zlistx_set_destructor (done, s_free_item);
+        zlistx_set_destructor (done, s_free_name);
     for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
          tally = (tally_t *) zhashx_next (self->windows)) {
         const char *window = (const char *) zhashx_cursor (self->windows);
@@ -170,7 +163,7 @@ tallies_took (tallies_t *self, const char *window, const char *topic, uint64_t c
         s_report (window, missing, fn, arg);
         zhashx_delete (self->windows, window);
     }
-    if (self && self->deadline && zhashx_size (self->windows) == 0)
+    if (self && self->deadline && (!self->windows || zhashx_size (self->windows) == 0))
         self->deadline = 0;
     return !self || self->deadline == 0;
 }
@@ -184,7 +177,7 @@ tallies_deadline (const tallies_t *self)
 void
 tallies_settle (tallies_t *self, tallies_report_fn *fn, void *arg)
 {
-    if (!self)
+    if (!self || !self->windows)
         return;
     for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
          tally = (tally_t *) zhashx_next (self->windows))

@@ -23,10 +23,12 @@
 #define PROKIT_TALLY_H_INCLUDED
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 typedef struct tallies tallies_t;
+
+//  What a tally settles is reported: COUNT messages to TARGET, and why.
+typedef void (tallies_report_fn) (const char *target, uint64_t count, const char *why, void *arg);
 
 //  NULL when out of memory (then no tallies: at worst a report missed).
 tallies_t *tallies_new (void);
@@ -42,9 +44,6 @@ void tallies_confirmed (tallies_t *self, const char *window, uint64_t count);
 //  were queued to it, SESSION_QUEUED from our name to that session.
 void tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *topic,
                       uint64_t session_queued);
-
-//  What a tally settles is reported: COUNT messages to TARGET, and why.
-typedef void (tallies_report_fn) (const char *target, uint64_t count, const char *why, void *arg);
 
 //  The router was lost and another welcomed us: what no window can say
 //  more of is reported now; the rest waits for TOOK until DEADLINE
