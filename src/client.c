@@ -157,6 +157,10 @@ struct client {
     zhashx_t *handlers;
     bool channels;  //  the router routes named channels (WELCOME "channels")
     bool deadlines; //  the router passes on deadlines (WELCOME "deadlines")
+    //  The time left our REQUESTs say by saying none: our HELLO's
+    //  "default_deadline", once the WELCOME says the router applies it.
+    //  0: each says its own.
+    uint64_t default_deadline;
     //  The router's clock less ours (WELCOME "clock"): a REQUEST's deadline
     //  comes on the router's clock. 0 for the embedded main (one clock).
     int64_t clock_offset;
@@ -410,11 +414,16 @@ s_deadline_for (client_t *self, int timeout_ms)
 }
 
 //  The time left a REQUEST says it has (its deadline travels with it), 0
-//  when the router would not read it.
+//  when the router would not read it, or when it is the default the router
+//  applies: the peer field then stays short enough for libzmq to keep the
+//  frame inline, without an allocation.
 static uint32_t
 s_ttl_for (client_t *self, int timeout_ms)
 {
-    return self->deadlines ? (uint32_t) s_deadline_for (self, timeout_ms) : 0;
+    if (!self->deadlines)
+        return 0;
+    uint32_t ttl = (uint32_t) s_deadline_for (self, timeout_ms);
+    return ttl == self->default_deadline ? 0 : ttl;
 }
 
 int
@@ -725,6 +734,10 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
     self->channels = welcome.channels;
     self->deadlines = welcome.deadlines;
+    self->default_deadline = welcome.deadlines && welcome.default_deadline &&
+                                     welcome.default_deadline == self->hello.default_deadline
+                                 ? welcome.default_deadline
+                                 : 0;
     //  The router's clock less ours, each read to the millisecond: off by
     //  up to 1 ms either way (and by the WELCOME's transit, which only
     //  makes deadlines early). One more makes a deadline never later than
@@ -2201,6 +2214,9 @@ s_alloc (const client_config_t *config)
     self->hello.progress = true;
     self->hello.cancel = true;
     self->hello.deadlines = true;
+    //  Every REQUEST has a deadline (the handle's timeout when it says
+    //  none): the one most say can go without saying.
+    self->hello.default_deadline = (uint64_t) self->request_timeout_ms;
     //  The embedded main's router is this library's.
     self->channels = self->deadlines = config->router != NULL;
     self->version = PROTO_VERSION_1;

@@ -654,7 +654,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
     n += pack_write_map_head (out + n,
                               2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0) +
                                   (welcome->account ? 1 : 0) + (welcome->channels ? 1 : 0) +
-                                  (welcome->deadlines ? 1 : 0) + (welcome->clock_ms ? 1 : 0));
+                                  (welcome->deadlines ? 1 : 0) + (welcome->clock_ms ? 1 : 0) +
+                                  (welcome->default_deadline ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -685,6 +686,10 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += pack_write_str (out + n, "clock", 5);
         n += pack_write_uint (out + n, welcome->clock_ms);
     }
+    if (welcome->default_deadline) {
+        n += pack_write_str (out + n, "default_deadline", 16);
+        n += pack_write_uint (out + n, welcome->default_deadline);
+    }
     return n;
 }
 
@@ -699,6 +704,7 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->channels = false;
     welcome->deadlines = false;
     welcome->clock_ms = 0;
+    welcome->default_deadline = 0;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
@@ -708,8 +714,9 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
                          { "account", FIELD_BOOL, &welcome->account, 0 },
                          { "channels", FIELD_BOOL, &welcome->channels, 0 },
                          { "deadlines", FIELD_BOOL, &welcome->deadlines, 0 },
-                         { "clock", FIELD_UINT, &welcome->clock_ms, 0 } };
-    int rc = s_decode_map (data, size, fields, 10);
+                         { "clock", FIELD_UINT, &welcome->clock_ms, 0 },
+                         { "default_deadline", FIELD_UINT, &welcome->default_deadline, 0 } };
+    int rc = s_decode_map (data, size, fields, 11);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];
@@ -1021,9 +1028,11 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "progress", FIELD_BOOL, (void *) &hello->progress, 0 },
                          { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 },
                          { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 },
+                         { "default_deadline", FIELD_UINT, (void *) &hello->default_deadline, 0 },
                          { "took", FIELD_BOOL, (void *) &hello->took, 0 } };
     size_t from = hello->from_count < PROTO_FROM_MAX ? hello->from_count : PROTO_FROM_MAX;
-    size_t n = s_encode_map_with (out, fields, 16, from > 0 ? 1 : 0);
+    size_t n =
+        s_encode_map_with (out, fields, sizeof (fields) / sizeof (fields[0]), from > 0 ? 1 : 0);
     if (from == 0)
         return n;
     n += pack_write_str (out + n, "last_from", 9);
@@ -1046,6 +1055,7 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "version", FIELD_UINT, &hello->version, 0 },
                          { "channel", FIELD_BOOL, &hello->channel, 0 },
                          { "credit", FIELD_UINT, &hello->credit, 0 },
+                         { "default_deadline", FIELD_UINT, &hello->default_deadline, 0 },
                          { "last_topic", FIELD_STR, hello->last.topic, sizeof (hello->last.topic) },
                          { "last_count", FIELD_UINT, &hello->last.count, 0 },
                          { "last_dealer", FIELD_UINT, &hello->last.dealer, 0 },
@@ -1058,7 +1068,7 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "took", FIELD_BOOL, &hello->took, 0 } };
     hello->from = NULL;
     hello->from_count = 0;
-    int rc = s_decode_map (data, size, fields, 16);
+    int rc = s_decode_map (data, size, fields, sizeof (fields) / sizeof (fields[0]));
     s_default_version (&hello->version);
     return rc;
 }

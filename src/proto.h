@@ -250,9 +250,13 @@ typedef struct proto_welcome {
     //  The router's clock (ms, monotonic) as it wrote this WELCOME: what
     //  the deadlines it sends are on. 0: not said.
     uint64_t clock_ms;
+    //  The HELLO's "default_deadline", which the router applies: a REQUEST
+    //  from the client that says no deadline has this time left (ms). 0:
+    //  not said (every deadline must be said).
+    uint64_t default_deadline;
 } proto_welcome_t;
 
-#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 96)
+#define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 128)
 size_t proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome);
 
 //  Decode a WELCOME body; unknown keys are skipped, missing keys keep the
@@ -301,10 +305,14 @@ typedef struct proto_hello {
     //  leaves them empty (proto_hello_from_decode() reads them).
     const proto_from_t *from;
     size_t from_count;
+    //  The time left (ms) of its REQUESTs that say no deadline, once the
+    //  WELCOME says the router applies it; 0: none (docs/PROTOCOL.md,
+    //  "Deadlines").
+    uint64_t default_deadline;
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX                                                                       \
-    (256 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 9))
+    (300 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 9))
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 //  A HELLO's "last_from": FN called for each sender, with what the lost

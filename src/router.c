@@ -1521,6 +1521,10 @@ s_peer_new (router_state_t *self, const zmq_msg_t *routing_id, const char *key, 
     peer->joined_at = peer->last_seen = clock_coarse_wall_ms ();
     //  The codec checked the body is a map; unknown keys are for later.
     proto_hello_decode (msg->body, msg->body_size, &peer->hello);
+    //  A default deadline no REQUEST could say is not applied (nor said
+    //  back in the WELCOME): the client then says each one.
+    if (peer->hello.default_deadline > PROTO_DEADLINE_MAX)
+        peer->hello.default_deadline = 0;
     //  From WELCOME on, it hears the newest version both sides read.
     peer->version = proto_version_common (peer->hello.version);
     //  Flow control as it asked, within what its queue holds: its window
@@ -1573,7 +1577,8 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
                                 peer->accounts,
                                 true,
                                 true,
-                                (uint64_t) clock_mono_ms () };
+                                (uint64_t) clock_mono_ms (),
+                                peer->hello.default_deadline };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
     if (!peer->is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
@@ -2802,6 +2807,10 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         return;
     }
     sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
+    //  A REQUEST that says no deadline has the one its sender's HELLO set
+    //  (its WELCOME said so), if any.
+    if (msg.command == PROTO_REQUEST && !msg.deadline_ms)
+        msg.deadline_ms = sender->hello.default_deadline;
     zmq_msg_t body;
     if (wire_body_take (frames + 1, &msg, &body) != 0) {
         log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg.command),

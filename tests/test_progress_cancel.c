@@ -322,6 +322,16 @@ test_deadlines_travel_and_expired_requests_are_never_handled (void **state)
     assert_int_equal (call.status, PROKIT_OK);
     left = atoll (call.text);
     assert_true (left > 0 && left < 10000);
+    //  The same with the window's own timeout (30 s): its HELLO made that
+    //  the default, which its requests leave out and the router applies.
+    s_ask (both, 2, client, PROKIT_MAIN, "timeleft", 0, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    left = atoll (call.text);
+    assert_true (left > 25000 && left <= 30000);
+    s_ask (both, 2, client, "worker", "timeleft", 0, &call);
+    assert_int_equal (call.status, PROKIT_OK);
+    left = atoll (call.text);
+    assert_true (left > 25000 && left < 35000);
 
     //  A worker that cannot get to it in time (frozen, its queue unread):
     //  the requester times out; thawed, the worker never handles it (the

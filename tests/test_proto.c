@@ -2030,6 +2030,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     };
     memset (out.last.topic, 'f', PROTO_TOPIC_SIZE);
     memset (out.service, 's', PROTO_NAME_MAX);
+    out.default_deadline = UINT64_MAX;
     size_t size = proto_hello_encode (body, &out);
     assert_true (size <= PROTO_HELLO_BODY_MAX);
     proto_hello_t in = {
@@ -2064,6 +2065,8 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
                                 "0123456789abcdef", "fedcba9876543210", true, true };
     memset (welcome.channel, 'x', sizeof (welcome.channel) - 1);
     welcome.channel[sizeof (welcome.channel) - 1] = 0;
+    welcome.deadlines = true;
+    welcome.clock_ms = welcome.default_deadline = UINT64_MAX;
     size = proto_welcome_encode (body, &welcome);
     assert_true (size <= PROTO_WELCOME_BODY_MAX);
     proto_welcome_t got = { 0, 0, 0, "", "", "", false, false, false };
@@ -2176,7 +2179,11 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     }
     proto_hello_t hello;
     memset (&hello, 0, sizeof (hello));
-    hello.version = 2;
+    //  Every field at its longest: the body stays within its bound.
+    hello.pid = hello.version = hello.credit = hello.default_deadline = UINT64_MAX;
+    hello.last.count = hello.last.dealer = UINT64_MAX;
+    hello.presence = hello.shown = hello.channel = hello.account = hello.channels = true;
+    hello.progress = hello.cancel = hello.deadlines = true;
     hello.took = true;
     snprintf (hello.last.topic, sizeof (hello.last.topic), "0123456789abcdef");
     snprintf (hello.service, sizeof (hello.service), "%s", senders[0]);
@@ -2551,6 +2558,57 @@ test_version_2_body_is_inline_or_alone_never_both (void **state)
     assert_int_equal (proto_decode (frames, 3, PROTO_TO_ROUTER, MAX_PAYLOAD, &msg), PROKIT_EPROTO);
 }
 
+//  A default deadline: the HELLO says it, the WELCOME says the router
+//  applies it; either leaves it out when there is none (an older peer's
+//  body is what it was), and a WELCOME without it says none.
+static void
+test_hello_and_welcome_say_a_default_deadline_or_nothing (void **state)
+{
+    (void) state;
+    uint8_t body[PROTO_WELCOME_BODY_MAX];
+    proto_hello_t hello;
+    memset (&hello, 0, sizeof (hello));
+    hello.deadlines = true;
+    hello.default_deadline = 5000;
+    size_t size = proto_hello_encode (body, &hello);
+    const uint8_t said[] = { 0xb0, 'd', 'e', 'f', 'a',  'u', 'l', 't', '_', 'd', 'e', 'a',  'd',
+                             'l',  'i', 'n', 'e', 0xcf, 0,   0,   0,   0,   0,   0,   0x13, 0x88 };
+    assert_int_equal (body[0], 0x82);
+    assert_int_equal (size, 1 + 11 + sizeof (said));
+    assert_memory_equal (body + 1 + 11, said, sizeof (said));
+    proto_hello_t heard;
+    memset (&heard, 0, sizeof (heard));
+    assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
+    assert_true (heard.deadlines);
+    assert_true (heard.default_deadline == 5000);
+    hello.default_deadline = 0;
+    size = proto_hello_encode (body, &hello);
+    assert_int_equal (size, 1 + 11); //  "deadlines" alone
+    assert_int_equal (body[0], 0x81);
+    heard.default_deadline = 0;
+    assert_int_equal (proto_hello_decode (body, size, &heard), PROKIT_OK);
+    assert_true (heard.default_deadline == 0);
+
+    proto_welcome_t welcome;
+    memset (&welcome, 0, sizeof (welcome));
+    welcome.deadlines = true;
+    welcome.default_deadline = 5000;
+    size = proto_welcome_encode (body, &welcome);
+    proto_welcome_t got;
+    memset (&got, 0, sizeof (got));
+    assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
+    assert_true (got.deadlines);
+    assert_true (got.default_deadline == 5000);
+    //  A WELCOME that does not say it (an older router): none, whatever
+    //  the last one said.
+    welcome.default_deadline = 0;
+    size = proto_welcome_encode (body, &welcome);
+    assert_int_equal (body[0], 0x83); //  the two settings and "deadlines"
+    assert_int_equal (proto_welcome_decode (body, size, &got), PROKIT_OK);
+    assert_true (got.deadlines);
+    assert_true (got.default_deadline == 0);
+}
+
 static void
 test_hello_and_welcome_say_the_version_and_default_to_1 (void **state)
 {
@@ -2800,6 +2858,7 @@ main (void)
         cmocka_unit_test (test_version_2_peer_length_past_the_frame_is_eproto),
         cmocka_unit_test (test_version_2_body_is_inline_or_alone_never_both),
         cmocka_unit_test (test_hello_and_welcome_say_the_version_and_default_to_1),
+        cmocka_unit_test (test_hello_and_welcome_say_a_default_deadline_or_nothing),
         cmocka_unit_test (test_random_frames_are_decoded_or_refused_never_misread),
         cmocka_unit_test (test_common_version_is_the_newer_both_read),
     };

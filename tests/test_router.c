@@ -957,6 +957,210 @@ test_version_2_client_speaks_version_1_to_an_older_router (void **state)
     tu_endpoint_remove (endpoint);
 }
 
+//  --- a default deadline ---------------------------------------------------------
+
+//  What main's handler reads of a request's time left, as text.
+static prokit_payload_t *
+s_time_left (prokit_request_t *request, void *arg)
+{
+    (void) arg;
+    return prokit_payload_new_printf ("%lld", prokit_request_time_left (request));
+}
+
+//  A new raw connection in *RAW joins as NAME with HELLO; returns whether
+//  its WELCOME said "default_deadline".
+static bool
+s_join_saying (void *context, void **raw, const char *endpoint, const char *name,
+               const unsigned char *hello, size_t size)
+{
+    *raw = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (*raw, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (*raw, endpoint), 0);
+    s_send_message (*raw, 1, 1, 7, name, hello, size);
+    received_t r;
+    assert_true (s_receive (*raw, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME
+    return memmem (r.body, r.body_size,
+                   "\xb0"
+                   "default_deadline",
+                   17) != NULL;
+}
+
+//  The time left main's handler read of a REQUEST from RAW with PEER.
+static long long
+s_time_left_of (void *raw, const char *peer, uint64_t id)
+{
+    unsigned char x[] = { 0xa1, 'x' };
+    s_send_message_v2 (raw, 6, id, peer, x, sizeof (x), false);
+    received_t r;
+    assert_true (s_receive (raw, &r, 5000));
+    assert_int_equal (r.header[3], 7); //  REPLY
+    assert_int_equal (s_id (&r), id);
+    //  A str up to 31 bytes: fixstr.
+    assert_true (r.body_size > 1 && (r.body[0] & 0xe0) == 0xa0);
+    char text[32];
+    size_t len = r.body[0] & 0x1f;
+    memcpy (text, r.body + 1, len);
+    text[len] = 0;
+    return atoll (text);
+}
+
+//  HELLO {"version": 2, "channels": true, "default_deadline": N}.
+#define S_DEFAULT_HELLO(b7, b8)                                                                    \
+    {                                                                                              \
+        0x83, 0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02, 0xa8, 'c', 'h', 'a', 'n', 'n', 'e',   \
+            'l', 's', 0xc3, 0xb0, 'd', 'e', 'f', 'a', 'u', 'l', 't', '_', 'd', 'e', 'a', 'd', 'l', \
+            'i', 'n', 'e', 0xcf, 0, 0, 0, 0, 0, 0, b7, b8                                          \
+    }
+
+//  A client whose HELLO says a default deadline (its WELCOME says the
+//  router applies it) leaves it out of the requests that have it: the
+//  handler reads the same time left as from one that says it. A request
+//  that says its own has that; a peer that said no default (an older
+//  library, the Python client) sends requests with no deadline, and the
+//  router gives them none, as before; nor does it apply a default no
+//  request could say.
+static void
+test_a_default_deadline_stands_for_the_one_a_request_leaves_out (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_main_on_request (f->main, s_time_left, NULL);
+    prokit_main_handle (f->main, "ask", s_time_left, NULL);
+    const unsigned char said[] = S_DEFAULT_HELLO (0x0f, 0xa0); //  4000 ms
+    const unsigned char unsaid[] = { 0x82, 0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02,
+                                     0xa8, 'c',  'h', 'a', 'n', 'n', 'e', 'l', 's', 0xc3 };
+    unsigned char too_large[] = S_DEFAULT_HELLO (0, 0);
+    too_large[sizeof (too_large) - 8] = 0x80; //  2^63: more than any deadline
+    void *with = NULL, *without = NULL, *over = NULL;
+    assert_true (s_join_saying (f->context, &with, f->endpoint, "with", said, sizeof (said)));
+    assert_false (
+        s_join_saying (f->context, &without, f->endpoint, "without", unsaid, sizeof (unsaid)));
+    assert_false (
+        s_join_saying (f->context, &over, f->endpoint, "over", too_large, sizeof (too_large)));
+    pthread_t thread;
+    pthread_create (&thread, NULL, tu_run_main, f->main);
+
+    long long left = s_time_left_of (with, "@main", 1);
+    assert_true (left > 3000 && left <= 4000);
+    left = s_time_left_of (with, "@main!4000", 2);
+    assert_true (left > 3000 && left <= 4000);
+    left = s_time_left_of (with, "@main#ask", 3);
+    assert_true (left > 3000 && left <= 4000);
+    left = s_time_left_of (with, "@main!1500#ask", 4);
+    assert_true (left > 500 && left <= 1500);
+    left = s_time_left_of (with, "@main!60000", 5);
+    assert_true (left > 59000 && left <= 60000);
+    assert_int_equal (s_time_left_of (without, "@main", 6), -1);
+    left = s_time_left_of (without, "@main!4000", 7);
+    assert_true (left > 3000 && left <= 4000);
+    assert_int_equal (s_time_left_of (over, "@main#ask", 8), -1);
+
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+    zmq_close (with);
+    zmq_close (without);
+    zmq_close (over);
+}
+
+//  The window's side, against a router played by a raw ROUTER: it says its
+//  request timeout as its default in the HELLO, and leaves it out of a
+//  request only when the WELCOME said that very default back. A router
+//  that does not say it (an older one), or says another, gets every
+//  deadline said.
+static void
+s_window_request_peer (const unsigned char *welcome, size_t welcome_size, const char *expected)
+{
+    char endpoint[256];
+    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
+    void *context = zmq_ctx_new ();
+    void *router = zmq_socket (context, ZMQ_ROUTER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_bind (router, endpoint), 0);
+    joiner_t joiner = { endpoint, NULL, 0 };
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_join_window, &joiner);
+
+    //  HELLO: routing id, then three version 1 frames; it says its request
+    //  timeout (the default, 30 s) as its default deadline.
+    zmq_msg_t frames[4];
+    int count = 0;
+    for (int more = 1; more && count < 4; count++) {
+        zmq_msg_init (&frames[count]);
+        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
+        more = zmq_msg_more (&frames[count]);
+    }
+    assert_int_equal (count, 4);
+    assert_non_null (memmem (zmq_msg_data (&frames[3]), zmq_msg_size (&frames[3]),
+                             "\xb0"
+                             "default_deadline\xcf\0\0\0\0\0\0\x75\x30",
+                             26));
+    unsigned char reply[12];
+    memcpy (reply, zmq_msg_data (&frames[1]), 12);
+    reply[3] = 2; //  WELCOME, same id; version 1 (it says no version)
+    zmq_msg_send (&frames[0], router, ZMQ_SNDMORE);
+    zmq_send (router, reply, 12, ZMQ_SNDMORE);
+    zmq_send (router, "young", 5, ZMQ_SNDMORE);
+    zmq_send (router, welcome, welcome_size, 0);
+    for (int i = 1; i < count; i++)
+        zmq_msg_close (&frames[i]);
+    pthread_join (thread, NULL);
+    assert_non_null (joiner.window);
+
+    //  A request with the handle's timeout, then one with its own.
+    outcome_t outcome = { false, 0, "" };
+    for (int i = 0; i < 2; i++) {
+        prokit_payload_t *payload = prokit_payload_new_string ("hi");
+        assert_int_equal (prokit_window_request (joiner.window, NULL, &payload, i == 0 ? 0 : 1500,
+                                                 s_on_reply, &outcome),
+                          PROKIT_OK);
+        count = 0;
+        for (int more = 1; more && count < 4; count++) {
+            zmq_msg_init (&frames[count]);
+            assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
+            more = zmq_msg_more (&frames[count]);
+        }
+        assert_int_equal (count, 4);
+        assert_int_equal (((const unsigned char *) zmq_msg_data (&frames[1]))[3], 6); //  REQUEST
+        char peer[128] = "";
+        size_t size = zmq_msg_size (&frames[2]);
+        assert_true (size < sizeof (peer));
+        memcpy (peer, zmq_msg_data (&frames[2]), size);
+        assert_string_equal (peer, i == 0 ? expected : "@main!1500");
+        for (int j = 0; j < count; j++)
+            zmq_msg_close (&frames[j]);
+    }
+
+    prokit_window_destroy (&joiner.window);
+    zmq_close (router);
+    zmq_ctx_term (context);
+    tu_endpoint_remove (endpoint);
+}
+
+//  WELCOME {"max_payload": 4096, "heartbeat_ms": 0, "deadlines": true},
+//  then "default_deadline" as given.
+#define S_WELCOME_DEADLINES                                                                        \
+    0xab, 'm', 'a', 'x', '_', 'p', 'a', 'y', 'l', 'o', 'a', 'd', 0xcd, 0x10, 0x00, 0xac, 'h', 'e', \
+        'a', 'r', 't', 'b', 'e', 'a', 't', '_', 'm', 's', 0x00, 0xa9, 'd', 'e', 'a', 'd', 'l',     \
+        'i', 'n', 'e', 's', 0xc3
+#define S_WELCOME_DEFAULT(b7, b8)                                                                  \
+    0xb0, 'd', 'e', 'f', 'a', 'u', 'l', 't', '_', 'd', 'e', 'a', 'd', 'l', 'i', 'n', 'e', 0xcd,    \
+        b7, b8
+
+static void
+test_window_says_every_deadline_unless_the_router_applies_its_default (void **state)
+{
+    (void) state;
+    const unsigned char older[] = { 0x83, S_WELCOME_DEADLINES };
+    s_window_request_peer (older, sizeof (older), "@main!30000");
+    const unsigned char other[] = { 0x84, S_WELCOME_DEADLINES, S_WELCOME_DEFAULT (0x13, 0x88) };
+    s_window_request_peer (other, sizeof (other), "@main!30000");
+    const unsigned char applied[] = { 0x84, S_WELCOME_DEADLINES, S_WELCOME_DEFAULT (0x75, 0x30) };
+    s_window_request_peer (applied, sizeof (applied), "@main");
+}
+
 //  --- peers that predate named channels ------------------------------------
 
 typedef struct undelivered_log {
@@ -1335,6 +1539,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),
+        cmocka_unit_test_setup_teardown (
+            test_a_default_deadline_stands_for_the_one_a_request_leaves_out, s_setup, s_teardown),
+        cmocka_unit_test (test_window_says_every_deadline_unless_the_router_applies_its_default),
         cmocka_unit_test_setup_teardown (
             test_window_off_the_channel_leaving_has_what_it_missed_reported, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
