@@ -807,7 +807,7 @@ s_read_name (pack_cursor_t *c, char name[PROTO_NAME_MAX + 1])
     return true;
 }
 
-//  A str of PROTO_TOPIC_SIZE bytes into TEXT.
+//  A topic (PROTO_TOPIC_SIZE lowercase hex digits) into TEXT.
 static bool
 s_read_topic (pack_cursor_t *c, char text[PROTO_TOPIC_SIZE + 1])
 {
@@ -817,7 +817,8 @@ s_read_topic (pack_cursor_t *c, char text[PROTO_TOPIC_SIZE + 1])
         return false;
     memcpy (text, topic, PROTO_TOPIC_SIZE);
     text[PROTO_TOPIC_SIZE] = 0;
-    return true;
+    uint8_t wire[PROTO_TOPIC_WIRE];
+    return proto_topic_to_wire (text, wire); //  its hex digits, no NUL among them
 }
 
 //  A RECEIPT's entry that names a session: [count, queued, topic,

@@ -2151,6 +2151,13 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (
         proto_receipt_decode (past, sizeof (past), s_receipt_seen, s_receipt_session_seen, &seen),
         PROKIT_EPROTO);
+    const uint8_t topic_nul[] = {
+        0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xb0, '0', '1', '2', '3', '4',
+        '5',  '6',  '7', '8',  '9',  'a',  'b',  0,   'd', 'e', 'f', 0x01
+    };
+    assert_int_equal (proto_receipt_decode (topic_nul, sizeof (topic_nul), s_receipt_seen,
+                                            s_receipt_session_seen, &seen),
+                      PROKIT_EPROTO); //  found by fuzz_proto: a NUL inside the topic
     const uint8_t topic_cut[] = { 0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xa1, '0', 0x01 };
     assert_int_equal (proto_receipt_decode (topic_cut, sizeof (topic_cut), s_receipt_seen,
                                             s_receipt_session_seen, &seen),
