@@ -914,10 +914,11 @@ s_accounting_main (router_state_t *self)
 
 //  Main has published one more message to WINDOW on the channel (counted
 //  in its PUBLISHED already, so that an ACCOUNT sent from here is whole).
+//  MAIN: s_accounting_main(), looked up once by a caller that publishes
+//  to many windows; NULL (no main keeps an account) does nothing.
 static void
-s_account_published (router_state_t *self, peer_t *window)
+s_account_published (router_state_t *self, peer_t *main, peer_t *window)
 {
-    peer_t *main = s_accounting_main (self);
     if (!main)
         return;
     if (window->main_session != main->session) {
@@ -1999,7 +2000,7 @@ s_deliver (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg
                             msg->command == PROTO_SEND ? 0 : msg->id, msg->channel_name, body);
         if (rc == 0 && msg->command == PROTO_SEND) {
             target->published++;
-            s_account_published (self, target);
+            s_account_published (self, s_accounting_main (self), target);
         }
         return rc;
     }
@@ -2192,6 +2193,7 @@ s_broadcast_on_channel (router_state_t *self, peer_t *sender, const proto_msg_t 
         s_refuse (self, sender, msg, PROKIT_ENOMEM, "router out of memory: broadcast not sent");
         return false;
     }
+    peer_t *accounting = s_accounting_main (self); //  once, not per window
     for (size_t i = 0; i < count; i++) {
         peer_t *peer = self->targets[i];
         int rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
@@ -2202,7 +2204,8 @@ s_broadcast_on_channel (router_state_t *self, peer_t *sender, const proto_msg_t 
         }
         if (rc == 0) {
             peer->published++;
-            s_account_published (self, peer);
+            if (accounting)
+                s_account_published (self, accounting, peer);
             self->stats.routed++;
         }
         else {

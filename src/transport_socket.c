@@ -200,7 +200,12 @@ s_receive (transport_t *base, bool channel, inbound_t **item_p)
         memcpy (item->peer, PROTO_MAIN_NAME, sizeof (PROTO_MAIN_NAME));
     else
         strcpy (item->peer, msg.peer);
-    strcpy (item->channel_name, msg.channel_name);
+    //  Usually the default channel (""): no strcpy() for an empty string,
+    //  which costs more than the byte.
+    if (msg.channel_name[0])
+        strcpy (item->channel_name, msg.channel_name);
+    else
+        item->channel_name[0] = 0;
     //  On the router's clock: the client makes it its own.
     item->deadline = (int64_t) msg.deadline_ms;
     item->next = NULL;
