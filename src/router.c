@@ -1162,6 +1162,9 @@ s_took_from (const char *name, uint64_t count, void *arg)
     took.count = count;
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, name);
     if (sender && !sender->joining) {
+        log_debug ("router: '%s' took in %llu of '%s''s SENDs on the router that went%s",
+                   from->window, (unsigned long long) count, name,
+                   sender->hello.took ? ": told" : "");
         if (sender->hello.took)
             s_took_send (self, sender, from->window, &took);
         return; //  here already, and did not ask: its tally is not waiting
@@ -1169,6 +1172,9 @@ s_took_from (const char *name, uint64_t count, void *arg)
     took_note_t *note = zlistx_size (self->took_notes) < TOOK_NOTES_MAX
                             ? (took_note_t *) calloc (1, sizeof (*note))
                             : NULL;
+    log_debug ("router: '%s' took in %llu of '%s''s SENDs on the router that went: %s",
+               from->window, (unsigned long long) count, name,
+               note ? "kept until it joins" : "too many kept to keep this");
     if (!note)
         return; //  the sender reports everything it was not told of: too many, never too few
     snprintf (note->sender, sizeof (note->sender), "%s", name);

@@ -131,8 +131,16 @@ tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *a
     for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
          tally = (tally_t *) zhashx_next (self->windows)) {
         const char *window = (const char *) zhashx_cursor (self->windows);
-        if (tally->session && s_missing (tally) > 0 && done)
+        if (tally->session && s_missing (tally) > 0 && done) {
+            log_info ("tally: waiting for '%s' to say what it took in of the %llu messages the "
+                      "router that went had not settled",
+                      window, (unsigned long long) s_missing (tally));
             continue;
+        }
+        if (s_missing (tally) > 0)
+            log_info ("tally: the router that went named no session of '%s': the %llu messages it "
+                      "had not settled are reported",
+                      window, (unsigned long long) s_missing (tally));
         s_report (window, s_missing (tally), fn, arg);
         tally->sent = tally->confirmed = tally->reported = 0; //  reported once only
         if (done)
@@ -158,8 +166,16 @@ tallies_took (tallies_t *self, const char *window, const char *topic, uint64_t c
                 (int64_t) count + (int64_t) tally->queued - (int64_t) tally->session_queued;
             uint64_t taken =
                 upto > (int64_t) tally->confirmed ? (uint64_t) upto - tally->confirmed : 0;
+            log_info ("tally: '%s' says it took in %llu of the %llu messages the router that went "
+                      "had not settled",
+                      window, (unsigned long long) (taken < missing ? taken : missing),
+                      (unsigned long long) missing);
             missing = taken < missing ? missing - taken : 0;
         }
+        else
+            log_info ("tally: '%s' spoke of another session: the %llu messages the router that "
+                      "went had not settled are reported",
+                      window, (unsigned long long) missing);
         s_report (window, missing, fn, arg);
         zhashx_delete (self->windows, window);
     }
@@ -180,8 +196,14 @@ tallies_settle (tallies_t *self, tallies_report_fn *fn, void *arg)
     if (!self || !self->windows)
         return;
     for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
-         tally = (tally_t *) zhashx_next (self->windows))
+         tally = (tally_t *) zhashx_next (self->windows)) {
+        if (s_missing (tally) > 0)
+            log_info ("tally: '%s' did not say in time what it took in: the %llu messages the "
+                      "router that went had not settled are reported",
+                      (const char *) zhashx_cursor (self->windows),
+                      (unsigned long long) s_missing (tally));
         s_report ((const char *) zhashx_cursor (self->windows), s_missing (tally), fn, arg);
+    }
     zhashx_purge (self->windows);
     self->deadline = 0;
 }
