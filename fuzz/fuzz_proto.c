@@ -237,7 +237,7 @@ s_error (const uint8_t *body, size_t size)
 typedef struct {
     proto_receipt_entry_t entries[PROTO_RECEIPT_PAIRS];
     char storage[PROTO_RECEIPT_PAIRS][PROTO_NAME_MAX + 1];
-    char topics[PROTO_RECEIPT_PAIRS][PROTO_TOPIC_SIZE + 1];
+    char tokens[PROTO_RECEIPT_PAIRS][PROTO_TOPIC_SIZE + 1];
     size_t count;
     size_t calls;
 } receipts_t;
@@ -259,17 +259,17 @@ s_receipt_pair (const char *name, uint64_t count, void *arg)
 
 //  The session named with the entry just read (same name, called after it).
 static void
-s_receipt_session (const char *name, uint64_t queued, const char *topic, uint64_t session_queued,
+s_receipt_session (const char *name, uint64_t queued, const char *token, uint64_t session_queued,
                    void *arg)
 {
     receipts_t *receipts = (receipts_t *) arg;
-    CHECK (strlen (topic) == PROTO_TOPIC_SIZE);
+    CHECK (strlen (token) == PROTO_TOPIC_SIZE);
     if (receipts->count == 0 || receipts->count > PROTO_RECEIPT_PAIRS)
         return;
     proto_receipt_entry_t *entry = &receipts->entries[receipts->count - 1];
     CHECK (strcmp (entry->name, name) == 0 && entry->count <= queued);
-    memcpy (receipts->topics[receipts->count - 1], topic, PROTO_TOPIC_SIZE + 1);
-    entry->topic = receipts->topics[receipts->count - 1];
+    memcpy (receipts->tokens[receipts->count - 1], token, PROTO_TOPIC_SIZE + 1);
+    entry->token = receipts->tokens[receipts->count - 1];
     entry->queued = queued;
     entry->session_queued = session_queued;
 }
@@ -301,8 +301,8 @@ s_receipt (const uint8_t *body, size_t size)
         for (size_t i = 0; i < first->count; i++) {
             const proto_receipt_entry_t *a = &again->entries[i], *f = &first->entries[i];
             CHECK (strcmp (again->storage[i], first->storage[i]) == 0 && a->count == f->count &&
-                   !a->topic == !f->topic &&
-                   (!f->topic || (strcmp (a->topic, f->topic) == 0 && a->queued == f->queued &&
+                   !a->token == !f->token &&
+                   (!f->token || (strcmp (a->token, f->token) == 0 && a->queued == f->queued &&
                                   a->session_queued == f->session_queued)));
         }
         free (out);
@@ -313,7 +313,7 @@ s_receipt (const uint8_t *body, size_t size)
 
 typedef struct {
     char storage[PROTO_ACCOUNT_WINDOWS][PROTO_NAME_MAX + 1];
-    char topics[PROTO_ACCOUNT_WINDOWS][PROTO_TOPIC_SIZE + 1];
+    char tokens[PROTO_ACCOUNT_WINDOWS][PROTO_TOPIC_SIZE + 1];
     proto_account_window_t windows[PROTO_ACCOUNT_WINDOWS];
     size_t count;
     bool plain; //  no name cut short by a NUL
@@ -329,21 +329,22 @@ s_account_window (const char *name, uint64_t published, uint64_t settled, void *
     if (accounts->count < PROTO_ACCOUNT_WINDOWS) {
         memcpy (accounts->storage[accounts->count], name, len + 1);
         accounts->windows[accounts->count] =
-            (proto_account_window_t){ accounts->storage[accounts->count], published, settled };
+            (proto_account_window_t){ accounts->storage[accounts->count], published, settled, NULL,
+                                      0 };
         accounts->count++;
     }
 }
 
 //  A window's session: given to the first window of that name listed.
 static void
-s_account_session (const char *name, const char *topic, uint64_t published, void *arg)
+s_account_session (const char *name, const char *token, uint64_t published, void *arg)
 {
     accounts_t *accounts = (accounts_t *) arg;
-    CHECK (strlen (topic) == PROTO_TOPIC_SIZE);
+    CHECK (strlen (token) == PROTO_TOPIC_SIZE);
     for (size_t i = 0; i < accounts->count; i++)
         if (strcmp (accounts->storage[i], name) == 0) {
-            memcpy (accounts->topics[i], topic, PROTO_TOPIC_SIZE + 1);
-            accounts->windows[i].topic = accounts->topics[i];
+            memcpy (accounts->tokens[i], token, PROTO_TOPIC_SIZE + 1);
+            accounts->windows[i].token = accounts->tokens[i];
             accounts->windows[i].session_published = published;
             return;
         }
@@ -371,9 +372,9 @@ s_account (const uint8_t *body, size_t size)
             CHECK (strcmp (again->storage[i], first->storage[i]) == 0 &&
                    again->windows[i].published == first->windows[i].published &&
                    again->windows[i].settled == first->windows[i].settled &&
-                   !again->windows[i].topic == !first->windows[i].topic &&
-                   (!first->windows[i].topic ||
-                    (strcmp (again->topics[i], first->topics[i]) == 0 &&
+                   !again->windows[i].token == !first->windows[i].token &&
+                   (!first->windows[i].token ||
+                    (strcmp (again->tokens[i], first->tokens[i]) == 0 &&
                      again->windows[i].session_published == first->windows[i].session_published)));
         free (out);
     }
@@ -414,7 +415,7 @@ s_presence (const uint8_t *body, size_t size)
     CHECK (again.pid == presence.pid && strcmp (again.address, presence.address) == 0 &&
            strcmp (again.reason, presence.reason) == 0 && again.shown == presence.shown &&
            again.joined_at == presence.joined_at &&
-           strcmp (again.last_topic, presence.last_topic) == 0 &&
+           strcmp (again.last_token, presence.last_token) == 0 &&
            again.last_count == presence.last_count);
     free (out);
 }

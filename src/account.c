@@ -7,7 +7,7 @@
         reported since. The U = P - S - R unsettled ones are the newest:
         what W took in is a prefix of what its session was published, and
         what it confirmed is settled;
-      * the same ACCOUNT said W's session on the channel (its topic) had
+      * the same ACCOUNT said W's session on the channel (its token) had
         been published Q then. Both counts grow together while W stays in
         that session, so the session's Nth message is main's N + P - Q;
       * W, back, says that session took in C: main's messages up to
@@ -45,7 +45,7 @@ typedef struct entry {
     uint64_t settled;
     uint64_t reported;
     bool session; //  the last ACCOUNT named its session on the channel:
-    char topic[PROTO_TOPIC_SIZE + 1];
+    char token[PROTO_TOPIC_SIZE + 1];
     uint64_t session_published;
     enum { WAITING, BACK, GONE } state; //  while awaiting its word
     int64_t taken;                      //  BACK: main's messages up to this number were received
@@ -184,12 +184,12 @@ s_on_window (const char *name, uint64_t published, uint64_t settled, void *arg)
 }
 
 static void
-s_on_session (const char *name, const char *topic, uint64_t published, void *arg)
+s_on_session (const char *name, const char *token, uint64_t published, void *arg)
 {
     entry_t *entry = (entry_t *) table_find (((account_t *) arg)->windows, name);
     if (entry) {
         entry->session = true;
-        snprintf (entry->topic, sizeof (entry->topic), "%s", topic);
+        snprintf (entry->token, sizeof (entry->token), "%s", token);
         entry->session_published = published;
     }
 }
@@ -221,13 +221,13 @@ account_await (account_t *self, int64_t deadline)
 }
 
 bool
-account_window_back (account_t *self, const char *window, const char *topic, uint64_t count)
+account_window_back (account_t *self, const char *window, const char *token, uint64_t count)
 {
     if (!self || !self->deadline)
         return false;
     entry_t *entry = (entry_t *) table_find (self->windows, window);
     if (entry && entry->state == WAITING) {
-        if (strcmp (entry->topic, topic) == 0 && count < INT64_MAX) {
+        if (strcmp (entry->token, token) == 0 && count < INT64_MAX) {
             entry->state = BACK;
             entry->taken =
                 (int64_t) count + (int64_t) entry->published - (int64_t) entry->session_published;

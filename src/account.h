@@ -9,7 +9,7 @@
       * its SENDs and BROADCASTs the router has not said it handled, in
         order, as runs of one target's consecutive ids;
       * per window, the last ACCOUNT's counts, the window's session on the
-        channel they were taken in (its topic, and how many that session
+        channel they were taken in (its token, and how many that session
         had been published then), and what was reported since.
 
     When the router that welcomes main again is another one, what the lost
@@ -64,10 +64,10 @@ int account_update (account_t *self, const void *data, size_t size);
 bool account_await (account_t *self, int64_t deadline);
 
 //  While waiting: WINDOW joined the new router, and its HELLO said its
-//  lost session's TOPIC ("" for none) took in COUNT of main's messages.
+//  lost session (TOKEN: "" for none) took in COUNT of main's messages.
 //  Returns true when no window is left to wait for: the deadline is then
 //  past.
-bool account_window_back (account_t *self, const char *window, const char *topic, uint64_t count);
+bool account_window_back (account_t *self, const char *window, const char *token, uint64_t count);
 
 //  The deadline account_await() was given.
 int64_t account_deadline (const account_t *self);

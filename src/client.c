@@ -1169,7 +1169,7 @@ s_account_window_back (client_t *self, const char *window, const proto_presence_
 {
     for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
          account; account = (account_t *) zlistx_next (self->settling))
-        account_window_back (account, window, presence->last_topic, presence->last_count);
+        account_window_back (account, window, presence->last_token, presence->last_count);
     s_settle_accounts (self, clock_mono_ms ());
 }
 
@@ -1245,11 +1245,11 @@ s_on_receipt (const char *name, uint64_t count, void *arg)
 }
 
 static void
-s_on_receipt_session (const char *name, uint64_t queued, const char *topic, uint64_t session_queued,
+s_on_receipt_session (const char *name, uint64_t queued, const char *token, uint64_t session_queued,
                       void *arg)
 {
     client_t *self = (client_t *) arg;
-    tallies_session (s_receipt_tallies (self), name, queued, topic, session_queued);
+    tallies_session (s_receipt_tallies (self), name, queued, token, session_queued);
 }
 
 //  TOOK: a window back from the router we lost says what it took in of ours.
@@ -1268,7 +1268,7 @@ s_handle_took (client_t *self, inbound_t *item)
         proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) !=
             PROKIT_OK)
         return;
-    if (tallies_took (self->settling_tallies, item->peer, took.topic, took.count, s_account_report,
+    if (tallies_took (self->settling_tallies, item->peer, took.token, took.count, s_account_report,
                       self))
         tallies_destroy (&self->settling_tallies);
 }

@@ -781,14 +781,14 @@ proto_receipt_encode (uint8_t *out, const proto_receipt_entry_t *entries, size_t
     for (size_t i = 0; i < count; i++) {
         const proto_receipt_entry_t *entry = &entries[i];
         n += pack_write_str (out + n, entry->name, strnlen (entry->name, PROTO_NAME_MAX));
-        if (!entry->topic) {
+        if (!entry->token) {
             n += pack_write_uint (out + n, entry->count);
             continue;
         }
         n += pack_write_array_head (out + n, 4);
         n += pack_write_uint (out + n, entry->count);
         n += pack_write_uint (out + n, entry->queued);
-        n += pack_write_str (out + n, entry->topic, strnlen (entry->topic, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, entry->token, strnlen (entry->token, PROTO_TOPIC_SIZE));
         n += pack_write_uint (out + n, entry->session_queued);
     }
     return n;
@@ -807,7 +807,8 @@ s_read_name (pack_cursor_t *c, char name[PROTO_NAME_MAX + 1])
     return true;
 }
 
-//  A topic (PROTO_TOPIC_SIZE lowercase hex digits) into TEXT.
+//  A topic or a session's token (PROTO_TOPIC_SIZE lowercase hex digits)
+//  into TEXT.
 static bool
 s_read_topic (pack_cursor_t *c, char text[PROTO_TOPIC_SIZE + 1])
 {
@@ -821,21 +822,21 @@ s_read_topic (pack_cursor_t *c, char text[PROTO_TOPIC_SIZE + 1])
     return proto_topic_to_wire (text, wire); //  its hex digits, no NUL among them
 }
 
-//  A RECEIPT's entry that names a session: [count, queued, topic,
+//  A RECEIPT's entry that names a session: [count, queued, token,
 //  session_queued].
 static bool
 s_receipt_session (pack_cursor_t *c, const char *name, proto_receipt_fn *fn,
                    proto_receipt_session_fn *session_fn, void *arg)
 {
     uint64_t items, count, queued, session_queued;
-    char topic[PROTO_TOPIC_SIZE + 1];
+    char token[PROTO_TOPIC_SIZE + 1];
     if (!pack_read_container (c, 0x90, 0xdc, 0xdd, &items) || items != 4 ||
-        !pack_read_uint (c, &count) || !pack_read_uint (c, &queued) || !s_read_topic (c, topic) ||
+        !pack_read_uint (c, &count) || !pack_read_uint (c, &queued) || !s_read_topic (c, token) ||
         !pack_read_uint (c, &session_queued) || count > queued)
         return false;
     fn (name, count, arg);
     if (session_fn)
-        session_fn (name, queued, topic, session_queued, arg);
+        session_fn (name, queued, token, session_queued, arg);
     return true;
 }
 
@@ -869,7 +870,7 @@ proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window
         count = PROTO_ACCOUNT_WINDOWS;
     size_t sessions = 0;
     for (size_t i = 0; i < count; i++)
-        sessions += windows[i].topic != NULL;
+        sessions += windows[i].token != NULL;
     size_t n = 0;
     n += pack_write_map_head (out + n, sessions > 0 ? 3 : 2);
     n += pack_write_str (out + n, "handled", 7);
@@ -889,12 +890,12 @@ proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window
     n += pack_write_str (out + n, "sessions", 8);
     n += pack_write_map_head (out + n, sessions);
     for (size_t i = 0; i < count; i++) {
-        if (!windows[i].topic)
+        if (!windows[i].token)
             continue;
         n += pack_write_str (out + n, windows[i].name, strnlen (windows[i].name, PROTO_NAME_MAX));
         n += pack_write_array_head (out + n, 2);
-        n += pack_write_str (out + n, windows[i].topic,
-                             strnlen (windows[i].topic, PROTO_TOPIC_SIZE));
+        n += pack_write_str (out + n, windows[i].token,
+                             strnlen (windows[i].token, PROTO_TOPIC_SIZE));
         n += pack_write_uint (out + n, windows[i].session_published);
     }
     return n;
@@ -911,7 +912,7 @@ s_account_window (pack_cursor_t *c, const char *name, proto_account_fn *fn, void
     return true;
 }
 
-//  A window's entry in an ACCOUNT's "sessions": [topic, published].
+//  A window's entry in an ACCOUNT's "sessions": [token, published].
 static bool
 s_account_session (pack_cursor_t *c, const char *name, proto_account_session_fn *fn, void *arg)
 {
@@ -1109,7 +1110,7 @@ size_t
 proto_took_encode (uint8_t *out, const proto_took_t *took)
 {
     field_t fields[] = {
-        { "topic", FIELD_STR, (void *) took->topic, sizeof (took->topic) },
+        { "token", FIELD_STR, (void *) took->token, sizeof (took->token) },
         { "count", FIELD_UINT, (void *) &took->count, 0 },
     };
     return s_encode_map (out, fields, 2);
@@ -1120,7 +1121,7 @@ proto_took_decode (const void *data, size_t size, proto_took_t *took)
 {
     memset (took, 0, sizeof (*took));
     field_t fields[] = {
-        { "topic", FIELD_STR, took->topic, sizeof (took->topic) },
+        { "token", FIELD_STR, took->token, sizeof (took->token) },
         { "count", FIELD_UINT, &took->count, 0 },
     };
     return s_decode_map (data, size, fields, 2);
@@ -1136,7 +1137,7 @@ proto_presence_encode (uint8_t *out, const proto_presence_t *presence)
         { "shown", FIELD_BOOL, (void *) &presence->shown, 0 },
         { "joined_at", FIELD_UINT, (void *) &presence->joined_at, 0 },
         { "service", FIELD_STR, (void *) presence->service, sizeof (presence->service) },
-        { "last_topic", FIELD_STR, (void *) presence->last_topic, sizeof (presence->last_topic) },
+        { "last_token", FIELD_STR, (void *) presence->last_token, sizeof (presence->last_token) },
         { "last_count", FIELD_UINT, (void *) &presence->last_count, 0 },
     };
     return s_encode_map (out, fields, 8);
@@ -1152,7 +1153,7 @@ proto_presence_decode (const void *data, size_t size, proto_presence_t *presence
         { "shown", FIELD_BOOL, &presence->shown, 0 },
         { "joined_at", FIELD_UINT, &presence->joined_at, 0 },
         { "service", FIELD_STR, presence->service, sizeof (presence->service) },
-        { "last_topic", FIELD_STR, presence->last_topic, sizeof (presence->last_topic) },
+        { "last_token", FIELD_STR, presence->last_token, sizeof (presence->last_token) },
         { "last_count", FIELD_UINT, &presence->last_count, 0 },
     };
     return s_decode_map (data, size, fields, 8);

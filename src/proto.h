@@ -322,9 +322,10 @@ typedef void (proto_from_fn) (const char *name, uint64_t count, void *arg);
 int proto_hello_from_decode (const void *data, size_t size, proto_from_fn *fn, void *arg);
 
 //  TOOK, router -> a client whose HELLO said "took": window PEER's session
-//  on a router that went (TOPIC) took in COUNT of this client's SENDs.
+//  on a router that went (by its TOKEN) took in COUNT of this client's
+//  SENDs.
 typedef struct proto_took {
-    char topic[PROTO_TOPIC_SIZE + 1];
+    char token[PROTO_TOPIC_SIZE + 1];
     uint64_t count;
 } proto_took_t;
 #define PROTO_TOOK_BODY_MAX (32 + PROTO_TOPIC_SIZE)
@@ -350,9 +351,10 @@ int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
 //  RECEIPT, router -> client: of the SENDs this client sent each window
 //  since its HELLO, how many that window has taken in (COUNT, cumulative),
 //  as a map of window name -> count. To a client whose HELLO said "took",
-//  a window on the channel has [count, queued, topic, session_queued]
+//  a window on the channel has [count, queued, token, session_queued]
 //  instead: of those SENDs, how many the router QUEUED to it, and its
-//  session's TOPIC and how many SENDs from this client's name (this
+//  session's TOKEN (not its topic: see router.c's s_session_token()) and
+//  how many SENDs from this client's name (this
 //  session's or an earlier one's) that session was queued
 //  (SESSION_QUEUED), counted at the same moment. ENCODE writes COUNT
 //  entries into OUT (capacity PROTO_RECEIPT_BODY_MAX; at most
@@ -363,7 +365,7 @@ int proto_bye_decode (const void *data, size_t size, proto_bye_t *bye);
 typedef struct proto_receipt_entry {
     const char *name;
     uint64_t count;
-    const char *topic; //  NULL: a plain count
+    const char *token; //  the session's; NULL: a plain count
     uint64_t queued;
     uint64_t session_queued;
 } proto_receipt_entry_t;
@@ -372,7 +374,7 @@ size_t proto_receipt_encode (uint8_t *out, const proto_receipt_entry_t *entries,
 //  it for one that names a session. Returns 0 or PROKIT_EPROTO (then the
 //  callbacks may have been called for the entries before).
 typedef void (proto_receipt_fn) (const char *name, uint64_t count, void *arg);
-typedef void (proto_receipt_session_fn) (const char *name, uint64_t queued, const char *topic,
+typedef void (proto_receipt_session_fn) (const char *name, uint64_t queued, const char *token,
                                          uint64_t session_queued, void *arg);
 int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn,
                           proto_receipt_session_fn *session_fn, void *arg);
@@ -382,7 +384,7 @@ int proto_receipt_decode (const void *data, size_t size, proto_receipt_fn *fn,
 //  published, or refused with an ERROR), and for each window, how many of
 //  them the router PUBLISHED to it and how many of those are SETTLED (taken
 //  in by the window, or reported to main as not), all cumulative; and for
-//  a window on the channel, its session's TOPIC and how many that session
+//  a window on the channel, its session's TOKEN and how many that session
 //  has been published (SESSION_PUBLISHED) as of the same moment. ENCODE
 //  writes COUNT windows (at most PROTO_ACCOUNT_WINDOWS) into OUT (capacity
 //  PROTO_ACCOUNT_BODY_MAX, within a map body's limit).
@@ -393,7 +395,7 @@ typedef struct proto_account_window {
     const char *name;
     uint64_t published;
     uint64_t settled;
-    const char *topic; //  NULL: not on the channel now
+    const char *token; //  its session's; NULL: not on the channel now
     uint64_t session_published;
 } proto_account_window_t;
 size_t proto_account_encode (uint8_t *out, uint64_t handled, const proto_account_window_t *windows,
@@ -402,7 +404,7 @@ size_t proto_account_encode (uint8_t *out, uint64_t handled, const proto_account
 //  SESSION_FN for each window's session. Returns 0 or PROKIT_EPROTO (then
 //  the callbacks may have been called for what came before).
 typedef void (proto_account_fn) (const char *name, uint64_t published, uint64_t settled, void *arg);
-typedef void (proto_account_session_fn) (const char *name, const char *topic, uint64_t published,
+typedef void (proto_account_session_fn) (const char *name, const char *token, uint64_t published,
                                          void *arg);
 int proto_account_decode (const void *data, size_t size, uint64_t *handled, proto_account_fn *fn,
                           proto_account_session_fn *session_fn, void *arg);
@@ -427,8 +429,9 @@ typedef struct proto_presence {
     uint64_t joined_at;               //  JOINED: when it joined, ms since the Unix epoch
     char service[PROTO_NAME_MAX + 1]; //  JOINED: the pool it serves, "" for none
     //  JOINED, to main only: the window's HELLO said what its session on
-    //  another router (one that went) took in of main's messages.
-    char last_topic[PROTO_TOPIC_SIZE + 1];
+    //  another router (one that went) took in of main's messages, and the
+    //  token of that session (what main's ACCOUNT named it by).
+    char last_token[PROTO_TOPIC_SIZE + 1];
     uint64_t last_count;
 } proto_presence_t;
 

@@ -71,6 +71,7 @@ typedef struct peer {
     bool joining;
     char topic[PROTO_TOPIC_SIZE + 1];
     uint8_t topic_wire[PROTO_TOPIC_WIRE]; //  as it prefixes messages
+    char token[PROTO_TOPIC_SIZE + 1];     //  what others are told of it: s_session_token()
     uint64_t join_id;                     //  its HELLO's id, echoed by the channel's WELCOME
     //  Flow control (CREDIT): a client that asked for it (HELLO "credit")
     //  never has more than WINDOW messages from us it has not taken in,
@@ -198,6 +199,31 @@ typedef struct receipt {
     uint64_t queued; //  for a sender that reads TOOK: its SENDs queued to the window
     bool changed;    //  since the last RECEIPT
 } receipt_t;
+
+//  What others are told of the session under TOPIC (RECEIPT, ACCOUNT,
+//  TOOK, main's JOINED), so that they can tell it from another: not the
+//  topic, with which anyone could end the session (an unsubscription
+//  under it on the PUB channel), but a token that cannot be turned back
+//  into it: the first 8 bytes of its SHA-1, in hex. Empty for no topic,
+//  or out of memory (then nobody can match it: reports err on the side
+//  of too many).
+static void
+s_session_token (const char *topic, char token[PROTO_TOPIC_SIZE + 1])
+{
+    token[0] = 0;
+    zdigest_t *digest = topic[0] ? zdigest_new () : NULL;
+    if (!digest)
+        return;
+    zdigest_update (digest, (const byte *) topic, strlen (topic));
+    const byte *data = zdigest_data (digest);
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < PROTO_TOPIC_SIZE / 2; i++) {
+        token[2 * i] = digits[data[i] >> 4];
+        token[2 * i + 1] = digits[data[i] & 15];
+    }
+    token[PROTO_TOPIC_SIZE] = 0;
+    zdigest_destroy (&digest);
+}
 
 //  A sender hears its confirmations (RECEIPT) once this many are new, and
 //  every LOST_SWEEP_MS otherwise.
@@ -622,7 +648,7 @@ s_notify_presence (router_state_t *self, proto_command_t command, const peer_t *
     size_t main_size = size;
     memcpy (main_body, body, size);
     if (command == PROTO_JOINED && window->last_elsewhere) {
-        memcpy (presence.last_topic, window->hello.last.topic, sizeof (presence.last_topic));
+        s_session_token (window->hello.last.topic, presence.last_token);
         presence.last_count = window->hello.last.count;
         main_size = proto_presence_encode (main_body, &presence);
     }
@@ -776,7 +802,7 @@ s_send_receipts (router_state_t *self, peer_t *peer)
                                ? (uint64_t *) table_find (target->queued_from, peer->name)
                                : NULL;
         if (queued && receipt->count <= receipt->queued) {
-            entries[n].topic = target->topic;
+            entries[n].token = target->token;
             entries[n].queued = receipt->queued;
             entries[n].session_queued = *queued;
         }
@@ -882,7 +908,7 @@ s_send_account (router_state_t *self, peer_t *main)
         peer_t *window = (peer_t *) zhashx_lookup (self->by_name, name);
         bool session = window && window->channel && !window->joining;
         windows[n++] = (proto_account_window_t){ name, entry->published, entry->settled,
-                                                 session ? window->topic : NULL,
+                                                 session ? window->token : NULL,
                                                  session ? window->published : 0 };
         if (n == PROTO_ACCOUNT_WINDOWS) {
             size_t size = proto_account_encode (body, main->handled, windows, n);
@@ -1147,7 +1173,7 @@ s_took_send (router_state_t *self, peer_t *sender, const char *window, const pro
 typedef struct took_from {
     router_state_t *self;
     const char *window;
-    const char *topic;
+    const char *token; //  of its session there (s_session_token())
 } took_from_t;
 
 //  One sender of a HELLO's "last_from": told now if it is here and reads
@@ -1158,7 +1184,7 @@ s_took_from (const char *name, uint64_t count, void *arg)
     took_from_t *from = (took_from_t *) arg;
     router_state_t *self = from->self;
     proto_took_t took;
-    snprintf (took.topic, sizeof (took.topic), "%s", from->topic);
+    snprintf (took.token, sizeof (took.token), "%s", from->token);
     took.count = count;
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, name);
     if (sender && !sender->joining) {
@@ -1594,6 +1620,7 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
         if (!s_topic_new (self, peer->topic))
             return ENOMEM;
         proto_topic_to_wire (peer->topic, peer->topic_wire);
+        s_session_token (peer->topic, peer->token);
         peer->channel = peer->joining = true;
         self->joining_count++;
         peer->join_id = msg->id;
@@ -1694,7 +1721,9 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     peer->last_elsewhere = elsewhere;
     if (elsewhere) {
         //  Its senders hear what it took in of theirs there (TOOK).
-        took_from_t from = { self, peer->name, said.last.topic };
+        char token[PROTO_TOPIC_SIZE + 1];
+        s_session_token (said.last.topic, token);
+        took_from_t from = { self, peer->name, token };
         proto_hello_from_decode (msg->body, msg->body_size, s_took_from, &from);
     }
     rc = s_welcome (self, peer, msg);

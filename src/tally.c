@@ -22,7 +22,7 @@ typedef struct tally {
     uint64_t confirmed; //  taken in, said the router (RECEIPT)
     uint64_t reported;  //  not delivered, said the router (ERROR)
     bool session;       //  the last RECEIPT named the window's session:
-    char topic[PROTO_TOPIC_SIZE + 1];
+    char token[PROTO_TOPIC_SIZE + 1];
     uint64_t queued;
     uint64_t session_queued;
 } tally_t;
@@ -92,13 +92,13 @@ tallies_confirmed (tallies_t *self, const char *window, uint64_t count)
 }
 
 void
-tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *topic,
+tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *token,
                  uint64_t session_queued)
 {
     tally_t *tally = s_tally (self, window, false);
     if (tally) {
         tally->session = true;
-        snprintf (tally->topic, sizeof (tally->topic), "%s", topic);
+        snprintf (tally->token, sizeof (tally->token), "%s", token);
         tally->queued = queued;
         tally->session_queued = session_queued;
     }
@@ -155,13 +155,13 @@ tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *a
 }
 
 bool
-tallies_took (tallies_t *self, const char *window, const char *topic, uint64_t count,
+tallies_took (tallies_t *self, const char *window, const char *token, uint64_t count,
               tallies_report_fn *fn, void *arg)
 {
     tally_t *tally = self && self->deadline ? s_tally (self, window, false) : NULL;
     if (tally) {
         uint64_t missing = s_missing (tally);
-        if (strcmp (tally->topic, topic) == 0 && count < INT64_MAX) {
+        if (strcmp (tally->token, token) == 0 && count < INT64_MAX) {
             int64_t upto =
                 (int64_t) count + (int64_t) tally->queued - (int64_t) tally->session_queued;
             uint64_t taken =

@@ -3,7 +3,7 @@
     Per window it sent SENDs to in this session: how many went out, how
     many the router said were taken in (RECEIPT) and how many it said were
     not (ERROR); and, from the RECEIPTs of a router that names sessions,
-    the window's session (its topic) with the two counts that number it:
+    the window's session (its token) with the two counts that number it:
     how many of our SENDs the router queued to the window, and how many
     SENDs from our name its session was queued, at the same moment.
 
@@ -40,9 +40,9 @@ void tallies_sent (tallies_t *self, const char *window);
 void tallies_reported (tallies_t *self, const char *window, uint64_t count);
 //  A RECEIPT: COUNT of our SENDs to WINDOW were taken in (cumulative).
 void tallies_confirmed (tallies_t *self, const char *window, uint64_t count);
-//  The same RECEIPT named WINDOW's session (TOPIC): QUEUED of our SENDs
+//  The same RECEIPT named WINDOW's session (TOKEN): QUEUED of our SENDs
 //  were queued to it, SESSION_QUEUED from our name to that session.
-void tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *topic,
+void tallies_session (tallies_t *self, const char *window, uint64_t queued, const char *token,
                       uint64_t session_queued);
 
 //  The router was lost and another welcomed us: what no window can say
@@ -50,9 +50,9 @@ void tallies_session (tallies_t *self, const char *window, uint64_t queued, cons
 //  (monotonic ms). Returns false when nothing waits.
 bool tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *arg);
 
-//  TOOK: WINDOW's session TOPIC took in COUNT of our SENDs. Its tally is
+//  TOOK: WINDOW's session TOKEN took in COUNT of our SENDs. Its tally is
 //  settled. Returns true when nothing waits any more.
-bool tallies_took (tallies_t *self, const char *window, const char *topic, uint64_t count,
+bool tallies_took (tallies_t *self, const char *window, const char *token, uint64_t count,
                    tallies_report_fn *fn, void *arg);
 
 //  The deadline tallies_await() was given; 0 when nothing waits.

@@ -15,7 +15,7 @@
 #include "proto.h"
 #include "tally.h"
 
-#define TOPIC "0123456789abcdef"
+#define TOKEN "0123456789abcdef"
 #define OTHER "fedcba9876543210"
 
 //  What account_settle() reported, per target.
@@ -47,13 +47,13 @@ s_id (uint64_t n)
 }
 
 //  An ACCOUNT as the router writes it: HANDLED, and window W's counts
-//  with its session (TOPIC NULL: none), and V's when V_PUBLISHED.
+//  with its session (TOKEN NULL: none), and V's when V_PUBLISHED.
 static void
 s_update (account_t *account, uint64_t handled, uint64_t published, uint64_t settled,
-          const char *topic, uint64_t session_published)
+          const char *token, uint64_t session_published)
 {
     proto_account_window_t windows[1] = {
-        { "w", published, settled, topic, session_published },
+        { "w", published, settled, token, session_published },
     };
     uint8_t body[PROTO_ACCOUNT_BODY_MAX];
     size_t size = proto_account_encode (body, handled, windows, 1);
@@ -72,10 +72,10 @@ test_what_the_window_says_it_took_in_is_not_reported (void **state)
     assert_non_null (account);
     for (uint64_t n = 1; n <= 20; n++)
         account_sent (account, "w", s_id (n));
-    s_update (account, 10, 10, 4, TOPIC, 10);
+    s_update (account, 10, 10, 4, TOKEN, 10);
     assert_true (account_await (account, 5000));
     assert_int_equal (account_deadline (account), 5000);
-    assert_true (account_window_back (account, "w", TOPIC, 12));
+    assert_true (account_window_back (account, "w", TOKEN, 12));
     assert_true (account_deadline (account) < 5000); //  due now
     reports_t reports = { 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
@@ -93,7 +93,7 @@ test_a_window_back_with_another_session_has_everything_reported (void **state)
     account_t *account = account_new ();
     for (uint64_t n = 1; n <= 20; n++)
         account_sent (account, "w", s_id (n));
-    s_update (account, 10, 10, 4, TOPIC, 10);
+    s_update (account, 10, 10, 4, TOKEN, 10);
     assert_true (account_await (account, 5000));
     assert_true (account_window_back (account, "w", OTHER, 12));
     reports_t reports = { 0, 0, 0, 0 };
@@ -103,9 +103,9 @@ test_a_window_back_with_another_session_has_everything_reported (void **state)
     //  Never back: the same at the deadline.
     for (uint64_t n = 21; n <= 40; n++)
         account_sent (account, "w", s_id (n));
-    s_update (account, 10, 10, 4, TOPIC, 10);
+    s_update (account, 10, 10, 4, TOKEN, 10);
     assert_true (account_await (account, 5000));
-    assert_false (account_window_back (account, "v", TOPIC, 12)); //  not one it waits for
+    assert_false (account_window_back (account, "v", TOKEN, 12)); //  not one it waits for
     memset (&reports, 0, sizeof (reports));
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 16);
@@ -121,9 +121,9 @@ test_a_session_older_than_main_is_numbered_from_main_s_first (void **state)
     account_t *account = account_new ();
     for (uint64_t n = 1; n <= 5; n++)
         account_sent (account, "w", s_id (n));
-    s_update (account, 5, 5, 1, TOPIC, 105);
+    s_update (account, 5, 5, 1, TOKEN, 105);
     assert_true (account_await (account, 5000));
-    assert_true (account_window_back (account, "w", TOPIC, 103));
+    assert_true (account_window_back (account, "w", TOKEN, 103));
     reports_t reports = { 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 2);
@@ -163,10 +163,10 @@ test_broadcasts_are_received_when_every_window_took_them (void **state)
         account_sent (account, "", s_id (n));
     account_sent (account, "v", s_id (7));
     account_sent (account, "", s_id (8));
-    s_update (account, 4, 4, 1, TOPIC, 4);
+    s_update (account, 4, 4, 1, TOKEN, 4);
     account_reported (account, "w", 1);
     assert_true (account_await (account, 5000));
-    assert_true (account_window_back (account, "w", TOPIC, 6));
+    assert_true (account_window_back (account, "w", TOKEN, 6));
     reports_t reports = { 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     //  Published 4, settled 1, reported 1: 2 unsettled, both taken in.
@@ -188,7 +188,7 @@ test_no_account_is_nothing_to_report (void **state)
     account_reported (NULL, "w", 1);
     assert_int_equal (account_update (NULL, NULL, 0), PROKIT_OK);
     assert_false (account_await (NULL, 1));
-    assert_false (account_window_back (NULL, "w", TOPIC, 1));
+    assert_false (account_window_back (NULL, "w", TOKEN, 1));
     assert_int_equal (account_deadline (NULL), 0);
     reports_t reports = { 0, 0, 0, 0 };
     account_settle (NULL, s_report, &reports);
@@ -215,7 +215,7 @@ s_tallies (uint64_t session_queued)
         tallies_sent (tallies, "w");
     tallies_sent (tallies, "v");
     tallies_confirmed (tallies, "w", 5);
-    tallies_session (tallies, "w", 18, TOPIC, session_queued);
+    tallies_session (tallies, "w", 18, TOKEN, session_queued);
     tallies_reported (tallies, "w", 2);
     return tallies;
 }
@@ -230,8 +230,8 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
     assert_int_equal (reports.to_v, 1);
     assert_int_equal (tallies_deadline (tallies), 5000);
-    assert_false (tallies_took (tallies, "v", TOPIC, 1, s_report, &reports)); //  not waiting
-    assert_true (tallies_took (tallies, "w", TOPIC, 10, s_report, &reports));
+    assert_false (tallies_took (tallies, "v", TOKEN, 1, s_report, &reports)); //  not waiting
+    assert_true (tallies_took (tallies, "w", TOKEN, 10, s_report, &reports));
     assert_int_equal (reports.to_w, 8);
     assert_int_equal (tallies_deadline (tallies), 0);
     tallies_destroy (&tallies);
@@ -242,7 +242,7 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
     tallies = s_tallies (30);
     memset (&reports, 0, sizeof (reports));
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_true (tallies_took (tallies, "w", TOPIC, 25, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", TOKEN, 25, s_report, &reports));
     assert_int_equal (reports.to_w, 5);
     tallies_destroy (&tallies);
 }
@@ -277,10 +277,10 @@ test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **stat
     //  No tallies: every call is a no-op.
     tallies_sent (NULL, "w");
     tallies_confirmed (NULL, "w", 1);
-    tallies_session (NULL, "w", 1, TOPIC, 1);
+    tallies_session (NULL, "w", 1, TOKEN, 1);
     tallies_reported (NULL, "w", 1);
     assert_false (tallies_await (NULL, 1, s_report, &reports));
-    assert_true (tallies_took (NULL, "w", TOPIC, 1, s_report, &reports));
+    assert_true (tallies_took (NULL, "w", TOKEN, 1, s_report, &reports));
     tallies_settle (NULL, s_report, &reports);
     tallies_destroy (NULL);
 }

@@ -143,17 +143,23 @@ s_garbage_at_least (void *arg)
 
 //  A raw DEALER joins by hand asking for the channel and learns, as any
 //  window does, its secret topic from its WELCOME (16 hex digits), and
-//  TOPIC is the 8 bytes they stand for, as messages carry it.
+//  TOPIC is the 8 bytes they stand for, as messages carry it. With CREDIT,
+//  it asks for flow control too (a window of 4000), as windows do.
 static void
-s_learn_topic (void *dealer, unsigned char topic[8])
+s_learn_topic (void *dealer, unsigned char topic[8], bool credit)
 {
-    //  HELLO (version 1 header) {"version": 2, "channel": true}
+    //  HELLO (version 1 header) {"version": 2, "channel": true}, and
+    //  "credit": 4000
     unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 9 };
-    unsigned char body[] = { 0x82, 0xa7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x02,
-                             0xa7, 'c',  'h', 'a', 'n', 'n', 'e', 'l', 0xc3 };
+    unsigned char body[] = { 0x83, 0xa7, 'v', 'e', 'r', 's', 'i',  'o',  'n',  0x02,
+                             0xa7, 'c',  'h', 'a', 'n', 'n', 'e',  'l',  0xc3, 0xa6,
+                             'c',  'r',  'e', 'd', 'i', 't', 0xcd, 0x0f, 0xa0 };
+    if (!credit)
+        body[0] = 0x82; //  the first two only
+    size_t body_size = credit ? sizeof (body) : 19;
     assert_true (zmq_send (dealer, header, sizeof (header), ZMQ_SNDMORE) >= 0);
     assert_true (zmq_send (dealer, "spy", 3, ZMQ_SNDMORE) >= 0);
-    assert_true (zmq_send (dealer, body, sizeof (body), 0) >= 0);
+    assert_true (zmq_send (dealer, body, body_size, 0) >= 0);
     unsigned char welcome[1024];
     int size = zmq_recv (dealer, welcome, sizeof (welcome), 0);
     assert_true (size > 4);
@@ -178,7 +184,7 @@ typedef struct raw_window {
 } raw_window_t;
 
 static void
-s_raw_window_join (raw_window_t *self, fixture_t *f)
+s_raw_window_join_with (raw_window_t *self, fixture_t *f, bool credit)
 {
     self->context = zmq_ctx_new ();
     self->dealer = zmq_socket (self->context, ZMQ_DEALER);
@@ -190,12 +196,18 @@ s_raw_window_join (raw_window_t *self, fixture_t *f)
     zmq_setsockopt (self->own, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
     assert_int_equal (zmq_connect (self->dealer, f->endpoint), 0);
     //  Main is not in its loop: the router's own thread answers.
-    s_learn_topic (self->dealer, self->topic);
+    s_learn_topic (self->dealer, self->topic, credit);
     zmq_setsockopt (self->own, ZMQ_SUBSCRIBE, self->topic, 8);
     assert_int_equal (zmq_connect (self->own, f->channel), 0);
     char welcome[256];
     assert_true (zmq_recv (self->own, welcome, sizeof (welcome), 0) > 8); //  joined
     assert_memory_equal (welcome, self->topic, 8);
+}
+
+static void
+s_raw_window_join (raw_window_t *self, fixture_t *f)
+{
+    s_raw_window_join_with (self, f, false);
 }
 
 static void
@@ -927,6 +939,101 @@ test_a_forged_undelivered_report_is_refused (void **state)
     prokit_window_destroy (&victim);
 }
 
+//  A window that sends to another hears of the receiver's session in its
+//  RECEIPTs, so that it can count what a session took in after a router
+//  goes: a token of the session, never its topic. With the topic, an
+//  unsubscription under it on the channel would end the receiver's
+//  session; under the token it ends nothing.
+static void
+test_a_sender_learns_a_token_of_the_session_never_its_topic (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    raw_window_t spy;
+    s_raw_window_join_with (&spy, f, true);
+    departures_t departures = { 0 };
+    prokit_main_on_presence (f->main, s_count_departures, &departures);
+
+    //  "teller" joins by hand, saying it reads TOOK ({"took": true}), and
+    //  sends spy a message: the router confirms it at once, naming spy's
+    //  session.
+    void *teller = zmq_socket (spy.context, ZMQ_DEALER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (teller, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (teller, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_connect (teller, f->endpoint), 0);
+    unsigned char hello[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+    const char hello_body[] = "\x81\xa4took\xc3";
+    zmq_send (teller, hello, 12, ZMQ_SNDMORE);
+    zmq_send (teller, "teller", 6, ZMQ_SNDMORE);
+    zmq_send (teller, hello_body, sizeof (hello_body) - 1, 0);
+    unsigned char frame[2048];
+    assert_int_equal (zmq_recv (teller, frame, sizeof (frame), 0), 12);
+    assert_int_equal (frame[3], 2); //  WELCOME
+    unsigned char send_header[12] = { 'P', 'K', 1, 4, 0x80, 0, 0, 0, 0, 0, 0, 2 };
+    zmq_send (teller, send_header, 12, ZMQ_SNDMORE);
+    zmq_send (teller, "spy", 3, ZMQ_SNDMORE);
+    zmq_send (teller, "\xa2hi", 3, 0);
+    char token[17] = "";
+    for (int frames = 0; frames < 100 && !token[0]; frames++) {
+        int size = zmq_recv (teller, frame, sizeof (frame), 0);
+        assert_true (size >= 0);
+        if (size != 12 || frame[3] != 19) //  not a RECEIPT's header
+            continue;
+        zmq_recv (teller, frame, sizeof (frame), 0); //  its peer frame
+        size = zmq_recv (teller, frame, sizeof (frame), 0);
+        assert_true (size > 0);
+        //  {"spy": [count, queued, token, session_queued]}: the only
+        //  string of 16 bytes in it.
+        const unsigned char *at = (const unsigned char *) memchr (frame, 0xb0, (size_t) size);
+        assert_non_null (at);
+        assert_true (at + 17 <= frame + size);
+        memcpy (token, at + 1, 16);
+        token[16] = 0;
+    }
+    assert_int_equal (strlen (token), 16);
+    char topic[17];
+    for (int i = 0; i < 8; i++)
+        snprintf (topic + 2 * i, 3, "%02x", spy.topic[i]);
+    assert_string_not_equal (token, topic);
+
+    //  An unsubscription under the token, between two subscriptions the
+    //  router counts as garbage: once it has seen the second, it has seen
+    //  the unsubscription.
+    unsigned char token_wire[8];
+    for (int i = 0; i < 8; i++) {
+        unsigned int byte = 0;
+        assert_int_equal (sscanf (token + 2 * i, "%2x", &byte), 1);
+        token_wire[i] = (unsigned char) byte;
+    }
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats, sizeof (stats));
+    uint64_t garbage = stats.garbage + 2;
+    void *args[] = { f->main, &garbage };
+    void *attacker = zmq_socket (spy.context, ZMQ_SUB);
+    zmq_setsockopt (attacker, ZMQ_LINGER, &linger, sizeof (linger));
+    assert_int_equal (zmq_connect (attacker, f->channel), 0);
+    zmq_setsockopt (attacker, ZMQ_SUBSCRIBE, token_wire, 8);
+    zmq_setsockopt (attacker, ZMQ_UNSUBSCRIBE, token_wire, 8);
+    zmq_setsockopt (attacker, ZMQ_SUBSCRIBE, "x", 1);
+    tu_handle_t main_only[] = { { f->main, NULL } };
+    assert_true (tu_pump (main_only, 1, s_garbage_at_least, args, 5000));
+
+    //  spy is still joined, and main's messages still reach it.
+    assert_true (prokit_main_has_window (f->main, "spy"));
+    s_send_text (f->main, "spy", "still here");
+    char message[256];
+    int size;
+    do
+        size = zmq_recv (spy.own, message, sizeof (message), 0);
+    while (size > 0 && !memmem (message, (size_t) size, "still here", 10));
+    assert_true (size > 0);
+    assert_int_equal (departures.left, 0);
+
+    zmq_close (attacker);
+    zmq_close (teller);
+    s_raw_window_close (&spy);
+}
+
 int
 main (void)
 {
@@ -951,6 +1058,8 @@ main (void)
             test_a_window_leaving_with_messages_unread_they_are_reported, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_window_closed_with_messages_unread_they_are_reported, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_sender_learns_a_token_of_the_session_never_its_topic, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_forged_undelivered_report_is_refused, s_setup,
                                          s_teardown),
     };

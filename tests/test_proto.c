@@ -1826,12 +1826,12 @@ s_receipt_seen (const char *name, uint64_t count, void *arg)
 }
 
 static void
-s_receipt_session_seen (const char *name, uint64_t queued, const char *topic,
+s_receipt_session_seen (const char *name, uint64_t queued, const char *token,
                         uint64_t session_queued, void *arg)
 {
     receipt_seen_t *seen = (receipt_seen_t *) arg;
     (void) queued;
-    assert_true (name[0] == 'w' && strlen (topic) == PROTO_TOPIC_SIZE);
+    assert_true (name[0] == 'w' && strlen (token) == PROTO_TOPIC_SIZE);
     seen->sessions++;
     seen->session_queued += session_queued;
 }
@@ -2109,7 +2109,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (s_decode3 (PROTO_CREDIT, "", body, size, PROTO_TO_CLIENT, &msg),
                       PROKIT_EPROTO);
     //  RECEIPT: window name -> count, 16 pairs and more in a map16; with
-    //  a session for every third: [count, queued, topic, session_queued].
+    //  a session for every third: [count, queued, token, session_queued].
     proto_receipt_entry_t entries[20];
     char labels[20][8];
     for (int i = 0; i < 20; i++) {
@@ -2141,7 +2141,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     size = proto_receipt_encode (receipt, full, PROTO_RECEIPT_PAIRS + 3);
     assert_true (size <= PROTO_RECEIPT_BODY_MAX && size <= 4096);
     //  Not a count; a session whose count passes what was queued; a short
-    //  topic.
+    //  token.
     const uint8_t bad_receipt[] = { 0x81, 0xa1, 'w', 0xff };
     assert_int_equal (proto_receipt_decode (bad_receipt, sizeof (bad_receipt), s_receipt_seen,
                                             s_receipt_session_seen, &seen),
@@ -2151,25 +2151,25 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (
         proto_receipt_decode (past, sizeof (past), s_receipt_seen, s_receipt_session_seen, &seen),
         PROKIT_EPROTO);
-    const uint8_t topic_nul[] = {
+    const uint8_t token_nul[] = {
         0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xb0, '0', '1', '2', '3', '4',
         '5',  '6',  '7', '8',  '9',  'a',  'b',  0,   'd', 'e', 'f', 0x01
     };
-    assert_int_equal (proto_receipt_decode (topic_nul, sizeof (topic_nul), s_receipt_seen,
+    assert_int_equal (proto_receipt_decode (token_nul, sizeof (token_nul), s_receipt_seen,
                                             s_receipt_session_seen, &seen),
-                      PROKIT_EPROTO); //  found by fuzz_proto: a NUL inside the topic
-    const uint8_t topic_cut[] = { 0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xa1, '0', 0x01 };
-    assert_int_equal (proto_receipt_decode (topic_cut, sizeof (topic_cut), s_receipt_seen,
+                      PROKIT_EPROTO); //  found by fuzz_proto: a NUL inside the token
+    const uint8_t token_cut[] = { 0x81, 0xa1, 'w', 0x94, 0x01, 0x04, 0xa1, '0', 0x01 };
+    assert_int_equal (proto_receipt_decode (token_cut, sizeof (token_cut), s_receipt_seen,
                                             s_receipt_session_seen, &seen),
                       PROKIT_EPROTO);
 
-    //  TOOK: a topic and a count; HELLO's "last_from" and "took".
+    //  TOOK: a token and a count; HELLO's "last_from" and "took".
     proto_took_t took = { "0123456789abcdef", 12345 }, took_back;
     uint8_t took_body[PROTO_TOOK_BODY_MAX];
     size = proto_took_encode (took_body, &took);
     assert_true (size <= PROTO_TOOK_BODY_MAX);
     assert_int_equal (proto_took_decode (took_body, size, &took_back), PROKIT_OK);
-    assert_string_equal (took_back.topic, took.topic);
+    assert_string_equal (took_back.token, took.token);
     assert_true (took_back.count == 12345);
     assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_CLIENT, &msg),
                       PROKIT_OK);
@@ -2291,7 +2291,7 @@ test_account_round_trips_and_is_checked (void **state)
     assert_string_equal (seen.topic, "0123456789abcdef");
     //  Windows off the channel: no "sessions" key at all.
     for (int i = 0; i < PROTO_ACCOUNT_WINDOWS; i++)
-        windows[i].topic = NULL;
+        windows[i].token = NULL;
     size = proto_account_encode (body, 3, windows, 2);
     memset (&seen, 0, sizeof (seen));
     assert_int_equal (
