@@ -9,7 +9,8 @@
                   CREDIT, JOINED/LEFT, QUERY, INFO "windows", INFO "stats",
                   the header, BYE
         14, 15    the name and topic checks
-        16        the ACCOUNT decoder (the byte is taken modulo 17)
+        16        the ACCOUNT decoder
+        17        the TOOK decoder (the byte is taken modulo 18)
 
     Every frame is copied into a buffer of its own exact size, so that a
     read past a frame's end is a read past a heap block. Besides not
@@ -137,7 +138,7 @@ typedef struct {
 } froms_t;
 
 static void
-s_from (const char *name, uint64_t count, void *arg)
+s_from (const char *name, uint64_t count, uint64_t first, void *arg)
 {
     froms_t *froms = (froms_t *) arg;
     size_t len = strlen (name);
@@ -145,7 +146,7 @@ s_from (const char *name, uint64_t count, void *arg)
     froms->plain = froms->plain && len > 0;
     if (froms->count < PROTO_FROM_MAX) {
         memcpy (froms->names[froms->count], name, len + 1);
-        froms->from[froms->count] = (proto_from_t){ froms->names[froms->count], count };
+        froms->from[froms->count] = (proto_from_t){ froms->names[froms->count], count, first };
         froms->count++;
     }
 }
@@ -184,7 +185,8 @@ s_hello (const uint8_t *body, size_t size)
     CHECK (froms[1].count == hello.from_count);
     for (size_t i = 0; i < hello.from_count; i++)
         CHECK (strcmp (froms[1].names[i], froms[0].names[i]) == 0 &&
-               froms[1].from[i].count == froms[0].from[i].count);
+               froms[1].from[i].count == froms[0].from[i].count &&
+               froms[1].from[i].first == froms[0].from[i].first);
     free (froms);
     free (out);
 }
@@ -524,6 +526,23 @@ s_bye (const uint8_t *body, size_t size)
 }
 
 static void
+s_took (const uint8_t *body, size_t size)
+{
+    proto_took_t took, again;
+    if (proto_took_decode (body, size, &took) != PROKIT_OK)
+        return;
+    CHECK (strlen (took.token) <= PROTO_TOPIC_SIZE);
+    uint8_t *out = (uint8_t *) malloc (PROTO_TOOK_BODY_MAX);
+    CHECK (out);
+    size_t n = proto_took_encode (out, &took);
+    CHECK (n <= PROTO_TOOK_BODY_MAX);
+    CHECK (proto_took_decode (out, n, &again) == PROKIT_OK);
+    CHECK (strcmp (again.token, took.token) == 0 && again.count == took.count &&
+           again.first == took.first);
+    free (out);
+}
+
+static void
 s_names (const uint8_t *data, size_t size)
 {
     const char *name = (const char *) data;
@@ -557,7 +576,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t which = data[0] % 17;
+    uint8_t which = data[0] % 18;
     //  The rest as a block of its own, for the body decoders.
     uint8_t *rest = s_copy (data + 1, size - 1);
     size_t rest_size = size - 1;
@@ -578,7 +597,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 13: s_bye (rest, rest_size); break;
     case 14: s_names (rest, rest_size); break;
     case 15: s_topic (rest, rest_size); break;
-    default: s_account (rest, rest_size); break;
+    case 16: s_account (rest, rest_size); break;
+    default: s_took (rest, rest_size); break;
     }
     free (rest);
     return 0;

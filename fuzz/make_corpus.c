@@ -361,6 +361,15 @@ s_body_seeds (void)
                             .deadlines = true };
     n = proto_hello_encode (out, &hello);
     s_write_selected ("proto", "gen-hello-full", 3, out, n);
+    //  Back after a router went: what it took in from two senders.
+    proto_from_t from[] = { { "sender", 427, 0x8000000000000001ULL }, { "other", 3, 0 } };
+    hello.took = true;
+    hello.from = from;
+    hello.from_count = 2;
+    n = proto_hello_encode (out, &hello);
+    s_write_selected ("proto", "gen-hello-took", 3, out, n);
+    hello.from = NULL;
+    hello.from_count = 0;
     proto_welcome_t welcome = { .max_payload = PROTO_DEFAULT_MAX_PAYLOAD,
                                 .heartbeat_ms = 1000,
                                 .version = 2,
@@ -419,10 +428,14 @@ s_body_seeds (void)
     s_write_selected ("proto", "gen-name-window", 14, "render-1", 8);
     s_write_selected ("proto", "gen-name-main", 14, "@main", 5);
     s_write_selected ("proto", "gen-topic", 15, "f8f0f12393c58f37", 16);
-    proto_account_window_t windows[] = { { "work", 10, 8 }, { "render-1", 3, 3 } };
+    proto_account_window_t windows[] = { { "work", 10, 8, NULL, 0 },
+                                         { "render-1", 3, 3, NULL, 0 } };
     uint8_t account[PROTO_ACCOUNT_BODY_MAX];
     n = proto_account_encode (account, 13, windows, 2);
     s_write_selected ("proto", "gen-account", 16, account, n);
+    proto_took_t took = { "0123456789abcdef", 427, 0x8000000000000001ULL };
+    n = proto_took_encode (out, &took);
+    s_write_selected ("proto", "gen-took", 17, out, n);
 }
 
 //  A payload's bytes (the payload is destroyed).

@@ -101,12 +101,12 @@ struct client {
     tallies_t *last_tallies;     //  those of the session that was lost
     tallies_t *settling_tallies; //  those of a router that went, waiting for TOOK
     //  The SENDs we read from the DEALER in this session, per sender (name
-    //  -> uint64_t), with the last sender's counter at hand; and those of
-    //  the session that was lost, said in our next HELLO ("last_from").
+    //  -> from_t), with the last sender's at hand; and those of the session
+    //  that was lost, said in our next HELLO ("last_from").
     zhashx_t *taken_from;
     zhashx_t *last_from;
     char from_name[PROTO_NAME_MAX + 1];
-    uint64_t *from_count;
+    struct from *from_count;
     //  Main, attached to a router that keeps its account (WELCOME
     //  "account"): what it must hear of if that router goes (account.h).
     //  NULL: none kept.
@@ -391,7 +391,7 @@ client_send (client_t *self, const char *target, const char *channel, prokit_pay
     if (target && self->keeps_tallies) {
         if (!self->tallies)
             self->tallies = tallies_new (); //  NULL when out of memory: at worst a report missed
-        tallies_sent (self->tallies, name);
+        tallies_sent (self->tallies, name, id);
     }
     return rc;
 }
@@ -511,18 +511,35 @@ client_answer (client_t *self, const char *requester, uint64_t id, prokit_payloa
     return s_send (self, PROTO_ERROR, id, requester, NULL, body, size);
 }
 
-//  One more SEND read from the DEALER from SENDER (said in our next HELLO
-//  if the router goes; see taken_from).
+//  What we took in from one sender in this session: how many SENDs, the
+//  ids of the first and the last. A sender's ids grow while its process
+//  lives: one that does not is another process under the name, and its
+//  SENDs are counted from it on (its senders number theirs from their
+//  first, tally.h).
+typedef struct from {
+    uint64_t count;
+    uint64_t first;
+    uint64_t last;
+} from_t;
+
+//  One more SEND read from the DEALER from SENDER, with id ID (said in our
+//  next HELLO if the router goes; see taken_from).
 static void
-s_count_from (client_t *self, const char *sender)
+s_count_from (client_t *self, const char *sender, uint64_t id)
 {
     if (!self->from_count || strcmp (self->from_name, sender) != 0) {
-        self->from_count =
-            (uint64_t *) table_item (&self->taken_from, sender, sizeof (*self->from_count));
+        self->from_count = (from_t *) table_item (&self->taken_from, sender, sizeof (from_t));
         snprintf (self->from_name, sizeof (self->from_name), "%s", self->from_count ? sender : "");
     }
-    if (self->from_count)
-        (*self->from_count)++;
+    from_t *from = self->from_count;
+    if (!from)
+        return;
+    if (from->count == 0 || id <= from->last) {
+        from->count = 0;
+        from->first = id;
+    }
+    from->count++;
+    from->last = id;
 }
 
 //  --- receiving -------------------------------------------------------------
@@ -557,7 +574,7 @@ s_receive_from (client_t *self, bool channel, inbound_t **item_p)
     if (item->channel)
         self->channel_read++;
     else if (!channel && command == PROTO_SEND && self->hello.took && item->peer[0])
-        s_count_from (self, item->peer);
+        s_count_from (self, item->peer, item->id);
     //  The router counts what it sends us from its WELCOME on (the first):
     //  what came between our HELLO and it (its refusals of what the last
     //  connection still carried) is not part of the session's count.
@@ -839,12 +856,12 @@ s_rejoin (client_t *self)
     self->hello.last.dealer = self->last.dealer;
     proto_from_t from[PROTO_FROM_MAX];
     size_t from_count = 0;
-    for (uint64_t *count = self->last.topic[0] && self->last_from
-                               ? (uint64_t *) zhashx_first (self->last_from)
-                               : NULL;
-         count && from_count < PROTO_FROM_MAX; count = (uint64_t *) zhashx_next (self->last_from))
-        from[from_count++] =
-            (proto_from_t){ (const char *) zhashx_cursor (self->last_from), *count };
+    for (from_t *taken = self->last.topic[0] && self->last_from
+                             ? (from_t *) zhashx_first (self->last_from)
+                             : NULL;
+         taken && from_count < PROTO_FROM_MAX; taken = (from_t *) zhashx_next (self->last_from))
+        from[from_count++] = (proto_from_t){ (const char *) zhashx_cursor (self->last_from),
+                                             taken->count, taken->first };
     self->hello.from = from;
     self->hello.from_count = from_count;
     size_t size = proto_hello_encode (hello, &self->hello);
@@ -1242,6 +1259,11 @@ s_on_receipt (const char *name, uint64_t count, void *arg)
 {
     client_t *self = (client_t *) arg;
     tallies_confirmed (s_receipt_tallies (self), name, count);
+    //  From the router we are in: a window we wait to hear from has
+    //  joined it, and had its say before.
+    if (self->connected && self->settling_tallies &&
+        tallies_back (self->settling_tallies, name, s_account_report, self))
+        tallies_destroy (&self->settling_tallies);
 }
 
 static void
@@ -1268,8 +1290,8 @@ s_handle_took (client_t *self, inbound_t *item)
         proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) !=
             PROKIT_OK)
         return;
-    if (tallies_took (self->settling_tallies, item->peer, took.token, took.count, s_account_report,
-                      self))
+    if (tallies_took (self->settling_tallies, item->peer, took.token, took.count, took.first,
+                      s_account_report, self))
         tallies_destroy (&self->settling_tallies);
 }
 
@@ -1288,7 +1310,7 @@ s_handle_answer (client_t *self, inbound_t *item)
         //  (still queued when the connection ended, refused by the router
         //  we reached next): that session's tally counts it as reported.
         tallies_reported (self->connected ? self->tallies : self->last_tallies, item->peer,
-                          (uint64_t) count);
+                          (uint64_t) count, item->id == PROTO_ID_ONE_WAY_BIT ? 0 : item->id);
         account_t *account = self->connected ? self->account : self->last_account;
         if (item->id == PROTO_ID_ONE_WAY_BIT)
             //  What the router published and the window never took in.

@@ -1042,7 +1042,13 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
     for (size_t i = 0; i < from; i++) {
         n += pack_write_str (out + n, hello->from[i].name,
                              strnlen (hello->from[i].name, PROTO_NAME_MAX));
-        n += pack_write_uint (out + n, hello->from[i].count);
+        if (hello->from[i].first) {
+            n += pack_write_array_head (out + n, 2);
+            n += pack_write_uint (out + n, hello->from[i].count);
+            n += pack_write_uint (out + n, hello->from[i].first);
+        }
+        else
+            n += pack_write_uint (out + n, hello->from[i].count);
     }
     return n;
 }
@@ -1090,11 +1096,19 @@ s_from_key (pack_cursor_t *c, const uint8_t *key, size_t key_len, void *arg)
     if (!pack_read_container (c, 0x80, 0xde, 0xdf, &senders))
         return false;
     for (uint64_t k = 0; k < senders; k++) {
+        //  A count, or [count, first].
         char name[PROTO_NAME_MAX + 1];
-        uint64_t count;
-        if (!s_read_name (c, name) || !pack_read_uint (c, &count))
+        uint64_t count, first = 0, items = 0;
+        if (!s_read_name (c, name))
             return false;
-        read->fn (name, count, read->arg);
+        pack_cursor_t at = *c;
+        if (!pack_read_uint (c, &count)) {
+            *c = at;
+            if (!pack_read_container (c, 0x90, 0xdc, 0xdd, &items) || items != 2 ||
+                !pack_read_uint (c, &count) || !pack_read_uint (c, &first))
+                return false;
+        }
+        read->fn (name, count, first, read->arg);
     }
     return true;
 }
@@ -1112,8 +1126,9 @@ proto_took_encode (uint8_t *out, const proto_took_t *took)
     field_t fields[] = {
         { "token", FIELD_STR, (void *) took->token, sizeof (took->token) },
         { "count", FIELD_UINT, (void *) &took->count, 0 },
+        { "first", FIELD_UINT, (void *) &took->first, 0 },
     };
-    return s_encode_map (out, fields, 2);
+    return s_encode_map (out, fields, 3);
 }
 
 int
@@ -1123,8 +1138,9 @@ proto_took_decode (const void *data, size_t size, proto_took_t *took)
     field_t fields[] = {
         { "token", FIELD_STR, took->token, sizeof (took->token) },
         { "count", FIELD_UINT, &took->count, 0 },
+        { "first", FIELD_UINT, &took->first, 0 },
     };
-    return s_decode_map (data, size, fields, 2);
+    return s_decode_map (data, size, fields, 3);
 }
 
 size_t

@@ -273,10 +273,12 @@ typedef struct proto_taken {
     uint64_t dealer;
 } proto_taken_t;
 
-//  How many SENDs a window took in from one sender (HELLO "last_from").
+//  How many SENDs a window took in from one sender (HELLO "last_from"),
+//  and the id of the first of them (0: not said).
 typedef struct proto_from {
     const char *name;
     uint64_t count;
+    uint64_t first;
 } proto_from_t;
 #define PROTO_FROM_MAX 32
 
@@ -312,23 +314,24 @@ typedef struct proto_hello {
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX                                                                       \
-    (300 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 9))
+    (300 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 //  A HELLO's "last_from": FN called for each sender, with what the lost
-//  session took in from it. Returns 0 (also when there is none) or
-//  PROKIT_EPROTO.
-typedef void (proto_from_fn) (const char *name, uint64_t count, void *arg);
+//  session took in from it (COUNT, the first's id FIRST: 0 when not
+//  said). Returns 0 (also when there is none) or PROKIT_EPROTO.
+typedef void (proto_from_fn) (const char *name, uint64_t count, uint64_t first, void *arg);
 int proto_hello_from_decode (const void *data, size_t size, proto_from_fn *fn, void *arg);
 
 //  TOOK, router -> a client whose HELLO said "took": window PEER's session
 //  on a router that went (by its TOKEN) took in COUNT of this client's
-//  SENDs.
+//  SENDs, the first of them FIRST (its id; 0: not said).
 typedef struct proto_took {
     char token[PROTO_TOPIC_SIZE + 1];
     uint64_t count;
+    uint64_t first;
 } proto_took_t;
-#define PROTO_TOOK_BODY_MAX (32 + PROTO_TOPIC_SIZE)
+#define PROTO_TOOK_BODY_MAX (48 + PROTO_TOPIC_SIZE)
 size_t proto_took_encode (uint8_t *out, const proto_took_t *took);
 int proto_took_decode (const void *data, size_t size, proto_took_t *took);
 

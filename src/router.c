@@ -1179,13 +1179,14 @@ typedef struct took_from {
 //  One sender of a HELLO's "last_from": told now if it is here and reads
 //  TOOK, else once it joins.
 static void
-s_took_from (const char *name, uint64_t count, void *arg)
+s_took_from (const char *name, uint64_t count, uint64_t first, void *arg)
 {
     took_from_t *from = (took_from_t *) arg;
     router_state_t *self = from->self;
     proto_took_t took;
     snprintf (took.token, sizeof (took.token), "%s", from->token);
     took.count = count;
+    took.first = first;
     peer_t *sender = (peer_t *) zhashx_lookup (self->by_name, name);
     if (sender && !sender->joining) {
         log_debug ("router: '%s' took in %llu of '%s''s SENDs on the router that went%s",

@@ -7,6 +7,13 @@
     session took in C: ours up to C + Q - QS were received, of which the
     router confirmed CONFIRMED. What was sent and neither confirmed nor
     reported, less those, is what W never took in.
+
+    With no RECEIPT about W at all, and W's first SEND from us in its
+    session our first to W (FIRST_ID): every SEND of ours the router
+    queued to W went to that session, so Q = QS and ours up to C were
+    received. Were the first refused (an ERROR about it), W's first could
+    not be it: such a TOOK speaks of another sender's SENDs under our name
+    (an earlier process), and is not taken.
 */
 #include "tally.h"
 
@@ -21,6 +28,9 @@ typedef struct tally {
     uint64_t sent;
     uint64_t confirmed; //  taken in, said the router (RECEIPT)
     uint64_t reported;  //  not delivered, said the router (ERROR)
+    uint64_t first_id;  //  our first SEND to the window
+    bool first_refused; //  an ERROR was about it
+    bool heard;         //  a RECEIPT was about the window
     bool session;       //  the last RECEIPT named the window's session:
     char token[PROTO_TOPIC_SIZE + 1];
     uint64_t queued;
@@ -66,19 +76,21 @@ s_tally (tallies_t *self, const char *window, bool make)
 }
 
 void
-tallies_sent (tallies_t *self, const char *window)
+tallies_sent (tallies_t *self, const char *window, uint64_t id)
 {
     tally_t *tally = s_tally (self, window, true);
-    if (tally)
-        tally->sent++;
+    if (tally && tally->sent++ == 0)
+        tally->first_id = id;
 }
 
 void
-tallies_reported (tallies_t *self, const char *window, uint64_t count)
+tallies_reported (tallies_t *self, const char *window, uint64_t count, uint64_t id)
 {
     tally_t *tally = s_tally (self, window, false);
-    if (tally)
+    if (tally) {
         tally->reported += count;
+        tally->first_refused |= id != 0 && id == tally->first_id;
+    }
 }
 
 void
@@ -87,8 +99,10 @@ tallies_confirmed (tallies_t *self, const char *window, uint64_t count)
     tally_t *tally = s_tally (self, window, false);
     if (tally && count > tally->confirmed)
         tally->confirmed = count;
-    if (tally)
+    if (tally) {
+        tally->heard = true;
         tally->session = false; //  said again after, if the RECEIPT names it
+    }
 }
 
 void
@@ -102,6 +116,14 @@ tallies_session (tallies_t *self, const char *window, uint64_t queued, const cha
         tally->queued = queued;
         tally->session_queued = session_queued;
     }
+}
+
+//  Can the window say what it took in of TALLY's SENDs? If the last RECEIPT
+//  named its session, or none came at all.
+static bool
+s_can_say (const tally_t *tally)
+{
+    return tally->session || !tally->heard;
 }
 
 //  What TALLY has neither seen confirmed nor reported.
@@ -131,15 +153,15 @@ tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *a
     for (tally_t *tally = (tally_t *) zhashx_first (self->windows); tally;
          tally = (tally_t *) zhashx_next (self->windows)) {
         const char *window = (const char *) zhashx_cursor (self->windows);
-        if (tally->session && s_missing (tally) > 0 && done) {
+        if (s_can_say (tally) && s_missing (tally) > 0 && done) {
             log_info ("tally: waiting for '%s' to say what it took in of the %llu messages the "
                       "router that went had not settled",
                       window, (unsigned long long) s_missing (tally));
             continue;
         }
         if (s_missing (tally) > 0)
-            log_info ("tally: the router that went named no session of '%s': the %llu messages it "
-                      "had not settled are reported",
+            log_info ("tally: '%s' cannot say what it took in (off the channel, or a pool): the "
+                      "%llu messages the router that went had not settled are reported",
                       window, (unsigned long long) s_missing (tally));
         s_report (window, s_missing (tally), fn, arg);
         tally->sent = tally->confirmed = tally->reported = 0; //  reported once only
@@ -154,16 +176,29 @@ tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *a
     return self->deadline != 0;
 }
 
+//  After a TOOK or tallies_back(): nothing waits any more?
+static bool
+s_waits_no_more (tallies_t *self)
+{
+    if (self && self->deadline && (!self->windows || zhashx_size (self->windows) == 0))
+        self->deadline = 0;
+    return !self || self->deadline == 0;
+}
+
 bool
 tallies_took (tallies_t *self, const char *window, const char *token, uint64_t count,
-              tallies_report_fn *fn, void *arg)
+              uint64_t first, tallies_report_fn *fn, void *arg)
 {
     tally_t *tally = self && self->deadline ? s_tally (self, window, false) : NULL;
     if (tally) {
         uint64_t missing = s_missing (tally);
-        if (strcmp (tally->token, token) == 0 && count < INT64_MAX) {
-            int64_t upto =
-                (int64_t) count + (int64_t) tally->queued - (int64_t) tally->session_queued;
+        bool named = tally->session && strcmp (tally->token, token) == 0;
+        bool from_our_first = !tally->session && !tally->heard && first != 0 &&
+                              first == tally->first_id && !tally->first_refused;
+        if ((named || from_our_first) && count < INT64_MAX) {
+            int64_t upto = (int64_t) count;
+            if (named)
+                upto += (int64_t) tally->queued - (int64_t) tally->session_queued;
             uint64_t taken =
                 upto > (int64_t) tally->confirmed ? (uint64_t) upto - tally->confirmed : 0;
             log_info ("tally: '%s' says it took in %llu of the %llu messages the router that went "
@@ -173,15 +208,28 @@ tallies_took (tallies_t *self, const char *window, const char *token, uint64_t c
             missing = taken < missing ? missing - taken : 0;
         }
         else
-            log_info ("tally: '%s' spoke of another session: the %llu messages the router that "
-                      "went had not settled are reported",
+            log_info ("tally: '%s' spoke of a session not known to hold ours: the %llu messages "
+                      "the router that went had not settled are reported",
                       window, (unsigned long long) missing);
         s_report (window, missing, fn, arg);
         zhashx_delete (self->windows, window);
     }
-    if (self && self->deadline && (!self->windows || zhashx_size (self->windows) == 0))
-        self->deadline = 0;
-    return !self || self->deadline == 0;
+    return s_waits_no_more (self);
+}
+
+bool
+tallies_back (tallies_t *self, const char *window, tallies_report_fn *fn, void *arg)
+{
+    tally_t *tally = self && self->deadline ? s_tally (self, window, false) : NULL;
+    if (tally) {
+        if (s_missing (tally) > 0)
+            log_info ("tally: '%s' is back and said nothing of ours: the %llu messages the "
+                      "router that went had not settled are reported",
+                      window, (unsigned long long) s_missing (tally));
+        s_report (window, s_missing (tally), fn, arg);
+        zhashx_delete (self->windows, window);
+    }
+    return s_waits_no_more (self);
 }
 
 int64_t

@@ -14,6 +14,13 @@
     window that does not say, in time, has everything unconfirmed
     reported: too many, never too few.
 
+    A router can go before its first RECEIPT about a window reaches us,
+    while the window has taken in our SENDs (the two connections are
+    written apart). No session was named then; the window's TOOK is taken
+    all the same if the first SEND it took in from us is our first to it in
+    this session (its id): then the session took in ours from the first
+    on, and nothing went to another.
+
     Lifecycle: tallies_new() at the first SEND of a session; kept as the
     lost session's until settled; tallies_destroy(&t).
 
@@ -34,10 +41,11 @@ typedef void (tallies_report_fn) (const char *target, uint64_t count, const char
 tallies_t *tallies_new (void);
 void tallies_destroy (tallies_t **self_p);
 
-//  One more SEND to WINDOW accepted.
-void tallies_sent (tallies_t *self, const char *window);
-//  COUNT of our SENDs to WINDOW were reported undelivered.
-void tallies_reported (tallies_t *self, const char *window, uint64_t count);
+//  One more SEND to WINDOW accepted, with id ID.
+void tallies_sent (tallies_t *self, const char *window, uint64_t id);
+//  COUNT of our SENDs to WINDOW were reported undelivered: the one with id
+//  ID (0: several, or unknown).
+void tallies_reported (tallies_t *self, const char *window, uint64_t count, uint64_t id);
 //  A RECEIPT: COUNT of our SENDs to WINDOW were taken in (cumulative).
 void tallies_confirmed (tallies_t *self, const char *window, uint64_t count);
 //  The same RECEIPT named WINDOW's session (TOKEN): QUEUED of our SENDs
@@ -50,10 +58,17 @@ void tallies_session (tallies_t *self, const char *window, uint64_t queued, cons
 //  (monotonic ms). Returns false when nothing waits.
 bool tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *arg);
 
-//  TOOK: WINDOW's session TOKEN took in COUNT of our SENDs. Its tally is
-//  settled. Returns true when nothing waits any more.
+//  TOOK: WINDOW's session TOKEN took in COUNT of our SENDs, the first of
+//  them FIRST (its id; 0: not said). Its tally is settled. Returns true
+//  when nothing waits any more.
 bool tallies_took (tallies_t *self, const char *window, const char *token, uint64_t count,
-                   tallies_report_fn *fn, void *arg);
+                   uint64_t first, tallies_report_fn *fn, void *arg);
+
+//  The router we are in now confirmed SENDs to WINDOW: it joined here, so
+//  whatever it had to say of ours came before (TOOK). Still waiting, its
+//  tally is settled: it took in none that we can learn of. Returns true
+//  when nothing waits any more.
+bool tallies_back (tallies_t *self, const char *window, tallies_report_fn *fn, void *arg);
 
 //  The deadline tallies_await() was given; 0 when nothing waits.
 int64_t tallies_deadline (const tallies_t *self);

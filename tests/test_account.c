@@ -205,18 +205,20 @@ test_no_account_is_nothing_to_report (void **state)
 
 //  A window's tally: sent 20 to W, 5 confirmed, 2 reported; the last
 //  RECEIPT said 18 were queued to W, all to its session. W says (TOOK) it
-//  took in 10: 5 more than confirmed; 8 are reported.
+//  took in 10: 5 more than confirmed; 8 are reported. One sent to V, off
+//  the channel (its RECEIPTs name no session).
 static tallies_t *
 s_tallies (uint64_t session_queued)
 {
     tallies_t *tallies = tallies_new ();
     assert_non_null (tallies);
-    for (int i = 0; i < 20; i++)
-        tallies_sent (tallies, "w");
-    tallies_sent (tallies, "v");
+    for (uint64_t id = 1; id <= 20; id++)
+        tallies_sent (tallies, "w", id);
+    tallies_sent (tallies, "v", 21);
+    tallies_confirmed (tallies, "v", 0);
     tallies_confirmed (tallies, "w", 5);
     tallies_session (tallies, "w", 18, TOKEN, session_queued);
-    tallies_reported (tallies, "w", 2);
+    tallies_reported (tallies, "w", 2, 0);
     return tallies;
 }
 
@@ -230,8 +232,8 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
     assert_int_equal (reports.to_v, 1);
     assert_int_equal (tallies_deadline (tallies), 5000);
-    assert_false (tallies_took (tallies, "v", TOKEN, 1, s_report, &reports)); //  not waiting
-    assert_true (tallies_took (tallies, "w", TOKEN, 10, s_report, &reports));
+    assert_false (tallies_took (tallies, "v", TOKEN, 1, 0, s_report, &reports)); //  not waiting
+    assert_true (tallies_took (tallies, "w", TOKEN, 10, 0, s_report, &reports));
     assert_int_equal (reports.to_w, 8);
     assert_int_equal (tallies_deadline (tallies), 0);
     tallies_destroy (&tallies);
@@ -242,7 +244,7 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
     tallies = s_tallies (30);
     memset (&reports, 0, sizeof (reports));
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_true (tallies_took (tallies, "w", TOKEN, 25, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", TOKEN, 25, 0, s_report, &reports));
     assert_int_equal (reports.to_w, 5);
     tallies_destroy (&tallies);
 }
@@ -255,7 +257,7 @@ test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **stat
     tallies_t *tallies = s_tallies (18);
     reports_t reports = { 0, 0, 0, 0 };
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_true (tallies_took (tallies, "w", OTHER, 10, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", OTHER, 10, 1, s_report, &reports));
     assert_int_equal (reports.to_w, 13);
     tallies_destroy (&tallies);
     //  Never back: settled at the deadline.
@@ -267,22 +269,88 @@ test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **stat
     assert_int_equal (reports.to_v, 1);
     assert_int_equal (tallies_deadline (tallies), 0);
     tallies_destroy (&tallies);
-    //  Nothing named: nothing waits.
+    //  Nothing named, but RECEIPTs came: nothing waits.
     tallies = tallies_new ();
-    tallies_sent (tallies, "v");
+    tallies_sent (tallies, "v", 1);
+    tallies_confirmed (tallies, "v", 0);
     memset (&reports, 0, sizeof (reports));
     assert_false (tallies_await (tallies, 5000, s_report, &reports));
     assert_int_equal (reports.to_v, 1);
     tallies_destroy (&tallies);
     //  No tallies: every call is a no-op.
-    tallies_sent (NULL, "w");
+    tallies_sent (NULL, "w", 1);
     tallies_confirmed (NULL, "w", 1);
     tallies_session (NULL, "w", 1, TOKEN, 1);
-    tallies_reported (NULL, "w", 1);
+    tallies_reported (NULL, "w", 1, 1);
     assert_false (tallies_await (NULL, 1, s_report, &reports));
-    assert_true (tallies_took (NULL, "w", TOKEN, 1, s_report, &reports));
+    assert_true (tallies_took (NULL, "w", TOKEN, 1, 1, s_report, &reports));
+    assert_true (tallies_back (NULL, "w", s_report, &reports));
     tallies_settle (NULL, s_report, &reports);
     tallies_destroy (NULL);
+}
+
+//  The router went before any RECEIPT about W reached us: 20 sent to W
+//  (ids 101 to 120), nothing confirmed. W's word is taken if the first it
+//  took in of ours is our first to it.
+static tallies_t *
+s_unheard (void)
+{
+    tallies_t *tallies = tallies_new ();
+    assert_non_null (tallies);
+    for (uint64_t id = 101; id <= 120; id++)
+        tallies_sent (tallies, "w", id);
+    return tallies;
+}
+
+static void
+test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first (void **state)
+{
+    (void) state;
+    reports_t reports = { 0, 0, 0, 0 };
+    tallies_t *tallies = s_unheard ();
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_int_equal (reports.to_w, 0); //  it waits for W
+    assert_true (tallies_took (tallies, "w", TOKEN, 7, 101, s_report, &reports));
+    assert_int_equal (reports.to_w, 13);
+    tallies_destroy (&tallies);
+
+    //  W's first of ours was another: which of ours it took is not known.
+    tallies = s_unheard ();
+    memset (&reports, 0, sizeof (reports));
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", TOKEN, 7, 102, s_report, &reports));
+    assert_int_equal (reports.to_w, 20);
+    tallies_destroy (&tallies);
+
+    //  Our first was refused: W cannot have taken it; its word is about
+    //  another process's SENDs under our name.
+    tallies = s_unheard ();
+    memset (&reports, 0, sizeof (reports));
+    tallies_reported (tallies, "w", 1, 101);
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_true (tallies_took (tallies, "w", TOKEN, 7, 101, s_report, &reports));
+    assert_int_equal (reports.to_w, 19);
+    tallies_destroy (&tallies);
+
+    //  W joined the router we are in and said nothing of ours: it took
+    //  none we can learn of.
+    tallies = s_unheard ();
+    memset (&reports, 0, sizeof (reports));
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_false (tallies_back (tallies, "v", s_report, &reports)); //  not waited for
+    assert_true (tallies_back (tallies, "w", s_report, &reports));
+    assert_int_equal (reports.to_w, 20);
+    assert_int_equal (tallies_deadline (tallies), 0);
+    tallies_destroy (&tallies);
+
+    //  A RECEIPT came that named no session (W off the channel, or a
+    //  pool): W cannot say, reported at once.
+    tallies = s_unheard ();
+    memset (&reports, 0, sizeof (reports));
+    tallies_confirmed (tallies, "w", 0);
+    assert_false (tallies_await (tallies, 5000, s_report, &reports));
+    assert_int_equal (reports.to_w, 20);
+    tallies_destroy (&tallies);
 }
 
 int
@@ -297,6 +365,7 @@ main (void)
         cmocka_unit_test (test_no_account_is_nothing_to_report),
         cmocka_unit_test (test_a_window_s_tally_subtracts_what_it_says_it_took_in),
         cmocka_unit_test (test_a_window_s_tally_reports_everything_when_the_window_cannot_say),
+        cmocka_unit_test (test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

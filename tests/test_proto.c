@@ -1838,11 +1838,13 @@ s_receipt_session_seen (const char *name, uint64_t queued, const char *token,
 
 //  A HELLO's "last_from" sender.
 static void
-s_from_seen (const char *name, uint64_t count, void *arg)
+s_from_seen (const char *name, uint64_t count, uint64_t first, void *arg)
 {
     receipt_seen_t *seen = (receipt_seen_t *) arg;
     assert_true (strlen (name) == PROTO_NAME_MAX && count == UINT64_MAX);
+    assert_true (first == 0 || first == UINT64_MAX - 1);
     seen->pairs++;
+    seen->sessions += first != 0;
 }
 
 //  A SEND, BROADCAST or REQUEST names a channel after its peer's name
@@ -2164,13 +2166,13 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
                       PROKIT_EPROTO);
 
     //  TOOK: a token and a count; HELLO's "last_from" and "took".
-    proto_took_t took = { "0123456789abcdef", 12345 }, took_back;
+    proto_took_t took = { "0123456789abcdef", 12345, UINT64_MAX }, took_back;
     uint8_t took_body[PROTO_TOOK_BODY_MAX];
     size = proto_took_encode (took_body, &took);
     assert_true (size <= PROTO_TOOK_BODY_MAX);
     assert_int_equal (proto_took_decode (took_body, size, &took_back), PROKIT_OK);
     assert_string_equal (took_back.token, took.token);
-    assert_true (took_back.count == 12345);
+    assert_true (took_back.count == 12345 && took_back.first == UINT64_MAX);
     assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_CLIENT, &msg),
                       PROKIT_OK);
     assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_ROUTER, &msg),
@@ -2182,7 +2184,8 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
         memset (senders[i], 'a' + i % 26, PROTO_NAME_MAX);
         senders[i][PROTO_NAME_MAX] = 0;
         senders[i][0] = (char) ('A' + i % 26);
-        from[i] = (proto_from_t){ senders[i], UINT64_MAX };
+        //  A count and the first's id, or (the older form) a count alone.
+        from[i] = (proto_from_t){ senders[i], UINT64_MAX, i % 2 ? 0 : UINT64_MAX - 1 };
     }
     proto_hello_t hello;
     memset (&hello, 0, sizeof (hello));
@@ -2208,6 +2211,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (proto_hello_from_decode (hello_body, size, s_from_seen, &from_seen),
                       PROKIT_OK);
     assert_int_equal (from_seen.pairs, PROTO_FROM_MAX);
+    assert_int_equal (from_seen.sessions, PROTO_FROM_MAX / 2);
     hello.from_count = 0; //  none: no key at all
     size = proto_hello_encode (hello_body, &hello);
     memset (&from_seen, 0, sizeof (from_seen));
@@ -2219,6 +2223,11 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (
         proto_hello_from_decode (bad_from, sizeof (bad_from), s_from_seen, &from_seen),
         PROKIT_EPROTO);
+    const uint8_t short_from[] = { 0x81, 0xa9, 'l', 'a',  's',  't', '_',  'f',
+                                   'r',  'o',  'm', 0x81, 0xa1, 'w', 0x91, 0x01 };
+    assert_int_equal (
+        proto_hello_from_decode (short_from, sizeof (short_from), s_from_seen, &from_seen),
+        PROKIT_EPROTO); //  [count] without the first's id
     const uint8_t negative[] = { 0x81, 0xa8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'd', 0xff };
     assert_int_equal (proto_credit_decode (negative, sizeof (negative), &back), PROKIT_EPROTO);
 }
