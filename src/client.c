@@ -38,6 +38,7 @@
 #include "payload_private.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "settle.h"
 #include "sized.h"
 #include "sock.h"
 #include "table.h"
@@ -98,8 +99,7 @@ struct client {
     //  (tally.h): if the router we lose is not the one we find again (its
     //  WELCOME's "instance"), what it never settled is reported undelivered.
     tallies_t *tallies;
-    tallies_t *last_tallies;     //  those of the session that was lost
-    tallies_t *settling_tallies; //  those of a router that went, waiting for TOOK
+    tallies_t *last_tallies; //  those of the session that was lost
     //  The SENDs we read from the DEALER in this session, per sender (name
     //  -> from_t), with the last sender's at hand; and those of the session
     //  that was lost, said in our next HELLO ("last_from").
@@ -112,9 +112,9 @@ struct client {
     //  NULL: none kept.
     account_t *account;
     account_t *last_account; //  of the session that was lost
-    //  Accounts of routers that went, waiting for their windows to say
-    //  what they took in (account_t, each with its deadline).
-    zlistx_t *settling;
+    //  What routers that went never settled, waiting for the windows to
+    //  say what they took in (settle.h).
+    settle_t *settle;
     char instance[PROTO_TOPIC_SIZE + 1];
     char last_instance[PROTO_TOPIC_SIZE + 1];
     char endpoint[PROTO_CHANNEL_MAX]; //  the router's, as connected to
@@ -226,8 +226,6 @@ s_announce_waiting (client_t *self)
 
 //  --- the deadline list -----------------------------------------------------
 
-static int64_t s_settling_deadline (client_t *self);
-
 //  Arm the timerfd at the nearest deadline, or disarm it: only when that
 //  changed, as this runs after every dispatch.
 static void
@@ -237,7 +235,7 @@ s_arm_timer (client_t *self)
     inflight_entry_t *first = inflight_earliest (self->inflight);
     if (first)
         at = first->deadline > 0 ? first->deadline : 1;
-    int64_t settling = self->settling || self->settling_tallies ? s_settling_deadline (self) : 0;
+    int64_t settling = settle_deadline (self->settle);
     if (settling && (!at || settling < at))
         at = settling;
     //  Armed earlier than needed (the nearest deadline moved later, or
@@ -1142,90 +1140,6 @@ s_account_report (const char *target, uint64_t count, const char *why, void *arg
     s_notify_undelivered ((client_t *) arg, target, count, PROKIT_ECLOSED, why);
 }
 
-//  Accounts of routers that went whose windows have all said what they
-//  took in, or whose wait is over (NOW, monotonic ms), are settled.
-static bool
-s_settle_accounts (client_t *self, int64_t now)
-{
-    bool settled = false;
-    if (self->settling_tallies && tallies_deadline (self->settling_tallies) <= now) {
-        tallies_settle (self->settling_tallies, s_account_report, self);
-        tallies_destroy (&self->settling_tallies);
-        settled = true;
-    }
-    account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
-    while (account) {
-        if (account_deadline (account) <= now) {
-            account_settle (account, s_account_report, self);
-            zlistx_delete (self->settling, zlistx_cursor (self->settling));
-            settled = true;
-            account = (account_t *) zlistx_first (self->settling);
-        }
-        else
-            account = (account_t *) zlistx_next (self->settling);
-    }
-    return settled;
-}
-
-//  The earliest deadline of the accounts settling, 0: none.
-static int64_t
-s_settling_deadline (client_t *self)
-{
-    int64_t earliest = tallies_deadline (self->settling_tallies);
-    for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
-         account; account = (account_t *) zlistx_next (self->settling))
-        if (!earliest || account_deadline (account) < earliest)
-            earliest = account_deadline (account);
-    return earliest;
-}
-
-//  JOINED from the router we are in again: a window that came back says
-//  what its session on a router that went took in of ours.
-static void
-s_account_window_back (client_t *self, const char *window, const proto_presence_t *presence)
-{
-    for (account_t *account = self->settling ? (account_t *) zlistx_first (self->settling) : NULL;
-         account; account = (account_t *) zlistx_next (self->settling))
-        account_window_back (account, window, presence->last_token, presence->last_count);
-    s_settle_accounts (self, clock_mono_ms ());
-}
-
-//  Main's account of a router that went waits (among self->settling) for
-//  its windows to say what they took in; or, with no window to wait for,
-//  is settled now.
-static void
-s_account_wait (client_t *self, account_t *account)
-{
-    if (!self->settling && (self->settling = zlistx_new ()) != NULL)
-        zlistx_set_destructor (self->settling, (zlistx_destructor_fn *) account_destroy);
-    if (!account ||
-        (self->settling && account_await (account, clock_mono_ms () + ACCOUNT_WAIT_MS) &&
-         zlistx_add_end (self->settling, account))) {
-        s_arm_timer (self);
-        return;
-    }
-    account_settle (account, s_account_report, self);
-    account_destroy (&account);
-}
-
-//  A window's tallies of a router that went: what no window can say more
-//  of is reported now, the rest once they say (TOOK). A wait not over from
-//  an earlier router ends: those windows cannot say now.
-static void
-s_tallies_wait (client_t *self, tallies_t *tallies)
-{
-    if (!tallies)
-        return;
-    tallies_settle (self->settling_tallies, s_account_report, self);
-    tallies_destroy (&self->settling_tallies);
-    if (tallies_await (tallies, clock_mono_ms () + ACCOUNT_WAIT_MS, s_account_report, self)) {
-        self->settling_tallies = tallies;
-        s_arm_timer (self);
-    }
-    else
-        tallies_destroy (&tallies);
-}
-
 //  We are in again. If the router that answered is not the one we lost,
 //  what it never settled of what we sent is reported undelivered once the
 //  windows have said what they took in (account.h, tally.h); else that
@@ -1242,8 +1156,10 @@ s_settle_last_session (client_t *self)
         tallies_destroy (&tallies);
         return;
     }
-    s_account_wait (self, account);
-    s_tallies_wait (self, tallies);
+    int64_t deadline = clock_mono_ms () + ACCOUNT_WAIT_MS;
+    settle_account (self->settle, account, deadline);
+    settle_tallies (self->settle, tallies, deadline);
+    s_arm_timer (self);
 }
 
 //  Before we are in again, a RECEIPT came from the router we lost (read
@@ -1261,9 +1177,8 @@ s_on_receipt (const char *name, uint64_t count, void *arg)
     tallies_confirmed (s_receipt_tallies (self), name, count);
     //  From the router we are in: a window we wait to hear from has
     //  joined it, and had its say before.
-    if (self->connected && self->settling_tallies &&
-        tallies_back (self->settling_tallies, name, s_account_report, self))
-        tallies_destroy (&self->settling_tallies);
+    if (self->connected)
+        settle_receipt (self->settle, name);
 }
 
 static void
@@ -1281,18 +1196,14 @@ s_handle_took (client_t *self, inbound_t *item)
     //  It can come before our join's last step (the channel's WELCOME):
     //  the router that sends it is not the one we lost, its WELCOME said.
     if (self->last_tallies && strcmp (self->instance, self->last_instance) != 0) {
-        tallies_t *tallies = self->last_tallies;
+        settle_tallies (self->settle, self->last_tallies, clock_mono_ms () + ACCOUNT_WAIT_MS);
         self->last_tallies = NULL;
-        s_tallies_wait (self, tallies);
+        s_arm_timer (self);
     }
     proto_took_t took;
-    if (!self->settling_tallies ||
-        proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) !=
-            PROKIT_OK)
-        return;
-    if (tallies_took (self->settling_tallies, item->peer, took.token, took.count, took.first,
-                      s_account_report, self))
-        tallies_destroy (&self->settling_tallies);
+    if (proto_took_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &took) ==
+        PROKIT_OK)
+        settle_took (self->settle, item->peer, took.token, took.count, took.first);
 }
 
 static void
@@ -1425,13 +1336,14 @@ s_rejoin_welcomed (client_t *self, inbound_t *item)
 static void
 s_handle_presence (client_t *self, inbound_t *item)
 {
-    if (!self->events->on_presence && !self->settling)
+    bool settling = settle_accounts_waiting (self->settle);
+    if (!self->events->on_presence && !settling)
         return;
     proto_presence_t presence;
     memset (&presence, 0, sizeof (presence));
     proto_presence_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &presence);
-    if (self->settling && item->command == PROTO_JOINED)
-        s_account_window_back (self, item->peer, &presence);
+    if (settling && item->command == PROTO_JOINED)
+        settle_window_back (self->settle, item->peer, presence.last_token, presence.last_count);
     if (!self->events->on_presence)
         return;
     self->events->on_presence (self->owner, item->peer, item->command == PROTO_JOINED, &presence);
@@ -1832,8 +1744,7 @@ s_end_requests (client_t *self)
         s_expire (self);
         ended = true;
     }
-    if (((self->settling && zlistx_size (self->settling) > 0) || self->settling_tallies) &&
-        s_settle_accounts (self, clock_mono_ms ()))
+    if (settle_deadline (self->settle) && settle_due (self->settle, clock_mono_ms ()))
         ended = true;
     return ended;
 }
@@ -2187,8 +2098,7 @@ s_free (client_t *self)
     transport_destroy (&self->transport, !self->abandoned);
     s_sent_clear (&self->tallies, &self->account);
     s_sent_clear (&self->last_tallies, &self->last_account);
-    tallies_destroy (&self->settling_tallies);
-    zlistx_destroy (&self->settling);
+    settle_destroy (&self->settle);
     zhashx_t **tables[] = { &self->taken_from, &self->last_from, &self->handlers };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
         zhashx_destroy (tables[i]);
@@ -2205,6 +2115,11 @@ s_alloc (const client_config_t *config)
     client_t *self = (client_t *) calloc (1, sizeof (*self));
     if (!self)
         return NULL;
+    self->settle = settle_new (s_account_report, self);
+    if (!self->settle) {
+        free (self);
+        return NULL;
+    }
     self->epoll_fd = self->timer_fd = self->wake_fd = -1;
     self->embedded = config->router != NULL;
     strcpy (self->name, config->name);

@@ -1,6 +1,7 @@
 /*  test_account.c: what main (src/account.c) and a window (src/tally.c)
     sent through a router that went: what is reported undelivered once the
-    windows have said what they took in, message by message. */
+    windows have said what they took in, message by message; and the
+    waiting for it (src/settle.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "account.h"
 #include "prokit/error.h"
 #include "proto.h"
+#include "settle.h"
 #include "tally.h"
 
 #define TOKEN "0123456789abcdef"
@@ -353,6 +355,86 @@ test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first (void **sta
     tallies_destroy (&tallies);
 }
 
+//  Settling: main's accounts of two routers that went, one after the
+//  other, and a window's tallies, each waiting on its own deadline; what
+//  the windows say reaches each, and what is due is reported once.
+static account_t *
+s_account_of_twenty (void)
+{
+    account_t *account = account_new ();
+    assert_non_null (account);
+    for (uint64_t n = 1; n <= 20; n++)
+        account_sent (account, "w", s_id (n));
+    s_update (account, 10, 10, 4, TOKEN, 10);
+    return account;
+}
+
+static void
+test_settling_waits_for_the_windows_then_reports_once (void **state)
+{
+    (void) state;
+    reports_t reports = { 0, 0, 0, 0 };
+    settle_t *settle = settle_new (s_report, &reports);
+    assert_non_null (settle);
+    assert_int_equal (settle_deadline (settle), 0);
+    assert_false (settle_accounts_waiting (settle));
+
+    //  Two accounts wait (deadlines 5000 and 7000), and tallies (6000).
+    settle_account (settle, s_account_of_twenty (), 5000);
+    settle_account (settle, s_account_of_twenty (), 7000);
+    assert_true (settle_accounts_waiting (settle));
+    settle_tallies (settle, s_tallies (18), 6000);
+    assert_int_equal (reports.to_v, 1); //  V cannot say: at once
+    assert_int_equal (settle_deadline (settle), 5000);
+    assert_false (settle_due (settle, 4999));
+
+    //  W back: both accounts settle with what it says (8 each).
+    settle_window_back (settle, "w", TOKEN, 12);
+    assert_int_equal (reports.to_w, 16);
+    assert_false (settle_accounts_waiting (settle));
+    assert_int_equal (settle_deadline (settle), 6000);
+
+    //  Its TOOK settles the tallies (8 more); nothing waits.
+    settle_took (settle, "w", TOKEN, 10, 0);
+    assert_int_equal (reports.to_w, 24);
+    assert_int_equal (settle_deadline (settle), 0);
+    assert_false (settle_due (settle, 100000));
+    settle_took (settle, "w", TOKEN, 10, 0); //  once only
+    assert_int_equal (reports.to_w, 24);
+
+    //  New tallies end the wait of older ones: those windows cannot say.
+    settle_tallies (settle, s_unheard (), 8000);
+    settle_tallies (settle, s_unheard (), 9000);
+    assert_int_equal (reports.to_w, 44);
+    //  A RECEIPT about W from the router we are in settles the rest.
+    settle_receipt (settle, "w");
+    assert_int_equal (reports.to_w, 64);
+    assert_int_equal (settle_deadline (settle), 0);
+
+    //  Nobody back: settled at the deadline, by settle_due().
+    settle_account (settle, s_account_of_twenty (), 5000);
+    assert_true (settle_due (settle, 5000));
+    assert_int_equal (reports.to_w, 64 + 16);
+    settle_destroy (&settle);
+    assert_null (settle);
+
+    //  What still waits when settling ends is dropped; no settling is a
+    //  no-op that frees what it is given.
+    settle = settle_new (s_report, &reports);
+    settle_account (settle, s_account_of_twenty (), 5000);
+    settle_tallies (settle, s_unheard (), 5000);
+    settle_destroy (&settle);
+    settle_account (NULL, s_account_of_twenty (), 5000);
+    settle_tallies (NULL, s_unheard (), 5000);
+    settle_window_back (NULL, "w", TOKEN, 1);
+    settle_took (NULL, "w", TOKEN, 1, 1);
+    settle_receipt (NULL, "w");
+    assert_false (settle_due (NULL, 1));
+    assert_int_equal (settle_deadline (NULL), 0);
+    settle_destroy (NULL);
+    assert_int_equal (reports.to_w, 64 + 16);
+}
+
 int
 main (void)
 {
@@ -366,6 +448,7 @@ main (void)
         cmocka_unit_test (test_a_window_s_tally_subtracts_what_it_says_it_took_in),
         cmocka_unit_test (test_a_window_s_tally_reports_everything_when_the_window_cannot_say),
         cmocka_unit_test (test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first),
+        cmocka_unit_test (test_settling_waits_for_the_windows_then_reports_once),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
