@@ -304,40 +304,38 @@ s_unheard (void)
     return tallies;
 }
 
+//  What S_UNHEARD reports to W once W says (TOOK) it took in 7 of ours,
+//  the first of them FIRST; with REFUSED, an ERROR was about our first.
+static uint64_t
+s_unheard_took (uint64_t first, bool refused)
+{
+    reports_t reports = { 0, 0, 0, 0 };
+    tallies_t *tallies = s_unheard ();
+    if (refused)
+        tallies_reported (tallies, "w", 1, 101);
+    assert_true (tallies_await (tallies, 5000, s_report, &reports));
+    assert_int_equal (reports.to_w, 0); //  it waits for W
+    assert_true (tallies_took (tallies, "w", TOKEN, 7, first, s_report, &reports));
+    tallies_destroy (&tallies);
+    return reports.to_w;
+}
+
 static void
 test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first (void **state)
 {
     (void) state;
+    //  W took in ours from our first: 7 of 20 taken, 13 reported.
+    assert_int_equal (s_unheard_took (101, false), 13);
+    //  W's first of ours was another: which of ours it took is not known.
+    assert_int_equal (s_unheard_took (102, false), 20);
+    //  Our first was refused: W cannot have taken it; its word is about
+    //  another process's SENDs under our name. All 19 not reported are.
+    assert_int_equal (s_unheard_took (101, true), 19);
+
     reports_t reports = { 0, 0, 0, 0 };
     tallies_t *tallies = s_unheard ();
-    assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_int_equal (reports.to_w, 0); //  it waits for W
-    assert_true (tallies_took (tallies, "w", TOKEN, 7, 101, s_report, &reports));
-    assert_int_equal (reports.to_w, 13);
-    tallies_destroy (&tallies);
-
-    //  W's first of ours was another: which of ours it took is not known.
-    tallies = s_unheard ();
-    memset (&reports, 0, sizeof (reports));
-    assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_true (tallies_took (tallies, "w", TOKEN, 7, 102, s_report, &reports));
-    assert_int_equal (reports.to_w, 20);
-    tallies_destroy (&tallies);
-
-    //  Our first was refused: W cannot have taken it; its word is about
-    //  another process's SENDs under our name.
-    tallies = s_unheard ();
-    memset (&reports, 0, sizeof (reports));
-    tallies_reported (tallies, "w", 1, 101);
-    assert_true (tallies_await (tallies, 5000, s_report, &reports));
-    assert_true (tallies_took (tallies, "w", TOKEN, 7, 101, s_report, &reports));
-    assert_int_equal (reports.to_w, 19);
-    tallies_destroy (&tallies);
-
     //  W joined the router we are in and said nothing of ours: it took
     //  none we can learn of.
-    tallies = s_unheard ();
-    memset (&reports, 0, sizeof (reports));
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
     assert_false (tallies_back (tallies, "v", s_report, &reports)); //  not waited for
     assert_true (tallies_back (tallies, "w", s_report, &reports));

@@ -204,6 +204,28 @@ s_raw_window_join_with (raw_window_t *self, fixture_t *f, bool credit)
     assert_memory_equal (welcome, self->topic, 8);
 }
 
+//  A raw DEALER in CONTEXT that joins F's main as NAME with HELLO BODY
+//  (version 1 header, id 1), its WELCOME and whatever followed it read.
+static void *
+s_raw_join (void *context, fixture_t *f, const char *name, const char *body, size_t body_size)
+{
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (dealer, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (dealer, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_connect (dealer, f->endpoint), 0);
+    unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+    zmq_send (dealer, header, 12, ZMQ_SNDMORE);
+    zmq_send (dealer, name, strlen (name), ZMQ_SNDMORE);
+    zmq_send (dealer, body, body_size, 0);
+    unsigned char answer[2048];
+    assert_true (zmq_recv (dealer, answer, sizeof (answer), 0) == 12);
+    assert_int_equal (answer[3], 2); //  WELCOME
+    while (zmq_recv (dealer, answer, sizeof (answer), ZMQ_DONTWAIT) >= 0) {
+    }
+    return dealer;
+}
+
 static void
 s_raw_window_join (raw_window_t *self, fixture_t *f)
 {
@@ -886,21 +908,8 @@ test_a_forged_undelivered_report_is_refused (void **state)
     prokit_window_on_window_message (victim, s_collect, &inbox);
 
     void *context = zmq_ctx_new ();
-    void *forger = zmq_socket (context, ZMQ_DEALER);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (forger, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (forger, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    assert_int_equal (zmq_connect (forger, f->endpoint), 0);
-    unsigned char header[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
-    unsigned char empty_map = 0x80;
-    zmq_send (forger, header, 12, ZMQ_SNDMORE);
-    zmq_send (forger, "forger", 6, ZMQ_SNDMORE);
-    zmq_send (forger, &empty_map, 1, 0);
+    void *forger = s_raw_join (context, f, "forger", "\x80", 1);
     unsigned char answer[2048];
-    assert_true (zmq_recv (forger, answer, sizeof (answer), 0) == 12);
-    assert_int_equal (answer[3], 2); //  WELCOME
-    while (zmq_recv (forger, answer, sizeof (answer), ZMQ_DONTWAIT) >= 0) {
-    }
 
     //  An ERROR with a one-way id, as the router writes when a message
     //  could not be delivered: [-3, "no window named 'ghost'", 0].
@@ -956,19 +965,9 @@ test_a_sender_learns_a_token_of_the_session_never_its_topic (void **state)
     //  "teller" joins by hand, saying it reads TOOK ({"took": true}), and
     //  sends spy a message: the router confirms it at once, naming spy's
     //  session.
-    void *teller = zmq_socket (spy.context, ZMQ_DEALER);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (teller, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (teller, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    assert_int_equal (zmq_connect (teller, f->endpoint), 0);
-    unsigned char hello[12] = { 'P', 'K', 1, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
     const char hello_body[] = "\x81\xa4took\xc3";
-    zmq_send (teller, hello, 12, ZMQ_SNDMORE);
-    zmq_send (teller, "teller", 6, ZMQ_SNDMORE);
-    zmq_send (teller, hello_body, sizeof (hello_body) - 1, 0);
+    void *teller = s_raw_join (spy.context, f, "teller", hello_body, sizeof (hello_body) - 1);
     unsigned char frame[2048];
-    assert_int_equal (zmq_recv (teller, frame, sizeof (frame), 0), 12);
-    assert_int_equal (frame[3], 2); //  WELCOME
     unsigned char send_header[12] = { 'P', 'K', 1, 4, 0x80, 0, 0, 0, 0, 0, 0, 2 };
     zmq_send (teller, send_header, 12, ZMQ_SNDMORE);
     zmq_send (teller, "spy", 3, ZMQ_SNDMORE);
@@ -1010,6 +1009,7 @@ test_a_sender_learns_a_token_of_the_session_never_its_topic (void **state)
     uint64_t garbage = stats.garbage + 2;
     void *args[] = { f->main, &garbage };
     void *attacker = zmq_socket (spy.context, ZMQ_SUB);
+    int linger = 0;
     zmq_setsockopt (attacker, ZMQ_LINGER, &linger, sizeof (linger));
     assert_int_equal (zmq_connect (attacker, f->channel), 0);
     zmq_setsockopt (attacker, ZMQ_SUBSCRIBE, token_wire, 8);
