@@ -882,6 +882,83 @@ s_join_window (void *arg)
     return NULL;
 }
 
+//  A router played by a raw ROUTER, and the window "young" joining it from
+//  a thread of its own. Every message "young" sends it (version 1) is four
+//  frames: routing id, header, peer, body.
+typedef struct standin {
+    char endpoint[256];
+    void *context;
+    void *router;
+    joiner_t joiner;
+    pthread_t thread;
+} standin_t;
+
+//  Read the next message from "young" into FRAMES.
+static void
+s_standin_next (standin_t *self, zmq_msg_t frames[4])
+{
+    int count = 0;
+    for (int more = 1; more && count < 4; count++) {
+        zmq_msg_init (&frames[count]);
+        assert_true (zmq_msg_recv (&frames[count], self->router, 0) >= 0);
+        more = zmq_msg_more (&frames[count]);
+    }
+    assert_int_equal (count, 4);
+    assert_int_equal (zmq_msg_size (&frames[1]), 12);
+}
+
+static void
+s_standin_close (zmq_msg_t frames[4])
+{
+    for (int i = 0; i < 4; i++)
+        zmq_msg_close (&frames[i]);
+}
+
+//  Bind, have "young" join, and read its HELLO into FRAMES.
+static void
+s_standin_start (standin_t *self, zmq_msg_t frames[4])
+{
+    tu_endpoint ("ipc", self->endpoint, sizeof (self->endpoint));
+    self->context = zmq_ctx_new ();
+    self->router = zmq_socket (self->context, ZMQ_ROUTER);
+    int linger = 0, timeout = 5000;
+    zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    assert_int_equal (zmq_bind (self->router, self->endpoint), 0);
+    self->joiner = (joiner_t){ self->endpoint, NULL, 0 };
+    pthread_create (&self->thread, NULL, s_join_window, &self->joiner);
+    s_standin_next (self, frames);
+    assert_int_equal (((const unsigned char *) zmq_msg_data (&frames[1]))[3], 1); //  HELLO
+}
+
+//  Answer the HELLO in FRAMES (then closed) with a version 1 WELCOME of
+//  BODY: "young" has joined.
+static void
+s_standin_welcome (standin_t *self, zmq_msg_t frames[4], const unsigned char *body, size_t size)
+{
+    unsigned char reply[12];
+    memcpy (reply, zmq_msg_data (&frames[1]), 12);
+    reply[2] = 1;
+    reply[3] = 2; //  WELCOME, the HELLO's id
+    zmq_msg_send (&frames[0], self->router, ZMQ_SNDMORE);
+    zmq_send (self->router, reply, 12, ZMQ_SNDMORE);
+    zmq_send (self->router, "young", 5, ZMQ_SNDMORE);
+    zmq_send (self->router, body, size, 0);
+    for (int i = 1; i < 4; i++)
+        zmq_msg_close (&frames[i]);
+    pthread_join (self->thread, NULL);
+    assert_non_null (self->joiner.window);
+}
+
+static void
+s_standin_stop (standin_t *self)
+{
+    prokit_window_destroy (&self->joiner.window);
+    zmq_close (self->router);
+    zmq_ctx_term (self->context);
+    tu_endpoint_remove (self->endpoint);
+}
+
 //  A router that knows only version 1 (played here by a raw ROUTER): the
 //  client's HELLO is version 1 and offers version 2; a WELCOME that does
 //  not take it up leaves the client on version 1 for everything after.
@@ -889,72 +966,31 @@ static void
 test_version_2_client_speaks_version_1_to_an_older_router (void **state)
 {
     (void) state;
-    char endpoint[256];
-    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
-    void *context = zmq_ctx_new ();
-    void *router = zmq_socket (context, ZMQ_ROUTER);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    assert_int_equal (zmq_bind (router, endpoint), 0);
-    joiner_t joiner = { endpoint, NULL, 0 };
-    pthread_t thread;
-    pthread_create (&thread, NULL, s_join_window, &joiner);
-
-    //  HELLO: routing id, then three version 1 frames, offering version 2.
+    //  HELLO: version 1 frames, offering version 2.
+    standin_t standin;
     zmq_msg_t frames[4];
-    int count = 0;
-    for (int more = 1; more && count < 4; count++) {
-        zmq_msg_init (&frames[count]);
-        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
-        more = zmq_msg_more (&frames[count]);
-    }
-    assert_int_equal (count, 4);
+    s_standin_start (&standin, frames);
     const unsigned char *header = (const unsigned char *) zmq_msg_data (&frames[1]);
-    assert_int_equal (zmq_msg_size (&frames[1]), 12);
     assert_int_equal (header[2], 1);
-    assert_int_equal (header[3], 1); //  HELLO
     assert_non_null (
         memmem (zmq_msg_data (&frames[3]), zmq_msg_size (&frames[3]), "\xa7version\x02", 9));
     //  An older router's WELCOME: its two settings, no version.
     const unsigned char welcome[] = { 0x82, 0xab, 'm', 'a',  'x',  '_',  'p',  'a', 'y', 'l',
                                       'o',  'a',  'd', 0xcd, 0x10, 0x00, 0xac, 'h', 'e', 'a',
                                       'r',  't',  'b', 'e',  'a',  't',  '_',  'm', 's', 0x00 };
-    unsigned char reply[12];
-    memcpy (reply, header, 12);
-    reply[3] = 2; //  WELCOME, same id
-    zmq_msg_send (&frames[0], router, ZMQ_SNDMORE);
-    zmq_send (router, reply, 12, ZMQ_SNDMORE);
-    zmq_send (router, "young", 5, ZMQ_SNDMORE);
-    zmq_send (router, welcome, sizeof (welcome), 0);
-    for (int i = 1; i < count; i++)
-        zmq_msg_close (&frames[i]);
-    pthread_join (thread, NULL);
-    assert_non_null (joiner.window);
+    s_standin_welcome (&standin, frames, welcome, sizeof (welcome));
 
     //  What it sends next is version 1 too.
     prokit_payload_t *payload = prokit_payload_new_string ("hi");
-    assert_int_equal (prokit_window_send (joiner.window, "other", &payload), PROKIT_OK);
-    count = 0;
-    for (int more = 1; more && count < 4; count++) {
-        zmq_msg_init (&frames[count]);
-        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
-        more = zmq_msg_more (&frames[count]);
-    }
-    assert_int_equal (count, 4);
+    assert_int_equal (prokit_window_send (standin.joiner.window, "other", &payload), PROKIT_OK);
+    s_standin_next (&standin, frames);
     header = (const unsigned char *) zmq_msg_data (&frames[1]);
-    assert_int_equal (zmq_msg_size (&frames[1]), 12);
     assert_int_equal (header[2], 1);
     assert_int_equal (header[3], 4); //  SEND
     assert_int_equal (zmq_msg_size (&frames[2]), 5);
     assert_memory_equal (zmq_msg_data (&frames[2]), "other", 5);
-    for (int i = 0; i < count; i++)
-        zmq_msg_close (&frames[i]);
-
-    prokit_window_destroy (&joiner.window);
-    zmq_close (router);
-    zmq_ctx_term (context);
-    tu_endpoint_remove (endpoint);
+    s_standin_close (frames);
+    s_standin_stop (&standin);
 }
 
 //  --- a default deadline ---------------------------------------------------------
@@ -1071,72 +1107,34 @@ test_a_default_deadline_stands_for_the_one_a_request_leaves_out (void **state)
 static void
 s_window_request_peer (const unsigned char *welcome, size_t welcome_size, const char *expected)
 {
-    char endpoint[256];
-    tu_endpoint ("ipc", endpoint, sizeof (endpoint));
-    void *context = zmq_ctx_new ();
-    void *router = zmq_socket (context, ZMQ_ROUTER);
-    int linger = 0, timeout = 5000;
-    zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
-    assert_int_equal (zmq_bind (router, endpoint), 0);
-    joiner_t joiner = { endpoint, NULL, 0 };
-    pthread_t thread;
-    pthread_create (&thread, NULL, s_join_window, &joiner);
-
-    //  HELLO: routing id, then three version 1 frames; it says its request
-    //  timeout (the default, 30 s) as its default deadline.
+    //  HELLO: it says its request timeout (the default, 30 s) as its
+    //  default deadline.
+    standin_t standin;
     zmq_msg_t frames[4];
-    int count = 0;
-    for (int more = 1; more && count < 4; count++) {
-        zmq_msg_init (&frames[count]);
-        assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
-        more = zmq_msg_more (&frames[count]);
-    }
-    assert_int_equal (count, 4);
+    s_standin_start (&standin, frames);
     assert_non_null (memmem (zmq_msg_data (&frames[3]), zmq_msg_size (&frames[3]),
                              "\xb0"
                              "default_deadline\xcf\0\0\0\0\0\0\x75\x30",
                              26));
-    unsigned char reply[12];
-    memcpy (reply, zmq_msg_data (&frames[1]), 12);
-    reply[3] = 2; //  WELCOME, same id; version 1 (it says no version)
-    zmq_msg_send (&frames[0], router, ZMQ_SNDMORE);
-    zmq_send (router, reply, 12, ZMQ_SNDMORE);
-    zmq_send (router, "young", 5, ZMQ_SNDMORE);
-    zmq_send (router, welcome, welcome_size, 0);
-    for (int i = 1; i < count; i++)
-        zmq_msg_close (&frames[i]);
-    pthread_join (thread, NULL);
-    assert_non_null (joiner.window);
+    s_standin_welcome (&standin, frames, welcome, welcome_size);
 
     //  A request with the handle's timeout, then one with its own.
     outcome_t outcome = { false, 0, "" };
     for (int i = 0; i < 2; i++) {
         prokit_payload_t *payload = prokit_payload_new_string ("hi");
-        assert_int_equal (prokit_window_request (joiner.window, NULL, &payload, i == 0 ? 0 : 1500,
-                                                 s_on_reply, &outcome),
+        assert_int_equal (prokit_window_request (standin.joiner.window, NULL, &payload,
+                                                 i == 0 ? 0 : 1500, s_on_reply, &outcome),
                           PROKIT_OK);
-        count = 0;
-        for (int more = 1; more && count < 4; count++) {
-            zmq_msg_init (&frames[count]);
-            assert_true (zmq_msg_recv (&frames[count], router, 0) >= 0);
-            more = zmq_msg_more (&frames[count]);
-        }
-        assert_int_equal (count, 4);
+        s_standin_next (&standin, frames);
         assert_int_equal (((const unsigned char *) zmq_msg_data (&frames[1]))[3], 6); //  REQUEST
         char peer[128] = "";
         size_t size = zmq_msg_size (&frames[2]);
         assert_true (size < sizeof (peer));
         memcpy (peer, zmq_msg_data (&frames[2]), size);
         assert_string_equal (peer, i == 0 ? expected : "@main!1500");
-        for (int j = 0; j < count; j++)
-            zmq_msg_close (&frames[j]);
+        s_standin_close (frames);
     }
-
-    prokit_window_destroy (&joiner.window);
-    zmq_close (router);
-    zmq_ctx_term (context);
-    tu_endpoint_remove (endpoint);
+    s_standin_stop (&standin);
 }
 
 //  WELCOME {"max_payload": 4096, "heartbeat_ms": 0, "deadlines": true},
