@@ -65,6 +65,14 @@ s_free_item (void **item)
     *item = NULL;
 }
 
+//  Runs are kept in the order of their ids.
+static int
+s_compare_runs (const void *a, const void *b)
+{
+    uint64_t first_a = ((const run_t *) a)->first, first_b = ((const run_t *) b)->first;
+    return first_a < first_b ? -1 : first_a > first_b;
+}
+
 account_t *
 account_new (void)
 {
@@ -78,6 +86,7 @@ account_new (void)
         return NULL;
     }
     zlistx_set_destructor (self->unhandled, s_free_item);
+    zlistx_set_comparator (self->unhandled, s_compare_runs); //  in id order, for inserts
     zhashx_set_destructor (self->windows, s_free_item);
     return self;
 }
@@ -136,15 +145,43 @@ s_forget (account_t *self, uint64_t count, bool from_end)
 }
 
 void
-account_handled_through (account_t *self, uint64_t id)
+account_refused (account_t *self, uint64_t id)
 {
     if (!self)
         return;
-    //  The router handles main's messages in the order they came.
-    run_t *run;
-    while ((run = (run_t *) zlistx_first (self->unhandled)) != NULL && run->first <= id) {
-        uint64_t through = id - run->first + 1;
-        s_forget (self, through < run->count ? through : run->count, false);
+    //  It alone is accounted for: it was handled (the next ACCOUNT's
+    //  "handled" counts it) and reported.
+    for (run_t *run = (run_t *) zlistx_first (self->unhandled); run;
+         run = (run_t *) zlistx_next (self->unhandled)) {
+        if (id < run->first)
+            return; //  not here: an ACCOUNT counted it already
+        uint64_t last = run->first + run->count - 1;
+        if (id > last)
+            continue;
+        if (id == run->first) {
+            run->first++;
+            if (--run->count == 0)
+                zlistx_delete (self->unhandled, zlistx_cursor (self->unhandled));
+        }
+        else if (id == last)
+            run->count--;
+        else {
+            //  What follows it in the run becomes a run of its own. Out of
+            //  memory, it stays unhandled: at worst reported twice.
+            run_t *rest = (run_t *) malloc (sizeof (*rest));
+            if (!rest)
+                return;
+            *rest = *run;
+            rest->first = id + 1;
+            rest->count = last - id;
+            if (!zlistx_insert (self->unhandled, rest, false)) {
+                free (rest);
+                return;
+            }
+            run->count = id - run->first;
+        }
+        self->forgotten++;
+        return;
     }
 }
 

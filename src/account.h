@@ -42,9 +42,11 @@ void account_destroy (account_t **self_p);
 //  One more SEND to TARGET (a BROADCAST: "") with one-way id ID.
 void account_sent (account_t *self, const char *target, uint64_t id);
 
-//  The router answered about main's one-way message ID (an ERROR): it and
-//  everything main sent before it have been handled.
-void account_handled_through (account_t *self, uint64_t id);
+//  The router refused main's one-way message ID (an ERROR). It handles
+//  main's messages in order and refuses each with an ERROR of its own, so
+//  those main sent before it were published: they stay until an ACCOUNT
+//  counts them, or, if the router goes first, a window says it took them.
+void account_refused (account_t *self, uint64_t id);
 
 //  The newest message is accounted for: refused by the next router ahead
 //  of our HELLO, and reported on its own.

@@ -1229,7 +1229,7 @@ s_handle_answer (client_t *self, inbound_t *item)
         else if (!self->connected)
             account_refused_ahead (account); //  the newest of the lost session's
         else
-            account_handled_through (account, item->id); //  it, and all before it
+            account_refused (account, item->id); //  those before it were published
         s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);
         zmq_msg_close (&item->body);
         return;

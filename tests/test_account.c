@@ -132,22 +132,73 @@ test_a_session_older_than_main_is_numbered_from_main_s_first (void **state)
     account_destroy (&account);
 }
 
-//  An ERROR about message 12 says it and all before it were handled: with
-//  no ACCOUNT since, 13..20 are what was not, and no window was there.
-//  Refused ahead of the HELLO: taken off the newest end.
+//  An ERROR about message 12: it was handled; the ACCOUNT after it says 11
+//  was too. 13..20 are what was not, and no window was there. Refused
+//  ahead of the HELLO: taken off the newest end.
 static void
-test_an_error_marks_everything_before_it_handled (void **state)
+test_an_error_accounts_for_its_message_alone (void **state)
 {
     (void) state;
     account_t *account = account_new ();
     for (uint64_t n = 1; n <= 20; n++)
         account_sent (account, "w", s_id (n));
     s_update (account, 10, 0, 0, NULL, 0);
-    account_handled_through (account, s_id (12));
+    account_refused (account, s_id (12));
     s_update (account, 12, 0, 0, NULL, 0); //  says what the ERROR said: nothing forgotten twice
     account_refused_ahead (account);
     assert_false (account_await (account, 5000)); //  no window on the channel to wait for
     reports_t reports = { 0, 0, 0, 0 };
+    account_settle (account, s_report, &reports);
+    assert_int_equal (reports.to_w, 7);
+    account_destroy (&account);
+}
+
+//  Main sent W 1..20; an ACCOUNT said 10 handled, all published to W's
+//  session (4 confirmed). Then the router published 11 and 12 and refused
+//  13 (its ERROR, reported on its own), and died before another ACCOUNT.
+//  Those before an ERROR were published: W, back, says it took in 12, and
+//  11 and 12 are among them; 14..20 are reported, 7. (Once, an ERROR marked
+//  11 and 12 handled and dropped them: W's 11 and 12 were then given to 14
+//  and 15, which nobody took in, and 2 went unreported.)
+static void
+test_those_before_an_error_were_published (void **state)
+{
+    (void) state;
+    account_t *account = account_new ();
+    for (uint64_t n = 1; n <= 20; n++)
+        account_sent (account, "w", s_id (n));
+    s_update (account, 10, 10, 4, TOKEN, 10);
+    account_refused (account, s_id (13));
+    account_refused (account, s_id (13)); //  twice: nothing more
+    account_refused (account, s_id (3));  //  counted by the ACCOUNT: nothing
+    assert_true (account_await (account, 5000));
+    assert_true (account_window_back (account, "w", TOKEN, 12));
+    reports_t reports = { 0, 0, 0, 0 };
+    account_settle (account, s_report, &reports);
+    assert_int_equal (reports.to_w, 7);
+    account_destroy (&account);
+
+    //  The same, but W took in 11 only: 12 and 14..20 are reported. The
+    //  next ACCOUNT, had it come, counts 11..13 handled, nothing twice.
+    account = account_new ();
+    for (uint64_t n = 1; n <= 20; n++)
+        account_sent (account, "w", s_id (n));
+    s_update (account, 10, 10, 4, TOKEN, 10);
+    account_refused (account, s_id (13));
+    assert_true (account_await (account, 5000));
+    assert_true (account_window_back (account, "w", TOKEN, 11));
+    memset (&reports, 0, sizeof (reports));
+    account_settle (account, s_report, &reports);
+    assert_int_equal (reports.to_w, 8);
+    account_destroy (&account);
+    account = account_new ();
+    for (uint64_t n = 1; n <= 20; n++)
+        account_sent (account, "w", s_id (n));
+    account_refused (account, s_id (13));
+    s_update (account, 13, 12, 12, TOKEN, 12);
+    assert_true (account_await (account, 5000));
+    assert_true (account_window_back (account, "w", TOKEN, 12));
+    memset (&reports, 0, sizeof (reports));
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 7);
     account_destroy (&account);
@@ -185,7 +236,7 @@ test_no_account_is_nothing_to_report (void **state)
 {
     (void) state;
     account_sent (NULL, "w", s_id (1));
-    account_handled_through (NULL, s_id (1));
+    account_refused (NULL, s_id (1));
     account_refused_ahead (NULL);
     account_reported (NULL, "w", 1);
     assert_int_equal (account_update (NULL, NULL, 0), PROKIT_OK);
@@ -440,7 +491,8 @@ main (void)
         cmocka_unit_test (test_what_the_window_says_it_took_in_is_not_reported),
         cmocka_unit_test (test_a_window_back_with_another_session_has_everything_reported),
         cmocka_unit_test (test_a_session_older_than_main_is_numbered_from_main_s_first),
-        cmocka_unit_test (test_an_error_marks_everything_before_it_handled),
+        cmocka_unit_test (test_an_error_accounts_for_its_message_alone),
+        cmocka_unit_test (test_those_before_an_error_were_published),
         cmocka_unit_test (test_broadcasts_are_received_when_every_window_took_them),
         cmocka_unit_test (test_no_account_is_nothing_to_report),
         cmocka_unit_test (test_a_window_s_tally_subtracts_what_it_says_it_took_in),
