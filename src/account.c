@@ -122,22 +122,18 @@ account_sent (account_t *self, const char *target, uint64_t id)
     zlistx_add_end (self->unhandled, run);
 }
 
-//  COUNT of the oldest (FROM_END: the newest) unhandled messages are
-//  accounted for now.
+//  The COUNT oldest unhandled messages are accounted for now (handled).
 static void
-s_forget (account_t *self, uint64_t count, bool from_end)
+s_forget (account_t *self, uint64_t count)
 {
     while (count > 0) {
-        run_t *run =
-            (run_t *) (from_end ? zlistx_last (self->unhandled) : zlistx_first (self->unhandled));
+        run_t *run = (run_t *) zlistx_first (self->unhandled);
         if (!run)
             return;
         uint64_t taken = run->count < count ? run->count : count;
         run->count -= taken;
-        if (!from_end) {
-            run->first += taken;
-            self->forgotten += taken;
-        }
+        run->first += taken;
+        self->forgotten += taken;
         count -= taken;
         if (run->count == 0)
             zlistx_delete (self->unhandled, zlistx_cursor (self->unhandled));
@@ -183,13 +179,6 @@ account_refused (account_t *self, uint64_t id)
         self->forgotten++;
         return;
     }
-}
-
-void
-account_refused_ahead (account_t *self)
-{
-    if (self)
-        s_forget (self, 1, true);
 }
 
 static entry_t *
@@ -239,7 +228,7 @@ account_update (account_t *self, const void *data, size_t size)
     uint64_t handled;
     int rc = proto_account_decode (data, size, &handled, s_on_window, s_on_session, self);
     if (rc == PROKIT_OK && handled > self->forgotten)
-        s_forget (self, handled - self->forgotten, false);
+        s_forget (self, handled - self->forgotten);
     return rc;
 }
 

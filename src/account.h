@@ -42,15 +42,14 @@ void account_destroy (account_t **self_p);
 //  One more SEND to TARGET (a BROADCAST: "") with one-way id ID.
 void account_sent (account_t *self, const char *target, uint64_t id);
 
-//  The router refused main's one-way message ID (an ERROR). It handles
+//  A router refused main's one-way message ID (an ERROR). It handles
 //  main's messages in order and refuses each with an ERROR of its own, so
 //  those main sent before it were published: they stay until an ACCOUNT
 //  counts them, or, if the router goes first, a window says it took them.
+//  After a loss, the ERRORs read from the connection as it ended are the
+//  lost router's; then come the next router's refusals of what main sent
+//  into the dead connection (ahead of its HELLO): each about its own id.
 void account_refused (account_t *self, uint64_t id);
-
-//  The newest message is accounted for: refused by the next router ahead
-//  of our HELLO, and reported on its own.
-void account_refused_ahead (account_t *self);
 
 //  COUNT of main's messages to WINDOW were reported as not taken in (an
 //  ERROR with the one-way bit alone).

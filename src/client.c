@@ -1218,16 +1218,15 @@ s_handle_answer (client_t *self, inbound_t *item)
         proto_error_decode (zmq_msg_data (&item->body), zmq_msg_size (&item->body), &error);
         int count = item->id == PROTO_ID_ONE_WAY_BIT && error.app_code > 0 ? error.app_code : 1;
         //  Before we are in again, it is about a SEND of the lost session
-        //  (still queued when the connection ended, refused by the router
-        //  we reached next): that session's tally counts it as reported.
+        //  (refused by the router we lost, read as the connection ended;
+        //  or still queued then, refused by the router we reached next):
+        //  that session's tally and account count it.
         tallies_reported (self->connected ? self->tallies : self->last_tallies, item->peer,
                           (uint64_t) count, item->id == PROTO_ID_ONE_WAY_BIT ? 0 : item->id);
         account_t *account = self->connected ? self->account : self->last_account;
         if (item->id == PROTO_ID_ONE_WAY_BIT)
             //  What the router published and the window never took in.
             account_reported (account, item->peer, (uint64_t) count);
-        else if (!self->connected)
-            account_refused_ahead (account); //  the newest of the lost session's
         else
             account_refused (account, item->id); //  those before it were published
         s_notify_undelivered (self, item->peer, (uint64_t) count, error.code, error.text);

@@ -133,8 +133,8 @@ test_a_session_older_than_main_is_numbered_from_main_s_first (void **state)
 }
 
 //  An ERROR about message 12: it was handled; the ACCOUNT after it says 11
-//  was too. 13..20 are what was not, and no window was there. Refused
-//  ahead of the HELLO: taken off the newest end.
+//  was too. 13..19 are what was not, and no window was there; 20 was
+//  refused by the next router, ahead of the HELLO.
 static void
 test_an_error_accounts_for_its_message_alone (void **state)
 {
@@ -145,7 +145,7 @@ test_an_error_accounts_for_its_message_alone (void **state)
     s_update (account, 10, 0, 0, NULL, 0);
     account_refused (account, s_id (12));
     s_update (account, 12, 0, 0, NULL, 0); //  says what the ERROR said: nothing forgotten twice
-    account_refused_ahead (account);
+    account_refused (account, s_id (20));  //  refused by the next router, ahead of the HELLO
     assert_false (account_await (account, 5000)); //  no window on the channel to wait for
     reports_t reports = { 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
@@ -237,7 +237,6 @@ test_no_account_is_nothing_to_report (void **state)
     (void) state;
     account_sent (NULL, "w", s_id (1));
     account_refused (NULL, s_id (1));
-    account_refused_ahead (NULL);
     account_reported (NULL, "w", 1);
     assert_int_equal (account_update (NULL, NULL, 0), PROKIT_OK);
     assert_false (account_await (NULL, 1));
