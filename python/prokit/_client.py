@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from itertools import islice
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgpack
@@ -38,6 +39,7 @@ BYE_WAIT_MS = 500
 HWM = 10000
 _SLICE_MS = 250            # longest poll, so that stop() and signals are seen
 _REPORT_ID = 1 << 63       # the router's report of messages not taken in
+_FROM_MAX = 32             # senders a HELLO's last_from names at most
 
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CHANNEL_RE = re.compile(rb"[\x21-\x22\x24-\x7e]{1,64}\Z")
@@ -324,6 +326,10 @@ class Client:
         self._on_presence: Optional[Callback] = None
         # SENDs per target in this session: [sent, confirmed (RECEIPT), reported]
         self._sends: Dict[str, List[int]] = {}
+        # The SENDs taken in from the DEALER in this session, per sender:
+        # [count, id of the first, id of the last] (said in the HELLO after
+        # a loss, last_from, so that their senders learn what we took in).
+        self._taken_from: Dict[bytes, List[int]] = {}
         self._stop = threading.Event()
         self._rejoined_pending = False
         self._pause_after_join = False
@@ -350,6 +356,7 @@ class Client:
         self._version = 1
         self._counting = False
         self._taken = self._confirmed_taken = 0
+        self._taken_from = {}
         self._state = "joining"
         self._raw_send(w.encode_v1(w.HELLO, self._hello_id, self.name.encode(), pack(hello)))
 
@@ -489,6 +496,11 @@ class Client:
             return
         if self._counting:
             self._last = self._counts()
+            if self._topic is not None and self._taken_from:
+                # and from whom the DEALER's SENDs came, for their senders
+                self._last["last_from"] = {
+                    name.decode("ascii", "replace"): [count, first]
+                    for name, (count, first, _) in islice(self._taken_from.items(), _FROM_MAX)}
         self._close_sub()
         self._topic = None
         self._early = []
@@ -834,12 +846,27 @@ class Client:
             self._on_welcome(msg_id, body)
             return
         self._count_in()
+        if cmd == w.SEND:
+            self._count_from(peer, msg_id)
         if self._state == "joining" and cmd not in (w.BYE, w.PING) and not (
                 cmd == w.ERROR and (msg_id == self._hello_id or msg_id & w.ONE_WAY)):
             # kept until the join completes (JOINEDs, a request to us...)
             self._early.append((cmd, msg_id, peer, body))
             return
         self._dispatch(cmd, msg_id, peer, body)
+
+    def _count_from(self, peer: bytes, msg_id: int) -> None:
+        """One more SEND taken in from the DEALER, from the sender PEER names,
+        with id MSG_ID. A sender's ids grow while its process lives: ids that
+        go back are another process under the name, counted afresh (its
+        senders number theirs from their first, _tally.py)."""
+        name = peer.partition(b"#")[0]
+        counts = self._taken_from.get(name)
+        if counts is None or msg_id <= counts[2]:
+            self._taken_from[name] = [1, msg_id, msg_id]
+        else:
+            counts[0] += 1
+            counts[2] = msg_id
 
     def _replay(self) -> int:
         early, self._early = self._early, []

@@ -1,12 +1,22 @@
 """Window -> window SENDs through a router that dies and is replaced
 (PROTOCOL.md section 10, "When the router itself goes"): the tallies'
-arithmetic."""
+arithmetic, and a window's HELLO against a router played by raw sockets."""
 from __future__ import annotations
 
+import time
+from typing import Callable, List, Optional, Tuple
+
+import zmq
+
+import prokit
+from prokit import _wire as w
+from prokit._client import pack, unpack
 from prokit._tally import Tallies
+from conftest import DEADLINE, wait_for
 
 TOKEN = "0123456789abcdef"
 OTHER = "fedcba9876543210"
+ONE_WAY = w.ONE_WAY
 
 
 # --- the arithmetic (as tests/test_account.c) ----------------------------------
@@ -125,3 +135,107 @@ def test_tally_back_with_nothing_said_and_heard_unnamed():
     tallies.confirmed("w", 6)
     assert not tallies.await_took(5000, reports)
     assert reports.counts == {"w": 12, "v": 1}
+
+
+# --- a window against a router played by raw sockets ----------------------------
+
+
+class FakeRouter:
+    """A ROUTER and an XPUB channel standing in for the router, each message
+    written by the test. PUMP dispatches the window while the test waits on
+    these sockets (None: the window runs elsewhere, an event loop)."""
+
+    def __init__(self, endpoint: str, channel: str, instance: str,
+                 pump: Optional[Callable[[], object]]) -> None:
+        ctx = zmq.Context.instance()
+        self.router = ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.bind(endpoint)
+        self.pub = ctx.socket(zmq.XPUB)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.bind(channel)
+        self.channel = channel
+        self.instance = instance
+        self.pump = pump
+
+    def _ready(self, sock: zmq.Socket) -> None:
+        deadline = time.monotonic() + DEADLINE
+        while not sock.poll(0 if self.pump else 50):
+            assert time.monotonic() < deadline, "nothing came to the fake router"
+            if self.pump is not None:
+                self.pump()
+
+    def next(self, command: int) -> Tuple[bytes, int, bytes, bytes]:
+        """The next COMMAND the window sends (others are passed over):
+        (routing id, id, peer, body)."""
+        while True:
+            self._ready(self.router)
+            frames = self.router.recv_multipart()
+            cmd, msg_id, peer, body = w.decode(frames[1:])
+            if cmd == command:
+                return frames[0], msg_id, peer, body
+
+    def send(self, rid: bytes, command: int, msg_id: int = 0, peer: bytes = b"",
+             body: bytes = b"") -> None:
+        self.router.send_multipart([rid] + w.encode_v2(command, msg_id, peer, body))
+
+    def welcome(self, rid: bytes, hello_id: int, name: str, topic: Optional[str]) -> None:
+        """WELCOME; with TOPIC, the channel too, once the window's SUB has
+        subscribed (the join then completes with channel_welcome())."""
+        welcome = {"max_payload": 1 << 20, "heartbeat_ms": 1000, "version": 2}
+        if topic:
+            welcome.update({"channel": self.channel, "topic": topic})
+        welcome["instance"] = self.instance
+        self.router.send_multipart([rid] + w.encode_v1(w.WELCOME, hello_id, name.encode(),
+                                                       pack(welcome)))
+        if topic:
+            self._ready(self.pub)
+            assert self.pub.recv() == b"\x01" + bytes.fromhex(topic)
+
+    def channel_welcome(self, topic: str, hello_id: int) -> None:
+        self.pub.send(bytes.fromhex(topic) + w.encode_v2(w.WELCOME, hello_id, b"", b"\x80")[0])
+
+    def close(self) -> None:
+        self.router.close(0)
+        self.pub.close(0)
+
+
+def test_a_window_back_says_what_it_took_from_each_sender(tmpdir_short):
+    """The HELLO after a loss says, per sender, how many SENDs the lost
+    session took in from the DEALER and the first one's id (last_from, 32
+    senders at most); a sender whose ids go back is another process under
+    the name, counted afresh."""
+    ep, chan_a, chan_b = (f"ipc://{tmpdir_short}/{n}.sock" for n in ("r", "ca", "cb"))
+    topic_a = "00000000000000a1"
+    window = prokit.Window("rx", endpoint=ep, _join=False)
+    got: List[Tuple[str, object]] = []
+    window.on_window_message(lambda m: got.append((m.sender, m.payload)))
+    window.on("news", lambda m: got.append((m.sender, m.payload)))
+    a = FakeRouter(ep, chan_a, "a" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, body = a.next(w.HELLO)
+    assert "last_from" not in unpack(body)
+    a.welcome(rid, hello_id, "rx", topic_a)
+    a.channel_welcome(topic_a, hello_id)
+    wait_for(lambda: window.is_connected, window)
+    # "x" sends 5, then another "x" (its ids go back) 2; "y" 1 on a channel;
+    # then 40 others, 1 each
+    for n in (1, 2, 3, 4, 5, 1, 2):
+        a.send(rid, w.SEND, ONE_WAY | n, b"x", pack(n))
+    a.send(rid, w.SEND, ONE_WAY | 7, b"y#news", pack("y"))
+    for n in range(40):
+        a.send(rid, w.SEND, ONE_WAY | 1, b"s%d" % n, pack(n))
+    wait_for(lambda: len(got) == 48, window)
+    a.close()
+    wait_for(lambda: not window.is_connected, window)
+
+    b = FakeRouter(ep, chan_b, "b" * 16, lambda: window.run(timeout=2))
+    _, _, peer, body = b.next(w.HELLO)
+    hello = unpack(body)
+    assert peer == b"rx" and hello["last_topic"] == topic_a and hello["last_count"] == 0
+    assert hello["last_dealer"] == 49  # the WELCOME and the 48
+    last_from = hello["last_from"]
+    assert len(last_from) == 32
+    assert last_from["x"] == [2, ONE_WAY | 1] and last_from["y"] == [1, ONE_WAY | 7]
+    assert last_from["s0"] == [1, ONE_WAY | 1]
+    window.close(linger=0)
+    b.close()
