@@ -1,18 +1,25 @@
 """Window -> window SENDs through a router that dies and is replaced
 (PROTOCOL.md section 10, "When the router itself goes"): the tallies'
-arithmetic, and a window's HELLO against a router played by raw sockets."""
+arithmetic, a window's HELLO and TOOK against a router played by raw
+sockets, and a flood through a broker killed and started again."""
 from __future__ import annotations
 
+import asyncio
+import mmap
+import os
+import struct
 import time
 from typing import Callable, List, Optional, Tuple
 
+import pytest
 import zmq
 
 import prokit
+import prokit.asyncio
 from prokit import _wire as w
 from prokit._client import pack, unpack
 from prokit._tally import Tallies
-from conftest import DEADLINE, wait_for
+from conftest import DEADLINE, binary, start_broker, unique, wait_for
 
 TOKEN = "0123456789abcdef"
 OTHER = "fedcba9876543210"
@@ -239,3 +246,188 @@ def test_a_window_back_says_what_it_took_from_each_sender(tmpdir_short):
     assert last_from["s0"] == [1, ONE_WAY | 1]
     window.close(linger=0)
     b.close()
+
+
+def test_a_window_takes_tooks_before_its_join_completes(tmpdir_short):
+    """A window sends to four, then its router goes; another welcomes it:
+    the one whose session a RECEIPT named and the one no RECEIPT was about
+    say (TOOK) what they took in, ahead of the channel's WELCOME (as a
+    router sends a TOOK when the sender's join completes); one that cannot
+    say is reported at once; one back with nothing said, at its RECEIPT."""
+    ep, chan_a, chan_b = (f"ipc://{tmpdir_short}/{n}.sock" for n in ("r", "ca", "cb"))
+    topic_a, topic_b = "00000000000000a1", "00000000000000b2"
+    window = prokit.Window("tx", endpoint=ep, _join=False)
+    reports: List[Tuple[str, int, str]] = []
+    window.on_undelivered(lambda target, error: reports.append((target, error.code, error.text)))
+    connection: List[bool] = []
+    window.on_connection(lambda connected, error: connection.append(connected))
+    a = FakeRouter(ep, chan_a, "a" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, body = a.next(w.HELLO)
+    assert unpack(body)["took"] is True
+    a.welcome(rid, hello_id, "tx", topic_a)
+    a.channel_welcome(topic_a, hello_id)
+    wait_for(lambda: window.is_connected, window)
+    # 10 to r (its session named), 4 to v (off the channel), 3 to q and 2
+    # to u (no RECEIPT about either)
+    for target, count in (("r", 10), ("v", 4), ("q", 3), ("u", 2)):
+        for i in range(count):
+            window.send(target, i)
+    first = {}
+    for _ in range(19):
+        _, msg_id, peer, _ = a.next(w.SEND)
+        first.setdefault(peer, msg_id)
+    # r: 3 confirmed, 8 queued, its session queued 12 from our name (4 of
+    # an earlier session of ours ahead of ours)
+    a.send(rid, w.RECEIPT, 0, b"", pack({"r": [3, 8, TOKEN, 12], "v": 1}))
+    wait_for(lambda: window.unconfirmed("r") == 7 and window.unconfirmed("v") == 3, window)
+    a.close()
+    wait_for(lambda: connection == [False], window)
+
+    b = FakeRouter(ep, chan_b, "b" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, _ = b.next(w.HELLO)
+    b.welcome(rid, hello_id, "tx", topic_b)
+    # another router: v cannot say, reported at once; the others wait
+    wait_for(lambda: len(reports) == 3, window)
+    assert reports == [("v", prokit.errors.ECLOSED, "not confirmed before the router went away")] * 3
+    # r took in 9 of its session's: our 5, 2 past the 3 confirmed; of the 7
+    # missing, 5 are reported. u took in 1 of ours, the first: 1 reported.
+    b.send(rid, w.TOOK, 0, b"r", pack({"token": TOKEN, "count": 9, "first": ONE_WAY | 99}))
+    b.send(rid, w.TOOK, 0, b"u", pack({"token": OTHER, "count": 1, "first": first[b"u"]}))
+    wait_for(lambda: len(reports) == 9, window)
+    assert not window.is_connected  # still joining: the TOOKs were taken all the same
+    assert sorted(r[0] for r in reports[3:]) == ["r"] * 5 + ["u"]
+    b.channel_welcome(topic_b, hello_id)
+    wait_for(lambda: connection == [False, True], window)
+    # q has joined this router and said nothing of ours: all 3 reported
+    b.send(rid, w.RECEIPT, 0, b"", pack({"q": 0}))
+    wait_for(lambda: len(reports) == 12, window)
+    assert [r[0] for r in reports[9:]] == ["q"] * 3
+    assert window._settling is None
+    window.close(linger=0)
+    b.close()
+
+
+def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, monkeypatch):
+    """asyncio: the end of the wait for TOOK comes from the event loop's
+    timer, with nothing else arriving."""
+    wait_ms = 300
+    monkeypatch.setattr(prokit._client, "TOOK_WAIT_MS", wait_ms)
+    ep = f"ipc://{tmpdir_short}/r.sock"
+
+    async def scenario() -> None:
+        window = prokit.asyncio.Window("tx", endpoint=ep)
+        reported = asyncio.Event()
+        reports: List[str] = []
+
+        def undelivered(target: str, error: prokit.ProkitError) -> None:
+            reports.append(target)
+            if len(reports) == 2:
+                reported.set()
+
+        window.on_undelivered(undelivered)
+        a = FakeRouter(ep, f"ipc://{tmpdir_short}/ca.sock", "a" * 16, None)
+        rid, hello_id, _, _ = await asyncio.to_thread(a.next, w.HELLO)
+        a.welcome(rid, hello_id, "tx", None)  # off the channel: joined at once
+        await window.join()
+        window.send("r", 1)  # no RECEIPT about r: r could say what it took in
+        window.send("r", 2)
+        for _ in range(2):
+            await asyncio.to_thread(a.next, w.SEND)
+        a.close()
+        b = FakeRouter(ep, f"ipc://{tmpdir_short}/cb.sock", "b" * 16, None)
+        rid, hello_id, _, _ = await asyncio.to_thread(b.next, w.HELLO)
+        b.welcome(rid, hello_id, "tx", None)
+        welcomed = time.monotonic()
+        await asyncio.wait_for(reported.wait(), DEADLINE)
+        assert time.monotonic() - welcomed >= wait_ms / 1000 * 0.9
+        assert reports == ["r", "r"]
+        window.close(linger=0)
+        b.close()
+
+    asyncio.run(scenario())
+
+
+# --- a flood through a broker killed -9 and started again -----------------------
+
+TOTAL = 16000
+WINDOW = 3500  # unconfirmed at most: the receiver's credit (4000) is never met
+
+
+@pytest.mark.parametrize("receiver_kind", ["c", "python"])
+def test_a_flood_through_a_broker_killed_and_restarted_is_received_or_reported(
+        procs, tmpdir_short, receiver_kind):
+    """A Python window floods another (a C counter, or a Python window); at
+    half, the broker is killed -9 and started again. Every SEND accepted is
+    received or reported, exactly: the receiver, back, says what it took in
+    (last_from), the new broker tells the sender (TOOK), and the sender
+    reports only the rest."""
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    broker = start_broker(procs, ["-b", ep])
+    sender = prokit.Window(unique("tx"), endpoint=ep)
+    connection: List[bool] = []
+    sender.on_connection(lambda connected, error: connection.append(connected))
+    reports: List[str] = []
+    sender.on_undelivered(lambda target, error: reports.append(target))
+    handles = [sender]
+    counts = None
+    if receiver_kind == "c":
+        name = unique("c")
+        path = os.path.join(tmpdir_short, "counts")
+        procs([binary("tests", "prokit-test-peer"), "counter", name, ep, path]).expect("READY")
+        with open(path, "rb") as f:
+            counts = mmap.mmap(f.fileno(), 16, mmap.MAP_SHARED, mmap.PROT_READ)
+        received = lambda: struct.unpack_from("=Q", counts, 8)[0]  # noqa: E731 (windows' SENDs)
+    else:
+        receiver = prokit.Window(unique("rx"), endpoint=ep)
+        name = receiver.name
+        got = [0]
+
+        def count(message: prokit.Message) -> None:
+            got[0] += 1
+
+        receiver.on_window_message(count)
+        received = lambda: got[0]  # noqa: E731
+        handles.append(receiver)
+
+    def pump() -> None:
+        for handle in handles:
+            handle.run(timeout=1)
+
+    accepted, struck = 0, False
+    deadline = time.monotonic() + 60
+    while accepted < TOTAL:
+        assert time.monotonic() < deadline, f"the flood stalled at {accepted}"
+        if not sender.is_connected or sender.unconfirmed(name) >= WINDOW:
+            pump()
+            continue
+        try:
+            sender.send(name, accepted)
+        except (prokit.AgainError, prokit.ClosedError):
+            pump()  # not accepted: sent again
+            continue
+        accepted += 1
+        if accepted % 500 == 0:
+            for handle in handles:
+                handle.dispatch()
+        if not struck and accepted == TOTAL // 2:
+            broker.kill()
+            broker = start_broker(procs, ["-b", ep])
+            struck = True
+    settled = lambda: received() + len(reports) >= accepted  # noqa: E731
+    wait_for(lambda: connection[-1:] == [True] and sender._settling is None and settled(),
+             *handles, timeout=45)
+    # One more SEND, then a PING: once the one is received (or reported) and
+    # the PONG is back, nothing of the flood is still on its way (the order
+    # of each pair of clients is kept).
+    sender.send(name, "last")
+    accepted += 1
+    wait_for(settled, *handles)
+    assert sender.ping(5000)
+    assert connection == [False, True]
+    assert set(reports) <= {name}
+    assert received() + len(reports) == accepted, (
+        f"{accepted} accepted, {received()} received + {len(reports)} reported")
+    for handle in handles:
+        handle.close()
+    if counts is not None:
+        counts.close()
