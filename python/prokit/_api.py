@@ -99,7 +99,9 @@ class Window(_Listeners, Client):
         hello.update({"version": 2, "channel": True, "credit": 4000, "channels": True})
         if service:
             hello["service"] = service
-        hello.update({"progress": True, "cancel": True, "deadlines": True})
+        # "took": our RECEIPTs name the windows' sessions, and windows back
+        # from a router that went say what they took in of ours (TOOK)
+        hello.update({"progress": True, "cancel": True, "deadlines": True, "took": True})
         self.service = service
         Client.__init__(self, name, endpoint=resolve_endpoint(endpoint, app_name),
                         curve_cert=_setting(curve_cert, "PROKIT_CURVE_CERT"),

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from itertools import islice
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import msgpack
@@ -21,6 +22,7 @@ import zmq
 from zmq.utils.monitor import parse_monitor_message
 
 from . import _wire as w
+from ._tally import UNCONFIRMED, Tallies
 from .errors import (
     EACCES, ECANCELED, ECLOSED, EHANDLER, EINVAL, ENOHANDLER, EPROTO, ETIMEDOUT, ETOOBIG,
     ETRANSPORT, HandlerError, ProkitError, error_from,
@@ -38,6 +40,9 @@ BYE_WAIT_MS = 500
 HWM = 10000
 _SLICE_MS = 250            # longest poll, so that stop() and signals are seen
 _REPORT_ID = 1 << 63       # the router's report of messages not taken in
+#: After the router went, how long the windows' TOOKs are waited for (as the C client).
+TOOK_WAIT_MS = 30000
+_FROM_MAX = 32             # senders a HELLO's last_from names at most
 
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CHANNEL_RE = re.compile(rb"[\x21-\x22\x24-\x7e]{1,64}\Z")
@@ -97,6 +102,17 @@ def pack(value: Any) -> bytes:
 def unpack(body: bytes) -> Any:
     """A payload's value (str for msgpack str, bytes for bin)."""
     return msgpack.unpackb(body, raw=False, strict_map_key=False, unicode_errors="replace")
+
+
+_TOKEN_RE = re.compile(r"[0-9a-f]{16}\Z")
+
+
+def _receipt_session(entry: Any) -> bool:
+    """True if ENTRY is a RECEIPT's [count, queued, token, session_queued]."""
+    return (isinstance(entry, list) and len(entry) == 4
+            and all(isinstance(entry[i], int) and entry[i] >= 0 for i in (0, 1, 3))
+            and entry[0] <= entry[1] and isinstance(entry[2], str)
+            and _TOKEN_RE.match(entry[2]) is not None)
 
 
 def _finish_reply(pending: Any, body: bytes) -> None:
@@ -322,8 +338,15 @@ class Client:
         self._on_undelivered: Optional[Callback] = None
         self._on_connection: Optional[Callback] = None
         self._on_presence: Optional[Callback] = None
-        # SENDs per target in this session: [sent, confirmed (RECEIPT), reported]
-        self._sends: Dict[str, List[int]] = {}
+        # Our SENDs to each window in this session and what became of them
+        # (_tally.py); those of a router that went, waiting for the windows'
+        # TOOKs until its deadline.
+        self._sends = Tallies()
+        self._settling: Optional[Tallies] = None
+        # The SENDs taken in from the DEALER in this session, per sender:
+        # [count, id of the first, id of the last] (said in the HELLO after
+        # a loss, last_from, so that their senders learn what we took in).
+        self._taken_from: Dict[bytes, List[int]] = {}
         self._stop = threading.Event()
         self._rejoined_pending = False
         self._pause_after_join = False
@@ -350,6 +373,7 @@ class Client:
         self._version = 1
         self._counting = False
         self._taken = self._confirmed_taken = 0
+        self._taken_from = {}
         self._state = "joining"
         self._raw_send(w.encode_v1(w.HELLO, self._hello_id, self.name.encode(), pack(hello)))
 
@@ -389,7 +413,7 @@ class Client:
         if rejoined and self._instance is not None and instance != self._instance:
             self._report_unconfirmed_sends()
         self._new_session()
-        self._sends = {}
+        self._sends = Tallies()
         self._peers = {}
         self._instance = instance
         self._last = {}
@@ -474,10 +498,30 @@ class Client:
         """Subclasses: a WELCOME began a session (after any reports of the last)."""
 
     def _report_unconfirmed_sends(self) -> None:
-        for target, (sent, confirmed, reported) in list(self._sends.items()):
-            for _ in range(max(0, sent - confirmed - reported)):
-                self._event_undelivered(target, error_from(
-                    ECLOSED, "not confirmed before the router went away"))
+        """The router that welcomed us is not the one we lost: the lost
+        session's SENDs that router never settled are reported undelivered,
+        but for those the windows back say they took in (TOOK, PROTOCOL.md
+        section 10), which are waited for up to TOOK_WAIT_MS."""
+        lost = self._sends
+        if not lost.windows:
+            return  # nothing sent: an earlier wait goes on
+        # One router's tallies at a time: the TOOKs about an earlier one's
+        # windows would come from the router that followed it, now gone too.
+        if self._settling is not None:
+            self._settling.settle(self._report_unconfirmed)
+            self._settling = None
+        if lost.await_took(_now_ms() + TOOK_WAIT_MS, self._report_unconfirmed):
+            self._settling = lost
+            self._wake_at(lost.deadline)
+
+    def _report_unconfirmed(self, target: str, count: int) -> None:
+        error = error_from(ECLOSED, UNCONFIRMED)
+        for _ in range(count):
+            self._event_undelivered(target, error)
+
+    def _wake_at(self, deadline_ms: float) -> None:
+        """asyncio: run the loop's expiry at DEADLINE_MS (the blocking loop
+        finds it with _expire())."""
 
     def _lose(self, error: ProkitError, rejoin_now: bool) -> None:
         """The session ended (lost connection, BYE): fail what was in flight."""
@@ -489,6 +533,11 @@ class Client:
             return
         if self._counting:
             self._last = self._counts()
+            if self._topic is not None and self._taken_from:
+                # and from whom the DEALER's SENDs came, for their senders
+                self._last["last_from"] = {
+                    name.decode("ascii", "replace"): [count, first]
+                    for name, (count, first, _) in islice(self._taken_from.items(), _FROM_MAX)}
         self._close_sub()
         self._topic = None
         self._early = []
@@ -558,17 +607,14 @@ class Client:
     def _send_to(self, target: str, payload: Any, channel: Optional[str]) -> None:
         if not valid_name(target):
             raise error_from(EINVAL, f"'{target}' is not a window name (main is asked, not sent to)")
-        self._one_way(w.SEND, target, self._payload(payload), channel)
-        counts = self._sends.setdefault(target, [0, 0, 0])
-        counts[0] += 1
+        self._sends.sent(target, self._one_way(w.SEND, target, self._payload(payload), channel))
 
     def unconfirmed(self, target: str) -> int:
         """Of the SENDs to TARGET in this session, how many are neither
         confirmed taken in (the router's RECEIPTs) nor reported undelivered:
         a sender may keep this under the receiver's credit (4000) so that
         none is refused for a full queue."""
-        sent, confirmed, reported = self._sends.get(target, (0, 0, 0))
-        return max(0, sent - confirmed - reported)
+        return self._sends.unconfirmed(target)
 
     # --- requests made ---------------------------------------------------------
 
@@ -653,9 +699,20 @@ class Client:
         pending._finish(None, error_from(ECANCELED, "the request was cancelled"))
 
     def _expire(self) -> Optional[float]:
-        """End requests past their deadline; the next deadline, or None."""
-        if not self._pending:
-            return None
+        """End requests past their deadline, and the wait for the TOOKs
+        about a router that went once its deadline passed (what still waits
+        is reported); the next deadline, or None."""
+        nearest = self._expire_requests() if self._pending else None
+        settling = self._settling
+        if settling is not None:
+            if settling.deadline <= _now_ms():
+                self._settling = None
+                settling.settle(self._report_unconfirmed)
+            elif nearest is None or settling.deadline < nearest:
+                nearest = settling.deadline
+        return nearest
+
+    def _expire_requests(self) -> Optional[float]:
         now = _now_ms()
         if now < self._next_expiry:
             return self._next_expiry
@@ -834,12 +891,29 @@ class Client:
             self._on_welcome(msg_id, body)
             return
         self._count_in()
-        if self._state == "joining" and cmd not in (w.BYE, w.PING) and not (
+        if cmd == w.SEND:
+            self._count_from(peer, msg_id)
+        # A TOOK is ours, not the application's: taken at once (it comes
+        # as our join completes, maybe ahead of the channel's WELCOME).
+        if self._state == "joining" and cmd not in (w.BYE, w.PING, w.TOOK) and not (
                 cmd == w.ERROR and (msg_id == self._hello_id or msg_id & w.ONE_WAY)):
             # kept until the join completes (JOINEDs, a request to us...)
             self._early.append((cmd, msg_id, peer, body))
             return
         self._dispatch(cmd, msg_id, peer, body)
+
+    def _count_from(self, peer: bytes, msg_id: int) -> None:
+        """One more SEND taken in from the DEALER, from the sender PEER names,
+        with id MSG_ID. A sender's ids grow while its process lives: ids that
+        go back are another process under the name, counted afresh (its
+        senders number theirs from their first, _tally.py)."""
+        name = peer.partition(b"#")[0]
+        counts = self._taken_from.get(name)
+        if counts is None or msg_id <= counts[2]:
+            self._taken_from[name] = [1, msg_id, msg_id]
+        else:
+            counts[0] += 1
+            counts[2] = msg_id
 
     def _replay(self) -> int:
         early, self._early = self._early, []
@@ -875,13 +949,9 @@ class Client:
             if held is not None:
                 held.cancelled = True
         elif cmd == w.RECEIPT:
-            try:
-                receipt = unpack(body)
-            except Exception:
-                receipt = {}
-            for target, count in (receipt or {}).items():
-                if target in self._sends and isinstance(count, int):
-                    self._sends[target][1] = count
+            self._on_receipt(body)
+        elif cmd == w.TOOK:
+            self._on_took(peer, body)
         elif cmd == w.JOINED or cmd == w.LEFT:
             try:
                 info = unpack(body) if body else {}
@@ -890,6 +960,51 @@ class Client:
             self._on_presence_msg(peer.decode("ascii", "replace"), cmd == w.JOINED, info or {})
         else:
             self._on_other(cmd, msg_id, peer, body)
+
+    def _on_receipt(self, body: bytes) -> None:
+        """RECEIPT: per window, how many of our SENDs it took in, and with
+        "took", its session: [count, queued, token, session_queued]."""
+        try:
+            receipt = unpack(body) if body else {}
+        except Exception:
+            return
+        if not isinstance(receipt, dict):
+            return
+        sends = self._sends
+        # From the router we are in (not one lost, read as the connection
+        # ended): a window still waited for has joined it, and had its say.
+        settling = self._settling if self._state == "joined" else None
+        for window, entry in receipt.items():
+            if not isinstance(window, str):
+                return
+            if isinstance(entry, int) and entry >= 0:
+                sends.confirmed(window, entry)
+            elif _receipt_session(entry):
+                count, queued, token, session_queued = entry
+                sends.confirmed(window, count)
+                sends.session(window, queued, token, session_queued)
+            else:
+                return  # malformed: the rest is not read (as the C client)
+            if settling is not None and settling.back(window, self._report_unconfirmed):
+                self._settling = settling = None
+
+    def _on_took(self, peer: bytes, body: bytes) -> None:
+        """TOOK: a window back from the router we lost says what its session
+        there took in of ours: {"token", "count", "first"}."""
+        settling = self._settling
+        if settling is None:
+            return
+        try:
+            took = unpack(body)
+            token, count, first = took.get("token", ""), took.get("count", 0), took.get("first", 0)
+        except Exception:
+            return
+        if not (isinstance(token, str) and isinstance(count, int) and isinstance(first, int)
+                and count >= 0 and first >= 0):
+            return
+        if settling.took(peer.decode("ascii", "replace"), token, count, first,
+                         self._report_unconfirmed):
+            self._settling = None
 
     def _count_in(self) -> None:
         if not self._counting:
@@ -940,9 +1055,10 @@ class Client:
         count = 1
         if msg_id == _REPORT_ID:
             count = max(1, app_code)
-        counts = self._sends.get(target)
-        if counts is not None:
-            counts[2] += count
+        # Before we are in again, about a SEND of the lost session (still
+        # queued as the connection ended, refused by the next router): that
+        # session's tally counts it as reported.
+        self._sends.reported(target, count, 0 if msg_id == _REPORT_ID else msg_id)
         self._on_reported(msg_id, target, count, text)
         error = error_from(code, text, app_code)
         for _ in range(count if count < 100000 else 100000):
@@ -1075,7 +1191,7 @@ class Client:
     def _wait(self, done: Callable[[], bool], deadline_ms: Optional[float]) -> None:
         """Dispatch until DONE() or DEADLINE_MS (None: until DONE or stop())."""
         while True:
-            nearest = self._expire() if self._pending else None
+            nearest = self._expire() if self._pending or self._settling is not None else None
             if done() or self._state == "closed" or self._stop.is_set():
                 return
             now = _now_ms()

@@ -56,6 +56,12 @@ class _AsyncMixin:
             self._fds.remove(sub.FD)
             self._loop.remove_reader(sub.FD)
 
+    def _wake_at(self, deadline_ms: float) -> None:
+        # the wait for what windows took in of ours ends then (_expire)
+        if self._loop is not None:
+            self._loop.call_later(max(0.0, (deadline_ms - _now_ms()) / 1000.0) + 0.001,
+                                  self._readable)
+
     def _kick(self) -> None:
         # A zmq FD is edge-triggered and a send may consume the edge: look again soon.
         if not self._kick_scheduled and self._loop is not None:

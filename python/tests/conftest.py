@@ -175,6 +175,13 @@ def cmain(procs, endpoint):
     return p
 
 
+def start_broker(procs, args: List[str]) -> Proc:
+    """A prokit-broker with ARGS, once it says it is ready."""
+    p = procs([binary("broker", "prokit-broker"), *args])
+    p.expect(r".*ready")
+    return p
+
+
 def unique(prefix: str = "w") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
