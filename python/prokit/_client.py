@@ -540,7 +540,12 @@ class Client:
                     for name, (count, first, _) in islice(self._taken_from.items(), _FROM_MAX)}
         self._close_sub()
         self._topic = None
-        self._early = []
+        # Messages that came while the join was completing were taken in
+        # (counted, and said in the next HELLO): handed on, ahead of the loss.
+        early, self._early = self._early, []
+        for cmd, _, peer, body in early:
+            if cmd == w.SEND or cmd == w.BROADCAST:
+                self._on_message(cmd, peer, body)
         self._rejoining = True
         self._counting = False
         self._state = "lost"
@@ -1028,7 +1033,10 @@ class Client:
             if self._state == "joining" and msg_id == self._hello_id and not source:
                 self._hello_error = error_from(code, text, app_code)
                 if self._rejoining:
-                    # refused (the name taken meanwhile...): tried again at the next reconnection
+                    # refused (the name taken meanwhile...): tried again at the
+                    # next reconnection; what the lost session took in, the
+                    # router heard all the same
+                    self._last = {}
                     self._state = "lost"
                     self._event_connection(False, self._hello_error)
                 return

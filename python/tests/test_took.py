@@ -431,3 +431,42 @@ def test_a_flood_through_a_broker_killed_and_restarted_is_received_or_reported(
         handle.close()
     if counts is not None:
         counts.close()
+
+
+def test_sends_taken_in_while_a_rejoin_completes_are_handed_on_if_it_is_lost(tmpdir_short):
+    """SENDs that come between a rejoin's WELCOME and the channel's are kept
+    until the join completes; if it is lost in between, they were taken in
+    all the same (the next HELLO says so): the application gets them, ahead
+    of the loss, rather than nobody."""
+    ep = f"ipc://{tmpdir_short}/r.sock"
+    chans = [f"ipc://{tmpdir_short}/c{n}.sock" for n in range(3)]
+    topic = "00000000000000b2"
+    window = prokit.Window("rx", endpoint=ep, _join=False)
+    got: List[object] = []
+    window.on_window_message(lambda m: got.append(m.payload))
+    a = FakeRouter(ep, chans[0], "a" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, _ = a.next(w.HELLO)
+    a.welcome(rid, hello_id, "rx", topic)
+    a.channel_welcome(topic, hello_id)
+    wait_for(lambda: window.is_connected, window)
+    a.close()
+    wait_for(lambda: not window.is_connected, window)
+
+    # B welcomes it on the DEALER, sends it three SENDs, and goes before
+    # its channel's WELCOME.
+    b = FakeRouter(ep, chans[1], "b" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, _ = b.next(w.HELLO)
+    b.welcome(rid, hello_id, "rx", topic)
+    for n in (1, 2, 3):
+        b.send(rid, w.SEND, ONE_WAY | n, b"x", pack(n))
+    b.send(rid, w.PING, 77)
+    b.next(w.PONG)  # it read the three before the PING
+    assert got == []  # kept until the join completes
+    b.close()
+
+    c = FakeRouter(ep, chans[2], "c" * 16, lambda: window.run(timeout=2))
+    _, _, _, body = c.next(w.HELLO)
+    assert got == [1, 2, 3]
+    assert unpack(body)["last_from"] == {"x": [3, ONE_WAY | 1]}
+    window.close(linger=0)
+    c.close()
