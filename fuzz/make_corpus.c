@@ -715,6 +715,20 @@ s_router_seeds (void)
     s_hello (&s, 0, "work", &back);
     s_write_buf ("router", "gen-hello-after-loss", &s.b);
 
+    //  The same, from a window that reads TOOK and took SENDs from two
+    //  senders (the router keeps a note for each, not joined yet), then one
+    //  of them joins and hears it.
+    s_session_start (&s, true);
+    proto_from_t senders[] = { { "sender", 427, 0x8000000000000001ULL }, { "other", 3, 0 } };
+    back.took = true;
+    back.from = senders;
+    back.from_count = 2;
+    s_hello (&s, 0, "work", &back);
+    proto_hello_t sender = channel;
+    sender.took = true;
+    s_hello (&s, 1, "sender", &sender);
+    s_write_buf ("router", "gen-hello-took", &s.b);
+
     //  Too large for the fuzzed router (1024 bytes), and too many frames.
     s_session_start (&s, true);
     s_hello (&s, 0, "work", &v2);
