@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import mmap
 import os
+import signal
 import struct
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -243,3 +244,289 @@ def test_an_account_read_key_by_key():
     # "sessions" names only windows "windows" listed
     assert account.update({"sessions": {"v": [TOKEN, 1]}})
     assert "v" not in account.windows
+
+
+# --- main against a router played by raw sockets --------------------------------
+
+from test_took import FakeRouter  # noqa: E402  (the same router, as main's)
+
+from prokit._client import pack, unpack  # noqa: E402
+from prokit.errors import EAGAIN, ECLOSED, EPROTO  # noqa: E402
+
+
+class MainRouter(FakeRouter):
+    """FakeRouter as main's router: WELCOME says "account", and main's
+    one-way messages are read in order."""
+
+    def welcome_main(self, rid: bytes, hello_id: int, account: bool = True) -> None:
+        welcome: Dict[str, Any] = {"max_payload": 1 << 20, "heartbeat_ms": 1000, "version": 2,
+                                   "instance": self.instance}
+        if account:
+            welcome["account"] = True
+        self.router.send_multipart([rid] + w.encode_v1(w.WELCOME, hello_id, prokit.MAIN.encode(),
+                                                       pack(welcome)))
+
+    def one_ways(self, count: int) -> List[Tuple[int, int, bytes]]:
+        """Main's next COUNT SENDs and BROADCASTs: (command, id, peer)."""
+        got: List[Tuple[int, int, bytes]] = []
+        while len(got) < count:
+            self._ready(self.router)
+            frames = self.router.recv_multipart()
+            cmd, msg_id, peer, _ = w.decode(frames[1:])
+            if cmd in (w.SEND, w.BROADCAST):
+                got.append((cmd, msg_id, peer))
+        return got
+
+
+def error_body(code: int, text: str, app_code: int = 0) -> bytes:
+    return pack([code, text, app_code])
+
+
+def main_on(ep: str, tmpdir: str, instance: str, main: prokit.Main, account: bool = True,
+            channel: str = "ca") -> Tuple[MainRouter, bytes, int, Dict[str, Any]]:
+    """A router on EP that has welcomed MAIN: (router, routing id, HELLO id, HELLO body)."""
+    router = MainRouter(ep, f"ipc://{tmpdir}/{channel}.sock", instance, lambda: main.run(timeout=2))
+    rid, hello_id, peer, body = router.next(w.HELLO)
+    assert peer == prokit.MAIN.encode()
+    return router, rid, hello_id, unpack(body)
+
+
+def test_main_settles_what_a_router_that_went_never_did(tmpdir_short):
+    """Main's ACCOUNTs, the router's ERRORs (about one message, and the
+    one-way bit alone), the next router's refusal of what went into the dead
+    connection, and a window back saying what it took in: only what nobody
+    took in is reported, with the C client's texts."""
+    ep = f"ipc://{tmpdir_short}/r.sock"
+    main = prokit.Main(ep, _join=False)
+    reports: List[Tuple[str, int, str]] = []
+    main.on_undelivered(lambda target, error: reports.append((target, error.code, error.text)))
+    connection: List[bool] = []
+    main.on_connection(lambda connected, error: connection.append(connected))
+    a, rid, hello_id, hello = main_on(ep, tmpdir_short, "a" * 16, main)
+    assert hello["account"] is True and "took" not in hello
+    a.welcome_main(rid, hello_id)
+    wait_for(lambda: main.is_connected, main)
+    assert main._account is not None
+    # b1 b2, w3..w6, b7 b8, v9 v10 (ids 1 to 10)
+    main.broadcast(1)
+    main.broadcast(2)
+    for n in range(3, 7):
+        main.send("w", n)
+    main.broadcast(7)
+    main.broadcast(8)
+    main.send("v", 9)
+    main.send("v", 10)
+    assert [(cmd, msg_id & ~ONE_WAY, peer) for cmd, msg_id, peer in a.one_ways(10)] == [
+        (w.BROADCAST, 1, b""), (w.BROADCAST, 2, b""), (w.SEND, 3, b"w"), (w.SEND, 4, b"w"),
+        (w.SEND, 5, b"w"), (w.SEND, 6, b"w"), (w.BROADCAST, 7, b""), (w.BROADCAST, 8, b""),
+        (w.SEND, 9, b"v"), (w.SEND, 10, b"v")]
+    # The router handled 4: b1, b2, w3, w4 to w (1 confirmed), b1 and b2 to
+    # x, whose session ended with both not taken in (reported); it refused
+    # w6 (w's window full) and died.
+    a.send(rid, w.ACCOUNT, 0, b"", pack({"handled": 4, "windows": {"w": [4, 1], "x": [2, 0]},
+                                         "sessions": {"w": [TOKEN, 4]}}))
+    a.send(rid, w.ERROR, ONE_WAY, b"x", error_body(ECLOSED, "2 message(s) to 'x' were not taken in: connection lost", 2))
+    a.send(rid, w.ERROR, ONE_WAY | 6, b"w", error_body(EAGAIN, "queue full"))
+    wait_for(lambda: len(reports) == 3, main)
+    a.close()
+    wait_for(lambda: connection == [False], main)
+    assert main._account is None and main._last_account is not None
+
+    # Another router: it refuses v10, which went into the dead connection,
+    # ahead of main's HELLO; then welcomes it.
+    b, rid, hello_id, _ = main_on(ep, tmpdir_short, "b" * 16, main, channel="cb")
+    b.send(rid, w.ERROR, ONE_WAY | 10, b"v", error_body(EPROTO, "send HELLO first"))
+    b.welcome_main(rid, hello_id)
+    wait_for(lambda: connection == [False, True] and len(reports) == 4, main)
+    assert reports[3] == ("v", EPROTO, "send HELLO first")
+    assert len(main._accounts) == 1  # waiting for w, the one window with a session
+    # x joins (no session of the account: nothing), then w says its lost
+    # session took in 5 of main's: its 4 published, then w5; b7 and b8 did
+    # not reach it, v9 was never handled.
+    b.send(rid, w.JOINED, 0, b"x", pack({"pid": 2}))
+    b.send(rid, w.JOINED, 0, b"w", pack({"pid": 1, "last_token": TOKEN, "last_count": 5}))
+    wait_for(lambda: not main._accounts, main)
+    assert reports[4:] == [("", ECLOSED, BROADCAST_UNHANDLED)] * 2 + [("v", ECLOSED, UNHANDLED)]
+    assert main.has_window("w") and main.has_window("x")
+    main.close(linger=0)
+    b.close()
+
+
+def test_main_keeps_no_account_for_the_same_router_or_one_that_keeps_none(tmpdir_short):
+    """The router that welcomes main again is the one it lost: it settles
+    the lost session itself, nothing is reported here. A router whose
+    WELCOME does not say "account" (an older one) sends no ACCOUNTs: main
+    keeps none, and reports nothing when it goes."""
+    ep = f"ipc://{tmpdir_short}/r.sock"
+    main = prokit.Main(ep, _join=False)
+    reports: List[str] = []
+    main.on_undelivered(lambda target, error: reports.append(target))
+    a, rid, hello_id, _ = main_on(ep, tmpdir_short, "a" * 16, main)
+    a.welcome_main(rid, hello_id)
+    wait_for(lambda: main.is_connected, main)
+    main.send("w", 1)
+    a.one_ways(1)
+    a.close()
+    wait_for(lambda: not main.is_connected, main)
+    a, rid, hello_id, _ = main_on(ep, tmpdir_short, "a" * 16, main, channel="cb")
+    a.welcome_main(rid, hello_id, account=False)
+    wait_for(lambda: main.is_connected, main)
+    assert main._account is None and main._last_account is None and not main._accounts
+    assert reports == []
+    main.send("w", 2)
+    a.one_ways(1)
+    a.close()
+    wait_for(lambda: not main.is_connected, main)
+    b, rid, hello_id, _ = main_on(ep, tmpdir_short, "b" * 16, main, channel="cc")
+    b.welcome_main(rid, hello_id)
+    wait_for(lambda: main.is_connected, main)
+    # (reports, or the wait for windows, begin as the WELCOME is read)
+    assert not main._accounts and main._last_account is None
+    assert reports == []
+    main.close(linger=0)
+    b.close()
+
+
+def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, monkeypatch):
+    """asyncio: the end of main's wait for JOINED comes from the event
+    loop's timer, with nothing else arriving; a window back with another
+    session could not say."""
+    wait_ms = 300
+    monkeypatch.setattr(prokit._client, "ACCOUNT_WAIT_MS", wait_ms)
+    ep = f"ipc://{tmpdir_short}/r.sock"
+
+    async def scenario() -> None:
+        main = prokit.asyncio.Main(ep)
+        reported = asyncio.Event()
+        reports: List[Tuple[str, str]] = []
+
+        def undelivered(target: str, error: prokit.ProkitError) -> None:
+            reports.append((target, error.text))
+            if len(reports) == 5:
+                reported.set()
+
+        main.on_undelivered(undelivered)
+        a = MainRouter(ep, f"ipc://{tmpdir_short}/ca.sock", "a" * 16, None)
+        rid, hello_id, _, _ = await asyncio.to_thread(a.next, w.HELLO)
+        a.welcome_main(rid, hello_id)
+        await main.join()
+        for n in range(3):
+            main.send("w", n)
+        main.send("u", 3)
+        main.send("u", 4)
+        await asyncio.to_thread(a.one_ways, 5)
+        # all handled: 3 published to w's session, 2 to u's
+        a.send(rid, w.ACCOUNT, 0, b"", pack({"handled": 5, "windows": {"w": [3, 0], "u": [2, 0]},
+                                             "sessions": {"w": [TOKEN, 3], "u": [OTHER, 2]}}))
+        a.send(rid, w.PING, 77)  # answered once what came before it is read
+        await asyncio.to_thread(a.next, w.PONG)
+        a.close()
+        b = MainRouter(ep, f"ipc://{tmpdir_short}/cb.sock", "b" * 16, None)
+        rid, hello_id, _, _ = await asyncio.to_thread(b.next, w.HELLO)
+        b.welcome_main(rid, hello_id)
+        # u back with another session: it cannot say; w never back
+        b.send(rid, w.JOINED, 0, b"u", pack({"last_token": TOKEN, "last_count": 2}))
+        welcomed = time.monotonic()
+        await asyncio.wait_for(reported.wait(), DEADLINE)
+        assert time.monotonic() - welcomed >= wait_ms / 1000 * 0.9
+        assert sorted(reports) == [("u", UNCONFIRMED)] * 2 + [("w", UNCONFIRMED)] * 3
+        assert not main._accounts
+        main.close(linger=0)
+        b.close()
+
+    asyncio.run(scenario())
+
+
+# --- a flood through a broker killed -9 and started again -----------------------
+
+TOTAL = 16000
+WINDOW = 3000  # in flight at most (neither received nor reported): under the window's credit
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["killed", "stopped-then-killed"])
+@pytest.mark.parametrize("how", ["by name", "broadcast"])
+def test_a_flood_from_main_through_a_broker_killed_and_restarted_is_received_or_reported(
+        procs, tmpdir_short, how, stopped):
+    """Main floods a C counter window, by name or by broadcast; at half, the
+    broker is killed -9 and started again (STOPPED: stopped at half and
+    killed 1000 messages later, so that it dies holding messages it never
+    handled). Every message main accepted is received or reported, exactly:
+    the lost broker's ACCOUNTs said what it had handled and what the window
+    had confirmed, the window, back, says what its lost session took in (the
+    new broker tells main in JOINED), and main reports only the rest (as
+    tests/test_processes.c does for the C main)."""
+    ep = f"ipc://{tmpdir_short}/broker.sock"
+    broker = start_broker(procs, ["-b", ep])
+    main = prokit.Main(ep)
+    name = unique("c")
+    reported = {"window": 0, "broadcast": 0, "elsewhere": 0}
+
+    def undelivered(target: str, error: prokit.ProkitError) -> None:
+        key = "window" if target == name else "broadcast" if not target else "elsewhere"
+        reported[key] += 1
+
+    main.on_undelivered(undelivered)
+    connection: List[bool] = []
+    main.on_connection(lambda connected, error: connection.append(connected))
+    joins = [0]
+    main.on_presence(lambda window, joined, info: joins.__setitem__(
+        0, joins[0] + (window == name and joined)))
+    path = os.path.join(tmpdir_short, "counts")
+    procs([binary("tests", "prokit-test-peer"), "counter", name, ep, path]).expect("READY")
+    with open(path, "rb") as f:
+        counts = mmap.mmap(f.fileno(), 16, mmap.MAP_SHARED, mmap.PROT_READ)
+    received = lambda: struct.unpack_from("=Q", counts, 0)[0]  # noqa: E731 (main's messages)
+    total_reported = lambda: reported["window"] + reported["broadcast"]  # noqa: E731
+    wait_for(lambda: joins[0] == 1, main)
+
+    accepted, struck = 0, False
+    strike_at = TOTAL // 2 + (1000 if stopped else 0)
+    deadline = time.monotonic() + 60
+    while accepted < TOTAL:
+        assert time.monotonic() < deadline, f"the flood stalled at {accepted}"
+        if (not main.is_connected or (struck and joins[0] < 2)
+                or accepted - received() - total_reported() >= WINDOW):
+            # Main sends again once the window is back (a broadcast to no
+            # window at all reaches nobody, rightly, and would count here
+            # as lost). Until it knew the broker went, its sends went into
+            # the connection that died.
+            main.run(timeout=1)
+            continue
+        try:
+            if how == "broadcast":
+                main.broadcast(accepted)
+            else:
+                main.send(name, accepted)
+        except (prokit.AgainError, prokit.ClosedError):
+            main.run(timeout=1)  # not accepted: sent again
+            continue
+        accepted += 1
+        if accepted % 500 == 0:
+            main.dispatch()
+        if stopped and accepted == TOTAL // 2:
+            broker.popen.send_signal(signal.SIGSTOP)
+        if not struck and accepted == strike_at:
+            broker.kill()
+            broker = start_broker(procs, ["-b", ep])
+            struck = True
+    settled = lambda: received() + total_reported() >= accepted  # noqa: E731
+    wait_for(lambda: connection[-1:] == [True] and not main._accounts and settled(), main,
+             timeout=45)
+    # One more, then a PING: once the one is received (or reported) and the
+    # PONG is back, nothing of the flood is still on its way (main's
+    # messages reach the window in order, the router's ERRORs come ahead of
+    # its PONG).
+    if how == "broadcast":
+        main.broadcast("last")
+    else:
+        main.send(name, "last")
+    accepted += 1
+    wait_for(settled, main)
+    assert main.ping(5000)
+    assert connection == [False, True]
+    assert reported["elsewhere"] == 0
+    assert received() + total_reported() == accepted, (
+        f"{accepted} accepted, {received()} received + {reported['window']} reported"
+        f" + {reported['broadcast']} whole broadcasts")
+    main.close()
+    counts.close()
