@@ -19,7 +19,10 @@ import prokit
 import prokit.asyncio
 from prokit import _wire as w
 from prokit._account import BROADCAST_UNHANDLED, UNCONFIRMED, UNHANDLED, Account
+from prokit._client import pack, unpack
+from prokit.errors import EAGAIN, ECLOSED, EPROTO
 from conftest import DEADLINE, binary, start_broker, unique, wait_for
+from test_took import FakeRouter  # the router played by raw sockets, here main's
 
 TOKEN = "0123456789abcdef"
 OTHER = "fedcba9876543210"
@@ -248,15 +251,9 @@ def test_an_account_read_key_by_key():
 
 # --- main against a router played by raw sockets --------------------------------
 
-from test_took import FakeRouter  # noqa: E402  (the same router, as main's)
-
-from prokit._client import pack, unpack  # noqa: E402
-from prokit.errors import EAGAIN, ECLOSED, EPROTO  # noqa: E402
-
-
 class MainRouter(FakeRouter):
-    """FakeRouter as main's router: WELCOME says "account", and main's
-    one-way messages are read in order."""
+    """FakeRouter as main's router: its WELCOME says "account" (or not),
+    and main's one-way messages are read in order."""
 
     def welcome_main(self, rid: bytes, hello_id: int, account: bool = True) -> None:
         welcome: Dict[str, Any] = {"max_payload": 1 << 20, "heartbeat_ms": 1000, "version": 2,
@@ -282,9 +279,10 @@ def error_body(code: int, text: str, app_code: int = 0) -> bytes:
     return pack([code, text, app_code])
 
 
-def main_on(ep: str, tmpdir: str, instance: str, main: prokit.Main, account: bool = True,
+def main_on(ep: str, tmpdir: str, instance: str, main: prokit.Main,
             channel: str = "ca") -> Tuple[MainRouter, bytes, int, Dict[str, Any]]:
-    """A router on EP that has welcomed MAIN: (router, routing id, HELLO id, HELLO body)."""
+    """A router on EP (its channel named CHANNEL) that MAIN has said HELLO
+    to: (router, routing id, HELLO id, HELLO body)."""
     router = MainRouter(ep, f"ipc://{tmpdir}/{channel}.sock", instance, lambda: main.run(timeout=2))
     rid, hello_id, peer, body = router.next(w.HELLO)
     assert peer == prokit.MAIN.encode()
@@ -325,7 +323,8 @@ def test_main_settles_what_a_router_that_went_never_did(tmpdir_short):
     # w6 (w's window full) and died.
     a.send(rid, w.ACCOUNT, 0, b"", pack({"handled": 4, "windows": {"w": [4, 1], "x": [2, 0]},
                                          "sessions": {"w": [TOKEN, 4]}}))
-    a.send(rid, w.ERROR, ONE_WAY, b"x", error_body(ECLOSED, "2 message(s) to 'x' were not taken in: connection lost", 2))
+    a.send(rid, w.ERROR, ONE_WAY, b"x",
+           error_body(ECLOSED, "2 message(s) to 'x' were not taken in: connection lost", 2))
     a.send(rid, w.ERROR, ONE_WAY | 6, b"w", error_body(EAGAIN, "queue full"))
     wait_for(lambda: len(reports) == 3, main)
     a.close()
