@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import os
-from collections import deque
 from typing import Any, Callable, Dict, List, Optional
 
 import zmq
 
+from . import _client
 from . import _wire as w
+from ._account import Account
 from ._client import (
     JOIN_TIMEOUT_MS, MAIN, REQUEST_TIMEOUT_MS, Client, Message, Request, _check_channel,
-    _setting, error_from, pack, resolve_endpoint, unpack, valid_name,
+    _now_ms, _setting, error_from, pack, resolve_endpoint, unpack, valid_name,
 )
 from .errors import ECLOSED, EINVAL, ProkitError
 
@@ -240,12 +241,16 @@ class Main(_Listeners, Client):
                  curve_cert: Optional[str] = None, curve_server_key: Optional[str] = None,
                  context: Optional[zmq.Context] = None, _join: bool = True) -> None:
         self._windows: Dict[str, Dict[str, Any]] = {}
-        # What the router's ACCOUNTs say of main's SENDs and BROADCASTs, to
-        # report what a broker that restarted took with it (PROTOCOL.md 10):
-        self._unhandled: deque = deque()     # targets ("" for a broadcast), oldest first
-        self._handled = 0                    # the ACCOUNTs' "handled" so far
-        self._published: Dict[str, List[int]] = {}  # window -> [published, settled, reported since]
+        # What main must hear of if the broker goes with its SENDs and
+        # BROADCASTs (_account.py), kept when the WELCOME says the router
+        # sends ACCOUNTs (an older one does not: None); and the account of
+        # the session that was lost, until the next WELCOME says whether the
+        # router is the one lost (it settles it itself) or another.
+        self._account: Optional[Account] = None
+        self._last_account: Optional[Account] = None
         endpoint = broker or os.environ.get("PROKIT_BROKER") or resolve_endpoint(None, app_name)
+        # Main is always attached to a broker here (no embedded router): it
+        # asks for ACCOUNTs.
         hello = {"version": 2, "credit": 4000, "account": True, "channels": True,
                  "progress": True, "cancel": True, "deadlines": True}
         Client.__init__(self, MAIN, endpoint=endpoint,
@@ -258,14 +263,16 @@ class Main(_Listeners, Client):
 
     def send(self, window: str, payload: Any = None, *, channel: Optional[str] = None) -> None:
         """Send PAYLOAD to WINDOW (``mainMsgToRender``)."""
-        self._send_to(window, payload, channel)
-        self._unhandled.append(window)
+        msg_id = self._send_to(window, payload, channel)
+        if self._account is not None:
+            self._account.sent(window, msg_id)
 
     def broadcast(self, payload: Any = None, *, channel: Optional[str] = None) -> None:
         """Send PAYLOAD to every window joined (``prokit_main_broadcast()``)."""
         self._check_joined()
-        self._one_way(w.BROADCAST, "", self._payload(payload), channel)
-        self._unhandled.append("")
+        msg_id = self._one_way(w.BROADCAST, "", self._payload(payload), channel)
+        if self._account is not None:
+            self._account.sent("", msg_id)
 
     def destroy_window(self, name: str) -> None:
         """Close window NAME (CLOSE): it is dropped at once, LEFT "closed by main"."""
@@ -307,56 +314,84 @@ class Main(_Listeners, Client):
     def _on_presence_msg(self, name: str, joined: bool, info: Dict[str, Any]) -> None:
         if joined:
             self._windows[name] = info
+            if self._accounts:
+                self._window_back(name, info)
         else:
             self._windows.pop(name, None)
         Client._on_presence_msg(self, name, joined, info)
 
+    def _window_back(self, name: str, info: Any) -> None:
+        """JOINED while accounts of routers that went wait: the window's
+        HELLO said what its lost session took in of ours ("last_token",
+        "last_count"; none: it cannot say). An account whose windows are all
+        back is settled now."""
+        token, count = "", 0
+        if isinstance(info, dict):
+            token, count = info.get("last_token", ""), info.get("last_count", 0)
+        if not isinstance(token, str) or type(count) is not int or count < 0:
+            token, count = "", 0
+        for account in list(self._accounts):
+            if account.window_back(name, token, count):
+                self._accounts.remove(account)
+                account.settle(self._report_account)
+
     def _on_lost(self) -> None:
+        # What the router had not settled of our sends waits for the next
+        # WELCOME: the same router settles it itself, another cannot. (Only
+        # a joined session's: main has an account only once welcomed.)
+        if self._account is not None:
+            self._last_account, self._account = self._account, None
         # As the C main: every window is reported as having left; the router
         # sends JOINED for each window there when main joins again.
         windows, self._windows = self._windows, {}
         for name in windows:
             Client._on_presence_msg(self, name, False, {"reason": "connection to the broker lost"})
 
+    def _account_of(self) -> Optional[Account]:
+        """The account an ACCOUNT or ERROR read now is about: before we are
+        in again, the lost session's (read from the connection as it ended,
+        or the next router's refusals of what we sent into it)."""
+        return self._account if self._state == "joined" else self._last_account
+
     def _on_other(self, cmd: int, msg_id: int, peer: bytes, body: bytes) -> None:
         if cmd != w.ACCOUNT:
             return
+        account = self._account_of()
+        if account is None:
+            return
         try:
-            account = unpack(body)
-            handled = int(account.get("handled", 0))
-            windows = account.get("windows", {})
+            value = unpack(body) if body else {}
         except Exception:
             return
-        while self._handled < handled and self._unhandled:
-            self._unhandled.popleft()
-            self._handled += 1
-        self._handled = max(self._handled, handled)
-        for name, counts in windows.items():
-            if isinstance(counts, list) and len(counts) == 2:
-                self._published[name] = [int(counts[0]), int(counts[1]), 0]
+        account.update(value)
 
     def _on_reported(self, msg_id: int, target: str, count: int, text: str) -> None:
-        if msg_id == w.ONE_WAY:  # not taken in: settles what was published
-            counts = self._published.get(target)
-            if counts is not None:
-                counts[2] += count
-        elif self._state == "joining" and "send HELLO first" in text and self._unhandled:
-            # sent on the lost connection, refused by the new router: this
-            # ERROR is its report, so it is not reported again below
-            self._unhandled.pop()
+        account = self._account_of()
+        if account is None:
+            return
+        if msg_id == w.ONE_WAY:
+            # what the router published and the window never took in
+            account.reported(target, count)
+        else:
+            account.refused(msg_id)  # those before it were published
 
     def _report_unconfirmed_sends(self) -> None:
-        # The router that welcomed us is not the one we lost: what it had
-        # published and not settled, and what it had not handled, went with it.
-        for name, (published, settled, reported) in self._published.items():
-            for _ in range(max(0, published - settled - reported)):
-                self._event_undelivered(name, error_from(
-                    ECLOSED, "not confirmed before the router went away"))
-        for target in self._unhandled:
-            self._event_undelivered(target, error_from(ECLOSED, (
-                "broadcast not handled" if not target else "not confirmed") + " before the router went away"))
+        # The router that welcomed us is not the one we lost: what the lost
+        # one never settled is reported once the windows that had a session
+        # there have joined this one and said what they took in (JOINED), or
+        # at the deadline.
+        account, self._last_account = self._last_account, None
+        if account is None:
+            return
+        # (the wait is read from _client at each use: tests shorten it)
+        if account.await_windows(_now_ms() + _client.ACCOUNT_WAIT_MS):
+            self._accounts.append(account)
+            self._wake_at(account.deadline)
+        else:
+            account.settle(self._report_account)
 
     def _new_session(self) -> None:
-        self._unhandled.clear()
-        self._handled = 0
-        self._published = {}
+        # The same router (or one that cannot say): it settled the lost
+        # session itself.
+        self._last_account = None
+        self._account = Account() if self._welcome.get("account") is True else None

@@ -22,6 +22,7 @@ import zmq
 from zmq.utils.monitor import parse_monitor_message
 
 from . import _wire as w
+from ._account import Account
 from ._tally import UNCONFIRMED, Tallies
 from .errors import (
     EACCES, ECANCELED, ECLOSED, EHANDLER, EINVAL, ENOHANDLER, EPROTO, ETIMEDOUT, ETOOBIG,
@@ -42,6 +43,9 @@ _SLICE_MS = 250            # longest poll, so that stop() and signals are seen
 _REPORT_ID = 1 << 63       # the router's report of messages not taken in
 #: After the router went, how long the windows' TOOKs are waited for (as the C client).
 TOOK_WAIT_MS = 30000
+#: After the router went, how long main waits for each window it had sent to
+#: to join again and say what it took in (JOINED; as the C client).
+ACCOUNT_WAIT_MS = 30000
 _FROM_MAX = 32             # senders a HELLO's last_from names at most
 
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -343,6 +347,9 @@ class Client:
         # TOOKs until its deadline.
         self._sends = Tallies()
         self._settling: Optional[Tallies] = None
+        # Main: the accounts of routers that went (_account.py), each waiting
+        # for its windows' JOINED until its deadline.
+        self._accounts: List[Account] = []
         # The SENDs taken in from the DEALER in this session, per sender:
         # [count, id of the first, id of the last] (said in the HELLO after
         # a loss, last_from, so that their senders learn what we took in).
@@ -515,7 +522,12 @@ class Client:
             self._wake_at(lost.deadline)
 
     def _report_unconfirmed(self, target: str, count: int) -> None:
-        error = error_from(ECLOSED, UNCONFIRMED)
+        self._report_account(target, count, UNCONFIRMED)
+
+    def _report_account(self, target: str, count: int, why: str) -> None:
+        """COUNT messages to TARGET ("" for broadcasts) that a router that
+        went never settled: one undelivered callback each."""
+        error = error_from(ECLOSED, why)
         for _ in range(count):
             self._event_undelivered(target, error)
 
@@ -609,10 +621,12 @@ class Client:
         self._send(command, msg_id, peer, body)
         return msg_id
 
-    def _send_to(self, target: str, payload: Any, channel: Optional[str]) -> None:
+    def _send_to(self, target: str, payload: Any, channel: Optional[str]) -> int:
         if not valid_name(target):
             raise error_from(EINVAL, f"'{target}' is not a window name (main is asked, not sent to)")
-        self._sends.sent(target, self._one_way(w.SEND, target, self._payload(payload), channel))
+        msg_id = self._one_way(w.SEND, target, self._payload(payload), channel)
+        self._sends.sent(target, msg_id)
+        return msg_id
 
     def unconfirmed(self, target: str) -> int:
         """Of the SENDs to TARGET in this session, how many are neither
@@ -704,9 +718,10 @@ class Client:
         pending._finish(None, error_from(ECANCELED, "the request was cancelled"))
 
     def _expire(self) -> Optional[float]:
-        """End requests past their deadline, and the wait for the TOOKs
-        about a router that went once its deadline passed (what still waits
-        is reported); the next deadline, or None."""
+        """End requests past their deadline, and the waits for the TOOKs
+        (a window) or the JOINEDs (main) about a router that went once their
+        deadline passed (what still waits is reported); the next deadline,
+        or None."""
         nearest = self._expire_requests() if self._pending else None
         settling = self._settling
         if settling is not None:
@@ -715,6 +730,14 @@ class Client:
                 settling.settle(self._report_unconfirmed)
             elif nearest is None or settling.deadline < nearest:
                 nearest = settling.deadline
+        if self._accounts:
+            now = _now_ms()
+            for account in list(self._accounts):
+                if account.deadline <= now:
+                    self._accounts.remove(account)
+                    account.settle(self._report_account)
+                elif nearest is None or account.deadline < nearest:
+                    nearest = account.deadline
         return nearest
 
     def _expire_requests(self) -> Optional[float]:
@@ -1199,7 +1222,8 @@ class Client:
     def _wait(self, done: Callable[[], bool], deadline_ms: Optional[float]) -> None:
         """Dispatch until DONE() or DEADLINE_MS (None: until DONE or stop())."""
         while True:
-            nearest = self._expire() if self._pending or self._settling is not None else None
+            nearest = (self._expire() if self._pending or self._settling is not None
+                       or self._accounts else None)
             if done() or self._state == "closed" or self._stop.is_set():
                 return
             now = _now_ms()

@@ -237,9 +237,10 @@ def test_asyncio_main(procs, tmpdir_short):
 def test_broker_restart_reports_what_it_took(procs, tmpdir_short, monkeypatch):
     """Messages a broker held when it died (a window had not taken them in)
     are reported undelivered by their senders once they meet a new broker:
-    main from the router's ACCOUNTs, a window from its RECEIPTs once the
+    main from the router's ACCOUNTs, a window from its RECEIPTs, once the
     window, which never comes back, has not said in time what it took in."""
     monkeypatch.setattr(prokit._client, "TOOK_WAIT_MS", 300)
+    monkeypatch.setattr(prokit._client, "ACCOUNT_WAIT_MS", 300)
     ep = f"ipc://{tmpdir_short}/broker.sock"
     broker = start_broker(procs, ["-b", ep])
     main = prokit.Main(ep)
@@ -255,7 +256,7 @@ def test_broker_restart_reports_what_it_took(procs, tmpdir_short, monkeypatch):
         sender.send(idle.name, i)
     # the router has them all: its ACCOUNT says it handled main's five, and
     # it answers the sender's request only after its three SENDs
-    wait_for(lambda: not main._unhandled, main)
+    wait_for(lambda: not main._account.unhandled, main)
     ping = sender.request_async(prokit.MAIN, "sync")
     wait_for(lambda: ping.done, main, sender)
     broker.kill()
