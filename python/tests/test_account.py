@@ -143,43 +143,36 @@ def test_an_error_accounts_for_its_message_alone():
     assert reports.calls == [("w", 7, UNHANDLED)]
 
 
+def settled_after_refusal(before: bool, took: int) -> int:
+    """Main sent W 1..20; the router refused 13 (an ERROR), with an ACCOUNT
+    before it (10 handled, all published to W's session, 4 confirmed) or
+    after it (13 handled, 12 published and confirmed). The router dies; W,
+    back, says its session took in TOOK. What is reported to W."""
+    account = Account()
+    sent(account, "w", 1, 20)
+    if before:
+        update(account, 10, 10, 4, TOKEN, 10)
+    account.refused(ONE_WAY | 13)
+    if before:
+        account.refused(ONE_WAY | 13)  # twice: nothing more
+        account.refused(ONE_WAY | 3)   # counted by the ACCOUNT: nothing
+    else:
+        update(account, 13, 12, 12, TOKEN, 12)
+    assert account.await_windows(5000)
+    assert account.window_back("w", TOKEN, took)
+    reports = Reports()
+    account.settle(reports)
+    return reports.get("w")
+
+
 def test_those_before_an_error_were_published():
-    """Main sent W 1..20; an ACCOUNT said 10 handled, all published to W's
-    session (4 confirmed). Then the router published 11 and 12 and refused
-    13 (its ERROR, reported on its own), and died before another ACCOUNT.
-    Those before an ERROR were published: W, back, says it took in 12, and
-    11 and 12 are among them; 14..20 are reported, 7."""
-    account = Account()
-    sent(account, "w", 1, 20)
-    update(account, 10, 10, 4, TOKEN, 10)
-    account.refused(ONE_WAY | 13)
-    account.refused(ONE_WAY | 13)  # twice: nothing more
-    account.refused(ONE_WAY | 3)   # counted by the ACCOUNT: nothing
-    assert account.await_windows(5000)
-    assert account.window_back("w", TOKEN, 12)
-    reports = Reports()
-    account.settle(reports)
-    assert reports.get("w") == 7
+    """Those before an ERROR were published: W, back, says it took in 12,
+    and 11 and 12 are among them; 14..20 are reported, 7."""
+    assert settled_after_refusal(True, 12) == 7
     # The same, but W took in 11 only: 12 and 14..20 are reported.
-    account = Account()
-    sent(account, "w", 1, 20)
-    update(account, 10, 10, 4, TOKEN, 10)
-    account.refused(ONE_WAY | 13)
-    assert account.await_windows(5000)
-    assert account.window_back("w", TOKEN, 11)
-    reports = Reports()
-    account.settle(reports)
-    assert reports.get("w") == 8
+    assert settled_after_refusal(True, 11) == 8
     # The next ACCOUNT, had it come, counts 11..13 handled, nothing twice.
-    account = Account()
-    sent(account, "w", 1, 20)
-    account.refused(ONE_WAY | 13)
-    update(account, 13, 12, 12, TOKEN, 12)
-    assert account.await_windows(5000)
-    assert account.window_back("w", TOKEN, 12)
-    reports = Reports()
-    account.settle(reports)
-    assert reports.get("w") == 7
+    assert settled_after_refusal(False, 12) == 7
 
 
 def test_broadcasts_are_received_when_every_window_took_them():
