@@ -10,7 +10,8 @@
                   the header, BYE
         14, 15    the name and topic checks
         16        the ACCOUNT decoder
-        17        the TOOK decoder (the byte is taken modulo 18)
+        17        the TOOK decoder
+        18        the FLOW decoder (the byte is taken modulo 19)
 
     Every frame is copied into a buffer of its own exact size, so that a
     read past a frame's end is a read past a heap block. Besides not
@@ -543,6 +544,18 @@ s_took (const uint8_t *body, size_t size)
 }
 
 static void
+s_flow (const uint8_t *body, size_t size)
+{
+    bool hold, again;
+    if (proto_flow_decode (body, size, &hold) != PROKIT_OK)
+        return;
+    uint8_t out[PROTO_FLOW_BODY_MAX];
+    size_t n = proto_flow_encode (out, hold);
+    CHECK (n <= PROTO_FLOW_BODY_MAX);
+    CHECK (proto_flow_decode (out, n, &again) == PROKIT_OK && again == hold);
+}
+
+static void
 s_names (const uint8_t *data, size_t size)
 {
     const char *name = (const char *) data;
@@ -576,7 +589,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t which = data[0] % 18;
+    uint8_t which = data[0] % 19;
     //  The rest as a block of its own, for the body decoders.
     uint8_t *rest = s_copy (data + 1, size - 1);
     size_t rest_size = size - 1;
@@ -598,7 +611,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 14: s_names (rest, rest_size); break;
     case 15: s_topic (rest, rest_size); break;
     case 16: s_account (rest, rest_size); break;
-    default: s_took (rest, rest_size); break;
+    case 17: s_took (rest, rest_size); break;
+    default: s_flow (rest, rest_size); break;
     }
     free (rest);
     return 0;

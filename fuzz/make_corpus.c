@@ -436,6 +436,8 @@ s_body_seeds (void)
     proto_took_t took = { "0123456789abcdef", 427, 0x8000000000000001ULL };
     n = proto_took_encode (out, &took);
     s_write_selected ("proto", "gen-took", 17, out, n);
+    n = proto_flow_encode (out, true);
+    s_write_selected ("proto", "gen-flow", 18, out, n);
 }
 
 //  A payload's bytes (the payload is destroyed).

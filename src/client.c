@@ -105,6 +105,10 @@ struct client {
     //  that was lost, said in our next HELLO ("last_from").
     zhashx_t *taken_from;
     zhashx_t *last_from;
+    //  The windows the router told us to hold our messages to (FLOW) while
+    //  their queues are full: sends to them fail with PROKIT_EAGAIN until
+    //  it says they have room (name -> itself). Ends with the session.
+    zhashx_t *held;
     char from_name[PROTO_NAME_MAX + 1];
     struct from *from_count;
     //  Main, attached to a router that keeps its account (WELCOME
@@ -354,6 +358,9 @@ s_check_outgoing (client_t *self, const char *target, const char *channel, bool 
         rc = PROKIT_ECLOSED;
     else if (named && !self->channels)
         rc = PROKIT_EVERSION; //  a router that predates named channels
+    else if (target && self->held && zhashx_size (self->held) > 0 &&
+             zhashx_lookup (self->held, target))
+        rc = PROKIT_EAGAIN; //  its queue is full: the router says when it has room
     return rc;
 }
 
@@ -802,6 +809,8 @@ s_session_ends (client_t *self, int code, const char *why)
         self->last.dealer = self->dealer_read;
     }
     s_channel_close (self);
+    if (self->held)
+        zhashx_purge (self->held); //  the next router has refused nothing yet
     //  What the router had not settled of our SENDs waits for the next
     //  WELCOME: the same router settles it itself, another cannot. (Only
     //  a joined session's: a join lost halfway has sent nothing.)
@@ -1206,6 +1215,28 @@ s_handle_took (client_t *self, inbound_t *item)
         settle_took (self->settle, item->peer, took.token, took.count, took.first);
 }
 
+//  FLOW: hold our messages to window ITEM->peer (its queue is full), or
+//  send again. One read from a connection that has ended is about a
+//  session that is over: ignored.
+static void
+s_handle_flow (client_t *self, inbound_t *item)
+{
+    bool hold;
+    if (!self->connected || proto_flow_decode (zmq_msg_data (&item->body),
+                                               zmq_msg_size (&item->body), &hold) != PROKIT_OK)
+        return;
+    if (!hold) {
+        if (self->held)
+            zhashx_delete (self->held, item->peer);
+        log_debug ("%s: '%s' has room again", self->label, item->peer);
+        return;
+    }
+    if (!self->held && !(self->held = zhashx_new ()))
+        return; //  out of memory: our sends to it are refused one by one
+    zhashx_update (self->held, item->peer, self->held);
+    log_debug ("%s: '%s' is not keeping up: holding our messages to it", self->label, item->peer);
+}
+
 static void
 s_handle_answer (client_t *self, inbound_t *item)
 {
@@ -1429,6 +1460,7 @@ s_handle (client_t *self, inbound_t *item)
                               s_on_receipt_session, self);
         break;
     case PROTO_TOOK: s_handle_took (self, item); break;
+    case PROTO_FLOW: s_handle_flow (self, item); break;
     case PROTO_ACCOUNT:
         //  Before we are in again, it came from the router we lost (read
         //  from the connection as it ended): the lost session's.
@@ -2098,7 +2130,7 @@ s_free (client_t *self)
     s_sent_clear (&self->tallies, &self->account);
     s_sent_clear (&self->last_tallies, &self->last_account);
     settle_destroy (&self->settle);
-    zhashx_t **tables[] = { &self->taken_from, &self->last_from, &self->handlers };
+    zhashx_t **tables[] = { &self->taken_from, &self->last_from, &self->handlers, &self->held };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
         zhashx_destroy (tables[i]);
     inflight_destroy (&self->inflight);
@@ -2144,6 +2176,7 @@ s_alloc (const client_config_t *config)
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->keeps_tallies = !config->router && !is_main;
     self->hello.took = self->keeps_tallies; //  it reads TOOK, and counts whom it took SENDs from
+    self->hello.flow = !config->router;     //  it holds back when told (FLOW)
     self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
     self->hello.channels = true;

@@ -240,6 +240,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_PROGRESS] = { true, true, PEER_ANY, PEER_ANY, BODY_VALUE },
     [PROTO_CANCEL] = { true, true, PEER_ANY, PEER_ANY, BODY_EMPTY },
     [PROTO_TOOK] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
+    [PROTO_FLOW] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
 };
 
 static bool
@@ -1031,7 +1032,8 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "cancel", FIELD_BOOL, (void *) &hello->cancel, 0 },
                          { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 },
                          { "default_deadline", FIELD_UINT, (void *) &hello->default_deadline, 0 },
-                         { "took", FIELD_BOOL, (void *) &hello->took, 0 } };
+                         { "took", FIELD_BOOL, (void *) &hello->took, 0 },
+                         { "flow", FIELD_BOOL, (void *) &hello->flow, 0 } };
     size_t from = hello->from_count < PROTO_FROM_MAX ? hello->from_count : PROTO_FROM_MAX;
     size_t n =
         s_encode_map_with (out, fields, sizeof (fields) / sizeof (fields[0]), from > 0 ? 1 : 0);
@@ -1058,6 +1060,7 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
 {
     hello->version = 0;
     field_t fields[] = { { "pid", FIELD_UINT, &hello->pid, 0 },
+                         { "flow", FIELD_BOOL, &hello->flow, 0 },
                          { "presence", FIELD_BOOL, &hello->presence, 0 },
                          { "shown", FIELD_BOOL, &hello->shown, 0 },
                          { "version", FIELD_UINT, &hello->version, 0 },
@@ -1141,6 +1144,21 @@ proto_took_decode (const void *data, size_t size, proto_took_t *took)
         { "first", FIELD_UINT, &took->first, 0 },
     };
     return s_decode_map (data, size, fields, 3);
+}
+
+size_t
+proto_flow_encode (uint8_t *out, bool hold)
+{
+    field_t fields[] = { { "hold", FIELD_BOOL, (void *) &hold, 0 } };
+    return s_encode_map (out, fields, 1);
+}
+
+int
+proto_flow_decode (const void *data, size_t size, bool *hold)
+{
+    *hold = false;
+    field_t fields[] = { { "hold", FIELD_BOOL, hold, 0 } };
+    return s_decode_map (data, size, fields, 1);
 }
 
 size_t
@@ -1282,7 +1300,7 @@ proto_command_name (int command)
                                    "BROADCAST", "REQUEST",  "REPLY",   "ERROR",  "PING",
                                    "PONG",      "JOINED",   "LEFT",    "CLOSE",  "SHOW",
                                    "HIDE",      "QUERY",    "INFO",    "CREDIT", "RECEIPT",
-                                   "ACCOUNT",   "PROGRESS", "CANCEL",  "TOOK" };
+                                   "ACCOUNT",   "PROGRESS", "CANCEL",  "TOOK",   "FLOW" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

@@ -98,7 +98,8 @@ typedef enum proto_command {
     PROTO_PROGRESS = 21,
     PROTO_CANCEL = 22,
     PROTO_TOOK = 23,
-    PROTO_COMMAND_LAST = PROTO_TOOK
+    PROTO_FLOW = 24,
+    PROTO_COMMAND_LAST = PROTO_FLOW
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -302,6 +303,7 @@ typedef struct proto_hello {
     bool cancel;    //  it reads CANCEL (a request it handles was cancelled)
     bool deadlines; //  it reads a REQUEST's deadline in its peer field
     bool took;      //  it reads TOOK, and RECEIPTs that name windows' sessions
+    bool flow;      //  it reads FLOW (hold its messages to a window, or not)
     //  With LAST: the SENDs its lost session took in from each sender
     //  (FROM_COUNT of them, at most PROTO_FROM_MAX). Encoded only: a decode
     //  leaves them empty (proto_hello_from_decode() reads them).
@@ -314,7 +316,7 @@ typedef struct proto_hello {
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX                                                                       \
-    (300 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
+    (310 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 //  A HELLO's "last_from": FN called for each sender, with what the lost
@@ -334,6 +336,14 @@ typedef struct proto_took {
 #define PROTO_TOOK_BODY_MAX (48 + PROTO_TOPIC_SIZE)
 size_t proto_took_encode (uint8_t *out, const proto_took_t *took);
 int proto_took_decode (const void *data, size_t size, proto_took_t *took);
+
+//  FLOW, router -> a client whose HELLO said "flow", about window PEER:
+//  HOLD true when the router refused a message of the client's to it for
+//  a full queue (the client's sends to it fail with PROKIT_EAGAIN from
+//  then on), false when it has room again or has gone.
+#define PROTO_FLOW_BODY_MAX 8
+size_t proto_flow_encode (uint8_t *out, bool hold);
+int proto_flow_decode (const void *data, size_t size, bool *hold);
 
 //  BYE from a client: what it took in during the session it ends, or, on
 //  a connection that has not joined, an earlier session (its topic then

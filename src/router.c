@@ -130,7 +130,16 @@ typedef struct peer {
     //  (name -> uint64_t): RECEIPTs tell the sender, so that it can number
     //  what this session takes in.
     zhashx_t *queued_from;
+    //  The senders told to hold their messages to it (FLOW): holder_t,
+    //  told when it has room again or goes.
+    zlistx_t *holders;
 } peer_t;
+
+//  A sender (its name and session) told to hold its messages to a window.
+typedef struct holder {
+    char name[PROTO_NAME_MAX + 1];
+    uint64_t session;
+} holder_t;
 
 //  A session that ended without its last counts: kept until the window
 //  comes back and says them, or until DEADLINE, when what it last
@@ -615,6 +624,7 @@ s_peer_destroy (void **item)
     zlistx_destroy (&peer->backlog);
     inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
+    zlistx_destroy (&peer->holders);
     zhashx_t **tables[] = { &peer->receipts, &peer->queued_from, &peer->account };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
         zhashx_destroy (tables[i]);
@@ -678,6 +688,8 @@ s_batch_clock (router_state_t *self, int64_t *batch_ms, int64_t (*read_clock) (v
         *batch_ms = read_clock ();
     return *batch_ms;
 }
+
+static void s_release_holders (router_state_t *self, peer_t *target);
 
 static peer_t *
 s_find (router_state_t *self, const char *name)
@@ -1302,6 +1314,7 @@ s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
         s_count_down (self->per_key, peer->client_key);
     peer->keyed = false;
     s_fail_inflight (self, peer, reason);
+    s_release_holders (self, peer); //  their sends to it fail as to a name unknown
     if (peer->backlog)
         self->backlog_total -= zlistx_size (peer->backlog);
     zhashx_delete (self->by_id, peer->key);
@@ -1808,6 +1821,68 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
     s_send_error (self, sender, msg->id, msg->peer, code, text);
 }
 
+//  --- holding senders back (FLOW) ------------------------------------------------
+
+static void
+s_holder_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  SENDER's message to TARGET was refused for TARGET's full queue: a
+//  sender that reads FLOW is told, once, to hold its messages to TARGET
+//  (its sends to it fail with PROKIT_EAGAIN, nothing sent) until TARGET
+//  has room again, rather than have each refused and reported. Only
+//  for a target with flow control, whose CREDIT says when it has room.
+static void
+s_hold (router_state_t *self, peer_t *sender, peer_t *target)
+{
+    if (sender->local || !sender->hello.flow || !target->window || target->is_main ||
+        target == sender)
+        return;
+    if (target->holders)
+        for (holder_t *holder = (holder_t *) zlistx_first (target->holders); holder;
+             holder = (holder_t *) zlistx_next (target->holders))
+            if (holder->session == sender->session && strcmp (holder->name, sender->name) == 0)
+                return; //  told already
+    if (!target->holders) {
+        if (!(target->holders = zlistx_new ()))
+            return; //  out of memory: its messages are refused one by one, as before
+        zlistx_set_destructor (target->holders, s_holder_destroy);
+    }
+    holder_t *holder = (holder_t *) malloc (sizeof (*holder));
+    if (!holder)
+        return;
+    snprintf (holder->name, sizeof (holder->name), "%s", sender->name);
+    holder->session = sender->session;
+    zlistx_add_end (target->holders, holder);
+    uint8_t body[PROTO_FLOW_BODY_MAX];
+    s_send_control (self, sender, PROTO_FLOW, 0, target->name, body,
+                    proto_flow_encode (body, true));
+}
+
+//  TARGET has room again, or is going: every sender told to hold its
+//  messages to it (still in the session it was told in) may send again.
+static void
+s_release_holders (router_state_t *self, peer_t *target)
+{
+    if (!target->holders || zlistx_size (target->holders) == 0)
+        return;
+    uint8_t body[PROTO_FLOW_BODY_MAX];
+    size_t size = proto_flow_encode (body, false);
+    zlistx_t *holders = target->holders;
+    target->holders = NULL; //  a send below may not add to it
+    for (holder_t *holder = (holder_t *) zlistx_first (holders); holder;
+         holder = (holder_t *) zlistx_next (holders)) {
+        peer_t *sender = s_find (self, holder->name);
+        if (sender && sender != target && sender->session == holder->session && !sender->joining)
+            s_send_control (self, sender, PROTO_FLOW, 0, target->name, body, size);
+    }
+    zlistx_purge (holders);
+    target->holders = holders;
+}
+
 //  --- limits ----------------------------------------------------------------------
 
 //  Take one message from SENDER's allowance (max_messages_per_second):
@@ -2099,6 +2174,8 @@ s_undeliverable (router_state_t *self, peer_t *sender, peer_t *target, const pro
         snprintf (text, sizeof (text), "'%s' is not keeping up: its queue is full, %s dropped",
                   msg->peer, proto_command_name (msg->command));
         s_refuse (self, sender, msg, PROKIT_EAGAIN, text);
+        if (!via[0])
+            s_hold (self, sender, target);
         return;
     }
     //  The connection went away under us: the peer is gone. A window that
@@ -2664,6 +2741,8 @@ router_core_handle (router_state_t *self, peer_t *sender, const proto_msg_t *msg
                 sender->channel_confirmed = credit.channel;
             }
             s_announce_room (self);
+            if (sender->holders && s_has_credit (sender) && s_channel_room (sender))
+                s_release_holders (self, sender);
         }
         else if (!sender->credit_refused) {
             //  Its window may never open again: say so, once, where it shows.

@@ -547,15 +547,17 @@ s_never (void *arg)
     return false;
 }
 
-//  Main sends number N to WINDOW until it is accepted (EAGAIN: its window
-//  of unconfirmed messages is still full). A refused payload is still
-//  main's: it sends the same one again.
+//  Main, or window FROM, sends number N to WINDOW until it is accepted
+//  (EAGAIN: its window of unconfirmed messages is still full, or FROM was
+//  told to hold back). A refused payload is still the sender's: it sends
+//  the same one again.
 typedef struct resend {
     prokit_main_t *main;
     const char *window;
     long n;
     bool accepted;
     prokit_payload_t *payload; //  the one refused, if any
+    prokit_window_t *from;     //  NULL: main sends
 } resend_t;
 
 static bool
@@ -565,7 +567,8 @@ s_resend_until_accepted (void *arg)
     if (!resend->accepted) {
         if (!resend->payload)
             resend->payload = prokit_payload_new_printf ("%ld", resend->n);
-        int rc = prokit_main_send (resend->main, resend->window, &resend->payload);
+        int rc = resend->from ? prokit_window_send (resend->from, resend->window, &resend->payload)
+                              : prokit_main_send (resend->main, resend->window, &resend->payload);
         assert_true (rc == PROKIT_OK || rc == PROKIT_EAGAIN);
         resend->accepted = rc == PROKIT_OK;
     }
@@ -626,7 +629,7 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     assert_int_equal (departures.left, 0);
     //  And main reaches it as before, once the router has heard that it
     //  took everything in (until then, its window is full: EAGAIN).
-    resend_t resend = { f->main, "slow", accepted, false, NULL };
+    resend_t resend = { f->main, "slow", accepted, false, NULL, NULL };
     assert_true (tu_pump (handles, 2, s_resend_until_accepted, &resend, 5000));
     assert_null (resend.payload);
     check.expected = accepted + 1;
@@ -703,10 +706,13 @@ test_after_eagain_main_s_descriptor_says_when_to_try_again (void **state)
 
 //  Another window floods the slow one: the router holds back (the slow
 //  window's credit is used up, its queue never fills, its heartbeats go
-//  on) and tells the sender, message by message, what it did not deliver.
+//  on), reports to the sender what it refused, and tells it to hold its
+//  messages to the slow one (FLOW): from then on the sender's sends fail
+//  at once with PROKIT_EAGAIN, nothing sent, until the slow one has room.
 typedef struct sender_log {
     long undelivered;
     long eagain;
+    long notfound;
 } sender_log_t;
 
 static void
@@ -718,6 +724,20 @@ s_sender_undelivered (const char *target, int code, const char *text, void *arg)
     log->undelivered++;
     if (code == PROKIT_EAGAIN)
         log->eagain++;
+    else if (code == PROKIT_ENOTFOUND)
+        log->notfound++;
+}
+
+static bool
+s_some_refused (void *arg)
+{
+    return ((sender_log_t *) arg)->eagain > 0;
+}
+
+static bool
+s_some_not_found (void *arg)
+{
+    return ((sender_log_t *) arg)->notfound > 0;
 }
 
 typedef struct w2w_check {
@@ -760,7 +780,7 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     prokit_window_on_window_message (slow, s_count_window_message, &flood);
     tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (slow, tu_log_connection, &log);
-    sender_log_t sent = { 0, 0 };
+    sender_log_t sent = { 0, 0, 0 };
     prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
 
     //  "fast" sends 200000 numbered messages while "slow" reads nothing;
@@ -801,11 +821,80 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     assert_int_equal (flood.received + sent.undelivered, accepted);
     assert_int_equal (sent.undelivered, sent.eagain);
     assert_false (flood.out_of_order);
+    //  Held back at the send: what was refused and reported is only what
+    //  "fast" sent before it read the hold (it dispatches every 1000
+    //  sends, and had up to its queue's 10000 on their way). Without the
+    //  hold, all 196000 past the slow one's credit were refused and reported.
+    assert_true (refused_here > 150000);
+    assert_true (sent.undelivered < 20000);
+
+    //  It has room again: the hold is lifted, and the next ones arrive.
+    long before = flood.received;
+    for (long n = 200000; n < 200100; n++) {
+        resend_t resend = { NULL, "slow", n, false, NULL, fast };
+        assert_true (tu_pump (all, 3, s_resend_until_accepted, &resend, 10000));
+        accepted++;
+    }
+    check.accepted = accepted;
+    assert_true (tu_pump (all, 3, s_w2w_settled, &check, 10000));
+    assert_int_equal (flood.received, before + 100);
+    assert_int_equal (flood.received + sent.undelivered, accepted);
+    assert_false (flood.out_of_order);
     assert_int_equal (log.lost, 0);
     assert_int_equal (departures.left, 0);
     prokit_window_destroy (&fast);
     prokit_window_destroy (&slow);
     prokit_main_on_presence (f->main, NULL, NULL);
+}
+
+//  A sender held back from a window (FLOW) is let go when that window
+//  leaves: its next send is accepted, and reported as to a window that
+//  is not there. Meanwhile it is held back from that window alone.
+static void
+test_a_sender_held_back_is_let_go_when_the_window_leaves (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_t *slow = s_window (f, "slow");
+    prokit_window_t *fast = s_window (f, "fast");
+    prokit_window_t *other = s_window (f, "other");
+    assert_non_null (slow);
+    assert_non_null (fast);
+    assert_non_null (other);
+    sender_log_t sent = { 0, 0, 0 };
+    prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
+    tu_handle_t senders[] = { { f->main, NULL }, { NULL, fast }, { NULL, other } };
+    //  Past the slow one's credit (4000): refused, reported, held.
+    for (long i = 0; i < 5000; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
+        if (prokit_window_send (fast, "slow", &payload) != PROKIT_OK)
+            prokit_payload_destroy (&payload);
+        if (i % 500 == 499)
+            tu_pump (senders, 3, s_never, NULL, 0);
+    }
+    assert_true (tu_pump (senders, 3, s_some_refused, &sent, 10000));
+    prokit_payload_t *payload = prokit_payload_new_string ("held");
+    assert_int_equal (prokit_window_send (fast, "slow", &payload), PROKIT_EAGAIN);
+    assert_non_null (payload); //  nothing sent: still ours
+    prokit_payload_destroy (&payload);
+    prokit_reply_t *reply = NULL;
+    payload = prokit_payload_new_string ("held too");
+    assert_int_equal (prokit_window_request_wait (fast, "slow", &payload, 1000, &reply),
+                      PROKIT_EAGAIN);
+    prokit_reply_destroy (&reply);
+    prokit_payload_destroy (&payload);
+    payload = prokit_payload_new_string ("not held");
+    assert_int_equal (prokit_window_send (fast, "other", &payload), PROKIT_OK);
+    assert_int_equal (sent.notfound, 0);
+
+    //  It leaves: the hold is lifted, and the next send goes to the router,
+    //  which has no "slow" any more.
+    prokit_window_destroy (&slow);
+    resend_t resend = { NULL, "slow", 1, false, NULL, fast };
+    assert_true (tu_pump (senders, 3, s_resend_until_accepted, &resend, 10000));
+    assert_true (tu_pump (senders, 3, s_some_not_found, &sent, 10000));
+    assert_int_equal (sent.notfound, 1);
+    prokit_window_destroy (&other);
+    prokit_window_destroy (&fast);
 }
 
 //  A window that leaves, or that main closes, with messages from main not
@@ -832,7 +921,7 @@ s_main_knows_leaving (void *arg)
 static void
 s_leave_with_messages_unread (fixture_t *f, bool closed_by_main)
 {
-    sender_log_t reports = { 0, 0 };
+    sender_log_t reports = { 0, 0, 0 };
     prokit_main_on_undelivered (f->main, s_sender_undelivered, &reports);
     prokit_window_t *window = s_window (f, "leaving");
     assert_non_null (window);
@@ -1053,6 +1142,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_after_eagain_main_s_descriptor_says_when_to_try_again,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_flooded_by_another_is_slowed_not_dropped,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_sender_held_back_is_let_go_when_the_window_leaves,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_window_leaving_with_messages_unread_they_are_reported, s_setup, s_teardown),

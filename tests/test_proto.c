@@ -322,8 +322,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  TOOK (23) is the last: the first unknown one is 24.
-    assert_int_equal (PROTO_COMMAND_LAST, 23);
+    //  FLOW (24) is the last: the first unknown one is 25.
+    assert_int_equal (PROTO_COMMAND_LAST, 24);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -343,7 +343,7 @@ test_every_command_has_its_name (void **state)
     const char *names[] = { "HELLO",   "WELCOME", "BYE",      "SEND",   "BROADCAST", "REQUEST",
                             "REPLY",   "ERROR",   "PING",     "PONG",   "JOINED",    "LEFT",
                             "CLOSE",   "SHOW",    "HIDE",     "QUERY",  "INFO",      "CREDIT",
-                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL", "TOOK" };
+                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL", "TOOK",      "FLOW" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -503,6 +503,7 @@ static const struct {
     { PROTO_PROGRESS, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_VALUE },
     { PROTO_CANCEL, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_EMPTY },
     { PROTO_TOOK, PEER_NEVER, PEER_IS_WINDOW, BODY_IS_MAP },
+    { PROTO_FLOW, PEER_NEVER, PEER_IS_WINDOW, BODY_IS_MAP },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -2178,6 +2179,29 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     assert_int_equal (s_decode3 (PROTO_TOOK, "w", took_body, size, PROTO_TO_ROUTER, &msg),
                       PROKIT_EPROTO);
     assert_string_equal (proto_command_name (PROTO_TOOK), "TOOK");
+
+    //  FLOW: hold, or not; to a client only, about a window.
+    uint8_t flow_body[PROTO_FLOW_BODY_MAX];
+    bool hold = false;
+    size = proto_flow_encode (flow_body, true);
+    assert_true (size <= PROTO_FLOW_BODY_MAX);
+    assert_int_equal (proto_flow_decode (flow_body, size, &hold), PROKIT_OK);
+    assert_true (hold);
+    const struct {
+        const char *peer;
+        proto_direction_t direction;
+        int rc;
+    } flows[] = { { "w", PROTO_TO_CLIENT, PROKIT_OK },
+                  { "w", PROTO_TO_ROUTER, PROKIT_EPROTO },
+                  { "@main", PROTO_TO_CLIENT, PROKIT_EPROTO } };
+    for (size_t i = 0; i < COUNT_OF (flows); i++)
+        assert_int_equal (
+            s_decode3 (PROTO_FLOW, flows[i].peer, flow_body, size, flows[i].direction, &msg),
+            flows[i].rc);
+    size = proto_flow_encode (flow_body, false);
+    assert_int_equal (proto_flow_decode (flow_body, size, &hold), PROKIT_OK);
+    assert_false (hold);
+    assert_string_equal (proto_command_name (PROTO_FLOW), "FLOW");
     proto_from_t from[PROTO_FROM_MAX + 2];
     char senders[PROTO_FROM_MAX + 2][PROTO_NAME_MAX + 1];
     for (int i = 0; i < PROTO_FROM_MAX + 2; i++) {
@@ -2194,7 +2218,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     hello.last.count = hello.last.dealer = UINT64_MAX;
     hello.presence = hello.shown = hello.channel = hello.account = hello.channels = true;
     hello.progress = hello.cancel = hello.deadlines = true;
-    hello.took = true;
+    hello.took = hello.flow = true;
     snprintf (hello.last.topic, sizeof (hello.last.topic), "0123456789abcdef");
     snprintf (hello.service, sizeof (hello.service), "%s", senders[0]);
     hello.from = from;
@@ -2206,7 +2230,8 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     proto_hello_t hello_back;
     memset (&hello_back, 0, sizeof (hello_back));
     assert_int_equal (proto_hello_decode (hello_body, size, &hello_back), PROKIT_OK);
-    assert_true (hello_back.took && hello_back.from == NULL && hello_back.from_count == 0);
+    assert_true (hello_back.took && hello_back.flow && hello_back.from == NULL &&
+                 hello_back.from_count == 0);
     receipt_seen_t from_seen = { 0, 0, 0, 0 };
     assert_int_equal (proto_hello_from_decode (hello_body, size, s_from_seen, &from_seen),
                       PROKIT_OK);

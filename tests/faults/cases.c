@@ -1350,7 +1350,7 @@ s_slow_accounted (void *arg)
 static struct {
     double stalled_s;
     int left;
-    long main_accepted, main_received, main_reported, main_refused;
+    long main_accepted, main_received, main_reported, main_refused, window_refused;
     long window_accepted, window_received, window_reported;
 } s_slow_totals;
 
@@ -1438,15 +1438,18 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
     s_slow_totals.main_received += main_received;
     s_slow_totals.main_reported += from_main.reported;
     s_slow_totals.main_refused += from_main.refused;
+    s_slow_totals.window_refused += from_window.refused;
     s_slow_totals.window_accepted += from_window.accepted;
     s_slow_totals.window_received += window_received;
     s_slow_totals.window_reported += from_window.reported;
     snprintf (line, size,
               "read nothing for %.1f s (heartbeat timeout 3 s): stayed joined (%d left); main -> "
               "it: %ld accepted = %ld received + %ld reported (%ld PROKIT_EAGAIN at the send); "
-              "window -> it: %ld accepted = %ld received + %ld reported undelivered",
+              "window -> it: %ld accepted = %ld received + %ld reported undelivered (%ld "
+              "PROKIT_EAGAIN at the send)",
               stalled_s, presence.left, from_main.accepted, main_received, from_main.reported,
-              from_main.refused, from_window.accepted, window_received, from_window.reported);
+              from_main.refused, from_window.accepted, window_received, from_window.reported,
+              from_window.refused);
 done:
     fx_discard (&child);
     prokit_payload_destroy (&slow.main_payload);
@@ -1467,11 +1470,11 @@ s_slow_summary (char *line, size_t size)
     snprintf (line, size,
               "read nothing for %.0f s in all, left %d times; main -> it: %ld accepted = %ld "
               "received + %ld reported (%ld PROKIT_EAGAIN at the send); window -> it: %ld "
-              "accepted = %ld received + %ld reported",
+              "accepted = %ld received + %ld reported (%ld PROKIT_EAGAIN at the send)",
               s_slow_totals.stalled_s, s_slow_totals.left, s_slow_totals.main_accepted,
               s_slow_totals.main_received, s_slow_totals.main_reported, s_slow_totals.main_refused,
               s_slow_totals.window_accepted, s_slow_totals.window_received,
-              s_slow_totals.window_reported);
+              s_slow_totals.window_reported, s_slow_totals.window_refused);
 }
 
 //  --- the list ------------------------------------------------------------------------------------
