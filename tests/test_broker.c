@@ -476,6 +476,122 @@ test_attached_main_exchanges_every_kind (void **state)
     prokit_broker_destroy (&broker); //  NULL-safe
 }
 
+//  An attached main floods a window that reads nothing: the broker refuses
+//  what is past the window's credit, reports it, and tells main to hold
+//  back (FLOW); main's sends to it then fail at once with PROKIT_EAGAIN,
+//  nothing sent, until it reads again. Counted: accepted = received +
+//  reported.
+typedef struct held {
+    long reported;
+    long eagain_reported;
+} held_t;
+
+static void
+s_held_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) text;
+    held_t *held = (held_t *) arg;
+    held->reported++;
+    if (code == PROKIT_EAGAIN)
+        held->eagain_reported++;
+}
+
+typedef struct held_count {
+    party_t *party;
+    held_t *held;
+    long accepted;
+} held_count_t;
+
+static bool
+s_held_counted (void *arg)
+{
+    held_count_t *count = (held_count_t *) arg;
+    return count->party->received + count->held->reported >= count->accepted;
+}
+
+static bool
+s_main_sees_slow (void *arg)
+{
+    return prokit_main_has_window ((prokit_main_t *) arg, "slow");
+}
+
+static bool
+s_never_done (void *arg)
+{
+    (void) arg;
+    return false;
+}
+
+static void
+test_attached_main_is_held_back_by_a_window_that_reads_nothing (void **state)
+{
+    (void) state;
+    int error = 0;
+    prokit_broker_t *broker = s_broker ("tcp://127.0.0.1:*", NULL, false, &error);
+    assert_non_null (broker);
+    const char *endpoint = prokit_broker_endpoint (broker, 0);
+    party_t pm = { 0 }, ps = { 0 };
+    prokit_main_t *main = s_attach (endpoint, NULL, NULL, &pm, &error);
+    assert_non_null (main);
+    held_t held = { 0, 0 };
+    prokit_main_on_undelivered (main, s_held_undelivered, &held);
+    prokit_window_t *slow = s_window ("slow", endpoint, NULL, NULL, &ps, &error);
+    assert_non_null (slow);
+    tu_handle_t main_only[] = { { main, NULL } };
+    assert_true (tu_pump (main_only, 1, s_main_sees_slow, main, 5000));
+    long accepted = 0, refused = 0;
+    //  Far from filling main's own queue to the broker (10000): an
+    //  EAGAIN here is the hold.
+    for (long i = 0; i < 6000; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
+        int rc = prokit_main_send (main, "slow", &payload);
+        if (rc == PROKIT_OK)
+            accepted++;
+        else {
+            assert_int_equal (rc, PROKIT_EAGAIN); //  held
+            assert_non_null (payload);
+            prokit_payload_destroy (&payload);
+            refused++;
+        }
+        if (i % 500 == 499)
+            tu_pump (main_only, 1, s_never_done, NULL, 0);
+    }
+    //  Every refusal in (all but the window's credit of 4000 it holds),
+    //  and the hold with the first of them: held, refused at the send,
+    //  nothing sent. (Without the hold, the send is accepted.)
+    held_count_t count = { &ps, &held, accepted - 4000 };
+    assert_true (tu_pump (main_only, 1, s_held_counted, &count, 10000));
+    print_message ("attached main -> a window reading nothing: %ld accepted, %ld reported, %ld "
+                   "refused at the send\n",
+                   accepted, held.reported, refused);
+    prokit_payload_t *payload = prokit_payload_new_string ("held");
+    assert_int_equal (prokit_main_send (main, "slow", &payload), PROKIT_EAGAIN);
+    assert_non_null (payload);
+    prokit_payload_destroy (&payload);
+
+    //  It reads: the hold is lifted, main's next message arrives, and
+    //  every one accepted was received or reported.
+    tu_handle_t both[] = { { main, NULL }, { NULL, slow } };
+    count.accepted = accepted;
+    assert_true (tu_pump (both, 2, s_held_counted, &count, 10000));
+    payload = prokit_payload_new_string ("after");
+    int64_t deadline = tu_now_ms () + 10000;
+    int rc;
+    while ((rc = prokit_main_send (main, "slow", &payload)) == PROKIT_EAGAIN &&
+           tu_now_ms () < deadline)
+        tu_pump (both, 2, s_never_done, NULL, 10);
+    assert_int_equal (rc, PROKIT_OK);
+    count.accepted = ++accepted;
+    assert_true (tu_pump (both, 2, s_held_counted, &count, 10000));
+    assert_int_equal (ps.received + held.reported, accepted);
+    assert_int_equal (held.reported, held.eagain_reported);
+    assert_int_equal (ps.lost, 0);
+    prokit_window_destroy (&slow);
+    prokit_main_destroy (&main);
+    prokit_broker_destroy (&broker);
+}
+
 //  CURVE with an access list: the allowed keys get their names and
 //  exchange every kind; each attack is refused with PROKIT_EACCES.
 static void
@@ -956,6 +1072,7 @@ main (void)
         cmocka_unit_test (test_keygen),
         cmocka_unit_test (test_broker_refuses_bad_options),
         cmocka_unit_test (test_attached_main_exchanges_every_kind),
+        cmocka_unit_test (test_attached_main_is_held_back_by_a_window_that_reads_nothing),
         cmocka_unit_test (test_curve_and_access_list),
         cmocka_unit_test (test_signals_never_open_the_broker),
         cmocka_unit_test (test_access_list_for_local_peers),

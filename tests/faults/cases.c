@@ -1284,9 +1284,15 @@ typedef struct slow {
     prokit_main_t *main;
     prokit_window_t *feeder;
     one_way_t *from_main, *from_window;
-    long main_phase, window_phase;                   //  accepted in this phase
-    volatile uint64_t *counts;                       //  the window's: [0] main's, [1] the windows'
+    long main_phase, window_phase; //  accepted in this phase
+    //  The window's counters: [0] main's messages and broadcasts, [1] the
+    //  windows', [2] messages out of order (prokit-faults-role slow).
+    volatile uint64_t *counts;
     prokit_payload_t *main_payload, *window_payload; //  refused: still ours, sent again
+    //  Main's broadcasts: accepted and refused (PROKIT_EAGAIN), and the
+    //  one refused, sent again.
+    long bcast_accepted, bcast_refused, bcast_phase;
+    prokit_payload_t *bcast_payload;
 } slow_t;
 
 //  Send from both as fast as they accept; wait on their descriptors when
@@ -1310,6 +1316,20 @@ s_slow_flow (void *arg)
                 slow->from_main->refused++;
             else
                 fx_fail ("main -> the slow window: %s", prokit_error_name (rc));
+        }
+        if (slow->bcast_phase < SLOW_PHASE_MAX) {
+            if (!slow->bcast_payload)
+                slow->bcast_payload = prokit_payload_new_printf ("b%ld", slow->bcast_accepted);
+            int rc = prokit_main_broadcast (slow->main, &slow->bcast_payload);
+            if (rc == PROKIT_OK) {
+                slow->bcast_accepted++;
+                slow->bcast_phase++;
+                sent = true;
+            }
+            else if (rc == PROKIT_EAGAIN)
+                slow->bcast_refused++;
+            else
+                fx_fail ("main's broadcast: %s", prokit_error_name (rc));
         }
         if (slow->window_phase < SLOW_PHASE_MAX) {
             if (!slow->window_payload)
@@ -1335,7 +1355,7 @@ s_slow_flow (void *arg)
 static void
 s_slow_phase (slow_t *slow, tu_handle_t *handles, int ms)
 {
-    slow->main_phase = slow->window_phase = 0;
+    slow->main_phase = slow->window_phase = slow->bcast_phase = 0;
     fx_pump (handles, 2, NULL, 0, s_slow_flow, slow, ms);
 }
 
@@ -1343,7 +1363,8 @@ static bool
 s_slow_accounted (void *arg)
 {
     slow_t *slow = (slow_t *) arg;
-    return (long) slow->counts[0] + slow->from_main->reported >= slow->from_main->accepted &&
+    return (long) slow->counts[0] + slow->from_main->reported >=
+               slow->from_main->accepted + slow->bcast_accepted &&
            (long) slow->counts[1] + slow->from_window->reported >= slow->from_window->accepted;
 }
 
@@ -1351,6 +1372,7 @@ static struct {
     double stalled_s;
     int left;
     long main_accepted, main_received, main_reported, main_refused, window_refused;
+    long bcast_accepted, bcast_refused;
     long window_accepted, window_received, window_reported;
 } s_slow_totals;
 
@@ -1371,7 +1393,8 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
     volatile uint64_t *counts = NULL;
     fx_reqs_t sync;
     fx_reqs_init (&sync, "sync-", true);
-    slow_t slow = { main_handle, feeder, &from_main, &from_window, 0, 0, NULL, NULL, NULL };
+    slow_t slow = { main_handle, feeder, &from_main, &from_window, 0, 0, NULL, NULL, NULL,
+                    0,           0,      0,          NULL };
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, feeder } };
     const char *args[] = { "slow", endpoint, path, NULL };
     double stalled_s = 0;
@@ -1383,7 +1406,7 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
         goto done;
     int fd = open (path, O_RDONLY);
     if (fd >= 0) {
-        counts = (volatile uint64_t *) mmap (NULL, 16, PROT_READ, MAP_SHARED, fd, 0);
+        counts = (volatile uint64_t *) mmap (NULL, 24, PROT_READ, MAP_SHARED, fd, 0);
         close (fd);
     }
     if (!counts || counts == MAP_FAILED) {
@@ -1420,9 +1443,14 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
     fx_linger (handles, 2, 500); //  a report or a message too many would come now
     fx_reqs_check (&sync, "slow-window (sync)");
     long main_received = (long) counts[0], window_received = (long) counts[1];
-    if (main_received + from_main.reported != from_main.accepted)
-        fx_fail ("main -> the slow window: %ld accepted != %ld received + %ld reported",
-                 from_main.accepted, main_received, from_main.reported);
+    long main_accepted = from_main.accepted + slow.bcast_accepted;
+    if (main_received + from_main.reported != main_accepted)
+        fx_fail ("main -> the slow window (messages and broadcasts): %ld accepted != %ld "
+                 "received + %ld reported",
+                 main_accepted, main_received, from_main.reported);
+    if (counts[2])
+        fx_fail ("the slow window received %llu messages out of order",
+                 (unsigned long long) counts[2]);
     if (window_received + from_window.reported != from_window.accepted)
         fx_fail ("window -> the slow window: %ld accepted != %ld received + %ld reported",
                  from_window.accepted, window_received, from_window.reported);
@@ -1434,32 +1462,35 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
     s_finish_child (&child, "the slow window");
     s_slow_totals.stalled_s += stalled_s;
     s_slow_totals.left += presence.left;
-    s_slow_totals.main_accepted += from_main.accepted;
+    s_slow_totals.main_accepted += main_accepted;
     s_slow_totals.main_received += main_received;
     s_slow_totals.main_reported += from_main.reported;
     s_slow_totals.main_refused += from_main.refused;
+    s_slow_totals.bcast_accepted += slow.bcast_accepted;
+    s_slow_totals.bcast_refused += slow.bcast_refused;
     s_slow_totals.window_refused += from_window.refused;
     s_slow_totals.window_accepted += from_window.accepted;
     s_slow_totals.window_received += window_received;
     s_slow_totals.window_reported += from_window.reported;
     snprintf (line, size,
-              "read nothing for %.1f s (heartbeat timeout 3 s): stayed joined (%d left); main -> "
-              "it: %ld accepted = %ld received + %ld reported (%ld PROKIT_EAGAIN at the send); "
-              "window -> it: %ld accepted = %ld received + %ld reported undelivered (%ld "
-              "PROKIT_EAGAIN at the send)",
-              stalled_s, presence.left, from_main.accepted, main_received, from_main.reported,
-              from_main.refused, from_window.accepted, window_received, from_window.reported,
-              from_window.refused);
+              "read nothing for %.1f s (heartbeat timeout 3 s): stayed joined (%d left), in order; "
+              "main -> it: %ld accepted (%ld of them broadcasts) = %ld received + %ld reported "
+              "(%ld PROKIT_EAGAIN at the send); window -> it: %ld accepted = %ld received + %ld "
+              "reported undelivered (%ld PROKIT_EAGAIN at the send)",
+              stalled_s, presence.left, main_accepted, slow.bcast_accepted, main_received,
+              from_main.reported, from_main.refused + slow.bcast_refused, from_window.accepted,
+              window_received, from_window.reported, from_window.refused);
 done:
     fx_discard (&child);
     prokit_payload_destroy (&slow.main_payload);
     prokit_payload_destroy (&slow.window_payload);
+    prokit_payload_destroy (&slow.bcast_payload);
     fx_reqs_seal (&sync);
     prokit_window_destroy (&feeder);
     prokit_main_destroy (&main_handle);
     fx_reqs_free (&sync);
     if (counts)
-        munmap ((void *) counts, 16);
+        munmap ((void *) counts, 24);
     unlink (path);
     return fx_failures () == 0;
 }
@@ -1468,11 +1499,13 @@ static void
 s_slow_summary (char *line, size_t size)
 {
     snprintf (line, size,
-              "read nothing for %.0f s in all, left %d times; main -> it: %ld accepted = %ld "
-              "received + %ld reported (%ld PROKIT_EAGAIN at the send); window -> it: %ld "
-              "accepted = %ld received + %ld reported (%ld PROKIT_EAGAIN at the send)",
+              "read nothing for %.0f s in all, left %d times; main -> it: %ld accepted (%ld of "
+              "them broadcasts) = %ld received + %ld reported (%ld PROKIT_EAGAIN at the send); "
+              "window -> it: %ld accepted = %ld received + %ld reported (%ld PROKIT_EAGAIN at the "
+              "send)",
               s_slow_totals.stalled_s, s_slow_totals.left, s_slow_totals.main_accepted,
-              s_slow_totals.main_received, s_slow_totals.main_reported, s_slow_totals.main_refused,
+              s_slow_totals.bcast_accepted, s_slow_totals.main_received,
+              s_slow_totals.main_reported, s_slow_totals.main_refused + s_slow_totals.bcast_refused,
               s_slow_totals.window_accepted, s_slow_totals.window_received,
               s_slow_totals.window_reported, s_slow_totals.window_refused);
 }

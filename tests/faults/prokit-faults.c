@@ -10,6 +10,7 @@
                                         at full scale, then the totals
     prokit-faults --case NAME[,NAME]    only these (repeatable); --list names them
     prokit-faults --seed N              the random choices of a run, again
+    prokit-faults --stall S             slow-window's window reads nothing for S s
     prokit-faults --verbose             the library's warnings, all of them
 
     Prints one line of figures per case run; exits 1 when a promise failed
@@ -23,12 +24,14 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "Usage: prokit-faults [--short | --minutes N] [--case NAME[,NAME]]... [--seed N]\n"
-             "                     [--verbose] [--list]\n"
+             "                     [--stall S] [--verbose] [--list]\n"
              "Run prokit's fault cases and check its promises (docs/RELIABILITY.md).\n"
              "  --short        every case once, scaled down: under a minute (the default)\n"
              "  --minutes N    the cases in rotation for N minutes at full scale, then totals\n"
              "  --case NAME    only this case (repeat, or separate names with commas)\n"
              "  --seed N       the seed of the random choices (printed at the start)\n"
+             "  --stall S      slow-window: the window reads nothing for S seconds\n"
+             "                 (default 5, 20 with --minutes)\n"
              "  --verbose      show every warning the library logs\n"
              "  --list         the cases and what each checks\n"
              "Exit status: 0 every promise held, 1 one failed, 2 usage error.\n");
@@ -67,7 +70,7 @@ main (int argc, char *argv[])
 
     bool chosen[32] = { false };
     bool any_chosen = false, verbose = false, have_seed = false;
-    double minutes = 0;
+    double minutes = 0, stall_s = 0;
     unsigned seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -98,6 +101,14 @@ main (int argc, char *argv[])
             seed = (unsigned) strtoul (argv[++i], NULL, 10);
             have_seed = true;
         }
+        else if (strcmp (arg, "--stall") == 0 && has_value) {
+            stall_s = strtod (argv[++i], NULL);
+            if (stall_s <= 0 || stall_s > 3600) {
+                fprintf (stderr,
+                         "prokit-faults: --stall wants seconds, more than 0, at most 3600\n");
+                return 2;
+            }
+        }
         else if (strcmp (arg, "--verbose") == 0)
             verbose = true;
         else if (strcmp (arg, "--list") == 0) {
@@ -123,6 +134,8 @@ main (int argc, char *argv[])
     fx_config_t cfg;
     memset (&cfg, 0, sizeof (cfg));
     s_config (&cfg, minutes > 0);
+    if (stall_s > 0)
+        cfg.slow_stall_ms = (int) (stall_s * 1000);
     cfg.verbose = verbose;
     cfg.seed = have_seed ? seed : (unsigned) time (NULL) ^ (unsigned) getpid ();
     fx_log_install (verbose, NULL);

@@ -11,8 +11,10 @@
                               "JOINED" or "REFUSED <error>"; the winner
                               stays until its stdin closes
     slow NAME ENDPOINT FILE   a window that counts the messages it takes in
-                              (main's, then the windows', two 64-bit
-                              counters in the shared file FILE) and echoes
+                              (main's, the windows', and those out of
+                              order: three 64-bit counters in the shared
+                              file FILE; each stream "m", "b", "w" is
+                              numbered) and echoes
                               requests; told "stall" on stdin it reads
                               nothing at all until told "resume"
     main ENDPOINT NAME        a main that echoes requests and sends window
@@ -237,11 +239,38 @@ s_claim (int argc, char **argv)
 
 //  --- slow: stops reading when told -------------------------------------------------------------
 
+//  What the slow window counts, in the shared file: [0] main's messages
+//  and broadcasts, [1] the windows', [2] those out of order; and the last
+//  number of each stream ("m", "b", "w" and a number: none may go back).
+typedef struct slow_counts {
+    atomic_uint_fast64_t *counts;
+    long last[3];
+} slow_counts_t;
+
 static void
-s_count (const prokit_message_t *message, void *arg)
+s_count_stream (slow_counts_t *slow, const prokit_message_t *message, int counter)
 {
-    (void) message;
-    atomic_fetch_add ((atomic_uint_fast64_t *) arg, 1);
+    atomic_fetch_add (&slow->counts[counter], 1);
+    const char *text = prokit_payload_str (prokit_message_payload (message));
+    const char *streams = "mbw";
+    const char *stream = text && text[0] ? strchr (streams, text[0]) : NULL;
+    long n = stream ? atol (text + 1) : -1;
+    if (!stream || n <= slow->last[stream - streams])
+        atomic_fetch_add (&slow->counts[2], 1);
+    else
+        slow->last[stream - streams] = n;
+}
+
+static void
+s_count_main (const prokit_message_t *message, void *arg)
+{
+    s_count_stream ((slow_counts_t *) arg, message, 0);
+}
+
+static void
+s_count_window (const prokit_message_t *message, void *arg)
+{
+    s_count_stream ((slow_counts_t *) arg, message, 1);
 }
 
 static int
@@ -250,21 +279,22 @@ s_slow (int argc, char **argv)
     if (argc < 3)
         return 2;
     int fd = open (argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ftruncate (fd, 2 * sizeof (atomic_uint_fast64_t)) != 0)
+    if (fd < 0 || ftruncate (fd, 3 * sizeof (atomic_uint_fast64_t)) != 0)
         return 2;
     atomic_uint_fast64_t *counts = (atomic_uint_fast64_t *) mmap (
-        NULL, 2 * sizeof (atomic_uint_fast64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        NULL, 3 * sizeof (atomic_uint_fast64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close (fd);
     if (counts == MAP_FAILED)
         return 2;
+    slow_counts_t slow = { counts, { -1, -1, -1 } };
     int error = PROKIT_OK;
     prokit_window_t *window = s_join (argv[0], argv[1], 10000, &error);
     if (!window) {
         s_say ("REFUSED %s", prokit_error_name (error));
         return 3;
     }
-    prokit_window_on_main_message (window, s_count, &counts[0]);
-    prokit_window_on_window_message (window, s_count, &counts[1]);
+    prokit_window_on_main_message (window, s_count_main, &slow);
+    prokit_window_on_window_message (window, s_count_window, &slow);
     prokit_window_on_request (window, fx_echo, NULL);
     s_say ("READY");
     char line[64];
@@ -284,7 +314,7 @@ s_slow (int argc, char **argv)
         s_wait (window, NULL, 1000);
     }
     prokit_window_destroy (&window);
-    munmap ((void *) counts, 2 * sizeof (atomic_uint_fast64_t));
+    munmap ((void *) counts, 3 * sizeof (atomic_uint_fast64_t));
     return 0;
 }
 
