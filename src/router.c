@@ -1834,12 +1834,15 @@ s_holder_destroy (void **item)
 //  sender that reads FLOW is told, once, to hold its messages to TARGET
 //  (its sends to it fail with PROKIT_EAGAIN, nothing sent) until TARGET
 //  has room again, rather than have each refused and reported. Only
-//  for a target with flow control, whose CREDIT says when it has room.
+//  when TARGET's credit is used up (on its DEALER or the channel): then
+//  a CREDIT comes as soon as it takes in what it holds, and says when it
+//  has room. (A refusal for its backlog, with credit left, is not held:
+//  nothing would say when to let go.)
 static void
 s_hold (router_state_t *self, peer_t *sender, peer_t *target)
 {
     if (sender->local || !sender->hello.flow || !target->window || target->is_main ||
-        target == sender)
+        target == sender || (s_has_credit (target) && s_channel_room (target)))
         return;
     if (target->holders)
         for (holder_t *holder = (holder_t *) zlistx_first (target->holders); holder;
