@@ -101,8 +101,11 @@ class Window(_Listeners, Client):
         if service:
             hello["service"] = service
         # "took": our RECEIPTs name the windows' sessions, and windows back
-        # from a router that went say what they took in of ours (TOOK)
-        hello.update({"progress": True, "cancel": True, "deadlines": True, "took": True})
+        # from a router that went say what they took in of ours (TOOK);
+        # "flow": we hold our messages to a window whose queue is full
+        # when the router says so (FLOW)
+        hello.update({"progress": True, "cancel": True, "deadlines": True, "took": True,
+                      "flow": True})
         self.service = service
         Client.__init__(self, name, endpoint=resolve_endpoint(endpoint, app_name),
                         curve_cert=_setting(curve_cert, "PROKIT_CURVE_CERT"),
@@ -169,7 +172,9 @@ class Window(_Listeners, Client):
 
     def send(self, target: str, payload: Any = None, *, channel: Optional[str] = None) -> None:
         """Send PAYLOAD to the window (or pool) TARGET (``renderMsgToRender``).
-        Failures to deliver come later, to :meth:`on_undelivered`."""
+        Failures to deliver come later, to :meth:`on_undelivered`;
+        :class:`AgainError` at once (nothing sent) while the router has us
+        hold our messages to TARGET, a window not keeping up."""
         self._send_to(target, payload, channel)
 
     # state
@@ -250,9 +255,9 @@ class Main(_Listeners, Client):
         self._last_account: Optional[Account] = None
         endpoint = broker or os.environ.get("PROKIT_BROKER") or resolve_endpoint(None, app_name)
         # Main is always attached to a broker here (no embedded router): it
-        # asks for ACCOUNTs.
+        # asks for ACCOUNTs, and holds back when told (FLOW).
         hello = {"version": 2, "credit": 4000, "account": True, "channels": True,
-                 "progress": True, "cancel": True, "deadlines": True}
+                 "progress": True, "cancel": True, "deadlines": True, "flow": True}
         Client.__init__(self, MAIN, endpoint=endpoint,
                         curve_cert=_setting(curve_cert, "PROKIT_CURVE_CERT"),
                         curve_server_key=_setting(curve_server_key, "PROKIT_CURVE_SERVER_KEY"),

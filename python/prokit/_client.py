@@ -1,7 +1,8 @@
 """The client shared by Window and Main: one DEALER to the router, protocol
 version 2 on it (one frame per message), a window's SUB on the PUB channel
 when the router gives one (main's messages; on the DEALER otherwise), flow
-control (credit) on both, ZMTP heartbeats,
+control (credit) on both, holding back from a window when told (FLOW), ZMTP
+heartbeats,
 a socket monitor for lost connections, and rejoin, as docs/PROTOCOL.md says.
 
 Like a pyzmq socket, a handle belongs to the thread that uses it: callbacks
@@ -15,7 +16,7 @@ import re
 import threading
 import time
 from itertools import islice
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import msgpack
 import zmq
@@ -25,8 +26,8 @@ from . import _wire as w
 from ._account import Account
 from ._tally import UNCONFIRMED, Tallies
 from .errors import (
-    EACCES, ECANCELED, ECLOSED, EHANDLER, EINVAL, ENOHANDLER, EPROTO, ETIMEDOUT, ETOOBIG,
-    ETRANSPORT, HandlerError, ProkitError, error_from,
+    EACCES, EAGAIN, ECANCELED, ECLOSED, EHANDLER, EINVAL, ENOHANDLER, EPROTO, ETIMEDOUT,
+    ETOOBIG, ETRANSPORT, HandlerError, ProkitError, error_from,
 )
 
 MAIN = "@main"
@@ -354,6 +355,11 @@ class Client:
         # [count, id of the first, id of the last] (said in the HELLO after
         # a loss, last_from, so that their senders learn what we took in).
         self._taken_from: Dict[bytes, List[int]] = {}
+        # The windows the router told us to hold our messages to (FLOW)
+        # while their queues are full: sends and requests to them fail with
+        # AgainError at once, nothing sent, until it says they have room.
+        # Ends with the session.
+        self._holding: Set[str] = set()
         self._stop = threading.Event()
         self._rejoined_pending = False
         self._pause_after_join = False
@@ -562,6 +568,7 @@ class Client:
         self._counting = False
         self._state = "lost"
         self._version = 1
+        self._holding.clear()           # the next router has refused nothing yet
         for pending in list(self._pending.values()):
             pending._finish(None, error_from(ECLOSED, error.text))
         self._on_lost()
@@ -624,9 +631,17 @@ class Client:
     def _send_to(self, target: str, payload: Any, channel: Optional[str]) -> int:
         if not valid_name(target):
             raise error_from(EINVAL, f"'{target}' is not a window name (main is asked, not sent to)")
-        msg_id = self._one_way(w.SEND, target, self._payload(payload), channel)
+        body = self._payload(payload)
+        if self._holding and target in self._holding:
+            self._check_joined()
+            self._held_back(target)
+        msg_id = self._one_way(w.SEND, target, body, channel)
         self._sends.sent(target, msg_id)
         return msg_id
+
+    def _held_back(self, target: str) -> None:
+        raise error_from(EAGAIN, f"'{target}' is not keeping up: holding messages to it "
+                                 "until it has room")
 
     def unconfirmed(self, target: str) -> int:
         """Of the SENDs to TARGET in this session, how many are neither
@@ -658,6 +673,8 @@ class Client:
         body = self._pack(payload)
         if len(body) > self.max_payload:
             raise error_from(ETOOBIG, f"payload of {len(body)} bytes exceeds the limit of {self.max_payload}")
+        if self._holding and target in self._holding:
+            self._held_back(target)
         self._next_id = msg_id = self._next_id + 1
         pending = PendingRequest(self, msg_id, target, _now_ms() + timeout, progress, on_done)
         if self._version == 2 and len(body) <= w.INLINE_MAX:
@@ -922,8 +939,9 @@ class Client:
         if cmd == w.SEND:
             self._count_from(peer, msg_id)
         # A TOOK is ours, not the application's: taken at once (it comes
-        # as our join completes, maybe ahead of the channel's WELCOME).
-        if self._state == "joining" and cmd not in (w.BYE, w.PING, w.TOOK) and not (
+        # as our join completes, maybe ahead of the channel's WELCOME); so
+        # is a FLOW (then about a session that has ended: ignored).
+        if self._state == "joining" and cmd not in (w.BYE, w.PING, w.TOOK, w.FLOW) and not (
                 cmd == w.ERROR and (msg_id == self._hello_id or msg_id & w.ONE_WAY)):
             # kept until the join completes (JOINEDs, a request to us...)
             self._early.append((cmd, msg_id, peer, body))
@@ -980,6 +998,8 @@ class Client:
             self._on_receipt(body)
         elif cmd == w.TOOK:
             self._on_took(peer, body)
+        elif cmd == w.FLOW:
+            self._on_flow(peer, body)
         elif cmd == w.JOINED or cmd == w.LEFT:
             try:
                 info = unpack(body) if body else {}
@@ -1033,6 +1053,25 @@ class Client:
         if settling.took(peer.decode("ascii", "replace"), token, count, first,
                          self._report_unconfirmed):
             self._settling = None
+
+    def _on_flow(self, peer: bytes, body: bytes) -> None:
+        """FLOW: hold our messages to window PEER (its queue is full):
+        {"hold": true}; or send to it again: an empty map. One read while
+        we are not joined is about a session that has ended: ignored."""
+        if self._state != "joined":
+            return
+        try:
+            flow = unpack(body) if body else {}
+        except Exception:
+            return
+        hold = flow.get("hold", False) if isinstance(flow, dict) else None
+        if not isinstance(hold, bool):
+            return  # malformed (as the C client)
+        window = peer.decode("ascii", "replace")
+        if hold:
+            self._holding.add(window)
+        else:
+            self._holding.discard(window)
 
     def _count_in(self) -> None:
         if not self._counting:
@@ -1287,6 +1326,7 @@ class Client:
         for pending in list(self._pending.values()):
             pending._finish(None, error_from(ECLOSED, "the handle was closed"))
         self._state = "closed"
+        self._holding.clear()
         self._close_sockets()
 
     def _leave(self) -> None:

@@ -6,14 +6,15 @@ from typing import List, Tuple
 
 HELLO, WELCOME, BYE, SEND, BROADCAST, REQUEST, REPLY, ERROR = range(1, 9)
 PING, PONG, JOINED, LEFT, CLOSE, SHOW, HIDE, QUERY, INFO = range(9, 18)
-CREDIT, RECEIPT, ACCOUNT, PROGRESS, CANCEL, TOOK = range(18, 24)
+CREDIT, RECEIPT, ACCOUNT, PROGRESS, CANCEL, TOOK, FLOW = range(18, 25)
+LAST = FLOW                 # a command past it is unknown: dropped (still counted)
 
 NAMES = {
     HELLO: "HELLO", WELCOME: "WELCOME", BYE: "BYE", SEND: "SEND", BROADCAST: "BROADCAST",
     REQUEST: "REQUEST", REPLY: "REPLY", ERROR: "ERROR", PING: "PING", PONG: "PONG",
     JOINED: "JOINED", LEFT: "LEFT", CLOSE: "CLOSE", SHOW: "SHOW", HIDE: "HIDE",
     QUERY: "QUERY", INFO: "INFO", CREDIT: "CREDIT", RECEIPT: "RECEIPT", ACCOUNT: "ACCOUNT",
-    PROGRESS: "PROGRESS", CANCEL: "CANCEL", TOOK: "TOOK",
+    PROGRESS: "PROGRESS", CANCEL: "CANCEL", TOOK: "TOOK", FLOW: "FLOW",
 }
 
 ONE_WAY = 1 << 63           # bit 63: the id of a one-way message
@@ -71,6 +72,6 @@ def decode(frames: List[bytes], at: int = 0) -> Tuple[int, int, bytes, bytes]:
         peer, body = frames[1], frames[2]
     else:
         raise ValueError("not a prokit message")
-    if not 1 <= cmd <= TOOK or len(peer) > PEER_MAX:
+    if not 1 <= cmd <= LAST or len(peer) > PEER_MAX:
         raise ValueError("bad command or peer")
     return cmd, msg_id, peer, body
