@@ -664,14 +664,20 @@ s_spawn_counter (tu_child_t *child, const char *endpoint, const char *path)
     return counts;
 }
 
-//  Main, or a window in this process (FROM_WINDOW), floods "counted", a
-//  window in another process; halfway it is killed or frozen. Frozen, it
-//  stays so until main's router has dropped it, then thaws and joins
-//  again. Every message the sender's send accepted must be received or
-//  reported to the sender as not delivered.
+//  Who floods "counted": main by name, main by broadcast, or a window in
+//  this process.
+typedef enum { FROM_MAIN, FROM_BROADCAST, FROM_WINDOW } flood_from_t;
+
+//  FROM floods "counted", a window in another process; halfway it is
+//  killed or frozen. Frozen, it stays so until main's router has dropped
+//  it, then thaws and joins again. Every message the sender's send
+//  accepted must be received or reported to the sender as not delivered.
+//  Broadcasts stop at the strike: one accepted after the router dropped
+//  "counted" is for no window, and neither received nor reported.
 static void
-s_count_through (bool kill_it, bool from_window)
+s_count_through (bool kill_it, flood_from_t from)
 {
+    bool from_window = from == FROM_WINDOW;
     char endpoint[256], path[64];
     tu_endpoint ("ipc", endpoint, sizeof (endpoint));
     snprintf (path, sizeof (path), "/tmp/prokit-count-%d", (int) getpid ());
@@ -713,8 +719,9 @@ s_count_through (bool kill_it, bool from_window)
     while (accepted < 16000 && tu_now_ms () < deadline) {
         if (!payload)
             payload = prokit_payload_new_printf ("%ld", accepted);
-        int rc = from_window ? prokit_window_send (sender, "counted", &payload)
-                             : prokit_main_send (main_handle, "counted", &payload);
+        int rc = from_window              ? prokit_window_send (sender, "counted", &payload)
+                 : from == FROM_BROADCAST ? prokit_main_broadcast (main_handle, &payload)
+                                          : prokit_main_send (main_handle, "counted", &payload);
         if (rc == PROKIT_OK)
             accepted++;
         else if (rc == PROKIT_ENOTFOUND && !from_window)
@@ -738,6 +745,8 @@ s_count_through (bool kill_it, bool from_window)
         if (!struck && accepted == 8000) {
             kill (child.pid, kill_it ? SIGKILL : SIGSTOP);
             struck = true;
+            if (from == FROM_BROADCAST)
+                break;
         }
     }
     prokit_payload_destroy (&payload);
@@ -761,7 +770,9 @@ s_count_through (bool kill_it, bool from_window)
                   dropped);
     long received = (long) *received_p;
     print_message ("%s -> %s window: %ld accepted, %ld received + %ld reported = %ld\n",
-                   from_window ? "window" : "main",
+                   from_window              ? "window"
+                   : from == FROM_BROADCAST ? "main (broadcast)"
+                                            : "main",
                    kill_it   ? "killed"
                    : dropped ? "frozen (dropped)"
                              : "frozen (not dropped)",
@@ -787,28 +798,42 @@ static void
 test_main_to_a_killed_window_every_message_is_received_or_reported (void **state)
 {
     (void) state;
-    s_count_through (true, false);
+    s_count_through (true, FROM_MAIN);
 }
 
 static void
 test_main_to_a_frozen_window_every_message_is_received_or_reported (void **state)
 {
     (void) state;
-    s_count_through (false, false);
+    s_count_through (false, FROM_MAIN);
+}
+
+static void
+test_main_broadcasting_to_a_killed_window_every_message_is_received_or_reported (void **state)
+{
+    (void) state;
+    s_count_through (true, FROM_BROADCAST);
+}
+
+static void
+test_main_broadcasting_to_a_frozen_window_every_message_is_received_or_reported (void **state)
+{
+    (void) state;
+    s_count_through (false, FROM_BROADCAST);
 }
 
 static void
 test_window_to_a_killed_window_every_message_is_received_or_reported (void **state)
 {
     (void) state;
-    s_count_through (true, true);
+    s_count_through (true, FROM_WINDOW);
 }
 
 static void
 test_window_to_a_frozen_window_every_message_is_received_or_reported (void **state)
 {
     (void) state;
-    s_count_through (false, true);
+    s_count_through (false, FROM_WINDOW);
 }
 
 //  Window to window through a main (its router) that is killed and
@@ -1249,6 +1274,10 @@ main (void)
         cmocka_unit_test (test_busy_window_notices_a_frozen_main_and_rejoins),
         cmocka_unit_test (test_main_to_a_killed_window_every_message_is_received_or_reported),
         cmocka_unit_test (test_main_to_a_frozen_window_every_message_is_received_or_reported),
+        cmocka_unit_test (
+            test_main_broadcasting_to_a_killed_window_every_message_is_received_or_reported),
+        cmocka_unit_test (
+            test_main_broadcasting_to_a_frozen_window_every_message_is_received_or_reported),
         cmocka_unit_test (test_window_to_a_killed_window_every_message_is_received_or_reported),
         cmocka_unit_test (test_window_to_a_frozen_window_every_message_is_received_or_reported),
         cmocka_unit_test (
