@@ -325,7 +325,10 @@ account_settle (account_t *self, account_report_fn *fn, void *arg)
                       (const char *) zhashx_cursor (self->windows), (unsigned long long) unsettled);
         if (unsettled > taken)
             fn ((const char *) zhashx_cursor (self->windows), unsettled - taken,
-                "not confirmed before the router went away", arg);
+                entry->state == BACK ? PROKIT_ECLOSED : PROKIT_EUNCONFIRMED,
+                entry->state == BACK ? "not taken in before the router went away"
+                                     : "not confirmed before the router went away",
+                arg);
         any_session |= entry->session;
         if (entry->session && entry->state != BACK)
             every_back = false;
@@ -336,11 +339,16 @@ account_settle (account_t *self, account_report_fn *fn, void *arg)
     for (run_t *run = (run_t *) zlistx_first (self->unhandled); run;
          run = (run_t *) zlistx_next (self->unhandled)) {
         uint64_t received;
+        //  Certain only when the windows said what they took in: the
+        //  router may have handled some after its last ACCOUNT.
+        bool said;
         if (run->target[0]) {
             entry_t *entry = (entry_t *) table_find (self->windows, run->target);
             received = entry ? s_take (entry, run->count) : 0;
+            said = entry && entry->state == BACK;
         }
         else {
+            said = any_session && every_back;
             //  A broadcast is received when every window took it in.
             received = any_session && every_back ? run->count : 0;
             for (entry_t *entry = (entry_t *) zhashx_first (self->windows); entry;
@@ -353,7 +361,7 @@ account_settle (account_t *self, account_report_fn *fn, void *arg)
             }
         }
         if (run->count > received)
-            fn (run->target, run->count - received,
+            fn (run->target, run->count - received, said ? PROKIT_ECLOSED : PROKIT_EUNCONFIRMED,
                 run->target[0] ? "not handled before the router went away"
                                : "broadcast not handled before the router went away",
                 arg);

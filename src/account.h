@@ -76,7 +76,10 @@ int64_t account_deadline (const account_t *self);
 //  Report, through FN, what the lost router never settled and the windows
 //  did not say they took in: COUNT messages to TARGET ("" for broadcasts),
 //  and why.
-typedef void (account_report_fn) (const char *target, uint64_t count, const char *why, void *arg);
+//  CODE: PROKIT_ECLOSED when the receiver said it did not take them in,
+//  PROKIT_EUNCONFIRMED when nobody could say (it may have).
+typedef void (account_report_fn) (const char *target, uint64_t count, int code, const char *why,
+                                  void *arg);
 void account_settle (account_t *self, account_report_fn *fn, void *arg);
 
 #endif

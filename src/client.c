@@ -1144,9 +1144,9 @@ s_handle_request (client_t *self, inbound_t *item)
 
 //  What an account settles is reported undelivered.
 static void
-s_account_report (const char *target, uint64_t count, const char *why, void *arg)
+s_account_report (const char *target, uint64_t count, int code, const char *why, void *arg)
 {
-    s_notify_undelivered ((client_t *) arg, target, count, PROKIT_ECLOSED, why);
+    s_notify_undelivered ((client_t *) arg, target, count, code, why);
 }
 
 //  We are in again. If the router that answered is not the one we lost,

@@ -31,6 +31,8 @@ static const error_entry_t s_errors[] = {
     { PROKIT_ENOFILE, "PROKIT_ENOFILE", "out of file descriptors or sockets" },
     { PROKIT_ELIMIT, "PROKIT_ELIMIT", "a configured limit was reached" },
     { PROKIT_ECANCELED, "PROKIT_ECANCELED", "the request was cancelled" },
+    { PROKIT_EUNCONFIRMED, "PROKIT_EUNCONFIRMED",
+      "the receiver was lost before confirming it: it may have taken it in" },
 };
 
 static const error_entry_t *

@@ -754,11 +754,28 @@ s_fail_inflight (router_state_t *self, peer_t *peer, const char *reason)
     }
 }
 
+//  The code and words of a report of messages NAME did not take in: it
+//  said so (PROKIT_ECLOSED), or nobody could say (PROKIT_EUNCONFIRMED: it
+//  may have taken some in).
+static int
+s_missed_code (bool said)
+{
+    return said ? PROKIT_ECLOSED : PROKIT_EUNCONFIRMED;
+}
+
+static const char *
+s_missed_words (bool said)
+{
+    return said ? "were not taken in" : "were not confirmed taken in";
+}
+
 //  Tell main that COUNT of the messages it sent window NAME on the channel
-//  were not taken in: one ERROR about no message in particular (id: the
-//  one-way bit alone) whose app_code is the count.
+//  were not taken in (SAID: the window said so; else it went before it
+//  could): one ERROR about no message in particular (id: the one-way bit
+//  alone) whose app_code is the count.
 static void
-s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, const char *why)
+s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, bool said,
+                      const char *why)
 {
     if (count == 0)
         return;
@@ -768,11 +785,11 @@ s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, co
         return;
     }
     char text[192];
-    snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
-              (unsigned long long) count, name, why);
+    snprintf (text, sizeof (text), "%llu message(s) to '%s' %s: %s", (unsigned long long) count,
+              name, s_missed_words (said), why);
     uint8_t body[PROTO_ERROR_BODY_MAX];
     int app_code = count < INT32_MAX ? (int) count : INT32_MAX;
-    size_t size = proto_error_encode (body, PROKIT_ECLOSED, text, app_code);
+    size_t size = proto_error_encode (body, s_missed_code (said), text, app_code);
     self->stats.errors_sent++;
     s_send_control (self, self->main, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
 }
@@ -1038,7 +1055,7 @@ router_core_flush_receipts (router_state_t *self)
 //  Tell each sender in RUNS how many of its SENDs window NAME never took
 //  in, after the first SKIP messages of RUNS (which it did take in).
 static void
-s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t skip,
+s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t skip, bool said,
                const char *why)
 {
     s_runs_pop (self, runs, skip, name);
@@ -1071,14 +1088,14 @@ s_report_runs (router_state_t *self, const char *name, zlistx_t *runs, uint64_t 
         char text[256];
         if (sum->via[0])
             snprintf (text, sizeof (text),
-                      "%llu message(s) to '%s' were not taken in by '%s', which served it: %s",
-                      (unsigned long long) sum->count, sum->via, name, why);
+                      "%llu message(s) to '%s' %s by '%s', which served it: %s",
+                      (unsigned long long) sum->count, sum->via, s_missed_words (said), name, why);
         else
-            snprintf (text, sizeof (text), "%llu message(s) to '%s' were not taken in: %s",
-                      (unsigned long long) sum->count, name, why);
+            snprintf (text, sizeof (text), "%llu message(s) to '%s' %s: %s",
+                      (unsigned long long) sum->count, name, s_missed_words (said), why);
         uint8_t body[PROTO_ERROR_BODY_MAX];
         int app_code = sum->count < INT32_MAX ? (int) sum->count : INT32_MAX;
-        size_t size = proto_error_encode (body, PROKIT_ECLOSED, text, app_code);
+        size_t size = proto_error_encode (body, s_missed_code (said), text, app_code);
         self->stats.errors_sent++;
         s_send_control (self, sender, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT,
                         sum->via[0] ? sum->via : name, body, size);
@@ -1105,11 +1122,13 @@ s_lost_key (char key[LOST_KEY_MAX], bool closed, const char *of)
 }
 
 //  The lost session KEY has its last counts (COUNT on the channel,
-//  DEALER_COUNT on its DEALER, both since its HELLO): report what it
-//  missed, to main and to each window that sent it something. False when
-//  no session is kept under KEY.
+//  DEALER_COUNT on its DEALER, both since its HELLO; SAID: the window said
+//  them, else they are what it last confirmed): report what it missed, to
+//  main and to each window that sent it something. False when no session
+//  is kept under KEY.
 static bool
-s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t dealer_count)
+s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t dealer_count,
+               bool said)
 {
     lost_session_t *lost = key[0] && atomic_load (&self->lost_count) > 0
                                ? (lost_session_t *) zhashx_lookup (self->lost, key)
@@ -1117,12 +1136,12 @@ s_lost_settle (router_state_t *self, const char *key, uint64_t count, uint64_t d
     if (!lost)
         return false;
     uint64_t missed = lost->expected > count ? lost->expected - count : 0;
-    s_report_unconfirmed (self, lost->name, missed, lost->reason);
+    s_report_unconfirmed (self, lost->name, missed, said, lost->reason);
     s_account_settled (self, lost->name, lost->main_session, lost->main_base, lost->confirmed,
                        lost->expected);
     uint64_t taken =
         dealer_count > lost->dealer_confirmed ? dealer_count - lost->dealer_confirmed : 0;
-    s_report_runs (self, lost->name, lost->runs, taken, lost->reason);
+    s_report_runs (self, lost->name, lost->runs, taken, said, lost->reason);
     zhashx_delete (self->lost, key);
     atomic_store (&self->lost_count, zhashx_size (self->lost));
     return true;
@@ -1147,7 +1166,7 @@ router_core_sweep_lost (router_state_t *self)
     for (char *key = due ? (char *) zlistx_first (due) : NULL; key;
          key = (char *) zlistx_next (due)) {
         lost_session_t *lost = (lost_session_t *) zhashx_lookup (self->lost, key);
-        s_lost_settle (self, key, lost->confirmed, lost->dealer_confirmed);
+        s_lost_settle (self, key, lost->confirmed, lost->dealer_confirmed, false);
     }
     zlistx_destroy (&due);
 }
@@ -1253,14 +1272,15 @@ s_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     uint64_t expected = peer->channel ? peer->published : 0;
     if (peer->channel ? peer->final_known : peer->dealer_final_known) {
         uint64_t count = peer->final_count;
-        s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, reason);
+        s_report_unconfirmed (self, peer->name, expected > count ? expected - count : 0, true,
+                              reason);
         s_account_settled (self, peer->name, peer->main_session, peer->main_base,
                            peer->channel_confirmed, expected);
         s_report_runs (self, peer->name, peer->runs,
                        peer->dealer_final_known && peer->dealer_final > peer->consumed
                            ? peer->dealer_final - peer->consumed
                            : 0,
-                       reason);
+                       peer->dealer_final_known, reason);
         return;
     }
     bool runs_pending = peer->runs && zlistx_size (peer->runs) > 0;
@@ -1275,17 +1295,18 @@ s_session_ends (router_state_t *self, peer_t *peer, const char *reason)
     //  counts): what it confirmed has to do.
     lost_session_t *earlier = (lost_session_t *) zhashx_lookup (self->lost, key);
     if (earlier)
-        s_lost_settle (self, key, earlier->confirmed, earlier->dealer_confirmed);
+        s_lost_settle (self, key, earlier->confirmed, earlier->dealer_confirmed, false);
     lost_session_t *lost = (lost_session_t *) calloc (1, sizeof (*lost));
     if (!lost || zhashx_size (self->lost) >= LOST_SESSIONS_MAX) {
         //  No room to wait: what it confirmed has to do now.
         free (lost);
         s_report_unconfirmed (
             self, peer->name,
-            expected > peer->channel_confirmed ? expected - peer->channel_confirmed : 0, reason);
+            expected > peer->channel_confirmed ? expected - peer->channel_confirmed : 0, false,
+            reason);
         s_account_settled (self, peer->name, peer->main_session, peer->main_base,
                            peer->channel_confirmed, expected);
-        s_report_runs (self, peer->name, peer->runs, 0, reason);
+        s_report_runs (self, peer->name, peer->runs, 0, false, reason);
         return;
     }
     lost->runs = peer->runs; //  taken: the peer is about to go
@@ -1714,12 +1735,13 @@ s_hello (router_state_t *self, const zmq_msg_t *routing_id, const char *key, int
     memset (&said, 0, sizeof (said));
     bool elsewhere = false; //  a session on another router: main hears of it
     if (proto_hello_decode (msg->body, msg->body_size, &said) == PROKIT_OK && said.last.topic[0])
-        elsewhere = !s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer);
+        elsewhere = !s_lost_settle (self, said.last.topic, said.last.count, said.last.dealer, true);
     else if (atomic_load (&self->lost_count) > 0) {
         //  Off the channel, its session was kept by its name.
         char lost[LOST_KEY_MAX];
         s_lost_key (lost, false, msg->peer);
-        s_lost_settle (self, lost, 0, said.last.dealer);
+        //  A count of 0 cannot be told from none said (a new process).
+        s_lost_settle (self, lost, 0, said.last.dealer, said.last.dealer > 0);
     }
     char text[160];
     int rc = s_hello_refusal (self, client_key, address, msg, said.service, text, sizeof (text));
@@ -2883,10 +2905,10 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
         if (proto_bye_decode (msg->body, msg->body_size, &bye) == PROKIT_OK) {
             char lost[LOST_KEY_MAX];
             if (bye.last.topic[0])
-                s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer);
+                s_lost_settle (self, bye.last.topic, bye.last.count, bye.last.dealer, true);
             else if (bye.dealer_counted) {
                 s_lost_key (lost, true, key); //  off the channel: by this connection
-                s_lost_settle (self, lost, 0, bye.last.dealer);
+                s_lost_settle (self, lost, 0, bye.last.dealer, true);
             }
         }
         s_send_to_id (self, &frames[0], PROTO_BYE, msg->id, "", NULL, 0);

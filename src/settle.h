@@ -25,7 +25,10 @@ typedef struct settle settle_t;
 
 //  What is settled is reported: COUNT messages to TARGET ("" for
 //  broadcasts), and why.
-typedef void (settle_report_fn) (const char *target, uint64_t count, const char *why, void *arg);
+//  CODE: PROKIT_ECLOSED when the receiver said it did not take them in,
+//  PROKIT_EUNCONFIRMED when nobody could say (it may have).
+typedef void (settle_report_fn) (const char *target, uint64_t count, int code, const char *why,
+                                 void *arg);
 
 //  NULL when out of memory.
 settle_t *settle_new (settle_report_fn *fn, void *arg);

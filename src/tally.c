@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "prokit/error.h"
 #include "proto.h"
 #include "table.h"
 
@@ -134,11 +135,16 @@ s_missing (const tally_t *tally)
     return tally->sent > settled ? tally->sent - settled : 0;
 }
 
+//  Report COUNT to WINDOW: PROKIT_ECLOSED when WINDOW said it did not take
+//  them in (SAID), else PROKIT_EUNCONFIRMED.
 static void
-s_report (const char *window, uint64_t count, tallies_report_fn *fn, void *arg)
+s_report (const char *window, uint64_t count, bool said, tallies_report_fn *fn, void *arg)
 {
     if (count > 0)
-        fn (window, count, "not confirmed before the router went away", arg);
+        fn (window, count, said ? PROKIT_ECLOSED : PROKIT_EUNCONFIRMED,
+            said ? "not taken in before the router went away"
+                 : "not confirmed before the router went away",
+            arg);
 }
 
 bool
@@ -163,7 +169,7 @@ tallies_await (tallies_t *self, int64_t deadline, tallies_report_fn *fn, void *a
             log_info ("tally: '%s' cannot say what it took in (off the channel, or a pool): the "
                       "%llu messages the router that went had not settled are reported",
                       window, (unsigned long long) s_missing (tally));
-        s_report (window, s_missing (tally), fn, arg);
+        s_report (window, s_missing (tally), false, fn, arg);
         tally->sent = tally->confirmed = tally->reported = 0; //  reported once only
         if (done)
             zlistx_add_end (done, strdup (window));
@@ -195,7 +201,8 @@ tallies_took (tallies_t *self, const char *window, const char *token, uint64_t c
         bool named = tally->session && strcmp (tally->token, token) == 0;
         bool from_our_first = !tally->session && !tally->heard && first != 0 &&
                               first == tally->first_id && !tally->first_refused;
-        if ((named || from_our_first) && count < INT64_MAX) {
+        bool said = (named || from_our_first) && count < INT64_MAX;
+        if (said) {
             int64_t upto = (int64_t) count;
             if (named)
                 upto += (int64_t) tally->queued - (int64_t) tally->session_queued;
@@ -211,7 +218,7 @@ tallies_took (tallies_t *self, const char *window, const char *token, uint64_t c
             log_info ("tally: '%s' spoke of a session not known to hold ours: the %llu messages "
                       "the router that went had not settled are reported",
                       window, (unsigned long long) missing);
-        s_report (window, missing, fn, arg);
+        s_report (window, missing, said, fn, arg);
         zhashx_delete (self->windows, window);
     }
     return s_waits_no_more (self);
@@ -226,7 +233,7 @@ tallies_back (tallies_t *self, const char *window, tallies_report_fn *fn, void *
             log_info ("tally: '%s' is back and said nothing of ours: the %llu messages the "
                       "router that went had not settled are reported",
                       window, (unsigned long long) s_missing (tally));
-        s_report (window, s_missing (tally), fn, arg);
+        s_report (window, s_missing (tally), false, fn, arg);
         zhashx_delete (self->windows, window);
     }
     return s_waits_no_more (self);
@@ -250,7 +257,7 @@ tallies_settle (tallies_t *self, tallies_report_fn *fn, void *arg)
                       "router that went had not settled are reported",
                       (const char *) zhashx_cursor (self->windows),
                       (unsigned long long) s_missing (tally));
-        s_report ((const char *) zhashx_cursor (self->windows), s_missing (tally), fn, arg);
+        s_report ((const char *) zhashx_cursor (self->windows), s_missing (tally), false, fn, arg);
     }
     zhashx_purge (self->windows);
     self->deadline = 0;

@@ -35,7 +35,10 @@
 typedef struct tallies tallies_t;
 
 //  What a tally settles is reported: COUNT messages to TARGET, and why.
-typedef void (tallies_report_fn) (const char *target, uint64_t count, const char *why, void *arg);
+//  CODE: PROKIT_ECLOSED when the receiver said it did not take them in,
+//  PROKIT_EUNCONFIRMED when nobody could say (it may have).
+typedef void (tallies_report_fn) (const char *target, uint64_t count, int code, const char *why,
+                                  void *arg);
 
 //  NULL when out of memory (then no tallies: at worst a report missed).
 tallies_t *tallies_new (void);

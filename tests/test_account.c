@@ -26,14 +26,18 @@ typedef struct reports {
     uint64_t to_v;
     uint64_t broadcast;
     int calls;
+    uint64_t unconfirmed; //  of them, PROKIT_EUNCONFIRMED: nobody could say
 } reports_t;
 
 static void
-s_report (const char *target, uint64_t count, const char *why, void *arg)
+s_report (const char *target, uint64_t count, int code, const char *why, void *arg)
 {
     reports_t *reports = (reports_t *) arg;
     assert_true (count > 0);
     assert_non_null (strstr (why, "router went away"));
+    assert_true (code == PROKIT_ECLOSED || code == PROKIT_EUNCONFIRMED);
+    if (code == PROKIT_EUNCONFIRMED)
+        reports->unconfirmed += count;
     uint64_t *counter = strcmp (target, "w") == 0   ? &reports->to_w
                         : strcmp (target, "v") == 0 ? &reports->to_v
                                                     : &reports->broadcast;
@@ -79,9 +83,10 @@ test_what_the_window_says_it_took_in_is_not_reported (void **state)
     assert_int_equal (account_deadline (account), 5000);
     assert_true (account_window_back (account, "w", TOKEN, 12));
     assert_true (account_deadline (account) < 5000); //  due now
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 8);
+    assert_int_equal (reports.unconfirmed, 0); //  it said: PROKIT_ECLOSED
     account_destroy (&account);
     assert_null (account);
 }
@@ -98,9 +103,10 @@ test_a_window_back_with_another_session_has_everything_reported (void **state)
     s_update (account, 10, 10, 4, TOKEN, 10);
     assert_true (account_await (account, 5000));
     assert_true (account_window_back (account, "w", OTHER, 12));
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 16);
+    assert_int_equal (reports.unconfirmed, 16); //  nobody could say: PROKIT_EUNCONFIRMED
 
     //  Never back: the same at the deadline.
     for (uint64_t n = 21; n <= 40; n++)
@@ -111,6 +117,7 @@ test_a_window_back_with_another_session_has_everything_reported (void **state)
     memset (&reports, 0, sizeof (reports));
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 16);
+    assert_int_equal (reports.unconfirmed, 16);
     account_destroy (&account);
 }
 
@@ -126,7 +133,7 @@ test_a_session_older_than_main_is_numbered_from_main_s_first (void **state)
     s_update (account, 5, 5, 1, TOKEN, 105);
     assert_true (account_await (account, 5000));
     assert_true (account_window_back (account, "w", TOKEN, 103));
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 2);
     account_destroy (&account);
@@ -147,7 +154,7 @@ test_an_error_accounts_for_its_message_alone (void **state)
     s_update (account, 12, 0, 0, NULL, 0); //  says what the ERROR said: nothing forgotten twice
     account_refused (account, s_id (20));  //  refused by the next router, ahead of the HELLO
     assert_false (account_await (account, 5000)); //  no window on the channel to wait for
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 7);
     account_destroy (&account);
@@ -181,7 +188,7 @@ test_those_before_an_error_were_published (void **state)
     account_refused (account, s_id (3));  //  counted by the ACCOUNT: nothing
     assert_true (account_await (account, 5000));
     assert_true (account_window_back (account, "w", TOKEN, 12));
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     assert_int_equal (reports.to_w, 7);
     account_destroy (&account);
@@ -225,7 +232,7 @@ test_broadcasts_are_received_when_every_window_took_them (void **state)
     account_reported (account, "w", 1);
     assert_true (account_await (account, 5000));
     assert_true (account_window_back (account, "w", TOKEN, 6));
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (account, s_report, &reports);
     //  Published 4, settled 1, reported 1: 2 unsettled, both taken in.
     //  Unhandled: broadcasts 5 and 6 (taken in), 7 to v, broadcast 8.
@@ -247,7 +254,7 @@ test_no_account_is_nothing_to_report (void **state)
     assert_false (account_await (NULL, 1));
     assert_false (account_window_back (NULL, "w", TOKEN, 1));
     assert_int_equal (account_deadline (NULL), 0);
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     account_settle (NULL, s_report, &reports);
     assert_int_equal (reports.calls, 0);
     account_t *account = NULL;
@@ -284,7 +291,7 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
 {
     (void) state;
     tallies_t *tallies = s_tallies (18);
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     //  V's RECEIPTs named no session: reported now, W waits.
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
     assert_int_equal (reports.to_v, 1);
@@ -292,6 +299,7 @@ test_a_window_s_tally_subtracts_what_it_says_it_took_in (void **state)
     assert_false (tallies_took (tallies, "v", TOKEN, 1, 0, s_report, &reports)); //  not waiting
     assert_true (tallies_took (tallies, "w", TOKEN, 10, 0, s_report, &reports));
     assert_int_equal (reports.to_w, 8);
+    assert_int_equal (reports.unconfirmed, 1); //  V's: it cannot say; W said
     assert_int_equal (tallies_deadline (tallies), 0);
     tallies_destroy (&tallies);
     assert_null (tallies);
@@ -312,7 +320,7 @@ test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **stat
     (void) state;
     //  Back with another session.
     tallies_t *tallies = s_tallies (18);
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     assert_true (tallies_await (tallies, 5000, s_report, &reports));
     assert_true (tallies_took (tallies, "w", OTHER, 10, 1, s_report, &reports));
     assert_int_equal (reports.to_w, 13);
@@ -324,6 +332,7 @@ test_a_window_s_tally_reports_everything_when_the_window_cannot_say (void **stat
     tallies_settle (tallies, s_report, &reports);
     assert_int_equal (reports.to_w, 13);
     assert_int_equal (reports.to_v, 1);
+    assert_int_equal (reports.unconfirmed, 14);
     assert_int_equal (tallies_deadline (tallies), 0);
     tallies_destroy (&tallies);
     //  Nothing named, but RECEIPTs came: nothing waits.
@@ -364,7 +373,7 @@ s_unheard (void)
 static uint64_t
 s_unheard_took (uint64_t first, bool refused)
 {
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     tallies_t *tallies = s_unheard ();
     if (refused)
         tallies_reported (tallies, "w", 1, 101);
@@ -387,7 +396,7 @@ test_a_window_s_tally_takes_the_word_of_a_window_that_took_our_first (void **sta
     //  another process's SENDs under our name. All 19 not reported are.
     assert_int_equal (s_unheard_took (101, true), 19);
 
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     tallies_t *tallies = s_unheard ();
     //  W joined the router we are in and said nothing of ours: it took
     //  none we can learn of.
@@ -416,7 +425,7 @@ static void
 test_settling_waits_for_the_windows_then_reports_once (void **state)
 {
     (void) state;
-    reports_t reports = { 0, 0, 0, 0 };
+    reports_t reports = { 0, 0, 0, 0, 0 };
     settle_t *settle = settle_new (s_report, &reports);
     assert_non_null (settle);
     assert_int_equal (settle_deadline (settle), 0);

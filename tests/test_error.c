@@ -24,7 +24,7 @@ static const struct {
     CODE (PROKIT_ETOOBIG),    CODE (PROKIT_EPROTO),    CODE (PROKIT_EVERSION),
     CODE (PROKIT_EAGAIN),     CODE (PROKIT_EACCES),    CODE (PROKIT_ETRANSPORT),
     CODE (PROKIT_ESPAWN),     CODE (PROKIT_EEXITED),   CODE (PROKIT_ENOFILE),
-    CODE (PROKIT_ELIMIT),     CODE (PROKIT_ECANCELED),
+    CODE (PROKIT_ELIMIT),     CODE (PROKIT_ECANCELED), CODE (PROKIT_EUNCONFIRMED),
 };
 #undef CODE
 #define CODE_COUNT (sizeof (s_codes) / sizeof (s_codes[0]))
@@ -53,6 +53,7 @@ test_codes_keep_their_wire_values (void **state)
     assert_int_equal (PROKIT_ENOFILE, -17);
     assert_int_equal (PROKIT_ELIMIT, -18);
     assert_int_equal (PROKIT_ECANCELED, -19);
+    assert_int_equal (PROKIT_EUNCONFIRMED, -20);
 }
 
 static void

@@ -37,7 +37,10 @@ typedef enum prokit_error {
     PROKIT_EEXITED = -16,    //  a window process exited before it joined
     PROKIT_ENOFILE = -17,    //  out of file descriptors or sockets (ulimit -n)
     PROKIT_ELIMIT = -18,     //  a configured limit was reached (windows, requests, rate)
-    PROKIT_ECANCELED = -19   //  the request was cancelled by its requester
+    PROKIT_ECANCELED = -19,  //  the request was cancelled by its requester
+    //  Undelivered, as far as anyone can tell: the receiver (or the router)
+    //  was lost before confirming the message, and may have taken it in
+    PROKIT_EUNCONFIRMED = -20
 } prokit_error_t;
 
 //  Return a static, human-readable text for an error code (never NULL;
