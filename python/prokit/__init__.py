@@ -11,7 +11,8 @@ from ._api import Main, Window
 from .errors import (
     AccessError, AgainError, CancelledError, ClosedError, ExistsError, HandlerError,
     InvalidError, LimitError, NoHandlerError, NotFoundError, ProkitError, ProtocolError,
-    TimedOutError, TooBigError, TransportError, error_from, error_name, strerror,
+    TimedOutError, TooBigError, TransportError, UnconfirmedError, error_from, error_name,
+    strerror,
 )
 
 __version__ = "0.1.0"
@@ -21,5 +22,5 @@ __all__ = [
     "valid_name", "ProkitError", "AccessError", "AgainError", "CancelledError", "ClosedError",
     "ExistsError", "HandlerError", "InvalidError", "LimitError", "NoHandlerError",
     "NotFoundError", "ProtocolError", "TimedOutError", "TooBigError", "TransportError",
-    "error_from", "error_name", "strerror",
+    "UnconfirmedError", "error_from", "error_name", "strerror",
 ]

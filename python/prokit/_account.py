@@ -35,6 +35,10 @@ A broadcast still unhandled is reported (to "") unless every window with a
 session took it in. A window that does not come back in time, or comes
 back with another session, has everything reported that the account does
 not show settled: too many, never too few.
+
+A report carries its code as the C client's: ``ECLOSED`` when the window
+(for a broadcast: every window with a session) came back and said what it
+took in, ``EUNCONFIRMED`` when nobody could say: those may have arrived.
 """
 from __future__ import annotations
 
@@ -42,13 +46,20 @@ import re
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List
 
-#: Why what a router that went never settled is reported undelivered (as the C client).
+from .errors import ECLOSED, EUNCONFIRMED
+
+#: Why what a router that went never settled is reported undelivered (as the
+#: C client): published to a window that came back and said what it took in
+#: (ECLOSED), or that did not (EUNCONFIRMED); never handled (either code).
+NOT_TAKEN = "not taken in before the router went away"
 UNCONFIRMED = "not confirmed before the router went away"
 UNHANDLED = "not handled before the router went away"
 BROADCAST_UNHANDLED = "broadcast not handled before the router went away"
 
-#: report(target, count, why): COUNT messages to TARGET ("" for broadcasts) were not delivered.
-Report = Callable[[str, int, str], Any]
+#: report(target, count, code, why): COUNT messages to TARGET ("" for
+#: broadcasts) were not delivered; CODE ECLOSED (the windows said so) or
+#: EUNCONFIRMED (nobody could say: they may have arrived), WHY the text.
+Report = Callable[[str, int, int, str], Any]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _TOKEN_RE = re.compile(r"[0-9a-f]{16}\Z")
@@ -256,25 +267,33 @@ class Account:
                 first = published - unsettled   # the first unsettled is first + 1
                 taken = max(0, min(entry.taken, published) - first)
             if unsettled > taken:
-                report(name, unsettled - taken, UNCONFIRMED)
+                if entry.state == _BACK:
+                    report(name, unsettled - taken, ECLOSED, NOT_TAKEN)
+                else:
+                    report(name, unsettled - taken, EUNCONFIRMED, UNCONFIRMED)
             any_session = any_session or entry.session
             if entry.session and entry.state != _BACK:
                 every_back = False
             entry.taken = beyond
         # The unhandled, in order: a window's next messages after the
-        # published are these, to it or to all.
+        # published are these, to it or to all. Certain (SAID) only when
+        # the windows said what they took in: the router may have handled
+        # some after its last ACCOUNT.
         for target, _, count in self.unhandled:
             if target:
                 entry = self.windows.get(target)
                 received = self._take(entry, count) if entry is not None else 0
+                said = entry is not None and entry.state == _BACK
             else:
+                said = any_session and every_back
                 # A broadcast is received when every window took it in.
-                received = count if any_session and every_back else 0
+                received = count if said else 0
                 for entry in self.windows.values():
                     if entry.session:   # off the channel, broadcasts do not reach it
                         received = min(received, self._take(entry, count))
             if count > received:
-                report(target, count - received, UNHANDLED if target else BROADCAST_UNHANDLED)
+                report(target, count - received, ECLOSED if said else EUNCONFIRMED,
+                       UNHANDLED if target else BROADCAST_UNHANDLED)
         self.unhandled.clear()
         self.windows = {}
         self.forgotten = 0

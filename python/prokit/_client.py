@@ -24,7 +24,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from . import _wire as w
 from ._account import Account
-from ._tally import UNCONFIRMED, Tallies
+from ._tally import Tallies
 from .errors import (
     EACCES, EAGAIN, ECANCELED, ECLOSED, EHANDLER, EINVAL, ENOHANDLER, EPROTO, ETIMEDOUT,
     ETOOBIG, ETRANSPORT, HandlerError, ProkitError, error_from,
@@ -521,19 +521,18 @@ class Client:
         # One router's tallies at a time: the TOOKs about an earlier one's
         # windows would come from the router that followed it, now gone too.
         if self._settling is not None:
-            self._settling.settle(self._report_unconfirmed)
+            self._settling.settle(self._report_account)
             self._settling = None
-        if lost.await_took(_now_ms() + TOOK_WAIT_MS, self._report_unconfirmed):
+        if lost.await_took(_now_ms() + TOOK_WAIT_MS, self._report_account):
             self._settling = lost
             self._wake_at(lost.deadline)
 
-    def _report_unconfirmed(self, target: str, count: int) -> None:
-        self._report_account(target, count, UNCONFIRMED)
-
-    def _report_account(self, target: str, count: int, why: str) -> None:
+    def _report_account(self, target: str, count: int, code: int, why: str) -> None:
         """COUNT messages to TARGET ("" for broadcasts) that a router that
-        went never settled: one undelivered callback each."""
-        error = error_from(ECLOSED, why)
+        went never settled: one undelivered callback each, with CODE
+        (ECLOSED: the window said it did not take them in; EUNCONFIRMED:
+        nobody could say, they may have arrived) and WHY."""
+        error = error_from(code, why)
         for _ in range(count):
             self._event_undelivered(target, error)
 
@@ -744,7 +743,7 @@ class Client:
         if settling is not None:
             if settling.deadline <= _now_ms():
                 self._settling = None
-                settling.settle(self._report_unconfirmed)
+                settling.settle(self._report_account)
             elif nearest is None or settling.deadline < nearest:
                 nearest = settling.deadline
         if self._accounts:
@@ -1033,7 +1032,7 @@ class Client:
                 sends.session(window, queued, token, session_queued)
             else:
                 return  # malformed: the rest is not read (as the C client)
-            if settling is not None and settling.back(window, self._report_unconfirmed):
+            if settling is not None and settling.back(window, self._report_account):
                 self._settling = settling = None
 
     def _on_took(self, peer: bytes, body: bytes) -> None:
@@ -1051,7 +1050,7 @@ class Client:
                 and count >= 0 and first >= 0):
             return
         if settling.took(peer.decode("ascii", "replace"), token, count, first,
-                         self._report_unconfirmed):
+                         self._report_account):
             self._settling = None
 
     def _on_flow(self, peer: bytes, body: bytes) -> None:

@@ -19,16 +19,38 @@ took in from us is our first to it (and no ERROR was about that one): every
 SEND of ours then went to that one session. A window that cannot say (its
 RECEIPTs named no session: off the channel, or a pool) or does not say in
 time has everything unconfirmed reported: too many, never too few.
+
+A report carries its code as the C client's: ``ECLOSED`` ("not taken in")
+when the window's TOOK said what it took in, ``EUNCONFIRMED`` ("not
+confirmed") for every other (the window could not say, did not in time,
+spoke of another session): those messages may have arrived.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-#: Why what a router that went never settled is reported undelivered.
+from .errors import ECLOSED, EUNCONFIRMED
+
+#: Why what a router that went never settled is reported undelivered: the
+#: window said it did not take them in (ECLOSED), or nobody could say
+#: (EUNCONFIRMED: it may have).
+NOT_TAKEN = "not taken in before the router went away"
 UNCONFIRMED = "not confirmed before the router went away"
 
-#: report(window, count): COUNT SENDs to WINDOW were not delivered.
-Report = Callable[[str, int], Any]
+#: report(window, count, code, why): COUNT SENDs to WINDOW were not
+#: delivered; CODE ECLOSED (the window said so) or EUNCONFIRMED (nobody
+#: could say), WHY the text.
+Report = Callable[[str, int, int, str], Any]
+
+
+def _report(report: Report, window: str, count: int, said: bool) -> None:
+    """Report COUNT to WINDOW: ECLOSED when WINDOW said it did not take them
+    in (SAID), else EUNCONFIRMED (src/tally.c's s_report)."""
+    if count > 0:
+        if said:
+            report(window, count, ECLOSED, NOT_TAKEN)
+        else:
+            report(window, count, EUNCONFIRMED, UNCONFIRMED)
 
 
 class Tally:
@@ -119,8 +141,7 @@ class Tallies:
             if missing > 0 and tally.can_say():
                 continue
             del self.windows[window]
-            if missing > 0:
-                report(window, missing)
+            _report(report, window, missing, False)
         self.deadline = deadline if self.windows else 0.0
         return bool(self.deadline)
 
@@ -134,14 +155,14 @@ class Tallies:
             named = tally.session and tally.token == token
             from_our_first = (not tally.session and not tally.heard and first != 0
                               and first == tally.first_id and not tally.first_refused)
-            if named or from_our_first:
+            said = named or from_our_first
+            if said:
                 upto = count
                 if named:
                     upto += tally.queued - tally.session_queued
                 taken = max(0, upto - tally.confirmed)
                 missing = max(0, missing - taken)
-            if missing > 0:
-                report(window, missing)
+            _report(report, window, missing, said)
         return self._waits_no_more()
 
     def back(self, window: str, report: Report) -> bool:
@@ -150,8 +171,8 @@ class Tallies:
         waited for, it took in none that we can learn of. Returns True when
         nothing waits any more."""
         tally = self.windows.pop(window, None) if self.deadline else None
-        if tally is not None and tally.missing() > 0:
-            report(window, tally.missing())
+        if tally is not None:
+            _report(report, window, tally.missing(), False)
         return self._waits_no_more()
 
     def settle(self, report: Report) -> None:
@@ -159,8 +180,7 @@ class Tallies:
         windows, self.windows = self.windows, {}
         self.deadline = 0.0
         for window, tally in windows.items():
-            if tally.missing() > 0:
-                report(window, tally.missing())
+            _report(report, window, tally.missing(), False)
 
     def _waits_no_more(self) -> bool:
         if self.deadline and not self.windows:

@@ -31,6 +31,9 @@ EEXITED = -16
 ENOFILE = -17
 ELIMIT = -18
 ECANCELED = -19
+#: An undelivered report whose receiver (or the router) was lost before it
+#: could say what it took in: the message may have arrived.
+EUNCONFIRMED = -20
 
 #: code -> (name, text), as src/error.c has them.
 ERRORS: Dict[int, Tuple[str, str]] = {
@@ -54,6 +57,8 @@ ERRORS: Dict[int, Tuple[str, str]] = {
     ENOFILE: ("PROKIT_ENOFILE", "out of file descriptors or sockets"),
     ELIMIT: ("PROKIT_ELIMIT", "a configured limit was reached"),
     ECANCELED: ("PROKIT_ECANCELED", "the request was cancelled"),
+    EUNCONFIRMED: ("PROKIT_EUNCONFIRMED",
+                   "the receiver was lost before confirming it: it may have taken it in"),
 }
 
 
@@ -152,6 +157,13 @@ class CancelledError(ProkitError):
     """PROKIT_ECANCELED: the request was cancelled by its requester."""
 
 
+class UnconfirmedError(ProkitError):
+    """PROKIT_EUNCONFIRMED: reported undelivered, but the receiver (or the
+    router) was lost before it could say what it took in: the message may
+    have arrived. Every undelivered report with another code is of a
+    message that certainly did not."""
+
+
 _CLASSES: Dict[int, Type[ProkitError]] = {
     EINVAL: InvalidError,
     ENOTFOUND: NotFoundError,
@@ -167,6 +179,7 @@ _CLASSES: Dict[int, Type[ProkitError]] = {
     ETRANSPORT: TransportError,
     ELIMIT: LimitError,
     ECANCELED: CancelledError,
+    EUNCONFIRMED: UnconfirmedError,
 }
 
 

@@ -18,9 +18,9 @@ import pytest
 import prokit
 import prokit.asyncio
 from prokit import _wire as w
-from prokit._account import BROADCAST_UNHANDLED, UNCONFIRMED, UNHANDLED, Account
+from prokit._account import BROADCAST_UNHANDLED, NOT_TAKEN, UNCONFIRMED, UNHANDLED, Account
 from prokit._client import pack, unpack
-from prokit.errors import EAGAIN, ECLOSED, EPROTO
+from prokit.errors import EAGAIN, ECLOSED, EPROTO, EUNCONFIRMED
 from conftest import DEADLINE, binary, start_broker, unique, wait_for
 from test_took import FakeRouter  # the router played by raw sockets, here main's
 
@@ -33,17 +33,29 @@ ONE_WAY = w.ONE_WAY
 
 
 class Reports:
-    """What an Account reported, per target, and the calls."""
+    """What an Account reported, per target, and the calls; UNCONFIRMED:
+    how many of them with EUNCONFIRMED (nobody could say)."""
 
     def __init__(self) -> None:
         self.counts: Dict[str, int] = {}
         self.calls: List[Tuple[str, int, str]] = []
+        self.codes: List[Tuple[str, int, int, str]] = []
+        self.unconfirmed = 0
 
-    def __call__(self, target: str, count: int, why: str) -> None:
+    def __call__(self, target: str, count: int, code: int, why: str) -> None:
         assert count > 0
-        assert why in ((UNCONFIRMED, UNHANDLED) if target else (BROADCAST_UNHANDLED,))
+        assert code in (ECLOSED, EUNCONFIRMED)
+        if target:
+            # a window's published messages: "not taken in" when it said
+            # so, "not confirmed" when nobody could say
+            assert why == UNHANDLED or why == (NOT_TAKEN if code == ECLOSED else UNCONFIRMED)
+        else:
+            assert why == BROADCAST_UNHANDLED
+        if code == EUNCONFIRMED:
+            self.unconfirmed += count
         self.counts[target] = self.counts.get(target, 0) + count
         self.calls.append((target, count, why))
+        self.codes.append((target, count, code, why))
 
     def get(self, target: str) -> int:
         return self.counts.get(target, 0)
@@ -79,6 +91,7 @@ def test_what_the_window_says_it_took_in_is_not_reported():
     account.settle(reports)
     # the 6 published and not settled were taken in, and 2 of the unhandled
     assert reports.calls == [("w", 8, UNHANDLED)]
+    assert reports.unconfirmed == 0  # it said: ECLOSED
     assert account.deadline == 0 and not account.unhandled and not account.windows
 
 
@@ -94,6 +107,7 @@ def test_a_window_back_with_another_session_has_everything_reported():
     reports = Reports()
     account.settle(reports)
     assert reports.calls == [("w", 6, UNCONFIRMED), ("w", 10, UNHANDLED)]
+    assert reports.unconfirmed == 16  # nobody could say: EUNCONFIRMED
     # never back: the same at the deadline
     sent(account, "w", 21, 40)
     update(account, 10, 10, 4, TOKEN, 10)
@@ -102,6 +116,7 @@ def test_a_window_back_with_another_session_has_everything_reported():
     reports = Reports()
     account.settle(reports)
     assert reports.get("w") == 16
+    assert reports.unconfirmed == 16
     # back with no session said (a JOINED without last_token): the same
     account = Account()
     sent(account, "w", 1, 20)
@@ -111,6 +126,7 @@ def test_a_window_back_with_another_session_has_everything_reported():
     reports = Reports()
     account.settle(reports)
     assert reports.get("w") == 16
+    assert reports.unconfirmed == 16
 
 
 def test_a_session_older_than_main_is_numbered_from_main_s_first():
@@ -124,6 +140,7 @@ def test_a_session_older_than_main_is_numbered_from_main_s_first():
     reports = Reports()
     account.settle(reports)
     assert reports.get("w") == 2
+    assert reports.codes == [("w", 2, ECLOSED, NOT_TAKEN)]
 
 
 def test_an_error_accounts_for_its_message_alone():
@@ -141,6 +158,8 @@ def test_an_error_accounts_for_its_message_alone():
     account.settle(reports)
     assert reports.counts == {"w": 7}
     assert reports.calls == [("w", 7, UNHANDLED)]
+    # W never said: the router may have handled them after its last ACCOUNT
+    assert reports.codes == [("w", 7, EUNCONFIRMED, UNHANDLED)]
 
 
 def settled_after_refusal(before: bool, took: int) -> int:
@@ -193,6 +212,9 @@ def test_broadcasts_are_received_when_every_window_took_them():
     # Unhandled: broadcasts 5 and 6 (taken in), 7 to v, broadcast 8.
     assert reports.counts == {"v": 1, "": 1}
     assert reports.calls == [("v", 1, UNHANDLED), ("", 1, BROADCAST_UNHANDLED)]
+    # v said nothing (no session to say of); every window with a session did
+    assert reports.codes == [("v", 1, EUNCONFIRMED, UNHANDLED),
+                             ("", 1, ECLOSED, BROADCAST_UNHANDLED)]
 
 
 def test_a_broadcast_is_received_only_if_every_window_with_a_session_took_it():
@@ -213,12 +235,64 @@ def test_a_broadcast_is_received_only_if_every_window_with_a_session_took_it():
     reports = Reports()
     account.settle(reports)
     assert reports.calls == [("", 1, BROADCAST_UNHANDLED)]
+    assert reports.unconfirmed == 0  # both said
     # X never back: neither is known to have reached every window
     account = account_of_two()
     assert not account.window_back("w", TOKEN, 4)
     reports = Reports()
     account.settle(reports)
     assert reports.calls == [("", 2, BROADCAST_UNHANDLED)]
+    assert reports.unconfirmed == 2  # X could not say
+
+
+def test_a_report_is_eclosed_only_where_the_windows_said_what_they_took_in():
+    """The code of each report (as src/account.c): per window, ECLOSED ("not
+    taken in") when it came back and said, EUNCONFIRMED ("not confirmed")
+    when it did not; an unhandled run, ECLOSED only when its window (for a
+    broadcast: every window with a session) said, else EUNCONFIRMED. W says,
+    X comes back with another session, Y never; Z has no session (off the
+    channel), and U is in no ACCOUNT at all."""
+    account = Account()
+    for i, target in enumerate(("w", "x", "y", "z")):
+        sent(account, target, 4 * i + 1, 4 * i + 4)
+    # unhandled: 2 to each, then 2 broadcasts, then 1 to u
+    for n, target in enumerate(("w", "w", "x", "x", "y", "y", "z", "z", "", "", "u"), 17):
+        account.sent(target, ONE_WAY | n)
+    assert account.update({"handled": 16,
+                           "windows": {t: [4, 1] for t in ("w", "x", "y", "z")},
+                           "sessions": {"w": [TOKEN, 4], "x": [TOKEN, 4], "y": [TOKEN, 4]}})
+    assert account.await_windows(5000)
+    assert not account.window_back("w", TOKEN, 2)   # took 1 more than the 1 settled
+    assert not account.window_back("z", TOKEN, 4)   # not waited for: no session
+    assert not account.window_back("x", OTHER, 4)   # another session: cannot say
+    reports = Reports()
+    account.settle(reports)                         # y never back: the deadline
+    assert sorted(reports.codes) == sorted([
+        ("w", 2, ECLOSED, NOT_TAKEN), ("x", 3, EUNCONFIRMED, UNCONFIRMED),
+        ("y", 3, EUNCONFIRMED, UNCONFIRMED), ("z", 3, EUNCONFIRMED, UNCONFIRMED),
+        ("w", 2, ECLOSED, UNHANDLED), ("x", 2, EUNCONFIRMED, UNHANDLED),
+        ("y", 2, EUNCONFIRMED, UNHANDLED), ("z", 2, EUNCONFIRMED, UNHANDLED),
+        ("", 2, EUNCONFIRMED, BROADCAST_UNHANDLED), ("u", 1, EUNCONFIRMED, UNHANDLED)])
+    assert reports.unconfirmed == 3 * 3 + 3 * 2 + 2 + 1
+    # Every window with a session back and said: the broadcasts too are ECLOSED
+    account = Account()
+    sent(account, "", 1, 4)
+    assert account.update({"handled": 2, "windows": {"w": [2, 2], "x": [2, 2]},
+                           "sessions": {"w": [TOKEN, 2], "x": [OTHER, 2]}})
+    assert account.await_windows(5000)
+    assert not account.window_back("w", TOKEN, 2)
+    assert account.window_back("x", OTHER, 2)
+    reports = Reports()
+    account.settle(reports)
+    assert reports.codes == [("", 2, ECLOSED, BROADCAST_UNHANDLED)]
+    # No window with a session at all: nobody could say of a broadcast
+    account = Account()
+    sent(account, "", 1, 2)
+    assert account.update({"handled": 0, "windows": {"w": [0, 0]}})
+    assert not account.await_windows(5000)
+    reports = Reports()
+    account.settle(reports)
+    assert reports.codes == [("", 2, EUNCONFIRMED, BROADCAST_UNHANDLED)]
 
 
 def test_an_account_read_key_by_key():
@@ -338,7 +412,10 @@ def test_main_settles_what_a_router_that_went_never_did(tmpdir_short):
     b.send(rid, w.JOINED, 0, b"x", pack({"pid": 2}))
     b.send(rid, w.JOINED, 0, b"w", pack({"pid": 1, "last_token": TOKEN, "last_count": 5}))
     wait_for(lambda: not main._accounts, main)
-    assert reports[4:] == [("", ECLOSED, BROADCAST_UNHANDLED)] * 2 + [("v", ECLOSED, UNHANDLED)]
+    # w, the one window with a session, said: the broadcasts did not reach
+    # it; v9 may have been handled after the last ACCOUNT, and v said nothing
+    assert reports[4:] == ([("", ECLOSED, BROADCAST_UNHANDLED)] * 2
+                           + [("v", EUNCONFIRMED, UNHANDLED)])
     assert main.has_window("w") and main.has_window("x")
     main.close(linger=0)
     b.close()
@@ -390,10 +467,12 @@ def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, m
     async def scenario() -> None:
         main = prokit.asyncio.Main(ep)
         reported = asyncio.Event()
-        reports: List[Tuple[str, str]] = []
+        reports: List[Tuple[str, int, str]] = []
+        classes: List[type] = []
 
         def undelivered(target: str, error: prokit.ProkitError) -> None:
-            reports.append((target, error.text))
+            reports.append((target, error.code, error.text))
+            classes.append(type(error))
             if len(reports) == 5:
                 reported.set()
 
@@ -421,7 +500,10 @@ def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, m
         welcomed = time.monotonic()
         await asyncio.wait_for(reported.wait(), DEADLINE)
         assert time.monotonic() - welcomed >= wait_ms / 1000 * 0.9
-        assert sorted(reports) == [("u", UNCONFIRMED)] * 2 + [("w", UNCONFIRMED)] * 3
+        # neither said what it took in: EUNCONFIRMED, prokit.UnconfirmedError
+        assert sorted(reports) == ([("u", EUNCONFIRMED, UNCONFIRMED)] * 2
+                                   + [("w", EUNCONFIRMED, UNCONFIRMED)] * 3)
+        assert classes == [prokit.UnconfirmedError] * 5
         assert not main._accounts
         main.close(linger=0)
         b.close()

@@ -1,10 +1,13 @@
 """A Python window and a C main (prokit-test-cpeer, router embedded)."""
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
 import prokit
-from conftest import unique, wait_for
+from conftest import ROOT, unique, wait_for
 
 
 @pytest.fixture
@@ -152,3 +155,21 @@ def test_errors_module():
     assert prokit.error_name(-8) == "PROKIT_ECLOSED" and prokit.strerror(-3) == "no such window"
     assert isinstance(prokit.error_from(-5), TimeoutError)
     assert type(prokit.error_from(-99, "?")) is prokit.ProkitError
+    e = prokit.error_from(-20, "1 message(s) to 'w' were not confirmed taken in: connection lost")
+    assert type(e) is prokit.UnconfirmedError and e.code == prokit.errors.EUNCONFIRMED == -20
+    assert e.name == "PROKIT_EUNCONFIRMED"
+    assert prokit.strerror(-20) == "the receiver was lost before confirming it: it may have taken it in"
+
+
+def test_errors_table_is_the_c_library_s():
+    """errors.ERRORS has every code of include/prokit/error.h, with
+    src/error.c's name and text."""
+    with open(os.path.join(ROOT, "include", "prokit", "error.h")) as f:
+        codes = {f"PROKIT_{m[0]}": int(m[1])
+                 for m in re.findall(r"\bPROKIT_(\w+) = (-?\d+)", f.read())}
+    with open(os.path.join(ROOT, "src", "error.c")) as f:
+        entries = re.findall(r'\{ (PROKIT_\w+), "(PROKIT_\w+)",\s*((?:"[^"]*"\s*)+)\}', f.read())
+    table = {codes[macro]: (name, "".join(re.findall(r'"([^"]*)"', text)))
+             for macro, name, text in entries}
+    assert len(codes) == 21 and set(table) == set(codes.values())
+    assert prokit.errors.ERRORS == table

@@ -18,7 +18,8 @@ import prokit
 import prokit.asyncio
 from prokit import _wire as w
 from prokit._client import pack, unpack
-from prokit._tally import Tallies
+from prokit._tally import NOT_TAKEN, UNCONFIRMED, Tallies
+from prokit.errors import ECLOSED, EUNCONFIRMED
 from conftest import DEADLINE, binary, start_broker, unique, wait_for
 
 TOKEN = "0123456789abcdef"
@@ -30,14 +31,22 @@ ONE_WAY = w.ONE_WAY
 
 
 class Reports:
-    """What a Tallies reported, per window."""
+    """What a Tallies reported, per window; UNCONFIRMED: how many of them
+    with EUNCONFIRMED (nobody could say), CODES: (window, count, code)."""
 
     def __init__(self) -> None:
         self.counts: dict = {}
+        self.unconfirmed = 0
+        self.codes: List[Tuple[str, int, int]] = []
 
-    def __call__(self, window: str, count: int) -> None:
+    def __call__(self, window: str, count: int, code: int, why: str) -> None:
         assert count > 0
+        # the window said it did not take them in, or nobody could say
+        assert (code, why) in ((ECLOSED, NOT_TAKEN), (EUNCONFIRMED, UNCONFIRMED))
+        if code == EUNCONFIRMED:
+            self.unconfirmed += count
         self.counts[window] = self.counts.get(window, 0) + count
+        self.codes.append((window, count, code))
 
     def get(self, window: str) -> int:
         return self.counts.get(window, 0)
@@ -68,6 +77,7 @@ def test_tally_named_session_subtracts_what_the_window_took_in():
     # W took in 10: 5 more than confirmed; of the 13 missing, 8 are reported
     assert tallies.took("w", TOKEN, 10, 0, reports)
     assert reports.get("w") == 8 and tallies.deadline == 0
+    assert reports.unconfirmed == 1  # V's: it cannot say; W said
     # W's session also held 12 of an earlier session of ours: its 25 are our 13
     tallies, reports = tallies_of_twenty(30), Reports()
     tallies.await_took(5000, reports)
@@ -85,10 +95,12 @@ def test_tally_another_session_or_none_in_time_has_everything_reported():
     tallies.await_took(5000, reports)
     assert tallies.took("w", OTHER, 10, 1, reports)  # back with another session
     assert reports.get("w") == 13
+    assert reports.unconfirmed == 14  # W's 13 and V's 1: nobody could say
     tallies, reports = tallies_of_twenty(18), Reports()
     tallies.await_took(5000, reports)
     tallies.settle(reports)  # never back: settled at the deadline
     assert reports.counts == {"w": 13, "v": 1} and tallies.deadline == 0
+    assert reports.unconfirmed == 14
     # nothing named, but RECEIPTs came: nothing waits
     tallies, reports = Tallies(), Reports()
     tallies.sent("v", 1)
@@ -100,7 +112,8 @@ def test_tally_another_session_or_none_in_time_has_everything_reported():
 def unheard_took(first: int, refused: bool) -> int:
     """20 sent to W (ids 101 to 120), no RECEIPT about W at all; W says it
     took in 7 of ours, the first of them FIRST. With REFUSED, an ERROR was
-    about our first. What is reported to W."""
+    about our first. What is reported to W (with ECLOSED when its word was
+    taken, else EUNCONFIRMED)."""
     tallies, reports = Tallies(), Reports()
     for msg_id in range(101, 121):
         tallies.sent("w", msg_id)
@@ -109,6 +122,8 @@ def unheard_took(first: int, refused: bool) -> int:
     assert tallies.await_took(5000, reports)
     assert reports.get("w") == 0  # it waits for W
     assert tallies.took("w", TOKEN, 7, first, reports)
+    taken = first == 101 and not refused
+    assert reports.unconfirmed == (0 if taken else reports.get("w"))
     return reports.get("w")
 
 
@@ -130,6 +145,7 @@ def test_tally_back_with_nothing_said_and_heard_unnamed():
     assert not tallies.back("v", reports)  # not waited for
     assert tallies.back("w", reports)
     assert reports.get("w") == 20 and tallies.deadline == 0
+    assert reports.unconfirmed == 20  # said nothing: nobody could say
     # a RECEIPT came that named no session: W cannot say, reported at once
     tallies, reports = Tallies(), Reports()
     for msg_id in range(101, 121):
@@ -137,11 +153,38 @@ def test_tally_back_with_nothing_said_and_heard_unnamed():
     tallies.confirmed("w", 0)
     assert not tallies.await_took(5000, reports)
     assert reports.get("w") == 20
+    assert reports.unconfirmed == 20
     # a later RECEIPT that names no session undoes the one that did
     tallies, reports = tallies_of_twenty(18), Reports()
     tallies.confirmed("w", 6)
     assert not tallies.await_took(5000, reports)
     assert reports.counts == {"w": 12, "v": 1}
+
+
+def test_tally_report_is_eclosed_only_where_the_window_said_what_it_took_in():
+    """The code of each report (as src/tally.c): a TOOK that is taken (its
+    session named, or from our first) reports the rest with ECLOSED ("not
+    taken in"); every other report, EUNCONFIRMED ("not confirmed"): a
+    window that cannot say (V), is back having said nothing (Q), spoke of
+    a session not known to hold ours (X), or did not say in time (Y)."""
+    tallies, reports = Tallies(), Reports()
+    for window, first in (("w", 1), ("u", 11), ("x", 21), ("v", 31), ("q", 41), ("y", 51)):
+        for msg_id in range(first, first + 10):
+            tallies.sent(window, msg_id)
+    for window in ("w", "x"):
+        tallies.confirmed(window, 2)
+        tallies.session(window, 10, TOKEN, 10)
+    tallies.confirmed("v", 0)                      # its RECEIPT named no session
+    assert tallies.await_took(5000, reports)
+    assert reports.codes == [("v", 10, EUNCONFIRMED)]
+    assert not tallies.took("w", TOKEN, 6, 0, reports)   # named: 4 past the 2 confirmed
+    assert not tallies.took("u", OTHER, 3, 11, reports)  # from our first: 3 of ours
+    assert not tallies.took("x", OTHER, 6, 0, reports)   # not the session named
+    assert not tallies.back("q", reports)                # back, nothing said
+    tallies.settle(reports)                              # y: the deadline
+    assert reports.codes == [("v", 10, EUNCONFIRMED), ("w", 4, ECLOSED), ("u", 7, ECLOSED),
+                             ("x", 8, EUNCONFIRMED), ("q", 10, EUNCONFIRMED),
+                             ("y", 10, EUNCONFIRMED)]
 
 
 # --- a window against a router played by raw sockets ----------------------------
@@ -288,7 +331,7 @@ def test_a_window_takes_tooks_before_its_join_completes(tmpdir_short):
     b.welcome(rid, hello_id, "tx", topic_b)
     # another router: v cannot say, reported at once; the others wait
     wait_for(lambda: len(reports) == 3, window)
-    assert reports == [("v", prokit.errors.ECLOSED, "not confirmed before the router went away")] * 3
+    assert reports == [("v", EUNCONFIRMED, "not confirmed before the router went away")] * 3
     # r took in 9 of its session's: our 5, 2 past the 3 confirmed; of the 7
     # missing, 5 are reported. u took in 1 of ours, the first: 1 reported.
     b.send(rid, w.TOOK, 0, b"r", pack({"token": TOKEN, "count": 9, "first": ONE_WAY | 99}))
@@ -296,12 +339,15 @@ def test_a_window_takes_tooks_before_its_join_completes(tmpdir_short):
     wait_for(lambda: len(reports) == 9, window)
     assert not window.is_connected  # still joining: the TOOKs were taken all the same
     assert sorted(r[0] for r in reports[3:]) == ["r"] * 5 + ["u"]
+    # both said what they took in: the rest was not
+    assert {r[1:] for r in reports[3:]} == {(ECLOSED, "not taken in before the router went away")}
     b.channel_welcome(topic_b, hello_id)
     wait_for(lambda: connection == [False, True], window)
     # q has joined this router and said nothing of ours: all 3 reported
     b.send(rid, w.RECEIPT, 0, b"", pack({"q": 0}))
     wait_for(lambda: len(reports) == 12, window)
     assert [r[0] for r in reports[9:]] == ["q"] * 3
+    assert {r[1] for r in reports[9:]} == {EUNCONFIRMED}  # it said nothing of ours
     assert window._settling is None
     window.close(linger=0)
     b.close()
@@ -317,10 +363,10 @@ def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, m
     async def scenario() -> None:
         window = prokit.asyncio.Window("tx", endpoint=ep)
         reported = asyncio.Event()
-        reports: List[str] = []
+        reports: List[Tuple[str, int]] = []
 
         def undelivered(target: str, error: prokit.ProkitError) -> None:
-            reports.append(target)
+            reports.append((target, error.code))
             if len(reports) == 2:
                 reported.set()
 
@@ -340,11 +386,42 @@ def test_what_no_window_says_in_time_is_reported_at_the_deadline(tmpdir_short, m
         welcomed = time.monotonic()
         await asyncio.wait_for(reported.wait(), DEADLINE)
         assert time.monotonic() - welcomed >= wait_ms / 1000 * 0.9
-        assert reports == ["r", "r"]
+        assert reports == [("r", EUNCONFIRMED)] * 2  # r did not say in time
         window.close(linger=0)
         b.close()
 
     asyncio.run(scenario())
+
+
+def test_the_router_s_unconfirmed_reports_reach_the_application_as_they_came(tmpdir_short):
+    """The router settles a lost session without the window's word
+    (PROKIT_EUNCONFIRMED, -20): ERRORs with that code, about several (the
+    one-way bit alone, app_code the count) or one, reach the undelivered
+    callback with their code and text, one call per message; ECLOSED ones
+    as ECLOSED."""
+    ep = f"ipc://{tmpdir_short}/r.sock"
+    window = prokit.Window("tx", endpoint=ep, _join=False)
+    reports: List[Tuple[str, type, int, str]] = []
+    window.on_undelivered(lambda target, error: reports.append(
+        (target, type(error), error.code, error.text)))
+    a = FakeRouter(ep, f"ipc://{tmpdir_short}/ca.sock", "a" * 16, lambda: window.run(timeout=2))
+    rid, hello_id, _, _ = a.next(w.HELLO)
+    a.welcome(rid, hello_id, "tx", None)  # off the channel: joined at once
+    wait_for(lambda: window.is_connected, window)
+    for n in range(5):
+        window.send("r", n)
+    maybe = "3 message(s) to 'r' were not confirmed taken in: connection lost"
+    not_taken = "1 message(s) to 'r' were not taken in: connection lost"
+    a.send(rid, w.ERROR, ONE_WAY, b"r", pack([EUNCONFIRMED, maybe, 3]))
+    a.send(rid, w.ERROR, ONE_WAY | 4, b"r", pack([EUNCONFIRMED, "one", 0]))
+    a.send(rid, w.ERROR, ONE_WAY, b"r", pack([ECLOSED, not_taken, 1]))
+    wait_for(lambda: len(reports) == 5, window)
+    assert reports == ([("r", prokit.UnconfirmedError, EUNCONFIRMED, maybe)] * 3
+                       + [("r", prokit.UnconfirmedError, EUNCONFIRMED, "one"),
+                          ("r", prokit.ClosedError, ECLOSED, not_taken)])
+    assert window.unconfirmed("r") == 0
+    window.close(linger=0)
+    a.close()
 
 
 # --- a flood through a broker killed -9 and started again -----------------------
