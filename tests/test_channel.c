@@ -729,12 +729,6 @@ s_sender_undelivered (const char *target, int code, const char *text, void *arg)
 }
 
 static bool
-s_some_refused (void *arg)
-{
-    return ((sender_log_t *) arg)->eagain > 0;
-}
-
-static bool
 s_some_not_found (void *arg)
 {
     return ((sender_log_t *) arg)->notfound > 0;
@@ -863,15 +857,23 @@ test_a_sender_held_back_is_let_go_when_the_window_leaves (void **state)
     sender_log_t sent = { 0, 0, 0 };
     prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
     tu_handle_t senders[] = { { f->main, NULL }, { NULL, fast }, { NULL, other } };
-    //  Past the slow one's credit (4000): refused, reported, held.
+    //  Past the slow one's credit (4000): refused, reported, held. Waited
+    //  for until every one accepted is in the slow one's queue or reported
+    //  (all but its credit), so that none is still on its way when it leaves.
+    long accepted = 0;
     for (long i = 0; i < 5000; i++) {
         prokit_payload_t *payload = prokit_payload_new_printf ("%ld", i);
-        if (prokit_window_send (fast, "slow", &payload) != PROKIT_OK)
+        if (prokit_window_send (fast, "slow", &payload) == PROKIT_OK)
+            accepted++;
+        else
             prokit_payload_destroy (&payload);
         if (i % 500 == 499)
             tu_pump (senders, 3, s_never, NULL, 0);
     }
-    assert_true (tu_pump (senders, 3, s_some_refused, &sent, 10000));
+    flood_t none = { 0, 0, false, false };
+    w2w_check_t all_in = { &none, &sent, accepted - 4000 };
+    assert_true (tu_pump (senders, 3, s_w2w_settled, &all_in, 10000));
+    assert_true (sent.eagain > 0);
     prokit_payload_t *payload = prokit_payload_new_string ("held");
     assert_int_equal (prokit_window_send (fast, "slow", &payload), PROKIT_EAGAIN);
     assert_non_null (payload); //  nothing sent: still ours
