@@ -61,6 +61,11 @@
 //  We say so every CREDIT_BATCH.
 #define CLIENT_WINDOW 4000
 #define CREDIT_BATCH 500
+//  And, once we have taken in all there was, whatever we have not said
+//  yet, at most every CREDIT_IDLE_MS: so that a window that handled a few
+//  messages and then died is not thought to have perhaps taken them in
+//  (PROKIT_EUNCONFIRMED), at a cost of at most one CREDIT a millisecond.
+#define CREDIT_IDLE_MS 1
 
 //  How long main waits, after a router went, for each window it had sent
 //  messages to to come back and say what it took in (account.h): as long
@@ -89,6 +94,8 @@ struct client {
     uint64_t channel_read;
     uint64_t credit_sent;
     uint64_t channel_sent; //  the channel count last reported
+    int64_t credit_at;     //  when we last sent a CREDIT (monotonic ms)
+    int64_t credit_due;    //  when to say what we took in since, once idle; 0: nothing to
     size_t queue_count;
     size_t channel_queued; //  of those queued, how many came on the channel
     //  A channel session that ended without the router hearing its last
@@ -242,6 +249,8 @@ s_arm_timer (client_t *self)
     int64_t settling = settle_deadline (self->settle);
     if (settling && (!at || settling < at))
         at = settling;
+    if (self->credit_due && (!at || self->credit_due < at))
+        at = self->credit_due;
     //  Armed earlier than needed (the nearest deadline moved later, or
     //  none is left), it only wakes a dispatch that finds nothing due and
     //  arms it again: cheaper than a timerfd_settime for every answer.
@@ -655,18 +664,20 @@ s_enqueue (client_t *self, inbound_t *item)
 }
 
 //  Tell the router what we have taken in, once CREDIT_BATCH more than we
-//  last said (true when we did): what is still queued here does not count, so the router
-//  never has us hold more than our window, in libzmq's queue and ours.
+//  last said, or, IDLE, anything more (true when we did): what is still
+//  queued here does not count, so the router never has us hold more than
+//  our window, in libzmq's queue and ours.
 static bool
-s_grant_credit (client_t *self)
+s_grant_credit_when (client_t *self, bool idle)
 {
     if (!self->hello.credit || !self->connected)
         return false; //  no flow control asked for (the embedded main)
     size_t queued = self->queue_count - self->channel_queued;
     uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
     uint64_t channel = self->channel_read - self->channel_queued;
-    if ((consumed < self->credit_sent || consumed - self->credit_sent < CREDIT_BATCH) &&
-        (channel < self->channel_sent || channel - self->channel_sent < CREDIT_BATCH))
+    uint64_t batch = idle ? 1 : CREDIT_BATCH;
+    if ((consumed < self->credit_sent || consumed - self->credit_sent < batch) &&
+        (channel < self->channel_sent || channel - self->channel_sent < batch))
         return false;
     proto_credit_t credit = { consumed > self->credit_sent ? consumed : self->credit_sent,
                               channel };
@@ -676,7 +687,34 @@ s_grant_credit (client_t *self)
         return false;
     self->credit_sent = credit.consumed;
     self->channel_sent = channel;
+    self->credit_at = clock_mono_ms ();
+    self->credit_due = 0;
     return true;
+}
+
+static bool
+s_grant_credit (client_t *self)
+{
+    return s_grant_credit_when (self, false);
+}
+
+//  We have taken in all there was: say so now, or, within CREDIT_IDLE_MS
+//  of the last CREDIT, once that much time has passed (the timer).
+static void
+s_grant_credit_idle (client_t *self)
+{
+    if (!self->hello.credit || !self->connected || self->queue_head)
+        return;
+    int64_t now = clock_mono_ms ();
+    if (now >= self->credit_at + CREDIT_IDLE_MS)
+        s_grant_credit_when (self, true);
+    else if (!self->credit_due) {
+        size_t queued = self->queue_count - self->channel_queued;
+        uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
+        uint64_t channel = self->channel_read - self->channel_queued;
+        if (consumed > self->credit_sent || channel > self->channel_sent)
+            self->credit_due = self->credit_at + CREDIT_IDLE_MS;
+    }
 }
 
 //  What we took in from the channel in this session: read, and handed on.
@@ -718,6 +756,7 @@ s_counts_reset (client_t *self)
     zhashx_destroy (&self->taken_from);
     self->from_count = NULL;
     self->dealer_read = self->channel_read = self->credit_sent = self->channel_sent = 0;
+    self->credit_due = 0;
 }
 
 static void
@@ -1814,6 +1853,7 @@ s_dispatch (client_t *self, unsigned ready)
             progress = true;
     }
     s_grant_credit (self);
+    s_grant_credit_idle (self);
     //  Work left for next time (batch limit, stop): keep the fd readable.
     if (self->events->on_dispatch)
         self->events->on_dispatch (self->owner);

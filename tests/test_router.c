@@ -993,6 +993,64 @@ test_version_2_client_speaks_version_1_to_an_older_router (void **state)
     s_standin_stop (&standin);
 }
 
+//  --- confirming what was taken in, once idle --------------------------------------
+
+//  A window that has taken in fewer messages than a CREDIT batch (500) and
+//  has nothing more to read says so all the same, within a millisecond or
+//  so: if it died now, none of them would be reported as perhaps taken in.
+static void
+test_a_window_with_nothing_more_to_read_confirms_what_it_took_in (void **state)
+{
+    (void) state;
+    standin_t standin;
+    zmq_msg_t frames[4];
+    s_standin_start (&standin, frames);
+    unsigned char routing_id[256];
+    size_t routing_id_size = zmq_msg_size (&frames[0]);
+    assert_true (routing_id_size <= sizeof (routing_id));
+    memcpy (routing_id, zmq_msg_data (&frames[0]), routing_id_size);
+    unsigned char header[12];
+    memcpy (header, zmq_msg_data (&frames[1]), 12);
+    const unsigned char welcome[] = { 0x80 };
+    s_standin_welcome (&standin, frames, welcome, sizeof (welcome));
+
+    //  100 SENDs from "other": the WELCOME and these are 101 taken in.
+    for (int n = 1; n <= 100; n++) {
+        header[2] = 1;
+        header[3] = 4; //  SEND
+        uint64_t id = (1ULL << 63) | (uint64_t) n;
+        for (int i = 0; i < 8; i++)
+            header[4 + i] = (unsigned char) (id >> (56 - 8 * i));
+        unsigned char body[] = { 0xa1, 'x' };
+        zmq_send (standin.router, routing_id, routing_id_size, ZMQ_SNDMORE);
+        zmq_send (standin.router, header, 12, ZMQ_SNDMORE);
+        zmq_send (standin.router, "other", 5, ZMQ_SNDMORE);
+        zmq_send (standin.router, body, sizeof (body), 0);
+    }
+    //  The window dispatches; the stand-in waits for a CREDIT that says
+    //  all 101 (earlier ones, for fewer, may come first).
+    const unsigned char all[] = { 0x81, 0xa8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'd', 101 };
+    bool confirmed = false;
+    int64_t deadline = tu_now_ms () + 5000;
+    while (!confirmed && tu_now_ms () < deadline) {
+        prokit_window_dispatch (standin.joiner.window);
+        zmq_pollitem_t item = { standin.router, 0, ZMQ_POLLIN, 0 };
+        struct pollfd window_fd = { prokit_window_fd (standin.joiner.window), POLLIN, 0 };
+        if (zmq_poll (&item, 1, 1) > 0) {
+            s_standin_next (&standin, frames);
+            const unsigned char *got = (const unsigned char *) zmq_msg_data (&frames[1]);
+            if (got[3] == 18 && zmq_msg_size (&frames[3]) == sizeof (all) &&
+                memcmp (zmq_msg_data (&frames[3]), all, sizeof (all)) == 0)
+                confirmed = true;
+            s_standin_close (frames);
+        }
+        else
+            poll (&window_fd, 1, 1);
+    }
+    assert_true (confirmed);
+    s_standin_stop (&standin);
+}
+
 //  --- a default deadline ---------------------------------------------------------
 
 //  What main's handler reads of a request's time left, as text.
@@ -1537,6 +1595,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_is_answered_with_info_or_einval, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_version_2_client_speaks_version_1_to_an_older_router),
+        cmocka_unit_test (test_a_window_with_nothing_more_to_read_confirms_what_it_took_in),
         cmocka_unit_test_setup_teardown (
             test_a_default_deadline_stands_for_the_one_a_request_leaves_out, s_setup, s_teardown),
         cmocka_unit_test (test_window_says_every_deadline_unless_the_router_applies_its_default),
