@@ -34,6 +34,11 @@ MAIN = "@main"
 #: The flow-control window asked for and the confirmation batch (as the C client).
 CREDIT_WINDOW = 4000
 CREDIT_BATCH = 500
+#: And, once we have handed on all there was, whatever we have not said yet,
+#: at most every CREDIT_IDLE_MS: so that a window that handled a few messages
+#: and then died is not thought to have perhaps taken them in
+#: (PROKIT_EUNCONFIRMED), at a cost of at most one CREDIT a millisecond.
+CREDIT_IDLE_MS = 1.0
 HEARTBEAT_IVL_MS = 1000
 HEARTBEAT_TIMEOUT_MS = 3000
 JOIN_TIMEOUT_MS = 5000
@@ -324,6 +329,8 @@ class Client:
         self._hello_error: Optional[ProkitError] = None
         self._consumed = 0               # taken in from the DEALER since the WELCOME
         self._confirmed = 0
+        self._credit_at = 0.0            # when we last sent a CREDIT (_now_ms())
+        self._credit_due = 0.0           # when to say what came since, once idle; 0: no need
         self._counting = False           # between our HELLO and its WELCOME: not counted
         self._last: Dict[str, int] = {}  # the lost session's counts, for the next HELLO
         self._rejoining = False          # a session has been lost: HELLOs get fresh ids
@@ -386,6 +393,7 @@ class Client:
         self._version = 1
         self._counting = False
         self._taken = self._confirmed_taken = 0
+        self._credit_due = 0.0
         self._taken_from = {}
         self._state = "joining"
         self._raw_send(w.encode_v1(w.HELLO, self._hello_id, self.name.encode(), pack(hello)))
@@ -737,8 +745,15 @@ class Client:
         """End requests past their deadline, and the waits for the TOOKs
         (a window) or the JOINEDs (main) about a router that went once their
         deadline passed (what still waits is reported); the next deadline,
-        or None."""
+        or None; and the CREDIT due once idle (_grant_idle)."""
         nearest = self._expire_requests() if self._pending else None
+        due = self._credit_due
+        if due:
+            if due <= _now_ms():
+                self._credit_due = 0.0
+                self._grant_idle()
+            elif nearest is None or due < nearest:
+                nearest = due
         settling = self._settling
         if settling is not None:
             if settling.deadline <= _now_ms():
@@ -918,12 +933,34 @@ class Client:
     def _grant(self) -> None:
         if self._state not in ("joined", "joining") or not self._counting:
             return
-        self._confirmed = self._consumed
-        self._confirmed_taken = self._taken
-        credit: Dict[str, int] = {"consumed": self._consumed}
+        consumed, taken = self._consumed, self._taken
+        credit: Dict[str, int] = {"consumed": consumed}
         if self._topic is not None:
-            credit["channel"] = self._taken
+            credit["channel"] = taken
         self._send(w.CREDIT, 0, b"", pack(credit))
+        self._confirmed = consumed
+        self._confirmed_taken = taken
+        self._credit_at = _now_ms()
+        self._credit_due = 0.0
+
+    def _grant_idle(self) -> None:
+        """We have handed on all there was: say what we took in since our
+        last CREDIT, now, or, within CREDIT_IDLE_MS of it, once that much
+        time has passed (_expire, the loop's deadline)."""
+        if ((self._consumed == self._confirmed and self._taken == self._confirmed_taken)
+                or self._state != "joined" or not self._counting or self._early):
+            return
+        now = _now_ms()
+        if now >= self._credit_at + CREDIT_IDLE_MS:
+            try:
+                self._grant()
+            except ProkitError:
+                # the queue to the router is full: tried again in a ms
+                self._credit_due = now + CREDIT_IDLE_MS
+                self._wake_at(self._credit_due)
+        elif not self._credit_due:
+            self._credit_due = self._credit_at + CREDIT_IDLE_MS
+            self._wake_at(self._credit_due)
 
     def _handle(self, frames: List[bytes]) -> None:
         try:
@@ -1218,6 +1255,8 @@ class Client:
             timeout = 0
         ready = zmq.zmq_poll(self._poll_items, timeout)
         if not ready:
+            if self._counting:
+                self._grant_idle()
             return handled
         sock, sub, monitor = self._sock, self._sub, self._monitor
         messages = False
@@ -1243,6 +1282,8 @@ class Client:
         if not messages and monitor is not None and self._state != "closed":
             self._on_monitor()
             handled += 1
+        if self._counting:
+            self._grant_idle()  # all that had come is handed on
         return handled
 
     def _drain(self) -> int:
@@ -1261,7 +1302,7 @@ class Client:
         """Dispatch until DONE() or DEADLINE_MS (None: until DONE or stop())."""
         while True:
             nearest = (self._expire() if self._pending or self._settling is not None
-                       or self._accounts else None)
+                       or self._accounts or self._credit_due else None)
             if done() or self._state == "closed" or self._stop.is_set():
                 return
             now = _now_ms()
