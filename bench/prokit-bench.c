@@ -851,19 +851,31 @@ pk_server_stop (pk_server_t *self)
     prokit_main_destroy (&self->main);
 }
 
-//  Dispatch main (not threaded) until PREDICATE holds or the deadline.
+//  Dispatch MAIN (not threaded) and, when given, WINDOW until PREDICATE
+//  holds or MS have passed.
 static bool
-pk_main_dispatch_until (prokit_main_t *main, bool (*predicate) (void *), void *arg, int ms)
+pk_dispatch_until (prokit_main_t *main, prokit_window_t *window, bool (*predicate) (void *),
+                   void *arg, int ms)
 {
     int64_t deadline = now_ns () + (int64_t) ms * 1000000;
     while (!predicate (arg)) {
         if (now_ns () >= deadline)
             return false;
-        struct pollfd item = { prokit_main_fd (main), POLLIN, 0 };
-        poll (&item, 1, 10);
+        struct pollfd items[2] = { { prokit_main_fd (main), POLLIN, 0 },
+                                   { window ? prokit_window_fd (window) : -1, POLLIN, 0 } };
+        poll (items, 2, 10);
         prokit_main_dispatch (main);
+        if (window)
+            prokit_window_dispatch (window);
     }
     return true;
+}
+
+//  The same for MAIN alone.
+static bool
+pk_main_dispatch_until (prokit_main_t *main, bool (*predicate) (void *), void *arg, int ms)
+{
+    return pk_dispatch_until (main, NULL, predicate, arg, ms);
 }
 
 //  A window NAME joined to ENDPOINT, serving the pool SERVICE (NULL: none).
@@ -2221,26 +2233,6 @@ slow_settled (void *arg)
 {
     slow_settle_t *s = (slow_settle_t *) arg;
     return atomic_load (&s->reader->received) + atomic_load (s->undelivered) >= s->accepted;
-}
-
-//  Dispatch MAIN and, when given, WINDOW until PREDICATE holds or MS
-//  have passed.
-static bool
-pk_dispatch_until (prokit_main_t *main, prokit_window_t *window, bool (*predicate) (void *),
-                   void *arg, int ms)
-{
-    int64_t deadline = now_ns () + (int64_t) ms * 1000000;
-    while (!predicate (arg)) {
-        if (now_ns () >= deadline)
-            return false;
-        struct pollfd items[2] = { { prokit_main_fd (main), POLLIN, 0 },
-                                   { window ? prokit_window_fd (window) : -1, POLLIN, 0 } };
-        poll (items, 2, 10);
-        prokit_main_dispatch (main);
-        if (window)
-            prokit_window_dispatch (window);
-    }
-    return true;
 }
 
 //  Main (embedded, on this thread), or with FROM_WINDOW a window on this

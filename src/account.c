@@ -348,9 +348,9 @@ account_settle (account_t *self, account_report_fn *fn, void *arg)
             said = entry && entry->state == BACK;
         }
         else {
-            said = any_session && every_back;
             //  A broadcast is received when every window took it in.
-            received = any_session && every_back ? run->count : 0;
+            said = any_session && every_back;
+            received = said ? run->count : 0;
             for (entry_t *entry = (entry_t *) zhashx_first (self->windows); entry;
                  entry = (entry_t *) zhashx_next (self->windows)) {
                 if (!entry->session)

@@ -663,6 +663,21 @@ s_enqueue (client_t *self, inbound_t *item)
         self->channel_queued++;
 }
 
+//  What we took in from the DEALER in this session: read, and handed on.
+static uint64_t
+s_dealer_taken (const client_t *self)
+{
+    size_t queued = self->queue_count - self->channel_queued;
+    return self->dealer_read > queued ? self->dealer_read - queued : 0;
+}
+
+//  What we took in from the channel in this session: read, and handed on.
+static uint64_t
+s_channel_taken (const client_t *self)
+{
+    return self->channel_read - self->channel_queued;
+}
+
 //  Tell the router what we have taken in, once CREDIT_BATCH more than we
 //  last said, or, IDLE, anything more (true when we did): what is still
 //  queued here does not count, so the router never has us hold more than
@@ -672,9 +687,8 @@ s_grant_credit_when (client_t *self, bool idle)
 {
     if (!self->hello.credit || !self->connected)
         return false; //  no flow control asked for (the embedded main)
-    size_t queued = self->queue_count - self->channel_queued;
-    uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
-    uint64_t channel = self->channel_read - self->channel_queued;
+    uint64_t consumed = s_dealer_taken (self);
+    uint64_t channel = s_channel_taken (self);
     uint64_t batch = idle ? 1 : CREDIT_BATCH;
     if ((consumed < self->credit_sent || consumed - self->credit_sent < batch) &&
         (channel < self->channel_sent || channel - self->channel_sent < batch))
@@ -703,25 +717,14 @@ s_grant_credit (client_t *self)
 static void
 s_grant_credit_idle (client_t *self)
 {
-    if (!self->hello.credit || !self->connected || self->queue_head)
-        return;
-    int64_t now = clock_mono_ms ();
-    if (now >= self->credit_at + CREDIT_IDLE_MS)
+    if (!self->hello.credit || !self->connected || self->queue_head ||
+        (s_dealer_taken (self) <= self->credit_sent &&
+         s_channel_taken (self) <= self->channel_sent))
+        return; //  nothing to say (the clock is read only when there is)
+    if (clock_mono_ms () >= self->credit_at + CREDIT_IDLE_MS)
         s_grant_credit_when (self, true);
-    else if (!self->credit_due) {
-        size_t queued = self->queue_count - self->channel_queued;
-        uint64_t consumed = self->dealer_read > queued ? self->dealer_read - queued : 0;
-        uint64_t channel = self->channel_read - self->channel_queued;
-        if (consumed > self->credit_sent || channel > self->channel_sent)
-            self->credit_due = self->credit_at + CREDIT_IDLE_MS;
-    }
-}
-
-//  What we took in from the channel in this session: read, and handed on.
-static uint64_t
-s_channel_taken (const client_t *self)
-{
-    return self->channel_read - self->channel_queued;
+    else
+        self->credit_due = self->credit_at + CREDIT_IDLE_MS;
 }
 
 //  Take channel messages out of our queue: they came after the session

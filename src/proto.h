@@ -339,8 +339,8 @@ int proto_took_decode (const void *data, size_t size, proto_took_t *took);
 
 //  FLOW, router -> a client whose HELLO said "flow", about window PEER:
 //  HOLD true when the router refused a message of the client's to it for
-//  a full queue (the client's sends to it fail with PROKIT_EAGAIN from
-//  then on), false when it has room again or has gone.
+//  its used-up credit (the client's sends to it fail with PROKIT_EAGAIN
+//  from then on), false when it has room again or has gone.
 #define PROTO_FLOW_BODY_MAX 8
 size_t proto_flow_encode (uint8_t *out, bool hold);
 int proto_flow_decode (const void *data, size_t size, bool *hold);

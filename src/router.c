@@ -340,8 +340,9 @@ s_inbox_push (router_state_t *self, proto_command_t command, uint64_t id, const 
     return 0;
 }
 
+//  A destructor for CZMQ containers of items that are one malloc() each.
 static void
-s_run_destroy (void **item)
+s_free_item (void **item)
 {
     free (*item);
     *item = NULL;
@@ -356,7 +357,7 @@ s_runs_push (peer_t *to, const char *sender, uint64_t session, const char *via)
     if (!to->runs) {
         if (!(to->runs = zlistx_new ()))
             return;
-        zlistx_set_destructor (to->runs, s_run_destroy);
+        zlistx_set_destructor (to->runs, s_free_item);
     }
     run_t *last = (run_t *) zlistx_last (to->runs);
     if (last && last->session == session && strcmp (last->sender, sender) == 0 &&
@@ -792,13 +793,6 @@ s_report_unconfirmed (router_state_t *self, const char *name, uint64_t count, bo
     size_t size = proto_error_encode (body, s_missed_code (said), text, app_code);
     self->stats.errors_sent++;
     s_send_control (self, self->main, PROTO_ERROR, PROTO_ID_ONE_WAY_BIT, name, body, size);
-}
-
-static void
-s_receipt_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
 }
 
 //  Send PEER its confirmations that changed, in RECEIPTs of up to
@@ -1688,13 +1682,6 @@ typedef struct join_probe {
 } join_probe_t;
 
 static void
-s_probe_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static void
 s_probe_later (router_state_t *self, const peer_t *peer)
 {
     if (peer->local || !self->probes || !s_connection_inherited (self, peer->fd))
@@ -1845,13 +1832,6 @@ s_refuse (router_state_t *self, peer_t *sender, const proto_msg_t *msg, int code
 
 //  --- holding senders back (FLOW) ------------------------------------------------
 
-static void
-s_holder_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
 //  SENDER's message to TARGET was refused for TARGET's full queue: a
 //  sender that reads FLOW is told, once, to hold its messages to TARGET
 //  (its sends to it fail with PROKIT_EAGAIN, nothing sent) until TARGET
@@ -1866,16 +1846,15 @@ s_hold (router_state_t *self, peer_t *sender, peer_t *target)
     if (sender->local || !sender->hello.flow || !target->window || target->is_main ||
         target == sender || (s_has_credit (target) && s_channel_room (target)))
         return;
-    if (target->holders)
-        for (holder_t *holder = (holder_t *) zlistx_first (target->holders); holder;
-             holder = (holder_t *) zlistx_next (target->holders))
-            if (holder->session == sender->session && strcmp (holder->name, sender->name) == 0)
-                return; //  told already
     if (!target->holders) {
         if (!(target->holders = zlistx_new ()))
             return; //  out of memory: its messages are refused one by one, as before
-        zlistx_set_destructor (target->holders, s_holder_destroy);
+        zlistx_set_destructor (target->holders, s_free_item);
     }
+    for (holder_t *told = (holder_t *) zlistx_first (target->holders); told;
+         told = (holder_t *) zlistx_next (target->holders))
+        if (told->session == sender->session && strcmp (told->name, sender->name) == 0)
+            return; //  told already
     holder_t *holder = (holder_t *) malloc (sizeof (*holder));
     if (!holder)
         return;
@@ -3245,8 +3224,8 @@ s_limits_init (router_state_t *self, const router_config_t *config)
     self->max_windows_per_key = config->max_windows_per_key;
     if (!(self->pending = zhashx_new ()) || !(self->per_key = zhashx_new ()))
         return PROKIT_ENOMEM;
-    zhashx_set_destructor (self->pending, s_receipt_destroy); //  one free()
-    zhashx_set_destructor (self->per_key, s_receipt_destroy);
+    zhashx_set_destructor (self->pending, s_free_item); //  one free()
+    zhashx_set_destructor (self->per_key, s_free_item);
     return PROKIT_OK;
 }
 
@@ -3263,7 +3242,7 @@ s_tables_init (router_state_t *self)
         zlistx_set_destructor (self->took_notes, s_took_note_destroy);
     self->probes = zlistx_new ();
     if (self->probes)
-        zlistx_set_destructor (self->probes, s_probe_destroy);
+        zlistx_set_destructor (self->probes, s_free_item);
     self->pools = pools_new ();
     self->main_cancelled = zhashx_new ();
     self->sending_via = "";

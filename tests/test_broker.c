@@ -481,25 +481,9 @@ test_attached_main_exchanges_every_kind (void **state)
 //  back (FLOW); main's sends to it then fail at once with PROKIT_EAGAIN,
 //  nothing sent, until it reads again. Counted: accepted = received +
 //  reported.
-typedef struct held {
-    long reported;
-    long eagain_reported;
-} held_t;
-
-static void
-s_held_undelivered (const char *target, int code, const char *text, void *arg)
-{
-    (void) target;
-    (void) text;
-    held_t *held = (held_t *) arg;
-    held->reported++;
-    if (code == PROKIT_EAGAIN)
-        held->eagain_reported++;
-}
-
 typedef struct held_count {
     party_t *party;
-    held_t *held;
+    tu_undelivered_t *held;
     long accepted;
 } held_count_t;
 
@@ -507,7 +491,7 @@ static bool
 s_held_counted (void *arg)
 {
     held_count_t *count = (held_count_t *) arg;
-    return count->party->received + count->held->reported >= count->accepted;
+    return count->party->received + count->held->undelivered >= count->accepted;
 }
 
 static bool
@@ -534,8 +518,8 @@ test_attached_main_is_held_back_by_a_window_that_reads_nothing (void **state)
     party_t pm = { 0 }, ps = { 0 };
     prokit_main_t *main = s_attach (endpoint, NULL, NULL, &pm, &error);
     assert_non_null (main);
-    held_t held = { 0, 0 };
-    prokit_main_on_undelivered (main, s_held_undelivered, &held);
+    tu_undelivered_t held = { 0, 0, 0 };
+    prokit_main_on_undelivered (main, tu_log_undelivered, &held);
     prokit_window_t *slow = s_window ("slow", endpoint, NULL, NULL, &ps, &error);
     assert_non_null (slow);
     tu_handle_t main_only[] = { { main, NULL } };
@@ -564,7 +548,7 @@ test_attached_main_is_held_back_by_a_window_that_reads_nothing (void **state)
     assert_true (tu_pump (main_only, 1, s_held_counted, &count, 10000));
     print_message ("attached main -> a window reading nothing: %ld accepted, %ld reported, %ld "
                    "refused at the send\n",
-                   accepted, held.reported, refused);
+                   accepted, held.undelivered, refused);
     prokit_payload_t *payload = prokit_payload_new_string ("held");
     assert_int_equal (prokit_main_send (main, "slow", &payload), PROKIT_EAGAIN);
     assert_non_null (payload);
@@ -584,8 +568,8 @@ test_attached_main_is_held_back_by_a_window_that_reads_nothing (void **state)
     assert_int_equal (rc, PROKIT_OK);
     count.accepted = ++accepted;
     assert_true (tu_pump (both, 2, s_held_counted, &count, 10000));
-    assert_int_equal (ps.received + held.reported, accepted);
-    assert_int_equal (held.reported, held.eagain_reported);
+    assert_int_equal (ps.received + held.undelivered, accepted);
+    assert_int_equal (held.undelivered, held.eagain);
     assert_int_equal (ps.lost, 0);
     prokit_window_destroy (&slow);
     prokit_main_destroy (&main);

@@ -709,34 +709,15 @@ test_after_eagain_main_s_descriptor_says_when_to_try_again (void **state)
 //  on), reports to the sender what it refused, and tells it to hold its
 //  messages to the slow one (FLOW): from then on the sender's sends fail
 //  at once with PROKIT_EAGAIN, nothing sent, until the slow one has room.
-typedef struct sender_log {
-    long undelivered;
-    long eagain;
-    long notfound;
-} sender_log_t;
-
-static void
-s_sender_undelivered (const char *target, int code, const char *text, void *arg)
-{
-    (void) target;
-    (void) text;
-    sender_log_t *log = (sender_log_t *) arg;
-    log->undelivered++;
-    if (code == PROKIT_EAGAIN)
-        log->eagain++;
-    else if (code == PROKIT_ENOTFOUND)
-        log->notfound++;
-}
-
 static bool
 s_some_not_found (void *arg)
 {
-    return ((sender_log_t *) arg)->notfound > 0;
+    return ((tu_undelivered_t *) arg)->notfound > 0;
 }
 
 typedef struct w2w_check {
     flood_t *flood;
-    sender_log_t *log;
+    tu_undelivered_t *log;
     long accepted;
 } w2w_check_t;
 
@@ -774,8 +755,8 @@ test_a_window_flooded_by_another_is_slowed_not_dropped (void **state)
     prokit_window_on_window_message (slow, s_count_window_message, &flood);
     tu_connection_log_t log = { 0, 0, 0, 0 };
     prokit_window_on_connection (slow, tu_log_connection, &log);
-    sender_log_t sent = { 0, 0, 0 };
-    prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
+    tu_undelivered_t sent = { 0, 0, 0 };
+    prokit_window_on_undelivered (fast, tu_log_undelivered, &sent);
 
     //  "fast" sends 200000 numbered messages while "slow" reads nothing;
     //  "fast" keeps dispatching (its reports), main routes.
@@ -854,8 +835,8 @@ test_a_sender_held_back_is_let_go_when_the_window_leaves (void **state)
     assert_non_null (slow);
     assert_non_null (fast);
     assert_non_null (other);
-    sender_log_t sent = { 0, 0, 0 };
-    prokit_window_on_undelivered (fast, s_sender_undelivered, &sent);
+    tu_undelivered_t sent = { 0, 0, 0 };
+    prokit_window_on_undelivered (fast, tu_log_undelivered, &sent);
     tu_handle_t senders[] = { { f->main, NULL }, { NULL, fast }, { NULL, other } };
     //  Past the slow one's credit (4000): refused, reported, held. Waited
     //  for until every one accepted is in the slow one's queue or reported
@@ -903,7 +884,7 @@ test_a_sender_held_back_is_let_go_when_the_window_leaves (void **state)
 //  yet taken in: main is told exactly how many (its BYE says what it took).
 typedef struct leave_check {
     flood_t *flood;
-    sender_log_t *reports;
+    tu_undelivered_t *reports;
     long accepted;
 } leave_check_t;
 
@@ -923,8 +904,8 @@ s_main_knows_leaving (void *arg)
 static void
 s_leave_with_messages_unread (fixture_t *f, bool closed_by_main)
 {
-    sender_log_t reports = { 0, 0, 0 };
-    prokit_main_on_undelivered (f->main, s_sender_undelivered, &reports);
+    tu_undelivered_t reports = { 0, 0, 0 };
+    prokit_main_on_undelivered (f->main, tu_log_undelivered, &reports);
     prokit_window_t *window = s_window (f, "leaving");
     assert_non_null (window);
     flood_t flood = { 0, 0, false, false };

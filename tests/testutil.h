@@ -205,6 +205,27 @@ tu_log_connection (prokit_connection_event_t event, int code, const char *text, 
         log->refused++;
 }
 
+//  A sender's undelivered reports, counted (prokit_*_on_undelivered()):
+//  all of them, and those for a full queue and for a name not there.
+typedef struct tu_undelivered {
+    long undelivered;
+    long eagain;
+    long notfound;
+} tu_undelivered_t;
+
+static inline void
+tu_log_undelivered (const char *target, int code, const char *text, void *arg)
+{
+    (void) target;
+    (void) text;
+    tu_undelivered_t *log = (tu_undelivered_t *) arg;
+    log->undelivered++;
+    if (code == PROKIT_EAGAIN)
+        log->eagain++;
+    else if (code == PROKIT_ENOTFOUND)
+        log->notfound++;
+}
+
 static inline bool
 tu_was_lost (void *arg)
 {

@@ -76,15 +76,22 @@ def sent(account: Account, target: str, first: int, last: int) -> None:
         account.sent(target, ONE_WAY | n)
 
 
+def awaiting_w(account: Account, first: int = 1, last: int = 20) -> Account:
+    """Main sent W FIRST..LAST; the router handled 10 (published them all
+    to W, which confirmed 4) and died: ACCOUNT waits for W."""
+    sent(account, "w", first, last)
+    update(account, 10, 10, 4, TOKEN, 10)
+    assert account.await_windows(5000)
+    return account
+
+
 def test_what_the_window_says_it_took_in_is_not_reported():
     """Main sent W 1..20; the router handled 10 (published them all to W,
     which confirmed 4) and died. W says its session took in 12: the 10
     published, and 2 of those handled after the last ACCOUNT. 8 are
     reported, the oldest 12 not."""
     account = Account()
-    sent(account, "w", 1, 20)
-    update(account, 10, 10, 4, TOKEN, 10)
-    assert account.await_windows(5000)
+    awaiting_w(account)
     assert account.deadline == 5000
     assert account.window_back("w", TOKEN, 12)  # nobody left to wait for
     reports = Reports()
@@ -100,18 +107,14 @@ def test_a_window_back_with_another_session_has_everything_reported():
     cannot say, and everything not settled is reported: 6 published, 10
     unhandled."""
     account = Account()
-    sent(account, "w", 1, 20)
-    update(account, 10, 10, 4, TOKEN, 10)
-    assert account.await_windows(5000)
+    awaiting_w(account)
     assert account.window_back("w", OTHER, 12)
     reports = Reports()
     account.settle(reports)
     assert reports.calls == [("w", 6, UNCONFIRMED), ("w", 10, UNHANDLED)]
     assert reports.unconfirmed == 16  # nobody could say: EUNCONFIRMED
     # never back: the same at the deadline
-    sent(account, "w", 21, 40)
-    update(account, 10, 10, 4, TOKEN, 10)
-    assert account.await_windows(5000)
+    awaiting_w(account, 21, 40)
     assert not account.window_back("v", TOKEN, 12)  # not one it waits for
     reports = Reports()
     account.settle(reports)
@@ -119,9 +122,7 @@ def test_a_window_back_with_another_session_has_everything_reported():
     assert reports.unconfirmed == 16
     # back with no session said (a JOINED without last_token): the same
     account = Account()
-    sent(account, "w", 1, 20)
-    update(account, 10, 10, 4, TOKEN, 10)
-    assert account.await_windows(5000)
+    awaiting_w(account)
     assert account.window_back("w", "", 0)
     reports = Reports()
     account.settle(reports)

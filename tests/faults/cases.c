@@ -1280,72 +1280,71 @@ s_garbage_summary (char *line, size_t size)
 
 #define SLOW_PHASE_MAX 40000 //  sends each sender makes at most per phase
 
+//  One stream of the flood: payloads numbered TAG and the count accepted so
+//  far ("m", "b" or "w": the slow window checks each one's order). A
+//  refused payload is still ours: it is sent again.
+typedef struct slow_stream {
+    char tag;
+    long *accepted;
+    long *refused; //  PROKIT_EAGAIN at the send
+    long phase;    //  accepted in this phase
+    prokit_payload_t *payload;
+    const char *what;
+} slow_stream_t;
+
 typedef struct slow {
     prokit_main_t *main;
     prokit_window_t *feeder;
     one_way_t *from_main, *from_window;
-    long main_phase, window_phase; //  accepted in this phase
     //  The window's counters: [0] main's messages and broadcasts, [1] the
     //  windows', [2] messages out of order (prokit-faults-role slow).
     volatile uint64_t *counts;
-    prokit_payload_t *main_payload, *window_payload; //  refused: still ours, sent again
-    //  Main's broadcasts: accepted and refused (PROKIT_EAGAIN), and the
-    //  one refused, sent again.
-    long bcast_accepted, bcast_refused, bcast_phase;
-    prokit_payload_t *bcast_payload;
+    long bcast_accepted, bcast_refused; //  main's broadcasts
+    slow_stream_t by_name, bcast, window;
 } slow_t;
 
-//  Send from both as fast as they accept; wait on their descriptors when
-//  neither does.
+//  STREAM's next payload, or NULL when its phase is full.
+static prokit_payload_t **
+s_slow_next (slow_stream_t *stream)
+{
+    if (stream->phase >= SLOW_PHASE_MAX)
+        return NULL;
+    if (!stream->payload)
+        stream->payload = prokit_payload_new_printf ("%c%ld", stream->tag, *stream->accepted);
+    return &stream->payload;
+}
+
+//  What STREAM's send returned (RC); true when it was accepted.
+static bool
+s_slow_sent (slow_stream_t *stream, int rc)
+{
+    if (rc == PROKIT_OK) {
+        (*stream->accepted)++;
+        stream->phase++;
+        return true;
+    }
+    if (rc == PROKIT_EAGAIN)
+        (*stream->refused)++;
+    else
+        fx_fail ("%s: %s", stream->what, prokit_error_name (rc));
+    return false;
+}
+
+//  Send from all three as fast as they accept; wait on the descriptors
+//  when none does.
 static bool
 s_slow_flow (void *arg)
 {
     slow_t *slow = (slow_t *) arg;
     for (int burst = 0; burst < 256; burst++) {
         bool sent = false;
-        if (slow->main_phase < SLOW_PHASE_MAX) {
-            if (!slow->main_payload)
-                slow->main_payload = prokit_payload_new_printf ("m%ld", slow->from_main->accepted);
-            int rc = prokit_main_send (slow->main, "slow", &slow->main_payload);
-            if (rc == PROKIT_OK) {
-                slow->from_main->accepted++;
-                slow->main_phase++;
-                sent = true;
-            }
-            else if (rc == PROKIT_EAGAIN)
-                slow->from_main->refused++;
-            else
-                fx_fail ("main -> the slow window: %s", prokit_error_name (rc));
-        }
-        if (slow->bcast_phase < SLOW_PHASE_MAX) {
-            if (!slow->bcast_payload)
-                slow->bcast_payload = prokit_payload_new_printf ("b%ld", slow->bcast_accepted);
-            int rc = prokit_main_broadcast (slow->main, &slow->bcast_payload);
-            if (rc == PROKIT_OK) {
-                slow->bcast_accepted++;
-                slow->bcast_phase++;
-                sent = true;
-            }
-            else if (rc == PROKIT_EAGAIN)
-                slow->bcast_refused++;
-            else
-                fx_fail ("main's broadcast: %s", prokit_error_name (rc));
-        }
-        if (slow->window_phase < SLOW_PHASE_MAX) {
-            if (!slow->window_payload)
-                slow->window_payload =
-                    prokit_payload_new_printf ("w%ld", slow->from_window->accepted);
-            int rc = prokit_window_send (slow->feeder, "slow", &slow->window_payload);
-            if (rc == PROKIT_OK) {
-                slow->from_window->accepted++;
-                slow->window_phase++;
-                sent = true;
-            }
-            else if (rc == PROKIT_EAGAIN)
-                slow->from_window->refused++;
-            else
-                fx_fail ("window -> the slow window: %s", prokit_error_name (rc));
-        }
+        prokit_payload_t **payload;
+        if ((payload = s_slow_next (&slow->by_name)))
+            sent |= s_slow_sent (&slow->by_name, prokit_main_send (slow->main, "slow", payload));
+        if ((payload = s_slow_next (&slow->bcast)))
+            sent |= s_slow_sent (&slow->bcast, prokit_main_broadcast (slow->main, payload));
+        if ((payload = s_slow_next (&slow->window)))
+            sent |= s_slow_sent (&slow->window, prokit_window_send (slow->feeder, "slow", payload));
         if (!sent)
             break;
     }
@@ -1355,7 +1354,7 @@ s_slow_flow (void *arg)
 static void
 s_slow_phase (slow_t *slow, tu_handle_t *handles, int ms)
 {
-    slow->main_phase = slow->window_phase = slow->bcast_phase = 0;
+    slow->by_name.phase = slow->bcast.phase = slow->window.phase = 0;
     fx_pump (handles, 2, NULL, 0, s_slow_flow, slow, ms);
 }
 
@@ -1393,8 +1392,24 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
     volatile uint64_t *counts = NULL;
     fx_reqs_t sync;
     fx_reqs_init (&sync, "sync-", true);
-    slow_t slow = { main_handle, feeder, &from_main, &from_window, 0, 0, NULL, NULL, NULL,
-                    0,           0,      0,          NULL };
+    slow_t slow = {
+        .main = main_handle,
+        .feeder = feeder,
+        .from_main = &from_main,
+        .from_window = &from_window,
+    };
+    slow.by_name = (slow_stream_t){ .tag = 'm',
+                                    .accepted = &from_main.accepted,
+                                    .refused = &from_main.refused,
+                                    .what = "main -> the slow window" };
+    slow.bcast = (slow_stream_t){ .tag = 'b',
+                                  .accepted = &slow.bcast_accepted,
+                                  .refused = &slow.bcast_refused,
+                                  .what = "main's broadcast" };
+    slow.window = (slow_stream_t){ .tag = 'w',
+                                   .accepted = &from_window.accepted,
+                                   .refused = &from_window.refused,
+                                   .what = "window -> the slow window" };
     tu_handle_t handles[] = { { main_handle, NULL }, { NULL, feeder } };
     const char *args[] = { "slow", endpoint, path, NULL };
     double stalled_s = 0;
@@ -1482,9 +1497,9 @@ s_slow_window (const fx_config_t *cfg, char *line, size_t size)
               window_received, from_window.reported, from_window.refused);
 done:
     fx_discard (&child);
-    prokit_payload_destroy (&slow.main_payload);
-    prokit_payload_destroy (&slow.window_payload);
-    prokit_payload_destroy (&slow.bcast_payload);
+    prokit_payload_destroy (&slow.by_name.payload);
+    prokit_payload_destroy (&slow.bcast.payload);
+    prokit_payload_destroy (&slow.window.payload);
     fx_reqs_seal (&sync);
     prokit_window_destroy (&feeder);
     prokit_main_destroy (&main_handle);
