@@ -2218,8 +2218,9 @@ s_alloc (const client_config_t *config)
     self->hello.channel = !config->router && !is_main;
     self->hello.credit = config->router ? 0 : CLIENT_WINDOW;
     self->keeps_tallies = !config->router && !is_main;
-    self->hello.took = self->keeps_tallies; //  it reads TOOK, and counts whom it took SENDs from
-    self->hello.flow = !config->router;     //  it holds back when told (FLOW)
+    self->hello.took = self->keeps_tallies;  //  it reads TOOK, and counts whom it took SENDs from
+    self->hello.flow = !config->router;      //  it holds back when told (FLOW)
+    self->hello.batch = self->hello.channel; //  its transport reads BATCHes
     self->max_deferred = config->max_deferred;
     self->hello.account = !config->router && is_main;
     self->hello.channels = true;

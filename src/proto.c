@@ -205,7 +205,7 @@ proto_peer_copy (const proto_peer_t *peer, char name[PROTO_NAME_MAX + 1],
 typedef enum { PEER_EMPTY, PEER_WINDOW, PEER_ANY, PEER_ANY_OR_EMPTY } peer_rule_t;
 
 //  What the body frame must hold.
-typedef enum { BODY_EMPTY, BODY_VALUE, BODY_MAP_OR_EMPTY, BODY_ERROR } body_rule_t;
+typedef enum { BODY_EMPTY, BODY_VALUE, BODY_MAP_OR_EMPTY, BODY_ERROR, BODY_ENTRIES } body_rule_t;
 
 typedef struct {
     bool to_router;
@@ -241,6 +241,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_CANCEL] = { true, true, PEER_ANY, PEER_ANY, BODY_EMPTY },
     [PROTO_TOOK] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
     [PROTO_FLOW] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
+    [PROTO_BATCH] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_ENTRIES },
 };
 
 static bool
@@ -324,6 +325,8 @@ s_body_check (body_rule_t kind, const uint8_t *body, size_t body_size, size_t ma
         return proto_error_decode (body, body_size, &error) == PROKIT_OK ? PROKIT_OK
                                                                          : PROKIT_EPROTO;
     }
+    case BODY_ENTRIES: //  each entry is checked as it is read (proto_batch_next)
+        return body_size <= PROTO_BATCH_MAX ? PROKIT_OK : PROKIT_EPROTO;
     }
     return PROKIT_OK;
 }
@@ -391,6 +394,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     const command_rule_t *rule = &s_rules[msg->command];
     bool to_router = direction == PROTO_TO_ROUTER;
     if (to_router ? !rule->to_router : !rule->to_client)
+        return PROKIT_EPROTO;
+    //  A BATCH travels on the channel only, its body inline.
+    if (msg->command == PROTO_BATCH && (direction != PROTO_ON_CHANNEL || !msg->body_inline))
         return PROKIT_EPROTO;
 
     //  SEND, BROADCAST and REQUEST may name a channel after the name.
@@ -1033,7 +1039,8 @@ proto_hello_encode (uint8_t *out, const proto_hello_t *hello)
                          { "deadlines", FIELD_BOOL, (void *) &hello->deadlines, 0 },
                          { "default_deadline", FIELD_UINT, (void *) &hello->default_deadline, 0 },
                          { "took", FIELD_BOOL, (void *) &hello->took, 0 },
-                         { "flow", FIELD_BOOL, (void *) &hello->flow, 0 } };
+                         { "flow", FIELD_BOOL, (void *) &hello->flow, 0 },
+                         { "batch", FIELD_BOOL, (void *) &hello->batch, 0 } };
     size_t from = hello->from_count < PROTO_FROM_MAX ? hello->from_count : PROTO_FROM_MAX;
     size_t n =
         s_encode_map_with (out, fields, sizeof (fields) / sizeof (fields[0]), from > 0 ? 1 : 0);
@@ -1076,7 +1083,8 @@ proto_hello_decode (const void *data, size_t size, proto_hello_t *hello)
                          { "progress", FIELD_BOOL, &hello->progress, 0 },
                          { "cancel", FIELD_BOOL, &hello->cancel, 0 },
                          { "deadlines", FIELD_BOOL, &hello->deadlines, 0 },
-                         { "took", FIELD_BOOL, &hello->took, 0 } };
+                         { "took", FIELD_BOOL, &hello->took, 0 },
+                         { "batch", FIELD_BOOL, &hello->batch, 0 } };
     hello->from = NULL;
     hello->from_count = 0;
     int rc = s_decode_map (data, size, fields, sizeof (fields) / sizeof (fields[0]));
@@ -1159,6 +1167,40 @@ proto_flow_decode (const void *data, size_t size, bool *hold)
     *hold = false;
     field_t fields[] = { { "hold", FIELD_BOOL, hold, 0 } };
     return s_decode_map (data, size, fields, 1);
+}
+
+size_t
+proto_batch_entry_encode (uint8_t *out, proto_command_t command, uint64_t id, const char *peer,
+                          const void *body, size_t body_size)
+{
+    size_t n = proto_prefix_encode (out + PROTO_BATCH_HEAD, command, id, peer);
+    if (body_size > 0)
+        memcpy (out + PROTO_BATCH_HEAD + n, body, body_size);
+    n += body_size;
+    pack_put_be (out, n, PROTO_BATCH_HEAD);
+    return PROTO_BATCH_HEAD + n;
+}
+
+int
+proto_batch_next (const void *body, size_t size, size_t *offset, proto_frame_t *entry)
+{
+    const uint8_t *p = (const uint8_t *) body;
+    if (*offset == size)
+        return 0;
+    if (*offset > size || size - *offset < PROTO_BATCH_HEAD)
+        return PROKIT_EPROTO;
+    size_t length = ((size_t) p[*offset] << 8) | p[*offset + 1];
+    size_t start = *offset + PROTO_BATCH_HEAD;
+    if (length == 0 || length > size - start)
+        return PROKIT_EPROTO;
+    //  Decoded as a channel message of its own, except that it may not
+    //  hold another BATCH.
+    if (length > 3 && p[start + 3] == PROTO_BATCH)
+        return PROKIT_EPROTO;
+    entry->data = p + start;
+    entry->size = length;
+    *offset = start + length;
+    return 1;
 }
 
 size_t
@@ -1300,7 +1342,8 @@ proto_command_name (int command)
                                    "BROADCAST", "REQUEST",  "REPLY",   "ERROR",  "PING",
                                    "PONG",      "JOINED",   "LEFT",    "CLOSE",  "SHOW",
                                    "HIDE",      "QUERY",    "INFO",    "CREDIT", "RECEIPT",
-                                   "ACCOUNT",   "PROGRESS", "CANCEL",  "TOOK",   "FLOW" };
+                                   "ACCOUNT",   "PROGRESS", "CANCEL",  "TOOK",   "FLOW",
+                                   "BATCH" };
     if (command < 1 || command > PROTO_COMMAND_LAST)
         return "?";
     return names[command];

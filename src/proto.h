@@ -99,7 +99,8 @@ typedef enum proto_command {
     PROTO_CANCEL = 22,
     PROTO_TOOK = 23,
     PROTO_FLOW = 24,
-    PROTO_COMMAND_LAST = PROTO_FLOW
+    PROTO_BATCH = 25,
+    PROTO_COMMAND_LAST = PROTO_BATCH
 } proto_command_t;
 
 //  Which side sent a message: the codec checks the peer frame differently.
@@ -304,6 +305,7 @@ typedef struct proto_hello {
     bool deadlines; //  it reads a REQUEST's deadline in its peer field
     bool took;      //  it reads TOOK, and RECEIPTs that name windows' sessions
     bool flow;      //  it reads FLOW (hold its messages to a window, or not)
+    bool batch;     //  it reads BATCH on the channel
     //  With LAST: the SENDs its lost session took in from each sender
     //  (FROM_COUNT of them, at most PROTO_FROM_MAX). Encoded only: a decode
     //  leaves them empty (proto_hello_from_decode() reads them).
@@ -316,7 +318,7 @@ typedef struct proto_hello {
 } proto_hello_t;
 
 #define PROTO_HELLO_BODY_MAX                                                                       \
-    (310 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
+    (318 + 10 + PROTO_NAME_MAX + 12 + PROTO_FROM_MAX * (2 + PROTO_NAME_MAX + 1 + 2 * 9))
 size_t proto_hello_encode (uint8_t *out, const proto_hello_t *hello);
 int proto_hello_decode (const void *data, size_t size, proto_hello_t *hello);
 //  A HELLO's "last_from": FN called for each sender, with what the lost
@@ -344,6 +346,27 @@ int proto_took_decode (const void *data, size_t size, proto_took_t *took);
 #define PROTO_FLOW_BODY_MAX 8
 size_t proto_flow_encode (uint8_t *out, bool hold);
 int proto_flow_decode (const void *data, size_t size, bool *hold);
+
+//  BATCH, router -> a window whose HELLO said "batch", on the PUB channel
+//  only: several channel messages in one, for a window that is behind.
+//  Its body is a run of entries, each a 2-byte big-endian length and that
+//  many bytes: one channel message as it would travel alone, without its
+//  topic (a version 2 first frame with its body inline). An entry is never
+//  itself a BATCH. The router keeps a BATCH's body within PROTO_BATCH_MAX
+//  and batches only bodies up to PROTO_BATCH_BODY_MAX.
+#define PROTO_BATCH_HEAD 2
+#define PROTO_BATCH_MAX 8192
+#define PROTO_BATCH_BODY_MAX 512
+#define PROTO_BATCH_ENTRY_MAX (PROTO_BATCH_HEAD + PROTO_PREFIX_MAX + PROTO_BATCH_BODY_MAX)
+//  Write one entry at OUT (room for PROTO_BATCH_ENTRY_MAX): COMMAND, ID,
+//  peer field PEER and the BODY_SIZE bytes at BODY (at most
+//  PROTO_BATCH_BODY_MAX). Returns its size, head included.
+size_t proto_batch_entry_encode (uint8_t *out, proto_command_t command, uint64_t id,
+                                 const char *peer, const void *body, size_t body_size);
+//  The entry of a BATCH's BODY (SIZE bytes) at *OFFSET, as a frame to
+//  decode (PROTO_ON_CHANNEL), and *OFFSET moved past it. Returns 1, 0 at
+//  the end of the body, PROKIT_EPROTO when what is left is not an entry.
+int proto_batch_next (const void *body, size_t size, size_t *offset, proto_frame_t *entry);
 
 //  BYE from a client: what it took in during the session it ends, or, on
 //  a connection that has not joined, an earlier session (its topic then
@@ -494,7 +517,8 @@ int proto_window_infos_decode (const void *data, size_t size, proto_window_info_
     X (windows)                                                                                    \
     X (limited)                                                                                    \
     X (cancelled)                                                                                  \
-    X (late)
+    X (late)                                                                                       \
+    X (batches)
 #define PROTO_COUNTER_ONE(name) +1
 #define PROTO_COUNTERS (0 PROTO_COUNTER_LIST (PROTO_COUNTER_ONE))
 extern const char *const proto_counter_names[PROTO_COUNTERS];

@@ -133,6 +133,12 @@ typedef struct peer {
     //  The senders told to hold their messages to it (FLOW): holder_t,
     //  told when it has room again or goes.
     zlistx_t *holders;
+    //  Its BATCH being filled (HELLO "batch"): BATCH_SIZE bytes of entries,
+    //  published by the end of the round (see "batches"). BATCH_LISTED: it
+    //  is in the state's list of windows with one waiting.
+    uint8_t *batch;
+    size_t batch_size;
+    bool batch_listed;
 } peer_t;
 
 //  A sender (its name and session) told to hold its messages to a window.
@@ -418,6 +424,113 @@ s_channel_room (const peer_t *to)
     return to->window == 0 || to->published - to->channel_confirmed < to->window;
 }
 
+//  --- batches ---------------------------------------------------------------
+//
+//  A window that reads BATCH gets main's small messages in batches: those
+//  published to it within one round of work (the router's processing of
+//  what arrived, or main's dispatch of what it took: its handlers' replies
+//  and sends), and, outside a round, those sent while it is behind by
+//  COALESCE_AFTER messages or more not yet confirmed (CREDIT "channel").
+//  Each joins its BATCH instead of going out alone, and whatever follows
+//  (a large message) waits behind it, so that order holds. A BATCH goes
+//  out when full, before anything else is sent to that window, and at the
+//  end of the round (router_core_flush_batches: the router's processing,
+//  main's dispatch, or the thread's look after main sent outside its loop,
+//  within about a millisecond). A lone message outside a round to a window
+//  keeping up is never held. Per message a BATCH spares a publish on
+//  main's side and a read on the window's, the largest part of both.
+#define COALESCE_AFTER 64
+
+//  Publish TO's BATCH. Returns 0, EAGAIN when its queue is full (the
+//  BATCH stays, for the next flush), or ENOMEM.
+static int
+s_batch_publish (router_state_t *self, peer_t *to)
+{
+    int rc = wire_publish_batch (self->pub, to->topic_wire, to->batch, to->batch_size);
+    if (rc == 0) {
+        to->batch_size = 0;
+        self->stats.batches++;
+    }
+    return rc;
+}
+
+//  Add ENTRY (ENTRY_SIZE bytes, an encoded BATCH entry) to TO's BATCH,
+//  publishing it first if it has no room. Returns 0, or EAGAIN (nothing
+//  added) when it had no room and could not be published.
+static int
+s_batch_add (router_state_t *self, peer_t *to, const uint8_t *entry, size_t entry_size)
+{
+    if (!to->batch) {
+        to->batch = (uint8_t *) malloc (PROTO_BATCH_MAX);
+        if (!to->batch)
+            return ENOMEM;
+    }
+    if (to->batch_size + entry_size > PROTO_BATCH_MAX && s_batch_publish (self, to) != 0)
+        return EAGAIN;
+    memcpy (to->batch + to->batch_size, entry, entry_size);
+    to->batch_size += entry_size;
+    if (!to->batch_listed) {
+        if (self->batched_count == self->batched_size) {
+            size_t size = self->batched_size ? 2 * self->batched_size : 16;
+            peer_t **grown = (peer_t **) realloc (self->batched, size * sizeof (peer_t *));
+            if (!grown) {
+                //  Unlisted, it would wait for its next message: out now.
+                return s_batch_publish (self, to) == 0 ? 0 : ENOMEM;
+            }
+            self->batched = grown;
+            self->batched_size = size;
+        }
+        self->batched[self->batched_count++] = to;
+        to->batch_listed = true;
+        atomic_store (&self->batches_waiting, true);
+    }
+    return 0;
+}
+
+//  Does a message to TO of BODY_SIZE bytes go into its BATCH?
+static inline bool
+s_batch_takes (const router_state_t *self, const peer_t *to, size_t body_size)
+{
+    return to->hello.batch && body_size <= PROTO_BATCH_BODY_MAX &&
+           (to->batch_size > 0 || self->in_round || self->main_round ||
+            to->published - to->channel_confirmed >= COALESCE_AFTER);
+}
+
+//  TO is going: its BATCH goes out now, as everything published before
+//  it did (a window closed by main still reads what main said before the
+//  CLOSE, which the BATCH ends with). Whatever it then does not confirm
+//  is reported with the rest.
+static void
+s_batch_last (router_state_t *self, peer_t *to)
+{
+    if (to->batch_size > 0)
+        s_batch_publish (self, to);
+    to->batch_size = 0;
+    if (!to->batch_listed)
+        return;
+    for (size_t i = 0; i < self->batched_count; i++)
+        if (self->batched[i] == to) {
+            self->batched[i] = self->batched[--self->batched_count];
+            break;
+        }
+    to->batch_listed = false;
+}
+
+void
+router_core_flush_batches (router_state_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->batched_count; i++) {
+        peer_t *peer = self->batched[i];
+        if (peer->batch_size > 0 && s_batch_publish (self, peer) != 0)
+            self->batched[kept++] = peer; //  its queue is full: next round
+        else
+            peer->batch_listed = false;
+    }
+    self->batched_count = kept;
+    atomic_store (&self->batches_waiting, kept > 0);
+}
+
 //  Send one message to a peer without blocking, in the wire version it
 //  reads, from FROM (its peer field's parts, written out only for a peer
 //  on the socket). BODY is taken (also on failure). Returns 0 or an errno:
@@ -429,6 +542,10 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
 {
     if (to->local)
         return s_inbox_push (self, command, id, from, body, control);
+    //  What it is told on its DEALER (an ERROR, a BYE) comes after what
+    //  main said to it on the channel.
+    if (to->batch_size > 0)
+        s_batch_publish (self, to);
     if (!s_has_credit (to)) {
         zmq_msg_close (body);
         return EAGAIN;
@@ -448,14 +565,33 @@ s_send_msg (router_state_t *self, peer_t *to, proto_command_t command, uint64_t 
 }
 
 //  Publish one message to window TO on the PUB channel, under its topic,
-//  on the named channel CHANNEL_NAME (NULL or "": the default one). BODY
-//  is taken. Returns 0, or EAGAIN when its queue is full (nothing was
-//  queued): any refusal is back-pressure, never a departure.
+//  on the named channel CHANNEL_NAME (NULL or "": the default one), or add
+//  it to TO's BATCH. BODY is taken. Returns 0, or EAGAIN when its queue is
+//  full (nothing was queued): any refusal is back-pressure, never a
+//  departure.
 static int
-s_publish (router_state_t *self, const peer_t *to, proto_command_t command, uint64_t id,
+s_publish (router_state_t *self, peer_t *to, proto_command_t command, uint64_t id,
            const char *channel_name, zmq_msg_t *body)
 {
-    int rc = wire_publish (self->pub, to->topic_wire, command, id, channel_name, body);
+    size_t body_size = zmq_msg_size (body);
+    int rc;
+    if (s_batch_takes (self, to, body_size)) {
+        char address[PROTO_ADDRESS_MAX + 1] = "";
+        if (channel_name && channel_name[0])
+            proto_address (address, "", channel_name);
+        uint8_t entry[PROTO_BATCH_ENTRY_MAX];
+        size_t entry_size =
+            proto_batch_entry_encode (entry, command, id, address, zmq_msg_data (body), body_size);
+        zmq_msg_close (body);
+        rc = s_batch_add (self, to, entry, entry_size);
+        return rc == ENOMEM ? ENOMEM : rc == 0 ? 0 : EAGAIN;
+    }
+    //  Nothing overtakes a BATCH.
+    if (to->batch_size > 0 && s_batch_publish (self, to) != 0) {
+        zmq_msg_close (body);
+        return EAGAIN;
+    }
+    rc = wire_publish (self->pub, to->topic_wire, command, id, channel_name, body);
     return rc == 0 ? 0 : EAGAIN;
 }
 
@@ -626,6 +762,7 @@ s_peer_destroy (void **item)
     inflight_destroy (&peer->inflight);
     zlistx_destroy (&peer->runs);
     zlistx_destroy (&peer->holders);
+    free (peer->batch);
     zhashx_t **tables[] = { &peer->receipts, &peer->queued_from, &peer->account };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++)
         zhashx_destroy (tables[i]);
@@ -1322,6 +1459,7 @@ static void
 s_remove_peer (router_state_t *self, peer_t *peer, const char *reason)
 {
     log_info ("router: '%s' left (%s)", peer->name, reason);
+    s_batch_last (self, peer);
     //  First of all: no request or message is given it from now on.
     if (peer->hello.service[0])
         pools_leave (self->pools, peer->hello.service, peer);
@@ -1619,6 +1757,7 @@ s_peer_unregister (router_state_t *self, peer_t *peer)
         self->joining_count--;
     if (peer->keyed)
         s_count_down (self->per_key, peer->client_key);
+    s_batch_last (self, peer);
     s_forget_recent (self);
     zhashx_delete (self->by_id, peer->key);
     zhashx_delete (self->by_name, name);
@@ -2108,6 +2247,9 @@ s_deliver (router_state_t *self, peer_t *sender, peer_t *target, const proto_msg
         //  Everything main says to a window travels on the PUB channel,
         //  one pipe, so it keeps its order: messages, orders, replies.
         if (msg->command == PROTO_SEND && !s_channel_room (target)) {
+            //  What it has not confirmed includes its BATCH: out with it.
+            if (target->batch_size > 0)
+                s_batch_publish (self, target);
             zmq_msg_close (body);
             return EAGAIN;
         }
@@ -2311,9 +2453,26 @@ s_broadcast_on_channel (router_state_t *self, peer_t *sender, const proto_msg_t 
         return false;
     }
     peer_t *accounting = s_accounting_main (self); //  once, not per window
+    //  For the windows that are behind: one BATCH entry, the same for all.
+    uint8_t entry[PROTO_BATCH_ENTRY_MAX];
+    size_t entry_size = 0;
     for (size_t i = 0; i < count; i++) {
         peer_t *peer = self->targets[i];
-        int rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
+        int rc;
+        if (s_batch_takes (self, peer, zmq_msg_size (body))) {
+            if (entry_size == 0) {
+                char address[PROTO_ADDRESS_MAX + 1] = "";
+                if (named)
+                    proto_address (address, "", msg->channel_name);
+                entry_size = proto_batch_entry_encode (entry, PROTO_BROADCAST, 0, address,
+                                                       zmq_msg_data (body), zmq_msg_size (body));
+            }
+            rc = s_batch_add (self, peer, entry, entry_size);
+        }
+        else if (peer->batch_size > 0 && s_batch_publish (self, peer) != 0)
+            rc = EAGAIN; //  nothing overtakes its BATCH
+        else
+            rc = wire_publish_prepared (self->pub, peer->topic_wire, &published);
         if (rc == ENOMEM) {
             s_send_error (self, sender, msg->id, peer->name, PROKIT_ENOMEM,
                           "router out of memory: broadcast not delivered to it");
@@ -3046,6 +3205,7 @@ router_core_drain_pub (router_state_t *self)
 bool
 router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
 {
+    self->in_round = true;
     //  Its descriptor tells when connection events wait; looking costs a
     //  poll and a getpid.
     if (monitor_ready && (wire_events (zsock_resolve (self->monitor)) & ZMQ_POLLIN))
@@ -3066,6 +3226,9 @@ router_core_process (router_state_t *self, bool monitor_ready, bool pub_ready)
         //  Those sends may have consumed the socket's wake-up.
         more = more || (wire_events (self->router) & ZMQ_POLLIN);
     }
+    self->in_round = false;
+    if (self->batched_count > 0)
+        router_core_flush_batches (self);
     return more;
 }
 
@@ -3134,6 +3297,9 @@ router_core_free (router_state_t *self)
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
     free (self->targets);
+    free (self->batched);
+    self->batched = NULL;
+    self->batched_count = 0;
     while (self->spare) {
         inbound_t *item = self->spare;
         self->spare = item->next;

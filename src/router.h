@@ -155,6 +155,10 @@ int router_local_send (router_t *self, proto_command_t command, uint64_t id,
 bool router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t **spare,
                         inbound_t **head, inbound_t **tail);
 
+//  Publish the BATCHes main's messages left waiting (the end of main's
+//  dispatch round); cheap when there are none.
+void router_local_flush (router_t *self);
+
 //  Main enters (true) or leaves (false) its run loop. While it is in it,
 //  main's thread does the processing and the background thread sleeps.
 void router_local_attend (router_t *self, bool attending);

@@ -144,6 +144,13 @@ typedef struct router_state {
     bool main_holds_lock;  //  main's thread is processing: it takes the inbox itself
     int local_result;      //  why the embedded main's message was not delivered
     bool main_awaits_room; //  main was refused for a full window: tell it of room
+    //  Windows with a BATCH waiting to be published (router.c, "batches"),
+    //  and whether there are any, for a look without the lock.
+    peer_t **batched;
+    size_t batched_count, batched_size;
+    atomic_bool batches_waiting;
+    bool in_round;   //  in router_core_process(): what is published waits for its end
+    bool main_round; //  the embedded main is in a dispatch round (taken, not yet flushed)
 } router_state_t;
 
 //  Set up STATE as CONFIG says: sockets bound (BOUND gets each endpoint as
@@ -168,6 +175,9 @@ void router_core_drain_pub (router_state_t *self);
 
 //  Send the RECEIPTs still owed to senders.
 void router_core_flush_receipts (router_state_t *self);
+
+//  Publish the BATCHes waiting (the end of a round of work).
+void router_core_flush_batches (router_state_t *self);
 
 //  Tell every connected client the router is going.
 void router_core_say_goodbye (router_state_t *self);

@@ -167,9 +167,11 @@ transport_channel_readable (const transport_t *self, unsigned ready)
     return self->ops->channel_readable (self, ready);
 }
 
-//  Sends since the socket was last read to empty may have swallowed the
+//  At the end of a dispatch round, before the caller may sleep. Sends
+//  since the socket was last read to empty may have swallowed the
 //  announcement of messages waiting there: true when some do (read them,
-//  or the descriptors stay quiet about them).
+//  or the descriptors stay quiet about them). In memory, what main sent
+//  that waits in BATCHes goes out.
 static inline bool
 transport_unannounced (transport_t *self)
 {

@@ -116,8 +116,11 @@ s_channel_readable (const transport_t *base, unsigned ready)
 static bool
 s_unannounced (transport_t *base)
 {
-    (void) base; //  the router announces what it puts in the inbox itself
-    return false;
+    //  The round is over: what main's handlers sent into BATCHes goes out
+    //  now, not at the router thread's next look.
+    memory_transport_t *self = (memory_transport_t *) base;
+    router_local_flush (self->router);
+    return false; //  the router announces what it puts in the inbox itself
 }
 
 static bool

@@ -59,6 +59,12 @@ typedef struct socket_transport {
     char curve_key[CURVE_KEY_TEXT + 1]; //  CURVE: the router's public key
     char label[PROTO_NAME_MAX + 16];
     inbound_t *spare; //  an item given back, for the next message
+    //  A BATCH from the channel being handed out, entry by entry: its
+    //  frame, and where the next entry starts in its body.
+    zmq_msg_t batch;
+    const uint8_t *batch_body;
+    size_t batch_size, batch_offset;
+    bool in_batch;
 } socket_transport_t;
 
 int
@@ -71,6 +77,9 @@ static void
 s_channel_close (transport_t *base)
 {
     socket_transport_t *self = (socket_transport_t *) base;
+    if (self->in_batch) //  the rest of a BATCH of the session that ends
+        zmq_msg_close (&self->batch);
+    self->in_batch = false;
     if (!self->sub)
         return;
     epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, self->sub_fd, NULL);
@@ -138,42 +147,84 @@ s_channel_command (uint8_t command)
     }
 }
 
+//  The next entry of the BATCH being handed out, in *ENTRY; false when it
+//  has no more (or the rest is malformed, dropped).
+static bool
+s_batch_next (socket_transport_t *self, proto_frame_t *entry)
+{
+    int rc = proto_batch_next (self->batch_body, self->batch_size, &self->batch_offset, entry);
+    if (rc < 0)
+        log_warn ("%s: dropped the rest of a BATCH from the router (malformed)", self->label);
+    if (rc <= 0) {
+        zmq_msg_close (&self->batch);
+        self->in_batch = false;
+    }
+    return rc > 0;
+}
+
+//  Keep the BATCH in FRAME (moved out) whose body MSG points into, to hand
+//  out its entries one by one.
+static void
+s_batch_begin (socket_transport_t *self, zmq_msg_t *frame, const proto_msg_t *msg)
+{
+    size_t at = (size_t) (msg->body - (const uint8_t *) zmq_msg_data (frame));
+    zmq_msg_init (&self->batch);
+    zmq_msg_move (&self->batch, frame); //  a small frame's bytes move with it
+    self->batch_body = (const uint8_t *) zmq_msg_data (&self->batch) + at;
+    self->batch_size = msg->body_size;
+    self->batch_offset = 0;
+    self->in_batch = true;
+}
+
 static int
 s_receive (transport_t *base, bool channel, inbound_t **item_p)
 {
     socket_transport_t *self = (socket_transport_t *) base;
     zmq_msg_t frames[PROTO_FRAMES_MAX + 1]; //  one more than a message has
-    size_t count;
+    proto_frame_t wire[PROTO_FRAMES_MAX];
+    proto_msg_t msg;
+    size_t count = 0; //  frames read (none for an entry of a BATCH)
+    int rc;
     if (channel && !self->sub)
         return 0;
-    if (!wire_recv (channel ? self->sub : self->dealer, frames, PROTO_FRAMES_MAX + 1, &count)) {
-        //  Read to empty: libzmq announces whatever comes next.
-        if (channel)
-            self->sub_drained = true;
-        else
-            self->sends_at_drain = self->sends;
-        return 0;
-    }
-    if (channel)
-        self->sub_drained = false;
-    proto_frame_t wire[PROTO_FRAMES_MAX];
-    wire_view (frames, count, wire);
-    int rc = PROKIT_OK;
-    if (channel) {
-        //  The topic goes first (only ours reaches us); the peer is empty:
-        //  everything there is from main.
-        if (wire[0].size < PROTO_TOPIC_WIRE)
-            rc = PROKIT_EPROTO;
-        else {
-            wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_WIRE;
-            wire[0].size -= PROTO_TOPIC_WIRE;
+    while (true) {
+        rc = PROKIT_OK;
+        if (channel && self->in_batch && s_batch_next (self, &wire[0])) {
+            //  An entry of a BATCH, its topic checked with the BATCH's.
+            rc = proto_decode (wire, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg);
+            break;
         }
+        if (!wire_recv (channel ? self->sub : self->dealer, frames, PROTO_FRAMES_MAX + 1, &count)) {
+            //  Read to empty: libzmq announces whatever comes next.
+            if (channel)
+                self->sub_drained = true;
+            else
+                self->sends_at_drain = self->sends;
+            return 0;
+        }
+        if (channel)
+            self->sub_drained = false;
+        wire_view (frames, count, wire);
+        if (channel) {
+            //  The topic goes first (only ours reaches us); the peer is
+            //  empty: everything there is from main.
+            if (wire[0].size < PROTO_TOPIC_WIRE)
+                rc = PROKIT_EPROTO;
+            else {
+                wire[0].data = (const uint8_t *) wire[0].data + PROTO_TOPIC_WIRE;
+                wire[0].size -= PROTO_TOPIC_WIRE;
+            }
+        }
+        //  Bodies from the router were size-checked there; accept what it sent.
+        if (rc == PROKIT_OK)
+            rc = proto_decode (wire, count, channel ? PROTO_ON_CHANNEL : PROTO_TO_CLIENT, SIZE_MAX,
+                               &msg);
+        if (rc != PROKIT_OK || msg.command != PROTO_BATCH)
+            break;
+        //  Decoding allowed it on the channel only, in one frame.
+        s_batch_begin (self, &frames[0], &msg);
+        count = 0;
     }
-    proto_msg_t msg;
-    //  Bodies from the router were size-checked there; accept what it sent.
-    if (rc == PROKIT_OK)
-        rc = proto_decode (wire, count, channel ? PROTO_ON_CHANNEL : PROTO_TO_CLIENT, SIZE_MAX,
-                           &msg);
     //  Only main speaks on the channel (and the router, to confirm a join):
     //  it has no name to say there.
     if (rc == PROKIT_OK && channel && !s_channel_command (msg.command))
@@ -228,7 +279,7 @@ static bool
 s_channel_readable (const transport_t *base, unsigned ready)
 {
     const socket_transport_t *self = (const socket_transport_t *) base;
-    return self->sub && (!self->sub_drained || (ready & TRANSPORT_READY_CHANNEL));
+    return self->sub && (self->in_batch || !self->sub_drained || (ready & TRANSPORT_READY_CHANNEL));
 }
 
 static bool

@@ -232,6 +232,21 @@ wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint6
 }
 
 int
+wire_publish_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size)
+{
+    uint8_t prefix[PROTO_PREFIX_MAX];
+    size_t prefix_size = proto_prefix_encode (prefix, PROTO_BATCH, 0, "");
+    zmq_msg_t frame;
+    if (zmq_msg_init_size (&frame, PROTO_TOPIC_WIRE + prefix_size + size) != 0)
+        return ENOMEM;
+    uint8_t *data = (uint8_t *) zmq_msg_data (&frame);
+    memcpy (data, topic, PROTO_TOPIC_WIRE);
+    memcpy (data + PROTO_TOPIC_WIRE, prefix, prefix_size);
+    memcpy (data + PROTO_TOPIC_WIRE + prefix_size, entries, size);
+    return s_send_frames (socket, NULL, 0, &frame, 1);
+}
+
+int
 wire_publish_prepare (wire_published_t *self, proto_command_t command, uint64_t id,
                       const char *channel_name, zmq_msg_t *body)
 {

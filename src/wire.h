@@ -89,6 +89,10 @@ int wire_publish_prepare (wire_published_t *self, proto_command_t command, uint6
 int wire_publish_prepared (void *socket, const uint8_t *topic, wire_published_t *self);
 void wire_published_close (wire_published_t *self);
 
+//  Publish a BATCH under TOPIC: the SIZE bytes of entries at ENTRIES
+//  (proto_batch_entry_encode()), copied. Returns as wire_publish() does.
+int wire_publish_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size);
+
 //  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
 //  ENOMEM (BODY is then an empty frame).
 int wire_body_copy (zmq_msg_t *body, const void *data, size_t size);

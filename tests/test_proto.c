@@ -322,8 +322,8 @@ static void
 test_commands_past_the_last_are_eproto (void **state)
 {
     (void) state;
-    //  FLOW (24) is the last: the first unknown one is 25.
-    assert_int_equal (PROTO_COMMAND_LAST, 24);
+    //  BATCH (25) is the last: the first unknown one is 26.
+    assert_int_equal (PROTO_COMMAND_LAST, 25);
     for (int cmd = PROTO_COMMAND_LAST + 1; cmd <= 255; cmd++) {
         uint8_t header[PROTO_HEADER_SIZE];
         s_header (header, cmd, 6);
@@ -340,10 +340,11 @@ static void
 test_every_command_has_its_name (void **state)
 {
     (void) state;
-    const char *names[] = { "HELLO",   "WELCOME", "BYE",      "SEND",   "BROADCAST", "REQUEST",
-                            "REPLY",   "ERROR",   "PING",     "PONG",   "JOINED",    "LEFT",
-                            "CLOSE",   "SHOW",    "HIDE",     "QUERY",  "INFO",      "CREDIT",
-                            "RECEIPT", "ACCOUNT", "PROGRESS", "CANCEL", "TOOK",      "FLOW" };
+    const char *names[] = { "HELLO",    "WELCOME", "BYE",    "SEND",    "BROADCAST",
+                            "REQUEST",  "REPLY",   "ERROR",  "PING",    "PONG",
+                            "JOINED",   "LEFT",    "CLOSE",  "SHOW",    "HIDE",
+                            "QUERY",    "INFO",    "CREDIT", "RECEIPT", "ACCOUNT",
+                            "PROGRESS", "CANCEL",  "TOOK",   "FLOW",    "BATCH" };
     assert_int_equal (COUNT_OF (names), PROTO_COMMAND_LAST);
     for (int cmd = PROTO_HELLO; cmd <= PROTO_COMMAND_LAST; cmd++)
         assert_string_equal (proto_command_name (cmd), names[cmd - 1]);
@@ -504,6 +505,8 @@ static const struct {
     { PROTO_CANCEL, PEER_IS_NAME, PEER_IS_NAME, BODY_IS_EMPTY },
     { PROTO_TOOK, PEER_NEVER, PEER_IS_WINDOW, BODY_IS_MAP },
     { PROTO_FLOW, PEER_NEVER, PEER_IS_WINDOW, BODY_IS_MAP },
+    //  On the channel only (test_batch_holds_channel_messages_in_order).
+    { PROTO_BATCH, PEER_NEVER, PEER_NEVER, BODY_IS_EMPTY },
 };
 
 //  A body that satisfies EXPECT; returns its size.
@@ -591,6 +594,8 @@ test_body_follows_each_commands_rule (void **state)
         { error_body, error_size, BODY_IS_ERROR },
     };
     for (size_t i = 0; i < COUNT_OF (s_table); i++) {
+        if (s_table[i].command == PROTO_BATCH)
+            continue; //  on the channel only: a test of its own
         bool to_router = s_table[i].to_router != PEER_NEVER;
         peer_expect_t expect = to_router ? s_table[i].to_router : s_table[i].to_client;
         const char *peer = s_peer_allowed (expect, "") ? "" : "work";
@@ -2218,7 +2223,7 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     hello.last.count = hello.last.dealer = UINT64_MAX;
     hello.presence = hello.shown = hello.channel = hello.account = hello.channels = true;
     hello.progress = hello.cancel = hello.deadlines = true;
-    hello.took = hello.flow = true;
+    hello.took = hello.flow = hello.batch = true;
     snprintf (hello.last.topic, sizeof (hello.last.topic), "0123456789abcdef");
     snprintf (hello.service, sizeof (hello.service), "%s", senders[0]);
     hello.from = from;
@@ -2230,8 +2235,8 @@ test_channel_credit_and_their_welcome_round_trip (void **state)
     proto_hello_t hello_back;
     memset (&hello_back, 0, sizeof (hello_back));
     assert_int_equal (proto_hello_decode (hello_body, size, &hello_back), PROKIT_OK);
-    assert_true (hello_back.took && hello_back.flow && hello_back.from == NULL &&
-                 hello_back.from_count == 0);
+    assert_true (hello_back.took && hello_back.flow && hello_back.batch &&
+                 hello_back.from == NULL && hello_back.from_count == 0);
     receipt_seen_t from_seen = { 0, 0, 0, 0 };
     assert_int_equal (proto_hello_from_decode (hello_body, size, s_from_seen, &from_seen),
                       PROKIT_OK);
@@ -2792,6 +2797,106 @@ test_common_version_is_the_newer_both_read (void **state)
     assert_int_equal (proto_version_common (UINT64_MAX), PROTO_VERSION_MAX);
 }
 
+//  A channel frame without its topic: COMMAND, ID, PEER, BODY inline.
+static size_t
+s_channel_frame (uint8_t *out, int command, uint64_t id, const char *peer, const void *body,
+                 size_t body_size)
+{
+    size_t n = proto_prefix_encode (out, (proto_command_t) command, id, peer);
+    memcpy (out + n, body, body_size);
+    return n + body_size;
+}
+
+static void
+test_batch_holds_channel_messages_in_order (void **state)
+{
+    (void) state;
+    //  Three entries: a SEND on the default channel, a broadcast on a named
+    //  one, a REPLY with a large id; each decodes as a channel message.
+    uint8_t body[PROTO_BATCH_MAX];
+    size_t size = 0;
+    const uint8_t value[] = { 0xa3, 'o', 'n', 'e' };
+    size += proto_batch_entry_encode (body + size, PROTO_SEND, 0, "", value, sizeof (value));
+    size += proto_batch_entry_encode (body + size, PROTO_BROADCAST, 0, "#news", s_nil, 1);
+    size += proto_batch_entry_encode (body + size, PROTO_REPLY, UINT64_MAX >> 1, "", value,
+                                      sizeof (value));
+    const struct {
+        int command;
+        uint64_t id;
+        const char *channel;
+        size_t body_size;
+    } expect[] = { { PROTO_SEND, 0, "", 4 },
+                   { PROTO_BROADCAST, 0, "news", 1 },
+                   { PROTO_REPLY, UINT64_MAX >> 1, "", 4 } };
+    size_t offset = 0;
+    proto_frame_t entry;
+    for (size_t i = 0; i < COUNT_OF (expect); i++) {
+        assert_int_equal (proto_batch_next (body, size, &offset, &entry), 1);
+        proto_msg_t msg;
+        assert_int_equal (proto_decode (&entry, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_OK);
+        assert_int_equal (msg.command, expect[i].command);
+        assert_true (msg.id == expect[i].id);
+        assert_string_equal (msg.peer, "");
+        assert_string_equal (msg.channel_name, expect[i].channel);
+        assert_int_equal (msg.body_size, expect[i].body_size);
+        assert_memory_equal (msg.body, i == 1 ? s_nil : value, expect[i].body_size);
+    }
+    assert_int_equal (proto_batch_next (body, size, &offset, &entry), 0);
+    assert_int_equal (offset, size);
+
+    //  The BATCH itself: on the channel only, its body inline.
+    uint8_t frame[PROTO_PREFIX_MAX + PROTO_BATCH_MAX + 1];
+    size_t frame_size = s_channel_frame (frame, PROTO_BATCH, 0, "", body, size);
+    proto_frame_t whole = { frame, frame_size };
+    proto_msg_t msg;
+    assert_int_equal (proto_decode (&whole, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_OK);
+    assert_int_equal (msg.command, PROTO_BATCH);
+    assert_int_equal (msg.body_size, size);
+    assert_int_equal (proto_decode (&whole, 1, PROTO_TO_CLIENT, SIZE_MAX, &msg), PROKIT_EPROTO);
+    assert_int_equal (proto_decode (&whole, 1, PROTO_TO_ROUTER, SIZE_MAX, &msg), PROKIT_EPROTO);
+    //  Its body in a frame of its own, or beyond PROTO_BATCH_MAX: refused.
+    size_t prefix = proto_prefix_encode (frame, PROTO_BATCH, 0, "");
+    proto_frame_t split[2] = { { frame, prefix }, { body, size } };
+    assert_int_equal (proto_decode (split, 2, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_EPROTO);
+    uint8_t *big = (uint8_t *) calloc (1, PROTO_PREFIX_MAX + PROTO_BATCH_MAX + 1);
+    assert_non_null (big);
+    prefix = proto_prefix_encode (big, PROTO_BATCH, 0, "");
+    proto_frame_t too_big = { big, prefix + PROTO_BATCH_MAX + 1 };
+    assert_int_equal (proto_decode (&too_big, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_EPROTO);
+    free (big);
+
+    //  Malformed runs: a length past the end, a head cut short, an empty
+    //  entry, a BATCH inside a BATCH. Each is refused where it starts,
+    //  after the good entries before it.
+    uint8_t bad[64];
+    size_t good = proto_batch_entry_encode (bad, PROTO_SEND, 0, "", value, 1);
+    const uint8_t tails[][3] = { { 0x00, 0x09, 0x00 }, { 0x00, 0x00, 0x00 } };
+    for (size_t t = 0; t < COUNT_OF (tails); t++) {
+        memcpy (bad + good, tails[t], 3);
+        offset = 0;
+        assert_int_equal (proto_batch_next (bad, good + 3, &offset, &entry), 1);
+        assert_int_equal (proto_batch_next (bad, good + 3, &offset, &entry), PROKIT_EPROTO);
+        assert_int_equal (offset, good);
+    }
+    offset = 0;
+    assert_int_equal (proto_batch_next (bad, good + 1, &offset, &entry), 1);
+    assert_int_equal (proto_batch_next (bad, good + 1, &offset, &entry), PROKIT_EPROTO);
+    size_t nested = proto_batch_entry_encode (bad, PROTO_BATCH, 0, "", NULL, 0);
+    offset = 0;
+    assert_int_equal (proto_batch_next (bad, nested, &offset, &entry), PROKIT_EPROTO);
+    //  An entry that is no channel message is refused by the decoder: a
+    //  SEND naming a sender, a HELLO.
+    size_t named = proto_batch_entry_encode (bad, PROTO_SEND, 0, "work", value, 1);
+    offset = 0;
+    assert_int_equal (proto_batch_next (bad, named, &offset, &entry), 1);
+    assert_int_equal (proto_decode (&entry, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_EPROTO);
+    size_t hello = proto_batch_entry_encode (bad, PROTO_HELLO, 0, "", "\x80", 1);
+    offset = 0;
+    assert_int_equal (proto_batch_next (bad, hello, &offset, &entry), 1);
+    assert_int_equal (proto_decode (&entry, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg), PROKIT_EPROTO);
+    assert_string_equal (proto_command_name (PROTO_BATCH), "BATCH");
+}
+
 int
 main (void)
 {
@@ -2902,6 +3007,7 @@ main (void)
         cmocka_unit_test (test_hello_and_welcome_say_a_default_deadline_or_nothing),
         cmocka_unit_test (test_random_frames_are_decoded_or_refused_never_misread),
         cmocka_unit_test (test_common_version_is_the_newer_both_read),
+        cmocka_unit_test (test_batch_holds_channel_messages_in_order),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

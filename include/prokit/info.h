@@ -49,6 +49,7 @@ typedef struct prokit_stats {
     unsigned long long limited;       //  refused for a limit (PROKIT_ELIMIT)
     unsigned long long cancelled;     //  cancellations passed on to the handler
     unsigned long long late;          //  answers dropped: their request was cancelled
+    unsigned long long batches;       //  BATCHes published: small messages to a window behind
 } prokit_stats_t;
 
 #ifdef __cplusplus
