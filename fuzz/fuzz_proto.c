@@ -11,7 +11,9 @@
         14, 15    the name and topic checks
         16        the ACCOUNT decoder
         17        the TOOK decoder
-        18        the FLOW decoder (the byte is taken modulo 19)
+        18        the FLOW decoder
+        19        a BATCH's body: its entries, each decoded as a channel
+                  message (the byte is taken modulo 20)
 
     Every frame is copied into a buffer of its own exact size, so that a
     read past a frame's end is a read past a heap block. Besides not
@@ -555,6 +557,47 @@ s_flow (const uint8_t *body, size_t size)
     CHECK (proto_flow_decode (out, n, &again) == PROKIT_OK && again == hold);
 }
 
+//  A BATCH's body: every entry proto_batch_next() gives lies within it,
+//  after the last, and one that decodes encodes back to the same thing.
+static void
+s_batch (const uint8_t *body, size_t size)
+{
+    size_t offset = 0;
+    proto_frame_t entry;
+    int rc;
+    while ((rc = proto_batch_next (body, size, &offset, &entry)) == 1) {
+        const uint8_t *data = (const uint8_t *) entry.data;
+        CHECK (entry.size > 0 && data >= body && data + entry.size == body + offset);
+        CHECK (offset <= size);
+        //  Each entry in a block of its own exact size.
+        uint8_t *copy = s_copy (entry.data, entry.size);
+        proto_frame_t alone = { copy, entry.size };
+        proto_msg_t msg, again;
+        if (proto_decode (&alone, 1, PROTO_ON_CHANNEL, SIZE_MAX, &msg) == PROKIT_OK) {
+            CHECK (msg.command != PROTO_BATCH && msg.peer[0] == 0);
+            char peer[PROTO_ADDRESS_MAX + 1] = "";
+            if (msg.channel_name[0])
+                proto_address (peer, "", msg.channel_name);
+            uint8_t *out = (uint8_t *) malloc (PROTO_BATCH_HEAD + PROTO_PREFIX_MAX + msg.body_size);
+            CHECK (out);
+            size_t n = proto_batch_entry_encode (out, (proto_command_t) msg.command, msg.id, peer,
+                                                 msg.body, msg.body_size);
+            size_t at = 0;
+            proto_frame_t back;
+            CHECK (proto_batch_next (out, n, &at, &back) == 1 && at == n);
+            CHECK (proto_decode (&back, 1, PROTO_ON_CHANNEL, SIZE_MAX, &again) == PROKIT_OK);
+            CHECK (again.command == msg.command && again.id == msg.id &&
+                   strcmp (again.channel_name, msg.channel_name) == 0 &&
+                   again.body_size == msg.body_size &&
+                   (msg.body_size == 0 || memcmp (again.body, msg.body, msg.body_size) == 0));
+            free (out);
+        }
+        free (copy);
+    }
+    CHECK (rc == 0 || rc == PROKIT_EPROTO);
+    CHECK (rc != 0 || offset == size);
+}
+
 static void
 s_names (const uint8_t *data, size_t size)
 {
@@ -589,7 +632,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t which = data[0] % 19;
+    uint8_t which = data[0] % 20;
     //  The rest as a block of its own, for the body decoders.
     uint8_t *rest = s_copy (data + 1, size - 1);
     size_t rest_size = size - 1;
@@ -612,7 +655,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 15: s_topic (rest, rest_size); break;
     case 16: s_account (rest, rest_size); break;
     case 17: s_took (rest, rest_size); break;
-    default: s_flow (rest, rest_size); break;
+    case 18: s_flow (rest, rest_size); break;
+    default: s_batch (rest, rest_size); break;
     }
     free (rest);
     return 0;

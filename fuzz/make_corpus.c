@@ -438,6 +438,11 @@ s_body_seeds (void)
     s_write_selected ("proto", "gen-took", 17, out, n);
     n = proto_flow_encode (out, true);
     s_write_selected ("proto", "gen-flow", 18, out, n);
+    uint8_t batch[3 * PROTO_BATCH_ENTRY_MAX];
+    n = proto_batch_entry_encode (batch, PROTO_SEND, 0, "", "\xa2hi", 3);
+    n += proto_batch_entry_encode (batch + n, PROTO_BROADCAST, 0, "#news", "\xc0", 1);
+    n += proto_batch_entry_encode (batch + n, PROTO_REPLY, 300, "", "\x2a", 1);
+    s_write_selected ("proto", "gen-batch", 19, batch, n);
 }
 
 //  A payload's bytes (the payload is destroyed).

@@ -639,6 +639,78 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
     prokit_main_on_presence (f->main, NULL, NULL);
 }
 
+//  Main's small messages to a window that is behind travel several to a
+//  BATCH (PROTO_BATCH), its large ones alone: everything still arrives
+//  once, in the order main sent it, whichever way it went. A lone message
+//  to a window that is not behind goes out alone, at once.
+static unsigned long long
+s_batches (prokit_main_t *main)
+{
+    prokit_stats_t stats;
+    assert_int_equal (prokit_main_stats (main, &stats, sizeof (stats)), PROKIT_OK);
+    return stats.batches;
+}
+
+static void
+test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    prokit_window_t *window = s_window (f, "behind");
+    assert_non_null (window);
+    flood_t flood = { 0, 0, false, false };
+    prokit_window_on_main_message (window, s_count_in_order, &flood);
+    unsigned long long batches_before = s_batches (f->main);
+
+    //  The window reads nothing while main sends it 3000 numbered
+    //  messages, by name and to everyone; every 100th is 2000 bytes long,
+    //  too large for a BATCH. Main does not dispatch: whatever waits in a
+    //  BATCH goes out by the router's thread, or when full.
+    long accepted = 0;
+    prokit_payload_t *payload = NULL;
+    while (accepted < 3000) {
+        if (!payload)
+            payload = accepted % 100 == 99
+                          ? prokit_payload_new_printf ("%ld%*s", accepted, 2000, "")
+                          : prokit_payload_new_printf ("%ld", accepted);
+        int rc = accepted % 3 == 1 ? prokit_main_broadcast (f->main, &payload)
+                                   : prokit_main_send (f->main, "behind", &payload);
+        if (rc == PROKIT_EAGAIN) {
+            //  Its window of unconfirmed messages is full: let it read.
+            tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+            flood_check_t some = { &flood, flood.received + 1 };
+            assert_true (tu_pump (handles, 2, s_flood_done, &some, 5000));
+            continue;
+        }
+        assert_int_equal (rc, PROKIT_OK);
+        accepted++;
+    }
+    flood_check_t check = { &flood, accepted };
+    tu_handle_t handles[] = { { f->main, NULL }, { NULL, window } };
+    assert_true (tu_pump (handles, 2, s_flood_done, &check, 10000));
+    assert_int_equal (flood.received, accepted);
+    assert_false (flood.out_of_order);
+    assert_true (flood.broadcasts_seen);
+    //  At 16 bytes apiece, 3000 messages would have taken 3000 publishes;
+    //  most went in BATCHes of many.
+    unsigned long long batches = s_batches (f->main) - batches_before;
+    assert_true (batches > 0);
+    assert_true (batches < 1000);
+
+    //  A window nothing was sent to: one message goes out alone.
+    prokit_window_t *fresh = s_window (f, "fresh");
+    assert_non_null (fresh);
+    flood_t one = { 0, 0, false, false };
+    prokit_window_on_main_message (fresh, s_count_in_order, &one);
+    batches_before = s_batches (f->main);
+    s_send_text (f->main, "fresh", "0");
+    flood_check_t got_one = { &one, 1 };
+    tu_handle_t both[] = { { f->main, NULL }, { NULL, fresh } };
+    assert_true (tu_pump (both, 2, s_flood_done, &got_one, 5000));
+    assert_int_equal (s_batches (f->main), batches_before);
+    prokit_window_destroy (&fresh);
+    prokit_window_destroy (&window);
+}
+
 //  A window that reads on a thread of its own.
 typedef struct reader {
     prokit_window_t *window;
@@ -1122,6 +1194,9 @@ main (void)
             test_messages_broadcasts_and_replies_from_main_keep_their_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_that_stops_reading_is_slowed_not_dropped,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_after_eagain_main_s_descriptor_says_when_to_try_again,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_window_flooded_by_another_is_slowed_not_dropped,
