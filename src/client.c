@@ -66,6 +66,13 @@
 //  messages and then died is not thought to have perhaps taken them in
 //  (PROKIT_EUNCONFIRMED), at a cost of at most one CREDIT a millisecond.
 #define CREDIT_IDLE_MS 1
+//  How soon a round that could not send what it gathered tries again, ms.
+#define GATHER_RETRY_MS 1
+//  Outside a dispatch round, a REQUEST made with more than GATHER_AFTER in
+//  flight is gathered, and sent at the next dispatch or GATHER_WAIT_MS
+//  later, whichever comes first.
+#define GATHER_AFTER 32
+#define GATHER_WAIT_MS 1
 
 //  How long main waits, after a router went, for each window it had sent
 //  messages to to come back and say what it took in (account.h): as long
@@ -95,6 +102,7 @@ struct client {
     uint64_t credit_sent;
     uint64_t channel_sent; //  the channel count last reported
     int64_t credit_at;     //  when we last sent a CREDIT (monotonic ms)
+    int64_t gather_due;    //  when to try again to send what a round gathered; 0: nothing to
     int64_t credit_due;    //  when to say what we took in since, once idle; 0: nothing to
     size_t queue_count;
     size_t channel_queued; //  of those queued, how many came on the channel
@@ -251,6 +259,8 @@ s_arm_timer (client_t *self)
         at = settling;
     if (self->credit_due && (!at || self->credit_due < at))
         at = self->credit_due;
+    if (self->gather_due && (!at || self->gather_due < at))
+        at = self->gather_due;
     //  Armed earlier than needed (the nearest deadline moved later, or
     //  none is left), it only wakes a dispatch that finds nothing due and
     //  arms it again: cheaper than a timerfd_settime for every answer.
@@ -464,6 +474,17 @@ client_request (client_t *self, const char *target, const char *channel,
     pending->progress_arg = progress_arg;
     proto_peer_t to = { target, s_ttl_for (self, timeout_ms), channel };
     uint64_t id = pending->id;
+    //  With many in flight already, it joins the next BATCH: sent at the
+    //  next dispatch (answers are on their way) or at GATHER_DUE, whichever
+    //  comes first.
+    if (!self->dispatching && self->transport->batches &&
+        inflight_size (self->inflight) > GATHER_AFTER) {
+        transport_cork (self->transport, TRANSPORT_CORK);
+        if (!self->gather_due) {
+            self->gather_due = clock_mono_ms () + GATHER_WAIT_MS;
+            earliest = NULL; //  the timer is armed below
+        }
+    }
     rc = s_send_to (self, PROTO_REQUEST, pending->id, &to, payload_p, NULL, 0);
     if (rc != PROKIT_OK) {
         inflight_remove (self->inflight, pending);
@@ -798,6 +819,7 @@ s_welcomed (client_t *self, const zmq_msg_t *body)
     memcpy (self->instance, welcome.instance, sizeof (self->instance));
     self->channels = welcome.channels;
     self->deadlines = welcome.deadlines;
+    self->transport->batches = welcome.batch && self->version >= PROTO_VERSION_2;
     self->default_deadline = welcome.deadlines && welcome.default_deadline &&
                                      welcome.default_deadline == self->hello.default_deadline
                                  ? welcome.default_deadline
@@ -851,6 +873,11 @@ s_session_ends (client_t *self, int code, const char *why)
         self->last.dealer = self->dealer_read;
     }
     s_channel_close (self);
+    //  What we gathered for this session's router is for no other: it
+    //  counts as sent and unconfirmed, as anything else still queued.
+    transport_cork (self->transport, TRANSPORT_DROP);
+    self->transport->batches = false;
+    self->gather_due = 0;
     if (self->held)
         zhashx_purge (self->held); //  the next router has refused nothing yet
     //  What the router had not settled of our SENDs waits for the next
@@ -1841,6 +1868,10 @@ s_dispatch (client_t *self, unsigned ready)
 
     int handled = 0;
     self->dispatching++;
+    //  What was gathered before goes now, ahead of the answers it may
+    //  get; what the handlers send goes out together, at the round's end.
+    transport_cork (self->transport, TRANSPORT_UNCORK);
+    transport_cork (self->transport, TRANSPORT_CORK);
     bool progress = true;
     //  A stop request is for run(), which checks it between dispatches: a
     //  loop of the application's own keeps dispatching regardless.
@@ -1863,6 +1894,10 @@ s_dispatch (client_t *self, unsigned ready)
     if (handled >= DISPATCH_BATCH || self->queue_head)
         s_wake_own (self);
     self->dispatching--;
+    //  Its queue to the router full, what the round gathered goes out at
+    //  the next round: the timer makes one soon.
+    self->gather_due =
+        transport_cork (self->transport, TRANSPORT_UNCORK) ? 0 : clock_mono_ms () + GATHER_RETRY_MS;
     //  Handlers may have sent after the socket was last read to empty.
     s_announce_waiting (self);
     s_arm_timer (self);

@@ -241,7 +241,7 @@ static const command_rule_t s_rules[PROTO_COMMAND_LAST + 1] = {
     [PROTO_CANCEL] = { true, true, PEER_ANY, PEER_ANY, BODY_EMPTY },
     [PROTO_TOOK] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
     [PROTO_FLOW] = { false, true, PEER_EMPTY, PEER_WINDOW, BODY_MAP_OR_EMPTY },
-    [PROTO_BATCH] = { false, true, PEER_EMPTY, PEER_EMPTY, BODY_ENTRIES },
+    [PROTO_BATCH] = { true, true, PEER_EMPTY, PEER_EMPTY, BODY_ENTRIES },
 };
 
 static bool
@@ -395,8 +395,9 @@ proto_decode (const proto_frame_t *frames, size_t count, proto_direction_t direc
     bool to_router = direction == PROTO_TO_ROUTER;
     if (to_router ? !rule->to_router : !rule->to_client)
         return PROKIT_EPROTO;
-    //  A BATCH travels on the channel only, its body inline.
-    if (msg->command == PROTO_BATCH && (direction != PROTO_ON_CHANNEL || !msg->body_inline))
+    //  A BATCH travels to the router, or on the channel (never on a
+    //  client's DEALER), its body inline.
+    if (msg->command == PROTO_BATCH && (direction == PROTO_TO_CLIENT || !msg->body_inline))
         return PROKIT_EPROTO;
 
     //  SEND, BROADCAST and REQUEST may name a channel after the name.
@@ -662,7 +663,7 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
                               2 + (versioned ? 1 : 0) + (channel ? 2 : 0) + (instance ? 1 : 0) +
                                   (welcome->account ? 1 : 0) + (welcome->channels ? 1 : 0) +
                                   (welcome->deadlines ? 1 : 0) + (welcome->clock_ms ? 1 : 0) +
-                                  (welcome->default_deadline ? 1 : 0));
+                                  (welcome->default_deadline ? 1 : 0) + (welcome->batch ? 1 : 0));
     n += pack_write_str (out + n, "max_payload", 11);
     n += pack_write_uint (out + n, welcome->max_payload);
     n += pack_write_str (out + n, "heartbeat_ms", 12);
@@ -697,6 +698,8 @@ proto_welcome_encode (uint8_t *out, const proto_welcome_t *welcome)
         n += pack_write_str (out + n, "default_deadline", 16);
         n += pack_write_uint (out + n, welcome->default_deadline);
     }
+    if (welcome->batch)
+        n += s_write_flag (out + n, "batch", 5);
     return n;
 }
 
@@ -712,6 +715,7 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
     welcome->deadlines = false;
     welcome->clock_ms = 0;
     welcome->default_deadline = 0;
+    welcome->batch = false;
     field_t fields[] = { { "max_payload", FIELD_UINT, &welcome->max_payload, 0 },
                          { "heartbeat_ms", FIELD_UINT, &welcome->heartbeat_ms, 0 },
                          { "version", FIELD_UINT, &welcome->version, 0 },
@@ -722,8 +726,9 @@ proto_welcome_decode (const void *data, size_t size, proto_welcome_t *welcome)
                          { "channels", FIELD_BOOL, &welcome->channels, 0 },
                          { "deadlines", FIELD_BOOL, &welcome->deadlines, 0 },
                          { "clock", FIELD_UINT, &welcome->clock_ms, 0 },
-                         { "default_deadline", FIELD_UINT, &welcome->default_deadline, 0 } };
-    int rc = s_decode_map (data, size, fields, 11);
+                         { "default_deadline", FIELD_UINT, &welcome->default_deadline, 0 },
+                         { "batch", FIELD_BOOL, &welcome->batch, 0 } };
+    int rc = s_decode_map (data, size, fields, 12);
     s_default_version (&welcome->version);
     //  A topic of another length would not be an exact match.
     uint8_t wire[PROTO_TOPIC_WIRE];

@@ -256,6 +256,8 @@ typedef struct proto_welcome {
     //  from the client that says no deadline has this time left (ms). 0:
     //  not said (every deadline must be said).
     uint64_t default_deadline;
+    //  The router reads BATCH from the client.
+    bool batch;
 } proto_welcome_t;
 
 #define PROTO_WELCOME_BODY_MAX (64 + PROTO_CHANNEL_MAX + 2 * PROTO_TOPIC_SIZE + 128)
@@ -347,13 +349,15 @@ int proto_took_decode (const void *data, size_t size, proto_took_t *took);
 size_t proto_flow_encode (uint8_t *out, bool hold);
 int proto_flow_decode (const void *data, size_t size, bool *hold);
 
-//  BATCH, router -> a window whose HELLO said "batch", on the PUB channel
-//  only: several channel messages in one, for a window that is behind.
-//  Its body is a run of entries, each a 2-byte big-endian length and that
-//  many bytes: one channel message as it would travel alone, without its
-//  topic (a version 2 first frame with its body inline). An entry is never
-//  itself a BATCH. The router keeps a BATCH's body within PROTO_BATCH_MAX
-//  and batches only bodies up to PROTO_BATCH_BODY_MAX.
+//  BATCH: several messages in one. Router -> a window whose HELLO said
+//  "batch", on the PUB channel only; client -> a router whose WELCOME
+//  said "batch" (SEND, REQUEST, REPLY, ERROR, PROGRESS, CANCEL only:
+//  proto_batch_allows()). Its body is a run of entries, each a 2-byte
+//  big-endian length and that many bytes: one message as it would travel
+//  alone (on the channel without its topic), a version 2 first frame with
+//  its body inline. An entry is never itself a BATCH. Senders keep a
+//  BATCH's body within PROTO_BATCH_MAX and batch only bodies up to
+//  PROTO_BATCH_BODY_MAX.
 #define PROTO_BATCH_HEAD 2
 #define PROTO_BATCH_MAX 8192
 #define PROTO_BATCH_BODY_MAX 512
@@ -367,6 +371,13 @@ size_t proto_batch_entry_encode (uint8_t *out, proto_command_t command, uint64_t
 //  decode (PROTO_ON_CHANNEL), and *OFFSET moved past it. Returns 1, 0 at
 //  the end of the body, PROKIT_EPROTO when what is left is not an entry.
 int proto_batch_next (const void *body, size_t size, size_t *offset, proto_frame_t *entry);
+//  May COMMAND travel in a client's BATCH to the router?
+static inline bool
+proto_batch_allows (int command)
+{
+    return command == PROTO_SEND || command == PROTO_REQUEST || command == PROTO_REPLY ||
+           command == PROTO_ERROR || command == PROTO_PROGRESS || command == PROTO_CANCEL;
+}
 
 //  BYE from a client: what it took in during the session it ends, or, on
 //  a connection that has not joined, an earlier session (its topic then

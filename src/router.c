@@ -446,7 +446,7 @@ s_channel_room (const peer_t *to)
 static int
 s_batch_publish (router_state_t *self, peer_t *to)
 {
-    int rc = wire_publish_batch (self->pub, to->topic_wire, to->batch, to->batch_size);
+    int rc = wire_send_batch (self->pub, to->topic_wire, to->batch, to->batch_size);
     if (rc == 0) {
         to->batch_size = 0;
         self->stats.batches++;
@@ -1779,7 +1779,8 @@ s_welcome (router_state_t *self, peer_t *peer, const proto_msg_t *msg)
                                 true,
                                 true,
                                 (uint64_t) clock_mono_ms (),
-                                peer->hello.default_deadline };
+                                peer->hello.default_deadline,
+                                peer->version >= PROTO_VERSION_2 };
     memcpy (welcome.instance, self->instance, sizeof (welcome.instance));
     const char *channel = NULL;
     if (!peer->is_main && peer->hello.channel && peer->version >= PROTO_VERSION_2)
@@ -3063,6 +3064,49 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
 
 //  One message from the ROUTER socket: FRAMES[0] is the routing id libzmq
 //  prepended, COUNT frames in all.
+//  A client's BATCH (its WELCOME said the router reads them): each entry
+//  is handled as if it had come alone, in order. A malformed entry is
+//  refused as a message of its own would be; a BATCH whose rest is no
+//  entry at all is refused there, and its sender told. Ends early if the
+//  sender goes.
+static void
+s_handle_batch (router_state_t *self, peer_t *sender, zmq_msg_t *routing, const proto_msg_t *batch)
+{
+    size_t id_size = zmq_msg_size (routing);
+    const uint8_t *id = (const uint8_t *) zmq_msg_data (routing);
+    size_t offset = 0;
+    proto_frame_t entry;
+    int next;
+    while ((next = proto_batch_next (batch->body, batch->body_size, &offset, &entry)) == 1) {
+        proto_msg_t msg;
+        int rc = proto_decode (&entry, 1, PROTO_TO_ROUTER, self->max_payload, &msg);
+        if (rc == PROKIT_OK && !proto_batch_allows (msg.command))
+            rc = PROKIT_EPROTO;
+        if (rc != PROKIT_OK) {
+            s_refuse_malformed (self, sender, routing, sender->key, &entry, 1, &msg, rc);
+            continue;
+        }
+        self->stats.received++;
+        sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
+        if (msg.command == PROTO_REQUEST && !msg.deadline_ms)
+            msg.deadline_ms = sender->hello.default_deadline;
+        zmq_msg_t body;
+        if (wire_body_copy (&body, msg.body, msg.body_size) != 0) {
+            s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
+            continue;
+        }
+        msg.body = (const uint8_t *) zmq_msg_data (&body);
+        router_core_handle (self, sender, &msg, &body);
+        char key[2 * ROUTING_ID_MAX + 1];
+        if (s_sender_of (self, id, id_size, key) != sender)
+            return; //  it went while we handled it
+    }
+    if (next < 0) {
+        self->stats.malformed++;
+        s_send_error (self, sender, 0, "", PROKIT_EPROTO, "malformed BATCH: the rest is dropped");
+    }
+}
+
 static void
 s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
 {
@@ -3082,11 +3126,16 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         s_refuse_malformed (self, sender, &frames[0], key, wire, wire_count, &msg, rc);
         return;
     }
-    self->stats.received++;
     if (!sender) {
+        self->stats.received++;
         s_handle_stranger (self, frames, key, &msg);
         return;
     }
+    if (msg.command == PROTO_BATCH) {
+        s_handle_batch (self, sender, &frames[0], &msg);
+        return;
+    }
+    self->stats.received++;
     sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
     //  A REQUEST that says no deadline has the one its sender's HELLO set
     //  (its WELCOME said so), if any.

@@ -52,6 +52,13 @@ struct router;
 #define TRANSPORT_WAIT_LEVEL 1u    //  what waits unannounced counts too (after a send)
 #define TRANSPORT_WAIT_WRITABLE 2u //  room to send, rather than something to read
 
+//  transport_cork(): what becomes of the client's small messages.
+typedef enum {
+    TRANSPORT_CORK = 1, //  a dispatch round begins: gather them into BATCHes
+    TRANSPORT_UNCORK,   //  it ends: send what was gathered, and each on its own again
+    TRANSPORT_DROP      //  the session ended: forget what was gathered
+} transport_cork_t;
+
 typedef enum {
     TRANSPORT_EVENT_LOST = 1, //  the connection to the router ended
     TRANSPORT_EVENT_UP,       //  a connection is (again) set up: handshake done
@@ -80,6 +87,7 @@ typedef struct transport_ops {
     void (*attend) (transport_t *self, bool attending);
     bool (*stats) (transport_t *self, prokit_stats_t *stats, int *rc);
     int (*last_seen) (transport_t *self, const char *name, long long *ms);
+    bool (*cork) (transport_t *self, transport_cork_t how);
 } transport_ops_t;
 
 //  Every transport begins with this.
@@ -88,6 +96,7 @@ struct transport {
     bool can_wait;      //  blocking waits are possible (sockets)
     bool has_channel;   //  a PUB channel is open
     size_t max_payload; //  the router's limit when known up front, else 0
+    bool batches;       //  the router reads BATCH (its WELCOME said so): set by the client
 };
 
 //  A DEALER (and its monitor) connected to ENDPOINT, with CURVE when
@@ -167,11 +176,9 @@ transport_channel_readable (const transport_t *self, unsigned ready)
     return self->ops->channel_readable (self, ready);
 }
 
-//  At the end of a dispatch round, before the caller may sleep. Sends
-//  since the socket was last read to empty may have swallowed the
+//  Sends since the socket was last read to empty may have swallowed the
 //  announcement of messages waiting there: true when some do (read them,
-//  or the descriptors stay quiet about them). In memory, what main sent
-//  that waits in BATCHes goes out.
+//  or the descriptors stay quiet about them).
 static inline bool
 transport_unannounced (transport_t *self)
 {
@@ -231,6 +238,19 @@ static inline int
 transport_last_seen (transport_t *self, const char *name, long long *ms)
 {
     return self->ops->last_seen (self, name, ms);
+}
+
+//  Within a dispatch round (from CORK to UNCORK) the client's small
+//  SENDs, REQUESTs and answers to a router that reads BATCH are gathered
+//  into BATCHes, sent when one is full, before any other message, before
+//  a blocking wait, and at UNCORK: per message one send and one read
+//  fewer. In memory, UNCORK sends main's BATCHes to windows
+//  (router_local_flush). Returns false when what was gathered could not
+//  be sent yet (the queue to the router is full): UNCORK again later.
+static inline bool
+transport_cork (transport_t *self, transport_cork_t how)
+{
+    return self->ops->cork (self, how);
 }
 
 //  Add FD to EPOLL_FD, announcing TAG. Returns 0 or -1 (errno).

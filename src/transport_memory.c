@@ -116,11 +116,19 @@ s_channel_readable (const transport_t *base, unsigned ready)
 static bool
 s_unannounced (transport_t *base)
 {
-    //  The round is over: what main's handlers sent into BATCHes goes out
-    //  now, not at the router thread's next look.
+    (void) base; //  the router announces what it puts in the inbox itself
+    return false;
+}
+
+//  Main's messages enter the router at once; the round's end sends what
+//  they left in BATCHes to windows, not at the router thread's next look.
+static bool
+s_cork (transport_t *base, transport_cork_t how)
+{
     memory_transport_t *self = (memory_transport_t *) base;
-    router_local_flush (self->router);
-    return false; //  the router announces what it puts in the inbox itself
+    if (how == TRANSPORT_UNCORK)
+        router_local_flush (self->router);
+    return true;
 }
 
 static bool
@@ -182,7 +190,7 @@ static const transport_ops_t s_ops = { s_destroy,      s_send,          s_collec
                                        s_receive,      s_recycle,       s_channel_readable,
                                        s_unannounced,  s_next_event,    s_wait,
                                        s_channel_open, s_channel_close, s_attend,
-                                       s_stats,        s_last_seen };
+                                       s_stats,        s_last_seen,     s_cork };
 
 transport_t *
 transport_memory_new (router_t *router, int epoll_fd, int *error)

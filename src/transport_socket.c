@@ -65,6 +65,11 @@ typedef struct socket_transport {
     const uint8_t *batch_body;
     size_t batch_size, batch_offset;
     bool in_batch;
+    //  Corked (a dispatch round): small messages to the router gathered
+    //  into a BATCH, GATHER_SIZE bytes of entries (GATHER_COUNT of them).
+    bool corked;
+    uint8_t *gather;
+    size_t gather_size, gather_count;
 } socket_transport_t;
 
 int
@@ -88,10 +93,37 @@ s_channel_close (transport_t *base)
     base->has_channel = false;
 }
 
+//  Send what was gathered: one entry as the message it is, more as a
+//  BATCH. Returns PROKIT_OK, PROKIT_EAGAIN (kept, for the next try) or
+//  PROKIT_ECLOSED.
+static int
+s_gather_send (socket_transport_t *self)
+{
+    if (self->gather_size == 0)
+        return PROKIT_OK;
+    int rc = 0;
+    if (self->gather_count == 1) {
+        //  Its bytes after the entry's head are the message.
+        if (zmq_send (self->dealer, self->gather + PROTO_BATCH_HEAD,
+                      self->gather_size - PROTO_BATCH_HEAD, ZMQ_DONTWAIT) < 0)
+            rc = errno;
+    }
+    else
+        rc = wire_send_batch (self->dealer, NULL, self->gather, self->gather_size);
+    if (rc != 0)
+        return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
+    self->gather_size = self->gather_count = 0;
+    self->sends++;
+    return PROKIT_OK;
+}
+
 static void
 s_destroy (transport_t *base, bool linger)
 {
     socket_transport_t *self = (socket_transport_t *) base;
+    if (linger)
+        s_gather_send (self); //  accepted: it goes out as everything queued does
+    free (self->gather);
     s_channel_close (base);
     if (self->dealer && !linger)
         zsock_set_linger (self->dealer, 0);
@@ -112,6 +144,31 @@ s_send (transport_t *base, int version, proto_command_t command, uint64_t id,
     socket_transport_t *self = (socket_transport_t *) base;
     char address[PROTO_ADDRESS_MAX + 1];
     proto_address_deadline (address, peer->name, peer->deadline_ms, peer->channel);
+    size_t body_size = zmq_msg_size (body);
+    if (self->corked && base->batches && version >= PROTO_VERSION_2 &&
+        proto_batch_allows (command) && body_size <= PROTO_BATCH_BODY_MAX) {
+        uint8_t entry[PROTO_BATCH_ENTRY_MAX];
+        size_t entry_size =
+            proto_batch_entry_encode (entry, command, id, address, zmq_msg_data (body), body_size);
+        zmq_msg_close (body);
+        if (!self->gather && !(self->gather = (uint8_t *) malloc (PROTO_BATCH_MAX)))
+            return PROKIT_ENOMEM;
+        if (self->gather_size + entry_size > PROTO_BATCH_MAX) {
+            int sent = s_gather_send (self);
+            if (sent != PROKIT_OK)
+                return sent; //  this one is refused, the gathered ones kept
+        }
+        memcpy (self->gather + self->gather_size, entry, entry_size);
+        self->gather_size += entry_size;
+        self->gather_count++;
+        return PROKIT_OK;
+    }
+    //  Nothing overtakes what was gathered.
+    int sent = s_gather_send (self);
+    if (sent != PROKIT_OK) {
+        zmq_msg_close (body);
+        return sent;
+    }
     int rc = wire_send (self->dealer, version, NULL, 0, command, id, address, body);
     if (rc != 0)
         return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
@@ -334,10 +391,22 @@ s_next_event (transport_t *base, transport_event_t *event)
 //  did not announce. Otherwise sleep on the descriptors alone: zmq_poll
 //  costs libzmq a poll and a getpid per socket before and after it sleeps,
 //  and a socket read to empty announces its next message there.
+static bool
+s_cork (transport_t *base, transport_cork_t how)
+{
+    socket_transport_t *self = (socket_transport_t *) base;
+    self->corked = how == TRANSPORT_CORK;
+    if (how == TRANSPORT_DROP)
+        self->gather_size = self->gather_count = 0;
+    return how != TRANSPORT_UNCORK || s_gather_send (self) == PROKIT_OK;
+}
+
 static int
 s_wait (transport_t *base, int timeout_ms, unsigned flags)
 {
     socket_transport_t *self = (socket_transport_t *) base;
+    //  Whatever it waits for may answer what was gathered.
+    s_gather_send (self);
     if (flags & (TRANSPORT_WAIT_LEVEL | TRANSPORT_WAIT_WRITABLE)) {
         //  Waiting for room, the monitor counts too: a refused handshake
         //  ends the connection for good, and room would never come.
@@ -440,7 +509,7 @@ static const transport_ops_t s_ops = { s_destroy,      s_send,          s_collec
                                        s_receive,      s_recycle,       s_channel_readable,
                                        s_unannounced,  s_next_event,    s_wait,
                                        s_channel_open, s_channel_close, s_attend,
-                                       s_stats,        s_last_seen };
+                                       s_stats,        s_last_seen,     s_cork };
 
 //  Load the certificate and the router's key, and make the DEALER a CURVE
 //  client. PROKIT_EINVAL (logged) when either is missing or unreadable.
