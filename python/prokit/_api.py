@@ -73,6 +73,11 @@ class Window(_Listeners, Client):
     createWindow joins with no configuration. Timeouts are in ms.
     """
 
+    #: The HELLO says "batch": the router may send main's messages to it
+    #: several in a BATCH. (False: one by one, as to an older client; the
+    #: tests compare the two.)
+    _reads_batch = True
+
     def __init__(self, name: Optional[str] = None, *, endpoint: Optional[str] = None,
                  app_name: Optional[str] = None, presence: bool = False,
                  service: Optional[str] = None, shown: Optional[bool] = None,
@@ -106,6 +111,11 @@ class Window(_Listeners, Client):
         # when the router says so (FLOW)
         hello.update({"progress": True, "cancel": True, "deadlines": True, "took": True,
                       "flow": True})
+        if self._reads_batch:
+            # we read the channel, and BATCHes on it: main's small messages
+            # several to a frame, while we are behind or within a round of
+            # the router's work (fewer reads for us, fewer publishes for it)
+            hello["batch"] = True
         self.service = service
         Client.__init__(self, name, endpoint=resolve_endpoint(endpoint, app_name),
                         curve_cert=_setting(curve_cert, "PROKIT_CURVE_CERT"),

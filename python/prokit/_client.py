@@ -1,9 +1,9 @@
 """The client shared by Window and Main: one DEALER to the router, protocol
 version 2 on it (one frame per message), a window's SUB on the PUB channel
-when the router gives one (main's messages; on the DEALER otherwise), flow
-control (credit) on both, holding back from a window when told (FLOW), ZMTP
-heartbeats,
-a socket monitor for lost connections, and rejoin, as docs/PROTOCOL.md says.
+when the router gives one (main's messages, alone or several to a BATCH;
+on the DEALER otherwise), flow control (credit) on both, holding back from
+a window when told (FLOW), ZMTP heartbeats, a socket monitor for lost
+connections, and rejoin, as docs/PROTOCOL.md says.
 
 Like a pyzmq socket, a handle belongs to the thread that uses it: callbacks
 run on that thread, inside :meth:`Client.dispatch`, :meth:`Client.run` or
@@ -11,6 +11,7 @@ while a blocking :meth:`Client.request` waits.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -58,6 +59,8 @@ _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _CHANNEL_RE = re.compile(rb"[\x21-\x22\x24-\x7e]{1,64}\Z")
 
 _MAIN_BYTES = b"@main"
+_BATCH_HEAD = b"PK\x02" + bytes((w.BATCH,))   # a BATCH's first bytes, after its topic
+_log = logging.getLogger("prokit")
 _EVENTS, _POLLIN, _RCVMORE, _NOBLOCK = (int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE),
                                      int(zmq.NOBLOCK))
 
@@ -301,6 +304,16 @@ class Client:
         self._topic_bytes = b""
         self._taken = 0
         self._confirmed_taken = 0
+        # A BATCH read from the channel whose entries are being handed on,
+        # one at a time, as if each had come alone (they count as they are
+        # handed on, and a dispatch that stops between two leaves the rest
+        # for the next): its body and where its next entry starts. It goes
+        # with the SUB (_close_sub). And how many BATCHes were read, and
+        # entries handed on from them, in all (the tests look).
+        self._batch: Optional[bytes] = None
+        self._batch_at = 0
+        self._batches_read = 0
+        self._batch_entries = 0
         s = self._sock
         s.setsockopt(zmq.LINGER, 200)
         s.setsockopt(zmq.SNDHWM, HWM)
@@ -487,6 +500,7 @@ class Client:
         if sub is None:
             return
         self._sub = None
+        self._batch = None  # the rest of a BATCH of the session that ends
         self._sub_closing(sub)
         self._poll_items = [item for item in self._poll_items if item[0] is not sub]
         sub.close(0)
@@ -504,13 +518,14 @@ class Client:
         return {"last_topic": self._topic, "last_count": self._taken, "last_dealer": self._consumed}
 
     def _drain_sub(self) -> None:
-        """Hand on what the ended session's SUB still holds (it counts)."""
+        """Hand on what the ended session's SUB still holds (it counts),
+        the rest of a BATCH first."""
         while self._sub is not None:
             try:
-                frames = self._sub.recv_multipart(_NOBLOCK)
+                frames, at = self._next_on_channel(self._sub)
             except zmq.Again:
                 return
-            self._handle_sub(frames)
+            self._handle_sub(frames, at)
 
     def _on_joined(self) -> None:
         """Subclasses: the session began."""
@@ -896,23 +911,27 @@ class Client:
 
     # --- receiving -------------------------------------------------------------
 
-    def _handle_sub(self, frames: List[bytes]) -> None:
-        """A message on the PUB channel: our topic, then version 2, no peer."""
+    def _handle_sub(self, frames: List[bytes], at: int = 8) -> None:
+        """A message on the PUB channel: our topic, then version 2, no peer;
+        or (AT 0) an entry of a BATCH, whose topic was ours: the same
+        without the topic, handled the same."""
         first = frames[0]
-        if first[:8] != self._topic_bytes:
+        if at and first[:8] != self._topic_bytes:
             return
-        if first[8:12] == b"PK\x02\x07" and len(frames) == 1 and first[12] < 9:
+        if first[at:at + 4] == b"PK\x02\x07" and len(frames) == 1 and first[at + 4] < 9:
             # main's REPLY in one frame, the common case: read in place
-            n = first[12]
-            if len(first) > 13 + n and first[13 + n] == 0:
-                pending = self._pending.get(int.from_bytes(first[13:13 + n], "big"))
+            n = first[at + 4]
+            if len(first) > at + 5 + n and first[at + 5 + n] == 0:
+                pending = self._pending.get(int.from_bytes(first[at + 5:at + 5 + n], "big"))
                 if pending is not None and pending.target == MAIN:
-                    _finish_reply(pending, first[14 + n:])
+                    _finish_reply(pending, first[at + 6 + n:])
                 return
         try:
-            cmd, msg_id, peer, body = w.decode(frames, 8)
+            cmd, msg_id, peer, body = w.decode(frames, at)
         except ValueError:
             return
+        if cmd == w.BATCH:
+            return  # not in one version 2 frame (_next_on_channel takes those)
         if cmd == w.WELCOME:
             if self._state == "joining" and msg_id == self._hello_id and not peer:
                 self._joined(self._rejoined_pending)
@@ -972,6 +991,8 @@ class Client:
             self._on_welcome(msg_id, body)
             return
         self._count_in()
+        if cmd == w.BATCH:
+            return  # on the channel only: malformed here
         if cmd == w.SEND:
             self._count_from(peer, msg_id)
         # A TOOK is ours, not the application's: taken at once (it comes
@@ -1242,6 +1263,57 @@ class Client:
             frames.append(sock.recv(_NOBLOCK))
         return frames
 
+    def _next_on_channel(self, sub: zmq.Socket) -> Tuple[List[bytes], int]:
+        """The next message of the channel (raises zmq.Again if none), and
+        where its prokit frame starts: the next entry of the BATCH in hand
+        (0: no topic, the BATCH's was ours), else the SUB's next message
+        (8), a BATCH read there taken in hand and its first entry given
+        (as the C client's transport, s_receive)."""
+        while True:
+            if self._batch is not None:
+                entry = self._batch_next()
+                if entry is not None:
+                    return [entry], 0
+            frames = self._recv(sub, 8)
+            if frames[0][8:12] != _BATCH_HEAD or not self._batch_begin(frames):
+                return frames, 8
+
+    def _batch_begin(self, frames: List[bytes]) -> bool:
+        """FRAMES, read from the channel, begin with a BATCH's header: take
+        it in hand, to hand on its entries one by one (none of a BATCH not
+        ours, or malformed: a BATCH is one frame, no peer, its body at most
+        BATCH_MAX). True: FRAMES are done with."""
+        if frames[0][:8] != self._topic_bytes:
+            return True
+        try:
+            _, _, peer, body = w.decode(frames, 8)
+        except ValueError:
+            peer, body = b"?", b""  # malformed as any channel message
+        if len(frames) != 1 or peer or len(body) > w.BATCH_MAX:
+            _log.warning("%s: dropped a malformed BATCH from the router", self.name)
+            return True
+        self._batches_read += 1
+        self._batch, self._batch_at = body, 0
+        return True
+
+    def _batch_next(self) -> Optional[bytes]:
+        """The next entry of the BATCH in hand, or None when it has no more
+        (then, or when the rest is malformed and dropped, it is let go)."""
+        batch = self._batch
+        assert batch is not None
+        try:
+            entry = w.batch_next(batch, self._batch_at)
+        except ValueError as e:
+            _log.warning("%s: dropped the rest of a BATCH from the router (malformed: %s)",
+                         self.name, e)
+            entry = None
+        if entry is None:
+            self._batch = None
+            return None
+        frame, self._batch_at = entry
+        self._batch_entries += 1
+        return frame
+
     def _pump(self, timeout: int, done: Optional[Callable[[], bool]]) -> int:
         """Wait up to TIMEOUT ms for something to arrive, then handle what
         has: the DEALER's and the SUB's messages (in batches, until DONE()
@@ -1253,12 +1325,17 @@ class Client:
             if done is not None and done():
                 return handled
             timeout = 0
+        if self._batch is not None:
+            timeout = 0  # the rest of a BATCH waits in hand, not on the socket
         ready = zmq.zmq_poll(self._poll_items, timeout)
+        sub = self._sub
+        if self._batch is not None and sub is not None and not any(s is sub for s, _ in ready):
+            ready = list(ready) + [(sub, _POLLIN)]
         if not ready:
             if self._counting:
                 self._grant_idle()
             return handled
-        sock, sub, monitor = self._sock, self._sub, self._monitor
+        sock, monitor = self._sock, self._monitor
         messages = False
         for socket, _ in ready:
             if socket is monitor:
@@ -1267,12 +1344,15 @@ class Client:
             on_sub = socket is sub
             while self._state != "closed" and (socket is sock or socket is self._sub):
                 try:
-                    frames = self._recv(socket, 8 if on_sub else 0)
+                    if on_sub:
+                        frames, at = self._next_on_channel(socket)
+                    else:
+                        frames = self._recv(socket, 0)
                 except zmq.Again:
                     break
                 handled += 1
                 if on_sub:
-                    self._handle_sub(frames)
+                    self._handle_sub(frames, at)
                 else:
                     self._handle(frames)
                 if self._pause_after_join and self._state != "joining":

@@ -2,25 +2,27 @@
 from __future__ import annotations
 
 import struct
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 HELLO, WELCOME, BYE, SEND, BROADCAST, REQUEST, REPLY, ERROR = range(1, 9)
 PING, PONG, JOINED, LEFT, CLOSE, SHOW, HIDE, QUERY, INFO = range(9, 18)
-CREDIT, RECEIPT, ACCOUNT, PROGRESS, CANCEL, TOOK, FLOW = range(18, 25)
-LAST = FLOW                 # a command past it is unknown: dropped (still counted)
+CREDIT, RECEIPT, ACCOUNT, PROGRESS, CANCEL, TOOK, FLOW, BATCH = range(18, 26)
+LAST = BATCH                # a command past it is unknown: dropped (still counted)
 
 NAMES = {
     HELLO: "HELLO", WELCOME: "WELCOME", BYE: "BYE", SEND: "SEND", BROADCAST: "BROADCAST",
     REQUEST: "REQUEST", REPLY: "REPLY", ERROR: "ERROR", PING: "PING", PONG: "PONG",
     JOINED: "JOINED", LEFT: "LEFT", CLOSE: "CLOSE", SHOW: "SHOW", HIDE: "HIDE",
     QUERY: "QUERY", INFO: "INFO", CREDIT: "CREDIT", RECEIPT: "RECEIPT", ACCOUNT: "ACCOUNT",
-    PROGRESS: "PROGRESS", CANCEL: "CANCEL", TOOK: "TOOK", FLOW: "FLOW",
+    PROGRESS: "PROGRESS", CANCEL: "CANCEL", TOOK: "TOOK", FLOW: "FLOW", BATCH: "BATCH",
 }
 
 ONE_WAY = 1 << 63           # bit 63: the id of a one-way message
 INLINE_MAX = 4096           # bodies up to this size travel inside the first frame
 PEER_MAX = 150              # a peer field with a channel and a deadline
 NAME_MAX = 64
+BATCH_HEAD = 2              # a BATCH entry's big-endian length
+BATCH_MAX = 8192            # a BATCH's body at most (the router keeps within it)
 
 _V1 = struct.Struct(">2sBBQ")
 
@@ -30,12 +32,17 @@ def encode_v1(command: int, msg_id: int, peer: bytes = b"", body: bytes = b"") -
     return [_V1.pack(b"PK", 1, command, msg_id), peer, body]
 
 
-def encode_v2(command: int, msg_id: int, peer: bytes = b"", body: bytes = b"") -> List[bytes]:
-    """Version 2: one frame (two when the body is over 4096 bytes)."""
+def _prefix_v2(command: int, msg_id: int, peer: bytes) -> bytes:
+    """A version 2 first frame up to its body: header, peer length, peer."""
     rest = msg_id & (ONE_WAY - 1)
     n = (rest.bit_length() + 7) >> 3
     head = (0x80 if msg_id & ONE_WAY else 0) | n
-    first = b"PK\x02" + bytes((command, head)) + rest.to_bytes(n, "big") + bytes((len(peer),)) + peer
+    return b"PK\x02" + bytes((command, head)) + rest.to_bytes(n, "big") + bytes((len(peer),)) + peer
+
+
+def encode_v2(command: int, msg_id: int, peer: bytes = b"", body: bytes = b"") -> List[bytes]:
+    """Version 2: one frame (two when the body is over 4096 bytes)."""
+    first = _prefix_v2(command, msg_id, peer)
     if len(body) > INLINE_MAX:
         return [first, body]
     return [first + body]
@@ -75,3 +82,44 @@ def decode(frames: List[bytes], at: int = 0) -> Tuple[int, int, bytes, bytes]:
     if not 1 <= cmd <= LAST or len(peer) > PEER_MAX:
         raise ValueError("bad command or peer")
     return cmd, msg_id, peer, body
+
+
+# BATCH, router -> a window whose HELLO said "batch", on the PUB channel
+# only: several of main's messages in one frame (its topic, then a version 2
+# BATCH with an empty peer), for a window that is behind. Its body is a run
+# of entries, each a 2-byte big-endian length and that many bytes: one
+# channel message as it would travel alone, without its topic (a version 2
+# first frame with its body inline). An entry is never itself a BATCH.
+
+
+def batch_entry(command: int, msg_id: int, peer: bytes = b"", body: bytes = b"") -> bytes:
+    """One entry of a BATCH's body, as the router writes them
+    (``proto_batch_entry_encode()``): the tests build BATCHes with it."""
+    frame = _prefix_v2(command, msg_id, peer) + body
+    if len(frame) > 0xFFFF:
+        raise ValueError("a BATCH entry holds at most 65535 bytes")
+    return len(frame).to_bytes(BATCH_HEAD, "big") + frame
+
+
+def batch_next(body: bytes, offset: int) -> Optional[Tuple[bytes, int]]:
+    """The entry of a BATCH's BODY at OFFSET (``proto_batch_next()``): the
+    channel message it holds, to decode as one frame with no topic
+    (``decode([entry])``), and where the next entry starts; None at the end
+    of the body. Raises ValueError when what is left is not an entry (a
+    length of 0, one running past the body, a cut-short length, another
+    BATCH): the rest of the BATCH is dropped, what came before stands."""
+    size = len(body)
+    if offset == size:
+        return None
+    if offset > size or size - offset < BATCH_HEAD:
+        raise ValueError("a BATCH entry's length cut short")
+    length = (body[offset] << 8) | body[offset + 1]
+    start = offset + BATCH_HEAD
+    if length == 0 or length > size - start:
+        raise ValueError("a BATCH entry of no bytes, or running past the BATCH")
+    # Decoded as a channel message of its own, except that it may not hold
+    # another BATCH.
+    if length > 3 and body[start + 3] == BATCH:
+        raise ValueError("a BATCH inside a BATCH")
+    end = start + length
+    return body[start:end], end

@@ -185,7 +185,7 @@ def test_holds_end_with_the_connection(procs, tmpdir_short):
 
 
 def test_a_window_holds_back_as_flow_says(tmpdir_short):
-    """The HELLO says "flow" (last, after "took", as the C client's); FLOW
+    """The HELLO says "flow" (after "took", then "batch", as the C client's); FLOW
     {"hold": true} holds sends and requests to that window alone, nothing
     sent, and an empty map lets them go; an unknown command is dropped;
     the holds end with the session, and a FLOW read before the next
@@ -198,7 +198,7 @@ def test_a_window_holds_back_as_flow_says(tmpdir_short):
     a = FakeRouter(ep, chan, "a" * 16, lambda: window.run(timeout=2))
     rid, hello_id, _, body = a.next(w.HELLO)
     hello = unpack(body)
-    assert list(hello)[-3:] == ["deadlines", "took", "flow"] and hello["flow"] is True
+    assert list(hello)[-4:] == ["deadlines", "took", "flow", "batch"] and hello["flow"] is True
     a.welcome(rid, hello_id, "tx", topic)
     a.channel_welcome(topic, hello_id)
     wait_for(lambda: window.is_connected, window)
