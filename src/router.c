@@ -137,7 +137,7 @@ typedef struct peer {
     //  published by the end of the round (see "batches"). BATCH_LISTED: it
     //  is in the state's list of windows with one waiting.
     uint8_t *batch;
-    size_t batch_size;
+    size_t batch_size, batch_count;
     bool batch_listed;
 } peer_t;
 
@@ -446,10 +446,11 @@ s_channel_room (const peer_t *to)
 static int
 s_batch_publish (router_state_t *self, peer_t *to)
 {
-    int rc = wire_send_batch (self->pub, to->topic_wire, to->batch, to->batch_size);
+    int rc = wire_send_batch (self->pub, to->topic_wire, to->batch, to->batch_size, to->batch_count);
     if (rc == 0) {
-        to->batch_size = 0;
-        self->stats.batches++;
+        if (to->batch_count > 1)
+            self->stats.batches++;
+        to->batch_size = to->batch_count = 0;
     }
     return rc;
 }
@@ -469,6 +470,7 @@ s_batch_add (router_state_t *self, peer_t *to, const uint8_t *entry, size_t entr
         return EAGAIN;
     memcpy (to->batch + to->batch_size, entry, entry_size);
     to->batch_size += entry_size;
+    to->batch_count++;
     if (!to->batch_listed) {
         if (self->batched_count == self->batched_size) {
             size_t size = self->batched_size ? 2 * self->batched_size : 16;
@@ -505,7 +507,7 @@ s_batch_last (router_state_t *self, peer_t *to)
 {
     if (to->batch_size > 0)
         s_batch_publish (self, to);
-    to->batch_size = 0;
+    to->batch_size = to->batch_count = 0;
     if (!to->batch_listed)
         return;
     for (size_t i = 0; i < self->batched_count; i++)

@@ -101,15 +101,8 @@ s_gather_send (socket_transport_t *self)
 {
     if (self->gather_size == 0)
         return PROKIT_OK;
-    int rc = 0;
-    if (self->gather_count == 1) {
-        //  Its bytes after the entry's head are the message.
-        if (zmq_send (self->dealer, self->gather + PROTO_BATCH_HEAD,
-                      self->gather_size - PROTO_BATCH_HEAD, ZMQ_DONTWAIT) < 0)
-            rc = errno;
-    }
-    else
-        rc = wire_send_batch (self->dealer, NULL, self->gather, self->gather_size);
+    int rc =
+        wire_send_batch (self->dealer, NULL, self->gather, self->gather_size, self->gather_count);
     if (rc != 0)
         return rc == EAGAIN ? PROKIT_EAGAIN : PROKIT_ECLOSED;
     self->gather_size = self->gather_count = 0;

@@ -232,10 +232,18 @@ wire_publish (void *socket, const uint8_t *topic, proto_command_t command, uint6
 }
 
 int
-wire_send_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size)
+wire_send_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size,
+                 size_t count)
 {
     uint8_t prefix[PROTO_PREFIX_MAX];
-    size_t prefix_size = proto_prefix_encode (prefix, PROTO_BATCH, 0, "");
+    size_t prefix_size = 0;
+    if (count == 1) {
+        //  Its bytes after the entry's head are the message itself.
+        entries += PROTO_BATCH_HEAD;
+        size -= PROTO_BATCH_HEAD;
+    }
+    else
+        prefix_size = proto_prefix_encode (prefix, PROTO_BATCH, 0, "");
     size_t topic_size = topic ? PROTO_TOPIC_WIRE : 0;
     zmq_msg_t frame;
     if (zmq_msg_init_size (&frame, topic_size + prefix_size + size) != 0)
@@ -243,7 +251,8 @@ wire_send_batch (void *socket, const uint8_t *topic, const uint8_t *entries, siz
     uint8_t *data = (uint8_t *) zmq_msg_data (&frame);
     if (topic)
         memcpy (data, topic, PROTO_TOPIC_WIRE);
-    memcpy (data + topic_size, prefix, prefix_size);
+    if (prefix_size)
+        memcpy (data + topic_size, prefix, prefix_size);
     memcpy (data + topic_size + prefix_size, entries, size);
     return s_send_frames (socket, NULL, 0, &frame, 1);
 }

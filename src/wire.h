@@ -89,11 +89,13 @@ int wire_publish_prepare (wire_published_t *self, proto_command_t command, uint6
 int wire_publish_prepared (void *socket, const uint8_t *topic, wire_published_t *self);
 void wire_published_close (wire_published_t *self);
 
-//  Send a BATCH without blocking: the SIZE bytes of entries at ENTRIES
-//  (proto_batch_entry_encode()), copied, under TOPIC on the PUB channel,
-//  or with no topic (NULL) on a DEALER. Returns 0 or the errno of the
+//  Send a BATCH without blocking: the SIZE bytes of COUNT entries at
+//  ENTRIES (proto_batch_entry_encode()), copied, under TOPIC on the PUB
+//  channel, or with no topic (NULL) on a DEALER. One entry goes as the
+//  message it holds, not as a BATCH. Returns 0 or the errno of the
 //  refusal (EAGAIN: the queue is full), nothing then queued.
-int wire_send_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size);
+int wire_send_batch (void *socket, const uint8_t *topic, const uint8_t *entries, size_t size,
+                     size_t count);
 
 //  Make BODY a new frame holding a copy of SIZE bytes at DATA. Returns 0 or
 //  ENOMEM (BODY is then an empty frame).
