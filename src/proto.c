@@ -1316,7 +1316,7 @@ proto_window_infos_decode (const void *data, size_t size, proto_window_info_t *o
 const char *const proto_counter_names[PROTO_COUNTERS] = { PROTO_COUNTER_LIST (S_COUNTER_NAME) };
 
 //  The INFO "stats" map is a fixmap: a 16th counter needs map16 here first.
-_Static_assert (PROTO_COUNTERS <= 15, "INFO stats holds at most 15 counters");
+_Static_assert(PROTO_COUNTERS <= 15, "INFO stats holds at most 15 counters");
 
 size_t
 proto_counters_encode (uint8_t *out, const char *const *keys, const uint64_t *values, size_t n)

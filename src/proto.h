@@ -529,7 +529,8 @@ int proto_window_infos_decode (const void *data, size_t size, proto_window_info_
     X (limited)                                                                                    \
     X (cancelled)                                                                                  \
     X (late)                                                                                       \
-    X (batches)
+    X (batches)                                                                                    \
+    X (batches_received)
 #define PROTO_COUNTER_ONE(name) +1
 #define PROTO_COUNTERS (0 PROTO_COUNTER_LIST (PROTO_COUNTER_ONE))
 extern const char *const proto_counter_names[PROTO_COUNTERS];

@@ -446,7 +446,8 @@ s_channel_room (const peer_t *to)
 static int
 s_batch_publish (router_state_t *self, peer_t *to)
 {
-    int rc = wire_send_batch (self->pub, to->topic_wire, to->batch, to->batch_size, to->batch_count);
+    int rc =
+        wire_send_batch (self->pub, to->topic_wire, to->batch, to->batch_size, to->batch_count);
     if (rc == 0) {
         if (to->batch_count > 1)
             self->stats.batches++;
@@ -3076,6 +3077,7 @@ s_handle_batch (router_state_t *self, peer_t *sender, zmq_msg_t *routing, const 
 {
     size_t id_size = zmq_msg_size (routing);
     const uint8_t *id = (const uint8_t *) zmq_msg_data (routing);
+    self->stats.batches_received++;
     size_t offset = 0;
     proto_frame_t entry;
     int next;

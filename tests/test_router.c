@@ -1546,6 +1546,120 @@ test_window_off_the_channel_closed_has_what_it_missed_reported (void **state)
     s_off_channel_counted ((fixture_t *) *state, OFF_CLOSED);
 }
 
+//  --- BATCH from a client ----------------------------------------------------
+
+//  One entry of a BATCH at OUT: a 2-byte length and a version 2 message
+//  (COMMAND, ID, PEER, BODY inline). Returns its size.
+static size_t
+s_entry (unsigned char *out, int command, uint64_t id, const char *peer, const void *body,
+         size_t body_size)
+{
+    size_t peer_len = strlen (peer);
+    size_t n = s_header_v2 (out + 2, command, id);
+    out[2 + n++] = (unsigned char) peer_len;
+    memcpy (out + 2 + n, peer, peer_len);
+    n += peer_len;
+    memcpy (out + 2 + n, body, body_size);
+    n += body_size;
+    out[0] = (unsigned char) (n >> 8);
+    out[1] = (unsigned char) n;
+    return 2 + n;
+}
+
+//  A router says in its WELCOME that it reads BATCH; it handles each
+//  entry as if it had come alone, in order, refuses an entry that may not
+//  travel in one (HELLO, BROADCAST) as a malformed message of its own, and
+//  a BATCH whose rest is no entry there, and serves on.
+static void
+test_a_client_batch_is_handled_entry_by_entry_its_faults_refused (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    s_send_message (f->raw, 1, 1, 7, "raw", s_hello_v2, sizeof (s_hello_v2));
+    received_t r;
+    assert_true (s_receive (f->raw, &r, 5000));
+    assert_int_equal (r.header[3], 2); //  WELCOME
+    assert_non_null (memmem (r.body, r.body_size,
+                             "\xa5"
+                             "batch\xc3",
+                             7));
+    unsigned char nil = 0xc0;
+    unsigned char first[512];
+    size_t h = s_header_v2 (first, 25, 0); //  BATCH, id 0
+    first[h] = 0;                          //  no peer
+    size_t n = h + 1;
+    n += s_entry (first + n, 4, 71, "ghost", &nil, 1);   //  SEND to nobody
+    n += s_entry (first + n, 1, 72, "", "\x80", 1);      //  HELLO: not in a BATCH
+    n += s_entry (first + n, 4, 73, "ghost-2", &nil, 1); //  SEND to nobody
+    n += s_entry (first + n, 5, 74, "", &nil, 1);        //  BROADCAST: not in a BATCH
+    memcpy (first + n, "\x00\x09\x01", 3);               //  a length past the end
+    n += 3;
+    const void *one[] = { first };
+    size_t one_size[] = { n };
+    s_send_frames (f->raw, 1, one, one_size);
+    uint64_t ids[] = { 71, 72, 73, 74, 0 };
+    int codes[] = { PROKIT_ENOTFOUND, PROKIT_EPROTO, PROKIT_ENOTFOUND, PROKIT_EPROTO,
+                    PROKIT_EPROTO };
+    for (size_t i = 0; i < 5; i++)
+        s_expect_error (f->raw, codes[i], ids[i]);
+    s_router_still_serves (f);
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats, sizeof (stats));
+    assert_int_equal (stats.batches_received, 1);
+    assert_int_equal (stats.malformed, 3);
+    //  On a client's DEALER a BATCH is never valid: only the router sends
+    //  one, and on the channel.
+}
+
+typedef struct pipeline {
+    int answered, wrong;
+} pipeline_t;
+
+static void
+s_count_echo (prokit_reply_t *reply, void *arg)
+{
+    pipeline_t *pipeline = (pipeline_t *) arg;
+    pipeline->answered++;
+    if (prokit_reply_status (reply) != PROKIT_OK || !prokit_reply_str (reply))
+        pipeline->wrong++;
+}
+
+static bool
+s_all_answered (void *arg)
+{
+    return ((pipeline_t *) arg)->answered >= 500;
+}
+
+//  A window with many requests in flight gathers the next ones into
+//  BATCHes, sent at its next dispatch: every request still ends in
+//  exactly one answer, and the router took BATCHes in.
+static void
+test_requests_made_with_many_in_flight_go_in_batches_each_answered (void **state)
+{
+    fixture_t *f = (fixture_t *) *state;
+    pthread_t thread;
+    pthread_create (&thread, NULL, tu_run_main, f->main);
+    prokit_window_t *window = tu_window_new (f->endpoint, "pipeliner");
+    assert_non_null (window);
+    pipeline_t pipeline = { 0, 0 };
+    for (int i = 0; i < 500; i++) {
+        prokit_payload_t *payload = prokit_payload_new_printf ("%d", i);
+        assert_int_equal (
+            prokit_window_request (window, NULL, &payload, 10000, s_count_echo, &pipeline),
+            PROKIT_OK);
+    }
+    tu_handle_t handles[] = { { NULL, window } };
+    bool done = tu_pump (handles, 1, s_all_answered, &pipeline, 10000);
+    prokit_stats_t stats;
+    prokit_main_stats (f->main, &stats, sizeof (stats));
+    prokit_main_stop (f->main);
+    pthread_join (thread, NULL);
+    assert_true (done);
+    assert_int_equal (pipeline.answered, 500);
+    assert_int_equal (pipeline.wrong, 0);
+    assert_true (stats.batches_received > 0);
+    prokit_window_destroy (&window);
+}
+
 int
 main (void)
 {
@@ -1563,6 +1677,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_second_main_gets_eexist, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_version_2_peer_hears_version_2_with_small_bodies_inline_and_large_alone, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_a_client_batch_is_handled_entry_by_entry_its_faults_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_requests_made_with_many_in_flight_go_in_batches_each_answered, s_setup,
             s_teardown),
         cmocka_unit_test_setup_teardown (test_malformed_version_2_messages_get_eproto_or_etoobig,
                                          s_setup, s_teardown),

@@ -36,20 +36,21 @@ typedef struct prokit_window_info {
 
 //  Router counters, as kept by the routing core.
 typedef struct prokit_stats {
-    unsigned long long received;      //  well-formed messages the router took
-    unsigned long long routed;        //  messages it forwarded
-    unsigned long long errors_sent;   //  errors it answered with
-    unsigned long long garbage;       //  foreign frames dropped
-    unsigned long long malformed;     //  prokit messages refused as malformed
-    unsigned long long too_big;       //  payloads refused for their size
-    unsigned long long unroutable;    //  replies whose requester had left
-    unsigned long long back_pressure; //  deliveries refused: queue full
-    unsigned long long control_lost;  //  router errors/events lost (backlog limit)
-    unsigned long long windows;       //  windows joined now
-    unsigned long long limited;       //  refused for a limit (PROKIT_ELIMIT)
-    unsigned long long cancelled;     //  cancellations passed on to the handler
-    unsigned long long late;          //  answers dropped: their request was cancelled
-    unsigned long long batches;       //  BATCHes published: small messages to a window behind
+    unsigned long long received;         //  well-formed messages the router took
+    unsigned long long routed;           //  messages it forwarded
+    unsigned long long errors_sent;      //  errors it answered with
+    unsigned long long garbage;          //  foreign frames dropped
+    unsigned long long malformed;        //  prokit messages refused as malformed
+    unsigned long long too_big;          //  payloads refused for their size
+    unsigned long long unroutable;       //  replies whose requester had left
+    unsigned long long back_pressure;    //  deliveries refused: queue full
+    unsigned long long control_lost;     //  router errors/events lost (backlog limit)
+    unsigned long long windows;          //  windows joined now
+    unsigned long long limited;          //  refused for a limit (PROKIT_ELIMIT)
+    unsigned long long cancelled;        //  cancellations passed on to the handler
+    unsigned long long late;             //  answers dropped: their request was cancelled
+    unsigned long long batches;          //  BATCHes published to windows (several messages each)
+    unsigned long long batches_received; //  BATCHes taken in from clients
 } prokit_stats_t;
 
 #ifdef __cplusplus
