@@ -670,6 +670,24 @@ s_router_seeds (void)
     s_v2 (&s, 1, PROTO_CREDIT, 0, "", body, size);
     s_write_buf ("router", "gen-accounting-main", &s.b);
 
+    //  BATCHes: a main attached by DEALER sends a window on the channel
+    //  that reads them several SENDs, a broadcast and an answer in one.
+    s_session_start (&s, false);
+    proto_hello_t batching = channel;
+    batching.batch = true;
+    s_hello (&s, 0, "@main", &v2);
+    s_hello (&s, 1, "work", &batching);
+    s_v2 (&s, 1, PROTO_REQUEST, 1, "@main", hi, hi_size);
+    uint8_t entries[4 * PROTO_BATCH_ENTRY_MAX];
+    size = 0;
+    for (int i = 0; i < 3; i++)
+        size += proto_batch_entry_encode (entries + size, PROTO_SEND,
+                                          PROTO_ID_ONE_WAY_BIT | (uint64_t) (i + 1), "work", hi,
+                                          hi_size);
+    size += proto_batch_entry_encode (entries + size, PROTO_REPLY, 1, "work", ok, ok_size);
+    s_v2 (&s, 0, PROTO_BATCH, 0, "", entries, size);
+    s_write_buf ("router", "gen-batches", &s.b);
+
     //  The router with an access list (fuzz_router.c, RIG_ACL): a main
     //  and a window it allows, a name it does not.
     s_session_start (&s, false);
