@@ -922,6 +922,8 @@ test_stats_and_ping (void **state)
     assert_true (json_object_object_get_ex (counters, "limited", &field));
     assert_true (json_object_object_get_ex (counters, "cancelled", &field));
     assert_true (json_object_object_get_ex (counters, "late", &field));
+    assert_true (json_object_object_get_ex (counters, "batches", &field));
+    assert_true (json_object_object_get_ex (counters, "batches_received", &field));
     json_object_put (counters);
     const char *ping[] = { "-e", f->endpoint, "ping", NULL };
     run = s_run (NULL, ping);

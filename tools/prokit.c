@@ -318,7 +318,7 @@ static const struct {
     { "stats", "stats",
       "Print the router's counters as a JSON object (received, routed, errors_sent, garbage,\n"
       "malformed, too_big, unroutable, back_pressure, control_lost, windows, limited,\n"
-      "cancelled, late).\n" },
+      "cancelled, late, batches, batches_received).\n" },
 };
 
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
@@ -601,10 +601,12 @@ s_stats (const cli_t *cli)
         printf ("{\"received\": %llu, \"routed\": %llu, \"errors_sent\": %llu, "
                 "\"garbage\": %llu, \"malformed\": %llu, \"too_big\": %llu, "
                 "\"unroutable\": %llu, \"back_pressure\": %llu, \"control_lost\": %llu, "
-                "\"windows\": %llu, \"limited\": %llu, \"cancelled\": %llu, \"late\": %llu}\n",
+                "\"windows\": %llu, \"limited\": %llu, \"cancelled\": %llu, \"late\": %llu, "
+                "\"batches\": %llu, \"batches_received\": %llu}\n",
                 stats.received, stats.routed, stats.errors_sent, stats.garbage, stats.malformed,
                 stats.too_big, stats.unroutable, stats.back_pressure, stats.control_lost,
-                stats.windows, stats.limited, stats.cancelled, stats.late);
+                stats.windows, stats.limited, stats.cancelled, stats.late, stats.batches,
+                stats.batches_received);
     else
         exit_code = s_fail (rc, "stats");
     prokit_window_destroy (&window);
