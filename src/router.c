@@ -440,6 +440,7 @@ s_channel_room (const peer_t *to)
 //  keeping up is never held. Per message a BATCH spares a publish on
 //  main's side and a read on the window's, the largest part of both.
 #define COALESCE_AFTER 64
+#define BATCHED_MAX 1024
 
 //  Publish TO's BATCH. Returns 0, EAGAIN when its queue is full (the
 //  BATCH stays, for the next flush), or ENOMEM.
@@ -452,6 +453,13 @@ s_batch_publish (router_state_t *self, peer_t *to)
         if (to->batch_count > 1)
             self->stats.batches++;
         to->batch_size = to->batch_count = 0;
+        //  Its buffer goes back for whoever needs one next: an idle window
+        //  holds none.
+        if (self->batch_pool_count < BATCH_POOL_MAX)
+            self->batch_pool[self->batch_pool_count++] = to->batch;
+        else
+            free (to->batch);
+        to->batch = NULL;
     }
     return rc;
 }
@@ -462,13 +470,14 @@ s_batch_publish (router_state_t *self, peer_t *to)
 static int
 s_batch_add (router_state_t *self, peer_t *to, const uint8_t *entry, size_t entry_size)
 {
+    if (to->batch_size + entry_size > PROTO_BATCH_MAX && s_batch_publish (self, to) != 0)
+        return EAGAIN;
     if (!to->batch) {
-        to->batch = (uint8_t *) malloc (PROTO_BATCH_MAX);
+        to->batch = self->batch_pool_count > 0 ? self->batch_pool[--self->batch_pool_count]
+                                               : (uint8_t *) malloc (PROTO_BATCH_MAX);
         if (!to->batch)
             return ENOMEM;
     }
-    if (to->batch_size + entry_size > PROTO_BATCH_MAX && s_batch_publish (self, to) != 0)
-        return EAGAIN;
     memcpy (to->batch + to->batch_size, entry, entry_size);
     to->batch_size += entry_size;
     to->batch_count++;
@@ -494,8 +503,14 @@ s_batch_add (router_state_t *self, peer_t *to, const uint8_t *entry, size_t entr
 static inline bool
 s_batch_takes (const router_state_t *self, const peer_t *to, size_t body_size)
 {
-    return to->hello.batch && body_size <= PROTO_BATCH_BODY_MAX &&
-           (to->batch_size > 0 || self->in_round || self->main_round ||
+    if (!to->hello.batch || body_size > PROTO_BATCH_BODY_MAX)
+        return false;
+    if (to->batch_size > 0)
+        return true; //  nothing overtakes it
+    //  At most BATCHED_MAX windows hold a BATCH at once (a broadcast to
+    //  many): the memory it takes stays bounded.
+    return self->batched_count < BATCHED_MAX &&
+           (self->in_round || self->main_round ||
             to->published - to->channel_confirmed >= COALESCE_AFTER);
 }
 
@@ -3353,6 +3368,8 @@ router_core_free (router_state_t *self)
     free (self->batched);
     self->batched = NULL;
     self->batched_count = 0;
+    while (self->batch_pool_count > 0)
+        free (self->batch_pool[--self->batch_pool_count]);
     while (self->spare) {
         inbound_t *item = self->spare;
         self->spare = item->next;

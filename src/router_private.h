@@ -33,6 +33,8 @@
 #define BATCH_MAX 256
 //  Items for main kept for reuse once main has handled them.
 #define ROUTER_SPARE_MAX 1024
+//  BATCH buffers (PROTO_BATCH_MAX bytes) kept for reuse when not in use.
+#define BATCH_POOL_MAX 64
 //  Per-peer queue depth (messages) before the router sees EAGAIN for it.
 #define ROUTER_HWM 10000
 //  The most messages a client under flow control may hold unconfirmed
@@ -148,6 +150,8 @@ typedef struct router_state {
     //  and whether there are any, for a look without the lock.
     peer_t **batched;
     size_t batched_count, batched_size;
+    uint8_t *batch_pool[BATCH_POOL_MAX]; //  BATCH buffers not in use, for reuse
+    size_t batch_pool_count;
     atomic_bool batches_waiting;
     bool in_round;   //  in router_core_process(): what is published waits for its end
     bool main_round; //  the embedded main is in a dispatch round (taken, not yet flushed)
