@@ -657,10 +657,15 @@ s_churn_window (int argc, char **argv)
     int64_t deadline = fx_now_ms () + 25000;
     while ((set.count < (size_t) requests || fx_reqs_pending (&set) > 0) &&
            fx_now_ms () < deadline) {
-        while (set.count < (size_t) requests && fx_reqs_pending (&set) < CHURN_IN_FLIGHT)
-            if (fx_request (window, PROKIT_MAIN, &set, 15000) != PROKIT_OK)
-                break;
+        bool refused = false;
+        while (!refused && set.count < (size_t) requests &&
+               fx_reqs_pending (&set) < CHURN_IN_FLIGHT)
+            refused = fx_request (window, PROKIT_MAIN, &set, 15000) != PROKIT_OK;
         prokit_window_dispatch (window);
+        //  All answered in that dispatch (a BATCH brings them together):
+        //  make the next ones at once, nothing is on its way to wait for.
+        if (!refused && fx_reqs_pending (&set) == 0)
+            continue;
         struct pollfd item = { prokit_window_fd (window), POLLIN, 0 };
         poll (&item, 1, 100);
     }
