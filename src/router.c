@@ -3082,6 +3082,27 @@ s_handle_stranger (router_state_t *self, zmq_msg_t *frames, const char *key, con
 
 //  One message from the ROUTER socket: FRAMES[0] is the routing id libzmq
 //  prepended, COUNT frames in all.
+//  MSG, well-formed, from SENDER, a joined peer: counted, and handled with
+//  its body taken out of FRAMES (NULL when the body is inline: copied).
+static void
+s_handle_from (router_state_t *self, peer_t *sender, zmq_msg_t *frames, proto_msg_t *msg)
+{
+    self->stats.received++;
+    sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
+    //  A REQUEST that says no deadline has the one its sender's HELLO set
+    //  (its WELCOME said so), if any.
+    if (msg->command == PROTO_REQUEST && !msg->deadline_ms)
+        msg->deadline_ms = sender->hello.default_deadline;
+    zmq_msg_t body;
+    if (wire_body_take (frames, msg, &body) != 0) {
+        log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg->command),
+                   sender->name);
+        s_send_error (self, sender, msg->id, msg->peer, PROKIT_ENOMEM, "router out of memory");
+        return;
+    }
+    router_core_handle (self, sender, msg, &body);
+}
+
 //  A client's BATCH (its WELCOME said the router reads them): each entry
 //  is handled as if it had come alone, in order. A malformed entry is
 //  refused as a message of its own would be; a BATCH whose rest is no
@@ -3105,17 +3126,7 @@ s_handle_batch (router_state_t *self, peer_t *sender, zmq_msg_t *routing, const 
             s_refuse_malformed (self, sender, routing, sender->key, &entry, 1, &msg, rc);
             continue;
         }
-        self->stats.received++;
-        sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
-        if (msg.command == PROTO_REQUEST && !msg.deadline_ms)
-            msg.deadline_ms = sender->hello.default_deadline;
-        zmq_msg_t body;
-        if (wire_body_copy (&body, msg.body, msg.body_size) != 0) {
-            s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
-            continue;
-        }
-        msg.body = (const uint8_t *) zmq_msg_data (&body);
-        router_core_handle (self, sender, &msg, &body);
+        s_handle_from (self, sender, NULL, &msg); //  its body inline: copied
         char key[2 * ROUTING_ID_MAX + 1];
         if (s_sender_of (self, id, id_size, key) != sender)
             return; //  it went while we handled it
@@ -3154,20 +3165,7 @@ s_handle_message (router_state_t *self, zmq_msg_t *frames, size_t count)
         s_handle_batch (self, sender, &frames[0], &msg);
         return;
     }
-    self->stats.received++;
-    sender->last_seen = s_batch_clock (self, &self->batch_wall_ms, clock_coarse_wall_ms);
-    //  A REQUEST that says no deadline has the one its sender's HELLO set
-    //  (its WELCOME said so), if any.
-    if (msg.command == PROTO_REQUEST && !msg.deadline_ms)
-        msg.deadline_ms = sender->hello.default_deadline;
-    zmq_msg_t body;
-    if (wire_body_take (frames + 1, &msg, &body) != 0) {
-        log_error ("router: out of memory; %s from '%s' dropped", proto_command_name (msg.command),
-                   sender->name);
-        s_send_error (self, sender, msg.id, msg.peer, PROKIT_ENOMEM, "router out of memory");
-        return;
-    }
-    router_core_handle (self, sender, &msg, &body);
+    s_handle_from (self, sender, frames + 1, &msg);
 }
 
 //  Read whatever is waiting, up to BATCH_MAX messages, without blocking.

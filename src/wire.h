@@ -115,8 +115,8 @@ void wire_view (zmq_msg_t *frames, size_t count, proto_frame_t *wire);
 //  Move the body of MSG, decoded from FRAMES, into BODY as a frame of its
 //  own: the frame itself when it travelled alone (no copy), a copy when it
 //  was inline. MSG's body then points into BODY (a small frame keeps its
-//  bytes inside the zmq_msg_t, which a move relocates). Returns 0 or
-//  ENOMEM.
+//  bytes inside the zmq_msg_t, which a move relocates). FRAMES may be
+//  NULL when the body is inline. Returns 0 or ENOMEM.
 int wire_body_take (zmq_msg_t *frames, proto_msg_t *msg, zmq_msg_t *body);
 
 #endif
