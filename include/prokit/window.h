@@ -201,7 +201,10 @@ PROKIT_EXPORT int prokit_window_send_on (prokit_window_t *self, const char *targ
 //  handler's code and text), PROKIT_ETIMEDOUT after TIMEOUT_MS (0 or less:
 //  the window's default), PROKIT_ECLOSED if the connection or the window
 //  closes first. Returns PROKIT_OK if the request is on its way (FN will be
-//  called), else an error (FN will not be called).
+//  called), else an error (FN will not be called). Made from a callback, or
+//  with more than 32 in flight, a small request leaves with others at the
+//  end of the dispatch round, or at the next dispatch or within 1 ms
+//  (docs/GUIDE.md, "What goes out together").
 PROKIT_EXPORT int prokit_window_request (prokit_window_t *self, const char *target,
                                          prokit_payload_t **payload_p, int timeout_ms,
                                          prokit_reply_fn *fn, void *arg);
