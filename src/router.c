@@ -510,7 +510,7 @@ s_batch_takes (const router_state_t *self, const peer_t *to, size_t body_size)
     //  At most BATCHED_MAX windows hold a BATCH at once (a broadcast to
     //  many): the memory it takes stays bounded.
     return self->batched_count < BATCHED_MAX &&
-           (self->in_round || self->main_round ||
+           (self->in_round || atomic_load (&self->main_round) ||
             to->published - to->channel_confirmed >= COALESCE_AFTER);
 }
 
@@ -601,8 +601,7 @@ s_publish (router_state_t *self, peer_t *to, proto_command_t command, uint64_t i
         size_t entry_size =
             proto_batch_entry_encode (entry, command, id, address, zmq_msg_data (body), body_size);
         zmq_msg_close (body);
-        rc = s_batch_add (self, to, entry, entry_size);
-        return rc == ENOMEM ? ENOMEM : rc == 0 ? 0 : EAGAIN;
+        return s_batch_add (self, to, entry, entry_size);
     }
     //  Nothing overtakes a BATCH.
     if (to->batch_size > 0 && s_batch_publish (self, to) != 0) {

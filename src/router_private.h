@@ -153,8 +153,10 @@ typedef struct router_state {
     uint8_t *batch_pool[BATCH_POOL_MAX]; //  BATCH buffers not in use, for reuse
     size_t batch_pool_count;
     atomic_bool batches_waiting;
-    bool in_round;   //  in router_core_process(): what is published waits for its end
-    bool main_round; //  the embedded main is in a dispatch round (taken, not yet flushed)
+    bool in_round; //  in router_core_process(): what is published waits for its end
+    //  The embedded main is in a dispatch round (taken, not yet flushed):
+    //  set and cleared under the lock, read without it by router_local_flush().
+    atomic_bool main_round;
 } router_state_t;
 
 //  Set up STATE as CONFIG says: sockets bound (BOUND gets each endpoint as

@@ -44,7 +44,6 @@ struct router {
     atomic_bool main_more;    //  main's last processing stopped with more waiting
     atomic_bool thread_idle;  //  the thread sleeps with no deadline
     atomic_bool touched;      //  main used the socket outside its loop
-    atomic_bool main_rounds;  //  state.main_round, for a look without the lock
     char *endpoints[ROUTER_ENDPOINTS_MAX];
     size_t endpoint_count;
 };
@@ -503,8 +502,7 @@ router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t
     state->main_holds_lock = false;
     //  Its handlers' replies and sends wait in BATCHes for the round's
     //  end (router_local_flush).
-    state->main_round = true;
-    atomic_store (&self->main_rounds, true);
+    atomic_store (&state->main_round, true);
     atomic_store (&self->main_more, more);
     atomic_fetch_add (&self->main_takes, 1);
     *head = state->inbox_head;
@@ -518,11 +516,10 @@ router_local_take (router_t *self, bool monitor_ready, bool pub_ready, inbound_t
 void
 router_local_flush (router_t *self)
 {
-    if (!atomic_load (&self->main_rounds) && !atomic_load (&self->state.batches_waiting))
+    if (!atomic_load (&self->state.main_round) && !atomic_load (&self->state.batches_waiting))
         return;
     pthread_mutex_lock (&self->lock);
-    self->state.main_round = false;
-    atomic_store (&self->main_rounds, false);
+    atomic_store (&self->state.main_round, false);
     router_core_flush_batches (&self->state);
     pthread_mutex_unlock (&self->lock);
 }

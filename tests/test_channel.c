@@ -643,14 +643,6 @@ test_a_window_that_stops_reading_is_slowed_not_dropped (void **state)
 //  BATCH (PROTO_BATCH), its large ones alone: everything still arrives
 //  once, in the order main sent it, whichever way it went. A lone message
 //  to a window that is not behind goes out alone, at once.
-static unsigned long long
-s_batches (prokit_main_t *main)
-{
-    prokit_stats_t stats;
-    assert_int_equal (prokit_main_stats (main, &stats, sizeof (stats)), PROKIT_OK);
-    return stats.batches;
-}
-
 static void
 test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order (void **state)
 {
@@ -659,7 +651,7 @@ test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order (void
     assert_non_null (window);
     flood_t flood = { 0, 0, false, false };
     prokit_window_on_main_message (window, s_count_in_order, &flood);
-    unsigned long long batches_before = s_batches (f->main);
+    unsigned long long batches_before = tu_main_stats (f->main).batches;
 
     //  The window reads nothing while main sends it 3000 numbered
     //  messages, by name and to everyone; every 100th is 2000 bytes long,
@@ -692,7 +684,7 @@ test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order (void
     assert_true (flood.broadcasts_seen);
     //  At 16 bytes apiece, 3000 messages would have taken 3000 publishes;
     //  most went in BATCHes of many.
-    unsigned long long batches = s_batches (f->main) - batches_before;
+    unsigned long long batches = tu_main_stats (f->main).batches - batches_before;
     assert_true (batches > 0);
     assert_true (batches < 1000);
 
@@ -701,12 +693,12 @@ test_a_window_behind_gets_small_messages_batched_large_ones_alone_in_order (void
     assert_non_null (fresh);
     flood_t one = { 0, 0, false, false };
     prokit_window_on_main_message (fresh, s_count_in_order, &one);
-    batches_before = s_batches (f->main);
+    batches_before = tu_main_stats (f->main).batches;
     s_send_text (f->main, "fresh", "0");
     flood_check_t got_one = { &one, 1 };
     tu_handle_t both[] = { { f->main, NULL }, { NULL, fresh } };
     assert_true (tu_pump (both, 2, s_flood_done, &got_one, 5000));
-    assert_int_equal (s_batches (f->main), batches_before);
+    assert_int_equal (tu_main_stats (f->main).batches, batches_before);
     prokit_window_destroy (&fresh);
     prokit_window_destroy (&window);
 }

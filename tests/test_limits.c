@@ -88,14 +88,6 @@ s_main (size_t max_windows, size_t max_requests, size_t max_rate, size_t max_at_
     return main;
 }
 
-static unsigned long long
-s_limited (prokit_main_t *main)
-{
-    prokit_stats_t stats;
-    assert_int_equal (prokit_main_stats (main, &stats, sizeof (stats)), PROKIT_OK);
-    return stats.limited;
-}
-
 //  --- tests --------------------------------------------------------------------------
 
 //  max_windows 2: the third window is refused with PROKIT_ELIMIT; once
@@ -116,7 +108,7 @@ test_windows_beyond_the_limit_are_refused (void **state)
     int error = PROKIT_OK;
     assert_null (prokit_window_new ("c", &opts, &error));
     assert_int_equal (error, PROKIT_ELIMIT);
-    assert_int_equal (s_limited (main), 1);
+    assert_int_equal (tu_main_stats (main).limited, 1);
     //  A name in use is still "taken", not "limited".
     assert_null (prokit_window_new ("a", &opts, &error));
     assert_int_equal (error, PROKIT_EEXIST);
@@ -153,7 +145,7 @@ test_requests_in_flight_beyond_the_limit_are_refused (void **state)
     wait_count_t kept = { &keeper.count, 3 };
     assert_true (tu_pump (handles, 2, s_reached, &kept, 5000));
     assert_int_equal (keeper.count, 3);
-    assert_int_equal (s_limited (main), 2);
+    assert_int_equal (tu_main_stats (main).limited, 2);
     s_answer_all (&keeper);
     wait_count_t answered = { &outcomes.ok, 3 };
     assert_true (tu_pump (handles, 2, s_reached, &answered, 5000));
@@ -277,7 +269,7 @@ test_messages_beyond_the_rate_are_refused_and_reported (void **state)
     //  A second's worth (100), and what refilled while the burst was read.
     assert_true (flood.received >= 100);
     assert_true (flood.received < 500);
-    assert_int_equal (s_limited (main), (unsigned long long) flood.limited);
+    assert_int_equal (tu_main_stats (main).limited, (unsigned long long) flood.limited);
     prokit_window_destroy (&sender);
     prokit_window_destroy (&receiver);
     prokit_main_destroy (&main);
@@ -291,7 +283,7 @@ static bool
 s_limited_at_least (void *arg)
 {
     void **pair = (void **) arg;
-    return s_limited ((prokit_main_t *) pair[0]) >= *(unsigned long long *) pair[1];
+    return tu_main_stats ((prokit_main_t *) pair[0]).limited >= *(unsigned long long *) pair[1];
 }
 
 static void

@@ -213,6 +213,17 @@ typedef struct tu_undelivered {
     long notfound;
 } tu_undelivered_t;
 
+//  MAIN's router counters now.
+static inline prokit_stats_t
+tu_main_stats (prokit_main_t *main)
+{
+    prokit_stats_t stats;
+    int rc = prokit_main_stats (main, &stats, sizeof (stats));
+    assert (rc == PROKIT_OK);
+    (void) rc;
+    return stats;
+}
+
 static inline void
 tu_log_undelivered (const char *target, int code, const char *text, void *arg)
 {
